@@ -1,0 +1,505 @@
+/**
+ * The chain: the tree of known blocks with cumulative work, the active (most-work) chain, the UTXO set,
+ * block connection with full validation, reorgs with undo data, and a bounded pool of orphan blocks.
+ * It knows nothing of sockets: callers hand it blocks and read what happened.
+ * @module
+ */
+import type { NetworkParams } from "../consensus/params.ts";
+import { blockSubsidy } from "../consensus/params.ts";
+import { blockWork } from "../consensus/pow.ts";
+import { type Block, decodeBlock, encodeBlock } from "../primitives/block.ts";
+import { blockHashSync, decodeHeader, encodeHeader } from "../primitives/header.ts";
+import { type OutPoint, outpointKey, txid, wtxid } from "../primitives/transaction.ts";
+import type { CoinEntry, Store } from "../store/store.ts";
+import { StoreError } from "../store/store.ts";
+import {
+  checkBlock,
+  checkBlockContext,
+  type IndexedHeader,
+  medianTimePast,
+  MUTATION_CODES,
+  nextBits,
+} from "./block_rules.ts";
+import type { Coin, CoinView, OwnedCoin } from "./coins.ts";
+import { ensure, NO_BLAME, ValidationError } from "./errors.ts";
+import { checkInputs, checkSignatures } from "./tx_rules.ts";
+import { decodeUndo, encodeUndo } from "./undo.ts";
+
+/** Status flags of a stored block. */
+export const BlockStatus = { VALID: 1, FAILED: 2 } as const;
+
+/** A block in the tree. */
+export interface BlockEntry extends IndexedHeader {
+  hash: string;
+  parent?: BlockEntry;
+  chainWork: bigint;
+  status: number;
+  /** Arrival order: ties in work go to the block seen first. */
+  seq: number;
+}
+
+/** What a call changed on the active chain: blocks disconnected (tip first), then blocks connected (in order). */
+export interface ChainUpdate {
+  disconnected: Block[];
+  connected: Block[];
+}
+
+/** The outcome of `processBlock`. */
+export type ProcessResult =
+  | { status: "connected" | "side"; hash: string; height: number; update: ChainUpdate }
+  | { status: "orphan"; hash: string; missingParent: string; update: ChainUpdate };
+
+/** Options of `Chain.open`. */
+export interface ChainOptions {
+  /** Seconds since the epoch; injectable for tests. */
+  now?: () => number;
+  /** Orphan blocks kept at most. */
+  maxOrphans?: number;
+}
+
+const SIG_CACHE_MAX = 100_000;
+
+/** The block chain of one network over one store. Open with `Chain.open`. */
+export class Chain {
+  readonly params: NetworkParams;
+  #store: Store;
+  #index = new Map<string, BlockEntry>();
+  #active: BlockEntry[] = [];
+  #coins = new Map<string, Coin>();
+  #orphans = new Map<string, Block>();
+  #maxOrphans: number;
+  #invalid = new Set<string>();
+  #sigCache = new Set<string>();
+  #seq = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+  #now: () => number;
+
+  private constructor(store: Store, params: NetworkParams, opts: ChainOptions) {
+    this.#store = store;
+    this.params = params;
+    this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000));
+    this.#maxOrphans = opts.maxOrphans ?? 100;
+  }
+
+  /**
+   * Loads the chain from `store`, writing the network's genesis block into an empty one. Start-up reads the
+   * index and the UTXO set; it re-validates and re-hashes nothing.
+   * @example const chain = Chain.open(openStore(":memory:"), NETWORKS.regtest);
+   */
+  static open(store: Store, params: NetworkParams, opts: ChainOptions = {}): Chain {
+    const chain = new Chain(store, params, opts);
+    chain.#load();
+    return chain;
+  }
+
+  #load(): void {
+    const genesisHash = this.params.genesisHash;
+    if (this.#store.getMeta("tip") === undefined) {
+      const g = this.params.genesis;
+      this.#store.putBlock(
+        {
+          hash: genesisHash,
+          height: 0,
+          header: encodeHeader(g.header),
+          chainWork: blockWork(g.header.bits),
+          status: 1,
+        },
+        encodeBlock(g),
+      );
+      this.#store.setMeta("network", this.params.name);
+      this.#store.setMeta("tip", genesisHash);
+    }
+    const network = this.#store.getMeta("network");
+    if (network !== this.params.name) {
+      throw new StoreError(
+        `this store holds the ${network} chain, not ${this.params.name}: use another data directory`,
+      );
+    }
+    const rows = this.#store.loadIndex().sort((a, b) => a.height - b.height);
+    for (const r of rows) {
+      const header = decodeHeader(r.header);
+      const parent = this.#index.get(header.prevHash);
+      if (r.height > 0 && !parent) continue; // unreachable row: ignore rather than refuse to start
+      this.#index.set(r.hash, {
+        hash: r.hash,
+        height: r.height,
+        header,
+        parent,
+        chainWork: r.chainWork,
+        status: r.status,
+        seq: this.#seq++,
+      });
+    }
+    const tip = this.#index.get(this.#store.getMeta("tip")!);
+    if (!tip || !this.#index.has(genesisHash)) {
+      throw new StoreError("the store's tip or genesis block is missing");
+    }
+    for (let e: BlockEntry | undefined = tip; e; e = e.parent) this.#active[e.height] = e;
+    for (const [key, coin] of this.#store.loadCoins()) this.#coins.set(key, coin);
+  }
+
+  /** The last block of the active chain. */
+  get tip(): BlockEntry {
+    return this.#active[this.#active.length - 1];
+  }
+
+  /** Height of the tip. */
+  get height(): number {
+    return this.#active.length - 1;
+  }
+
+  /** The entry of a known block (active or not), or undefined. */
+  entry(hash: string): BlockEntry | undefined {
+    return this.#index.get(hash);
+  }
+
+  /** The active chain's entry at `height`, or undefined. */
+  entryAt(height: number): BlockEntry | undefined {
+    return this.#active[height];
+  }
+
+  /** True when the block is on the active chain. */
+  isActive(entry: BlockEntry): boolean {
+    return this.#active[entry.height] === entry;
+  }
+
+  /** True when the block is stored or waiting as an orphan. */
+  has(hash: string): boolean {
+    return this.#index.has(hash) || this.#orphans.has(hash);
+  }
+
+  /** A stored block, decoded, or undefined. */
+  getBlock(hash: string): Block | undefined {
+    const bytes = this.#store.getBlock(hash);
+    return bytes && decodeBlock(bytes);
+  }
+
+  /** A stored block's canonical bytes, for relaying without re-encoding. */
+  getBlockBytes(hash: string): Uint8Array | undefined {
+    return this.#store.getBlock(hash);
+  }
+
+  /** The unspent output at `outpoint` on the active chain. */
+  getCoin(outpoint: OutPoint): Coin | undefined {
+    return this.#coins.get(outpointKey(outpoint));
+  }
+
+  /** Number of unspent outputs. */
+  get coinCount(): number {
+    return this.#coins.size;
+  }
+
+  /** Every unspent output (for consistency checks and tools). */
+  *coins(): IterableIterator<CoinEntry> {
+    yield* this.#coins;
+  }
+
+  /** Unspent outputs paying any of `pubKeyHashes`. */
+  coinsOf(pubKeyHashes: ReadonlySet<string>): OwnedCoin[] {
+    const out: OwnedCoin[] = [];
+    for (const [key, coin] of this.#coins) {
+      if (!pubKeyHashes.has(coin.pubKeyHash)) continue;
+      const [id, index] = key.split(":");
+      out.push({ outpoint: { txid: id, index: Number(index) }, coin });
+    }
+    return out;
+  }
+
+  /** Number of orphan blocks waiting for their parent. */
+  get orphanCount(): number {
+    return this.#orphans.size;
+  }
+
+  /** What the next block on the tip must carry: height, parent, bits, and the earliest allowed time. */
+  nextBlockContext(): { height: number; prevHash: string; bits: number; minTime: number } {
+    const tip = this.tip;
+    return {
+      height: tip.height + 1,
+      prevHash: tip.hash,
+      bits: nextBits(tip, this.params),
+      minTime: medianTimePast(tip) + 1,
+    };
+  }
+
+  /** A block locator: the tip, then hashes back at doubling steps, ending at genesis. */
+  locator(): string[] {
+    const out: string[] = [];
+    let step = 1;
+    for (let h = this.height; h > 0; h -= step) {
+      out.push(this.#active[h].hash);
+      if (out.length >= 10) step *= 2;
+    }
+    out.push(this.#active[0].hash);
+    return out;
+  }
+
+  /** Hashes of the active chain after the first locator hash we have on it, at most `max`. */
+  hashesAfter(locator: string[], max = 500): string[] {
+    let start = 0;
+    for (const hash of locator) {
+      const e = this.#index.get(hash);
+      if (e && this.isActive(e)) {
+        start = e.height;
+        break;
+      }
+    }
+    return this.#active.slice(start + 1, start + 1 + max).map((e) => e.hash);
+  }
+
+  /**
+   * Validates a block and, if it makes a chain with more work than the tip, reorganises onto it. Calls are
+   * serialised. Throws `ValidationError` when the block is refused; its `score` says how much to blame the sender.
+   * @example const r = await chain.processBlock(block); if (r.status === "orphan") askFor(r.missingParent);
+   */
+  processBlock(block: Block, bytes?: Uint8Array): Promise<ProcessResult> {
+    const run = this.#queue.then(() => this.#process(block, bytes));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #process(block: Block, bytes?: Uint8Array): Promise<ProcessResult> {
+    const hash = blockHashSync(block.header);
+    const known = this.#index.get(hash);
+    ensure(
+      !this.#invalid.has(hash) && !(known && known.status & BlockStatus.FAILED),
+      "duplicate-invalid",
+      "known invalid",
+    );
+    ensure(!known && !this.#orphans.has(hash), "duplicate", "block already known", NO_BLAME);
+    checkBlock(block, hash, this.params);
+    const update: ChainUpdate = { disconnected: [], connected: [] };
+    const parent = this.#index.get(block.header.prevHash);
+    if (!parent) {
+      this.#addOrphan(hash, block);
+      return { status: "orphan", hash, missingParent: block.header.prevHash, update };
+    }
+    const entry = this.#accept(hash, block, parent, bytes);
+    await this.#activateIfBetter(entry, update);
+    await this.#adoptOrphans(hash, update);
+    const result = { hash, height: entry.height, update: this.#net(update) };
+    return { status: this.isActive(entry) ? "connected" : "side", ...result };
+  }
+
+  #accept(hash: string, block: Block, parent: BlockEntry, bytes?: Uint8Array): BlockEntry {
+    if (parent.status & BlockStatus.FAILED) {
+      this.#remember(hash);
+      throw new ValidationError("bad-prevblk", "builds on an invalid block");
+    }
+    try {
+      checkBlockContext(block, parent, this.params, this.#now());
+    } catch (e) {
+      if (e instanceof ValidationError && e.score > 0) this.#remember(hash);
+      throw e;
+    }
+    const entry: BlockEntry = {
+      hash,
+      height: parent.height + 1,
+      header: block.header,
+      parent,
+      chainWork: parent.chainWork + blockWork(block.header.bits),
+      status: 0,
+      seq: this.#seq++,
+    };
+    const row = {
+      hash,
+      height: entry.height,
+      header: encodeHeader(block.header),
+      chainWork: entry.chainWork,
+      status: 0,
+    };
+    this.#store.putBlock(row, bytes ?? encodeBlock(block));
+    this.#index.set(hash, entry);
+    return entry;
+  }
+
+  #remember(hash: string): void {
+    if (this.#invalid.size > 10_000) this.#invalid.clear();
+    this.#invalid.add(hash);
+  }
+
+  #addOrphan(hash: string, block: Block): void {
+    if (this.#orphans.size >= this.#maxOrphans) this.#orphans.delete(this.#orphans.keys().next().value!);
+    this.#orphans.set(hash, block);
+  }
+
+  async #adoptOrphans(parentHash: string, update: ChainUpdate): Promise<void> {
+    const ready = [parentHash];
+    while (ready.length) {
+      const p = ready.pop()!;
+      for (const [hash, block] of this.#orphans) {
+        if (block.header.prevHash !== p) continue;
+        this.#orphans.delete(hash);
+        try {
+          const entry = this.#accept(hash, block, this.#index.get(p)!);
+          await this.#activateIfBetter(entry, update);
+          ready.push(hash);
+        } catch (e) {
+          if (!(e instanceof ValidationError)) throw e; // an invalid orphan is simply dropped
+        }
+      }
+    }
+  }
+
+  /** Moves the tip to the most-work valid chain if `candidate` beats it, throwing the candidate's refusal. */
+  async #activateIfBetter(candidate: BlockEntry, update: ChainUpdate): Promise<void> {
+    if (candidate.chainWork <= this.tip.chainWork) return;
+    const oldTip = this.tip;
+    let target = candidate;
+    let failure: ValidationError | undefined;
+    while (target !== this.tip) {
+      const fork = this.#fork(this.tip, target);
+      while (this.tip !== fork) update.disconnected.push(this.#disconnectTip());
+      const path: BlockEntry[] = [];
+      for (let e: BlockEntry = target; e !== fork; e = e.parent!) path.unshift(e);
+      for (const e of path) {
+        const block = this.getBlock(e.hash)!;
+        try {
+          await this.#connect(e, block);
+          update.connected.push(block);
+        } catch (err) {
+          if (!(err instanceof ValidationError)) throw err;
+          failure = err;
+          if (!MUTATION_CODES.has(err.code)) this.#markFailed(e);
+          break;
+        }
+      }
+      if (!failure) return;
+      target = this.#bestValid(oldTip);
+    }
+    if (failure) throw failure;
+  }
+
+  #fork(a: BlockEntry, b: BlockEntry): BlockEntry {
+    while (a.height > b.height) a = a.parent!;
+    while (b.height > a.height) b = b.parent!;
+    while (a !== b) {
+      a = a.parent!;
+      b = b.parent!;
+    }
+    return a;
+  }
+
+  #markFailed(bad: BlockEntry): void {
+    for (const e of this.#index.values()) {
+      if (e.height < bad.height || e.status & BlockStatus.FAILED) continue;
+      let a: BlockEntry = e;
+      while (a.height > bad.height) a = a.parent!;
+      if (a !== bad) continue;
+      e.status |= BlockStatus.FAILED;
+      this.#store.setStatus(e.hash, e.status);
+    }
+  }
+
+  /** The valid block with the most work: `preferred` on ties, then the first seen. */
+  #bestValid(preferred: BlockEntry): BlockEntry {
+    let best = preferred.status & BlockStatus.FAILED ? this.#active[0] : preferred;
+    for (const e of this.#index.values()) { // insertion order is arrival order
+      if (!(e.status & BlockStatus.FAILED) && e.chainWork > best.chainWork) best = e;
+    }
+    return best;
+  }
+
+  /** Validates `block` against the UTXO set and makes it the tip, in one store transaction. */
+  async #connect(entry: BlockEntry, block: Block): Promise<void> {
+    const height = entry.height, params = this.params;
+    const created = new Map<string, Coin>();
+    const spentHere = new Set<string>();
+    const undo: CoinEntry[] = [];
+    const view: CoinView = {
+      getCoin: (o) => {
+        const key = outpointKey(o);
+        return spentHere.has(key) ? undefined : created.get(key) ?? this.#coins.get(key);
+      },
+    };
+    let fees = 0;
+    const sigChecks: Promise<void>[] = [];
+    const verified: string[] = [];
+    block.txs.forEach((tx, i) => {
+      const id = txid(tx);
+      if (i > 0) {
+        fees += checkInputs(tx, view, height, params).fee;
+        for (const input of tx.inputs) {
+          const key = outpointKey(input.prevout);
+          const coin = created.get(key);
+          if (coin) created.delete(key);
+          else undo.push([key, this.#coins.get(key)!]);
+          spentHere.add(key);
+        }
+        const w = wtxid(tx);
+        if (!this.#sigCache.has(w)) {
+          sigChecks.push(checkSignatures(tx));
+          verified.push(w);
+        }
+      }
+      tx.outputs.forEach((o, j) =>
+        created.set(`${id}:${j}`, { amount: o.amount, pubKeyHash: o.pubKeyHash, height, coinbase: i === 0 })
+      );
+    });
+    const reward = block.txs[0].outputs.reduce((s, o) => s + o.amount, 0);
+    const allowed = blockSubsidy(height, params) + fees;
+    ensure(
+      reward <= allowed,
+      "bad-cb-amount",
+      `coinbase pays ${reward}, more than subsidy and fees ${allowed}`,
+    );
+    await Promise.all(sigChecks);
+    for (const w of verified) this.cacheSignatures(w);
+    const spent = undo.map(([key]) => key);
+    entry.status |= BlockStatus.VALID;
+    this.#store.applyBlock({
+      hash: entry.hash,
+      status: entry.status,
+      spent,
+      created: [...created],
+      undo: encodeUndo(undo),
+      tip: entry.hash,
+    });
+    for (const key of spent) this.#coins.delete(key);
+    for (const [key, coin] of created) this.#coins.set(key, coin);
+    this.#active.push(entry);
+  }
+
+  #disconnectTip(): Block {
+    const entry = this.tip;
+    if (!entry.parent) throw new Error("cannot disconnect the genesis block");
+    const block = this.getBlock(entry.hash)!;
+    const undoBytes = this.#store.getUndo(entry.hash);
+    if (!undoBytes) throw new StoreError(`undo data of block ${entry.hash} is missing`);
+    const restored = decodeUndo(undoBytes);
+    const removed: string[] = [];
+    for (const tx of block.txs) {
+      const id = txid(tx);
+      tx.outputs.forEach((_, j) => removed.push(`${id}:${j}`));
+    }
+    this.#store.applyBlock({
+      hash: entry.hash,
+      spent: removed,
+      created: restored,
+      undo: null,
+      tip: entry.parent.hash,
+    });
+    for (const key of removed) this.#coins.delete(key);
+    for (const [key, coin] of restored) this.#coins.set(key, coin);
+    this.#active.pop();
+    return block;
+  }
+
+  /** Net effect of an update: blocks disconnected and connected again cancel out; each block once. */
+  #net(update: ChainUpdate): ChainUpdate {
+    const pick = (blocks: Block[], active: boolean) => {
+      const seen = new Map<string, Block>();
+      for (const b of blocks) {
+        const hash = blockHashSync(b.header);
+        if (this.isActive(this.#index.get(hash)!) === active) seen.set(hash, b);
+      }
+      return [...seen.values()];
+    };
+    return { disconnected: pick(update.disconnected, false), connected: pick(update.connected, true) };
+  }
+
+  /** Records that a transaction's signatures verified (the mempool does this), so block connection skips them. */
+  cacheSignatures(wtxidHex: string): void {
+    if (this.#sigCache.size >= SIG_CACHE_MAX) this.#sigCache.delete(this.#sigCache.values().next().value!);
+    this.#sigCache.add(wtxidHex);
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * Why a block or transaction was refused: a stable machine-readable code (Bitcoin Core's vocabulary where
+ * one exists), a reason a person can read, and a misbehaviour score for the network layer.
+ * @module
+ */
+
+/** Scores: 100 bans the sender; 0 costs it nothing (it may simply be behind or ahead of us). */
+export const BAN = 100, NO_BLAME = 0;
+
+/** A refused block or transaction. */
+export class ValidationError extends Error {
+  override name = "ValidationError";
+  /**
+   * @param code Stable code, e.g. `high-hash`, `bad-sig`, `txn-mempool-conflict`.
+   * @param reason Readable detail.
+   * @param score Misbehaviour points for the peer that sent it (100 = ban).
+   */
+  constructor(readonly code: string, readonly reason: string, readonly score: number = BAN) {
+    super(`${code}: ${reason}`);
+  }
+}
+
+/** Throws a `ValidationError` unless `ok`. */
+export function ensure(ok: boolean, code: string, reason: string, score: number = BAN): asserts ok {
+  if (!ok) throw new ValidationError(code, reason, score);
+}

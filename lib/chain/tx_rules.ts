@@ -1,0 +1,92 @@
+/**
+ * Transaction rules shared by block validation and the mempool: context-free checks, input checks against a
+ * coin view, and signature checks. Each refusal is a `ValidationError` with Bitcoin Core's code.
+ * @module
+ */
+import { verify } from "../crypto/ed25519.ts";
+import { pubKeyHash } from "../crypto/key_hash.ts";
+import { isMoneyRange, MAX_MONEY } from "../consensus/amount.ts";
+import type { NetworkParams } from "../consensus/params.ts";
+import { isCoinbase, outpointKey, sigHash, type Transaction } from "../primitives/transaction.ts";
+import type { Coin, CoinView } from "./coins.ts";
+import { ensure } from "./errors.ts";
+
+/** Checks that need nothing but the transaction itself. */
+export function checkTransaction(tx: Transaction): void {
+  ensure(tx.outputs.length > 0, "bad-txns-vout-empty", "a transaction needs at least one output");
+  let total = 0;
+  for (const o of tx.outputs) {
+    ensure(o.amount >= 0, "bad-txns-vout-negative", `output amount ${o.amount} is negative`);
+    ensure(
+      isMoneyRange(o.amount),
+      "bad-txns-vout-toolarge",
+      `output amount ${o.amount} exceeds the money supply`,
+    );
+    total += o.amount;
+    ensure(total <= MAX_MONEY, "bad-txns-txouttotal-toolarge", "outputs together exceed the money supply");
+  }
+  if (isCoinbase(tx)) return;
+  const seen = new Set<string>();
+  for (const i of tx.inputs) {
+    const key = outpointKey(i.prevout);
+    ensure(!seen.has(key), "bad-txns-inputs-duplicate", `input ${key} is spent twice`);
+    seen.add(key);
+  }
+}
+
+/** True when a coin may be spent in a block at `spendHeight`. */
+export function isMature(coin: Coin, spendHeight: number, params: NetworkParams): boolean {
+  return !coin.coinbase || spendHeight - coin.height >= params.coinbaseMaturity;
+}
+
+/**
+ * Checks a non-coinbase transaction's inputs against `view` for inclusion in a block at `spendHeight`, and
+ * returns its fee. Signatures are checked separately (`checkSignatures`), since they cost a promise each.
+ */
+export function checkInputs(
+  tx: Transaction,
+  view: CoinView,
+  spendHeight: number,
+  params: NetworkParams,
+  missingScore = 100,
+): { fee: number; coins: Coin[] } {
+  ensure(tx.inputs.length > 0, "bad-txns-vin-empty", "a transaction needs at least one input");
+  ensure(tx.lockTime <= spendHeight, "bad-txns-nonfinal", `locked until height ${tx.lockTime}`, 0);
+  let valueIn = 0;
+  const coins: Coin[] = [];
+  for (const input of tx.inputs) {
+    const coin = view.getCoin(input.prevout);
+    ensure(
+      coin !== undefined,
+      "bad-txns-inputs-missingorspent",
+      `input ${outpointKey(input.prevout)} does not exist or is already spent`,
+      missingScore,
+    );
+    ensure(
+      isMature(coin, spendHeight, params),
+      "bad-txns-premature-spend-of-coinbase",
+      `coinbase output from height ${coin.height} is spendable at height ${
+        coin.height + params.coinbaseMaturity
+      }`,
+      0,
+    );
+    ensure(
+      input.publicKey.length === 32 && pubKeyHash(input.publicKey) === coin.pubKeyHash,
+      "bad-pubkey-address",
+      `the public key of input ${outpointKey(input.prevout)} is not the one its output pays`,
+    );
+    valueIn += coin.amount;
+    coins.push(coin);
+  }
+  const valueOut = tx.outputs.reduce((s, o) => s + o.amount, 0);
+  ensure(valueIn >= valueOut, "bad-txns-in-belowout", `inputs ${valueIn} are less than outputs ${valueOut}`);
+  return { fee: valueIn - valueOut, coins };
+}
+
+/** Verifies every input's Ed25519 signature of the txid; throws `bad-sig` naming the first bad input. */
+export async function checkSignatures(tx: Transaction): Promise<void> {
+  const message = sigHash(tx);
+  const results = await Promise.all(tx.inputs.map((i) => verify(i.publicKey, i.signature, message)));
+  const bad = results.indexOf(false);
+  ensure(bad < 0, "bad-sig", `input ${bad} has an invalid signature`);
+}

@@ -1,0 +1,57 @@
+/**
+ * Amounts: integers of base units end to end (1 coin = 10^8 units), parsed from and printed as exact decimal
+ * text. No floating point touches an amount.
+ * @module
+ */
+
+/** Base units in one coin. */
+export const COIN = 100_000_000;
+/** No amount, and no sum of amounts, may exceed this (fits exactly in a double). */
+export const MAX_MONEY = 21_000_000 * COIN;
+
+/** Raised for text that is not an exact, positive amount of at most 8 decimals. */
+export class AmountError extends Error {
+  override name = "AmountError";
+}
+
+/** True for an integer amount in [0, MAX_MONEY]. */
+export function isMoneyRange(units: number): boolean {
+  return Number.isSafeInteger(units) && units >= 0 && units <= MAX_MONEY;
+}
+
+/**
+ * Base units of a decimal coin amount, exactly; throws `AmountError` with a message a person can act on.
+ * @example parseAmount("1.5") // 150000000
+ */
+export function parseAmount(text: string): number {
+  const s = text.trim();
+  if (s === "") throw new AmountError("amount is empty: write it in coins, for example 1.5");
+  const m = /^(\d+)(?:\.(\d*))?$|^\.(\d+)$/.exec(s);
+  if (!m) {
+    throw new AmountError(
+      `"${text}" is not an amount: use digits and one dot, for example 1.5 (no sign, comma or exponent)`,
+    );
+  }
+  const whole = m[1] ?? "0", frac = m[2] ?? m[3] ?? "";
+  if (frac.length > 8) {
+    throw new AmountError(`"${text}" has more than 8 decimals: the smallest unit is 0.00000001`);
+  }
+  if (whole.replace(/^0+/, "").length > 8) {
+    throw new AmountError(`"${text}" exceeds the 21,000,000 coin supply`);
+  }
+  const units = Number(whole) * COIN + Number(frac.padEnd(8, "0"));
+  if (units > MAX_MONEY) throw new AmountError(`"${text}" exceeds the 21,000,000 coin supply`);
+  if (units === 0) throw new AmountError("amount must be more than zero");
+  return units;
+}
+
+/**
+ * Decimal text of base units, without trailing zeros.
+ * @example formatAmount(150000000) // "1.5"
+ */
+export function formatAmount(units: number): string {
+  const sign = units < 0 ? "-" : "";
+  const abs = Math.abs(units);
+  const whole = Math.floor(abs / COIN), frac = String(abs % COIN).padStart(8, "0").replace(/0+$/, "");
+  return `${sign}${whole}${frac ? "." + frac : ""}`;
+}

@@ -1,0 +1,68 @@
+/**
+ * Block templates: a coinbase paying the miner (committing to the height), the mempool's transactions by fee
+ * rate up to the size limit, the merkle root computed once, the required bits and a time after the median
+ * time past. Also a synchronous solver for trivial difficulties (regtest, tests).
+ * @module
+ */
+import { blockSubsidy } from "../consensus/params.ts";
+import { checkProofOfWork } from "../consensus/pow.ts";
+import type { Chain } from "../chain/chain.ts";
+import type { Mempool } from "../chain/mempool.ts";
+import { type Block, blockMerkleRoot, MAX_BLOCK_SIZE } from "../primitives/block.ts";
+import { blockHashSync } from "../primitives/header.ts";
+import type { Transaction } from "../primitives/transaction.ts";
+
+/** Room kept for the header and the coinbase. */
+const RESERVED_BYTES = 1_000;
+
+/** A block to mine, with nonce 0, and what it pays. */
+export interface BlockTemplate {
+  block: Block;
+  height: number;
+  /** Sum of the included transactions' fees. */
+  fees: number;
+}
+
+/**
+ * A template on the chain's tip paying `payTo` (a 40-hex key hash).
+ * @example const { block } = createTemplate(chain, mempool, wallet.pubKeyHash);
+ */
+export function createTemplate(
+  chain: Chain,
+  mempool: Mempool | undefined,
+  payTo: string,
+  opts: { time?: number; maxBytes?: number } = {},
+): BlockTemplate {
+  const ctx = chain.nextBlockContext();
+  const entries = mempool?.selectForBlock((opts.maxBytes ?? MAX_BLOCK_SIZE) - RESERVED_BYTES) ?? [];
+  const fees = entries.reduce((s, e) => s + e.fee, 0);
+  const coinbase: Transaction = {
+    version: 1,
+    inputs: [],
+    outputs: [{ amount: blockSubsidy(ctx.height, chain.params) + fees, pubKeyHash: payTo }],
+    lockTime: ctx.height,
+  };
+  const txs = [coinbase, ...entries.map((e) => e.tx)];
+  const time = Math.max(opts.time ?? Math.floor(Date.now() / 1000), ctx.minTime);
+  const header = {
+    version: 1,
+    prevHash: ctx.prevHash,
+    merkleRoot: blockMerkleRoot(txs),
+    time,
+    bits: ctx.bits,
+    nonce: 0,
+  };
+  return { block: { header, txs }, height: ctx.height, fees };
+}
+
+/**
+ * Searches nonces synchronously until the header meets its bits; for regtest's trivial difficulty (about two
+ * tries). Throws after `maxTries`, so it is never used for real difficulty.
+ */
+export function solveSync(block: Block, maxTries = 1_000_000): Block {
+  const header = { ...block.header };
+  for (let i = 0; i < maxTries; i++, header.nonce = (header.nonce + 1) >>> 0) {
+    if (checkProofOfWork(blockHashSync(header), header.bits)) return { header, txs: block.txs };
+  }
+  throw new Error(`no nonce found in ${maxTries} tries: use the miner for this difficulty`);
+}

@@ -1,0 +1,96 @@
+/** Test fixtures: a regtest chain in memory, keys, mining and signed spends. */
+import { Chain, type ChainOptions, type ProcessResult } from "../../lib/chain/chain.ts";
+import { Mempool } from "../../lib/chain/mempool.ts";
+import { NETWORKS } from "../../lib/consensus/params.ts";
+import { generateKeyPair, type KeyPair, sign } from "../../lib/crypto/ed25519.ts";
+import { pubKeyHash } from "../../lib/crypto/key_hash.ts";
+import { createTemplate, solveSync } from "../../lib/mining/template.ts";
+import type { Block } from "../../lib/primitives/block.ts";
+import { blockMerkleRoot } from "../../lib/primitives/block.ts";
+import {
+  type OutPoint,
+  sigHash,
+  type Transaction,
+  txid,
+  type TxOutput,
+} from "../../lib/primitives/transaction.ts";
+import { openStore, type Store } from "../../lib/store/store.ts";
+
+/** The regtest parameters. */
+export const params = NETWORKS.regtest;
+
+/** A key with its hash. */
+export interface TestKey extends KeyPair {
+  pkh: string;
+}
+
+/** A fresh key. */
+export async function newKey(): Promise<TestKey> {
+  const kp = await generateKeyPair();
+  return { ...kp, pkh: pubKeyHash(kp.publicKey) };
+}
+
+/** A regtest chain and mempool over a store (in memory unless `path`). */
+export function newLedger(opts: ChainOptions & { path?: string; maxBytes?: number } = {}): {
+  store: Store;
+  chain: Chain;
+  mempool: Mempool;
+} {
+  const store = openStore(opts.path ?? ":memory:");
+  const chain = Chain.open(store, params, opts);
+  return { store, chain, mempool: new Mempool(chain, { maxBytes: opts.maxBytes }) };
+}
+
+let clock = params.genesis.header.time;
+
+/** A solved block on the tip paying `payTo`, with the mempool's transactions; `edit` may change it first. */
+export function makeBlock(
+  chain: Chain,
+  mempool: Mempool | undefined,
+  payTo: string,
+  edit?: (b: Block) => void,
+): Block {
+  clock += 10;
+  const { block } = createTemplate(chain, mempool, payTo, { time: clock });
+  if (edit) {
+    edit(block);
+    block.header.merkleRoot = blockMerkleRoot(block.txs);
+  }
+  return solveSync(block);
+}
+
+/** Mines `n` blocks on the tip, feeding the mempool each update. Returns the blocks. */
+export async function mine(chain: Chain, mempool: Mempool, payTo: string, n = 1): Promise<Block[]> {
+  const blocks: Block[] = [];
+  for (let i = 0; i < n; i++) {
+    const b = makeBlock(chain, mempool, payTo);
+    const r: ProcessResult = await chain.processBlock(b);
+    await mempool.chainUpdated(r.update);
+    blocks.push(b);
+  }
+  return blocks;
+}
+
+/** A signed transaction spending `inputs` (all owned by `key`) to `outputs`. */
+export async function spend(
+  key: TestKey,
+  inputs: OutPoint[],
+  outputs: TxOutput[],
+  lockTime = 0,
+): Promise<Transaction> {
+  const tx: Transaction = {
+    version: 1,
+    inputs: inputs.map((prevout) => ({ prevout, publicKey: key.publicKey, signature: new Uint8Array(64) })),
+    outputs,
+    lockTime,
+  };
+  const msg = sigHash(tx);
+  const sig = await sign(key.privateKey, msg);
+  for (const i of tx.inputs) i.signature = sig;
+  return tx;
+}
+
+/** The outpoint of a block's coinbase output. */
+export function coinbaseOut(block: Block): OutPoint {
+  return { txid: txid(block.txs[0]), index: 0 };
+}
