@@ -427,7 +427,7 @@ export class Chain {
         }
         const w = wtxid(tx);
         if (!this.#sigCache.has(w)) {
-          sigChecks.push(checkSignatures(tx));
+          sigChecks.push(checkSignatures(tx, id));
           verified.push(w);
         }
       }

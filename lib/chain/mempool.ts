@@ -48,6 +48,8 @@ export class Mempool implements CoinView {
   #entries = new Map<string, MempoolEntry>();
   #spentBy = new Map<string, string>();
   #bytes = 0;
+  /** Bumped on every change, so `accept` knows whether to re-check after awaiting signatures. */
+  #version = 0;
 
   /** @example const mempool = new Mempool(chain, { maxBytes: 1_000_000 }); */
   constructor(chain: Chain, opts: MempoolOptions = {}) {
@@ -117,10 +119,11 @@ export class Mempool implements CoinView {
     ensure(!this.#entries.has(id), "txn-already-in-mempool", `${id} is already in the mempool`, NO_BLAME);
     ensure(!isCoinbase(tx), "coinbase", "a coinbase is only valid in a block");
     checkTransaction(tx);
-    const fee = this.#checkContext(tx, id);
-    await checkSignatures(tx);
+    const tip = this.#chain.tip, version = this.#version;
+    let fee = this.#checkContext(tx, id);
+    await checkSignatures(tx, id);
     // The chain or the pool may have changed while the signatures were checked.
-    this.#checkContext(tx, id);
+    if (tip !== this.#chain.tip || version !== this.#version) fee = this.#checkContext(tx, id);
     const size = txSize(tx);
     const entry: MempoolEntry = { tx, txid: id, fee, size, feeRate: fee / size, time: Date.now() };
     ensure(
@@ -182,6 +185,7 @@ export class Mempool implements CoinView {
     this.#entries.set(e.txid, e);
     for (const i of e.tx.inputs) this.#spentBy.set(outpointKey(i.prevout), e.txid);
     this.#bytes += e.size;
+    this.#version++;
   }
 
   #remove(id: string): void {
@@ -190,6 +194,7 @@ export class Mempool implements CoinView {
     this.#entries.delete(id);
     for (const i of e.tx.inputs) this.#spentBy.delete(outpointKey(i.prevout));
     this.#bytes -= e.size;
+    this.#version++;
   }
 
   /** `id` and every pool transaction that spends its outputs, directly or not. */

@@ -7,7 +7,8 @@ import { verify } from "../crypto/ed25519.ts";
 import { pubKeyHash } from "../crypto/key_hash.ts";
 import { isMoneyRange, MAX_MONEY } from "../consensus/amount.ts";
 import type { NetworkParams } from "../consensus/params.ts";
-import { isCoinbase, outpointKey, sigHash, type Transaction } from "../primitives/transaction.ts";
+import { fromHexReversed } from "../crypto/hex.ts";
+import { isCoinbase, outpointKey, type Transaction, txid } from "../primitives/transaction.ts";
 import type { Coin, CoinView } from "./coins.ts";
 import { ensure } from "./errors.ts";
 
@@ -50,7 +51,6 @@ export function checkInputs(
   params: NetworkParams,
   missingScore = 100,
 ): { fee: number; coins: Coin[] } {
-  ensure(tx.inputs.length > 0, "bad-txns-vin-empty", "a transaction needs at least one input");
   ensure(tx.lockTime <= spendHeight, "bad-txns-nonfinal", `locked until height ${tx.lockTime}`, 0);
   let valueIn = 0;
   const coins: Coin[] = [];
@@ -83,10 +83,12 @@ export function checkInputs(
   return { fee: valueIn - valueOut, coins };
 }
 
-/** Verifies every input's Ed25519 signature of the txid; throws `bad-sig` naming the first bad input. */
-export async function checkSignatures(tx: Transaction): Promise<void> {
-  const message = sigHash(tx);
-  const results = await Promise.all(tx.inputs.map((i) => verify(i.publicKey, i.signature, message)));
+/** Verifies every input's Ed25519 signature of the txid (`id`, if already known); throws `bad-sig` naming the first bad input. */
+export async function checkSignatures(tx: Transaction, id: string = txid(tx)): Promise<void> {
+  const message = fromHexReversed(id);
+  const results = tx.inputs.length === 1
+    ? [await verify(tx.inputs[0].publicKey, tx.inputs[0].signature, message)]
+    : await Promise.all(tx.inputs.map((i) => verify(i.publicKey, i.signature, message)));
   const bad = results.indexOf(false);
   ensure(bad < 0, "bad-sig", `input ${bad} has an invalid signature`);
 }

@@ -42,19 +42,8 @@ export async function sign(
   return new Uint8Array(await crypto.subtle.sign("Ed25519", key, message));
 }
 
-const keyCache = new Map<string, Promise<CryptoKey>>();
+const keyCache = new Map<string, CryptoKey>();
 const KEY_CACHE_MAX = 4096;
-
-function verifyKey(publicKey: Uint8Array<ArrayBuffer>): Promise<CryptoKey> {
-  const id = toHex(publicKey);
-  let key = keyCache.get(id);
-  if (!key) {
-    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
-    key = crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
-    keyCache.set(id, key);
-  }
-  return key;
-}
 
 /** True when `signature` is `publicKey`'s Ed25519 signature of `message`; false for any malformed input. */
 export async function verify(
@@ -64,9 +53,16 @@ export async function verify(
 ): Promise<boolean> {
   if (publicKey.length !== 32 || signature.length !== 64) return false;
   try {
-    return await crypto.subtle.verify("Ed25519", await verifyKey(publicKey), signature, message);
+    // Importing costs a promise per call; senders repeat, so keys are cached once imported.
+    const id = toHex(publicKey);
+    let key = keyCache.get(id);
+    if (!key) {
+      key = await crypto.subtle.importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+      if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value!);
+      keyCache.set(id, key);
+    }
+    return await crypto.subtle.verify("Ed25519", key, signature, message);
   } catch {
-    keyCache.delete(toHex(publicKey)); // an invalid point must not stay cached as a rejected promise
-    return false;
+    return false; // not a valid curve point
   }
 }

@@ -4,6 +4,8 @@
  * @module
  */
 
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** Raised when bytes are not a valid canonical encoding. Decoders throw nothing else. */
 export class DecodeError extends Error {
   override name = "DecodeError";
@@ -38,7 +40,12 @@ export class Reader {
   }
   /** A signed 64-bit little-endian integer, as a number (exact within ±2^53). */
   i64(what = "i64"): number {
-    return Number(this.#view.getBigInt64(this.#need(8, what), true));
+    const v = this.#view.getBigInt64(this.#need(8, what), true);
+    // Outside ±2^53 a number would round, and two encodings would decode alike.
+    if (v > MAX_SAFE || v < -MAX_SAFE) {
+      throw new DecodeError(`${what}: ${v} is beyond the exact integer range`);
+    }
+    return Number(v);
   }
   /** `n` raw bytes (a copy, so the input can be released). */
   take(n: number, what = "bytes"): Uint8Array<ArrayBuffer> {

@@ -1,7 +1,8 @@
 /** Test fixtures: a regtest chain in memory, keys, mining and signed spends. */
 import { Chain, type ChainOptions, type ProcessResult } from "../../lib/chain/chain.ts";
 import { Mempool } from "../../lib/chain/mempool.ts";
-import { NETWORKS } from "../../lib/consensus/params.ts";
+import { type NetworkParams, NETWORKS } from "../../lib/consensus/params.ts";
+import { blockHashSync } from "../../lib/primitives/header.ts";
 import { generateKeyPair, type KeyPair, sign } from "../../lib/crypto/ed25519.ts";
 import { pubKeyHash } from "../../lib/crypto/key_hash.ts";
 import { createTemplate, solveSync } from "../../lib/mining/template.ts";
@@ -31,13 +32,15 @@ export async function newKey(): Promise<TestKey> {
 }
 
 /** A regtest chain and mempool over a store (in memory unless `path`). */
-export function newLedger(opts: ChainOptions & { path?: string; maxBytes?: number } = {}): {
+export function newLedger(
+  opts: ChainOptions & { path?: string; maxBytes?: number; params?: NetworkParams } = {},
+): {
   store: Store;
   chain: Chain;
   mempool: Mempool;
 } {
   const store = openStore(opts.path ?? ":memory:");
-  const chain = Chain.open(store, params, opts);
+  const chain = Chain.open(store, opts.params ?? params, opts);
   return { store, chain, mempool: new Mempool(chain, { maxBytes: opts.maxBytes }) };
 }
 
@@ -93,4 +96,30 @@ export async function spend(
 /** The outpoint of a block's coinbase output. */
 export function coinbaseOut(block: Block): OutPoint {
   return { txid: txid(block.txs[0]), index: 0 };
+}
+
+/**
+ * Regtest-like parameters whose genesis needs about 2^8 hashes (bits 0x2000ffff) and that retarget every
+ * `interval` blocks, so branches can differ in work per block.
+ */
+export function retargetingParams(interval = 5): NetworkParams {
+  const genesis = solveSync({
+    header: { ...params.genesis.header, bits: 0x2000ffff },
+    txs: params.genesis.txs,
+  });
+  return {
+    ...params,
+    genesis,
+    genesisHash: blockHashSync(genesis.header),
+    noRetargeting: false,
+    retargetInterval: interval,
+  };
+}
+
+/** Mines a block on `chain`'s tip at `time` (no mempool), and processes it. */
+export async function mineAt(chain: Chain, payTo: string, time: number): Promise<Block> {
+  const { block } = createTemplate(chain, undefined, payTo, { time });
+  const solved = solveSync(block);
+  await chain.processBlock(solved);
+  return solved;
 }

@@ -1,0 +1,37 @@
+/**
+ * `deno task bench [--json] [--quick] [section...]`: runs the benchmark sections and prints their figures,
+ * as a table per section or, with `--json`, one JSON object keyed by section.
+ * @module
+ */
+import { benchLedger } from "./ledger.ts";
+
+type Section = (opts: { quick?: boolean }) => Promise<Record<string, unknown>>;
+
+const SECTIONS: Record<string, Section> = {
+  ledger: benchLedger,
+};
+
+const args = Deno.args;
+const json = args.includes("--json"), quick = args.includes("--quick");
+const wanted = args.filter((a) => !a.startsWith("--"));
+for (const name of wanted) {
+  if (!(name in SECTIONS)) {
+    console.error(`unknown section "${name}": choose from ${Object.keys(SECTIONS).join(", ")}`);
+    Deno.exit(2);
+  }
+}
+const result: Record<string, unknown> = {
+  date: new Date().toISOString(),
+  machine:
+    `${Deno.build.os}-${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno}`,
+};
+for (const [name, run] of Object.entries(SECTIONS)) {
+  if (wanted.length && !wanted.includes(name)) continue;
+  const figures = await run({ quick });
+  result[name] = figures;
+  if (!json) {
+    console.log(`\n${name}`);
+    for (const [k, v] of Object.entries(figures)) console.log(`  ${k.padEnd(28)} ${v}`);
+  }
+}
+if (json) console.log(JSON.stringify(result, null, 2));
