@@ -1,0 +1,327 @@
+/**
+ * One framed, schema-checked link to another node over a `Deno.Conn`: a read loop, a bounded and
+ * serialised write queue, ping/pong liveness, a message rate limit and an idempotent close. It moves
+ * typed messages only; what they mean is the caller's business.
+ * @module
+ */
+
+import { encodeFrame, FrameDecoder, FrameError } from "./frame.ts";
+import { type HostPort, type Message, MessageError, parseMessage } from "./messages.ts";
+
+/** Misbehaviour scores reported through `onMisbehaviour` (a `BanList` bans at 100). */
+export const MISBEHAVIOUR = { frame: 20, message: 20, rate: 10 } as const;
+
+/** Tunables of a `Connection`; every field has a default. */
+export interface ConnectionOptions {
+  /** Called for each message in arrival order (never for ping/pong); a returned promise is awaited. */
+  onMessage?: (msg: Message, conn: Connection) => void | Promise<void>;
+  /** Called once when the peer sent something malformed or flooded us, just before the close. */
+  onMisbehaviour?: (score: number, reason: string, conn: Connection) => void;
+  /** Interval between pings in ms (default 5000). */
+  pingIntervalMs?: number;
+  /** Close when no frame has arrived for this long, in ms (default 15000). */
+  deadAfterMs?: number;
+  /** Close when unsent bytes exceed this: the peer reads too slowly (default 16 MiB). */
+  maxQueuedBytes?: number;
+  /** Token bucket size: messages accepted in a burst (default 2000). */
+  rateBurst?: number;
+  /** Token bucket refill in messages per second (default 500). */
+  ratePerSecond?: number;
+  /** Clock in ms, injectable for tests (default `performance.now`). */
+  now?: () => number;
+}
+
+const READ_CHUNK = 64 * 1024;
+/** Small frames are coalesced into writes of up to this many bytes. */
+const WRITE_BATCH = 64 * 1024;
+
+/** A connection attempt that failed or timed out. */
+export class ConnectError extends Error {
+  /** Creates a connect error naming the address. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConnectError";
+  }
+}
+
+/** A framed message link; starts reading as soon as it is constructed. */
+export class Connection {
+  /** Resolves with the close reason once the link is closed and its loops have stopped, whoever closed it. */
+  readonly closed: Promise<string>;
+  /** The remote address when the transport is TCP, else `undefined`. */
+  readonly remote: HostPort | undefined;
+  /** Last measured ping round trip in ms, or `undefined` before the first pong. */
+  rttMs: number | undefined;
+  /** Messages received and delivered (ping/pong included). */
+  received = 0;
+
+  readonly #conn: Deno.Conn;
+  readonly #opts: Required<Omit<ConnectionOptions, "onMessage" | "onMisbehaviour">>;
+  readonly #onMessage: ConnectionOptions["onMessage"];
+  readonly #onMisbehaviour: ConnectionOptions["onMisbehaviour"];
+  readonly #decoder = new FrameDecoder();
+  #queue: Uint8Array[] = [];
+  #queuedBytes = 0;
+  #writing = false;
+  #readDone: Promise<void> = Promise.resolve();
+  #writeDone: Promise<void> = Promise.resolve();
+  #drained: (() => void)[] = [];
+  #reason: string | undefined;
+  /** Set once the socket is closed; writes stop here, while `#reason` stops new sends and reads. */
+  #down = false;
+  #resolveClosed!: (reason: string) => void;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #lastRx: number;
+  #lastPing = 0;
+  #pingNonce = 0;
+  #pingSentAt = 0;
+  #busy = false;
+  #tokens: number;
+  #tokensAt: number;
+
+  /** Wraps `conn` and starts its read loop and liveness timer. */
+  constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
+    this.#conn = conn;
+    this.#onMessage = options.onMessage;
+    this.#onMisbehaviour = options.onMisbehaviour;
+    this.#opts = {
+      pingIntervalMs: options.pingIntervalMs ?? 5000,
+      deadAfterMs: options.deadAfterMs ?? 15000,
+      maxQueuedBytes: options.maxQueuedBytes ?? 16 * 1024 * 1024,
+      rateBurst: options.rateBurst ?? 2000,
+      ratePerSecond: options.ratePerSecond ?? 500,
+      now: options.now ?? (() => performance.now()),
+    };
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    const addr = conn.remoteAddr;
+    this.remote = addr.transport === "tcp" ? { hostname: addr.hostname, port: addr.port } : undefined;
+    if ("setNoDelay" in conn) {
+      try {
+        (conn as Deno.TcpConn).setNoDelay(true);
+        (conn as Deno.TcpConn).setKeepAlive(true);
+      } catch { /* the socket may already be gone; the read loop will notice */ }
+    }
+    this.#lastRx = this.#opts.now();
+    this.#tokens = this.#opts.rateBurst;
+    this.#tokensAt = this.#lastRx;
+    this.#lastPing = this.#lastRx;
+    const tick = Math.max(1, Math.min(this.#opts.pingIntervalMs, this.#opts.deadAfterMs / 4));
+    this.#timer = setInterval(() => this.#onTick(), tick);
+    this.#readDone = this.#readLoop();
+  }
+
+  /** True once `close` has begun. */
+  get isClosed(): boolean {
+    return this.#reason !== undefined;
+  }
+
+  /** Bytes queued but not yet handed to the socket. */
+  get queuedBytes(): number {
+    return this.#queuedBytes;
+  }
+
+  /**
+   * Queues `msg`; returns false if the link is closed. Throws `FrameError` only for a message too
+   * large to frame (a caller bug). Closes with reason "slow" when the queue bound is exceeded.
+   */
+  send(msg: Message): boolean {
+    if (this.#reason !== undefined) return false;
+    const frame = encodeFrame(msg);
+    this.#queue.push(frame);
+    this.#queuedBytes += frame.length;
+    if (this.#queuedBytes > this.#opts.maxQueuedBytes) {
+      this.close("slow");
+      return false;
+    }
+    if (!this.#writing) this.#writeDone = this.#writeLoop();
+    return true;
+  }
+
+  /** Resolves once everything queued so far is written, or the link closes, or `timeoutMs` passes. */
+  flush(timeoutMs = 1000): Promise<void> {
+    if (this.#queuedBytes === 0 && !this.#writing) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      this.#drained.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Closes the link; later calls do nothing and return the same promise. With `flush`, queued
+   * frames (such as a `reject`) get up to `flushMs` to leave first.
+   */
+  close(reason: string, options: { flush?: boolean; flushMs?: number } = {}): Promise<string> {
+    if (this.#reason !== undefined) return this.closed;
+    this.#reason = reason;
+    clearInterval(this.#timer);
+    if (options.flush && this.#queuedBytes > 0) {
+      this.flush(options.flushMs ?? 1000).then(() => this.#shutdown(reason));
+    } else {
+      this.#shutdown(reason);
+    }
+    return this.closed;
+  }
+
+  #shutdown(reason: string): void {
+    if (this.#down) return;
+    this.#down = true;
+    try {
+      this.#conn.close();
+    } catch { /* already closed by the other side or by us */ }
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    for (const d of this.#drained.splice(0)) d();
+    // Resolve only once both loops have returned, so a closed Connection has no pending socket ops.
+    Promise.all([this.#readDone, this.#writeDone]).then(() => this.#resolveClosed(reason));
+  }
+
+  #misbehaved(score: number, reason: string): void {
+    if (this.#reason !== undefined) return;
+    try {
+      this.#onMisbehaviour?.(score, reason, this);
+    } catch { /* a throwing callback is the caller's bug; the read loop must still end cleanly */ }
+    this.close(reason);
+  }
+
+  async #readLoop(): Promise<void> {
+    const buf = new Uint8Array(READ_CHUNK);
+    try {
+      while (this.#reason === undefined) {
+        const n = await this.#conn.read(buf);
+        if (n === null) return void this.close("eof");
+        this.#decoder.push(buf.subarray(0, n));
+        for (let f = this.#decoder.next(); f !== undefined; f = this.#decoder.next()) {
+          if (this.#reason !== undefined) return;
+          // Only whole frames prove liveness: a peer trickling one byte at a time is not alive.
+          this.#lastRx = this.#opts.now();
+          if (!this.#takeToken()) return this.#misbehaved(MISBEHAVIOUR.rate, "rate");
+          await this.#deliver(parseMessage(f));
+        }
+      }
+    } catch (e) {
+      if (e instanceof FrameError) this.#misbehaved(MISBEHAVIOUR.frame, `frame: ${e.message}`);
+      else if (e instanceof MessageError) this.#misbehaved(MISBEHAVIOUR.message, `message: ${e.message}`);
+      else this.close(this.#reason ?? closeReason(e));
+    }
+  }
+
+  async #deliver(msg: Message): Promise<void> {
+    this.received++;
+    if (msg.type === "ping") {
+      this.send({ type: "pong", nonce: msg.nonce });
+      return;
+    }
+    if (msg.type === "pong") {
+      if (msg.nonce === this.#pingNonce) this.rttMs = this.#opts.now() - this.#pingSentAt;
+      return;
+    }
+    if (!this.#onMessage) return;
+    this.#busy = true;
+    try {
+      await this.#onMessage(msg, this);
+    } catch (e) {
+      // A throwing handler is our own bug, not the peer's: close without blaming it.
+      this.close(`handler: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.#busy = false;
+      // Time spent in our handler must not count as the peer's silence.
+      this.#lastRx = this.#opts.now();
+    }
+  }
+
+  async #writeLoop(): Promise<void> {
+    this.#writing = true;
+    try {
+      while (this.#queue.length > 0 && !this.#down) {
+        const batch = this.#takeBatch();
+        for (let off = 0; off < batch.length;) off += await this.#conn.write(batch.subarray(off));
+        if (!this.#down) this.#queuedBytes -= batch.length;
+      }
+    } catch (e) {
+      this.close(this.#reason ?? closeReason(e));
+    } finally {
+      this.#writing = false;
+      if (this.#queue.length === 0 || this.#down) {
+        for (const d of this.#drained.splice(0)) d();
+      }
+    }
+  }
+
+  #takeBatch(): Uint8Array {
+    const first = this.#queue.shift()!;
+    if (first.length >= WRITE_BATCH || this.#queue.length === 0) return first;
+    let size = first.length, n = 0;
+    while (n < this.#queue.length && size + this.#queue[n].length <= WRITE_BATCH) {
+      size += this.#queue[n++].length;
+    }
+    if (n === 0) return first;
+    const out = new Uint8Array(size);
+    out.set(first);
+    let off = first.length;
+    for (const f of this.#queue.splice(0, n)) {
+      out.set(f, off);
+      off += f.length;
+    }
+    return out;
+  }
+
+  #takeToken(): boolean {
+    const now = this.#opts.now();
+    const refill = ((now - this.#tokensAt) / 1000) * this.#opts.ratePerSecond;
+    this.#tokens = Math.min(this.#opts.rateBurst, this.#tokens + refill);
+    this.#tokensAt = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  #onTick(): void {
+    if (this.#reason !== undefined) return;
+    const now = this.#opts.now();
+    if (!this.#busy && now - this.#lastRx > this.#opts.deadAfterMs) return void this.close("timeout");
+    if (now - this.#lastPing >= this.#opts.pingIntervalMs) {
+      this.#lastPing = now;
+      this.#pingNonce = Math.floor(Math.random() * 2 ** 32);
+      this.#pingSentAt = now;
+      this.send({ type: "ping", nonce: this.#pingNonce });
+    }
+  }
+}
+
+/** Names a transport error as a close reason; EOF-like errors are ordinary closes. */
+function closeReason(e: unknown): string {
+  if (e instanceof Deno.errors.ConnectionReset) return "reset";
+  if (e instanceof Deno.errors.BrokenPipe) return "broken-pipe";
+  if (e instanceof Deno.errors.Interrupted || e instanceof Deno.errors.BadResource) return "closed";
+  if (e instanceof Deno.errors.UnexpectedEof) return "eof";
+  return `error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
+}
+
+/** Dials `hostname:port` with a timeout and wraps the socket; throws `ConnectError`. */
+export async function connect(
+  hostname: string,
+  port: number,
+  options: ConnectionOptions & { timeoutMs?: number } = {},
+): Promise<Connection> {
+  const { timeoutMs = 5000, ...connOptions } = options;
+  let conn: Deno.TcpConn;
+  // A plain timer rather than AbortSignal.timeout, so it is cleared at once and leaks nothing.
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), timeoutMs);
+  try {
+    conn = await Deno.connect({ hostname, port, transport: "tcp", signal: abort.signal });
+  } catch (e) {
+    const why = abort.signal.aborted
+      ? `timed out after ${timeoutMs} ms`
+      : e instanceof Error
+      ? e.message
+      : String(e);
+    throw new ConnectError(`cannot connect to ${hostname}:${port}: ${why}`, { cause: e });
+  } finally {
+    clearTimeout(timer);
+  }
+  return new Connection(conn, connOptions);
+}

@@ -1,0 +1,354 @@
+/**
+ * Message schemas: one hand-written check per message type, turning any JSON value into a typed
+ * `Message` or a `MessageError`. Nothing else reads a message before it passes here. Unknown fields
+ * are ignored (forward compatibility) and dropped from the result. Also the `host:port` address format.
+ * @module
+ */
+
+/** Protocol version sent in `hello`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Most ids in one `inv`, `getdata` or `notfound`. */
+export const MAX_INV = 1000;
+/** Most entries in a `peers` list. */
+export const MAX_PEERS = 1000;
+/** Most hashes in a `getblocks` locator. */
+export const MAX_LOCATOR = 101;
+/** Most blocks in one `blocks` message. */
+export const MAX_BLOCKS_PER_MESSAGE = 500;
+/** Largest decoded `tx` or `block` payload in bytes. */
+export const MAX_DATA_BYTES = 2_000_000;
+
+/** A message that fails its schema; `message` names the offending field. */
+export class MessageError extends Error {
+  /** Creates a schema error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "MessageError";
+  }
+}
+
+/** An address that is not `host:port`, `host port` or `[ipv6]:port` with a port in 1..65535. */
+export class AddressFormatError extends Error {
+  /** Creates an address error quoting the bad input. */
+  constructor(message: string) {
+    super(message);
+    this.name = "AddressFormatError";
+  }
+}
+
+/** A network name as carried in `hello`. */
+export type NetworkName = "main" | "regtest";
+/** The kind of object an inventory names. */
+export type InvKind = "block" | "tx";
+
+/** A host (name, IPv4, or IPv6 without brackets) and a TCP port. */
+export interface HostPort {
+  readonly hostname: string;
+  readonly port: number;
+}
+
+/** First frame each way. */
+export interface HelloMessage {
+  readonly type: "hello";
+  readonly protocol: number;
+  readonly network: NetworkName;
+  readonly genesis: string;
+  readonly nodeId: string;
+  readonly listen: string | null;
+  readonly address: string;
+  readonly tip: { readonly hash: string; readonly height: number; readonly work: string };
+  readonly role: "peer" | "superpeer";
+}
+/** Refusal sent before closing. */
+export interface RejectMessage {
+  readonly type: "reject";
+  readonly code: string;
+  readonly reason: string;
+}
+/** Liveness probe. */
+export interface PingMessage {
+  readonly type: "ping";
+  readonly nonce: number;
+}
+/** Answer to a `ping`, echoing its nonce. */
+export interface PongMessage {
+  readonly type: "pong";
+  readonly nonce: number;
+}
+/** One entry of a peer list. */
+export interface PeerEntry {
+  readonly nodeId: string;
+  readonly listen: string;
+}
+/** The hub's ordered peer list (itself first). */
+export interface PeersMessage {
+  readonly type: "peers";
+  readonly peers: readonly PeerEntry[];
+  readonly hub: string;
+}
+/** Announces, requests or reports missing blocks or transactions by id. */
+export interface InvLikeMessage<T extends "inv" | "getdata" | "notfound"> {
+  readonly type: T;
+  readonly kind: InvKind;
+  readonly ids: readonly string[];
+}
+/** A transaction or block in canonical binary encoding (lowercase hex). */
+export interface DataMessage<T extends "tx" | "block"> {
+  readonly type: T;
+  readonly data: string;
+}
+/** Block request from a locator. */
+export interface GetBlocksMessage {
+  readonly type: "getblocks";
+  readonly locator: readonly string[];
+  readonly stop: string | null;
+}
+/** A batch of blocks (lowercase hex each). */
+export interface BlocksMessage {
+  readonly type: "blocks";
+  readonly data: readonly string[];
+}
+/** A hub telling another hub to step down and join `hub`. */
+export interface YieldMessage {
+  readonly type: "yield";
+  readonly hub: string;
+}
+
+/** Every message of the protocol. */
+export type Message =
+  | HelloMessage
+  | RejectMessage
+  | PingMessage
+  | PongMessage
+  | PeersMessage
+  | InvLikeMessage<"inv">
+  | InvLikeMessage<"getdata">
+  | InvLikeMessage<"notfound">
+  | DataMessage<"tx">
+  | DataMessage<"block">
+  | GetBlocksMessage
+  | BlocksMessage
+  | YieldMessage;
+
+/** The `type` strings of `Message`. */
+export type MessageType = Message["type"];
+
+type Obj = Record<string, unknown>;
+
+const HASH_RE = /^[0-9a-f]{64}$/;
+const WORK_RE = /^[0-9a-f]{1,64}$/;
+const HEX_RE = /^(?:[0-9a-f]{2})*$/;
+// Printable ASCII without spaces: ids end up in logs and menus, so no control characters.
+const NODE_ID_RE = /^[\x21-\x7e]{1,64}$/;
+// deno-lint-ignore no-control-regex -- refusing control characters is the point
+const PRINTABLE_RE = /^[^\x00-\x1f\x7f]*$/;
+
+function field(o: Obj, key: string): unknown {
+  return Object.hasOwn(o, key) ? o[key] : undefined;
+}
+
+function obj(v: unknown, at: string): Obj {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new MessageError(`${at}: expected an object`);
+  }
+  return v as Obj;
+}
+
+function int(v: unknown, at: string, min = Number.MIN_SAFE_INTEGER): number {
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < min) {
+    throw new MessageError(`${at}: expected an integer${min === 0 ? " >= 0" : ""}`);
+  }
+  return v;
+}
+
+function str(v: unknown, at: string, max: number, re: RegExp = PRINTABLE_RE): string {
+  if (typeof v !== "string" || v.length > max || !re.test(v)) {
+    throw new MessageError(`${at}: expected a string of at most ${max} characters matching ${re.source}`);
+  }
+  return v;
+}
+
+function oneOf<T extends string>(v: unknown, at: string, options: readonly T[]): T {
+  if (typeof v !== "string" || !(options as readonly string[]).includes(v)) {
+    throw new MessageError(`${at}: expected one of ${options.join(", ")}`);
+  }
+  return v as T;
+}
+
+function hash(v: unknown, at: string): string {
+  if (typeof v !== "string" || !HASH_RE.test(v)) {
+    throw new MessageError(`${at}: expected 64 lowercase hex digits`);
+  }
+  return v;
+}
+
+function arr<T>(v: unknown, at: string, max: number, item: (x: unknown, at: string) => T): T[] {
+  if (!Array.isArray(v)) throw new MessageError(`${at}: expected an array`);
+  if (v.length > max) throw new MessageError(`${at}: ${v.length} items exceed ${max}`);
+  return v.map((x, i) => item(x, `${at}[${i}]`));
+}
+
+function data(v: unknown, at: string): string {
+  if (typeof v !== "string" || v.length === 0) throw new MessageError(`${at}: expected non-empty hex`);
+  if (v.length > MAX_DATA_BYTES * 2) throw new MessageError(`${at}: more than ${MAX_DATA_BYTES} bytes`);
+  if (!HEX_RE.test(v)) throw new MessageError(`${at}: expected an even number of lowercase hex digits`);
+  return v;
+}
+
+function listen(v: unknown, at: string): string {
+  if (typeof v !== "string" || v.length > 300) throw new MessageError(`${at}: expected "host:port"`);
+  try {
+    parseHostPort(v, { allowSpace: false });
+  } catch (e) {
+    throw new MessageError(`${at}: ${(e as Error).message}`);
+  }
+  return v;
+}
+
+const nodeId = (v: unknown, at: string) => str(v, at, 64, NODE_ID_RE);
+
+function invLike<T extends "inv" | "getdata" | "notfound">(type: T, o: Obj): InvLikeMessage<T> {
+  return {
+    type,
+    kind: oneOf(field(o, "kind"), `${type}.kind`, ["block", "tx"] as const),
+    ids: arr(field(o, "ids"), `${type}.ids`, MAX_INV, hash),
+  };
+}
+
+const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { type: K }> } = {
+  hello(o) {
+    const tip = obj(field(o, "tip"), "hello.tip");
+    const l = field(o, "listen");
+    return {
+      type: "hello",
+      protocol: int(field(o, "protocol"), "hello.protocol", 0),
+      network: oneOf(field(o, "network"), "hello.network", ["main", "regtest"] as const),
+      genesis: hash(field(o, "genesis"), "hello.genesis"),
+      nodeId: nodeId(field(o, "nodeId"), "hello.nodeId"),
+      listen: l === null ? null : listen(l, "hello.listen"),
+      address: str(field(o, "address"), "hello.address", 100),
+      tip: {
+        hash: hash(field(tip, "hash"), "hello.tip.hash"),
+        height: int(field(tip, "height"), "hello.tip.height", 0),
+        work: str(field(tip, "work"), "hello.tip.work", 64, WORK_RE),
+      },
+      role: oneOf(field(o, "role"), "hello.role", ["peer", "superpeer"] as const),
+    };
+  },
+  reject: (o) => ({
+    type: "reject",
+    code: str(field(o, "code"), "reject.code", 64),
+    reason: str(field(o, "reason"), "reject.reason", 500),
+  }),
+  ping: (o) => ({ type: "ping", nonce: int(field(o, "nonce"), "ping.nonce") }),
+  pong: (o) => ({ type: "pong", nonce: int(field(o, "nonce"), "pong.nonce") }),
+  peers: (o) => ({
+    type: "peers",
+    peers: arr(field(o, "peers"), "peers.peers", MAX_PEERS, (x, at) => {
+      const p = obj(x, at);
+      return {
+        nodeId: nodeId(field(p, "nodeId"), `${at}.nodeId`),
+        listen: listen(field(p, "listen"), `${at}.listen`),
+      };
+    }),
+    hub: nodeId(field(o, "hub"), "peers.hub"),
+  }),
+  inv: (o) => invLike("inv", o),
+  getdata: (o) => invLike("getdata", o),
+  notfound: (o) => invLike("notfound", o),
+  tx: (o) => ({ type: "tx", data: data(field(o, "data"), "tx.data") }),
+  block: (o) => ({ type: "block", data: data(field(o, "data"), "block.data") }),
+  getblocks: (o) => {
+    const stop = field(o, "stop");
+    return {
+      type: "getblocks",
+      locator: arr(field(o, "locator"), "getblocks.locator", MAX_LOCATOR, hash),
+      stop: stop === null ? null : hash(stop, "getblocks.stop"),
+    };
+  },
+  blocks: (o) => ({
+    type: "blocks",
+    data: arr(field(o, "data"), "blocks.data", MAX_BLOCKS_PER_MESSAGE, data),
+  }),
+  yield: (o) => ({ type: "yield", hub: listen(field(o, "hub"), "yield.hub") }),
+};
+
+/** Checks `json` against its type's schema; returns a fresh typed message or throws `MessageError`. */
+export function parseMessage(json: unknown): Message {
+  try {
+    const o = obj(json, "message");
+    const type = field(o, "type");
+    if (typeof type !== "string" || !Object.hasOwn(PARSERS, type)) {
+      throw new MessageError(`unknown message type ${JSON.stringify(String(type)).slice(0, 80)}`);
+    }
+    return PARSERS[type as MessageType](o);
+  } catch (e) {
+    // The checks above only throw MessageError; this keeps the promise even for exotic inputs.
+    if (e instanceof MessageError) throw e;
+    throw new MessageError(`malformed message: ${String(e)}`);
+  }
+}
+
+const IPV4_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const LABEL_RE = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/;
+
+function checkHost(host: string, input: string): string {
+  const bad = (why: string) => new AddressFormatError(`bad address ${JSON.stringify(input)}: ${why}`);
+  if (host.includes(":")) {
+    try {
+      new URL(`http://[${host}]/`);
+    } catch {
+      throw bad("invalid IPv6 address");
+    }
+    return host;
+  }
+  const v4 = IPV4_RE.exec(host);
+  if (v4) {
+    if (v4.slice(1).some((o) => Number(o) > 255)) throw bad("IPv4 octet above 255");
+    return host;
+  }
+  if (/^[\d.]+$/.test(host)) throw bad("invalid IPv4 address");
+  if (host.length === 0 || host.length > 253 || !host.split(".").every((l) => LABEL_RE.test(l))) {
+    throw bad("invalid host name");
+  }
+  return host;
+}
+
+/**
+ * Parses `host:port`, `[ipv6]:port`, or (tracker style) `host port`; the hostname comes back
+ * without brackets. Throws `AddressFormatError`.
+ */
+export function parseHostPort(input: string, options: { allowSpace?: boolean } = {}): HostPort {
+  const bad = (why: string) => new AddressFormatError(`bad address ${JSON.stringify(input)}: ${why}`);
+  if (typeof input !== "string") throw new AddressFormatError("address must be a string");
+  const s = input.trim();
+  let host: string, port: string;
+  const words = s.split(/\s+/);
+  if (words.length === 2 && options.allowSpace !== false) {
+    [host, port] = words;
+    if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  } else if (words.length !== 1) {
+    throw bad('expected "host:port" or "host port"');
+  } else if (s.startsWith("[")) {
+    const m = /^\[([^\]]*)\]:([^:]*)$/.exec(s);
+    if (!m) throw bad('expected "[ipv6]:port"');
+    [, host, port] = m;
+    if (!host.includes(":")) throw bad("brackets are only for IPv6 addresses");
+  } else {
+    const i = s.lastIndexOf(":");
+    if (i < 0) throw bad("missing port");
+    host = s.slice(0, i);
+    port = s.slice(i + 1);
+    if (host.includes(":")) throw bad('IPv6 addresses need brackets, as in "[::1]:8333"');
+  }
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+    throw bad("port must be an integer from 1 to 65535");
+  }
+  return { hostname: checkHost(host, input), port: Number(port) };
+}
+
+/** Formats an address as `host:port`, bracketing IPv6 hosts. */
+export function formatHostPort(addr: HostPort): string {
+  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+}

@@ -1,0 +1,375 @@
+import assert from "node:assert/strict";
+import {
+  connect,
+  ConnectError,
+  Connection,
+  type ConnectionOptions,
+  MISBEHAVIOUR,
+} from "../lib/net/connection.ts";
+import { encodeFrame, FrameDecoder } from "../lib/net/frame.ts";
+import type { Message } from "../lib/net/messages.ts";
+
+const HOST = "127.0.0.1";
+const H = (i: number) => i.toString(16).padStart(64, "0");
+
+async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Resolves with `p`, or rejects after `ms` so a hung close fails the test instead of hanging it. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout>;
+  const timeout = new Promise<never>((_, rej) =>
+    t = setTimeout(() => rej(new Error(`${what}: over ${ms} ms`)), ms)
+  );
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+/** A listener plus a raw accepted socket for whichever side the test wants to script by hand. */
+async function rawPair(): Promise<
+  { listener: Deno.TcpListener; client: Deno.TcpConn; server: Deno.TcpConn }
+> {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const [client, server] = await Promise.all([
+    Deno.connect({ hostname: HOST, port: listener.addr.port }),
+    listener.accept(),
+  ]);
+  return { listener, client, server };
+}
+
+function closeQuietly(c: { close(): void }): void {
+  try {
+    c.close();
+  } catch { /* already closed */ }
+}
+
+/** Two Connections over a real loopback socket. */
+async function connPair(a: ConnectionOptions, b: ConnectionOptions) {
+  const { listener, client, server } = await rawPair();
+  listener.close();
+  return { a: new Connection(client, a), b: new Connection(server, b) };
+}
+
+/** Reads frames from a raw socket until EOF; returns them with the time EOF came. */
+async function readAll(conn: Deno.Conn): Promise<unknown[]> {
+  const d = new FrameDecoder(), out: unknown[] = [], buf = new Uint8Array(65536);
+  try {
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+      out.push(...d.decode(buf.subarray(0, n)));
+    }
+  } catch { /* reset counts as the end too */ }
+  return out;
+}
+
+Deno.test("1,000 back-to-back messages each way arrive complete and in order", async () => {
+  const gotA: Message[] = [], gotB: Message[] = [];
+  const { a, b } = await connPair({ onMessage: (m) => void gotA.push(m) }, {
+    // An async handler exercises the awaited-delivery path.
+    onMessage: async (m) => {
+      gotB.push(m);
+      if (gotB.length % 100 === 0) await new Promise((r) => setTimeout(r, 1));
+    },
+  });
+  try {
+    const big = "ab".repeat(5000);
+    for (let i = 0; i < 1000; i++) {
+      assert.equal(a.send({ type: "inv", kind: "tx", ids: [H(i)] }), true);
+      assert.equal(
+        b.send(i % 2 ? { type: "tx", data: big } : { type: "inv", kind: "block", ids: [H(i)] }),
+        true,
+      );
+    }
+    await waitFor(() => gotA.length === 1000 && gotB.length === 1000, 10_000, "1000 messages");
+    gotB.forEach((m, i) => assert.deepEqual(m, { type: "inv", kind: "tx", ids: [H(i)] }));
+    gotA.forEach((m, i) =>
+      assert.deepEqual(m, i % 2 ? { type: "tx", data: big } : { type: "inv", kind: "block", ids: [H(i)] })
+    );
+    assert.equal(a.isClosed || b.isClosed, false);
+  } finally {
+    await Promise.all([a.close("done"), b.close("done")]);
+  }
+});
+
+Deno.test("close is idempotent, keeps the first reason, and the peer sees eof", async () => {
+  const { a, b } = await connPair({}, {});
+  try {
+    const first = a.close("bye");
+    assert.equal(await a.close("again"), "bye");
+    assert.equal(await first, "bye");
+    assert.equal(a.send({ type: "ping", nonce: 1 }), false);
+    assert.equal(await within(b.closed, 2000, "peer close"), "eof");
+  } finally {
+    await Promise.all([a.close("x"), b.close("x")]);
+  }
+});
+
+Deno.test("close with flush delivers a queued reject before the socket closes", async () => {
+  const { listener, client, server } = await rawPair();
+  listener.close();
+  const conn = new Connection(server);
+  try {
+    conn.send({ type: "reject", code: "network", reason: "wrong genesis" });
+    conn.close("rejected", { flush: true });
+    const frames = await within(readAll(client), 2000, "read until eof");
+    assert.deepEqual(frames, [{ type: "reject", code: "network", reason: "wrong genesis" }]);
+    assert.equal(await conn.closed, "rejected");
+  } finally {
+    await conn.close("x");
+    closeQuietly(client);
+  }
+});
+
+Deno.test("a peer that sends garbage is closed with a misbehaviour score", async () => {
+  const cases: [Uint8Array, RegExp, number][] = [
+    [
+      new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+      /^frame: frame length \d+ exceeds/,
+      MISBEHAVIOUR.frame,
+    ],
+    [Uint8Array.of(0, 0, 0, 3, 0xff, 0xfe, 0xfd), /^frame: frame is not valid UTF-8/, MISBEHAVIOUR.frame],
+    [
+      encodeFrame({ type: "inv", kind: "tx", ids: ["nothex"] }),
+      /^message: inv\.ids\[0\]/,
+      MISBEHAVIOUR.message,
+    ],
+    [encodeFrame({ type: "version" }), /^message: unknown message type/, MISBEHAVIOUR.message],
+  ];
+  for (const [bytes, reason, score] of cases) {
+    const { listener, client, server } = await rawPair();
+    listener.close();
+    const reports: [number, string][] = [];
+    const delivered: Message[] = [];
+    const conn = new Connection(server, {
+      onMisbehaviour: (s, r) => void reports.push([s, r]),
+      onMessage: (m) => void delivered.push(m),
+    });
+    try {
+      // A valid message first: it is delivered, then the garbage closes the link.
+      await client.write(concat(encodeFrame({ type: "yield", hub: "127.0.0.1:1" }), bytes));
+      const why = await within(conn.closed, 2000, "close on garbage");
+      assert.match(why, reason);
+      assert.equal(reports.length, 1);
+      assert.equal(reports[0][0], score);
+      assert.equal(reports[0][1], why);
+      assert.deepEqual(delivered, [{ type: "yield", hub: "127.0.0.1:1" }]);
+    } finally {
+      await conn.close("x");
+      closeQuietly(client);
+    }
+  }
+});
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+Deno.test("a silent peer is detected by the ping deadline", async () => {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const accepted: Deno.Conn[] = [];
+  // Accepts, never reads, never writes.
+  const acceptLoop = (async () => {
+    for await (const c of listener) accepted.push(c);
+  })().catch(() => {});
+  let conn: Connection | undefined;
+  try {
+    const t0 = performance.now();
+    conn = await connect(HOST, listener.addr.port, {
+      timeoutMs: 1000,
+      pingIntervalMs: 100,
+      deadAfterMs: 300,
+    });
+    const why = await within(conn.closed, 2000, "ping deadline");
+    const elapsed = performance.now() - t0;
+    assert.equal(why, "timeout");
+    assert.ok(elapsed >= 300 && elapsed < 1000, `detected after ${elapsed.toFixed(0)} ms`);
+  } finally {
+    await conn?.close("x");
+    listener.close();
+    await acceptLoop;
+    accepted.forEach(closeQuietly);
+  }
+});
+
+Deno.test("a live peer answers pings, so a short deadline does not fire", async () => {
+  const { a, b } = await connPair({ pingIntervalMs: 50, deadAfterMs: 200 }, {});
+  try {
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(a.isClosed, false);
+    assert.equal(typeof a.rttMs, "number");
+    assert.ok(b.received >= 5, `peer saw ${b.received} pings`);
+  } finally {
+    await Promise.all([a.close("done"), b.close("done")]);
+  }
+});
+
+Deno.test("time spent in our own slow handler is not counted as the peer's silence", async () => {
+  const { a, b } = await connPair({
+    pingIntervalMs: 50,
+    deadAfterMs: 150,
+    onMessage: () => new Promise((r) => setTimeout(r, 500)),
+  }, {});
+  try {
+    b.send({ type: "inv", kind: "tx", ids: [] });
+    await new Promise((r) => setTimeout(r, 650));
+    assert.equal(a.isClosed, false);
+  } finally {
+    await Promise.all([a.close("done"), b.close("done")]);
+  }
+});
+
+Deno.test("the rate limit closes a flooder", async () => {
+  const reports: number[] = [];
+  const { a, b } = await connPair({}, {
+    rateBurst: 50,
+    ratePerSecond: 20,
+    onMisbehaviour: (s) => void reports.push(s),
+  });
+  try {
+    for (let i = 0; i < 200; i++) a.send({ type: "ping", nonce: i });
+    assert.equal(await within(b.closed, 2000, "rate close"), "rate");
+    assert.deepEqual(reports, [MISBEHAVIOUR.rate]);
+    assert.ok(b.received >= 50 && b.received < 70, `accepted ${b.received}`);
+  } finally {
+    await Promise.all([a.close("x"), b.close("x")]);
+  }
+});
+
+Deno.test("a peer that stops reading is closed as slow once the queue bound is passed", async () => {
+  const { listener, client, server } = await rawPair();
+  listener.close();
+  const conn = new Connection(server, { maxQueuedBytes: 256 * 1024 });
+  try {
+    const data = "00".repeat(50_000);
+    for (let i = 0; i < 2000 && conn.send({ type: "tx", data }); i++) await conn.flush(5);
+    assert.equal(await within(conn.closed, 2000, "slow close"), "slow");
+  } finally {
+    await conn.close("x");
+    closeQuietly(client);
+  }
+});
+
+Deno.test("connect to a closed port fails with ConnectError", async () => {
+  const l = Deno.listen({ hostname: HOST, port: 0 });
+  const port = l.addr.port;
+  l.close();
+  await assert.rejects(connect(HOST, port, { timeoutMs: 1000 }), (e) => {
+    assert.ok(e instanceof ConnectError);
+    assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    return true;
+  });
+});
+
+/** Starts a child Deno process running a real Connection to `port` that answers pings. */
+function spawnPeer(port: number): Deno.ChildProcess {
+  const mod = new URL("../lib/net/connection.ts", import.meta.url).href;
+  const code = `const { connect } = await import(${JSON.stringify(mod)});
+    const c = await connect("127.0.0.1", ${port}, { timeoutMs: 2000 });
+    c.send({ type: "yield", hub: "127.0.0.1:1" });
+    await c.closed;`;
+  return new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-check", code],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+async function acceptPeer(listener: Deno.TcpListener, opts: ConnectionOptions) {
+  const got: Message[] = [];
+  const conn = new Connection(await listener.accept(), { ...opts, onMessage: (m) => void got.push(m) });
+  await waitFor(() => got.length > 0, 10_000, "child hello");
+  return conn;
+}
+
+Deno.test("writing to a killed peer closes cleanly", async () => {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const child = spawnPeer(listener.addr.port);
+  let conn: Connection | undefined;
+  try {
+    conn = await acceptPeer(listener, {});
+    child.kill("SIGKILL");
+    await child.status;
+    const data = "00".repeat(100_000);
+    for (let i = 0; i < 100 && conn.send({ type: "block", data }); i++) await conn.flush(20);
+    const why = await within(conn.closed, 3000, "close after kill");
+    assert.match(why, /^(eof|reset|broken-pipe)$/);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already dead */ }
+    await child.status;
+    await conn?.close("x");
+    listener.close();
+  }
+});
+
+Deno.test("a SIGSTOPped peer is detected by the ping deadline", async () => {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const child = spawnPeer(listener.addr.port);
+  let conn: Connection | undefined;
+  try {
+    conn = await acceptPeer(listener, { pingIntervalMs: 50, deadAfterMs: 300 });
+    // Alive and answering pings first: the deadline must not fire while the child runs.
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(conn.isClosed, false);
+    child.kill("SIGSTOP");
+    const t0 = performance.now();
+    assert.equal(await within(conn.closed, 2000, "deadline"), "timeout");
+    const elapsed = performance.now() - t0;
+    assert.ok(elapsed < 1500, `detected after ${elapsed.toFixed(0)} ms`);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already dead */ }
+    await child.status;
+    await conn?.close("x");
+    listener.close();
+  }
+});
+
+Deno.test("a peer trickling a partial frame is not alive, and a throwing callback still closes", async () => {
+  const { listener, client, server } = await rawPair();
+  listener.close();
+  const conn = new Connection(server, {
+    pingIntervalMs: 50,
+    deadAfterMs: 300,
+    onMisbehaviour: () => {
+      throw new Error("callback bug");
+    },
+  });
+  try {
+    const frame = encodeFrame({ type: "tx", data: "00".repeat(100) });
+    const t0 = performance.now();
+    for (let i = 0; i < 40 && !conn.isClosed; i++) {
+      await client.write(frame.subarray(i, i + 1));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(await within(conn.closed, 2000, "trickle deadline"), "timeout");
+    const elapsed = performance.now() - t0;
+    assert.ok(elapsed < 1200, `closed after ${elapsed.toFixed(0)} ms of trickling`);
+  } finally {
+    await conn.close("x");
+    closeQuietly(client);
+  }
+  const pair = await rawPair();
+  pair.listener.close();
+  const bad = new Connection(pair.server, {
+    onMisbehaviour: () => {
+      throw new Error("callback bug");
+    },
+  });
+  try {
+    await pair.client.write(Uint8Array.of(0xff, 0xff, 0xff, 0xff));
+    assert.match(await within(bad.closed, 2000, "close despite callback"), /^frame: /);
+  } finally {
+    await bad.close("x");
+    closeQuietly(pair.client);
+  }
+});

@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import {
+  AddressFormatError,
+  formatHostPort,
+  MAX_DATA_BYTES,
+  type Message,
+  MessageError,
+  parseHostPort,
+  parseMessage,
+  PROTOCOL_VERSION,
+} from "../lib/net/messages.ts";
+
+const H = "0f".repeat(32);
+const H2 = "a1".repeat(32);
+
+/** One valid example per message type. */
+const VALID: Record<Message["type"], Record<string, unknown>> = {
+  hello: {
+    type: "hello",
+    protocol: PROTOCOL_VERSION,
+    network: "regtest",
+    genesis: H,
+    nodeId: "node-1",
+    listen: "127.0.0.1:8333",
+    address: "pc1qexampleaddress",
+    tip: { hash: H2, height: 0, work: "0100000001" },
+    role: "superpeer",
+  },
+  reject: { type: "reject", code: "network", reason: "wrong genesis" },
+  ping: { type: "ping", nonce: 123 },
+  pong: { type: "pong", nonce: 0 },
+  peers: {
+    type: "peers",
+    peers: [{ nodeId: "a", listen: "[::1]:9000" }, { nodeId: "b", listen: "h.local:1" }],
+    hub: "a",
+  },
+  inv: { type: "inv", kind: "block", ids: [H, H2] },
+  getdata: { type: "getdata", kind: "tx", ids: [H] },
+  notfound: { type: "notfound", kind: "tx", ids: [] },
+  tx: { type: "tx", data: "00ff" },
+  block: { type: "block", data: "01".repeat(80) },
+  getblocks: { type: "getblocks", locator: [H, H2], stop: null },
+  blocks: { type: "blocks", data: ["00", "abcd"] },
+  yield: { type: "yield", hub: "10.0.0.2:8333" },
+};
+
+/** Per type, field paths and values that must each be rejected. */
+const INVALID: Record<Message["type"], [string, unknown][]> = {
+  hello: [
+    ["protocol", 1.5],
+    ["protocol", "1"],
+    ["protocol", -1],
+    ["network", "testnet"],
+    ["genesis", H.toUpperCase()],
+    ["genesis", H.slice(2)],
+    ["nodeId", ""],
+    ["nodeId", "x".repeat(65)],
+    ["nodeId", "a b"],
+    ["listen", "127.0.0.1"],
+    ["listen", "127.0.0.1 8333"],
+    ["listen", "::1:8333"],
+    ["listen", 8333],
+    ["address", "x".repeat(101)],
+    ["address", "bad\nline"],
+    ["address", null],
+    ["tip", null],
+    ["tip.hash", "zz".repeat(32)],
+    ["tip.height", -1],
+    ["tip.height", 2 ** 53],
+    ["tip.work", ""],
+    ["tip.work", "f".repeat(65)],
+    ["tip.work", "0x10"],
+    ["role", "hub"],
+  ],
+  reject: [["code", "c".repeat(65)], ["reason", "r".repeat(501)], ["reason", 5]],
+  ping: [["nonce", "1"], ["nonce", 0.5], ["nonce", undefined]],
+  pong: [["nonce", null], ["nonce", Infinity]],
+  peers: [
+    ["peers", {}],
+    ["peers", [{ nodeId: "a" }]],
+    ["peers", [{ nodeId: "a", listen: "host:0" }]],
+    ["peers", Array.from({ length: 1001 }, (_, i) => ({ nodeId: `n${i}`, listen: "a:1" }))],
+    ["hub", ""],
+  ],
+  inv: [["kind", "header"], ["ids", [H, "x"]], ["ids", Array(1001).fill(H)], ["ids", H]],
+  getdata: [["kind", null], ["ids", [1]]],
+  notfound: [["kind", "blocks"], ["ids", null]],
+  tx: [["data", ""], ["data", "abc"], ["data", "AB"], ["data", "zz"], [
+    "data",
+    "00".repeat(MAX_DATA_BYTES + 1),
+  ]],
+  block: [["data", ["00"]], ["data", 1]],
+  getblocks: [["locator", Array(102).fill(H)], ["locator", [null]], ["stop", ""], ["stop", undefined]],
+  blocks: [["data", Array(501).fill("00")], ["data", ["0"]], ["data", "00"]],
+  yield: [["hub", "nope"], ["hub", "a:65536"], ["hub", null]],
+};
+
+function withField(base: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {
+  const copy = structuredClone(base);
+  const keys = path.split(".");
+  let o = copy;
+  for (const k of keys.slice(0, -1)) o = o[k] as Record<string, unknown>;
+  if (value === undefined) delete o[keys.at(-1)!];
+  else o[keys.at(-1)!] = value;
+  return copy;
+}
+
+Deno.test("every message type is accepted when valid, and unknown fields are dropped", () => {
+  for (const [type, msg] of Object.entries(VALID)) {
+    const parsed = parseMessage({ ...msg, futureField: [1, 2] });
+    assert.deepEqual(parsed, msg, type);
+    assert.equal("futureField" in parsed, false);
+  }
+  const big = parseMessage({ type: "tx", data: "00".repeat(MAX_DATA_BYTES) });
+  assert.equal(big.type, "tx");
+});
+
+Deno.test("every message type is rejected when a field is wrong or missing", () => {
+  for (const [type, cases] of Object.entries(INVALID)) {
+    const base = VALID[type as Message["type"]];
+    for (const [path, value] of cases) {
+      assert.throws(() => parseMessage(withField(base, path, value)), MessageError, `${type}.${path}`);
+    }
+    for (const key of Object.keys(base)) {
+      if (key === "type") continue;
+      assert.throws(
+        () => parseMessage(withField(base, key, undefined)),
+        MessageError,
+        `${type} without ${key}`,
+      );
+    }
+  }
+});
+
+Deno.test("errors name the offending field", () => {
+  assert.throws(() => parseMessage(withField(VALID.inv, "ids", [H, "x"])), /inv\.ids\[1\]/);
+  assert.throws(() => parseMessage(withField(VALID.hello, "tip.height", -1)), /hello\.tip\.height/);
+});
+
+Deno.test("unknown types and non-objects are MessageErrors", () => {
+  for (const v of [null, 1, "ping", [], [{ type: "ping" }], {}, { type: "version" }, { type: "toString" }]) {
+    assert.throws(() => parseMessage(v), MessageError);
+  }
+  assert.throws(() => parseMessage({ type: "__proto__" }), MessageError);
+  assert.throws(() => parseMessage(JSON.parse('{"type":"ping","__proto__":{"nonce":1}}')), MessageError);
+});
+
+Deno.test("parseMessage throws only MessageError for any JSON value", () => {
+  const types = Object.keys(VALID);
+  fc.assert(
+    fc.property(
+      fc.jsonValue(),
+      fc.constantFrom(...types),
+      fc.dictionary(fc.string(), fc.jsonValue()),
+      (v, t, extra) => {
+        for (const input of [v, { ...extra, type: t }, { ...VALID[t as Message["type"]], ...extra }]) {
+          try {
+            parseMessage(input);
+          } catch (e) {
+            if (!(e instanceof MessageError)) throw e;
+          }
+        }
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
+
+Deno.test("parseHostPort accepts host:port, host port, IPv4, names and [IPv6]", () => {
+  const ok: [string, string, number][] = [
+    ["127.0.0.1:8333", "127.0.0.1", 8333],
+    ["127.0.0.1 8333", "127.0.0.1", 8333],
+    ["  localhost\t1  ", "localhost", 1],
+    ["node-2.example.org:65535", "node-2.example.org", 65535],
+    ["[::1]:9000", "::1", 9000],
+    ["::1 9000", "::1", 9000],
+    ["[fe80::1] 9000", "fe80::1", 9000],
+  ];
+  for (const [input, hostname, port] of ok) {
+    assert.deepEqual(parseHostPort(input), { hostname, port }, input);
+  }
+  assert.equal(formatHostPort({ hostname: "::1", port: 9000 }), "[::1]:9000");
+  assert.equal(formatHostPort({ hostname: "a.b", port: 1 }), "a.b:1");
+  assert.deepEqual(parseHostPort(formatHostPort({ hostname: "2001:db8::5", port: 7 })), {
+    hostname: "2001:db8::5",
+    port: 7,
+  });
+});
+
+Deno.test("parseHostPort refuses bad addresses with AddressFormatError", () => {
+  const bad = [
+    "",
+    "localhost",
+    "localhost:",
+    ":8333",
+    "host:0",
+    "host:65536",
+    "host:-1",
+    "host:80a",
+    "host:123456",
+    "::1:8333",
+    "[::1]",
+    "[::1]8333",
+    "[1.2.3.4]:80",
+    "[::zz]:80",
+    "256.1.1.1:80",
+    "1.2.3:80",
+    "-bad.host:80",
+    "bad_host:80",
+    "a b c",
+    "a:1 2",
+  ];
+  for (const input of bad) assert.throws(() => parseHostPort(input), AddressFormatError, input);
+  assert.throws(() => parseHostPort("127.0.0.1 8333", { allowSpace: false }), AddressFormatError);
+  assert.throws(() => parseHostPort("host:0"), /port must be an integer from 1 to 65535/);
+});

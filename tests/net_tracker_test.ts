@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { BanList } from "../lib/net/ban.ts";
+import { parseTracker, readTracker, writeTracker } from "../lib/net/tracker.ts";
+
+Deno.test("tracker: comments, blank lines, both formats, bad lines reported, duplicates dropped", () => {
+  const text = [
+    "# current hub first",
+    "127.0.0.1 8333",
+    "",
+    "   ",
+    "localhost:9000   # fallback",
+    "[::1]:7000",
+    "not an address",
+    "host:0",
+    "127.0.0.1:8333",
+    "::1 7001\r",
+  ].join("\n");
+  const { addrs, warnings } = parseTracker(text);
+  assert.deepEqual(addrs, [
+    { hostname: "127.0.0.1", port: 8333 },
+    { hostname: "localhost", port: 9000 },
+    { hostname: "::1", port: 7000 },
+    { hostname: "::1", port: 7001 },
+  ]);
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0], /^line 7: /);
+  assert.match(warnings[1], /^line 8: .*port/);
+});
+
+Deno.test("tracker: round trip, missing file is empty, write is atomic and leaves no temp files", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain_tracker_" });
+  try {
+    const path = `${dir}/server_tracker.txt`;
+    assert.deepEqual(await readTracker(path), { addrs: [], warnings: [] });
+    const addrs = [{ hostname: "127.0.0.1", port: 8333 }, { hostname: "::1", port: 9 }, {
+      hostname: "a.b",
+      port: 65535,
+    }];
+    await writeTracker(path, addrs);
+    assert.equal(await Deno.readTextFile(path), "127.0.0.1 8333\n::1 9\na.b 65535\n");
+    assert.deepEqual(await readTracker(path), { addrs, warnings: [] });
+
+    // Concurrent writers (several nodes in one folder) and a reader: every read sees one whole version.
+    const versions = Array.from(
+      { length: 20 },
+      (_, i) => [{ hostname: "127.0.0.1", port: 1000 + i }, ...addrs],
+    );
+    const whole = [addrs, ...versions].map((v) => JSON.stringify(v));
+    const results = await Promise.all(versions.flatMap((v) => [readTracker(path), writeTracker(path, v)]));
+    for (const r of results) {
+      if (r === undefined) continue;
+      assert.equal(r.warnings.length, 0);
+      assert.ok(whole.includes(JSON.stringify(r.addrs)), "a read saw a partial file");
+    }
+    const final = await readTracker(path);
+    assert.ok(versions.some((v) => JSON.stringify(v) === JSON.stringify(final.addrs)));
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assert.deepEqual(names, ["server_tracker.txt"]);
+
+    // A failed write (target is a directory) leaves the old file alone and cleans its temp file.
+    await Deno.mkdir(`${dir}/sub/server_tracker.txt`, { recursive: true });
+    await assert.rejects(writeTracker(`${dir}/sub/server_tracker.txt`, addrs));
+    const sub = [];
+    for await (const e of Deno.readDir(`${dir}/sub`)) sub.push(e.name);
+    assert.deepEqual(sub, ["server_tracker.txt"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ban list: scores add up to a ban at 100, which expires after 24 h", () => {
+  let now = 1_000_000;
+  const bans = new BanList({ now: () => now });
+  assert.equal(bans.add("10.0.0.1", 20), false);
+  assert.equal(bans.add("10.0.0.1", 79), false);
+  assert.equal(bans.isBanned("10.0.0.1"), false);
+  assert.equal(bans.score("10.0.0.1"), 99);
+  assert.equal(bans.add("10.0.0.1", 1), true);
+  assert.equal(bans.isBanned("10.0.0.1"), true);
+  assert.equal(bans.isBanned("10.0.0.2"), false);
+  assert.deepEqual(bans.banned(), [{ host: "10.0.0.1", until: now + 24 * 3600 * 1000 }]);
+  now += 24 * 3600 * 1000 - 1;
+  assert.equal(bans.isBanned("10.0.0.1"), true);
+  now += 1;
+  assert.equal(bans.isBanned("10.0.0.1"), false);
+  assert.equal(bans.score("10.0.0.1"), 0);
+  assert.equal(bans.add("10.0.0.1", 50), false);
+});
+
+Deno.test("ban list: hosts are normalised, manual ban and unban, bounded memory", () => {
+  let now = 0;
+  const bans = new BanList({ now: () => now, maxEntries: 3 });
+  bans.ban("[::1]", 1000);
+  assert.equal(bans.isBanned("::1"), true);
+  bans.add("HOST.local", 100);
+  assert.equal(bans.isBanned("host.local"), true);
+  bans.unban("host.LOCAL");
+  assert.equal(bans.isBanned("host.local"), false);
+  for (let i = 0; i < 10; i++) bans.add(`10.0.0.${i}`, 1);
+  assert.equal(bans.isBanned("::1"), true, "unbanned entries are evicted before bans");
+  assert.equal(bans.score("10.0.0.0"), 0);
+  assert.equal(bans.score("10.0.0.9"), 1);
+  now = 1000;
+  assert.equal(bans.isBanned("::1"), false);
+});
