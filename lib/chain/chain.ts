@@ -96,18 +96,15 @@ export class Chain {
     const genesisHash = this.params.genesisHash;
     if (this.#store.getMeta("tip") === undefined) {
       const g = this.params.genesis;
-      this.#store.putBlock(
-        {
-          hash: genesisHash,
-          height: 0,
-          header: encodeHeader(g.header),
-          chainWork: blockWork(g.header.bits),
-          status: 1,
-        },
-        encodeBlock(g),
-      );
-      this.#store.setMeta("network", this.params.name);
-      this.#store.setMeta("tip", genesisHash);
+      const header = encodeHeader(g.header);
+      const row = {
+        hash: genesisHash,
+        height: 0,
+        header,
+        chainWork: blockWork(g.header.bits),
+        status: BlockStatus.VALID,
+      };
+      this.#store.init(row, encodeBlock(g), this.params.name);
     }
     const network = this.#store.getMeta("network");
     if (network !== this.params.name) {
@@ -265,11 +262,19 @@ export class Chain {
       "duplicate-invalid",
       "known invalid",
     );
+    // Stored but never connected (a crash came between): connect it now if it beats the tip.
+    if (known && !this.isActive(known) && known.chainWork > this.tip.chainWork) {
+      return await this.#resumeWith(known);
+    }
     ensure(!known && !this.#orphans.has(hash), "duplicate", "block already known", NO_BLAME);
     checkBlock(block, hash, this.params);
     const update: ChainUpdate = { disconnected: [], connected: [] };
     const parent = this.#index.get(block.header.prevHash);
     if (!parent) {
+      if (this.#invalid.has(block.header.prevHash)) {
+        this.#remember(hash);
+        throw new ValidationError("bad-prevblk", "builds on an invalid block");
+      }
       this.#addOrphan(hash, block);
       return { status: "orphan", hash, missingParent: block.header.prevHash, update };
     }
@@ -278,6 +283,27 @@ export class Chain {
     await this.#adoptOrphans(hash, update);
     const result = { hash, height: entry.height, update: this.#net(update) };
     return { status: this.isActive(entry) ? "connected" : "side", ...result };
+  }
+
+  /**
+   * Connects the stored block with the most work if it beats the tip: a process killed between storing a
+   * block and connecting it leaves such a block behind. Call once after opening.
+   * @example await mempool.chainUpdated(await chain.resume());
+   */
+  resume(): Promise<ChainUpdate> {
+    const run = this.#queue.then(async () => {
+      const best = this.#bestValid(this.tip);
+      return best === this.tip ? { disconnected: [], connected: [] } : (await this.#resumeWith(best)).update;
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async #resumeWith(entry: BlockEntry): Promise<ProcessResult> {
+    const update: ChainUpdate = { disconnected: [], connected: [] };
+    await this.#activateIfBetter(entry, update);
+    const status = this.isActive(entry) ? "connected" : "side";
+    return { status, hash: entry.hash, height: entry.height, update: this.#net(update) };
   }
 
   #accept(hash: string, block: Block, parent: BlockEntry, bytes?: Uint8Array): BlockEntry {
@@ -445,15 +471,16 @@ export class Chain {
     await Promise.all(sigChecks);
     for (const w of verified) this.cacheSignatures(w);
     const spent = undo.map(([key]) => key);
-    entry.status |= BlockStatus.VALID;
+    const status = entry.status | BlockStatus.VALID;
     this.#store.applyBlock({
       hash: entry.hash,
-      status: entry.status,
+      status,
       spent,
       created: [...created],
       undo: encodeUndo(undo),
       tip: entry.hash,
     });
+    entry.status = status; // only once the store has it
     for (const key of spent) this.#coins.delete(key);
     for (const [key, coin] of created) this.#coins.set(key, coin);
     this.#active.push(entry);

@@ -68,6 +68,13 @@ export class Mempool implements CoinView {
     return this.#bytes;
   }
 
+  /** Sum of the fees of all pool transactions. */
+  get totalFees(): number {
+    let sum = 0;
+    for (const e of this.#entries.values()) sum += e.fee;
+    return sum;
+  }
+
   /** True when `id` is in the pool. */
   has(id: string): boolean {
     return this.#entries.has(id);
@@ -160,10 +167,12 @@ export class Mempool implements CoinView {
   #makeRoom(entry: MempoolEntry): void {
     if (this.#bytes + entry.size <= this.maxBytes) return;
     const victims: string[] = [];
+    const ancestors = this.#ancestors(entry.tx);
     let freed = 0;
     for (const e of [...this.#entries.values()].sort((a, b) => a.feeRate - b.feeRate)) {
       if (this.#bytes - freed + entry.size <= this.maxBytes) break;
       if (e.feeRate >= entry.feeRate) break;
+      if (ancestors.has(e.txid)) continue; // evicting a parent would leave the newcomer spending nothing
       for (const d of this.#withDescendants(e.txid)) {
         if (!victims.includes(d)) {
           victims.push(d);
@@ -195,6 +204,22 @@ export class Mempool implements CoinView {
     for (const i of e.tx.inputs) this.#spentBy.delete(outpointKey(i.prevout));
     this.#bytes -= e.size;
     this.#version++;
+  }
+
+  /** Pool transactions whose outputs `tx` spends, directly or not. */
+  #ancestors(tx: Transaction): Set<string> {
+    const out = new Set<string>();
+    const todo = [tx];
+    while (todo.length) {
+      for (const i of todo.pop()!.inputs) {
+        const parent = this.#entries.get(i.prevout.txid);
+        if (parent && !out.has(parent.txid)) {
+          out.add(parent.txid);
+          todo.push(parent.tx);
+        }
+      }
+    }
+    return out;
   }
 
   /** `id` and every pool transaction that spends its outputs, directly or not. */

@@ -43,15 +43,17 @@ export function isMature(coin: Coin, spendHeight: number, params: NetworkParams)
 /**
  * Checks a non-coinbase transaction's inputs against `view` for inclusion in a block at `spendHeight`, and
  * returns its fee. Signatures are checked separately (`checkSignatures`), since they cost a promise each.
+ * `contextScore` blames the sender of a refusal that depends on the chain's state: a block's content is
+ * fixed (100), while a mempool transaction may simply have arrived too early or too late (0).
  */
 export function checkInputs(
   tx: Transaction,
   view: CoinView,
   spendHeight: number,
   params: NetworkParams,
-  missingScore = 100,
+  contextScore = 100,
 ): { fee: number; coins: Coin[] } {
-  ensure(tx.lockTime <= spendHeight, "bad-txns-nonfinal", `locked until height ${tx.lockTime}`, 0);
+  ensure(tx.lockTime <= spendHeight, "bad-txns-nonfinal", `locked until height ${tx.lockTime}`, contextScore);
   let valueIn = 0;
   const coins: Coin[] = [];
   for (const input of tx.inputs) {
@@ -60,7 +62,7 @@ export function checkInputs(
       coin !== undefined,
       "bad-txns-inputs-missingorspent",
       `input ${outpointKey(input.prevout)} does not exist or is already spent`,
-      missingScore,
+      contextScore,
     );
     ensure(
       isMature(coin, spendHeight, params),
@@ -68,7 +70,7 @@ export function checkInputs(
       `coinbase output from height ${coin.height} is spendable at height ${
         coin.height + params.coinbaseMaturity
       }`,
-      0,
+      contextScore,
     );
     ensure(
       input.publicKey.length === 32 && pubKeyHash(input.publicKey) === coin.pubKeyHash,

@@ -26,8 +26,10 @@ export function lockDataDir(dir: string): DirLock {
     db.exec("PRAGMA busy_timeout = 0");
     db.exec("PRAGMA locking_mode = EXCLUSIVE");
     db.exec("BEGIN EXCLUSIVE"); // held, never committed, until release() or process death
-  } catch {
+  } catch (e) {
     db.close();
+    // Only contention means "in use"; anything else (a read-only folder, say) keeps its own message.
+    if (!/locked|busy/i.test((e as Error).message)) throw e;
     throw new DataDirLocked(
       `the data directory ${dir} is in use by another peerchain process: stop it, or choose another --data-dir`,
     );

@@ -161,13 +161,24 @@ export class Store {
     });
   }
 
+  /** Writes a new store's genesis block, network and tip in one transaction. */
+  init(row: IndexRow, data: Uint8Array, network: string): void {
+    this.#transaction(() => {
+      this.putBlock(row, data);
+      this.#q.setMeta.run("network", network);
+      this.#q.setMeta.run("tip", row.hash);
+    });
+  }
+
   #transaction(fn: () => void): void {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       fn();
       this.#db.exec("COMMIT");
     } catch (e) {
-      this.#db.exec("ROLLBACK");
+      try {
+        this.#db.exec("ROLLBACK");
+      } catch { /* the transaction is already gone; the original error matters */ }
       throw new StoreError(`store write failed, nothing was changed: ${(e as Error).message}`);
     }
   }
