@@ -4,11 +4,13 @@
  * @module
  */
 import { benchLedger } from "./ledger.ts";
+import { benchMining } from "./mining.ts";
 
 type Section = (opts: { quick?: boolean }) => Promise<Record<string, unknown>>;
 
 const SECTIONS: Record<string, Section> = {
   ledger: benchLedger,
+  mining: benchMining,
 };
 
 const args = Deno.args;

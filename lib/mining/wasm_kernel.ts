@@ -1,0 +1,71 @@
+/**
+ * The wasm SIMD kernel (built from asm/kernel.ts by scripts/build_kernel.sh) behind the `Kernel` interface.
+ *
+ * It is loaded by a dynamic import of `./kernel.wasm`, which `deno compile` embeds like any other module and
+ * which needs no file permission at run time. One instance exists per realm (main thread or worker), so
+ * `loadWasmKernel` returns wrappers over the same state: use one per realm.
+ * @module
+ */
+import type { Kernel, KernelJob } from "./kernel.ts";
+
+/** The exports of kernel.wasm. */
+interface WasmExports {
+  memory: WebAssembly.Memory;
+  setJob(
+    m0: number,
+    m1: number,
+    m2: number,
+    m3: number,
+    m4: number,
+    m5: number,
+    m6: number,
+    m7: number,
+    w0: number,
+    w1: number,
+    w2: number,
+    top: number,
+  ): void;
+  scan(start: number, count: number): number;
+  digest(nonce: number): number;
+}
+
+let cached: Promise<WasmExports | null> | undefined;
+
+/** Why the wasm kernel did not load (for logs and the benchmark), or undefined. */
+export let wasmLoadError: string | undefined;
+
+async function loadExports(): Promise<WasmExports | null> {
+  try {
+    return (await import("./kernel.wasm")) as unknown as WasmExports;
+  } catch (e) {
+    // No wasm SIMD (or no wasm at all): the TypeScript kernel takes over.
+    wasmLoadError = e instanceof Error ? e.message : String(e);
+    return null;
+  }
+}
+
+/** The wasm SIMD kernel, or null when this runtime cannot run it. */
+export async function loadWasmKernel(): Promise<Kernel | null> {
+  cached ??= loadExports();
+  const k = await cached;
+  if (k === null) return null;
+  return {
+    name: "wasm-simd",
+    setJob(job: KernelJob): void {
+      const m = job.midstate;
+      k.setJob(m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], job.w0, job.w1, job.w2, job.targetTop);
+    },
+    scan(start: number, count: number): number {
+      return k.scan(start >>> 0, count >>> 0);
+    },
+    digest(nonce: number): Uint8Array {
+      const ptr = k.digest(nonce >>> 0);
+      // Lane 0 of each v128 state word is nonce's; words are native (little-endian) u32s.
+      const view = new DataView(k.memory.buffer, ptr, 128);
+      const out = new Uint8Array(32);
+      const ov = new DataView(out.buffer);
+      for (let i = 0; i < 8; i++) ov.setUint32(i * 4, view.getUint32(i * 16, true));
+      return out;
+    },
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * The mining pool: finds valid blocks (checked again here through WebCrypto), stops promptly on abort, rolls
+ * the time when the nonces run out, gives up at maxTime, and finds a real Bitcoin nonce.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { sha256dSync } from "../lib/crypto/sha256.ts";
+import { bitsToTarget, checkProofOfWork, hashToBigInt } from "../lib/consensus/pow.ts";
+import { blockHash, type BlockHeader, decodeHeader, encodeHeader } from "../lib/primitives/header.ts";
+import { MinerPool, MiningError } from "../lib/mining/pool.ts";
+
+const BASE: BlockHeader = {
+  version: 1,
+  prevHash: "00".repeat(32),
+  merkleRoot: "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b",
+  time: 1_700_000_000,
+  bits: 0x207fffff,
+  nonce: 0,
+};
+
+async function assertValid(h: BlockHeader, hash: string): Promise<void> {
+  assert.equal(await blockHash(h), hash);
+  assert.ok(checkProofOfWork(hash, h.bits), `${hash} meets bits 0x${h.bits.toString(16)}`);
+}
+
+/** Waits until no worker is scanning; returns the milliseconds it took. */
+async function untilIdle(pool: MinerPool, t0: number, limitMs = 2000): Promise<number> {
+  while (pool.busyWorkers > 0) {
+    if (performance.now() - t0 > limitMs) throw new Error(`workers still busy after ${limitMs} ms`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  return performance.now() - t0;
+}
+
+/** True when some nonce in [from, 2^32) meets bits for this header (checked with the sync SHA-256). */
+function anyHitFrom(h: BlockHeader, from: number): boolean {
+  const target = bitsToTarget(h.bits);
+  for (let n = from; n < 0x1_0000_0000; n++) {
+    const bytes = encodeHeader({ ...h, nonce: n });
+    if (hashToBigInt(sha256dSync(bytes).reverse().toHex()) <= target) return true;
+  }
+  return false;
+}
+
+Deno.test("pool finds valid blocks for easy and moderate bits, with both kernels", async () => {
+  for (const kernel of ["auto", "ts"] as const) {
+    const pool = new MinerPool({ threads: 2, kernel });
+    try {
+      assert.equal(await pool.ready(), kernel === "ts" ? "ts" : "wasm-simd");
+      for (const bits of [0x207fffff, 0x1f00ffff]) {
+        const r = await pool.search({ ...BASE, bits });
+        assert.ok(r, "a result");
+        assert.deepEqual({ ...r.header, nonce: 0 }, { ...BASE, bits });
+        await assertValid(r.header, r.hash);
+        assert.ok(r.hashes >= 1);
+      }
+      assert.equal(pool.hashrate, 0, "idle after a search");
+      assert.equal(await untilIdle(pool, performance.now()) < 1000, true);
+    } finally {
+      pool.close();
+    }
+  }
+});
+
+Deno.test("abort stops all workers promptly and resolves null; hashrate is reported while mining", async () => {
+  const pool = new MinerPool({ threads: 2 });
+  try {
+    await pool.ready();
+    const ac = new AbortController();
+    const progress: number[] = [];
+    const p = pool.search({ ...BASE, bits: 0x1b00ffff }, {
+      signal: ac.signal,
+      onProgress: (x) => progress.push(x.hashrate),
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(pool.busyWorkers, 2);
+    assert.ok(pool.hashrate > 100_000, `hashrate ${pool.hashrate}`);
+    assert.ok(progress.length >= 1 && progress.some((x) => x > 0), "onProgress was called");
+    const t0 = performance.now();
+    ac.abort();
+    assert.equal(await p, null);
+    const ms = await untilIdle(pool, t0);
+    assert.ok(ms < 250, `stopped in ${ms.toFixed(1)} ms`);
+    assert.equal(pool.hashrate, 0);
+    // Workers survive an abort and serve the next search.
+    const r = await pool.search({ ...BASE, bits: 0x1f00ffff });
+    assert.ok(r);
+    await assertValid(r.header, r.hash);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a new search supersedes the running one, which resolves null", async () => {
+  const pool = new MinerPool({ threads: 1 });
+  try {
+    await pool.ready();
+    const first = pool.search({ ...BASE, bits: 0x1b00ffff });
+    await new Promise((r) => setTimeout(r, 50));
+    const second = pool.search({ ...BASE, bits: 0x207fffff });
+    assert.equal(await first, null);
+    const r = await second;
+    assert.ok(r);
+    await assertValid(r.header, r.hash);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("exhausting the nonces rolls the time by one second", async () => {
+  const start = 0x1_0000_0000 - 16;
+  // A header for which none of the last 16 nonces meets the bits, so the search must roll the time.
+  let h: BlockHeader = { ...BASE, bits: 0x1f00ffff };
+  while (anyHitFrom(h, start)) h = { ...h, time: h.time + 10 };
+  const pool = new MinerPool({ threads: 2 });
+  try {
+    const r = await pool.search(h, { startNonce: start });
+    assert.ok(r);
+    assert.equal(r.header.time, h.time + 1);
+    await assertValid(r.header, r.hash);
+    assert.ok(r.hashes >= 16, `counted ${r.hashes} hashes`);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("reaching maxTime resolves null; a header already past it too", async () => {
+  const pool = new MinerPool({ threads: 2 });
+  try {
+    const h = { ...BASE, bits: 0x1a00ffff }; // about 2^48 hashes per block: nothing found here
+    const t0 = performance.now();
+    assert.equal(await pool.search(h, { startNonce: 0x1_0000_0000 - 64, maxTime: h.time }), null);
+    assert.ok(performance.now() - t0 < 5000);
+    assert.equal(await pool.search(h, { maxTime: h.time - 1 }), null);
+    const ac = new AbortController();
+    ac.abort();
+    assert.equal(await pool.search(h, { signal: ac.signal }), null);
+    assert.equal(await untilIdle(pool, performance.now()) < 250, true);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("the pool finds a real Bitcoin nonce from 1000 below it", async () => {
+  const text = await Deno.readTextFile(
+    new URL("../../shared/testdata/bitcoin/headers_822528_824544.txt", import.meta.url),
+  );
+  const real = decodeHeader(Uint8Array.fromHex(text.split("\n")[7].trim()));
+  const pool = new MinerPool({ threads: 2 });
+  try {
+    const r = await pool.search({ ...real, nonce: 0 }, { startNonce: Math.max(0, real.nonce - 1000) });
+    assert.ok(r);
+    assert.deepEqual(r.header, real);
+    await assertValid(r.header, r.hash);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a closed pool refuses to search; invalid bits and options are errors", async () => {
+  const pool = new MinerPool({ threads: 1 });
+  try {
+    await assert.rejects(pool.search({ ...BASE, bits: 0x04800001 }), MiningError);
+    await assert.rejects(pool.search(BASE, { startNonce: -1 }), RangeError);
+  } finally {
+    pool.close();
+  }
+  await assert.rejects(pool.search(BASE), MiningError);
+  assert.throws(() => new MinerPool({ threads: 0 }), RangeError);
+});
