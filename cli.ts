@@ -1,17 +1,16 @@
 /**
- * The peerchain executable. Until the network and the menu land, `peerchain` opens the node's store
- * (creating it with the network's genesis block), prints the genesis block and the tip, and exits: it says
- * so instead of pretending to be a full node.
+ * The peerchain executable: `run` starts a node (the default), the other subcommands ask a running node
+ * through its local RPC. Exit codes: 0 done, 1 refused, 2 usage, 3 no node running.
  * @module
  */
-import { Chain } from "./lib/chain/chain.ts";
-import { formatAmount } from "./lib/consensus/amount.ts";
-import { type NetworkName, NETWORKS } from "./lib/consensus/params.ts";
+import { type Args, parseArgs, USAGE, UsageError } from "./lib/cli/args.ts";
+import { printResult } from "./lib/cli/output.ts";
+import { NETWORKS } from "./lib/consensus/params.ts";
 import { defaultDataDir } from "./lib/data_dir.ts";
-import { lockDataDir } from "./lib/store/lock.ts";
-import { openStore } from "./lib/store/store.ts";
-
-const USAGE = `usage: peerchain [--network main|regtest] [--data-dir DIR]`;
+import { Node, type NodeEvent } from "./lib/node.ts";
+import { callRpc, NoNode, RpcError } from "./lib/rpc/client.ts";
+import { RPC_ERRORS, startRpc } from "./lib/rpc/server.ts";
+import { DataDirLocked } from "./lib/store/lock.ts";
 
 function fail(message: string, code: number): never {
   console.error(`peerchain: ${message}`);
@@ -19,53 +18,134 @@ function fail(message: string, code: number): never {
   Deno.exit(code);
 }
 
-function parseArgs(args: string[]): { network: NetworkName; dataDir?: string } {
-  let network: NetworkName = "main";
-  let dataDir: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const [flag, inline] = args[i].split(/=(.*)/s, 2);
-    const value = () => inline ?? args[++i] ?? fail(`${flag} needs a value`, 2);
-    if (flag === "--network") {
-      const v = value();
-      if (v !== "main" && v !== "regtest") fail(`unknown network "${v}": use main or regtest`, 2);
-      network = v;
-    } else if (flag === "--data-dir") dataDir = value();
-    else if (flag === "--help" || flag === "-h") {
-      console.log(USAGE);
-      Deno.exit(0);
-    } else fail(`unknown argument "${args[i]}"`, 2);
+/** The first non-loopback IPv4 address: what LAN peers can dial when we listen on all interfaces. */
+function lanAddress(): string | undefined {
+  try {
+    return Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+      ?.address;
+  } catch {
+    return undefined;
   }
-  return { network, dataDir };
+}
+
+function portFree(hostname: string, port: number): boolean {
+  try {
+    Deno.listen({ hostname, port }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function describe(e: NodeEvent): string {
+  switch (e.type) {
+    case "role":
+      return e.role === "superpeer"
+        ? `promoted to SuperPeer (${e.reason})`
+        : `joined hub ${e.hub.listen} (${e.reason})`;
+    case "peers":
+      return `peer list: ${e.peers.map((p) => p.listen).join(", ")}`;
+    case "peer-joined":
+    case "peer-left":
+      return `${e.type} ${e.peer.listen}`;
+    case "hub-lost":
+      return `lost hub ${e.hub.listen}: electing a successor`;
+    case "misbehaviour":
+      return `misbehaviour from ${e.host} (+${e.score}): ${e.reason}`;
+    case "block":
+      return `block ${e.height} ${e.hash} (${e.source})`;
+    case "reorg":
+      return `reorg: ${e.disconnected} blocks out, ${e.connected} in`;
+    case "tx":
+      return `tx ${e.txid} (${e.source})`;
+    case "mined":
+      return `mined ${e.hash}`;
+  }
+}
+
+async function run(args: Args): Promise<void> {
+  const params = NETWORKS[args.network];
+  const explicitDir = args.dataDir !== undefined;
+  const baseDir = args.dataDir ?? defaultDataDir(args.network);
+  const bindHost = args.listen?.hostname ?? "0.0.0.0";
+  let port = args.listen?.port ?? params.defaultPort;
+  // Several nodes started from one folder must just work: the next one takes a free port.
+  if (!args.listen && !portFree(bindHost, port)) port = 0;
+  let node: Node | undefined;
+  for (let instance = 1; !node; instance++) {
+    const dataDir = instance === 1 ? baseDir : `${baseDir}-${instance}`;
+    try {
+      node = await Node.start({
+        network: args.network,
+        dataDir,
+        trackerPath: args.tracker,
+        listen: { hostname: bindHost, port },
+        advertise: args.advertise,
+        advertiseHost: bindHost === "0.0.0.0" ? lanAddress() ?? "127.0.0.1" : undefined,
+        connect: args.connect.length ? args.connect : undefined,
+        threads: args.threads,
+        timings: { pingIntervalMs: args.pingIntervalMs, deadAfterMs: args.deadAfterMs },
+      });
+    } catch (e) {
+      if (e instanceof DataDirLocked && !explicitDir && instance < 20) continue;
+      if (e instanceof DataDirLocked) fail(e.message, 1);
+      if (e instanceof Deno.errors.AddrInUse) {
+        fail(`cannot listen on ${bindHost}:${port}: the port is in use (choose another with --listen)`, 1);
+      }
+      throw e;
+    }
+  }
+  const log = (line: string) => console.error(`${new Date().toISOString()} ${line}`);
+  node.subscribe((e) => log(describe(e)));
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) Deno.exit(130); // a second Ctrl-C exits at once
+    stopping = true;
+    log("stopping");
+    await rpc.close();
+    await node!.stop();
+    Deno.exit(0);
+  };
+  const rpc = await startRpc(node, { port: args.rpcPort, onStop: shutdown });
+  Deno.addSignalListener("SIGINT", shutdown);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", shutdown);
+  log(
+    `node ${node.net.nodeId} on ${args.network}: listening on ${node.net.listen}, data ${node.dataDir}, rpc 127.0.0.1:${rpc.info.port}`,
+  );
+  log(
+    `role ${node.net.role}, hub ${
+      node.net.hub?.listen ?? "none"
+    }, height ${node.chain.height}, address ${node.wallet.address}`,
+  );
+  if (args.mine) node.miner.start();
+  if (!args.headless) {
+    log("the interactive menu is not built yet: running headless (use the subcommands, or Ctrl-C to stop)");
+  }
+}
+
+async function subcommand(args: Args): Promise<void> {
+  const dataDir = args.dataDir ?? defaultDataDir(args.network);
+  try {
+    const result = await callRpc(dataDir, args.command, args.positional);
+    printResult(args.command, result, args.json);
+  } catch (e) {
+    if (e instanceof NoNode) fail(e.message, 3);
+    if (e instanceof RpcError) {
+      fail(e.message, e.code === RPC_ERRORS.refused ? 1 : e.code === RPC_ERRORS.badParams ? 2 : 1);
+    }
+    throw e;
+  }
 }
 
 if (import.meta.main) {
-  const { network, dataDir = defaultDataDir(network) } = parseArgs(Deno.args);
-  const params = NETWORKS[network];
-  await Deno.mkdir(dataDir, { recursive: true });
-  let lock;
+  let args: Args;
   try {
-    lock = lockDataDir(dataDir);
+    args = parseArgs(Deno.args);
   } catch (e) {
-    fail((e as Error).message, 1);
+    if (e instanceof UsageError) fail(e.message, 2);
+    throw e;
   }
-  const store = openStore(`${dataDir}/chain.sqlite`);
-  try {
-    const chain = Chain.open(store, params);
-    const g = params.genesis;
-    const tip = chain.tip;
-    console.log(`peerchain ${network} — data directory ${dataDir}`);
-    console.log(
-      `genesis  ${params.genesisHash}  time ${new Date(g.header.time * 1000).toISOString()}  bits ${
-        g.header.bits.toString(16)
-      }`,
-    );
-    console.log(`tip      ${tip.hash}  height: ${tip.height}  chainwork ${tip.chainWork.toString(16)}`);
-    console.log(`utxos    ${chain.coinCount}  subsidy ${formatAmount(params.initialSubsidy)} coins`);
-    console.log(
-      "The network, the miner and the interactive menu are not built yet: this build only opens the store.",
-    );
-  } finally {
-    store.close();
-    lock?.release();
-  }
+  if (args.command === "help") console.log(USAGE);
+  else if (args.command === "run") await run(args);
+  else await subcommand(args);
 }

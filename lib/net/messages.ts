@@ -59,6 +59,8 @@ export interface HelloMessage {
   readonly address: string;
   readonly tip: { readonly hash: string; readonly height: number; readonly work: string };
   readonly role: "peer" | "superpeer";
+  /** When a superpeer became one (ms since the epoch): of two hubs that meet, the older stays. */
+  readonly since: number | null;
 }
 /** Refusal sent before closing. */
 export interface RejectMessage {
@@ -234,6 +236,7 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
         work: str(field(tip, "work"), "hello.tip.work", 64, WORK_RE),
       },
       role: oneOf(field(o, "role"), "hello.role", ["peer", "superpeer"] as const),
+      since: field(o, "since") === null ? null : int(field(o, "since"), "hello.since", 0),
     };
   },
   reject: (o) => ({

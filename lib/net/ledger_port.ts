@@ -1,0 +1,42 @@
+/**
+ * What the network needs from the ledger, and nothing more: the network asks, the ledger decides.
+ * The node implements this over its chain and mempool.
+ * @module
+ */
+
+/** The ledger's answer about a received block or transaction. */
+export type Verdict =
+  | { kind: "accepted"; id: string }
+  | { kind: "known"; id: string }
+  | { kind: "orphan"; id: string }
+  | { kind: "rejected"; id?: string; code: string; reason: string; score: number };
+
+/** The tip as the network reports it. */
+export interface TipInfo {
+  hash: string;
+  height: number;
+  work: bigint;
+}
+
+/** The ledger as the network sees it. */
+export interface LedgerPort {
+  readonly network: "main" | "regtest";
+  /** Genesis hash, display order. */
+  readonly genesis: string;
+  /** This node's wallet address, shown to peers. */
+  readonly walletAddress: string;
+  tip(): TipInfo;
+  /** Block locator of the active chain. */
+  locator(): string[];
+  /** Active-chain hashes after the locator's fork point. */
+  hashesAfter(locator: string[], max: number): string[];
+  blockBytes(hash: string): Uint8Array | undefined;
+  txBytes(id: string): Uint8Array | undefined;
+  has(kind: "block" | "tx", id: string): boolean;
+  /** Decodes and validates a block; never throws. */
+  receiveBlock(bytes: Uint8Array): Promise<Verdict>;
+  /** Decodes and validates a transaction; never throws. */
+  receiveTx(bytes: Uint8Array): Promise<Verdict>;
+  /** Ids of unconfirmed transactions, re-announced after every (re)connection. */
+  pendingTxids(): string[];
+}

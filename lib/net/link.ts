@@ -1,0 +1,140 @@
+/**
+ * Links: greeted connections to other nodes, with the `hello` handshake and what the network layer
+ * remembers about each (its hello, whether it is a member of our hub, where it redirected us).
+ * @module
+ */
+import type { Connection, ConnectionOptions } from "./connection.ts";
+import { Connection as Conn, MISBEHAVIOUR } from "./connection.ts";
+import type { HelloMessage, Message } from "./messages.ts";
+
+/** One link and what we know of its far end. */
+export interface Link {
+  readonly conn: Connection;
+  readonly inbound: boolean;
+  /** The far end's hello, once received and accepted. */
+  hello?: HelloMessage;
+  /** True while it is a Peer of ours (we are its hub). */
+  member: boolean;
+  /** Set when our hub told us to move: its close is then no failure. */
+  yielded: boolean;
+  /** Where a Peer redirected us (`yield`). */
+  redirect?: string;
+  /** The code of a `reject` it sent. */
+  rejectCode?: string;
+}
+
+/** Callbacks and timings shared by all links. */
+export interface LinkSetOptions {
+  pingIntervalMs: number;
+  deadAfterMs: number;
+  onMessage: (link: Link, msg: Message) => Promise<void> | void;
+  onMisbehaviour: (link: Link, score: number, reason: string) => void;
+  onClose: (link: Link) => void;
+  myHello: () => Omit<HelloMessage, "type">;
+  /** Why a hello is refused (a reject is sent and the link closed), or undefined. */
+  checkHello: (hello: HelloMessage) => { code: string; reason: string } | undefined;
+}
+
+interface Internal extends Link {
+  greeted: Promise<HelloMessage | null>;
+  resolveHello: (h: HelloMessage | null) => void;
+}
+
+/** The set of open links. */
+export class LinkSet {
+  #opts: LinkSetOptions;
+  #byConn = new Map<Connection, Internal>();
+
+  constructor(opts: LinkSetOptions) {
+    this.#opts = opts;
+  }
+
+  /** Open links. */
+  get size(): number {
+    return this.#byConn.size;
+  }
+
+  /** Links whose hello was accepted. */
+  greeted(): Link[] {
+    return [...this.#byConn.values()].filter((l) => l.hello);
+  }
+
+  /** Options for `connect()` so its Connection reports to this set. */
+  connOptions(): ConnectionOptions {
+    return {
+      pingIntervalMs: this.#opts.pingIntervalMs,
+      deadAfterMs: this.#opts.deadAfterMs,
+      onMessage: (msg, conn) => this.#dispatch(conn, msg),
+      onMisbehaviour: (score, reason, conn) => {
+        const link = this.#byConn.get(conn);
+        if (link) this.#opts.onMisbehaviour(link, score, reason);
+      },
+    };
+  }
+
+  /** Wraps an accepted socket. */
+  adopt(socket: Deno.Conn, inbound: boolean): Link {
+    return this.wrap(new Conn(socket, this.connOptions()), inbound);
+  }
+
+  /** Registers a Connection made with `connOptions()` and sends our hello. */
+  wrap(conn: Connection, inbound: boolean): Link {
+    let resolveHello!: (h: HelloMessage | null) => void;
+    const greeted = new Promise<HelloMessage | null>((r) => resolveHello = r);
+    const link: Internal = { conn, inbound, member: false, yielded: false, greeted, resolveHello };
+    this.#byConn.set(conn, link);
+    conn.closed.then(() => {
+      this.#byConn.delete(conn);
+      link.resolveHello(null);
+      this.#opts.onClose(link);
+    });
+    conn.send({ type: "hello", ...this.#opts.myHello() });
+    return link;
+  }
+
+  /** Waits for the far end's accepted hello; null (and the link closed) on refusal, silence or close. */
+  async greet(link: Link, timeoutMs: number): Promise<HelloMessage | null> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((r) => timer = setTimeout(() => r(null), timeoutMs));
+    const hello = await Promise.race([(link as Internal).greeted, timeout]);
+    clearTimeout(timer);
+    if (!hello) {
+      await link.conn.close(link.conn.isClosed ? "closed" : "no hello");
+      return null;
+    }
+    return hello;
+  }
+
+  async #dispatch(conn: Connection, msg: Message): Promise<void> {
+    const link = this.#byConn.get(conn);
+    if (!link) return;
+    if (!link.hello) {
+      if (msg.type === "reject") {
+        link.rejectCode = msg.code;
+        return;
+      }
+      if (msg.type !== "hello") {
+        this.#opts.onMisbehaviour(link, MISBEHAVIOUR.message, `${msg.type} before hello`);
+        conn.close("no hello");
+        return;
+      }
+      const refusal = this.#opts.checkHello(msg);
+      if (refusal) {
+        conn.send({ type: "reject", ...refusal });
+        link.rejectCode = refusal.code;
+        await conn.close(`refused: ${refusal.reason}`, { flush: true });
+        return;
+      }
+      link.hello = msg;
+      link.resolveHello(msg);
+      return;
+    }
+    if (msg.type === "hello") return; // one per link
+    await this.#opts.onMessage(link, msg);
+  }
+
+  /** Closes every link. */
+  async closeAll(reason: string): Promise<void> {
+    await Promise.all([...this.#byConn.keys()].map((c) => c.close(reason)));
+  }
+}

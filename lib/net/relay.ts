@@ -1,0 +1,125 @@
+/**
+ * Relay and sync over links: blocks and transactions pushed once to every other link when the ledger
+ * accepts them, inventories answered, and block download from a locator in batches until level.
+ * @module
+ */
+import { fromHex, toHex } from "../crypto/hex.ts";
+import type { LedgerPort, Verdict } from "./ledger_port.ts";
+import type { Link, LinkSet } from "./link.ts";
+import { type HelloMessage, MAX_BLOCKS_PER_MESSAGE, MAX_INV, type Message } from "./messages.ts";
+
+/** Bytes of block data put in one `blocks` reply, well under the 4 MiB frame. */
+const BATCH_BYTES = 1_500_000;
+
+/** Moves blocks and transactions between the ledger and links. */
+export class Relay {
+  #ledger: LedgerPort;
+  #misbehaved: (link: Link, score: number, reason: string) => void;
+
+  constructor(
+    ledger: LedgerPort,
+    _links: LinkSet,
+    misbehaved: (link: Link, score: number, reason: string) => void,
+  ) {
+    this.#ledger = ledger;
+    this.#misbehaved = misbehaved;
+  }
+
+  /** After a handshake: download if the far end has more work, and re-announce our pending transactions. */
+  afterHandshake(link: Link, hello: HelloMessage): void {
+    if (BigInt("0x" + hello.tip.work) > this.#ledger.tip().work) this.#requestBlocks(link);
+    const ids = this.#ledger.pendingTxids();
+    for (let i = 0; i < ids.length; i += MAX_INV) {
+      link.conn.send({ type: "inv", kind: "tx", ids: ids.slice(i, i + MAX_INV) });
+    }
+  }
+
+  /** Pushes a block to `targets`. */
+  pushBlock(_hash: string, bytes: Uint8Array, targets: Link[]): void {
+    if (!targets.length) return;
+    const data = toHex(bytes);
+    for (const t of targets) t.conn.send({ type: "block", data });
+  }
+
+  /** Pushes a transaction to `targets`. */
+  pushTx(_id: string, bytes: Uint8Array, targets: Link[]): void {
+    if (!targets.length) return;
+    const data = toHex(bytes);
+    for (const t of targets) t.conn.send({ type: "tx", data });
+  }
+
+  #requestBlocks(link: Link): void {
+    link.conn.send({ type: "getblocks", locator: this.#ledger.locator().slice(0, 101), stop: null });
+  }
+
+  /** Handles a relay or sync message from `link`; `others` are where accepted items go next. */
+  async handle(link: Link, msg: Message, others: Link[]): Promise<void> {
+    switch (msg.type) {
+      case "block": {
+        const bytes = fromHex(msg.data);
+        const v = await this.#ledger.receiveBlock(bytes);
+        if (v.kind === "accepted") this.pushBlock(v.id, bytes, others);
+        else if (v.kind === "orphan") this.#requestBlocks(link);
+        else this.#judge(link, v);
+        return;
+      }
+      case "tx": {
+        const bytes = fromHex(msg.data);
+        const v = await this.#ledger.receiveTx(bytes);
+        if (v.kind === "accepted") this.pushTx(v.id, bytes, others);
+        else this.#judge(link, v);
+        return;
+      }
+      case "getblocks": {
+        const data: string[] = [];
+        let size = 0;
+        for (const hash of this.#ledger.hashesAfter(msg.locator as string[], MAX_BLOCKS_PER_MESSAGE)) {
+          const bytes = this.#ledger.blockBytes(hash);
+          if (!bytes || (size + bytes.length > BATCH_BYTES && data.length)) break;
+          data.push(toHex(bytes));
+          size += bytes.length;
+        }
+        link.conn.send({ type: "blocks", data });
+        return;
+      }
+      case "blocks": {
+        const before = this.#ledger.tip().hash;
+        let progressed = false;
+        for (const hex of msg.data) {
+          const v = await this.#ledger.receiveBlock(fromHex(hex));
+          if (v.kind === "accepted" || v.kind === "orphan") progressed = true;
+          else if (v.kind === "rejected") {
+            this.#judge(link, v);
+            if (v.score > 0) return;
+          }
+        }
+        if (progressed && msg.data.length) this.#requestBlocks(link);
+        const tip = this.#ledger.tip().hash;
+        // Announce the new tip once; whoever lacks its parents asks for them.
+        if (tip !== before) this.pushBlock(tip, this.#ledger.blockBytes(tip)!, others);
+        return;
+      }
+      case "inv": {
+        const missing = msg.ids.filter((id) => !this.#ledger.has(msg.kind, id));
+        if (missing.length) link.conn.send({ type: "getdata", kind: msg.kind, ids: missing });
+        return;
+      }
+      case "getdata": {
+        const notfound: string[] = [];
+        for (const id of msg.ids) {
+          const bytes = msg.kind === "tx" ? this.#ledger.txBytes(id) : this.#ledger.blockBytes(id);
+          if (bytes) link.conn.send({ type: msg.kind, data: toHex(bytes) });
+          else notfound.push(id);
+        }
+        if (notfound.length) link.conn.send({ type: "notfound", kind: msg.kind, ids: notfound });
+        return;
+      }
+      default:
+        return; // notfound, ping/pong and handshake messages need nothing here
+    }
+  }
+
+  #judge(link: Link, v: Verdict): void {
+    if (v.kind === "rejected" && v.score > 0) this.#misbehaved(link, v.score, `${v.code}: ${v.reason}`);
+  }
+}

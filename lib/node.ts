@@ -1,0 +1,275 @@
+/**
+ * A `Node`: the one place that wires the parts together. It owns the data directory (lock, store, wallet),
+ * the chain and mempool, the network role, and the miner; it turns network input into ledger verdicts and
+ * ledger changes into relays and events for the menu and the RPC.
+ * @module
+ */
+import { Chain, type ChainUpdate } from "./chain/chain.ts";
+import { ValidationError } from "./chain/errors.ts";
+import { Mempool } from "./chain/mempool.ts";
+import { type NetworkName, type NetworkParams, NETWORKS } from "./consensus/params.ts";
+import { type Block, decodeBlock, encodeBlock } from "./primitives/block.ts";
+import { DecodeError } from "./primitives/bytes.ts";
+import { blockHashSync } from "./primitives/header.ts";
+import { decodeTransaction, encodeTransaction, type Transaction, txid } from "./primitives/transaction.ts";
+import { type DirLock, lockDataDir } from "./store/lock.ts";
+import { openStore, type Store } from "./store/store.ts";
+import { Wallet, type WalletView } from "./wallet/wallet.ts";
+import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
+import { Network, type NetworkEvent, type NetworkOptions } from "./net/network.ts";
+import type { HostPort } from "./net/messages.ts";
+import { Miner } from "./mining/miner.ts";
+import { createTemplate } from "./mining/template.ts";
+
+/** How to start a node. */
+export interface NodeOptions {
+  network: NetworkName;
+  dataDir: string;
+  /** The tracker file (`server_tracker.txt`). */
+  trackerPath: string;
+  /** Where to listen; port 0 picks a free one. */
+  listen: HostPort;
+  /** The address others should dial, when it differs from `listen`. */
+  advertise?: string;
+  /** The host others should dial when `listen` is all interfaces. */
+  advertiseHost?: string;
+  /** Addresses to join instead of the tracker's. */
+  connect?: string[];
+  /** Mining workers (default: all cores but one). */
+  threads?: number;
+  /** Network timings, for tests. */
+  timings?: Pick<NetworkOptions, "connectTimeoutMs" | "pingIntervalMs" | "deadAfterMs" | "probeIntervalMs">;
+}
+
+/** What a node reports as it happens. */
+export type NodeEvent =
+  | NetworkEvent
+  | { type: "block"; hash: string; height: number; source: "local" | "network" }
+  | { type: "reorg"; disconnected: number; connected: number }
+  | { type: "tx"; txid: string; source: "local" | "network" }
+  | { type: "mined"; hash: string };
+
+/** A running node. Start with `Node.start`, end with `stop`. */
+export class Node {
+  readonly params: NetworkParams;
+  readonly chain: Chain;
+  readonly mempool: Mempool;
+  readonly wallet: Wallet;
+  readonly net: Network;
+  readonly dataDir: string;
+  #store: Store;
+  #lock: DirLock;
+  #listeners = new Set<(e: NodeEvent) => void>();
+  #stopped = false;
+  #miner?: Miner;
+  #threads?: number;
+  #tipWatchers = new Set<() => void>();
+
+  private constructor(opts: NodeOptions, lock: DirLock, store: Store, chain: Chain, wallet: Wallet) {
+    this.params = NETWORKS[opts.network];
+    this.dataDir = opts.dataDir;
+    this.#lock = lock;
+    this.#store = store;
+    this.chain = chain;
+    this.mempool = new Mempool(chain);
+    this.wallet = wallet;
+    this.#threads = opts.threads;
+    this.net = new Network(this.#ledgerPort(), {
+      nodeId: crypto.getRandomValues(new Uint8Array(8)).toHex(),
+      bind: opts.listen,
+      advertise: opts.advertise,
+      advertiseHost: opts.advertiseHost,
+      trackerPath: opts.trackerPath,
+      connect: opts.connect,
+      ...opts.timings,
+      onEvent: (e) => this.#emit(e),
+    });
+  }
+
+  /**
+   * Opens the data directory (refusing one in use), loads the chain and wallet, and joins the network.
+   * @example const node = await Node.start({ network: "regtest", dataDir, trackerPath, listen: { hostname: "127.0.0.1", port: 0 } });
+   */
+  static async start(opts: NodeOptions): Promise<Node> {
+    await Deno.mkdir(opts.dataDir, { recursive: true });
+    const lock = lockDataDir(opts.dataDir);
+    let store: Store | undefined;
+    try {
+      const params = NETWORKS[opts.network];
+      store = openStore(`${opts.dataDir}/chain.sqlite`);
+      const chain = Chain.open(store, params);
+      const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
+      const node = new Node(opts, lock, store, chain, wallet);
+      await node.net.start();
+      return node;
+    } catch (e) {
+      store?.close();
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** Receives every event until the returned function is called. */
+  subscribe(listener: (e: NodeEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(e: NodeEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(e);
+      } catch { /* a listener's bug must not stop the node */ }
+    }
+  }
+
+  /** What the wallet needs to see of the chain and the mempool. */
+  walletView(): WalletView {
+    return {
+      height: this.chain.height,
+      coinbaseMaturity: this.params.coinbaseMaturity,
+      coinsOf: (pkhs) => this.chain.coinsOf(pkhs),
+      mempoolCoinsOf: (pkhs) => this.mempool.coinsOf(pkhs),
+      isSpentInMempool: (o) => this.mempool.isSpent(o),
+    };
+  }
+
+  /**
+   * Validates and connects a block (ours or a peer's), updates the mempool, relays it if it is new, and
+   * reports it. Throws `ValidationError` when refused.
+   */
+  async submitBlock(block: Block, bytes: Uint8Array = encodeBlock(block)): Promise<string> {
+    const r = await this.chain.processBlock(block, bytes);
+    await this.#afterChainUpdate(r.update, "local");
+    if (r.status !== "orphan") this.net.relayBlock(r.hash, bytes);
+    return r.hash;
+  }
+
+  /** Validates a transaction into the mempool and relays it; throws `ValidationError` when refused. */
+  async submitTx(tx: Transaction): Promise<string> {
+    const entry = await this.mempool.accept(tx);
+    this.net.relayTx(entry.txid, encodeTransaction(tx));
+    this.#emit({ type: "tx", txid: entry.txid, source: "local" });
+    return entry.txid;
+  }
+
+  /** Pays `amount` base units to `address` from the wallet; returns the txid. */
+  async send(address: string, amount: number): Promise<{ txid: string; fee: number }> {
+    const { tx, fee } = await this.wallet.createTransaction(this.walletView(), address, amount);
+    return { txid: await this.submitTx(tx), fee };
+  }
+
+  /** The miner (its workers start on first use). */
+  get miner(): Miner {
+    return this.#miner ??= new Miner({
+      template: () => createTemplate(this.chain, this.mempool, this.wallet.pubKeyHash),
+      submit: (block) => this.submitBlock(block),
+      watchTip: (onChange) => {
+        this.#tipWatchers.add(onChange);
+        return () => this.#tipWatchers.delete(onChange);
+      },
+      mempoolFees: () => this.mempool.totalFees,
+    }, { threads: this.#threads, onFound: (hash) => this.#emit({ type: "mined", hash }) });
+  }
+
+  async #afterChainUpdate(update: ChainUpdate, source: "local" | "network"): Promise<void> {
+    await this.mempool.chainUpdated(update);
+    if (update.connected.length) { for (const w of this.#tipWatchers) w(); }
+    if (update.disconnected.length) {
+      this.#emit({
+        type: "reorg",
+        disconnected: update.disconnected.length,
+        connected: update.connected.length,
+      });
+    }
+    for (const b of update.connected) {
+      const hash = blockHashSync(b.header);
+      this.#emit({ type: "block", hash, height: this.chain.entry(hash)!.height, source });
+    }
+  }
+
+  #ledgerPort(): LedgerPort {
+    const wallet = this.wallet;
+    return {
+      network: this.params.name,
+      genesis: this.params.genesisHash,
+      get walletAddress() {
+        return wallet.address;
+      },
+      tip: () => {
+        const t = this.chain.tip;
+        return { hash: t.hash, height: t.height, work: t.chainWork };
+      },
+      locator: () => this.chain.locator(),
+      hashesAfter: (locator, max) => this.chain.hashesAfter(locator, max),
+      blockBytes: (hash) => this.chain.getBlockBytes(hash),
+      txBytes: (id) => {
+        const e = this.mempool.get(id);
+        return e && encodeTransaction(e.tx);
+      },
+      has: (kind, id) => kind === "tx" ? this.mempool.has(id) : this.chain.has(id),
+      receiveBlock: (bytes) => this.#receiveBlock(bytes),
+      receiveTx: (bytes) => this.#receiveTx(bytes),
+      pendingTxids: () => this.mempool.entries().map((e) => e.txid),
+    };
+  }
+
+  async #receiveBlock(bytes: Uint8Array): Promise<Verdict> {
+    let block: Block;
+    try {
+      block = decodeBlock(bytes);
+    } catch (e) {
+      return malformed(e);
+    }
+    const hash = blockHashSync(block.header);
+    if (this.chain.has(hash)) return { kind: "known", id: hash };
+    try {
+      const r = await this.chain.processBlock(block, bytes);
+      await this.#afterChainUpdate(r.update, "network");
+      return { kind: r.status === "orphan" ? "orphan" : "accepted", id: hash };
+    } catch (e) {
+      return refused(e, hash);
+    }
+  }
+
+  async #receiveTx(bytes: Uint8Array): Promise<Verdict> {
+    let tx: Transaction;
+    try {
+      tx = decodeTransaction(bytes);
+    } catch (e) {
+      return malformed(e);
+    }
+    const id = txid(tx);
+    if (this.mempool.has(id)) return { kind: "known", id };
+    try {
+      await this.mempool.accept(tx);
+      this.#emit({ type: "tx", txid: id, source: "network" });
+      return { kind: "accepted", id };
+    } catch (e) {
+      return refused(e, id);
+    }
+  }
+
+  /** Stops the network, closes the store and releases the data directory. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    await this.#miner?.close();
+    await this.net.stop();
+    this.#store.close();
+    this.#lock.release();
+  }
+}
+
+const KNOWN_CODES = new Set(["duplicate", "txn-already-in-mempool", "txn-already-known"]);
+
+function malformed(e: unknown): Verdict {
+  if (!(e instanceof DecodeError)) throw e;
+  return { kind: "rejected", code: "malformed", reason: e.message, score: 20 };
+}
+
+function refused(e: unknown, id: string): Verdict {
+  if (!(e instanceof ValidationError)) throw e;
+  if (KNOWN_CODES.has(e.code)) return { kind: "known", id };
+  return { kind: "rejected", id, code: e.code, reason: e.reason, score: e.score };
+}

@@ -1,0 +1,154 @@
+/**
+ * The RPC methods: what scripts can ask a running node. Each returns plain JSON; refusals are `RpcRefused`
+ * (bad address, insufficient funds, invalid amount, unknown block), which the CLI turns into exit code 1.
+ * @module
+ */
+import { AmountError, COIN, formatAmount, parseAmount } from "../consensus/amount.ts";
+import { ValidationError } from "../chain/errors.ts";
+import type { Node } from "../node.ts";
+import type { Block } from "../primitives/block.ts";
+import { txid } from "../primitives/transaction.ts";
+import { WalletError } from "../wallet/wallet.ts";
+import { AddressError, encodeAddress } from "../crypto/address.ts";
+
+/** A request the node understood but refuses; `message` says what to do. */
+export class RpcRefused extends Error {
+  override name = "RpcRefused";
+}
+
+/** A method's parameters are not what it takes. */
+export class RpcBadParams extends Error {
+  override name = "RpcBadParams";
+}
+
+type Params = unknown[];
+type Method = (node: Node, params: Params) => unknown | Promise<unknown>;
+
+const coins = (units: number) => units / COIN;
+
+function intParam(p: unknown, name: string, dflt: number, max: number): number {
+  if (p === undefined || p === null) return dflt;
+  const n = typeof p === "string" && /^\d+$/.test(p) ? Number(p) : p;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1 || n > max) {
+    throw new RpcBadParams(`${name} must be a whole number from 1 to ${max}`);
+  }
+  return n;
+}
+
+/** The node's state in one object (`status --json`). */
+export function status(node: Node): Record<string, unknown> {
+  const bal = node.wallet.balance(node.walletView());
+  const m = node.miner.status();
+  return {
+    role: node.net.role,
+    hub: node.net.hub?.listen ?? null,
+    listen: node.net.listen,
+    network: node.params.name,
+    height: node.chain.height,
+    tip: node.chain.tip.hash,
+    peers: Math.max(0, node.net.peers.length - 1),
+    address: node.wallet.address,
+    balance: coins(bal.confirmed),
+    immature: coins(bal.immature),
+    pending: coins(bal.pending),
+    mempool: node.mempool.size,
+    mining: m.mining,
+    hashrate: Math.round(m.hashrate),
+  };
+}
+
+function blockJson(node: Node, block: Block, hash: string) {
+  const entry = node.chain.entry(hash)!;
+  const prefix = node.params.addressPrefix;
+  return {
+    hash,
+    height: entry.height,
+    confirmations: node.chain.isActive(entry) ? node.chain.height - entry.height + 1 : 0,
+    time: block.header.time,
+    bits: block.header.bits.toString(16).padStart(8, "0"),
+    nonce: block.header.nonce,
+    prevHash: block.header.prevHash,
+    merkleRoot: block.header.merkleRoot,
+    txs: block.txs.map((tx) => ({
+      txid: txid(tx),
+      inputs: tx.inputs.map((i) => ({ txid: i.prevout.txid, index: i.prevout.index })),
+      outputs: tx.outputs.map((o) => ({
+        address: encodeAddress(o.pubKeyHash, prefix),
+        amount: formatAmount(o.amount),
+      })),
+    })),
+  };
+}
+
+/** Every method by name. */
+export const METHODS: Record<string, Method> = {
+  status: (node) => status(node),
+  peers: (node) => ({
+    role: node.net.role,
+    hub: node.net.hub,
+    peers: node.net.peers,
+  }),
+  chain: (node, [n]) => {
+    const count = intParam(n, "N", 10, 1000);
+    const out = [];
+    for (let h = node.chain.height; h >= 0 && out.length < count; h--) {
+      const e = node.chain.entryAt(h)!;
+      out.push({
+        height: h,
+        hash: e.hash,
+        time: e.header.time,
+        bits: e.header.bits.toString(16).padStart(8, "0"),
+      });
+    }
+    return out;
+  },
+  block: (node, [ref]) => {
+    const s = String(ref ?? "");
+    let hash: string | undefined;
+    if (/^\d+$/.test(s)) hash = node.chain.entryAt(Number(s))?.hash;
+    else if (/^[0-9a-f]{64}$/i.test(s)) hash = node.chain.entry(s.toLowerCase())?.hash;
+    else throw new RpcBadParams("give a block hash (64 hex digits) or a height");
+    const block = hash && node.chain.getBlock(hash);
+    if (!hash || !block) throw new RpcRefused(`no block ${s} on this node`);
+    return blockJson(node, block, hash);
+  },
+  mempool: (node) =>
+    node.mempool.entries().map((e) => ({
+      txid: e.txid,
+      fee: formatAmount(e.fee),
+      size: e.size,
+      feeRate: +e.feeRate.toFixed(3),
+    })),
+  balance: (node) => {
+    const b = node.wallet.balance(node.walletView());
+    return { confirmed: coins(b.confirmed), immature: coins(b.immature), pending: coins(b.pending) };
+  },
+  address: (node) => ({ address: node.wallet.address }),
+  send: async (node, [address, amount]) => {
+    if (typeof address !== "string" || (typeof amount !== "string" && typeof amount !== "number")) {
+      throw new RpcBadParams("send takes an address and an amount in coins");
+    }
+    try {
+      const units = parseAmount(String(amount));
+      const { txid, fee } = await node.send(address, units);
+      return { txid, fee: coins(fee) };
+    } catch (e) {
+      if (
+        e instanceof AmountError || e instanceof AddressError || e instanceof WalletError ||
+        e instanceof ValidationError
+      ) {
+        throw new RpcRefused(e.message);
+      }
+      throw e;
+    }
+  },
+  mine: async (node, [n]) => ({ hashes: await node.miner.mineBlocks(intParam(n, "N", 1, 10_000)) }),
+  "mining.start": (node) => {
+    node.miner.start();
+    return { mining: true };
+  },
+  "mining.stop": async (node) => {
+    await node.miner.stop();
+    return { mining: false };
+  },
+};

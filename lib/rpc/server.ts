@@ -1,0 +1,105 @@
+/**
+ * The local JSON-RPC 2.0 server: HTTP on 127.0.0.1 only, a random cookie required on every call, port and
+ * cookie written to `rpc.json` (mode 0600) in the data directory for the subcommands to find.
+ * @module
+ */
+import type { Node } from "../node.ts";
+import { METHODS, RpcBadParams, RpcRefused } from "./methods.ts";
+
+/** Where a node's RPC listens, as written to `rpc.json`. */
+export interface RpcInfo {
+  port: number;
+  cookie: string;
+  pid: number;
+}
+
+/** JSON-RPC error codes used here. */
+export const RPC_ERRORS = {
+  parse: -32700,
+  invalidRequest: -32600,
+  notFound: -32601,
+  badParams: -32602,
+  refused: 1,
+  internal: -32603,
+} as const;
+
+/** A running RPC server. */
+export interface RpcServer {
+  info: RpcInfo;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `node`'s methods; `onStop` is called by the `stop` method after it answers.
+ * @example const rpc = await startRpc(node, { port: 0, onStop: () => shutdown() });
+ */
+export async function startRpc(
+  node: Node,
+  opts: { port?: number; onStop?: () => void } = {},
+): Promise<RpcServer> {
+  const cookie = crypto.getRandomValues(new Uint8Array(32)).toHex();
+  const expected = `Bearer ${cookie}`;
+  let listening!: (port: number) => void;
+  const ready = new Promise<number>((r) => listening = r);
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: opts.port ?? 0,
+    onListen: ({ port }) => listening(port),
+    handler: async (req) => {
+      if (req.headers.get("authorization") !== expected) {
+        return new Response("wrong or missing cookie: read rpc.json in the node's data directory\n", {
+          status: 401,
+        });
+      }
+      if (req.method !== "POST") return new Response("POST a JSON-RPC 2.0 request\n", { status: 405 });
+      let body: { id?: unknown; method?: unknown; params?: unknown };
+      try {
+        body = await req.json();
+      } catch {
+        return reply(null, undefined, { code: RPC_ERRORS.parse, message: "the body is not JSON" });
+      }
+      const id = body?.id ?? null;
+      if (typeof body?.method !== "string") {
+        return reply(id, undefined, { code: RPC_ERRORS.invalidRequest, message: "no method" });
+      }
+      if (body.method === "stop") {
+        queueMicrotask(() => setTimeout(() => opts.onStop?.(), 20));
+        return reply(id, { stopping: true });
+      }
+      const method = Object.hasOwn(METHODS, body.method) ? METHODS[body.method] : undefined;
+      if (!method) {
+        return reply(id, undefined, { code: RPC_ERRORS.notFound, message: `unknown method ${body.method}` });
+      }
+      try {
+        return reply(id, await method(node, Array.isArray(body.params) ? body.params : []));
+      } catch (e) {
+        if (e instanceof RpcRefused) {
+          return reply(id, undefined, { code: RPC_ERRORS.refused, message: e.message });
+        }
+        if (e instanceof RpcBadParams) {
+          return reply(id, undefined, { code: RPC_ERRORS.badParams, message: e.message });
+        }
+        return reply(id, undefined, {
+          code: RPC_ERRORS.internal,
+          message: e instanceof Error ? e.message : String(e),
+        });
+      }
+    },
+  });
+  const info: RpcInfo = { port: await ready, cookie, pid: Deno.pid };
+  const path = `${node.dataDir}/rpc.json`;
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(info) + "\n", { mode: 0o600 });
+  await Deno.rename(tmp, path);
+  return {
+    info,
+    async close() {
+      await server.shutdown();
+      await Deno.remove(path).catch(() => {});
+    },
+  };
+}
+
+function reply(id: unknown, result: unknown, error?: { code: number; message: string }): Response {
+  return Response.json(error ? { jsonrpc: "2.0", id, error } : { jsonrpc: "2.0", id, result });
+}
