@@ -100,6 +100,7 @@ export function parseArgs(argv: string[]): Args {
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    if (arg === "--") continue; // `deno task start -- ...` passes the separator through
     if (!arg.startsWith("-")) {
       rest.push(arg);
       continue;
