@@ -48,10 +48,31 @@ export {
 export { blockSubsidy, type NetworkName, type NetworkParams, NETWORKS } from "./lib/consensus/params.ts";
 export { AmountError, COIN, formatAmount, MAX_MONEY, parseAmount } from "./lib/consensus/amount.ts";
 export { sha256, sha256d } from "./lib/crypto/sha256.ts";
-export { Chain, type ChainUpdate, type ProcessResult } from "./lib/chain/chain.ts";
+export {
+  type BlockEntry,
+  BlockStatus,
+  Chain,
+  type ChainUpdate,
+  type ProcessResult,
+} from "./lib/chain/chain.ts";
 export { Mempool, type MempoolEntry } from "./lib/chain/mempool.ts";
 export { ValidationError } from "./lib/chain/errors.ts";
-export type { Coin, CoinView } from "./lib/chain/coins.ts";
-export { openStore, Store, StoreError } from "./lib/store/store.ts";
-export { DataDirLocked, lockDataDir } from "./lib/store/lock.ts";
-export { createTemplate } from "./lib/mining/template.ts";
+export type { Coin, CoinView, OwnedCoin } from "./lib/chain/coins.ts";
+export { type CoinEntry, type IndexRow, openStore, Store, StoreError } from "./lib/store/store.ts";
+export { DataDirLocked, type DirLock, lockDataDir } from "./lib/store/lock.ts";
+export { type BlockTemplate, createTemplate } from "./lib/mining/template.ts";
+export { Miner, type MinerHost, type MinerStatus } from "./lib/mining/miner.ts";
+export { MinerPool, type SearchOptions, type SearchResult } from "./lib/mining/pool.ts";
+export {
+  type Balance,
+  DEFAULT_FEE_RATE,
+  InsufficientFunds,
+  Wallet,
+  WalletError,
+  type WalletView,
+} from "./lib/wallet/wallet.ts";
+export { AddressError, decodeAddress, encodeAddress, pubKeyHash } from "./lib/crypto/address.ts";
+export { Node, type NodeEvent, type NodeOptions } from "./lib/node.ts";
+export { Network, type NetworkEvent, type NetworkOptions, type Role } from "./lib/net/network.ts";
+export type { HostPort, PeerEntry } from "./lib/net/messages.ts";
+export type { LedgerPort, TipInfo, Verdict } from "./lib/net/ledger_port.ts";

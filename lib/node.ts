@@ -23,7 +23,9 @@ import { createTemplate } from "./mining/template.ts";
 
 /** How to start a node. */
 export interface NodeOptions {
+  /** Which network to join. */
   network: NetworkName;
+  /** The data directory (created if missing). */
   dataDir: string;
   /** The tracker file (`server_tracker.txt`). */
   trackerPath: string;
@@ -51,11 +53,17 @@ export type NodeEvent =
 
 /** A running node. Start with `Node.start`, end with `stop`. */
 export class Node {
+  /** The network's parameters. */
   readonly params: NetworkParams;
+  /** The block chain. */
   readonly chain: Chain;
+  /** Unconfirmed transactions. */
   readonly mempool: Mempool;
+  /** This node's keys. */
   readonly wallet: Wallet;
+  /** Its place in the network. */
   readonly net: Network;
+  /** Where its files live. */
   readonly dataDir: string;
   #store: Store;
   #lock: DirLock;

@@ -30,9 +30,13 @@ export const BlockStatus = { VALID: 1, FAILED: 2 } as const;
 
 /** A block in the tree. */
 export interface BlockEntry extends IndexedHeader {
+  /** Block hash, display order. */
   hash: string;
+  /** The previous block's entry (none for genesis). */
   parent?: BlockEntry;
+  /** Cumulative work up to and including this block. */
   chainWork: bigint;
+  /** `BlockStatus` flags. */
   status: number;
   /** Arrival order: ties in work go to the block seen first. */
   seq: number;
@@ -40,7 +44,9 @@ export interface BlockEntry extends IndexedHeader {
 
 /** What a call changed on the active chain: blocks disconnected (tip first), then blocks connected (in order). */
 export interface ChainUpdate {
+  /** Blocks taken off the active chain, tip first. */
   disconnected: Block[];
+  /** Blocks added to the active chain, in order. */
   connected: Block[];
 }
 
@@ -61,6 +67,7 @@ const SIG_CACHE_MAX = 100_000;
 
 /** The block chain of one network over one store. Open with `Chain.open`. */
 export class Chain {
+  /** The network's parameters. */
   readonly params: NetworkParams;
   #store: Store;
   #index = new Map<string, BlockEntry>();

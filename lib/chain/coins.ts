@@ -24,6 +24,8 @@ export interface CoinView {
 
 /** An outpoint with its coin, as listed for a wallet. */
 export interface OwnedCoin {
+  /** Where the coin is. */
   outpoint: OutPoint;
+  /** What it is worth and who may spend it. */
   coin: Coin;
 }

@@ -9,8 +9,10 @@ export const BAN = 100, NO_BLAME = 0;
 
 /** A refused block or transaction. */
 export class ValidationError extends Error {
+  /** The error's name, for logs. */
   override name = "ValidationError";
   /**
+   * A refusal.
    * @param code Stable code, e.g. `high-hash`, `bad-sig`, `txn-mempool-conflict`.
    * @param reason Readable detail.
    * @param score Misbehaviour points for the peer that sent it (100 = ban).

@@ -21,8 +21,11 @@ import { checkInputs, checkSignatures, checkTransaction } from "./tx_rules.ts";
 
 /** A transaction in the pool. */
 export interface MempoolEntry {
+  /** The transaction. */
   tx: Transaction;
+  /** Its id. */
   txid: string;
+  /** Inputs minus outputs, base units. */
   fee: number;
   /** Encoded bytes. */
   size: number;
@@ -42,7 +45,9 @@ export interface MempoolOptions {
 
 /** The pool of unconfirmed transactions over a chain. */
 export class Mempool implements CoinView {
+  /** Bound on the pool's encoded bytes. */
   readonly maxBytes: number;
+  /** Lowest accepted fee rate, base units per byte. */
   readonly minFeeRate: number;
   #chain: Chain;
   #entries = new Map<string, MempoolEntry>();
@@ -51,7 +56,10 @@ export class Mempool implements CoinView {
   /** Bumped on every change, so `accept` knows whether to re-check after awaiting signatures. */
   #version = 0;
 
-  /** @example const mempool = new Mempool(chain, { maxBytes: 1_000_000 }); */
+  /**
+   * An empty pool over `chain`.
+   * @example const mempool = new Mempool(chain, { maxBytes: 1_000_000 });
+   */
   constructor(chain: Chain, opts: MempoolOptions = {}) {
     this.#chain = chain;
     this.maxBytes = opts.maxBytes ?? 5_000_000;

@@ -11,6 +11,7 @@ export const MAX_MONEY = 21_000_000 * COIN;
 
 /** Raised for text that is not an exact, positive amount of at most 8 decimals. */
 export class AmountError extends Error {
+  /** The error's name, for logs. */
   override name = "AmountError";
 }
 

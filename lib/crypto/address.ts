@@ -12,8 +12,12 @@ const GENERATOR = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
 
 /** An address that cannot be used, with a message a person can act on. */
 export class AddressError extends Error {
+  /** The error's name, for logs. */
   override name = "AddressError";
-  /** @param otherPrefix Set when the address is well-formed but for another prefix (network). */
+  /**
+   * An address error.
+   * @param otherPrefix Set when the address is well-formed but for another prefix (network).
+   */
   constructor(message: string, readonly otherPrefix?: string) {
     super(message);
   }

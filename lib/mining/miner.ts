@@ -21,12 +21,15 @@ export interface MinerHost {
 
 /** Progress a person can watch. */
 export interface MinerStatus {
+  /** True while searching. */
   mining: boolean;
+  /** Hashes per second over the last seconds. */
   hashrate: number;
   /** Height being mined. */
   height: number;
   /** Compact target being mined. */
   bits: number;
+  /** Blocks found since start. */
   found: number;
 }
 
@@ -46,6 +49,7 @@ export class Miner {
   #foundTotal = 0;
   #onFound?: (hash: string) => void;
 
+  /** A miner for `host`, with `threads` workers (started on first use); `onFound` hears of each block. */
   constructor(host: MinerHost, opts: { threads?: number; onFound?: (hash: string) => void } = {}) {
     this.#host = host;
     this.#threads = opts.threads;

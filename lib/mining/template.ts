@@ -17,7 +17,9 @@ const RESERVED_BYTES = 1_000;
 
 /** A block to mine, with nonce 0, and what it pays. */
 export interface BlockTemplate {
+  /** The block, with nonce 0. */
   block: Block;
+  /** Its height. */
   height: number;
   /** Sum of the included transactions' fees. */
   fees: number;

@@ -13,25 +13,33 @@ export type Verdict =
 
 /** The tip as the network reports it. */
 export interface TipInfo {
+  /** Tip hash, display order. */
   hash: string;
+  /** Tip height. */
   height: number;
+  /** Cumulative work of the active chain. */
   work: bigint;
 }
 
 /** The ledger as the network sees it. */
 export interface LedgerPort {
+  /** The network this ledger follows. */
   readonly network: "main" | "regtest";
   /** Genesis hash, display order. */
   readonly genesis: string;
   /** This node's wallet address, shown to peers. */
   readonly walletAddress: string;
+  /** The active chain's tip. */
   tip(): TipInfo;
   /** Block locator of the active chain. */
   locator(): string[];
   /** Active-chain hashes after the locator's fork point. */
   hashesAfter(locator: string[], max: number): string[];
+  /** A stored block's canonical bytes. */
   blockBytes(hash: string): Uint8Array | undefined;
+  /** A mempool transaction's canonical bytes. */
   txBytes(id: string): Uint8Array | undefined;
+  /** True when the block or transaction is known. */
   has(kind: "block" | "tx", id: string): boolean;
   /** Decodes and validates a block; never throws. */
   receiveBlock(bytes: Uint8Array): Promise<Verdict>;

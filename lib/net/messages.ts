@@ -44,7 +44,9 @@ export type InvKind = "block" | "tx";
 
 /** A host (name, IPv4, or IPv6 without brackets) and a TCP port. */
 export interface HostPort {
+  /** Host name, IPv4, or IPv6 without brackets. */
   readonly hostname: string;
+  /** TCP port. */
   readonly port: number;
 }
 
@@ -80,7 +82,9 @@ export interface PongMessage {
 }
 /** One entry of a peer list. */
 export interface PeerEntry {
+  /** The node's id. */
   readonly nodeId: string;
+  /** Where it listens, `host:port`. */
   readonly listen: string;
 }
 /** The hub's ordered peer list (itself first). */

@@ -16,7 +16,9 @@ import { merkleRootSync } from "./merkle.ts";
 
 /** A block. */
 export interface Block {
+  /** The 80-byte header. */
   header: BlockHeader;
+  /** The transactions, the coinbase first. */
   txs: Transaction[];
 }
 

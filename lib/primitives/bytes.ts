@@ -8,6 +8,7 @@ const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Raised when bytes are not a valid canonical encoding. Decoders throw nothing else. */
 export class DecodeError extends Error {
+  /** The error's name, for logs. */
   override name = "DecodeError";
 }
 

@@ -23,6 +23,7 @@ export interface OutPoint {
 
 /** A spend of an earlier output, signed by the key its address names. */
 export interface TxInput {
+  /** The output being spent. */
   prevout: OutPoint;
   /** 32-byte Ed25519 public key whose hash is the spent output's `pubKeyHash`. */
   publicKey: Uint8Array<ArrayBuffer>;
@@ -40,8 +41,11 @@ export interface TxOutput {
 
 /** A transaction. */
 export interface Transaction {
+  /** Format version (1). */
   version: number;
+  /** Spent outputs; none for a coinbase. */
   inputs: TxInput[];
+  /** New outputs. */
   outputs: TxOutput[];
   /** Coinbase: the block height. Others: the first height whose block may include it (0: any). */
   lockTime: number;

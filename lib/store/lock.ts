@@ -8,11 +8,13 @@ import { DatabaseSync } from "node:sqlite";
 
 /** Raised when another process holds the data directory. */
 export class DataDirLocked extends Error {
+  /** The error's name, for logs. */
   override name = "DataDirLocked";
 }
 
 /** A held lock; `release()` frees it. */
 export interface DirLock {
+  /** Frees the lock (safe to call twice). */
   release(): void;
 }
 

@@ -9,7 +9,9 @@ import type { Coin } from "../chain/coins.ts";
 
 /** One row of the block index. */
 export interface IndexRow {
+  /** Block hash, display order. */
   hash: string;
+  /** Height in its chain. */
   height: number;
   /** The 80 header bytes. */
   header: Uint8Array;
@@ -24,6 +26,7 @@ export type CoinEntry = [key: string, coin: Coin];
 
 /** Raised when the store cannot be opened or written. */
 export class StoreError extends Error {
+  /** The error's name, for logs. */
   override name = "StoreError";
 }
 

@@ -53,11 +53,13 @@ export const DEFAULT_FEE_RATE = 10;
 
 /** A wallet file or request that cannot be served. */
 export class WalletError extends Error {
+  /** The error's name, for logs. */
   override name = "WalletError";
 }
 
 /** Not enough spendable coins. */
 export class InsufficientFunds extends WalletError {
+  /** The error's name, for logs. */
   override name = "InsufficientFunds";
 }
 
@@ -74,6 +76,7 @@ interface Key extends KeyPair {
 
 /** A set of keys and what they can spend. Open with `Wallet.open` or `Wallet.createInMemory`. */
 export class Wallet {
+  /** The network's parameters. */
   readonly params: NetworkParams;
   #path: string | null;
   #keys: Key[];
