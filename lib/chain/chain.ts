@@ -9,7 +9,7 @@ import { blockSubsidy } from "../consensus/params.ts";
 import { blockWork } from "../consensus/pow.ts";
 import { type Block, decodeBlock, encodeBlock } from "../primitives/block.ts";
 import { blockHashSync, decodeHeader, encodeHeader } from "../primitives/header.ts";
-import { type OutPoint, outpointKey, txid, wtxid } from "../primitives/transaction.ts";
+import { type OutPoint, outpointKey, txid } from "../primitives/transaction.ts";
 import type { CoinEntry, Store } from "../store/store.ts";
 import { StoreError } from "../store/store.ts";
 import {
@@ -22,7 +22,7 @@ import {
 } from "./block_rules.ts";
 import type { Coin, CoinView, OwnedCoin } from "./coins.ts";
 import { ensure, NO_BLAME, ValidationError } from "./errors.ts";
-import { checkInputs, checkSignatures } from "./tx_rules.ts";
+import { checkInputs, checkSignatures, signatureKey } from "./tx_rules.ts";
 import { decodeUndo, encodeUndo } from "./undo.ts";
 
 /** Status flags of a stored block. */
@@ -458,7 +458,7 @@ export class Chain {
           else undo.push([key, this.#coins.get(key)!]);
           spentHere.add(key);
         }
-        const w = wtxid(tx);
+        const w = signatureKey(tx, id);
         if (!this.#sigCache.has(w)) {
           sigChecks.push(checkSignatures(tx, id));
           verified.push(w);
@@ -531,9 +531,9 @@ export class Chain {
     return { disconnected: pick(update.disconnected, false), connected: pick(update.connected, true) };
   }
 
-  /** Records that a transaction's signatures verified (the mempool does this), so block connection skips them. */
-  cacheSignatures(wtxidHex: string): void {
+  /** Records that signatures verified (key: `signatureKey`), so block connection need not check them again. */
+  cacheSignatures(key: string): void {
     if (this.#sigCache.size >= SIG_CACHE_MAX) this.#sigCache.delete(this.#sigCache.values().next().value!);
-    this.#sigCache.add(wtxidHex);
+    this.#sigCache.add(key);
   }
 }

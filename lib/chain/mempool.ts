@@ -12,12 +12,11 @@ import {
   type Transaction,
   txid,
   txSize,
-  wtxid,
 } from "../primitives/transaction.ts";
 import type { Chain, ChainUpdate } from "./chain.ts";
 import type { Coin, CoinView, OwnedCoin } from "./coins.ts";
 import { ensure, NO_BLAME, ValidationError } from "./errors.ts";
-import { checkInputs, checkSignatures, checkTransaction } from "./tx_rules.ts";
+import { checkInputs, checkSignatures, checkTransaction, signatureKey } from "./tx_rules.ts";
 
 /** A transaction in the pool. */
 export interface MempoolEntry {
@@ -133,12 +132,30 @@ export class Mempool implements CoinView {
     const id = txid(tx);
     ensure(!this.#entries.has(id), "txn-already-in-mempool", `${id} is already in the mempool`, NO_BLAME);
     ensure(!isCoinbase(tx), "coinbase", "a coinbase is only valid in a block");
-    checkTransaction(tx);
     const tip = this.#chain.tip, version = this.#version;
-    let fee = this.#checkContext(tx, id);
-    await checkSignatures(tx, id);
+    // The signature check runs off the main thread: start it first and do every other check meanwhile.
+    const signatures = checkSignatures(tx, id);
+    let entry: MempoolEntry, key: string;
+    try {
+      checkTransaction(tx);
+      entry = this.#entry(tx, id, this.#checkContext(tx, id));
+      key = signatureKey(tx, id);
+    } catch (e) {
+      signatures.catch(() => {});
+      throw e;
+    }
+    await signatures;
     // The chain or the pool may have changed while the signatures were checked.
-    if (tip !== this.#chain.tip || version !== this.#version) fee = this.#checkContext(tx, id);
+    if (tip !== this.#chain.tip || version !== this.#version) {
+      entry = this.#entry(tx, id, this.#checkContext(tx, id));
+    }
+    this.#makeRoom(entry);
+    this.#add(entry);
+    this.#chain.cacheSignatures(key);
+    return entry;
+  }
+
+  #entry(tx: Transaction, id: string, fee: number): MempoolEntry {
     const size = txSize(tx);
     const entry: MempoolEntry = { tx, txid: id, fee, size, feeRate: fee / size, time: Date.now() };
     ensure(
@@ -147,9 +164,6 @@ export class Mempool implements CoinView {
       `fee rate ${entry.feeRate.toFixed(2)} is below ${this.minFeeRate} per byte`,
       NO_BLAME,
     );
-    this.#makeRoom(entry);
-    this.#add(entry);
-    this.#chain.cacheSignatures(wtxid(tx));
     return entry;
   }
 

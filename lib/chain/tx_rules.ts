@@ -86,11 +86,22 @@ export function checkInputs(
 }
 
 /** Verifies every input's Ed25519 signature of the txid (`id`, if already known); throws `bad-sig` naming the first bad input. */
-export async function checkSignatures(tx: Transaction, id: string = txid(tx)): Promise<void> {
+export function checkSignatures(tx: Transaction, id: string = txid(tx)): Promise<void> {
   const message = fromHexReversed(id);
-  const results = tx.inputs.length === 1
-    ? [await verify(tx.inputs[0].publicKey, tx.inputs[0].signature, message)]
-    : await Promise.all(tx.inputs.map((i) => verify(i.publicKey, i.signature, message)));
-  const bad = results.indexOf(false);
-  ensure(bad < 0, "bad-sig", `input ${bad} has an invalid signature`);
+  const fail = (bad: number) => ensure(bad < 0, "bad-sig", `input ${bad} has an invalid signature`);
+  if (tx.inputs.length === 1) {
+    return verify(tx.inputs[0].publicKey, tx.inputs[0].signature, message).then((ok) => fail(ok ? -1 : 0));
+  }
+  return Promise.all(tx.inputs.map((i) => verify(i.publicKey, i.signature, message)))
+    .then((results) => fail(results.indexOf(false)));
+}
+
+/**
+ * What a signature check's verdict depends on: the txid (which covers the public keys) and every signature.
+ * Keys the signature cache; cheaper than hashing the whole transaction again.
+ */
+export function signatureKey(tx: Transaction, id: string): string {
+  let key = id;
+  for (const i of tx.inputs) key += i.signature.toHex();
+  return key;
 }

@@ -135,6 +135,8 @@ export function compress(state: Uint32Array, w: Uint32Array): void {
 
 const W = new Uint32Array(64);
 const STATE = new Uint32Array(8);
+const TAIL = new Uint8Array(128);
+const TAIL_VIEW = new DataView(TAIL.buffer);
 
 /** SHA-256 of `data`, synchronously (cross-checked against WebCrypto in the tests). */
 export function sha256Sync(data: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -150,20 +152,25 @@ export function sha256Sync(data: Uint8Array): Uint8Array<ArrayBuffer> {
   }
   // Padding: the remaining bytes, 0x80, zeros, and the bit length in the last 8 bytes.
   const rest = len - full;
-  const tail = new Uint8Array(rest < 56 ? 64 : 128);
-  tail.set(data.subarray(full));
-  tail[rest] = 0x80;
+  const tailLen = rest < 56 ? 64 : 128;
+  TAIL.fill(0);
+  TAIL.set(data.subarray(full));
+  TAIL[rest] = 0x80;
   const bits = len * 8;
-  const dv = new DataView(tail.buffer);
-  dv.setUint32(tail.length - 8, Math.floor(bits / 0x100000000));
-  dv.setUint32(tail.length - 4, bits >>> 0);
-  for (let off = 0; off < tail.length; off += 64) {
-    for (let i = 0; i < 16; i++) W[i] = dv.getUint32(off + i * 4);
+  TAIL_VIEW.setUint32(tailLen - 8, Math.floor(bits / 0x100000000));
+  TAIL_VIEW.setUint32(tailLen - 4, bits >>> 0);
+  for (let off = 0; off < tailLen; off += 64) {
+    for (let i = 0; i < 16; i++) W[i] = TAIL_VIEW.getUint32(off + i * 4);
     compress(STATE, W);
   }
   const out = new Uint8Array(32);
-  const ov = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) ov.setUint32(i * 4, STATE[i]);
+  for (let i = 0; i < 8; i++) {
+    const v = STATE[i];
+    out[i * 4] = v >>> 24;
+    out[i * 4 + 1] = v >>> 16;
+    out[i * 4 + 2] = v >>> 8;
+    out[i * 4 + 3] = v;
+  }
   return out;
 }
 
