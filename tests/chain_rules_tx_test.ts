@@ -1,7 +1,8 @@
 /** One test per transaction reject code, in a block (`Chain.processBlock`) and in the mempool (`Mempool.accept`). */
 import assert from "node:assert/strict";
 import { BAN, NO_BLAME } from "../lib/chain/errors.ts";
-import { Mempool } from "../lib/chain/mempool.ts";
+import { MAX_STANDARD_TX_SIZE, Mempool } from "../lib/chain/mempool.ts";
+import { blockHashSync } from "../lib/primitives/header.ts";
 import { MAX_MONEY } from "../lib/consensus/amount.ts";
 import type { Transaction, TxOutput } from "../lib/primitives/transaction.ts";
 import { txid, txSize } from "../lib/primitives/transaction.ts";
@@ -240,4 +241,15 @@ Deno.test({
     const template = makeBlock(l.chain, pool, l.key.pkh);
     assert.equal((await l.chain.processBlock(template)).status, "connected");
   },
+});
+
+Deno.test("tx-size: the mempool refuses a transaction over 100 kB, which a block could still hold", async () => {
+  const l = await fundedLedger();
+  const outputs = Array.from({ length: 3600 }, () => ({ amount: 1000, pubKeyHash: l.key.pkh }));
+  const big = await spend(l.key, [l.coins[0]], outputs);
+  assert.ok(txSize(big) > MAX_STANDARD_TX_SIZE);
+  await refuseInPool(l, "tx-size", big, NO_BLAME);
+  const block = makeBlock(l.chain, undefined, l.key.pkh, (b) => b.txs.push(big));
+  await l.chain.processBlock(block); // consensus allows it
+  assert.equal(l.chain.tip.hash, blockHashSync(block.header));
 });

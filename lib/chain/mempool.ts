@@ -18,6 +18,9 @@ import type { Coin, CoinView, OwnedCoin } from "./coins.ts";
 import { ensure, NO_BLAME, ValidationError } from "./errors.ts";
 import { checkInputs, checkSignatures, checkTransaction, signatureKey } from "./tx_rules.ts";
 
+/** Largest transaction the pool accepts (the wallet builds none larger). */
+export const MAX_STANDARD_TX_SIZE = 100_000;
+
 /** A transaction in the pool. */
 export interface MempoolEntry {
   /** The transaction. */
@@ -157,6 +160,13 @@ export class Mempool implements CoinView {
 
   #entry(tx: Transaction, id: string, fee: number): MempoolEntry {
     const size = txSize(tx);
+    // A block could hold up to 1 MB, but one huge transaction would crowd out everyone else's.
+    ensure(
+      size <= MAX_STANDARD_TX_SIZE,
+      "tx-size",
+      `${size} bytes exceed the ${MAX_STANDARD_TX_SIZE}-byte limit`,
+      NO_BLAME,
+    );
     const entry: MempoolEntry = { tx, txid: id, fee, size, feeRate: fee / size, time: Date.now() };
     ensure(
       entry.feeRate >= this.minFeeRate,

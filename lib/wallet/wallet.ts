@@ -1,11 +1,11 @@
 /**
  * The wallet: Ed25519 keys kept in `wallet.json` (mode 0600), their addresses, balances, coin selection,
- * change and signing. It reads the chain and mempool only through a `WalletView`.
+ * change and signing. It reads the chain and mempool only through a `WalletView`, which the node implements.
  * @module
  */
-import type { OwnedCoin } from "../chain/coins.ts";
-import { isMature } from "../chain/tx_rules.ts";
-import { formatAmount, isMoneyRange } from "../consensus/amount.ts";
+import type { Coin, OwnedCoin } from "../chain/coins.ts";
+import { MAX_STANDARD_TX_SIZE } from "../chain/mempool.ts";
+import { COIN, formatAmount, MAX_MONEY } from "../consensus/amount.ts";
 import { type NetworkParams, NETWORKS } from "../consensus/params.ts";
 import { AddressError, decodeAddress, encodeAddress, pubKeyHash } from "../crypto/address.ts";
 import {
@@ -23,6 +23,16 @@ import {
   type TxOutput,
   txSize,
 } from "../primitives/transaction.ts";
+import { InsufficientFunds, WalletError } from "./errors.ts";
+import {
+  readWalletFile,
+  restrictToOwner,
+  type StoredKey,
+  WALLET_FILE_VERSION,
+  writeWalletFile,
+} from "./wallet_file.ts";
+
+export { InsufficientFunds, WalletError };
 
 /** What the wallet needs to see of the chain and the mempool. */
 export interface WalletView {
@@ -40,33 +50,34 @@ export interface WalletView {
 
 /** Balances in base units. */
 export interface Balance {
-  /** Mature, confirmed and not being spent. */
+  /** Mature, confirmed and not being spent by a mempool transaction. */
   confirmed: number;
   /** Coinbase outputs still maturing. */
   immature: number;
-  /** Unconfirmed outputs to us (including our own change). */
+  /** Unconfirmed outputs to us in the mempool (including our own change) not yet spent again. */
   pending: number;
 }
 
-/** Default fee rate, base units per byte: about 0.00002 coins for a one-input payment. */
+/** Default fee rate, base units per byte: 1980 units (0.0000198 coins) for a one-input payment with change. */
 export const DEFAULT_FEE_RATE = 10;
 
-/** A wallet file or request that cannot be served. */
-export class WalletError extends Error {
-  /** The error's name, for logs. */
-  override name = "WalletError";
-}
+/**
+ * Largest transaction the wallet builds, in bytes (Bitcoin's standard limit): 750 inputs or so. Bigger ones
+ * would crowd blocks or not fit in one at all; paying that much takes several smaller payments.
+ */
+export const MAX_WALLET_TX_SIZE = MAX_STANDARD_TX_SIZE;
 
-/** Not enough spendable coins. */
-export class InsufficientFunds extends WalletError {
-  /** The error's name, for logs. */
-  override name = "InsufficientFunds";
-}
-
-interface StoredKey {
-  pkcs8: string;
-  publicKey: string;
-  created: string;
+/**
+ * True when `coin` may be spent by a transaction in the next block. A coinbase output created at height h
+ * needs `coinbaseMaturity` confirmations counting the block that spends it, so it is mature when
+ * `view.height + 1 - h >= coinbaseMaturity`: the consensus rule (`isMature` in lib/chain/tx_rules.ts) at
+ * spend height `view.height + 1`, which is also the height the mempool checks a new transaction against.
+ */
+export function isMatureForNextBlock(
+  coin: Coin,
+  view: Pick<WalletView, "height" | "coinbaseMaturity">,
+): boolean {
+  return !coin.coinbase || view.height + 1 - coin.height >= view.coinbaseMaturity;
 }
 
 interface Key extends KeyPair {
@@ -79,68 +90,57 @@ export class Wallet {
   /** The network's parameters. */
   readonly params: NetworkParams;
   #path: string | null;
-  #keys: Key[];
-  #pkhs: Set<string>;
+  #keys: Key[] = [];
+  #byPkh = new Map<string, Key>();
+  #pkhs = new Set<string>();
+  /** Saves run one at a time, so two `newAddress` calls cannot each write a file missing the other's key. */
+  #saving: Promise<unknown> = Promise.resolve();
 
   private constructor(params: NetworkParams, path: string | null, keys: Key[]) {
     this.params = params;
     this.#path = path;
-    this.#keys = keys;
-    this.#pkhs = new Set(keys.map((k) => k.pkh));
+    for (const k of keys) this.#addKey(k);
   }
 
   /**
-   * Loads `path`, or creates it with one fresh key. A corrupt file or another network's wallet is refused,
-   * never overwritten.
+   * Loads the wallet at `path`, or creates it with one fresh key when there is no file. A corrupt file or
+   * another network's wallet is refused with a `WalletError` naming the path, and never overwritten.
    * @example const wallet = await Wallet.open(`${dataDir}/wallet.json`, NETWORKS.main);
    */
   static async open(path: string, params: NetworkParams): Promise<Wallet> {
-    let text: string | undefined;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) {
-        throw new WalletError(`cannot read the wallet ${path}: ${(e as Error).message}`);
-      }
-    }
-    if (text === undefined) {
+    const stored = await readWalletFile(path, params.name);
+    if (stored === undefined) {
       const wallet = new Wallet(params, path, [await newKey()]);
-      await wallet.#save();
+      await wallet.#write(wallet.#keys);
       return wallet;
     }
-    let file: { version?: unknown; network?: unknown; keys?: unknown };
-    try {
-      file = JSON.parse(text);
-    } catch {
-      throw new WalletError(`the wallet ${path} is not valid JSON: restore it from a backup or move it away`);
-    }
-    if (file?.network !== params.name) {
-      throw new WalletError(
-        `the wallet ${path} is for the ${String(file?.network)} network, not ${params.name}`,
-      );
-    }
-    if (!Array.isArray(file.keys) || file.keys.length === 0) {
-      throw new WalletError(`the wallet ${path} has no keys`);
-    }
-    const keys: Key[] = [];
-    for (const k of file.keys as StoredKey[]) {
+    const keys = await Promise.all(stored.map(async (s, i): Promise<Key> => {
       try {
-        const pair = await importPrivateKey(fromHex(k.pkcs8));
-        if (toHex(pair.publicKey) !== k.publicKey) throw new Error("public key mismatch");
-        keys.push({ ...pair, pkh: pubKeyHash(pair.publicKey), stored: k });
+        const pair = await importPrivateKey(fromHex(s.pkcs8));
+        if (toHex(pair.publicKey) !== s.publicKey.toLowerCase()) {
+          throw new Error("its public key does not match its private key");
+        }
+        return { ...pair, pkh: pubKeyHash(pair.publicKey), stored: s };
       } catch (e) {
         throw new WalletError(
-          `the wallet ${path} has a damaged key (${(e as Error).message}): restore it from a backup`,
+          `the wallet file ${path} has a damaged key ${i} (${(e as Error).message}); it was left ` +
+            `untouched: restore it from a backup`,
         );
       }
-    }
-    await Deno.chmod(path, 0o600).catch(() => {}); // not supported on Windows
+    }));
+    // A file copied in or written by an older build may be readable by others: tighten it on every open.
+    await restrictToOwner(path).catch(() => {});
     return new Wallet(params, path, keys);
   }
 
   /** A wallet with one fresh key and no file (for tests and tools). */
   static async createInMemory(params: NetworkParams): Promise<Wallet> {
     return new Wallet(params, null, [await newKey()]);
+  }
+
+  /** The wallet file's path, or null for an in-memory wallet. */
+  get path(): string | null {
+    return this.#path;
   }
 
   /** The first key's address: where this node's coinbases and change go. */
@@ -153,7 +153,7 @@ export class Wallet {
     return this.#keys[0].pkh;
   }
 
-  /** Every key hash of the wallet. */
+  /** Every key hash of the wallet (a live view: it grows with `newAddress`). */
   get pubKeyHashes(): ReadonlySet<string> {
     return this.#pkhs;
   }
@@ -163,28 +163,33 @@ export class Wallet {
     return this.#keys.map((k) => encodeAddress(k.pkh, this.params.addressPrefix));
   }
 
-  /** Adds a key and saves the file; returns its address. */
-  async newAddress(): Promise<string> {
-    const key = await newKey();
-    this.#keys.push(key);
-    this.#pkhs.add(key.pkh);
-    await this.#save();
-    return encodeAddress(key.pkh, this.params.addressPrefix);
+  /** Adds a key, saves the file (before the address is handed out), and returns the key's address. */
+  newAddress(): Promise<string> {
+    const run = this.#saving.then(async () => {
+      const key = await newKey();
+      await this.#write([...this.#keys, key]);
+      this.#addKey(key);
+      return encodeAddress(key.pkh, this.params.addressPrefix);
+    });
+    this.#saving = run.catch(() => {});
+    return run;
   }
 
   /**
-   * The key hash an address pays, refusing another network's address or a typo with an `AddressError`
-   * a person can act on.
+   * The key hash an address pays. Another network's address or a typo is refused with an `AddressError`
+   * a person can act on ("this is a main-network address, this node is on regtest").
    */
   parseAddress(address: string): string {
     try {
       return decodeAddress(address, this.params.addressPrefix);
     } catch (e) {
-      const other = e instanceof AddressError && e.otherPrefix &&
+      const other = e instanceof AddressError && e.otherPrefix !== undefined &&
         Object.values(NETWORKS).find((n) => n.addressPrefix === e.otherPrefix);
       if (other) {
         throw new AddressError(
-          `this is a ${other.name}-network address; this node is on ${this.params.name}`,
+          `this is a ${other.name}-network address, this node is on ${this.params.name}`,
+          "prefix",
+          other.addressPrefix,
         );
       }
       throw e;
@@ -192,13 +197,13 @@ export class Wallet {
   }
 
   /**
-   * Balances. A coinbase created at height h may be spent in the block at h + maturity, so it counts as
-   * confirmed once `view.height + 1 - h >= maturity`.
+   * Balances in base units. An output that a mempool transaction spends counts nowhere: the change of that
+   * transaction shows up as pending instead, so a payment lowers the total at once by its amount and fee.
    */
   balance(view: WalletView): Balance {
     const b: Balance = { confirmed: 0, immature: 0, pending: 0 };
     for (const { outpoint, coin } of view.coinsOf(this.#pkhs)) {
-      if (!this.#mature(coin, view)) b.immature += coin.amount;
+      if (!isMatureForNextBlock(coin, view)) b.immature += coin.amount;
       else if (!view.isSpentInMempool(outpoint)) b.confirmed += coin.amount;
     }
     for (const { outpoint, coin } of view.mempoolCoinsOf(this.#pkhs)) {
@@ -207,24 +212,27 @@ export class Wallet {
     return b;
   }
 
-  #mature(coin: OwnedCoin["coin"], view: WalletView): boolean {
-    return isMature(coin, view.height + 1, { coinbaseMaturity: view.coinbaseMaturity } as NetworkParams);
-  }
-
   /**
-   * Coins this wallet may spend now: mature confirmed ones first, then its own unconfirmed outputs
-   * (change, typically), so a second payment need not wait for a block. None already spent in the mempool.
+   * Coins this wallet may spend now, in the order coin selection tries them: mature confirmed coins, largest
+   * first, then unconfirmed outputs paying us, largest first; none that a mempool transaction already spends.
+   *
+   * A choice: unconfirmed outputs are spendable, so a second payment need not wait for a block to confirm the
+   * first one's change. The cost is that if the parent transaction never confirms (a conflicting spend wins),
+   * the child is dropped with it; confirmed coins come first to keep such chains rare.
    */
   spendable(view: WalletView): OwnedCoin[] {
-    const confirmed = view.coinsOf(this.#pkhs).filter((c) => this.#mature(c.coin, view))
-      .sort((a, b) => b.coin.amount - a.coin.amount);
-    const unconfirmed = view.mempoolCoinsOf(this.#pkhs).sort((a, b) => b.coin.amount - a.coin.amount);
+    const largestFirst = (a: OwnedCoin, b: OwnedCoin) => b.coin.amount - a.coin.amount;
+    const confirmed = view.coinsOf(this.#pkhs).filter((c) => isMatureForNextBlock(c.coin, view))
+      .sort(largestFirst);
+    const unconfirmed = [...view.mempoolCoinsOf(this.#pkhs)].sort(largestFirst); // not the view's array
     return [...confirmed, ...unconfirmed].filter((c) => !view.isSpentInMempool(c.outpoint));
   }
 
   /**
-   * A signed payment of `amount` base units to `toAddress`, with change back to this wallet's address and a
-   * fee of `feeRate` per byte. Throws `AddressError`, `InsufficientFunds` or `WalletError`.
+   * A signed payment of `amount` base units to `toAddress`, with change back to `this.address`. The fee is
+   * `feeRate` (default `DEFAULT_FEE_RATE`) base units per byte of the transaction, rounded up; when what is
+   * left over is too small to pay for a change output, it goes to the fee instead. Throws `AddressError`,
+   * `InsufficientFunds`, or `WalletError` for a bad amount or fee rate.
    */
   async createTransaction(
     view: WalletView,
@@ -233,66 +241,97 @@ export class Wallet {
     opts: { feeRate?: number } = {},
   ): Promise<{ tx: Transaction; fee: number }> {
     const to = this.parseAddress(toAddress);
-    if (!Number.isSafeInteger(amount) || amount <= 0 || !isMoneyRange(amount)) {
-      throw new WalletError(`amount must be a positive whole number of base units, not ${amount}`);
-    }
+    checkAmount(amount);
     const feeRate = opts.feeRate ?? DEFAULT_FEE_RATE;
+    if (!Number.isFinite(feeRate) || feeRate < 0) {
+      throw new WalletError(`fee rate must be zero or more base units per byte, not ${feeRate}`);
+    }
     const coins = this.spendable(view);
-    const chosen: OwnedCoin[] = [];
-    let total = 0, fee = 0;
+    const pay: TxOutput = { amount, pubKeyHash: to };
+    const change: TxOutput = { amount: 0, pubKeyHash: this.pubKeyHash };
+    // Signatures are excluded from the txid, so the draft with zeroed ones is exactly what gets signed.
+    const tx: Transaction = { version: 1, inputs: [], outputs: [pay], lockTime: 0 };
+    const feeWith = (outputs: TxOutput[]) => {
+      tx.outputs = outputs;
+      return Math.ceil(feeRate * txSize(tx));
+    };
+    let total = 0, needed = amount + feeWith([pay]);
     for (const c of coins) {
-      chosen.push(c);
+      const key = this.#byPkh.get(c.coin.pubKeyHash);
+      if (!key) throw new WalletError(`the wallet view listed a coin of a foreign key ${c.coin.pubKeyHash}`);
+      tx.inputs.push({ prevout: c.outpoint, publicKey: key.publicKey, signature: new Uint8Array(64) });
       total += c.coin.amount;
-      fee = feeRate *
-        txSize(draft(chosen, [{ amount, pubKeyHash: to }, { amount: 0, pubKeyHash: this.pubKeyHash }]));
-      if (total >= amount + fee) break;
+      const withChange = feeWith([pay, change]);
+      if (txSize(tx) > MAX_WALLET_TX_SIZE) {
+        const coinCount = tx.inputs.length - 1;
+        throw new WalletError(
+          `paying ${formatAmount(amount)} would take more than ${coinCount} coins, a transaction over ` +
+            `${MAX_WALLET_TX_SIZE} bytes: pay in several smaller parts, or first merge coins by paying a ` +
+            `smaller amount to your own address`,
+        );
+      }
+      if (total - amount > withChange) {
+        change.amount = total - amount - withChange;
+        return { tx: await this.#sign(tx), fee: withChange };
+      }
+      needed = amount + feeWith([pay]);
+      if (total >= needed) return { tx: await this.#sign(tx), fee: total - amount };
     }
-    if (total < amount + fee) {
-      const available = coins.reduce((s, c) => s + c.coin.amount, 0);
-      throw new InsufficientFunds(
-        `insufficient funds: ${formatAmount(available)} spendable, ${formatAmount(amount + fee)} needed ` +
-          `(${formatAmount(amount)} + fee ${formatAmount(fee)})`,
-      );
-    }
-    const outputs: TxOutput[] = [{ amount, pubKeyHash: to }];
-    const change = total - amount - fee;
-    if (change > 0) outputs.push({ amount: change, pubKeyHash: this.pubKeyHash });
-    // Public keys are part of the txid, so they go in before the signatures are made over it.
-    const keys = chosen.map((c) => this.#keys.find((k) => k.pkh === c.coin.pubKeyHash)!);
-    const tx = draft(chosen, outputs);
-    tx.inputs.forEach((input, i) => input.publicKey = keys[i].publicKey);
-    const message = sigHash(tx);
-    for (const [i, input] of tx.inputs.entries()) input.signature = await sign(keys[i].privateKey, message);
-    return { tx, fee };
+    const immature = view.coinsOf(this.#pkhs).filter((c) => !isMatureForNextBlock(c.coin, view))
+      .reduce((s, c) => s + c.coin.amount, 0);
+    throw new InsufficientFunds(
+      `insufficient funds: ${formatAmount(total)} coins spendable, ${formatAmount(needed)} needed ` +
+        `(${formatAmount(amount)} + fee ${formatAmount(needed - amount)})` +
+        (immature > 0 ? `; another ${formatAmount(immature)} is still maturing` : ""),
+      total,
+      needed,
+    );
   }
 
-  async #save(): Promise<void> {
-    if (!this.#path) return;
-    const body = { version: 1, network: this.params.name, keys: this.#keys.map((k) => k.stored) };
-    const tmp = `${this.#path}.${crypto.randomUUID()}.tmp`;
-    try {
-      await Deno.writeTextFile(tmp, JSON.stringify(body, null, 2) + "\n", { mode: 0o600 });
-      await Deno.chmod(tmp, 0o600).catch(() => {});
-      await Deno.rename(tmp, this.#path);
-    } catch (e) {
-      await Deno.remove(tmp).catch(() => {});
-      throw new WalletError(`cannot write the wallet ${this.#path}: ${(e as Error).message}`);
-    }
+  /** Fills every input's signature: the input key's Ed25519 signature of the txid. */
+  async #sign(tx: Transaction): Promise<Transaction> {
+    const message = sigHash(tx);
+    // Ed25519 is deterministic, so inputs of one key share one signature.
+    const byKey = new Map<string, Promise<Uint8Array<ArrayBuffer>>>();
+    const signatures = tx.inputs.map((input) => {
+      const pkh = pubKeyHash(input.publicKey);
+      let s = byKey.get(pkh);
+      if (!s) byKey.set(pkh, s = sign(this.#byPkh.get(pkh)!.privateKey, message));
+      return s;
+    });
+    (await Promise.all(signatures)).forEach((s, i) => tx.inputs[i].signature = s);
+    return tx;
+  }
+
+  #addKey(key: Key): void {
+    this.#keys.push(key);
+    this.#byPkh.set(key.pkh, key);
+    this.#pkhs.add(key.pkh);
+  }
+
+  async #write(keys: Key[]): Promise<void> {
+    if (this.#path === null) return;
+    await writeWalletFile(this.#path, {
+      version: WALLET_FILE_VERSION,
+      network: this.params.name,
+      keys: keys.map((k) => k.stored),
+    });
   }
 }
 
-/** An unsigned transaction spending `coins`, for sizing and then signing. */
-function draft(coins: OwnedCoin[], outputs: TxOutput[]): Transaction {
-  return {
-    version: 1,
-    inputs: coins.map((c) => ({
-      prevout: c.outpoint,
-      publicKey: new Uint8Array(32),
-      signature: new Uint8Array(64),
-    })),
-    outputs,
-    lockTime: 0,
-  };
+/** Refuses an amount that is not a whole, positive number of base units within the money supply. */
+function checkAmount(amount: number): void {
+  if (typeof amount !== "number" || !Number.isInteger(amount)) {
+    throw new WalletError(
+      `amount must be a whole number of base units (1 coin = ${COIN} units), not ${amount}`,
+    );
+  }
+  if (amount <= 0) throw new WalletError(`amount must be more than zero, not ${amount}`);
+  if (amount > MAX_MONEY) {
+    throw new WalletError(
+      `amount ${formatAmount(amount)} exceeds the ${formatAmount(MAX_MONEY)} coin supply`,
+    );
+  }
 }
 
 async function newKey(): Promise<Key> {
