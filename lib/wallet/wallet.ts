@@ -17,6 +17,7 @@ import {
 } from "../crypto/ed25519.ts";
 import { fromHex, toHex } from "../crypto/hex.ts";
 import {
+  INPUT_SIZE,
   type OutPoint,
   sigHash,
   type Transaction,
@@ -243,8 +244,9 @@ export class Wallet {
     const to = this.parseAddress(toAddress);
     checkAmount(amount);
     const feeRate = opts.feeRate ?? DEFAULT_FEE_RATE;
-    if (!Number.isFinite(feeRate) || feeRate < 0) {
-      throw new WalletError(`fee rate must be zero or more base units per byte, not ${feeRate}`);
+    // Below 1 per byte the node's own mempool (and every peer's) would refuse the payment.
+    if (!Number.isFinite(feeRate) || feeRate < 1) {
+      throw new WalletError(`fee rate must be at least 1 base unit per byte, not ${feeRate}`);
     }
     const coins = this.spendable(view);
     const pay: TxOutput = { amount, pubKeyHash: to };
@@ -255,7 +257,8 @@ export class Wallet {
       tx.outputs = outputs;
       return Math.ceil(feeRate * txSize(tx));
     };
-    let total = 0, needed = amount + feeWith([pay]);
+    // Priced with one input from the start, so even an empty wallet's refusal names a real fee.
+    let total = 0, needed = amount + feeWith([pay]) + Math.ceil(feeRate * INPUT_SIZE);
     for (const c of coins) {
       const key = this.#byPkh.get(c.coin.pubKeyHash);
       if (!key) throw new WalletError(`the wallet view listed a coin of a foreign key ${c.coin.pubKeyHash}`);

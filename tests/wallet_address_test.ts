@@ -1,0 +1,291 @@
+/**
+ * Addresses as a person meets them: BIP-350's bech32m vectors, a reference bit conversion checked against
+ * real segwit v1+ payloads, and an exhaustive sweep of single typos (substitution, deletion, insertion) on a
+ * real address, which must all be refused with an `AddressError` and never accepted as another key.
+ */
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { NETWORKS } from "../lib/consensus/params.ts";
+import {
+  AddressError,
+  bech32mDecode,
+  bech32mEncode,
+  decodeAddress,
+  encodeAddress,
+} from "../lib/crypto/address.ts";
+import { Wallet } from "../lib/wallet/wallet.ts";
+
+const CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+const MAIN = NETWORKS.main.addressPrefix;
+const REGTEST = NETWORKS.regtest.addressPrefix;
+
+const VALID = [
+  "A1LQFN3A",
+  "a1lqfn3a",
+  "an83characterlonghumanreadablepartthatcontainsthetheexcludedcharactersbioandnumber11sg7hg6",
+  "abcdef1l7aum6echk45nj3s0wdvt2fg8x9yrzpqzd3ryx",
+  "11llllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllllludsr8",
+  "split1checkupstagehandshakeupstreamerranterredcaperredlc445v",
+  "?1v759aa",
+];
+
+const INVALID: [string, string][] = [
+  ["\x201xj0phk", "HRP character out of range"],
+  ["\x7f1g6xzxy", "HRP character out of range"],
+  ["\x801vctc34", "HRP character out of range"],
+  [
+    "an84characterslonghumanreadablepartthatcontainsthetheexcludedcharactersbioandnumber11d6pts4",
+    "overall max length exceeded",
+  ],
+  ["qyrz8wqd2c9m", "no separator character"],
+  ["1qyrz8wqd2c9m", "empty HRP"],
+  ["y1b0jsk6g", "invalid data character"],
+  ["lt1igcx5c0", "invalid data character"],
+  ["in1muywd", "too short checksum"],
+  ["mm1crxm3i", "invalid character in checksum"],
+  ["au1s5cgom", "invalid character in checksum"],
+  ["M1VUXWEZ", "checksum calculated with uppercase form of HRP"],
+  ["16plkw9", "empty HRP"],
+  ["1p2gdwpf", "empty HRP"],
+];
+
+/** BIP-173 valid strings: bech32, whose checksum constant differs, so bech32m must refuse them. */
+const BECH32_ONLY = [
+  "A12UEL5L",
+  "a12uel5l",
+  "abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw",
+  "split1checkupstagehandshakeupstreamerranterredcaperredert76",
+  "?1ezyfcl",
+];
+
+/** BIP-350 segwit v1+ addresses: [address, witness version, program hex]. */
+const SEGWIT_M: [string, number, string][] = [
+  [
+    "bc1pw508d6qejxtdg4y5r3zarvary0c5xw7kw508d6qejxtdg4y5r3zarvary0c5xw7kt5nd6y",
+    1,
+    "751e76e8199196d454941c45d1b3a323f1433bd6751e76e8199196d454941c45d1b3a323f1433bd6",
+  ],
+  ["BC1SW50QGDZ25J", 16, "751e"],
+  ["bc1zw508d6qejxtdg4y5r3zarvaryvaxxpcs", 2, "751e76e8199196d454941c45d1b3a323"],
+  [
+    "tb1pqqqqp399et2xygdj5xreqhjjvcmzhxw4aywxecjdzew6hylgvsesf3hn0c",
+    1,
+    "000000c4a5cad46221b2a187905e5266362b99d5e91c6ce24d165dab93e86433",
+  ],
+  [
+    "bc1p0xlxvlhemja6c4dqv22uapctqupfhlxm9h8z3k2e72q4k9hcz7vqzk5jj0",
+    1,
+    "79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798",
+  ],
+];
+
+/** Bytes to 5-bit groups through a bit string: slow, obvious, and independent of the code under test. */
+function refTo5(hex: string): number[] {
+  const bits = [...Uint8Array.fromHex(hex)].map((b) => b.toString(2).padStart(8, "0")).join("");
+  const padded = bits.padEnd(Math.ceil(bits.length / 5) * 5, "0");
+  return Array.from({ length: padded.length / 5 }, (_, i) => parseInt(padded.slice(5 * i, 5 * i + 5), 2));
+}
+
+/** The inverse of `refTo5`, dropping the padding bits (which must be zero). */
+function refFrom5(data: number[]): string {
+  const bits = data.map((d) => d.toString(2).padStart(5, "0")).join("");
+  const whole = bits.slice(0, bits.length - (bits.length % 8));
+  assert.ok(/^0*$/.test(bits.slice(whole.length)), "padding bits are zero");
+  return Array.from({ length: whole.length / 8 }, (_, i) => parseInt(whole.slice(8 * i, 8 * i + 8), 2))
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Asserts `f` throws an `AddressError` (never another type, never success); returns it. */
+function refused(f: () => unknown, what: string): AddressError {
+  let error: unknown;
+  try {
+    const result = f();
+    assert.fail(`${what}: accepted, giving ${JSON.stringify(result)}`);
+  } catch (e) {
+    error = e;
+  }
+  assert.ok(error instanceof AddressError, `${what}: expected an AddressError, got ${error}`);
+  return error;
+}
+
+const randomPkh = () => crypto.getRandomValues(new Uint8Array(20)).toHex();
+
+Deno.test("bech32m: BIP-350 valid vectors decode, and re-encode to their lowercase form", () => {
+  for (const v of VALID) {
+    const { hrp, data } = bech32mDecode(v);
+    assert.equal(hrp, v.slice(0, v.lastIndexOf("1")).toLowerCase(), v);
+    assert.equal(bech32mEncode(hrp, data), v.toLowerCase(), v);
+  }
+  assert.deepEqual(bech32mDecode("A1LQFN3A"), { hrp: "a", data: [] });
+  const abc = bech32mDecode("abcdef1l7aum6echk45nj3s0wdvt2fg8x9yrzpqzd3ryx");
+  assert.deepEqual(abc.data, Array.from({ length: 32 }, (_, i) => 31 - i), "the charset read backwards");
+  const ones = bech32mDecode(VALID[4]);
+  assert.equal(ones.hrp, "1");
+  assert.equal(VALID[4].length, 90, "the longest string allowed");
+  assert.deepEqual(ones.data, new Array(82).fill(31));
+});
+
+Deno.test("bech32m: BIP-350 invalid vectors and BIP-173 bech32 strings are refused with AddressError", () => {
+  for (const [v, why] of INVALID) refused(() => bech32mDecode(v), `${JSON.stringify(v)} (${why})`);
+  for (const v of BECH32_ONLY) {
+    assert.equal(refused(() => bech32mDecode(v), v).problem, "checksum", v);
+  }
+  // As addresses too: whatever the reason, the caller only ever sees an AddressError.
+  for (const [v] of INVALID) refused(() => decodeAddress(v, MAIN), JSON.stringify(v));
+});
+
+Deno.test("bech32m: segwit v1+ vectors carry exactly their programs, by a reference bit conversion", () => {
+  for (const [address, version, program] of SEGWIT_M) {
+    const { hrp, data } = bech32mDecode(address);
+    assert.equal(data[0], version, address);
+    assert.equal(refFrom5(data.slice(1)), program, address);
+    assert.equal(bech32mEncode(hrp, [version, ...refTo5(program)]), address.toLowerCase());
+  }
+});
+
+Deno.test("encodeAddress: the data part is the key hash in 5-bit groups, and decodeAddress inverts it", () => {
+  assert.equal(encodeAddress("00".repeat(20), MAIN), bech32mEncode(MAIN, new Array(32).fill(0)));
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 20, maxLength: 20 }),
+      fc.constantFrom(MAIN, REGTEST),
+      fc.boolean(),
+      (bytes, prefix, upperHex) => {
+        const hex = bytes.toHex();
+        const address = encodeAddress(upperHex ? hex.toUpperCase() : hex, prefix);
+        assert.equal(address, bech32mEncode(prefix, refTo5(hex)));
+        assert.equal(address.length, prefix.length + 1 + 38);
+        assert.equal(decodeAddress(address, prefix), hex);
+        assert.equal(decodeAddress(address.toUpperCase(), prefix), hex);
+        assert.equal(refFrom5(bech32mDecode(address).data), hex);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("bech32m: random prefixes and data round-trip", () => {
+  const hrpChar = fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c).toLowerCase());
+  fc.assert(
+    fc.property(
+      fc.array(hrpChar, { minLength: 1, maxLength: 20 }).map((cs) => cs.join("")),
+      fc.array(fc.integer({ min: 0, max: 31 }), { maxLength: 50 }),
+      (hrp, data) => {
+        assert.deepEqual(bech32mDecode(bech32mEncode(hrp, data)), { hrp, data });
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("a real address: every single-character substitution is refused", async () => {
+  const pkh = randomPkh(), address = encodeAddress(pkh, MAIN);
+  const wallet = await Wallet.createInMemory(NETWORKS.main);
+  assert.equal(wallet.parseAddress(address), pkh, "the unaltered address is accepted");
+  // Every data character, plus the separator and the letters bech32 leaves out, and the prefix's own letters.
+  const replacements = [...new Set([...CHARSET, "1", "b", "i", "o", ..."abcdefghijklmnopqrstuvwxyz"])];
+  let tried = 0;
+  for (let i = 0; i < address.length; i++) {
+    for (const c of replacements) {
+      if (c === address[i]) continue;
+      const typo = address.slice(0, i) + c + address.slice(i + 1);
+      refused(() => decodeAddress(typo, MAIN), `${typo} (position ${i} -> ${c})`);
+      refused(() => wallet.parseAddress(typo), typo);
+      refused(() => decodeAddress(typo.toUpperCase(), MAIN), typo.toUpperCase());
+      tried++;
+    }
+  }
+  assert.ok(tried >= address.length * (replacements.length - 1), `${tried} substitutions`);
+});
+
+Deno.test("a real address: every single-character deletion and insertion is refused", () => {
+  const pkh = randomPkh(), address = encodeAddress(pkh, MAIN);
+  for (let i = 0; i < address.length; i++) {
+    const typo = address.slice(0, i) + address.slice(i + 1);
+    refused(() => decodeAddress(typo, MAIN), `${typo} (deleted position ${i})`);
+  }
+  let tried = 0;
+  for (let i = 0; i <= address.length; i++) {
+    for (const c of CHARSET + "1") {
+      const typo = address.slice(0, i) + c + address.slice(i);
+      refused(() => decodeAddress(typo, MAIN), `${typo} (inserted ${c} at ${i})`);
+      tried++;
+    }
+  }
+  assert.equal(tried, (address.length + 1) * 33);
+});
+
+Deno.test("random addresses: a random substitution or adjacent swap is never accepted", () => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 20, maxLength: 20 }),
+      fc.constantFrom(MAIN, REGTEST),
+      fc.nat(),
+      fc.constantFrom(...CHARSET),
+      (bytes, prefix, at, c) => {
+        const address = encodeAddress(bytes.toHex(), prefix);
+        const i = prefix.length + 1 + (at % 38);
+        fc.pre(address[i] !== c);
+        refused(() => decodeAddress(address.slice(0, i) + c + address.slice(i + 1), prefix), "substitution");
+        const j = i === address.length - 1 ? i - 1 : i;
+        fc.pre(address[j] !== address[j + 1]);
+        const swapped = address.slice(0, j) + address[j + 1] + address[j] + address.slice(j + 2);
+        refused(() => decodeAddress(swapped, prefix), "swap");
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("another network's address is refused, naming both networks", async () => {
+  const pkh = randomPkh();
+  const mainWallet = await Wallet.createInMemory(NETWORKS.main);
+  const regtestWallet = await Wallet.createInMemory(NETWORKS.regtest);
+  const onMain = refused(() => mainWallet.parseAddress(encodeAddress(pkh, REGTEST)), "regtest on main");
+  assert.equal(onMain.problem, "prefix");
+  assert.equal(onMain.otherPrefix, REGTEST);
+  assert.match(onMain.message, /regtest/);
+  assert.match(onMain.message, /main/);
+  const onRegtest = refused(() => regtestWallet.parseAddress(encodeAddress(pkh, MAIN)), "main on regtest");
+  assert.equal(onRegtest.otherPrefix, MAIN);
+  assert.match(onRegtest.message, /\bmain\b.*\bregtest\b/);
+  // Uppercase does not smuggle it past the check.
+  refused(() => regtestWallet.parseAddress(encodeAddress(pkh, MAIN).toUpperCase()), "uppercase main");
+  // Without a network table, the low-level error names the prefixes.
+  const low = refused(() => decodeAddress(encodeAddress(pkh, MAIN), REGTEST), "prefix");
+  assert.ok(low.message.includes(`"${MAIN}1"`) && low.message.includes(`"${REGTEST}1"`), low.message);
+  // An unknown prefix is still refused, and keeps its prefix for the caller.
+  const foreign = refused(() => regtestWallet.parseAddress(encodeAddress(pkh, "bc")), "bc");
+  assert.equal(foreign.otherPrefix, "bc");
+});
+
+Deno.test("case: all uppercase is accepted, any mix of cases is refused", async () => {
+  const pkh = randomPkh(), address = encodeAddress(pkh, REGTEST);
+  const wallet = await Wallet.createInMemory(NETWORKS.regtest);
+  assert.equal(wallet.parseAddress(address.toUpperCase()), pkh);
+  assert.equal(decodeAddress(address.toUpperCase(), REGTEST), pkh);
+  for (let i = 0; i < address.length; i++) {
+    if (address[i] === address[i].toUpperCase()) continue; // digits have no case
+    const mixed = address.slice(0, i) + address[i].toUpperCase() + address.slice(i + 1);
+    assert.equal(refused(() => decodeAddress(mixed, REGTEST), mixed).problem, "case");
+    const upperMixed = address.toUpperCase().slice(0, i) + address[i] + address.toUpperCase().slice(i + 1);
+    assert.equal(refused(() => wallet.parseAddress(upperMixed), upperMixed).problem, "case");
+  }
+});
+
+Deno.test("decodeAddress: whitespace around is ignored, anything else around or inside is not", () => {
+  const pkh = randomPkh(), address = encodeAddress(pkh, MAIN);
+  assert.equal(decodeAddress(`  ${address}\n`, MAIN), pkh);
+  assert.equal(decodeAddress(`\t${address}\r\n`, MAIN), pkh);
+  const mid = MAIN.length + 10;
+  for (const bad of [address.slice(0, mid) + " " + address.slice(mid), `"${address}"`, `${address}.`, ""]) {
+    refused(() => decodeAddress(bad, MAIN), JSON.stringify(bad));
+  }
+});
+
+Deno.test("decodeAddress: a valid bech32m string with the wrong amount of data is a length error", () => {
+  for (const n of [0, 1, 31, 33, 40]) {
+    const s = bech32mEncode(MAIN, new Array(n).fill(7));
+    assert.equal(refused(() => decodeAddress(s, MAIN), `${n} groups`).problem, "length");
+  }
+});
