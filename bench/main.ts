@@ -5,12 +5,14 @@
  */
 import { benchLedger } from "./ledger.ts";
 import { benchMining } from "./mining.ts";
+import { benchNode } from "./node.ts";
 
 type Section = (opts: { quick?: boolean }) => Promise<Record<string, unknown>>;
 
 const SECTIONS: Record<string, Section> = {
   ledger: benchLedger,
   mining: benchMining,
+  node: benchNode,
 };
 
 const args = Deno.args;

@@ -37,6 +37,8 @@ export interface NodeOptions {
   advertiseHost?: string;
   /** Addresses to join instead of the tracker's. */
   connect?: string[];
+  /** Receives every event from the start, including the first join or promotion. */
+  onEvent?: (e: NodeEvent) => void;
   /** Mining workers (default: all cores but one). */
   threads?: number;
   /** Network timings, for tests. */
@@ -82,6 +84,7 @@ export class Node {
     this.mempool = new Mempool(chain);
     this.wallet = wallet;
     this.#threads = opts.threads;
+    if (opts.onEvent) this.#listeners.add(opts.onEvent);
     this.net = new Network(this.#ledgerPort(), {
       nodeId: crypto.getRandomValues(new Uint8Array(8)).toHex(),
       bind: opts.listen,

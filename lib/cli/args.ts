@@ -101,7 +101,8 @@ export function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--") continue; // `deno task start -- ...` passes the separator through
-    if (!arg.startsWith("-")) {
+    // A negative number is a value (an amount the node should refuse), not a flag.
+    if (!arg.startsWith("-") || /^-[\d.]/.test(arg)) {
       rest.push(arg);
       continue;
     }

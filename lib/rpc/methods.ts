@@ -105,8 +105,9 @@ export const METHODS: Record<string, Method> = {
   block: (node, [ref]) => {
     const s = String(ref ?? "");
     let hash: string | undefined;
-    if (/^\d+$/.test(s)) hash = node.chain.entryAt(Number(s))?.hash;
-    else if (/^[0-9a-f]{64}$/i.test(s)) hash = node.chain.entry(s.toLowerCase())?.hash;
+    // A hash first: 64 digits are a hash that happens to have no letters, not a height.
+    if (/^[0-9a-f]{64}$/i.test(s)) hash = node.chain.entry(s.toLowerCase())?.hash;
+    else if (/^\d+$/.test(s)) hash = node.chain.entryAt(Number(s))?.hash;
     else throw new RpcBadParams("give a block hash (64 hex digits) or a height");
     const block = hash && node.chain.getBlock(hash);
     if (!hash || !block) throw new RpcRefused(`no block ${s} on this node`);

@@ -1,0 +1,224 @@
+/**
+ * Node benchmark: how long a headless regtest node with a long chain on disk takes from spawning its process
+ * to the first answered RPC call, and how much memory it then holds. Diagnostic figures split the start-up:
+ * a bare `deno run`, loading `cli.ts`'s modules, opening the chain in process, and an empty chain.
+ * `deno run --allow-read --allow-write --allow-run --allow-net=127.0.0.1 --allow-env bench/node.ts [--quick]`
+ * @module
+ */
+import { Chain } from "../lib/chain/chain.ts";
+import { NETWORKS } from "../lib/consensus/params.ts";
+import { callRpc } from "../lib/rpc/client.ts";
+import type { RpcInfo } from "../lib/rpc/server.ts";
+import { openStore } from "../lib/store/store.ts";
+import { mine, newKey, newLedger } from "../tests/support/ledger.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const CLI = `${ROOT}cli.ts`;
+const NODE_PERMISSIONS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-net",
+  "--allow-env",
+  "--allow-sys=networkInterfaces",
+];
+const RUNS = 3;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+const round = (x: number, digits = 1) => +x.toFixed(digits);
+
+/** Writes a regtest chain of `blocks` blocks into `dataDir/chain.sqlite`, in process (no node, no network). */
+async function buildChain(dataDir: string, blocks: number): Promise<void> {
+  await Deno.mkdir(dataDir, { recursive: true });
+  const { store, chain, mempool } = newLedger({ path: `${dataDir}/chain.sqlite` });
+  try {
+    const key = await newKey();
+    for (let done = 0; done < blocks; done += 500) {
+      await mine(chain, mempool, key.pkh, Math.min(500, blocks - done));
+    }
+    if (chain.height !== blocks) throw new Error(`built ${chain.height} blocks, not ${blocks}`);
+  } finally {
+    store.close();
+  }
+}
+
+/** Resident memory of process `pid` in MB (Deno reads /proc only with --allow-all, so ask `cat`). */
+async function rssMb(pid: number): Promise<number | null> {
+  try {
+    const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stderr: "null" }).output();
+    const kb = new TextDecoder().decode(out.stdout).match(/VmRSS:\s+(\d+)\s+kB/)?.[1];
+    return kb ? round(Number(kb) / 1024) : null;
+  } catch {
+    return null; // not Linux
+  }
+}
+
+/** Time from spawning `cmd args` until it exits (ms). */
+async function timeToExit(args: string[]): Promise<number> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  })
+    .output();
+  if (out.code !== 0) {
+    throw new Error(`deno ${args.join(" ")} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return performance.now() - t0;
+}
+
+/** Whether `dataDir`'s rpc.json belongs to `pid` and its RPC answers `status`. */
+async function answers(dataDir: string, pid: number): Promise<boolean> {
+  try {
+    const info: RpcInfo = JSON.parse(await Deno.readTextFile(`${dataDir}/rpc.json`));
+    if (info.pid !== pid) return false;
+    await callRpc(dataDir, "status");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Spawns a headless node on `dataDir` and measures: spawn → first answered `status` (ms), spawn → the node's
+ * own "listening" log line (ms, wall clock), and its RSS at that first answer. Stops it with SIGTERM.
+ */
+async function startOnce(
+  dataDir: string,
+): Promise<{ startup: number; logged: number | null; rss: number | null }> {
+  await Deno.remove(`${dataDir}/rpc.json`).catch(() => {});
+  const wall0 = Date.now();
+  const t0 = performance.now();
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...NODE_PERMISSIONS,
+      CLI,
+      "run",
+      "--headless",
+      "--network",
+      "regtest",
+      "--data-dir",
+      dataDir,
+      "--tracker",
+      `${dataDir}/server_tracker.txt`,
+      "--listen",
+      `127.0.0.1:${freePort()}`,
+      "--threads",
+      "1",
+    ],
+    cwd: dataDir,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const stderr = new Response(proc.stderr).text();
+  let exited = false;
+  proc.status.finally(() => exited = true);
+  try {
+    const deadline = t0 + 30_000;
+    while (!(await answers(dataDir, proc.pid))) {
+      if (exited) throw new Error(`the node exited before answering:\n${await stderr}`);
+      if (performance.now() > deadline) throw new Error("the node did not answer within 30 s");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const startup = performance.now() - t0;
+    const rss = await rssMb(proc.pid);
+    proc.kill("SIGTERM");
+    await proc.status;
+    const line = (await stderr).split("\n").find((l) => / listening on /.test(l));
+    const logged = line ? Date.parse(line.slice(0, line.indexOf(" "))) - wall0 : null;
+    return { startup, logged, rss };
+  } finally {
+    if (!exited) {
+      try {
+        proc.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+    await proc.status;
+    await stderr.catch(() => "");
+  }
+}
+
+async function nodeFigures(dataDir: string) {
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await startOnce(dataDir));
+  const logged = runs.map((r) => r.logged).filter((x): x is number => x !== null);
+  const rss = runs.map((r) => r.rss).filter((x): x is number => x !== null);
+  return {
+    startup: round(median(runs.map((r) => r.startup))),
+    logged: logged.length ? round(median(logged)) : null,
+    rss: rss.length ? median(rss) : null,
+  };
+}
+
+/** Runs the node section; `quick` builds 2,000 blocks instead of 10,000. */
+export async function benchNode(
+  opts: { quick?: boolean } = {},
+): Promise<Record<string, number | string | null>> {
+  const blocks = opts.quick ? 2_000 : 10_000;
+  const root = await Deno.makeTempDir({ prefix: "peerchain-bench-node-" });
+  try {
+    const full = `${root}/full`, empty = `${root}/empty`;
+    const tb = performance.now();
+    await buildChain(full, blocks);
+    const buildMs = performance.now() - tb;
+
+    // In process: opening the store and loading the block index, as Node.start does.
+    const opens: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t = performance.now();
+      const store = openStore(`${full}/chain.sqlite`);
+      Chain.open(store, NETWORKS.regtest);
+      opens.push(performance.now() - t);
+      store.close();
+    }
+
+    // Out of process: a bare Deno, then Deno loading every module cli.ts imports (it runs nothing when imported).
+    await Deno.mkdir(empty);
+    const probe = `${root}/load_cli.ts`;
+    await Deno.writeTextFile(probe, `import ${JSON.stringify(new URL(CLI, "file://").href)};\n`);
+    await Deno.writeTextFile(`${root}/nothing.ts`, "\n");
+    const bare: number[] = [], load: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      bare.push(await timeToExit(["run", `${root}/nothing.ts`]));
+      load.push(await timeToExit(["run", "--config", `${ROOT}deno.json`, ...NODE_PERMISSIONS, probe]));
+    }
+
+    const chainNode = await nodeFigures(full);
+    const emptyNode = await nodeFigures(empty);
+    return {
+      blocks,
+      build_chain_ms: Math.round(buildMs),
+      startup_ms: chainNode.startup,
+      rss_mb: chainNode.rss,
+      startup_log_line_ms: chainNode.logged,
+      startup_empty_chain_ms: emptyNode.startup,
+      rss_empty_chain_mb: emptyNode.rss,
+      chain_open_in_process_ms: round(median(opens)),
+      deno_bare_ms: round(median(bare)),
+      deno_load_cli_modules_ms: round(median(load)),
+    };
+  } finally {
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const figures = await benchNode({ quick: Deno.args.includes("--quick") });
+  if (Deno.args.includes("--json")) console.log(JSON.stringify({ node: figures }, null, 2));
+  else for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(28)} ${v}`);
+}
