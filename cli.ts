@@ -96,7 +96,8 @@ async function run(args: Args): Promise<void> {
     }
   }
   const log = (line: string) => console.error(`${new Date().toISOString()} ${line}`);
-  node.subscribe((e) => log(describe(e)));
+  // In menu mode events go to the menu's news area: lines on stderr would corrupt the prompt.
+  if (args.headless) node.subscribe((e) => log(describe(e)));
   let stopping = false;
   const shutdown = async () => {
     if (stopping) Deno.exit(130); // a second Ctrl-C exits at once
@@ -119,7 +120,10 @@ async function run(args: Args): Promise<void> {
   );
   if (args.mine) node.miner.start();
   if (!args.headless) {
-    log("the interactive menu is not built yet: running headless (use the subcommands, or Ctrl-C to stop)");
+    // Loaded only here, so headless nodes and subcommands never load the prompt library.
+    const { runMenu } = await import("./lib/ui/menu.ts");
+    await runMenu(node);
+    if (!stopping) await shutdown(); // a signal or RPC `stop` may have started it while the menu was open
   }
 }
 

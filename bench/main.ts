@@ -5,6 +5,7 @@
  */
 import { benchLedger } from "./ledger.ts";
 import { benchMining } from "./mining.ts";
+import { benchNetwork } from "./network.ts";
 import { benchNode } from "./node.ts";
 
 type Section = (opts: { quick?: boolean }) => Promise<Record<string, unknown>>;
@@ -12,6 +13,7 @@ type Section = (opts: { quick?: boolean }) => Promise<Record<string, unknown>>;
 const SECTIONS: Record<string, Section> = {
   ledger: benchLedger,
   mining: benchMining,
+  network: benchNetwork,
   node: benchNode,
 };
 

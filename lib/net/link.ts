@@ -5,7 +5,7 @@
  */
 import type { Connection, ConnectionOptions } from "./connection.ts";
 import { Connection as Conn, MISBEHAVIOUR } from "./connection.ts";
-import type { HelloMessage, Message } from "./messages.ts";
+import type { HelloMessage, Message, PeerEntry } from "./messages.ts";
 
 /** One link and what we know of its far end. */
 export interface Link {
@@ -21,6 +21,12 @@ export interface Link {
   redirect?: string;
   /** The code of a `reject` it sent. */
   rejectCode?: string;
+  /** The role our own hello announced on this link. */
+  sentRole?: "peer" | "superpeer";
+  /** The tip hash our own hello announced on this link. */
+  sentTip?: string;
+  /** A peer list that arrived before we had taken this link as our hub's (the hub sends it on admission). */
+  earlyPeers?: readonly PeerEntry[];
 }
 
 /** Callbacks and timings shared by all links. */
@@ -88,7 +94,10 @@ export class LinkSet {
       link.resolveHello(null);
       this.#opts.onClose(link);
     });
-    conn.send({ type: "hello", ...this.#opts.myHello() });
+    const hello = this.#opts.myHello();
+    link.sentRole = hello.role;
+    link.sentTip = hello.tip.hash;
+    conn.send({ type: "hello", ...hello });
     return link;
   }
 

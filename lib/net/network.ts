@@ -56,6 +56,7 @@ export interface NetworkOptions {
 }
 
 const HELLO_TIMEOUT_MS = 3000;
+const WAKE_TICK_MS = 250;
 const MAX_REMEMBERED = 50;
 
 /** Orders hubs that meet: the one promoted earlier stays, ties by node id. */
@@ -92,6 +93,8 @@ export class Network {
   #stopping = false;
   #joining = false;
   #probeTimer?: ReturnType<typeof setTimeout>;
+  #wakeTimer?: ReturnType<typeof setInterval>;
+  #lastTick = Date.now();
   #trackerWrite: Promise<void> = Promise.resolve();
 
   /** @example const net = new Network(ledger, { nodeId, bind: { hostname: "127.0.0.1", port: 0 }, trackerPath }); */
@@ -104,7 +107,9 @@ export class Network {
       deadAfterMs: 8000,
       probeIntervalMs: 3000,
       maxLinks: 64,
-      ...opts,
+      // An option given as `undefined` (the CLI passes timings it was not told) keeps its default:
+      // a spread would copy the undefined over it and turn every deadline into NaN.
+      ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as NetworkOptions,
     };
     this.#links = new LinkSet({
       pingIntervalMs: this.#opts.pingIntervalMs,
@@ -154,6 +159,7 @@ export class Network {
     const host = this.#opts.advertiseHost ?? bound.hostname;
     this.#advertise = this.#opts.advertise ?? `${host.includes(":") ? `[${host}]` : host}:${bound.port}`;
     this.#acceptLoop(this.#listener);
+    this.#wakeTimer = setInterval(() => this.#checkWake(), WAKE_TICK_MS);
     const tracker = this.#opts.connect ??
       (await readTracker(this.#opts.trackerPath)).addrs.map((a) => `${a.hostname}:${a.port}`);
     this.#remember(tracker);
@@ -164,6 +170,7 @@ export class Network {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearTimeout(this.#probeTimer);
+    clearInterval(this.#wakeTimer);
     try {
       this.#listener?.close();
     } catch { /* already closed */ }
@@ -235,6 +242,12 @@ export class Network {
     const hello = await this.#links.greet(link, HELLO_TIMEOUT_MS);
     if (!hello) return;
     this.#remember([hello.listen ?? ""]);
+    if (link.sentRole !== this.#role) {
+      // Our role changed after our hello went out: the dialer acts on the role it saw, so make it dial again.
+      link.conn.send({ type: "reject", code: "electing", reason: "role changed; retry" });
+      await link.conn.close("role changed during handshake", { flush: true });
+      return;
+    }
     if (this.#role === "superpeer") {
       if (hello.role === "superpeer") return this.#meetHub(link, hello);
       return this.#admit(link, hello);
@@ -356,9 +369,10 @@ export class Network {
       this.#role = "peer";
       this.#since = null;
       this.#relay.afterHandshake(link, hello);
+      if (link.earlyPeers) this.#setPeers([...link.earlyPeers]);
       return "joined";
     }
-    await link.conn.closed; // a Peer answers with a redirect or a reject, then closes
+    await closedWithin(link, HELLO_TIMEOUT_MS); // a Peer answers with a redirect or a reject, then closes
     return { redirect: link.redirect };
   }
 
@@ -410,7 +424,7 @@ export class Network {
   }
 
   /** A hub periodically dials remembered addresses that are not its peers, so split networks find each other. */
-  #scheduleProbe(): void {
+  #scheduleProbe(delay = jitter(this.#opts.probeIntervalMs)): void {
     clearTimeout(this.#probeTimer);
     this.#probeTimer = setTimeout(async () => {
       if (this.#role !== "superpeer" || this.#stopping) return;
@@ -421,7 +435,21 @@ export class Network {
         if (r) break;
       }
       if (this.#role === "superpeer") this.#scheduleProbe();
-    }, jitter(this.#opts.probeIntervalMs));
+    }, delay);
+  }
+
+  /**
+   * Notices that this process was frozen (SIGSTOP, a sleeping laptop) for longer than peers wait: they
+   * have elected a successor meanwhile, so a hub gives up its seniority and probes at once, and yields
+   * when it meets the new hub instead of taking the network back.
+   */
+  #checkWake(): void {
+    const now = Date.now(), gap = now - this.#lastTick;
+    this.#lastTick = now;
+    if (gap > this.#opts.deadAfterMs && this.#role === "superpeer") {
+      this.#since = now;
+      this.#scheduleProbe(0);
+    }
   }
 
   /** Dials `addr` as a hub; true when that changed our role. */
@@ -448,7 +476,7 @@ export class Network {
       await this.#meetHub(link, hello);
       return this.#role === "peer";
     }
-    await link.conn.closed;
+    await closedWithin(link, HELLO_TIMEOUT_MS);
     if (link.redirect && link.redirect !== this.#advertise) this.#remember([link.redirect]);
     // Try the hub it named straight away.
     return link.redirect && link.redirect !== this.#advertise ? await this.#dialProbe(link.redirect) : false;
@@ -458,6 +486,8 @@ export class Network {
     switch (msg.type) {
       case "peers":
         if (link === this.#hubLink) this.#setPeers([...msg.peers]);
+        // The hub sends the list as soon as it admits us, which can be before `#dial` adopts the link.
+        else if (!link.member) link.earlyPeers = msg.peers;
         return;
       case "yield":
         if (link === this.#hubLink) {
@@ -475,7 +505,7 @@ export class Network {
         link.rejectCode = msg.code;
         return;
       default:
-        await this.#relay.handle(link, msg, this.#targets(link));
+        await this.#relay.handle(link, msg, () => this.#targets(link));
     }
   }
 
@@ -513,6 +543,14 @@ export class Network {
       this.#opts.onEvent?.(e);
     } catch { /* an observer's bug must not break the network */ }
   }
+}
+
+/** Waits for the far end to close `link`; one that stays open (a bug or a hostile node) is cut after `ms`. */
+async function closedWithin(link: Link, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([link.conn.closed, new Promise((r) => timer = setTimeout(r, ms))]);
+  clearTimeout(timer);
+  await link.conn.close("no redirect");
 }
 
 function formatRemote(link: Link): string {

@@ -27,7 +27,14 @@ export class Relay {
 
   /** After a handshake: download if the far end has more work, and re-announce our pending transactions. */
   afterHandshake(link: Link, hello: HelloMessage): void {
-    if (BigInt("0x" + hello.tip.work) > this.#ledger.tip().work) this.#requestBlocks(link);
+    const tip = this.#ledger.tip();
+    if (BigInt("0x" + hello.tip.work) > tip.work) this.#requestBlocks(link);
+    else if (tip.hash !== link.sentTip && tip.hash !== hello.tip.hash) {
+      // Our tip moved after our hello left, before this link could receive relays: send it now, or a block
+      // connected in that gap would reach this peer only with the next one.
+      const bytes = this.#ledger.blockBytes(tip.hash);
+      if (bytes) this.pushBlock(tip.hash, bytes, [link]);
+    }
     const ids = this.#ledger.pendingTxids();
     for (let i = 0; i < ids.length; i += MAX_INV) {
       link.conn.send({ type: "inv", kind: "tx", ids: ids.slice(i, i + MAX_INV) });
@@ -52,13 +59,16 @@ export class Relay {
     link.conn.send({ type: "getblocks", locator: this.#ledger.locator().slice(0, 101), stop: null });
   }
 
-  /** Handles a relay or sync message from `link`; `others` are where accepted items go next. */
-  async handle(link: Link, msg: Message, others: Link[]): Promise<void> {
+  /**
+   * Handles a relay or sync message from `link`; `others` says where accepted items go next. It is asked
+   * after validation, so links admitted while a block or transaction was being checked get it too.
+   */
+  async handle(link: Link, msg: Message, others: () => Link[]): Promise<void> {
     switch (msg.type) {
       case "block": {
         const bytes = fromHex(msg.data);
         const v = await this.#ledger.receiveBlock(bytes);
-        if (v.kind === "accepted") this.pushBlock(v.id, bytes, others);
+        if (v.kind === "accepted") this.pushBlock(v.id, bytes, others());
         else if (v.kind === "orphan") this.#requestBlocks(link);
         else this.#judge(link, v);
         return;
@@ -66,7 +76,7 @@ export class Relay {
       case "tx": {
         const bytes = fromHex(msg.data);
         const v = await this.#ledger.receiveTx(bytes);
-        if (v.kind === "accepted") this.pushTx(v.id, bytes, others);
+        if (v.kind === "accepted") this.pushTx(v.id, bytes, others());
         else this.#judge(link, v);
         return;
       }
@@ -96,7 +106,7 @@ export class Relay {
         if (progressed && msg.data.length) this.#requestBlocks(link);
         const tip = this.#ledger.tip().hash;
         // Announce the new tip once; whoever lacks its parents asks for them.
-        if (tip !== before) this.pushBlock(tip, this.#ledger.blockBytes(tip)!, others);
+        if (tip !== before) this.pushBlock(tip, this.#ledger.blockBytes(tip)!, others());
         return;
       }
       case "inv": {

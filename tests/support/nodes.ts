@@ -34,8 +34,46 @@ export interface TestNode {
   /** stderr lines so far. */
   log: string[];
   exited: Promise<Deno.CommandStatus>;
+  /** False once SIGKILLed (or exited). */
+  alive: boolean;
   rpc<T = Record<string, unknown>>(method: string, params?: unknown[]): Promise<T>;
   kill(signal?: Deno.Signal): void;
+}
+
+/** What the `status` RPC returns (the fields the network tests read). */
+export interface NodeStatus {
+  role: "peer" | "superpeer";
+  hub: string | null;
+  listen: string;
+  height: number;
+  tip: string;
+  peers: number;
+  address: string;
+  balance: number;
+  mempool: number;
+}
+
+/** What the `peers` RPC returns. */
+export interface PeersInfo {
+  role: "peer" | "superpeer";
+  hub: { nodeId: string; listen: string } | null;
+  peers: { nodeId: string; listen: string }[];
+}
+
+/** How `Cluster.start` runs a node; every field has a default. */
+export interface StartOptions {
+  /** Listening port on 127.0.0.1 (default: a free one). */
+  port?: number;
+  /** Extra command-line arguments. */
+  args?: string[];
+  /** Tracker file (default: the cluster's shared one). */
+  tracker?: string;
+  /** Data directory (default: `<root>/<name>`). */
+  dataDir?: string;
+  /** Working directory of the process. */
+  cwd?: string;
+  /** Leave out `--ping-interval 300 --dead-after 1500`, so the node runs with its default timings. */
+  defaultTimings?: boolean;
 }
 
 /** Starts and tracks node processes in one temporary folder. */
@@ -43,6 +81,8 @@ export class Cluster {
   readonly root: string;
   readonly tracker: string;
   #nodes: TestNode[] = [];
+  #readers: Promise<void>[] = [];
+  #readerOf = new Map<TestNode, Promise<void>>();
 
   private constructor(root: string) {
     this.root = root;
@@ -59,12 +99,41 @@ export class Cluster {
     return this.#nodes;
   }
 
-  /** Starts a node and waits until its RPC answers. */
-  async start(
-    name: string,
-    opts: { port?: number; args?: string[]; tracker?: string; dataDir?: string } = {},
-  ): Promise<TestNode> {
-    const port = opts.port ?? freePort();
+  /**
+   * Starts a node and waits until its RPC answers. Without `port`, a free one is picked; should another
+   * socket take it before the node binds it (an outgoing connection may), the start is retried on another.
+   */
+  async start(name: string, opts: StartOptions = {}): Promise<TestNode> {
+    for (let attempt = 1;; attempt++) {
+      const node = this.#spawn(name, opts.port ?? freePort(), opts);
+      let exited = false;
+      node.exited.finally(() => exited = true);
+      const answered = await waitFor(
+        async () => {
+          if (exited) return true;
+          try {
+            await node.rpc("status");
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        15_000,
+        `${name} to answer RPC`,
+      ).then(() => !exited, (e) => {
+        throw new Error(`${e.message}\n${node.log.join("\n")}`);
+      });
+      if (answered) return node;
+      await this.#readerOf.get(node); // the whole log, to see why it exited
+      const portTaken = node.log.some((l) => l.includes("port is in use"));
+      if (!portTaken || opts.port !== undefined || attempt === 3) {
+        throw new Error(`${name} exited before answering RPC\n${node.log.join("\n")}`);
+      }
+      this.#nodes.splice(this.#nodes.indexOf(node), 1);
+    }
+  }
+
+  #spawn(name: string, port: number, opts: StartOptions): TestNode {
     const dataDir = opts.dataDir ?? `${this.root}/${name}`;
     const args = [
       "run",
@@ -80,10 +149,7 @@ export class Cluster {
       opts.tracker ?? this.tracker,
       "--listen",
       `127.0.0.1:${port}`,
-      "--ping-interval",
-      "300",
-      "--dead-after",
-      "1500",
+      ...(opts.defaultTimings ? [] : ["--ping-interval", "300", "--dead-after", "1500"]),
       "--threads",
       "1",
       ...(opts.args ?? []),
@@ -93,10 +159,11 @@ export class Cluster {
       stdin: "null",
       stdout: "null",
       stderr: "piped",
+      cwd: opts.cwd,
       env: { NO_COLOR: "1" },
     }).spawn();
     const log: string[] = [];
-    (async () => {
+    const reading = (async () => {
       const dec = new TextDecoder();
       let buf = "";
       for await (const chunk of proc.stderr) {
@@ -106,6 +173,7 @@ export class Cluster {
         log.push(...lines);
       }
     })().catch(() => {});
+    this.#readers.push(reading);
     const node: TestNode = {
       name,
       dataDir,
@@ -114,33 +182,34 @@ export class Cluster {
       proc,
       log,
       exited: proc.status,
+      alive: true,
       rpc: (method, params = []) => callRpc(dataDir, method, params) as never,
       kill: (signal = "SIGKILL") => {
+        if (signal === "SIGKILL") node.alive = false;
         try {
           proc.kill(signal);
         } catch { /* already gone */ }
       },
     };
     this.#nodes.push(node);
-    await waitFor(
-      async () => {
-        try {
-          await node.rpc("status");
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      15_000,
-      `${name} to answer RPC\n${log.join("\n")}`,
-    );
+    this.#readerOf.set(node, reading);
+    proc.status.then(() => node.alive = false, () => node.alive = false);
     return node;
   }
 
-  /** Kills every node and removes the folder. */
+  /** Nodes not killed yet. */
+  get alive(): TestNode[] {
+    return this.#nodes.filter((n) => n.alive);
+  }
+
+  /** Kills every node (resuming stopped ones first) and removes the folder. */
   async cleanup(): Promise<void> {
-    for (const n of this.#nodes) n.kill("SIGKILL");
+    for (const n of this.#nodes) {
+      n.kill("SIGCONT");
+      n.kill("SIGKILL");
+    }
     await Promise.all(this.#nodes.map((n) => n.exited.catch(() => {})));
+    await Promise.all(this.#readers);
     await Deno.remove(this.root, { recursive: true }).catch(() => {});
   }
 }
@@ -159,7 +228,59 @@ export async function waitFor(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-/** The status of each live node. */
-export async function statuses(nodes: TestNode[]): Promise<Record<string, unknown>[]> {
-  return await Promise.all(nodes.map((n) => n.rpc("status")));
+/** The status of each node. */
+export async function statuses(nodes: TestNode[]): Promise<NodeStatus[]> {
+  return await Promise.all(nodes.map((n) => n.rpc<NodeStatus>("status")));
+}
+
+/**
+ * True when every node names the same hub, that hub is one of `nodes` (the only superpeer among them), and
+ * all hold the same peer list: the hub first, then exactly the other nodes.
+ */
+export async function agreeOnOneHub(nodes: TestNode[]): Promise<boolean> {
+  let infos: PeersInfo[];
+  try {
+    infos = await Promise.all(nodes.map((n) => n.rpc<PeersInfo>("peers")));
+  } catch {
+    return false; // a node that just died or has not started its RPC yet
+  }
+  const hub = infos[0].hub?.listen;
+  if (!hub || !nodes.some((n) => n.listen === hub)) return false;
+  const list = infos[0].peers.map((p) => p.listen);
+  if (list[0] !== hub || [...list].sort().join() !== nodes.map((n) => n.listen).sort().join()) return false;
+  return infos.every((info, i) =>
+    info.hub?.listen === hub && info.role === (nodes[i].listen === hub ? "superpeer" : "peer") &&
+    info.peers.map((p) => p.listen).join() === list.join()
+  );
+}
+
+/**
+ * Waits until `nodes` agree on one hub among them (see `agreeOnOneHub`) and returns it. The failure message
+ * carries each node's view and the tail of its log.
+ */
+export async function waitForOneHub(nodes: TestNode[], timeoutMs: number, what: string): Promise<TestNode> {
+  await waitFor(() => agreeOnOneHub(nodes), timeoutMs, what).catch(async (e) => {
+    throw new Error(`${e.message}\n${await describeNodes(nodes)}`);
+  });
+  const s = await nodes[0].rpc<NodeStatus>("status");
+  return nodes.find((n) => n.listen === s.hub)!;
+}
+
+/** Each node's role, hub, peer list, height and last log lines: for failure messages. */
+export async function describeNodes(nodes: TestNode[], logLines = 15): Promise<string> {
+  const out: string[] = [];
+  for (const n of nodes) {
+    let view: string;
+    try {
+      const p = await n.rpc<PeersInfo>("peers");
+      const s = await n.rpc<NodeStatus>("status");
+      view = `${p.role} hub=${p.hub?.listen} height=${s.height} mempool=${s.mempool} peers=${
+        p.peers.map((x) => x.listen).join(",")
+      }`;
+    } catch (e) {
+      view = `no answer (${(e as Error).message})`;
+    }
+    out.push(`--- ${n.name} ${n.listen} alive=${n.alive}: ${view}`, ...n.log.slice(-logLines));
+  }
+  return out.join("\n");
 }

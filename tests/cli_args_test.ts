@@ -1,0 +1,164 @@
+/**
+ * The command line without a node: parsing (in process) and the exit codes a real `cli.ts` process gives for
+ * usage errors (2) and for a data directory no node answers for (3). Errors are one line on stderr, followed by
+ * the usage for code 2.
+ */
+import assert from "node:assert/strict";
+import { parseArgs, USAGE, UsageError } from "../lib/cli/args.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+const SUB_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-net", "--allow-env"];
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cli.ts args...` on regtest against `dataDir` and captures everything. */
+async function cli(dataDir: string, ...args: string[]): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SUB_PERMISSIONS, CLI, ...args, "--network", "regtest", "--data-dir", dataDir],
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Exit code `code`, nothing on stdout, one `peerchain: ` line on stderr (then the usage when `code` is 2). */
+function assertRefusal(r: CliResult, code: number, mentions: RegExp): void {
+  assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
+  assert.equal(r.stdout, "");
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.match(lines[0], /^peerchain: \S/);
+  assert.match(lines[0], mentions);
+  if (code === 2) assert.equal(lines.slice(1).join("\n"), USAGE);
+  else assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+}
+
+Deno.test("parseArgs: defaults are run on main with the tracker in the current folder", () => {
+  const a = parseArgs([]);
+  assert.equal(a.command, "run");
+  assert.equal(a.network, "main");
+  assert.equal(a.tracker, "server_tracker.txt");
+  assert.equal(a.dataDir, undefined);
+  assert.equal(a.listen, undefined);
+  assert.deepEqual(a.connect, []);
+  assert.equal(a.headless, false);
+  assert.equal(a.json, false);
+});
+
+Deno.test("parseArgs: run flags, --flag=value, repeated --connect and a lone --", () => {
+  const a = parseArgs([
+    "--",
+    "run",
+    "--network=regtest",
+    "--data-dir",
+    "/tmp/x",
+    "--listen",
+    "127.0.0.1:9000",
+    "--connect",
+    "10.0.0.1:1",
+    "--connect=10.0.0.2:2",
+    "--headless",
+    "--mine",
+    "--threads",
+    "3",
+    "--rpc-port",
+    "0",
+  ]);
+  assert.equal(a.command, "run");
+  assert.equal(a.network, "regtest");
+  assert.equal(a.dataDir, "/tmp/x");
+  assert.deepEqual(a.listen, { hostname: "127.0.0.1", port: 9000 });
+  assert.deepEqual(a.connect, ["10.0.0.1:1", "10.0.0.2:2"]);
+  assert.equal(a.headless, true);
+  assert.equal(a.mine, true);
+  assert.equal(a.threads, 3);
+  assert.equal(a.rpcPort, 0);
+});
+
+Deno.test("parseArgs: subcommands take their arguments; flags may come anywhere", () => {
+  assert.deepEqual(parseArgs(["chain"]).positional, []);
+  assert.deepEqual(parseArgs(["chain", "3", "--json"]).positional, ["3"]);
+  const send = parseArgs(["--json", "send", "pcrt1abc", "1.5"]);
+  assert.equal(send.command, "send");
+  assert.equal(send.json, true);
+  assert.deepEqual(send.positional, ["pcrt1abc", "1.5"]);
+  assert.equal(parseArgs(["--help"]).command, "help");
+});
+
+Deno.test("parseArgs: a negative amount is an argument for the node to refuse, not a flag", () => {
+  assert.deepEqual(parseArgs(["send", "pcrt1abc", "-1"]).positional, ["pcrt1abc", "-1"]);
+  assert.deepEqual(parseArgs(["send", "pcrt1abc", "-.5"]).positional, ["pcrt1abc", "-.5"]);
+  assert.throws(() => parseArgs(["send", "pcrt1abc", "1", "-x"]), /unknown flag "-x"/);
+});
+
+Deno.test("parseArgs: usage errors say what is wrong", () => {
+  const cases: [string[], RegExp][] = [
+    [["--bogus"], /unknown flag "--bogus"/],
+    [["--threads", "x"], /--threads takes a whole number from 1 to 256, not "x"/],
+    [["--threads", "0"], /--threads/],
+    [["--threads=1.5"], /--threads/],
+    [["--rpc-port", "65536"], /--rpc-port/],
+    [["--network", "testnet"], /unknown network "testnet"/],
+    [["--data-dir"], /--data-dir needs a value/],
+    [["--listen", "nohost"], /--listen/],
+    [["--listen", "127.0.0.1:0"], /--listen/],
+    [["--headless=yes"], /--headless takes no value/],
+    [["frobnicate"], /unknown command "frobnicate"/],
+    [["send", "onlyone"], /send takes 2 arguments/],
+    [["send", "a", "1", "extra"], /send takes 2 arguments/],
+    [["block"], /block takes 1 argument/],
+    [["chain", "1", "2"], /chain takes 0 to 1 argument/],
+    [["status", "extra"], /status takes 0 arguments/],
+    [["run", "extra"], /run takes 0 arguments/],
+  ];
+  for (const [argv, re] of cases) {
+    assert.throws(
+      () => parseArgs(argv),
+      (e: unknown) => e instanceof UsageError && re.test(e.message),
+      argv.join(" "),
+    );
+  }
+});
+
+Deno.test("cli: usage errors exit 2 with one line and the usage, before looking for a node", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain-cli-" });
+  try {
+    const results = await Promise.all([
+      cli(dir, "status", "--bogus"),
+      cli(dir, "status", "--threads", "x"),
+      cli(dir, "send", "onlyone"),
+      cli(dir, "frobnicate"),
+      cli(dir, "run", "--listen", "nohost"),
+    ]);
+    assertRefusal(results[0], 2, /unknown flag "--bogus"/);
+    assertRefusal(results[1], 2, /--threads .*"x"/);
+    assertRefusal(results[2], 2, /send takes 2 arguments/);
+    assertRefusal(results[3], 2, /unknown command/);
+    assertRefusal(results[4], 2, /--listen/);
+    // Nothing was started: a usage error must not create the data directory's files.
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("cli: no node running for the data directory exits 3 with one line saying how to start one", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain-cli-" });
+  try {
+    const [empty, missing] = await Promise.all([
+      cli(dir, "status", "--json"),
+      cli(`${dir}/never-created`, "send", "pcrt1abc", "1"),
+    ]);
+    assertRefusal(empty, 3, /no node is running for .*peerchain run/);
+    assertRefusal(missing, 3, /no node is running/);
+    // Garbage in rpc.json is no node either, not a crash.
+    await Deno.writeTextFile(`${dir}/rpc.json`, "{not json");
+    assertRefusal(await cli(dir, "status"), 3, /no node is running/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,435 @@
+/**
+ * Subcommands against real headless regtest nodes on 127.0.0.1: every `--json` shape, every exit code, the
+ * cookie, file modes, `stop`, SIGTERM, a stale `rpc.json`, and two nodes started from one folder.
+ */
+import assert from "node:assert/strict";
+import { USAGE } from "../lib/cli/args.ts";
+import { NETWORKS } from "../lib/consensus/params.ts";
+import { encodeAddress } from "../lib/crypto/address.ts";
+import { callRpc } from "../lib/rpc/client.ts";
+import type { RpcInfo } from "../lib/rpc/server.ts";
+import { lockDataDir } from "../lib/store/lock.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+const SUB_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-net", "--allow-env"];
+const NODE_PERMISSIONS = [...SUB_PERMISSIONS, "--allow-sys=networkInterfaces"];
+const HEX64 = /^[0-9a-f]{64}$/;
+const dec = new TextDecoder();
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cli.ts args...` on regtest against `dataDir` and captures everything. */
+async function cli(dataDir: string, ...args: string[]): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SUB_PERMISSIONS, CLI, ...args, "--network", "regtest", "--data-dir", dataDir],
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs a `--json` subcommand that must succeed and returns its one JSON value. */
+async function json<T = Record<string, unknown>>(dataDir: string, ...args: string[]): Promise<T> {
+  const r = await cli(dataDir, ...args, "--json");
+  assert.equal(r.code, 0, `${args.join(" ")} failed: ${r.stderr}`);
+  assert.equal(r.stdout.trimEnd().split("\n").length, 1, `one line of JSON, got:\n${r.stdout}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Exit code `code`, nothing on stdout, one `peerchain: ` line on stderr (then the usage when `code` is 2). */
+function assertRefusal(r: CliResult, code: number, mentions: RegExp): void {
+  assert.equal(r.code, code, `exit code; stdout: ${r.stdout} stderr: ${r.stderr}`);
+  assert.equal(r.stdout, "");
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.match(lines[0], /^peerchain: \S/);
+  assert.match(lines[0], mentions);
+  if (code === 2) assert.equal(lines.slice(1).join("\n"), USAGE);
+  else assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Polls `cond` until true; the failure names `what` (a function to describe the state at that moment). */
+async function waitFor(
+  cond: () => Promise<boolean> | boolean,
+  ms: number,
+  what: string | (() => string),
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
+}
+
+/** A headless node process; `stop()` kills it if still running and waits for its output to end. */
+interface NodeProc {
+  dataDir: string;
+  listen: string;
+  proc: Deno.ChildProcess;
+  log: string[];
+  exited: Promise<Deno.CommandStatus>;
+  stop(): Promise<void>;
+}
+
+const started: NodeProc[] = [];
+
+/**
+ * Starts `cli.ts run --headless` on regtest, listening on 127.0.0.1, and waits until `rpcDir`'s RPC answers.
+ * Without `dataDir` the node picks its default data directory (under `env`'s HOME / XDG_DATA_HOME).
+ */
+async function startNode(
+  opts: { dataDir?: string; rpcDir?: string; cwd: string; env?: Record<string, string>; tracker?: string },
+): Promise<NodeProc> {
+  const port = freePort();
+  const args = [
+    "run",
+    ...NODE_PERMISSIONS,
+    CLI,
+    ..."run --headless --network regtest --threads 1 --listen".split(" "),
+    `127.0.0.1:${port}`,
+    ...(opts.dataDir ? ["--data-dir", opts.dataDir] : []),
+    ...(opts.tracker ? ["--tracker", opts.tracker] : []),
+  ];
+  const proc = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: opts.cwd,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...opts.env },
+  }).spawn();
+  const log: string[] = [];
+  const reading = (async () => {
+    let buf = "";
+    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) {
+      const lines = (buf + chunk).split("\n");
+      buf = lines.pop()!;
+      log.push(...lines);
+    }
+  })().catch(() => {});
+  let done = false;
+  const exited = proc.status.finally(() => done = true);
+  const node: NodeProc = {
+    dataDir: opts.dataDir ?? opts.rpcDir!,
+    listen: `127.0.0.1:${port}`,
+    proc,
+    log,
+    exited,
+    async stop() {
+      if (!done) {
+        try {
+          proc.kill("SIGKILL");
+        } catch { /* gone meanwhile */ }
+      }
+      await exited;
+      await reading;
+    },
+  };
+  started.push(node);
+  await waitFor(
+    async () => {
+      if (done) throw new Error(`the node exited before answering:\n${log.join("\n")}`);
+      try {
+        // Not an older node's answer: the rpc.json must be this process's.
+        const info: RpcInfo = JSON.parse(await Deno.readTextFile(`${node.dataDir}/rpc.json`));
+        if (info.pid !== proc.pid) return false;
+        await callRpc(node.dataDir, "status");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    15_000,
+    () => `the node to answer RPC\n${log.join("\n")}`,
+  );
+  return node;
+}
+
+async function stopAll(): Promise<void> {
+  await Promise.all(started.splice(0).map((n) => n.stop()));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+/** True when nothing holds the data directory's lock (taking and releasing it at once). */
+function lockFree(dir: string): boolean {
+  try {
+    lockDataDir(dir).release();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The local addresses of listening TCP sockets on `port`, as /proc/net/tcp{,6} spells them (`0100007F:1F90`).
+ * Read through `cat` because Deno reads /proc/net only with --allow-all.
+ */
+async function listeners(port: number): Promise<string[]> {
+  const out = await new Deno.Command("cat", { args: ["/proc/net/tcp", "/proc/net/tcp6"], stderr: "null" })
+    .output();
+  const found: string[] = [];
+  for (const line of dec.decode(out.stdout).split("\n")) {
+    const f = line.trim().split(/\s+/);
+    if (f.length > 3 && f[3] === "0A" && parseInt(f[1].split(":")[1], 16) === port) found.push(f[1]);
+  }
+  return found;
+}
+
+type Status = Record<string, unknown>;
+type Peers = { role: string; hub: { listen: string }; peers: { listen: string }[] };
+
+function assertStatusShape(s: Status): void {
+  assert.ok(s.role === "peer" || s.role === "superpeer", `role ${s.role}`);
+  assert.match(String(s.hub), /^[\w.\-\[\]:]+:\d+$/);
+  assert.match(String(s.listen), /^[\w.\-\[\]:]+:\d+$/);
+  assert.equal(s.network, "regtest");
+  assert.ok(Number.isSafeInteger(s.height) && (s.height as number) >= 0);
+  assert.match(String(s.tip), HEX64);
+  assert.ok(Number.isSafeInteger(s.peers) && (s.peers as number) >= 0);
+  assert.match(String(s.address), /^pcrt1[02-9ac-hj-np-z]+$/);
+  for (const k of ["balance", "pending", "hashrate"]) assert.equal(typeof s[k], "number", k);
+  assert.ok(Number.isSafeInteger(s.mempool));
+  assert.equal(typeof s.mining, "boolean");
+}
+
+/** `address` with one character changed to another of the bech32 alphabet: a typo the checksum catches. */
+function mistype(address: string): string {
+  const i = address.length - 3;
+  return address.slice(0, i) + (address[i] === "q" ? "p" : "q") + address.slice(i + 1);
+}
+
+Deno.test({
+  name: "subcommands against a headless node: shapes, refusals, cookie, stop, SIGTERM, stale rpc.json",
+  async fn(t) {
+    const root = await Deno.makeTempDir({ prefix: "peerchain-cli-" });
+    const dir = `${root}/node`;
+    const tracker = `${root}/server_tracker.txt`;
+    try {
+      const node = await startNode({ dataDir: dir, cwd: root, tracker });
+      let address = "";
+      let hashes: string[] = [];
+      let restarted: NodeProc | undefined;
+
+      await t.step("status, address, mine, chain, block, peers, balance, mempool --json", async () => {
+        const s0 = await json<Status>(dir, "status");
+        assertStatusShape(s0);
+        assert.equal(s0.role, "superpeer");
+        assert.equal(s0.hub, node.listen);
+        assert.equal(s0.listen, node.listen);
+        const zeros = { height: 0, peers: 0, balance: 0, pending: 0, mempool: 0, mining: false };
+        for (const [k, v] of Object.entries(zeros)) assert.equal(s0[k], v, k);
+        address = (await json<{ address: string }>(dir, "address")).address;
+        assert.equal(address, s0.address);
+
+        const mined = await json<{ hashes: string[] }>(dir, "mine", "2");
+        assert.deepEqual(Object.keys(mined), ["hashes"]);
+        hashes = mined.hashes;
+        assert.equal(hashes.length, 2);
+        for (const h of hashes) assert.match(h, HEX64);
+        const s1 = await json<Status>(dir, "status");
+        assert.equal(s1.height, (s0.height as number) + 2);
+        assert.equal(s1.tip, hashes[1]);
+
+        const chain = await json<{ height: number; hash: string; time: number }[]>(dir, "chain", "3");
+        assert.deepEqual(chain.map((b) => b.height), [2, 1, 0]);
+        assert.deepEqual(chain.map((b) => b.hash), [hashes[1], hashes[0], s0.tip]);
+        for (const b of chain) assert.ok(Number.isSafeInteger(b.time));
+
+        const byHeight = await json(dir, "block", "1");
+        const byHash = await json(dir, "block", hashes[0]);
+        assert.deepEqual(byHash, byHeight);
+        assert.equal(byHeight.hash, hashes[0]);
+        assert.equal(byHeight.height, 1);
+        assert.equal(byHeight.prevHash, s0.tip);
+        assert.equal(byHeight.confirmations, 2);
+        const txs = byHeight.txs as { txid: string; outputs: { address: string }[] }[];
+        assert.equal(txs.length, 1);
+        assert.match(txs[0].txid, HEX64);
+        assert.equal(txs[0].outputs[0].address, address, "the coinbase pays the node's wallet");
+
+        const peers = await json<Peers>(dir, "peers");
+        assert.equal(peers.role, "superpeer");
+        assert.equal(peers.hub.listen, node.listen);
+        assert.deepEqual(peers.peers.map((p) => p.listen), [node.listen]);
+
+        assert.deepEqual(await json(dir, "mempool"), []);
+        const bal = await json<Record<string, number>>(dir, "balance");
+        assert.deepEqual(bal, { confirmed: 0, immature: 100, pending: 0 });
+      });
+
+      await t.step("refusals exit 1 and send nothing; send --json gives the txid", async () => {
+        const other = encodeAddress("ab".repeat(20), NETWORKS.regtest.addressPrefix);
+        // Nothing is mature yet: insufficient funds.
+        assertRefusal(await cli(dir, "send", other, "1"), 1, /insufficient funds/);
+        const maturing = await json<{ hashes: string[] }>(dir, "mine", "10");
+        assert.equal(maturing.hashes.length, 10);
+        const s = await json<Status>(dir, "status");
+        assert.equal(s.height, 12);
+        assert.ok((s.balance as number) >= 50, `mature coinbase, got ${s.balance}`);
+
+        const sent = await json<{ txid: string; fee: number }>(dir, "send", other, "1.5");
+        assert.match(sent.txid, HEX64);
+        const pool = await json<{ txid: string }[]>(dir, "mempool");
+        assert.deepEqual(pool.map((e) => e.txid), [sent.txid]);
+
+        const refusals = await Promise.all([
+          cli(dir, "send", mistype(other), "1"),
+          cli(dir, "send", other, "1,5"),
+          cli(dir, "send", other, "-1"),
+          cli(dir, "send", other, "1e3"),
+          cli(dir, "send", other, "21000000"),
+          cli(dir, "block", "99999"),
+          cli(dir, "block", "0".repeat(64)),
+          cli(dir, "block", "ef".repeat(32)),
+        ]);
+        assertRefusal(refusals[0], 1, /checksum|mistyped/);
+        assertRefusal(refusals[1], 1, /"1,5" is not an amount/);
+        assertRefusal(refusals[2], 1, /"-1" is not an amount/);
+        assertRefusal(refusals[3], 1, /"1e3" is not an amount/);
+        assertRefusal(refusals[4], 1, /insufficient funds/);
+        for (const r of refusals.slice(5)) assertRefusal(r, 1, /no block/);
+        const after = await json<Status>(dir, "status");
+        assert.equal(after.mempool, 1, "a refused send must not reach the mempool");
+        assert.deepEqual((await json<{ txid: string }[]>(dir, "mempool")).map((e) => e.txid), [sent.txid]);
+        // A malformed parameter from a script is a usage error, not a refusal.
+        assertRefusal(await cli(dir, "block", "tip"), 2, /block hash/);
+      });
+
+      await t.step("cookie required, RPC on 127.0.0.1 only, rpc.json and wallet.json 0600", async () => {
+        const info: RpcInfo = JSON.parse(await Deno.readTextFile(`${dir}/rpc.json`));
+        assert.equal(info.pid, node.proc.pid);
+        const url = `http://127.0.0.1:${info.port}/`;
+        const body = JSON.stringify({ jsonrpc: "2.0", id: 7, method: "status", params: [] });
+        const post = async (headers: Record<string, string>) => {
+          const res = await fetch(url, { method: "POST", headers, body });
+          return { status: res.status, text: await res.text() };
+        };
+        const wrong = await post({ authorization: `Bearer ${"0".repeat(64)}` });
+        assert.equal(wrong.status, 401);
+        assert.doesNotMatch(wrong.text, /height/);
+        assert.equal((await post({})).status, 401);
+        assert.equal(
+          (await post({ authorization: info.cookie })).status,
+          401,
+          "the bare cookie is not a bearer",
+        );
+        const right = await post({ authorization: `Bearer ${info.cookie}` });
+        assert.equal(right.status, 200);
+        assert.equal(JSON.parse(right.text).result.height, 12);
+        if (Deno.build.os === "linux") {
+          assert.deepEqual(await listeners(info.port), [
+            `0100007F:${info.port.toString(16).toUpperCase().padStart(4, "0")}`,
+          ]);
+        }
+        if (Deno.build.os !== "windows") {
+          assert.equal((await Deno.stat(`${dir}/rpc.json`)).mode! & 0o777, 0o600);
+          assert.equal((await Deno.stat(`${dir}/wallet.json`)).mode! & 0o777, 0o600);
+        }
+      });
+
+      await t.step(
+        "stop --json: the node exits 0, frees its data directory, and a new node takes it",
+        async () => {
+          assert.deepEqual(await json(dir, "stop"), { stopping: true });
+          const st = await node.exited;
+          assert.equal(st.code, 0, node.log.join("\n"));
+          assert.equal(await exists(`${dir}/rpc.json`), false);
+          assert.ok(lockFree(dir), "the lock is released");
+          assertRefusal(await cli(dir, "status"), 3, /no node is running/);
+
+          restarted = await startNode({ dataDir: dir, cwd: root, tracker });
+          const s = await json<Status>(dir, "status");
+          assert.equal(s.height, 12, "the chain is kept");
+          assert.equal(s.address, address, "the wallet is kept");
+        },
+      );
+
+      await t.step("SIGTERM: exits 0 promptly, rpc.json removed, lock free", async () => {
+        const again = restarted!;
+        const t0 = Date.now();
+        again.proc.kill("SIGTERM");
+        const st = await again.exited;
+        assert.equal(st.code, 0, again.log.join("\n"));
+        assert.ok(Date.now() - t0 < 3000, `stopped in ${Date.now() - t0} ms`);
+        assert.ok(again.log.some((l) => /stopping/.test(l)), again.log.join("\n"));
+        assert.equal(await exists(`${dir}/rpc.json`), false);
+        assert.ok(lockFree(dir));
+      });
+
+      await t.step("a SIGKILLed node leaves a stale rpc.json: exit 3", async () => {
+        const doomed = await startNode({ dataDir: dir, cwd: root, tracker });
+        doomed.proc.kill("SIGKILL");
+        await doomed.exited;
+        assert.ok(await exists(`${dir}/rpc.json`), "SIGKILL leaves rpc.json behind");
+        assertRefusal(await cli(dir, "status", "--json"), 3, /no node answers .*stale/);
+        assert.ok(lockFree(dir), "the OS lock dies with the process");
+      });
+    } finally {
+      await stopAll();
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "two nodes started from one folder with default data directories join each other",
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "peerchain-cli-" });
+    // Moving HOME would also move Deno's cache (and make the child download packages): keep the real one.
+    const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stderr: "null" })
+      .output();
+    const denoDir: string = JSON.parse(dec.decode(info.stdout)).denoDir;
+    const env = { HOME: `${root}/home`, XDG_DATA_HOME: `${root}/xdg`, DENO_DIR: denoDir };
+    const base = `${root}/xdg/peerchain/regtest`;
+    try {
+      // The default listen address is every interface: stay on loopback and test the data-dir fallback.
+      const first = await startNode({ rpcDir: base, cwd: root, env });
+      const second = await startNode({ rpcDir: `${base}-2`, cwd: root, env });
+      await waitFor(
+        async () => {
+          const [a, b] = await Promise.all([
+            json<Status>(base, "status"),
+            json<Status>(`${base}-2`, "status"),
+          ]);
+          return a.peers === 1 && b.peers === 1;
+        },
+        10_000,
+        () =>
+          `the two nodes to join\n--- first\n${first.log.join("\n")}\n--- second\n${second.log.join("\n")}`,
+      );
+      const [a, b] = await Promise.all([json<Status>(base, "status"), json<Status>(`${base}-2`, "status")]);
+      assert.equal(a.role, "superpeer");
+      assert.equal(b.role, "peer");
+      assert.equal(a.hub, first.listen);
+      assert.equal(b.hub, first.listen);
+      assert.notEqual(a.address, b.address, "each instance has its own wallet");
+      const tracker = await Deno.readTextFile(`${root}/server_tracker.txt`);
+      assert.match(tracker.split("\n")[0], new RegExp(first.listen.replace(":", "[: ]")));
+      // A block mined by one reaches the other.
+      const [hash] = (await json<{ hashes: string[] }>(`${base}-2`, "mine", "1")).hashes;
+      await waitFor(
+        async () => (await json<Status>(base, "status")).tip === hash,
+        5_000,
+        "the block to relay",
+      );
+      assert.ok(second.log.some((l) => l.includes(`data ${base}-2`)), second.log.join("\n"));
+    } finally {
+      await stopAll();
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    }
+  },
+});

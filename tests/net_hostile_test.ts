@@ -1,0 +1,222 @@
+/**
+ * A hostile peer speaking raw TCP to a hub of real node processes on 127.0.0.1: each attack gets its socket
+ * closed by the hub, and the honest nodes keep working (no failover, relay still reaches everyone).
+ */
+import assert from "node:assert/strict";
+import { COIN } from "../lib/consensus/amount.ts";
+import { NETWORKS } from "../lib/consensus/params.ts";
+import { checkProofOfWork } from "../lib/consensus/pow.ts";
+import { fromHex, toHex } from "../lib/crypto/hex.ts";
+import { encodeFrame } from "../lib/net/frame.ts";
+import { PROTOCOL_VERSION } from "../lib/net/messages.ts";
+import { type Block, blockMerkleRoot, encodeBlock } from "../lib/primitives/block.ts";
+import { blockHashSync } from "../lib/primitives/header.ts";
+import { encodeTransaction, type Transaction } from "../lib/primitives/transaction.ts";
+import {
+  Cluster,
+  describeNodes,
+  type NodeStatus,
+  statuses,
+  type TestNode,
+  waitFor,
+} from "./support/nodes.ts";
+
+const REGTEST = NETWORKS.regtest;
+
+/** A raw socket to `node` that records when the far end closes it. */
+async function dialRaw(node: TestNode): Promise<{ conn: Deno.TcpConn; closed: Promise<number> }> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: node.port });
+  const opened = Date.now();
+  // Drain everything the hub sends (its hello, pongs) so only its close ends the loop.
+  const closed = (async () => {
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      while ((await conn.read(buf)) !== null) { /* keep reading */ }
+    } catch { /* reset by the hub: closed all the same */ }
+    return Date.now() - opened;
+  })();
+  return { conn, closed };
+}
+
+/** Writes `bytes`, ignoring a broken pipe: the hub may cut us off mid-write. */
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  try {
+    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+  } catch { /* closed by the hub */ }
+}
+
+/**
+ * Resolves with how long the hub took to close the socket, or rejects after `ms`. Keep `ms` under the
+ * nodes' dead-after time (1.5 s) where the attack itself must be the reason: silence is cut off after that.
+ */
+async function cutOffWithin(
+  sock: { conn: Deno.TcpConn; closed: Promise<number> },
+  ms: number,
+  what: string,
+): Promise<number> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) =>
+    timer = setTimeout(
+      () => reject(new Error(`the hub did not close the socket within ${ms} ms: ${what}`)),
+      ms,
+    )
+  );
+  try {
+    return await Promise.race([sock.closed, timeout]);
+  } finally {
+    clearTimeout(timer);
+    try {
+      sock.conn.close();
+    } catch { /* already closed */ }
+    await sock.closed;
+  }
+}
+
+function helloFrame(nodeId: string): Uint8Array {
+  return encodeFrame({
+    type: "hello",
+    protocol: PROTOCOL_VERSION,
+    network: "regtest",
+    genesis: REGTEST.genesisHash,
+    nodeId,
+    listen: null,
+    address: "hostile",
+    tip: { hash: REGTEST.genesisHash, height: 0, work: "1" },
+    role: "peer",
+    since: null,
+  });
+}
+
+/** A block on `tip` whose hash misses its target (every other field is right). */
+function badPowBlock(tip: NodeStatus): Uint8Array {
+  const coinbase: Transaction = {
+    version: 1,
+    inputs: [],
+    outputs: [{ amount: 50 * COIN, pubKeyHash: "00".repeat(20) }],
+    lockTime: tip.height + 1,
+  };
+  const header = {
+    version: 1,
+    prevHash: tip.tip,
+    merkleRoot: blockMerkleRoot([coinbase]),
+    time: Math.floor(Date.now() / 1000),
+    bits: 0x207fffff,
+    nonce: 0,
+  };
+  while (checkProofOfWork(blockHashSync(header), header.bits)) header.nonce++;
+  const block: Block = { header, txs: [coinbase] };
+  return encodeBlock(block);
+}
+
+/** Spends `owner`'s first coinbase with its real public key but a made-up signature. */
+async function forgedTx(owner: TestNode): Promise<Uint8Array> {
+  const wallet = JSON.parse(await Deno.readTextFile(`${owner.dataDir}/wallet.json`));
+  const block1 = await owner.rpc<{ txs: { txid: string }[] }>("block", ["1"]);
+  const tx: Transaction = {
+    version: 1,
+    inputs: [{
+      prevout: { txid: block1.txs[0].txid, index: 0 },
+      publicKey: fromHex(wallet.keys[0].publicKey) as Uint8Array<ArrayBuffer>,
+      signature: crypto.getRandomValues(new Uint8Array(64)),
+    }],
+    outputs: [{ amount: 49 * COIN, pubKeyHash: "11".repeat(20) }],
+    lockTime: 0,
+  };
+  return encodeTransaction(tx);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+Deno.test("a hostile peer (garbage, a 100 MiB length, a bad-PoW block, a forged signature, a flood) is cut off while the others keep working", async () => {
+  const cluster = await Cluster.create();
+  try {
+    const nodes: TestNode[] = [];
+    for (const n of ["hub", "b", "c"]) nodes.push(await cluster.start(n));
+    const [hub, b, c] = nodes;
+    await b.rpc("mine", [11]);
+    const funded = await b.rpc<NodeStatus>("status");
+    await waitFor(
+      async () => (await statuses(nodes)).every((s) => s.tip === funded.tip && s.peers === 2),
+      10_000,
+      "three nodes in one network with b's coins",
+    );
+
+    // Random bytes whose length prefix is small: the body is not UTF-8 JSON.
+    let sock = await dialRaw(hub);
+    const junk = crypto.getRandomValues(new Uint8Array(1000));
+    junk.set([0, 0, 0, 200]);
+    await writeAll(sock.conn, junk);
+    await cutOffWithin(sock, 1_000, "random bytes");
+
+    // Pure random bytes: refused on the length prefix, or at the latest when no hello comes.
+    sock = await dialRaw(hub);
+    await writeAll(sock.conn, crypto.getRandomValues(new Uint8Array(4096)));
+    await cutOffWithin(sock, 6_000, "pure random bytes");
+
+    // A 100 MiB length prefix is refused on sight, before any body is buffered.
+    sock = await dialRaw(hub);
+    const prefix = new Uint8Array(4 + 1024);
+    new DataView(prefix.buffer).setUint32(0, 100 * 1024 * 1024);
+    await writeAll(sock.conn, prefix);
+    assert.ok(await cutOffWithin(sock, 1_000, "a 100 MiB length prefix") < 1_000);
+
+    // A proper handshake, then a block that fails proof of work.
+    const tipBefore = (await hub.rpc<NodeStatus>("status")).tip;
+    sock = await dialRaw(hub);
+    const bad = badPowBlock(await hub.rpc<NodeStatus>("status"));
+    await writeAll(
+      sock.conn,
+      concat([helloFrame("hostile-pow"), encodeFrame({ type: "block", data: toHex(bad) })]),
+    );
+    await cutOffWithin(sock, 1_000, "a block with bad proof of work");
+    assert.equal((await hub.rpc<NodeStatus>("status")).tip, tipBefore, "the bad block was not connected");
+    assert.ok(hub.log.some((l) => /misbehaviour .*high-hash/.test(l)), "the hub judged the block by its PoW");
+
+    // A handshake, then a transaction spending b's real coin with b's key but a forged signature.
+    sock = await dialRaw(hub);
+    const forged = await forgedTx(b);
+    await writeAll(
+      sock.conn,
+      concat([helloFrame("hostile-sig"), encodeFrame({ type: "tx", data: toHex(forged) })]),
+    );
+    await cutOffWithin(sock, 1_000, "a transaction with a forged signature");
+    assert.ok(hub.log.some((l) => /misbehaviour .*bad-sig/.test(l)), "the hub judged the signature");
+    assert.equal((await hub.rpc<NodeStatus>("status")).mempool, 0, "the forged transaction was not accepted");
+
+    // A handshake, then far more messages than the rate limit's burst, in one write.
+    sock = await dialRaw(hub);
+    const ping = encodeFrame({ type: "ping", nonce: 1 });
+    await writeAll(sock.conn, concat([helloFrame("hostile-flood"), ...Array(5000).fill(ping)]));
+    await cutOffWithin(sock, 1_000, "a message flood");
+    assert.ok(hub.log.some((l) => /misbehaviour .*rate/.test(l)), "the hub cut the flood for its rate");
+
+    // The honest network never noticed: same hub, both peers still in it, and relay still works.
+    const s = await statuses(nodes);
+    assert.ok(s.every((x) => x.hub === hub.listen), "no failover happened");
+    const { txid } = await b.rpc<{ txid: string }>("send", [s[2].address, "2"]);
+    await waitFor(
+      async () =>
+        (await Promise.all(nodes.map((n) => n.rpc<{ txid: string }[]>("mempool"))))
+          .every((pool) => pool.some((e) => e.txid === txid)),
+      5_000,
+      "a transaction sent after the attacks to reach every node",
+    ).catch(async (e) => {
+      throw new Error(`${e.message}\n${await describeNodes(nodes)}`);
+    });
+    await waitFor(
+      async () => (await statuses([hub, b, c])).every((x) => x.peers === 2),
+      5_000,
+      "the hostile links to leave the peer list",
+    );
+  } finally {
+    await cluster.cleanup();
+  }
+});
