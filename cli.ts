@@ -71,6 +71,7 @@ async function run(args: Args): Promise<void> {
   let port = args.listen?.port ?? params.defaultPort;
   // Several nodes started from one folder must just work: the next one takes a free port.
   if (!args.listen && !portFree(bindHost, port)) port = 0;
+  const log = (line: string) => console.error(`${new Date().toISOString()} ${line}`);
   let node: Node | undefined;
   for (let instance = 1; !node; instance++) {
     const dataDir = instance === 1 ? baseDir : `${baseDir}-${instance}`;
@@ -84,7 +85,13 @@ async function run(args: Args): Promise<void> {
         advertiseHost: bindHost === "0.0.0.0" ? lanAddress() ?? "127.0.0.1" : undefined,
         connect: args.connect.length ? args.connect : undefined,
         threads: args.threads,
-        timings: { pingIntervalMs: args.pingIntervalMs, deadAfterMs: args.deadAfterMs },
+        timings: {
+          ...(args.pingIntervalMs ? { pingIntervalMs: args.pingIntervalMs } : {}),
+          ...(args.deadAfterMs ? { deadAfterMs: args.deadAfterMs } : {}),
+        },
+        // Headless: one line per event from the very start (the first join or promotion included). In menu
+        // mode events go to the menu's news area instead: lines on stderr would corrupt the prompt.
+        onEvent: args.headless ? (e) => log(describe(e)) : undefined,
       });
     } catch (e) {
       if (e instanceof DataDirLocked && !explicitDir && instance < 20) continue;
@@ -95,9 +102,6 @@ async function run(args: Args): Promise<void> {
       throw e;
     }
   }
-  const log = (line: string) => console.error(`${new Date().toISOString()} ${line}`);
-  // In menu mode events go to the menu's news area: lines on stderr would corrupt the prompt.
-  if (args.headless) node.subscribe((e) => log(describe(e)));
   let stopping = false;
   const shutdown = async () => {
     if (stopping) Deno.exit(130); // a second Ctrl-C exits at once

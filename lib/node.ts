@@ -111,6 +111,8 @@ export class Node {
       const chain = Chain.open(store, params);
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
       const node = new Node(opts, lock, store, chain, wallet);
+      // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
+      await node.#afterChainUpdate(await chain.resume(), "local");
       await node.net.start();
       return node;
     } catch (e) {
