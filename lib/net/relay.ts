@@ -4,6 +4,7 @@
  * @module
  */
 import { fromHex, toHex } from "../crypto/hex.ts";
+import { blockHashSync, decodeHeader, HEADER_SIZE } from "../primitives/header.ts";
 import type { LedgerPort, Verdict } from "./ledger_port.ts";
 import type { Link, LinkSet } from "./link.ts";
 import { type HelloMessage, MAX_BLOCKS_PER_MESSAGE, MAX_INV, type Message } from "./messages.ts";
@@ -94,6 +95,16 @@ export class Relay {
       }
       case "blocks": {
         const before = this.#ledger.tip().hash;
+        // Ask for the next batch now, from this batch's last block, so it travels while this one is
+        // validated; an empty reply ends the download.
+        const last = msg.data.length ? hashOfBlockHex(msg.data[msg.data.length - 1]) : undefined;
+        if (last) {
+          link.conn.send({
+            type: "getblocks",
+            locator: [last, ...this.#ledger.locator().slice(0, 100)],
+            stop: null,
+          });
+        }
         let progressed = false;
         for (const hex of msg.data) {
           const v = await this.#ledger.receiveBlock(fromHex(hex));
@@ -103,7 +114,7 @@ export class Relay {
             if (v.score > 0) return;
           }
         }
-        if (progressed && msg.data.length) this.#requestBlocks(link);
+        if (progressed && !last) this.#requestBlocks(link);
         const tip = this.#ledger.tip().hash;
         // Announce the new tip once; whoever lacks its parents asks for them.
         if (tip !== before) this.pushBlock(tip, this.#ledger.blockBytes(tip)!, others());
@@ -131,5 +142,14 @@ export class Relay {
 
   #judge(link: Link, v: Verdict): void {
     if (v.kind === "rejected" && v.score > 0) this.#misbehaved(link, v.score, `${v.code}: ${v.reason}`);
+  }
+}
+
+/** The hash of a hex-encoded block, from its first 80 bytes; undefined if they are not a header. */
+function hashOfBlockHex(hex: string): string | undefined {
+  try {
+    return blockHashSync(decodeHeader(fromHex(hex.slice(0, 2 * HEADER_SIZE))));
+  } catch {
+    return undefined;
   }
 }
