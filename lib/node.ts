@@ -187,6 +187,13 @@ export class Node {
 
   async #afterChainUpdate(update: ChainUpdate, source: "local" | "network"): Promise<void> {
     await this.mempool.chainUpdated(update);
+    // Transactions a reorg put back in the mempool are news to peers that never saw them unconfirmed.
+    for (const block of update.disconnected) {
+      for (const tx of block.txs.slice(1)) {
+        const id = txid(tx);
+        if (this.mempool.has(id)) this.net.relayTx(id, encodeTransaction(tx));
+      }
+    }
     if (update.connected.length) { for (const w of this.#tipWatchers) w(); }
     if (update.disconnected.length) {
       this.#emit({

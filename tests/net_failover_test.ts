@@ -167,19 +167,19 @@ Deno.test("two hubs that do not know each other at start merge through the hub's
       args: ["--connect", `127.0.0.1:${secondPort}`],
     });
     assert.equal((await first.rpc<NodeStatus>("status")).role, "superpeer");
-    // `second` starts with its own empty tracker: a hub of its own, then gains a peer.
+    const firstPeer = await cluster.start("first-peer", { tracker: `${cluster.root}/first.txt` });
+    // `second` starts with its own empty tracker: a hub of its own, then gains a peer too.
     const second = await cluster.start("second", { port: secondPort, tracker: `${cluster.root}/second.txt` });
     const follower = await cluster.start("follower", { tracker: `${cluster.root}/second.txt` });
-    const s = await statuses([first, second, follower]);
-    const twoHubs = s[0].role === "superpeer" && s[1].role === "superpeer" && s[2].hub === second.listen;
+    const all = [first, firstPeer, second, follower];
+    const s = await statuses(all);
+    const twoHubs = s[0].role === "superpeer" && s[2].role === "superpeer" && s[3].hub === second.listen;
     // Normally the probe has not fired yet; if it already has, the merge below is all there is to check.
-    if (twoHubs) assert.equal(await agreeOnOneHub([first, second, follower]), false);
-    const hub = await waitForOneHub(
-      [first, second, follower],
-      15_000,
-      "two hubs to find each other and merge",
-    );
-    assert.equal(hub, first, "the hub promoted earlier stays");
+    if (twoHubs) assert.equal(await agreeOnOneHub(all), false);
+    const hub = await waitForOneHub(all, 15_000, "two hubs to find each other and merge");
+    // Equally large hubs: the one promoted earlier stays, and the other's peer follows it over.
+    assert.equal(hub, first, "of two hubs with one peer each, the one promoted earlier stays");
+    assert.equal((await follower.rpc<NodeStatus>("status")).hub, first.listen);
   } finally {
     await cluster.cleanup();
   }

@@ -84,6 +84,7 @@ function helloFrame(nodeId: string): Uint8Array {
     tip: { hash: REGTEST.genesisHash, height: 0, work: "1" },
     role: "peer",
     since: null,
+    members: 0,
   });
 }
 

@@ -27,6 +27,7 @@ const VALID: Record<Message["type"], Record<string, unknown>> = {
     tip: { hash: H2, height: 0, work: "0100000001" },
     role: "superpeer",
     since: 1795000000000,
+    members: 3,
   },
   reject: { type: "reject", code: "network", reason: "wrong genesis" },
   ping: { type: "ping", nonce: 123 },

@@ -21,6 +21,8 @@ export interface Link {
   redirect?: string;
   /** The code of a `reject` it sent. */
   rejectCode?: string;
+  /** Our own hello on this link: both ends judge a meeting of hubs from the same two hellos. */
+  sentHello?: Omit<HelloMessage, "type">;
   /** The role our own hello announced on this link. */
   sentRole?: "peer" | "superpeer";
   /** The tip hash our own hello announced on this link. */
@@ -95,6 +97,7 @@ export class LinkSet {
       this.#opts.onClose(link);
     });
     const hello = this.#opts.myHello();
+    link.sentHello = hello;
     link.sentRole = hello.role;
     link.sentTip = hello.tip.hash;
     conn.send({ type: "hello", ...hello });

@@ -61,8 +61,10 @@ export interface HelloMessage {
   readonly address: string;
   readonly tip: { readonly hash: string; readonly height: number; readonly work: string };
   readonly role: "peer" | "superpeer";
-  /** When a superpeer became one (ms since the epoch): of two hubs that meet, the older stays. */
+  /** When a superpeer became one (ms since the epoch): of two equally large hubs that meet, the older stays. */
   readonly since: number | null;
+  /** Peers a superpeer has: of two hubs that meet, the larger stays (0 for a peer). */
+  readonly members: number;
 }
 /** Refusal sent before closing. */
 export interface RejectMessage {
@@ -241,6 +243,7 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
       },
       role: oneOf(field(o, "role"), "hello.role", ["peer", "superpeer"] as const),
       since: field(o, "since") === null ? null : int(field(o, "since"), "hello.since", 0),
+      members: int(field(o, "members"), "hello.members", 0),
     };
   },
   reject: (o) => ({

@@ -60,13 +60,18 @@ const WAKE_TICK_MS = 250;
 const MAX_REMEMBERED = 50;
 
 /** Orders hubs that meet: the one promoted earlier stays, ties by node id. */
-function outranks(
-  a: { since: number | null; nodeId: string },
-  b: { since: number | null; nodeId: string },
-): boolean {
+/**
+ * Orders hubs that meet: the one with more peers stays (a hub cut off by a pulled cable has none left),
+ * then the one promoted earlier, then the smaller node id. Both ends decide from the same two hellos.
+ */
+function outranks(a: HubRank, b: HubRank): boolean {
+  if (a.members !== b.members) return a.members > b.members;
   const sa = a.since ?? Infinity, sb = b.since ?? Infinity;
   return sa !== sb ? sa < sb : a.nodeId < b.nodeId;
 }
+
+/** What `outranks` compares, as carried in `hello`. */
+type HubRank = Pick<HelloMessage, "members" | "since" | "nodeId">;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const jitter = (ms: number) => Math.round(ms * (0.7 + Math.random() * 0.6));
@@ -209,6 +214,7 @@ export class Network {
       tip: { hash: tip.hash, height: tip.height, work: tip.work.toString(16) },
       role: this.#role,
       since: this.#since,
+      members: this.#role === "superpeer" ? this.#members.size : 0,
     };
   }
 
@@ -274,7 +280,7 @@ export class Network {
 
   /** Two hubs met: the one that ranks lower steps down and joins the other with its peers. */
   async #meetHub(link: Link, hello: HelloMessage): Promise<void> {
-    if (outranks({ since: this.#since, nodeId: this.nodeId }, hello)) {
+    if (outranks(link.sentHello ?? this.#hello(), hello)) {
       // We stay; the other hub computes the same and comes back as a Peer.
       await link.conn.close("merge: other hub yields", { flush: true });
       return;
