@@ -4,8 +4,8 @@
  * @module
  */
 import type { Connection, ConnectionOptions } from "./connection.ts";
-import { Connection as Conn, MISBEHAVIOUR } from "./connection.ts";
-import type { HelloMessage, Message, PeerEntry } from "./messages.ts";
+import { connect, Connection as Conn, MISBEHAVIOUR } from "./connection.ts";
+import { type HelloMessage, type Message, parseHostPort, type PeerEntry } from "./messages.ts";
 
 /** One link and what we know of its far end. */
 export interface Link {
@@ -102,6 +102,33 @@ export class LinkSet {
     link.sentTip = hello.tip.hash;
     conn.send({ type: "hello", ...hello });
     return link;
+  }
+
+  /**
+   * Dials `addr` ("host:port" or "host port") and waits for its hello: null when the address is bad or
+   * nobody answers; otherwise the link and the hello (null when refused or silent).
+   */
+  async dial(addr: string, connectTimeoutMs: number, helloTimeoutMs: number): Promise<
+    { link: Link; hello: HelloMessage | null } | null
+  > {
+    let conn: Connection;
+    try {
+      const hp = parseHostPort(addr, { allowSpace: true });
+      conn = await connect(hp.hostname, hp.port, { timeoutMs: connectTimeoutMs, ...this.connOptions() });
+    } catch {
+      return null;
+    }
+    const link = this.wrap(conn, false);
+    return { link, hello: await this.greet(link, helloTimeoutMs) };
+  }
+
+  /** Where a Peer we dialled sends us: it answers with a redirect or a reject, then closes (cut after `ms`). */
+  async redirectOf(link: Link, ms: number): Promise<string | undefined> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([link.conn.closed, new Promise((r) => timer = setTimeout(r, ms))]);
+    clearTimeout(timer);
+    await link.conn.close("no redirect");
+    return link.redirect;
   }
 
   /** Waits for the far end's accepted hello; null (and the link closed) on refusal, silence or close. */

@@ -8,7 +8,6 @@
  * @module
  */
 import { BanList } from "./ban.ts";
-import { connect, type Connection } from "./connection.ts";
 import { MAX_INV, type Message, type PeerEntry } from "./messages.ts";
 import { type HelloMessage, type HostPort, parseHostPort, PROTOCOL_VERSION } from "./messages.ts";
 import { readTracker, writeTracker } from "./tracker.ts";
@@ -350,23 +349,9 @@ export class Network {
 
   /** Dials `addr` and joins it if it is a hub. */
   async #dial(addr: string): Promise<"dead" | "joined" | { redirect?: string }> {
-    let hp: HostPort;
-    try {
-      hp = parseHostPort(addr, { allowSpace: true });
-    } catch {
-      return "dead";
-    }
-    let conn: Connection;
-    try {
-      conn = await connect(hp.hostname, hp.port, {
-        timeoutMs: this.#opts.connectTimeoutMs,
-        ...this.#links.connOptions(),
-      });
-    } catch {
-      return "dead";
-    }
-    const link = this.#links.wrap(conn, false);
-    const hello = await this.#links.greet(link, HELLO_TIMEOUT_MS);
+    const r = await this.#links.dial(addr, this.#opts.connectTimeoutMs, HELLO_TIMEOUT_MS);
+    if (!r) return "dead";
+    const { link, hello } = r;
     if (!hello) return link.rejectCode === "electing" ? {} : "dead";
     this.#remember([hello.listen ?? ""]);
     if (hello.role === "superpeer") {
@@ -378,8 +363,7 @@ export class Network {
       if (link.earlyPeers) this.#setPeers([...link.earlyPeers]);
       return "joined";
     }
-    await closedWithin(link, HELLO_TIMEOUT_MS); // a Peer answers with a redirect or a reject, then closes
-    return { redirect: link.redirect };
+    return { redirect: await this.#links.redirectOf(link, HELLO_TIMEOUT_MS) };
   }
 
   #promote(reason: string): void {
@@ -460,32 +444,17 @@ export class Network {
 
   /** Dials `addr` as a hub; true when that changed our role. */
   async #dialProbe(addr: string): Promise<boolean> {
-    let hp: HostPort;
-    try {
-      hp = parseHostPort(addr, { allowSpace: true });
-    } catch {
-      return false;
-    }
-    let conn: Connection;
-    try {
-      conn = await connect(hp.hostname, hp.port, {
-        timeoutMs: this.#opts.connectTimeoutMs,
-        ...this.#links.connOptions(),
-      });
-    } catch {
-      return false;
-    }
-    const link = this.#links.wrap(conn, false);
-    const hello = await this.#links.greet(link, HELLO_TIMEOUT_MS);
-    if (!hello) return false;
+    const r = await this.#links.dial(addr, this.#opts.connectTimeoutMs, HELLO_TIMEOUT_MS);
+    if (!r?.hello) return false;
+    const { link, hello } = r;
     if (hello.role === "superpeer") {
       await this.#meetHub(link, hello);
       return this.#role === "peer";
     }
-    await closedWithin(link, HELLO_TIMEOUT_MS);
-    if (link.redirect && link.redirect !== this.#advertise) this.#remember([link.redirect]);
-    // Try the hub it named straight away.
-    return link.redirect && link.redirect !== this.#advertise ? await this.#dialProbe(link.redirect) : false;
+    const redirect = await this.#links.redirectOf(link, HELLO_TIMEOUT_MS);
+    if (!redirect || redirect === this.#advertise) return false;
+    this.#remember([redirect]);
+    return await this.#dialProbe(redirect); // try the hub it named straight away
   }
 
   async #onMessage(link: Link, msg: Message): Promise<void> {
@@ -549,14 +518,6 @@ export class Network {
       this.#opts.onEvent?.(e);
     } catch { /* an observer's bug must not break the network */ }
   }
-}
-
-/** Waits for the far end to close `link`; one that stays open (a bug or a hostile node) is cut after `ms`. */
-async function closedWithin(link: Link, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([link.conn.closed, new Promise((r) => timer = setTimeout(r, ms))]);
-  clearTimeout(timer);
-  await link.conn.close("no redirect");
 }
 
 function formatRemote(link: Link): string {
