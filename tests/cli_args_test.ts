@@ -4,38 +4,8 @@
  * the usage for code 2.
  */
 import assert from "node:assert/strict";
-import { parseArgs, USAGE, UsageError } from "../lib/cli/args.ts";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const SUB_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-net", "--allow-env"];
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `cli.ts args...` on regtest against `dataDir` and captures everything. */
-async function cli(dataDir: string, ...args: string[]): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SUB_PERMISSIONS, CLI, ...args, "--network", "regtest", "--data-dir", dataDir],
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** Exit code `code`, nothing on stdout, one `peerchain: ` line on stderr (then the usage when `code` is 2). */
-function assertRefusal(r: CliResult, code: number, mentions: RegExp): void {
-  assert.equal(r.code, code, `exit code; stderr: ${r.stderr}`);
-  assert.equal(r.stdout, "");
-  const lines = r.stderr.trimEnd().split("\n");
-  assert.match(lines[0], /^peerchain: \S/);
-  assert.match(lines[0], mentions);
-  if (code === 2) assert.equal(lines.slice(1).join("\n"), USAGE);
-  else assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
-}
+import { parseArgs, UsageError } from "../lib/cli/args.ts";
+import { assertRefusal, cli } from "./support/cli.ts";
 
 Deno.test("parseArgs: defaults are run on main with the tracker in the current folder", () => {
   const a = parseArgs([]);

@@ -3,60 +3,17 @@
  * cookie, file modes, `stop`, SIGTERM, a stale `rpc.json`, and two nodes started from one folder.
  */
 import assert from "node:assert/strict";
-import { USAGE } from "../lib/cli/args.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import { encodeAddress } from "../lib/crypto/address.ts";
 import { callRpc } from "../lib/rpc/client.ts";
 import type { RpcInfo } from "../lib/rpc/server.ts";
 import { lockDataDir } from "../lib/store/lock.ts";
+import { assertRefusal, CLI, cli, json, SUB_PERMISSIONS } from "./support/cli.ts";
+import { freePort } from "./support/nodes.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const SUB_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-net", "--allow-env"];
 const NODE_PERMISSIONS = [...SUB_PERMISSIONS, "--allow-sys=networkInterfaces"];
 const HEX64 = /^[0-9a-f]{64}$/;
 const dec = new TextDecoder();
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `cli.ts args...` on regtest against `dataDir` and captures everything. */
-async function cli(dataDir: string, ...args: string[]): Promise<CliResult> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...SUB_PERMISSIONS, CLI, ...args, "--network", "regtest", "--data-dir", dataDir],
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** Runs a `--json` subcommand that must succeed and returns its one JSON value. */
-async function json<T = Record<string, unknown>>(dataDir: string, ...args: string[]): Promise<T> {
-  const r = await cli(dataDir, ...args, "--json");
-  assert.equal(r.code, 0, `${args.join(" ")} failed: ${r.stderr}`);
-  assert.equal(r.stdout.trimEnd().split("\n").length, 1, `one line of JSON, got:\n${r.stdout}`);
-  return JSON.parse(r.stdout);
-}
-
-/** Exit code `code`, nothing on stdout, one `peerchain: ` line on stderr (then the usage when `code` is 2). */
-function assertRefusal(r: CliResult, code: number, mentions: RegExp): void {
-  assert.equal(r.code, code, `exit code; stdout: ${r.stdout} stderr: ${r.stderr}`);
-  assert.equal(r.stdout, "");
-  const lines = r.stderr.trimEnd().split("\n");
-  assert.match(lines[0], /^peerchain: \S/);
-  assert.match(lines[0], mentions);
-  if (code === 2) assert.equal(lines.slice(1).join("\n"), USAGE);
-  else assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 /** Polls `cond` until true; the failure names `what` (a function to describe the state at that moment). */
 async function waitFor(

@@ -17,6 +17,7 @@ import {
   setJobTime,
 } from "../lib/mining/kernel.ts";
 import { loadWasmKernel } from "../lib/mining/wasm_kernel.ts";
+import { seededBytes } from "./support/random.ts";
 
 const wasm = await loadWasmKernel();
 
@@ -24,19 +25,6 @@ const wasm = await loadWasmKernel();
 function kernels(): Kernel[] {
   assert.ok(wasm, "the wasm SIMD kernel should load here");
   return [createTsKernel(), wasm];
-}
-
-/** Deterministic pseudo-random bytes (xorshift32). */
-function randomBytes(length: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(length);
-  let x = (seed * 2654435761 + 1) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
 }
 
 async function readHeaders(name: string): Promise<Uint8Array<ArrayBuffer>[]> {
@@ -63,7 +51,7 @@ async function checkAgainstWebCrypto(headers: Uint8Array<ArrayBuffer>[], target:
 }
 
 Deno.test("kernels equal WebCrypto SHA-256d on 10,000 random headers and nonces", async () => {
-  const headers = Array.from({ length: 10_000 }, (_, i) => randomBytes(80, i + 1));
+  const headers = Array.from({ length: 10_000 }, (_, i) => seededBytes(80, i + 1));
   await checkAgainstWebCrypto(headers, () => 1n << 255n);
 });
 
@@ -125,7 +113,7 @@ Deno.test("a real header with its nonce zeroed: searching from nonce - 1000 find
 
 Deno.test("scan reports the first candidate offset, handles wrap-around and odd counts", () => {
   for (const k of kernels()) {
-    const h = randomBytes(80, 77);
+    const h = seededBytes(80, 77);
     const job = prepareJob(h, (1n << 256n) - 1n); // every hash is a candidate
     k.setJob(job);
     assert.equal(k.scan(0xfffffffe, 5), 0);
@@ -139,7 +127,7 @@ Deno.test("scan reports the first candidate offset, handles wrap-around and odd 
 
 Deno.test("the kernels agree with each other on a scan with a moderate target", () => {
   const [ts, w] = kernels();
-  const h = randomBytes(80, 5);
+  const h = seededBytes(80, 5);
   const job = prepareJob(h, 1n << 248n); // top byte zero: about one candidate in 256
   ts.setJob(job);
   w.setJob(job);
@@ -155,7 +143,7 @@ Deno.test("the kernels agree with each other on a scan with a moderate target", 
 
 Deno.test("a candidate whose top word ties the target's but is larger below is rejected by meetsTarget", () => {
   for (const k of kernels()) {
-    const h = randomBytes(80, 9);
+    const h = seededBytes(80, 9);
     const probe = prepareJob(h, 0n);
     k.setJob(probe);
     const d = k.digest(1234);
@@ -174,7 +162,7 @@ Deno.test("a candidate whose top word ties the target's but is larger below is r
 
 Deno.test("setJobTime changes the hashed time like a re-encoded header", async () => {
   for (const k of kernels()) {
-    const h = randomBytes(80, 11);
+    const h = seededBytes(80, 11);
     const job = prepareJob(h, 1n);
     setJobTime(job, 0x01020304);
     k.setJob(job);

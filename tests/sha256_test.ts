@@ -6,21 +6,9 @@
 import assert from "node:assert/strict";
 import { toHex } from "../lib/crypto/hex.ts";
 import { compress, IV, K, sha256, sha256d, sha256dSync, sha256Sync } from "../lib/crypto/sha256.ts";
+import { seededBytes } from "./support/random.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
-
-/** Deterministic pseudo-random bytes (xorshift32), so a failure names a reproducible input. */
-function bytesOf(length: number, seed: number): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(length);
-  let x = (seed * 2654435761 + 1) >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 /** floor(n^(1/k)) for a non-negative bigint, by Newton's method. */
 function iroot(n: bigint, k: bigint): bigint {
@@ -65,7 +53,7 @@ Deno.test("NIST vectors, sync and WebCrypto", async () => {
 
 Deno.test("sha256Sync and sha256dSync equal WebCrypto for every length 0..300", async () => {
   for (let len = 0; len <= 300; len++) {
-    const data = bytesOf(len, len);
+    const data = seededBytes(len, len);
     assert.equal(toHex(sha256Sync(data)), toHex(await sha256(data)), `sha256, length ${len}`);
     assert.equal(toHex(sha256dSync(data)), toHex(await sha256d(data)), `sha256d, length ${len}`);
   }
@@ -73,11 +61,11 @@ Deno.test("sha256Sync and sha256dSync equal WebCrypto for every length 0..300", 
 
 Deno.test("sha256Sync equals WebCrypto on large inputs and on views into larger buffers", async () => {
   for (const len of [1023, 4096, 65_537, 1_000_003]) {
-    const data = bytesOf(len, len);
+    const data = seededBytes(len, len);
     assert.equal(toHex(sha256Sync(data)), toHex(await sha256(data)), `length ${len}`);
   }
   // A subarray with a non-zero offset must hash only its own bytes.
-  const big = bytesOf(500, 7);
+  const big = seededBytes(500, 7);
   const view = big.subarray(13, 13 + 200);
   assert.equal(toHex(sha256Sync(view)), toHex(await sha256(view.slice())));
   assert.equal(toHex(sha256dSync(view)), toHex(await sha256d(view.slice())));

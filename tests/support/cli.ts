@@ -1,0 +1,46 @@
+/** Running the real `cli.ts` as a subprocess and checking what a person would read. */
+import assert from "node:assert/strict";
+import { USAGE } from "../../lib/cli/args.ts";
+
+/** Path of the executable's entry point. */
+export const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+/** Permissions a subcommand needs. */
+export const SUB_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-net", "--allow-env"];
+
+/** What a finished process printed and returned. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const dec = new TextDecoder();
+
+/** Runs `cli.ts args...` on regtest against `dataDir` and captures everything. */
+export async function cli(dataDir: string, ...args: string[]): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SUB_PERMISSIONS, CLI, ...args, "--network", "regtest", "--data-dir", dataDir],
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs a `--json` subcommand that must succeed and returns its one JSON value. */
+export async function json<T = Record<string, unknown>>(dataDir: string, ...args: string[]): Promise<T> {
+  const r = await cli(dataDir, ...args, "--json");
+  assert.equal(r.code, 0, `${args.join(" ")} failed: ${r.stderr}`);
+  assert.equal(r.stdout.trimEnd().split("\n").length, 1, `one line of JSON, got:\n${r.stdout}`);
+  return JSON.parse(r.stdout);
+}
+
+/** Exit code `code`, nothing on stdout, one `peerchain: ` line on stderr (then the usage when `code` is 2). */
+export function assertRefusal(r: CliResult, code: number, mentions: RegExp): void {
+  assert.equal(r.code, code, `exit code; stdout: ${r.stdout} stderr: ${r.stderr}`);
+  assert.equal(r.stdout, "");
+  const lines = r.stderr.trimEnd().split("\n");
+  assert.match(lines[0], /^peerchain: \S/);
+  assert.match(lines[0], mentions);
+  if (code === 2) assert.equal(lines.slice(1).join("\n"), USAGE);
+  else assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+}
