@@ -7,6 +7,7 @@
 import { Chain, type ChainUpdate } from "./chain/chain.ts";
 import { ValidationError } from "./chain/errors.ts";
 import { Mempool } from "./chain/mempool.ts";
+import { OrphanTxs } from "./chain/orphan_txs.ts";
 import { type NetworkName, type NetworkParams, NETWORKS } from "./consensus/params.ts";
 import { type Block, decodeBlock, encodeBlock } from "./primitives/block.ts";
 import { DecodeError } from "./primitives/bytes.ts";
@@ -74,6 +75,9 @@ export class Node {
   #miner?: Miner;
   #threads?: number;
   #tipWatchers = new Set<() => void>();
+  #orphanTxs = new OrphanTxs();
+  /** Payments are built one at a time, so two at once never pick the same coins. */
+  #sending: Promise<unknown> = Promise.resolve();
 
   private constructor(opts: NodeOptions, lock: DirLock, store: Store, chain: Chain, wallet: Wallet) {
     this.params = NETWORKS[opts.network];
@@ -163,13 +167,18 @@ export class Node {
     const entry = await this.mempool.accept(tx);
     this.net.relayTx(entry.txid, encodeTransaction(tx));
     this.#emit({ type: "tx", txid: entry.txid, source: "local" });
+    await this.#adoptOrphanTxs(entry.txid);
     return entry.txid;
   }
 
   /** Pays `amount` base units to `address` from the wallet; returns the txid. */
-  async send(address: string, amount: number): Promise<{ txid: string; fee: number }> {
-    const { tx, fee } = await this.wallet.createTransaction(this.walletView(), address, amount);
-    return { txid: await this.submitTx(tx), fee };
+  send(address: string, amount: number): Promise<{ txid: string; fee: number }> {
+    const run = this.#sending.then(async () => {
+      const { tx, fee } = await this.wallet.createTransaction(this.walletView(), address, amount);
+      return { txid: await this.submitTx(tx), fee };
+    });
+    this.#sending = run.catch(() => {});
+    return run;
   }
 
   /** The miner (its workers start on first use). */
@@ -203,6 +212,7 @@ export class Node {
       });
     }
     for (const b of update.connected) {
+      for (const tx of b.txs) await this.#adoptOrphanTxs(txid(tx));
       const hash = blockHashSync(b.header);
       this.#emit({ type: "block", hash, height: this.chain.entry(hash)!.height, source });
     }
@@ -228,13 +238,14 @@ export class Node {
         return e && encodeTransaction(e.tx);
       },
       has: (kind, id) => kind === "tx" ? this.mempool.has(id) : this.chain.has(id),
-      receiveBlock: (bytes) => this.#receiveBlock(bytes),
-      receiveTx: (bytes) => this.#receiveTx(bytes),
+      receiveBlock: (bytes) => this.receiveBlock(bytes),
+      receiveTx: (bytes) => this.receiveTx(bytes),
       pendingTxids: () => this.mempool.entries().map((e) => e.txid),
     };
   }
 
-  async #receiveBlock(bytes: Uint8Array): Promise<Verdict> {
+  /** Takes a block's bytes as a peer sent them; never throws: the verdict says what became of it. */
+  async receiveBlock(bytes: Uint8Array): Promise<Verdict> {
     let block: Block;
     try {
       block = decodeBlock(bytes);
@@ -252,7 +263,11 @@ export class Node {
     }
   }
 
-  async #receiveTx(bytes: Uint8Array): Promise<Verdict> {
+  /**
+   * Takes a transaction's bytes as a peer sent them; never throws. One whose parent has not arrived yet
+   * waits (bounded) and is accepted and relayed when the parent comes.
+   */
+  async receiveTx(bytes: Uint8Array): Promise<Verdict> {
     let tx: Transaction;
     try {
       tx = decodeTransaction(bytes);
@@ -264,9 +279,32 @@ export class Node {
     try {
       await this.mempool.accept(tx);
       this.#emit({ type: "tx", txid: id, source: "network" });
+      await this.#adoptOrphanTxs(id);
       return { kind: "accepted", id };
     } catch (e) {
+      // Perhaps its parent is still on its way: keep it until the parent comes.
+      if (e instanceof ValidationError && e.code === "bad-txns-inputs-missingorspent") {
+        this.#orphanTxs.add(id, tx);
+      }
       return refused(e, id);
+    }
+  }
+
+  /** Accepts and relays the waiting transactions that spend `parent`'s outputs, and theirs in turn. */
+  async #adoptOrphanTxs(parent: string): Promise<void> {
+    const ready = [parent];
+    while (ready.length) {
+      for (const [id, tx] of this.#orphanTxs.takeChildrenOf(ready.pop()!)) {
+        try {
+          await this.mempool.accept(tx);
+        } catch (e) {
+          if (e instanceof ValidationError) continue;
+          throw e;
+        }
+        this.net.relayTx(id, encodeTransaction(tx));
+        this.#emit({ type: "tx", txid: id, source: "network" });
+        ready.push(id);
+      }
     }
   }
 

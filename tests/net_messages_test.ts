@@ -118,6 +118,15 @@ Deno.test("every message type is accepted when valid, and unknown fields are dro
   assert.equal(big.type, "tx");
 });
 
+/** Fields a message may leave out. */
+const OPTIONAL = new Set(["hello.members"]);
+
+Deno.test("a hello without members (the first hellos of protocol 1) counts as a node with no peers", () => {
+  const { members: _, ...old } = VALID.hello as { members: number };
+  assert.equal((parseMessage(old) as { members: number }).members, 0);
+  assert.throws(() => parseMessage({ ...old, members: -1 }), MessageError);
+});
+
 Deno.test("every message type is rejected when a field is wrong or missing", () => {
   for (const [type, cases] of Object.entries(INVALID)) {
     const base = VALID[type as Message["type"]];
@@ -125,7 +134,7 @@ Deno.test("every message type is rejected when a field is wrong or missing", () 
       assert.throws(() => parseMessage(withField(base, path, value)), MessageError, `${type}.${path}`);
     }
     for (const key of Object.keys(base)) {
-      if (key === "type") continue;
+      if (key === "type" || OPTIONAL.has(`${type}.${key}`)) continue;
       assert.throws(
         () => parseMessage(withField(base, key, undefined)),
         MessageError,

@@ -62,6 +62,11 @@ export class LinkSet {
     return this.#byConn.size;
   }
 
+  /** Links still waiting for the far end's hello, oldest first. */
+  waiting(): Link[] {
+    return [...this.#byConn.values()].filter((l) => !l.hello);
+  }
+
   /** Links whose hello was accepted. */
   greeted(): Link[] {
     return [...this.#byConn.values()].filter((l) => l.hello);

@@ -243,7 +243,8 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
       },
       role: oneOf(field(o, "role"), "hello.role", ["peer", "superpeer"] as const),
       since: field(o, "since") === null ? null : int(field(o, "since"), "hello.since", 0),
-      members: int(field(o, "members"), "hello.members", 0),
+      // Absent in the first hellos of protocol 1: such a node counts as having no peers.
+      members: field(o, "members") === undefined ? 0 : int(field(o, "members"), "hello.members", 0),
     };
   },
   reject: (o) => ({

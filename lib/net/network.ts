@@ -56,6 +56,8 @@ export interface NetworkOptions {
 
 const HELLO_TIMEOUT_MS = 3000;
 const WAKE_TICK_MS = 250;
+/** Links that have not said hello yet, at most (an honest node says it within milliseconds). */
+const MAX_WAITING_LINKS = 16;
 const MAX_REMEMBERED = 50;
 
 /** Orders hubs that meet: the one promoted earlier stays, ties by node id. */
@@ -232,6 +234,9 @@ export class Network {
     try {
       for await (const conn of listener) {
         const host = conn.remoteAddr.hostname;
+        // Silent sockets must not lock honest peers out: past a few, the oldest silent one makes room.
+        const waiting = this.#links.waiting();
+        if (waiting.length >= MAX_WAITING_LINKS) waiting[0].conn.close("no hello: making room");
         if (this.#stopping || this.#links.size >= this.#opts.maxLinks || this.#bans.isBanned(host)) {
           try {
             conn.close();

@@ -1,0 +1,91 @@
+/** The node in one process: transactions that arrive before their parent, and payments made at once. */
+import assert from "node:assert/strict";
+import { Node } from "../lib/node.ts";
+import { encodeTransaction, txid } from "../lib/primitives/transaction.ts";
+import { OrphanTxs } from "../lib/chain/orphan_txs.ts";
+
+async function withNode(fn: (node: Node) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain-node-" });
+  const node = await Node.start({
+    network: "regtest",
+    dataDir: `${dir}/data`,
+    trackerPath: `${dir}/tracker.txt`,
+    listen: { hostname: "127.0.0.1", port: 0 },
+    threads: 1,
+  });
+  try {
+    await fn(node);
+  } finally {
+    await node.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("a transaction that arrives before its parent waits, then is accepted when the parent comes", async () => {
+  await withNode(async (node) => {
+    await node.miner.mineBlocks(11);
+    // A parent and a child that spends the parent's change, built on this node, then forgotten by it.
+    const to = node.wallet.address;
+    const { tx: parent } = await node.wallet.createTransaction(node.walletView(), to, 10e8);
+    const parentId = txid(parent);
+    const change = parent.outputs.findIndex((o) =>
+      o.pubKeyHash === node.wallet.pubKeyHash && o.amount !== 10e8
+    );
+    const view = node.walletView();
+    const childView = {
+      ...view,
+      coinsOf: () => [],
+      mempoolCoinsOf: () => [{
+        outpoint: { txid: parentId, index: change },
+        coin: {
+          amount: parent.outputs[change].amount,
+          pubKeyHash: node.wallet.pubKeyHash,
+          height: node.chain.height + 1,
+          coinbase: false,
+        },
+      }],
+      isSpentInMempool: () => false,
+    };
+    const { tx: child } = await node.wallet.createTransaction(childView, to, 5e8);
+    const childId = txid(child);
+
+    const early = await node.receiveTx(encodeTransaction(child));
+    assert.equal(early.kind, "rejected");
+    assert.equal(node.mempool.has(childId), false);
+    const v = await node.receiveTx(encodeTransaction(parent));
+    assert.equal(v.kind, "accepted");
+    assert.ok(node.mempool.has(parentId));
+    assert.ok(node.mempool.has(childId), "the waiting child was accepted once its parent came");
+  });
+});
+
+Deno.test("payments made at the same moment pick different coins", async () => {
+  await withNode(async (node) => {
+    await node.miner.mineBlocks(13);
+    const to = node.wallet.address;
+    const results = await Promise.all([1, 2, 3].map((n) => node.send(to, n * 1e8)));
+    assert.equal(new Set(results.map((r) => r.txid)).size, 3);
+    for (const r of results) assert.ok(node.mempool.has(r.txid));
+  });
+});
+
+Deno.test("the orphan pool is bounded and hands children over once", () => {
+  const pool = new OrphanTxs(2);
+  const tx = (parent: string) => ({
+    version: 1,
+    inputs: [{
+      prevout: { txid: parent, index: 0 },
+      publicKey: new Uint8Array(32),
+      signature: new Uint8Array(64),
+    }],
+    outputs: [],
+    lockTime: 0,
+  });
+  pool.add("a", tx("p1"));
+  pool.add("b", tx("p2"));
+  pool.add("c", tx("p1")); // evicts "a", the oldest
+  assert.equal(pool.size, 2);
+  assert.deepEqual(pool.takeChildrenOf("p1").map(([id]) => id), ["c"]);
+  assert.deepEqual(pool.takeChildrenOf("p1"), []);
+  assert.equal(pool.size, 1);
+});

@@ -1,0 +1,386 @@
+/**
+ * Hostile inputs at a hub of real node processes, over raw sockets to 127.0.0.1 only: random bytes, mutated
+ * valid frames, wrong types, huge length prefixes, half-sent frames left open, structurally valid but invalid
+ * transactions and blocks, and a connection flood. The hub must stay up with bounded memory, the honest
+ * nodes must keep relaying, and nothing invalid may reach the hub's chain or mempool.
+ * @module
+ */
+import { COIN } from "../../lib/consensus/amount.ts";
+import { NETWORKS } from "../../lib/consensus/params.ts";
+import { checkProofOfWork } from "../../lib/consensus/pow.ts";
+import { toHex } from "../../lib/crypto/hex.ts";
+import { encodeFrame, MAX_FRAME } from "../../lib/net/frame.ts";
+import { PROTOCOL_VERSION } from "../../lib/net/messages.ts";
+import { type Block, blockMerkleRoot, encodeBlock } from "../../lib/primitives/block.ts";
+import { blockHashSync } from "../../lib/primitives/header.ts";
+import { encodeTransaction, type Transaction } from "../../lib/primitives/transaction.ts";
+import {
+  mempoolIds,
+  rpc,
+  rssMiB,
+  type ScenarioResult,
+  sleep,
+  type Status,
+  StressCluster,
+  waitFor,
+  waitForOneHub,
+} from "./stress.ts";
+import { type Progress, seeded } from "./stress_kills.ts";
+
+const REGTEST = NETWORKS.regtest;
+const enc = new TextEncoder();
+
+/** How `hostile` runs. */
+export interface HostileOptions {
+  /** Hostile inputs in all (the flood's sockets count as inputs). */
+  inputs: number;
+  /** Sockets of the connection flood, all open at once. */
+  flood?: number;
+  /** Attacking sockets in flight at once. */
+  concurrency?: number;
+  seed?: number;
+  progress?: Progress;
+}
+
+function hello(nodeId: string, over: Record<string, unknown> = {}): Uint8Array {
+  return encodeFrame({
+    type: "hello",
+    protocol: PROTOCOL_VERSION,
+    network: "regtest",
+    genesis: REGTEST.genesisHash,
+    nodeId,
+    listen: null,
+    address: "hostile",
+    tip: { hash: REGTEST.genesisHash, height: 0, work: "1" },
+    role: "peer",
+    since: null,
+    members: 0,
+    ...over,
+  });
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let off = 0;
+  for (const p of parts) out.set(p, off), off += p.length;
+  return out;
+}
+
+/** A frame around arbitrary body bytes, with a correct length prefix. */
+function rawFrame(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+/** A block on `tip` whose hash misses its target. */
+function badPowBlock(tip: Status): string {
+  const coinbase: Transaction = {
+    version: 1,
+    inputs: [],
+    outputs: [{ amount: 50 * COIN, pubKeyHash: "00".repeat(20) }],
+    lockTime: tip.height + 1,
+  };
+  const header = {
+    version: 1,
+    prevHash: tip.tip,
+    merkleRoot: blockMerkleRoot([coinbase]),
+    time: Math.floor(Date.now() / 1000),
+    bits: 0x207fffff,
+    nonce: 0,
+  };
+  while (checkProofOfWork(blockHashSync(header), header.bits)) header.nonce++;
+  return toHex(encodeBlock({ header, txs: [coinbase] } as Block));
+}
+
+/** A well-formed transaction spending an outpoint nobody has, with a made-up key and signature. */
+function bogusTx(rand: (n: number) => number): string {
+  const bytes = (n: number) => Uint8Array.from({ length: n }, () => rand(256)) as Uint8Array<ArrayBuffer>;
+  return toHex(encodeTransaction({
+    version: 1,
+    inputs: [{
+      prevout: { txid: toHex(bytes(32)), index: rand(4) },
+      publicKey: bytes(32),
+      signature: bytes(64),
+    }],
+    outputs: [{ amount: 1 + rand(COIN), pubKeyHash: toHex(bytes(20)) }],
+    lockTime: 0,
+  }));
+}
+
+/** One hostile input: the bytes to send and whether to leave the socket open afterwards. */
+interface Attack {
+  kind: string;
+  bytes: Uint8Array;
+  holdOpen?: boolean;
+}
+
+/** Valid messages to mutate, built from the live hub's state. */
+function validMessages(tip: Status, realTx: string): Record<string, unknown>[] {
+  return [
+    { type: "ping", nonce: 7 },
+    { type: "pong", nonce: 7 },
+    { type: "inv", kind: "tx", ids: [tip.tip] },
+    { type: "getdata", kind: "block", ids: [tip.tip] },
+    { type: "getblocks", locator: [tip.tip, REGTEST.genesisHash], stop: null },
+    { type: "tx", data: realTx },
+    { type: "block", data: badPowBlock(tip) },
+    { type: "peers", peers: [{ nodeId: "x", listen: "127.0.0.1:1" }], hub: "127.0.0.1:1" },
+    { type: "notfound", kind: "tx", ids: [tip.tip] },
+  ];
+}
+
+const WRONG_VALUES: unknown[] = [null, 0, -1, 1e300, "", "zz", [], {}, true, "a".repeat(70_000), [[[[[]]]]]];
+
+function makeAttack(i: number, rand: (n: number) => number, valid: Record<string, unknown>[]): Attack {
+  const id = `hostile-${i}`;
+  const bytes = (n: number) => Uint8Array.from({ length: n }, () => rand(256));
+  switch (i % 7) {
+    case 0:
+      return { kind: "random bytes", bytes: bytes(1 + rand(2048)) };
+    case 1: { // a valid hello, then a valid frame with a few bytes of its body flipped, cut or extended
+      const body = encodeFrame(valid[rand(valid.length)]).subarray(4).slice();
+      for (let k = 1 + rand(4); k > 0; k--) body[rand(body.length)] = rand(256);
+      const cut = rand(3) === 0 ? body.subarray(0, rand(body.length)) : body;
+      return {
+        kind: "mutated valid frames",
+        bytes: concat(hello(id), rawFrame(concat(cut, bytes(rand(3) * 8)))),
+      };
+    }
+    case 2: { // a valid hello, then a known type whose fields have the wrong types (or the hello itself)
+      const msg = { ...valid[rand(valid.length)] };
+      const keys = Object.keys(msg).filter((k) => k !== "type");
+      if (keys.length) msg[keys[rand(keys.length)]] = WRONG_VALUES[rand(WRONG_VALUES.length)];
+      if (rand(5) === 0) msg.type = ["", "HELLO", "yield", "blocks", "x".repeat(200)][rand(5)];
+      const first = rand(6) === 0
+        ? hello(id, { [["protocol", "tip", "role", "genesis", "nodeId"][rand(5)]]: WRONG_VALUES[rand(9)] })
+        : hello(id);
+      return { kind: "wrong types", bytes: concat(first, encodeFrame(msg)) };
+    }
+    case 3: { // a length prefix over the limit, before or after a hello
+      const prefix = new Uint8Array(4);
+      new DataView(prefix.buffer).setUint32(0, MAX_FRAME + 1 + rand(0xffffffff - MAX_FRAME));
+      return {
+        kind: "huge length prefixes",
+        bytes: concat(rand(2) ? hello(id) : new Uint8Array(0), prefix, bytes(64)),
+      };
+    }
+    case 4: { // a frame announced but only partly sent, socket left open
+      const prefix = new Uint8Array(4);
+      new DataView(prefix.buffer).setUint32(0, 100 + rand(100_000));
+      const head = rand(2) ? hello(id) : new Uint8Array(0);
+      return {
+        kind: "half-sent frames left open",
+        bytes: concat(head, prefix, enc.encode('{"type":"tx","da')),
+        holdOpen: true,
+      };
+    }
+    case 5: // well-formed but invalid items: a transaction spending nothing, a block with bad proof of work
+      return {
+        kind: "invalid tx/block",
+        bytes: concat(hello(id), encodeFrame(rand(2) ? { type: "tx", data: bogusTx(rand) } : valid[6])),
+      };
+    default: // not JSON, not an object, no type, deep nesting, bad UTF-8 behind a valid hello
+      return {
+        kind: "malformed bodies",
+        bytes: concat(
+          hello(id),
+          rawFrame(
+            [
+              enc.encode("[1,2]"),
+              enc.encode('{"typ":1}'),
+              enc.encode("[".repeat(100_000)),
+              bytes(32),
+            ][rand(4)],
+          ),
+        ),
+      };
+  }
+}
+
+/** Sends `a` on a fresh socket; resolves true when the hub closed it within `waitMs`. */
+async function deliver(port: number, a: Attack, waitMs: number): Promise<boolean | null> {
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  } catch {
+    return null;
+  }
+  const closed = (async () => {
+    const buf = new Uint8Array(16 * 1024);
+    try {
+      while ((await conn.read(buf)) !== null) { /* drain the hub's hello and pings */ }
+    } catch { /* reset: closed all the same */ }
+    return true;
+  })();
+  try {
+    for (let off = 0; off < a.bytes.length;) off += await conn.write(a.bytes.subarray(off));
+  } catch { /* cut off mid-write */ }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const byHub = await Promise.race([
+    closed,
+    new Promise<false>((r) => timer = setTimeout(() => r(false), waitMs)),
+  ]);
+  clearTimeout(timer);
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+  await closed;
+  return byHub;
+}
+
+/**
+ * Runs `inputs` hostile inputs at the hub of a three-node network while one honest node keeps paying, then
+ * a connection flood; returns the figures. `survived` counts hostile inputs after which the hub was still up.
+ */
+export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
+  const t0 = Date.now(), notes: string[] = [], log = o.progress ?? (() => {});
+  const rand = seeded(o.seed ?? 11);
+  const cluster = await StressCluster.create();
+  try {
+    const hub = await cluster.start("hub");
+    const b = await cluster.start("b"), c = await cluster.start("c");
+    const honest = [hub, b, c];
+    await waitForOneHub(honest, 20_000, "three nodes to form one network");
+    await rpc(b, "mine", [REGTEST.coinbaseMaturity + 2]);
+    const before = await rpc<Status>(b, "status");
+    await waitFor(
+      async () => (await rpc<Status>(hub, "status")).tip === before.tip,
+      10_000,
+      "funding at the hub",
+    );
+    const cAddr = (await rpc<Status>(c, "status")).address;
+    const probe = await rpc<{ txid: string }>(b, "send", [cAddr, "0.5"]);
+    // Mutations start from a well-formed transaction: a real one is no better, as its signature breaks anyway.
+    const valid = validMessages(await rpc<Status>(hub, "status"), bogusTx(rand));
+    // A control: an honest handshake and a ping are not cut off, so a cut-off below means a refusal.
+    const control = await deliver(hub.port, {
+      kind: "control",
+      bytes: concat(hello("control"), encodeFrame(valid[0])),
+    }, 500);
+    if (control !== false) {
+      notes.push(`CONTROL FAILED: an honest handshake and ping were cut off (${control})`);
+    }
+    const baseRss = await rssMiB(hub.proc.pid);
+    let peakRss = baseRss, sampling = true;
+    const trail: number[] = [];
+    const sampler = (async () => {
+      for (let i = 0; sampling; i++) {
+        const now = await rssMiB(hub.proc.pid);
+        peakRss = Math.max(peakRss, now);
+        if (i % 20 === 0) trail.push(Math.round(now));
+        await sleep(100);
+      }
+    })();
+    const honestTx: string[] = [probe.txid];
+    let paying = true;
+    const payer = (async () => {
+      while (paying) {
+        await rpc<{ txid: string }>(b, "send", [cAddr, "0.01"]).then((r) => honestTx.push(r.txid), () => {});
+        await sleep(300);
+      }
+    })();
+    const flood = Math.min(o.flood ?? 200, o.inputs);
+    const total = o.inputs - flood;
+    const byKind = new Map<string, { sent: number; cut: number; refused: number }>();
+    let hubDiedAt = -1;
+    // Two queues: quick attacks, and half-sent frames that are held open until the hub drops them. Both pools
+    // together stay under the hub's 64 links, so a cut-off is never just "no room".
+    const queues = [[] as number[], [] as number[]];
+    for (let i = 0; i < total; i++) queues[i % 7 === 4 ? 1 : 0].push(i);
+    const worker = async (queue: number[]) => {
+      for (let i = queue.shift(); i !== undefined && hubDiedAt < 0; i = queue.shift()) {
+        const a = makeAttack(i, rand, valid);
+        const k = byKind.get(a.kind) ?? { sent: 0, cut: 0, refused: 0 };
+        byKind.set(a.kind, k);
+        k.sent++;
+        // Half-sent frames stay open past the hub's hello timeout (3 s) or dead-after (1.5 s).
+        const r = await deliver(hub.port, a, a.holdOpen ? 4_000 : 150);
+        if (r === true) k.cut++;
+        if (r === null) k.refused++;
+        if (!hub.alive && hubDiedAt < 0) hubDiedAt = i;
+      }
+    };
+    const n = o.concurrency ?? 24;
+    await Promise.all([
+      ...Array.from({ length: n }, () => worker(queues[0])),
+      ...Array.from({ length: Math.round(n * 1.25) }, () => worker(queues[1])),
+    ]);
+    log(`hostile: ${total} inputs sent, hub ${hub.alive ? "up" : "DOWN"}`);
+    // The flood: many sockets at once, saying nothing; a new honest node then tries to join.
+    const socks = (await Promise.allSettled(
+      Array.from({ length: flood }, () => Deno.connect({ hostname: "127.0.0.1", port: hub.port })),
+    )).flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+    const rpcDuringFlood = await rpc<Status>(hub, "status").then(() => true, () => false);
+    const joinStart = Date.now();
+    const d = await cluster.start("d");
+    const joinedUnderFlood = await waitFor(
+      async () => (await rpc<Status>(d, "status")).hub === hub.listen,
+      15_000,
+      "a new honest node to join during the flood",
+    ).then(() => Date.now() - joinStart, () => -1);
+    for (const s of socks) {
+      try {
+        s.close();
+      } catch { /* closed by the hub */ }
+    }
+    paying = false;
+    await payer;
+    // Afterwards: the hub is up, no failover, a fresh payment reaches everyone, nothing else got in.
+    const everyone = [hub, b, c, d];
+    log(`hostile: flood over, new node joined in ${joinedUnderFlood} ms`);
+    const stillHub = await waitForOneHub(everyone, 15_000, "one hub after the attack").catch(() => null);
+    log(`hostile: one hub ${stillHub?.name}`);
+    const after = await rpc<{ txid: string }>(b, "send", [cAddr, "0.02"]).catch(() => null);
+    if (after) honestTx.push(after.txid);
+    const relayed = after !== null && await waitFor(
+      async () => (await Promise.all(everyone.map(mempoolIds))).every((p) => p.has(after.txid)),
+      10_000,
+      "a payment after the attack to reach every node",
+    ).then(() => true, () => false);
+    sampling = false;
+    await sampler;
+    const hubNow = await rpc<Status>(hub, "status").catch(() => null);
+    const pool = hubNow ? await mempoolIds(hub) : new Set<string>();
+    const invalid = [...pool].filter((id) => !honestTx.includes(id)).length +
+      (hubNow && hubNow.tip !== before.tip ? Math.max(1, hubNow.height - before.height) : 0);
+    await sleep(3_000); // room for a garbage collection before the last reading
+    const afterRss = await rssMiB(hub.proc.pid);
+    const honestLost = honestTx.filter((id) => !pool.has(id)).length;
+    const ok = hub.alive && stillHub === hub && relayed;
+    if (!ok) {
+      notes.push(
+        `hub alive ${hub.alive}, one hub ${stillHub?.name ?? "none"}, payment after relayed ${relayed}`,
+      );
+    }
+    notes.push(
+      [...byKind].map(([kind, k]) =>
+        `${kind}: ${k.sent} sent, ${k.cut} closed by the hub` +
+        (k.refused ? `, ${k.refused} refused at connect` : "")
+      ).join("; "),
+      `flood: ${socks.length} of ${flood} sockets opened at once; hub RPC answered during it: ${rpcDuringFlood}; ` +
+        `a new honest node joined ${
+          joinedUnderFlood >= 0 ? `after ${joinedUnderFlood} ms` : "NOT within 15 s"
+        }`,
+      `hub VmRSS: ${baseRss.toFixed(0)} MiB before, peak ${peakRss.toFixed(0)} MiB, ${
+        afterRss.toFixed(0)
+      } MiB 3 s ` +
+        `after; every 2 s: ${trail.join(" ")} MiB; ` +
+        `${honestTx.length} honest payments during and after the attack, ${honestLost} missing from the hub's mempool`,
+    );
+    return {
+      scenario: "hostile inputs at a hub",
+      runs: total + flood,
+      survived: hubDiedAt < 0 && ok ? total + flood : Math.max(0, hubDiedAt),
+      lost: honestLost,
+      control: control === false,
+      invalidAccepted: invalid,
+      peakRssMiB: Math.round(peakRss),
+      durationMs: Date.now() - t0,
+      notes,
+    };
+  } finally {
+    await cluster.cleanup();
+  }
+}

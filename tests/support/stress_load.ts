@@ -1,0 +1,184 @@
+/**
+ * Load: payments at a steady rate spread over several real nodes; every one must be mined, the mempool must
+ * stay within its bound, and the relay latency (send returned on A → the tx logged as arrived on B) is
+ * measured from the nodes' millisecond-stamped logs.
+ * @module
+ */
+import {
+  chainTxids,
+  mempoolIds,
+  percentile,
+  rpc,
+  rssMiB,
+  type ScenarioResult,
+  sleep,
+  type Status,
+  StressCluster,
+  type StressNode,
+  waitFor,
+  waitForOneHub,
+} from "./stress.ts";
+import { fundEach, type Progress } from "./stress_kills.ts";
+
+/** The mempool's default byte bound (`lib/chain/mempool.ts`, not exported there). */
+export const MEMPOOL_MAX_BYTES = 5_000_000;
+
+/** How `load` runs. */
+export interface LoadOptions {
+  nodes: number;
+  /** Target payments per second over all nodes. */
+  rate: number;
+  seconds: number;
+  /** Coinbases each node mines first: independent coins, so chains of unconfirmed change stay short. */
+  coinbases?: number;
+  progress?: Progress;
+}
+
+const ARRIVED = /^(\S+) tx ([0-9a-f]{64}) \(network\)$/;
+
+/** When each node logged each transaction as arrived from the network (ms since the epoch). */
+function arrivals(nodes: StressNode[]): Map<StressNode, Map<string, number>> {
+  const out = new Map<StressNode, Map<string, number>>();
+  for (const n of nodes) {
+    const m = new Map<string, number>();
+    for (const line of n.log) {
+      const hit = ARRIVED.exec(line);
+      if (hit && !m.has(hit[2])) m.set(hit[2], Date.parse(hit[1]));
+    }
+    out.set(n, m);
+  }
+  return out;
+}
+
+/**
+ * Sends `rate` payments a second for `seconds` over `nodes` nodes (one send in flight per node: the wallet
+ * does not serialise concurrent sends), then mines until every mempool is empty and checks every accepted
+ * payment is in the chain.
+ */
+export async function load(o: LoadOptions): Promise<ScenarioResult> {
+  const t0 = Date.now(), notes: string[] = [], log = o.progress ?? (() => {});
+  const cluster = await StressCluster.create();
+  try {
+    const nodes: StressNode[] = [];
+    for (let i = 0; i < o.nodes; i++) nodes.push(await cluster.start(`n${i}`));
+    await waitForOneHub(nodes, 20_000, "every node to join one network");
+    const base = await fundEach(cluster, nodes, o.coinbases ?? 5);
+    const addresses = await Promise.all(nodes.map(async (s) => (await rpc<Status>(s, "status")).address));
+    const sent: { txid: string; from: StressNode; at: number; took: number }[] = [];
+    let refused = 0, peakPool = 0, peakRss = 0, behind = 0;
+    const errors = new Map<string, number>();
+    const start = Date.now(), end = start + o.seconds * 1000;
+    const perNodeMs = (1000 * o.nodes) / o.rate;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const pool = await rpc<{ size: number }[]>(nodes[0], "mempool").catch(() => []);
+        peakPool = Math.max(peakPool, pool.reduce((s, e) => s + e.size, 0));
+        for (const n of nodes) peakRss = Math.max(peakRss, await rssMiB(n.proc.pid));
+        await sleep(500);
+      }
+    })();
+    // Open loop per node: the i-th send is due at start + i·interval; a late node sends at once to catch up.
+    await Promise.all(nodes.map(async (n, i) => {
+      for (let k = 0;; k++) {
+        const due = start + (i / o.nodes + k) * perNodeMs;
+        if (due >= end) break;
+        if (due > Date.now()) await sleep(due - Date.now());
+        else if (Date.now() - due > 1000) behind++;
+        const t = Date.now();
+        try {
+          const r = await rpc<{ txid: string }>(n, "send", [addresses[(i + 1) % o.nodes], "0.001"]);
+          sent.push({ txid: r.txid, from: n, at: Date.now(), took: Date.now() - t });
+        } catch (e) {
+          refused++;
+          const key = (e as Error).message.slice(0, 60);
+          errors.set(key, (errors.get(key) ?? 0) + 1);
+        }
+      }
+    }));
+    const sendSeconds = (Date.now() - start) / 1000;
+    log(`load: ${sent.length} payments in ${sendSeconds.toFixed(1)} s, ${refused} refused`);
+    // Relay: every payment in every node's mempool.
+    const ids = sent.map((s) => s.txid);
+    let relayed = 0;
+    await waitFor(
+      async () => {
+        const pools = await Promise.all(nodes.map(mempoolIds));
+        relayed = ids.filter((id) => pools.every((p) => p.has(id))).length;
+        return relayed === ids.length;
+      },
+      30_000,
+      "every payment to reach every node",
+    ).catch(() => {});
+    sampling = false;
+    await sampler;
+    const seen = arrivals(nodes);
+    const latencies: number[] = [], fromStart: number[] = [];
+    let neverArrived = 0;
+    for (const s of sent) {
+      for (const n of nodes) {
+        if (n === s.from) continue;
+        const at = seen.get(n)!.get(s.txid);
+        // Arrival can be logged before `send` returns to us: that is a latency of zero, not a negative one.
+        if (at === undefined) neverArrived++;
+        else {
+          latencies.push(Math.max(0, at - s.at));
+          fromStart.push(at - (s.at - s.took));
+        }
+      }
+    }
+    // Confirm everything: mine until every mempool is empty (bounded).
+    const miner = nodes[0];
+    let blocks = 0;
+    for (; blocks < 100; blocks++) {
+      await waitFor(
+        async () => {
+          const st = await Promise.all(nodes.map((n) => rpc<Status>(n, "status")));
+          return st.every((x) => x.tip === st[0].tip && x.mempool === st[0].mempool);
+        },
+        15_000,
+        "every node to agree on tip and mempool",
+      ).catch(() => {});
+      if ((await rpc<Status>(miner, "status")).mempool === 0) break;
+      await rpc(miner, "mine", [1]);
+    }
+    const { txids } = await chainTxids(miner, base);
+    const lost = ids.filter((id) => !txids.has(id)).length;
+    const left = (await Promise.all(nodes.map((n) => rpc<Status>(n, "status")))).map((s) => s.mempool);
+    const sendTook = sent.map((s) => s.took);
+    notes.push(
+      `target ${o.rate} tx/s for ${o.seconds} s over ${o.nodes} nodes; achieved ${
+        (sent.length / sendSeconds).toFixed(1)
+      } tx/s accepted (${sent.length} payments, ${refused} refused${
+        refused ? ": " + [...errors].map(([m, n]) => `${n}x ${m}`).join("; ") : ""
+      }; ${behind} sends started over 1 s late)`,
+      `send RPC: p50 ${percentile(sendTook, 50)} ms, p99 ${
+        percentile(sendTook, 99)
+      } ms; ${relayed} of ${ids.length} ` +
+        `reached every mempool; ${neverArrived} (payment, node) arrivals missing from the logs; relay counted ` +
+        `from the send request instead: p50 ${percentile(fromStart, 50)} ms, p99 ${
+          percentile(fromStart, 99)
+        } ms`,
+      `mined in ${blocks} blocks; mempools after: ${left.join(", ")}; peak mempool ${
+        (peakPool / 1e6).toFixed(2)
+      } MB of ${MEMPOOL_MAX_BYTES / 1e6} MB`,
+    );
+    const withinBound = peakPool <= MEMPOOL_MAX_BYTES;
+    if (!withinBound) notes.push(`MEMPOOL OVER ITS BOUND: ${peakPool} bytes`);
+    return {
+      scenario: `load ${o.rate} tx/s for ${o.seconds} s over ${o.nodes} nodes`,
+      runs: sent.length + refused,
+      survived: sent.length - lost,
+      lost,
+      invalidAccepted: null,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      peakRssMiB: Math.round(peakRss),
+      peakMempoolBytes: peakPool,
+      durationMs: Date.now() - t0,
+      notes,
+    };
+  } finally {
+    await cluster.cleanup();
+  }
+}
