@@ -5,7 +5,7 @@
  */
 import { callRpc } from "../../lib/rpc/client.ts";
 
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+import { CLI } from "./cli.ts";
 
 /** Permissions a node process gets: the same as `deno task start`. */
 export const NODE_PERMISSIONS = [

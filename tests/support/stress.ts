@@ -1,20 +1,14 @@
 /**
  * Real node processes for the stress runs: each runs `cli.ts run --headless` on regtest on 127.0.0.1 with its
- * own data directory, and can be SIGKILLed and restarted from that directory on the same port. A copy of the
- * parts of `nodes.ts` these runs need, so they do not move while that file changes. Also the figures every
- * scenario reports and the small helpers they share.
+ * own data directory, and can be SIGKILLed and restarted from that directory on the same port (which
+ * `nodes.ts`'s Cluster does not do). Also the figures every scenario reports and the small helpers they share.
  * @module
  */
 import { callRpc } from "../../lib/rpc/client.ts";
+import { CLI } from "./cli.ts";
+import { freePort, NODE_PERMISSIONS } from "./nodes.ts";
 
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-const NODE_PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys=networkInterfaces",
-];
+export { freePort };
 
 /** A condition that did not come true in time; the message says what was awaited. */
 export class StressTimeout extends Error {
@@ -285,14 +279,6 @@ export class StressCluster {
     await Promise.all(this.#readers);
     await Deno.remove(this.root, { recursive: true }).catch(() => {});
   }
-}
-
-/** A free TCP port on 127.0.0.1 (released before returning). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** The hub all of `nodes` name, when they agree on one of them and it alone is a superpeer; else null. */
