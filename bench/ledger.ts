@@ -16,24 +16,31 @@ async function makeSpends(count: number, keyCount: number) {
   const miner = await newKey();
   const keys: TestKey[] = [];
   for (let i = 0; i < keyCount; i++) keys.push(await newKey());
-  const [first] = await mine(chain, mempool, miner.pkh, 11);
-  // One fan-out transaction creates `count` outputs, round-robin over the keys.
-  const per = Math.floor((50e8 - 1_000_000) / count);
-  const outputs = Array.from(
-    { length: count },
-    (_, i) => ({ amount: per, pubKeyHash: keys[i % keys.length].pkh }),
-  );
-  const fan = await spend(miner, [coinbaseOut(first)], outputs);
-  await mempool.accept(fan);
+  // Fan-out transactions (2,000 outputs each, within the mempool's size limit) create `count` outputs,
+  // round-robin over the keys, each fan spending its own mature coinbase.
+  const perFan = 2000, fans = Math.ceil(count / perFan);
+  const coinbases = await mine(chain, mempool, miner.pkh, 10 + fans);
+  const per = Math.floor((50e8 - 1_000_000) / perFan);
+  const outs: { txid: string; index: number; key: TestKey }[] = [];
+  for (let f = 0; f < fans; f++) {
+    const n = Math.min(perFan, count - f * perFan);
+    const keyOf = (i: number) => keys[(f * perFan + i) % keys.length];
+    const fan = await spend(
+      miner,
+      [coinbaseOut(coinbases[f])],
+      Array.from({ length: n }, (_, i) => ({ amount: per, pubKeyHash: keyOf(i).pkh })),
+    );
+    await mempool.accept(fan);
+    const fanId = txid(fan);
+    for (let i = 0; i < n; i++) outs.push({ txid: fanId, index: i, key: keyOf(i) });
+  }
   await mine(chain, mempool, miner.pkh, 1);
-  const fanId = txid(fan);
   const txs: Transaction[] = [];
-  for (let i = 0; i < count; i++) {
-    const k = keys[i % keys.length];
+  for (const o of outs) {
     txs.push(
-      await spend(k, [{ txid: fanId, index: i }], [
+      await spend(o.key, [{ txid: o.txid, index: o.index }], [
         { amount: Math.floor(per / 2), pubKeyHash: miner.pkh },
-        { amount: per - Math.floor(per / 2) - 2000, pubKeyHash: k.pkh },
+        { amount: per - Math.floor(per / 2) - 2000, pubKeyHash: o.key.pkh },
       ]),
     );
   }

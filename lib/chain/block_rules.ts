@@ -31,10 +31,10 @@ export function checkBlock(block: Block, hash: string, params: NetworkParams): v
   );
   ensure(block.txs.length > 0, "bad-blk-length", "a block needs at least a coinbase");
   const size = blockSize(block);
-  ensure(size <= MAX_BLOCK_SIZE, "bad-blk-length", `block of ${size} bytes exceeds ${MAX_BLOCK_SIZE}`);
+  ensure(size <= MAX_BLOCK_SIZE, "bad-blk-length", () => `block of ${size} bytes exceeds ${MAX_BLOCK_SIZE}`);
   ensure(isCoinbase(block.txs[0]), "bad-cb-missing", "the first transaction is not a coinbase");
   for (let i = 1; i < block.txs.length; i++) {
-    ensure(!isCoinbase(block.txs[i]), "bad-cb-multiple", `transaction ${i} is a second coinbase`);
+    ensure(!isCoinbase(block.txs[i]), "bad-cb-multiple", () => `transaction ${i} is a second coinbase`);
   }
   const ids = new Set(block.txs.map(txid));
   ensure(ids.size === block.txs.length, "bad-txns-duplicate", "a transaction appears twice");
@@ -82,23 +82,31 @@ export function checkBlockContext(
 ): void {
   const h = block.header, height = parent.height + 1;
   const bits = nextBits(parent, params);
-  ensure(h.bits === bits, "bad-diffbits", `bits ${h.bits.toString(16)} but ${bits.toString(16)} is required`);
+  ensure(
+    h.bits === bits,
+    "bad-diffbits",
+    () => `bits ${h.bits.toString(16)} but ${bits.toString(16)} is required`,
+  );
   const mtp = medianTimePast(parent);
-  ensure(h.time > mtp, "time-too-old", `time ${h.time} is not after the median time past ${mtp}`);
+  ensure(h.time > mtp, "time-too-old", () => `time ${h.time} is not after the median time past ${mtp}`);
   ensure(
     h.time <= now + MAX_FUTURE_BLOCK_TIME,
     "time-too-new",
-    `time ${h.time} is more than 2 hours ahead`,
+    () => `time ${h.time} is more than 2 hours ahead`,
     NO_BLAME,
   );
   ensure(
     block.txs[0].lockTime === height,
     "bad-cb-height",
-    `coinbase commits to ${block.txs[0].lockTime}, not ${height}`,
+    () => `coinbase commits to ${block.txs[0].lockTime}, not ${height}`,
   );
   for (const tx of block.txs) {
     if (!isCoinbase(tx)) {
-      ensure(tx.lockTime <= height, "bad-txns-nonfinal", `a transaction is locked until ${tx.lockTime}`);
+      ensure(
+        tx.lockTime <= height,
+        "bad-txns-nonfinal",
+        () => `a transaction is locked until ${tx.lockTime}`,
+      );
     }
   }
 }

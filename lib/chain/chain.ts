@@ -473,7 +473,7 @@ export class Chain {
     ensure(
       reward <= allowed,
       "bad-cb-amount",
-      `coinbase pays ${reward}, more than subsidy and fees ${allowed}`,
+      () => `coinbase pays ${reward}, more than subsidy and fees ${allowed}`,
     );
     await Promise.all(sigChecks);
     for (const w of verified) this.cacheSignatures(w);

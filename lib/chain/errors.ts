@@ -22,7 +22,15 @@ export class ValidationError extends Error {
   }
 }
 
-/** Throws a `ValidationError` unless `ok`. */
-export function ensure(ok: boolean, code: string, reason: string, score: number = BAN): asserts ok {
-  if (!ok) throw new ValidationError(code, reason, score);
+/**
+ * Throws a `ValidationError` unless `ok`. A reason that needs formatting is passed as a function, so the
+ * text is only built for a refusal, not on every check of a hot path.
+ */
+export function ensure(
+  ok: boolean,
+  code: string,
+  reason: string | (() => string),
+  score: number = BAN,
+): asserts ok {
+  if (!ok) throw new ValidationError(code, typeof reason === "string" ? reason : reason(), score);
 }

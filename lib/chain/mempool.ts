@@ -133,7 +133,12 @@ export class Mempool implements CoinView {
    */
   async accept(tx: Transaction): Promise<MempoolEntry> {
     const id = txid(tx);
-    ensure(!this.#entries.has(id), "txn-already-in-mempool", `${id} is already in the mempool`, NO_BLAME);
+    ensure(
+      !this.#entries.has(id),
+      "txn-already-in-mempool",
+      () => `${id} is already in the mempool`,
+      NO_BLAME,
+    );
     ensure(!isCoinbase(tx), "coinbase", "a coinbase is only valid in a block");
     const tip = this.#chain.tip, version = this.#version;
     // The signature check runs off the main thread: start it first and do every other check meanwhile.
@@ -164,14 +169,14 @@ export class Mempool implements CoinView {
     ensure(
       size <= MAX_STANDARD_TX_SIZE,
       "tx-size",
-      `${size} bytes exceed the ${MAX_STANDARD_TX_SIZE}-byte limit`,
+      () => `${size} bytes exceed the ${MAX_STANDARD_TX_SIZE}-byte limit`,
       NO_BLAME,
     );
     const entry: MempoolEntry = { tx, txid: id, fee, size, feeRate: fee / size, time: Date.now() };
     ensure(
       entry.feeRate >= this.minFeeRate,
       "min-fee-not-met",
-      `fee rate ${entry.feeRate.toFixed(2)} is below ${this.minFeeRate} per byte`,
+      () => `fee rate ${entry.feeRate.toFixed(2)} is below ${this.minFeeRate} per byte`,
       NO_BLAME,
     );
     return entry;
@@ -183,14 +188,14 @@ export class Mempool implements CoinView {
       ensure(
         other === undefined,
         "txn-mempool-conflict",
-        `input ${outpointKey(i.prevout)} is already spent by ${other}`,
+        () => `input ${outpointKey(i.prevout)} is already spent by ${other}`,
         NO_BLAME,
       );
     }
     ensure(
       this.#chain.getCoin({ txid: id, index: 0 }) === undefined,
       "txn-already-known",
-      `${id} is already confirmed`,
+      () => `${id} is already confirmed`,
       NO_BLAME,
     );
     return checkInputs(tx, this, this.#chain.height + 1, this.#chain.params, NO_BLAME).fee;

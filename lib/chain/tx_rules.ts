@@ -17,11 +17,11 @@ export function checkTransaction(tx: Transaction): void {
   ensure(tx.outputs.length > 0, "bad-txns-vout-empty", "a transaction needs at least one output");
   let total = 0;
   for (const o of tx.outputs) {
-    ensure(o.amount >= 0, "bad-txns-vout-negative", `output amount ${o.amount} is negative`);
+    ensure(o.amount >= 0, "bad-txns-vout-negative", () => `output amount ${o.amount} is negative`);
     ensure(
       isMoneyRange(o.amount),
       "bad-txns-vout-toolarge",
-      `output amount ${o.amount} exceeds the money supply`,
+      () => `output amount ${o.amount} exceeds the money supply`,
     );
     total += o.amount;
     ensure(total <= MAX_MONEY, "bad-txns-txouttotal-toolarge", "outputs together exceed the money supply");
@@ -30,7 +30,7 @@ export function checkTransaction(tx: Transaction): void {
   const seen = new Set<string>();
   for (const i of tx.inputs) {
     const key = outpointKey(i.prevout);
-    ensure(!seen.has(key), "bad-txns-inputs-duplicate", `input ${key} is spent twice`);
+    ensure(!seen.has(key), "bad-txns-inputs-duplicate", () => `input ${key} is spent twice`);
     seen.add(key);
   }
 }
@@ -53,7 +53,12 @@ export function checkInputs(
   params: NetworkParams,
   contextScore = 100,
 ): { fee: number; coins: Coin[] } {
-  ensure(tx.lockTime <= spendHeight, "bad-txns-nonfinal", `locked until height ${tx.lockTime}`, contextScore);
+  ensure(
+    tx.lockTime <= spendHeight,
+    "bad-txns-nonfinal",
+    () => `locked until height ${tx.lockTime}`,
+    contextScore,
+  );
   let valueIn = 0;
   const coins: Coin[] = [];
   for (const input of tx.inputs) {
@@ -61,34 +66,39 @@ export function checkInputs(
     ensure(
       coin !== undefined,
       "bad-txns-inputs-missingorspent",
-      `input ${outpointKey(input.prevout)} does not exist or is already spent`,
+      () => `input ${outpointKey(input.prevout)} does not exist or is already spent`,
       contextScore,
     );
     ensure(
       isMature(coin, spendHeight, params),
       "bad-txns-premature-spend-of-coinbase",
-      `coinbase output from height ${coin.height} is spendable at height ${
-        coin.height + params.coinbaseMaturity
-      }`,
+      () =>
+        `coinbase output from height ${coin.height} is spendable at height ${
+          coin.height + params.coinbaseMaturity
+        }`,
       contextScore,
     );
     ensure(
       input.publicKey.length === 32 && pubKeyHash(input.publicKey) === coin.pubKeyHash,
       "bad-pubkey-address",
-      `the public key of input ${outpointKey(input.prevout)} is not the one its output pays`,
+      () => `the public key of input ${outpointKey(input.prevout)} is not the one its output pays`,
     );
     valueIn += coin.amount;
     coins.push(coin);
   }
   const valueOut = tx.outputs.reduce((s, o) => s + o.amount, 0);
-  ensure(valueIn >= valueOut, "bad-txns-in-belowout", `inputs ${valueIn} are less than outputs ${valueOut}`);
+  ensure(
+    valueIn >= valueOut,
+    "bad-txns-in-belowout",
+    () => `inputs ${valueIn} are less than outputs ${valueOut}`,
+  );
   return { fee: valueIn - valueOut, coins };
 }
 
 /** Verifies every input's Ed25519 signature of the txid (`id`, if already known); throws `bad-sig` naming the first bad input. */
 export function checkSignatures(tx: Transaction, id: string = txid(tx)): Promise<void> {
   const message = fromHexReversed(id);
-  const fail = (bad: number) => ensure(bad < 0, "bad-sig", `input ${bad} has an invalid signature`);
+  const fail = (bad: number) => ensure(bad < 0, "bad-sig", () => `input ${bad} has an invalid signature`);
   if (tx.inputs.length === 1) {
     return verify(tx.inputs[0].publicKey, tx.inputs[0].signature, message).then((ok) => fail(ok ? -1 : 0));
   }

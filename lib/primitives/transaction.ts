@@ -9,9 +9,9 @@
  * also commits to the signatures.
  * @module
  */
-import { fromHexReversed, isHex, toHex, toHexReversed } from "../crypto/hex.ts";
+import { fromHexReversed, toHex, toHexReversed } from "../crypto/hex.ts";
 import { sha256dSync } from "../crypto/sha256.ts";
-import { DecodeError, Reader, Writer } from "./bytes.ts";
+import { DecodeError, Reader, type Writer } from "./bytes.ts";
 
 /** A reference to one output of an earlier transaction. */
 export interface OutPoint {
@@ -56,28 +56,67 @@ export const INPUT_SIZE = 132, OUTPUT_SIZE = 28;
 /** Upper bound on inputs or outputs in one transaction (a 1 MB block holds no more). */
 export const MAX_TX_ITEMS = 40_000;
 
-function write(w: Writer, tx: Transaction, withSignatures: boolean): Writer {
-  w.u32(tx.version).compactSize(tx.inputs.length);
+/** Encodes into a buffer of exactly the right size: txids are hashed on every check, so no growing writer. */
+function serialize(tx: Transaction, withSignatures: boolean): Uint8Array<ArrayBuffer> {
+  const nIn = tx.inputs.length, nOut = tx.outputs.length;
+  const inSize = withSignatures ? INPUT_SIZE : INPUT_SIZE - 64;
+  const buf = new Uint8Array(
+    4 + compactSizeLength(nIn) + nIn * inSize + compactSizeLength(nOut) + nOut * OUTPUT_SIZE + 4,
+  );
+  const view = new DataView(buf.buffer);
+  view.setUint32(0, tx.version, true);
+  let at = 4 + putCompactSize(view, 4, nIn);
   for (const i of tx.inputs) {
-    w.bytes(fromHexReversed(i.prevout.txid)).u32(i.prevout.index).bytes(i.publicKey);
-    if (withSignatures) w.bytes(i.signature);
+    putHex(buf, at, i.prevout.txid, 32, "prevout txid");
+    buf.subarray(at, at + 32).reverse();
+    view.setUint32(at + 32, i.prevout.index, true);
+    buf.set(i.publicKey, at + 36);
+    if (withSignatures) buf.set(i.signature, at + 68);
+    at += inSize;
   }
-  w.compactSize(tx.outputs.length);
+  at += putCompactSize(view, at, nOut);
   for (const o of tx.outputs) {
-    if (!isHex(o.pubKeyHash, 20)) throw new TypeError(`pubKeyHash must be 40 hex digits: ${o.pubKeyHash}`);
-    w.i64(o.amount).bytes(Uint8Array.fromHex(o.pubKeyHash));
+    view.setBigInt64(at, BigInt(o.amount), true);
+    putHex(buf, at + 8, o.pubKeyHash, 20, "pubKeyHash");
+    at += OUTPUT_SIZE;
   }
-  return w.u32(tx.lockTime);
+  view.setUint32(at, tx.lockTime, true);
+  return buf;
+}
+
+function putHex(buf: Uint8Array, at: number, hex: string, bytes: number, what: string): void {
+  let ok = typeof hex === "string" && hex.length === bytes * 2;
+  try {
+    ok &&= buf.subarray(at, at + bytes).setFromHex(hex).written === bytes;
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new TypeError(`${what} must be ${bytes * 2} hex digits: ${hex}`);
+}
+
+function putCompactSize(view: DataView, at: number, n: number): number {
+  if (n < 0xfd) {
+    view.setUint8(at, n);
+    return 1;
+  }
+  if (n <= 0xffff) {
+    view.setUint8(at, 0xfd);
+    view.setUint16(at + 1, n, true);
+    return 3;
+  }
+  view.setUint8(at, 0xfe);
+  view.setUint32(at + 1, n, true);
+  return 5;
 }
 
 /** The canonical bytes of a transaction. */
 export function encodeTransaction(tx: Transaction): Uint8Array<ArrayBuffer> {
-  return write(new Writer(), tx, true).finish();
+  return serialize(tx, true);
 }
 
 /** Appends a transaction's bytes to `w` (used by block encoding). */
 export function writeTransaction(w: Writer, tx: Transaction): void {
-  write(w, tx, true);
+  w.bytes(serialize(tx, true));
 }
 
 /** Reads one transaction (used by block decoding). */
@@ -110,7 +149,7 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
 
 /** The txid: SHA-256d of the encoding without signatures, display order. */
 export function txid(tx: Transaction): string {
-  return toHexReversed(sha256dSync(write(new Writer(), tx, false).finish()));
+  return toHexReversed(sha256dSync(serialize(tx, false)));
 }
 
 /** The wtxid: SHA-256d of the full encoding, display order (equals the txid for a coinbase). */
