@@ -64,6 +64,13 @@ function describe(e: NodeEvent): string {
 }
 
 async function run(args: Args): Promise<void> {
+  // Only the menu loads the prompt library (headless nodes and subcommands never do). It is loaded first,
+  // before anything is printed: on a first run that is when it is fetched, with a progress line of its own.
+  const menu = args.headless ? undefined : import("./lib/ui/menu.ts").then(async (m) => {
+    await (await import("./lib/ui/prompts.ts")).preloadPrompts();
+    return m;
+  });
+  await menu;
   const params = NETWORKS[args.network];
   const explicitDir = args.dataDir !== undefined;
   const baseDir = args.dataDir ?? defaultDataDir(args.network);
@@ -124,8 +131,7 @@ async function run(args: Args): Promise<void> {
   );
   if (args.mine) node.miner.start();
   if (!args.headless) {
-    // Loaded only here, so headless nodes and subcommands never load the prompt library.
-    const { runMenu } = await import("./lib/ui/menu.ts");
+    const { runMenu } = await menu!;
     await runMenu(node);
     if (!stopping) await shutdown(); // a signal or RPC `stop` may have started it while the menu was open
   }

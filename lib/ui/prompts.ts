@@ -56,6 +56,14 @@ function load(): Promise<Inquirer> {
   return library;
 }
 
+/**
+ * Loads the prompt library now. On a machine that has never run the menu this is when it is fetched, so
+ * call it before drawing anything: the fetch's progress line must not land in the middle of the screen.
+ */
+export async function preloadPrompts(): Promise<void> {
+  await load();
+}
+
 /** Turns the library's errors into ours: Ctrl-C is `PromptCancelled`, a withdrawn prompt `PromptAborted`. */
 function translate(e: unknown): never {
   const name = e instanceof Error ? e.name : "";
