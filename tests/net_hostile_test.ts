@@ -4,13 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { COIN } from "../lib/consensus/amount.ts";
-import { NETWORKS } from "../lib/consensus/params.ts";
-import { checkProofOfWork } from "../lib/consensus/pow.ts";
 import { fromHex, toHex } from "../lib/crypto/hex.ts";
 import { encodeFrame } from "../lib/net/frame.ts";
-import { PROTOCOL_VERSION } from "../lib/net/messages.ts";
-import { type Block, blockMerkleRoot, encodeBlock } from "../lib/primitives/block.ts";
-import { blockHashSync } from "../lib/primitives/header.ts";
 import { encodeTransaction, type Transaction } from "../lib/primitives/transaction.ts";
 import {
   Cluster,
@@ -20,8 +15,7 @@ import {
   type TestNode,
   waitFor,
 } from "./support/nodes.ts";
-
-const REGTEST = NETWORKS.regtest;
+import { badPowBlock, helloFrame } from "./support/hostile.ts";
 
 /** A raw socket to `node` that records when the far end closes it. */
 async function dialRaw(node: TestNode): Promise<{ conn: Deno.TcpConn; closed: Promise<number> }> {
@@ -70,43 +64,6 @@ async function cutOffWithin(
     } catch { /* already closed */ }
     await sock.closed;
   }
-}
-
-function helloFrame(nodeId: string): Uint8Array {
-  return encodeFrame({
-    type: "hello",
-    protocol: PROTOCOL_VERSION,
-    network: "regtest",
-    genesis: REGTEST.genesisHash,
-    nodeId,
-    listen: null,
-    address: "hostile",
-    tip: { hash: REGTEST.genesisHash, height: 0, work: "1" },
-    role: "peer",
-    since: null,
-    members: 0,
-  });
-}
-
-/** A block on `tip` whose hash misses its target (every other field is right). */
-function badPowBlock(tip: NodeStatus): Uint8Array {
-  const coinbase: Transaction = {
-    version: 1,
-    inputs: [],
-    outputs: [{ amount: 50 * COIN, pubKeyHash: "00".repeat(20) }],
-    lockTime: tip.height + 1,
-  };
-  const header = {
-    version: 1,
-    prevHash: tip.tip,
-    merkleRoot: blockMerkleRoot([coinbase]),
-    time: Math.floor(Date.now() / 1000),
-    bits: 0x207fffff,
-    nonce: 0,
-  };
-  while (checkProofOfWork(blockHashSync(header), header.bits)) header.nonce++;
-  const block: Block = { header, txs: [coinbase] };
-  return encodeBlock(block);
 }
 
 /** Spends `owner`'s first coinbase with its real public key but a made-up signature. */

@@ -7,13 +7,9 @@
  */
 import { COIN } from "../../lib/consensus/amount.ts";
 import { NETWORKS } from "../../lib/consensus/params.ts";
-import { checkProofOfWork } from "../../lib/consensus/pow.ts";
 import { toHex } from "../../lib/crypto/hex.ts";
 import { encodeFrame, MAX_FRAME } from "../../lib/net/frame.ts";
-import { PROTOCOL_VERSION } from "../../lib/net/messages.ts";
-import { type Block, blockMerkleRoot, encodeBlock } from "../../lib/primitives/block.ts";
-import { blockHashSync } from "../../lib/primitives/header.ts";
-import { encodeTransaction, type Transaction } from "../../lib/primitives/transaction.ts";
+import { encodeTransaction } from "../../lib/primitives/transaction.ts";
 import {
   mempoolIds,
   rpc,
@@ -26,6 +22,7 @@ import {
   waitForOneHub,
 } from "./stress.ts";
 import { type Progress, seeded } from "./stress_kills.ts";
+import { badPowBlock, helloFrame } from "./hostile.ts";
 
 const REGTEST = NETWORKS.regtest;
 const enc = new TextEncoder();
@@ -42,23 +39,6 @@ export interface HostileOptions {
   progress?: Progress;
 }
 
-function hello(nodeId: string, over: Record<string, unknown> = {}): Uint8Array {
-  return encodeFrame({
-    type: "hello",
-    protocol: PROTOCOL_VERSION,
-    network: "regtest",
-    genesis: REGTEST.genesisHash,
-    nodeId,
-    listen: null,
-    address: "hostile",
-    tip: { hash: REGTEST.genesisHash, height: 0, work: "1" },
-    role: "peer",
-    since: null,
-    members: 0,
-    ...over,
-  });
-}
-
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let off = 0;
@@ -72,26 +52,6 @@ function rawFrame(body: Uint8Array): Uint8Array {
   new DataView(out.buffer).setUint32(0, body.length);
   out.set(body, 4);
   return out;
-}
-
-/** A block on `tip` whose hash misses its target. */
-function badPowBlock(tip: Status): string {
-  const coinbase: Transaction = {
-    version: 1,
-    inputs: [],
-    outputs: [{ amount: 50 * COIN, pubKeyHash: "00".repeat(20) }],
-    lockTime: tip.height + 1,
-  };
-  const header = {
-    version: 1,
-    prevHash: tip.tip,
-    merkleRoot: blockMerkleRoot([coinbase]),
-    time: Math.floor(Date.now() / 1000),
-    bits: 0x207fffff,
-    nonce: 0,
-  };
-  while (checkProofOfWork(blockHashSync(header), header.bits)) header.nonce++;
-  return toHex(encodeBlock({ header, txs: [coinbase] } as Block));
 }
 
 /** A well-formed transaction spending an outpoint nobody has, with a made-up key and signature. */
@@ -125,7 +85,7 @@ function validMessages(tip: Status, realTx: string): Record<string, unknown>[] {
     { type: "getdata", kind: "block", ids: [tip.tip] },
     { type: "getblocks", locator: [tip.tip, REGTEST.genesisHash], stop: null },
     { type: "tx", data: realTx },
-    { type: "block", data: badPowBlock(tip) },
+    { type: "block", data: toHex(badPowBlock(tip)) },
     { type: "peers", peers: [{ nodeId: "x", listen: "127.0.0.1:1" }], hub: "127.0.0.1:1" },
     { type: "notfound", kind: "tx", ids: [tip.tip] },
   ];
@@ -145,7 +105,7 @@ function makeAttack(i: number, rand: (n: number) => number, valid: Record<string
       const cut = rand(3) === 0 ? body.subarray(0, rand(body.length)) : body;
       return {
         kind: "mutated valid frames",
-        bytes: concat(hello(id), rawFrame(concat(cut, bytes(rand(3) * 8)))),
+        bytes: concat(helloFrame(id), rawFrame(concat(cut, bytes(rand(3) * 8)))),
       };
     }
     case 2: { // a valid hello, then a known type whose fields have the wrong types (or the hello itself)
@@ -154,8 +114,10 @@ function makeAttack(i: number, rand: (n: number) => number, valid: Record<string
       if (keys.length) msg[keys[rand(keys.length)]] = WRONG_VALUES[rand(WRONG_VALUES.length)];
       if (rand(5) === 0) msg.type = ["", "HELLO", "yield", "blocks", "x".repeat(200)][rand(5)];
       const first = rand(6) === 0
-        ? hello(id, { [["protocol", "tip", "role", "genesis", "nodeId"][rand(5)]]: WRONG_VALUES[rand(9)] })
-        : hello(id);
+        ? helloFrame(id, {
+          [["protocol", "tip", "role", "genesis", "nodeId"][rand(5)]]: WRONG_VALUES[rand(9)],
+        })
+        : helloFrame(id);
       return { kind: "wrong types", bytes: concat(first, encodeFrame(msg)) };
     }
     case 3: { // a length prefix over the limit, before or after a hello
@@ -163,13 +125,13 @@ function makeAttack(i: number, rand: (n: number) => number, valid: Record<string
       new DataView(prefix.buffer).setUint32(0, MAX_FRAME + 1 + rand(0xffffffff - MAX_FRAME));
       return {
         kind: "huge length prefixes",
-        bytes: concat(rand(2) ? hello(id) : new Uint8Array(0), prefix, bytes(64)),
+        bytes: concat(rand(2) ? helloFrame(id) : new Uint8Array(0), prefix, bytes(64)),
       };
     }
     case 4: { // a frame announced but only partly sent, socket left open
       const prefix = new Uint8Array(4);
       new DataView(prefix.buffer).setUint32(0, 100 + rand(100_000));
-      const head = rand(2) ? hello(id) : new Uint8Array(0);
+      const head = rand(2) ? helloFrame(id) : new Uint8Array(0);
       return {
         kind: "half-sent frames left open",
         bytes: concat(head, prefix, enc.encode('{"type":"tx","da')),
@@ -179,13 +141,13 @@ function makeAttack(i: number, rand: (n: number) => number, valid: Record<string
     case 5: // well-formed but invalid items: a transaction spending nothing, a block with bad proof of work
       return {
         kind: "invalid tx/block",
-        bytes: concat(hello(id), encodeFrame(rand(2) ? { type: "tx", data: bogusTx(rand) } : valid[6])),
+        bytes: concat(helloFrame(id), encodeFrame(rand(2) ? { type: "tx", data: bogusTx(rand) } : valid[6])),
       };
     default: // not JSON, not an object, no type, deep nesting, bad UTF-8 behind a valid hello
       return {
         kind: "malformed bodies",
         bytes: concat(
-          hello(id),
+          helloFrame(id),
           rawFrame(
             [
               enc.encode("[1,2]"),
@@ -257,7 +219,7 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
     // A control: an honest handshake and a ping are not cut off, so a cut-off below means a refusal.
     const control = await deliver(hub.port, {
       kind: "control",
-      bytes: concat(hello("control"), encodeFrame(valid[0])),
+      bytes: concat(helloFrame("control"), encodeFrame(valid[0])),
     }, 500);
     if (control !== false) {
       notes.push(`CONTROL FAILED: an honest handshake and ping were cut off (${control})`);
