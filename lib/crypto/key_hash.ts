@@ -9,5 +9,16 @@ import { sha256Sync } from "./sha256.ts";
  * @example pubKeyHash(publicKey).length // 40
  */
 export function pubKeyHash(publicKey: Uint8Array): string {
-  return sha256Sync(publicKey).subarray(0, 20).toHex();
+  // Every input of every transaction is checked against its key's hash; senders repeat, so keep a few.
+  const id = publicKey.toHex();
+  let hash = cache.get(id);
+  if (hash === undefined) {
+    hash = sha256Sync(publicKey).subarray(0, 20).toHex();
+    if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
+    cache.set(id, hash);
+  }
+  return hash;
 }
+
+const cache = new Map<string, string>();
+const CACHE_MAX = 4096;
