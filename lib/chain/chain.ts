@@ -119,8 +119,7 @@ export class Chain {
         `this store holds the ${network} chain, not ${this.params.name}: use another data directory`,
       );
     }
-    const rows = this.#store.loadIndex().sort((a, b) => a.height - b.height);
-    for (const r of rows) {
+    for (const r of this.#store.loadIndex()) {
       const header = decodeHeader(r.header);
       const parent = this.#index.get(header.prevHash);
       if (r.height > 0 && !parent) continue; // unreachable row: ignore rather than refuse to start

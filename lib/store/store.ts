@@ -24,6 +24,22 @@ export interface IndexRow {
 /** A coin keyed by its outpoint (`"txid:index"`). */
 export type CoinEntry = [key: string, coin: Coin];
 
+interface RawIndexRow {
+  hash: string;
+  height: number;
+  header: Uint8Array;
+  work: string;
+  status: number;
+}
+
+interface RawCoinRow {
+  outpoint: string;
+  amount: number;
+  pkh: string;
+  height: number;
+  coinbase: number;
+}
+
 /** Raised when the store cannot be opened or written. */
 export class StoreError extends Error {
   /** The error's name, for logs. */
@@ -61,7 +77,8 @@ export class Store {
       ),
       setStatus: p("UPDATE blocks SET status = ? WHERE hash = ?"),
       getBlock: p("SELECT data FROM blocks WHERE hash = ?"),
-      index: p("SELECT hash, height, header, work, status FROM blocks"),
+      // Parents before children, and arrival order within a height (ties in work go to the first seen).
+      index: p("SELECT hash, height, header, work, status FROM blocks ORDER BY height, rowid"),
       coins: p("SELECT outpoint, amount, pkh, height, coinbase FROM coins"),
       addCoin: p(
         "INSERT OR REPLACE INTO coins (outpoint, amount, pkh, height, coinbase) VALUES (?, ?, ?, ?, ?)",
@@ -84,40 +101,29 @@ export class Store {
   }
 
   /** Every row of the block index (no block bodies). */
-  loadIndex(): IndexRow[] {
-    return (this.#q.index.all() as {
-      hash: string;
-      height: number;
-      header: Uint8Array;
-      work: string;
-      status: number;
-    }[])
-      .map((r) => ({
+  *loadIndex(): IterableIterator<IndexRow> {
+    // Row by row: start-up holds one row at a time, not the whole index twice over.
+    for (const r of this.#q.index.iterate() as IterableIterator<RawIndexRow>) {
+      yield {
         hash: r.hash,
         height: r.height,
         header: r.header,
         chainWork: BigInt("0x" + r.work),
         status: r.status,
-      }));
+      };
+    }
   }
 
-  /** Every unspent output. */
-  loadCoins(): CoinEntry[] {
-    return (this.#q.coins.all() as {
-      outpoint: string;
-      amount: number;
-      pkh: string;
-      height: number;
-      coinbase: number;
-    }[])
-      .map((
-        r,
-      ) => [r.outpoint, {
+  /** Every unspent output, row by row. */
+  *loadCoins(): IterableIterator<CoinEntry> {
+    for (const r of this.#q.coins.iterate() as IterableIterator<RawCoinRow>) {
+      yield [r.outpoint, {
         amount: r.amount,
         pubKeyHash: r.pkh,
         height: r.height,
         coinbase: r.coinbase === 1,
-      }]);
+      }];
+    }
   }
 
   /** Stores a block and its index row (a no-op if already stored). */
