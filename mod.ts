@@ -76,3 +76,20 @@ export { Node, type NodeEvent, type NodeOptions } from "./lib/node.ts";
 export { Network, type NetworkEvent, type NetworkOptions, type Role } from "./lib/net/network.ts";
 export type { HostPort, PeerEntry } from "./lib/net/messages.ts";
 export type { LedgerPort, TipInfo, Verdict } from "./lib/net/ledger_port.ts";
+export type { IndexedHeader } from "./lib/chain/block_rules.ts";
+export type { Link } from "./lib/net/link.ts";
+export type { Connection } from "./lib/net/connection.ts";
+export type {
+  BlocksMessage,
+  DataMessage,
+  GetBlocksMessage,
+  HelloMessage,
+  InvKind,
+  InvLikeMessage,
+  Message,
+  PeersMessage,
+  PingMessage,
+  PongMessage,
+  RejectMessage,
+  YieldMessage,
+} from "./lib/net/messages.ts";

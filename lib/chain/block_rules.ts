@@ -14,8 +14,11 @@ import { checkTransaction } from "./tx_rules.ts";
 
 /** A header placed in the tree of blocks. */
 export interface IndexedHeader {
+  /** Blocks before it (genesis: 0). */
   height: number;
+  /** The block's header. */
   header: BlockHeader;
+  /** Its parent's entry (none for genesis). */
   parent?: IndexedHeader;
 }
 

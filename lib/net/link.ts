@@ -9,7 +9,9 @@ import { type HelloMessage, type Message, parseHostPort, type PeerEntry } from "
 
 /** One link and what we know of its far end. */
 export interface Link {
+  /** The framed connection. */
   readonly conn: Connection;
+  /** True when the far end dialled us. */
   readonly inbound: boolean;
   /** The far end's hello, once received and accepted. */
   hello?: HelloMessage;

@@ -4,6 +4,7 @@
  * are ignored (forward compatibility) and dropped from the result. Also the `host:port` address format.
  * @module
  */
+import type { NetworkName } from "../consensus/params.ts";
 
 /** Protocol version sent in `hello`. */
 export const PROTOCOL_VERSION = 1;
@@ -37,8 +38,6 @@ export class AddressFormatError extends Error {
   }
 }
 
-/** A network name as carried in `hello`. */
-export type NetworkName = "main" | "regtest";
 /** The kind of object an inventory names. */
 export type InvKind = "block" | "tx";
 
@@ -52,14 +51,23 @@ export interface HostPort {
 
 /** First frame each way. */
 export interface HelloMessage {
+  /** Always "hello". */
   readonly type: "hello";
+  /** `PROTOCOL_VERSION` of the sender. */
   readonly protocol: number;
+  /** Its network: another is refused. */
   readonly network: NetworkName;
+  /** Its genesis hash: another is refused. */
   readonly genesis: string;
+  /** Its node id. */
   readonly nodeId: string;
+  /** Where others can dial it ("host:port"), or null. */
   readonly listen: string | null;
+  /** Its wallet address, shown to people. */
   readonly address: string;
+  /** Its tip: hash, height and cumulative work (hex). */
   readonly tip: { readonly hash: string; readonly height: number; readonly work: string };
+  /** Its role when it sent this. */
   readonly role: "peer" | "superpeer";
   /** When a superpeer became one (ms since the epoch): of two equally large hubs that meet, the older stays. */
   readonly since: number | null;
@@ -68,18 +76,25 @@ export interface HelloMessage {
 }
 /** Refusal sent before closing. */
 export interface RejectMessage {
+  /** Always "reject". */
   readonly type: "reject";
+  /** Machine-readable reason, e.g. "network". */
   readonly code: string;
+  /** Readable detail. */
   readonly reason: string;
 }
 /** Liveness probe. */
 export interface PingMessage {
+  /** Always "ping". */
   readonly type: "ping";
+  /** Echoed by the pong. */
   readonly nonce: number;
 }
 /** Answer to a `ping`, echoing its nonce. */
 export interface PongMessage {
+  /** Always "pong". */
   readonly type: "pong";
+  /** The ping's nonce. */
   readonly nonce: number;
 }
 /** One entry of a peer list. */
@@ -91,35 +106,50 @@ export interface PeerEntry {
 }
 /** The hub's ordered peer list (itself first). */
 export interface PeersMessage {
+  /** Always "peers". */
   readonly type: "peers";
+  /** The hub first, then peers by join time. */
   readonly peers: readonly PeerEntry[];
+  /** The hub's node id. */
   readonly hub: string;
 }
 /** Announces, requests or reports missing blocks or transactions by id. */
 export interface InvLikeMessage<T extends "inv" | "getdata" | "notfound"> {
+  /** "inv", "getdata" or "notfound". */
   readonly type: T;
+  /** Blocks or transactions. */
   readonly kind: InvKind;
+  /** Hashes, display order. */
   readonly ids: readonly string[];
 }
 /** A transaction or block in canonical binary encoding (lowercase hex). */
 export interface DataMessage<T extends "tx" | "block"> {
+  /** "tx" or "block". */
   readonly type: T;
+  /** The canonical encoding, lowercase hex. */
   readonly data: string;
 }
 /** Block request from a locator. */
 export interface GetBlocksMessage {
+  /** Always "getblocks". */
   readonly type: "getblocks";
+  /** The asker's block locator. */
   readonly locator: readonly string[];
+  /** Last hash wanted, or null for as many as fit. */
   readonly stop: string | null;
 }
 /** A batch of blocks (lowercase hex each). */
 export interface BlocksMessage {
+  /** Always "blocks". */
   readonly type: "blocks";
+  /** Consecutive blocks, lowercase hex each; empty when there are no more. */
   readonly data: readonly string[];
 }
 /** A hub telling another hub to step down and join `hub`. */
 export interface YieldMessage {
+  /** Always "yield". */
   readonly type: "yield";
+  /** The hub to join, "host:port". */
   readonly hub: string;
 }
 

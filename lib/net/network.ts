@@ -79,6 +79,7 @@ const jitter = (ms: number) => Math.round(ms * (0.7 + Math.random() * 0.6));
 
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
 export class Network {
+  /** This node's id, as sent in `hello`. */
   readonly nodeId: string;
   #opts:
     & Required<Omit<NetworkOptions, "advertise" | "advertiseHost" | "connect" | "onEvent">>
@@ -103,7 +104,10 @@ export class Network {
   #lastTick = Date.now();
   #trackerWrite: Promise<void> = Promise.resolve();
 
-  /** @example const net = new Network(ledger, { nodeId, bind: { hostname: "127.0.0.1", port: 0 }, trackerPath }); */
+  /**
+   * A network for `ledger`; nothing happens until `start()`.
+   * @example const net = new Network(ledger, { nodeId, bind: { hostname: "127.0.0.1", port: 0 }, trackerPath });
+   */
   constructor(ledger: LedgerPort, opts: NetworkOptions) {
     this.nodeId = opts.nodeId;
     this.#ledger = ledger;
