@@ -10,7 +10,7 @@ import { blockWork } from "../consensus/pow.ts";
 import { type Block, decodeBlock, encodeBlock } from "../primitives/block.ts";
 import { blockHashSync, decodeHeader, encodeHeader } from "../primitives/header.ts";
 import { type OutPoint, outpointKey, txid } from "../primitives/transaction.ts";
-import type { CoinEntry, Store } from "../store/store.ts";
+import type { CoinEntry, IndexRow, Store } from "../store/store.ts";
 import { StoreError } from "../store/store.ts";
 import {
   checkBlock,
@@ -78,6 +78,8 @@ export class Chain {
   #invalid = new Set<string>();
   #sigCache = new Set<string>();
   #seq = 0;
+  /** Blocks accepted but not yet written: `#connect` writes them with their effects, in one transaction. */
+  #unstored = new Map<string, { block: Block; row: IndexRow; data: Uint8Array }>();
   #queue: Promise<unknown> = Promise.resolve();
   #now: () => number;
 
@@ -173,13 +175,15 @@ export class Chain {
 
   /** A stored block, decoded, or undefined. */
   getBlock(hash: string): Block | undefined {
+    const pending = this.#unstored.get(hash);
+    if (pending) return pending.block;
     const bytes = this.#store.getBlock(hash);
     return bytes && decodeBlock(bytes);
   }
 
   /** A stored block's canonical bytes, for relaying without re-encoding. */
   getBlockBytes(hash: string): Uint8Array | undefined {
-    return this.#store.getBlock(hash);
+    return this.#unstored.get(hash)?.data ?? this.#store.getBlock(hash);
   }
 
   /** The unspent output at `outpoint` on the active chain. */
@@ -285,8 +289,12 @@ export class Chain {
       return { status: "orphan", hash, missingParent: block.header.prevHash, update };
     }
     const entry = this.#accept(hash, block, parent, bytes);
-    await this.#activateIfBetter(entry, update);
-    await this.#adoptOrphans(hash, update);
+    try {
+      await this.#activateIfBetter(entry, update);
+      await this.#adoptOrphans(hash, update);
+    } finally {
+      this.#storeHeldBack();
+    }
     const result = { hash, height: entry.height, update: this.#net(update) };
     return { status: this.isActive(entry) ? "connected" : "side", ...result };
   }
@@ -339,9 +347,22 @@ export class Chain {
       chainWork: entry.chainWork,
       status: 0,
     };
-    this.#store.putBlock(row, bytes ?? encodeBlock(block));
+    const data = bytes ?? encodeBlock(block);
     this.#index.set(hash, entry);
+    // The usual case, a block on the tip with more work, is written in the same transaction that connects
+    // it (one commit per block instead of two); anything else is stored now.
+    if (parent === this.tip) this.#unstored.set(hash, { block, row, data });
+    else this.#store.putBlock(row, data);
     return entry;
+  }
+
+  /** Stores what `#accept` held back and was not connected (its activation failed elsewhere, or threw). */
+  #storeHeldBack(): void {
+    for (const [hash, { row, data }] of this.#unstored) {
+      const entry = this.#index.get(hash);
+      if (entry && !(entry.status & BlockStatus.FAILED)) this.#store.putBlock(row, data);
+    }
+    this.#unstored.clear();
   }
 
   #remember(hash: string): void {
@@ -478,6 +499,7 @@ export class Chain {
     for (const w of verified) this.cacheSignatures(w);
     const spent = undo.map(([key]) => key);
     const status = entry.status | BlockStatus.VALID;
+    const unstored = this.#unstored.get(entry.hash);
     this.#store.applyBlock({
       hash: entry.hash,
       status,
@@ -485,7 +507,9 @@ export class Chain {
       created: [...created],
       undo: encodeUndo(undo),
       tip: entry.hash,
+      block: unstored && { row: { ...unstored.row, status }, data: unstored.data },
     });
+    this.#unstored.delete(entry.hash);
     entry.status = status; // only once the store has it
     for (const key of spent) this.#coins.delete(key);
     for (const [key, coin] of created) this.#coins.set(key, coin);

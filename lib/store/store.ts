@@ -157,8 +157,11 @@ export class Store {
     created: CoinEntry[];
     undo: Uint8Array | null;
     tip: string;
+    /** The block itself, when it was not stored yet: written in the same transaction. */
+    block?: { row: IndexRow; data: Uint8Array };
   }): void {
     this.#transaction(() => {
+      if (change.block) this.putBlock(change.block.row, change.block.data);
       for (const key of change.spent) this.#q.delCoin.run(key);
       for (const [key, c] of change.created) {
         this.#q.addCoin.run(key, c.amount, c.pubKeyHash, c.height, c.coinbase ? 1 : 0);
