@@ -53,6 +53,7 @@ export {
   BlockStatus,
   Chain,
   type ChainUpdate,
+  type ChangedBlock,
   type ProcessResult,
 } from "./lib/chain/chain.ts";
 export { Mempool, type MempoolEntry } from "./lib/chain/mempool.ts";

@@ -197,7 +197,7 @@ export class Node {
   async #afterChainUpdate(update: ChainUpdate, source: "local" | "network"): Promise<void> {
     await this.mempool.chainUpdated(update);
     // Transactions a reorg put back in the mempool are news to peers that never saw them unconfirmed.
-    for (const block of update.disconnected) {
+    for (const { block } of update.disconnected) {
       for (const tx of block.txs.slice(1)) {
         const id = txid(tx);
         if (this.mempool.has(id)) this.net.relayTx(id, encodeTransaction(tx));
@@ -211,10 +211,10 @@ export class Node {
         connected: update.connected.length,
       });
     }
-    for (const b of update.connected) {
-      for (const tx of b.txs) await this.#adoptOrphanTxs(txid(tx));
-      const hash = blockHashSync(b.header);
-      this.#emit({ type: "block", hash, height: this.chain.entry(hash)!.height, source });
+    for (const { hash, height, block } of update.connected) {
+      // Waiting transactions whose parent this block confirms (rare: skip the txids when none wait).
+      if (this.#orphanTxs.size) { for (const tx of block.txs) await this.#adoptOrphanTxs(txid(tx)); }
+      this.#emit({ type: "block", hash, height, source });
     }
   }
 

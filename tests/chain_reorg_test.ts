@@ -1,6 +1,6 @@
 /** Fork choice by most work, reorgs with undo data, and the mempool and balances following them. */
 import assert from "node:assert/strict";
-import type { Chain } from "../lib/chain/chain.ts";
+import type { Chain, ChainUpdate } from "../lib/chain/chain.ts";
 import type { Block } from "../lib/primitives/block.ts";
 import { blockHashSync } from "../lib/primitives/header.ts";
 import { txid } from "../lib/primitives/transaction.ts";
@@ -79,14 +79,14 @@ Deno.test("a more-work branch wins; balances and mempool follow; going back rest
   for (const blk of base) await other.chain.processBlock(blk);
   const branchB = await mine(other.chain, other.mempool, carol.pkh, 2);
 
-  let update = { disconnected: [] as Block[], connected: [] as Block[] };
+  let update: ChainUpdate = { disconnected: [], connected: [] };
   for (const blk of branchB) {
     const r = await main.chain.processBlock(blk);
     await main.mempool.chainUpdated(r.update);
     if (r.update.disconnected.length) update = r.update;
   }
   assert.equal(main.chain.tip.hash, other.chain.tip.hash);
-  assert.deepEqual(update.disconnected.map((b) => blockHashSync(b.header)), [blockHashSync(a1.header)]);
+  assert.deepEqual(update.disconnected.map((c) => c.hash), [blockHashSync(a1.header)]);
   assert.equal(update.connected.length, 2);
   // Bob's payment is unconfirmed again, back in the mempool; Carol has two coinbases.
   assert.equal(balance(main.chain, bob.pkh), 0);

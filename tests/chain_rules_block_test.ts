@@ -210,7 +210,7 @@ Deno.test("an orphan waits for its parent and is connected when the parent arriv
 
   const r2 = await chain.processBlock(parent);
   assert.equal(r2.status, "connected");
-  assert.deepEqual(r2.update.connected.map(hashOf), [hashOf(parent), hashOf(child)]);
+  assert.deepEqual(r2.update.connected.map((c) => c.hash), [hashOf(parent), hashOf(child)]);
   assert.equal(chain.tip.hash, hashOf(child));
   assert.equal(chain.height, 2);
   assert.equal(chain.orphanCount, 0);

@@ -42,12 +42,22 @@ export interface BlockEntry extends IndexedHeader {
   seq: number;
 }
 
+/** A block that joined or left the active chain, with what the chain already knows of it. */
+export interface ChangedBlock {
+  /** Its hash, display order. */
+  hash: string;
+  /** Its height. */
+  height: number;
+  /** The block. */
+  block: Block;
+}
+
 /** What a call changed on the active chain: blocks disconnected (tip first), then blocks connected (in order). */
 export interface ChainUpdate {
   /** Blocks taken off the active chain, tip first. */
-  disconnected: Block[];
+  disconnected: ChangedBlock[];
   /** Blocks added to the active chain, in order. */
-  connected: Block[];
+  connected: ChangedBlock[];
 }
 
 /** The outcome of `processBlock`. */
@@ -408,7 +418,7 @@ export class Chain {
         const block = this.getBlock(e.hash)!;
         try {
           await this.#connect(e, block);
-          update.connected.push(block);
+          update.connected.push({ hash: e.hash, height: e.height, block });
         } catch (err) {
           if (!(err instanceof ValidationError)) throw err;
           failure = err;
@@ -516,7 +526,7 @@ export class Chain {
     this.#active.push(entry);
   }
 
-  #disconnectTip(): Block {
+  #disconnectTip(): ChangedBlock {
     const entry = this.tip;
     if (!entry.parent) throw new Error("cannot disconnect the genesis block");
     const block = this.getBlock(entry.hash)!;
@@ -538,17 +548,14 @@ export class Chain {
     for (const key of removed) this.#coins.delete(key);
     for (const [key, coin] of restored) this.#coins.set(key, coin);
     this.#active.pop();
-    return block;
+    return { hash: entry.hash, height: entry.height, block };
   }
 
   /** Net effect of an update: blocks disconnected and connected again cancel out; each block once. */
   #net(update: ChainUpdate): ChainUpdate {
-    const pick = (blocks: Block[], active: boolean) => {
-      const seen = new Map<string, Block>();
-      for (const b of blocks) {
-        const hash = blockHashSync(b.header);
-        if (this.isActive(this.#index.get(hash)!) === active) seen.set(hash, b);
-      }
+    const pick = (changed: ChangedBlock[], active: boolean) => {
+      const seen = new Map<string, ChangedBlock>();
+      for (const c of changed) if (this.isActive(this.#index.get(c.hash)!) === active) seen.set(c.hash, c);
       return [...seen.values()];
     };
     return { disconnected: pick(update.disconnected, false), connected: pick(update.connected, true) };

@@ -306,7 +306,7 @@ export class Mempool implements CoinView {
    * still-valid ones from disconnected blocks, and drops any whose inputs a reorg took away.
    */
   async chainUpdated(update: ChainUpdate): Promise<void> {
-    for (const block of update.connected) {
+    for (const { block } of update.connected) {
       for (const tx of block.txs) {
         this.#remove(txid(tx));
         for (const i of tx.inputs) {
@@ -316,7 +316,7 @@ export class Mempool implements CoinView {
       }
     }
     if (update.disconnected.length === 0) return;
-    for (const block of [...update.disconnected].reverse()) {
+    for (const { block } of [...update.disconnected].reverse()) {
       for (const tx of block.txs.slice(1)) {
         try {
           await this.accept(tx);
