@@ -9,6 +9,7 @@ import type { Block } from "../lib/primitives/block.ts";
 import { type Transaction, txid } from "../lib/primitives/transaction.ts";
 import { openStore } from "../lib/store/store.ts";
 import { coinbaseOut, mine, newKey, newLedger, spend, type TestKey } from "../tests/support/ledger.ts";
+import { median } from "./stats.ts";
 
 /** Signed 1-input 2-output transactions spending `count` outputs, each owned by one of `keys` in turn. */
 async function makeSpends(count: number, keyCount: number) {
@@ -45,11 +46,6 @@ async function makeSpends(count: number, keyCount: number) {
     );
   }
   return { chain, mempool, miner, txs };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function rate(n: number, fn: () => Promise<void>): Promise<number> {

@@ -9,6 +9,7 @@ import { sha256d } from "../lib/crypto/sha256.ts";
 import type { BlockHeader } from "../lib/primitives/header.ts";
 import { encodeHeader } from "../lib/primitives/header.ts";
 import { MinerPool } from "../lib/mining/pool.ts";
+import { percentile } from "./stats.ts";
 
 /** A header no search finds in a benchmark's seconds (about 2^48 hashes per block). */
 const HARD: BlockHeader = {
@@ -122,10 +123,6 @@ async function pingRtts(count: number, gapMs: number): Promise<number[]> {
   }
 }
 
-const percentile = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
-};
 const round = (x: number, digits = 0) => Number(x.toFixed(digits));
 
 /** Runs the mining benchmark; `quick` keeps it under about 20 s. */

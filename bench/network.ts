@@ -13,6 +13,7 @@ import {
   waitFor,
   waitForOneHub,
 } from "../tests/support/nodes.ts";
+import { percentile } from "./stats.ts";
 
 /** Milliseconds since the epoch of a log line's leading ISO timestamp. */
 function stamp(line: string): number {
@@ -28,12 +29,6 @@ function logTime(node: TestNode, re: RegExp, after = 0): number | undefined {
     }
   }
   return undefined;
-}
-
-/** Nearest-rank percentile of `xs` (0 < p ≤ 100). */
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.max(0, Math.ceil((p / 100) * s.length) - 1)];
 }
 
 async function startMany(cluster: Cluster, n: number, prefix: string): Promise<TestNode[]> {

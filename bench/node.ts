@@ -11,29 +11,12 @@ import { callRpc } from "../lib/rpc/client.ts";
 import type { RpcInfo } from "../lib/rpc/server.ts";
 import { openStore } from "../lib/store/store.ts";
 import { mine, newKey, newLedger } from "../tests/support/ledger.ts";
+import { median, rssMiB } from "./stats.ts";
+import { CLI } from "../tests/support/cli.ts";
+import { freePort, NODE_PERMISSIONS } from "../tests/support/nodes.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const CLI = `${ROOT}cli.ts`;
-const NODE_PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys=networkInterfaces",
-];
 const RUNS = 3;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 const round = (x: number, digits = 1) => +x.toFixed(digits);
 
@@ -49,17 +32,6 @@ async function buildChain(dataDir: string, blocks: number): Promise<void> {
     if (chain.height !== blocks) throw new Error(`built ${chain.height} blocks, not ${blocks}`);
   } finally {
     store.close();
-  }
-}
-
-/** Resident memory of process `pid` in MB (Deno reads /proc only with --allow-all, so ask `cat`). */
-async function rssMb(pid: number): Promise<number | null> {
-  try {
-    const out = await new Deno.Command("cat", { args: [`/proc/${pid}/status`], stderr: "null" }).output();
-    const kb = new TextDecoder().decode(out.stdout).match(/VmRSS:\s+(\d+)\s+kB/)?.[1];
-    return kb ? round(Number(kb) / 1024) : null;
-  } catch {
-    return null; // not Linux
   }
 }
 
@@ -136,7 +108,7 @@ async function startOnce(
       await new Promise((r) => setTimeout(r, 5));
     }
     const startup = performance.now() - t0;
-    const rss = await rssMb(proc.pid);
+    const rss = round(await rssMiB(proc.pid)) || null;
     proc.kill("SIGTERM");
     await proc.status;
     const line = (await stderr).split("\n").find((l) => / listening on /.test(l));

@@ -13,20 +13,13 @@
  * next start without touching a concurrent run's.
  */
 import { callRpc, NoNode, RpcError } from "../../lib/rpc/client.ts";
+import { NODE_PERMISSIONS } from "./nodes.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
 const STATE_DIR = "/tmp/peerchain-lan";
 const NODE_PORT = 18765;
 const RPC_TIMEOUT_MS = 10_000;
-/** What a node process gets: those of `deno task start`, with env unrestricted. */
-const NODE_PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-net",
-  "--allow-env",
-  "--allow-sys=networkInterfaces",
-];
 const dec = new TextDecoder();
 
 /** An `ip` command failed. */

@@ -7,8 +7,10 @@
 import { callRpc } from "../../lib/rpc/client.ts";
 import { CLI } from "./cli.ts";
 import { freePort, NODE_PERMISSIONS } from "./nodes.ts";
+import { rssMiB } from "../../bench/stats.ts";
 
 export { freePort };
+export { percentile, rssMiB } from "../../bench/stats.ts";
 
 /** A condition that did not come true in time; the message says what was awaited. */
 export class StressTimeout extends Error {
@@ -92,32 +94,6 @@ export async function waitFor(
 /** Resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-/** The `p`-th percentile (0..100) of `xs` by nearest rank; NaN when empty. */
-export function percentile(xs: number[], p: number): number {
-  if (xs.length === 0) return NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-}
-
-/**
- * VmRSS of process `pid` in MiB, or 0 once it is gone. Read through `cat`: Deno asks for --allow-all to read
- * /proc directly, while running `cat` needs only --allow-run.
- */
-export async function rssMiB(pid: number): Promise<number> {
-  try {
-    const out = await new Deno.Command("cat", {
-      args: [`/proc/${pid}/status`],
-      stdout: "piped",
-      stderr: "null",
-    })
-      .output();
-    const m = /VmRSS:\s+(\d+) kB/.exec(new TextDecoder().decode(out.stdout));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
-  }
 }
 
 /** Samples the VmRSS of every live node in `nodes()` every `everyMs` until `stop()`, which gives the peak. */

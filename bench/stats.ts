@@ -1,0 +1,35 @@
+/**
+ * The few statistics and process readings the benchmarks and stress runs share.
+ * @module
+ */
+
+/** Nearest-rank percentile of `xs` (0 < p ≤ 100); NaN for no samples. */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+/** The median (nearest-rank 50th percentile). */
+export function median(xs: number[]): number {
+  return percentile(xs, 50);
+}
+
+/**
+ * VmRSS of process `pid` in MiB, or 0 when it is gone or this is not Linux. Read through `cat`: Deno asks
+ * for --allow-all to read /proc directly, while running `cat` needs only --allow-run.
+ */
+export async function rssMiB(pid: number): Promise<number> {
+  try {
+    const out = await new Deno.Command("cat", {
+      args: [`/proc/${pid}/status`],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output();
+    const m = /VmRSS:\s+(\d+) kB/.exec(new TextDecoder().decode(out.stdout));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
