@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import { parseTracker } from "../lib/net/tracker.ts";
 import {
   Cluster,
-  describeNodes,
   type NodeStatus,
   statuses,
   type TestNode,
   waitFor,
   waitForOneHub,
+  waitForTip,
 } from "./support/nodes.ts";
 
 /** Starts `names` one after another in `cluster` (each joins through the shared tracker file). */
@@ -20,14 +20,6 @@ async function startAll(cluster: Cluster, names: string[]): Promise<TestNode[]> 
   const nodes: TestNode[] = [];
   for (const n of names) nodes.push(await cluster.start(n));
   return nodes;
-}
-
-/** Waits until every node's tip is `tip`. */
-async function waitForTip(nodes: TestNode[], tip: string, timeoutMs: number, what: string): Promise<void> {
-  await waitFor(async () => (await statuses(nodes)).every((s) => s.tip === tip), timeoutMs, what)
-    .catch(async (e) => {
-      throw new Error(`${e.message}\n${await describeNodes(nodes)}`);
-    });
 }
 
 async function mempoolIds(node: TestNode): Promise<string[]> {

@@ -13,6 +13,7 @@ import {
   type TestNode,
   waitFor,
   waitForOneHub,
+  waitForTip,
 } from "./support/nodes.ts";
 
 /** Txids in `node`'s mempool. */
@@ -65,11 +66,7 @@ Deno.test("the hub SIGKILLed five times in a row: each time the survivors agree 
     for (const n of nodes) await n.rpc("mine", [2]);
     await nodes[6].rpc("mine", [10]);
     const start = await nodes[6].rpc<NodeStatus>("status");
-    await waitFor(
-      async () => (await statuses(nodes)).every((s) => s.tip === start.tip),
-      10_000,
-      "funding blocks to reach everyone",
-    );
+    await waitForTip(nodes, start.tip, 10_000, "funding blocks to reach everyone");
     const hashes: string[] = [], txids: string[] = [];
     const sends = new Map<TestNode, number>();
     for (let round = 1; round <= 5; round++) {
@@ -137,20 +134,12 @@ Deno.test("a SIGSTOPped hub is noticed within seconds and replaced; resumed, it 
     assert.equal(final, next, "the hub elected during the freeze keeps the network");
     assert.equal((await hub.rpc<NodeStatus>("status")).role, "peer");
     // What happened during the freeze reached the resumed node: the block (which carries the payment).
-    await waitFor(
-      async () => (await statuses(nodes)).every((s) => s.tip === frozenMissed),
-      5_000,
-      "the block mined during the freeze to reach all four nodes",
-    );
+    await waitForTip(nodes, frozenMissed, 5_000, "the block mined during the freeze to reach all four nodes");
     const block = await hub.rpc<{ txs: { txid: string }[] }>("block", [frozenMissed]);
     assert.ok(block.txs.some((t) => t.txid === txid), "the payment made during the freeze is confirmed");
     // And the network still works end to end, from a peer of the merged network.
     const [hash] = (await nodes.find((n) => n !== final)!.rpc<{ hashes: string[] }>("mine", [1])).hashes;
-    await waitFor(
-      async () => (await statuses(nodes)).every((s) => s.tip === hash),
-      5_000,
-      "a block mined after the merge to reach all four nodes",
-    );
+    await waitForTip(nodes, hash, 5_000, "a block mined after the merge to reach all four nodes");
   } finally {
     await cluster.cleanup();
   }

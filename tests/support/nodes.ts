@@ -284,3 +284,16 @@ export async function describeNodes(nodes: TestNode[], logLines = 15): Promise<s
   }
   return out.join("\n");
 }
+
+/** Waits until every node's tip is `tip`. */
+export async function waitForTip(
+  nodes: TestNode[],
+  tip: string,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  await waitFor(async () => (await statuses(nodes)).every((s) => s.tip === tip), timeoutMs, what)
+    .catch(async (e) => {
+      throw new Error(`${e.message}\n${await describeNodes(nodes)}`);
+    });
+}
