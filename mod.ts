@@ -73,7 +73,7 @@ export {
   type WalletView,
 } from "./lib/wallet/wallet.ts";
 export { AddressError, decodeAddress, encodeAddress, pubKeyHash } from "./lib/crypto/address.ts";
-export { Node, type NodeEvent, type NodeOptions } from "./lib/node.ts";
+export { Node, type NodeEvent, type NodeOptions, type NodeStatus } from "./lib/node.ts";
 export { Network, type NetworkEvent, type NetworkOptions, type Role } from "./lib/net/network.ts";
 export type { HostPort, PeerEntry } from "./lib/net/messages.ts";
 export type { LedgerPort, TipInfo, Verdict } from "./lib/net/ledger_port.ts";

@@ -7,6 +7,7 @@
 import { Chain, type ChainUpdate } from "./chain/chain.ts";
 import { ValidationError } from "./chain/errors.ts";
 import { Mempool } from "./chain/mempool.ts";
+import { COIN } from "./consensus/amount.ts";
 import { OrphanTxs } from "./chain/orphan_txs.ts";
 import { type NetworkName, type NetworkParams, NETWORKS } from "./consensus/params.ts";
 import { type Block, decodeBlock, encodeBlock } from "./primitives/block.ts";
@@ -53,6 +54,38 @@ export type NodeEvent =
   | { type: "reorg"; disconnected: number; connected: number }
   | { type: "tx"; txid: string; source: "local" | "network" }
   | { type: "mined"; hash: string };
+
+/** A node's state at a glance; balances in coins, as bitcoin-cli prints them. */
+export interface NodeStatus {
+  /** "peer" or "superpeer". */
+  role: string;
+  /** The hub's "host:port", or null while looking for one. */
+  hub: string | null;
+  /** Where this node listens. */
+  listen: string;
+  /** "main" or "regtest". */
+  network: string;
+  /** Height of the tip. */
+  height: number;
+  /** Hash of the tip. */
+  tip: string;
+  /** Other nodes in the peer list. */
+  peers: number;
+  /** This node's wallet address. */
+  address: string;
+  /** Spendable confirmed coins. */
+  balance: number;
+  /** Coinbase coins still maturing. */
+  immature: number;
+  /** Unconfirmed coins to this wallet. */
+  pending: number;
+  /** Transactions in the mempool. */
+  mempool: number;
+  /** True while mining. */
+  mining: boolean;
+  /** Hashes per second while mining. */
+  hashrate: number;
+}
 
 /** A running node. Start with `Node.start`, end with `stop`. */
 export class Node {
@@ -138,6 +171,28 @@ export class Node {
         l(e);
       } catch { /* a listener's bug must not stop the node */ }
     }
+  }
+
+  /** The node's state in one object: what `status --json` prints and the menu's status line shows. */
+  status(): NodeStatus {
+    const bal = this.wallet.balance(this.walletView());
+    const m = this.miner.status();
+    return {
+      role: this.net.role,
+      hub: this.net.hub?.listen ?? null,
+      listen: this.net.listen,
+      network: this.params.name,
+      height: this.chain.height,
+      tip: this.chain.tip.hash,
+      peers: Math.max(0, this.net.peers.length - 1),
+      address: this.wallet.address,
+      balance: bal.confirmed / COIN,
+      immature: bal.immature / COIN,
+      pending: bal.pending / COIN,
+      mempool: this.mempool.size,
+      mining: m.mining,
+      hashrate: Math.round(m.hashrate),
+    };
   }
 
   /** What the wallet needs to see of the chain and the mempool. */

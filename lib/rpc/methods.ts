@@ -35,28 +35,6 @@ function intParam(p: unknown, name: string, dflt: number, max: number): number {
   return n;
 }
 
-/** The node's state in one object (`status --json`). */
-export function status(node: Node): Record<string, unknown> {
-  const bal = node.wallet.balance(node.walletView());
-  const m = node.miner.status();
-  return {
-    role: node.net.role,
-    hub: node.net.hub?.listen ?? null,
-    listen: node.net.listen,
-    network: node.params.name,
-    height: node.chain.height,
-    tip: node.chain.tip.hash,
-    peers: Math.max(0, node.net.peers.length - 1),
-    address: node.wallet.address,
-    balance: coins(bal.confirmed),
-    immature: coins(bal.immature),
-    pending: coins(bal.pending),
-    mempool: node.mempool.size,
-    mining: m.mining,
-    hashrate: Math.round(m.hashrate),
-  };
-}
-
 function blockJson(node: Node, block: Block, hash: string) {
   const entry = node.chain.entry(hash)!;
   const prefix = node.params.addressPrefix;
@@ -82,7 +60,7 @@ function blockJson(node: Node, block: Block, hash: string) {
 
 /** Every method by name. */
 export const METHODS: Record<string, Method> = {
-  status: (node) => status(node),
+  status: (node) => node.status(),
   peers: (node) => ({
     role: node.net.role,
     hub: node.net.hub,

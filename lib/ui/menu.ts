@@ -9,7 +9,6 @@ import { ValidationError } from "../chain/errors.ts";
 import { AmountError, formatAmount, parseAmount } from "../consensus/amount.ts";
 import { AddressError } from "../crypto/address.ts";
 import type { Node } from "../node.ts";
-import { status } from "../rpc/methods.ts";
 import { WalletError } from "../wallet/wallet.ts";
 import {
   ask,
@@ -102,7 +101,7 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
     const shown = news.slice(-newsRows);
     const head = [
       `${p.bold("peerchain")} ${p.dim(`${node.params.name} · ${node.net.listen} · ${node.dataDir}`)}`,
-      ...statusLine(status(node), p, columns).split("\n"),
+      ...statusLine(node.status(), p, columns).split("\n"),
       rule,
       ...(shown.length ? shown : [p.dim("no news yet")]),
       rule,

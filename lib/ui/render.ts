@@ -3,7 +3,7 @@
  * and one-line news. Pure functions of what they are given, so they are easy to test.
  * @module
  */
-import type { NodeEvent } from "../node.ts";
+import type { NodeEvent, NodeStatus } from "../node.ts";
 
 /** Colour functions; each returns its text unchanged when colour is off. */
 export interface Palette {
@@ -118,7 +118,12 @@ export function clock(date = new Date()): string {
  * `pending`, `mining`, `hashrate`); wrapped between fields to fit `width`.
  */
 export function statusLine(
-  s: Readonly<Record<string, unknown>>,
+  s: Readonly<
+    Pick<
+      NodeStatus,
+      "role" | "hub" | "peers" | "height" | "tip" | "balance" | "immature" | "pending" | "mining" | "hashrate"
+    >
+  >,
   p: Palette = palette(false),
   width = Infinity,
 ): string {
