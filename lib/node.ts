@@ -213,14 +213,14 @@ export class Node {
   async submitBlock(block: Block, bytes: Uint8Array = encodeBlock(block)): Promise<string> {
     const r = await this.chain.processBlock(block, bytes);
     await this.#afterChainUpdate(r.update, "local");
-    if (r.status !== "orphan") this.net.relayBlock(r.hash, bytes);
+    if (r.status !== "orphan") this.net.relayBlock(bytes);
     return r.hash;
   }
 
   /** Validates a transaction into the mempool and relays it; throws `ValidationError` when refused. */
   async submitTx(tx: Transaction): Promise<string> {
     const entry = await this.mempool.accept(tx);
-    this.net.relayTx(entry.txid, encodeTransaction(tx));
+    this.net.relayTx(encodeTransaction(tx));
     this.#emit({ type: "tx", txid: entry.txid, source: "local" });
     await this.#adoptOrphanTxs(entry.txid);
     return entry.txid;
@@ -255,7 +255,7 @@ export class Node {
     for (const { block } of update.disconnected) {
       for (const tx of block.txs.slice(1)) {
         const id = txid(tx);
-        if (this.mempool.has(id)) this.net.relayTx(id, encodeTransaction(tx));
+        if (this.mempool.has(id)) this.net.relayTx(encodeTransaction(tx));
       }
     }
     if (update.connected.length) { for (const w of this.#tipWatchers) w(); }
@@ -356,7 +356,7 @@ export class Node {
           if (e instanceof ValidationError) continue;
           throw e;
         }
-        this.net.relayTx(id, encodeTransaction(tx));
+        this.net.relayTx(encodeTransaction(tx));
         this.#emit({ type: "tx", txid: id, source: "network" });
         ready.push(id);
       }

@@ -130,11 +130,7 @@ export class Network {
       myHello: () => this.#hello(),
       checkHello: (hello) => this.#checkHello(hello),
     });
-    this.#relay = new Relay(
-      ledger,
-      this.#links,
-      (link, score, reason) => this.#misbehaved(link, score, reason),
-    );
+    this.#relay = new Relay(ledger, (link, score, reason) => this.#misbehaved(link, score, reason));
   }
 
   /** The current role. */
@@ -189,13 +185,13 @@ export class Network {
   }
 
   /** Sends a block this node accepted to every link but `except`. */
-  relayBlock(hash: string, bytes: Uint8Array, except?: Link): void {
-    this.#relay.pushBlock(hash, bytes, this.#targets(except));
+  relayBlock(bytes: Uint8Array, except?: Link): void {
+    this.#relay.pushBlock(bytes, this.#targets(except));
   }
 
   /** Sends a transaction this node accepted to every link but `except`. */
-  relayTx(id: string, bytes: Uint8Array, except?: Link): void {
-    this.#relay.pushTx(id, bytes, this.#targets(except));
+  relayTx(bytes: Uint8Array, except?: Link): void {
+    this.#relay.pushTx(bytes, this.#targets(except));
   }
 
   #targets(except?: Link): Link[] {

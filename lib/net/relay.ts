@@ -6,7 +6,7 @@
 import { fromHex, toHex } from "../crypto/hex.ts";
 import { blockHashSync, decodeHeader, HEADER_SIZE } from "../primitives/header.ts";
 import type { LedgerPort, Verdict } from "./ledger_port.ts";
-import type { Link, LinkSet } from "./link.ts";
+import type { Link } from "./link.ts";
 import { type HelloMessage, MAX_BLOCKS_PER_MESSAGE, MAX_INV, type Message } from "./messages.ts";
 
 /** Bytes of block data put in one `blocks` reply, well under the 4 MiB frame. */
@@ -17,11 +17,7 @@ export class Relay {
   #ledger: LedgerPort;
   #misbehaved: (link: Link, score: number, reason: string) => void;
 
-  constructor(
-    ledger: LedgerPort,
-    _links: LinkSet,
-    misbehaved: (link: Link, score: number, reason: string) => void,
-  ) {
+  constructor(ledger: LedgerPort, misbehaved: (link: Link, score: number, reason: string) => void) {
     this.#ledger = ledger;
     this.#misbehaved = misbehaved;
   }
@@ -34,7 +30,7 @@ export class Relay {
       // Our tip moved after our hello left, before this link could receive relays: send it now, or a block
       // connected in that gap would reach this peer only with the next one.
       const bytes = this.#ledger.blockBytes(tip.hash);
-      if (bytes) this.pushBlock(tip.hash, bytes, [link]);
+      if (bytes) this.pushBlock(bytes, [link]);
     }
     const ids = this.#ledger.pendingTxids();
     for (let i = 0; i < ids.length; i += MAX_INV) {
@@ -43,14 +39,14 @@ export class Relay {
   }
 
   /** Pushes a block to `targets`. */
-  pushBlock(_hash: string, bytes: Uint8Array, targets: Link[]): void {
+  pushBlock(bytes: Uint8Array, targets: Link[]): void {
     if (!targets.length) return;
     const data = toHex(bytes);
     for (const t of targets) t.conn.send({ type: "block", data });
   }
 
   /** Pushes a transaction to `targets`. */
-  pushTx(_id: string, bytes: Uint8Array, targets: Link[]): void {
+  pushTx(bytes: Uint8Array, targets: Link[]): void {
     if (!targets.length) return;
     const data = toHex(bytes);
     for (const t of targets) t.conn.send({ type: "tx", data });
@@ -69,7 +65,7 @@ export class Relay {
       case "block": {
         const bytes = fromHex(msg.data);
         const v = await this.#ledger.receiveBlock(bytes);
-        if (v.kind === "accepted") this.pushBlock(v.id, bytes, others());
+        if (v.kind === "accepted") this.pushBlock(bytes, others());
         else if (v.kind === "orphan") this.#requestBlocks(link);
         else this.#judge(link, v);
         return;
@@ -77,7 +73,7 @@ export class Relay {
       case "tx": {
         const bytes = fromHex(msg.data);
         const v = await this.#ledger.receiveTx(bytes);
-        if (v.kind === "accepted") this.pushTx(v.id, bytes, others());
+        if (v.kind === "accepted") this.pushTx(bytes, others());
         else this.#judge(link, v);
         return;
       }
@@ -117,7 +113,7 @@ export class Relay {
         if (progressed && !last) this.#requestBlocks(link);
         const tip = this.#ledger.tip().hash;
         // Announce the new tip once; whoever lacks its parents asks for them.
-        if (tip !== before) this.pushBlock(tip, this.#ledger.blockBytes(tip)!, others());
+        if (tip !== before) this.pushBlock(this.#ledger.blockBytes(tip)!, others());
         return;
       }
       case "inv": {
