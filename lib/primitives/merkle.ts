@@ -7,20 +7,16 @@ import { sha256d, sha256dSync } from "../crypto/sha256.ts";
 
 const ZERO = "0".repeat(64);
 
-function root(ids: string[], hashPair: (pair: Uint8Array<ArrayBuffer>) => Uint8Array<ArrayBuffer>): string {
-  if (ids.length === 0) return ZERO;
-  let level = ids.map(fromHexReversed);
-  while (level.length > 1) {
-    const next: Uint8Array<ArrayBuffer>[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const pair = new Uint8Array(64);
-      pair.set(level[i]);
-      pair.set(level[i + 1] ?? level[i], 32);
-      next.push(hashPair(pair));
-    }
-    level = next;
+/** The 64-byte concatenations one level up hashes: pairs, the last node paired with itself when odd. */
+function pairs(level: Uint8Array[]): Uint8Array<ArrayBuffer>[] {
+  const out: Uint8Array<ArrayBuffer>[] = [];
+  for (let i = 0; i < level.length; i += 2) {
+    const pair = new Uint8Array(64);
+    pair.set(level[i]);
+    pair.set(level[i + 1] ?? level[i], 32);
+    out.push(pair);
   }
-  return toHexReversed(level[0]);
+  return out;
 }
 
 /**
@@ -28,22 +24,16 @@ function root(ids: string[], hashPair: (pair: Uint8Array<ArrayBuffer>) => Uint8A
  * @example merkleRootSync([coinbaseTxid]) // === coinbaseTxid
  */
 export function merkleRootSync(ids: string[]): string {
-  return root(ids, sha256dSync);
+  if (ids.length === 0) return ZERO;
+  let level = ids.map(fromHexReversed);
+  while (level.length > 1) level = pairs(level).map(sha256dSync);
+  return toHexReversed(level[0]);
 }
 
 /** The merkle root of display-order txids through WebCrypto, in display order. */
 export async function merkleRoot(txids: string[]): Promise<string> {
   if (txids.length === 0) return ZERO;
   let level = txids.map(fromHexReversed);
-  while (level.length > 1) {
-    const pairs: Promise<Uint8Array<ArrayBuffer>>[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      const pair = new Uint8Array(64);
-      pair.set(level[i]);
-      pair.set(level[i + 1] ?? level[i], 32);
-      pairs.push(sha256d(pair));
-    }
-    level = await Promise.all(pairs);
-  }
+  while (level.length > 1) level = await Promise.all(pairs(level).map(sha256d));
   return toHexReversed(level[0]);
 }
