@@ -272,7 +272,10 @@ Deno.test("the wallet's maturity rule is the consensus rule at the next block's 
       for (const coinbase of [true, false]) {
         const coin = { amount: 1, pubKeyHash: OTHER_PKH, height: h, coinbase };
         const view = { height: tip, coinbaseMaturity: NETWORKS.regtest.coinbaseMaturity };
-        assert.equal(isMatureForNextBlock(coin, view), isMature(coin, tip + 1, NETWORKS.regtest));
+        assert.equal(
+          isMatureForNextBlock(coin, view),
+          isMature(coin, tip + 1, NETWORKS.regtest.coinbaseMaturity),
+        );
       }
     }
   }

@@ -35,9 +35,9 @@ export function checkTransaction(tx: Transaction): void {
   }
 }
 
-/** True when a coin may be spent in a block at `spendHeight`. */
-export function isMature(coin: Coin, spendHeight: number, params: NetworkParams): boolean {
-  return !coin.coinbase || spendHeight - coin.height >= params.coinbaseMaturity;
+/** True when a coin may be spent in a block at `spendHeight`, given the network's coinbase maturity. */
+export function isMature(coin: Coin, spendHeight: number, coinbaseMaturity: number): boolean {
+  return !coin.coinbase || spendHeight - coin.height >= coinbaseMaturity;
 }
 
 /**
@@ -70,7 +70,7 @@ export function checkInputs(
       contextScore,
     );
     ensure(
-      isMature(coin, spendHeight, params),
+      isMature(coin, spendHeight, params.coinbaseMaturity),
       "bad-txns-premature-spend-of-coinbase",
       () =>
         `coinbase output from height ${coin.height} is spendable at height ${

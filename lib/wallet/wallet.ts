@@ -5,6 +5,7 @@
  */
 import type { Coin, OwnedCoin } from "../chain/coins.ts";
 import { MAX_STANDARD_TX_SIZE } from "../chain/mempool.ts";
+import { isMature } from "../chain/tx_rules.ts";
 import { COIN, formatAmount, MAX_MONEY } from "../consensus/amount.ts";
 import { type NetworkParams, NETWORKS } from "../consensus/params.ts";
 import { AddressError, decodeAddress, encodeAddress, pubKeyHash } from "../crypto/address.ts";
@@ -78,7 +79,7 @@ export function isMatureForNextBlock(
   coin: Coin,
   view: Pick<WalletView, "height" | "coinbaseMaturity">,
 ): boolean {
-  return !coin.coinbase || view.height + 1 - coin.height >= view.coinbaseMaturity;
+  return isMature(coin, view.height + 1, view.coinbaseMaturity);
 }
 
 interface Key extends KeyPair {

@@ -126,7 +126,7 @@ const pick = (n: number) => Math.floor(Math.random() * n);
 async function submitSpends(chain: Chain, mempool: Mempool, key: TestKey): Promise<void> {
   const spendHeight = chain.height + 1;
   const coins = chain.coinsOf(new Set([key.pkh]))
-    .filter((c) => isMature(c.coin, spendHeight, chain.params));
+    .filter((c) => isMature(c.coin, spendHeight, chain.params.coinbaseMaturity));
   // A random subset: which coins are spent must differ from run to run.
   for (let i = coins.length - 1; i > 0; i--) {
     const j = pick(i + 1);
