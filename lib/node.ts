@@ -20,6 +20,7 @@ import { Wallet, type WalletView } from "./wallet/wallet.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
 import { Network, type NetworkEvent, type NetworkOptions } from "./net/network.ts";
 import type { HostPort } from "./net/messages.ts";
+import { trackerFile } from "./net/tracker.ts";
 import { Miner } from "./mining/miner.ts";
 import { createTemplate } from "./mining/template.ts";
 
@@ -127,7 +128,7 @@ export class Node {
       bind: opts.listen,
       advertise: opts.advertise,
       advertiseHost: opts.advertiseHost,
-      trackerPath: opts.trackerPath,
+      tracker: trackerFile(opts.trackerPath),
       connect: opts.connect,
       ...opts.timings,
       onEvent: (e) => this.#emit(e),

@@ -7,6 +7,7 @@ import {
   MISBEHAVIOUR,
 } from "../lib/net/connection.ts";
 import { encodeFrame, FrameDecoder } from "../lib/net/frame.ts";
+import { tcpStream } from "../lib/net/transport.ts";
 import type { Message } from "../lib/net/messages.ts";
 
 const HOST = "127.0.0.1";
@@ -51,7 +52,7 @@ function closeQuietly(c: { close(): void }): void {
 async function connPair(a: ConnectionOptions, b: ConnectionOptions) {
   const { listener, client, server } = await rawPair();
   listener.close();
-  return { a: new Connection(client, a), b: new Connection(server, b) };
+  return { a: new Connection(tcpStream(client), a), b: new Connection(tcpStream(server), b) };
 }
 
 /** Reads frames from a raw socket until EOF; returns them with the time EOF came. */
@@ -110,7 +111,7 @@ Deno.test("close is idempotent, keeps the first reason, and the peer sees eof", 
 Deno.test("close with flush delivers a queued reject before the socket closes", async () => {
   const { listener, client, server } = await rawPair();
   listener.close();
-  const conn = new Connection(server);
+  const conn = new Connection(tcpStream(server));
   try {
     conn.send({ type: "reject", code: "network", reason: "wrong genesis" });
     conn.close("rejected", { flush: true });
@@ -143,7 +144,7 @@ Deno.test("a peer that sends garbage is closed with a misbehaviour score", async
     listener.close();
     const reports: [number, string][] = [];
     const delivered: Message[] = [];
-    const conn = new Connection(server, {
+    const conn = new Connection(tcpStream(server), {
       onMisbehaviour: (s, r) => void reports.push([s, r]),
       onMessage: (m) => void delivered.push(m),
     });
@@ -244,7 +245,7 @@ Deno.test("the rate limit closes a flooder", async () => {
 Deno.test("a peer that stops reading is closed as slow once the queue bound is passed", async () => {
   const { listener, client, server } = await rawPair();
   listener.close();
-  const conn = new Connection(server, { maxQueuedBytes: 256 * 1024 });
+  const conn = new Connection(tcpStream(server), { maxQueuedBytes: 256 * 1024 });
   try {
     const data = "00".repeat(50_000);
     for (let i = 0; i < 2000 && conn.send({ type: "tx", data }); i++) await conn.flush(5);
@@ -283,7 +284,10 @@ function spawnPeer(port: number): Deno.ChildProcess {
 
 async function acceptPeer(listener: Deno.TcpListener, opts: ConnectionOptions) {
   const got: Message[] = [];
-  const conn = new Connection(await listener.accept(), { ...opts, onMessage: (m) => void got.push(m) });
+  const conn = new Connection(tcpStream(await listener.accept()), {
+    ...opts,
+    onMessage: (m) => void got.push(m),
+  });
   await waitFor(() => got.length > 0, 10_000, "child hello");
   return conn;
 }
@@ -337,7 +341,7 @@ Deno.test("a SIGSTOPped peer is detected by the ping deadline", async () => {
 Deno.test("a peer trickling a partial frame is not alive, and a throwing callback still closes", async () => {
   const { listener, client, server } = await rawPair();
   listener.close();
-  const conn = new Connection(server, {
+  const conn = new Connection(tcpStream(server), {
     pingIntervalMs: 50,
     deadAfterMs: 300,
     onMisbehaviour: () => {
@@ -360,7 +364,7 @@ Deno.test("a peer trickling a partial frame is not alive, and a throwing callbac
   }
   const pair = await rawPair();
   pair.listener.close();
-  const bad = new Connection(pair.server, {
+  const bad = new Connection(tcpStream(pair.server), {
     onMisbehaviour: () => {
       throw new Error("callback bug");
     },

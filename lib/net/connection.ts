@@ -1,5 +1,5 @@
 /**
- * One framed, schema-checked link to another node over a `Deno.Conn`: a read loop, a bounded and
+ * One framed, schema-checked link to another node over a `Stream`: a read loop, a bounded and
  * serialised write queue, ping/pong liveness, a message rate limit and an idempotent close. It moves
  * typed messages only; what they mean is the caller's business.
  * @module
@@ -7,6 +7,16 @@
 
 import { encodeFrame, FrameDecoder, FrameError } from "./frame.ts";
 import { type HostPort, type Message, MessageError, parseMessage } from "./messages.ts";
+import {
+  type Clock,
+  ConnectError,
+  type Stream,
+  systemClock,
+  tcpTransport,
+  type TimerId,
+} from "./transport.ts";
+
+export { ConnectError };
 
 /** Misbehaviour scores reported through `onMisbehaviour` (a `BanList` bans at 100). */
 export const MISBEHAVIOUR = { frame: 20, message: 20, rate: 10 } as const;
@@ -27,35 +37,27 @@ export interface ConnectionOptions {
   rateBurst?: number;
   /** Token bucket refill in messages per second (default 500). */
   ratePerSecond?: number;
-  /** Clock in ms, injectable for tests (default `performance.now`). */
-  now?: () => number;
+  /** Time and timers (default the system clock). */
+  clock?: Clock;
+  /** Random numbers in [0, 1) for ping nonces (default `Math.random`). */
+  random?: () => number;
 }
 
-const READ_CHUNK = 64 * 1024;
 /** Small frames are coalesced into writes of up to this many bytes. */
 const WRITE_BATCH = 64 * 1024;
-
-/** A connection attempt that failed or timed out. */
-export class ConnectError extends Error {
-  /** Creates a connect error naming the address. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ConnectError";
-  }
-}
 
 /** A framed message link; starts reading as soon as it is constructed. */
 export class Connection {
   /** Resolves with the close reason once the link is closed and its loops have stopped, whoever closed it. */
   readonly closed: Promise<string>;
-  /** The remote address when the transport is TCP, else `undefined`. */
-  readonly remote: HostPort | undefined;
+  /** The far end's address as the transport reports it. */
+  readonly remote: HostPort;
   /** Last measured ping round trip in ms, or `undefined` before the first pong. */
   rttMs: number | undefined;
   /** Messages received and delivered (ping/pong included). */
   received = 0;
 
-  readonly #conn: Deno.Conn;
+  readonly #conn: Stream;
   readonly #opts: Required<Omit<ConnectionOptions, "onMessage" | "onMisbehaviour">>;
   readonly #onMessage: ConnectionOptions["onMessage"];
   readonly #onMisbehaviour: ConnectionOptions["onMisbehaviour"];
@@ -70,7 +72,8 @@ export class Connection {
   /** Set once the socket is closed; writes stop here, while `#reason` stops new sends and reads. */
   #down = false;
   #resolveClosed!: (reason: string) => void;
-  #timer: ReturnType<typeof setInterval> | undefined;
+  #timer: TimerId | undefined;
+  #tickMs: number;
   #lastRx: number;
   #lastPing = 0;
   #pingNonce = 0;
@@ -80,7 +83,7 @@ export class Connection {
   #tokensAt: number;
 
   /** Wraps `conn` and starts its read loop and liveness timer. */
-  constructor(conn: Deno.Conn, options: ConnectionOptions = {}) {
+  constructor(conn: Stream, options: ConnectionOptions = {}) {
     this.#conn = conn;
     this.#onMessage = options.onMessage;
     this.#onMisbehaviour = options.onMisbehaviour;
@@ -90,24 +93,22 @@ export class Connection {
       maxQueuedBytes: options.maxQueuedBytes ?? 16 * 1024 * 1024,
       rateBurst: options.rateBurst ?? 2000,
       ratePerSecond: options.ratePerSecond ?? 500,
-      now: options.now ?? (() => performance.now()),
+      clock: options.clock ?? systemClock,
+      random: options.random ?? Math.random,
     };
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
-    const addr = conn.remoteAddr;
-    this.remote = addr.transport === "tcp" ? { hostname: addr.hostname, port: addr.port } : undefined;
-    if ("setNoDelay" in conn) {
-      try {
-        (conn as Deno.TcpConn).setNoDelay(true);
-        (conn as Deno.TcpConn).setKeepAlive(true);
-      } catch { /* the socket may already be gone; the read loop will notice */ }
-    }
-    this.#lastRx = this.#opts.now();
+    this.remote = conn.remote;
+    this.#lastRx = this.#now();
     this.#tokens = this.#opts.rateBurst;
     this.#tokensAt = this.#lastRx;
     this.#lastPing = this.#lastRx;
-    const tick = Math.max(1, Math.min(this.#opts.pingIntervalMs, this.#opts.deadAfterMs / 4));
-    this.#timer = setInterval(() => this.#onTick(), tick);
+    this.#tickMs = Math.max(1, Math.min(this.#opts.pingIntervalMs, this.#opts.deadAfterMs / 4));
+    this.#timer = this.#opts.clock.setTimeout(() => this.#onTick(), this.#tickMs);
     this.#readDone = this.#readLoop();
+  }
+
+  #now(): number {
+    return this.#opts.clock.now();
   }
 
   /** True once `close` has begun. */
@@ -156,7 +157,7 @@ export class Connection {
   close(reason: string, options: { flush?: boolean; flushMs?: number } = {}): Promise<string> {
     if (this.#reason !== undefined) return this.closed;
     this.#reason = reason;
-    clearInterval(this.#timer);
+    this.#opts.clock.clearTimeout(this.#timer);
     if (options.flush && this.#queuedBytes > 0) {
       this.flush(options.flushMs ?? 1000).then(() => this.#shutdown(reason));
     } else {
@@ -168,9 +169,7 @@ export class Connection {
   #shutdown(reason: string): void {
     if (this.#down) return;
     this.#down = true;
-    try {
-      this.#conn.close();
-    } catch { /* already closed by the other side or by us */ }
+    this.#conn.close();
     this.#queue = [];
     this.#queuedBytes = 0;
     for (const d of this.#drained.splice(0)) d();
@@ -187,16 +186,15 @@ export class Connection {
   }
 
   async #readLoop(): Promise<void> {
-    const buf = new Uint8Array(READ_CHUNK);
     try {
       while (this.#reason === undefined) {
-        const n = await this.#conn.read(buf);
-        if (n === null) return void this.close("eof");
-        this.#decoder.push(buf.subarray(0, n));
+        const chunk = await this.#conn.read();
+        if (chunk === null) return void this.close("eof");
+        this.#decoder.push(chunk);
         for (let f = this.#decoder.next(); f !== undefined; f = this.#decoder.next()) {
           if (this.#reason !== undefined) return;
           // Only whole frames prove liveness: a peer trickling one byte at a time is not alive.
-          this.#lastRx = this.#opts.now();
+          this.#lastRx = this.#now();
           if (!this.#takeToken()) return this.#misbehaved(MISBEHAVIOUR.rate, "rate");
           await this.#deliver(parseMessage(f));
         }
@@ -215,7 +213,7 @@ export class Connection {
       return;
     }
     if (msg.type === "pong") {
-      if (msg.nonce === this.#pingNonce) this.rttMs = this.#opts.now() - this.#pingSentAt;
+      if (msg.nonce === this.#pingNonce) this.rttMs = this.#now() - this.#pingSentAt;
       return;
     }
     if (!this.#onMessage) return;
@@ -228,7 +226,7 @@ export class Connection {
     } finally {
       this.#busy = false;
       // Time spent in our handler must not count as the peer's silence.
-      this.#lastRx = this.#opts.now();
+      this.#lastRx = this.#now();
     }
   }
 
@@ -269,7 +267,7 @@ export class Connection {
   }
 
   #takeToken(): boolean {
-    const now = this.#opts.now();
+    const now = this.#now();
     const refill = ((now - this.#tokensAt) / 1000) * this.#opts.ratePerSecond;
     this.#tokens = Math.min(this.#opts.rateBurst, this.#tokens + refill);
     this.#tokensAt = now;
@@ -280,11 +278,16 @@ export class Connection {
 
   #onTick(): void {
     if (this.#reason !== undefined) return;
-    const now = this.#opts.now();
+    this.#timer = this.#opts.clock.setTimeout(() => this.#onTick(), this.#tickMs);
+    const now = this.#now();
     if (!this.#busy && now - this.#lastRx > this.#opts.deadAfterMs) return void this.close("timeout");
-    if (now - this.#lastPing >= this.#opts.pingIntervalMs) {
+    // Ping only a quiet link: frames from the far end already prove it alive, and its pings keep ours
+    // quiet, so a link carries about one ping and one pong per interval rather than two of each.
+    if (
+      now - this.#lastPing >= this.#opts.pingIntervalMs && now - this.#lastRx >= this.#opts.pingIntervalMs
+    ) {
       this.#lastPing = now;
-      this.#pingNonce = Math.floor(Math.random() * 2 ** 32);
+      this.#pingNonce = Math.floor(this.#opts.random() * 2 ** 32);
       this.#pingSentAt = now;
       this.send({ type: "ping", nonce: this.#pingNonce });
     }
@@ -300,28 +303,12 @@ function closeReason(e: unknown): string {
   return `error: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
 }
 
-/** Dials `hostname:port` with a timeout and wraps the socket; throws `ConnectError`. */
+/** Dials `hostname:port` over TCP with a timeout and wraps the socket; throws `ConnectError`. */
 export async function connect(
   hostname: string,
   port: number,
   options: ConnectionOptions & { timeoutMs?: number } = {},
 ): Promise<Connection> {
   const { timeoutMs = 5000, ...connOptions } = options;
-  let conn: Deno.TcpConn;
-  // A plain timer rather than AbortSignal.timeout, so it is cleared at once and leaks nothing.
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), timeoutMs);
-  try {
-    conn = await Deno.connect({ hostname, port, transport: "tcp", signal: abort.signal });
-  } catch (e) {
-    const why = abort.signal.aborted
-      ? `timed out after ${timeoutMs} ms`
-      : e instanceof Error
-      ? e.message
-      : String(e);
-    throw new ConnectError(`cannot connect to ${hostname}:${port}: ${why}`, { cause: e });
-  } finally {
-    clearTimeout(timer);
-  }
-  return new Connection(conn, connOptions);
+  return new Connection(await tcpTransport.dial({ hostname, port }, timeoutMs), connOptions);
 }

@@ -4,8 +4,9 @@
  * @module
  */
 import type { Connection, ConnectionOptions } from "./connection.ts";
-import { connect, Connection as Conn, MISBEHAVIOUR } from "./connection.ts";
+import { Connection as Conn, MISBEHAVIOUR } from "./connection.ts";
 import { type HelloMessage, type Message, parseHostPort, type PeerEntry } from "./messages.ts";
+import type { Clock, Stream, Transport } from "./transport.ts";
 
 /** One link and what we know of its far end. */
 export interface Link {
@@ -37,6 +38,9 @@ export interface Link {
 export interface LinkSetOptions {
   pingIntervalMs: number;
   deadAfterMs: number;
+  transport: Transport;
+  clock: Clock;
+  random: () => number;
   onMessage: (link: Link, msg: Message) => Promise<void> | void;
   onMisbehaviour: (link: Link, score: number, reason: string) => void;
   onClose: (link: Link) => void;
@@ -79,6 +83,8 @@ export class LinkSet {
     return {
       pingIntervalMs: this.#opts.pingIntervalMs,
       deadAfterMs: this.#opts.deadAfterMs,
+      clock: this.#opts.clock,
+      random: this.#opts.random,
       onMessage: (msg, conn) => this.#dispatch(conn, msg),
       onMisbehaviour: (score, reason, conn) => {
         const link = this.#byConn.get(conn);
@@ -87,8 +93,8 @@ export class LinkSet {
     };
   }
 
-  /** Wraps an accepted socket. */
-  adopt(socket: Deno.Conn, inbound: boolean): Link {
+  /** Wraps an accepted stream. */
+  adopt(socket: Stream, inbound: boolean): Link {
     return this.wrap(new Conn(socket, this.connOptions()), inbound);
   }
 
@@ -121,7 +127,7 @@ export class LinkSet {
     let conn: Connection;
     try {
       const hp = parseHostPort(addr, { allowSpace: true });
-      conn = await connect(hp.hostname, hp.port, { timeoutMs: connectTimeoutMs, ...this.connOptions() });
+      conn = new Conn(await this.#opts.transport.dial(hp, connectTimeoutMs), this.connOptions());
     } catch {
       return null;
     }
@@ -131,19 +137,24 @@ export class LinkSet {
 
   /** Where a Peer we dialled sends us: it answers with a redirect or a reject, then closes (cut after `ms`). */
   async redirectOf(link: Link, ms: number): Promise<string | undefined> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([link.conn.closed, new Promise((r) => timer = setTimeout(r, ms))]);
-    clearTimeout(timer);
+    const clock = this.#opts.clock;
+    let timer: unknown;
+    await Promise.race([
+      link.conn.closed,
+      new Promise((r) => timer = clock.setTimeout(() => r(undefined), ms)),
+    ]);
+    clock.clearTimeout(timer);
     await link.conn.close("no redirect");
     return link.redirect;
   }
 
   /** Waits for the far end's accepted hello; null (and the link closed) on refusal, silence or close. */
   async greet(link: Link, timeoutMs: number): Promise<HelloMessage | null> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<null>((r) => timer = setTimeout(() => r(null), timeoutMs));
+    const clock = this.#opts.clock;
+    let timer: unknown;
+    const timeout = new Promise<null>((r) => timer = clock.setTimeout(() => r(null), timeoutMs));
     const hello = await Promise.race([(link as Internal).greeted, timeout]);
-    clearTimeout(timer);
+    clock.clearTimeout(timer);
     if (!hello) {
       await link.conn.close(link.conn.isClosed ? "closed" : "no hello");
       return null;

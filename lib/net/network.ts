@@ -10,7 +10,16 @@
 import { BanList } from "./ban.ts";
 import { MAX_INV, type Message, type PeerEntry } from "./messages.ts";
 import { type HelloMessage, type HostPort, parseHostPort, PROTOCOL_VERSION } from "./messages.ts";
-import { readTracker, writeTracker } from "./tracker.ts";
+import type { TrackerFile } from "./tracker.ts";
+import {
+  type Clock,
+  every,
+  type Listener,
+  sleep,
+  systemClock,
+  tcpTransport,
+  type Transport,
+} from "./transport.ts";
 import { type Link, LinkSet } from "./link.ts";
 import { Relay } from "./relay.ts";
 import type { LedgerPort } from "./ledger_port.ts";
@@ -36,8 +45,14 @@ export interface NetworkOptions {
   advertise?: string;
   /** The host others should dial when binding all interfaces. */
   advertiseHost?: string;
-  /** The tracker file: read at start, rewritten from every peer list. */
-  trackerPath: string;
+  /** The tracker list: read at start, rewritten from every peer list. */
+  tracker: TrackerFile;
+  /** Streams and listeners (default TCP). */
+  transport?: Transport;
+  /** Time and timers (default the system clock). */
+  clock?: Clock;
+  /** Random numbers in [0, 1) (default `Math.random`); seeded in the simulation. */
+  random?: () => number;
   /** Addresses to try instead of the tracker's. */
   connect?: string[];
   /** Connect timeout in ms (default 1000). */
@@ -74,9 +89,6 @@ function outranks(a: HubRank, b: HubRank): boolean {
 /** What `outranks` compares, as carried in `hello`. */
 type HubRank = Pick<HelloMessage, "members" | "since" | "nodeId">;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const jitter = (ms: number) => Math.round(ms * (0.7 + Math.random() * 0.6));
-
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
 export class Network {
   /** This node's id, as sent in `hello`. */
@@ -84,11 +96,12 @@ export class Network {
   #opts:
     & Required<Omit<NetworkOptions, "advertise" | "advertiseHost" | "connect" | "onEvent">>
     & NetworkOptions;
+  #clock: Clock;
   #ledger: LedgerPort;
   #links: LinkSet;
   #relay: Relay;
   #bans = new BanList();
-  #listener?: Deno.TcpListener;
+  #listener?: Listener;
   #advertise = "";
   #role: Role = "peer";
   #since: number | null = null;
@@ -99,9 +112,9 @@ export class Network {
   #remembered: string[] = [];
   #stopping = false;
   #joining = false;
-  #probeTimer?: ReturnType<typeof setTimeout>;
-  #wakeTimer?: ReturnType<typeof setInterval>;
-  #lastTick = Date.now();
+  #probeTimer?: unknown;
+  #stopWake?: () => void;
+  #lastTick = 0;
   #trackerWrite: Promise<void> = Promise.resolve();
 
   /**
@@ -117,13 +130,20 @@ export class Network {
       deadAfterMs: 8000,
       probeIntervalMs: 3000,
       maxLinks: 64,
+      transport: tcpTransport,
+      clock: systemClock,
+      random: Math.random,
       // An option given as `undefined` (the CLI passes timings it was not told) keeps its default:
       // a spread would copy the undefined over it and turn every deadline into NaN.
       ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as NetworkOptions,
     };
+    this.#clock = this.#opts.clock;
     this.#links = new LinkSet({
       pingIntervalMs: this.#opts.pingIntervalMs,
       deadAfterMs: this.#opts.deadAfterMs,
+      transport: this.#opts.transport,
+      clock: this.#clock,
+      random: this.#opts.random,
       onMessage: (link, msg) => this.#onMessage(link, msg),
       onMisbehaviour: (link, score, reason) => this.#misbehaved(link, score, reason),
       onClose: (link) => this.#onClose(link),
@@ -160,14 +180,15 @@ export class Network {
 
   /** Listens, then joins the network through the tracker (or `connect`), or becomes the SuperPeer. */
   async start(): Promise<void> {
-    this.#listener = Deno.listen({ hostname: this.#opts.bind.hostname, port: this.#opts.bind.port });
-    const bound = this.#listener.addr as Deno.NetAddr;
+    this.#listener = this.#opts.transport.listen(this.#opts.bind);
+    const bound = this.#listener.addr;
     const host = this.#opts.advertiseHost ?? bound.hostname;
     this.#advertise = this.#opts.advertise ?? `${host.includes(":") ? `[${host}]` : host}:${bound.port}`;
     this.#acceptLoop(this.#listener);
-    this.#wakeTimer = setInterval(() => this.#checkWake(), WAKE_TICK_MS);
+    this.#lastTick = this.#clock.now();
+    this.#stopWake = every(this.#clock, WAKE_TICK_MS, () => this.#checkWake());
     const tracker = this.#opts.connect ??
-      (await readTracker(this.#opts.trackerPath)).addrs.map((a) => `${a.hostname}:${a.port}`);
+      (await this.#opts.tracker.read()).addrs.map((a) => `${a.hostname}:${a.port}`);
     this.#remember(tracker);
     await this.#join(tracker.filter((a) => a !== this.#advertise), null, "start");
   }
@@ -175,11 +196,9 @@ export class Network {
   /** Closes every link and the listener. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    clearTimeout(this.#probeTimer);
-    clearInterval(this.#wakeTimer);
-    try {
-      this.#listener?.close();
-    } catch { /* already closed */ }
+    this.#clock.clearTimeout(this.#probeTimer);
+    this.#stopWake?.();
+    this.#listener?.close();
     await this.#links.closeAll("shutdown");
     await this.#trackerWrite;
   }
@@ -230,22 +249,18 @@ export class Network {
     return undefined;
   }
 
-  async #acceptLoop(listener: Deno.TcpListener): Promise<void> {
-    try {
-      for await (const conn of listener) {
-        const host = conn.remoteAddr.hostname;
-        // Silent sockets must not lock honest peers out: past a few, the oldest silent one makes room.
-        const waiting = this.#links.waiting();
-        if (waiting.length >= MAX_WAITING_LINKS) waiting[0].conn.close("no hello: making room");
-        if (this.#stopping || this.#links.size >= this.#opts.maxLinks || this.#bans.isBanned(host)) {
-          try {
-            conn.close();
-          } catch { /* gone */ }
-          continue;
-        }
-        this.#onInbound(this.#links.adopt(conn, true));
+  async #acceptLoop(listener: Listener): Promise<void> {
+    for await (const conn of listener) {
+      const host = conn.remote.hostname;
+      // Silent sockets must not lock honest peers out: past a few, the oldest silent one makes room.
+      const waiting = this.#links.waiting();
+      if (waiting.length >= MAX_WAITING_LINKS) waiting[0].conn.close("no hello: making room");
+      if (this.#stopping || this.#links.size >= this.#opts.maxLinks || this.#bans.isBanned(host)) {
+        conn.close();
+        continue;
       }
-    } catch { /* listener closed */ }
+      this.#onInbound(this.#links.adopt(conn, true));
+    }
   }
 
   async #onInbound(link: Link): Promise<void> {
@@ -296,7 +311,7 @@ export class Network {
   /** Steps down: tells our peers where to go, then joins `hub`. */
   async #yieldTo(hub: string, reason: string): Promise<void> {
     if (this.#role === "superpeer") {
-      clearTimeout(this.#probeTimer);
+      this.#clock.clearTimeout(this.#probeTimer);
       const members = [...this.#members.values()];
       this.#members.clear();
       for (const m of members) m.conn.send({ type: "yield", hub });
@@ -332,9 +347,9 @@ export class Network {
 
   /** Tries one candidate until it is our hub, redirects to a live hub, or is found dead. */
   async #tryCandidate(addr: string, deadHub: PeerEntry | null, reason: string): Promise<boolean> {
-    const deadline = Date.now() + this.#opts.deadAfterMs + 2000;
+    const deadline = this.#clock.now() + this.#opts.deadAfterMs + 2000;
     let target = addr, redirects = 0;
-    while (!this.#stopping && Date.now() < deadline) {
+    while (!this.#stopping && this.#clock.now() < deadline) {
       const r = await this.#dial(target);
       if (r === "dead") return false;
       if (r === "joined") {
@@ -347,7 +362,7 @@ export class Network {
         continue;
       }
       // Alive but not a hub yet (it has not noticed the old hub's death): give it a moment.
-      await sleep(jitter(150));
+      await sleep(this.#clock, this.#jitter(150));
     }
     return false;
   }
@@ -374,7 +389,7 @@ export class Network {
   #promote(reason: string): void {
     if (this.#stopping) return;
     this.#role = "superpeer";
-    this.#since = Date.now();
+    this.#since = this.#clock.now();
     this.#hub = { nodeId: this.nodeId, listen: this.#advertise };
     this.#hubLink = null;
     this.#emit({ type: "role", role: "superpeer", hub: this.#hub, reason });
@@ -405,9 +420,7 @@ export class Network {
         addrs.push(parseHostPort(a));
       } catch { /* not dialable: leave it out */ }
     }
-    this.#trackerWrite = this.#trackerWrite.then(() => writeTracker(this.#opts.trackerPath, addrs)).catch(
-      () => {},
-    );
+    this.#trackerWrite = this.#trackerWrite.then(() => this.#opts.tracker.write(addrs)).catch(() => {});
   }
 
   #remember(addrs: string[]): void {
@@ -419,9 +432,9 @@ export class Network {
   }
 
   /** A hub periodically dials remembered addresses that are not its peers, so split networks find each other. */
-  #scheduleProbe(delay = jitter(this.#opts.probeIntervalMs)): void {
-    clearTimeout(this.#probeTimer);
-    this.#probeTimer = setTimeout(async () => {
+  #scheduleProbe(delay = this.#jitter(this.#opts.probeIntervalMs)): void {
+    this.#clock.clearTimeout(this.#probeTimer);
+    this.#probeTimer = this.#clock.setTimeout(async () => {
       if (this.#role !== "superpeer" || this.#stopping) return;
       const mine = new Set([...this.#members.values()].map((l) => l.hello?.listen));
       for (const addr of this.#remembered) {
@@ -439,7 +452,7 @@ export class Network {
    * when it meets the new hub instead of taking the network back.
    */
   #checkWake(): void {
-    const now = Date.now(), gap = now - this.#lastTick;
+    const now = this.#clock.now(), gap = now - this.#lastTick;
     this.#lastTick = now;
     if (gap > this.#opts.deadAfterMs && this.#role === "superpeer") {
       this.#since = now;
@@ -516,6 +529,10 @@ export class Network {
     // Many nodes may share a loopback address: there a misbehaving link is cut, never the whole host.
     if (!isLoopback(host) && score > 0) this.#bans.add(host, score);
     if (score >= 100 || this.#bans.isBanned(host)) link.conn.close(`misbehaviour: ${reason}`);
+  }
+
+  #jitter(ms: number): number {
+    return Math.round(ms * (0.7 + this.#opts.random() * 0.6));
   }
 
   #emit(e: NetworkEvent): void {

@@ -76,3 +76,16 @@ export async function writeTracker(path: string, addrs: readonly HostPort[]): Pr
     throw e;
   }
 }
+
+/** Where a network keeps its tracker list: a file for a real node, memory in the simulation. */
+export interface TrackerFile {
+  /** The addresses in file order (a missing file is an empty list). */
+  read(): Promise<TrackerContents>;
+  /** Replaces the list. */
+  write(addrs: readonly HostPort[]): Promise<void>;
+}
+
+/** The tracker file at `path`. */
+export function trackerFile(path: string): TrackerFile {
+  return { read: () => readTracker(path), write: (addrs) => writeTracker(path, addrs) };
+}
