@@ -40,16 +40,15 @@ function portFree(hostname: string, port: number): boolean {
 function describe(e: NodeEvent): string {
   switch (e.type) {
     case "role":
-      return e.role === "superpeer"
-        ? `promoted to SuperPeer (${e.reason})`
-        : `joined hub ${e.hub.listen} (${e.reason})`;
-    case "peers":
-      return `peer list: ${e.peers.map((p) => p.listen).join(", ")}`;
+      return e.role === "superpeer" ? `promoted to SuperPeer (${e.reason})` : `became a Peer (${e.reason})`;
+    case "superpeer-linked":
+    case "superpeer-lost":
+      return `${e.type} ${e.peer.listen} ${e.primary ? "primary" : "backup"}`;
     case "peer-joined":
     case "peer-left":
+    case "mesh-linked":
+    case "mesh-lost":
       return `${e.type} ${e.peer.listen}`;
-    case "hub-lost":
-      return `lost hub ${e.hub.listen}: electing a successor`;
     case "misbehaviour":
       return `misbehaviour from ${e.host} (+${e.score}): ${e.reason}`;
     case "block":
@@ -92,6 +91,7 @@ async function run(args: Args): Promise<void> {
         advertiseHost: bindHost === "0.0.0.0" ? lanAddress() ?? "127.0.0.1" : undefined,
         connect: args.connect.length ? args.connect : undefined,
         threads: args.threads,
+        maxPeers: args.maxPeers,
         timings: {
           ...(args.pingIntervalMs ? { pingIntervalMs: args.pingIntervalMs } : {}),
           ...(args.deadAfterMs ? { deadAfterMs: args.deadAfterMs } : {}),

@@ -74,8 +74,18 @@ export {
 } from "./lib/wallet/wallet.ts";
 export { AddressError, decodeAddress, encodeAddress, pubKeyHash } from "./lib/crypto/address.ts";
 export { Node, type NodeEvent, type NodeOptions, type NodeStatus } from "./lib/node.ts";
-export { Network, type NetworkEvent, type NetworkOptions, type Role } from "./lib/net/network.ts";
-export type { HostPort, PeerEntry } from "./lib/net/messages.ts";
+export {
+  type LinkInfo,
+  Network,
+  type NetworkEvent,
+  type NetworkOptions,
+  type Role,
+} from "./lib/net/network.ts";
+export type { NetworkTimings } from "./lib/net/config.ts";
+export type { BanList } from "./lib/net/ban.ts";
+export type { TrackerContents, TrackerFile } from "./lib/net/tracker.ts";
+export type { Clock, Listener, Stream, TimerId, Transport } from "./lib/net/transport.ts";
+export type { HostPort, PeerEntry, SuperPeerEntry } from "./lib/net/messages.ts";
 export type { LedgerPort, TipInfo, Verdict } from "./lib/net/ledger_port.ts";
 export type { IndexedHeader } from "./lib/chain/block_rules.ts";
 export type { Link } from "./lib/net/link.ts";
@@ -83,14 +93,21 @@ export type { Connection } from "./lib/net/connection.ts";
 export type {
   BlocksMessage,
   DataMessage,
+  FullMessage,
+  GetAddrMessage,
   GetBlocksMessage,
   HelloMessage,
   InvKind,
   InvLikeMessage,
+  JoinMessage,
+  MembersMessage,
+  MeshMessage,
   Message,
-  PeersMessage,
   PingMessage,
   PongMessage,
+  PrimaryMessage,
+  RedirectMessage,
   RejectMessage,
-  YieldMessage,
+  SuperPeersMessage,
+  WelcomeMessage,
 } from "./lib/net/messages.ts";

@@ -44,6 +44,8 @@ export interface NodeOptions {
   onEvent?: (e: NodeEvent) => void;
   /** Mining workers (default: all cores but one). */
   threads?: number;
+  /** Peers this node serves at most when it is a SuperPeer (`--max-peers`). */
+  maxPeers?: number;
   /** Network timings, for tests. */
   timings?: Pick<NetworkOptions, "connectTimeoutMs" | "pingIntervalMs" | "deadAfterMs" | "probeIntervalMs">;
 }
@@ -60,7 +62,7 @@ export type NodeEvent =
 export interface NodeStatus {
   /** "peer" or "superpeer". */
   role: string;
-  /** The hub's "host:port", or null while looking for one. */
+  /** This node's primary SuperPeer ("host:port"; itself when it is one), or null while looking for one. */
   hub: string | null;
   /** Where this node listens. */
   listen: string;
@@ -70,8 +72,12 @@ export interface NodeStatus {
   height: number;
   /** Hash of the tip. */
   tip: string;
-  /** Other nodes in the peer list. */
+  /** Greeted links that carry blocks (Peers served, SuperPeers held, mesh links). */
   peers: number;
+  /** The SuperPeers this node links to ("host:port"): its own as a Peer, its mesh neighbours as a SuperPeer. */
+  superpeers: string[];
+  /** Nodes this node knows of in the whole network. */
+  network_size: number;
   /** This node's wallet address. */
   address: string;
   /** Spendable confirmed coins. */
@@ -130,6 +136,7 @@ export class Node {
       advertiseHost: opts.advertiseHost,
       tracker: trackerFile(opts.trackerPath),
       connect: opts.connect,
+      maxPeers: opts.maxPeers,
       ...opts.timings,
       onEvent: (e) => this.#emit(e),
     });
@@ -185,7 +192,9 @@ export class Node {
       network: this.params.name,
       height: this.chain.height,
       tip: this.chain.tip.hash,
-      peers: Math.max(0, this.net.peers.length - 1),
+      peers: this.net.linkCount,
+      superpeers: this.net.superpeers.map((s) => s.listen),
+      network_size: this.net.networkSize,
       address: this.wallet.address,
       balance: bal.confirmed / COIN,
       immature: bal.immature / COIN,

@@ -147,7 +147,13 @@ async function listeners(port: number): Promise<string[]> {
 }
 
 type Status = Record<string, unknown>;
-type Peers = { role: string; hub: { listen: string }; peers: { listen: string }[] };
+type Peers = {
+  role: string;
+  hub: { listen: string };
+  links: { listen: string }[];
+  superpeers: { listen: string; peers: number; load: number; capacity: number }[];
+  network_size: number;
+};
 
 function assertStatusShape(s: Status): void {
   assert.ok(s.role === "peer" || s.role === "superpeer", `role ${s.role}`);
@@ -157,6 +163,8 @@ function assertStatusShape(s: Status): void {
   assert.ok(Number.isSafeInteger(s.height) && (s.height as number) >= 0);
   assert.match(String(s.tip), HEX64);
   assert.ok(Number.isSafeInteger(s.peers) && (s.peers as number) >= 0);
+  assert.ok(Array.isArray(s.superpeers) && s.superpeers.every((a) => /^[\w.\-\[\]:]+:\d+$/.test(a)));
+  assert.ok(Number.isSafeInteger(s.network_size) && (s.network_size as number) >= 1);
   assert.match(String(s.address), /^pcrt1[02-9ac-hj-np-z]+$/);
   for (const k of ["balance", "pending", "hashrate"]) assert.equal(typeof s[k], "number", k);
   assert.ok(Number.isSafeInteger(s.mempool));
@@ -221,7 +229,13 @@ Deno.test({
         const peers = await json<Peers>(dir, "peers");
         assert.equal(peers.role, "superpeer");
         assert.equal(peers.hub.listen, node.listen);
-        assert.deepEqual(peers.peers.map((p) => p.listen), [node.listen]);
+        assert.deepEqual(peers.links, []);
+        assert.deepEqual(
+          peers.superpeers.map((e) => [e.listen, e.peers, e.load, e.capacity]),
+          [[node.listen, 0, 0, 32]],
+          "alone, it is the one SuperPeer, serving nobody, with the default 32 slots",
+        );
+        assert.equal(peers.network_size, 1);
 
         assert.deepEqual(await json(dir, "mempool"), []);
         const bal = await json<Record<string, number>>(dir, "balance");

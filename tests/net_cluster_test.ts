@@ -26,25 +26,30 @@ async function mempoolIds(node: TestNode): Promise<string[]> {
   return (await node.rpc<{ txid: string }[]>("mempool")).map((e) => e.txid);
 }
 
-Deno.test("five nodes form one network: one hub, the same ordered peer list everywhere, hub first in the tracker", async () => {
+Deno.test("five nodes form one network: one SuperPeer serving the other four, first in the tracker", async () => {
   const cluster = await Cluster.create();
   try {
     const nodes = await startAll(cluster, ["a", "b", "c", "d", "e"]);
-    const hub = await waitForOneHub(nodes, 10_000, "five nodes to agree on one hub and one peer list");
-    // The first node found no hub and promoted itself; the others joined it in start order.
+    const hub = await waitForOneHub(nodes, 10_000, "five nodes to form a star around one SuperPeer");
+    // The first node found no SuperPeer and promoted itself; the others joined it.
     assert.equal(hub, nodes[0]);
-    const peers = await nodes[3].rpc<{ peers: { listen: string }[] }>("peers");
-    assert.deepEqual(peers.peers.map((p) => p.listen), nodes.map((n) => n.listen));
-    for (const s of await statuses(nodes)) assert.equal(s.peers, 4);
-    // Every node rewrites the shared tracker from the latest list: the hub first, everyone listed.
+    const s = await statuses(nodes);
+    assert.deepEqual(
+      s.map((x) => x.peers),
+      [4, 1, 1, 1, 1],
+      "the SuperPeer links to 4 Peers, each Peer to it",
+    );
+    assert.deepEqual(s.map((x) => x.network_size), [5, 5, 5, 5, 5]);
+    assert.deepEqual(s[2].superpeers, [hub.listen]);
+    // The tracker file names SuperPeers only, the one this folder's nodes greeted first.
     await waitFor(
       async () => {
         const addrs = parseTracker(await Deno.readTextFile(cluster.tracker)).addrs
           .map((a) => `${a.hostname}:${a.port}`);
-        return addrs[0] === hub.listen && nodes.every((n) => addrs.includes(n.listen));
+        return addrs[0] === hub.listen;
       },
       5_000,
-      "the tracker file to list the hub first and every node",
+      "the tracker file to list the SuperPeer first",
     );
   } finally {
     await cluster.cleanup();
@@ -116,7 +121,7 @@ Deno.test("a late joiner downloads and validates a 2,000-block chain up to the s
     await waitForTip([a, b, late], tip.tip, 30_000, "the late joiner to sync 2,000 blocks");
     const [top] = await late.rpc<{ height: number; hash: string }[]>("chain", [1]);
     assert.deepEqual(top, { ...top, height: 2000, hash: tip.tip });
-    await waitForOneHub([a, b, late], 5_000, "the late joiner to be in the peer list");
+    await waitForOneHub([a, b, late], 5_000, "the late joiner to be served by the SuperPeer");
   } finally {
     await cluster.cleanup();
   }
@@ -150,10 +155,10 @@ Deno.test("nodes started from different folders with copies of one tracker file 
           const addrs = parseTracker(await Deno.readTextFile(path)).addrs.map((a) =>
             `${a.hostname}:${a.port}`
           );
-          return addrs[0] === hub.listen && nodes.every((n) => addrs.includes(n.listen));
+          return addrs[0] === hub.listen;
         },
         5_000,
-        `${name}'s tracker copy to list the whole network`,
+        `${name}'s tracker copy to name the SuperPeer first`,
       );
     }
   } finally {

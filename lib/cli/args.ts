@@ -4,7 +4,7 @@
  * @module
  */
 import type { NetworkName } from "../consensus/params.ts";
-import { AddressFormatError, type HostPort, parseHostPort } from "../net/messages.ts";
+import { AddressFormatError, formatHostPort, type HostPort, parseHostPort } from "../net/messages.ts";
 
 /** A command line that cannot be run. */
 export class UsageError extends Error {
@@ -14,7 +14,7 @@ export class UsageError extends Error {
 /** Usage text. */
 export const USAGE = `usage: peerchain [run] [--network main|regtest] [--data-dir DIR] [--tracker FILE]
                  [--listen HOST:PORT] [--advertise HOST:PORT] [--connect HOST:PORT]...
-                 [--headless] [--mine] [--threads N] [--rpc-port N]
+                 [--headless] [--mine] [--threads N] [--rpc-port N] [--max-peers N]
        peerchain status|peers|chain [N]|block HASH|HEIGHT|mempool|balance|address
                  |send ADDRESS AMOUNT|mine [N]|stop  [--json] [--network NET] [--data-dir DIR]`;
 
@@ -46,6 +46,7 @@ export interface Args {
   mine: boolean;
   threads?: number;
   rpcPort?: number;
+  maxPeers?: number;
   json: boolean;
   pingIntervalMs?: number;
   deadAfterMs?: number;
@@ -60,6 +61,7 @@ const VALUE_FLAGS = new Set([
   "--connect",
   "--threads",
   "--rpc-port",
+  "--max-peers",
   "--ping-interval",
   "--dead-after",
 ]);
@@ -135,21 +137,20 @@ export function parseArgs(argv: string[]): Args {
       case "--listen":
         a.listen = hostPort(flag, v);
         break;
-      case "--advertise": {
-        const hp = hostPort(flag, v);
-        a.advertise = `${hp.hostname.includes(":") ? `[${hp.hostname}]` : hp.hostname}:${hp.port}`;
+      case "--advertise":
+        a.advertise = formatHostPort(hostPort(flag, v));
         break;
-      }
-      case "--connect": {
-        const hp = hostPort(flag, v);
-        a.connect.push(`${hp.hostname.includes(":") ? `[${hp.hostname}]` : hp.hostname}:${hp.port}`);
+      case "--connect":
+        a.connect.push(formatHostPort(hostPort(flag, v)));
         break;
-      }
       case "--threads":
         a.threads = int(flag, v, 1, 256);
         break;
       case "--rpc-port":
         a.rpcPort = int(flag, v, 0, 65535);
+        break;
+      case "--max-peers":
+        a.maxPeers = int(flag, v, 1, 10_000);
         break;
       case "--ping-interval":
         a.pingIntervalMs = int(flag, v, 50, 600_000);

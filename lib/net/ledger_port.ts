@@ -41,10 +41,10 @@ export interface LedgerPort {
   txBytes(id: string): Uint8Array | undefined;
   /** True when the block or transaction is known. */
   has(kind: "block" | "tx", id: string): boolean;
-  /** Decodes and validates a block; never throws. */
-  receiveBlock(bytes: Uint8Array): Promise<Verdict>;
-  /** Decodes and validates a transaction; never throws. */
-  receiveTx(bytes: Uint8Array): Promise<Verdict>;
+  /** Decodes and validates a block; never throws. `from` is the sending node's id, for logs and measurements. */
+  receiveBlock(bytes: Uint8Array, from?: string): Promise<Verdict>;
+  /** Decodes and validates a transaction; never throws. `from` is the sending node's id. */
+  receiveTx(bytes: Uint8Array, from?: string): Promise<Verdict>;
   /** Ids of unconfirmed transactions, re-announced after every (re)connection. */
   pendingTxids(): string[];
 }

@@ -1,11 +1,12 @@
 /**
- * Links: greeted connections to other nodes, with the `hello` handshake and what the network layer
- * remembers about each (its hello, whether it is a member of our hub, where it redirected us).
+ * Links: connections to other nodes with the `hello` handshake done (or under way). A link knows its
+ * connection, its direction and both hellos; what a link is *for* (a member, our SuperPeer, a mesh link) is
+ * the network's business and kept by the network in a map of its own.
  * @module
  */
 import type { Connection, ConnectionOptions } from "./connection.ts";
 import { Connection as Conn, MISBEHAVIOUR } from "./connection.ts";
-import { type HelloMessage, type Message, parseHostPort, type PeerEntry } from "./messages.ts";
+import { type HelloMessage, type Message, parseHostPort } from "./messages.ts";
 import type { Clock, Stream, Transport } from "./transport.ts";
 
 /** One link and what we know of its far end. */
@@ -14,24 +15,14 @@ export interface Link {
   readonly conn: Connection;
   /** True when the far end dialled us. */
   readonly inbound: boolean;
+  /** When the link was opened (clock ms). */
+  readonly openedAt: number;
   /** The far end's hello, once received and accepted. */
   hello?: HelloMessage;
-  /** True while it is a Peer of ours (we are its hub). */
-  member: boolean;
-  /** Set when our hub told us to move: its close is then no failure. */
-  yielded: boolean;
-  /** Where a Peer redirected us (`yield`). */
-  redirect?: string;
-  /** The code of a `reject` it sent. */
+  /** The code of a `reject` it sent before its hello. */
   rejectCode?: string;
-  /** Our own hello on this link: both ends judge a meeting of hubs from the same two hellos. */
-  sentHello?: Omit<HelloMessage, "type">;
-  /** The role our own hello announced on this link. */
-  sentRole?: "peer" | "superpeer";
   /** The tip hash our own hello announced on this link. */
   sentTip?: string;
-  /** A peer list that arrived before we had taken this link as our hub's (the hub sends it on admission). */
-  earlyPeers?: readonly PeerEntry[];
 }
 
 /** Callbacks and timings shared by all links. */
@@ -68,18 +59,24 @@ export class LinkSet {
     return this.#byConn.size;
   }
 
+  /** Every open link, oldest first. */
+  all(): Link[] {
+    return [...this.#byConn.values()];
+  }
+
   /** Links still waiting for the far end's hello, oldest first. */
   waiting(): Link[] {
-    return [...this.#byConn.values()].filter((l) => !l.hello);
+    return this.all().filter((l) => !l.hello);
   }
 
-  /** Links whose hello was accepted. */
-  greeted(): Link[] {
-    return [...this.#byConn.values()].filter((l) => l.hello);
+  /** Open links whose far end is `host`. */
+  fromHost(host: string): number {
+    let n = 0;
+    for (const l of this.#byConn.values()) if (l.conn.remote.hostname === host) n++;
+    return n;
   }
 
-  /** Options for `connect()` so its Connection reports to this set. */
-  connOptions(): ConnectionOptions {
+  #connOptions(): ConnectionOptions {
     return {
       pingIntervalMs: this.#opts.pingIntervalMs,
       deadAfterMs: this.#opts.deadAfterMs,
@@ -93,16 +90,12 @@ export class LinkSet {
     };
   }
 
-  /** Wraps an accepted stream. */
-  adopt(socket: Stream, inbound: boolean): Link {
-    return this.wrap(new Conn(socket, this.connOptions()), inbound);
-  }
-
-  /** Registers a Connection made with `connOptions()` and sends our hello. */
-  wrap(conn: Connection, inbound: boolean): Link {
+  /** Wraps a stream (accepted or dialled), registers it and sends our hello. */
+  adopt(stream: Stream, inbound: boolean): Link {
+    const conn = new Conn(stream, this.#connOptions());
     let resolveHello!: (h: HelloMessage | null) => void;
     const greeted = new Promise<HelloMessage | null>((r) => resolveHello = r);
-    const link: Internal = { conn, inbound, member: false, yielded: false, greeted, resolveHello };
+    const link: Internal = { conn, inbound, openedAt: this.#opts.clock.now(), greeted, resolveHello };
     this.#byConn.set(conn, link);
     conn.closed.then(() => {
       this.#byConn.delete(conn);
@@ -110,8 +103,6 @@ export class LinkSet {
       this.#opts.onClose(link);
     });
     const hello = this.#opts.myHello();
-    link.sentHello = hello;
-    link.sentRole = hello.role;
     link.sentTip = hello.tip.hash;
     conn.send({ type: "hello", ...hello });
     return link;
@@ -119,33 +110,19 @@ export class LinkSet {
 
   /**
    * Dials `addr` ("host:port" or "host port") and waits for its hello: null when the address is bad or
-   * nobody answers; otherwise the link and the hello (null when refused or silent).
+   * nobody answers; otherwise the link and the hello (null when refused or silent, the link then closed).
    */
   async dial(addr: string, connectTimeoutMs: number, helloTimeoutMs: number): Promise<
     { link: Link; hello: HelloMessage | null } | null
   > {
-    let conn: Connection;
+    let stream: Stream;
     try {
-      const hp = parseHostPort(addr, { allowSpace: true });
-      conn = new Conn(await this.#opts.transport.dial(hp, connectTimeoutMs), this.connOptions());
+      stream = await this.#opts.transport.dial(parseHostPort(addr, { allowSpace: true }), connectTimeoutMs);
     } catch {
       return null;
     }
-    const link = this.wrap(conn, false);
+    const link = this.adopt(stream, false);
     return { link, hello: await this.greet(link, helloTimeoutMs) };
-  }
-
-  /** Where a Peer we dialled sends us: it answers with a redirect or a reject, then closes (cut after `ms`). */
-  async redirectOf(link: Link, ms: number): Promise<string | undefined> {
-    const clock = this.#opts.clock;
-    let timer: unknown;
-    await Promise.race([
-      link.conn.closed,
-      new Promise((r) => timer = clock.setTimeout(() => r(undefined), ms)),
-    ]);
-    clock.clearTimeout(timer);
-    await link.conn.close("no redirect");
-    return link.redirect;
   }
 
   /** Waits for the far end's accepted hello; null (and the link closed) on refusal, silence or close. */
@@ -156,7 +133,7 @@ export class LinkSet {
     const hello = await Promise.race([(link as Internal).greeted, timeout]);
     clock.clearTimeout(timer);
     if (!hello) {
-      await link.conn.close(link.conn.isClosed ? "closed" : "no hello");
+      await link.conn.close(link.conn.isClosed ? "closed" : "no hello", { flush: true });
       return null;
     }
     return hello;

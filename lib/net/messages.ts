@@ -6,13 +6,17 @@
  */
 import type { NetworkName } from "../consensus/params.ts";
 
-/** Protocol version sent in `hello`. */
-export const PROTOCOL_VERSION = 1;
+/** Protocol version sent in `hello`: 2 is the super-peer overlay (1 was the star with elections). */
+export const PROTOCOL_VERSION = 2;
+/** The oldest protocol this node talks to. */
+export const MIN_PROTOCOL_VERSION = 2;
 
 /** Most ids in one `inv`, `getdata` or `notfound`. */
 export const MAX_INV = 1000;
-/** Most entries in a `peers` list. */
-export const MAX_PEERS = 1000;
+/** Most entries in one `superpeers`, `members` or `welcome` list (longer lists travel as pages). */
+export const MAX_LIST = 500;
+/** Most addresses in a `full` or `redirect`. */
+export const MAX_ADDRS = 16;
 /** Most hashes in a `getblocks` locator. */
 export const MAX_LOCATOR = 101;
 /** Most blocks in one `blocks` message. */
@@ -67,12 +71,8 @@ export interface HelloMessage {
   readonly address: string;
   /** Its tip: hash, height and cumulative work (hex). */
   readonly tip: { readonly hash: string; readonly height: number; readonly work: string };
-  /** Its role when it sent this. */
+  /** Its role when it sent this: a claim, used only to choose what to ask it for. */
   readonly role: "peer" | "superpeer";
-  /** When a superpeer became one (ms since the epoch): of two equally large hubs that meet, the older stays. */
-  readonly since: number | null;
-  /** Peers a superpeer has: of two hubs that meet, the larger stays (0 for a peer). */
-  readonly members: number;
 }
 /** Refusal sent before closing. */
 export interface RejectMessage {
@@ -97,21 +97,90 @@ export interface PongMessage {
   /** The ping's nonce. */
   readonly nonce: number;
 }
-/** One entry of a peer list. */
+/** A node and where it listens. */
 export interface PeerEntry {
   /** The node's id. */
   readonly nodeId: string;
   /** Where it listens, `host:port`. */
   readonly listen: string;
 }
-/** The hub's ordered peer list (itself first). */
-export interface PeersMessage {
-  /** Always "peers". */
-  readonly type: "peers";
-  /** The hub first, then peers by join time. */
-  readonly peers: readonly PeerEntry[];
-  /** The hub's node id. */
-  readonly hub: string;
+/** A SuperPeer as the directory knows it: what it says of itself, versioned by its own sequence number. */
+export interface SuperPeerEntry extends PeerEntry {
+  /** Peers that hold it as their primary SuperPeer (each Peer is counted once in the network). */
+  readonly peers: number;
+  /** Peers linked to it, primary or backup. */
+  readonly load: number;
+  /** The most Peers it serves (`--max-peers`). */
+  readonly capacity: number;
+  /** Its own counter (ms clock): a higher one replaces a lower one. */
+  readonly seq: number;
+}
+/** After `hello`, a node asks a SuperPeer to serve it: as its primary SuperPeer or as its backup. */
+export interface JoinMessage {
+  /** Always "join". */
+  readonly type: "join";
+  /** True for the primary SuperPeer (which the Peer is counted under), false for the backup. */
+  readonly primary: boolean;
+}
+/** After `hello`, a SuperPeer asks another for a mesh link. */
+export interface MeshMessage {
+  /** Always "mesh". */
+  readonly type: "mesh";
+}
+/** After `hello`, a node asks only where the SuperPeers are; the answer is a `redirect`. */
+export interface GetAddrMessage {
+  /** Always "getaddr". */
+  readonly type: "getaddr";
+}
+/** A SuperPeer took a `join` or `mesh`: here is the first page of what it knows. */
+export interface WelcomeMessage {
+  /** Always "welcome". */
+  readonly type: "welcome";
+  /** SuperPeers it knows of, itself included (more may follow in `superpeers` pages). */
+  readonly superpeers: readonly SuperPeerEntry[];
+  /** Its Peers in the order they joined (more may follow in `members` pages); empty on a mesh link. */
+  readonly members: readonly PeerEntry[];
+}
+/** A full SuperPeer's answer to `join`: try these, or become a SuperPeer (and link to me) to add capacity. */
+export interface FullMessage {
+  /** Always "full". */
+  readonly type: "full";
+  /** SuperPeers it believes have room, "host:port". */
+  readonly try: readonly string[];
+  /** True when none has room: the asker should promote itself and link to the mesh. */
+  readonly promote: boolean;
+}
+/** A node that is not a SuperPeer (or no longer one) names the SuperPeers it is linked to, then closes. */
+export interface RedirectMessage {
+  /** Always "redirect". */
+  readonly type: "redirect";
+  /** SuperPeers, "host:port". */
+  readonly to: readonly string[];
+}
+/** Directory changes: SuperPeers added or updated, and SuperPeers gone (as of their sequence number). */
+export interface SuperPeersMessage {
+  /** Always "superpeers". */
+  readonly type: "superpeers";
+  /** New or newer entries. */
+  readonly add: readonly SuperPeerEntry[];
+  /** Entries to drop, unless a newer one is known. */
+  readonly remove: readonly { readonly nodeId: string; readonly seq: number }[];
+}
+/** A SuperPeer's roster changes, sent to its Peers (who walk it in order if they lose their only SuperPeer). */
+export interface MembersMessage {
+  /** Always "members". */
+  readonly type: "members";
+  /** Peers that joined, in order. */
+  readonly add: readonly PeerEntry[];
+  /** Node ids of Peers that left. */
+  readonly remove: readonly string[];
+}
+/** A Peer tells a SuperPeer it now holds it as primary (true) or backup (false). */
+export interface PrimaryMessage {
+  /** Always "primary". */
+  readonly type: "primary";
+  /** The new standing. */
+  readonly primary: boolean;
 }
 /** Announces, requests or reports missing blocks or transactions by id. */
 export interface InvLikeMessage<T extends "inv" | "getdata" | "notfound"> {
@@ -145,13 +214,6 @@ export interface BlocksMessage {
   /** Consecutive blocks, lowercase hex each; empty when there are no more. */
   readonly data: readonly string[];
 }
-/** A hub telling another hub to step down and join `hub`. */
-export interface YieldMessage {
-  /** Always "yield". */
-  readonly type: "yield";
-  /** The hub to join, "host:port". */
-  readonly hub: string;
-}
 
 /** Every message of the protocol. */
 export type Message =
@@ -159,15 +221,22 @@ export type Message =
   | RejectMessage
   | PingMessage
   | PongMessage
-  | PeersMessage
+  | JoinMessage
+  | MeshMessage
+  | GetAddrMessage
+  | WelcomeMessage
+  | FullMessage
+  | RedirectMessage
+  | SuperPeersMessage
+  | MembersMessage
+  | PrimaryMessage
   | InvLikeMessage<"inv">
   | InvLikeMessage<"getdata">
   | InvLikeMessage<"notfound">
   | DataMessage<"tx">
   | DataMessage<"block">
   | GetBlocksMessage
-  | BlocksMessage
-  | YieldMessage;
+  | BlocksMessage;
 
 /** The `type` strings of `Message`. */
 export type MessageType = Message["type"];
@@ -246,6 +315,30 @@ function listen(v: unknown, at: string): string {
 
 const nodeId = (v: unknown, at: string) => str(v, at, 64, NODE_ID_RE);
 
+function bool(v: unknown, at: string): boolean {
+  if (typeof v !== "boolean") throw new MessageError(`${at}: expected true or false`);
+  return v;
+}
+
+function peerEntry(x: unknown, at: string): PeerEntry {
+  const p = obj(x, at);
+  return {
+    nodeId: nodeId(field(p, "nodeId"), `${at}.nodeId`),
+    listen: listen(field(p, "listen"), `${at}.listen`),
+  };
+}
+
+function superPeerEntry(x: unknown, at: string): SuperPeerEntry {
+  const p = obj(x, at);
+  return {
+    ...peerEntry(x, at),
+    peers: int(field(p, "peers"), `${at}.peers`, 0),
+    load: int(field(p, "load"), `${at}.load`, 0),
+    capacity: int(field(p, "capacity"), `${at}.capacity`, 0),
+    seq: int(field(p, "seq"), `${at}.seq`, 0),
+  };
+}
+
 function invLike<T extends "inv" | "getdata" | "notfound">(type: T, o: Obj): InvLikeMessage<T> {
   return {
     type,
@@ -272,9 +365,6 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
         work: str(field(tip, "work"), "hello.tip.work", 64, WORK_RE),
       },
       role: oneOf(field(o, "role"), "hello.role", ["peer", "superpeer"] as const),
-      since: field(o, "since") === null ? null : int(field(o, "since"), "hello.since", 0),
-      // Absent in the first hellos of protocol 1: such a node counts as having no peers.
-      members: field(o, "members") === undefined ? 0 : int(field(o, "members"), "hello.members", 0),
     };
   },
   reject: (o) => ({
@@ -284,17 +374,37 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
   }),
   ping: (o) => ({ type: "ping", nonce: int(field(o, "nonce"), "ping.nonce") }),
   pong: (o) => ({ type: "pong", nonce: int(field(o, "nonce"), "pong.nonce") }),
-  peers: (o) => ({
-    type: "peers",
-    peers: arr(field(o, "peers"), "peers.peers", MAX_PEERS, (x, at) => {
-      const p = obj(x, at);
+  join: (o) => ({ type: "join", primary: bool(field(o, "primary"), "join.primary") }),
+  mesh: () => ({ type: "mesh" }),
+  getaddr: () => ({ type: "getaddr" }),
+  welcome: (o) => ({
+    type: "welcome",
+    superpeers: arr(field(o, "superpeers"), "welcome.superpeers", MAX_LIST, superPeerEntry),
+    members: arr(field(o, "members"), "welcome.members", MAX_LIST, peerEntry),
+  }),
+  full: (o) => ({
+    type: "full",
+    try: arr(field(o, "try"), "full.try", MAX_ADDRS, listen),
+    promote: bool(field(o, "promote"), "full.promote"),
+  }),
+  redirect: (o) => ({ type: "redirect", to: arr(field(o, "to"), "redirect.to", MAX_ADDRS, listen) }),
+  superpeers: (o) => ({
+    type: "superpeers",
+    add: arr(field(o, "add"), "superpeers.add", MAX_LIST, superPeerEntry),
+    remove: arr(field(o, "remove"), "superpeers.remove", MAX_LIST, (x, at) => {
+      const r = obj(x, at);
       return {
-        nodeId: nodeId(field(p, "nodeId"), `${at}.nodeId`),
-        listen: listen(field(p, "listen"), `${at}.listen`),
+        nodeId: nodeId(field(r, "nodeId"), `${at}.nodeId`),
+        seq: int(field(r, "seq"), `${at}.seq`, 0),
       };
     }),
-    hub: nodeId(field(o, "hub"), "peers.hub"),
   }),
+  members: (o) => ({
+    type: "members",
+    add: arr(field(o, "add"), "members.add", MAX_LIST, peerEntry),
+    remove: arr(field(o, "remove"), "members.remove", MAX_LIST, nodeId),
+  }),
+  primary: (o) => ({ type: "primary", primary: bool(field(o, "primary"), "primary.primary") }),
   inv: (o) => invLike("inv", o),
   getdata: (o) => invLike("getdata", o),
   notfound: (o) => invLike("notfound", o),
@@ -312,7 +422,6 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
     type: "blocks",
     data: arr(field(o, "data"), "blocks.data", MAX_BLOCKS_PER_MESSAGE, data),
   }),
-  yield: (o) => ({ type: "yield", hub: listen(field(o, "hub"), "yield.hub") }),
 };
 
 /** Checks `json` against its type's schema; returns a fresh typed message or throws `MessageError`. */

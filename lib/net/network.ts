@@ -1,15 +1,66 @@
 /**
- * The peer-to-peer network: Peer and SuperPeer roles, the ordered peer list, successor election when the hub
- * dies, merging of hubs that meet, relay and block sync. It moves blocks and transactions and asks the ledger
- * (a `LedgerPort`) what they are worth; it never decides consensus itself.
+ * The peer-to-peer network: a super-peer overlay (Yang & Garcia-Molina 2003; Gnutella's ultrapeers). Every
+ * node listens, so any node can be promoted at once. A SuperPeer serves up to `maxPeers` Peers and links to
+ * the other SuperPeers (a full mesh while few, a bounded-degree mesh past that); a Peer holds two SuperPeers
+ * when two exist, a primary and a backup, so losing one costs it nothing and it finds a new second at once.
+ * A full SuperPeer points a newcomer to one with room, or tells it to become a SuperPeer and link to the
+ * mesh, so capacity grows and nobody is turned away into a network of its own; lightly loaded SuperPeers
+ * step down again. The SuperPeer directory and each SuperPeer's roster travel as changes.
  *
- * Topology: a star. Every node listens, so any node can be promoted at once. A Peer keeps one link, to the
- * hub; the SuperPeer keeps one link per Peer and relays between them.
+ * No node steps down, redirects its Peers or rewrites its tracker because of what another node says about
+ * itself: roles in hellos only choose what to ask, the tracker lists only SuperPeers this node greeted, and
+ * two SuperPeers that meet simply link up. The network moves blocks and transactions and asks the ledger
+ * (a `LedgerPort`) what they are worth; it never decides consensus. The rules themselves are plain
+ * functions in `overlay.ts`; this class keeps the state and does the talking.
  * @module
  */
+import { AddressBook } from "./address_book.ts";
 import { BanList } from "./ban.ts";
-import { MAX_INV, type Message, type PeerEntry } from "./messages.ts";
-import { type HelloMessage, type HostPort, parseHostPort, PROTOCOL_VERSION } from "./messages.ts";
+import {
+  BACKUP_RETRY_MS,
+  DEFAULT_MAX_PEERS,
+  DEFAULT_TIMINGS,
+  DIR_GOSSIP_MS,
+  DIR_HEARTBEAT_MS,
+  DIR_MEMBER_REFRESH_MS,
+  HANDSHAKE_TIMEOUT_MS,
+  JOIN_PARALLEL,
+  LIST_PAGE,
+  LOW_WATER_DIVISOR,
+  MAX_REDIRECTS,
+  MAX_WAITING_LINKS,
+  MESH_DEGREE,
+  MESH_FULL_UP_TO,
+  MESH_TICK_MS,
+  type NetworkTimings,
+} from "./config.ts";
+import { Directory } from "./directory.ts";
+import type { LedgerPort } from "./ledger_port.ts";
+import { type Link, LinkSet } from "./link.ts";
+import {
+  formatHostPort,
+  type HelloMessage,
+  type HostPort,
+  MAX_ADDRS,
+  type Message,
+  MIN_PROTOCOL_VERSION,
+  type PeerEntry,
+  PROTOCOL_VERSION,
+  type SuperPeerEntry,
+  type WelcomeMessage,
+} from "./messages.ts";
+import {
+  answerJoin,
+  chooseSecond,
+  evictionVictim,
+  isLoopback,
+  overHostLimit,
+  planMesh,
+  sample,
+  shouldDemote,
+  successor,
+} from "./overlay.ts";
+import { Relay } from "./relay.ts";
 import type { TrackerFile } from "./tracker.ts";
 import {
   type Clock,
@@ -20,23 +71,33 @@ import {
   tcpTransport,
   type Transport,
 } from "./transport.ts";
-import { type Link, LinkSet } from "./link.ts";
-import { Relay } from "./relay.ts";
-import type { LedgerPort } from "./ledger_port.ts";
+import { normalizeAddress } from "./address_book.ts";
+
+/** A node's role in the overlay. */
+export type Role = "peer" | "superpeer";
 
 /** What the network tells its owner. */
 export type NetworkEvent =
-  | { type: "role"; role: Role; hub: PeerEntry; reason: string }
-  | { type: "peers"; peers: PeerEntry[] }
+  | { type: "role"; role: Role; reason: string }
+  | { type: "superpeer-linked" | "superpeer-lost"; peer: PeerEntry; primary: boolean }
   | { type: "peer-joined" | "peer-left"; peer: PeerEntry }
-  | { type: "hub-lost"; hub: PeerEntry }
+  | { type: "mesh-linked" | "mesh-lost"; peer: PeerEntry }
   | { type: "misbehaviour"; host: string; score: number; reason: string };
 
-/** A node's role. */
-export type Role = "peer" | "superpeer";
+/** One of this node's links as the status and the menu show it. */
+export interface LinkInfo extends PeerEntry {
+  /** What the link is: a Peer we serve, one of our SuperPeers, or a SuperPeer mesh link. */
+  kind: "member" | "superpeer" | "mesh";
+  /** Primary (true) or backup (false) for member and superpeer links. */
+  primary: boolean;
+  /** True when the far end dialled us. */
+  inbound: boolean;
+  /** Last ping round trip in ms, if measured. */
+  pingMs?: number;
+}
 
 /** Settings of a `Network`. */
-export interface NetworkOptions {
+export interface NetworkOptions extends Partial<NetworkTimings> {
   /** This node's id (printable ASCII, no spaces, at most 64). */
   nodeId: string;
   /** Where to listen. Port 0 picks a free one. */
@@ -45,127 +106,134 @@ export interface NetworkOptions {
   advertise?: string;
   /** The host others should dial when binding all interfaces. */
   advertiseHost?: string;
-  /** The tracker list: read at start, rewritten from every peer list. */
+  /** The tracker list: read at start, rewritten from the SuperPeers this node greeted. */
   tracker: TrackerFile;
+  /** Addresses to try instead of the tracker's. */
+  connect?: string[];
+  /** Peers this node serves at most as a SuperPeer (default `DEFAULT_MAX_PEERS`). */
+  maxPeers?: number;
+  /** Misbehaviour scores and bans (default: a fresh in-memory list). */
+  bans?: BanList;
   /** Streams and listeners (default TCP). */
   transport?: Transport;
   /** Time and timers (default the system clock). */
   clock?: Clock;
   /** Random numbers in [0, 1) (default `Math.random`); seeded in the simulation. */
   random?: () => number;
-  /** Addresses to try instead of the tracker's. */
-  connect?: string[];
-  /** Connect timeout in ms (default 1000). */
-  connectTimeoutMs?: number;
-  /** Ping interval in ms (default 2000). */
-  pingIntervalMs?: number;
-  /** A link with no frame for this long is dead, in ms (default 8000). */
-  deadAfterMs?: number;
-  /** How often a hub probes remembered addresses for other hubs, in ms (default 3000). */
-  probeIntervalMs?: number;
-  /** Most simultaneous links (default 64). */
-  maxLinks?: number;
   /** Receives events; must not throw. */
   onEvent?: (e: NetworkEvent) => void;
 }
 
-const HELLO_TIMEOUT_MS = 3000;
-const WAKE_TICK_MS = 250;
-/** Links that have not said hello yet, at most (an honest node says it within milliseconds). */
-const MAX_WAITING_LINKS = 16;
-const MAX_REMEMBERED = 50;
+/** Where this node stands: looking for SuperPeers, a Peer of one or two, or a SuperPeer. */
+type RoleState =
+  | { kind: "joining" }
+  | { kind: "peer"; primary: Link; backup: Link | null }
+  | { kind: "superpeer"; since: number };
 
-/** Orders hubs that meet: the one promoted earlier stays, ties by node id. */
-/**
- * Orders hubs that meet: the one with more peers stays (a hub cut off by a pulled cable has none left),
- * then the one promoted earlier, then the smaller node id. Both ends decide from the same two hellos.
- */
-function outranks(a: HubRank, b: HubRank): boolean {
-  if (a.members !== b.members) return a.members > b.members;
-  const sa = a.since ?? Infinity, sb = b.since ?? Infinity;
-  return sa !== sb ? sa < sb : a.nodeId < b.nodeId;
-}
+/** What we asked a link we dialled for, once its hello came. */
+type Intent = { kind: "join"; primary: boolean } | { kind: "mesh" } | { kind: "getaddr" };
 
-/** What `outranks` compares, as carried in `hello`. */
-type HubRank = Pick<HelloMessage, "members" | "since" | "nodeId">;
+/** What came of asking. */
+type AskResult =
+  | { kind: "linked"; link: Link }
+  | { kind: "full"; try: readonly string[]; promote: boolean }
+  | { kind: "redirect"; to: readonly string[] }
+  | { kind: "busy" }
+  | { kind: "dead" };
+
+/** What each link is for; kept here, not on the link, so one owner changes it. */
+type LinkState =
+  | { kind: "pending" }
+  | { kind: "asking"; intent: Intent; resolve: (r: AskResult) => void }
+  | { kind: "member"; primary: boolean; lastBlock: number; lastTx: number }
+  | { kind: "superpeer"; primary: boolean; roster: PeerEntry[] }
+  | { kind: "mesh"; lastBlock: number; lastTx: number };
 
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
 export class Network {
   /** This node's id, as sent in `hello`. */
   readonly nodeId: string;
-  #opts:
-    & Required<Omit<NetworkOptions, "advertise" | "advertiseHost" | "connect" | "onEvent">>
-    & NetworkOptions;
+  #o: NetworkTimings & { maxPeers: number };
+  #opts: NetworkOptions;
   #clock: Clock;
+  #random: () => number;
+  #transport: Transport;
   #ledger: LedgerPort;
   #links: LinkSet;
+  #state = new Map<Link, LinkState>();
   #relay: Relay;
-  #bans = new BanList();
+  #bans: BanList;
+  #book: AddressBook;
+  #dir = new Directory();
   #listener?: Listener;
   #advertise = "";
-  #role: Role = "peer";
-  #since: number | null = null;
-  #hubLink: Link | null = null;
-  #hub: PeerEntry | null = null;
-  #members = new Map<string, Link>();
-  #peers: PeerEntry[] = [];
-  #remembered: string[] = [];
+  #role: RoleState = { kind: "joining" };
+  /** SuperPeers recently found dead (node id → when), not to be chosen again for a while. */
+  #dead = new Map<string, number>();
   #stopping = false;
   #joining = false;
-  #probeTimer?: unknown;
-  #stopWake?: () => void;
-  #lastTick = 0;
-  #trackerWrite: Promise<void> = Promise.resolve();
+  #seeking = false;
+  #lastPromotion = -Infinity;
+  #lowSince: number | undefined;
+  #ownSeq = 0;
+  #ownPublished = { load: -1, peers: -1, at: -Infinity };
+  #announced = new Set<string>();
+  #memberRefresh = new Set<string>();
+  #lastMemberRefresh = 0;
+  #gossipTimer: unknown;
+  #meshDialing = new Set<string>();
+  /** A SuperPeer's Peers in the order it admitted them: sent to each, who walk it if this one dies. */
+  #roster: PeerEntry[] = [];
+  #timers: (() => void)[] = [];
 
   /**
    * A network for `ledger`; nothing happens until `start()`.
-   * @example const net = new Network(ledger, { nodeId, bind: { hostname: "127.0.0.1", port: 0 }, trackerPath });
+   * @example const net = new Network(ledger, { nodeId, bind: { hostname: "127.0.0.1", port: 0 }, tracker });
    */
   constructor(ledger: LedgerPort, opts: NetworkOptions) {
     this.nodeId = opts.nodeId;
     this.#ledger = ledger;
-    this.#opts = {
-      connectTimeoutMs: 1000,
-      pingIntervalMs: 2000,
-      deadAfterMs: 8000,
-      probeIntervalMs: 3000,
-      maxLinks: 64,
-      transport: tcpTransport,
-      clock: systemClock,
-      random: Math.random,
-      // An option given as `undefined` (the CLI passes timings it was not told) keeps its default:
-      // a spread would copy the undefined over it and turn every deadline into NaN.
-      ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) as NetworkOptions,
+    this.#opts = opts;
+    // An option given as `undefined` (the CLI passes timings it was not told) keeps its default.
+    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+    this.#o = { ...DEFAULT_TIMINGS, maxPeers: DEFAULT_MAX_PEERS, ...given } as NetworkTimings & {
+      maxPeers: number;
     };
-    this.#clock = this.#opts.clock;
+    this.#clock = opts.clock ?? systemClock;
+    this.#random = opts.random ?? Math.random;
+    this.#transport = opts.transport ?? tcpTransport;
+    this.#bans = opts.bans ?? new BanList();
+    this.#book = new AddressBook(opts.tracker, this.#clock);
     this.#links = new LinkSet({
-      pingIntervalMs: this.#opts.pingIntervalMs,
-      deadAfterMs: this.#opts.deadAfterMs,
-      transport: this.#opts.transport,
+      pingIntervalMs: this.#o.pingIntervalMs,
+      deadAfterMs: this.#o.deadAfterMs,
+      transport: this.#transport,
       clock: this.#clock,
-      random: this.#opts.random,
+      random: this.#random,
       onMessage: (link, msg) => this.#onMessage(link, msg),
       onMisbehaviour: (link, score, reason) => this.#misbehaved(link, score, reason),
       onClose: (link) => this.#onClose(link),
       myHello: () => this.#hello(),
       checkHello: (hello) => this.#checkHello(hello),
     });
-    this.#relay = new Relay(ledger, (link, score, reason) => this.#misbehaved(link, score, reason));
+    this.#relay = new Relay(ledger, {
+      misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
+      news: (link, kind) => this.#news(link, kind),
+    });
   }
 
-  /** The current role. */
+  // ---- what others read ----
+
+  /** The current role ("peer" also while looking for a SuperPeer). */
   get role(): Role {
-    return this.#role;
+    return this.#role.kind === "superpeer" ? "superpeer" : "peer";
   }
 
-  /** The current hub (this node when it is the SuperPeer), or null while looking for one. */
+  /** This node's primary SuperPeer (itself when it is one), or null while looking for one. */
   get hub(): PeerEntry | null {
-    return this.#hub;
-  }
-
-  /** The last peer list: the hub first, then peers by join time. */
-  get peers(): readonly PeerEntry[] {
-    return this.#peers;
+    const r = this.#role;
+    if (r.kind === "superpeer") return { nodeId: this.nodeId, listen: this.#advertise };
+    return r.kind === "peer" ? entryOf(r.primary) : null;
   }
 
   /** The address others dial to reach this node. */
@@ -175,32 +243,73 @@ export class Network {
 
   /** Number of open, greeted links. */
   get linkCount(): number {
-    return this.#links.greeted().length;
+    return this.linkInfo().length;
   }
 
-  /** Listens, then joins the network through the tracker (or `connect`), or becomes the SuperPeer. */
+  /** This node's links that carry blocks: its Peers, its SuperPeers, its mesh links. */
+  linkInfo(): LinkInfo[] {
+    const out: LinkInfo[] = [];
+    for (const [link, s] of this.#state) {
+      if (s.kind !== "member" && s.kind !== "superpeer" && s.kind !== "mesh") continue;
+      out.push({
+        ...entryOf(link),
+        kind: s.kind,
+        primary: s.kind === "mesh" ? false : s.primary,
+        inbound: link.inbound,
+        pingMs: link.conn.rttMs === undefined ? undefined : Math.round(link.conn.rttMs * 10) / 10,
+      });
+    }
+    return out;
+  }
+
+  /** The SuperPeers this node links to: its own (as a Peer) or its mesh neighbours (as a SuperPeer). */
+  get superpeers(): PeerEntry[] {
+    return this.linkInfo().filter((l) => l.kind !== "member");
+  }
+
+  /** The SuperPeer directory as this node knows it (itself included when it is a SuperPeer). */
+  directory(): SuperPeerEntry[] {
+    return this.#dir.entries();
+  }
+
+  /** Nodes this node knows of: every SuperPeer and the Peers each counts as its own. */
+  get networkSize(): number {
+    const size = this.#dir.entries().reduce((n, e) => n + 1 + e.peers, 0);
+    return Math.max(size, 1);
+  }
+
+  // ---- life cycle ----
+
+  /** Listens, then joins the network through the tracker (or `connect`), or becomes a SuperPeer. */
   async start(): Promise<void> {
-    this.#listener = this.#opts.transport.listen(this.#opts.bind);
+    this.#listener = this.#transport.listen(this.#opts.bind);
     const bound = this.#listener.addr;
     const host = this.#opts.advertiseHost ?? bound.hostname;
-    this.#advertise = this.#opts.advertise ?? `${host.includes(":") ? `[${host}]` : host}:${bound.port}`;
+    this.#advertise =
+      normalizeAddress(this.#opts.advertise ?? `${host.includes(":") ? `[${host}]` : host}:${bound.port}`) ??
+        `${host}:${bound.port}`;
     this.#acceptLoop(this.#listener);
-    this.#lastTick = this.#clock.now();
-    this.#stopWake = every(this.#clock, WAKE_TICK_MS, () => this.#checkWake());
-    const tracker = this.#opts.connect ??
-      (await this.#opts.tracker.read()).addrs.map((a) => `${a.hostname}:${a.port}`);
-    this.#remember(tracker);
-    await this.#join(tracker.filter((a) => a !== this.#advertise), null, "start");
+    if (this.#opts.connect) {
+      for (const a of this.#opts.connect) this.#book.add(a, "connect");
+    } else {
+      await this.#book.load();
+    }
+    this.#timers.push(
+      every(this.#clock, MESH_TICK_MS, () => this.#tick()),
+      every(this.#clock, this.#o.probeIntervalMs, () => this.#probe()),
+    );
+    await this.#join("start");
   }
 
   /** Closes every link and the listener. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.#clock.clearTimeout(this.#probeTimer);
-    this.#stopWake?.();
+    for (const stop of this.#timers) stop();
+    this.#clock.clearTimeout(this.#gossipTimer);
     this.#listener?.close();
+    this.#book.scheduleWrite(this.#trackerLead());
     await this.#links.closeAll("shutdown");
-    await this.#trackerWrite;
+    await this.#book.flush();
   }
 
   /** Sends a block this node accepted to every link but `except`. */
@@ -213,16 +322,20 @@ export class Network {
     this.#relay.pushTx(bytes, this.#targets(except));
   }
 
+  /** Links that carry relay: a SuperPeer's Peers and mesh, a Peer's SuperPeers. */
   #targets(except?: Link): Link[] {
-    const all = this.#role === "superpeer"
-      ? [...this.#members.values()]
-      : this.#hubLink
-      ? [this.#hubLink]
-      : [];
-    return all.filter((l) => l !== except);
+    const out: Link[] = [];
+    for (const [link, s] of this.#state) {
+      if (link !== except && (s.kind === "member" || s.kind === "superpeer" || s.kind === "mesh")) {
+        out.push(link);
+      }
+    }
+    return out;
   }
 
-  #hello(): Omit<HelloMessage, "type"> {
+  // ---- handshake ----
+
+  #hello(): Omit<HelloMessage, "type"> & { since: null } {
     const tip = this.#ledger.tip();
     return {
       protocol: PROTOCOL_VERSION,
@@ -232,9 +345,9 @@ export class Network {
       listen: this.#advertise,
       address: this.#ledger.walletAddress,
       tip: { hash: tip.hash, height: tip.height, work: tip.work.toString(16) },
-      role: this.#role,
-      since: this.#since,
-      members: this.#role === "superpeer" ? this.#members.size : 0,
+      role: this.role,
+      // Protocol 1 parsers require this field; with it they read our hello and then our reject's reason.
+      since: null,
     };
   }
 
@@ -244,295 +357,755 @@ export class Network {
       return { code: "network", reason: `this node is on ${this.#ledger.network}, not ${h.network}` };
     }
     if (h.genesis !== this.#ledger.genesis) return { code: "genesis", reason: "different genesis block" };
-    if (h.protocol < 1) return { code: "protocol", reason: `protocol ${h.protocol} is not supported` };
+    if (h.protocol < MIN_PROTOCOL_VERSION) {
+      return {
+        code: "protocol",
+        reason: `protocol ${h.protocol} is too old: this node speaks ${PROTOCOL_VERSION}; upgrade peerchain`,
+      };
+    }
     if (h.nodeId === this.nodeId) return { code: "self", reason: "connected to myself" };
     return undefined;
   }
 
   async #acceptLoop(listener: Listener): Promise<void> {
-    for await (const conn of listener) {
-      const host = conn.remote.hostname;
+    for await (const stream of listener) {
+      const host = stream.remote.hostname;
+      if (this.#stopping || this.#bans.isBanned(host) || overHostLimit(host, this.#links.fromHost(host))) {
+        stream.close();
+        continue;
+      }
       // Silent sockets must not lock honest peers out: past a few, the oldest silent one makes room.
       const waiting = this.#links.waiting();
       if (waiting.length >= MAX_WAITING_LINKS) waiting[0].conn.close("no hello: making room");
-      if (this.#stopping || this.#links.size >= this.#opts.maxLinks || this.#bans.isBanned(host)) {
-        conn.close();
-        continue;
+      if (this.#links.size >= this.#socketCap()) {
+        // Full: a socket that has not said what it wants yet (no join, no mesh) makes room; links that
+        // serve someone are never pushed out by a mere connection.
+        const idle = this.#links.all().find((l) =>
+          l.inbound && !l.conn.isClosed && this.#state.get(l)?.kind === "pending"
+        );
+        if (!idle) {
+          stream.close();
+          continue;
+        }
+        idle.conn.close("idle: making room");
       }
-      this.#onInbound(this.#links.adopt(conn, true));
+      this.#onInbound(this.#links.adopt(stream, true));
     }
+  }
+
+  /** Sockets at most: every Peer slot, room for mesh links both ways, and the handshakes under way. */
+  #socketCap(): number {
+    return this.#o.maxPeers + 2 * MESH_DEGREE.high + MAX_WAITING_LINKS;
   }
 
   async #onInbound(link: Link): Promise<void> {
-    const hello = await this.#links.greet(link, HELLO_TIMEOUT_MS);
+    this.#state.set(link, { kind: "pending" });
+    const hello = await this.#links.greet(link, HANDSHAKE_TIMEOUT_MS);
     if (!hello) return;
-    this.#remember([hello.listen ?? ""]);
-    if (link.sentRole !== this.#role) {
-      // Our role changed after our hello went out: the dialer acts on the role it saw, so make it dial again.
-      link.conn.send({ type: "reject", code: "electing", reason: "role changed; retry" });
-      await link.conn.close("role changed during handshake", { flush: true });
+    if (hello.listen) this.#book.add(hello.listen, "heard");
+    // It must say what it wants soon; a socket that only answers pings holds no slot for long.
+    this.#clock.setTimeout(() => {
+      if (this.#state.get(link)?.kind === "pending") link.conn.close("no join after hello");
+    }, HANDSHAKE_TIMEOUT_MS);
+  }
+
+  /** Answers what a dialler asks for after its hello. */
+  async #onRequest(link: Link, msg: Message): Promise<void> {
+    const r = this.#role;
+    if (msg.type === "join" && r.kind === "superpeer") return this.#admit(link, msg.primary);
+    if (msg.type === "mesh" && r.kind === "superpeer" && link.hello?.role === "superpeer") {
+      return this.#acceptMesh(link);
+    }
+    if (msg.type === "join" || msg.type === "mesh" || msg.type === "getaddr") {
+      if (r.kind === "joining") {
+        link.conn.send({ type: "reject", code: "busy", reason: "looking for a SuperPeer; retry shortly" });
+      } else {
+        link.conn.send({ type: "redirect", to: this.#myAddrs() });
+      }
+      await link.conn.close("redirected", { flush: true });
       return;
     }
-    if (this.#role === "superpeer") {
-      if (hello.role === "superpeer") return this.#meetHub(link, hello);
-      return this.#admit(link, hello);
-    }
-    // A Peer is no hub: send the dialer to ours, or ask it to retry while we are looking for one.
-    if (this.#hub && this.#hubLink) link.conn.send({ type: "yield", hub: this.#hub.listen });
-    else link.conn.send({ type: "reject", code: "electing", reason: "looking for a hub; retry shortly" });
-    await link.conn.close("redirected", { flush: true });
+    this.#misbehaved(link, 20, `${msg.type} before join`);
+    link.conn.close(`${msg.type} before join`);
   }
 
-  #admit(link: Link, hello: HelloMessage): void {
-    const listen = hello.listen ?? formatRemote(link);
-    const old = this.#members.get(hello.nodeId);
-    if (old) {
-      this.#members.delete(hello.nodeId);
-      old.conn.close("replaced");
-    }
-    link.member = true;
-    this.#members.set(hello.nodeId, link);
-    this.#emit({ type: "peer-joined", peer: { nodeId: hello.nodeId, listen } });
-    this.#broadcastPeers();
-    this.#relay.afterHandshake(link, hello);
+  /** SuperPeers to name when redirecting: ours (as a Peer), or ourselves and some we know (as one). */
+  #myAddrs(): string[] {
+    const r = this.#role;
+    if (r.kind === "peer") return [r.primary, r.backup].filter((l) => l).map((l) => entryOf(l!).listen);
+    const others = sample(this.#others(), MAX_ADDRS - 1, this.#random).map((e) => e.listen);
+    return r.kind === "superpeer" ? [this.#advertise, ...others] : others;
   }
 
-  /** Two hubs met: the one that ranks lower steps down and joins the other with its peers. */
-  async #meetHub(link: Link, hello: HelloMessage): Promise<void> {
-    if (outranks(link.sentHello ?? this.#hello(), hello)) {
-      // We stay; the other hub computes the same and comes back as a Peer.
-      await link.conn.close("merge: other hub yields", { flush: true });
+  #admit(link: Link, primary: boolean): void {
+    const members = this.#members();
+    let answer = answerJoin({
+      members: members.length,
+      capacity: this.#o.maxPeers,
+      others: this.#others(),
+      now: this.#clock.now(),
+      lastPromotion: this.#lastPromotion,
+    }, this.#random);
+    if (answer.kind === "full") {
+      const victim = evictionVictim(
+        members.map(([l, s]) => ({
+          id: l,
+          host: l.conn.remote.hostname,
+          since: l.openedAt,
+          pingMs: l.conn.rttMs,
+          lastBlock: s.lastBlock,
+          lastTx: s.lastTx,
+        })),
+        link.conn.remote.hostname,
+      );
+      if (victim) {
+        victim.conn.close("evicted: its address holds the most links");
+        this.#dropMember(victim);
+        answer = { kind: "admit" };
+      }
+    }
+    if (answer.kind === "full") {
+      if (answer.promote) this.#lastPromotion = this.#clock.now();
+      link.conn.send({ type: "full", try: answer.try, promote: answer.promote });
+      link.conn.close("full", { flush: true });
       return;
     }
-    await link.conn.close("merge: yielding", { flush: true });
-    await this.#yieldTo(hello.listen ?? formatRemote(link), "merged into an older hub");
+    const peer = entryOf(link);
+    // A node that rejoins (a new link, same id) replaces its old link.
+    for (const [l] of this.#members()) {
+      if (l.hello?.nodeId === peer.nodeId) {
+        this.#dropMember(l);
+        l.conn.close("replaced");
+      }
+    }
+    this.#roster = [...this.#roster.filter((p) => p.nodeId !== peer.nodeId), peer];
+    this.#state.set(link, { kind: "member", primary, lastBlock: 0, lastTx: 0 });
+    this.#sendWelcome(link, this.#roster);
+    for (const [l] of this.#members()) {
+      if (l !== link) l.conn.send({ type: "members", add: [peer], remove: [] });
+    }
+    this.#emit({ type: "peer-joined", peer });
+    this.#publish();
+    this.#relay.afterHandshake(link, link.hello!);
   }
 
-  /** Steps down: tells our peers where to go, then joins `hub`. */
-  async #yieldTo(hub: string, reason: string): Promise<void> {
-    if (this.#role === "superpeer") {
-      this.#clock.clearTimeout(this.#probeTimer);
-      const members = [...this.#members.values()];
-      this.#members.clear();
-      for (const m of members) m.conn.send({ type: "yield", hub });
-      await Promise.all(members.map((m) => m.conn.close("yield", { flush: true })));
-      this.#role = "peer";
-      this.#since = null;
-      this.#hub = null;
-    }
-    await this.#join([hub], null, reason);
+  #acceptMesh(link: Link): void {
+    this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0 });
+    this.#sendWelcome(link, []);
+    if (this.#keepMesh(link)) this.#meshUp(link);
   }
 
   /**
-   * Finds a hub among `candidates` in order, following redirects; promotes this node when it comes first
-   * (skipping `deadHub`) or nobody answers.
+   * Two SuperPeers that dial each other at once end up with two links: both ends keep the one dialled by
+   * the smaller node id (so they close the same one) and drop the other. True when `link` is kept.
    */
-  async #join(candidates: string[], deadHub: PeerEntry | null, reason: string): Promise<void> {
-    if (this.#joining || this.#stopping) return;
+  #keepMesh(link: Link): boolean {
+    const id = entryOf(link).nodeId;
+    const old = this.#meshLinks().find((l) => l !== link && entryOf(l).nodeId === id);
+    if (!old) return true;
+    const dialer = (l: Link) => l.inbound ? id : this.nodeId;
+    const [keep, drop] = dialer(link) < dialer(old) ? [link, old] : [old, link];
+    this.#state.delete(drop);
+    drop.conn.close("duplicate mesh link");
+    return keep === link;
+  }
+
+  /** Sends `welcome` with the first pages of the directory and `roster`, then the rest as pages. */
+  #sendWelcome(link: Link, roster: PeerEntry[]): void {
+    const dir = this.#dir.entries();
+    const welcome: WelcomeMessage = {
+      type: "welcome",
+      superpeers: dir.slice(0, LIST_PAGE),
+      members: roster.slice(0, LIST_PAGE),
+    };
+    link.conn.send(welcome);
+    for (let i = LIST_PAGE; i < dir.length; i += LIST_PAGE) {
+      link.conn.send({ type: "superpeers", add: dir.slice(i, i + LIST_PAGE), remove: [] });
+    }
+    for (let i = LIST_PAGE; i < roster.length; i += LIST_PAGE) {
+      link.conn.send({ type: "members", add: roster.slice(i, i + LIST_PAGE), remove: [] });
+    }
+    for (const e of dir) this.#announced.add(e.nodeId);
+  }
+
+  #meshUp(link: Link): void {
+    const peer = entryOf(link);
+    this.#book.add(peer.listen, "heard");
+    this.#book.scheduleWrite(this.#trackerLead());
+    this.#emit({ type: "mesh-linked", peer });
+    this.#relay.afterHandshake(link, link.hello!);
+    // Our directory goes to the new neighbour in full once: it may come from a partition that knew none.
+    const dir = this.#dir.entries();
+    for (let i = 0; i < dir.length; i += LIST_PAGE) {
+      link.conn.send({ type: "superpeers", add: dir.slice(i, i + LIST_PAGE), remove: [] });
+    }
+  }
+
+  // ---- asking others ----
+
+  /** Dials `addr`, and once it said hello asks it for `intent` (or only for addresses if it is no SuperPeer). */
+  async #ask(addr: string, intent: Intent): Promise<AskResult> {
+    const r = await this.#links.dial(addr, this.#o.connectTimeoutMs, HANDSHAKE_TIMEOUT_MS);
+    if (!r?.hello) {
+      if (r?.link.rejectCode === "busy") return { kind: "busy" };
+      this.#book.failed(addr);
+      return { kind: "dead" };
+    }
+    const { link, hello } = r;
+    if (hello.listen) this.#book.add(hello.listen, "heard");
+    const want: Intent = hello.role === "superpeer" ? intent : { kind: "getaddr" };
+    if (hello.role === "superpeer") this.#book.greeted(addr);
+    const result = new Promise<AskResult>((resolve) => {
+      this.#state.set(link, { kind: "asking", intent: want, resolve });
+      link.conn.closed.then(() => resolve(link.rejectCode === "busy" ? { kind: "busy" } : { kind: "dead" }));
+    });
+    const timer = this.#clock.setTimeout(() => link.conn.close("no answer"), HANDSHAKE_TIMEOUT_MS);
+    if (want.kind === "join") link.conn.send({ type: "join", primary: want.primary });
+    else link.conn.send({ type: want.kind });
+    const out = await result;
+    this.#clock.clearTimeout(timer);
+    return out;
+  }
+
+  /** The answer to something we asked for, on a link in state "asking". */
+  #onAnswer(link: Link, s: Extract<LinkState, { kind: "asking" }>, msg: Message): void {
+    switch (msg.type) {
+      case "welcome": {
+        if (s.intent.kind === "join") {
+          this.#state.set(link, { kind: "superpeer", primary: s.intent.primary, roster: [...msg.members] });
+        } else if (s.intent.kind === "mesh") this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0 });
+        else return void link.conn.close("unasked welcome");
+        this.#mergeEntries(msg.superpeers, link);
+        s.resolve({ kind: "linked", link });
+        return;
+      }
+      case "full":
+        s.resolve({ kind: "full", try: msg.try, promote: msg.promote });
+        link.conn.close("full");
+        return;
+      case "redirect":
+        s.resolve({ kind: "redirect", to: msg.to });
+        link.conn.close("redirected");
+        return;
+      case "reject":
+        link.rejectCode = msg.code;
+        link.conn.close(`rejected: ${msg.reason}`);
+        return;
+      default:
+        return; // pings aside, an honest SuperPeer says nothing else first
+    }
+  }
+
+  // ---- joining ----
+
+  /**
+   * Finds SuperPeers: tries the address book's candidates (greeted SuperPeers, the tracker, then hearsay)
+   * a few at a time, following `full` and `redirect` answers. With none to take it, it becomes a SuperPeer:
+   * linked to every SuperPeer it reached, so a node turned away still belongs to the same network.
+   */
+  async #join(reason: string, first: string[] = []): Promise<void> {
+    if (this.#joining || this.#stopping || this.#role.kind !== "joining") return;
     this.#joining = true;
     try {
-      for (const addr of candidates) {
-        if (this.#stopping) return;
-        if (addr === this.#advertise) {
-          if (deadHub) return this.#promote(`successor of ${deadHub.nodeId}`);
-          continue;
+      const tried = new Set<string>([this.#advertise]);
+      const reached: string[] = [];
+      let promoteHint = false;
+      const queue = [...first, ...this.#book.candidates(tried)];
+      let hops = 0;
+      while (queue.length && this.#role.kind === "joining" && !this.#stopping) {
+        const batch: string[] = [];
+        while (queue.length && batch.length < JOIN_PARALLEL) {
+          const a = normalizeAddress(queue.shift()!);
+          if (a && !tried.has(a)) {
+            tried.add(a);
+            batch.push(a);
+          }
         }
-        if (await this.#tryCandidate(addr, deadHub, reason)) return;
+        if (!batch.length) break;
+        const answers = await Promise.all(
+          batch.map((a) => this.#ask(a, { kind: "join", primary: true }).then((r) => ({ a, r }))),
+        );
+        const next: string[] = [];
+        for (const { a, r } of answers) {
+          if (r.kind === "linked") this.#tookSuperPeer(r.link, reason);
+          else if (r.kind === "full") {
+            reached.push(a);
+            promoteHint ||= r.promote;
+            if (hops < MAX_REDIRECTS) next.push(...r.try);
+          } else if (r.kind === "redirect" && hops < MAX_REDIRECTS) next.push(...r.to);
+          else if (r.kind === "busy") reached.push(a);
+        }
+        if (next.length) hops++;
+        queue.unshift(...next);
       }
-      this.#promote(candidates.length ? "no hub answered" : "no hub known");
+      if (this.#role.kind !== "joining" || this.#stopping) return;
+      if (reached.length) {
+        this.#promote(
+          promoteHint ? "every SuperPeer is full: adding capacity" : "turned away: adding capacity",
+        );
+        for (const a of reached) this.#dialMesh(a);
+      } else this.#promote(tried.size > 1 ? "no SuperPeer answered" : "no SuperPeer known");
     } finally {
       this.#joining = false;
     }
   }
 
-  /** Tries one candidate until it is our hub, redirects to a live hub, or is found dead. */
-  async #tryCandidate(addr: string, deadHub: PeerEntry | null, reason: string): Promise<boolean> {
-    const deadline = this.#clock.now() + this.#opts.deadAfterMs + 2000;
-    let target = addr, redirects = 0;
-    while (!this.#stopping && this.#clock.now() < deadline) {
-      const r = await this.#dial(target);
-      if (r === "dead") return false;
-      if (r === "joined") {
-        this.#emit({ type: "role", role: "peer", hub: this.#hub!, reason });
-        return true;
+  /** A SuperPeer took us (`link` welcomed our join): it becomes our primary, our backup, or one too many. */
+  #tookSuperPeer(link: Link, reason: string): void {
+    const s = this.#state.get(link);
+    if (s?.kind !== "superpeer") return;
+    const r = this.#role;
+    if (r.kind === "joining") {
+      this.#role = { kind: "peer", primary: link, backup: null };
+      if (!s.primary) this.#setPrimary(link, true);
+      this.#emit({ type: "role", role: "peer", reason });
+    } else if (r.kind === "peer" && !r.backup && entryOf(r.primary).nodeId !== entryOf(link).nodeId) {
+      r.backup = link;
+      if (s.primary) this.#setPrimary(link, false);
+    } else {
+      this.#state.delete(link);
+      link.conn.close("not needed");
+      return;
+    }
+    this.#emit({ type: "superpeer-linked", peer: entryOf(link), primary: this.#isPrimary(link) });
+    this.#relay.afterHandshake(link, link.hello!);
+    this.#book.scheduleWrite(this.#trackerLead());
+    this.#seekSecond();
+  }
+
+  #isPrimary(link: Link): boolean {
+    const r = this.#role;
+    return r.kind === "peer" && r.primary === link;
+  }
+
+  /** Tells a SuperPeer of ours whether it is now our primary. */
+  #setPrimary(link: Link, primary: boolean): void {
+    const s = this.#state.get(link);
+    if (s?.kind !== "superpeer") return;
+    s.primary = primary;
+    link.conn.send({ type: "primary", primary });
+  }
+
+  /** A Peer with one SuperPeer takes a second when another exists, retrying until it has one. */
+  async #seekSecond(): Promise<void> {
+    if (this.#seeking) return;
+    this.#seeking = true;
+    try {
+      while (!this.#stopping) {
+        const r = this.#role;
+        if (r.kind !== "peer" || r.backup) return;
+        const exclude = new Set([entryOf(r.primary).nodeId, ...this.#dead.keys()]);
+        const pick = chooseSecond(this.#dir.entries(), exclude, this.#random);
+        if (!pick) return; // one SuperPeer in all: nothing to take; a directory change calls again
+        const a = await this.#ask(pick.listen, { kind: "join", primary: false });
+        if (a.kind === "linked") this.#tookSuperPeer(a.link, "second SuperPeer");
+        else if (a.kind === "full" && a.promote && this.#role.kind === "peer") {
+          this.#promote("every SuperPeer is full: adding capacity");
+          return;
+        } else if (a.kind === "dead") this.#markDead(pick.nodeId);
+        if (this.#role.kind === "peer" && !(this.#role as { backup: Link | null }).backup) {
+          await sleep(this.#clock, this.#jitter(BACKUP_RETRY_MS));
+        }
       }
-      if (r.redirect && r.redirect !== deadHub?.listen && r.redirect !== this.#advertise && redirects < 3) {
-        target = r.redirect;
-        redirects++;
-        continue;
-      }
-      // Alive but not a hub yet (it has not noticed the old hub's death): give it a moment.
-      await sleep(this.#clock, this.#jitter(150));
+    } finally {
+      this.#seeking = false;
     }
-    return false;
-  }
-
-  /** Dials `addr` and joins it if it is a hub. */
-  async #dial(addr: string): Promise<"dead" | "joined" | { redirect?: string }> {
-    const r = await this.#links.dial(addr, this.#opts.connectTimeoutMs, HELLO_TIMEOUT_MS);
-    if (!r) return "dead";
-    const { link, hello } = r;
-    if (!hello) return link.rejectCode === "electing" ? {} : "dead";
-    this.#remember([hello.listen ?? ""]);
-    if (hello.role === "superpeer") {
-      this.#hubLink = link;
-      this.#hub = { nodeId: hello.nodeId, listen: hello.listen ?? addr };
-      this.#role = "peer";
-      this.#since = null;
-      this.#relay.afterHandshake(link, hello);
-      if (link.earlyPeers) this.#setPeers([...link.earlyPeers]);
-      return "joined";
-    }
-    return { redirect: await this.#links.redirectOf(link, HELLO_TIMEOUT_MS) };
-  }
-
-  #promote(reason: string): void {
-    if (this.#stopping) return;
-    this.#role = "superpeer";
-    this.#since = this.#clock.now();
-    this.#hub = { nodeId: this.nodeId, listen: this.#advertise };
-    this.#hubLink = null;
-    this.#emit({ type: "role", role: "superpeer", hub: this.#hub, reason });
-    this.#broadcastPeers();
-    this.#scheduleProbe();
-  }
-
-  #broadcastPeers(): void {
-    const peers: PeerEntry[] = [{ nodeId: this.nodeId, listen: this.#advertise }];
-    for (const [nodeId, link] of this.#members) {
-      peers.push({ nodeId, listen: link.hello?.listen ?? formatRemote(link) });
-    }
-    for (const link of this.#members.values()) link.conn.send({ type: "peers", peers, hub: this.nodeId });
-    this.#setPeers(peers);
-  }
-
-  #setPeers(peers: PeerEntry[]): void {
-    this.#peers = peers;
-    this.#remember(peers.map((p) => p.listen));
-    this.#emit({ type: "peers", peers });
-    const ordered = [...new Set([...peers.map((p) => p.listen), ...this.#remembered])].slice(
-      0,
-      MAX_REMEMBERED,
-    );
-    const addrs: HostPort[] = [];
-    for (const a of ordered) {
-      try {
-        addrs.push(parseHostPort(a));
-      } catch { /* not dialable: leave it out */ }
-    }
-    this.#trackerWrite = this.#trackerWrite.then(() => this.#opts.tracker.write(addrs)).catch(() => {});
-  }
-
-  #remember(addrs: string[]): void {
-    for (const a of addrs) {
-      if (!a || a === this.#advertise || this.#remembered.includes(a)) continue;
-      this.#remembered.push(a);
-      if (this.#remembered.length > MAX_REMEMBERED) this.#remembered.shift();
-    }
-  }
-
-  /** A hub periodically dials remembered addresses that are not its peers, so split networks find each other. */
-  #scheduleProbe(delay = this.#jitter(this.#opts.probeIntervalMs)): void {
-    this.#clock.clearTimeout(this.#probeTimer);
-    this.#probeTimer = this.#clock.setTimeout(async () => {
-      if (this.#role !== "superpeer" || this.#stopping) return;
-      const mine = new Set([...this.#members.values()].map((l) => l.hello?.listen));
-      for (const addr of this.#remembered) {
-        if (mine.has(addr) || this.#role !== "superpeer" || this.#stopping || this.#joining) continue;
-        const r = await this.#dialProbe(addr);
-        if (r) break;
-      }
-      if (this.#role === "superpeer") this.#scheduleProbe();
-    }, delay);
   }
 
   /**
-   * Notices that this process was frozen (SIGSTOP, a sleeping laptop) for longer than peers wait: they
-   * have elected a successor meanwhile, so a hub gives up its seniority and probes at once, and yields
-   * when it meets the new hub instead of taking the network back.
+   * Our only SuperPeer is gone. Try the others the directory names; if there are none, the lost
+   * SuperPeer's roster says who takes over: its first live Peer promotes itself, the rest dial it.
    */
-  #checkWake(): void {
-    const now = this.#clock.now(), gap = now - this.#lastTick;
-    this.#lastTick = now;
-    if (gap > this.#opts.deadAfterMs && this.#role === "superpeer") {
-      this.#since = now;
-      this.#scheduleProbe(0);
+  async #lostAll(dead: PeerEntry, roster: PeerEntry[]): Promise<void> {
+    const others = this.#dir.entries().filter((e) => e.nodeId !== dead.nodeId && !this.#dead.has(e.nodeId));
+    if (others.length) {
+      return this.#join(
+        `lost SuperPeer ${dead.listen}`,
+        sample(others, others.length, this.#random).map((e) => e.listen),
+      );
+    }
+    const gone = new Set([dead.nodeId]);
+    const deadline = this.#clock.now() + this.#o.deadAfterMs + 2000;
+    while (this.#role.kind === "joining" && !this.#stopping && this.#clock.now() < deadline) {
+      const next = successor(roster, gone);
+      if (!next || next.nodeId === this.nodeId) {
+        return this.#promote(`successor of ${dead.listen}`);
+      }
+      const a = await this.#ask(next.listen, { kind: "join", primary: true });
+      if (a.kind === "linked") return this.#tookSuperPeer(a.link, `failover from ${dead.listen}`);
+      if (a.kind === "dead") gone.add(next.nodeId);
+      else if (a.kind === "full" || a.kind === "redirect") {
+        return this.#join(`failover from ${dead.listen}`, a.kind === "full" ? [...a.try] : [...a.to]);
+      } else await sleep(this.#clock, this.#jitter(150)); // alive but not promoted yet
+    }
+    if (this.#role.kind === "joining") await this.#join(`lost SuperPeer ${dead.listen}`);
+  }
+
+  #markDead(nodeId: string): void {
+    this.#dead.set(nodeId, this.#clock.now());
+  }
+
+  // ---- SuperPeer life ----
+
+  #promote(reason: string): void {
+    if (this.#stopping || this.#role.kind === "superpeer") return;
+    const old = this.#role;
+    this.#role = { kind: "superpeer", since: this.#clock.now() };
+    this.#lowSince = undefined;
+    if (old.kind === "peer") {
+      // Our SuperPeers still count us as their Peer: close and dial again as a SuperPeer.
+      for (const l of [old.primary, old.backup]) {
+        if (!l) continue;
+        const listen = entryOf(l).listen;
+        this.#state.delete(l);
+        l.conn.close("promoted");
+        this.#dialMesh(listen);
+      }
+    }
+    this.#emit({ type: "role", role: "superpeer", reason });
+    this.#publish(true);
+    this.#book.scheduleWrite(this.#trackerLead());
+    this.#maintainMesh();
+  }
+
+  /** Steps down: tells the mesh, lets its Peers go (each keeps its other SuperPeer) and joins as a Peer. */
+  async #demote(reason: string): Promise<void> {
+    if (this.#role.kind !== "superpeer") return;
+    this.#dir.remove(this.nodeId, this.#nextSeq());
+    this.#flushGossip();
+    const links = [...this.#state].filter(([, s]) => s.kind === "member" || s.kind === "mesh").map(([l]) =>
+      l
+    );
+    this.#role = { kind: "joining" };
+    for (const l of links) this.#state.delete(l);
+    await Promise.all(links.map((l) => l.conn.close("stepping down", { flush: true })));
+    this.#emit({ type: "role", role: "peer", reason });
+    await this.#join(
+      reason,
+      this.#dir.entries().filter((e) => e.nodeId !== this.nodeId).map((e) => e.listen),
+    );
+  }
+
+  /** Once a second: expire the directory, republish our entry, keep the mesh degree, consider stepping down. */
+  #tick(): void {
+    const now = this.#clock.now();
+    for (const [id, at] of this.#dead) if (now - at > 30_000) this.#dead.delete(id);
+    if (this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
+    if (this.#role.kind !== "superpeer") return;
+    for (const [link, s] of this.#state) if (s.kind === "mesh") this.#dir.touch(entryOf(link).nodeId, now);
+    if (this.#dir.expire(now, this.nodeId).length) this.#scheduleGossip();
+    this.#publish();
+    this.#maintainMesh();
+    const load = this.#members().length;
+    if (load * LOW_WATER_DIVISOR >= this.#o.maxPeers) this.#lowSince = undefined;
+    else this.#lowSince ??= now;
+    const linked = new Set(this.#meshLinks().map((l) => entryOf(l).nodeId));
+    if (
+      shouldDemote({
+        load,
+        capacity: this.#o.maxPeers,
+        lowSince: this.#lowSince,
+        now,
+        linkedOthers: this.#others().filter((e) => linked.has(e.nodeId)),
+      }, this.#random)
+    ) this.#demote("lightly loaded: stepping down");
+    if (now - this.#lastMemberRefresh >= DIR_MEMBER_REFRESH_MS) this.#refreshMembers(now);
+  }
+
+  #maintainMesh(): void {
+    if (this.#role.kind !== "superpeer") return;
+    const linked = this.#meshLinks();
+    const plan = planMesh(linked.map((l) => entryOf(l).nodeId), this.#others(), this.#random);
+    for (const e of plan.dial) this.#dialMesh(e.listen, e.nodeId);
+    for (const id of plan.drop) {
+      const l = linked.find((x) => entryOf(x).nodeId === id);
+      if (!l) continue;
+      this.#state.delete(l);
+      l.conn.close("mesh degree");
     }
   }
 
-  /** Dials `addr` as a hub; true when that changed our role. */
-  async #dialProbe(addr: string): Promise<boolean> {
-    const r = await this.#links.dial(addr, this.#opts.connectTimeoutMs, HELLO_TIMEOUT_MS);
-    if (!r?.hello) return false;
-    const { link, hello } = r;
-    if (hello.role === "superpeer") {
-      await this.#meetHub(link, hello);
-      return this.#role === "peer";
+  /** Dials a SuperPeer for a mesh link (once at a time per address); a dead one leaves the directory. */
+  async #dialMesh(addr: string, nodeId?: string): Promise<void> {
+    const a = normalizeAddress(addr);
+    if (!a || a === this.#advertise || this.#meshDialing.has(a) || this.#role.kind !== "superpeer") return;
+    this.#meshDialing.add(a);
+    try {
+      const r = await this.#ask(a, { kind: "mesh" });
+      if (r.kind === "linked") {
+        if (this.#role.kind !== "superpeer") {
+          this.#state.delete(r.link);
+          r.link.conn.close("no longer a SuperPeer");
+        } else if (this.#keepMesh(r.link)) this.#meshUp(r.link);
+      } else if (r.kind === "redirect") {
+        for (const to of r.to) this.#book.add(to, "heard");
+        if (nodeId) this.#dropFromDirectory(nodeId);
+        for (const to of r.to.slice(0, 2)) this.#dialMesh(to);
+      } else if (r.kind === "dead" && nodeId) this.#dropFromDirectory(nodeId);
+    } finally {
+      this.#meshDialing.delete(a);
     }
-    const redirect = await this.#links.redirectOf(link, HELLO_TIMEOUT_MS);
-    if (!redirect || redirect === this.#advertise) return false;
-    this.#remember([redirect]);
-    return await this.#dialProbe(redirect); // try the hub it named straight away
   }
+
+  #dropFromDirectory(nodeId: string): void {
+    const e = this.#dir.get(nodeId);
+    if (e && nodeId !== this.nodeId && this.#dir.remove(nodeId, e.seq)) this.#scheduleGossip();
+  }
+
+  /**
+   * A SuperPeer dials one remembered address outside its directory now and then: partitions heal so. With
+   * nothing left to try it reads the tracker file again: a node started later in the same folder (or an
+   * edited file) names SuperPeers this one has not heard of.
+   */
+  async #probe(): Promise<void> {
+    if (this.#role.kind !== "superpeer" || this.#stopping) return;
+    const known = new Set([this.#advertise, ...this.#dir.entries().map((e) => normalizeAddress(e.listen)!)]);
+    for (const l of this.#links.all()) if (l.hello?.listen) known.add(normalizeAddress(l.hello.listen)!);
+    let addr = this.#book.pick(known, this.#random);
+    if (!addr && !this.#opts.connect) {
+      await this.#book.load().catch(() => {});
+      addr = this.#book.pick(known, this.#random);
+    }
+    if (addr) this.#dialMesh(addr);
+  }
+
+  /** Republishes our own entry when our load changed or for the heartbeat (gossip batches the sending). */
+  #publish(force = false): void {
+    if (this.#role.kind !== "superpeer") return;
+    const members = this.#members();
+    const load = members.length, peers = members.filter(([, s]) => s.primary).length;
+    const now = this.#clock.now(), last = this.#ownPublished;
+    const changed = load !== last.load || peers !== last.peers;
+    if (!force && !changed && now - last.at < DIR_HEARTBEAT_MS) return;
+    this.#ownPublished = { load, peers, at: now };
+    this.#dir.merge(
+      {
+        nodeId: this.nodeId,
+        listen: this.#advertise,
+        peers,
+        load,
+        capacity: this.#o.maxPeers,
+        seq: this.#nextSeq(),
+      },
+      now,
+      this,
+    );
+    this.#scheduleGossip();
+  }
+
+  #nextSeq(): number {
+    this.#ownSeq = Math.max(this.#ownSeq + 1, Math.floor(this.#clock.now()));
+    return this.#ownSeq;
+  }
+
+  // ---- directory gossip ----
+
+  #mergeEntries(entries: readonly SuperPeerEntry[], from: Link): void {
+    const now = this.#clock.now();
+    let changed = false, fresh = false;
+    for (const e of entries) {
+      // Our own entry is ours alone to write; a forged one is refused.
+      if (e.nodeId === this.nodeId) continue;
+      const r = this.#dir.merge(e, now, from);
+      if (r) changed = true;
+      if (r === "new") fresh = true;
+    }
+    if (changed) this.#scheduleGossip();
+    if (fresh && this.#role.kind === "superpeer") this.#maintainMesh();
+    if (fresh && this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
+  }
+
+  #scheduleGossip(): void {
+    if (this.#gossipTimer !== undefined) return;
+    this.#gossipTimer = this.#clock.setTimeout(() => {
+      this.#gossipTimer = undefined;
+      this.#flushGossip();
+    }, DIR_GOSSIP_MS);
+  }
+
+  /**
+   * Sends the directory's changes: every change to mesh neighbours (not back where it came from); to our
+   * Peers only SuperPeers new to them and removals at once, load updates every `DIR_MEMBER_REFRESH_MS`.
+   * A Peer forwards nothing.
+   */
+  #flushGossip(): void {
+    const changes = this.#dir.takeChanges();
+    if (this.#role.kind !== "superpeer") return;
+    for (const link of this.#meshLinks()) {
+      const add = changes.add.filter((c) => c.from !== link).map((c) => c.entry);
+      const remove = changes.remove.filter((c) => c.from !== link).map(({ nodeId, seq }) => ({
+        nodeId,
+        seq,
+      }));
+      sendPaged(link, add, remove);
+    }
+    // While SuperPeers are few, our Peers hear every change at once; past that, load updates wait.
+    const small = this.#dir.size <= MESH_FULL_UP_TO;
+    const add: SuperPeerEntry[] = [];
+    for (const { entry } of changes.add) {
+      if (this.#announced.has(entry.nodeId) && !small) this.#memberRefresh.add(entry.nodeId);
+      else {
+        this.#announced.add(entry.nodeId);
+        add.push(entry);
+      }
+    }
+    const remove = changes.remove.map(({ nodeId, seq }) => {
+      this.#announced.delete(nodeId);
+      this.#memberRefresh.delete(nodeId);
+      return { nodeId, seq };
+    });
+    if (add.length || remove.length) { for (const [l] of this.#members()) sendPaged(l, add, remove); }
+  }
+
+  #refreshMembers(now: number): void {
+    this.#lastMemberRefresh = now;
+    const add = [...this.#memberRefresh].map((id) => this.#dir.get(id)).filter((e) => e !== undefined);
+    this.#memberRefresh.clear();
+    if (add.length) { for (const [l] of this.#members()) sendPaged(l, add, []); }
+  }
+
+  // ---- messages ----
 
   async #onMessage(link: Link, msg: Message): Promise<void> {
+    const s = this.#state.get(link);
+    if (!s) return; // a link we let go of, closing
+    if (s.kind === "pending") return await this.#onRequest(link, msg);
+    if (s.kind === "asking") return this.#onAnswer(link, s, msg);
     switch (msg.type) {
-      case "peers":
-        if (link === this.#hubLink) this.#setPeers([...msg.peers]);
-        // The hub sends the list as soon as it admits us, which can be before `#dial` adopts the link.
-        else if (!link.member) link.earlyPeers = msg.peers;
+      case "superpeers":
+        if (s.kind === "member") return this.#misbehaved(link, 20, "a Peer sent directory entries");
+        this.#mergeEntries(msg.add, link);
+        for (const { nodeId, seq } of msg.remove) {
+          if (nodeId !== this.nodeId && this.#dir.remove(nodeId, seq, link)) this.#scheduleGossip();
+        }
         return;
-      case "yield":
-        if (link === this.#hubLink) {
-          link.yielded = true;
-          this.#hubLink = null;
-          link.conn.close("hub yielded");
-          await this.#join(
-            [msg.hub, ...this.#peers.map((p) => p.listen)],
-            this.#hub,
-            "hub merged into another",
-          );
-        } else link.redirect = msg.hub;
+      case "members":
+        if (s.kind !== "superpeer") return;
+        for (const p of msg.add) {
+          if (s.roster.some((x) => x.nodeId === p.nodeId)) continue;
+          s.roster.push(p);
+          this.#book.add(p.listen, "heard");
+        }
+        if (msg.remove.length) s.roster = s.roster.filter((p) => !msg.remove.includes(p.nodeId));
+        // A roster is bounded by the SuperPeer's capacity; a longer one is a lie we need not keep.
+        if (s.roster.length > 4 * this.#o.maxPeers + 100) s.roster.length = 4 * this.#o.maxPeers + 100;
         return;
+      case "primary":
+        if (s.kind === "member" && s.primary !== msg.primary) {
+          s.primary = msg.primary;
+          this.#publish();
+        }
+        return;
+      case "join":
+      case "mesh":
+      case "getaddr":
+      case "welcome":
+      case "full":
+      case "redirect":
+        return; // handshake messages on an established link: ignored
       case "reject":
-        link.rejectCode = msg.code;
         return;
       default:
         await this.#relay.handle(link, msg, () => this.#targets(link));
     }
   }
 
+  /** A link relayed something new to us: remembered for eviction (useful links are kept). */
+  #news(link: Link, kind: "block" | "tx"): void {
+    const s = this.#state.get(link);
+    if (s?.kind !== "member" && s?.kind !== "mesh") return;
+    if (kind === "block") s.lastBlock = this.#clock.now();
+    else s.lastTx = this.#clock.now();
+  }
+
   #onClose(link: Link): void {
-    if (this.#stopping) return;
-    if (link.member && link.hello) {
-      const nodeId = link.hello.nodeId;
-      if (this.#members.get(nodeId) === link) {
-        this.#members.delete(nodeId);
-        this.#emit({ type: "peer-left", peer: { nodeId, listen: link.hello.listen ?? "" } });
-        this.#broadcastPeers();
-      }
+    const s = this.#state.get(link);
+    this.#state.delete(link);
+    if (this.#stopping || !s) return;
+    if (s.kind === "member") return this.#memberGone(link);
+    if (s.kind === "mesh") {
+      const peer = entryOf(link);
+      this.#emit({ type: "mesh-lost", peer });
+      // Gone for everyone, or only this link? Dial it once: a dead one leaves the directory.
+      this.#clock.setTimeout(() => this.#dialMesh(peer.listen, peer.nodeId), this.#jitter(300));
       return;
     }
-    if (link === this.#hubLink && !link.yielded) {
-      const dead = this.#hub!;
-      this.#hubLink = null;
-      this.#hub = null;
-      this.#emit({ type: "hub-lost", hub: dead });
-      const list = this.#peers.length ? this.#peers.map((p) => p.listen) : this.#remembered;
-      this.#join(list.filter((a) => a !== dead.listen), dead, `failover from ${dead.nodeId}`);
+    if (s.kind === "superpeer") this.#superPeerGone(link, s);
+  }
+
+  #dropMember(link: Link): void {
+    if (this.#state.get(link)?.kind !== "member") return;
+    this.#state.delete(link);
+    this.#memberGone(link);
+  }
+
+  #memberGone(link: Link): void {
+    const peer = entryOf(link);
+    this.#roster = this.#roster.filter((p) => p.nodeId !== peer.nodeId);
+    for (const [l] of this.#members()) l.conn.send({ type: "members", add: [], remove: [peer.nodeId] });
+    this.#emit({ type: "peer-left", peer });
+    this.#publish();
+  }
+
+  /** One of our SuperPeers is gone: the backup becomes primary and we look for a new second at once. */
+  #superPeerGone(link: Link, s: Extract<LinkState, { kind: "superpeer" }>): void {
+    const r = this.#role;
+    if (r.kind !== "peer") return;
+    const dead = entryOf(link);
+    this.#markDead(dead.nodeId);
+    this.#emit({ type: "superpeer-lost", peer: dead, primary: r.primary === link });
+    if (r.backup === link) r.backup = null;
+    else if (r.primary === link) {
+      if (!r.backup) {
+        this.#role = { kind: "joining" };
+        this.#lostAll(dead, s.roster);
+        return;
+      }
+      r.primary = r.backup;
+      r.backup = null;
+      this.#setPrimary(r.primary, true);
     }
+    this.#book.scheduleWrite(this.#trackerLead());
+    this.#seekSecond();
   }
 
   #misbehaved(link: Link, score: number, reason: string): void {
-    const host = link.conn.remote?.hostname ?? "?";
+    const host = link.conn.remote.hostname;
     this.#emit({ type: "misbehaviour", host, score, reason });
     // Many nodes may share a loopback address: there a misbehaving link is cut, never the whole host.
     if (!isLoopback(host) && score > 0) this.#bans.add(host, score);
     if (score >= 100 || this.#bans.isBanned(host)) link.conn.close(`misbehaviour: ${reason}`);
   }
 
+  // ---- small helpers ----
+
+  #members(): [Link, Extract<LinkState, { kind: "member" }>][] {
+    const out: [Link, Extract<LinkState, { kind: "member" }>][] = [];
+    for (const [l, s] of this.#state) if (s.kind === "member") out.push([l, s]);
+    return out;
+  }
+
+  #meshLinks(): Link[] {
+    const out: Link[] = [];
+    for (const [l, s] of this.#state) if (s.kind === "mesh") out.push(l);
+    return out;
+  }
+
+  /** Directory entries other than our own. */
+  #others(): SuperPeerEntry[] {
+    return this.#dir.entries().filter((e) => e.nodeId !== this.nodeId);
+  }
+
+  /** What leads the tracker file: this node when it is a SuperPeer, then its own SuperPeers. */
+  #trackerLead(): string[] {
+    const r = this.#role;
+    if (r.kind === "superpeer") return [this.#advertise];
+    if (r.kind === "peer") return [r.primary, r.backup].filter((l) => l).map((l) => entryOf(l!).listen);
+    return [];
+  }
+
   #jitter(ms: number): number {
-    return Math.round(ms * (0.7 + this.#opts.random() * 0.6));
+    return Math.round(ms * (0.7 + this.#random() * 0.6));
   }
 
   #emit(e: NetworkEvent): void {
@@ -542,13 +1115,21 @@ export class Network {
   }
 }
 
-function formatRemote(link: Link): string {
-  const r = link.conn.remote;
-  return r ? `${r.hostname}:${r.port}` : "unknown:0";
+/** A link's far end as an entry: its node id and where it listens (its socket address if it gave none). */
+function entryOf(link: Link): PeerEntry {
+  return {
+    nodeId: link.hello?.nodeId ?? "?",
+    listen: link.hello?.listen ?? formatHostPort(link.conn.remote),
+  };
 }
 
-function isLoopback(host: string): boolean {
-  return host.startsWith("127.") || host === "::1" || host === "localhost";
+/** Sends directory changes in pages. */
+function sendPaged(link: Link, add: SuperPeerEntry[], remove: { nodeId: string; seq: number }[]): void {
+  for (let i = 0; i < Math.max(add.length, remove.length); i += LIST_PAGE) {
+    link.conn.send({
+      type: "superpeers",
+      add: add.slice(i, i + LIST_PAGE),
+      remove: remove.slice(i, i + LIST_PAGE),
+    });
+  }
 }
-
-export { MAX_INV };

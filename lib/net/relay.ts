@@ -12,14 +12,22 @@ import { type HelloMessage, MAX_BLOCKS_PER_MESSAGE, MAX_INV, type Message } from
 /** Bytes of block data put in one `blocks` reply, well under the 4 MiB frame. */
 const BATCH_BYTES = 1_500_000;
 
+/** What the relay reports to the network about links. */
+export interface RelayHooks {
+  /** A link sent something refused with a score. */
+  misbehaved(link: Link, score: number, reason: string): void;
+  /** A link relayed a block or transaction new to us (useful links are kept when slots run out). */
+  news?(link: Link, kind: "block" | "tx"): void;
+}
+
 /** Moves blocks and transactions between the ledger and links. */
 export class Relay {
   #ledger: LedgerPort;
-  #misbehaved: (link: Link, score: number, reason: string) => void;
+  #hooks: RelayHooks;
 
-  constructor(ledger: LedgerPort, misbehaved: (link: Link, score: number, reason: string) => void) {
+  constructor(ledger: LedgerPort, hooks: RelayHooks) {
     this.#ledger = ledger;
-    this.#misbehaved = misbehaved;
+    this.#hooks = hooks;
   }
 
   /** After a handshake: download if the far end has more work, and re-announce our pending transactions. */
@@ -64,17 +72,21 @@ export class Relay {
     switch (msg.type) {
       case "block": {
         const bytes = fromHex(msg.data);
-        const v = await this.#ledger.receiveBlock(bytes);
-        if (v.kind === "accepted") this.pushBlock(bytes, others());
-        else if (v.kind === "orphan") this.#requestBlocks(link);
+        const v = await this.#ledger.receiveBlock(bytes, link.hello?.nodeId);
+        if (v.kind === "accepted") {
+          this.#hooks.news?.(link, "block");
+          this.pushBlock(bytes, others());
+        } else if (v.kind === "orphan") this.#requestBlocks(link);
         else this.#judge(link, v);
         return;
       }
       case "tx": {
         const bytes = fromHex(msg.data);
-        const v = await this.#ledger.receiveTx(bytes);
-        if (v.kind === "accepted") this.pushTx(bytes, others());
-        else this.#judge(link, v);
+        const v = await this.#ledger.receiveTx(bytes, link.hello?.nodeId);
+        if (v.kind === "accepted") {
+          this.#hooks.news?.(link, "tx");
+          this.pushTx(bytes, others());
+        } else this.#judge(link, v);
         return;
       }
       case "getblocks": {
@@ -103,7 +115,7 @@ export class Relay {
         }
         let progressed = false;
         for (const hex of msg.data) {
-          const v = await this.#ledger.receiveBlock(fromHex(hex));
+          const v = await this.#ledger.receiveBlock(fromHex(hex), link.hello?.nodeId);
           if (v.kind === "accepted" || v.kind === "orphan") progressed = true;
           else if (v.kind === "rejected") {
             this.#judge(link, v);
@@ -137,7 +149,7 @@ export class Relay {
   }
 
   #judge(link: Link, v: Verdict): void {
-    if (v.kind === "rejected" && v.score > 0) this.#misbehaved(link, v.score, `${v.code}: ${v.reason}`);
+    if (v.kind === "rejected" && v.score > 0) this.#hooks.misbehaved(link, v.score, `${v.code}: ${v.reason}`);
   }
 }
 

@@ -8,7 +8,9 @@ import { AddressFormatError, type HostPort, parseHostPort } from "./messages.ts"
 
 /** What `readTracker` found: the usable addresses in file order, and one warning per skipped line. */
 export interface TrackerContents {
+  /** Usable addresses, in file order, without duplicates. */
   readonly addrs: HostPort[];
+  /** One warning per line that could not be read. */
   readonly warnings: string[];
 }
 

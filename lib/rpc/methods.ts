@@ -64,7 +64,9 @@ export const METHODS: Record<string, Method> = {
   peers: (node) => ({
     role: node.net.role,
     hub: node.net.hub,
-    peers: node.net.peers,
+    links: node.net.linkInfo(),
+    superpeers: node.net.directory(),
+    network_size: node.net.networkSize,
   }),
   chain: (node, [n]) => {
     const count = intParam(n, "N", 10, 1000);

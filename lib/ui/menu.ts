@@ -71,7 +71,9 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
     `Welcome. This node's address is ${p.cyan(node.wallet.address)}.`,
     "Choose Mine block to earn coins, New transaction to pay someone; Ctrl-C here quits.",
   ];
-  news.push(`${p.dim(clock())} started as ${node.net.role}, hub ${node.net.hub?.listen ?? "none yet"}`);
+  news.push(
+    `${p.dim(clock())} started as a ${node.net.role}, SuperPeer ${node.net.hub?.listen ?? "none yet"}`,
+  );
   let current: AbortController | undefined;
   let redrawTimer: ReturnType<typeof setTimeout> | undefined;
   let lastDraw = 0;
@@ -185,7 +187,11 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
           highlight: p.cyan,
           choices: [
             { value: "refresh", name: "Refresh", description: "Redraw the status and the last view" },
-            { value: "peers", name: "Show peers", description: "The hub and every peer, in election order" },
+            {
+              value: "peers",
+              name: "Show peers",
+              description: "The SuperPeers with their Peer counts, and this node's links",
+            },
             { value: "chain", name: "Show chain", description: "The last blocks of the active chain" },
             { value: "block", name: "Show block", description: "One block by height or hash" },
             { value: "send", name: "New transaction", description: "Pay coins to an address" },

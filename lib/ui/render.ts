@@ -130,7 +130,7 @@ export function statusLine(
   const parts = [
     p.bold(String(s.role)),
     `hub ${s.hub ?? "none (looking)"}`,
-    `peers ${s.peers}`,
+    `links ${s.peers}`,
     p.cyan(`height: ${s.height}`),
     `tip ${shortHash(String(s.tip), 12)}`,
     `balance ${s.balance}` + (Number(s.immature) > 0 ? ` (+${s.immature} immature)` : "") +
@@ -158,14 +158,20 @@ export function newsLine(e: NodeEvent, p = palette(false)): string | undefined {
   switch (e.type) {
     case "role":
       return e.role === "superpeer"
-        ? p.yellow(`this node is now the SuperPeer (${e.reason})`)
-        : `joined hub ${e.hub.listen} (${e.reason})`;
+        ? p.yellow(`this node is now a SuperPeer (${e.reason})`)
+        : `this node is now a Peer (${e.reason})`;
+    case "superpeer-linked":
+      return `linked to SuperPeer ${e.peer.listen} (${e.primary ? "primary" : "backup"})`;
+    case "superpeer-lost":
+      return p.yellow(`lost SuperPeer ${e.peer.listen}${e.primary ? ": the backup takes over" : ""}`);
     case "peer-joined":
       return p.green(`peer joined: ${e.peer.listen}`);
     case "peer-left":
       return `peer left: ${e.peer.listen}`;
-    case "hub-lost":
-      return p.yellow(`lost the hub ${e.hub.listen}: failing over to a successor`);
+    case "mesh-linked":
+      return `SuperPeer linked: ${e.peer.listen}`;
+    case "mesh-lost":
+      return `SuperPeer link lost: ${e.peer.listen}`;
     case "misbehaviour":
       return p.red(`misbehaviour from ${e.host} (+${e.score}): ${e.reason}`);
     case "block":
@@ -174,7 +180,6 @@ export function newsLine(e: NodeEvent, p = palette(false)): string | undefined {
       return p.yellow(`reorganised: ${e.disconnected} block(s) out, ${e.connected} in`);
     case "tx":
       return `transaction ${shortHash(e.txid)} ${e.source === "local" ? "sent" : "arrived"}`;
-    case "peers": // the joins and leaves say it better
     case "mined": // the "block … mined here" line already told it
       return undefined;
   }

@@ -9,21 +9,46 @@ import type { Node } from "../node.ts";
 import { isCoinbase, txid } from "../primitives/transaction.ts";
 import { formatTime, type Palette, palette, shortHash, table } from "./render.ts";
 
-/** The peer list, hub first, with this node marked. */
+/** The overlay as this node sees it: the SuperPeers with their Peer counts, then this node's own links. */
 export function peersScreen(node: Node, p: Palette = palette(false)): string[] {
-  const { role, hub, peers, listen } = node.net;
-  const head = `${p.bold("Peers")}: this node is a ${role}, listening on ${listen}; hub ${
-    hub?.listen ?? "none"
-  }`;
-  if (peers.length === 0) return [head, "", p.dim("no peer list yet (looking for a hub)")];
-  const rows = peers.map((peer, i) => [
-    String(i + 1),
-    i === 0 ? "hub" : "peer",
-    peer.listen,
-    peer.nodeId,
-    peer.listen === listen ? p.cyan("this node") : "",
+  const net = node.net;
+  const head = `${p.bold("Network")}: this node is a ${net.role}, listening on ${net.listen}; ` +
+    `${net.networkSize} node${net.networkSize === 1 ? "" : "s"} known`;
+  const linked = new Set(net.superpeers.map((s) => s.nodeId));
+  const sps = net.directory().sort((a, b) => a.listen.localeCompare(b.listen));
+  const spRows = sps.map((e) => [
+    e.listen,
+    e.nodeId,
+    String(e.peers),
+    `${e.load}/${e.capacity}`,
+    e.nodeId === net.nodeId ? p.cyan("this node") : linked.has(e.nodeId) ? "linked" : "",
   ]);
-  return [head, "", ...table(["#", "role", "address", "node id", ""], rows, ["right"], p)];
+  const links = net.linkInfo();
+  const linkRows = links.map((l) => [
+    l.kind === "member" ? "our Peer" : l.kind === "mesh" ? "SuperPeer (mesh)" : "our SuperPeer",
+    l.kind === "mesh" ? "" : l.primary ? "primary" : "backup",
+    l.listen,
+    l.nodeId,
+    l.pingMs === undefined ? "" : `${l.pingMs} ms`,
+  ]);
+  return [
+    head,
+    "",
+    p.bold(`SuperPeers (${sps.length})`),
+    ...(spRows.length
+      ? table(["address", "node id", "peers", "load", ""], spRows, ["left", "left", "right", "right"], p)
+      : [p.dim("none known yet (looking for one)")]),
+    "",
+    p.bold(`This node's links (${links.length})`),
+    ...(linkRows.length
+      ? table(
+        ["link", "", "address", "node id", "ping"],
+        linkRows,
+        ["left", "left", "left", "left", "right"],
+        p,
+      )
+      : [p.dim("no links")]),
+  ];
 }
 
 /** The last `count` blocks of the active chain, newest first. */

@@ -28,6 +28,11 @@ export function helloFrame(nodeId: string, over: Record<string, unknown> = {}): 
   });
 }
 
+/** A framed `join`: after its hello, what a node sends a SuperPeer to be served by it. */
+export function joinFrame(primary = true): Uint8Array {
+  return encodeFrame({ type: "join", primary });
+}
+
 /** A block on `tip` whose hash misses its target; every other field is right. */
 export function badPowBlock(tip: { tip: string; height: number }): Uint8Array {
   const coinbase: Transaction = {

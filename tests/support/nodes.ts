@@ -48,16 +48,29 @@ export interface NodeStatus {
   height: number;
   tip: string;
   peers: number;
+  superpeers: string[];
+  network_size: number;
   address: string;
   balance: number;
   mempool: number;
+}
+
+/** One link in the `peers` RPC. */
+export interface LinkView {
+  nodeId: string;
+  listen: string;
+  kind: "member" | "superpeer" | "mesh";
+  primary: boolean;
+  inbound: boolean;
 }
 
 /** What the `peers` RPC returns. */
 export interface PeersInfo {
   role: "peer" | "superpeer";
   hub: { nodeId: string; listen: string } | null;
-  peers: { nodeId: string; listen: string }[];
+  links: LinkView[];
+  superpeers: { nodeId: string; listen: string; peers: number; load: number; capacity: number }[];
+  network_size: number;
 }
 
 /** How `Cluster.start` runs a node; every field has a default. */
@@ -234,8 +247,8 @@ export async function statuses(nodes: TestNode[]): Promise<NodeStatus[]> {
 }
 
 /**
- * True when every node names the same hub, that hub is one of `nodes` (the only superpeer among them), and
- * all hold the same peer list: the hub first, then exactly the other nodes.
+ * True when `nodes` form the star of a small network: one of them is the only SuperPeer, every other names
+ * it as its SuperPeer, it serves exactly the others, and every node counts the network as `nodes.length`.
  */
 export async function agreeOnOneHub(nodes: TestNode[]): Promise<boolean> {
   let infos: PeersInfo[];
@@ -245,13 +258,50 @@ export async function agreeOnOneHub(nodes: TestNode[]): Promise<boolean> {
     return false; // a node that just died or has not started its RPC yet
   }
   const hub = infos[0].hub?.listen;
-  if (!hub || !nodes.some((n) => n.listen === hub)) return false;
-  const list = infos[0].peers.map((p) => p.listen);
-  if (list[0] !== hub || [...list].sort().join() !== nodes.map((n) => n.listen).sort().join()) return false;
+  const h = nodes.findIndex((n) => n.listen === hub);
+  if (!hub || h < 0) return false;
+  const members = infos[h].links.filter((l) => l.kind === "member").map((l) => l.listen).sort();
+  const others = nodes.filter((n) => n.listen !== hub).map((n) => n.listen).sort();
+  if (members.join() !== others.join()) return false;
   return infos.every((info, i) =>
-    info.hub?.listen === hub && info.role === (nodes[i].listen === hub ? "superpeer" : "peer") &&
-    info.peers.map((p) => p.listen).join() === list.join()
+    info.hub?.listen === hub && info.role === (i === h ? "superpeer" : "peer") &&
+    info.network_size === nodes.length
   );
+}
+
+/**
+ * True when `nodes` form one network among themselves: every Peer holds at least one SuperPeer, every link
+ * of a node ends at another of `nodes`, the links connect them all, and each counts the network as
+ * `nodes.length` nodes.
+ */
+export async function oneNetwork(nodes: TestNode[]): Promise<boolean> {
+  let infos: PeersInfo[];
+  try {
+    infos = await Promise.all(nodes.map((n) => n.rpc<PeersInfo>("peers")));
+  } catch {
+    return false;
+  }
+  const index = new Map(nodes.map((n, i) => [n.listen, i]));
+  const seen = new Set([0]), todo = [0];
+  while (todo.length) {
+    for (const l of infos[todo.pop()!].links) {
+      const j = index.get(l.listen);
+      if (j === undefined) return false;
+      if (!seen.has(j)) {
+        seen.add(j);
+        todo.push(j);
+      }
+    }
+  }
+  return seen.size === nodes.length &&
+    infos.every((i) => i.network_size === nodes.length && (i.role === "superpeer" || i.hub !== null));
+}
+
+/** Waits until `nodes` form one network (see `oneNetwork`); the failure message carries each node's view. */
+export async function waitForOneNetwork(nodes: TestNode[], timeoutMs: number, what: string): Promise<void> {
+  await waitFor(() => oneNetwork(nodes), timeoutMs, what).catch(async (e) => {
+    throw new Error(`${e.message}\n${await describeNodes(nodes)}`);
+  });
 }
 
 /**
@@ -274,9 +324,10 @@ export async function describeNodes(nodes: TestNode[], logLines = 15): Promise<s
     try {
       const p = await n.rpc<PeersInfo>("peers");
       const s = await n.rpc<NodeStatus>("status");
-      view = `${p.role} hub=${p.hub?.listen} height=${s.height} mempool=${s.mempool} peers=${
-        p.peers.map((x) => x.listen).join(",")
-      }`;
+      view =
+        `${p.role} hub=${p.hub?.listen} height=${s.height} mempool=${s.mempool} size=${p.network_size} links=${
+          p.links.map((x) => `${x.kind}${x.primary ? "*" : ""}:${x.listen}`).join(",")
+        }`;
     } catch (e) {
       view = `no answer (${(e as Error).message})`;
     }

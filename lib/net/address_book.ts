@@ -1,0 +1,202 @@
+/**
+ * The address book: every address this node has heard of, what it learned by dialling each, and the
+ * tracker file it keeps (like bcoin's `hostlist.js` and btcd's `addrmgr`). Addresses others tell us about
+ * are only candidates; the tracker file lists only SuperPeers this node dialled and greeted itself (plus
+ * the file's own lines it has not disproved), so no single peer's word can rewrite it.
+ * @module
+ */
+import { ADDRESS_BOOK_MAX, TRACKER_MAX, TRACKER_WRITE_MS } from "./config.ts";
+import { formatHostPort, type HostPort, parseHostPort } from "./messages.ts";
+import type { TrackerFile } from "./tracker.ts";
+import type { Clock } from "./transport.ts";
+
+/** How an address was learned. */
+export type AddressSource = "tracker" | "connect" | "heard";
+
+interface Entry {
+  addr: string;
+  source: AddressSource;
+  /** When we last dialled it and it answered as a SuperPeer (0: never). */
+  greetedAt: number;
+  /** When it last answered as something else, or did not answer (0: never). */
+  failedAt: number;
+  /** Failed dials since it last answered. */
+  failures: number;
+  /** Insertion order, for stable ordering. */
+  seq: number;
+}
+
+/** Normalises `host:port`, `host port` or `[v6]:port` to one spelling (IPv6 bracketed); undefined if bad. */
+export function normalizeAddress(addr: string): string | undefined {
+  try {
+    return formatHostPort(parseHostPort(addr, { allowSpace: true }));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remembered addresses and the tracker file. */
+export class AddressBook {
+  #entries = new Map<string, Entry>();
+  #tracker: TrackerFile;
+  #clock: Clock;
+  #max: number;
+  #seq = 0;
+  #lead: string[] = [];
+  #writeTimer: unknown;
+  #writing: Promise<void> = Promise.resolve();
+  #lastWritten = "";
+  #lastWriteAt = -Infinity;
+
+  /** An empty book over `tracker`. */
+  constructor(tracker: TrackerFile, clock: Clock, max = ADDRESS_BOOK_MAX) {
+    this.#tracker = tracker;
+    this.#clock = clock;
+    this.#max = max;
+  }
+
+  /** Reads the tracker file into the book; returns its addresses in file order. */
+  async load(): Promise<string[]> {
+    const { addrs } = await this.#tracker.read();
+    const out = addrs.map(formatHostPort);
+    for (const a of out) this.add(a, "tracker");
+    this.#lastWritten = out.join("\n");
+    return out;
+  }
+
+  /** Number of addresses. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Remembers `addr` (normalised; bad ones are ignored); returns its normal spelling. */
+  add(addr: string, source: AddressSource): string | undefined {
+    const a = normalizeAddress(addr);
+    if (!a) return undefined;
+    const e = this.#entries.get(a);
+    if (e) {
+      // A tracker or --connect line outranks hearsay.
+      if (source !== "heard") e.source = source;
+      return a;
+    }
+    this.#entries.set(a, { addr: a, source, greetedAt: 0, failedAt: 0, failures: 0, seq: this.#seq++ });
+    this.#evict();
+    return a;
+  }
+
+  /** We dialled `addr` and it answered as a SuperPeer: it may go in the tracker file. */
+  greeted(addr: string): void {
+    const a = this.add(addr, "heard");
+    if (!a) return;
+    const e = this.#entries.get(a)!;
+    e.greetedAt = this.#clock.now();
+    e.failures = 0;
+  }
+
+  /** A dial to `addr` failed, or it was no SuperPeer. */
+  failed(addr: string): void {
+    const a = normalizeAddress(addr);
+    const e = a && this.#entries.get(a);
+    if (!e) return;
+    e.failedAt = this.#clock.now();
+    e.failures++;
+  }
+
+  /** True when `addr` answered as a SuperPeer to us at some point. */
+  wasGreeted(addr: string): boolean {
+    const a = normalizeAddress(addr);
+    return !!a && (this.#entries.get(a)?.greetedAt ?? 0) > 0;
+  }
+
+  /**
+   * Addresses worth dialling, best first: SuperPeers we greeted (latest first), then tracker and
+   * `--connect` lines, then hearsay; each group by fewest recent failures. `exclude` holds normal spellings.
+   */
+  candidates(exclude: ReadonlySet<string> = new Set()): string[] {
+    const rank = (e: Entry) => e.greetedAt > 0 ? 0 : e.source === "heard" ? 2 : 1;
+    return [...this.#entries.values()]
+      .filter((e) => !exclude.has(e.addr))
+      .sort((a, b) =>
+        rank(a) - rank(b) || a.failures - b.failures || b.greetedAt - a.greetedAt || a.seq - b.seq
+      )
+      .map((e) => e.addr);
+  }
+
+  /** A random remembered address outside `exclude`, failed ones less likely (for partition probes). */
+  pick(exclude: ReadonlySet<string>, random: () => number): string | undefined {
+    const pool = [...this.#entries.values()].filter((e) => !exclude.has(e.addr));
+    if (!pool.length) return undefined;
+    // Two draws, keep the one with fewer failures: dead addresses fade without being forgotten.
+    const a = pool[Math.floor(random() * pool.length)], b = pool[Math.floor(random() * pool.length)];
+    return (a.failures <= b.failures ? a : b).addr;
+  }
+
+  /**
+   * The tracker file's contents: `lead` first (this node when it is a SuperPeer, then its own SuperPeers),
+   * then SuperPeers it greeted, latest first, then the file's own lines not yet disproved.
+   */
+  trackerLines(lead: readonly string[] = this.#lead): string[] {
+    const greeted = [...this.#entries.values()].filter((e) => e.greetedAt > 0)
+      .sort((a, b) => b.greetedAt - a.greetedAt).map((e) => e.addr);
+    const kept = [...this.#entries.values()]
+      .filter((e) =>
+        e.greetedAt === 0 && (e.source === "tracker" || e.source === "connect") && e.failures < 3
+      )
+      .sort((a, b) => a.seq - b.seq).map((e) => e.addr);
+    const out: string[] = [];
+    for (const a of [...lead.map(normalizeAddress), ...greeted, ...kept]) {
+      if (a && !out.includes(a)) out.push(a);
+      if (out.length >= TRACKER_MAX) break;
+    }
+    return out;
+  }
+
+  /**
+   * Writes the tracker with `lead` first: at once when the last write is `TRACKER_WRITE_MS` old (a new
+   * SuperPeer is in the file before a second node in the same folder reads it), else coalesced after it.
+   */
+  scheduleWrite(lead: readonly string[]): void {
+    this.#lead = [...lead];
+    if (this.#writeTimer !== undefined) return;
+    const wait = this.#lastWriteAt + TRACKER_WRITE_MS - this.#clock.now();
+    if (wait <= 0) return this.#writeNow();
+    this.#writeTimer = this.#clock.setTimeout(() => {
+      this.#writeTimer = undefined;
+      this.#writeNow();
+    }, wait);
+  }
+
+  /** Writes a pending tracker change now and waits for every write. */
+  async flush(): Promise<void> {
+    if (this.#writeTimer !== undefined) {
+      this.#clock.clearTimeout(this.#writeTimer);
+      this.#writeTimer = undefined;
+      this.#writeNow();
+    }
+    await this.#writing;
+  }
+
+  #writeNow(): void {
+    this.#lastWriteAt = this.#clock.now();
+    const lines = this.trackerLines();
+    const text = lines.join("\n");
+    if (text === this.#lastWritten || lines.length === 0) return;
+    this.#lastWritten = text;
+    const addrs: HostPort[] = lines.map((l) => parseHostPort(l));
+    this.#writing = this.#writing.then(() => this.#tracker.write(addrs)).catch(() => {});
+  }
+
+  #evict(): void {
+    if (this.#entries.size <= this.#max) return;
+    // Forget the hearsay that failed most, then the oldest hearsay; never a greeted SuperPeer first.
+    const victims = [...this.#entries.values()].sort((a, b) =>
+      (a.greetedAt > 0 ? 1 : 0) - (b.greetedAt > 0 ? 1 : 0) ||
+      (a.source === "heard" ? 0 : 1) - (b.source === "heard" ? 0 : 1) ||
+      b.failures - a.failures || a.seq - b.seq
+    );
+    for (const v of victims) {
+      if (this.#entries.size <= this.#max) return;
+      this.#entries.delete(v.addr);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The network's timings and limits, named once. `NetworkOptions` can override the timings (tests run with
+ * short ones); the limits are the protocol's and the overlay's shape.
+ * @module
+ */
+
+/** Timings a `Network` may be given; every field has a default in `DEFAULT_TIMINGS`. */
+export interface NetworkTimings {
+  /** Dial timeout in ms. */
+  connectTimeoutMs: number;
+  /** A quiet link is pinged this often, in ms. */
+  pingIntervalMs: number;
+  /** A link with no frame for this long is dead, in ms. */
+  deadAfterMs: number;
+  /** How often a SuperPeer dials a remembered address outside its directory, to heal partitions, in ms. */
+  probeIntervalMs: number;
+}
+
+/** Default timings: a dead or frozen link is noticed within 8–10 s, a refused dial at once. */
+export const DEFAULT_TIMINGS: Readonly<NetworkTimings> = {
+  connectTimeoutMs: 1000,
+  pingIntervalMs: 2000,
+  deadAfterMs: 8000,
+  probeIntervalMs: 3000,
+};
+
+/**
+ * Peers one SuperPeer serves by default (`--max-peers`). Up to this many nodes the network is a star around
+ * one SuperPeer; past it, every Peer holds two SuperPeers, so S SuperPeers serve S × 32 / 2 Peers and a
+ * 1,000-machine LAN needs about 63 of them, whose mesh keeps any block within 3 SuperPeer hops. A SuperPeer's
+ * upload per block grows with its cluster: 32 copies of a full 1 MB block is about 0.3 s of a gigabit link.
+ * Gnutella's ultrapeers served about 30 leaves for the same reasons.
+ */
+export const DEFAULT_MAX_PEERS = 32;
+
+/** SuperPeers form a full mesh while there are at most this many. */
+export const MESH_FULL_UP_TO = 12;
+/** Past a full mesh, each SuperPeer keeps between these many SuperPeer links (gossipsub's D_lo, D, D_hi). */
+export const MESH_DEGREE = { low: 6, target: 8, high: 12 } as const;
+
+/** Links that have not said hello yet, at most: an honest node says it within milliseconds. */
+export const MAX_WAITING_LINKS = 16;
+/** Links one non-loopback address may hold open to a node: a LAN machine may run a few nodes. */
+export const MAX_LINKS_PER_HOST = 4;
+/** After hello, the dialer must say what it wants (`join`, `mesh`, `getaddr`) within this, in ms. */
+export const HANDSHAKE_TIMEOUT_MS = 3000;
+/** Redirects a joining node follows in a row before it tries the next address. */
+export const MAX_REDIRECTS = 3;
+/** Dials a joining node runs at once. */
+export const JOIN_PARALLEL = 3;
+/** A full SuperPeer hands out at most one promotion per this many ms, so a burst does not mint dozens. */
+export const PROMOTE_COOLDOWN_MS = 1000;
+/** A Peer without a second SuperPeer looks for one this often, in ms. */
+export const BACKUP_RETRY_MS = 1000;
+/** How often a SuperPeer checks its mesh degree, in ms. */
+export const MESH_TICK_MS = 1000;
+
+/** Directory gossip: changes are batched per link this often, in ms. */
+export const DIR_GOSSIP_MS = 200;
+/** A SuperPeer republishes its own entry at least this often, in ms (and when its load changes). */
+export const DIR_HEARTBEAT_MS = 20_000;
+/** An entry not refreshed for this long is dropped, in ms. */
+export const DIR_TTL_MS = 75_000;
+/** A SuperPeer tells its Peers about load changes of other SuperPeers at most this often, in ms. */
+export const DIR_MEMBER_REFRESH_MS = 15_000;
+/** Entries a directory holds at most (a 10,000-node LAN needs about 630). */
+export const DIR_MAX = 4096;
+/** Entries in one `superpeers` or `members` message at most. */
+export const LIST_PAGE = 500;
+/** A sequence number further than this ahead of our clock is refused, in ms: it would pin an entry. */
+export const DIR_MAX_SEQ_AHEAD_MS = 10 * 60_000;
+
+/** Shrinking: a SuperPeer whose load stays under capacity ÷ this for `DEMOTE_AFTER_MS` may step down. */
+export const LOW_WATER_DIVISOR = 4;
+/** How long a SuperPeer must stay lightly loaded before it steps down, in ms (plus up to half again). */
+export const DEMOTE_AFTER_MS = 30_000;
+/** A SuperPeer only steps down while at least this many other SuperPeers are linked to it. */
+export const DEMOTE_MIN_OTHERS = 2;
+
+/** Addresses remembered at most; the tracker file holds the first `TRACKER_MAX`. */
+export const ADDRESS_BOOK_MAX = 1000;
+/** Addresses written to the tracker file at most. */
+export const TRACKER_MAX = 50;
+/** The tracker file is rewritten at most this often, in ms. */
+export const TRACKER_WRITE_MS = 1000;
+
+/** Eviction protects this many members each by recent blocks, recent transactions and lowest ping. */
+export const EVICTION_PROTECT = { blocks: 4, txs: 4, ping: 8 } as const;

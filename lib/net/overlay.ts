@@ -1,0 +1,194 @@
+/**
+ * The overlay's rules as plain functions of what a node itself observed: whom a full SuperPeer points a
+ * newcomer to, when it hands out a promotion, which inbound link makes room, how many SuperPeers to mesh
+ * with, when a lightly loaded SuperPeer steps down, and which SuperPeer a Peer takes as its second. None
+ * of them lets another node's claim about itself take anything away from this node.
+ * @module
+ */
+import {
+  DEMOTE_AFTER_MS,
+  DEMOTE_MIN_OTHERS,
+  EVICTION_PROTECT,
+  LOW_WATER_DIVISOR,
+  MAX_LINKS_PER_HOST,
+  MESH_DEGREE,
+  MESH_FULL_UP_TO,
+  PROMOTE_COOLDOWN_MS,
+} from "./config.ts";
+import { MAX_ADDRS, type SuperPeerEntry } from "./messages.ts";
+
+/** True for 127.0.0.0/8, ::1 and localhost: many nodes of one machine share such an address. */
+export function isLoopback(host: string): boolean {
+  return host.startsWith("127.") || host === "::1" || host === "localhost";
+}
+
+/** Picks `n` items of `items` at random (a partial Fisher–Yates shuffle of a copy). */
+export function sample<T>(items: readonly T[], n: number, random: () => number): T[] {
+  const a = [...items];
+  const k = Math.min(n, a.length);
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(random() * (a.length - i));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a.slice(0, k);
+}
+
+/** True when a SuperPeer's entry says it has room for one more Peer. */
+export function hasRoom(e: SuperPeerEntry): boolean {
+  return e.load < e.capacity;
+}
+
+/** What a SuperPeer answers a `join`. */
+export type JoinAnswer =
+  | { kind: "admit" }
+  | { kind: "full"; try: string[]; promote: boolean };
+
+/**
+ * A `join` reaches a SuperPeer with `members` of `capacity` Peers: admit it, or point it to SuperPeers that
+ * say they have room; when none does, tell it to become a SuperPeer itself, at most once per
+ * `PROMOTE_COOLDOWN_MS`, so capacity grows by one SuperPeer at a time rather than by a stampede.
+ */
+export function answerJoin(
+  s: {
+    members: number;
+    capacity: number;
+    others: readonly SuperPeerEntry[];
+    now: number;
+    lastPromotion: number;
+  },
+  random: () => number,
+): JoinAnswer {
+  if (s.members < s.capacity) return { kind: "admit" };
+  const roomy = s.others.filter(hasRoom);
+  const tries = sample(roomy, MAX_ADDRS, random).map((e) => e.listen);
+  return {
+    kind: "full",
+    try: tries,
+    promote: tries.length === 0 && s.now - s.lastPromotion >= PROMOTE_COOLDOWN_MS,
+  };
+}
+
+/** An inbound link as eviction sees it. */
+export interface EvictionCandidate<T = unknown> {
+  /** The link. */
+  id: T;
+  /** The far end's address; loopback addresses form no group (many honest nodes share one). */
+  host: string;
+  /** When it was opened (ms). */
+  since: number;
+  /** Its last ping round trip (ms), if measured. */
+  pingMs?: number;
+  /** When it last relayed a new block to us (ms, 0: never). */
+  lastBlock: number;
+  /** When it last relayed a new transaction to us (ms, 0: never). */
+  lastTx: number;
+}
+
+/**
+ * The member to evict so a newcomer from a different address can join a full SuperPeer, after Bitcoin
+ * Core's `SelectNodeToEvict`: protect the members that relayed blocks or transactions most recently and
+ * those with the lowest ping, then the older half of the rest; among what is left, evict the newest link of
+ * the address holding the most links — but only if that address holds more than one, so honest Peers on
+ * distinct machines are never pushed out by a newcomer (a full SuperPeer redirects those instead).
+ */
+export function evictionVictim<T>(
+  members: readonly EvictionCandidate<T>[],
+  newcomerHost: string,
+): T | undefined {
+  let rest = [...members];
+  const protect = (key: (c: EvictionCandidate<T>) => number, n: number, desc: boolean) => {
+    const keep = new Set(
+      rest.filter((c) => key(c) > 0 || !desc).sort((a, b) => desc ? key(b) - key(a) : key(a) - key(b))
+        .slice(0, n),
+    );
+    rest = rest.filter((c) => !keep.has(c));
+  };
+  protect((c) => c.lastBlock, EVICTION_PROTECT.blocks, true);
+  protect((c) => c.lastTx, EVICTION_PROTECT.txs, true);
+  protect((c) => c.pingMs ?? Infinity, EVICTION_PROTECT.ping, false);
+  rest.sort((a, b) => a.since - b.since);
+  rest = rest.slice(Math.floor(rest.length / 2));
+  const groups = new Map<string, EvictionCandidate<T>[]>();
+  for (const c of rest) {
+    if (isLoopback(c.host)) continue;
+    groups.set(c.host, [...(groups.get(c.host) ?? []), c]);
+  }
+  let worst: EvictionCandidate<T>[] = [];
+  for (const g of groups.values()) if (g.length > worst.length) worst = g;
+  if (worst.length < 2 || worst[0].host === newcomerHost) return undefined;
+  return worst.reduce((a, b) => b.since > a.since ? b : a).id;
+}
+
+/** True when `host` already holds as many links as one address may (loopback is not limited). */
+export function overHostLimit(host: string, linksFromHost: number): boolean {
+  return !isLoopback(host) && linksFromHost >= MAX_LINKS_PER_HOST;
+}
+
+/**
+ * Which SuperPeers to dial and which mesh links to close: all of them while the SuperPeers number at most
+ * `MESH_FULL_UP_TO`; past that, random ones until `MESH_DEGREE.low`..`high` holds, aiming at `target`.
+ */
+export function planMesh(
+  linked: readonly string[],
+  others: readonly SuperPeerEntry[],
+  random: () => number,
+): { dial: SuperPeerEntry[]; drop: string[] } {
+  const linkedSet = new Set(linked);
+  const unlinked = others.filter((e) => !linkedSet.has(e.nodeId));
+  if (others.length + 1 <= MESH_FULL_UP_TO) return { dial: unlinked, drop: [] };
+  if (linked.length < MESH_DEGREE.low) {
+    return { dial: sample(unlinked, MESH_DEGREE.target - linked.length, random), drop: [] };
+  }
+  if (linked.length > MESH_DEGREE.high) {
+    return { dial: [], drop: sample(linked, linked.length - MESH_DEGREE.target, random) };
+  }
+  return { dial: [], drop: [] };
+}
+
+/**
+ * True when a SuperPeer should step down: its own load stayed under capacity ÷ `LOW_WATER_DIVISOR` since
+ * `lowSince` for `DEMOTE_AFTER_MS` plus a random part of half that (so two do not step down together), at
+ * least `DEMOTE_MIN_OTHERS` other SuperPeers are linked to it (so every Peer of its keeps two), and those
+ * say they have room for twice its Peers. Promotion happens only when every SuperPeer is full, so the gap
+ * between a quarter and full is the hysteresis.
+ */
+export function shouldDemote(
+  s: {
+    load: number;
+    capacity: number;
+    lowSince: number | undefined;
+    now: number;
+    linkedOthers: readonly SuperPeerEntry[];
+  },
+  random: () => number,
+): boolean {
+  if (s.lowSince === undefined || s.load * LOW_WATER_DIVISOR >= s.capacity) return false;
+  if (s.now - s.lowSince < DEMOTE_AFTER_MS * (1 + random() / 2)) return false;
+  if (s.linkedOthers.length < DEMOTE_MIN_OTHERS) return false;
+  const room = s.linkedOthers.reduce((sum, e) => sum + Math.max(0, e.capacity - e.load), 0);
+  return room >= 2 * s.load + 1;
+}
+
+/** A second SuperPeer for a Peer: a random one with room, else any, never one in `exclude` (node ids). */
+export function chooseSecond(
+  entries: readonly SuperPeerEntry[],
+  exclude: ReadonlySet<string>,
+  random: () => number,
+): SuperPeerEntry | undefined {
+  const open = entries.filter((e) => !exclude.has(e.nodeId));
+  const roomy = open.filter(hasRoom);
+  const pool = roomy.length ? roomy : open;
+  return pool.length ? pool[Math.floor(random() * pool.length)] : undefined;
+}
+
+/**
+ * Who takes over when a Peer's only SuperPeer is gone and no other is known: the first Peer of the lost
+ * SuperPeer's roster (join order) that is not known dead. Every Peer computes the same answer from the same
+ * roster, so the successor promotes itself and the others dial it; nobody votes or waits.
+ */
+export function successor<T extends { nodeId: string }>(
+  roster: readonly T[],
+  dead: ReadonlySet<string>,
+): T | undefined {
+  return roster.find((p) => !dead.has(p.nodeId));
+}
