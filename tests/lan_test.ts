@@ -1,11 +1,13 @@
 /**
- * A real LAN on one machine (issue 7): four hosts in their own Linux network namespaces on a bridge, each
- * running the real CLI on its own 10.200.x.n address with its own data directory and tracker copy. Pulled
- * cables, a SIGKILLed hub under load and a 2+2 partition. Needs root and iproute2; skipped (with one line
- * saying why) elsewhere. Measured times are printed as `lan: ...` lines.
+ * A real LAN on one machine: four hosts in their own Linux network namespaces on a bridge, each running the
+ * real CLI on its own 10.200.x.n address with its own data directory and tracker copy. Pulled cables, the
+ * SuperPeer SIGKILLed under load, a 2+2 partition, and a hostile fifth host. Needs root and iproute2;
+ * skipped (with one line saying why) elsewhere. Measured times are printed as `lan: ...` lines.
  */
 import assert from "node:assert/strict";
-import { Lan, type LanHost, lanSkipReason } from "./support/lan.ts";
+import { Lan, type LanHost, type LanOptions, lanSkipReason } from "./support/lan.ts";
+
+const ATTACKER = new URL("./support/lan_attacker.ts", import.meta.url).pathname;
 
 const skip = await lanSkipReason();
 if (skip) console.log(`LAN tests skipped: ${skip}`);
@@ -17,11 +19,14 @@ interface Status {
   tip: string;
   address: string;
   mempool: number;
+  superpeers: string[];
+  network_size: number;
 }
 interface Peers {
   role: "peer" | "superpeer";
   hub: { listen: string } | null;
-  peers: { listen: string }[];
+  links: { listen: string; kind: "member" | "superpeer" | "mesh"; primary: boolean }[];
+  network_size: number;
 }
 interface BlockJson {
   txs: { txid: string; inputs: { txid: string; index: number }[] }[];
@@ -45,7 +50,9 @@ async function describe(hosts: LanHost[], what: string): Promise<string> {
   for (const h of hosts) {
     const view = await Promise.all([h.rpc<Peers>("peers"), h.rpc<Status>("status"), mempoolIds(h)]).then(
       ([p, s, pool]) =>
-        `${p.role} hub=${p.hub?.listen} height=${s.height} peers=${p.peers.map((x) => x.listen).join(",")} ` +
+        `${p.role} hub=${p.hub?.listen} height=${s.height} size=${p.network_size} links=${
+          p.links.map((x) => `${x.kind}:${x.listen}`).join(",")
+        } ` +
         `mempool=[${[...pool].map((id) => id.slice(0, 8)).join(",")}]`,
       (e) => `no answer (${e.message})`,
     );
@@ -54,18 +61,40 @@ async function describe(hosts: LanHost[], what: string): Promise<string> {
   return out.join("\n");
 }
 
-/** The hub when all `hosts` name the same one among them and hold the same list of exactly them, hub first. */
+/** The SuperPeer when `hosts` form a star around one of them: it serves exactly the others, all name it. */
 async function oneHub(hosts: LanHost[]): Promise<LanHost | undefined> {
   const infos = await Promise.all(hosts.map((h) => h.rpc<Peers>("peers")));
-  const hub = hosts.find((h) => h.listen === infos[0].hub?.listen);
-  const list = infos[0].peers.map((p) => p.listen);
-  if (!hub || list[0] !== hub.listen) return undefined;
-  if ([...list].sort().join() !== hosts.map((h) => h.listen).sort().join()) return undefined;
-  const agree = infos.every((info, i) =>
-    info.hub?.listen === hub.listen && info.role === (hosts[i] === hub ? "superpeer" : "peer") &&
-    info.peers.map((p) => p.listen).join() === list.join()
+  const i = hosts.findIndex((h) => h.listen === infos[0].hub?.listen);
+  if (i < 0) return undefined;
+  const members = infos[i].links.filter((l) => l.kind === "member").map((l) => l.listen).sort();
+  if (members.join() !== hosts.filter((_, j) => j !== i).map((h) => h.listen).sort().join()) return undefined;
+  const agree = infos.every((info, j) =>
+    info.hub?.listen === hosts[i].listen && info.role === (j === i ? "superpeer" : "peer") &&
+    info.network_size === hosts.length
   );
-  return agree ? hub : undefined;
+  return agree ? hosts[i] : undefined;
+}
+
+/** True when the links among `hosts` connect them all and each counts the network as `hosts.length`. */
+async function oneNetwork(hosts: LanHost[]): Promise<boolean> {
+  const infos = await Promise.all(hosts.map((h) => h.rpc<Peers>("peers")));
+  const index = new Map(hosts.map((h, i) => [h.listen, i]));
+  const seen = new Set([0]), todo = [0];
+  while (todo.length) {
+    for (const l of infos[todo.pop()!].links) {
+      const j = index.get(l.listen);
+      if (j === undefined) return false;
+      if (!seen.has(j)) {
+        seen.add(j);
+        todo.push(j);
+      }
+    }
+  }
+  return seen.size === hosts.length && infos.every((i) => i.network_size === hosts.length);
+}
+
+async function waitForOneNetwork(hosts: LanHost[], ms: number, what: string): Promise<void> {
+  await waitFor(() => oneNetwork(hosts), ms, () => describe(hosts, what));
 }
 
 async function waitForOneHub(hosts: LanHost[], ms: number, what: string): Promise<LanHost> {
@@ -141,8 +170,12 @@ async function send(from: LanHost, to: LanHost, amount: number): Promise<string>
 }
 
 /** Builds a LAN, runs `body`, and always tears everything down. */
-async function withLan(body: (lan: Lan, h: (n: number) => LanHost) => Promise<void>): Promise<void> {
-  const lan = await Lan.create(4);
+async function withLan(
+  body: (lan: Lan, h: (n: number) => LanHost) => Promise<void>,
+  hosts = 4,
+  opts: LanOptions = {},
+): Promise<void> {
+  const lan = await Lan.create(hosts, opts);
   try {
     await body(lan, (n) => lan.host(n));
   } finally {
@@ -180,7 +213,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "LAN: cable pull: the hub's link goes down, three agree on a new hub; back up, the old hub rejoins as a Peer and catches up",
+    "LAN: cable pull: the SuperPeer's link goes down, the three others settle on a successor; back up, the old one links to it, takes nobody back and catches up",
   ignore: !!skip,
   fn: () =>
     withLan(async (lan, h) => {
@@ -197,24 +230,27 @@ Deno.test({
       const tip = await mine(h(3), 3, others); // while host 1 is cut off
       const tUp = performance.now();
       await lan.cableUp(1);
-      const hub = await waitForOneHub(lan.hosts, 20_000, "one network of four after the cable is back");
+      await waitForOneNetwork(lan.hosts, 20_000, "one network of four after the cable is back");
       const tMerged = performance.now();
       assert.equal(await waitForSameTip(lan.hosts, 5, 15_000, "host 1 to catch up"), tip);
       console.log(
-        `lan: cable back: one hub (host ${hub.n}) after ${secs(tMerged - tUp)}, host 1 caught up after ${
+        `lan: cable back: one network after ${secs(tMerged - tUp)}, host 1 caught up after ${
           secs(performance.now() - tUp)
         }`,
       );
-      assert.equal(
-        (await h(1).rpc<Status>("status")).role,
-        "peer",
-        await describe(lan.hosts, "the old hub must rejoin as a Peer (issue 7, scenario 2)"),
-      );
+      // Host 1 said nothing that could pull its old Peers back: they keep the successor as primary.
+      for (const x of others.filter((x) => x !== newHub)) {
+        assert.equal(
+          (await x.rpc<Status>("status")).hub,
+          newHub.listen,
+          await describe(lan.hosts, "no move back"),
+        );
+      }
     }),
 });
 
 Deno.test({
-  name: "LAN: the hub SIGKILLed while two hosts send payments: every accepted transaction survives",
+  name: "LAN: the SuperPeer SIGKILLed while two hosts send payments: every accepted transaction survives",
   ignore: !!skip,
   fn: () =>
     withLan(async (lan, h) => {
@@ -287,7 +323,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "LAN: partition 2+2: both sides keep working; healed, one hub, the most-work chain, losing side's valid payments mined, no double spend",
+    "LAN: partition 2+2: both sides keep working; healed, one network, the most-work chain, losing side's valid payments mined, no double spend",
   ignore: !!skip,
   fn: () =>
     withLan(async (lan, h) => {
@@ -334,13 +370,13 @@ Deno.test({
 
       const tHeal = performance.now();
       await lan.heal();
-      const hub = await waitForOneHub(lan.hosts, 20_000, "the two hubs to merge");
+      await waitForOneNetwork(lan.hosts, 20_000, "the two sides' SuperPeers to link up");
       const tMerged = performance.now();
       const tip = await waitForSameTip(lan.hosts, 25, 15_000, "every host on the most-work chain");
       assert.equal(tip, (await h(3).rpc<Status>("status")).tip);
       assert.ok((await chainTxs(h(1), 21)).has(dB), "side B's branch (more work) won");
       console.log(
-        `lan: partition healed: one hub (host ${hub.n}) after ${secs(tMerged - tHeal)}, every host on the ` +
+        `lan: partition healed: one network after ${secs(tMerged - tHeal)}, every host on the ` +
           `most-work tip after ${secs(performance.now() - tHeal)}`,
       );
       await waitInMempools(
@@ -374,4 +410,41 @@ Deno.test({
         }
       }
     }),
+});
+
+Deno.test({
+  name:
+    "LAN: a hostile fifth host forges SuperPeer hellos and opens 64 idle sockets: its address gets a few slots, nobody steps down or moves, no tracker names it, a late honest host still joins",
+  ignore: !!skip,
+  fn: () =>
+    withLan(
+      async (lan, h) => {
+        await lan.startAll(3);
+        assert.equal(await waitForOneHub([h(1), h(2), h(3)], 15_000, "three hosts in one network"), h(1));
+        const ip5 = h(5).listen.split(":")[0];
+        // 64 sockets that greet as the biggest SuperPeer there is and answer pings, for 6 s.
+        const idle = lan.run(5, ATTACKER, ["idle", h(1).listen, ip5, "64", "6"]);
+        await sleep(1000);
+        // Meanwhile one liar sends forged directory entries and the old `yield` to each honest host.
+        const liars = [1, 2, 3].map((n) => lan.run(5, ATTACKER, ["liar", h(n).listen, ip5, "1", "2"]));
+        await lan.start(4); // the late honest host
+        await waitForOneHub([h(1), h(2), h(3), h(4)], 15_000, "the late host to join despite the attack");
+        const seen = JSON.parse(await idle.stdout);
+        for (const l of liars) await l.stdout;
+        console.log(`lan: hostile host: ${JSON.stringify(seen)} of 64 sockets; late host joined`);
+        assert.ok(seen.open <= 4, `one address holds at most 4 links, it held ${seen.open}`);
+        const hosts = [h(1), h(2), h(3), h(4)];
+        const s = await Promise.all(hosts.map((x) => x.rpc<Status>("status")));
+        assert.deepEqual(s.map((x) => x.role), ["superpeer", "peer", "peer", "peer"], "nobody stepped down");
+        assert.ok(s.every((x) => x.hub === h(1).listen), "nobody moved to the liar");
+        for (const x of hosts) {
+          const tracker = await Deno.readTextFile(x.tracker);
+          assert.ok(!tracker.includes(ip5), `host ${x.n}'s tracker names the liar:\n${tracker}`);
+        }
+        const tip = await mine(h(4), 1, hosts);
+        assert.ok(tip);
+      },
+      5,
+      { trackerHosts: 4 },
+    ),
 });

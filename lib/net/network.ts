@@ -733,10 +733,15 @@ export class Network {
       }
       const a = await this.#ask(next.listen, { kind: "join", primary: true });
       if (a.kind === "linked") return this.#tookSuperPeer(a.link, `failover from ${dead.listen}`);
-      if (a.kind === "dead") gone.add(next.nodeId);
-      else if (a.kind === "full" || a.kind === "redirect") {
-        return this.#join(`failover from ${dead.listen}`, a.kind === "full" ? [...a.try] : [...a.to]);
-      } else await sleep(this.#clock, this.#jitter(150)); // alive but not promoted yet
+      if (a.kind === "dead") {
+        gone.add(next.nodeId);
+        continue;
+      }
+      // A successor that still names the dead SuperPeer has not noticed its death yet: give it a moment.
+      const elsewhere = (a.kind === "full" ? a.try : a.kind === "redirect" ? a.to : [])
+        .filter((x) => normalizeAddress(x) !== normalizeAddress(dead.listen));
+      if (elsewhere.length) return this.#join(`failover from ${dead.listen}`, [...elsewhere]);
+      await sleep(this.#clock, this.#jitter(150));
     }
     if (this.#role.kind === "joining") await this.#join(`lost SuperPeer ${dead.listen}`);
   }

@@ -232,6 +232,12 @@ interface HostState extends LanHost {
   reader?: Promise<void>;
 }
 
+/** How `Lan.create` builds the LAN. */
+export interface LanOptions {
+  /** Hosts listed in every tracker copy (default: all); the others are unknown until they speak. */
+  trackerHosts?: number;
+}
+
 /** A LAN of `hosts` namespaces on a bridge, with a temporary folder for the nodes' data. */
 export class Lan {
   readonly rid: string;
@@ -240,6 +246,7 @@ export class Lan {
   readonly root: string;
   readonly bridge: string;
   #hosts: HostState[] = [];
+  #scripts: Deno.ChildProcess[] = [];
   #partitioned = false;
 
   private constructor(rid: string, octet: number, root: string) {
@@ -250,7 +257,7 @@ export class Lan {
   }
 
   /** Removes leftovers of crashed runs, then builds the bridge, namespaces, cables and tracker copies. */
-  static async create(hosts = 4): Promise<Lan> {
+  static async create(hosts = 4, opts: LanOptions = {}): Promise<Lan> {
     await cleanLeftovers();
     let rid = randomRid();
     while ((await liveRuns()).has(rid)) rid = randomRid();
@@ -259,7 +266,7 @@ export class Lan {
     await claim(rid, root);
     const lan = new Lan(rid, 1 + Math.floor(Math.random() * 250), root);
     try {
-      await lan.#build(hosts);
+      await lan.#build(hosts, opts.trackerHosts ?? hosts);
     } catch (e) {
       await lan.cleanup();
       throw e;
@@ -277,7 +284,7 @@ export class Lan {
     return this.#hosts[n - 1];
   }
 
-  async #build(count: number): Promise<void> {
+  async #build(count: number, trackerHosts: number): Promise<void> {
     await ip("link", "add", this.bridge, "type", "bridge");
     await ip("link", "set", this.bridge, "up");
     const listens = Array.from({ length: count }, (_, i) => `10.200.${this.octet}.${i + 1}:${NODE_PORT}`);
@@ -293,7 +300,10 @@ export class Lan {
       await Deno.mkdir(dataDir);
       // Each host its own copy of one tracker file, host 1 first.
       const tracker = `${dataDir}/server_tracker.txt`;
-      await Deno.writeTextFile(tracker, listens.map((l) => l.replace(":", " ") + "\n").join(""));
+      await Deno.writeTextFile(
+        tracker,
+        listens.slice(0, trackerHosts).map((l) => l.replace(":", " ") + "\n").join(""),
+      );
       const relay = new Relay(ns);
       const dirArgs = ["--network", "regtest", "--data-dir", dataDir];
       const host: HostState = {
@@ -355,10 +365,27 @@ export class Lan {
     }
   }
 
-  /** Starts host 1 (the tracker's first line), then the others at once. */
-  async startAll(): Promise<void> {
+  /** Starts host 1 (the tracker's first line), then hosts 2..`upTo` at once. */
+  async startAll(upTo = this.#hosts.length): Promise<void> {
     await this.start(1);
-    await Promise.all(this.#hosts.slice(1).map((h) => this.start(h.n)));
+    await Promise.all(this.#hosts.slice(1, upTo).map((h) => this.start(h.n)));
+  }
+
+  /**
+   * Runs `script` with `args` as a plain process in host `n`'s namespace (instead of a node): network
+   * access only inside the LAN, read access for its imports. Killed by `cleanup`; stdout is returned.
+   */
+  run(n: number, script: string, args: string[]): { proc: Deno.ChildProcess; stdout: Promise<string> } {
+    const h = this.#hosts[n - 1];
+    const proc = new Deno.Command("ip", {
+      args: [...inNs(h.ns, "--allow-read", "--allow-net"), script, ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    this.#scripts.push(proc);
+    const stdout = new Response(proc.stdout).text();
+    return { proc, stdout };
   }
 
   /** Pulls host `n`'s cable: its veth end on the bridge goes down. */
@@ -388,6 +415,12 @@ export class Lan {
 
   /** Kills every process, removes namespaces, links and the folder. Safe to call twice. */
   async cleanup(): Promise<void> {
+    for (const p of this.#scripts) {
+      try {
+        p.kill("SIGKILL");
+      } catch { /* gone */ }
+    }
+    await Promise.all(this.#scripts.map((p) => p.status.catch(() => {})));
     for (const h of this.#hosts) h.kill("SIGKILL");
     await Promise.all(this.#hosts.map((h) => h.proc?.status.catch(() => {})));
     await Promise.all(this.#hosts.map((h) => h.reader));
