@@ -16,10 +16,8 @@ export type AddressSource = "tracker" | "connect" | "heard";
 interface Entry {
   addr: string;
   source: AddressSource;
-  /** When we last dialled it and it answered as a SuperPeer (0: never). */
-  greetedAt: number;
-  /** When it last answered as something else, or did not answer (0: never). */
-  failedAt: number;
+  /** When we last dialled it and it answered as a SuperPeer (undefined: never). */
+  greetedAt?: number;
   /** Failed dials since it last answered. */
   failures: number;
   /** Insertion order, for stable ordering. */
@@ -79,7 +77,7 @@ export class AddressBook {
       if (source !== "heard") e.source = source;
       return a;
     }
-    this.#entries.set(a, { addr: a, source, greetedAt: 0, failedAt: 0, failures: 0, seq: this.#seq++ });
+    this.#entries.set(a, { addr: a, source, failures: 0, seq: this.#seq++ });
     this.#evict();
     return a;
   }
@@ -97,15 +95,13 @@ export class AddressBook {
   failed(addr: string): void {
     const a = normalizeAddress(addr);
     const e = a && this.#entries.get(a);
-    if (!e) return;
-    e.failedAt = this.#clock.now();
-    e.failures++;
+    if (e) e.failures++;
   }
 
   /** True when `addr` answered as a SuperPeer to us at some point. */
   wasGreeted(addr: string): boolean {
     const a = normalizeAddress(addr);
-    return !!a && (this.#entries.get(a)?.greetedAt ?? 0) > 0;
+    return !!a && this.#entries.get(a)?.greetedAt !== undefined;
   }
 
   /**
@@ -113,11 +109,12 @@ export class AddressBook {
    * `--connect` lines, then hearsay; each group by fewest recent failures. `exclude` holds normal spellings.
    */
   candidates(exclude: ReadonlySet<string> = new Set()): string[] {
-    const rank = (e: Entry) => e.greetedAt > 0 ? 0 : e.source === "heard" ? 2 : 1;
+    const rank = (e: Entry) => e.greetedAt !== undefined ? 0 : e.source === "heard" ? 2 : 1;
     return [...this.#entries.values()]
       .filter((e) => !exclude.has(e.addr))
       .sort((a, b) =>
-        rank(a) - rank(b) || a.failures - b.failures || b.greetedAt - a.greetedAt || a.seq - b.seq
+        rank(a) - rank(b) || a.failures - b.failures || (b.greetedAt ?? 0) - (a.greetedAt ?? 0) ||
+        a.seq - b.seq
       )
       .map((e) => e.addr);
   }
@@ -136,11 +133,11 @@ export class AddressBook {
    * then SuperPeers it greeted, latest first, then the file's own lines not yet disproved.
    */
   trackerLines(lead: readonly string[] = this.#lead): string[] {
-    const greeted = [...this.#entries.values()].filter((e) => e.greetedAt > 0)
-      .sort((a, b) => b.greetedAt - a.greetedAt).map((e) => e.addr);
+    const greeted = [...this.#entries.values()].filter((e) => e.greetedAt !== undefined)
+      .sort((a, b) => b.greetedAt! - a.greetedAt!).map((e) => e.addr);
     const kept = [...this.#entries.values()]
       .filter((e) =>
-        e.greetedAt === 0 && (e.source === "tracker" || e.source === "connect") && e.failures < 3
+        e.greetedAt === undefined && (e.source === "tracker" || e.source === "connect") && e.failures < 3
       )
       .sort((a, b) => a.seq - b.seq).map((e) => e.addr);
     const out: string[] = [];
@@ -189,8 +186,9 @@ export class AddressBook {
   #evict(): void {
     if (this.#entries.size <= this.#max) return;
     // Forget the hearsay that failed most, then the oldest hearsay; never a greeted SuperPeer first.
+    const greeted = (e: Entry) => e.greetedAt === undefined ? 0 : 1;
     const victims = [...this.#entries.values()].sort((a, b) =>
-      (a.greetedAt > 0 ? 1 : 0) - (b.greetedAt > 0 ? 1 : 0) ||
+      greeted(a) - greeted(b) ||
       (a.source === "heard" ? 0 : 1) - (b.source === "heard" ? 0 : 1) ||
       b.failures - a.failures || a.seq - b.seq
     );

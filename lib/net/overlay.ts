@@ -87,27 +87,27 @@ export interface EvictionCandidate<T = unknown> {
 /**
  * The member to evict so a newcomer from a different address can join a full SuperPeer, after Bitcoin
  * Core's `SelectNodeToEvict`: protect the members that relayed blocks or transactions most recently and
- * those with the lowest ping, then the older half of the rest; among what is left, evict the newest link of
- * the address holding the most links — but only if that address holds more than one, so honest Peers on
- * distinct machines are never pushed out by a newcomer (a full SuperPeer redirects those instead).
+ * those with the lowest measured ping; among the rest, evict the newest link of the address holding the most
+ * links — but only if that address holds more than one, so an honest Peer alone on its machine is never
+ * pushed out (a full SuperPeer redirects newcomers instead). Core also protects the longest-connected half;
+ * here that would shield an attacker who simply came first, and the one-link rule already protects honest
+ * old links.
  */
 export function evictionVictim<T>(
   members: readonly EvictionCandidate<T>[],
   newcomerHost: string,
 ): T | undefined {
   let rest = [...members];
-  const protect = (key: (c: EvictionCandidate<T>) => number, n: number, desc: boolean) => {
+  const protect = (key: (c: EvictionCandidate<T>) => number | undefined, n: number, highest: boolean) => {
     const keep = new Set(
-      rest.filter((c) => key(c) > 0 || !desc).sort((a, b) => desc ? key(b) - key(a) : key(a) - key(b))
+      rest.filter((c) => (key(c) ?? 0) > 0).sort((a, b) => (highest ? -1 : 1) * (key(a)! - key(b)!))
         .slice(0, n),
     );
     rest = rest.filter((c) => !keep.has(c));
   };
   protect((c) => c.lastBlock, EVICTION_PROTECT.blocks, true);
   protect((c) => c.lastTx, EVICTION_PROTECT.txs, true);
-  protect((c) => c.pingMs ?? Infinity, EVICTION_PROTECT.ping, false);
-  rest.sort((a, b) => a.since - b.since);
-  rest = rest.slice(Math.floor(rest.length / 2));
+  protect((c) => c.pingMs, EVICTION_PROTECT.ping, false);
   const groups = new Map<string, EvictionCandidate<T>[]>();
   for (const c of rest) {
     if (isLoopback(c.host)) continue;

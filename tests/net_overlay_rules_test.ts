@@ -1,0 +1,280 @@
+/**
+ * The overlay's rules as plain functions (lib/net/overlay.ts), the SuperPeer directory and the address
+ * book: each rule checked for its effect, so removing one turns a test red.
+ */
+import assert from "node:assert/strict";
+import { AddressBook, normalizeAddress } from "../lib/net/address_book.ts";
+import {
+  DIR_MAX_SEQ_AHEAD_MS,
+  DIR_TTL_MS,
+  MAX_LINKS_PER_HOST,
+  MESH_DEGREE,
+  PROMOTE_COOLDOWN_MS,
+} from "../lib/net/config.ts";
+import { Directory } from "../lib/net/directory.ts";
+import type { HostPort, SuperPeerEntry } from "../lib/net/messages.ts";
+import {
+  answerJoin,
+  chooseSecond,
+  type EvictionCandidate,
+  evictionVictim,
+  overHostLimit,
+  planMesh,
+  shouldDemote,
+  successor,
+} from "../lib/net/overlay.ts";
+import type { TrackerFile } from "../lib/net/tracker.ts";
+import type { Clock } from "../lib/net/transport.ts";
+import { seededRandom } from "./support/random.ts";
+
+const sp = (n: number, over: Partial<SuperPeerEntry> = {}): SuperPeerEntry => ({
+  nodeId: `sp${n}`,
+  listen: `10.0.0.${n}:8765`,
+  peers: 0,
+  load: 0,
+  capacity: 8,
+  seq: 1,
+  ...over,
+});
+
+Deno.test("a SuperPeer with room admits; a full one points to SuperPeers with room, never to full ones", () => {
+  const random = seededRandom(1);
+  const base = { capacity: 8, now: 10_000, lastPromotion: -Infinity };
+  assert.deepEqual(answerJoin({ ...base, members: 7, others: [] }, random), { kind: "admit" });
+  const others = [sp(1, { load: 8 }), sp(2, { load: 3 }), sp(3, { load: 8 }), sp(4, { load: 7 })];
+  const a = answerJoin({ ...base, members: 8, others }, random);
+  assert.equal(a.kind, "full");
+  assert.deepEqual(a.kind === "full" && [...a.try].sort(), ["10.0.0.2:8765", "10.0.0.4:8765"]);
+  assert.equal(a.kind === "full" && a.promote, false, "no promotion while some SuperPeer has room");
+});
+
+Deno.test("when no SuperPeer has room, a full one hands out one promotion per cooldown", () => {
+  const random = seededRandom(2);
+  const full = [sp(1, { load: 8 })];
+  const ask = (now: number, lastPromotion: number) =>
+    answerJoin({ members: 8, capacity: 8, others: full, now, lastPromotion }, random);
+  assert.deepEqual(ask(5_000, -Infinity), { kind: "full", try: [], promote: true });
+  assert.deepEqual(ask(5_000 + PROMOTE_COOLDOWN_MS - 1, 5_000), { kind: "full", try: [], promote: false });
+  assert.deepEqual(ask(5_000 + PROMOTE_COOLDOWN_MS, 5_000), { kind: "full", try: [], promote: true });
+});
+
+const member = (id: string, host: string, since: number, over: Partial<EvictionCandidate<string>> = {}) => ({
+  id,
+  host,
+  since,
+  lastBlock: 0,
+  lastTx: 0,
+  ...over,
+});
+
+Deno.test("eviction takes the newest link of the address holding the most, and only if it holds more than one", () => {
+  // Twenty honest machines, one link each, and an attacker's address with eight links.
+  const honest = Array.from({ length: 20 }, (_, i) => member(`h${i}`, `10.0.1.${i}`, 1000 + i));
+  const attacker = Array.from({ length: 8 }, (_, i) => member(`a${i}`, "10.0.9.9", 100 + i));
+  assert.equal(evictionVictim([...honest, ...attacker], "10.0.2.1"), "a7", "the attacker's newest link");
+  assert.equal(evictionVictim(honest, "10.0.2.1"), undefined, "honest Peers on distinct machines stay");
+  assert.equal(evictionVictim([...honest, ...attacker], "10.0.9.9"), undefined, "not for its own address");
+});
+
+Deno.test("eviction protects members that relayed blocks or transactions lately and the fastest", () => {
+  const group = (id: string, since: number, over = {}) => member(id, "10.0.9.9", since, over);
+  // One address, twenty-four links: 4 by blocks, 4 by transactions, 8 by ping are protected; the newest of
+  // what remains goes.
+  const links = [
+    ...Array.from({ length: 5 }, (_, i) => group(`block${i}`, 9000 + i, { lastBlock: 500 + i, pingMs: 90 })),
+    ...Array.from({ length: 5 }, (_, i) => group(`tx${i}`, 9100 + i, { lastTx: 500 + i, pingMs: 90 })),
+    ...Array.from({ length: 9 }, (_, i) => group(`fast${i}`, 9200 + i, { pingMs: 1 + i })),
+    ...Array.from({ length: 5 }, (_, i) => group(`idle${i}`, 100 + i, { pingMs: 50 })),
+  ];
+  // Protected: block1-4, tx1-4, fast0-7; left: block0, tx0, fast8 (9208, the newest), idle0-4.
+  assert.equal(evictionVictim(links, "10.0.2.1"), "fast8");
+  const noFast = links.filter((l) => l.id !== "fast8");
+  assert.equal(evictionVictim(noFast, "10.0.2.1"), "tx0", "then the newest unprotected one");
+  const unprotected = links.map((l) => ({ ...l, lastBlock: 0, lastTx: 0, pingMs: undefined }));
+  assert.equal(evictionVictim(unprotected, "10.0.2.1"), "fast8", "unprotected, the newest of all goes");
+  const blocksOnly = links.map((l) => ({ ...l, lastTx: 0, pingMs: undefined }));
+  assert.equal(evictionVictim(blocksOnly, "10.0.2.1"), "fast8");
+  assert.notEqual(
+    evictionVictim(blocksOnly.filter((l) => !l.id.startsWith("fast") && !l.id.startsWith("tx")), "10.0.2.1"),
+    "block4",
+    "a recent block relayer is protected",
+  );
+});
+
+Deno.test("loopback addresses form no group (many honest nodes share them) and are not limited per host", () => {
+  const links = Array.from({ length: 30 }, (_, i) => member(`l${i}`, "127.0.0.1", i));
+  assert.equal(evictionVictim(links, "10.0.0.1"), undefined);
+  assert.equal(overHostLimit("127.0.0.1", 1000), false);
+  assert.equal(overHostLimit("::1", 1000), false);
+  assert.equal(overHostLimit("10.0.0.5", MAX_LINKS_PER_HOST - 1), false);
+  assert.equal(overHostLimit("10.0.0.5", MAX_LINKS_PER_HOST), true);
+});
+
+Deno.test("SuperPeers mesh fully while few, then keep their degree between its bounds", () => {
+  const random = seededRandom(3);
+  const few = Array.from({ length: 11 }, (_, i) => sp(i));
+  assert.equal(planMesh(["sp0"], few, random).dial.length, 10, "12 SuperPeers in all: link to every other");
+  const many = Array.from({ length: 40 }, (_, i) => sp(i));
+  const sparse = planMesh(["sp0", "sp1"], many, random);
+  assert.equal(sparse.dial.length, MESH_DEGREE.target - 2);
+  assert.ok(sparse.dial.every((e) => e.nodeId !== "sp0" && e.nodeId !== "sp1"), "never one already linked");
+  const ok = Array.from({ length: MESH_DEGREE.high }, (_, i) => `sp${i}`);
+  assert.deepEqual(planMesh(ok, many, random), { dial: [], drop: [] }, "within bounds: leave it");
+  const crowded = Array.from({ length: MESH_DEGREE.high + 5 }, (_, i) => `sp${i}`);
+  assert.equal(planMesh(crowded, many, random).drop.length, MESH_DEGREE.high + 5 - MESH_DEGREE.target);
+});
+
+Deno.test("a SuperPeer steps down only when it stayed lightly loaded long enough and the others can take its Peers", () => {
+  const random = () => 0; // no extra delay
+  const others = [sp(1, { load: 2 }), sp(2, { load: 2 })];
+  const base = { load: 1, capacity: 8, lowSince: 0, now: 30_000, linkedOthers: others };
+  assert.equal(shouldDemote(base, random), true);
+  assert.equal(shouldDemote({ ...base, now: 29_999 }, random), false, "not before DEMOTE_AFTER_MS");
+  assert.equal(shouldDemote({ ...base, load: 2 }, random), false, "at a quarter of capacity it is not light");
+  assert.equal(shouldDemote({ ...base, lowSince: undefined }, random), false);
+  assert.equal(shouldDemote({ ...base, linkedOthers: [others[0]] }, random), false, "two others must remain");
+  const crowded = [sp(1, { load: 8 }), sp(2, { load: 8 })];
+  assert.equal(
+    shouldDemote({ ...base, linkedOthers: crowded }, random),
+    false,
+    "nobody has room for its Peers",
+  );
+});
+
+Deno.test("a Peer's second SuperPeer: one with room, never its first or a dead one", () => {
+  const random = seededRandom(4);
+  const entries = [sp(1, { load: 8 }), sp(2, { load: 1 }), sp(3, { load: 0 })];
+  for (let i = 0; i < 20; i++) {
+    assert.equal(chooseSecond(entries, new Set(["sp3"]), random)?.nodeId, "sp2");
+  }
+  assert.equal(
+    chooseSecond(entries, new Set(["sp2", "sp3"]), random)?.nodeId,
+    "sp1",
+    "a full one beats none",
+  );
+  assert.equal(chooseSecond(entries, new Set(["sp1", "sp2", "sp3"]), random), undefined);
+});
+
+Deno.test("the successor of a lost only SuperPeer is the first of its roster not known dead", () => {
+  const roster = [{ nodeId: "a" }, { nodeId: "b" }, { nodeId: "c" }];
+  assert.equal(successor(roster, new Set())?.nodeId, "a");
+  assert.equal(successor(roster, new Set(["a"]))?.nodeId, "b");
+  assert.equal(successor(roster, new Set(["a", "b", "c"])), undefined);
+});
+
+Deno.test("directory: newer entries replace older, forged far-future sequences and stale removals are refused", () => {
+  const dir = new Directory();
+  const now = 1_000_000;
+  assert.equal(dir.merge(sp(1, { seq: 5 }), now), "new");
+  assert.equal(dir.merge(sp(1, { seq: 5, load: 3 }), now), undefined, "same sequence: no change");
+  assert.equal(dir.merge(sp(1, { seq: 4, load: 3 }), now), undefined, "older: ignored");
+  assert.equal(dir.merge(sp(1, { seq: 6, load: 3 }), now), "newer");
+  assert.equal(dir.get("sp1")?.load, 3);
+  assert.equal(
+    dir.merge(sp(2, { seq: now + DIR_MAX_SEQ_AHEAD_MS + 1 }), now),
+    undefined,
+    "would pin the slot",
+  );
+  assert.equal(dir.remove("sp1", 5), false, "a removal older than the entry is ignored");
+  assert.equal(dir.remove("sp1", 6), true);
+  assert.equal(dir.size, 0);
+});
+
+Deno.test("directory: entries nobody refreshes expire (as removals to gossip), changes remember their source", () => {
+  const dir = new Directory();
+  dir.merge(sp(1), 0, "link-a");
+  dir.merge(sp(2), 0, "link-b");
+  dir.takeChanges();
+  dir.touch("sp2", DIR_TTL_MS - 1);
+  assert.deepEqual(dir.expire(DIR_TTL_MS), ["sp1"]);
+  assert.deepEqual(dir.entries().map((e) => e.nodeId), ["sp2"]);
+  const changes = dir.takeChanges();
+  assert.deepEqual(changes.remove.map((r) => r.nodeId), ["sp1"]);
+  dir.merge(sp(3), DIR_TTL_MS, "link-c");
+  assert.deepEqual(dir.takeChanges().add.map((c) => [c.entry.nodeId, c.from]), [["sp3", "link-c"]]);
+  const small = new Directory(2);
+  small.merge(sp(1), 0);
+  small.merge(sp(2), 10);
+  small.merge(sp(3), 20);
+  assert.deepEqual(small.entries().map((e) => e.nodeId).sort(), ["sp2", "sp3"], "full: the stalest goes");
+});
+
+/** A clock the test moves by hand. */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 0, id = 0;
+  const timers = new Map<number, { at: number; fn: () => void }>();
+  return {
+    now: () => now,
+    setTimeout: (fn, ms) => {
+      timers.set(++id, { at: now + ms, fn });
+      return id;
+    },
+    clearTimeout: (t) => void timers.delete(t as number),
+    advance(ms) {
+      now += ms;
+      for (const [k, t] of [...timers]) {
+        if (t.at <= now) {
+          timers.delete(k);
+          t.fn();
+        }
+      }
+    },
+  };
+}
+
+function memoryTracker(lines: string[]): TrackerFile & { writes: string[][] } {
+  const writes: string[][] = [];
+  return {
+    writes,
+    read: () =>
+      Promise.resolve({
+        addrs: lines.map((l) => {
+          const [hostname, port] = l.split(" ");
+          return { hostname, port: Number(port) };
+        }),
+        warnings: [],
+      }),
+    write: (addrs: readonly HostPort[]) => {
+      writes.push(addrs.map((a) => `${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`));
+      return Promise.resolve();
+    },
+  };
+}
+
+Deno.test("address book: the tracker names only SuperPeers this node greeted and the file's own lines, never hearsay", async () => {
+  const clock = manualClock();
+  const tracker = memoryTracker(["10.0.0.1 8765", "10.0.0.2 8765"]);
+  const book = new AddressBook(tracker, clock);
+  assert.deepEqual(await book.load(), ["10.0.0.1:8765", "10.0.0.2:8765"]);
+  book.add("10.6.6.6:8765", "heard"); // what some peer told us
+  book.add("10.0.0.9:8765", "heard");
+  book.greeted("10.0.0.9:8765"); // we dialled it and it answered as a SuperPeer
+  assert.deepEqual(book.trackerLines(["10.0.0.5:8765"]), [
+    "10.0.0.5:8765",
+    "10.0.0.9:8765",
+    "10.0.0.1:8765",
+    "10.0.0.2:8765",
+  ]);
+  for (let i = 0; i < 3; i++) book.failed("10.0.0.2:8765");
+  assert.ok(!book.trackerLines([]).includes("10.0.0.2:8765"), "a line that failed three times goes");
+  assert.deepEqual(book.candidates(), ["10.0.0.9:8765", "10.0.0.1:8765", "10.0.0.2:8765", "10.6.6.6:8765"]);
+});
+
+Deno.test("address book: IPv6 addresses keep their brackets ([::1]:8765, not ::1:8765); writes are coalesced", async () => {
+  assert.equal(normalizeAddress("::1 8765"), "[::1]:8765");
+  assert.equal(normalizeAddress("[fe80::1]:8765"), "[fe80::1]:8765");
+  assert.equal(normalizeAddress("::1:8765"), undefined, "ambiguous without brackets");
+  const clock = manualClock();
+  const tracker = memoryTracker([]);
+  const book = new AddressBook(tracker, clock);
+  book.scheduleWrite(["::1 8765"]);
+  await new Promise((r) => setTimeout(r, 0)); // real time: the manual clock has not moved
+  assert.deepEqual(tracker.writes, [["[::1]:8765"]], "the first write goes at once");
+  book.scheduleWrite(["10.0.0.1:1"]);
+  book.scheduleWrite(["10.0.0.2:1"]);
+  await Promise.resolve();
+  assert.equal(tracker.writes.length, 1, "then at most one a second");
+  clock.advance(1000);
+  await book.flush();
+  assert.deepEqual(tracker.writes, [["[::1]:8765"], ["10.0.0.2:1"]]);
+});
