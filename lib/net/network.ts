@@ -219,6 +219,7 @@ export class Network {
     this.#relay = new Relay(ledger, {
       misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
       news: (link, kind) => this.#news(link, kind),
+      now: () => this.#clock.now(),
     });
   }
 

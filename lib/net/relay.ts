@@ -18,12 +18,19 @@ export interface RelayHooks {
   misbehaved(link: Link, score: number, reason: string): void;
   /** A link relayed a block or transaction new to us (useful links are kept when slots run out). */
   news?(link: Link, kind: "block" | "tx"): void;
+  /** The clock in ms (default `Date.now`). */
+  now?(): number;
 }
+
+/** A download that made no progress for this long gives way to another link, in ms. */
+const SYNC_STALL_MS = 10_000;
 
 /** Moves blocks and transactions between the ledger and links. */
 export class Relay {
   #ledger: LedgerPort;
   #hooks: RelayHooks;
+  /** The link blocks are being downloaded from, and when it last delivered: one download at a time. */
+  #sync?: { link: Link; at: number };
 
   constructor(ledger: LedgerPort, hooks: RelayHooks) {
     this.#ledger = ledger;
@@ -60,7 +67,14 @@ export class Relay {
     for (const t of targets) t.conn.send({ type: "tx", data });
   }
 
+  /**
+   * Asks `link` for the blocks after our locator, unless another link is already sending us blocks: a Peer
+   * with two SuperPeers, or a burst of orphans, would otherwise download the same chain twice over.
+   */
   #requestBlocks(link: Link): void {
+    const now = this.#hooks.now?.() ?? Date.now(), busy = this.#sync;
+    if (busy && busy.link !== link && !busy.link.conn.isClosed && now - busy.at < SYNC_STALL_MS) return;
+    this.#sync = { link, at: now };
     link.conn.send({ type: "getblocks", locator: this.#ledger.locator().slice(0, 101), stop: null });
   }
 
@@ -121,6 +135,10 @@ export class Relay {
             this.#judge(link, v);
             if (v.score > 0) return;
           }
+        }
+        if (this.#sync?.link === link) {
+          this.#sync.at = this.#hooks.now?.() ?? Date.now();
+          if (!last) this.#sync = undefined; // an empty batch: level with this link
         }
         if (progressed && !last) this.#requestBlocks(link);
         const tip = this.#ledger.tip().hash;
