@@ -12,7 +12,8 @@ import {
   PROMOTE_COOLDOWN_MS,
 } from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
-import type { HostPort, SuperPeerEntry } from "../lib/net/messages.ts";
+import { formatHostPort, type HostPort, parseHostPort, type SuperPeerEntry } from "../lib/net/messages.ts";
+import { advertiseAddress } from "../lib/net/network.ts";
 import {
   answerJoin,
   chooseSecond,
@@ -258,6 +259,15 @@ Deno.test("address book: the tracker names only SuperPeers this node greeted and
   for (let i = 0; i < 3; i++) book.failed("10.0.0.2:8765");
   assert.ok(!book.trackerLines([]).includes("10.0.0.2:8765"), "a line that failed three times goes");
   assert.deepEqual(book.candidates(), ["10.0.0.9:8765", "10.0.0.1:8765", "10.0.0.2:8765", "10.6.6.6:8765"]);
+});
+
+Deno.test("a node bound to an IPv6 address advertises it in brackets, as every parser reads it back", () => {
+  assert.equal(advertiseAddress({ hostname: "::1", port: 8765 }), "[::1]:8765");
+  assert.equal(advertiseAddress({ hostname: "0.0.0.0", port: 8765 }, undefined, "fe80::2"), "[fe80::2]:8765");
+  assert.equal(advertiseAddress({ hostname: "0.0.0.0", port: 1 }, "10.0.0.7 8765"), "10.0.0.7:8765");
+  for (const a of ["[::1]:8765", "[fe80::2]:8765"]) assert.equal(parseHostPort(a).port, 8765);
+  // A link's far end with an IPv6 address is named the same way.
+  assert.equal(formatHostPort({ hostname: "::1", port: 9 }), "[::1]:9");
 });
 
 Deno.test("address book: IPv6 addresses keep their brackets ([::1]:8765, not ::1:8765); writes are coalesced", async () => {

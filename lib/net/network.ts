@@ -284,11 +284,7 @@ export class Network {
   /** Listens, then joins the network through the tracker (or `connect`), or becomes a SuperPeer. */
   async start(): Promise<void> {
     this.#listener = this.#transport.listen(this.#opts.bind);
-    const bound = this.#listener.addr;
-    const host = this.#opts.advertiseHost ?? bound.hostname;
-    this.#advertise =
-      normalizeAddress(this.#opts.advertise ?? `${host.includes(":") ? `[${host}]` : host}:${bound.port}`) ??
-        `${host}:${bound.port}`;
+    this.#advertise = advertiseAddress(this.#listener.addr, this.#opts.advertise, this.#opts.advertiseHost);
     this.#acceptLoop(this.#listener);
     if (this.#opts.connect) {
       for (const a of this.#opts.connect) this.#book.add(a, "connect");
@@ -1119,6 +1115,15 @@ export class Network {
       this.#opts.onEvent?.(e);
     } catch { /* an observer's bug must not break the network */ }
   }
+}
+
+/**
+ * The address others dial to reach a node bound to `bound`: `advertise` if given, else `advertiseHost` (or the
+ * bound host) with the bound port; IPv6 hosts in brackets, as `parseHostPort` reads them back.
+ */
+export function advertiseAddress(bound: HostPort, advertise?: string, advertiseHost?: string): string {
+  const own = formatHostPort({ hostname: advertiseHost ?? bound.hostname, port: bound.port });
+  return normalizeAddress(advertise ?? own) ?? own;
 }
 
 /** A link's far end as an entry: its node id and where it listens (its socket address if it gave none). */
