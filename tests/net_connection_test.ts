@@ -150,13 +150,13 @@ Deno.test("a peer that sends garbage is closed with a misbehaviour score", async
     });
     try {
       // A valid message first: it is delivered, then the garbage closes the link.
-      await client.write(concat(encodeFrame({ type: "yield", hub: "127.0.0.1:1" }), bytes));
+      await client.write(concat(encodeFrame({ type: "redirect", to: ["127.0.0.1:1"] }), bytes));
       const why = await within(conn.closed, 2000, "close on garbage");
       assert.match(why, reason);
       assert.equal(reports.length, 1);
       assert.equal(reports[0][0], score);
       assert.equal(reports[0][1], why);
-      assert.deepEqual(delivered, [{ type: "yield", hub: "127.0.0.1:1" }]);
+      assert.deepEqual(delivered, [{ type: "redirect", to: ["127.0.0.1:1"] }]);
     } finally {
       await conn.close("x");
       closeQuietly(client);
@@ -272,7 +272,7 @@ function spawnPeer(port: number): Deno.ChildProcess {
   const mod = new URL("../lib/net/connection.ts", import.meta.url).href;
   const code = `const { connect } = await import(${JSON.stringify(mod)});
     const c = await connect("127.0.0.1", ${port}, { timeoutMs: 2000 });
-    c.send({ type: "yield", hub: "127.0.0.1:1" });
+    c.send({ type: "redirect", to: ["127.0.0.1:1"] });
     await c.closed;`;
   return new Deno.Command(Deno.execPath(), {
     args: ["eval", "--no-check", code],
