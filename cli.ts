@@ -11,6 +11,8 @@ import { Node, type NodeEvent } from "./lib/node.ts";
 import { callRpc, NoNode, RpcError } from "./lib/rpc/client.ts";
 import { RPC_ERRORS, startRpc } from "./lib/rpc/server.ts";
 import { DataDirLocked } from "./lib/store/lock.ts";
+import { StoreError } from "./lib/store/store.ts";
+import { WalletError } from "./lib/wallet/errors.ts";
 
 function fail(message: string, code: number): never {
   console.error(`peerchain: ${message}`);
@@ -102,7 +104,9 @@ async function run(args: Args): Promise<void> {
       });
     } catch (e) {
       if (e instanceof DataDirLocked && !explicitDir && instance < 20) continue;
-      if (e instanceof DataDirLocked) fail(e.message, 1);
+      if (e instanceof DataDirLocked || e instanceof StoreError || e instanceof WalletError) {
+        fail(e.message, 1);
+      }
       if (e instanceof Deno.errors.AddrInUse) {
         fail(`cannot listen on ${bindHost}:${port}: the port is in use (choose another with --listen)`, 1);
       }

@@ -17,6 +17,7 @@ import { decodeTransaction, encodeTransaction, type Transaction, txid } from "./
 import { type DirLock, lockDataDir } from "./store/lock.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { Wallet, type WalletView } from "./wallet/wallet.ts";
+import { readWalletFile } from "./wallet/wallet_file.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
 import { Network, type NetworkEvent, type NetworkOptions } from "./net/network.ts";
 import type { HostPort } from "./net/messages.ts";
@@ -152,6 +153,9 @@ export class Node {
     let store: Store | undefined;
     try {
       const params = NETWORKS[opts.network];
+      // Read the wallet before the store may be created or migrated: a wallet this program refuses (newer,
+      // corrupt, another network's) must leave the whole data directory as it was.
+      await readWalletFile(`${opts.dataDir}/wallet.json`, params.name);
       store = openStore(`${opts.dataDir}/chain.sqlite`);
       const chain = Chain.open(store, params);
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
