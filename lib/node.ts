@@ -145,7 +145,28 @@ export class Node {
 
   /**
    * Opens the data directory (refusing one in use), loads the chain and wallet, and joins the network.
-   * @example const node = await Node.start({ network: "regtest", dataDir, trackerPath, listen: { hostname: "127.0.0.1", port: 0 } });
+   * @example A node of its own: it finds no hub in an empty tracker file, so it becomes one, and mines
+   * ```ts
+   * import { Node } from "@peerchain/peerchain/node";
+   * import assert from "node:assert/strict";
+   *
+   * const dir = await Deno.makeTempDir();
+   * const node = await Node.start({
+   *   network: "regtest",
+   *   dataDir: `${dir}/data`,
+   *   trackerPath: `${dir}/tracker.txt`,
+   *   listen: { hostname: "127.0.0.1", port: 0 },
+   *   threads: 1,
+   * });
+   * try {
+   *   const [hash] = await node.miner.mineBlocks(1);
+   *   assert.equal(node.chain.tip.hash, hash);
+   *   assert.equal(node.status().role, "superpeer");
+   * } finally {
+   *   await node.stop();
+   *   await Deno.remove(dir, { recursive: true });
+   * }
+   * ```
    */
   static async start(opts: NodeOptions): Promise<Node> {
     await Deno.mkdir(opts.dataDir, { recursive: true });

@@ -226,7 +226,23 @@ export class Store {
  * Opens (creating if needed) the store at `path`, or an in-memory one for `":memory:"`.
  * WAL with `synchronous=NORMAL`: a committed block survives a killed process; a power cut may lose the last
  * blocks but never leaves a half-connected one.
- * @example const store = openStore(`${dataDir}/chain.sqlite`);
+ * @example A store on disk keeps the chain across restarts
+ * ```ts
+ * import { Chain, NETWORKS, openStore } from "@peerchain/peerchain";
+ * import { createTemplate, solveSync } from "@peerchain/peerchain/mining";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const store = openStore(`${dir}/chain.sqlite`);
+ * const chain = Chain.open(store, NETWORKS.regtest);
+ * await chain.processBlock(solveSync(createTemplate(chain, undefined, "00".repeat(20)).block));
+ * store.close();
+ *
+ * const reopened = openStore(`${dir}/chain.sqlite`);
+ * assert.equal(Chain.open(reopened, NETWORKS.regtest).height, 1);
+ * reopened.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function openStore(path: string): Store {
   let db: DatabaseSync;
