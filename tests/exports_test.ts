@@ -9,16 +9,39 @@ import denoJson from "../deno.json" with { type: "json" };
 const ROOT = new URL("../", import.meta.url);
 const dec = new TextDecoder();
 
-/** The local files (relative to the repository) and other specifiers in the module graph of `entry`. */
-async function graph(entry: string): Promise<string[]> {
+interface Info {
+  roots: string[];
+  redirects: Record<string, string>;
+  modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[];
+}
+
+/**
+ * The local files (relative to the repository) and other specifiers in the module graph of `entry`: with
+ * `codeOnly`, only what runs (type-only imports are erased and load nothing), else everything a type check
+ * reads too.
+ */
+async function graph(entry: string, { codeOnly = false } = {}): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
     cwd: ROOT.pathname,
     env: { NO_COLOR: "1" },
   }).output();
   assert.equal(out.code, 0, dec.decode(out.stderr));
-  const info = JSON.parse(dec.decode(out.stdout)) as { modules: { specifier: string }[] };
-  return info.modules.map((m) => m.specifier.replace(ROOT.href, ""));
+  const info = JSON.parse(dec.decode(out.stdout)) as Info;
+  let specifiers = info.modules.map((m) => m.specifier);
+  if (codeOnly) {
+    const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+    const seen = new Set<string>();
+    const walk = (s: string) => {
+      const spec = info.redirects[s] ?? s;
+      if (seen.has(spec)) return;
+      seen.add(spec);
+      for (const d of bySpecifier.get(spec)?.dependencies ?? []) if (d.code) walk(d.code.specifier);
+    };
+    info.roots.forEach(walk);
+    specifiers = [...seen];
+  }
+  return specifiers.map((s) => s.replace(ROOT.href, ""));
 }
 
 const exportsMap = denoJson.exports as Record<string, string>;
@@ -55,6 +78,18 @@ Deno.test("each other entry point loads no menu and no npm package; net and mini
     );
     assert.deepEqual(forbidden, [], name);
   }
+});
+
+Deno.test("the executable's start-up graph has no npm package: only the menu, loaded on demand, fetches one", async () => {
+  // A headless node or a subcommand on a machine with a cold cache and no registry must still work, and must
+  // not print "Download ..." lines before its own output.
+  const modules = await graph("cli.ts", { codeOnly: true });
+  assert.ok(modules.includes("lib/node.ts"));
+  assert.deepEqual(modules.filter((m) => m.startsWith("npm:") || m.startsWith("lib/ui/menu")), []);
+  assert.ok(
+    (await graph("lib/ui/menu.ts")).some((m) => /^npm:\/?@inquirer\/prompts@/.test(m)),
+    "the menu has it",
+  );
 });
 
 Deno.test("at least ten fenced examples in the library's documentation", async () => {

@@ -22,6 +22,9 @@ import {
 import { clock, formatHashrate, newsLine, palette, statusLine, visibleWidth, wantColour } from "./render.ts";
 import { blockScreen, chainScreen, findBlock, mempoolScreen, peersScreen, walletScreen } from "./screens.ts";
 
+/** Loads the prompt library before the menu draws anything (cli.ts reaches the menu's modules only through this one). */
+export { preloadPrompts } from "./prompts.ts";
+
 type Action =
   | "refresh"
   | "peers"
