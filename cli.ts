@@ -21,6 +21,7 @@ import { Node, type NodeEvent } from "./lib/node.ts";
 import { callRpc, NoNode, RpcError } from "./lib/rpc/client.ts";
 import { RPC_ERRORS, startRpc } from "./lib/rpc/server.ts";
 import { DataDirLocked } from "./lib/store/lock.ts";
+import { syncLine } from "./lib/sync_progress.ts";
 import { StoreError } from "./lib/store/store.ts";
 import { WalletError } from "./lib/wallet/errors.ts";
 
@@ -83,6 +84,9 @@ function describe(e: NodeEvent): string {
   }
 }
 
+/** How often a headless node logs its sync progress. */
+const SYNC_LOG_MS = 2_000;
+
 async function run(args: Args): Promise<void> {
   // Only the menu loads the prompt library (headless nodes and subcommands never do). It is loaded first,
   // before anything is printed: on a first run that is when it is fetched, with a progress line of its own.
@@ -100,6 +104,22 @@ async function run(args: Args): Promise<void> {
   if (!args.listen && !portFree(bindHost, port)) port = 0;
   const log = (line: string) => console.error(`${new Date().toISOString()} ${line}`);
   let node: Node | undefined;
+  // While an initial sync runs, a progress line every few seconds stands in for a line per block.
+  let syncing = false;
+  let lastProgress = -Infinity;
+  const headlessLine = (e: NodeEvent) => {
+    if (e.type !== "block" || e.source !== "network") return log(describe(e));
+    const progress = node?.syncProgress();
+    if (!progress) {
+      if (syncing) log(`synced: height ${e.height}`);
+      syncing = false;
+      return log(describe(e));
+    }
+    syncing = true;
+    if (performance.now() - lastProgress < SYNC_LOG_MS) return;
+    lastProgress = performance.now();
+    log(syncLine(progress));
+  };
   for (let instance = 1; !node; instance++) {
     const dataDir = instance === 1 ? baseDir : `${baseDir}-${instance}`;
     try {
@@ -119,7 +139,7 @@ async function run(args: Args): Promise<void> {
         },
         // Headless: one line per event from the very start (the first join or promotion included). In menu
         // mode events go to the menu's news area instead: lines on stderr would corrupt the prompt.
-        onEvent: args.headless ? (e) => log(describe(e)) : undefined,
+        onEvent: args.headless ? (e) => headlessLine(e) : undefined,
       });
     } catch (e) {
       if (e instanceof DataDirLocked && !explicitDir && instance < 20) continue;

@@ -24,6 +24,9 @@ import type { HostPort } from "./net/messages.ts";
 import { trackerFile } from "./net/tracker.ts";
 import { Miner } from "./mining/miner.ts";
 import { createTemplate } from "./mining/template.ts";
+import { SyncMeter, type SyncProgress } from "./sync_progress.ts";
+
+export { syncLine, type SyncProgress } from "./sync_progress.ts";
 
 /** How to start a node. */
 export interface NodeOptions {
@@ -117,6 +120,7 @@ export class Node {
   #threads?: number;
   #tipWatchers = new Set<() => void>();
   #orphanTxs = new OrphanTxs();
+  #sync = new SyncMeter();
   /** Payments are built one at a time, so two at once never pick the same coins. */
   #sending: Promise<unknown> = Promise.resolve();
 
@@ -230,6 +234,11 @@ export class Node {
     };
   }
 
+  /** The initial sync's progress while one is going on (far enough behind the tip peers announce), else undefined. */
+  syncProgress(): SyncProgress | undefined {
+    return this.#sync.progress(performance.now(), this.chain.height);
+  }
+
   /** What the wallet needs to see of the chain and the mempool. */
   walletView(): WalletView {
     return {
@@ -302,6 +311,7 @@ export class Node {
       });
     }
     for (const { hash, height, block } of update.connected) {
+      if (source === "network") this.#sync.connected(performance.now(), height);
       // Waiting transactions whose parent this block confirms (rare: skip the txids when none wait).
       if (this.#orphanTxs.size) { for (const tx of block.txs) await this.#adoptOrphanTxs(txid(tx)); }
       this.#emit({ type: "block", hash, height, source });
@@ -331,6 +341,7 @@ export class Node {
       receiveBlock: (bytes) => this.receiveBlock(bytes),
       receiveTx: (bytes) => this.receiveTx(bytes),
       pendingTxids: () => this.mempool.entries().map((e) => e.txid),
+      peerTip: (height) => this.#sync.announce(height),
     };
   }
 
