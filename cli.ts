@@ -1,9 +1,19 @@
 /**
  * The peerchain executable: `run` starts a node (the default), the other subcommands ask a running node
- * through its local RPC. Exit codes: 0 done, 1 refused, 2 usage, 3 no node running.
+ * through its local RPC; `help`, `completions` and `--version` only print. Exit codes: 0 done, 1 refused,
+ * 2 usage, 3 no node running.
  * @module
  */
-import { type Args, parseArgs, USAGE, UsageError } from "./lib/cli/args.ts";
+import { type Args, parseArgs, UsageError } from "./lib/cli/args.ts";
+import type { CommandName } from "./lib/cli/commands.ts";
+import {
+  bashCompletion,
+  commandHelp,
+  generalHelp,
+  usageHint,
+  VERSION,
+  zshCompletion,
+} from "./lib/cli/help.ts";
 import { printResult } from "./lib/cli/output.ts";
 import { NETWORKS } from "./lib/consensus/params.ts";
 import { defaultDataDir } from "./lib/data_dir.ts";
@@ -11,12 +21,24 @@ import { Node, type NodeEvent } from "./lib/node.ts";
 import { callRpc, NoNode, RpcError } from "./lib/rpc/client.ts";
 import { RPC_ERRORS, startRpc } from "./lib/rpc/server.ts";
 import { DataDirLocked } from "./lib/store/lock.ts";
+import { syncLine } from "./lib/sync_progress.ts";
+import { StoreError } from "./lib/store/store.ts";
+import { WalletError } from "./lib/wallet/errors.ts";
 
-function fail(message: string, code: number): never {
+function fail(message: string, code: number, command?: CommandName): never {
   console.error(`peerchain: ${message}`);
-  if (code === 2) console.error(USAGE);
+  if (code === 2) console.error(usageHint(command));
   Deno.exit(code);
 }
+
+/**
+ * The menu module, named through a variable so that it is not part of the module graph Deno resolves at
+ * start-up: its npm prompt library is then fetched (on a first run) only by the menu, never by a headless
+ * node or a subcommand, which keep working with a cold cache and no registry. scripts/compile.sh includes
+ * it in the binary explicitly.
+ */
+const MENU_MODULE = "./lib/ui/menu.ts";
+type MenuModule = typeof import("./lib/ui/menu.ts");
 
 /** The first non-loopback IPv4 address: what LAN peers can dial when we listen on all interfaces. */
 function lanAddress(): string | undefined {
@@ -62,11 +84,14 @@ function describe(e: NodeEvent): string {
   }
 }
 
+/** How often a headless node logs its sync progress. */
+const SYNC_LOG_MS = 2_000;
+
 async function run(args: Args): Promise<void> {
   // Only the menu loads the prompt library (headless nodes and subcommands never do). It is loaded first,
   // before anything is printed: on a first run that is when it is fetched, with a progress line of its own.
-  const menu = args.headless ? undefined : import("./lib/ui/menu.ts").then(async (m) => {
-    await (await import("./lib/ui/prompts.ts")).preloadPrompts();
+  const menu = args.headless ? undefined : (import(MENU_MODULE) as Promise<MenuModule>).then(async (m) => {
+    await m.preloadPrompts();
     return m;
   });
   await menu;
@@ -79,6 +104,22 @@ async function run(args: Args): Promise<void> {
   if (!args.listen && !portFree(bindHost, port)) port = 0;
   const log = (line: string) => console.error(`${new Date().toISOString()} ${line}`);
   let node: Node | undefined;
+  // While an initial sync runs, a progress line every few seconds stands in for a line per block.
+  let syncing = false;
+  let lastProgress = -Infinity;
+  const headlessLine = (e: NodeEvent) => {
+    if (e.type !== "block" || e.source !== "network") return log(describe(e));
+    const progress = node?.syncProgress();
+    if (!progress) {
+      if (syncing) log(`synced: height ${e.height}`);
+      syncing = false;
+      return log(describe(e));
+    }
+    syncing = true;
+    if (performance.now() - lastProgress < SYNC_LOG_MS) return;
+    lastProgress = performance.now();
+    log(syncLine(progress));
+  };
   for (let instance = 1; !node; instance++) {
     const dataDir = instance === 1 ? baseDir : `${baseDir}-${instance}`;
     try {
@@ -98,11 +139,13 @@ async function run(args: Args): Promise<void> {
         },
         // Headless: one line per event from the very start (the first join or promotion included). In menu
         // mode events go to the menu's news area instead: lines on stderr would corrupt the prompt.
-        onEvent: args.headless ? (e) => log(describe(e)) : undefined,
+        onEvent: args.headless ? (e) => headlessLine(e) : undefined,
       });
     } catch (e) {
       if (e instanceof DataDirLocked && !explicitDir && instance < 20) continue;
-      if (e instanceof DataDirLocked) fail(e.message, 1);
+      if (e instanceof DataDirLocked || e instanceof StoreError || e instanceof WalletError) {
+        fail(e.message, 1);
+      }
       if (e instanceof Deno.errors.AddrInUse) {
         fail(`cannot listen on ${bindHost}:${port}: the port is in use (choose another with --listen)`, 1);
       }
@@ -145,7 +188,7 @@ async function subcommand(args: Args): Promise<void> {
   } catch (e) {
     if (e instanceof NoNode) fail(e.message, 3);
     if (e instanceof RpcError) {
-      fail(e.message, e.code === RPC_ERRORS.refused ? 1 : e.code === RPC_ERRORS.badParams ? 2 : 1);
+      fail(e.message, e.code === RPC_ERRORS.badParams ? 2 : 1, args.command);
     }
     throw e;
   }
@@ -156,10 +199,23 @@ if (import.meta.main) {
   try {
     args = parseArgs(Deno.args);
   } catch (e) {
-    if (e instanceof UsageError) fail(e.message, 2);
+    if (e instanceof UsageError) fail(e.message, 2, e.command);
     throw e;
   }
-  if (args.command === "help") console.log(USAGE);
-  else if (args.command === "run") await run(args);
-  else await subcommand(args);
+  switch (args.command) {
+    case "help":
+      console.log(args.positional[0] ? commandHelp(args.positional[0] as CommandName) : generalHelp());
+      break;
+    case "version":
+      console.log(`peerchain ${VERSION}`);
+      break;
+    case "completions":
+      console.log(args.positional[0] === "zsh" ? zshCompletion() : bashCompletion());
+      break;
+    case "run":
+      await run(args);
+      break;
+    default:
+      await subcommand(args);
+  }
 }

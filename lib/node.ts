@@ -17,12 +17,16 @@ import { decodeTransaction, encodeTransaction, type Transaction, txid } from "./
 import { type DirLock, lockDataDir } from "./store/lock.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { Wallet, type WalletView } from "./wallet/wallet.ts";
+import { readWalletFile } from "./wallet/wallet_file.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
 import { Network, type NetworkEvent, type NetworkOptions } from "./net/network.ts";
 import type { HostPort } from "./net/messages.ts";
 import { trackerFile } from "./net/tracker.ts";
 import { Miner } from "./mining/miner.ts";
 import { createTemplate } from "./mining/template.ts";
+import { SyncMeter, type SyncProgress } from "./sync_progress.ts";
+
+export { syncLine, type SyncProgress } from "./sync_progress.ts";
 
 /** How to start a node. */
 export interface NodeOptions {
@@ -116,6 +120,7 @@ export class Node {
   #threads?: number;
   #tipWatchers = new Set<() => void>();
   #orphanTxs = new OrphanTxs();
+  #sync = new SyncMeter();
   /** Payments are built one at a time, so two at once never pick the same coins. */
   #sending: Promise<unknown> = Promise.resolve();
 
@@ -144,7 +149,28 @@ export class Node {
 
   /**
    * Opens the data directory (refusing one in use), loads the chain and wallet, and joins the network.
-   * @example const node = await Node.start({ network: "regtest", dataDir, trackerPath, listen: { hostname: "127.0.0.1", port: 0 } });
+   * @example A node of its own: it finds no hub in an empty tracker file, so it becomes one, and mines
+   * ```ts
+   * import { Node } from "@peerchain/peerchain/node";
+   * import assert from "node:assert/strict";
+   *
+   * const dir = await Deno.makeTempDir();
+   * const node = await Node.start({
+   *   network: "regtest",
+   *   dataDir: `${dir}/data`,
+   *   trackerPath: `${dir}/tracker.txt`,
+   *   listen: { hostname: "127.0.0.1", port: 0 },
+   *   threads: 1,
+   * });
+   * try {
+   *   const [hash] = await node.miner.mineBlocks(1);
+   *   assert.equal(node.chain.tip.hash, hash);
+   *   assert.equal(node.status().role, "superpeer");
+   * } finally {
+   *   await node.stop();
+   *   await Deno.remove(dir, { recursive: true });
+   * }
+   * ```
    */
   static async start(opts: NodeOptions): Promise<Node> {
     await Deno.mkdir(opts.dataDir, { recursive: true });
@@ -152,6 +178,9 @@ export class Node {
     let store: Store | undefined;
     try {
       const params = NETWORKS[opts.network];
+      // Read the wallet before the store may be created or migrated: a wallet this program refuses (newer,
+      // corrupt, another network's) must leave the whole data directory as it was.
+      await readWalletFile(`${opts.dataDir}/wallet.json`, params.name);
       store = openStore(`${opts.dataDir}/chain.sqlite`);
       const chain = Chain.open(store, params);
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
@@ -203,6 +232,11 @@ export class Node {
       mining: m.mining,
       hashrate: Math.round(m.hashrate),
     };
+  }
+
+  /** The initial sync's progress while one is going on (far enough behind the tip peers announce), else undefined. */
+  syncProgress(): SyncProgress | undefined {
+    return this.#sync.progress(performance.now(), this.chain.height);
   }
 
   /** What the wallet needs to see of the chain and the mempool. */
@@ -277,6 +311,7 @@ export class Node {
       });
     }
     for (const { hash, height, block } of update.connected) {
+      if (source === "network") this.#sync.connected(performance.now(), height);
       // Waiting transactions whose parent this block confirms (rare: skip the txids when none wait).
       if (this.#orphanTxs.size) { for (const tx of block.txs) await this.#adoptOrphanTxs(txid(tx)); }
       this.#emit({ type: "block", hash, height, source });
@@ -306,6 +341,7 @@ export class Node {
       receiveBlock: (bytes) => this.receiveBlock(bytes),
       receiveTx: (bytes) => this.receiveTx(bytes),
       pendingTxids: () => this.mempool.entries().map((e) => e.txid),
+      peerTip: (height) => this.#sync.announce(height),
     };
   }
 

@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# Builds one self-contained binary per target into dist/. `deno compile` downloads Deno's runtime
-# ("denort") for each target; that host is out of reach on our build machines, so run this where it is not.
-# Permissions are baked in: the node needs the network, read/write of its data directory and tracker
-# file (chosen at run time, so not narrowed further), the terminal's environment, and the interface list
-# to advertise its LAN address. Never -A. The mining worker and its wasm kernel are loaded at run time
-# from import.meta.url, so they are included explicitly.
+# Builds one self-contained binary per target into dist/, and dist/SHA256SUMS over them. `deno compile`
+# downloads Deno's runtime ("denort") for each target; that host is out of reach on our build machines, so
+# this runs where it is not (the release workflow). tests/release_test.ts runs it here with a stand-in `deno`.
+#
+# Permissions are baked in and are exactly the `start` task's: the node needs the network, read/write of its
+# data directory and tracker file (chosen at run time, so not narrowed further), the terminal's environment,
+# and the interface list to advertise its LAN address. Never -A.
+#
+# Included explicitly: what the code loads at run time by a path the compiler cannot see — the mining worker
+# (new Worker(new URL(...))), its wasm kernel, and the menu (imported through a variable so that headless
+# nodes and subcommands never fetch its npm prompt library).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PERMS=(--allow-read --allow-write --allow-net
   --allow-env=TERM,HOME,XDG_DATA_HOME,APPDATA,NO_COLOR,COLUMNS,LINES
   --allow-sys=networkInterfaces)
-INCLUDES=(--include lib/mining/worker.ts --include lib/mining/kernel.wasm)
+INCLUDES=(--include lib/mining/worker.ts --include lib/mining/kernel.wasm --include lib/ui/menu.ts)
 TARGETS=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-msvc)
+rm -rf dist
 mkdir -p dist
 for t in "${TARGETS[@]}"; do
   deno compile "${PERMS[@]}" "${INCLUDES[@]}" --target "$t" --output "dist/peerchain-$t" cli.ts
 done
-ls -l dist
+# Checksums of exactly the binaries built (Windows' gets ".exe" from deno compile), by file name, in the
+# format `sha256sum -c` and `shasum -a 256 -c` read.
+cd dist
+if command -v sha256sum >/dev/null 2>&1; then sum=(sha256sum); else sum=(shasum -a 256); fi
+"${sum[@]}" peerchain-* >SHA256SUMS
+ls -l

@@ -57,6 +57,15 @@ Deno.test("parseArgs: subcommands take their arguments; flags may come anywhere"
   assert.equal(send.json, true);
   assert.deepEqual(send.positional, ["pcrt1abc", "1.5"]);
   assert.equal(parseArgs(["--help"]).command, "help");
+  assert.deepEqual(parseArgs(["--help"]).positional, []);
+  assert.deepEqual(parseArgs(["send", "--help"]).positional, ["send"]);
+  assert.deepEqual(
+    parseArgs(["-h", "send"]).positional,
+    ["send"],
+    "send --help with too few arguments is help",
+  );
+  assert.deepEqual(parseArgs(["help", "run"]).positional, ["run"]);
+  assert.equal(parseArgs(["status", "--version"]).command, "version");
 });
 
 Deno.test("parseArgs: a negative amount is an argument for the node to refuse, not a flag", () => {
@@ -84,6 +93,11 @@ Deno.test("parseArgs: usage errors say what is wrong", () => {
     [["chain", "1", "2"], /chain takes 0 to 1 argument/],
     [["status", "extra"], /status takes 0 arguments/],
     [["run", "extra"], /run takes 0 arguments/],
+    [["status", "--threads", "2"], /--threads is not a flag of status/],
+    [["run", "--json"], /--json is not a flag of run/],
+    [["help", "frobnicate"], /no command "frobnicate" to help with/],
+    [["completions"], /completions takes 1 argument/],
+    [["completions", "fish"], /completions are for bash or zsh, not "fish"/],
   ];
   for (const [argv, re] of cases) {
     assert.throws(
@@ -99,16 +113,22 @@ Deno.test("cli: usage errors exit 2 with one line and the usage, before looking 
   try {
     const results = await Promise.all([
       cli(dir, "status", "--bogus"),
-      cli(dir, "status", "--threads", "x"),
+      cli(dir, "run", "--threads", "x"),
       cli(dir, "send", "onlyone"),
       cli(dir, "frobnicate"),
       cli(dir, "run", "--listen", "nohost"),
+      cli(dir, "status", "--mine"),
     ]);
     assertRefusal(results[0], 2, /unknown flag "--bogus"/);
     assertRefusal(results[1], 2, /--threads .*"x"/);
     assertRefusal(results[2], 2, /send takes 2 arguments/);
     assertRefusal(results[3], 2, /unknown command/);
     assertRefusal(results[4], 2, /--listen/);
+    assertRefusal(results[5], 2, /--mine is not a flag of status \(it belongs to run\)/);
+    assert.match(
+      results[2].stderr,
+      /\nusage: peerchain send ADDRESS AMOUNT \[flags\]\nrun `peerchain help send`/,
+    );
     // Nothing was started: a usage error must not create the data directory's files.
     assert.deepEqual([...Deno.readDirSync(dir)], []);
   } finally {

@@ -162,6 +162,53 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "menu: continuous mining shows its hash rate and the blocks found as it goes, and stops when chosen again",
+  ignore: !TMUX,
+  async fn() {
+    const tmp = await Deno.makeTempDir({ prefix: "peerchain-menu-" });
+    const term = new Terminal();
+    const command = [
+      quote(Deno.execPath()),
+      "run",
+      ...(await startPermissions()),
+      quote(`${ROOT}cli.ts`),
+      "run",
+      "--network regtest",
+      `--data-dir ${quote(`${tmp}/data`)}`,
+      `--listen 127.0.0.1:${freePort()}`,
+      `--tracker ${quote(`${tmp}/tracker.txt`)}`,
+      "--threads 1",
+    ].join(" ");
+    const line =
+      /Mining continuously at \d+(\.\d+)? [kMG]?H\/s: (\d+) blocks? found in (\d+) s, now mining block \d+\./;
+    try {
+      await term.start("mining", command);
+      await term.waitFor(["What next?", "height: 0"]);
+      await term.type("Mine c");
+      await term.keys("Enter");
+      const first = line.exec(await term.waitFor([line, /mining \d+(\.\d+)? [kMG]?H\/s/]))!;
+      // The same view, redrawn while mining: more blocks found, more time gone, without a key pressed.
+      const later = await term.waitFor([
+        new RegExp(
+          `Mining continuously at .*: (?!${first[2]} )\\d+ blocks? found in (?!${first[3]} )\\d+ s`,
+        ),
+      ]);
+      assert.match(later, line);
+      await term.type("Mine c");
+      await term.keys("Enter");
+      await term.waitFor(["Continuous mining stopped.", "Mine continuously (off)"]);
+      await term.type("Q");
+      await term.keys("Enter");
+      await term.waitFor(["EXIT=0"]);
+    } finally {
+      await term.close();
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+});
+
 Deno.test("menu render: table columns line up, numbers right-aligned, whatever the colours", () => {
   for (const colour of [false, true]) {
     const p = palette(colour);

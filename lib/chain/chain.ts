@@ -75,7 +75,22 @@ export interface ChainOptions {
 
 const SIG_CACHE_MAX = 100_000;
 
-/** The block chain of one network over one store. Open with `Chain.open`. */
+/**
+ * The block chain of one network over one store. Open with `Chain.open`.
+ * @example Mine a regtest block and connect it
+ * ```ts
+ * import { Chain, NETWORKS, openStore } from "@peerchain/peerchain";
+ * import { createTemplate, solveSync } from "@peerchain/peerchain/mining";
+ * import assert from "node:assert/strict";
+ *
+ * const chain = Chain.open(openStore(":memory:"), NETWORKS.regtest);
+ * const block = solveSync(createTemplate(chain, undefined, "00".repeat(20)).block);
+ * const result = await chain.processBlock(block);
+ * assert.equal(result.status, "connected");
+ * assert.equal(chain.height, 1);
+ * assert.equal(chain.tip.hash, result.hash);
+ * ```
+ */
 export class Chain {
   /** The network's parameters. */
   readonly params: NetworkParams;
@@ -103,7 +118,15 @@ export class Chain {
   /**
    * Loads the chain from `store`, writing the network's genesis block into an empty one. Start-up reads the
    * index and the UTXO set; it re-validates and re-hashes nothing.
-   * @example const chain = Chain.open(openStore(":memory:"), NETWORKS.regtest);
+   * @example A new store starts at the genesis block
+   * ```ts
+   * import { Chain, NETWORKS, openStore } from "@peerchain/peerchain";
+   * import assert from "node:assert/strict";
+   *
+   * const chain = Chain.open(openStore(":memory:"), NETWORKS.regtest);
+   * assert.equal(chain.height, 0);
+   * assert.equal(chain.tip.hash, NETWORKS.regtest.genesisHash);
+   * ```
    */
   static open(store: Store, params: NetworkParams, opts: ChainOptions = {}): Chain {
     const chain = new Chain(store, params, opts);

@@ -45,7 +45,25 @@ export interface MempoolOptions {
   minFeeRate?: number;
 }
 
-/** The pool of unconfirmed transactions over a chain. */
+/**
+ * The pool of unconfirmed transactions over a chain.
+ * @example A transaction spending coins that do not exist is refused
+ * ```ts
+ * import { Chain, Mempool, NETWORKS, openStore, ValidationError } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * const chain = Chain.open(openStore(":memory:"), NETWORKS.regtest);
+ * const mempool = new Mempool(chain);
+ * const tx = {
+ *   version: 1,
+ *   inputs: [{ prevout: { txid: "11".repeat(32), index: 0 }, publicKey: new Uint8Array(32), signature: new Uint8Array(64) }],
+ *   outputs: [{ amount: 5_000, pubKeyHash: "22".repeat(20) }],
+ *   lockTime: 0,
+ * };
+ * await assert.rejects(mempool.accept(tx), (e) => e instanceof ValidationError && e.code === "bad-txns-inputs-missingorspent");
+ * assert.equal(mempool.size, 0);
+ * ```
+ */
 export class Mempool implements CoinView {
   /** Bound on the pool's encoded bytes. */
   readonly maxBytes: number;

@@ -1,88 +1,16 @@
 /**
- * Command-line parsing: `peerchain [run] [flags]` or `peerchain SUBCOMMAND [args] [flags]`. Unknown flags and
- * bad values are a `UsageError` (exit 2) with a one-line message.
+ * Command-line parsing: `peerchain [run] [flags]` or `peerchain COMMAND [args] [flags]`, flags anywhere, from
+ * the table in commands.ts. Unknown flags, a flag of another command and bad values are a `UsageError`
+ * (exit 2) with a one-line message. `--help` and `--version` win over everything else on the line.
  * @module
  */
-import type { NetworkName } from "../consensus/params.ts";
-import { AddressFormatError, formatHostPort, type HostPort, parseHostPort } from "../net/messages.ts";
+import { type Args, type CommandName, findCommand, FLAGS, type FlagSpec, UsageError } from "./commands.ts";
 
-/** A command line that cannot be run. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { type Args, SUBCOMMANDS, UsageError } from "./commands.ts";
 
-/** Usage text. */
-export const USAGE = `usage: peerchain [run] [--network main|regtest] [--data-dir DIR] [--tracker FILE]
-                 [--listen HOST:PORT] [--advertise HOST:PORT] [--connect HOST:PORT]...
-                 [--headless] [--mine] [--threads N] [--rpc-port N] [--max-peers N]
-       peerchain status|peers|chain [N]|block HASH|HEIGHT|mempool|balance|address
-                 |send ADDRESS AMOUNT|mine [N]|stop  [--json] [--network NET] [--data-dir DIR]`;
-
-/** The subcommands that talk to a running node. */
-export const SUBCOMMANDS = [
-  "status",
-  "peers",
-  "chain",
-  "block",
-  "mempool",
-  "balance",
-  "address",
-  "send",
-  "mine",
-  "stop",
-] as const;
-
-/** A parsed command line. */
-export interface Args {
-  command: "run" | "help" | typeof SUBCOMMANDS[number];
-  positional: string[];
-  network: NetworkName;
-  dataDir?: string;
-  tracker: string;
-  listen?: HostPort;
-  advertise?: string;
-  connect: string[];
-  headless: boolean;
-  mine: boolean;
-  threads?: number;
-  rpcPort?: number;
-  maxPeers?: number;
-  json: boolean;
-  pingIntervalMs?: number;
-  deadAfterMs?: number;
-}
-
-const VALUE_FLAGS = new Set([
-  "--network",
-  "--data-dir",
-  "--tracker",
-  "--listen",
-  "--advertise",
-  "--connect",
-  "--threads",
-  "--rpc-port",
-  "--max-peers",
-  "--ping-interval",
-  "--dead-after",
-]);
-const BOOL_FLAGS = new Set(["--headless", "--mine", "--json", "--help", "-h"]);
-
-function hostPort(flag: string, v: string): HostPort {
-  try {
-    return parseHostPort(v);
-  } catch (e) {
-    if (e instanceof AddressFormatError) throw new UsageError(`${flag}: ${e.message}`);
-    throw e;
-  }
-}
-
-function int(flag: string, v: string, min: number, max: number): number {
-  const n = /^\d+$/.test(v) ? Number(v) : NaN;
-  if (!(n >= min && n <= max)) {
-    throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, not "${v}"`);
-  }
-  return n;
-}
+const BY_NAME = new Map<string, FlagSpec>(
+  FLAGS.flatMap((f) => f.short ? [[f.name, f], [f.short, f]] : [[f.name, f]]),
+);
 
 /**
  * Parses `argv` (without the program name).
@@ -99,7 +27,10 @@ export function parseArgs(argv: string[]): Args {
     mine: false,
     json: false,
   };
+  // First the words and the flags with their values; which flags are allowed depends on the command, which
+  // may come after them.
   const rest: string[] = [];
+  const given: [FlagSpec, string][] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--") continue; // `deno task start -- ...` passes the separator through
@@ -109,76 +40,65 @@ export function parseArgs(argv: string[]): Args {
       continue;
     }
     const eq = arg.indexOf("=");
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    if (BOOL_FLAGS.has(flag)) {
-      if (eq > 0) throw new UsageError(`${flag} takes no value`);
-      if (flag === "--help" || flag === "-h") a.command = "help";
-      else if (flag === "--headless") a.headless = true;
-      else if (flag === "--mine") a.mine = true;
-      else a.json = true;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const flag = BY_NAME.get(name);
+    if (!flag) throw new UsageError(`unknown flag "${name}"`, commandOf(rest));
+    if (!flag.value) {
+      if (eq > 0) throw new UsageError(`${name} takes no value`, commandOf(rest));
+      given.push([flag, ""]);
       continue;
     }
-    if (!VALUE_FLAGS.has(flag)) throw new UsageError(`unknown flag "${flag}"`);
     const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (v === undefined || v === "") throw new UsageError(`${flag} needs a value`);
-    switch (flag) {
-      case "--network":
-        if (v !== "main" && v !== "regtest") {
-          throw new UsageError(`unknown network "${v}": use main or regtest`);
-        }
-        a.network = v;
-        break;
-      case "--data-dir":
-        a.dataDir = v;
-        break;
-      case "--tracker":
-        a.tracker = v;
-        break;
-      case "--listen":
-        a.listen = hostPort(flag, v);
-        break;
-      case "--advertise":
-        a.advertise = formatHostPort(hostPort(flag, v));
-        break;
-      case "--connect":
-        a.connect.push(formatHostPort(hostPort(flag, v)));
-        break;
-      case "--threads":
-        a.threads = int(flag, v, 1, 256);
-        break;
-      case "--rpc-port":
-        a.rpcPort = int(flag, v, 0, 65535);
-        break;
-      case "--max-peers":
-        a.maxPeers = int(flag, v, 1, 10_000);
-        break;
-      case "--ping-interval":
-        a.pingIntervalMs = int(flag, v, 50, 600_000);
-        break;
-      case "--dead-after":
-        a.deadAfterMs = int(flag, v, 100, 600_000);
-        break;
-    }
+    if (v === undefined || v === "") throw new UsageError(`${name} needs a value`, commandOf(rest));
+    given.push([flag, v]);
   }
-  if (a.command !== "help" && rest.length) {
-    const [cmd, ...pos] = rest;
-    if (cmd === "run") a.command = "run";
-    else if ((SUBCOMMANDS as readonly string[]).includes(cmd)) a.command = cmd as Args["command"];
-    else throw new UsageError(`unknown command "${cmd}"`);
+  const [word, ...pos] = rest;
+  if (word !== undefined) {
+    const spec = findCommand(word);
+    if (!spec) throw new UsageError(`unknown command "${word}"`);
+    a.command = spec.name;
     a.positional = pos;
   }
-  const arity: Record<string, [number, number]> = {
-    chain: [0, 1],
-    block: [1, 1],
-    send: [2, 2],
-    mine: [0, 1],
-    run: [0, 0],
-  };
-  const [min, max] = arity[a.command] ?? [0, 0];
-  if (a.command !== "help" && (a.positional.length < min || a.positional.length > max)) {
+  // `send --help` is `help send`; `--help` alone is `help`; `--version` anywhere is `version`.
+  if (given.some(([f]) => f.name === "--version")) return { ...a, command: "version", positional: [] };
+  if (given.some(([f]) => f.name === "--help")) {
+    if (a.command === "help") return a.positional.length ? a : { ...a, positional: ["help"] };
+    return { ...a, command: "help", positional: word === undefined ? [] : [a.command] };
+  }
+  const spec = findCommand(a.command)!;
+  for (const [flag, v] of given) {
+    if (flag.scope !== "all" && flag.scope !== spec.flags) {
+      throw new UsageError(
+        `${flag.name} is not a flag of ${spec.name}` +
+          (flag.scope === "run" ? " (it belongs to run)" : " (it belongs to the node's subcommands)"),
+        spec.name,
+      );
+    }
+    try {
+      flag.apply(a, v);
+    } catch (e) {
+      if (e instanceof UsageError) throw new UsageError(e.message, spec.name);
+      throw e;
+    }
+  }
+  const [min, max] = spec.arity;
+  if (a.positional.length < min || a.positional.length > max) {
     throw new UsageError(
-      `${a.command} takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? "" : "s"}`,
+      `${a.command} takes ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? "" : "s"}` +
+        (spec.args ? ` (${spec.args})` : ""),
+      spec.name,
     );
   }
+  if (a.command === "help" && a.positional[0] !== undefined && !findCommand(a.positional[0])) {
+    throw new UsageError(`no command "${a.positional[0]}" to help with`, "help");
+  }
+  if (a.command === "completions" && a.positional[0] !== "bash" && a.positional[0] !== "zsh") {
+    throw new UsageError(`completions are for bash or zsh, not "${a.positional[0]}"`, "completions");
+  }
   return a;
+}
+
+/** The command named so far, for a usage error's hint. */
+function commandOf(words: string[]): CommandName | undefined {
+  return words.length ? findCommand(words[0])?.name : "run";
 }

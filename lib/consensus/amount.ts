@@ -22,7 +22,15 @@ export function isMoneyRange(units: number): boolean {
 
 /**
  * Base units of a decimal coin amount, exactly; throws `AmountError` with a message a person can act on.
- * @example parseAmount("1.5") // 150000000
+ * @example Coins to base units and back
+ * ```ts
+ * import { AmountError, COIN, formatAmount, parseAmount } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(parseAmount("1.5"), 1.5 * COIN);
+ * assert.equal(formatAmount(150_000_000), "1.5");
+ * assert.throws(() => parseAmount("0.000000001"), AmountError); // finer than one base unit
+ * ```
  */
 export function parseAmount(text: string): number {
   const s = text.trim();

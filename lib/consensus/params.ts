@@ -101,7 +101,15 @@ export const NETWORKS: Readonly<Record<NetworkName, NetworkParams>> = {
 
 /**
  * The coinbase subsidy at `height`, halving every `halvingInterval` blocks.
- * @example blockSubsidy(0, NETWORKS.main) // 5000000000
+ * @example Fifty coins, then half
+ * ```ts
+ * import { blockSubsidy, COIN, NETWORKS } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * const main = NETWORKS.main;
+ * assert.equal(blockSubsidy(0, main), 50 * COIN);
+ * assert.equal(blockSubsidy(main.halvingInterval, main), 25 * COIN);
+ * ```
  */
 export function blockSubsidy(height: number, params: NetworkParams): number {
   const halvings = Math.floor(height / params.halvingInterval);

@@ -60,7 +60,16 @@ export function hashToBigInt(hashHex: string): bigint {
 /**
  * True when the display-order `hashHex` meets `bits` (and `bits` is a valid positive target at most `powLimit`,
  * when given).
- * @example checkProofOfWork(genesisHash, 0x1d00ffff) // true
+ * @example Bitcoin's genesis block meets its target
+ * ```ts
+ * import { bitsToTarget, checkProofOfWork } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * const genesis = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f";
+ * assert.equal(bitsToTarget(0x1d00ffff), 0xffffn << 208n);
+ * assert.equal(checkProofOfWork(genesis, 0x1d00ffff), true);
+ * assert.equal(checkProofOfWork(genesis, 0x1b00ffff), false); // 65,536 times harder
+ * ```
  */
 export function checkProofOfWork(hashHex: string, bits: number, powLimit?: bigint): boolean {
   const target = bitsToTarget(bits);

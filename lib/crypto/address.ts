@@ -128,7 +128,17 @@ function convertBits(data: ArrayLike<number>, from: number, to: number, pad: boo
 
 /**
  * The address of a key hash (40 hex digits) on the network with `prefix`.
- * @example encodeAddress("00".repeat(20), "pc") // "pc1qqqqq…"
+ * @example The address of a key, and back
+ * ```ts
+ * import { decodeAddress, encodeAddress, generateKeyPair, NETWORKS, pubKeyHash } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * const { publicKey } = await generateKeyPair();
+ * const prefix = NETWORKS.regtest.addressPrefix;
+ * const address = encodeAddress(pubKeyHash(publicKey), prefix);
+ * assert.ok(address.startsWith("pcrt1"));
+ * assert.equal(decodeAddress(address, prefix), pubKeyHash(publicKey));
+ * ```
  */
 export function encodeAddress(pubKeyHashHex: string, prefix: string): string {
   if (!/^[0-9a-fA-F]{40}$/.test(pubKeyHashHex)) throw new TypeError("a key hash is 40 hex digits");
@@ -141,7 +151,16 @@ export function encodeAddress(pubKeyHashHex: string, prefix: string): string {
  *
  * This module sits below the network table, so a wrong-network error names prefixes; `Wallet.parseAddress`
  * rephrases it with network names.
- * @example decodeAddress(wallet.address, "pcrt") // "3f2a…" (40 hex digits)
+ * @example A mistyped address is refused
+ * ```ts
+ * import { AddressError, decodeAddress, encodeAddress } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * const address = encodeAddress("ab".repeat(20), "pc");
+ * assert.equal(decodeAddress(address, "pc"), "ab".repeat(20));
+ * const typo = address.slice(0, -1) + (address.endsWith("q") ? "p" : "q");
+ * assert.throws(() => decodeAddress(typo, "pc"), AddressError);
+ * ```
  */
 export function decodeAddress(address: string, prefix: string): string {
   const { hrp, data } = bech32mDecode(address.trim());

@@ -7,11 +7,25 @@ import { toHex } from "./hex.ts";
 
 /** A signing key pair with its raw 32-byte public key. */
 export interface KeyPair {
+  /** The private key, for `sign` (WebCrypto, extractable). */
   privateKey: CryptoKey;
+  /** The raw 32-byte public key, as it goes into transaction inputs. */
   publicKey: Uint8Array<ArrayBuffer>;
 }
 
-/** A fresh, extractable Ed25519 key pair. */
+/**
+ * A fresh, extractable Ed25519 key pair.
+ * @example Sign and verify
+ * ```ts
+ * import { generateKeyPair, sign, verify } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * const { privateKey, publicKey } = await generateKeyPair();
+ * const message = new TextEncoder().encode("pay 1 coin");
+ * const signature = await sign(privateKey, message);
+ * assert.equal(await verify(publicKey, signature, message), true);
+ * ```
+ */
 export async function generateKeyPair(): Promise<KeyPair> {
   const kp = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
   return {

@@ -11,7 +11,17 @@ export async function sha256(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<
   return new Uint8Array(await crypto.subtle.digest("SHA-256", data));
 }
 
-/** SHA-256(SHA-256(data)) through WebCrypto: Bitcoin's hash for headers, transactions and merkle nodes. */
+/**
+ * SHA-256(SHA-256(data)) through WebCrypto: Bitcoin's hash for headers, transactions and merkle nodes.
+ * @example Hash bytes twice
+ * ```ts
+ * import { sha256d } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * const digest = await sha256d(new TextEncoder().encode("hello"));
+ * assert.equal(digest.toHex(), "9595c9df90075148eb06860365df33584b75bff782a510c6cd4883a419833d50");
+ * ```
+ */
 export async function sha256d(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
   return await sha256(await sha256(data));
 }

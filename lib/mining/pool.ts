@@ -34,6 +34,7 @@ export interface SearchOptions {
 
 /** Thrown for a closed pool, a failing worker or a find that fails the WebCrypto check. */
 export class MiningError extends Error {
+  /** The error's name, for logs. */
   override name = "MiningError";
 }
 
@@ -51,7 +52,26 @@ interface Active {
   found(time: number, nonce: number): void;
 }
 
-/** Mining workers, each scanning its own share of the nonces. */
+/**
+ * Mining workers, each scanning its own share of the nonces.
+ * @example Search a header's nonces in a worker
+ * ```ts
+ * import { blockHash, Chain, NETWORKS, openStore } from "@peerchain/peerchain";
+ * import { createTemplate, MinerPool } from "@peerchain/peerchain/mining";
+ * import assert from "node:assert/strict";
+ *
+ * const chain = Chain.open(openStore(":memory:"), NETWORKS.regtest);
+ * const { block } = createTemplate(chain, undefined, "00".repeat(20));
+ * const pool = new MinerPool({ threads: 1 });
+ * try {
+ *   const found = await pool.search(block.header);
+ *   assert.ok(found);
+ *   assert.equal(found.hash, await blockHash(found.header));
+ * } finally {
+ *   pool.close();
+ * }
+ * ```
+ */
 export class MinerPool {
   /** Number of workers. */
   readonly threads: number;

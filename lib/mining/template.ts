@@ -27,7 +27,18 @@ export interface BlockTemplate {
 
 /**
  * A template on the chain's tip paying `payTo` (a 40-hex key hash).
- * @example const { block } = createTemplate(chain, mempool, wallet.pubKeyHash);
+ * @example A template pays the subsidy to the miner at the next height
+ * ```ts
+ * import { blockSubsidy, Chain, NETWORKS, openStore } from "@peerchain/peerchain";
+ * import { createTemplate } from "@peerchain/peerchain/mining";
+ * import assert from "node:assert/strict";
+ *
+ * const chain = Chain.open(openStore(":memory:"), NETWORKS.regtest);
+ * const { block, height } = createTemplate(chain, undefined, "ab".repeat(20));
+ * assert.equal(height, 1);
+ * assert.equal(block.header.prevHash, chain.tip.hash);
+ * assert.deepEqual(block.txs[0].outputs, [{ amount: blockSubsidy(1, NETWORKS.regtest), pubKeyHash: "ab".repeat(20) }]);
+ * ```
  */
 export function createTemplate(
   chain: Chain,
@@ -60,6 +71,16 @@ export function createTemplate(
 /**
  * Searches nonces synchronously until the header meets its bits; for regtest's trivial difficulty (about two
  * tries). Throws after `maxTries`, so it is never used for real difficulty.
+ * @example Solve a regtest block
+ * ```ts
+ * import { blockHash, Chain, checkProofOfWork, NETWORKS, openStore } from "@peerchain/peerchain";
+ * import { createTemplate, solveSync } from "@peerchain/peerchain/mining";
+ * import assert from "node:assert/strict";
+ *
+ * const chain = Chain.open(openStore(":memory:"), NETWORKS.regtest);
+ * const { header } = solveSync(createTemplate(chain, undefined, "00".repeat(20)).block);
+ * assert.equal(checkProofOfWork(await blockHash(header), header.bits), true);
+ * ```
  */
 export function solveSync(block: Block, maxTries = 1_000_000): Block {
   const header = { ...block.header };

@@ -47,4 +47,6 @@ export interface LedgerPort {
   receiveTx(bytes: Uint8Array, from?: string): Promise<Verdict>;
   /** Ids of unconfirmed transactions, re-announced after every (re)connection. */
   pendingTxids(): string[];
+  /** A peer's `hello` announced a tip at this height: unverified, for showing sync progress only. */
+  peerTip?(height: number): void;
 }

@@ -39,6 +39,7 @@ export class Relay {
 
   /** After a handshake: download if the far end has more work, and re-announce our pending transactions. */
   afterHandshake(link: Link, hello: HelloMessage): void {
+    this.#ledger.peerTip?.(hello.tip.height);
     const tip = this.#ledger.tip();
     if (BigInt("0x" + hello.tip.work) > tip.work) this.#requestBlocks(link);
     else if (tip.hash !== link.sentTip && tip.hash !== hello.tip.hash) {

@@ -34,7 +34,19 @@ export function encodeBlock(b: Block): Uint8Array<ArrayBuffer> {
   return w.finish();
 }
 
-/** A block from exactly its bytes; throws `DecodeError` on anything else. Size limits are consensus rules, checked by the chain. */
+/**
+ * A block from exactly its bytes; throws `DecodeError` on anything else. Size limits are consensus rules,
+ * checked by the chain.
+ * @example Bytes and back
+ * ```ts
+ * import { DecodeError, decodeBlock, encodeBlock, NETWORKS } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = encodeBlock(NETWORKS.regtest.genesis);
+ * assert.deepEqual(decodeBlock(bytes), NETWORKS.regtest.genesis);
+ * assert.throws(() => decodeBlock(bytes.subarray(0, 100)), DecodeError);
+ * ```
+ */
 export function decodeBlock(bytes: Uint8Array): Block {
   const r = new Reader(bytes);
   const header = readHeader(r);

@@ -59,7 +59,17 @@ export function decodeHeader(bytes: Uint8Array): BlockHeader {
 
 /**
  * The block hash: SHA-256d of the header through WebCrypto, in display order.
- * @example await blockHash(genesisHeader) // "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+ * @example Bitcoin's genesis header
+ * ```ts
+ * import { blockHash, decodeHeader } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * const header = decodeHeader(Uint8Array.fromHex(
+ *   "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e" +
+ *     "67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c",
+ * ));
+ * assert.equal(await blockHash(header), "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f");
+ * ```
  */
 export async function blockHash(h: BlockHeader): Promise<string> {
   return toHexReversed(await sha256d(encodeHeader(h)));

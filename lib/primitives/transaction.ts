@@ -147,7 +147,25 @@ export function decodeTransaction(bytes: Uint8Array): Transaction {
   return tx;
 }
 
-/** The txid: SHA-256d of the encoding without signatures, display order. */
+/**
+ * The txid: SHA-256d of the encoding without signatures, display order.
+ * @example A signature does not change the txid
+ * ```ts
+ * import { type Transaction, txid, wtxid } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * const prevout = { txid: "11".repeat(32), index: 0 };
+ * const tx: Transaction = {
+ *   version: 1,
+ *   inputs: [{ prevout, publicKey: new Uint8Array(32), signature: new Uint8Array(64) }],
+ *   outputs: [{ amount: 5_000, pubKeyHash: "22".repeat(20) }],
+ *   lockTime: 0,
+ * };
+ * const signed = { ...tx, inputs: [{ ...tx.inputs[0], signature: new Uint8Array(64).fill(7) }] };
+ * assert.equal(txid(signed), txid(tx));
+ * assert.notEqual(wtxid(signed), wtxid(tx));
+ * ```
+ */
 export function txid(tx: Transaction): string {
   return toHexReversed(sha256dSync(serialize(tx, false)));
 }

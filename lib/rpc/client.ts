@@ -6,13 +6,20 @@ import type { RpcInfo } from "./server.ts";
 
 /** No node answers for that data directory (exit code 3). */
 export class NoNode extends Error {
+  /** The error's name, for logs. */
   override name = "NoNode";
 }
 
 /** The node answered with a JSON-RPC error. */
 export class RpcError extends Error {
+  /** The error's name, for logs. */
   override name = "RpcError";
-  constructor(readonly code: number, message: string) {
+  /** An error with the node's JSON-RPC error `code` (see `RPC_ERRORS`). */
+  constructor(
+    /** The JSON-RPC error code. */
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
   }
 }

@@ -8,8 +8,11 @@ import { METHODS, RpcBadParams, RpcRefused } from "./methods.ts";
 
 /** Where a node's RPC listens, as written to `rpc.json`. */
 export interface RpcInfo {
+  /** TCP port on 127.0.0.1. */
   port: number;
+  /** The bearer token a client must send. */
   cookie: string;
+  /** The node's process id. */
   pid: number;
 }
 
@@ -25,7 +28,9 @@ export const RPC_ERRORS = {
 
 /** A running RPC server. */
 export interface RpcServer {
+  /** Where it listens, as written to `rpc.json`. */
   info: RpcInfo;
+  /** Stops serving and removes `rpc.json`. */
   close(): Promise<void>;
 }
 

@@ -20,7 +20,21 @@ export interface DirLock {
 
 /**
  * Takes the lock on `dir` (which must exist) or throws `DataDirLocked` at once.
- * @example const lock = lockDataDir(dataDir); try { ... } finally { lock.release(); }
+ * @example One process per data directory
+ * ```ts
+ * import { DataDirLocked, lockDataDir } from "@peerchain/peerchain";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const lock = lockDataDir(dir);
+ * try {
+ *   assert.throws(() => lockDataDir(dir), DataDirLocked);
+ * } finally {
+ *   lock.release();
+ * }
+ * lockDataDir(dir).release(); // free again
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function lockDataDir(dir: string): DirLock {
   const db = new DatabaseSync(`${dir}/LOCK`);

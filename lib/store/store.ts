@@ -46,7 +46,14 @@ export class StoreError extends Error {
   override name = "StoreError";
 }
 
-const SCHEMA = `
+/**
+ * The store format this code reads and writes, kept in `PRAGMA user_version`. 0 is the format from before
+ * versions were kept; each later format is the one before plus `MIGRATIONS[its number - 1]`.
+ */
+export const STORE_VERSION = 1;
+
+/** The tables of format 0: a new store starts here and migrates like an old one, so both take one path. */
+const SCHEMA_V0 = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blocks (
   hash TEXT PRIMARY KEY, height INTEGER NOT NULL, header BLOB NOT NULL, work TEXT NOT NULL,
@@ -57,6 +64,12 @@ CREATE TABLE IF NOT EXISTS coins (
 CREATE TABLE IF NOT EXISTS undo (hash TEXT PRIMARY KEY, data BLOB NOT NULL);
 `;
 
+/** `MIGRATIONS[v]` turns format v into v + 1. */
+const MIGRATIONS: readonly string[] = [
+  // 0 -> 1: start-up reads the index in height order; an index on height streams it instead of sorting it.
+  "CREATE INDEX blocks_by_height ON blocks (height)",
+];
+
 /** The chain's persistent state. Open with `openStore`. */
 export class Store {
   #db: DatabaseSync;
@@ -65,7 +78,15 @@ export class Store {
   /** @internal use `openStore`. */
   constructor(db: DatabaseSync) {
     this.#db = db;
-    db.exec(SCHEMA);
+    const version = userVersion(db);
+    if (version < STORE_VERSION) {
+      // All steps and the new version number commit together: a crash mid-way leaves the old format.
+      this.#transaction(() => {
+        db.exec(SCHEMA_V0);
+        for (const step of MIGRATIONS.slice(version)) db.exec(step);
+        db.exec(`PRAGMA user_version = ${STORE_VERSION}`);
+      });
+    }
     const p = (sql: string) => db.prepare(sql);
     this.#q = {
       getMeta: p("SELECT value FROM meta WHERE key = ?"),
@@ -205,17 +226,51 @@ export class Store {
  * Opens (creating if needed) the store at `path`, or an in-memory one for `":memory:"`.
  * WAL with `synchronous=NORMAL`: a committed block survives a killed process; a power cut may lose the last
  * blocks but never leaves a half-connected one.
- * @example const store = openStore(`${dataDir}/chain.sqlite`);
+ * @example A store on disk keeps the chain across restarts
+ * ```ts
+ * import { Chain, NETWORKS, openStore } from "@peerchain/peerchain";
+ * import { createTemplate, solveSync } from "@peerchain/peerchain/mining";
+ * import assert from "node:assert/strict";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const store = openStore(`${dir}/chain.sqlite`);
+ * const chain = Chain.open(store, NETWORKS.regtest);
+ * await chain.processBlock(solveSync(createTemplate(chain, undefined, "00".repeat(20)).block));
+ * store.close();
+ *
+ * const reopened = openStore(`${dir}/chain.sqlite`);
+ * assert.equal(Chain.open(reopened, NETWORKS.regtest).height, 1);
+ * reopened.close();
+ * await Deno.remove(dir, { recursive: true });
+ * ```
  */
 export function openStore(path: string): Store {
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path);
-    if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
-    db.exec("PRAGMA synchronous = NORMAL");
-    db.exec("PRAGMA busy_timeout = 2000");
   } catch (e) {
     throw new StoreError(`cannot open the chain store ${path}: ${(e as Error).message}`);
   }
-  return new Store(db);
+  try {
+    // Before anything writes (even the journal mode): a newer program's store is refused untouched.
+    db.exec("PRAGMA busy_timeout = 2000");
+    const version = userVersion(db);
+    if (version > STORE_VERSION) {
+      throw new StoreError(
+        `the chain store ${path} has format version ${version}, newer than this program reads ` +
+          `(${STORE_VERSION}): use a newer peerchain; the store was left untouched`,
+      );
+    }
+    if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
+    db.exec("PRAGMA synchronous = NORMAL");
+    return new Store(db);
+  } catch (e) {
+    db.close();
+    if (e instanceof StoreError) throw e;
+    throw new StoreError(`cannot open the chain store ${path}: ${(e as Error).message}`);
+  }
+}
+
+function userVersion(db: DatabaseSync): number {
+  return (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
 }

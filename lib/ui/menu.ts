@@ -20,7 +20,11 @@ import {
   waitForKey,
 } from "./prompts.ts";
 import { clock, formatHashrate, newsLine, palette, statusLine, visibleWidth, wantColour } from "./render.ts";
+import { syncLine } from "../sync_progress.ts";
 import { blockScreen, chainScreen, findBlock, mempoolScreen, peersScreen, walletScreen } from "./screens.ts";
+
+/** Loads the prompt library before the menu draws anything (cli.ts reaches the menu's modules only through this one). */
+export { preloadPrompts } from "./prompts.ts";
 
 type Action =
   | "refresh"
@@ -86,13 +90,18 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
     }, Math.max(0, REDRAW_MS - (Date.now() - lastDraw)));
   };
   const unsubscribe = node.subscribe((e) => {
+    // During an initial sync the progress line under the status tells it; a news line per block would not.
+    if (e.type === "block" && e.source === "network" && node.syncProgress()) return requestRedraw();
     const line = newsLine(e, p);
     if (!line) return;
     news.push(`${p.dim(clock())} ${line}`);
     if (news.length > NEWS_KEPT) news.shift();
     requestRedraw();
   });
-  const ticker = setInterval(() => node.miner.status().mining && requestRedraw(), MINING_REFRESH_MS);
+  const ticker = setInterval(
+    () => (node.miner.status().mining || node.syncProgress()) && requestRedraw(),
+    MINING_REFRESH_MS,
+  );
   addEventListener("unload", restoreTerminal);
 
   const draw = () => {
@@ -104,6 +113,7 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
     const head = [
       `${p.bold("peerchain")} ${p.dim(`${node.params.name} · ${node.net.listen} · ${node.dataDir}`)}`,
       ...statusLine(node.status(), p, columns).split("\n"),
+      ...syncRows(node, p),
       rule,
       ...(shown.length ? shown : [p.dim("no news yet")]),
       rule,
@@ -163,9 +173,7 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
         return () => ["Continuous mining stopped."];
       }
       node.miner.start();
-      return () => [
-        p.yellow("Mining continuously: new blocks appear in the news. Choose the entry again to stop."),
-      ];
+      return continuousMiningView(node, p);
     },
     mempool: () => Promise.resolve(() => mempoolScreen(node, p)),
     wallet: () => Promise.resolve(() => walletScreen(node, p)),
@@ -236,6 +244,32 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
     restoreTerminal();
     write("\n"); // what follows (the node's "stopping" line) starts on a line of its own
   }
+}
+
+/** The sync progress line under the status line while an initial sync runs. */
+function syncRows(node: Node, p: ReturnType<typeof palette>): string[] {
+  const progress = node.syncProgress();
+  return progress ? [p.yellow(syncLine(progress))] : [];
+}
+
+/**
+ * What the screen shows while mining continuously: the hash rate, the blocks found and the time since it
+ * started, redrawn as it goes (the menu redraws every few seconds while mining).
+ */
+function continuousMiningView(node: Node, p: ReturnType<typeof palette>): () => string[] {
+  const started = performance.now();
+  const foundBefore = node.miner.status().found;
+  return () => {
+    const s = node.miner.status();
+    if (!s.mining) return [p.dim("Continuous mining is off.")];
+    const found = s.found - foundBefore;
+    const secs = Math.round((performance.now() - started) / 1000);
+    return [
+      p.yellow(`Mining continuously at ${formatHashrate(s.hashrate)}`) +
+      `: ${found} block${found === 1 ? "" : "s"} found in ${secs} s, now mining block ${s.height}.`,
+      "New blocks appear in the news. Choose Mine continuously again to stop.",
+    ];
+  };
 }
 
 /** Asks for an address and an amount, each checked as it is entered, shows the fee and sends on confirmation. */

@@ -87,7 +87,37 @@ interface Key extends KeyPair {
   stored: StoredKey;
 }
 
-/** A set of keys and what they can spend. Open with `Wallet.open` or `Wallet.createInMemory`. */
+/**
+ * A set of keys and what they can spend. Open with `Wallet.open` or `Wallet.createInMemory`.
+ * @example Earn coins by mining, then pay someone
+ * ```ts
+ * import { Chain, COIN, Mempool, NETWORKS, openStore, Wallet, type WalletView } from "@peerchain/peerchain";
+ * import { createTemplate, solveSync } from "@peerchain/peerchain/mining";
+ * import assert from "node:assert/strict";
+ *
+ * const params = NETWORKS.regtest;
+ * const chain = Chain.open(openStore(":memory:"), params);
+ * const mempool = new Mempool(chain);
+ * const wallet = await Wallet.createInMemory(params);
+ * const view: WalletView = {
+ *   height: chain.height,
+ *   coinbaseMaturity: params.coinbaseMaturity,
+ *   coinsOf: (pkhs) => chain.coinsOf(pkhs),
+ *   mempoolCoinsOf: (pkhs) => mempool.coinsOf(pkhs),
+ *   isSpentInMempool: (outpoint) => mempool.isSpent(outpoint),
+ * };
+ * // A coinbase can be spent once it has matured.
+ * for (let i = 0; i <= params.coinbaseMaturity; i++) {
+ *   await chain.processBlock(solveSync(createTemplate(chain, mempool, wallet.pubKeyHash).block));
+ * }
+ * view.height = chain.height;
+ * const friend = await Wallet.createInMemory(params);
+ * const { tx, fee } = await wallet.createTransaction(view, friend.address, 2 * COIN);
+ * await mempool.accept(tx);
+ * assert.ok(fee > 0);
+ * assert.equal(friend.balance({ ...view, mempoolCoinsOf: (p) => mempool.coinsOf(p) }).pending, 2 * COIN);
+ * ```
+ */
 export class Wallet {
   /** The network's parameters. */
   readonly params: NetworkParams;

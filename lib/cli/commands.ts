@@ -1,0 +1,484 @@
+/**
+ * The one table of the command line: every command with its arguments, description, example and exit codes,
+ * and every flag with the commands it belongs to, its value, its help and how it sets `Args`. The parser
+ * (args.ts), the help texts and the shell completions (help.ts) are all read from here, so a new flag is one
+ * entry in `FLAGS` (and its field in `Args`).
+ * @module
+ */
+import type { NetworkName } from "../consensus/params.ts";
+import { AddressFormatError, formatHostPort, type HostPort, parseHostPort } from "../net/messages.ts";
+
+/** A command line that cannot be run. */
+export class UsageError extends Error {
+  /** The error's name, for logs. */
+  override name = "UsageError";
+  /** An error about `command`'s command line (undefined when the command itself is unknown). */
+  constructor(message: string, readonly command?: CommandName) {
+    super(message);
+  }
+}
+
+/** The subcommands that talk to a running node through its RPC. */
+export const SUBCOMMANDS = [
+  "status",
+  "peers",
+  "chain",
+  "block",
+  "mempool",
+  "balance",
+  "address",
+  "send",
+  "mine",
+  "stop",
+] as const;
+
+/** A subcommand that talks to a running node. */
+export type Subcommand = typeof SUBCOMMANDS[number];
+
+/** Every command: `run`, the node's subcommands, and the ones that only print. */
+export type CommandName = "run" | Subcommand | "help" | "completions" | "version";
+
+/** A parsed command line. */
+export interface Args {
+  /** What to do; `run` when no command is named. */
+  command: CommandName;
+  /** The command's arguments. */
+  positional: string[];
+  /** `--network`. */
+  network: NetworkName;
+  /** `--data-dir`, when given. */
+  dataDir?: string;
+  /** `--tracker`. */
+  tracker: string;
+  /** `--listen`, when given. */
+  listen?: HostPort;
+  /** `--advertise`, normalised to `host:port`. */
+  advertise?: string;
+  /** `--connect`, each normalised to `host:port`. */
+  connect: string[];
+  /** `--headless`. */
+  headless: boolean;
+  /** `--mine`. */
+  mine: boolean;
+  /** `--threads`. */
+  threads?: number;
+  /** `--rpc-port`. */
+  rpcPort?: number;
+  /** `--max-peers`. */
+  maxPeers?: number;
+  /** `--json`. */
+  json: boolean;
+  /** `--ping-interval`, milliseconds. */
+  pingIntervalMs?: number;
+  /** `--dead-after`, milliseconds. */
+  deadAfterMs?: number;
+}
+
+/** Which commands a flag belongs to: `run`, the node's subcommands, or every command. */
+export type FlagScope = "run" | "node" | "all";
+
+/** One flag. */
+export interface FlagSpec {
+  /** `--name`. */
+  name: `--${string}`;
+  /** A one-letter alias, such as `-h`. */
+  short?: `-${string}`;
+  /** The value's placeholder (`HOST:PORT`); absent for a flag that takes none. */
+  value?: string;
+  /** The values a shell may complete; `"dir"` or `"file"` for paths. */
+  complete?: readonly string[] | "dir" | "file";
+  /** The commands it belongs to. */
+  scope: FlagScope;
+  /** One line of help. */
+  help: string;
+  /** Sets the parsed value on `a` (`value` is "" for a flag without one); throws `UsageError`. */
+  apply(a: Args, value: string): void;
+}
+
+/** One command. */
+export interface CommandSpec {
+  /** Its name. */
+  name: CommandName;
+  /** Its arguments as usage shows them, e.g. `ADDRESS AMOUNT`. */
+  args: string;
+  /** Least and most arguments. */
+  arity: readonly [number, number];
+  /** One line for the command list. */
+  summary: string;
+  /** What it does, in a few lines. */
+  description: string;
+  /** What each argument means. */
+  argHelp?: readonly (readonly [string, string])[];
+  /** Example command lines. */
+  examples: readonly string[];
+  /** Which flags it takes (besides the ones every command takes). */
+  flags: FlagScope | "none";
+  /** Its exit codes and their meaning. */
+  exitCodes: readonly (readonly [number, string])[];
+}
+
+function hostPort(flag: string, v: string): HostPort {
+  try {
+    return parseHostPort(v);
+  } catch (e) {
+    if (e instanceof AddressFormatError) throw new UsageError(`${flag}: ${e.message}`);
+    throw e;
+  }
+}
+
+function dialable(flag: string, v: string): string {
+  return formatHostPort(hostPort(flag, v));
+}
+
+function int(flag: string, v: string, min: number, max: number): number {
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(`${flag} takes a whole number from ${min} to ${max}, not "${v}"`);
+  }
+  return n;
+}
+
+/** Every flag the parser accepts. */
+export const FLAGS: readonly FlagSpec[] = [
+  {
+    name: "--network",
+    value: "main|regtest",
+    complete: ["main", "regtest"],
+    scope: "all",
+    help: "main (the default), or regtest: trivial difficulty, for demos and tests",
+    apply(a, v) {
+      if (v !== "main" && v !== "regtest") {
+        throw new UsageError(`unknown network "${v}": use main or regtest`);
+      }
+      a.network = v;
+    },
+  },
+  {
+    name: "--data-dir",
+    value: "DIR",
+    complete: "dir",
+    scope: "all",
+    help: "the node's data directory (default: one per user and network, see README)",
+    apply(a, v) {
+      a.dataDir = v;
+    },
+  },
+  {
+    name: "--json",
+    scope: "node",
+    help: "print the result as one JSON value",
+    apply(a) {
+      a.json = true;
+    },
+  },
+  {
+    name: "--tracker",
+    value: "FILE",
+    complete: "file",
+    scope: "run",
+    help: "the tracker file: the hub's address first (default server_tracker.txt)",
+    apply(a, v) {
+      a.tracker = v;
+    },
+  },
+  {
+    name: "--listen",
+    value: "HOST:PORT",
+    scope: "run",
+    help: "where to listen (default: all interfaces, port 8765 or regtest 18765, else a free one)",
+    apply(a, v) {
+      a.listen = hostPort("--listen", v);
+    },
+  },
+  {
+    name: "--advertise",
+    value: "HOST:PORT",
+    scope: "run",
+    help: "the address other nodes should dial, when it differs from --listen",
+    apply(a, v) {
+      a.advertise = dialable("--advertise", v);
+    },
+  },
+  {
+    name: "--connect",
+    value: "HOST:PORT",
+    scope: "run",
+    help: "join this node instead of the tracker's (repeatable)",
+    apply(a, v) {
+      a.connect.push(dialable("--connect", v));
+    },
+  },
+  {
+    name: "--headless",
+    scope: "run",
+    help: "no menu: one log line per event on stderr",
+    apply(a) {
+      a.headless = true;
+    },
+  },
+  {
+    name: "--mine",
+    scope: "run",
+    help: "mine continuously from the start",
+    apply(a) {
+      a.mine = true;
+    },
+  },
+  {
+    name: "--threads",
+    value: "N",
+    scope: "run",
+    help: "mining workers, 1 to 256 (default: all cores but one)",
+    apply(a, v) {
+      a.threads = int("--threads", v, 1, 256);
+    },
+  },
+  {
+    name: "--rpc-port",
+    value: "N",
+    scope: "run",
+    help: "the local RPC port (default: any free port, written to rpc.json)",
+    apply(a, v) {
+      a.rpcPort = int("--rpc-port", v, 0, 65535);
+    },
+  },
+  {
+    name: "--max-peers",
+    value: "N",
+    scope: "run",
+    help: "Peers this node serves at most when it is a SuperPeer, 1 to 10000 (default 32)",
+    apply(a, v) {
+      a.maxPeers = int("--max-peers", v, 1, 10_000);
+    },
+  },
+  {
+    name: "--ping-interval",
+    value: "MS",
+    scope: "run",
+    help: "milliseconds between liveness pings (for tests)",
+    apply(a, v) {
+      a.pingIntervalMs = int("--ping-interval", v, 50, 600_000);
+    },
+  },
+  {
+    name: "--dead-after",
+    value: "MS",
+    scope: "run",
+    help: "milliseconds of silence after which a link counts as dead (for tests)",
+    apply(a, v) {
+      a.deadAfterMs = int("--dead-after", v, 100, 600_000);
+    },
+  },
+  {
+    name: "--help",
+    short: "-h",
+    scope: "all",
+    help: "show this help",
+    apply() {}, // the parser turns the line into `help COMMAND` before any other flag is applied
+  },
+  {
+    name: "--version",
+    scope: "all",
+    help: "print the version",
+    apply() {}, // the parser turns the line into `version` before any other flag is applied
+  },
+];
+
+const NODE_EXITS = [
+  [0, "done"],
+  [1, "refused by the node (the message says why)"],
+  [2, "usage error"],
+  [3, "no node is running for that data directory"],
+] as const;
+const PRINT_EXITS = [[0, "printed"], [2, "usage error"]] as const;
+
+/** Every command, in the order help lists them. */
+export const COMMANDS: readonly CommandSpec[] = [
+  {
+    name: "run",
+    args: "",
+    arity: [0, 0],
+    summary: "start a node (the default when no command is named)",
+    description:
+      "Starts a node: joins the network through the SuperPeers in the tracker file (or becomes one when\n" +
+      "nobody answers), keeps the chain, relays blocks and payments, and opens the menu (or logs events with\n" +
+      "--headless). SIGINT or SIGTERM stop it cleanly; a second Ctrl-C exits at once.",
+    examples: [
+      "peerchain run --headless --mine",
+      "peerchain --network regtest --listen 127.0.0.1:18765",
+    ],
+    flags: "run",
+    exitCodes: [
+      [0, "stopped cleanly (Quit, Ctrl-C, SIGTERM or `peerchain stop`)"],
+      [1, "could not start (data directory in use, port taken, a store or wallet it refuses)"],
+      [2, "usage error"],
+      [130, "a second Ctrl-C while stopping"],
+    ],
+  },
+  {
+    name: "status",
+    args: "",
+    arity: [0, 0],
+    summary: "role, hub, height, tip, balance and mining of the running node",
+    description:
+      "Prints the running node's state at a glance: role, hub, peers, height, tip, wallet balances,\n" +
+      "mempool size and whether it mines.",
+    examples: ["peerchain status", "peerchain status --json"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "peers",
+    args: "",
+    arity: [0, 0],
+    summary: "this node's role, its links and the SuperPeers it knows",
+    description:
+      "Prints this node's role, its hub, its links to other nodes and the directory of SuperPeers.",
+    examples: ["peerchain peers --json"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "chain",
+    args: "[N]",
+    arity: [0, 1],
+    summary: "the last N blocks of the active chain (default 10)",
+    description: "Prints the last N blocks of the active chain, newest first: height, hash and time.",
+    argHelp: [["N", "how many blocks, 1 to 1000 (default 10)"]],
+    examples: ["peerchain chain 5"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "block",
+    args: "HASH|HEIGHT",
+    arity: [1, 1],
+    summary: "one block by hash or height",
+    description: "Prints one block: its header, its transactions and how many confirmations it has.",
+    argHelp: [["HASH|HEIGHT", "a block hash (64 hex digits) or a height on the active chain"]],
+    examples: ["peerchain block 42", "peerchain block 0000a1b2…"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "mempool",
+    args: "",
+    arity: [0, 0],
+    summary: "transactions waiting for a block",
+    description: "Prints the unconfirmed transactions the node holds, with their fees and sizes.",
+    examples: ["peerchain mempool --json"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "balance",
+    args: "",
+    arity: [0, 0],
+    summary: "the wallet's confirmed, maturing and pending coins",
+    description:
+      "Prints the wallet's balances in coins: spendable, coinbase coins still maturing, and unconfirmed.",
+    examples: ["peerchain balance"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "address",
+    args: "",
+    arity: [0, 0],
+    summary: "this node's address, to be paid at",
+    description: "Prints the wallet's address; others pay this node with `peerchain send ADDRESS AMOUNT`.",
+    examples: ["peerchain address"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "send",
+    args: "ADDRESS AMOUNT",
+    arity: [2, 2],
+    summary: "pay AMOUNT coins to ADDRESS",
+    description:
+      "Pays AMOUNT coins from the node's wallet to ADDRESS, with change back to the wallet and the\n" +
+      "default fee, and prints the transaction id. The payment waits in the mempool until a block has it.",
+    argHelp: [
+      ["ADDRESS", "the address to pay (a mistyped character is always caught)"],
+      ["AMOUNT", "coins, with up to 8 decimals, e.g. 1.5"],
+    ],
+    examples: ["peerchain send pc1q… 1.5"],
+    flags: "node",
+    exitCodes: [
+      [0, "sent"],
+      [1, "refused: a bad address or amount, insufficient funds, or the node refused the payment"],
+      [2, "usage error"],
+      [3, "no node is running for that data directory"],
+    ],
+  },
+  {
+    name: "mine",
+    args: "[N]",
+    arity: [0, 1],
+    summary: "mine N blocks now (default 1)",
+    description: "Mines N blocks on the running node and prints their hashes when they are found.",
+    argHelp: [["N", "how many blocks, 1 to 10000 (default 1)"]],
+    examples: ["peerchain mine 3"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "stop",
+    args: "",
+    arity: [0, 0],
+    summary: "stop the running node",
+    description: "Asks the running node to stop cleanly, as Ctrl-C would.",
+    examples: ["peerchain stop"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "help",
+    args: "[COMMAND]",
+    arity: [0, 1],
+    summary: "what a command does, its arguments, flags, an example and exit codes",
+    description: "Prints the list of commands, or everything about one: `peerchain help send` is\n" +
+      "`peerchain send --help`.",
+    argHelp: [["COMMAND", "a command name"]],
+    examples: ["peerchain help send"],
+    flags: "none",
+    exitCodes: PRINT_EXITS,
+  },
+  {
+    name: "completions",
+    args: "bash|zsh",
+    arity: [1, 1],
+    summary: "a shell completion script for bash or zsh",
+    description:
+      "Prints a script that completes peerchain's commands and flags. Load it from your shell's\n" +
+      "start-up file.",
+    argHelp: [["bash|zsh", "the shell"]],
+    examples: [
+      "source <(peerchain completions bash)        # in ~/.bashrc",
+      "peerchain completions zsh > ~/.zfunc/_peerchain   # with ~/.zfunc in $fpath",
+    ],
+    flags: "none",
+    exitCodes: PRINT_EXITS,
+  },
+  {
+    name: "version",
+    args: "",
+    arity: [0, 0],
+    summary: "print the version (also --version)",
+    description: "Prints `peerchain` and its version.",
+    examples: ["peerchain --version"],
+    flags: "none",
+    exitCodes: PRINT_EXITS,
+  },
+];
+
+/** The command called `name`, or undefined. */
+export function findCommand(name: string): CommandSpec | undefined {
+  return COMMANDS.find((c) => c.name === name);
+}
+
+/** The flags `command` accepts, in table order. */
+export function flagsOf(command: CommandSpec): FlagSpec[] {
+  return FLAGS.filter((f) => f.scope === "all" || f.scope === command.flags);
+}

@@ -1,0 +1,318 @@
+/**
+ * The release pipeline, as far as it can run without Deno's runtime download: the workflow files parse and say
+ * what they must (their shell steps are run here too), scripts/compile.sh builds the five targets with
+ * exactly the `start` task's permissions and the run-time assets (run with a stand-in `deno`), and a real
+ * node whose `--allow-read` is only its data directory, its tracker file and the files compile.sh includes
+ * mines, pays and stops: nothing else is read at run time, so the compiled binary has all it needs.
+ */
+import assert from "node:assert/strict";
+import { parseDocument } from "yaml";
+import denoJson from "../deno.json" with { type: "json" };
+import { CLI } from "./support/cli.ts";
+import { freePort } from "./support/nodes.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const dec = new TextDecoder();
+
+interface Step {
+  name?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  "working-directory"?: string;
+}
+interface Job {
+  needs?: string | string[];
+  permissions?: Record<string, string>;
+  steps: Step[];
+}
+interface Workflow {
+  on: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  jobs: Record<string, Job>;
+}
+
+/** A workflow file, parsed strictly: any YAML error or warning fails the test. */
+async function workflow(name: string): Promise<Workflow> {
+  const doc = parseDocument(await Deno.readTextFile(`${ROOT}.github/workflows/${name}`), {
+    uniqueKeys: true,
+  });
+  assert.deepEqual(doc.errors.map((e) => e.message), [], `${name} parses`);
+  assert.deepEqual(doc.warnings.map((e) => e.message), [], `${name} has no warnings`);
+  return doc.toJS() as Workflow;
+}
+
+async function bash(script: string, opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const out = await new Deno.Command("bash", { args: ["-c", script], cwd: opts.cwd, env: opts.env }).output();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** The `start` task's permission flags. */
+function startPermissions(): string[] {
+  return denoJson.tasks.start.split(/\s+/).filter((w) => w.startsWith("--allow") || w === "-A");
+}
+
+Deno.test("ci.yml runs .ci/run on every push and pull request", async () => {
+  const ci = await workflow("ci.yml");
+  assert.ok("push" in ci.on && "pull_request" in ci.on);
+  assert.deepEqual(ci.permissions, { contents: "read" });
+  const runs = Object.values(ci.jobs).flatMap((j) => j.steps.map((s) => s.run ?? ""));
+  assert.ok(runs.includes("bash .ci/run"), `a step runs .ci/run: ${runs.join(" | ")}`);
+});
+
+Deno.test("release.yml: on a version tag, tests, compiles with Deno 2.9.6, checks SHA256SUMS and releases the binaries", async () => {
+  const rel = await workflow("release.yml");
+  assert.deepEqual(rel.on, { push: { tags: ["v*"] } });
+  assert.deepEqual(rel.permissions, { contents: "read" }, "read-only unless a job needs more");
+  assert.ok(rel.jobs.test.steps.some((s) => s.run === "bash .ci/run"));
+  const job = rel.jobs.release;
+  assert.equal(job.needs, "test", "no release without a green test run");
+  assert.deepEqual(job.permissions, { contents: "write" });
+  const deno = job.steps.find((s) => s.uses?.startsWith("denoland/setup-deno@"));
+  assert.equal(deno?.with?.["deno-version"], "2.9.6");
+  assert.match(
+    await Deno.readTextFile(`${ROOT}README.md`),
+    /npx -y deno@2\.9\.6 task start/,
+    "the same Deno",
+  );
+  const runs = job.steps.map((s) => s.run ?? "");
+  const at = (re: RegExp) => runs.findIndex((r) => re.test(r));
+  const compile = at(/^deno task compile$/);
+  const check = at(/^sha256sum -c SHA256SUMS$/);
+  const publish = at(/^gh release create "\$\{GITHUB_REF_NAME\}" dist\/peerchain-\* dist\/SHA256SUMS /);
+  assert.ok(compile >= 0 && check > compile && publish > check, "compile, then check, then publish");
+  assert.equal(job.steps[check]["working-directory"], "dist");
+});
+
+Deno.test("release.yml's shell steps: the tag must be deno.json's version; the notes are that version's CHANGELOG section", async () => {
+  const job = (await workflow("release.yml")).jobs.release;
+  const step = (name: RegExp) => job.steps.find((s) => name.test(s.name ?? ""))!.run!;
+  const tagCheck = step(/tag is deno.json's version/);
+  const good = await bash(tagCheck, { cwd: ROOT, env: { GITHUB_REF_NAME: `v${denoJson.version}` } });
+  assert.equal(good.code, 0, good.stderr);
+  const bad = await bash(tagCheck, { cwd: ROOT, env: { GITHUB_REF_NAME: "v9.9.9" } });
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /does not match deno.json's version/);
+
+  const dir = await Deno.makeTempDir({ prefix: "peerchain-release-" });
+  try {
+    await Deno.copyFile(`${ROOT}CHANGELOG.md`, `${dir}/CHANGELOG.md`);
+    const notes = step(/Release notes/);
+    const r = await bash(notes, { cwd: dir, env: { GITHUB_REF_NAME: `v${denoJson.version}` } });
+    assert.equal(r.code, 0, r.stderr);
+    const text = await Deno.readTextFile(`${dir}/notes.md`);
+    assert.match(text, /\S/);
+    assert.doesNotMatch(text, /^## /m, "one section only");
+    const missing = await bash(notes, { cwd: dir, env: { GITHUB_REF_NAME: "v9.9.9" } });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no section for 9\.9\.9/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The files a compiled binary must carry because code loads them by a path the compiler cannot follow. */
+async function runtimeAssets(): Promise<string[]> {
+  const assets: string[] = [];
+  const files = ["cli.ts"];
+  for await (const e of Deno.readDir(`${ROOT}lib`)) {
+    if (e.isDirectory) {
+      for await (const f of Deno.readDir(`${ROOT}lib/${e.name}`)) {
+        if (f.name.endsWith(".ts")) files.push(`lib/${e.name}/${f.name}`);
+      }
+    } else if (e.name.endsWith(".ts")) files.push(`lib/${e.name}`);
+  }
+  for (const file of files) {
+    const text = await Deno.readTextFile(`${ROOT}${file}`);
+    const dir = file.includes("/") ? file.slice(0, file.lastIndexOf("/") + 1) : "";
+    const resolve = (rel: string) => new URL(rel, `file:///${dir}`).pathname.slice(1);
+    // new URL("./x", import.meta.url): a worker or a file read at run time.
+    for (const m of text.matchAll(/new URL\("([^"]+)", import\.meta\.url\)/g)) assets.push(resolve(m[1]));
+    // import(NAME) with NAME a constant: a module kept out of the static graph on purpose.
+    for (const m of text.matchAll(/\bimport\((\w+)\)/g)) {
+      const value = new RegExp(`const ${m[1]} = "([^"]+)"`).exec(text);
+      assert.ok(value, `${file}: import(${m[1]}) must name a constant string`);
+      assets.push(resolve(value[1]));
+    }
+    // A dynamic import of a non-TypeScript file (the wasm kernel).
+    for (const m of text.matchAll(/\bimport\("(\.[^"]+\.(?:wasm|json))"\)/g)) assets.push(resolve(m[1]));
+  }
+  return [...new Set(assets)].sort();
+}
+
+/**
+ * The files a binary built by compile.sh carries besides cli.ts's own graph: each module it includes with its
+ * static module graph (the compiler embeds both), and each included asset. Under `deno run` these are the
+ * files read at run time (a worker's modules need read permission there).
+ */
+async function includedFiles(): Promise<string[]> {
+  const { calls, root } = await compileWithStandIn();
+  await Deno.remove(root, { recursive: true });
+  const included = calls[0].flatMap((w, i) => calls[0][i - 1] === "--include" ? [w] : []);
+  const files = new Set<string>();
+  for (const asset of included) {
+    files.add(`${ROOT}${asset}`);
+    if (!asset.endsWith(".ts")) continue;
+    const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json", asset], cwd: ROOT })
+      .output();
+    assert.equal(out.code, 0, dec.decode(out.stderr));
+    for (const m of JSON.parse(dec.decode(out.stdout)).modules as { specifier: string }[]) {
+      if (m.specifier.startsWith("file://")) files.add(new URL(m.specifier).pathname);
+    }
+  }
+  return [...files];
+}
+
+/** Runs a copy of scripts/compile.sh with a stand-in `deno` that records its arguments and writes each output. */
+async function compileWithStandIn(): Promise<{ calls: string[][]; dist: string; root: string; log: string }> {
+  const root = await Deno.makeTempDir({ prefix: "peerchain-compile-" });
+  await Deno.mkdir(`${root}/scripts`);
+  await Deno.mkdir(`${root}/bin`);
+  await Deno.copyFile(`${ROOT}scripts/compile.sh`, `${root}/scripts/compile.sh`);
+  await Deno.mkdir(`${root}/dist`);
+  await Deno.writeTextFile(`${root}/dist/stale-file`, "left over from an earlier build");
+  await Deno.writeTextFile(
+    `${root}/bin/deno`,
+    `#!/usr/bin/env bash
+printf '%s\\n' "$@" > "${root}/call-$RANDOM$RANDOM"
+out=""; target=""
+while [ $# -gt 0 ]; do
+  case "$1" in --output) out="$2"; shift ;; --target) target="$2"; shift ;; esac
+  shift
+done
+case "$target" in *windows*) out="$out.exe" ;; esac
+printf 'binary for %s\\n' "$target" > "$out"
+`,
+  );
+  await Deno.chmod(`${root}/bin/deno`, 0o755);
+  const r = await bash(`bash scripts/compile.sh`, {
+    cwd: root,
+    env: { PATH: `${root}/bin:${Deno.env.get("PATH")}` },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const calls: string[][] = [];
+  for await (const e of Deno.readDir(root)) {
+    if (e.name.startsWith("call-")) {
+      calls.push((await Deno.readTextFile(`${root}/${e.name}`)).trimEnd().split("\n"));
+    }
+  }
+  return { calls, dist: `${root}/dist`, root, log: r.stdout };
+}
+
+Deno.test("compile.sh: five targets, the start task's permissions (never -A), the run-time assets, and SHA256SUMS", async () => {
+  const { calls, dist, root } = await compileWithStandIn();
+  try {
+    const targets = calls.map((c) => c[c.indexOf("--target") + 1]).sort();
+    assert.deepEqual(targets, [
+      "aarch64-apple-darwin",
+      "aarch64-unknown-linux-gnu",
+      "x86_64-apple-darwin",
+      "x86_64-pc-windows-msvc",
+      "x86_64-unknown-linux-gnu",
+    ]);
+    const assets = await runtimeAssets();
+    assert.deepEqual(assets, ["lib/mining/kernel.wasm", "lib/mining/worker.ts", "lib/ui/menu.ts"]);
+    const start = startPermissions();
+    assert.ok(!start.includes("-A") && !start.includes("--allow-all"));
+    for (const c of calls) {
+      assert.equal(c[0], "compile");
+      assert.equal(c.at(-1), "cli.ts");
+      const perms = c.filter((w) => w.startsWith("--allow") || w === "-A");
+      assert.deepEqual(perms.sort(), [...start].sort(), "the same permissions as deno task start");
+      const included = c.flatMap((w, i) => c[i - 1] === "--include" ? [w] : []);
+      assert.deepEqual(included.sort(), assets, "every file loaded at run time is included");
+      assert.equal(c[c.indexOf("--output") + 1], `dist/peerchain-${c[c.indexOf("--target") + 1]}`);
+    }
+    const files = [...Deno.readDirSync(dist)].map((e) => e.name).sort();
+    assert.deepEqual(files, [
+      "SHA256SUMS",
+      "peerchain-aarch64-apple-darwin",
+      "peerchain-aarch64-unknown-linux-gnu",
+      "peerchain-x86_64-apple-darwin",
+      "peerchain-x86_64-pc-windows-msvc.exe",
+      "peerchain-x86_64-unknown-linux-gnu",
+    ], "a fresh dist/: no stale files, one line of checksums per binary");
+    const sums = await Deno.readTextFile(`${dist}/SHA256SUMS`);
+    assert.equal(sums.trimEnd().split("\n").length, 5);
+    assert.equal((await bash("sha256sum -c SHA256SUMS", { cwd: dist })).code, 0);
+    // A tampered binary fails the check a user runs after downloading.
+    await Deno.writeTextFile(`${dist}/peerchain-x86_64-unknown-linux-gnu`, "tampered\n");
+    const tampered = await bash("sha256sum -c SHA256SUMS", { cwd: dist });
+    assert.notEqual(tampered.code, 0);
+    assert.match(tampered.stdout, /peerchain-x86_64-unknown-linux-gnu: FAILED/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a node reads nothing at run time but its data directory, its tracker file and what compile.sh includes", async () => {
+  const root = await Deno.makeTempDir({ prefix: "peerchain-reads-" });
+  const dataDir = `${root}/data`;
+  const tracker = `${root}/server_tracker.txt`;
+  const readable = [dataDir, tracker, ...await includedFiles()].join(",");
+  const perms = startPermissions().map((p) =>
+    p === "--allow-read" ? `--allow-read=${readable}` : p === "--allow-write" ? `--allow-write=${root}` : p
+  );
+  assert.ok(perms.some((p) => p.startsWith("--allow-read=")), "read is narrowed");
+  const cliRun = (...args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", ...perms, CLI, ...args, "--network", "regtest", "--data-dir", dataDir],
+      stdin: "null",
+      env: { NO_COLOR: "1" },
+    }).output();
+  const node = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...perms,
+      CLI,
+      "run",
+      "--headless",
+      "--network",
+      "regtest",
+      "--data-dir",
+      dataDir,
+      "--tracker",
+      tracker,
+      "--listen",
+      `127.0.0.1:${freePort()}`,
+      "--threads",
+      "1",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const stderr = node.output().then((o) => dec.decode(o.stderr));
+  try {
+    // The RPC answers once the node is up (rpc.json written).
+    let status: { code: number; stdout: Uint8Array } | undefined;
+    for (let i = 0; i < 300 && status?.code !== 0; i++) {
+      status = await cliRun("status", "--json");
+      if (status.code !== 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(status?.code, 0, `the node answers: ${await Promise.race([stderr, Promise.resolve("")])}`);
+    // Mining loads the worker and the wasm kernel; a payment uses the wallet and the store.
+    const mined = await cliRun("mine", "11", "--json");
+    assert.equal(mined.code, 0, dec.decode(mined.stderr));
+    const address = JSON.parse(dec.decode((await cliRun("address", "--json")).stdout)).address as string;
+    const sent = await cliRun("send", address, "1.5", "--json");
+    assert.equal(sent.code, 0, dec.decode(sent.stderr));
+    const block = await cliRun("mine", "1", "--json");
+    assert.equal(block.code, 0);
+    const after = JSON.parse(dec.decode((await cliRun("status", "--json")).stdout));
+    assert.equal(after.height, 12);
+    assert.equal(after.mempool, 0);
+    assert.equal((await cliRun("stop")).code, 0);
+    const status2 = await node.status;
+    const log = await stderr;
+    assert.equal(status2.code, 0, log);
+    assert.doesNotMatch(log, /Requires read access|PermissionDenied|NotCapable/);
+  } finally {
+    try {
+      node.kill("SIGKILL");
+    } catch { /* already stopped */ }
+    await node.status.catch(() => {});
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -1,0 +1,209 @@
+/**
+ * Format versions: a store written before versions were kept (tests/fixtures/store-v0, made by that code)
+ * opens migrated with the same chain and coins; a migration is all or nothing; a store or wallet newer than
+ * this program is refused with a message saying so, and the data directory is left exactly as it was.
+ */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { Chain } from "../lib/chain/chain.ts";
+import { NETWORKS } from "../lib/consensus/params.ts";
+import { Node } from "../lib/node.ts";
+import { openStore, STORE_VERSION, StoreError } from "../lib/store/store.ts";
+import { Wallet, WalletError } from "../lib/wallet/wallet.ts";
+import { assertRefusal, CLI } from "./support/cli.ts";
+import { freePort, NODE_PERMISSIONS } from "./support/nodes.ts";
+
+const FIXTURE = new URL("./fixtures/store-v0/", import.meta.url).pathname;
+const expected = JSON.parse(await Deno.readTextFile(`${FIXTURE}expected.json`));
+
+/** A copy of the fixture's data directory in a fresh temporary folder. */
+async function fixtureCopy(): Promise<{ root: string; dataDir: string }> {
+  const root = await Deno.makeTempDir({ prefix: "peerchain-upgrade-" });
+  const dataDir = `${root}/data`;
+  await Deno.mkdir(dataDir);
+  for (const f of ["chain.sqlite", "wallet.json"]) await Deno.copyFile(`${FIXTURE}${f}`, `${dataDir}/${f}`);
+  return { root, dataDir };
+}
+
+function userVersion(path: string): number {
+  const db = new DatabaseSync(path, { readOnly: true });
+  try {
+    return (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+  } finally {
+    db.close();
+  }
+}
+
+function setUserVersion(path: string, version: number): void {
+  const db = new DatabaseSync(path);
+  db.exec(`PRAGMA user_version = ${version}`);
+  db.close();
+}
+
+/** Every file of `dir` (but the lock, which only says who holds it) with the SHA-256 of its bytes. */
+async function snapshot(dir: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for await (const e of Deno.readDir(dir)) {
+    if (e.name === "LOCK") continue;
+    const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(`${dir}/${e.name}`));
+    files[e.name] = new Uint8Array(digest).toHex();
+  }
+  return files;
+}
+
+function startNode(root: string, dataDir: string): Promise<Node> {
+  return Node.start({
+    network: "regtest",
+    dataDir,
+    trackerPath: `${root}/tracker.txt`,
+    listen: { hostname: "127.0.0.1", port: 0 },
+    threads: 1,
+  });
+}
+
+Deno.test("the fixture is the old format: no version and no height index", () => {
+  assert.equal(userVersion(`${FIXTURE}chain.sqlite`), 0);
+});
+
+Deno.test("a store from before format versions opens migrated, with the same tip, blocks, coins and wallet", async () => {
+  const { root, dataDir } = await fixtureCopy();
+  try {
+    const node = await startNode(root, dataDir);
+    try {
+      assert.equal(node.chain.height, expected.height);
+      assert.equal(node.chain.tip.hash, expected.tip);
+      assert.equal(node.wallet.address, expected.walletAddress);
+      // The payment made before the upgrade is confirmed, and the stale block is still known.
+      assert.ok(node.chain.getCoin({ txid: expected.payment.txid, index: 0 }));
+      assert.equal(node.chain.coinCount, expected.coins.length);
+    } finally {
+      await node.stop();
+    }
+    const path = `${dataDir}/chain.sqlite`;
+    assert.equal(userVersion(path), STORE_VERSION);
+    const store = openStore(path);
+    try {
+      assert.equal([...store.loadIndex()].length, expected.blocks);
+      const coins = [...store.loadCoins()].map(([key, c]) => ({ key, ...c }))
+        .sort((a, b) => a.key < b.key ? -1 : 1);
+      assert.deepEqual(coins, expected.coins);
+      // And the chain rebuilt from the migrated store agrees.
+      const chain = Chain.open(store, NETWORKS.regtest);
+      assert.equal(chain.tip.hash, expected.tip);
+    } finally {
+      store.close();
+    }
+    const db = new DatabaseSync(path, { readOnly: true });
+    const plan = db.prepare(
+      "EXPLAIN QUERY PLAN SELECT hash, height, header, work, status FROM blocks ORDER BY height, rowid",
+    ).all().map((r) => String((r as { detail: string }).detail));
+    db.close();
+    assert.deepEqual(plan, ["SCAN blocks USING INDEX blocks_by_height"], "start-up reads the index unsorted");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a new store starts at the current format version", async () => {
+  const root = await Deno.makeTempDir({ prefix: "peerchain-upgrade-" });
+  try {
+    openStore(`${root}/chain.sqlite`).close();
+    assert.equal(userVersion(`${root}/chain.sqlite`), STORE_VERSION);
+    // Reopening a current store writes nothing.
+    const before = await Deno.readFile(`${root}/chain.sqlite`);
+    openStore(`${root}/chain.sqlite`).close();
+    assert.deepEqual(await Deno.readFile(`${root}/chain.sqlite`), before);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a migration that fails part-way changes nothing: the store keeps its old format and version", async () => {
+  const { root, dataDir } = await fixtureCopy();
+  try {
+    const path = `${dataDir}/chain.sqlite`;
+    // A table with the name the migration gives its index makes the migration's step fail.
+    const db = new DatabaseSync(path);
+    db.exec("CREATE TABLE blocks_by_height (x)");
+    db.close();
+    const before = await snapshot(dataDir);
+    assert.throws(
+      () => openStore(path),
+      (e) => e instanceof StoreError && /nothing was changed/.test(e.message),
+    );
+    assert.deepEqual(await snapshot(dataDir), before);
+    assert.equal(userVersion(path), 0);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a store newer than this program is refused with a clear message and left untouched", async () => {
+  const { root, dataDir } = await fixtureCopy();
+  try {
+    const path = `${dataDir}/chain.sqlite`;
+    openStore(path).close();
+    setUserVersion(path, STORE_VERSION + 1);
+    const before = await snapshot(dataDir);
+    await assert.rejects(
+      startNode(root, dataDir),
+      (e) =>
+        e instanceof StoreError &&
+        e.message.includes(
+          `format version ${STORE_VERSION + 1}, newer than this program reads (${STORE_VERSION})`,
+        ) &&
+        /use a newer peerchain/.test(e.message),
+    );
+    assert.deepEqual(await snapshot(dataDir), before);
+
+    // The executable says it in one line and exits 1, before listening or writing anything.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        ...NODE_PERMISSIONS,
+        CLI,
+        "run",
+        "--headless",
+        "--network",
+        "regtest",
+        "--data-dir",
+        dataDir,
+        "--tracker",
+        `${root}/tracker.txt`,
+        "--listen",
+        `127.0.0.1:${freePort()}`,
+      ],
+      stdin: "null",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const dec = new TextDecoder();
+    assertRefusal(
+      { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) },
+      1,
+      /chain store .* newer than this program reads/,
+    );
+    assert.deepEqual(await snapshot(dataDir), before);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a wallet newer than this program is refused before the old store is migrated", async () => {
+  const { root, dataDir } = await fixtureCopy();
+  try {
+    const walletPath = `${dataDir}/wallet.json`;
+    const file = JSON.parse(await Deno.readTextFile(walletPath));
+    await Deno.writeTextFile(walletPath, JSON.stringify({ ...file, version: file.version + 1 }));
+    const before = await snapshot(dataDir);
+    await assert.rejects(
+      startNode(root, dataDir),
+      (e) => e instanceof WalletError && /newer than this program reads/.test(e.message),
+    );
+    assert.deepEqual(await snapshot(dataDir), before);
+    assert.equal(userVersion(`${dataDir}/chain.sqlite`), 0);
+    // The wallet itself refuses the same way when opened alone.
+    await assert.rejects(Wallet.open(walletPath, NETWORKS.regtest), WalletError);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
