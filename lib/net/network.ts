@@ -146,7 +146,7 @@ type LinkState =
   | { kind: "pending" }
   | { kind: "asking"; intent: Intent; resolve: (r: AskResult) => void }
   | { kind: "member"; primary: boolean; lastBlock: number; lastTx: number }
-  | { kind: "superpeer"; primary: boolean; roster: PeerEntry[] }
+  | { kind: "superpeer"; primary: boolean; roster: PeerEntry[]; dir: Directory }
   | { kind: "mesh"; lastBlock: number; lastTx: number };
 
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
@@ -164,6 +164,7 @@ export class Network {
   #relay: Relay;
   #bans: BanList;
   #book: AddressBook;
+  /** The directory a SuperPeer keeps and gossips; a Peer's view is what its own SuperPeers tell it. */
   #dir = new Directory();
   #listener?: Listener;
   #advertise = "";
@@ -268,14 +269,26 @@ export class Network {
     return this.linkInfo().filter((l) => l.kind !== "member");
   }
 
-  /** The SuperPeer directory as this node knows it (itself included when it is a SuperPeer). */
+  /**
+   * The SuperPeer directory as this node knows it: a SuperPeer's own (itself included), a Peer's the union of
+   * what its SuperPeers tell it, so it forgets what a SuperPeer it no longer holds told it.
+   */
   directory(): SuperPeerEntry[] {
-    return this.#dir.entries();
+    if (this.#role.kind === "superpeer") return this.#dir.entries();
+    const view = new Map<string, SuperPeerEntry>();
+    for (const s of this.#state.values()) {
+      if (s.kind !== "superpeer") continue;
+      for (const e of s.dir.entries()) {
+        const old = view.get(e.nodeId);
+        if (!old || old.seq < e.seq) view.set(e.nodeId, e);
+      }
+    }
+    return [...view.values()];
   }
 
   /** Nodes this node knows of: every SuperPeer and the Peers each counts as its own. */
   get networkSize(): number {
-    const size = this.#dir.entries().reduce((n, e) => n + 1 + e.peers, 0);
+    const size = this.directory().reduce((n, e) => n + 1 + e.peers, 0);
     return Math.max(size, 1);
   }
 
@@ -569,7 +582,13 @@ export class Network {
     switch (msg.type) {
       case "welcome": {
         if (s.intent.kind === "join") {
-          this.#state.set(link, { kind: "superpeer", primary: s.intent.primary, roster: [...msg.members] });
+          const dir = new Directory();
+          this.#state.set(link, {
+            kind: "superpeer",
+            primary: s.intent.primary,
+            roster: [...msg.members],
+            dir,
+          });
         } else if (s.intent.kind === "mesh") this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0 });
         else return void link.conn.close("unasked welcome");
         this.#mergeEntries(msg.superpeers, link);
@@ -692,7 +711,7 @@ export class Network {
         const r = this.#role;
         if (r.kind !== "peer" || r.backup) return;
         const exclude = new Set([entryOf(r.primary).nodeId, ...this.#dead.keys()]);
-        const pick = chooseSecond(this.#dir.entries(), exclude, this.#random);
+        const pick = chooseSecond(this.directory(), exclude, this.#random);
         if (!pick) return; // one SuperPeer in all: nothing to take; a directory change calls again
         const a = await this.#ask(pick.listen, { kind: "join", primary: false });
         if (a.kind === "linked") this.#tookSuperPeer(a.link, "second SuperPeer");
@@ -713,8 +732,8 @@ export class Network {
    * Our only SuperPeer is gone. Try the others the directory names; if there are none, the lost
    * SuperPeer's roster says who takes over: its first live Peer promotes itself, the rest dial it.
    */
-  async #lostAll(dead: PeerEntry, roster: PeerEntry[]): Promise<void> {
-    const others = this.#dir.entries().filter((e) => e.nodeId !== dead.nodeId && !this.#dead.has(e.nodeId));
+  async #lostAll(dead: PeerEntry, roster: PeerEntry[], known: SuperPeerEntry[]): Promise<void> {
+    const others = known.filter((e) => e.nodeId !== dead.nodeId && !this.#dead.has(e.nodeId));
     if (others.length) {
       return this.#join(
         `lost SuperPeer ${dead.listen}`,
@@ -752,7 +771,11 @@ export class Network {
   #promote(reason: string): void {
     if (this.#stopping || this.#role.kind === "superpeer") return;
     const old = this.#role;
-    this.#role = { kind: "superpeer", since: this.#clock.now() };
+    // What our SuperPeers told us seeds the directory we now keep ourselves.
+    this.#dir = new Directory();
+    const now = this.#clock.now();
+    for (const e of this.directory()) this.#dir.merge(e, now);
+    this.#role = { kind: "superpeer", since: now };
     this.#lowSince = undefined;
     if (old.kind === "peer") {
       // Our SuperPeers still count us as their Peer: close and dial again as a SuperPeer.
@@ -778,14 +801,13 @@ export class Network {
     const links = [...this.#state].filter(([, s]) => s.kind === "member" || s.kind === "mesh").map(([l]) =>
       l
     );
+    const others = this.#others().map((e) => e.listen);
+    this.#dir = new Directory();
     this.#role = { kind: "joining" };
     for (const l of links) this.#state.delete(l);
     await Promise.all(links.map((l) => l.conn.close("stepping down", { flush: true })));
     this.#emit({ type: "role", role: "peer", reason });
-    await this.#join(
-      reason,
-      this.#dir.entries().filter((e) => e.nodeId !== this.nodeId).map((e) => e.listen),
-    );
+    await this.#join(reason, others);
   }
 
   /** Once a second: expire the directory, republish our entry, keep the mesh degree, consider stepping down. */
@@ -904,15 +926,19 @@ export class Network {
 
   #mergeEntries(entries: readonly SuperPeerEntry[], from: Link): void {
     const now = this.#clock.now();
+    const s = this.#state.get(from);
+    // A Peer keeps what each of its SuperPeers says apart; a SuperPeer merges into the directory it gossips.
+    const dir = s?.kind === "superpeer" ? s.dir : this.#dir;
     let changed = false, fresh = false;
     for (const e of entries) {
       // Our own entry is ours alone to write; a forged one is refused.
       if (e.nodeId === this.nodeId) continue;
-      const r = this.#dir.merge(e, now, from);
+      const r = dir.merge(e, now, from);
       if (r) changed = true;
       if (r === "new") fresh = true;
     }
-    if (changed) this.#scheduleGossip();
+    if (dir !== this.#dir) dir.takeChanges(); // a Peer forwards nothing
+    else if (changed) this.#scheduleGossip();
     if (fresh && this.#role.kind === "superpeer") this.#maintainMesh();
     if (fresh && this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
   }
@@ -978,8 +1004,11 @@ export class Network {
         if (s.kind === "member") return this.#misbehaved(link, 20, "a Peer sent directory entries");
         this.#mergeEntries(msg.add, link);
         for (const { nodeId, seq } of msg.remove) {
-          if (nodeId !== this.nodeId && this.#dir.remove(nodeId, seq, link)) this.#scheduleGossip();
+          if (nodeId === this.nodeId) continue;
+          if (s.kind === "superpeer") s.dir.remove(nodeId, seq, link);
+          else if (this.#dir.remove(nodeId, seq, link)) this.#scheduleGossip();
         }
+        if (s.kind === "superpeer") s.dir.takeChanges();
         return;
       case "members":
         if (s.kind !== "superpeer") return;
@@ -1060,7 +1089,7 @@ export class Network {
     else if (r.primary === link) {
       if (!r.backup) {
         this.#role = { kind: "joining" };
-        this.#lostAll(dead, s.roster);
+        this.#lostAll(dead, s.roster, s.dir.entries());
         return;
       }
       r.primary = r.backup;
