@@ -24,6 +24,8 @@ import { DataDirLocked } from "./lib/store/lock.ts";
 import { syncLine } from "./lib/sync_progress.ts";
 import { StoreError } from "./lib/store/store.ts";
 import { WalletError } from "./lib/wallet/errors.ts";
+import type { Explorer } from "./lib/explorer/server.ts";
+import { parseHostPort } from "./lib/net/messages.ts";
 
 function fail(message: string, code: number, command?: CommandName): never {
   console.error(`peerchain: ${message}`);
@@ -75,6 +77,8 @@ function describe(e: NodeEvent): string {
       return `misbehaviour from ${e.host} (+${e.score}): ${e.reason}`;
     case "block":
       return `block ${e.height} ${e.hash} (${e.source})`;
+    case "side":
+      return `side block ${e.height} ${e.hash} (${e.source}): on a branch with less work`;
     case "reorg":
       return `reorg: ${e.disconnected} blocks out, ${e.connected} in`;
     case "tx":
@@ -86,6 +90,36 @@ function describe(e: NodeEvent): string {
 
 /** How often a headless node logs its sync progress. */
 const SYNC_LOG_MS = 2_000;
+/**
+ * Serves the explorer where `--explorer` says, or by default on 127.0.0.1 at the network port + 1 (a free
+ * port when that one is taken); none with `--no-explorer`. An explicit address that is taken is refused.
+ */
+async function openExplorer(node: Node, args: Args, networkPort: number): Promise<Explorer | undefined> {
+  if (args.explorer === null) return undefined;
+  // Loaded only by `run`: subcommands start no faster or slower for it.
+  const { startExplorer } = await import("./lib/explorer/server.ts");
+  const publicHost = lanAddress();
+  if (args.explorer) {
+    try {
+      return await startExplorer(node, { ...args.explorer, publicHost });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+      const at = `${args.explorer.hostname}:${args.explorer.port}`;
+      throw new ExplorerPortTaken(
+        `cannot serve the explorer on ${at}: the port is in use (choose another with --explorer, or --no-explorer)`,
+      );
+    }
+  }
+  const port = networkPort < 65535 ? networkPort + 1 : 0;
+  try {
+    return await startExplorer(node, { hostname: "127.0.0.1", port, publicHost });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AddrInUse) || port === 0) throw e;
+    return await startExplorer(node, { hostname: "127.0.0.1", port: 0, publicHost });
+  }
+}
+
+class ExplorerPortTaken extends Error {}
 
 async function run(args: Args): Promise<void> {
   // Only the menu loads the prompt library (headless nodes and subcommands never do). It is loaded first,
@@ -157,15 +191,28 @@ async function run(args: Args): Promise<void> {
     if (stopping) Deno.exit(130); // a second Ctrl-C exits at once
     stopping = true;
     log("stopping");
+    await explorer?.close();
     await rpc.close();
     await node!.stop();
     Deno.exit(0);
   };
   const rpc = await startRpc(node, { port: args.rpcPort, onStop: shutdown });
+  let explorer: Explorer | undefined;
+  try {
+    explorer = await openExplorer(node, args, port || parseHostPort(node.net.listen).port);
+  } catch (e) {
+    await rpc.close();
+    await node.stop();
+    if (e instanceof ExplorerPortTaken) fail(e.message, 1);
+    throw e;
+  }
+  node.explorerUrl = explorer?.url ?? null;
   Deno.addSignalListener("SIGINT", shutdown);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", shutdown);
   log(
-    `node ${node.net.nodeId} on ${args.network}: listening on ${node.net.listen}, data ${node.dataDir}, rpc 127.0.0.1:${rpc.info.port}`,
+    `node ${node.net.nodeId} on ${args.network}: listening on ${node.net.listen}, data ${node.dataDir}, rpc 127.0.0.1:${rpc.info.port}, explorer ${
+      explorer?.url ?? "off"
+    }`,
   );
   log(
     `role ${node.net.role}, hub ${

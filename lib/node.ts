@@ -58,6 +58,8 @@ export interface NodeOptions {
 export type NodeEvent =
   | NetworkEvent
   | { type: "block"; hash: string; height: number; source: "local" | "network" }
+  /** A valid block on a branch with less work than the tip: stored, not connected. */
+  | { type: "side"; hash: string; height: number; source: "local" | "network" }
   | { type: "reorg"; disconnected: number; connected: number }
   | { type: "tx"; txid: string; source: "local" | "network" }
   | { type: "mined"; hash: string };
@@ -96,6 +98,8 @@ export interface NodeStatus {
   mining: boolean;
   /** Hashes per second while mining. */
   hashrate: number;
+  /** The explorer's URL, or null when it is off. */
+  explorer: string | null;
 }
 
 /** A running node. Start with `Node.start`, end with `stop`. */
@@ -112,6 +116,8 @@ export class Node {
   readonly net: Network;
   /** Where its files live. */
   readonly dataDir: string;
+  /** The explorer's URL, set by whoever serves it (the CLI); null while none does. */
+  explorerUrl: string | null = null;
   #store: Store;
   #lock: DirLock;
   #listeners = new Set<(e: NodeEvent) => void>();
@@ -231,6 +237,7 @@ export class Node {
       mempool: this.mempool.size,
       mining: m.mining,
       hashrate: Math.round(m.hashrate),
+      explorer: this.explorerUrl,
     };
   }
 
@@ -258,6 +265,7 @@ export class Node {
     const r = await this.chain.processBlock(block, bytes);
     await this.#afterChainUpdate(r.update, "local");
     if (r.status !== "orphan") this.net.relayBlock(bytes);
+    if (r.status === "side") this.#emit({ type: "side", hash: r.hash, height: r.height, source: "local" });
     return r.hash;
   }
 
@@ -358,6 +366,7 @@ export class Node {
     try {
       const r = await this.chain.processBlock(block, bytes);
       await this.#afterChainUpdate(r.update, "network");
+      if (r.status === "side") this.#emit({ type: "side", hash, height: r.height, source: "network" });
       return { kind: r.status === "orphan" ? "orphan" : "accepted", id: hash };
     } catch (e) {
       return refused(e, hash);

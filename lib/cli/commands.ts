@@ -66,6 +66,8 @@ export interface Args {
   rpcPort?: number;
   /** `--max-peers`. */
   maxPeers?: number;
+  /** `--explorer`; null with `--no-explorer`; undefined for the default (127.0.0.1, network port + 1). */
+  explorer?: HostPort | null;
   /** `--json`. */
   json: boolean;
   /** `--ping-interval`, milliseconds. */
@@ -249,6 +251,26 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "Peers this node serves at most when it is a SuperPeer, 1 to 10000 (default 32)",
     apply(a, v) {
       a.maxPeers = int("--max-peers", v, 1, 10_000);
+    },
+  },
+  {
+    name: "--explorer",
+    value: "HOST:PORT",
+    scope: "run",
+    help: "serve the explorer there; 0.0.0.0:PORT shares it read-only with the LAN (default 127.0.0.1 on the " +
+      "network port + 1, or a free port)",
+    apply(a, v) {
+      if (a.explorer === null) throw new UsageError("--explorer and --no-explorer contradict each other");
+      a.explorer = hostPort("--explorer", v);
+    },
+  },
+  {
+    name: "--no-explorer",
+    scope: "run",
+    help: "serve no explorer",
+    apply(a) {
+      if (a.explorer) throw new UsageError("--explorer and --no-explorer contradict each other");
+      a.explorer = null;
     },
   },
   {

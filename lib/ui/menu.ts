@@ -111,7 +111,9 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
     const newsRows = rows >= 30 ? 5 : 3;
     const shown = news.slice(-newsRows);
     const head = [
-      `${p.bold("peerchain")} ${p.dim(`${node.params.name} · ${node.net.listen} · ${node.dataDir}`)}`,
+      `${p.bold("peerchain")} ${p.dim(`${node.params.name} · ${node.net.listen} · ${node.dataDir}`)}${
+        node.explorerUrl ? ` · explorer ${p.cyan(node.explorerUrl)}` : ""
+      }`,
       ...statusLine(node.status(), p, columns).split("\n"),
       ...syncRows(node, p),
       rule,

@@ -176,6 +176,8 @@ export function newsLine(e: NodeEvent, p = palette(false)): string | undefined {
       return p.red(`misbehaviour from ${e.host} (+${e.score}): ${e.reason}`);
     case "block":
       return `block ${e.height} ${shortHash(e.hash)} ${e.source === "local" ? "mined here" : "arrived"}`;
+    case "side":
+      return p.dim(`side block ${e.height} ${shortHash(e.hash)} (a branch with less work)`);
     case "reorg":
       return p.yellow(`reorganised: ${e.disconnected} block(s) out, ${e.connected} in`);
     case "tx":

@@ -1,0 +1,109 @@
+// peerchain explorer: what JavaScript adds to pages that work without it. Ages stay current; on the
+// dashboard, /events replaces each section with the markup the node rendered (and escaped) for it, and the
+// charts become uPlot charts fed with the series. Nothing here builds markup from data.
+(function () {
+  "use strict";
+
+  function ago(s) {
+    if (s < 0) return "just now";
+    if (s < 60) return Math.floor(s) + " s ago";
+    if (s < 3600) return Math.floor(s / 60) + " min ago";
+    if (s < 86400) return Math.floor(s / 3600) + " h ago";
+    return Math.floor(s / 86400) + " d ago";
+  }
+
+  function refreshAges() {
+    const now = Date.now() / 1000;
+    for (const t of document.querySelectorAll("time[data-t]")) {
+      t.textContent = ago(now - Number(t.getAttribute("data-t")));
+    }
+  }
+  setInterval(refreshAges, 1000);
+
+  if (!document.body.hasAttribute("data-live") || !("EventSource" in globalThis)) return;
+
+  const charts = {};
+  const SERIES = {
+    interval: { label: "seconds", fmt: (v) => v + " s" },
+    difficulty: { label: "difficulty", fmt: (v) => String(+v.toPrecision(4)) },
+    hashrate: { label: "hashes/s", fmt: rate },
+  };
+
+  function rate(v) {
+    const units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s"];
+    let i = 0;
+    while (v >= 1000 && i < units.length - 1) {
+      v /= 1000;
+      i++;
+    }
+    return (i === 0 ? Math.round(v) : v.toFixed(2)) + " " + units[i];
+  }
+
+  function drawCharts(series) {
+    if (!globalThis.uPlot) return; // the server's SVG stays
+    for (const box of document.querySelectorAll("#charts .chart")) {
+      const name = box.getAttribute("data-series");
+      const spec = SERIES[name];
+      if (!spec) continue;
+      const data = [series.height, series[name]];
+      const chart = charts[name];
+      if (chart) {
+        chart.setData(data);
+        continue;
+      }
+      const caption = box.querySelector("figcaption");
+      const title = caption ? caption.firstChild.textContent.trim() : name;
+      box.textContent = "";
+      charts[name] = new globalThis.uPlot(
+        {
+          title: title,
+          width: Math.max(240, box.clientWidth || 300),
+          height: 150,
+          scales: { x: { time: false } },
+          axes: [{ label: "height", size: 34 }, { size: 60, values: (_u, vals) => vals.map(spec.fmt) }],
+          series: [{ label: "height" }, {
+            label: spec.label,
+            stroke: "#3b6fb6",
+            width: 1.5,
+            spanGaps: true,
+            value: (_u, v) => v == null ? "–" : spec.fmt(v),
+          }],
+          legend: { live: true },
+        },
+        data,
+        box,
+      );
+    }
+  }
+
+  globalThis.addEventListener("resize", () => {
+    for (const name in charts) {
+      const box = charts[name].root.parentElement;
+      charts[name].setSize({ width: Math.max(240, box.clientWidth), height: 150 });
+    }
+  });
+
+  let source;
+  function connect() {
+    source = new EventSource("/events?html=1");
+    source.addEventListener("open", () => {
+      document.body.classList.add("live-on");
+      document.body.classList.remove("live-off");
+    });
+    source.addEventListener("error", () => {
+      document.body.classList.add("live-off");
+      document.body.classList.remove("live-on");
+    });
+    source.addEventListener("section", (e) => {
+      const m = JSON.parse(e.data);
+      const el = document.getElementById(m.id);
+      if (el) el.innerHTML = m.html; // rendered and escaped by the node's templates
+      if (m.id === "status") {
+        const h = el && el.querySelector(".height");
+        if (h) document.title = "height " + h.textContent + " · peerchain explorer";
+      }
+    });
+    source.addEventListener("charts", (e) => drawCharts(JSON.parse(e.data)));
+  }
+  connect();
+})();

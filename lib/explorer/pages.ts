@@ -1,0 +1,602 @@
+/**
+ * The explorer's HTML: whole pages, and the dashboard's sections on their own (what `/events` sends a live
+ * dashboard). Rendered from the JSON of `data.ts` with the escaping `html` tag, readable without JavaScript;
+ * no inline script or style (the CSP forbids them), charts and maps are plain SVG.
+ * @module
+ */
+import { formatAmount } from "../consensus/amount.ts";
+import { html, type Safe, type Value } from "./html.ts";
+import type {
+  BlockSummary,
+  ChartSeries,
+  ExplorerData,
+  ExplorerStatus,
+  ForkEvent,
+  MempoolSummary,
+} from "./data.ts";
+import { renderNetworkMap, renderNetworkTable } from "./network_map.ts";
+import type { NetworkView } from "./network_view.ts";
+import type { LostNode } from "./network_map.ts";
+
+/** URLs of the static files, with their content hash so browsers may cache them for good. */
+export interface AssetUrls {
+  css: string;
+  favicon: string;
+  uplotCss: string;
+  uplotJs: string;
+  appJs: string;
+}
+
+/** A news line on the dashboard. */
+export interface NewsItem {
+  /** ms since the epoch. */
+  at: number;
+  text: string;
+  /** "warn" lines (failover, reorg) are highlighted. */
+  level: "info" | "warn";
+}
+
+/** The dashboard's sections, by element id. */
+export type SectionId = "status" | "network" | "blocks" | "forks" | "mempool" | "charts" | "news";
+
+const coins = (units: number) => `${formatAmount(units)}`;
+const short = (hash: string, n = 16) => hash.length > n ? `${hash.slice(0, n)}…` : hash;
+
+function bytes(n: number): string {
+  if (n < 1000) return `${n} B`;
+  if (n < 1_000_000) return `${(n / 1000).toFixed(1)} kB`;
+  return `${(n / 1_000_000).toFixed(2)} MB`;
+}
+
+function rate(perSecond: number): string {
+  const units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s"];
+  let v = perSecond, i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${i === 0 ? Math.round(v) : v.toFixed(2)} ${units[i]}`;
+}
+
+/** "12 s ago" now; the page's script keeps it current from `data-t`. */
+function age(seconds: number, now = Date.now() / 1000): Safe {
+  return html`<time datetime="${new Date(seconds * 1000).toISOString()}" data-t="${seconds}">${
+    ago(now - seconds)
+  }</time>`;
+}
+
+function ago(s: number): string {
+  if (s < 0) return "just now";
+  if (s < 60) return `${Math.floor(s)} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+const blockLink = (b: { height: number; hash: string }, text: Value = b.height) =>
+  html`<a href="/block/${b.hash}">${text}</a>`;
+const hashLink = (kind: "block" | "tx", hash: string, n = 16) =>
+  html`<a class="hash" href="/${kind}/${hash}" title="${hash}">${short(hash, n)}</a>`;
+const addressLink = (a: string | null) =>
+  a
+    ? html`<a class="addr" href="/address/${a}" title="${a}">${short(a, 20)}</a>`
+    : html`<span class="dim">none</span>`;
+
+/** A complete page. */
+export function page(
+  title: string,
+  assets: AssetUrls,
+  body: Safe,
+  opts: { live?: boolean; network?: string } = {},
+): Safe {
+  return html`
+    <!doctype html>
+    <html lang="en">
+      <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>${title} · peerchain explorer</title>
+    <link rel="stylesheet" href="${assets.css}"><link rel="icon" href="${assets
+      .favicon}" type="image/svg+xml">${opts.live
+      ? html`<link rel="stylesheet" href="${assets.uplotCss}">
+<script defer src="${assets.uplotJs}"></script>`
+      : ""}
+    <script defer src="${assets.appJs}"></script>
+      </head>
+      <body${opts.live
+        ? html`
+          data-live="1"
+        `
+        : ""}>
+        <header><a class="brand" href="/">peerchain explorer</a>${opts.network
+          ? html`<span class="net">${opts.network}</span>`
+          : ""}<form action="/search" method="get" role="search"><input name="q" type="search" maxlength="200" placeholder="height, block hash, txid or address" aria-label="search"><button>Search</button></form></header>
+        <main>${body}</main>
+        <footer>read-only; served by this node · <a href="/api/dashboard">JSON</a></footer>
+        </body>
+        </html>
+  `;
+}
+
+/** The page for anything unknown or malformed. */
+export function notFoundPage(message: string, assets: AssetUrls, network?: string): Safe {
+  return page(
+    "not found",
+    assets,
+    html`
+      <h1>Not found</h1>
+      <p class="error">${message}</p>
+      <p><a href="/">Back to the dashboard</a></p>
+    `,
+    {
+      network,
+    },
+  );
+}
+
+/** The status line. */
+export function renderStatus(s: ExplorerStatus): Safe {
+  return html`<span class="role ${s.role}">${s.role === "superpeer" ? "SuperPeer" : "Peer"}</span>
+<span>listening on <b>${s.listen}</b></span>
+<span>hub ${s.hub ?? "none (looking)"}</span>
+<span>${s.peers} peer${s.peers === 1 ? "" : "s"}</span>
+<span>height <b class="height">${s.height}</b></span>
+<span>tip ${hashLink("block", s.tip, 12)} ${age(s.tipTime)}</span>
+<span>mempool ${s.mempool}</span>${
+    s.mining ? html`<span class="mining">mining ${rate(s.hashrate)}</span>` : ""
+  }${s.index.synced ? "" : html`<span class="warn">indexing ${s.index.height} / ${s.height}</span>`}`;
+}
+
+export function renderNetwork(n: { view: NetworkView; lost: LostNode[] }): Safe {
+  return html`${renderNetworkMap(n.view, n.lost)}<p class="dim">${n.view.networkSize} node${
+    n.view.networkSize === 1 ? "" : "s"
+  } known · ${n.view.superpeers.length} SuperPeer${n.view.superpeers.length === 1 ? "" : "s"}</p>${
+    renderNetworkTable(n.view, n.lost)
+  }`;
+}
+
+export function renderBlocks(blocks: BlockSummary[]): Safe {
+  return html`
+    <table class="blocks">
+      <thead>
+        <tr>
+          <th>height</th>
+          <th>hash</th>
+          <th>age</th>
+          <th>txs</th>
+          <th>size</th>
+          <th>mined by</th>
+        </tr>
+      </thead>
+      <tbody>${blocks.map((b) =>
+        html`
+          <tr data-height="${b.height}">
+            <td class="num">${blockLink(b)}</td>
+            <td>${hashLink("block", b.hash)}</td>
+            <td>${age(b.time)}</td>
+            <td class="num">${b.txCount}</td>
+            <td class="num">${bytes(b.size)}</td>
+            <td>${addressLink(b.miner)}</td>
+          </tr>
+        `
+      )}</tbody>
+    </table>
+  `;
+}
+
+export function renderForks(forks: ForkEvent[]): Safe {
+  if (!forks.length) return html`<p class="dim">No side branches or reorgs since this node started.</p>`;
+  return html`<ul class="forks">${
+    forks.map((f) =>
+      f.kind === "reorg"
+        ? html`
+          <li
+            class="warn"><b>reorg</b> at height ${f.forkHeight}: ${f.stale.length} block${f.stale.length === 1
+              ? ""
+              : "s"} out (${f.stale.slice(0, 3).map((s, i) =>
+                html`${i ? ", " : ""}${hashLink("block", s.hash, 10)}`
+              )}), ${f.joined.length} in ${age(f.at / 1000)}</li>
+        `
+        : html`<li><b>side block</b> ${blockLink(f.stale[0], f.stale[0].height)} ${
+          hashLink("block", f.stale[0].hash, 10)
+        } ${age(f.at / 1000)}</li>`
+    )
+  }</ul>`;
+}
+
+/** The fee-rate histogram: one bar per bucket, heights by count. */
+function histogramSvg(m: MempoolSummary): Safe {
+  const W = 320, H = 120, n = m.histogram.length, bw = W / n;
+  const max = Math.max(1, ...m.histogram.map((b) => b.count));
+  return html`
+    <svg class="histogram" viewBox="0 0 ${W} ${H + 30}" role="img"
+      aria-label="fee rates">${m.histogram.map((b, i) => {
+        const h = Math.round((b.count / max) * H);
+        return html`<g><title>${b.count} tx, ${bytes(b.bytes)} at ${b.min}+ per byte</title><rect x="${
+          i * bw + 3
+        }" y="${H - h}" width="${bw - 6}" height="${h}"/><text x="${i * bw + bw / 2}" y="${
+          H + 14
+        }" text-anchor="middle">${b.min}+</text>${
+          b.count
+            ? html`<text class="count" x="${i * bw + bw / 2}" y="${
+              Math.max(10, H - h - 3)
+            }" text-anchor="middle">${b.count}</text>`
+            : ""
+        }</g>`;
+      })}<text x="${W / 2}" y="${H +
+        28}" text-anchor="middle" class="dim">fee rate (base units per byte)</text></svg>
+  `;
+}
+
+export function renderMempool(m: MempoolSummary): Safe {
+  return html`<p><b class="mempool-count">${m.count}</b> transaction${m.count === 1 ? "" : "s"} · ${
+    bytes(m.bytes)
+  } · fees ${coins(m.fees)}</p>${histogramSvg(m)}${
+    m.newest.length
+      ? html`
+        <table class="txs">
+          <thead>
+            <tr>
+              <th>newest</th>
+              <th>fee</th>
+              <th>per byte</th>
+            </tr>
+          </thead>
+          <tbody>${m.newest.map((t) =>
+            html`
+              <tr>
+                <td>${hashLink("tx", t.txid)}</td>
+                <td class="num">${coins(t.fee)}</td>
+                <td class="num">${t.feeRate}</td>
+              </tr>
+            `
+          )}</tbody>
+        </table>
+      `
+      : ""
+  }`;
+}
+
+/** A line chart as SVG (what a browser without JavaScript shows; the script draws uPlot over it). */
+function lineSvg(label: string, xs: number[], ys: (number | null)[], unit: (v: number) => string): Safe {
+  const W = 300, H = 90;
+  const pts = xs.map((x, i) => [x, ys[i]] as const).filter((p): p is readonly [number, number] =>
+    p[1] !== null
+  );
+  if (pts.length < 2) {
+    return html`
+      <figure>
+        <figcaption>${label}</figcaption>
+        <p class="dim">not enough blocks yet</p>
+      </figure>
+    `;
+  }
+  const x0 = pts[0][0], x1 = pts.at(-1)![0];
+  const lo = Math.min(...pts.map((p) => p[1])), hi = Math.max(...pts.map((p) => p[1]));
+  const sx = (x: number) => ((x - x0) / Math.max(1, x1 - x0)) * W;
+  const sy = (y: number) => H - ((y - lo) / (hi - lo || 1)) * (H - 4) - 2;
+  const d = pts.map((p, i) => `${i ? "L" : "M"}${sx(p[0]).toFixed(1)} ${sy(p[1]).toFixed(1)}`).join("");
+  return html`
+    <figure>
+      <figcaption>${label} <span class="dim">(last ${unit(pts.at(-1)![1])}; ${unit(lo)} to ${unit(
+        hi,
+      )})</span></figcaption>
+      <svg class="spark" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img"
+        aria-label="${label}">
+        <path d="${d}" />
+      </svg>
+    </figure>
+  `;
+}
+
+export function renderCharts(c: ChartSeries): Safe {
+  return html`<div class="chart" data-series="interval">${
+    lineSvg("block interval", c.height, c.interval, (v) => `${v} s`)
+  }</div>
+<div class="chart" data-series="difficulty">${
+    lineSvg("difficulty", c.height, c.difficulty, (v) => String(+v.toPrecision(4)))
+  }</div>
+<div class="chart" data-series="hashrate">${lineSvg("network hash rate", c.height, c.hashrate, rate)}</div>`;
+}
+
+export function renderNews(news: readonly NewsItem[]): Safe {
+  if (!news.length) return html`<p class="dim">Nothing has happened since this page's node started.</p>`;
+  return html`<ul class="news">${
+    [...news].reverse().map((n) => html`<li class="${n.level}">${age(n.at / 1000)} ${n.text}</li>`)
+  }</ul>`;
+}
+
+/** One dashboard section's inner markup. */
+export function renderSection(id: SectionId, data: ExplorerData, news: readonly NewsItem[]): Safe {
+  switch (id) {
+    case "status":
+      return renderStatus(data.status());
+    case "network":
+      return renderNetwork(data.network());
+    case "blocks":
+      return renderBlocks(data.blocks());
+    case "forks":
+      return renderForks(data.forks());
+    case "mempool":
+      return renderMempool(data.mempool());
+    case "charts":
+      return renderCharts(data.charts());
+    case "news":
+      return renderNews(news);
+  }
+}
+
+/** The dashboard. */
+export function dashboardPage(data: ExplorerData, news: readonly NewsItem[], assets: AssetUrls): Safe {
+  const s = (id: SectionId) => renderSection(id, data, news);
+  return page(
+    `height ${data.node.chain.height}`,
+    assets,
+    html`
+      <section id="status" class="statusline" aria-live="polite">${s("status")}</section>
+      <div class="grid">
+        <section class="card wide">
+          <h2>Network</h2>
+          <div id="network">${s("network")}</div>
+        </section>
+        <section class="card">
+          <h2>Newest blocks</h2>
+          <div id="blocks">${s("blocks")}</div>
+          <p><a href="/blocks">older blocks</a></p>
+        </section>
+        <section class="card">
+          <h2>Mempool</h2>
+          <div id="mempool">${s("mempool")}</div>
+        </section>
+        <section class="card">
+          <h2>Side branches and reorgs</h2>
+          <div id="forks">${s("forks")}</div>
+        </section>
+        <section class="card">
+          <h2>News</h2>
+          <div id="news">${s("news")}</div>
+        </section>
+        <section class="card wide">
+          <h2>Charts <span class="dim">(last ${data.charts().height.length} blocks)</span></h2>
+          <div id="charts" class="charts">${s("charts")}</div>
+        </section>
+      </div>
+    `,
+    { live: true, network: data.node.params.name },
+  );
+}
+
+/** `/blocks`: a page of the active chain. */
+export function blocksPage(
+  blocks: BlockSummary[],
+  next: number | null,
+  assets: AssetUrls,
+  network: string,
+): Safe {
+  return page(
+    "blocks",
+    assets,
+    html`<h1>Blocks</h1>${renderBlocks(blocks)}${
+      next !== null ? html`<p><a href="/blocks?before=${next}">older</a></p>` : ""
+    }`,
+    { network },
+  );
+}
+
+type BlockJson = ReturnType<ExplorerData["block"]>;
+type TxJson = ReturnType<ExplorerData["tx"]>;
+type AddressJson = ReturnType<ExplorerData["addressInfo"]>;
+
+function dl(rows: [string, Value][]): Safe {
+  return html`<dl class="facts">${
+    rows.map(([k, v]) =>
+      html`
+        <dt>${k}</dt>
+        <dd>${v}</dd>
+      `
+    )
+  }</dl>`;
+}
+
+export function blockPage(b: BlockJson, assets: AssetUrls, network: string): Safe {
+  return page(
+    `block ${b.height}`,
+    assets,
+    html`
+      <h1>Block ${b.height}</h1>
+      ${b.active
+        ? ""
+        : html`<p class="warn">This block is not on the active chain: it is on a side branch.</p>`}
+      ${dl([
+        ["hash", html`<code>${b.hash}</code>`],
+        ["confirmations", b.active ? b.confirmations : "none (side branch)"],
+        ["time", html`${new Date(b.time * 1000).toISOString()} (${age(b.time)})`],
+        ["transactions", b.txCount],
+        ["size", bytes(b.size)],
+        ["mined by", addressLink(b.miner)],
+        ["reward", html`${coins(b.reward)} (subsidy ${coins(b.subsidy)})`],
+        ["previous", b.height > 0 ? hashLink("block", b.prevHash, 64) : "none (genesis)"],
+        ["next", b.nextHash ? hashLink("block", b.nextHash, 64) : "none yet"],
+        ["merkle root", html`<code>${b.merkleRoot}</code>`],
+        ["bits", b.bits],
+        ["difficulty", +b.difficulty.toPrecision(6)],
+        ["nonce", b.nonce],
+        ["version", b.version],
+      ])}
+      <h2>Transactions${b.pages > 1 ? ` (page ${b.page} of ${b.pages})` : ""}</h2>
+      <table class="txs">
+        <thead>
+          <tr>
+            <th>txid</th>
+            <th>inputs</th>
+            <th>outputs</th>
+            <th>value</th>
+            <th>size</th>
+          </tr>
+        </thead>
+        <tbody>${b.txs.map((t) =>
+          html`
+            <tr>
+              <td>${hashLink("tx", t.txid)}${t.coinbase
+                ? html`
+                  <span class="tag">coinbase</span>
+                `
+                : ""}</td>
+              <td class="num">${t.inputs}</td>
+              <td class="num">${t.outputs}</td>
+              <td class="num">${coins(t.value)}</td>
+              <td class="num">${bytes(t.size)}</td>
+            </tr>
+          `
+        )}</tbody>
+      </table>${b.pages > 1
+        ? html`<p>${
+          b.page > 1
+            ? html`
+              <a href="/block/${b.hash}?page=${b.page - 1}">previous page</a>
+            `
+            : ""
+        }${b.page < b.pages ? html`<a href="/block/${b.hash}?page=${b.page + 1}">next page</a>` : ""}</p>`
+        : ""}
+    `,
+    { network },
+  );
+}
+
+export function txPage(t: TxJson, assets: AssetUrls, network: string): Safe {
+  return page(
+    `transaction ${short(t.txid)}`,
+    assets,
+    html`
+      <h1>Transaction</h1>
+      ${dl([
+        ["txid", html`<code>${t.txid}</code>`],
+        [
+          "status",
+          t.status === "pending"
+            ? html`<span class="pending">pending</span> (in the mempool)`
+            : html`${t.confirmations} confirmation${t.confirmations === 1 ? "" : "s"} in block ${
+              blockLink(t.block!)
+            }`,
+        ],
+        ["time", html`${new Date(t.time * 1000).toISOString()} (${age(t.time)})`],
+        ["value", coins(t.value)],
+        [
+          "fee",
+          t.coinbase
+            ? "none (coinbase)"
+            : t.fee === null
+            ? "unknown"
+            : html`${coins(t.fee)} (${t.feeRate} per byte)`,
+        ],
+        ["size", bytes(t.size)],
+      ])}
+      <div class="io">
+        <section><h2>Inputs (${t.inputCount})</h2>${t.coinbase
+          ? html`<p class="dim">coinbase: new coins</p>`
+          : html`
+            <table>
+              <tbody>${t.inputs.map((i) =>
+                html`
+                  <tr>
+                    <td>${addressLink(i.address)}</td>
+                    <td class="num">${i.amount === null ? "?" : coins(i.amount)}</td>
+                    <td>${hashLink("tx", i.txid, 10)}:${i.index}</td>
+                  </tr>
+                `
+              )}</tbody>
+            </table>
+          `}</section>
+        <section>
+          <h2>Outputs (${t.outputCount})</h2>
+          <table>
+            <tbody>${t.outputs.map((o) =>
+              html`
+                <tr>
+                  <td>${o.index}</td>
+                  <td>${addressLink(o.address)}</td>
+                  <td class="num">${coins(o.amount)}</td>
+                  <td>${o.spentBy
+                    ? html`spent by ${hashLink("tx", o.spentBy, 10)}`
+                    : t.status === "confirmed"
+                    ? "unspent"
+                    : ""}</td>
+                </tr>
+              `
+            )}</tbody>
+          </table>
+        </section>
+      </div>
+    `,
+    { network },
+  );
+}
+
+export function addressPage(a: AddressJson, assets: AssetUrls, network: string): Safe {
+  return page(
+    `address ${short(a.address, 20)}`,
+    assets,
+    html`<h1>Address</h1><p><code class="address">${a.address}</code></p>
+${
+      dl([
+        [
+          "balance",
+          html`<b class="balance">${coins(a.balance)}</b>${
+            a.immature ? ` (${coins(a.immature)} still maturing)` : ""
+          }`,
+        ],
+        ["pending", a.pending ? (a.pending > 0 ? "+" : "") + coins(a.pending) : "none"],
+        ["received", coins(a.received)],
+        ["sent", coins(a.sent)],
+        ["transactions", a.txCount],
+      ])
+    }${
+      a.index.synced
+        ? ""
+        : html`<p class="warn">The index has reached block ${a.index.height}; newer blocks are not counted yet.</p>`
+    }
+${
+      a.pendingTxs.length
+        ? html`
+          <h2>Pending</h2>
+          <table class="txs">
+            <tbody>${a.pendingTxs.map((p) =>
+              html`
+                <tr>
+                  <td>${hashLink("tx", p.txid)}</td>
+                  <td class="num">${p.received ? `+${coins(p.received)}` : ""}</td>
+                  <td class="num">${p.sent ? `-${coins(p.sent)}` : ""}</td>
+                </tr>
+              `
+            )}</tbody>
+          </table>
+        `
+        : ""
+    }
+<h2>History</h2>${
+      a.history.length
+        ? html`
+          <table class="txs">
+            <thead>
+              <tr>
+                <th>transaction</th>
+                <th>block</th>
+                <th>received</th>
+                <th>sent</th>
+              </tr>
+            </thead>
+            <tbody>${a.history.map((h) =>
+              html`
+                <tr>
+                  <td>${hashLink("tx", h.txid)}</td>
+                  <td class="num"><a href="/block/${h.height}">${h.height}</a></td>
+                  <td class="num">${h.received ? coins(h.received) : ""}</td>
+                  <td class="num">${h.sent ? coins(h.sent) : ""}</td>
+                </tr>
+              `
+            )}</tbody>
+          </table>
+        `
+        : html`<p class="dim">No confirmed transactions.</p>`
+    }${a.next !== null ? html`<p><a href="/address/${a.address}?before=${a.next}">older</a></p>` : ""}`,
+    { network },
+  );
+}
