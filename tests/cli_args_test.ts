@@ -152,3 +152,13 @@ Deno.test("cli: no node running for the data directory exits 3 with one line say
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("parseArgs: --explorer HOST:PORT, --no-explorer, and the two together refused", () => {
+  assert.equal(parseArgs([]).explorer, undefined, "the default: 127.0.0.1 on the network port + 1");
+  assert.deepEqual(parseArgs(["--explorer", "0.0.0.0:18766"]).explorer, { hostname: "0.0.0.0", port: 18766 });
+  assert.equal(parseArgs(["--no-explorer"]).explorer, null);
+  assert.throws(() => parseArgs(["--explorer", "0.0.0.0:1", "--no-explorer"]), UsageError);
+  assert.throws(() => parseArgs(["--no-explorer", "--explorer=127.0.0.1:1"]), UsageError);
+  assert.throws(() => parseArgs(["--explorer", "nowhere"]), /--explorer: bad address/);
+  assert.throws(() => parseArgs(["--no-explorer=1"]), /takes no value/);
+});

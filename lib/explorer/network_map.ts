@@ -21,7 +21,7 @@ export interface LostNode {
   since: number;
 }
 
-const W = 640, H = 400, CX = W / 2, CY = H / 2;
+const W = 640, H = 360, CX = W / 2, CY = H / 2;
 /** Peers drawn around one SuperPeer at most; the rest are a count. */
 export const MAX_DOTS = 18;
 
@@ -110,7 +110,7 @@ export function layoutNetwork(view: NetworkView, lost: readonly LostNode[] = [])
     const total = Math.max(sp.peers ?? 0, live) + (mine.length - live);
     const shown = Math.min(total, MAX_DOTS);
     const alone = spPlaced.length === 1;
-    const dist = alone ? Math.min(150, 70 + 5 * shown) : 62;
+    const dist = alone ? Math.min(145, 95 + 3 * shown) : 62;
     const spread = alone ? 2 * Math.PI : Math.min(Math.PI * 0.9, 0.35 * Math.max(1, shown));
     for (let j = 0; j < shown; j++) {
       const m = mine[j];

@@ -65,6 +65,13 @@ function age(seconds: number, now = Date.now() / 1000): Safe {
   }</time>`;
 }
 
+function duration(s: number): string {
+  if (Math.abs(s) < 120) return `${Math.round(s)} s`;
+  if (Math.abs(s) < 7200) return `${Math.round(s / 60)} min`;
+  if (Math.abs(s) < 172800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} d`;
+}
+
 function ago(s: number): string {
   if (s < 0) return "just now";
   if (s < 60) return `${Math.floor(s)} s ago`;
@@ -289,7 +296,7 @@ function lineSvg(label: string, xs: number[], ys: (number | null)[], unit: (v: n
 
 export function renderCharts(c: ChartSeries): Safe {
   return html`<div class="chart" data-series="interval">${
-    lineSvg("block interval", c.height, c.interval, (v) => `${v} s`)
+    lineSvg("block interval", c.height, c.interval, duration)
   }</div>
 <div class="chart" data-series="difficulty">${
     lineSvg("difficulty", c.height, c.difficulty, (v) => String(+v.toPrecision(4)))

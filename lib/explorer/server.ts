@@ -146,9 +146,9 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
     if (api) parts = parts.slice(1);
     const [head, arg, extra] = parts;
     try {
-      if (extra !== undefined) throw new NotFound(`no page ${clip(url.pathname)}`);
       const q = url.searchParams;
       if (!api && head === "assets") return asset(assets, parts.slice(1).join("/"), q.get("v"));
+      if (extra !== undefined) throw new NotFound(`no page ${clip(url.pathname)}`);
       if (!api && head === "favicon.ico") return asset(assets, "favicon.svg", null);
       if (!api && head === "events" && arg === undefined) return events(remote, q.get("html") === "1");
       switch (head) {

@@ -24,10 +24,17 @@
 
   const charts = {};
   const SERIES = {
-    interval: { label: "seconds", fmt: (v) => v + " s" },
+    interval: { label: "interval", fmt: duration },
     difficulty: { label: "difficulty", fmt: (v) => String(+v.toPrecision(4)) },
     hashrate: { label: "hashes/s", fmt: rate },
   };
+
+  function duration(s) {
+    if (Math.abs(s) < 120) return Math.round(s) + " s";
+    if (Math.abs(s) < 7200) return Math.round(s / 60) + " min";
+    if (Math.abs(s) < 172800) return Math.round(s / 3600) + " h";
+    return Math.round(s / 86400) + " d";
+  }
 
   function rate(v) {
     const units = ["H/s", "kH/s", "MH/s", "GH/s", "TH/s"];
