@@ -196,17 +196,17 @@ async function run(args: Args): Promise<void> {
     await node!.stop();
     Deno.exit(0);
   };
-  const rpc = await startRpc(node, { port: args.rpcPort, onStop: shutdown });
+  // The explorer before the RPC: a refused --explorer stops the node before anything answers for it.
   let explorer: Explorer | undefined;
   try {
     explorer = await openExplorer(node, args, port || parseHostPort(node.net.listen).port);
   } catch (e) {
-    await rpc.close();
     await node.stop();
     if (e instanceof ExplorerPortTaken) fail(e.message, 1);
     throw e;
   }
   node.explorerUrl = explorer?.url ?? null;
+  const rpc = await startRpc(node, { port: args.rpcPort, onStop: shutdown });
   Deno.addSignalListener("SIGINT", shutdown);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", shutdown);
   log(

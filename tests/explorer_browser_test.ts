@@ -1,0 +1,133 @@
+/**
+ * The explorer in a real browser against two real node processes on 127.0.0.1: the dashboard shows the tip,
+ * the other node and a payment; a block mined on the other node appears without a reload; every page opens;
+ * a hostile path is escaped and a 404; no request leaves the page's origin and nothing breaks the CSP.
+ */
+import assert from "node:assert/strict";
+import type { HTTPRequest, Page } from "puppeteer-core";
+import { Cluster, freePort, type NodeStatus, waitFor, waitForOneHub } from "./support/nodes.ts";
+import { haveChromium, launchBrowser } from "./support/browser.ts";
+
+const hasChromium = haveChromium();
+
+/** Text of the element `selector` on `page`. */
+const textOf = (page: Page, selector: string) => page.$eval(selector, (el) => el.textContent ?? "");
+
+Deno.test({
+  name:
+    "browser: dashboard, live block from the other node, every page, a hostile path, nothing from elsewhere",
+  ignore: !hasChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const cluster = await Cluster.create();
+    const browser = await launchBrowser();
+    try {
+      const pa = freePort(), pb = freePort();
+      const a = await cluster.start("a", { args: ["--explorer", `127.0.0.1:${pa}`] });
+      const b = await cluster.start("b", { args: ["--explorer", `127.0.0.1:${pb}`] });
+      await waitForOneHub([a, b], 20_000, "a and b to form a network");
+      const origin = `http://127.0.0.1:${pa}`;
+      assert.equal((await a.rpc<NodeStatus & { explorer: string }>("status")).explorer, `${origin}/`);
+
+      await a.rpc("mine", [11]);
+      const bAddress = (await b.rpc<NodeStatus>("status")).address;
+      const { txid } = await a.rpc<{ txid: string }>("send", [bAddress, "1.5"]);
+      await waitFor(
+        async () => (await b.rpc<NodeStatus>("status")).mempool === 1,
+        10_000,
+        "b to get the payment",
+      );
+
+      const page = await browser.newPage();
+      const elsewhere: string[] = [], refused: string[] = [];
+      await page.setRequestInterception(true);
+      page.on("request", (req: HTTPRequest) => {
+        if (new URL(req.url()).origin === origin || req.url().startsWith("data:")) req.continue();
+        else {
+          elsewhere.push(req.url());
+          req.abort();
+        }
+      });
+      page.on("console", (m) => {
+        if (/Refused to|Content Security Policy/i.test(m.text())) refused.push(m.text());
+      });
+      page.on("pageerror", (e) => refused.push(`page error: ${e}`));
+
+      await t.step("the dashboard shows the tip, the other node and the payment", async () => {
+        const res = await page.goto(`${origin}/`, { waitUntil: "load" });
+        assert.equal(res?.status(), 200);
+        const status = await a.rpc<NodeStatus>("status");
+        assert.match(await textOf(page, "#status"), new RegExp(`height ${status.height}\\b`));
+        assert.ok((await textOf(page, "#network")).includes(b.listen), "b is on the map");
+        assert.ok(await page.$(`#network g.self`), "this node is marked");
+        assert.ok(await page.$(`#mempool a[href="/tx/${txid}"]`), "the payment is in the mempool");
+        assert.ok(await page.$(`#blocks a[href="/block/${status.tip}"]`), "the tip is listed");
+        // The live connection is up and the charts drew.
+        await page.waitForSelector("body.live-on", { timeout: 10_000 });
+        await page.waitForSelector("#charts .uplot", { timeout: 10_000 });
+      });
+
+      await t.step("a block mined on the other node appears without a reload", async () => {
+        const [hash] = (await b.rpc<{ hashes: string[] }>("mine", [1])).hashes;
+        await page.waitForSelector(`#blocks a[href="/block/${hash}"]`, { timeout: 10_000 });
+        // A string runs in the page (this file has no DOM types).
+        await page.waitForFunction(`!document.querySelector('#mempool a[href="/tx/${txid}"]')`, {
+          timeout: 10_000,
+        });
+        assert.match(await textOf(page, "#status"), /height 12\b/);
+      });
+
+      await t.step("block by height and hash, the transaction, the address, search", async () => {
+        const tip = await a.rpc<NodeStatus>("status");
+        await page.goto(`${origin}/block/${tip.height}`);
+        assert.ok((await textOf(page, "main")).includes(tip.tip));
+        await page.goto(`${origin}/block/${tip.tip}`);
+        assert.match(await textOf(page, "h1"), new RegExp(`Block ${tip.height}`));
+        await page.click(`main a[href="/tx/${txid}"]`);
+        await page.waitForSelector("dl.facts");
+        const tx = await textOf(page, "main");
+        assert.match(tx, /1 confirmation in block 12/);
+        assert.ok(tx.includes(bAddress.slice(0, 20)));
+        await page.goto(`${origin}/address/${bAddress}`);
+        // b holds the payment and the reward of the block it mined.
+        const reward = (await (await fetch(`${origin}/api/block/12`)).json()).reward;
+        assert.equal(await textOf(page, ".balance"), String((1.5e8 + reward) / 1e8));
+        const row = await page.$eval(`main a[href="/tx/${txid}"]`, (a) => a.closest("tr")?.textContent ?? "");
+        assert.match(row, /\b1\.5\b/);
+        await page.goto(`${origin}/`);
+        await page.type("input[name=q]", "3");
+        await Promise.all([page.waitForNavigation(), page.click("header button")]);
+        assert.equal(new URL(page.url()).pathname, "/block/3");
+        assert.match(await textOf(page, "h1"), /Block 3/);
+      });
+
+      await t.step("a hostile path is shown as text and answered with a 404", async () => {
+        const hostile = `<img src=x onerror="document.title='owned'">`;
+        const res = await page.goto(`${origin}/block/${encodeURIComponent(hostile)}`);
+        assert.equal(res?.status(), 404);
+        assert.ok((await textOf(page, ".error")).includes(hostile), "shown as typed");
+        assert.equal(await page.$("main img"), null, "not as markup");
+        assert.notEqual(await page.title(), "owned");
+        const tx = await page.goto(`${origin}/tx/${"0".repeat(64)}`);
+        assert.equal(tx?.status(), 404);
+        assert.match(await textOf(page, ".error"), /no transaction 0{64}/);
+      });
+
+      await t.step("b's dashboard names a as its SuperPeer", async () => {
+        const pageB = await browser.newPage();
+        await pageB.goto(`http://127.0.0.1:${pb}/`);
+        const map = await textOf(pageB, "#network");
+        assert.ok(map.includes(a.listen));
+        assert.match(map, /SuperPeer/);
+        await pageB.close();
+      });
+
+      assert.deepEqual(elsewhere, [], "requests that left the origin");
+      assert.deepEqual(refused, [], "CSP refusals or page errors");
+    } finally {
+      await browser.close();
+      await cluster.cleanup();
+    }
+  },
+});

@@ -1,0 +1,64 @@
+/**
+ * Where `run` serves the explorer: by default 127.0.0.1 at the network port + 1, a free port when that one is
+ * taken, none with `--no-explorer`; an explicit address that is taken is refused. `status --json` and the
+ * start line say where it is.
+ */
+import assert from "node:assert/strict";
+import { Cluster, freePort } from "./support/nodes.ts";
+
+type Status = { explorer: string | null; height: number };
+
+/** A free port whose successor is free too (checked, then released). */
+function portPair(): number {
+  for (;;) {
+    const p = freePort();
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port: p + 1 }).close();
+      return p;
+    } catch { /* taken: try another */ }
+  }
+}
+
+async function answers(url: string): Promise<boolean> {
+  const res = await fetch(`${url}api/status`);
+  return res.ok && typeof (await res.json()).height === "number";
+}
+
+Deno.test("run: the explorer on port + 1, on a free port when that is taken, off, or refused when an explicit one is taken", async () => {
+  const cluster = await Cluster.create();
+  const held: Deno.Listener[] = [];
+  try {
+    const p = portPair();
+    const a = await cluster.start("a", { port: p });
+    const sa = await a.rpc<Status>("status");
+    assert.equal(sa.explorer, `http://127.0.0.1:${p + 1}/`);
+    assert.ok(await answers(sa.explorer!));
+    assert.ok(
+      a.log.some((l) => l.includes(`explorer http://127.0.0.1:${p + 1}/`)),
+      "the start line names it",
+    );
+
+    const q = portPair();
+    held.push(Deno.listen({ hostname: "127.0.0.1", port: q + 1 }));
+    const b = await cluster.start("b", { port: q });
+    const sb = await b.rpc<Status>("status");
+    assert.match(sb.explorer!, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    assert.notEqual(sb.explorer, `http://127.0.0.1:${q + 1}/`);
+    assert.ok(await answers(sb.explorer!));
+
+    const c = await cluster.start("c", { args: ["--no-explorer"] });
+    assert.equal((await c.rpc<Status>("status")).explorer, null);
+    assert.ok(c.log.some((l) => l.includes("explorer off")));
+
+    const taken = freePort();
+    held.push(Deno.listen({ hostname: "127.0.0.1", port: taken }));
+    await assert.rejects(
+      cluster.start("d", { args: ["--explorer", `127.0.0.1:${taken}`] }),
+      new RegExp(`cannot serve the explorer on 127\\.0\\.0\\.1:${taken}: the port is in use`),
+    );
+    assert.equal((await cluster.nodes.at(-1)!.exited).code, 1);
+  } finally {
+    for (const l of held) l.close();
+    await cluster.cleanup();
+  }
+});
