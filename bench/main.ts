@@ -3,6 +3,7 @@
  * as a table per section or, with `--json`, one JSON object keyed by section.
  * @module
  */
+import { benchExplorer } from "./explorer.ts";
 import { benchLedger } from "./ledger.ts";
 import { benchMining } from "./mining.ts";
 import { benchNetwork } from "./network.ts";
@@ -15,6 +16,7 @@ const SECTIONS: Record<string, Section> = {
   mining: benchMining,
   network: benchNetwork,
   node: benchNode,
+  explorer: benchExplorer,
 };
 
 const args = Deno.args;

@@ -21,7 +21,7 @@ const RUNS = 3;
 const round = (x: number, digits = 1) => +x.toFixed(digits);
 
 /** Writes a regtest chain of `blocks` blocks into `dataDir/chain.sqlite`, in process (no node, no network). */
-async function buildChain(dataDir: string, blocks: number): Promise<void> {
+export async function buildChain(dataDir: string, blocks: number): Promise<void> {
   await Deno.mkdir(dataDir, { recursive: true });
   const { store, chain, mempool } = newLedger({ path: `${dataDir}/chain.sqlite` });
   try {

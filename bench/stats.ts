@@ -33,3 +33,27 @@ export async function rssMiB(pid: number): Promise<number> {
     return 0;
   }
 }
+
+/**
+ * CPU time process `pid` has used (user + system, all threads) in ms, or NaN when it is gone or this is not
+ * Linux. Read through `cat`, as `rssMiB` does.
+ */
+export async function cpuMs(pid: number): Promise<number> {
+  try {
+    const out = await new Deno.Command("cat", {
+      args: [`/proc/${pid}/stat`],
+      stdout: "piped",
+      stderr: "null",
+    })
+      .output();
+    const text = new TextDecoder().decode(out.stdout);
+    // Fields after the command name (which may hold spaces) start at state; utime and stime are 14th and 15th.
+    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Linux's USER_HZ: /proc reports CPU time in these ticks per second. */
+const CLOCK_TICKS = 100;

@@ -1,0 +1,297 @@
+/**
+ * Explorer benchmark: how fast the dashboard of a node with 10,000 blocks loads (over HTTP, and in a real
+ * browser when chromium is installed), how long the index takes to catch up with those blocks, how long
+ * `/events` takes from a block accepted to its event read by a client on loopback (p50/p99/max), and what
+ * 50 open dashboards cost the node in CPU at one block per second (against none, same load otherwise).
+ * `deno run --allow-read --allow-write --allow-run --allow-net=127.0.0.1 --allow-env bench/explorer.ts [--quick]`
+ * @module
+ */
+import { Node } from "../lib/node.ts";
+import { startExplorer } from "../lib/explorer/server.ts";
+import { callRpc } from "../lib/rpc/client.ts";
+import { CLI } from "../tests/support/cli.ts";
+import { freePort, NODE_PERMISSIONS } from "../tests/support/nodes.ts";
+import { buildChain } from "./node.ts";
+import { cpuMs, median, percentile } from "./stats.ts";
+
+const round = (x: number, digits = 1) => +x.toFixed(digits);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const spread = (xs: number[], digits = 1) =>
+  `${round(median(xs), digits)} (min ${round(Math.min(...xs), digits)}, max ${
+    round(Math.max(...xs), digits)
+  }, n ${xs.length})`;
+
+interface Spawned {
+  proc: Deno.ChildProcess;
+  url: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a headless regtest node on `dataDir` with its explorer on a free port; waits for its RPC. */
+async function spawnNode(dataDir: string): Promise<Spawned> {
+  await Deno.remove(`${dataDir}/rpc.json`).catch(() => {});
+  const port = freePort();
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...NODE_PERMISSIONS,
+      CLI,
+      "run",
+      "--headless",
+      "--network",
+      "regtest",
+      "--data-dir",
+      dataDir,
+      "--tracker",
+      `${dataDir}/server_tracker.txt`,
+      "--listen",
+      `127.0.0.1:${freePort()}`,
+      "--explorer",
+      `127.0.0.1:${port}`,
+      "--threads",
+      "1",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    try {
+      await callRpc(dataDir, "status");
+      break;
+    } catch {
+      if (performance.now() > deadline) throw new Error("the node did not answer within 60 s");
+      await sleep(20);
+    }
+  }
+  return {
+    proc,
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    async stop() {
+      try {
+        proc.kill("SIGKILL");
+      } catch { /* gone */ }
+      await proc.status;
+    },
+  };
+}
+
+async function timedGet(url: string): Promise<number> {
+  const t = performance.now();
+  const res = await fetch(url);
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`${url}: ${res.status}`);
+  return performance.now() - t;
+}
+
+/** Dashboard loads in chromium, each in a fresh context (nothing cached); undefined without chromium. */
+async function browserLoads(url: string, runs: number): Promise<number[] | undefined> {
+  try {
+    Deno.statSync("/usr/bin/chromium");
+  } catch {
+    return undefined;
+  }
+  const { launchBrowser } = await import("../tests/support/browser.ts");
+  const browser = await launchBrowser();
+  try {
+    const out: number[] = [];
+    for (let i = 0; i < runs + 1; i++) {
+      const context = await browser.createBrowserContext();
+      const page = await context.newPage();
+      const t = performance.now();
+      await page.goto(url, { waitUntil: "load" });
+      const ms = performance.now() - t;
+      if (i > 0) out.push(ms); // the first warms chromium itself up
+      await context.close();
+    }
+    return out;
+  } finally {
+    await browser.close();
+  }
+}
+
+/** Dashboard load figures and the index catch-up, on a node started over `blocks` blocks. */
+async function loadFigures(dataDir: string, blocks: number, runs: number) {
+  const t0 = performance.now();
+  const node = await spawnNode(dataDir);
+  try {
+    const first = await timedGet(`${node.url}/`);
+    for (;;) {
+      const s = await (await fetch(`${node.url}/api/status`)).json();
+      if (s.index.synced && s.height === blocks) break;
+      await sleep(20);
+    }
+    const catchup = performance.now() - t0;
+    const http: number[] = [];
+    for (let i = 0; i < runs * 10; i++) http.push(await timedGet(`${node.url}/`));
+    const browser = await browserLoads(`${node.url}/`, runs);
+    return { first, catchup, http, browser, node };
+  } catch (e) {
+    await node.stop();
+    throw e;
+  }
+}
+
+/** CPU (% of one core) the node uses over `windowMs` while a block is mined every second. */
+async function cpuWhileMining(node: Spawned, windowMs: number): Promise<number> {
+  const pid = node.proc.pid;
+  const start = await cpuMs(pid), t = performance.now();
+  let next = t;
+  while (performance.now() - t < windowMs) {
+    await callRpc(node.dataDir, "mine", [1]);
+    next += 1000;
+    await sleep(Math.max(0, next - performance.now()));
+  }
+  return ((await cpuMs(pid)) - start) / (performance.now() - t) * 100;
+}
+
+/** Opens `n` dashboards: the page, then its live connection, read as a browser would. */
+async function openDashboards(url: string, n: number): Promise<{ close(): void; received: () => number }> {
+  const aborts: AbortController[] = [];
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    await timedGet(`${url}/`);
+    const ac = new AbortController();
+    aborts.push(ac);
+    const res = await fetch(`${url}/events?html=1`, { signal: ac.signal });
+    if (!res.ok) throw new Error(`dashboard ${i}: /events answered ${res.status}`);
+    (async () => {
+      for await (const chunk of res.body!) bytes += chunk.length;
+    })().catch(() => {});
+  }
+  return { close: () => aborts.forEach((a) => a.abort()), received: () => bytes };
+}
+
+/** Block accepted (the node's event) to its `/events` message read by a client, in one process (ms). */
+async function eventDelays(blocks: number, spacingMs: number): Promise<{ json: number[]; html: number[] }> {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain-bench-events-" });
+  const node = await Node.start({
+    network: "regtest",
+    dataDir: `${dir}/data`,
+    trackerPath: `${dir}/tracker.txt`,
+    listen: { hostname: "127.0.0.1", port: 0 },
+    threads: 1,
+  });
+  const explorer = await startExplorer(node, { hostname: "127.0.0.1", port: 0 });
+  const accepted = new Map<number, number>();
+  const unsubscribe = node.subscribe((e) => {
+    if (e.type === "block") accepted.set(e.height, performance.now());
+  });
+  const json: number[] = [], html: number[] = [];
+  const aborts: AbortController[] = [];
+  const listen = async (path: string, onText: (text: string, at: number) => void) => {
+    const ac = new AbortController();
+    aborts.push(ac);
+    const res = await fetch(explorer.url.slice(0, -1) + path, { signal: ac.signal });
+    (async () => {
+      const dec = new TextDecoder();
+      for await (const chunk of res.body!) onText(dec.decode(chunk, { stream: true }), performance.now());
+    })().catch(() => {});
+  };
+  try {
+    await listen("/events", (text, at) => {
+      for (const m of text.matchAll(/event: block\ndata: \{[^\n]*"height":(\d+),/g)) {
+        const t = accepted.get(Number(m[1]));
+        if (t !== undefined) json.push(at - t);
+      }
+    });
+    await listen("/events?html=1", (text, at) => {
+      for (const m of text.matchAll(/"id":"blocks","html":"[^\n]*?data-height=\\"(\d+)\\"/g)) {
+        const t = accepted.get(Number(m[1]));
+        if (t !== undefined && html.length < accepted.size) html.push(at - t);
+      }
+    });
+    await sleep(200);
+    for (let i = 0; i < blocks; i++) {
+      await node.miner.mineBlocks(1);
+      await sleep(spacingMs);
+    }
+    await sleep(500);
+    return { json, html };
+  } finally {
+    aborts.forEach((a) => a.abort());
+    unsubscribe();
+    await explorer.close();
+    await node.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The 1-minute load average (other work on the machine slows a browser more than the node). */
+async function loadAverage(): Promise<number | null> {
+  try {
+    const out = await new Deno.Command("cat", { args: ["/proc/loadavg"], stdout: "piped", stderr: "null" })
+      .output();
+    return Number(new TextDecoder().decode(out.stdout).split(" ")[0]);
+  } catch {
+    return null;
+  }
+}
+
+/** Runs the explorer section; `quick` uses 2,000 blocks and shorter windows. */
+export async function benchExplorer(
+  opts: { quick?: boolean } = {},
+): Promise<Record<string, number | string | null>> {
+  const blocks = opts.quick ? 2_000 : 10_000;
+  const runs = opts.quick ? 3 : 10;
+  const windowMs = opts.quick ? 6_000 : 15_000;
+  const windows = opts.quick ? 1 : 3;
+  const root = await Deno.makeTempDir({ prefix: "peerchain-bench-explorer-" });
+  try {
+    const dataDir = `${root}/node`;
+    await buildChain(dataDir, blocks);
+    const loadAvg = await loadAverage();
+    const load = await loadFigures(dataDir, blocks, runs);
+    const node = load.node;
+    let idle: number[] = [], busy: number[] = [], bytes = 0;
+    try {
+      // Alternating windows without and with 50 dashboards, so a drift in load hits both alike.
+      for (let w = 0; w < windows; w++) {
+        idle.push(await cpuWhileMining(node, windowMs));
+        const dashboards = await openDashboards(node.url, 50);
+        await sleep(500);
+        const before = dashboards.received();
+        busy.push(await cpuWhileMining(node, windowMs));
+        bytes = (dashboards.received() - before) / 50 / (windowMs / 1000);
+        dashboards.close();
+        await sleep(500);
+      }
+    } finally {
+      await node.stop();
+    }
+    idle = idle.map((x) => round(x, 2));
+    busy = busy.map((x) => round(x, 2));
+    const cost = busy.map((b, i) => round(b - idle[i], 2));
+    const delays = await eventDelays(opts.quick ? 40 : 150, 120);
+    return {
+      blocks,
+      index_catchup_ms: Math.round(load.catchup),
+      dashboard_first_request_ms: round(load.first),
+      dashboard_http_ms: spread(load.http),
+      dashboard_http_p90_ms: round(percentile(load.http, 90)),
+      dashboard_browser_load_ms: load.browser ? spread(load.browser) : null,
+      machine_load_average: loadAvg,
+      events_block_delay_p50_ms: round(median(delays.json), 2),
+      events_block_delay_p99_ms: round(percentile(delays.json, 99), 2),
+      events_block_delay_max_ms: round(Math.max(...delays.json), 2),
+      events_dashboard_delay_p99_ms: round(percentile(delays.html, 99), 2),
+      events_samples: delays.json.length,
+      cpu_pct_0_dashboards: spread(idle, 2),
+      cpu_pct_50_dashboards: spread(busy, 2),
+      cpu_pct_cost_of_50_dashboards: spread(cost, 2),
+      dashboard_bytes_per_s_each: Math.round(bytes),
+    };
+  } finally {
+    await Deno.remove(root, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const figures = await benchExplorer({ quick: Deno.args.includes("--quick") });
+  if (Deno.args.includes("--json")) console.log(JSON.stringify({ explorer: figures }, null, 2));
+  else for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(32)} ${v}`);
+}
