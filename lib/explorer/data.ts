@@ -88,7 +88,7 @@ export interface MempoolSummary {
 export interface ChartSeries {
   height: number[];
   time: number[];
-  /** Seconds since the previous block (null for genesis). */
+  /** Seconds since the previous block (null for genesis and block 1). */
   interval: (number | null)[];
   /** Target of the easiest allowed block divided by this block's target. */
   difficulty: number[];
@@ -219,7 +219,8 @@ export class ExplorerData {
       const back = Math.max(0, i - HASHRATE_WINDOW), span = times[i] - times[back];
       s.height.push(h);
       s.time.push(e.header.time);
-      s.interval.push(i > 0 ? times[i] - times[i - 1] : null);
+      // The genesis block's time is a constant of the network, not when anyone mined it: no interval after it.
+      s.interval.push(h > 1 ? times[i] - times[i - 1] : null);
       s.difficulty.push(difficulty(e.header.bits, limit));
       s.hashrate.push(span > 0 && i > 0 ? Math.round(Number(window) / span) : null);
     }

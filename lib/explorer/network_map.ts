@@ -31,6 +31,8 @@ interface Placed {
   role: ViewRole;
   x: number;
   y: number;
+  /** Direction of its label from the node. */
+  angle: number;
   self: boolean;
   lost: boolean;
   label: boolean;
@@ -56,18 +58,26 @@ export function layoutNetwork(view: NetworkView, lost: readonly LostNode[] = [])
       sps.push({ nodeId: l.nodeId, listen: l.listen, peers: null, lost: true });
     }
   }
-  const ringR = sps.length <= 1 ? 0 : Math.min(120, 45 + 16 * sps.length);
+  // Live SuperPeers share the ring; lost ones wait in a corner, so a failover does not reshuffle the map.
+  const live = sps.filter((x) => !x.lost);
+  const ringR = live.length <= 1 ? 0 : Math.min(110, 40 + 14 * live.length);
   const nodes: Placed[] = [];
   const edges: Layout["edges"] = [];
   const more: Layout["more"] = [];
-  const spPlaced = sps.map((s, i) => {
-    const angle = -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, sps.length);
+  let lostCount = 0;
+  const spPlaced = sps.map((s) => {
+    const i = live.indexOf(s);
+    const angle = s.lost ? 0 : -Math.PI / 2 + (2 * Math.PI * i) / Math.max(1, live.length);
+    const at = s.lost
+      ? { x: W - 50 - 110 * lostCount++, y: H - 40 }
+      : { x: CX + ringR * Math.cos(angle), y: CY + ringR * Math.sin(angle) };
     const p: Placed = {
       nodeId: s.nodeId,
       listen: s.listen,
       role: "superpeer",
-      x: round(CX + ringR * Math.cos(angle)),
-      y: round(CY + ringR * Math.sin(angle)),
+      x: round(at.x),
+      y: round(at.y),
+      angle: Math.PI / 2,
       self: s.nodeId === self.nodeId,
       lost: s.lost,
       label: true,
@@ -109,9 +119,9 @@ export function layoutNetwork(view: NetworkView, lost: readonly LostNode[] = [])
     const live = mine.filter((m) => !m.lost).length;
     const total = Math.max(sp.peers ?? 0, live) + (mine.length - live);
     const shown = Math.min(total, MAX_DOTS);
-    const alone = spPlaced.length === 1;
-    const dist = alone ? Math.min(145, 95 + 3 * shown) : 62;
-    const spread = alone ? 2 * Math.PI : Math.min(Math.PI * 0.9, 0.35 * Math.max(1, shown));
+    const alone = spPlaced.filter((x) => !x.p.lost).length === 1;
+    const dist = alone ? Math.min(140, 95 + 3 * shown) : 70;
+    const spread = alone ? 2 * Math.PI : Math.min(Math.PI * 1.1, 0.5 * Math.max(1, shown - 1));
     for (let j = 0; j < shown; j++) {
       const m = mine[j];
       const a = alone
@@ -123,6 +133,7 @@ export function layoutNetwork(view: NetworkView, lost: readonly LostNode[] = [])
         role: "peer",
         x: round(sp.p.x + dist * Math.cos(a)),
         y: round(sp.p.y + dist * Math.sin(a)),
+        angle: a,
         self: m?.self ?? false,
         lost: m?.lost ?? false,
         label: m !== undefined && (shown <= 10 || m.self),
@@ -140,7 +151,7 @@ export function layoutNetwork(view: NetworkView, lost: readonly LostNode[] = [])
     }
   }
   if (!selfPlaced) { // no SuperPeer known: this node alone in the middle
-    selfPlaced = { ...self, x: CX, y: CY, self: true, lost: false, label: true };
+    selfPlaced = { ...self, x: CX, y: CY, angle: Math.PI / 2, self: true, lost: false, label: true };
     nodes.push(selfPlaced);
   }
   // This node's other links (a Peer's second SuperPeer; a SuperPeer's links to other SuperPeers).
@@ -154,6 +165,14 @@ export function layoutNetwork(view: NetworkView, lost: readonly LostNode[] = [])
     else edges.push({ a: other, b: selfPlaced, kind: "own" });
   }
   return { nodes, edges, more };
+}
+
+/** Where a node's label goes: outward along its direction, so labels of a fan do not overlap. */
+function labelAt(n: Placed, r: number): { x: number; y: number; anchor: "start" | "middle" | "end" } {
+  const c = Math.cos(n.angle), s = Math.sin(n.angle), d = r + 5;
+  const anchor = c > 0.35 ? "start" : c < -0.35 ? "end" : "middle";
+  const dy = anchor !== "middle" ? 4 : s < 0 ? -4 : 10;
+  return { x: round(n.x + d * c), y: round(n.y + d * s + dy), anchor };
 }
 
 function roleName(role: ViewRole): string {
@@ -177,7 +196,7 @@ export function renderNetworkMap(view: NetworkView, lost: readonly LostNode[] = 
     const title = `${roleName(n.role)}${n.self ? " (this node)" : ""}${n.lost ? " (lost)" : ""}${
       n.listen ? ` ${n.listen}` : ""
     }`;
-    const below = n.y + r + 12;
+    const label = labelAt(n, r);
     return html`
       <g class="${cls}"
         data-node="${n.nodeId}"><title>${title}</title>${n.self
@@ -190,7 +209,7 @@ export function renderNetworkMap(view: NetworkView, lost: readonly LostNode[] = 
               d="M${n.x - r} ${n.y - r}L${n.x + r} ${n.y + r}M${n.x + r} ${n.y - r}L${n.x - r} ${n.y + r}" />
           `
           : ""}${n.label
-          ? html`<text x="${n.x}" y="${below}" text-anchor="middle">${
+          ? html`<text x="${label.x}" y="${label.y}" text-anchor="${label.anchor}">${
             n.self ? "this node · " : n.lost ? "lost · " : ""
           }${n.listen}</text>`
           : ""}</g>

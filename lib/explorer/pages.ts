@@ -73,7 +73,7 @@ function duration(s: number): string {
 }
 
 function ago(s: number): string {
-  if (s < 0) return "just now";
+  if (s < 1) return "just now";
   if (s < 60) return `${Math.floor(s)} s ago`;
   if (s < 3600) return `${Math.floor(s / 60)} min ago`;
   if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
