@@ -28,7 +28,7 @@ Deno.test({
       const b = await cluster.start("b", { args: ["--explorer", `127.0.0.1:${pb}`] });
       await waitForOneHub([a, b], 20_000, "a and b to form a network");
       const origin = `http://127.0.0.1:${pa}`;
-      assert.equal((await a.rpc<NodeStatus & { explorer: string }>("status")).explorer, `${origin}/`);
+      assert.equal((await a.rpc<NodeStatus>("status")).explorer, `${origin}/`);
 
       await a.rpc("mine", [11]);
       const bAddress = (await b.rpc<NodeStatus>("status")).address;

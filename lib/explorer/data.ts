@@ -103,7 +103,7 @@ export interface ExplorerStatus {
   listen: string;
   role: string;
   hub: string | null;
-  /** Other nodes in the peer list. */
+  /** Greeted links that carry blocks (Peers served, SuperPeers held, mesh links). */
   peers: number;
   height: number;
   tip: string;
@@ -151,7 +151,7 @@ export class ExplorerData {
       listen: net.listen,
       role: net.role,
       hub: net.hub?.listen ?? null,
-      peers: Math.max(0, net.peers.length - 1),
+      peers: net.linkCount,
       height: chain.height,
       tip: chain.tip.hash,
       tipTime: chain.tip.header.time,

@@ -147,28 +147,33 @@ export class Live {
     const expired = this.#lost.some((l) => now - l.since >= LOST_MS);
     if (key === this.#viewKey && !expired) return;
     const before = nodesOf(this.#view), after = nodesOf(view);
+    const linkedBefore = new Set(this.#view.links.map((l) => l.nodeId));
+    const linkedAfter = new Set(view.links.map((l) => l.nodeId));
+    const name = (n: { role: ViewRole; listen: string }) =>
+      `${n.role === "superpeer" ? "SuperPeer" : "Peer"} ${n.listen}`;
     if (view.self.role !== this.#view.self.role) {
       this.#say(`this node is now ${view.self.role === "superpeer" ? "a SuperPeer" : "a Peer"}`, "warn");
     }
+    // Lost: gone from the view, or still listed (a SuperPeer stays in the directory a while) but unlinked.
     for (const [id, n] of before) {
-      if (after.has(id) || id === view.self.nodeId) continue;
+      const gone = !after.has(id), unlinked = linkedBefore.has(id) && !linkedAfter.has(id);
+      if (id === view.self.nodeId || !(gone || unlinked)) continue;
       this.#lost = this.#lost.filter((l) => l.nodeId !== id);
-      this.#lost.push({ nodeId: id, listen: n.listen, role: n.role, since: now });
+      this.#lost.push({ nodeId: id, listen: n.listen, role: n.role, since: now, linkOnly: !gone });
       this.#say(
-        `${n.role === "superpeer" ? "SuperPeer" : "Peer"} ${n.listen} is gone`,
+        `${gone ? `${name(n)} is gone` : `lost the link to ${name(n)}`}`,
         n.role === "superpeer" ? "warn" : "info",
       );
     }
     for (const [id, n] of after) {
-      if (before.has(id) || id === view.self.nodeId) continue;
+      const linked = linkedAfter.has(id) && !linkedBefore.has(id);
+      if (id === view.self.nodeId || !linked) continue; // a SuperPeer only heard of is no news
       this.#lost = this.#lost.filter((l) => l.nodeId !== id);
-      this.#say(
-        `${n.role === "superpeer" ? "SuperPeer" : "Peer"} ${n.listen} ${
-          n.role === "superpeer" ? "is linked" : "joined"
-        }`,
-      );
+      this.#say(n.role === "superpeer" ? `linked to ${name(n)}` : `${name(n)} joined`);
     }
-    this.#lost = this.#lost.filter((l) => now - l.since < LOST_MS && !after.has(l.nodeId));
+    this.#lost = this.#lost.filter((l) =>
+      now - l.since < LOST_MS && !linkedAfter.has(l.nodeId) && !(after.has(l.nodeId) && !l.linkOnly)
+    );
     this.#data.setLost(this.#lost);
     this.#view = view;
     this.#viewKey = key;

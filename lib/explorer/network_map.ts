@@ -19,6 +19,8 @@ export interface LostNode {
   role: ViewRole;
   /** When it vanished (ms since the epoch). */
   since: number;
+  /** True when it is still listed (a SuperPeer stays in the directory a while) and only the link is gone. */
+  linkOnly?: boolean;
 }
 
 const W = 640, H = 360, CX = W / 2, CY = H / 2;
@@ -49,7 +51,8 @@ const round = (x: number) => Math.round(x * 10) / 10;
 /** Positions every node and edge of `view` (plus `lost` nodes) on the map. */
 export function layoutNetwork(view: NetworkView, lost: readonly LostNode[] = []): Layout {
   const self = view.self;
-  const sps = view.superpeers.map((s) => ({ ...s, lost: false }));
+  const lostIds = new Set(lost.map((l) => l.nodeId));
+  const sps = view.superpeers.map((s) => ({ ...s, lost: lostIds.has(s.nodeId) }));
   if (self.role === "superpeer" && !sps.some((s) => s.nodeId === self.nodeId)) {
     sps.unshift({ nodeId: self.nodeId, listen: self.listen, peers: null, lost: false });
   }
@@ -95,8 +98,9 @@ export function layoutNetwork(view: NetworkView, lost: readonly LostNode[] = [])
     }
   }
   // Known Peers of each SuperPeer: this node's own Peer links when it is one, this node when it is a Peer.
-  const known = new Map<string, { nodeId: string; listen: string; self: boolean; lost: boolean }[]>();
-  const add = (sp: string, n: { nodeId: string; listen: string; self: boolean; lost: boolean }) => {
+  type Known = { nodeId: string; listen: string; self: boolean; lost: boolean; backup?: boolean };
+  const known = new Map<string, Known[]>();
+  const add = (sp: string, n: Known) => {
     if (!known.has(sp)) known.set(sp, []);
     known.get(sp)!.push(n);
   };
@@ -106,7 +110,14 @@ export function layoutNetwork(view: NetworkView, lost: readonly LostNode[] = [])
   if (self.role === "superpeer") {
     for (const l of view.links) {
       if (l.role === "peer") {
-        add(self.nodeId, { nodeId: l.nodeId, listen: l.listen, self: false, lost: false });
+        // A backup member is counted under its own primary SuperPeer: drawn here, but not in our count.
+        add(self.nodeId, {
+          nodeId: l.nodeId,
+          listen: l.listen,
+          self: false,
+          lost: false,
+          backup: !l.primary,
+        });
       }
     }
   } else if (home) add(home, { nodeId: self.nodeId, listen: self.listen, self: true, lost: false });
@@ -116,8 +127,10 @@ export function layoutNetwork(view: NetworkView, lost: readonly LostNode[] = [])
   let selfPlaced: Placed | undefined = spPlaced.find((s) => s.p.self)?.p;
   for (const sp of spPlaced) {
     const mine = known.get(sp.p.nodeId) ?? [];
-    const live = mine.filter((m) => !m.lost).length;
-    const total = Math.max(sp.peers ?? 0, live) + (mine.length - live);
+    // Primary Peers first, then backups and lost ones, so the count covers the former only.
+    mine.sort((a, b) => Number(a.lost || !!a.backup) - Number(b.lost || !!b.backup));
+    const counted = mine.filter((m) => !m.lost && !m.backup).length;
+    const total = Math.max(sp.peers ?? 0, counted) + (mine.length - counted);
     const shown = Math.min(total, MAX_DOTS);
     const alone = spPlaced.filter((x) => !x.p.lost).length === 1;
     const dist = alone ? Math.min(140, 95 + 3 * shown) : 70;
@@ -238,8 +251,9 @@ export function renderNetworkTable(view: NetworkView, lost: readonly LostNode[] 
       </tr>
     `,
   ];
+  const lostIds = new Set(lost.map((l) => l.nodeId));
   for (const s of view.superpeers) {
-    if (s.nodeId === view.self.nodeId) continue;
+    if (s.nodeId === view.self.nodeId || lostIds.has(s.nodeId)) continue; // its "lost" row says it
     const link = view.links.find((l) => l.nodeId === s.nodeId);
     rows.push(
       html`

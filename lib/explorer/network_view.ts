@@ -24,30 +24,22 @@ export interface NetworkView {
 }
 
 /**
- * The view of today's network: a star, whose hub is the one SuperPeer and every other node a Peer linked to
- * it. The peer list (hub first) is what every node is told; a Peer links to the hub alone. While a Peer looks
- * for a new hub (after `hub-lost`) it knows no SuperPeer and has no link.
+ * The view of the super-peer overlay, from what `node.net` tells: its role, its directory of SuperPeers (with
+ * the Peers each counts as its own), and its links (Peers it serves, its SuperPeers, mesh links).
  * @example networkView(node).self.role // "superpeer"
  */
 export function networkView(node: Node): NetworkView {
   const net = node.net;
-  const self = { nodeId: net.nodeId, listen: net.listen, role: net.role };
-  const hub = net.hub;
-  const list = net.peers;
-  const listed = hub !== null && list.length > 0 && list[0].nodeId === hub.nodeId;
-  const superpeers = hub
-    ? [{ nodeId: hub.nodeId, listen: hub.listen, peers: listed ? list.length - 1 : null }]
-    : [];
-  const links: NetworkView["links"] = net.role === "superpeer"
-    ? list.filter((p) => p.nodeId !== self.nodeId).map((p) => ({
-      nodeId: p.nodeId,
-      listen: p.listen,
-      role: "peer",
-      inbound: true,
-      primary: true,
-    }))
-    : hub
-    ? [{ nodeId: hub.nodeId, listen: hub.listen, role: "superpeer", inbound: false, primary: true }]
-    : [];
-  return { self, superpeers, links, networkSize: Math.max(1, list.length) };
+  return {
+    self: { nodeId: net.nodeId, listen: net.listen, role: net.role },
+    superpeers: net.directory().map((e) => ({ nodeId: e.nodeId, listen: e.listen, peers: e.peers })),
+    links: net.linkInfo().map((l) => ({
+      nodeId: l.nodeId,
+      listen: l.listen,
+      role: l.kind === "member" ? "peer" : "superpeer",
+      inbound: l.inbound,
+      primary: l.kind === "mesh" ? false : l.primary,
+    })),
+    networkSize: net.networkSize,
+  };
 }

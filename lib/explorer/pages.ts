@@ -144,7 +144,7 @@ export function renderStatus(s: ExplorerStatus): Safe {
   return html`<span class="role ${s.role}">${s.role === "superpeer" ? "SuperPeer" : "Peer"}</span>
 <span>listening on <b>${s.listen}</b></span>
 <span>hub ${s.hub ?? "none (looking)"}</span>
-<span>${s.peers} peer${s.peers === 1 ? "" : "s"}</span>
+<span>${s.peers} link${s.peers === 1 ? "" : "s"}</span>
 <span>height <b class="height">${s.height}</b></span>
 <span>tip ${hashLink("block", s.tip, 12)} ${age(s.tipTime)}</span>
 <span>mempool ${s.mempool}</span>${

@@ -53,6 +53,8 @@ export interface NodeStatus {
   address: string;
   balance: number;
   mempool: number;
+  /** The explorer's URL, or null with `--no-explorer`. */
+  explorer: string | null;
 }
 
 /** One link in the `peers` RPC. */

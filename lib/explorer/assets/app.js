@@ -30,6 +30,7 @@
   };
 
   function duration(s) {
+    if (Math.abs(s) < 10) return +s.toFixed(1) + " s";
     if (Math.abs(s) < 120) return Math.round(s) + " s";
     if (Math.abs(s) < 7200) return Math.round(s / 60) + " min";
     if (Math.abs(s) < 172800) return Math.round(s / 3600) + " h";
