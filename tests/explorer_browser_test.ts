@@ -1,7 +1,8 @@
 /**
  * The explorer in a real browser against two real node processes on 127.0.0.1: the dashboard shows the tip,
  * the other node and a payment; a block mined on the other node appears without a reload; every page opens;
- * a hostile path is escaped and a 404; no request leaves the page's origin and nothing breaks the CSP.
+ * a hostile path is escaped and a 404; the other node's dashboard shows the SuperPeer's death and its own
+ * promotion without a reload; no request leaves the page's origin and nothing breaks the CSP.
  */
 import assert from "node:assert/strict";
 import type { HTTPRequest, Page } from "puppeteer-core";
@@ -114,14 +115,23 @@ Deno.test({
         assert.match(await textOf(page, ".error"), /no transaction 0{64}/);
       });
 
-      await t.step("b's dashboard names a as its SuperPeer", async () => {
-        const pageB = await browser.newPage();
-        await pageB.goto(`http://127.0.0.1:${pb}/`);
-        const map = await textOf(pageB, "#network");
-        assert.ok(map.includes(a.listen));
-        assert.match(map, /SuperPeer/);
-        await pageB.close();
-      });
+      await t.step(
+        "b's dashboard names a as its SuperPeer, then shows a's death and b's promotion live",
+        async () => {
+          const pageB = await browser.newPage();
+          await pageB.goto(`http://127.0.0.1:${pb}/`);
+          const map = await textOf(pageB, "#network");
+          assert.ok(map.includes(a.listen));
+          assert.match(map, /SuperPeer/);
+          await pageB.waitForSelector("body.live-on", { timeout: 10_000 });
+          a.kill("SIGKILL");
+          await pageB.waitForSelector("#network .netmap .sp.lost", { timeout: 20_000 });
+          await pageB.waitForSelector("#network .netmap .sp.self", { timeout: 20_000 });
+          assert.match(await textOf(pageB, "#status .role"), /SuperPeer/);
+          assert.match(await textOf(pageB, "#news"), new RegExp(`SuperPeer ${a.listen}`));
+          await pageB.close();
+        },
+      );
 
       assert.deepEqual(elsewhere, [], "requests that left the origin");
       assert.deepEqual(refused, [], "CSP refusals or page errors");
