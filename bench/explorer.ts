@@ -88,8 +88,15 @@ async function timedGet(url: string): Promise<number> {
   return performance.now() - t;
 }
 
-/** Dashboard loads in chromium, each in a fresh context (nothing cached); undefined without chromium. */
-async function browserLoads(url: string, runs: number): Promise<number[] | undefined> {
+/**
+ * Loads of `url` in chromium, each in a fresh context (nothing cached), and of `baseline` (a page with nothing
+ * to lay out or fetch: what chromium itself costs here); undefined without chromium.
+ */
+async function browserLoads(
+  url: string,
+  baseline: string,
+  runs: number,
+): Promise<{ page: number[]; baseline: number[] } | undefined> {
   try {
     Deno.statSync("/usr/bin/chromium");
   } catch {
@@ -98,15 +105,17 @@ async function browserLoads(url: string, runs: number): Promise<number[] | undef
   const { launchBrowser } = await import("../tests/support/browser.ts");
   const browser = await launchBrowser();
   try {
-    const out: number[] = [];
+    const out = { page: [] as number[], baseline: [] as number[] };
     for (let i = 0; i < runs + 1; i++) {
-      const context = await browser.createBrowserContext();
-      const page = await context.newPage();
-      const t = performance.now();
-      await page.goto(url, { waitUntil: "load" });
-      const ms = performance.now() - t;
-      if (i > 0) out.push(ms); // the first warms chromium itself up
-      await context.close();
+      for (const [target, into] of [[url, out.page], [baseline, out.baseline]] as const) {
+        const context = await browser.createBrowserContext();
+        const page = await context.newPage();
+        const t = performance.now();
+        await page.goto(target, { waitUntil: "load" });
+        const ms = performance.now() - t;
+        if (i > 0) into.push(ms); // the first round warms chromium itself up
+        await context.close();
+      }
     }
     return out;
   } finally {
@@ -128,7 +137,7 @@ async function loadFigures(dataDir: string, blocks: number, runs: number) {
     const catchup = performance.now() - t0;
     const http: number[] = [];
     for (let i = 0; i < runs * 10; i++) http.push(await timedGet(`${node.url}/`));
-    const browser = await browserLoads(`${node.url}/`, runs);
+    const browser = await browserLoads(`${node.url}/`, `${node.url}/api/status`, runs);
     return { first, catchup, http, browser, node };
   } catch (e) {
     await node.stop();
@@ -273,7 +282,8 @@ export async function benchExplorer(
       dashboard_first_request_ms: round(load.first),
       dashboard_http_ms: spread(load.http),
       dashboard_http_p90_ms: round(percentile(load.http, 90)),
-      dashboard_browser_load_ms: load.browser ? spread(load.browser) : null,
+      dashboard_browser_load_ms: load.browser ? spread(load.browser.page) : null,
+      browser_baseline_load_ms: load.browser ? spread(load.browser.baseline) : null,
       machine_load_average: loadAvg,
       events_block_delay_p50_ms: round(median(delays.json), 2),
       events_block_delay_p99_ms: round(percentile(delays.json, 99), 2),

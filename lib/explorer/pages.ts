@@ -103,14 +103,13 @@ export function page(
     <title>${title} · peerchain explorer</title>
     <link rel="stylesheet" href="${assets.css}"><link rel="icon" href="${assets
       .favicon}" type="image/svg+xml">${opts.live
-      ? html`<link rel="stylesheet" href="${assets.uplotCss}">
-<script defer src="${assets.uplotJs}"></script>`
+      ? html`<link rel="stylesheet" href="${assets.uplotCss}">`
       : ""}
     <script defer src="${assets.appJs}"></script>
       </head>
       <body${opts.live
         ? html`
-          data-live="1"
+          data-live="1" data-charts="${assets.uplotJs}"
         `
         : ""}>
         <header><a class="brand" href="/">peerchain explorer</a>${opts.network

@@ -47,8 +47,18 @@
     return (i === 0 ? Math.round(v) : v.toFixed(2)) + " " + units[i];
   }
 
+  // The chart library loads after the page (the dashboard reads at once; the charts follow).
+  let lastSeries = null;
+  globalThis.addEventListener("load", () => {
+    const script = document.createElement("script");
+    script.src = document.body.getAttribute("data-charts");
+    script.addEventListener("load", () => lastSeries && drawCharts(lastSeries));
+    document.head.appendChild(script);
+  });
+
   function drawCharts(series) {
-    if (!globalThis.uPlot) return; // the server's SVG stays
+    lastSeries = series;
+    if (!globalThis.uPlot) return; // the server's SVG stays until the library is here
     for (const box of document.querySelectorAll("#charts .chart")) {
       const name = box.getAttribute("data-series");
       const spec = SERIES[name];
