@@ -320,3 +320,12 @@ Deno.test("server: JSON API, pages, 404s with clear messages, headers and live e
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("compile: the binary carries the explorer's assets, which the server reads at run time", async () => {
+  const script = await Deno.readTextFile(new URL("../scripts/compile.sh", import.meta.url));
+  assert.match(script, /--include lib\/explorer\/assets(\s|\))/);
+  const server = await Deno.readTextFile(new URL("../lib/explorer/server.ts", import.meta.url));
+  for (const [, name] of server.matchAll(/"((?:vendor\/)?[\w.]+\.(?:css|js|svg))"/g)) {
+    await Deno.stat(new URL(`../lib/explorer/assets/${name}`, import.meta.url)); // throws when missing
+  }
+});
