@@ -257,7 +257,8 @@ export const FLAGS: readonly FlagSpec[] = [
     name: "--explorer",
     value: "HOST:PORT",
     scope: "run",
-    help: "serve the explorer there; 0.0.0.0:PORT shares it read-only with the LAN (default 127.0.0.1 on the " +
+    help:
+      "serve the explorer there; 0.0.0.0:PORT shares it read-only with the LAN (default 127.0.0.1 on the " +
       "network port + 1, or a free port)",
     apply(a, v) {
       if (a.explorer === null) throw new UsageError("--explorer and --no-explorer contradict each other");
