@@ -211,7 +211,12 @@ Deno.test("compile.sh: five targets, the start task's permissions (never -A), th
       "x86_64-unknown-linux-gnu",
     ]);
     const assets = await runtimeAssets();
-    assert.deepEqual(assets, ["lib/mining/kernel.wasm", "lib/mining/worker.ts", "lib/ui/menu.ts"]);
+    assert.deepEqual(assets, [
+      "lib/explorer/assets",
+      "lib/mining/kernel.wasm",
+      "lib/mining/worker.ts",
+      "lib/ui/menu.ts",
+    ]);
     const start = startPermissions();
     assert.ok(!start.includes("-A") && !start.includes("--allow-all"));
     for (const c of calls) {

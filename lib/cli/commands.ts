@@ -258,8 +258,8 @@ export const FLAGS: readonly FlagSpec[] = [
     value: "HOST:PORT",
     scope: "run",
     help:
-      "serve the explorer there; 0.0.0.0:PORT shares it read-only with the LAN (default 127.0.0.1 on the " +
-      "network port + 1, or a free port)",
+      "serve the explorer there, 0.0.0.0:PORT to share it read-only with the LAN (default: 127.0.0.1 on " +
+      "the network port + 1, or a free port)",
     apply(a, v) {
       if (a.explorer === null) throw new UsageError("--explorer and --no-explorer contradict each other");
       a.explorer = hostPort("--explorer", v);

@@ -81,7 +81,9 @@ const TYPES: Record<string, string> = {
   svg: "image/svg+xml",
 };
 
-/** The files under assets/, read once at start (the compiled binary carries them: see scripts/compile.sh). */
+/** Where the assets are: the compiled binary carries this folder (scripts/compile.sh includes it). */
+const ASSETS_DIR = new URL("./assets", import.meta.url);
+/** The files under assets/, read once at start. */
 const ASSET_FILES = [
   "style.css",
   "app.js",
@@ -99,7 +101,7 @@ interface Asset {
 async function loadAssets(): Promise<Map<string, Asset>> {
   const out = new Map<string, Asset>();
   for (const name of ASSET_FILES) {
-    const body = await Deno.readFile(new URL(`./assets/${name}`, import.meta.url));
+    const body = await Deno.readFile(new URL(`${ASSETS_DIR.href}/${name}`));
     const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
     out.set(name, { body, type: TYPES[name.split(".").pop()!], version: digest.subarray(0, 8).toHex() });
   }
