@@ -5,6 +5,7 @@
  */
 import { fromHex, toHex } from "../crypto/hex.ts";
 import { blockHashSync, decodeHeader, HEADER_SIZE } from "../primitives/header.ts";
+import { decodeTransaction, txid } from "../primitives/transaction.ts";
 import type { LedgerPort, Verdict } from "./ledger_port.ts";
 import type { Link } from "./link.ts";
 import { type HelloMessage, MAX_BLOCKS_PER_MESSAGE, MAX_INV, type Message } from "./messages.ts";
@@ -31,6 +32,13 @@ export class Relay {
   #hooks: RelayHooks;
   /** The link blocks are being downloaded from, and when it last delivered: one download at a time. */
   #sync?: { link: Link; at: number };
+  /**
+   * Transactions announced or pushed while we download blocks, by the link that has them: a node that is
+   * behind cannot judge them (their inputs may be in blocks still on their way, or coinbases not yet
+   * mature at its height), so it asks for them once the download is over, as Bitcoin nodes ignore
+   * transactions during their initial download.
+   */
+  #deferred = new Map<Link, Set<string>>();
 
   constructor(ledger: LedgerPort, hooks: RelayHooks) {
     this.#ledger = ledger;
@@ -73,10 +81,37 @@ export class Relay {
    * with two SuperPeers, or a burst of orphans, would otherwise download the same chain twice over.
    */
   #requestBlocks(link: Link): void {
-    const now = this.#hooks.now?.() ?? Date.now(), busy = this.#sync;
-    if (busy && busy.link !== link && !busy.link.conn.isClosed && now - busy.at < SYNC_STALL_MS) return;
-    this.#sync = { link, at: now };
+    if (this.#syncing() && this.#sync!.link !== link) return;
+    this.#sync = { link, at: this.#now() };
     link.conn.send({ type: "getblocks", locator: this.#ledger.locator().slice(0, 101), stop: null });
+  }
+
+  #now(): number {
+    return this.#hooks.now?.() ?? Date.now();
+  }
+
+  /** True while a block download is under way and not stalled. */
+  #syncing(): boolean {
+    const s = this.#sync;
+    return !!s && !s.link.conn.isClosed && this.#now() - s.at < SYNC_STALL_MS;
+  }
+
+  /** Remembers transaction ids `link` offered during a download (at most `MAX_INV` per link). */
+  #defer(link: Link, ids: string[]): void {
+    const set = this.#deferred.get(link) ?? new Set<string>();
+    for (const id of ids) if (set.size < MAX_INV) set.add(id);
+    this.#deferred.set(link, set);
+  }
+
+  /** After a download: asks each link for the transactions it offered meanwhile that we still lack. */
+  #askDeferred(): void {
+    for (const [link, ids] of this.#deferred) {
+      const missing = [...ids].filter((id) => !this.#ledger.has("tx", id));
+      if (missing.length && !link.conn.isClosed) {
+        link.conn.send({ type: "getdata", kind: "tx", ids: missing });
+      }
+    }
+    this.#deferred.clear();
   }
 
   /**
@@ -97,6 +132,10 @@ export class Relay {
       }
       case "tx": {
         const bytes = fromHex(msg.data);
+        if (this.#syncing()) {
+          const id = txidOf(bytes);
+          if (id) return this.#defer(link, [id]);
+        } else if (this.#deferred.size) this.#askDeferred();
         const v = await this.#ledger.receiveTx(bytes, link.hello?.nodeId);
         if (v.kind === "accepted") {
           this.#hooks.news?.(link, "tx");
@@ -138,8 +177,11 @@ export class Relay {
           }
         }
         if (this.#sync?.link === link) {
-          this.#sync.at = this.#hooks.now?.() ?? Date.now();
-          if (!last) this.#sync = undefined; // an empty batch: level with this link
+          this.#sync.at = this.#now();
+          if (!last) {
+            this.#sync = undefined; // an empty batch: level with this link
+            this.#askDeferred();
+          }
         }
         if (progressed && !last) this.#requestBlocks(link);
         const tip = this.#ledger.tip().hash;
@@ -149,6 +191,8 @@ export class Relay {
       }
       case "inv": {
         const missing = msg.ids.filter((id) => !this.#ledger.has(msg.kind, id));
+        if (msg.kind === "tx" && this.#syncing()) return this.#defer(link, missing);
+        if (this.#deferred.size) this.#askDeferred();
         if (missing.length) link.conn.send({ type: "getdata", kind: msg.kind, ids: missing });
         return;
       }
@@ -169,6 +213,15 @@ export class Relay {
 
   #judge(link: Link, v: Verdict): void {
     if (v.kind === "rejected" && v.score > 0) this.#hooks.misbehaved(link, v.score, `${v.code}: ${v.reason}`);
+  }
+}
+
+/** The id of an encoded transaction; undefined if it does not decode (the ledger then judges it). */
+function txidOf(bytes: Uint8Array): string | undefined {
+  try {
+    return txid(decodeTransaction(bytes));
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,0 +1,92 @@
+/**
+ * The relay's rules with a scripted ledger and links (no sockets): one block download at a time, and
+ * transactions offered during a download fetched only after it.
+ */
+import assert from "node:assert/strict";
+import { toHex } from "../lib/crypto/hex.ts";
+import type { LedgerPort, Verdict } from "../lib/net/ledger_port.ts";
+import type { Link } from "../lib/net/link.ts";
+import type { HelloMessage, Message } from "../lib/net/messages.ts";
+import { Relay } from "../lib/net/relay.ts";
+import { encodeTransaction, type Transaction, txid } from "../lib/primitives/transaction.ts";
+
+/** A link that records what is sent on it. */
+function fakeLink(name: string): Link & { sent: Message[] } {
+  const sent: Message[] = [];
+  return {
+    sent,
+    inbound: false,
+    openedAt: 0,
+    hello: { nodeId: name } as HelloMessage,
+    conn: { send: (m: Message) => sent.push(m) > 0, isClosed: false } as unknown as Link["conn"],
+  };
+}
+
+/** A ledger at height 0 whose peers are ahead; it records the transactions it was asked to judge. */
+function fakeLedger(): LedgerPort & { judged: string[]; pool: Set<string> } {
+  const judged: string[] = [], pool = new Set<string>();
+  return {
+    judged,
+    pool,
+    network: "regtest",
+    genesis: "00".repeat(32),
+    walletAddress: "x",
+    tip: () => ({ hash: "00".repeat(32), height: 0, work: 1n }),
+    locator: () => ["00".repeat(32)],
+    hashesAfter: () => [],
+    blockBytes: () => undefined,
+    txBytes: () => undefined,
+    has: (kind, id) => kind === "tx" && pool.has(id),
+    receiveBlock: (): Promise<Verdict> => Promise.resolve({ kind: "orphan", id: "11".repeat(32) }),
+    receiveTx: (bytes): Promise<Verdict> => {
+      judged.push(toHex(bytes));
+      return Promise.resolve({ kind: "accepted", id: "x" });
+    },
+    pendingTxids: () => [],
+  };
+}
+
+const tx = (n: number): Transaction => ({
+  version: 1,
+  inputs: [{
+    prevout: { txid: n.toString(16).padStart(64, "0"), index: 0 },
+    publicKey: new Uint8Array(32),
+    signature: new Uint8Array(64),
+  }],
+  outputs: [{ amount: n, pubKeyHash: "00".repeat(20) }],
+  lockTime: 0,
+});
+const aheadHello = { tip: { hash: "22".repeat(32), height: 500, work: "ff" } } as HelloMessage;
+
+Deno.test("relay: a node that is behind downloads from one link at a time, however many offer blocks", async () => {
+  const ledger = fakeLedger();
+  const relay = new Relay(ledger, { misbehaved: () => {} });
+  const [a, b] = [fakeLink("a"), fakeLink("b")];
+  relay.afterHandshake(a, aheadHello);
+  relay.afterHandshake(b, aheadHello);
+  await relay.handle(b, { type: "block", data: "00" }, () => []); // an orphan from b during a's download
+  assert.equal(a.sent.filter((m) => m.type === "getblocks").length, 1);
+  assert.equal(b.sent.filter((m) => m.type === "getblocks").length, 0, "b is not asked for the same chain");
+  await relay.handle(a, { type: "blocks", data: [] }, () => []); // a is done
+  await relay.handle(b, { type: "block", data: "00" }, () => []);
+  assert.equal(b.sent.filter((m) => m.type === "getblocks").length, 1, "after a's download, b may be asked");
+});
+
+Deno.test("relay: transactions offered or pushed during a download are fetched after it, not judged half-synced", async () => {
+  const ledger = fakeLedger();
+  const relay = new Relay(ledger, { misbehaved: () => {} });
+  const sp = fakeLink("sp");
+  relay.afterHandshake(sp, aheadHello); // behind: the download starts
+  const [t1, t2, t3] = [tx(1), tx(2), tx(3)];
+  await relay.handle(sp, { type: "inv", kind: "tx", ids: [txid(t1), txid(t2)] }, () => []);
+  await relay.handle(sp, { type: "tx", data: toHex(encodeTransaction(t3)) }, () => []);
+  assert.deepEqual(ledger.judged, [], "nothing judged while the blocks it may spend are on their way");
+  assert.equal(sp.sent.filter((m) => m.type === "getdata").length, 0);
+  ledger.pool.add(txid(t2)); // meanwhile t2 arrived some other way
+  await relay.handle(sp, { type: "blocks", data: [] }, () => []); // level: the download is over
+  const asked = sp.sent.filter((m) => m.type === "getdata").flatMap((m) => m.type === "getdata" ? m.ids : []);
+  assert.deepEqual(asked.sort(), [txid(t1), txid(t3)].sort());
+  // Level now: a pushed transaction is judged at once.
+  await relay.handle(sp, { type: "tx", data: toHex(encodeTransaction(t3)) }, () => []);
+  assert.equal(ledger.judged.length, 1);
+});
