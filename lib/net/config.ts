@@ -86,3 +86,10 @@ export const TRACKER_WRITE_MS = 1000;
 
 /** Eviction protects this many members each by recent blocks, recent transactions and lowest ping. */
 export const EVICTION_PROTECT = { blocks: 4, txs: 4, ping: 8 } as const;
+
+/**
+ * A joining node waits at most this long for SuperPeers found on the LAN to take it, in ms: one on the LAN
+ * answers within milliseconds, and a forged answer naming a dead or silent address must not hold anyone up.
+ * One that is slower is met again by this node's own beacons once it is a SuperPeer.
+ */
+export const FOUND_WAIT_MS = 1000;

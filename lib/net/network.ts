@@ -23,6 +23,7 @@ import {
   DIR_GOSSIP_MS,
   DIR_HEARTBEAT_MS,
   DIR_MEMBER_REFRESH_MS,
+  FOUND_WAIT_MS,
   HANDSHAKE_TIMEOUT_MS,
   JOIN_PARALLEL,
   LIST_PAGE,
@@ -35,6 +36,7 @@ import {
   type NetworkTimings,
 } from "./config.ts";
 import { Directory } from "./directory.ts";
+import type { Discover } from "./discovery.ts";
 import type { LedgerPort } from "./ledger_port.ts";
 import { type Link, LinkSet } from "./link.ts";
 import {
@@ -122,6 +124,11 @@ export interface NetworkOptions extends Partial<NetworkTimings> {
   random?: () => number;
   /** Receives events; must not throw. */
   onEvent?: (e: NetworkEvent) => void;
+  /**
+   * LAN discovery (`run --discover`): asked when no remembered address took us, before promoting; answers
+   * for us while we are a SuperPeer. Off when absent.
+   */
+  discover?: Discover;
 }
 
 /** Where this node stands: looking for SuperPeers, a Peer of one or two, or a SuperPeer. */
@@ -299,6 +306,10 @@ export class Network {
     this.#listener = this.#transport.listen(this.#opts.bind);
     this.#advertise = advertiseAddress(this.#listener.addr, this.#opts.advertise, this.#opts.advertiseHost);
     this.#acceptLoop(this.#listener);
+    this.#opts.discover?.serve({
+      listen: () => this.#role.kind === "superpeer" ? this.#advertise : undefined,
+      found: (addrs) => this.#meetFound(addrs),
+    });
     if (this.#opts.connect) {
       for (const a of this.#opts.connect) this.#book.add(a, "connect");
     } else {
@@ -616,8 +627,9 @@ export class Network {
 
   /**
    * Finds SuperPeers: tries the address book's candidates (greeted SuperPeers, the tracker, then hearsay)
-   * a few at a time, following `full` and `redirect` answers. With none to take it, it becomes a SuperPeer:
-   * linked to every SuperPeer it reached, so a node turned away still belongs to the same network.
+   * a few at a time, following `full` and `redirect` answers; when none took it, those found on the LAN
+   * (`discover`), all at once. With none to take it, it becomes a SuperPeer: linked to every SuperPeer it
+   * reached, so a node turned away still belongs to the same network.
    */
   async #join(reason: string, first: string[] = []): Promise<void> {
     if (this.#joining || this.#stopping || this.#role.kind !== "joining") return;
@@ -628,22 +640,32 @@ export class Network {
       let promoteHint = false;
       const queue = [...first, ...this.#book.candidates(tried)];
       let hops = 0;
-      while (queue.length && this.#role.kind === "joining" && !this.#stopping) {
+      let discover = this.#opts.discover, width = JOIN_PARALLEL, maxWaitMs: number | undefined;
+      while (this.#role.kind === "joining" && !this.#stopping) {
+        if (!queue.length) {
+          if (!discover) break;
+          // Found on the LAN: a forged answer may name a dead address, so all are dialled at once and
+          // the first SuperPeer to take us ends the wait.
+          const found = await discover.find();
+          discover = undefined;
+          queue.push(...found);
+          width = Math.max(JOIN_PARALLEL, found.length);
+          maxWaitMs = FOUND_WAIT_MS;
+          continue;
+        }
         const batch: string[] = [];
-        while (queue.length && batch.length < JOIN_PARALLEL) {
+        while (queue.length && batch.length < width) {
           const a = normalizeAddress(queue.shift()!);
           if (a && !tried.has(a)) {
             tried.add(a);
             batch.push(a);
           }
         }
-        if (!batch.length) break;
-        const answers = await Promise.all(
-          batch.map((a) => this.#ask(a, { kind: "join", primary: true }).then((r) => ({ a, r }))),
-        );
+        if (!batch.length) continue;
+        const answers = await this.#askToJoin(batch, reason, maxWaitMs);
         const next: string[] = [];
         for (const { a, r } of answers) {
-          if (r.kind === "linked") this.#tookSuperPeer(r.link, reason);
+          if (r.kind === "linked") continue; // taken as it came
           else if (r.kind === "full") {
             reached.push(a);
             promoteHint ||= r.promote;
@@ -664,6 +686,41 @@ export class Network {
     } finally {
       this.#joining = false;
     }
+  }
+
+  /**
+   * Asks each of `addrs` at once to take us as its Peer. A welcome is taken as it comes (the first becomes
+   * primary, a later one backup); resolves with the answers so far once all are in, one took us, or
+   * `maxWaitMs` passed, so one dead or silent address does not hold up a join another SuperPeer accepted.
+   */
+  #askToJoin(addrs: string[], reason: string, maxWaitMs?: number): Promise<{ a: string; r: AskResult }[]> {
+    const answers: { a: string; r: AskResult }[] = [];
+    return new Promise((resolve) => {
+      const timer = maxWaitMs === undefined
+        ? undefined
+        : this.#clock.setTimeout(() => resolve([...answers]), maxWaitMs);
+      for (const a of addrs) {
+        this.#ask(a, { kind: "join", primary: true }).then((r) => {
+          if (r.kind === "linked") this.#tookSuperPeer(r.link, reason);
+          answers.push({ a, r });
+          if (answers.length === addrs.length || r.kind === "linked") {
+            this.#clock.clearTimeout(timer);
+            resolve([...answers]);
+          }
+        });
+      }
+    });
+  }
+
+  /**
+   * SuperPeers found on the LAN while we are one (two that started at once, or two networks that never
+   * met): we link to those we do not know. Only dialled, never remembered: the overlay greets them first.
+   */
+  #meetFound(addrs: string[]): void {
+    if (this.#role.kind !== "superpeer" || this.#stopping) return;
+    const known = new Set([this.#advertise, ...this.#dir.entries().map((e) => normalizeAddress(e.listen))]);
+    for (const l of this.#links.all()) if (l.hello?.listen) known.add(normalizeAddress(l.hello.listen));
+    for (const a of addrs) if (!known.has(normalizeAddress(a))) this.#dialMesh(a);
   }
 
   /** A SuperPeer took us (`link` welcomed our join): it becomes our primary, our backup, or one too many. */
