@@ -85,6 +85,10 @@ function describe(e: NodeEvent): string {
       return `tx ${e.txid} (${e.source})`;
     case "mined":
       return `mined ${e.hash}`;
+    case "discovery":
+      return e.found.length
+        ? `discovery: ${e.found.length} SuperPeer(s) answered in ${e.ms} ms: ${e.found.join(", ")}`
+        : `discovery: no SuperPeer answered on this LAN (${e.ms} ms)`;
   }
 }
 
@@ -167,6 +171,7 @@ async function run(args: Args): Promise<void> {
         connect: args.connect.length ? args.connect : undefined,
         threads: args.threads,
         maxPeers: args.maxPeers,
+        discover: args.discover,
         timings: {
           ...(args.pingIntervalMs ? { pingIntervalMs: args.pingIntervalMs } : {}),
           ...(args.deadAfterMs ? { deadAfterMs: args.deadAfterMs } : {}),

@@ -21,7 +21,8 @@ import { readWalletFile } from "./wallet/wallet_file.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
 import { Network, type NetworkEvent, type NetworkOptions } from "./net/network.ts";
 import type { HostPort } from "./net/messages.ts";
-import { trackerFile } from "./net/tracker.ts";
+import { readTracker, trackerFile } from "./net/tracker.ts";
+import { LanDiscovery } from "./net/discovery.ts";
 import { Miner } from "./mining/miner.ts";
 import { createTemplate } from "./mining/template.ts";
 import { SyncMeter, type SyncProgress } from "./sync_progress.ts";
@@ -50,6 +51,8 @@ export interface NodeOptions {
   threads?: number;
   /** Peers this node serves at most when it is a SuperPeer (`--max-peers`). */
   maxPeers?: number;
+  /** Look for SuperPeers on the LAN by UDP broadcast when no remembered address answers (`--discover`). */
+  discover?: boolean;
   /** Network timings, for tests. */
   timings?: Pick<NetworkOptions, "connectTimeoutMs" | "pingIntervalMs" | "deadAfterMs" | "probeIntervalMs">;
 }
@@ -62,7 +65,8 @@ export type NodeEvent =
   | { type: "side"; hash: string; height: number; source: "local" | "network" }
   | { type: "reorg"; disconnected: number; connected: number }
   | { type: "tx"; txid: string; source: "local" | "network" }
-  | { type: "mined"; hash: string };
+  | { type: "mined"; hash: string }
+  | { type: "discovery"; found: string[]; ms: number };
 
 /** A node's state at a glance; balances in coins, as bitcoin-cli prints them. */
 export interface NodeStatus {
@@ -127,6 +131,8 @@ export class Node {
   #tipWatchers = new Set<() => void>();
   #orphanTxs = new OrphanTxs();
   #sync = new SyncMeter();
+  #discovery: LanDiscovery;
+  #knewNobody = false;
   /** Payments are built one at a time, so two at once never pick the same coins. */
   #sending: Promise<unknown> = Promise.resolve();
 
@@ -140,6 +146,14 @@ export class Node {
     this.wallet = wallet;
     this.#threads = opts.threads;
     if (opts.onEvent) this.#listeners.add(opts.onEvent);
+    // Always there, but inert (nothing bound or sent) unless `--discover` or the menu turns it on.
+    this.#discovery = new LanDiscovery({
+      network: this.params.name,
+      genesis: this.params.genesisHash,
+      port: this.params.defaultPort,
+      enabled: opts.discover,
+      onFind: (found, ms) => this.#emit({ type: "discovery", found, ms }),
+    });
     this.net = new Network(this.#ledgerPort(), {
       nodeId: crypto.getRandomValues(new Uint8Array(8)).toHex(),
       bind: opts.listen,
@@ -148,6 +162,7 @@ export class Node {
       tracker: trackerFile(opts.trackerPath),
       connect: opts.connect,
       maxPeers: opts.maxPeers,
+      discover: this.#discovery,
       ...opts.timings,
       onEvent: (e) => this.#emit(e),
     });
@@ -193,6 +208,8 @@ export class Node {
       const node = new Node(opts, lock, store, chain, wallet);
       // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
       await node.#afterChainUpdate(await chain.resume(), "local");
+      node.#knewNobody = !opts.connect?.length &&
+        (await readTracker(opts.trackerPath).catch(() => ({ addrs: [] }))).addrs.length === 0;
       await node.net.start();
       return node;
     } catch (e) {
@@ -200,6 +217,28 @@ export class Node {
       lock.release();
       throw e;
     }
+  }
+
+  /** True when this node started knowing no address (an empty tracker file, no `--connect`). */
+  get knewNobody(): boolean {
+    return this.#knewNobody;
+  }
+
+  /** True while LAN discovery is on (`--discover`, or turned on by `discover()`). */
+  get discovering(): boolean {
+    return this.#discovery.enabled;
+  }
+
+  /**
+   * Turns LAN discovery on (the menu's "yes"), asks the LAN for SuperPeers and joins what it found (see
+   * `Network.joinFound`); returns the addresses that answered. From now on this node answers others'
+   * searches while it is a SuperPeer.
+   */
+  async discover(): Promise<string[]> {
+    this.#discovery.enable();
+    const found = await this.#discovery.find();
+    await this.net.joinFound(found);
+    return found;
   }
 
   /** Receives every event until the returned function is called. */
@@ -424,6 +463,7 @@ export class Node {
     this.#stopped = true;
     await this.#miner?.close();
     await this.net.stop();
+    this.#discovery.close();
     this.#store.close();
     this.#lock.release();
   }

@@ -17,6 +17,7 @@ Deno.test("parseArgs: defaults are run on main with the tracker in the current f
   assert.deepEqual(a.connect, []);
   assert.equal(a.headless, false);
   assert.equal(a.json, false);
+  assert.equal(a.discover, false, "LAN discovery (UDP broadcast) is off unless asked for");
 });
 
 Deno.test("parseArgs: run flags, --flag=value, repeated --connect and a lone --", () => {
@@ -37,6 +38,7 @@ Deno.test("parseArgs: run flags, --flag=value, repeated --connect and a lone --"
     "3",
     "--rpc-port",
     "0",
+    "--discover",
   ]);
   assert.equal(a.command, "run");
   assert.equal(a.network, "regtest");
@@ -47,6 +49,7 @@ Deno.test("parseArgs: run flags, --flag=value, repeated --connect and a lone --"
   assert.equal(a.mine, true);
   assert.equal(a.threads, 3);
   assert.equal(a.rpcPort, 0);
+  assert.equal(a.discover, true);
 });
 
 Deno.test("parseArgs: subcommands take their arguments; flags may come anywhere", () => {
@@ -86,6 +89,7 @@ Deno.test("parseArgs: usage errors say what is wrong", () => {
     [["--listen", "nohost"], /--listen/],
     [["--listen", "127.0.0.1:0"], /--listen/],
     [["--headless=yes"], /--headless takes no value/],
+    [["--discover=yes"], /--discover takes no value/],
     [["frobnicate"], /unknown command "frobnicate"/],
     [["send", "onlyone"], /send takes 2 arguments/],
     [["send", "a", "1", "extra"], /send takes 2 arguments/],

@@ -5,95 +5,34 @@
 import assert from "node:assert/strict";
 import { callRpc } from "../lib/rpc/client.ts";
 import { palette, statusLine, table, visibleWidth, wantColour } from "../lib/ui/render.ts";
+import {
+  DISCOVERY_QUESTION,
+  type DiscoveryOfferHost,
+  offerDiscovery,
+  shouldOfferDiscovery,
+} from "../lib/ui/menu.ts";
+import { PromptCancelled } from "../lib/ui/prompts.ts";
+import { freePort, hasTmux, quote, startPermissions, Terminal } from "./support/terminal.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-function hasTmux(): boolean {
-  try {
-    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync().success;
-  } catch {
-    return false;
-  }
+/**
+ * The UDP sockets of the process listening on TCP `port` on 127.0.0.1 (via `ss`; null when `ss` is missing,
+ * which only weakens the check).
+ */
+async function udpSocketsOf(port: number): Promise<string[] | null> {
+  const run = (args: string[]) =>
+    new Deno.Command("ss", { args, stdout: "piped", stderr: "null" }).output()
+      .then((o) => new TextDecoder().decode(o.stdout), () => null);
+  const tcp = await run(["-tlnpH", `sport = :${port}`]);
+  const pid = tcp && /pid=(\d+)/.exec(tcp)?.[1];
+  if (!pid) return null;
+  const udp = await run(["-uanpH"]);
+  return (udp ?? "").split("\n").filter((l) => l.includes(`pid=${pid},`));
 }
 
 const TMUX = hasTmux();
 if (!TMUX) console.log("menu_test: tmux is not installed: skipping the pseudo-terminal tests");
-
-/** The permission flags of `deno task start`: the menu must work with exactly those. */
-async function startPermissions(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  return (config.tasks.start as string).split(/\s+/).filter((t) => t.startsWith("--allow-"));
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-
-/** A private tmux server (its own socket, so parallel runs never meet) with one window per session. */
-class Terminal {
-  readonly socket = `peerchain-test-${crypto.randomUUID().slice(0, 8)}`;
-  session = "";
-
-  async tmux(...args: string[]): Promise<string> {
-    const out = await new Deno.Command("tmux", { args: ["-L", this.socket, ...args], stderr: "piped" })
-      .output();
-    if (!out.success) throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
-    return new TextDecoder().decode(out.stdout);
-  }
-
-  /** Runs `command` in a new 120×40 session; the pane stays after it ends, showing its exit code. */
-  async start(session: string, command: string): Promise<void> {
-    this.session = session;
-    await this.tmux(
-      "new-session",
-      "-d",
-      "-s",
-      session,
-      "-x",
-      "120",
-      "-y",
-      "40",
-      `${command}; echo EXIT=$?; sleep 600`,
-    );
-  }
-
-  screen(): Promise<string> {
-    return this.tmux("capture-pane", "-p", "-t", this.session);
-  }
-
-  async keys(...keys: string[]): Promise<void> {
-    await this.tmux("send-keys", "-t", this.session, ...keys);
-  }
-
-  /** Types text literally (no key names). */
-  async type(text: string): Promise<void> {
-    await this.tmux("send-keys", "-t", this.session, "-l", text);
-  }
-
-  /** Polls the screen every 100 ms until every pattern shows, or fails with the screen after `ms`. */
-  async waitFor(patterns: (string | RegExp)[], ms = 30_000): Promise<string> {
-    const deadline = Date.now() + ms;
-    let screen = "";
-    while (Date.now() < deadline) {
-      screen = await this.screen();
-      if (patterns.every((p) => typeof p === "string" ? screen.includes(p) : p.test(screen))) return screen;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`timed out waiting for ${patterns.join(" and ")}; the screen:\n${screen}`);
-  }
-
-  /** Ends the server and every process in it, and removes its socket file (tmux leaves it behind). */
-  async close(): Promise<void> {
-    const path = (await this.tmux("display-message", "-p", "#{socket_path}").catch(() => "")).trim();
-    await this.tmux("kill-server").catch(() => {});
-    if (path) await Deno.remove(path).catch(() => {});
-  }
-}
 
 /** A character of the address's data part replaced by another valid one: a typo only the checksum catches. */
 function mistype(address: string): string {
@@ -108,6 +47,7 @@ Deno.test({
     const tmp = await Deno.makeTempDir({ prefix: "peerchain-menu-" });
     const dataDir = `${tmp}/data`;
     const term = new Terminal();
+    const port = freePort();
     const command = [
       quote(Deno.execPath()),
       "run",
@@ -116,13 +56,19 @@ Deno.test({
       "run",
       "--network regtest",
       `--data-dir ${quote(dataDir)}`,
-      `--listen 127.0.0.1:${freePort()}`,
+      `--listen 127.0.0.1:${port}`,
       `--tracker ${quote(`${tmp}/tracker.txt`)}`,
       "--threads 1",
     ].join(" ");
     try {
       await term.start("first", command);
-      await term.waitFor(["What next?", "height: 0", "Quit"]);
+      // No tracker file and nobody there: the menu offers LAN discovery once; the answer here is no
+      // (Enter takes the default, which is no), and nothing is broadcast.
+      const offer = await term.waitFor([DISCOVERY_QUESTION, "(y/N)"]);
+      assert.match(offer, /height: 0/, "the offer comes under the status, with the node already running");
+      await term.keys("Enter");
+      await term.waitFor(["Not looking", "What next?", "height: 0", "Quit"]);
+      assert.deepEqual(await udpSocketsOf(port), [], "the node holds no UDP socket: discovery stayed off");
 
       // Mine block: the status line shows the new height.
       await term.type("Mine b");
@@ -150,9 +96,14 @@ Deno.test({
       await term.waitFor(["EXIT=0"]);
       await term.tmux("kill-session", "-t", "first");
 
-      // Restart on the same data directory: the chain is kept; Ctrl-C at the menu quits cleanly too.
+      // Restart on the same data directory: the chain is kept; the tracker file now names this node, so
+      // there is no offer; Ctrl-C at the menu quits cleanly too.
       await term.start("second", command);
-      await term.waitFor(["What next?", "height: 1"]);
+      const again = await term.waitFor(["What next?", "height: 1"]);
+      assert.ok(
+        !again.includes(DISCOVERY_QUESTION),
+        "the offer is made once, while the tracker file is empty",
+      );
       await term.keys("C-c");
       await term.waitFor(["EXIT=0"]);
     } finally {
@@ -249,4 +200,70 @@ Deno.test("menu render: no colour without a terminal; the status line wraps betw
   const narrow = statusLine(s, plain, 40).split("\n");
   assert.ok(narrow.length > 1 && narrow.every((l) => l.length <= 40), narrow.join("\n"));
   assert.equal(narrow.join(" · "), line, "wrapping only moves fields to the next line");
+});
+
+/** A node as the discovery offer sees it; counts searches. */
+function fakeNode(
+  over: Partial<{ knewNobody: boolean; discovering: boolean; role: string; links: number }> = {},
+) {
+  const n = {
+    knewNobody: true,
+    discovering: false,
+    net: {
+      role: over.role ?? "superpeer",
+      linkCount: over.links ?? 0,
+      hub: null as { listen: string } | null,
+    },
+    searches: 0,
+    found: ["10.200.1.1:18765"],
+    discover() {
+      n.searches++;
+      n.discovering = true;
+      // What the node does with it: joins the first as a Peer.
+      if (n.found.length) Object.assign(n.net, { role: "peer", linkCount: 1, hub: { listen: n.found[0] } });
+      return Promise.resolve(n.found);
+    },
+    ...over,
+  };
+  return n satisfies DiscoveryOfferHost;
+}
+
+Deno.test("menu discovery offer: made only to a node that knew nobody and is alone, with discovery off", () => {
+  assert.ok(shouldOfferDiscovery(fakeNode()));
+  assert.ok(!shouldOfferDiscovery(fakeNode({ knewNobody: false })), "it had a tracker file or --connect");
+  assert.ok(!shouldOfferDiscovery(fakeNode({ discovering: true })), "--discover is on already");
+  assert.ok(!shouldOfferDiscovery(fakeNode({ role: "peer", links: 1 })), "it joined someone");
+  assert.ok(!shouldOfferDiscovery(fakeNode({ links: 1 })), "a SuperPeer someone already joined");
+});
+
+Deno.test("menu discovery offer: no (or Ctrl-C) searches nothing; yes searches once and tells what it found", async () => {
+  const asked: string[] = [];
+  const say = (answer: boolean | "cancel") => (message: string) => {
+    asked.push(message);
+    return answer === "cancel" ? Promise.reject(new PromptCancelled("cancelled")) : Promise.resolve(answer);
+  };
+  const no = fakeNode();
+  const noLines = await offerDiscovery(no, say(false));
+  assert.equal(no.searches, 0, "no: nothing broadcast");
+  assert.match(noLines!.join(" "), /Not looking/);
+  const cancelled = fakeNode();
+  assert.match((await offerDiscovery(cancelled, say("cancel")))!.join(" "), /Not looking/);
+  assert.equal(cancelled.searches, 0, "Ctrl-C is no");
+  assert.deepEqual(asked, [DISCOVERY_QUESTION, DISCOVERY_QUESTION]);
+
+  const yes = fakeNode();
+  const lines = (await offerDiscovery(yes, say(true)))!.join(" ");
+  assert.equal(yes.searches, 1);
+  assert.match(
+    lines,
+    /Found 1 SuperPeer on this LAN: 10\.200\.1\.1:18765\. Joined SuperPeer 10\.200\.1\.1:18765/,
+  );
+  const empty = fakeNode();
+  empty.found = [];
+  assert.match((await offerDiscovery(empty, say(true)))!.join(" "), /No SuperPeer answered/);
+
+  // Not offered: not even asked.
+  assert.equal(await offerDiscovery(fakeNode({ knewNobody: false }), say(true)), undefined);
+  assert.equal(await offerDiscovery(yes, say(true)), undefined, "once discovery is on, never again");
+  assert.equal(asked.length, 4);
 });

@@ -640,3 +640,31 @@ Deno.test("network: a SuperPeer links to the SuperPeers its discoverer finds, an
     for (const n of nets.reverse()) await n.stop();
   }
 });
+
+Deno.test("network: found at the person's request, a SuperPeer serving nobody joins as a Peer; one serving Peers links instead", async () => {
+  const nets: Network[] = [];
+  try {
+    const sp = await startNet("sp", []);
+    const lone = await startNet("lone", []);
+    nets.push(sp, lone);
+    assert.equal(lone.role, "superpeer");
+    await lone.joinFound([sp.listen]);
+    assert.equal(lone.role, "peer");
+    assert.equal(lone.hub?.listen, sp.listen, "it joined the SuperPeer found");
+    // A SuperPeer with a Peer of its own keeps it and links to what was found.
+    const busy = await startNet("busy", []);
+    nets.push(busy);
+    nets.push(await startNet("member", [busy.listen]));
+    assert.equal(nets.at(-1)!.hub?.listen, busy.listen);
+    await busy.joinFound([sp.listen]);
+    assert.equal(busy.role, "superpeer");
+    await waitFor(
+      () => busy.superpeers.some((p) => p.listen === sp.listen),
+      5000,
+      "a mesh link to the one found",
+    );
+    assert.equal(nets.at(-1)!.hub?.listen, busy.listen, "its Peer stayed");
+  } finally {
+    for (const n of nets.reverse()) await n.stop();
+  }
+});

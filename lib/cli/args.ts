@@ -25,6 +25,7 @@ export function parseArgs(argv: string[]): Args {
     connect: [],
     headless: false,
     mine: false,
+    discover: false,
     json: false,
   };
   // First the words and the flags with their values; which flags are allowed depends on the command, which

@@ -68,6 +68,8 @@ export interface Args {
   maxPeers?: number;
   /** `--explorer`; null with `--no-explorer`; undefined for the default (127.0.0.1, network port + 1). */
   explorer?: HostPort | null;
+  /** `--discover`: look for SuperPeers on the LAN by UDP broadcast when the tracker's don't answer. */
+  discover: boolean;
   /** `--json`. */
   json: boolean;
   /** `--ping-interval`, milliseconds. */
@@ -272,6 +274,14 @@ export const FLAGS: readonly FlagSpec[] = [
     apply(a) {
       if (a.explorer) throw new UsageError("--explorer and --no-explorer contradict each other");
       a.explorer = null;
+    },
+  },
+  {
+    name: "--discover",
+    scope: "run",
+    help: "when no tracker address answers, look for SuperPeers on the LAN by UDP broadcast (off by default)",
+    apply(a) {
+      a.discover = true;
     },
   },
   {

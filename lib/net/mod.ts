@@ -35,6 +35,7 @@
 
 export { type LinkInfo, Network, type NetworkEvent, type NetworkOptions, type Role } from "./network.ts";
 export type { NetworkTimings } from "./config.ts";
+export type { Discover, DiscoverHost } from "./discovery.ts";
 export type { BanList } from "./ban.ts";
 export type { Clock, Listener, Stream, TimerId, Transport } from "./transport.ts";
 export type { LedgerPort, TipInfo, Verdict } from "./ledger_port.ts";

@@ -723,6 +723,18 @@ export class Network {
     for (const a of addrs) if (!known.has(normalizeAddress(a))) this.#dialMesh(a);
   }
 
+  /**
+   * SuperPeers found on the LAN at the person's request (the menu): a SuperPeer that serves no Peer steps
+   * down and joins them as a Peer (it greets them, so its tracker file names them); one that serves Peers
+   * links to them instead. Resolves once the join is settled.
+   */
+  async joinFound(addrs: string[]): Promise<void> {
+    if (this.#role.kind !== "superpeer" || !addrs.length || this.#stopping) return;
+    if (this.#members().length) return this.#meetFound(addrs);
+    for (const a of addrs) this.#book.add(a, "heard");
+    await this.#demote("found SuperPeers on this LAN");
+  }
+
   /** A SuperPeer took us (`link` welcomed our join): it becomes our primary, our backup, or one too many. */
   #tookSuperPeer(link: Link, reason: string): void {
     const s = this.#state.get(link);

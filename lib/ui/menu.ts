@@ -46,6 +46,76 @@ export interface MenuOptions {
   colour?: boolean;
 }
 
+/** The one-time question when a node that knew nobody found nobody. */
+export const DISCOVERY_QUESTION = "No SuperPeer found. Look for one on this LAN (UDP broadcast)?";
+
+/** What the discovery offer needs of a node. */
+export interface DiscoveryOfferHost {
+  /** The node started knowing no address (an empty tracker file, no `--connect`). */
+  readonly knewNobody: boolean;
+  /** LAN discovery is already on. */
+  readonly discovering: boolean;
+  /** Its place in the network. */
+  readonly net: {
+    readonly role: string;
+    readonly linkCount: number;
+    readonly hub: { readonly listen: string } | null;
+  };
+  /** Turns discovery on, searches the LAN and joins what it found; resolves with the SuperPeers that answered. */
+  discover(): Promise<string[]>;
+}
+
+/** True when the menu offers LAN discovery: the node knew nobody, is alone, and discovery is off. */
+export function shouldOfferDiscovery(node: DiscoveryOfferHost): boolean {
+  return node.knewNobody && !node.discovering && node.net.role === "superpeer" && node.net.linkCount === 0;
+}
+
+/**
+ * The one-time offer of LAN discovery. Nothing is broadcast unless the person answers yes (the default is
+ * no; Ctrl-C is no). Returns the lines to show, or undefined when there was nothing to offer.
+ */
+export async function offerDiscovery(
+  node: DiscoveryOfferHost,
+  confirm: (message: string) => Promise<boolean>,
+  p = palette(false),
+  write: (text: string) => void = () => {},
+): Promise<string[] | undefined> {
+  if (!shouldOfferDiscovery(node)) return undefined;
+  let yes = false;
+  try {
+    yes = await confirm(DISCOVERY_QUESTION);
+  } catch (e) {
+    if (!(e instanceof PromptCancelled)) throw e;
+  }
+  if (!yes) {
+    return [
+      "Not looking: this node is a SuperPeer on its own. Others join it with a copy of its tracker file",
+      p.dim("(or start every node with --discover to find each other on the LAN)."),
+    ];
+  }
+  write(p.dim("Looking for SuperPeers on this LAN…\n"));
+  const found = await node.discover();
+  if (!found.length) {
+    return [
+      p.yellow("No SuperPeer answered on this LAN."),
+      "This node stays a SuperPeer and answers others who look (with --discover or this menu).",
+    ];
+  }
+  const head = `Found ${found.length} SuperPeer${found.length > 1 ? "s" : ""} on this LAN: ${
+    found.join(", ")
+  }.`;
+  const { role, hub, linkCount } = node.net;
+  if (role === "peer" && hub) {
+    return [p.green(head), `Joined SuperPeer ${hub.listen}: this node is part of its network now.`];
+  }
+  return [
+    p.green(head),
+    linkCount
+      ? "This node links to them as a SuperPeer: one network now."
+      : p.yellow("None of them took this node: it stays a SuperPeer and answers others who look."),
+  ];
+}
+
 /** Redraws for news come at most this often, so a burst of blocks does not flicker the screen. */
 const REDRAW_MS = 700;
 /** While mining, the status line's hash rate is refreshed this often. */
@@ -183,6 +253,9 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
 
   let highlighted: Action = "refresh";
   try {
+    draw();
+    const offered = await offerDiscovery(node, confirmYes, p, write);
+    if (offered) view = () => offered;
     for (;;) {
       draw();
       const mining = node.miner.status().mining;

@@ -184,5 +184,9 @@ export function newsLine(e: NodeEvent, p = palette(false)): string | undefined {
       return `transaction ${shortHash(e.txid)} ${e.source === "local" ? "sent" : "arrived"}`;
     case "mined": // the "block … mined here" line already told it
       return undefined;
+    case "discovery":
+      return e.found.length
+        ? `found on this LAN: SuperPeer${e.found.length > 1 ? "s" : ""} ${e.found.join(", ")}`
+        : "no SuperPeer answered on this LAN";
   }
 }

@@ -1,0 +1,93 @@
+/**
+ * The interactive menu in a pseudo-terminal: a private tmux server, keys sent, the screen read back. Used by
+ * the menu tests on 127.0.0.1 and by the LAN tests (the menu of a node inside a network namespace).
+ */
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+/** True when tmux can be run here. */
+export function hasTmux(): boolean {
+  try {
+    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/** The permission flags of `deno task start`: the menu must work with exactly those. */
+export async function startPermissions(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  return (config.tasks.start as string).split(/\s+/).filter((t) => t.startsWith("--allow-"));
+}
+
+/** A free TCP port on 127.0.0.1 (released before returning). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Quotes `s` for a POSIX shell. */
+export const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+/** A private tmux server (its own socket, so parallel runs never meet) with one window per session. */
+export class Terminal {
+  readonly socket = `peerchain-test-${crypto.randomUUID().slice(0, 8)}`;
+  session = "";
+
+  async tmux(...args: string[]): Promise<string> {
+    const out = await new Deno.Command("tmux", { args: ["-L", this.socket, ...args], stderr: "piped" })
+      .output();
+    if (!out.success) throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(out.stderr)}`);
+    return new TextDecoder().decode(out.stdout);
+  }
+
+  /** Runs `command` in a new 120×40 session; the pane stays after it ends, showing its exit code. */
+  async start(session: string, command: string): Promise<void> {
+    this.session = session;
+    await this.tmux(
+      "new-session",
+      "-d",
+      "-s",
+      session,
+      "-x",
+      "120",
+      "-y",
+      "40",
+      `${command}; echo EXIT=$?; sleep 600`,
+    );
+  }
+
+  screen(): Promise<string> {
+    return this.tmux("capture-pane", "-p", "-t", this.session);
+  }
+
+  async keys(...keys: string[]): Promise<void> {
+    await this.tmux("send-keys", "-t", this.session, ...keys);
+  }
+
+  /** Types text literally (no key names). */
+  async type(text: string): Promise<void> {
+    await this.tmux("send-keys", "-t", this.session, "-l", text);
+  }
+
+  /** Polls the screen every 100 ms until every pattern shows, or fails with the screen after `ms`. */
+  async waitFor(patterns: (string | RegExp)[], ms = 30_000): Promise<string> {
+    const deadline = Date.now() + ms;
+    let screen = "";
+    while (Date.now() < deadline) {
+      screen = await this.screen();
+      if (patterns.every((p) => typeof p === "string" ? screen.includes(p) : p.test(screen))) return screen;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for ${patterns.join(" and ")}; the screen:\n${screen}`);
+  }
+
+  /** Ends the server and every process in it, and removes its socket file (tmux leaves it behind). */
+  async close(): Promise<void> {
+    const path = (await this.tmux("display-message", "-p", "#{socket_path}").catch(() => "")).trim();
+    await this.tmux("kill-server").catch(() => {});
+    if (path) await Deno.remove(path).catch(() => {});
+  }
+}
