@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Lan, type LanHost, type LanOptions, lanSkipReason } from "./support/lan.ts";
+import { hasTmux, quote, startPermissions, Terminal } from "./support/terminal.ts";
 
 const ATTACKER = new URL("./support/lan_attacker.ts", import.meta.url).pathname;
 
@@ -446,5 +447,211 @@ Deno.test({
       },
       5,
       { trackerHosts: 4 },
+    ),
+});
+
+// ---- LAN discovery (`--discover`): the only place where a test broadcasts, inside these namespaces ----
+
+const BEACONS = new URL("./support/lan_beacons.ts", import.meta.url).pathname;
+
+/** When host `h` started its first search and when it next joined a SuperPeer or became one (its log). */
+function joinTime(h: LanHost, fromLine = 0): { askedAt: number; joinedAt: number; ms: number; line: string } {
+  const lines = h.log.slice(fromLine);
+  const i = lines.findIndex((l) => /^\S+ discovery: /.test(l));
+  if (i < 0) throw new Error(`host ${h.n} never searched:\n${lines.join("\n")}`);
+  const [ts, rest] = [lines[i].slice(0, lines[i].indexOf(" ")), lines[i]];
+  const searchMs = Number(/\((\d+) ms\)$|in (\d+) ms/.exec(rest)?.slice(1).find((x) => x) ?? NaN);
+  const askedAt = Date.parse(ts) - searchMs;
+  const j = lines.findIndex((l, k) => k > i && / (promoted to SuperPeer|became a Peer) /.test(l));
+  if (j < 0) throw new Error(`host ${h.n} never joined or promoted after searching:\n${lines.join("\n")}`);
+  const joinedAt = Date.parse(lines[j].slice(0, lines[j].indexOf(" ")));
+  return { askedAt, joinedAt, ms: joinedAt - askedAt, line: lines[j].slice(lines[j].indexOf(" ") + 1) };
+}
+
+/** Waits until UDP port 18765 is bound in host `n`'s namespace (a beacon script is ready). */
+async function udpBound(lan: Lan, n: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const out = await new Deno.Command("ip", {
+        args: ["netns", "exec", lan.host(n).ns, "ss", "-Huln", "sport = :18765"],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      return new TextDecoder().decode(out.stdout).trim() !== "";
+    },
+    20_000,
+    () => `host ${n}'s beacon script to bind UDP 18765`,
+  );
+}
+
+/** Addresses a host's links and tracker file name. */
+async function namedBy(h: LanHost): Promise<string> {
+  const peers = await h.rpc<Peers>("peers");
+  return [...peers.links.map((l) => l.listen), await Deno.readTextFile(h.tracker)].join(" ");
+}
+
+Deno.test({
+  name:
+    "LAN discovery: four hosts with empty tracker files and --discover form one network; a fifth host beaconing for another genesis gets no answer and nobody dials or lists it",
+  ignore: !!skip,
+  fn: () =>
+    withLan(
+      async (lan, h) => {
+        const ip5 = h(5).listen.split(":")[0];
+        const other = lan.run(5, BEACONS, ["other-genesis", ip5, lan.root]);
+        await udpBound(lan, 5);
+        const hosts = [h(1), h(2), h(3), h(4)];
+        for (const x of hosts) assert.equal(await Deno.readTextFile(x.tracker), "", "empty tracker files");
+        const t0 = Date.now();
+        await Promise.all(hosts.map((x) => lan.start(x.n, ["--discover"])));
+        await waitForOneNetwork(hosts, 20_000, "four hosts found by discovery to form one network");
+        const formed = Date.now();
+        const times = hosts.map((x) => joinTime(x));
+        const first = Math.min(...times.map((t) => t.askedAt)),
+          last = Math.max(...times.map((t) => t.askedAt));
+        console.log(
+          `lan: discovery: four hosts with empty trackers in one network ${secs(formed - first)} after the ` +
+            `first host's first beacon (${secs(formed - last)} after the last's; first start ${
+              secs(first - t0)
+            } after spawning, polled every 100 ms); ${
+              times.map((t, i) => `host ${i + 1} ${t.line} after ${t.ms} ms`).join("; ")
+            }`,
+        );
+        // One network that works: a block mined on one host reaches the others.
+        await mine(h(3), 1, hosts);
+        // The tracker file is written as usual, so the next start needs no beacon.
+        for (const x of hosts) {
+          const tracker = await Deno.readTextFile(x.tracker);
+          assert.ok(
+            hosts.some((y) => tracker.includes(y.listen.replace(":", " "))),
+            `host ${x.n}: ${tracker}`,
+          );
+        }
+        await Deno.writeTextFile(`${lan.root}/stop`, "");
+        const seen = JSON.parse(await other.stdout);
+        console.log(`lan: discovery: the other chain's host: ${JSON.stringify(seen)}`);
+        assert.ok(
+          seen.queriesHeard >= 4,
+          "the other chain's host heard our hosts' beacons (and answered them)",
+        );
+        assert.ok(seen.answersSent >= 4);
+        assert.ok(seen.queriesSent >= 4, "it beaconed all along");
+        assert.equal(seen.answersReceived, 0, "nobody answered a beacon for another genesis");
+        assert.equal(seen.tcpAccepted, 0, "nobody dialled the other chain's host");
+        for (const x of hosts) assert.ok(!(await namedBy(x)).includes(ip5), `host ${x.n} lists ${ip5}`);
+
+        // Restarted without --discover, host 4 joins through the tracker file it wrote: no beacon.
+        const before = h(4).log.length;
+        h(4).kill("SIGKILL");
+        await lan.start(4);
+        await waitForOneNetwork(hosts, 20_000, "host 4 back through its tracker file");
+        assert.ok(
+          !h(4).log.slice(before).some((l) => / discovery: /.test(l)),
+          "no search on the second start",
+        );
+      },
+      5,
+      { trackerHosts: 0 },
+    ),
+});
+
+Deno.test({
+  name:
+    "LAN discovery: a host forging answers that point at dead addresses and a silent port delays neither a join nor a lone node's promotion by more than a second",
+  ignore: !!skip,
+  fn: () =>
+    withLan(
+      async (lan, h) => {
+        // Without the forger: a lone first node, then one that joins it.
+        await lan.start(1, ["--discover"]);
+        await lan.start(2, ["--discover"]);
+        const alone = joinTime(h(1)), joined = joinTime(h(2));
+        assert.match(alone.line, /promoted to SuperPeer/);
+        assert.match(joined.line, /became a Peer/);
+        // The forger: six addresses nobody can reach, and a port that accepts and stays silent.
+        const ip5 = h(5).listen.split(":")[0];
+        const dead = await lan.deadAddresses(5, 6);
+        const forger = lan.run(5, BEACONS, ["forge", ip5, lan.root, dead.join(","), "18999"]);
+        await udpBound(lan, 5);
+        await lan.start(3, ["--discover"]);
+        await lan.start(4, ["--discover"]);
+        const forged = [joinTime(h(3)), joinTime(h(4))];
+        for (const t of forged) assert.match(t.line, /became a Peer/);
+        await waitForOneHub([h(1), h(2), h(3), h(4)], 15_000, "the four in one star despite the forger");
+        // A lone node with the forger: every SuperPeer gone, host 4 restarted with an empty tracker file.
+        for (const n of [1, 2, 3, 4]) h(n).kill("SIGKILL");
+        await Deno.writeTextFile(h(4).tracker, "");
+        const before = h(4).log.length;
+        await lan.start(4, ["--discover"]);
+        const aloneForged = joinTime(h(4), before);
+        assert.match(aloneForged.line, /promoted to SuperPeer/);
+        await Deno.writeTextFile(`${lan.root}/stop`, "");
+        const seen = JSON.parse(await forger.stdout);
+        const worstJoin = Math.max(...forged.map((t) => t.ms));
+        console.log(
+          `lan: discovery with a forger (6 dead addresses, 1 silent port): join ${joined.ms} ms without, ` +
+            `${
+              forged.map((t) => t.ms).join(" and ")
+            } ms with; lone node promoted after ${alone.ms} ms without, ` +
+            `${aloneForged.ms} ms with; forger ${JSON.stringify(seen)}`,
+        );
+        assert.ok(seen.queriesHeard >= 3 && seen.answersSent >= 21, "the forger answered every search");
+        assert.ok(seen.tcpAccepted >= 1, "its forged answers were dialled (the silent port was reached)");
+        assert.ok(worstJoin <= joined.ms + 1000, `a join took ${worstJoin} ms with the forger`);
+        assert.ok(
+          aloneForged.ms <= alone.ms + 1000,
+          `a lone promotion took ${aloneForged.ms} ms with the forger`,
+        );
+        for (const n of [1, 2, 3]) {
+          const tracker = await Deno.readTextFile(h(n).tracker);
+          assert.ok(![ip5, ...dead].some((a) => tracker.includes(a)), `host ${n}'s tracker names the forger`);
+        }
+      },
+      5,
+      { trackerHosts: 0 },
+    ),
+});
+
+Deno.test({
+  name:
+    "LAN discovery from the menu: a node with an empty tracker file offers to look; yes finds the SuperPeer on the LAN and joins it",
+  ignore: !!skip || !hasTmux(),
+  fn: () =>
+    withLan(
+      async (lan, h) => {
+        await lan.start(1, ["--discover"]);
+        // Host 2: the menu, with the permissions of `deno task start`, inside its namespace; no --discover.
+        const term = new Terminal();
+        const command = [
+          ...["ip", "netns", "exec", h(2).ns, quote(Deno.execPath()), "run"],
+          ...(await startPermissions()),
+          quote(new URL("../cli.ts", import.meta.url).pathname),
+          ...["run", "--network", "regtest", "--threads", "1", "--listen", h(2).listen],
+          ...["--data-dir", quote(h(2).dataDir), "--tracker", quote(h(2).tracker)],
+        ].join(" ");
+        try {
+          await term.start("lan-menu", command);
+          await term.waitFor(["No SuperPeer found. Look for one on this LAN (UDP broadcast)?", "(y/N)"]);
+          const t0 = Date.now();
+          await term.type("y");
+          await term.keys("Enter");
+          const screen = await term.waitFor([`Found 1 SuperPeer on this LAN: ${h(1).listen}`, "What next?"]);
+          assert.ok(screen.includes(`Joined SuperPeer ${h(1).listen}`), screen);
+          await waitForOneNetwork([h(1), h(2)], 15_000, "the menu's node linked to the SuperPeer it found");
+          console.log(`lan: menu discovery: yes to one network in ${secs(Date.now() - t0)}`);
+          const s2 = await h(2).rpc<Status>("status");
+          assert.equal(s2.role, "peer", "it joined the SuperPeer it found as a Peer");
+          assert.deepEqual(s2.superpeers, [h(1).listen]);
+          await waitFor(
+            async () => (await Deno.readTextFile(h(2).tracker)).includes(h(1).listen.replace(":", " ")),
+            5000,
+            () => "the tracker file to name the SuperPeer found",
+          );
+        } finally {
+          await term.close();
+        }
+      },
+      2,
+      { trackerHosts: 0 },
     ),
 });

@@ -330,8 +330,8 @@ export class Lan {
     }
   }
 
-  /** Starts host `n`'s node in its namespace and waits until its RPC answers. */
-  async start(n: number): Promise<LanHost> {
+  /** Starts host `n`'s node in its namespace (with `extraArgs`, e.g. `--discover`) and waits until its RPC answers. */
+  async start(n: number, extraArgs: string[] = []): Promise<LanHost> {
     const h = this.#hosts[n - 1];
     // `ip netns exec` execs deno in place, so the child's pid is the node's own: kill() hits it directly.
     h.proc = new Deno.Command("ip", {
@@ -340,6 +340,7 @@ export class Lan {
         ...[CLI, "run", "--headless", "--network", "regtest", "--data-dir", h.dataDir],
         ...["--tracker", h.tracker, "--listen", h.listen, "--threads", "1", "--rpc-port", "0"],
         ...["--ping-interval", "300", "--dead-after", "1500"],
+        ...extraArgs,
       ],
       stdin: "null",
       stdout: "null",
@@ -347,7 +348,9 @@ export class Lan {
       env: { NO_COLOR: "1" },
     }).spawn();
     h.alive = true;
-    h.proc.status.then(() => h.alive = false, () => h.alive = false);
+    // A restart's old process may end after the new one started: only the current one's end counts.
+    const proc = h.proc, ended = () => h.proc === proc && (h.alive = false);
+    proc.status.then(ended, ended);
     h.reader = (async () => {
       for await (const line of lines(h.proc!.stderr)) h.log.push(line);
     })().catch(() => {});
@@ -386,6 +389,28 @@ export class Lan {
     this.#scripts.push(proc);
     const stdout = new Response(proc.stdout).text();
     return { proc, stdout };
+  }
+
+  /**
+   * Gives host `n` `count` extra addresses (10.200.<octet>.200 and up) that it can send from but nobody can
+   * reach: they sit on its loopback, and its LAN interface neither answers ARP for them nor names them in its
+   * own ARP requests, so a dial to one hangs until it times out. Returns them.
+   */
+  async deadAddresses(n: number, count: number): Promise<string[]> {
+    const h = this.#hosts[n - 1];
+    const ips = Array.from({ length: count }, (_, i) => `10.200.${this.octet}.${200 + i}`);
+    for (const a of ips) await ip("-n", h.ns, "addr", "add", `${a}/32`, "dev", "lo");
+    const conf = "/proc/sys/net/ipv4/conf/eth0";
+    const r = await sh("ip", [
+      "netns",
+      "exec",
+      h.ns,
+      "sh",
+      "-c",
+      `echo 1 > ${conf}/arp_ignore && echo 2 > ${conf}/arp_announce`,
+    ]);
+    if (r.code !== 0) throw new IpCommandFailed(`cannot hide the dead addresses: ${r.stderr.trim()}`);
+    return ips;
   }
 
   /** Pulls host `n`'s cable: its veth end on the bridge goes down. */
