@@ -136,6 +136,8 @@ Deno.test({
       /Mining continuously at \d+(\.\d+)? [kMG]?H\/s: (\d+) blocks? found in (\d+) s, now mining block \d+\./;
     try {
       await term.start("mining", command);
+      await term.waitFor([DISCOVERY_QUESTION]); // an empty tracker file: the one-time offer, declined
+      await term.keys("Enter");
       await term.waitFor(["What next?", "height: 0"]);
       await term.type("Mine c");
       await term.keys("Enter");
