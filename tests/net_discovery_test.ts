@@ -31,7 +31,8 @@ import {
 import type { LedgerPort } from "../lib/net/ledger_port.ts";
 import { Network } from "../lib/net/network.ts";
 import type { TrackerFile } from "../lib/net/tracker.ts";
-import { parseHostPort } from "../lib/net/messages.ts";
+import { formatHostPort, parseHostPort } from "../lib/net/messages.ts";
+import { tcpTransport } from "../lib/net/transport.ts";
 import { seededRandom } from "./support/random.ts";
 
 const GENESIS = NETWORKS.regtest.genesisHash;
@@ -426,6 +427,7 @@ Deno.test("over 127.0.0.1: a SuperPeer searches by itself, soon and then less of
   const port = await freeUdpPort();
   const sp = local(port);
   const h = host("127.0.0.1:40123");
+  const t0 = performance.now();
   sp.serve(h);
   await sleep(50);
   // Bound after the SuperPeer's own socket, the fake gets the unicast queries (on a LAN they are broadcasts).
@@ -433,9 +435,11 @@ Deno.test("over 127.0.0.1: a SuperPeer searches by itself, soon and then less of
   try {
     await waitFor(() => h.handed.length > 0, 3000, "the SuperPeer's own search");
     assert.deepEqual(h.handed[0], ["127.0.0.1:40777"]);
-    await sleep(1500);
-    // Searches at about 0.3, 0.9 and 2.1 s (each interval twice the last, jittered): a few, not one a poll.
-    assert.ok(fake.got.length >= 2 && fake.got.length <= 4, `${fake.got.length} queries in about 2 s`);
+    await waitFor(() => fake.got.length >= 2, 5000, "a second search");
+    // Searches 0.3, 0.6, 1.2, 2.4 s apart, each jittered by ±50 % and at least 1 s after the last query:
+    // at most 3 queries in the first 4.5 s (one a second without the back-off).
+    await sleep(4500 - (performance.now() - t0));
+    assert.ok(fake.got.length <= 3, `${fake.got.length} queries in 4.5 s`);
   } finally {
     sp.close();
     await fake.close();
@@ -614,16 +618,38 @@ Deno.test("network: a found address that accepts and stays silent holds up neith
   }
 });
 
-Deno.test("network: a SuperPeer links to the SuperPeers its discoverer finds, and ignores its own address", async () => {
+Deno.test("network: a SuperPeer links to the SuperPeers its discoverer finds, greets one that only dialled it, and dials nothing it greeted", async () => {
   const nets: Network[] = [];
+  const dials = new Map<string, number>(), trackers = new Map<string, string[]>();
+  /** A SuperPeer alone, whose dials and tracker writes are counted. */
+  const start = async (name: string, d: FakeDiscover) => {
+    const net = new Network(stubLedger(), {
+      nodeId: name,
+      bind: { hostname: "127.0.0.1", port: 0 },
+      tracker: {
+        read: () => Promise.resolve({ addrs: [], warnings: [] }),
+        write: (addrs) => Promise.resolve(void trackers.set(name, addrs.map(formatHostPort))),
+      },
+      transport: {
+        listen: (a) => tcpTransport.listen(a),
+        dial: (a, ms) => {
+          dials.set(name, (dials.get(name) ?? 0) + 1);
+          return tcpTransport.dial(a, ms);
+        },
+      },
+      discover: d,
+    });
+    nets.push(net);
+    await net.start();
+    return net;
+  };
   try {
     const da = fakeDiscover(() => []), db = fakeDiscover(() => []);
-    const a = await startNet("a", [], da), b = await startNet("b", [], db);
-    nets.push(a, b);
+    const a = await start("a", da), b = await start("b", db);
     assert.equal(a.role, "superpeer");
     assert.equal(b.role, "superpeer");
     assert.equal(a.directory().length, 1, "two SuperPeers that started at once do not know each other");
-    db.host!.found([b.listen, a.listen]);
+    db.host!.found([b.listen, a.listen]); // its own address is skipped
     await waitFor(
       () =>
         a.superpeers.some((p) => p.listen === b.listen) && b.superpeers.some((p) => p.listen === a.listen),
@@ -632,10 +658,20 @@ Deno.test("network: a SuperPeer links to the SuperPeers its discoverer finds, an
     );
     await waitFor(() => a.directory().length === 2 && b.directory().length === 2, 5000, "both directories");
     assert.equal(a.networkSize, 2);
-    // Found again (its next search): nothing new is dialled.
+    assert.equal(dials.get("b"), 1);
+    // A found b too, which it knows only because b dialled it: it dials b once, and so may name it.
+    const before = dials.get("a") ?? 0;
+    da.host!.found([b.listen]);
+    await waitFor(() => (trackers.get("a") ?? []).includes(b.listen), 5000, "a's tracker file to name b");
+    assert.equal(dials.get("a"), before + 1);
+    await waitFor(() => a.linkCount === 1 && b.linkCount === 1, 5000, "the duplicate mesh link dropped");
+    // Found again by their next searches: both greeted the other and still know it, so nothing is dialled.
+    da.host!.found([b.listen]);
     db.host!.found([a.listen]);
     await sleep(300);
-    assert.equal(b.linkCount, 1);
+    assert.equal(dials.get("a"), before + 1);
+    assert.equal(dials.get("b"), 1);
+    assert.equal(a.linkCount, 1);
   } finally {
     for (const n of nets.reverse()) await n.stop();
   }

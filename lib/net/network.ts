@@ -714,13 +714,20 @@ export class Network {
 
   /**
    * SuperPeers found on the LAN while we are one (two that started at once, or two networks that never
-   * met): we link to those we do not know. Only dialled, never remembered: the overlay greets them first.
+   * met): each is dialled for a mesh link unless we dialled and greeted it already and still know it. So a
+   * neighbour that only ever dialled us is dialled once too: greeted, it may go in our tracker file and the
+   * next start finds it without a search. Only dialled, never remembered: the overlay greets them first.
    */
   #meetFound(addrs: string[]): void {
     if (this.#role.kind !== "superpeer" || this.#stopping) return;
-    const known = new Set([this.#advertise, ...this.#dir.entries().map((e) => normalizeAddress(e.listen))]);
+    const known = new Set(this.#dir.entries().map((e) => normalizeAddress(e.listen)));
     for (const l of this.#links.all()) if (l.hello?.listen) known.add(normalizeAddress(l.hello.listen));
-    for (const a of addrs) if (!known.has(normalizeAddress(a))) this.#dialMesh(a);
+    for (const found of addrs) {
+      const a = normalizeAddress(found);
+      if (!a || a === this.#advertise || (known.has(a) && this.#book.wasGreeted(a))) continue;
+      // Greeted, it belongs in the tracker file even when the link is the duplicate the other end keeps.
+      this.#dialMesh(a).then(() => this.#book.wasGreeted(a) && this.#book.scheduleWrite(this.#trackerLead()));
+    }
   }
 
   /**
