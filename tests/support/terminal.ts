@@ -46,7 +46,7 @@ export class Terminal {
   /** Runs `command` in a new 120×40 session; the pane stays after it ends, showing its exit code. */
   async start(session: string, command: string): Promise<void> {
     this.session = session;
-    await this.tmux(
+    const args = [
       "new-session",
       "-d",
       "-s",
@@ -56,7 +56,17 @@ export class Terminal {
       "-y",
       "40",
       `${command}; echo EXIT=$?; sleep 600`,
-    );
+    ];
+    // A tmux server starting while the machine is busy now and then exits before it took the session
+    // ("server exited unexpectedly"): a fresh try then succeeds.
+    for (let attempt = 1;; attempt++) {
+      try {
+        return void await this.tmux(...args);
+      } catch (e) {
+        if (attempt >= 3 || !/server exited unexpectedly/.test((e as Error).message)) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   }
 
   screen(): Promise<string> {
