@@ -882,8 +882,7 @@ export class Network {
     this.#role = { kind: "joining" };
     for (const l of links) this.#state.delete(l);
     await Promise.all(links.map((l) => l.conn.close("stepping down", { flush: true })));
-    this.#emit({ type: "role", role: "peer", reason });
-    await this.#join(reason, others);
+    await this.#join(reason, others); // joining says "became a Peer" once, with the reason
   }
 
   /** Once a second: expire the directory, republish our entry, keep the mesh degree, consider stepping down. */
@@ -933,6 +932,8 @@ export class Network {
     try {
       const r = await this.#ask(a, { kind: "mesh" });
       if (r.kind === "linked") {
+        // Another node now answers at that address (a restart): the old entry is gone for good.
+        if (nodeId && entryOf(r.link).nodeId !== nodeId) this.#dropFromDirectory(nodeId);
         if (this.#role.kind !== "superpeer") {
           this.#state.delete(r.link);
           r.link.conn.close("no longer a SuperPeer");
