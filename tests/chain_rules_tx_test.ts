@@ -9,34 +9,17 @@ import { txid, txSize } from "../lib/primitives/transaction.ts";
 import { makeBlock, mine, newKey, spend, type TestKey } from "./support/ledger.ts";
 import {
   assertRefused,
-  assertUnchanged,
   COIN_AMOUNT,
-  type FundedLedger,
   fundedLedger,
   hashOf,
-  ledgerState,
+  refuseInBlock,
+  refuseInPool,
   signAll,
   withTxs,
 } from "./support/rules.ts";
 
 const PKH = "cd".repeat(20);
 const pay = (amount: number): TxOutput[] => [{ amount, pubKeyHash: PKH }];
-
-/** Asserts a block on `l`'s tip holding `txs` is refused with `code` and changes nothing; returns the block. */
-async function refuseInBlock(l: FundedLedger, code: string, txs: Transaction[], score?: number) {
-  const before = ledgerState(l.chain, l.mempool);
-  const block = makeBlock(l.chain, undefined, l.key.pkh, withTxs(...txs));
-  await assertRefused(l.chain.processBlock(block), code, score);
-  assertUnchanged(before, l.chain, l.mempool);
-  return block;
-}
-
-/** Asserts the mempool refuses `tx` with `code` and `score` and stays as it was. */
-async function refuseInPool(l: FundedLedger, code: string, tx: Transaction, score: number) {
-  const before = ledgerState(l.chain, l.mempool);
-  await assertRefused(l.mempool.accept(tx), code, score);
-  assertUnchanged(before, l.chain, l.mempool);
-}
 
 Deno.test("bad-txns-nonfinal: a lockTime above the block's height; equal to it is final", async () => {
   const l = await fundedLedger();
@@ -106,7 +89,7 @@ Deno.test("bad-sig: another key's signature and a flipped bit; the block is reme
   flipped.inputs[0].signature[63] ^= 0x40;
   for (const tx of [stolen, flipped]) {
     await refuseInPool(l, "bad-sig", tx, BAN);
-    const block = await refuseInBlock(l, "bad-sig", [tx], BAN);
+    const { block } = await refuseInBlock(l, "bad-sig", [tx], BAN);
     await assertRefused(l.chain.processBlock(block), "duplicate-invalid", BAN);
   }
   // The coin is untouched: its owner can still spend it.

@@ -15,7 +15,7 @@ import {
   type TxOutput,
 } from "../../lib/primitives/transaction.ts";
 import type { Store } from "../../lib/store/store.ts";
-import { coinbaseOut, mine, newKey, newLedger, spend, type TestKey } from "./ledger.ts";
+import { coinbaseOut, makeBlock, mine, newKey, newLedger, spend, type TestKey } from "./ledger.ts";
 
 /** Outputs of the fan-out transaction in every funded ledger. */
 export const FAN_OUT = 8;
@@ -126,6 +126,33 @@ export function ledgerState(chain: Chain, mempool?: Mempool): LedgerState {
 /** Asserts the chain and mempool look as they did in `before`. */
 export function assertUnchanged(before: LedgerState, chain: Chain, mempool?: Mempool): void {
   assert.deepEqual(ledgerState(chain, mempool), before);
+}
+
+/** Asserts a block on `l`'s tip holding `txs` is refused with `code` and changes nothing. */
+export async function refuseInBlock(
+  l: FundedLedger,
+  code: string,
+  txs: Transaction[],
+  score?: number,
+): Promise<{ block: Block; error: ValidationError }> {
+  const before = ledgerState(l.chain, l.mempool);
+  const block = makeBlock(l.chain, undefined, l.key.pkh, withTxs(...txs));
+  const error = await assertRefused(l.chain.processBlock(block), code, score);
+  assertUnchanged(before, l.chain, l.mempool);
+  return { block, error };
+}
+
+/** Asserts the mempool refuses `tx` with `code` (and `score`, when given) and stays as it was. */
+export async function refuseInPool(
+  l: FundedLedger,
+  code: string,
+  tx: Transaction,
+  score?: number,
+): Promise<ValidationError> {
+  const before = ledgerState(l.chain, l.mempool);
+  const error = await assertRefused(l.mempool.accept(tx), code, score);
+  assertUnchanged(before, l.chain, l.mempool);
+  return error;
 }
 
 /** A block's hash. */
