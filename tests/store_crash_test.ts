@@ -2,6 +2,12 @@
  * Crash safety with real processes: a child mines into a store on disk and is SIGKILLed at random moments, 20
  * times over the same data directory. After each kill the store must open, hold every block the child
  * reported, and keep a UTXO set equal to a replay of its blocks.
+ *
+ * The moments, and the child's spends, follow from one seed, printed with any failure; set
+ * PEERCHAIN_CRASH_SEED to replay it. A third of the kills come from the child itself right after a chosen
+ * store write, and replay exactly; the others fall a chosen number of milliseconds after a start, where the
+ * machine's speed decides what was being written. (Every write of one block, one by one, is
+ * store_crash_inject_test.ts.)
  */
 import assert from "node:assert/strict";
 import { Chain } from "../lib/chain/chain.ts";
@@ -9,11 +15,11 @@ import { NETWORKS } from "../lib/consensus/params.ts";
 import { lockDataDir } from "../lib/store/lock.ts";
 import { openStore } from "../lib/store/store.ts";
 import { type ChildRun, spawnChild } from "./support/crash_child.ts";
+import { replayHint, seeded, testSeed } from "./support/random.ts";
 import { diffCoins, rebuildCoins } from "./support/utxo_rebuild.ts";
 
 const ROUNDS = 20;
-
-const randomInt = (lo: number, hi: number) => lo + Math.floor(Math.random() * (hi - lo + 1));
+const SEED_VAR = "PEERCHAIN_CRASH_SEED";
 
 /** Resolves after `ms`, or when `until` settles first (then the timer is cleared, so no timer leaks). */
 async function sleep(ms: number, until: Promise<unknown>): Promise<void> {
@@ -38,30 +44,39 @@ async function within<T>(promise: Promise<T>, what: string): Promise<T> {
   }
 }
 
-/** Three ways to pick the moment of the kill, used in turn; the exact moment is random each time. */
-async function waitForKillMoment(run: ChildRun, round: number): Promise<string> {
+/** The moment of a kill: chosen before the child starts, from the seed. */
+type KillMoment =
+  | { kind: "after spawn"; ms: number }
+  | { kind: "after ready"; ms: number }
+  | { kind: "at write"; write: number };
+
+/** Three ways to pick the moment of the kill, used in turn. */
+function killMoment(round: number, randomInt: (lo: number, hi: number) => number): KillMoment {
   switch (round % 3) {
-    case 0: {
-      const ms = randomInt(50, 400); // may land while the child is still starting or opening the store
-      await sleep(ms, run.exited);
-      return `${ms} ms after spawn`;
-    }
-    case 1: {
-      await within(run.waitForLine((l) => l.startsWith("ready ")), "ready");
-      const ms = randomInt(50, 400);
-      await sleep(ms, run.exited);
-      return `${ms} ms after ready`;
-    }
-    default: {
-      const n = randomInt(1, 60);
-      let seen = 0;
-      await within(run.waitForLine((l) => l.startsWith("accepted ") && ++seen === n), `accepted line ${n}`);
-      return `right after accepted line ${n}`;
-    }
+    case 0: // may land while the child is still starting or opening the store
+      return { kind: "after spawn", ms: randomInt(50, 400) };
+    case 1:
+      return { kind: "after ready", ms: randomInt(50, 400) };
+    default: // a block is 7 to some 30 writes: at least one block is committed first, up to some 50 blocks
+      return { kind: "at write", write: randomInt(40, 400) };
   }
 }
 
+const describeMoment = (m: KillMoment) =>
+  m.kind === "at write" ? `by itself right after store write ${m.write}` : `${m.ms} ms ${m.kind}`;
+
+/** Waits for the moment `m` of `run`, then makes sure the child is dead (SIGKILLed by us or by itself). */
+async function killAt(run: ChildRun, m: KillMoment): Promise<Deno.CommandStatus> {
+  if (m.kind === "after ready") await within(run.waitForLine((l) => l.startsWith("ready ")), "ready");
+  if (m.kind === "at write") await within(run.exited, `the child to kill itself at write ${m.write}`);
+  else await sleep(m.ms, run.exited);
+  return await run.kill();
+}
+
 Deno.test("a store killed at random moments by SIGKILL loses no reported block and keeps its UTXO set", async () => {
+  const seed = testSeed(SEED_VAR);
+  const rand = seeded(seed);
+  const randomInt = (lo: number, hi: number) => lo + rand(hi - lo + 1);
   const dir = await Deno.makeTempDir({ prefix: "peerchain_crash_" });
   const reported = new Map<number, string>(); // height -> hash, over all rounds: the child never reorgs
   let expectedStart = 0;
@@ -71,10 +86,12 @@ Deno.test("a store killed at random moments by SIGKILL loses no reported block a
   let beforeReady = 0;
   try {
     for (let round = 0; round < ROUNDS; round++) {
-      run = spawnChild([dir]);
-      const moment = await waitForKillMoment(run, round);
-      const status = await run.kill();
-      const context = `round ${round}, killed ${moment}`;
+      const moment = killMoment(round, randomInt);
+      const childSeed = rand(2 ** 31);
+      const killWrite = moment.kind === "at write" ? moment.write : 0;
+      run = spawnChild([dir, "mine", String(childSeed), String(killWrite)]);
+      const status = await killAt(run, moment);
+      const context = `round ${round}, killed ${describeMoment(moment)}`;
       assert.equal(status.signal, "SIGKILL", `${context}: the child ended by itself:\n${await run.stderr}`);
 
       if (!run.lines.length) beforeReady++;
@@ -130,10 +147,15 @@ Deno.test("a store killed at random moments by SIGKILL loses no reported block a
       const stats = `${coins.size} coins, ${spends} spends, ${chainedInputs} chained inputs, ` +
         `${shrinkingBlocks} blocks shrinking the UTXO set`;
       assert.ok(spends > 0 && chainedInputs > 0 && shrinkingBlocks > 0, `too little spending: ${stats}`);
-      console.log(`${ROUNDS} kills (${beforeReady} before ready), heights ${heights.join(" ")}; ${stats}`);
+      console.log(
+        `${ROUNDS} kills (${beforeReady} before ready), heights ${heights.join(" ")}; ${stats}; seed ${seed}`,
+      );
     } finally {
       store.close();
     }
+  } catch (e) {
+    if (e instanceof Error) e.message += `\n${replayHint(SEED_VAR, seed, "tests/store_crash_test.ts")}`;
+    throw e;
   } finally {
     await run?.kill();
     await Deno.remove(dir, { recursive: true });

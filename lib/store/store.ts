@@ -222,6 +222,15 @@ export class Store {
   }
 }
 
+/** Options of `openStore`. */
+export interface StoreOptions {
+  /**
+   * Called after each statement that writes (and each BEGIN, COMMIT and ROLLBACK) with its SQL: the crash
+   * tests stop the process dead at the k-th write. Nothing else should need it.
+   */
+  onWrite?: (sql: string) => void;
+}
+
 /**
  * Opens (creating if needed) the store at `path`, or an in-memory one for `":memory:"`.
  * WAL with `synchronous=NORMAL`: a committed block survives a killed process; a power cut may lose the last
@@ -244,7 +253,7 @@ export class Store {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export function openStore(path: string): Store {
+export function openStore(path: string, opts: StoreOptions = {}): Store {
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path);
@@ -263,7 +272,7 @@ export function openStore(path: string): Store {
     }
     if (path !== ":memory:") db.exec("PRAGMA journal_mode = WAL");
     db.exec("PRAGMA synchronous = NORMAL");
-    return new Store(db);
+    return new Store(opts.onWrite ? observeWrites(db, opts.onWrite) : db);
   } catch (e) {
     db.close();
     if (e instanceof StoreError) throw e;
@@ -273,4 +282,37 @@ export function openStore(path: string): Store {
 
 function userVersion(db: DatabaseSync): number {
   return (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+}
+
+/** `db` reporting each `exec` and each `run` of a statement other than a SELECT to `onWrite`, after it ran. */
+function observeWrites(db: DatabaseSync, onWrite: (sql: string) => void): DatabaseSync {
+  const bind = <T extends object>(target: T, prop: string | symbol) => {
+    const value = Reflect.get(target, prop, target);
+    return typeof value === "function" ? value.bind(target) : value;
+  };
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "exec") {
+        return (sql: string) => {
+          target.exec(sql);
+          onWrite(sql);
+        };
+      }
+      if (prop !== "prepare") return bind(target, prop);
+      return (sql: string) => {
+        const statement = target.prepare(sql);
+        if (/^\s*SELECT/i.test(sql)) return statement;
+        return new Proxy(statement, {
+          get(s, p) {
+            if (p !== "run") return bind(s, p);
+            return (...args: Parameters<StatementSync["run"]>) => {
+              const result = s.run(...args);
+              onWrite(sql);
+              return result;
+            };
+          },
+        });
+      };
+    },
+  });
 }

@@ -1,12 +1,22 @@
 /**
- * A child process for the store tests, killed at random moments by its parent.
+ * A child process for the store tests, stopped dead by SIGKILL: by its parent at random moments, or by itself
+ * at an exact store write.
  *
- * `deno run --allow-read --allow-write crash_child.ts <datadir>` takes the data directory's lock, opens
- * `<datadir>/chain.sqlite` (resuming whatever chain is there), prints `ready <height> <hash>`, then mines
- * regtest blocks forever. Each block pays the fixed test key and, once coinbases are mature, carries
- * transactions spending earlier outputs (1 to 3 inputs, 2 outputs, a fee), some of them spending an output
- * of another transaction in the same block. After each block is accepted it prints
- * `accepted <height> <hash>`, so every reported block has been committed to the store.
+ * `deno run --allow-read --allow-write crash_child.ts <datadir> [mine [seed] [killAtWrite]]` takes the data
+ * directory's lock, opens `<datadir>/chain.sqlite` (resuming whatever chain is there), prints
+ * `ready <height> <hash>`, then mines regtest blocks forever. Each block pays the fixed test key and, once
+ * coinbases are mature, carries transactions spending earlier outputs (1 to 3 inputs, 2 outputs, a fee), some
+ * of them spending an output of another transaction in the same block; which ones follows from `seed`. After
+ * each block is accepted it prints `accepted <height> <hash>`, so every reported block has been committed.
+ *
+ * `... crash_child.ts <datadir> replay <blocksFile> <killAtWrite>` opens the store (no lock), then processes
+ * the blocks of `blocksFile` (hex, one a line) in order, printing `processed <hash> <status>` or
+ * `refused <code>` after each, and `writes <n>` at the end. With `killAtWrite` 0 it also prints
+ * `write <k> <sql>` for each store write, and exits normally.
+ *
+ * With `killAtWrite` k > 0, either mode SIGKILLs itself right after the k-th store write (counted from
+ * `ready`, or from the first block): a real crash, as abrupt as the kernel's OOM killer or a `kill -9`. Not
+ * `Deno.exit`: that would leave through the runtime's exit path, which a crash never takes.
  *
  * `... crash_child.ts <datadir> hold` only takes the lock, prints `locked`, and waits to be killed.
  *
@@ -22,9 +32,12 @@ import { pubKeyHash } from "../../lib/crypto/key_hash.ts";
 import { createTemplate, solveSync } from "../../lib/mining/template.ts";
 import type { OutPoint } from "../../lib/primitives/transaction.ts";
 import { txid } from "../../lib/primitives/transaction.ts";
+import { ValidationError } from "../../lib/chain/errors.ts";
+import { decodeBlock } from "../../lib/primitives/block.ts";
 import { lockDataDir } from "../../lib/store/lock.ts";
-import { openStore } from "../../lib/store/store.ts";
+import { openStore, type Store } from "../../lib/store/store.ts";
 import { spend, type TestKey } from "./ledger.ts";
+import { seeded } from "./random.ts";
 
 /**
  * PKCS#8 of the Ed25519 key every block of the child pays: fixed, so a restarted child can keep spending what
@@ -120,10 +133,34 @@ async function say(line: string): Promise<void> {
   for (let done = 0; done < bytes.length;) done += await Deno.stdout.write(bytes.subarray(done));
 }
 
-const pick = (n: number) => Math.floor(Math.random() * n);
+/**
+ * A store that SIGKILLs this process right after its `killAt`-th write once `arm()` is called (never for 0),
+ * and otherwise passes each write to `onWrite`.
+ */
+function openCrashingStore(
+  path: string,
+  killAt: number,
+  onWrite: (k: number, sql: string) => void = () => {},
+): { store: Store; arm(): void; writes(): number } {
+  let armed = false, writes = 0;
+  const store = openStore(path, {
+    onWrite(sql) {
+      if (!armed) return;
+      writes++;
+      if (writes === killAt) Deno.kill(Deno.pid, "SIGKILL");
+      onWrite(writes, sql);
+    },
+  });
+  return { store, arm: () => void (armed = true), writes: () => writes };
+}
 
 /** Puts 1 to 3 spends of the key's mature coins into the mempool, the last one possibly chained. */
-async function submitSpends(chain: Chain, mempool: Mempool, key: TestKey): Promise<void> {
+async function submitSpends(
+  chain: Chain,
+  mempool: Mempool,
+  key: TestKey,
+  pick: (n: number) => number,
+): Promise<void> {
   const spendHeight = chain.height + 1;
   const coins = chain.coinsOf(new Set([key.pkh]))
     .filter((c) => isMature(c.coin, spendHeight, chain.params.coinbaseMaturity));
@@ -156,14 +193,17 @@ async function submitSpends(chain: Chain, mempool: Mempool, key: TestKey): Promi
   }
 }
 
-async function mineForever(dir: string): Promise<never> {
+async function mineForever(dir: string, seed: number, killAt: number): Promise<never> {
   lockDataDir(dir); // held until the process dies
-  const chain = Chain.open(openStore(`${dir}/chain.sqlite`), NETWORKS.regtest);
+  const { store, arm } = openCrashingStore(`${dir}/chain.sqlite`, killAt);
+  const chain = Chain.open(store, NETWORKS.regtest);
   const mempool = new Mempool(chain);
   const key = await childKey();
+  const pick = seeded(seed);
   await say(`ready ${chain.height} ${chain.tip.hash}`);
+  arm();
   for (;;) {
-    await submitSpends(chain, mempool, key);
+    await submitSpends(chain, mempool, key, pick);
     // One second after the tip, not the wall clock: thousands of blocks stay far from the future limit.
     const { block } = createTemplate(chain, mempool, key.pkh, { time: chain.tip.header.time + 1 });
     const r = await chain.processBlock(solveSync(block));
@@ -173,6 +213,30 @@ async function mineForever(dir: string): Promise<never> {
   }
 }
 
+async function replay(dir: string, blocksFile: string, killAt: number): Promise<void> {
+  const lines: string[] = [];
+  const { store, arm, writes } = openCrashingStore(`${dir}/chain.sqlite`, killAt, (k, sql) => {
+    if (killAt === 0) lines.push(`write ${k} ${sql.replace(/\s+/g, " ").slice(0, 60)}`);
+  });
+  const chain = Chain.open(store, NETWORKS.regtest);
+  const blocks = (await Deno.readTextFile(blocksFile)).split("\n").filter((l) => l !== "");
+  arm();
+  for (const hex of blocks) {
+    const block = decodeBlock(Uint8Array.fromHex(hex));
+    try {
+      const r = await chain.processBlock(block);
+      lines.push(`processed ${r.hash} ${r.status}`);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      lines.push(`refused ${e.code}`);
+    }
+    // Printed before the next block is processed, so every `processed` line precedes any kill after it.
+    for (const line of lines.splice(0)) await say(line);
+  }
+  await say(`writes ${writes()}`);
+  store.close();
+}
+
 async function holdLock(dir: string): Promise<void> {
   lockDataDir(dir);
   await say("locked");
@@ -180,8 +244,12 @@ async function holdLock(dir: string): Promise<void> {
 }
 
 if (import.meta.main) {
-  const [dir, mode] = Deno.args;
-  if (!dir) throw new Error("usage: crash_child.ts <datadir> [hold]");
+  const [dir, mode = "mine", ...rest] = Deno.args;
+  const usage =
+    "usage: crash_child.ts <datadir> [mine [seed] [killAtWrite] | replay <blocksFile> <killAtWrite> | hold]";
+  if (!dir) throw new Error(usage);
   if (mode === "hold") await holdLock(dir);
-  else await mineForever(dir);
+  else if (mode === "replay" && rest.length === 2) await replay(dir, rest[0], Number(rest[1]));
+  else if (mode === "mine") await mineForever(dir, Number(rest[0] ?? 1), Number(rest[1] ?? 0));
+  else throw new Error(usage);
 }

@@ -24,3 +24,29 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** `seededRandom` as whole numbers: `rand(n)` is in [0, n). */
+export function seeded(seed: number): (n: number) => number {
+  const random = seededRandom(seed);
+  return (n) => Math.floor(random() * n);
+}
+
+/**
+ * The seed of a randomised test: `$name` from the environment when set (to replay a failure), else a fresh one.
+ * The test prints it on failure with `replayHint`.
+ */
+export function testSeed(name: string): number {
+  const given = Deno.env.get(name);
+  if (given !== undefined && given !== "") {
+    const n = Number(given);
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got ${given}`);
+    return n;
+  }
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
+
+/** How to replay a seeded test: the line to print when it fails. */
+export function replayHint(name: string, seed: number, file: string): string {
+  return `seed ${seed}; replay with ${name}=${seed} deno test --allow-read --allow-write --allow-run ` +
+    `--allow-net=127.0.0.1 --allow-env ${file}`;
+}

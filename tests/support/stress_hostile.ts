@@ -21,7 +21,8 @@ import {
   waitFor,
   waitForOneHub,
 } from "./stress.ts";
-import { type Progress, seeded } from "./stress_kills.ts";
+import type { Progress } from "./stress_kills.ts";
+import { seeded } from "./random.ts";
 import { badPowBlock, helloFrame } from "./hostile.ts";
 
 const REGTEST = NETWORKS.regtest;

@@ -22,6 +22,7 @@ import {
   watchRss,
 } from "./stress.ts";
 import { diffCoins, rebuildCoins } from "./utxo_rebuild.ts";
+import { seeded } from "./random.ts";
 
 /** Where progress lines go (the bench prints them; tests stay quiet). */
 export type Progress = (line: string) => void;
@@ -237,17 +238,6 @@ async function rejoin(
   } finally {
     paused.delete(node);
   }
-}
-
-/** A small seeded generator (mulberry32): `rand(n)` is a whole number in [0, n). */
-export function seeded(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
-  };
 }
 
 /** Reopens a killed node's store as a restart would and checks it: UTXO set equals a replay of its chain. */
