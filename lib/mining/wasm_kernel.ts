@@ -29,6 +29,15 @@ interface WasmExports {
   digest(nonce: number): number;
 }
 
+/** The wasm kernel: a `Kernel` that can also read every SIMD lane of one call. */
+export interface WasmKernel extends Kernel {
+  /**
+   * The digests of nonces start, start+1, start+2 and start+3, as the four i32x4 lanes of one hash computed
+   * them (lane j hashes start + j); `digest` reads lane 0 only.
+   */
+  digestLanes(start: number): Uint8Array[];
+}
+
 let cached: Promise<WasmExports | null> | undefined;
 
 /** Why the wasm kernel did not load (for logs and the benchmark), or undefined. */
@@ -44,8 +53,17 @@ async function loadExports(): Promise<WasmExports | null> {
   }
 }
 
+/** Lane `lane` of the 8 v128 state words at `ptr`: a 32-byte digest (words are native little-endian u32s). */
+function readLane(memory: WebAssembly.Memory, ptr: number, lane: number): Uint8Array {
+  const view = new DataView(memory.buffer, ptr, 128);
+  const out = new Uint8Array(32);
+  const ov = new DataView(out.buffer);
+  for (let i = 0; i < 8; i++) ov.setUint32(i * 4, view.getUint32(i * 16 + lane * 4, true));
+  return out;
+}
+
 /** The wasm SIMD kernel, or null when this runtime cannot run it. */
-export async function loadWasmKernel(): Promise<Kernel | null> {
+export async function loadWasmKernel(): Promise<WasmKernel | null> {
   cached ??= loadExports();
   const k = await cached;
   if (k === null) return null;
@@ -59,13 +77,11 @@ export async function loadWasmKernel(): Promise<Kernel | null> {
       return k.scan(start >>> 0, count >>> 0);
     },
     digest(nonce: number): Uint8Array {
-      const ptr = k.digest(nonce >>> 0);
-      // Lane 0 of each v128 state word is nonce's; words are native (little-endian) u32s.
-      const view = new DataView(k.memory.buffer, ptr, 128);
-      const out = new Uint8Array(32);
-      const ov = new DataView(out.buffer);
-      for (let i = 0; i < 8; i++) ov.setUint32(i * 4, view.getUint32(i * 16, true));
-      return out;
+      return readLane(k.memory, k.digest(nonce >>> 0), 0); // lane 0 hashes `nonce` itself
+    },
+    digestLanes(start: number): Uint8Array[] {
+      const ptr = k.digest(start >>> 0);
+      return [0, 1, 2, 3].map((lane) => readLane(k.memory, ptr, lane));
     },
   };
 }
