@@ -7,7 +7,7 @@ import {
   MISBEHAVIOUR,
 } from "../lib/net/connection.ts";
 import { encodeFrame, FrameDecoder } from "../lib/net/frame.ts";
-import { tcpStream } from "../lib/net/transport.ts";
+import { type Clock, systemClock, tcpStream } from "../lib/net/transport.ts";
 import type { Message } from "../lib/net/messages.ts";
 
 const HOST = "127.0.0.1";
@@ -28,6 +28,31 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     t = setTimeout(() => rej(new Error(`${what}: over ${ms} ms`)), ms)
   );
   return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+/**
+ * A clock the test moves by hand, for `ConnectionOptions.clock`: the ping deadline then follows the test's
+ * steps, not the machine's speed, so a busy machine can neither fire it early nor make it late. Its timers are
+ * real, so the connection still ticks; a test waits for a tick's visible effect (a ping sent, a close) after
+ * each step.
+ */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let t = 0;
+  return { ...systemClock, now: () => t, advance: (ms) => void (t += ms) };
+}
+
+/** Counts the frames arriving on a raw socket (the pings a `Connection` sends it), until EOF. */
+function countFrames(conn: Deno.Conn): { count(): number; done: Promise<void> } {
+  const d = new FrameDecoder(), buf = new Uint8Array(65536);
+  let n = 0;
+  const done = (async () => {
+    try {
+      for (let r = await conn.read(buf); r !== null; r = await conn.read(buf)) {
+        n += [...d.decode(buf.subarray(0, r))].length;
+      }
+    } catch { /* reset: the end all the same */ }
+  })();
+  return { count: () => n, done };
 }
 
 /** A listener plus a raw accepted socket for whichever side the test wants to script by hand. */
@@ -171,72 +196,105 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-Deno.test("a silent peer is detected by the ping deadline", async () => {
+Deno.test("a silent peer is detected by the ping deadline: not at 300 ms of silence, at 301", async () => {
   const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const accepted: Deno.Conn[] = [];
-  // Accepts, never reads, never writes.
-  const acceptLoop = (async () => {
-    for await (const c of listener) accepted.push(c);
-  })().catch(() => {});
-  let conn: Connection | undefined;
+  const clock = manualClock();
+  let conn: Connection | undefined, peer: Deno.Conn | undefined;
   try {
-    const t0 = performance.now();
-    conn = await connect(HOST, listener.addr.port, {
-      timeoutMs: 1000,
-      pingIntervalMs: 100,
-      deadAfterMs: 300,
-    });
-    const why = await within(conn.closed, 2000, "ping deadline");
-    const elapsed = performance.now() - t0;
-    assert.equal(why, "timeout");
-    assert.ok(elapsed >= 300 && elapsed < 1000, `detected after ${elapsed.toFixed(0)} ms`);
+    // The peer accepts and reads (so the pings can be counted) but never writes.
+    [conn, peer] = await Promise.all([
+      connect(HOST, listener.addr.port, {
+        timeoutMs: 10_000,
+        pingIntervalMs: 100,
+        deadAfterMs: 300,
+        clock,
+      }),
+      listener.accept(),
+    ]);
+    const pings = countFrames(peer);
+    clock.advance(100);
+    await waitFor(() => pings.count() === 1, 10_000, "the first ping");
+    clock.advance(200); // exactly the deadline: still alive
+    await waitFor(() => pings.count() === 2, 10_000, "the second ping");
+    assert.equal(conn.isClosed, false);
+    clock.advance(1);
+    assert.equal(await within(conn.closed, 10_000, "ping deadline"), "timeout");
+    assert.equal(pings.count(), 2);
   } finally {
     await conn?.close("x");
+    if (peer) closeQuietly(peer);
     listener.close();
-    await acceptLoop;
-    accepted.forEach(closeQuietly);
   }
 });
 
+/** Advances `clock` by `ms` `steps` times, each time waiting until `a` receives the pong to its new ping. */
+async function pingRounds(a: Connection, clock: ReturnType<typeof manualClock>, ms: number, steps: number) {
+  for (let i = 0; i < steps; i++) {
+    const before = a.received;
+    clock.advance(ms);
+    await waitFor(() => a.received > before || a.isClosed, 10_000, `pong ${i + 1}`);
+    assert.equal(a.isClosed, false, `closed in round ${i + 1}`);
+  }
+}
+
 Deno.test("a live peer answers pings, so a short deadline does not fire", async () => {
-  const { a, b } = await connPair({ pingIntervalMs: 50, deadAfterMs: 200 }, {});
+  const clock = manualClock();
+  const { a, b } = await connPair({ pingIntervalMs: 50, deadAfterMs: 200, clock }, {});
   try {
-    await new Promise((r) => setTimeout(r, 700));
+    // 500 ms of the connection's time, over twice the deadline, each ping answered.
+    await pingRounds(a, clock, 50, 10);
     assert.equal(a.isClosed, false);
     assert.equal(typeof a.rttMs, "number");
-    assert.ok(b.received >= 5, `peer saw ${b.received} pings`);
+    assert.ok(b.received >= 10, `peer saw ${b.received} pings`);
   } finally {
     await Promise.all([a.close("done"), b.close("done")]);
   }
 });
 
 Deno.test("time spent in our own slow handler is not counted as the peer's silence", async () => {
+  const clock = manualClock();
+  let release!: () => void;
+  const handler = new Promise<void>((r) => release = r);
   const { a, b } = await connPair({
     pingIntervalMs: 50,
     deadAfterMs: 150,
-    onMessage: () => new Promise((r) => setTimeout(r, 500)),
+    clock,
+    onMessage: () => handler,
   }, {});
   try {
     b.send({ type: "inv", kind: "tx", ids: [] });
-    await new Promise((r) => setTimeout(r, 650));
+    await waitFor(() => a.received === 1, 10_000, "the message to reach the handler");
+    // The handler holds the read loop for 1,000 ms of the connection's time, far past the deadline.
+    const pings = b.received;
+    clock.advance(1_000);
+    await waitFor(() => b.received > pings, 10_000, "a ping sent while the handler runs");
+    assert.equal(a.isClosed, false);
+    release();
+    // The deadline counts from the handler's end: 100 ms later, still alive.
+    await waitFor(() => a.received > 1, 10_000, "the read loop to go on after the handler");
+    const later = b.received;
+    clock.advance(100);
+    await waitFor(() => b.received > later, 10_000, "a ping after the handler");
     assert.equal(a.isClosed, false);
   } finally {
+    release();
     await Promise.all([a.close("done"), b.close("done")]);
   }
 });
 
-Deno.test("the rate limit closes a flooder", async () => {
+Deno.test("the rate limit closes a flooder after exactly its burst", async () => {
   const reports: number[] = [];
   const { a, b } = await connPair({}, {
     rateBurst: 50,
     ratePerSecond: 20,
+    clock: { ...systemClock, now: () => 0 }, // no time passes, so no tokens come back: exactly the burst
     onMisbehaviour: (s) => void reports.push(s),
   });
   try {
     for (let i = 0; i < 200; i++) a.send({ type: "ping", nonce: i });
-    assert.equal(await within(b.closed, 2000, "rate close"), "rate");
+    assert.equal(await within(b.closed, 10_000, "rate close"), "rate");
     assert.deepEqual(reports, [MISBEHAVIOUR.rate]);
-    assert.ok(b.received >= 50 && b.received < 70, `accepted ${b.received}`);
+    assert.equal(b.received, 50);
   } finally {
     await Promise.all([a.close("x"), b.close("x")]);
   }
@@ -317,19 +375,26 @@ Deno.test("writing to a killed peer closes cleanly", async () => {
 Deno.test("a SIGSTOPped peer is detected by the ping deadline", async () => {
   const listener = Deno.listen({ hostname: HOST, port: 0 });
   const child = spawnPeer(listener.addr.port);
+  const clock = manualClock();
   let conn: Connection | undefined;
   try {
-    conn = await acceptPeer(listener, { pingIntervalMs: 50, deadAfterMs: 300 });
-    // Alive and answering pings first: the deadline must not fire while the child runs.
-    await new Promise((r) => setTimeout(r, 400));
-    assert.equal(conn.isClosed, false);
+    conn = await acceptPeer(listener, { pingIntervalMs: 50, deadAfterMs: 300, clock });
+    // Alive first: 500 ms of the connection's time, each ping answered, and the deadline never fires.
+    await pingRounds(conn, clock, 50, 10);
     child.kill("SIGSTOP");
-    const t0 = performance.now();
-    assert.equal(await within(conn.closed, 2000, "deadline"), "timeout");
-    const elapsed = performance.now() - t0;
-    assert.ok(elapsed < 1500, `detected after ${elapsed.toFixed(0)} ms`);
+    // Frozen: its socket stays open and silent. The same steps now end in a timeout, and not before the
+    // deadline has passed since the last pong (over 300 ms: the 7th step).
+    let steps = 0;
+    while (!conn.isClosed && steps < 500) {
+      clock.advance(50);
+      steps++;
+      await new Promise((r) => setTimeout(r, 60)); // about one tick of the connection's timer
+    }
+    assert.equal(await within(conn.closed, 10_000, "deadline"), "timeout");
+    assert.ok(steps >= 7, `closed after ${steps} steps of 50 ms`);
   } finally {
     try {
+      child.kill("SIGCONT");
       child.kill("SIGKILL");
     } catch { /* already dead */ }
     await child.status;
@@ -341,23 +406,28 @@ Deno.test("a SIGSTOPped peer is detected by the ping deadline", async () => {
 Deno.test("a peer trickling a partial frame is not alive, and a throwing callback still closes", async () => {
   const { listener, client, server } = await rawPair();
   listener.close();
+  const clock = manualClock();
   const conn = new Connection(tcpStream(server), {
     pingIntervalMs: 50,
     deadAfterMs: 300,
+    clock,
     onMisbehaviour: () => {
       throw new Error("callback bug");
     },
   });
   try {
     const frame = encodeFrame({ type: "tx", data: "00".repeat(100) });
-    const t0 = performance.now();
-    for (let i = 0; i < 40 && !conn.isClosed; i++) {
-      await client.write(frame.subarray(i, i + 1));
-      await new Promise((r) => setTimeout(r, 50));
+    const pings = countFrames(client);
+    // One byte per 50 ms of the connection's time; each step waits for the ping of its tick.
+    let sent = 0;
+    for (; sent < frame.length && !conn.isClosed; sent++) {
+      await client.write(frame.subarray(sent, sent + 1));
+      clock.advance(50);
+      await waitFor(() => pings.count() > sent || conn.isClosed, 10_000, `the tick after byte ${sent + 1}`);
     }
-    assert.equal(await within(conn.closed, 2000, "trickle deadline"), "timeout");
-    const elapsed = performance.now() - t0;
-    assert.ok(elapsed < 1200, `closed after ${elapsed.toFixed(0)} ms of trickling`);
+    assert.equal(await within(conn.closed, 10_000, "trickle deadline"), "timeout");
+    // 300 ms of bytes are no frame: closed at the 7th byte (350 ms), far from the frame's end.
+    assert.equal(sent, 7, `closed after ${sent} of ${frame.length} bytes`);
   } finally {
     await conn.close("x");
     closeQuietly(client);
