@@ -177,6 +177,10 @@ Deno.test("decodeHeader: exactly 80 bytes decode and re-encode identically; any 
     }),
     RUNS,
   );
+  // fast-check's arrays are mostly short: the lengths next to 80 are tried explicitly.
+  for (const length of [0, 1, 79, 81, 82, 160]) {
+    assert.throws(() => decodeHeader(new Uint8Array(length)), DecodeError, `${length} bytes`);
+  }
   assert.throws(() => decodeHeader(null as unknown as Uint8Array), DecodeError);
   assert.throws(() => decodeHeader(new Array(80).fill(0) as unknown as Uint8Array), DecodeError);
 });
