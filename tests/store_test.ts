@@ -250,3 +250,37 @@ Deno.test("start-up reads the index and coins but no block bodies or undo data",
     }
   });
 });
+
+Deno.test("a store write that fails part-way changes nothing: the coins it deleted are back, the tip is the old one", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/chain.sqlite`;
+    const key = await newKey();
+    const a = newLedger({ path });
+    const [first] = await mine(a.chain, a.mempool, key.pkh, 2);
+    const tip = a.chain.tip.hash;
+    const spent = `${txid(first.txs[0])}:0`;
+    assert.ok(a.chain.getCoin(coinbaseOut(first)));
+    // The deletion runs first; the insertion then breaks the NOT NULL constraint on the key hash.
+    const broken = { amount: 1, pubKeyHash: null as unknown as string, height: 3, coinbase: false };
+    assert.throws(
+      () =>
+        a.store.applyBlock({
+          hash: "ab".repeat(32),
+          spent: [spent],
+          created: [["cd".repeat(32) + ":0", broken]],
+          undo: new Uint8Array(1),
+          tip: "ab".repeat(32),
+        }),
+      (e) => e instanceof StoreError && /nothing was changed/.test(e.message),
+    );
+    a.store.close();
+    const b = newLedger({ path });
+    try {
+      assert.equal(b.chain.tip.hash, tip);
+      assert.ok(b.chain.getCoin(coinbaseOut(first)), "the deleted coin is back");
+      assert.deepEqual(diffCoins(b.chain.coins(), rebuildCoins(b.chain).coins), []);
+    } finally {
+      b.store.close();
+    }
+  });
+});
