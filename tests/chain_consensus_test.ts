@@ -225,6 +225,36 @@ Deno.test("a side branch whose first block fails to connect: its stored descenda
   assert.equal(l.chain.height, h + 2);
 });
 
+Deno.test("a block that failed to connect stays failed after a restart: resume does not try it again", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain_failed_" });
+  try {
+    const path = `${dir}/chain.sqlite`;
+    const l = await fundedLedger({ path });
+    const h = l.chain.height;
+    const [a] = await mine(l.chain, l.mempool, PKH, 1);
+    const forged = await spend(l.key, [l.coins[0]], [{ amount: 1e8, pubKeyHash: PKH }]);
+    forged.inputs[0].signature[0] ^= 1;
+    const b1 = blockOn(l.chain, l.blocks[h - 1], h + 1, withTxs(forged));
+    const b2 = blockOn(l.chain, b1, h + 2);
+    await l.chain.processBlock(b1);
+    await assertRefused(l.chain.processBlock(b2), "bad-sig", BAN);
+    l.store.close();
+
+    const again = newLedger({ path });
+    try {
+      // The stored branch has more work than the tip, but it is known to be invalid.
+      assert.deepEqual(await again.chain.resume(), { disconnected: [], connected: [] });
+      assert.equal(again.chain.tip.hash, hashOf(a));
+      await assertRefused(again.chain.processBlock(b2), "duplicate-invalid", BAN);
+      await assertRefused(again.chain.processBlock(blockOn(again.chain, b2, h + 3)), "bad-prevblk", BAN);
+    } finally {
+      again.store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("mempool: two conflicting transactions accepted at once: exactly one gets in", async () => {
   const l = await fundedLedger();
   const a = await spend(l.key, [l.coins[0]], [{ amount: 1e8, pubKeyHash: PKH }]);

@@ -67,11 +67,12 @@ async function buildBase(): Promise<Base> {
 }
 
 /**
- * A fresh in-memory regtest ledger at height 12 holding `FAN_OUT` spendable coins and a mature coinbase.
+ * A fresh regtest ledger (in memory unless `path`) at height 12 holding `FAN_OUT` spendable coins and a mature
+ * coinbase.
  * The history is mined once per process and replayed, so each call costs a few milliseconds.
  */
 export async function fundedLedger(
-  opts: ChainOptions & { maxBytes?: number } = {},
+  opts: ChainOptions & { maxBytes?: number; path?: string } = {},
 ): Promise<FundedLedger> {
   base ??= buildBase();
   const { key, blocks, coins } = await base;
