@@ -8,13 +8,14 @@ import { hubKills, randomKills } from "./support/stress_kills.ts";
 import { hostile } from "./support/stress_hostile.ts";
 import { load, MEMPOOL_MAX_BYTES } from "./support/stress_load.ts";
 
-const show = (r: ScenarioResult) => `${r.scenario}\n${r.notes.join("\n")}`;
+const show = (r: ScenarioResult) => `${r.scenario}\n${[...r.failures, ...r.notes].join("\n")}`;
 
 Deno.test("stress: the hub SIGKILLed 3 times while 5 nodes pay: one live hub each time, no payment lost", async () => {
   const r = await hubKills({ kills: 3, senders: 5 });
   assert.equal(r.runs, 3, show(r));
   assert.equal(r.survived, 3, show(r));
   assert.equal(r.lost, 0, show(r));
+  assert.deepEqual(r.failures, [], show(r));
 });
 
 Deno.test("stress: 5 random nodes SIGKILLed while mining: each store consistent, each catches up, no block lost", async () => {
@@ -22,14 +23,17 @@ Deno.test("stress: 5 random nodes SIGKILLed while mining: each store consistent,
   assert.equal(r.runs, 5, show(r));
   assert.equal(r.survived, 5, show(r));
   assert.equal(r.lost, 0, show(r));
+  assert.deepEqual(r.failures, [], show(r));
   assert.match(r.notes.join("\n"), /blocks reported by mine: [1-9]/, "blocks were mined during the kills");
 });
 
 Deno.test("stress: 500 hostile inputs and a flood at a hub: it stays up, accepts nothing invalid, still relays", async () => {
   const r = await hostile({ inputs: 500, flood: 100 });
   assert.equal(r.control, true, `an honest handshake must stay open: ${show(r)}`);
-  assert.equal(r.survived, r.runs, show(r));
+  assert.equal(r.runs, 500, show(r));
+  assert.equal(r.survived, 500, `every input delivered and answered by a live hub: ${show(r)}`);
   assert.equal(r.invalidAccepted, 0, show(r));
+  assert.deepEqual(r.failures, [], show(r));
   assert.equal(r.lost, 0, show(r));
   assert.ok(
     r.peakRssMiB! > 0 && r.peakRssMiB! < 512,
@@ -42,6 +46,7 @@ Deno.test("stress: 50 payments a second for 5 s over 3 nodes: all relayed and mi
   assert.ok(r.runs >= 200, `most of the 250 sends were attempted: ${show(r)}`);
   assert.equal(r.survived, r.runs, `every send accepted and mined: ${show(r)}`);
   assert.equal(r.lost, 0, show(r));
+  assert.deepEqual(r.failures, [], show(r));
   assert.ok(r.peakMempoolBytes! > 0 && r.peakMempoolBytes! <= MEMPOOL_MAX_BYTES, show(r));
   // Relay latency was measured (a figure for `deno task stress`, not a bound a busy machine could miss).
   assert.ok(Number.isFinite(r.p99Ms), `relay p99 ${r.p99Ms} ms\n${show(r)}`);

@@ -70,8 +70,15 @@ export interface ScenarioResult {
   durationMs: number;
   /** Hostile inputs only: an honest handshake was left open, so the hub's cut-offs mean refusals. */
   control?: boolean;
-  /** Further figures and anything that went wrong, one line each. */
+  /** Further figures, one line each. */
   notes: string[];
+  /** What went wrong, one line each: any entry fails the scenario, whatever the counts say. */
+  failures: string[];
+}
+
+/** True when `r` came through as required: every run survived, nothing lost or accepted wrongly, no failure. */
+export function passed(r: ScenarioResult): boolean {
+  return r.survived === r.runs && r.lost === 0 && (r.invalidAccepted ?? 0) === 0 && r.failures.length === 0;
 }
 
 /** Polls `cond` every `everyMs` until true; throws `StressTimeout` naming `what` after `timeoutMs`. */

@@ -97,7 +97,7 @@ export interface HubKillOptions {
  * itself took while it was hub are counted apart: they may die with it before it relays them.
  */
 export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
-  const t0 = Date.now(), notes: string[] = [], log = o.progress ?? (() => {});
+  const t0 = Date.now(), notes: string[] = [], failures: string[] = [], log = o.progress ?? (() => {});
   const cluster = await StressCluster.create();
   const failovers: number[] = [];
   let survived = 0, runs = 0;
@@ -122,11 +122,11 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
         const survivors = cluster.alive;
         const next = await waitForOneHub(survivors, 15_000, `kill ${k}: the survivors to agree on a new hub`)
           .catch(async (e) => {
-            notes.push(`kill ${k}: ${(e as Error).message}`);
+            failures.push(`kill ${k}: ${(e as Error).message}`);
             log(await describe(survivors));
             return null;
           });
-        if (!next) break;
+        if (!next) break; // counted in runs, not in survived: the scenario fails
         hubSince = Date.now();
         failovers.push(hubSince - killedAt);
         const due = pay.sent.filter((p) => !atRisk.has(p.txid)).map((p) => p.txid);
@@ -150,9 +150,9 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
           15_000,
           "every payment on every survivor",
         ).catch(() => {});
-        if (missing.length === 0) survived++;
-        else {
-          notes.push(
+        let ok = missing.length === 0;
+        if (!ok) {
+          failures.push(
             `kill ${k} (hub ${hub.name}, new hub ${next.name}): ${missing.length} of ${due.length} ` +
               `payments missing on some survivor after 15 s: ${where}`,
           );
@@ -160,9 +160,12 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
         }
         log(`kill ${k}: ${hub.name} -> ${next.name} in ${failovers.at(-1)} ms, ${due.length} payments held`);
         if (k % (o.mineEvery ?? 3) === 0) await rpc(next, "mine", [1]).catch(() => {});
-        await rejoin(cluster, hub, next, pay.sent, base, pay.paused).catch((e) =>
-          notes.push(`kill ${k}: ${e}`)
-        );
+        // The killed node must come back: a restart or rejoin that fails is this kill's failure too.
+        await rejoin(cluster, hub, next, pay.sent, base, pay.paused).catch((e) => {
+          ok = false;
+          failures.push(`kill ${k}: ${hub.name} did not rejoin: ${(e as Error).message}`);
+        });
+        if (ok) survived++;
       }
     } finally {
       await pay.stop();
@@ -202,6 +205,7 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
       peakRssMiB,
       durationMs: Date.now() - t0,
       notes,
+      failures,
     };
   } finally {
     await cluster.cleanup();
@@ -269,7 +273,7 @@ export interface RandomKillOptions {
  * block a `mine` call reported is on the final chain, or accounted for as orphaned (known, not active).
  */
 export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult> {
-  const t0 = Date.now(), notes: string[] = [], log = o.progress ?? (() => {});
+  const t0 = Date.now(), notes: string[] = [], failures: string[] = [], log = o.progress ?? (() => {});
   const rand = seeded(o.seed ?? 7);
   const cluster = await StressCluster.create();
   let survived = 0, runs = 0;
@@ -319,7 +323,7 @@ export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult>
         ).then(() => true, (e) => (problems.push((e as Error).message), false));
         if (caughtUp) catchUps.push(Date.now() - restartedAt);
         if (problems.length === 0) survived++;
-        else notes.push(`kill ${k} (${victim.name}): ${problems.join("; ")}`);
+        else failures.push(`kill ${k} (${victim.name}): ${problems.join("; ")}`);
         log(`kill ${k}: ${victim.name} restarted, ${caughtUp ? "caught up" : "NOT caught up"} to ${target}`);
       }
     } finally {
@@ -328,7 +332,10 @@ export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult>
       await pay.stop();
     }
     const peakRssMiB = await memory.stop();
-    const final = await waitForOneHub(nodes, 20_000, "one hub after the last restart").catch(() => nodes[0]);
+    const final = await waitForOneHub(nodes, 20_000, "one hub after the last restart").catch(async (e) => {
+      failures.push(`${(e as Error).message}\n${await describe(nodes)}`);
+      return nodes[0];
+    });
     await waitFor(
       async () => {
         const s = await Promise.all(nodes.map((n) => rpc<Status>(n, "status")));
@@ -336,7 +343,7 @@ export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult>
       },
       20_000,
       "every node on one tip",
-    ).catch(async (e) => notes.push(`${e.message}\n${await describe(nodes)}`));
+    ).catch(async (e) => failures.push(`${e.message}\n${await describe(nodes)}`));
     let onChain = 0, orphaned = 0, lost = 0;
     for (const m of mined) {
       const b = await rpc<{ confirmations: number }>(final, "block", [m.hash]).catch(() => null) ??
@@ -361,6 +368,7 @@ export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult>
       peakRssMiB,
       durationMs: Date.now() - t0,
       notes,
+      failures,
     };
   } finally {
     await cluster.cleanup();
