@@ -1,26 +1,45 @@
 /**
- * Network benchmark with real node processes on 127.0.0.1 (the test cluster: regtest, ping every 300 ms,
- * dead after 1.5 s): block propagation from a peer to every other node, block download by a fresh node, and
- * failover after the hub is SIGKILLed. Times come from the nodes' own log timestamps (ms, one clock).
+ * Network benchmark with real node processes on 127.0.0.1 (regtest; the test cluster's timings, ping every
+ * 300 ms and dead after 1.5 s, unless a figure says "default timings"). Times come from the nodes' own log
+ * timestamps (ms, one clock). Each figure's name says what it measures:
+ *
+ * - `propagation_empty_*`: coinbase-only blocks mined on a peer, until every other node has them.
+ * - `propagation_full_*`: blocks of 100 signed transactions no node has seen, from their arrival at the hub
+ *   until all 16 (quick: 4) other nodes have validated them.
+ * - `sync_empty_blocks_per_s` / `sync_full_blocks_per_s`: a fresh node downloading and validating a chain of
+ *   coinbase-only blocks, or of 100-transaction blocks, from one peer; the latter also as a ratio to
+ *   connecting the same blocks in process (`connect_same_blocks_per_s`).
+ * - `failover_sigkill_*`: the hub SIGKILLed (its sockets close at once) until the survivors name a new hub.
+ * - `failover_frozen_*`: the hub SIGSTOPped, with the nodes' default timings, so only missed pings tell.
+ *
  * `deno run --allow-read --allow-write --allow-run --allow-net=127.0.0.1 --allow-env bench/network.ts [--quick]`
  * @module
  */
+import { connect, type Connection } from "../lib/net/connection.ts";
+import type { Message } from "../lib/net/messages.ts";
+import { type Block, encodeBlock } from "../lib/primitives/block.ts";
+import { blockHashSync } from "../lib/primitives/header.ts";
+import { newLedger } from "../tests/support/ledger.ts";
+import { helloMessage } from "../tests/support/hostile.ts";
 import {
   agreeOnOneHub,
   Cluster,
+  describeNodes,
   type NodeStatus,
   type TestNode,
   waitFor,
   waitForOneHub,
+  waitForTip,
 } from "../tests/support/nodes.ts";
-import { percentile } from "./stats.ts";
+import { buildFullChain, connectRate, FULL_BLOCK_TXS, spread } from "./ledger.ts";
+import { median, percentile } from "./stats.ts";
 
 /** Milliseconds since the epoch of a log line's leading ISO timestamp. */
 function stamp(line: string): number {
   return Date.parse(line.slice(0, line.indexOf(" ")));
 }
 
-/** The time of the first log line of `node` matching `re` (after `after` ms), or undefined. */
+/** The time of the first log line of `node` matching `re` (at or after `after` ms), or undefined. */
 function logTime(node: TestNode, re: RegExp, after = 0): number | undefined {
   for (const line of node.log) {
     if (re.test(line)) {
@@ -31,25 +50,33 @@ function logTime(node: TestNode, re: RegExp, after = 0): number | undefined {
   return undefined;
 }
 
-async function startMany(cluster: Cluster, n: number, prefix: string): Promise<TestNode[]> {
+/** `block <height> <hash> (network)`: the node accepted a block that came from a peer. */
+const accepted = (hash: string) => new RegExp(`block \\d+ ${hash} \\(network\\)`);
+
+async function startMany(
+  cluster: Cluster,
+  n: number,
+  prefix: string,
+  defaultTimings = false,
+): Promise<TestNode[]> {
   const nodes: TestNode[] = [];
-  for (let i = 0; i < n; i++) nodes.push(await cluster.start(`${prefix}${i}`));
+  for (let i = 0; i < n; i++) nodes.push(await cluster.start(`${prefix}${i}`, { defaultTimings }));
   return nodes;
 }
 
 /** Per block: from the miner's `block N hash (local)` to the last `block N hash (network)` among the others. */
-async function propagation(nodeCount: number, blocks: number): Promise<number[]> {
+async function propagationEmpty(nodeCount: number, blocks: number): Promise<number[]> {
   const cluster = await Cluster.create();
   try {
     const nodes = await startMany(cluster, nodeCount, "p");
-    const hub = await waitForOneHub(nodes, 30_000, "the propagation network to form");
+    const hub = await waitForOneHub(nodes, 60_000, "the propagation network to form");
     const miner = nodes.find((n) => n !== hub)!;
     const others = nodes.filter((n) => n !== miner);
     const out: number[] = [];
     for (let i = 0; i < blocks; i++) {
       const [hash] = (await miner.rpc<{ hashes: string[] }>("mine", [1])).hashes;
-      const seen = new RegExp(`block \\d+ ${hash} \\(network\\)`);
-      await waitFor(() => others.every((n) => logTime(n, seen) !== undefined), 10_000, `block ${hash}`);
+      const seen = accepted(hash);
+      await waitFor(() => others.every((n) => logTime(n, seen) !== undefined), 60_000, `block ${hash}`);
       const minedAt = logTime(miner, new RegExp(`block \\d+ ${hash} \\(local\\)`))!;
       out.push(Math.max(...others.map((n) => logTime(n, seen)!)) - minedAt);
     }
@@ -59,46 +86,140 @@ async function propagation(nodeCount: number, blocks: number): Promise<number[]>
   }
 }
 
+/**
+ * A link to `hub` that speaks as a peer with no address and hands it blocks, as a miner somewhere would: the
+ * blocks then spread from the hub like any other. It answers pings (the `Connection` does), so it stays.
+ */
+async function blockFeeder(hub: TestNode): Promise<{ send(b: Block): number; close(): Promise<void> }> {
+  const conn: Connection = await connect("127.0.0.1", hub.port, { timeoutMs: 10_000 });
+  conn.send(helloMessage(`bench-feeder-${hub.port}`) as unknown as Message);
+  return {
+    send(b: Block): number {
+      const at = Date.now();
+      if (!conn.send({ type: "block", data: encodeBlock(b).toHex() })) {
+        throw new Error("the hub closed the feeder's link");
+      }
+      return at;
+    },
+    close: async () => void await conn.close("done"),
+  };
+}
+
+/**
+ * Per full block: from handing it to the hub of `nodeCount` nodes until the last node logged it as accepted.
+ * `setup` (the blocks that fund the transactions) is fed first and not measured.
+ */
+async function propagationFull(nodeCount: number, setup: Block[], full: Block[]): Promise<number[]> {
+  const cluster = await Cluster.create();
+  try {
+    const nodes = await startMany(cluster, nodeCount, "q");
+    const hub = await waitForOneHub(nodes, 60_000, "the propagation network to form");
+    const feeder = await blockFeeder(hub);
+    try {
+      for (const b of setup) feeder.send(b);
+      await waitForTip(nodes, blockHashSync(setup.at(-1)!.header), 120_000, "the setup blocks everywhere");
+      const out: number[] = [];
+      for (const b of full) {
+        const hash = blockHashSync(b.header), seen = accepted(hash);
+        const sentAt = feeder.send(b);
+        await waitFor(() => nodes.every((n) => logTime(n, seen) !== undefined), 60_000, `full block ${hash}`);
+        out.push(Math.max(...nodes.map((n) => logTime(n, seen)!)) - sentAt);
+      }
+      return out;
+    } finally {
+      await feeder.close();
+    }
+  } finally {
+    await cluster.cleanup();
+  }
+}
+
 /** Blocks per second for a fresh node, from its first log line to the line of the last block. */
-async function sync(blocks: number): Promise<number> {
+async function syncEmpty(blocks: number): Promise<number> {
   const cluster = await Cluster.create();
   try {
     const source = await cluster.start("source");
     for (let left = blocks; left > 0; left -= 500) await source.rpc("mine", [Math.min(500, left)]);
     const { tip } = await source.rpc<NodeStatus>("status");
     const fresh = await cluster.start("fresh");
-    await waitFor(
-      async () => (await fresh.rpc<NodeStatus>("status")).tip === tip,
-      120_000,
-      "the fresh node to sync",
-    );
+    await waitForTip([fresh], tip, 300_000, "the fresh node to sync");
     const last = new RegExp(`block ${blocks} ${tip} `);
-    await waitFor(() => logTime(fresh, last) !== undefined, 5_000, "the fresh node to log the last block");
+    await waitFor(() => logTime(fresh, last) !== undefined, 10_000, "the fresh node to log the last block");
     return Math.round(blocks / ((logTime(fresh, last)! - stamp(fresh.log[0])) / 1000));
   } finally {
     await cluster.cleanup();
   }
 }
 
-/** Per kill: from the SIGKILL until the last survivor names the new hub (its `joined`/`promoted` line). */
-async function failover(kills: number): Promise<number[]> {
+/**
+ * Blocks per second of full blocks for `runs` fresh nodes syncing one after another from a node whose store
+ * holds `setup` and `full`: from the line of the last setup block to the line of the last full block.
+ */
+async function syncFull(setup: Block[], full: Block[], runs: number): Promise<number[]> {
   const cluster = await Cluster.create();
   try {
-    await startMany(cluster, kills + 2, "f");
+    // The source's chain is written in process into its data directory, then the node starts on it.
+    await Deno.mkdir(`${cluster.root}/source`);
+    const { store, chain } = newLedger({ path: `${cluster.root}/source/chain.sqlite` });
+    for (const b of [...setup, ...full]) await chain.processBlock(b);
+    store.close();
+    const source = await cluster.start("source");
+    const tip = blockHashSync(full.at(-1)!.header), from = blockHashSync(setup.at(-1)!.header);
+    if ((await source.rpc<NodeStatus>("status")).tip !== tip) {
+      throw new Error("bench: the source lost its chain");
+    }
     const out: number[] = [];
-    for (let k = 0; k < kills; k++) {
-      const hub = await waitForOneHub(cluster.alive, 30_000, "one hub before the kill");
-      const killedAt = Date.now();
-      hub.kill("SIGKILL");
-      const survivors = cluster.alive;
-      await waitFor(() => agreeOnOneHub(survivors), 30_000, "the survivors to agree on a new hub");
+    for (let i = 0; i < runs; i++) {
+      const fresh = await cluster.start(`fresh${i}`);
+      await waitForTip([fresh], tip, 300_000, "the fresh node to sync the full blocks");
+      const first = logTime(fresh, new RegExp(` ${from} `)), last = logTime(fresh, new RegExp(` ${tip} `));
+      if (first === undefined || last === undefined) throw new Error("bench: the sync was not logged");
+      out.push(full.length / ((last - first) / 1000));
+      fresh.kill("SIGKILL");
+    }
+    return out;
+  } finally {
+    await cluster.cleanup();
+  }
+}
+
+/** How a failover is provoked and with which timings. */
+export interface FailoverMode {
+  /** SIGKILL closes the hub's sockets at once; SIGSTOP freezes it, so only missed pings tell. */
+  signal: "SIGKILL" | "SIGSTOP";
+  /** Run the nodes with their default ping interval and dead-after time instead of the test cluster's. */
+  defaultTimings: boolean;
+}
+
+/**
+ * Per round: from stopping the hub (`mode.signal`) until the last survivor names the new hub (its
+ * `joined`/`promoted` log line). A frozen hub is SIGKILLed after the measurement, so it stays out of the
+ * next round. Reusable for any "who notices a lost hub, and when" figure: give the nodes and the signal.
+ */
+export async function failover(rounds: number, mode: FailoverMode): Promise<number[]> {
+  const cluster = await Cluster.create();
+  try {
+    await startMany(cluster, rounds + 2, "f", mode.defaultTimings);
+    const out: number[] = [];
+    for (let k = 0; k < rounds; k++) {
+      const hub = await waitForOneHub(cluster.alive, 60_000, "one hub before the failover");
+      const stoppedAt = Date.now();
+      hub.kill(mode.signal);
+      const survivors = cluster.alive.filter((n) => n !== hub);
+      await waitFor(() => agreeOnOneHub(survivors), 120_000, "the survivors to agree on a new hub")
+        .catch(async (e) => {
+          throw new Error(
+            `round ${k + 1}, ${mode.signal}: ${e.message}\n${await describeNodes(survivors, 25)}`,
+          );
+        });
       const next = (await survivors[0].rpc<NodeStatus>("status")).hub!;
       const named = survivors.map((n) =>
         n.listen === next
-          ? logTime(n, /promoted to SuperPeer/, killedAt)!
-          : logTime(n, new RegExp(`joined hub ${next.replaceAll(".", "\\.")} `), killedAt)!
+          ? logTime(n, /promoted to SuperPeer/, stoppedAt)!
+          : logTime(n, new RegExp(`joined hub ${next.replaceAll(".", "\\.")} `), stoppedAt)!
       );
-      out.push(Math.max(...named) - killedAt);
+      out.push(Math.max(...named) - stoppedAt);
+      if (mode.signal === "SIGSTOP") hub.kill("SIGKILL");
     }
     return out;
   } finally {
@@ -116,28 +237,63 @@ async function loadAverage(): Promise<string | null> {
   }
 }
 
-/** Runs the network benchmark; `quick` uses fewer nodes, blocks and kills. */
+/** The p99 of `xs` under `name_p99_ms` when there are 100 samples or more; else their maximum, under `name_max_ms`. */
+function tail(name: string, xs: number[]): Record<string, number> {
+  return xs.length >= 100
+    ? { [`${name}_p99_ms`]: percentile(xs, 99) }
+    : { [`${name}_max_ms`]: Math.max(...xs) };
+}
+
+/** Runs the network benchmark; `quick` uses fewer nodes, blocks and failovers. */
 export async function benchNetwork(
   opts: { quick?: boolean } = {},
 ): Promise<Record<string, number | string | null>> {
   const q = opts.quick ?? false;
   const nodes = q ? 5 : 17, blocks = q ? 5 : 20, chain = q ? 1000 : 5000, kills = q ? 3 : 10;
-  const prop = await propagation(nodes, blocks);
-  const syncRate = await sync(chain);
-  const fail = await failover(kills);
+  const fullBlocks = q ? 10 : 100, frozen = q ? 2 : 5, syncRuns = 3;
+  const prop = await propagationEmpty(nodes, blocks);
+  const syncRate = await syncEmpty(chain);
+  const killed = await failover(kills, { signal: "SIGKILL", defaultTimings: false });
+
+  const { setup, full } = await buildFullChain(fullBlocks);
+  const connects: number[] = [];
+  for (let i = 0; i < syncRuns; i++) connects.push(await connectRate(setup, full));
+  const syncs = await syncFull(setup, full, syncRuns);
+  const propFull = await propagationFull(nodes, setup, full);
+  const froze = await failover(frozen, { signal: "SIGSTOP", defaultTimings: true });
+
+  const round = (x: number, d = 1) => +x.toFixed(d);
   return {
     setup:
-      `${nodes} nodes × ${blocks} blocks; ${chain}-block sync; ${kills} hub kills; ping 300 ms, dead 1.5 s`,
-    propagation_p50_ms: percentile(prop, 50),
-    propagation_p99_ms: percentile(prop, 99),
-    sync_blocks_per_s: syncRate,
-    failover_p50_ms: percentile(fail, 50),
-    failover_max_ms: Math.max(...fail),
+      `${nodes} nodes; ${blocks} empty and ${fullBlocks} full blocks (${FULL_BLOCK_TXS} signed tx each) ` +
+      `propagated; ${chain}-block empty sync; ${syncRuns} fresh nodes syncing the full blocks; ${kills} hub ` +
+      `SIGKILLs (ping 300 ms, dead 1.5 s); ${frozen} hub SIGSTOPs (default timings: ping 2 s, dead 8 s)`,
+    renamed: "sync_blocks_per_s → sync_empty_blocks_per_s, propagation_p50_ms → propagation_empty_p50_ms, " +
+      "propagation_p99_ms → propagation_empty_max_ms (it was the max of 20), failover_p50_ms → " +
+      "failover_sigkill_p50_ms: the old names did not say the blocks were empty or the hub SIGKILLed",
+    propagation_empty_p50_ms: median(prop),
+    propagation_empty_max_ms: Math.max(...prop),
+    propagation_full_p50_ms: median(propFull),
+    ...tail("propagation_full", propFull),
+    propagation_full_spread: spread(
+      propFull,
+      `${propFull.length} blocks to ${nodes - 1} peers and the hub`,
+      0,
+    ),
+    sync_empty_blocks_per_s: syncRate,
+    sync_full_blocks_per_s: round(median(syncs)),
+    sync_full_spread: spread(syncs, `${syncRuns} fresh nodes, ${full.length} blocks each`, 1),
+    connect_same_blocks_per_s: round(median(connects)),
+    sync_full_over_connect: round(median(syncs) / median(connects), 2),
+    failover_sigkill_p50_ms: median(killed),
+    failover_sigkill_max_ms: Math.max(...killed),
+    failover_frozen_p50_ms: median(froze),
+    failover_frozen_spread: spread(froze, `${froze.length} SIGSTOPs`, 0),
     load_average: await loadAverage(),
   };
 }
 
 if (import.meta.main) {
   const figures = await benchNetwork({ quick: Deno.args.includes("--quick") });
-  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(24)} ${v}`);
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(28)} ${v}`);
 }
