@@ -169,12 +169,18 @@ function checkConsistent(path: string, processed: string[], context: string): vo
   }
 }
 
-/** Reopens the store at `path`, resumes, sends `blocks` again (duplicates are refused harmlessly), closes. */
-async function restartAndResend(path: string, blocks: Block[]): Promise<void> {
+/**
+ * Reopens the store at `path` and resumes, as a node's start does: the tip must then have the most work of any
+ * stored block (a crash between the commits of a reorg leaves the better branch stored but not connected).
+ * Then sends `blocks` again, as a peer would (duplicates are refused harmlessly), and closes.
+ */
+async function restartAndResend(path: string, blocks: Block[], context: string): Promise<void> {
   const store = openStore(path);
   try {
     const chain = Chain.open(store, NETWORKS.regtest);
     await chain.resume();
+    const most = [...store.loadIndex()].reduce((m, r) => r.chainWork > m ? r.chainWork : m, 0n);
+    assert.equal(chain.tip.chainWork, most, `${context}: after resume the tip is not the most-work block`);
     for (const b of blocks) await chain.processBlock(b).catch(() => {});
   } finally {
     store.close();
@@ -252,7 +258,7 @@ Deno.test("a crash after any store write of a reorg leaves a consistent store th
       const tip = Chain.open(store, NETWORKS.regtest).tip.hash;
       store.close();
       tips.set(tip, (tips.get(tip) ?? 0) + 1);
-      await restartAndResend(path, final);
+      await restartAndResend(path, final, context);
       const now = dump(path);
       assert.equal(now === reference, true, `${context}: after a restart, ${dumpDiff(now, reference)}`);
     });
