@@ -1,0 +1,951 @@
+/**
+ * The rule audit: for each consensus rule and store invariant, plants its removal in a copy of the repository
+ * (one plant at a time), runs the tests meant to catch it, and reports which of them went red. A plant that no
+ * test catches is a missing test. The table in tests/README.md is this script's output.
+ *
+ * `deno run -A tests/plant_audit.ts [--only ID[,ID...]] [--shared DIR] [--markdown]`
+ *
+ * The copy lives in a temporary folder next to a link to the test vectors (`../shared`, which the tests read
+ * relative to the repository), so the working tree is never changed. The unplanted copy must pass first.
+ * @module
+ */
+
+/** One planted bug: `from` (which must occur exactly once, or `count` times) replaced by `to` in `file`. */
+export interface Plant {
+  /** Short stable name. */
+  id: string;
+  /** The rule or invariant the plant removes, as the table shows it. */
+  rule: string;
+  /** Repository-relative path. */
+  file: string;
+  from: string;
+  to: string;
+  /** How many occurrences are replaced (default 1). */
+  count?: number;
+  /** `from` and `to` are hex bytes (a binary file). */
+  binary?: boolean;
+  /** Test files to run (default `LEDGER_TESTS`). */
+  tests?: string[];
+  /** Why no test can catch this plant: the code it removes is redundant or unreachable (a finding). */
+  equivalent?: string;
+}
+
+/** The in-process tests of the ledger, the codecs and proof of work: seconds to run. */
+export const LEDGER_TESTS = [
+  "tests/chain_rules_block_test.ts",
+  "tests/chain_rules_tx_test.ts",
+  "tests/chain_signatures_test.ts",
+  "tests/chain_consensus_test.ts",
+  "tests/chain_reorg_test.ts",
+  "tests/store_test.ts",
+  "tests/pow_test.ts",
+  "tests/amount_test.ts",
+  "tests/primitives_property_test.ts",
+  "tests/bitcoin_vectors_test.ts",
+  "tests/wallet_test.ts",
+];
+const STORE_TESTS = [
+  "tests/store_test.ts",
+  "tests/store_crash_test.ts",
+  "tests/store_crash_inject_test.ts",
+  "tests/chain_reorg_test.ts",
+];
+const KERNEL_TESTS = ["tests/mining_kernel_test.ts"];
+
+const ensureTrue = (cond: string) => ({ from: cond, to: "true" });
+
+/** Every plant, grouped by file. */
+export const PLANTS: Plant[] = [
+  // lib/consensus/amount.ts
+  {
+    id: "money-integer",
+    rule: "an amount is a whole number of units",
+    file: "lib/consensus/amount.ts",
+    from: "Number.isSafeInteger(units) && units >= 0",
+    to: "units >= 0",
+  },
+  {
+    id: "money-negative",
+    rule: "an amount is not negative",
+    file: "lib/consensus/amount.ts",
+    from: "units >= 0 && units <= MAX_MONEY",
+    to: "units <= MAX_MONEY",
+  },
+  {
+    id: "money-max",
+    rule: "an amount is at most 21,000,000 coins",
+    file: "lib/consensus/amount.ts",
+    from: "units >= 0 && units <= MAX_MONEY",
+    to: "units >= 0",
+  },
+  // lib/consensus/params.ts
+  {
+    id: "subsidy-halving",
+    rule: "the subsidy halves every halvingInterval blocks",
+    file: "lib/consensus/params.ts",
+    from: "Math.floor(params.initialSubsidy / 2 ** halvings)",
+    to: "params.initialSubsidy",
+  },
+  {
+    id: "future-2h",
+    rule: "a block's time is at most 2 hours ahead (the constant)",
+    file: "lib/consensus/params.ts",
+    from: "MAX_FUTURE_BLOCK_TIME = 2 * 60 * 60",
+    to: "MAX_FUTURE_BLOCK_TIME = 3 * 60 * 60",
+  },
+  {
+    id: "mtp-11",
+    rule: "median time past spans 11 blocks (the constant)",
+    file: "lib/consensus/params.ts",
+    from: "MEDIAN_TIME_SPAN = 11",
+    to: "MEDIAN_TIME_SPAN = 5",
+  },
+  // lib/consensus/pow.ts
+  {
+    id: "bits-negative",
+    rule: "compact bits with the sign bit set mean target 0",
+    file: "lib/consensus/pow.ts",
+    from: "if (bits & 0x00800000) return 0n; // negative",
+    to: "",
+  },
+  {
+    id: "bits-negative-small",
+    rule: "small compact bits with the sign bit set mean target 0",
+    file: "lib/consensus/pow.ts",
+    from: "return (bits & 0x00800000) && word !== 0 ? 0n : BigInt(word);",
+    to: "return BigInt(word);",
+  },
+  {
+    id: "bits-overflow",
+    rule: "compact bits that overflow 256 bits mean target 0",
+    file: "lib/consensus/pow.ts",
+    from:
+      "if (size > 34 || (word > 0xff && size > 33) || (word > 0xffff && size > 32)) return 0n; // overflow",
+    to: "",
+  },
+  {
+    id: "pow-zero-target",
+    rule: "a zero (invalid) target is met by no hash",
+    file: "lib/consensus/pow.ts",
+    from: "if (target <= 0n || (powLimit",
+    to: "if ((powLimit",
+  },
+  {
+    id: "pow-limit",
+    rule: "a target above the network's pow limit is refused",
+    file: "lib/consensus/pow.ts",
+    from: "(powLimit !== undefined && target > powLimit)",
+    to: "false",
+  },
+  {
+    id: "pow-compare",
+    rule: "a hash equal to the target meets it",
+    file: "lib/consensus/pow.ts",
+    from: "hashToBigInt(hashHex) <= target",
+    to: "hashToBigInt(hashHex) < target",
+  },
+  {
+    id: "work-plus-one",
+    rule: "block work is 2^256 / (target + 1)",
+    file: "lib/consensus/pow.ts",
+    from: "TWO_256 / (target + 1n)",
+    to: "TWO_256 / target",
+  },
+  {
+    id: "retarget-clamp-low",
+    rule: "the retarget timespan is at least a quarter of the target",
+    file: "lib/consensus/pow.ts",
+    from: "Math.max(actualTimespan, Math.floor(targetTimespan / 4))",
+    to: "actualTimespan",
+  },
+  {
+    id: "retarget-clamp-high",
+    rule: "the retarget timespan is at most four times the target",
+    file: "lib/consensus/pow.ts",
+    from: "targetTimespan * 4);",
+    to: "Infinity);",
+  },
+  {
+    id: "retarget-cap",
+    rule: "a retarget never goes above the pow limit",
+    file: "lib/consensus/pow.ts",
+    from: "if (target > powLimit) target = powLimit;",
+    to: "",
+  },
+  // lib/chain/block_rules.ts
+  {
+    id: "high-hash",
+    rule: "high-hash: the header's hash meets its bits",
+    file: "lib/chain/block_rules.ts",
+    from: "checkProofOfWork(hash, block.header.bits, params.powLimit),",
+    to: "true,",
+  },
+  {
+    id: "high-hash-limit",
+    rule: "high-hash: bits easier than the pow limit are refused (even for an orphan)",
+    file: "lib/chain/block_rules.ts",
+    from: "checkProofOfWork(hash, block.header.bits, params.powLimit),",
+    to: "checkProofOfWork(hash, block.header.bits),",
+  },
+  {
+    id: "blk-empty",
+    rule: "bad-blk-length: a block has at least one transaction",
+    file: "lib/chain/block_rules.ts",
+    ...ensureTrue("block.txs.length > 0"),
+  },
+  {
+    id: "blk-size",
+    rule: "bad-blk-length: a block is at most 1,000,000 bytes",
+    file: "lib/chain/block_rules.ts",
+    ...ensureTrue("size <= MAX_BLOCK_SIZE"),
+  },
+  {
+    id: "cb-missing",
+    rule: "bad-cb-missing: the first transaction is a coinbase",
+    file: "lib/chain/block_rules.ts",
+    ...ensureTrue("isCoinbase(block.txs[0])"),
+  },
+  {
+    id: "cb-multiple",
+    rule: "bad-cb-multiple: no other transaction is a coinbase",
+    file: "lib/chain/block_rules.ts",
+    ...ensureTrue("!isCoinbase(block.txs[i])"),
+  },
+  {
+    id: "txns-duplicate",
+    rule: "bad-txns-duplicate: no transaction twice in a block",
+    file: "lib/chain/block_rules.ts",
+    ...ensureTrue("ids.size === block.txs.length"),
+  },
+  {
+    id: "merkle-root",
+    rule: "bad-txnmrklroot: the header commits to the transactions",
+    file: "lib/chain/block_rules.ts",
+    ...ensureTrue("blockMerkleRoot(block.txs) === block.header.merkleRoot"),
+  },
+  {
+    id: "block-checktx",
+    rule: "every transaction of a block passes the context-free rules",
+    file: "lib/chain/block_rules.ts",
+    from: "for (const tx of block.txs) checkTransaction(tx);",
+    to: "",
+  },
+  {
+    id: "diffbits",
+    rule: "bad-diffbits: bits are the required ones",
+    file: "lib/chain/block_rules.ts",
+    ...ensureTrue("h.bits === bits"),
+  },
+  {
+    id: "time-too-old",
+    rule: "time-too-old: time after the median time past",
+    file: "lib/chain/block_rules.ts",
+    ...ensureTrue("h.time > mtp"),
+  },
+  {
+    id: "time-too-old-equal",
+    rule: "time-too-old: a time equal to the median time past is refused",
+    file: "lib/chain/block_rules.ts",
+    from: "h.time > mtp",
+    to: "h.time >= mtp",
+  },
+  {
+    id: "mtp-median",
+    rule: "median time past is the median (not the earliest) of the last 11",
+    file: "lib/chain/block_rules.ts",
+    from: "times[Math.floor(times.length / 2)]",
+    to: "times[0]",
+  },
+  {
+    id: "mtp-sort",
+    rule: "median time past sorts the times (they need not be in order)",
+    file: "lib/chain/block_rules.ts",
+    from: "times.sort((a, b) => a - b);",
+    to: "",
+  },
+  {
+    id: "time-too-new",
+    rule: "time-too-new: at most 2 hours ahead of the clock",
+    file: "lib/chain/block_rules.ts",
+    ...ensureTrue("h.time <= now + MAX_FUTURE_BLOCK_TIME"),
+  },
+  {
+    id: "cb-height",
+    rule: "bad-cb-height: the coinbase commits to the block's height",
+    file: "lib/chain/block_rules.ts",
+    ...ensureTrue("block.txs[0].lockTime === height"),
+  },
+  {
+    id: "nonfinal-both",
+    rule: "bad-txns-nonfinal: checked when a block arrives, not only when it is connected (a side branch)",
+    file: "lib/chain/block_rules.ts",
+    ...ensureTrue("tx.lockTime <= height"),
+  },
+  {
+    id: "retarget-when",
+    rule: "retargeting happens exactly every retargetInterval blocks",
+    file: "lib/chain/block_rules.ts",
+    from: "height % params.retargetInterval !== 0",
+    to: "height % params.retargetInterval !== 1",
+  },
+  {
+    id: "retarget-first",
+    rule: "the retarget timespan starts retargetInterval blocks back",
+    file: "lib/chain/block_rules.ts",
+    from: "ancestorAt(parent, height - params.retargetInterval)",
+    to: "ancestorAt(parent, height - params.retargetInterval + 1)",
+  },
+  {
+    id: "retarget-span",
+    rule: "the retarget aims at retargetInterval × targetSpacing",
+    file: "lib/chain/block_rules.ts",
+    from: "params.retargetInterval * params.targetSpacing,",
+    to: "params.targetSpacing * 12,",
+  },
+  // lib/chain/tx_rules.ts
+  {
+    id: "vout-empty",
+    rule: "bad-txns-vout-empty: at least one output",
+    file: "lib/chain/tx_rules.ts",
+    ...ensureTrue("tx.outputs.length > 0"),
+  },
+  {
+    id: "vout-negative",
+    rule: "bad-txns-vout-negative: no negative output",
+    file: "lib/chain/tx_rules.ts",
+    ...ensureTrue("o.amount >= 0"),
+  },
+  {
+    id: "vout-toolarge",
+    rule: "bad-txns-vout-toolarge: no output above the money supply",
+    file: "lib/chain/tx_rules.ts",
+    ...ensureTrue("isMoneyRange(o.amount)"),
+  },
+  {
+    id: "txouttotal",
+    rule: "bad-txns-txouttotal-toolarge: outputs together within the money supply",
+    file: "lib/chain/tx_rules.ts",
+    ...ensureTrue("total <= MAX_MONEY"),
+  },
+  {
+    id: "inputs-duplicate",
+    rule: "bad-txns-inputs-duplicate: no outpoint twice in a transaction",
+    file: "lib/chain/tx_rules.ts",
+    ...ensureTrue("!seen.has(key)"),
+  },
+  {
+    id: "inputs-duplicate-two",
+    rule: "bad-txns-inputs-duplicate: checked from two inputs on",
+    file: "lib/chain/tx_rules.ts",
+    from: "if (tx.inputs.length < 2) return;",
+    to: "if (tx.inputs.length < 3) return;",
+  },
+  {
+    id: "mature",
+    rule: "bad-txns-premature-spend-of-coinbase: coinbase outputs mature",
+    file: "lib/chain/tx_rules.ts",
+    from: "spendHeight - coin.height >= coinbaseMaturity",
+    to: "true",
+  },
+  {
+    id: "mature-early",
+    rule: "a coinbase matures after exactly coinbaseMaturity blocks (not one earlier)",
+    file: "lib/chain/tx_rules.ts",
+    from: "spendHeight - coin.height >= coinbaseMaturity",
+    to: "spendHeight - coin.height >= coinbaseMaturity - 1",
+  },
+  {
+    id: "mature-late",
+    rule: "a coinbase matures after exactly coinbaseMaturity blocks (not one later)",
+    file: "lib/chain/tx_rules.ts",
+    from: "spendHeight - coin.height >= coinbaseMaturity",
+    to: "spendHeight - coin.height > coinbaseMaturity",
+  },
+  {
+    id: "inputs-nonfinal",
+    rule: "bad-txns-nonfinal: lockTime checked for the mempool's next block",
+    file: "lib/chain/tx_rules.ts",
+    ...ensureTrue("tx.lockTime <= spendHeight"),
+  },
+  {
+    id: "inputs-missing",
+    rule: "bad-txns-inputs-missingorspent: every input spends an unspent output",
+    file: "lib/chain/tx_rules.ts",
+    ...ensureTrue("coin !== undefined"),
+  },
+  {
+    id: "pubkey-address",
+    rule: "bad-pubkey-address: the input's key hashes to the spent output's key hash",
+    file: "lib/chain/tx_rules.ts",
+    from: "input.publicKey.length === 32 && pubKeyHash(input.publicKey) === coin.pubKeyHash",
+    to: "true",
+  },
+  {
+    id: "in-belowout",
+    rule: "bad-txns-in-belowout: outputs at most the inputs",
+    file: "lib/chain/tx_rules.ts",
+    ...ensureTrue("valueIn >= valueOut"),
+  },
+  {
+    id: "in-belowout-strict",
+    rule: "a transaction without fee is valid in a block",
+    file: "lib/chain/tx_rules.ts",
+    from: "valueIn >= valueOut",
+    to: "valueIn > valueOut",
+  },
+  {
+    id: "sig-single",
+    rule: "bad-sig: a one-input transaction's signature is verified",
+    file: "lib/chain/tx_rules.ts",
+    from: "fail(ok ? -1 : 0)",
+    to: "fail(-1)",
+  },
+  {
+    id: "sig-first-only",
+    rule: "bad-sig: every input's signature is verified (not input 0 alone)",
+    file: "lib/chain/tx_rules.ts",
+    from: "Promise.all(tx.inputs.map((i) =>",
+    to: "Promise.all(tx.inputs.slice(0, 1).map((i) =>",
+  },
+  {
+    id: "sig-last-only",
+    rule: "bad-sig: every input's signature is verified (not the last alone)",
+    file: "lib/chain/tx_rules.ts",
+    from: "Promise.all(tx.inputs.map((i) =>",
+    to: "Promise.all(tx.inputs.slice(-1).map((i) =>",
+  },
+  {
+    id: "sig-skip-input-2",
+    rule: "bad-sig: input 2's signature is verified (the coin-of-a-victim case)",
+    file: "lib/chain/tx_rules.ts",
+    from: "Promise.all(tx.inputs.map((i) => verify(i.publicKey, i.signature, message)))",
+    to: "Promise.all(tx.inputs.map((i, n) => n === 2 ? true : verify(i.publicKey, i.signature, message)))",
+  },
+  {
+    id: "sigkey-first-only",
+    rule: "the signature cache's key covers every input's signature",
+    file: "lib/chain/tx_rules.ts",
+    from: "for (const i of tx.inputs) key += i.signature.toHex();",
+    to: "key += tx.inputs[0].signature.toHex();",
+  },
+  {
+    id: "sigkey-none",
+    rule: "the signature cache's key covers the signatures, not only the txid",
+    file: "lib/chain/tx_rules.ts",
+    from: "for (const i of tx.inputs) key += i.signature.toHex();",
+    to: "",
+  },
+  // lib/chain/chain.ts
+  {
+    id: "cb-amount",
+    rule: "bad-cb-amount: the coinbase pays at most subsidy + fees",
+    file: "lib/chain/chain.ts",
+    ...ensureTrue("reward <= allowed"),
+  },
+  {
+    id: "cb-amount-fees",
+    rule: "bad-cb-amount: the coinbase may claim the fees",
+    file: "lib/chain/chain.ts",
+    from: "blockSubsidy(height, params) + fees",
+    to: "blockSubsidy(height, params)",
+  },
+  {
+    id: "double-spend-in-block",
+    rule: "an output spent earlier in the same block is gone",
+    file: "lib/chain/chain.ts",
+    from: "return spentHere.has(key) ? undefined : created.get(key) ?? this.#coins.get(key);",
+    to: "return created.get(key) ?? this.#coins.get(key);",
+  },
+  {
+    id: "chained-in-block",
+    rule: "an output created earlier in the same block may be spent",
+    file: "lib/chain/chain.ts",
+    from: "return spentHere.has(key) ? undefined : created.get(key) ?? this.#coins.get(key);",
+    to: "return spentHere.has(key) ? undefined : this.#coins.get(key);",
+  },
+  {
+    id: "block-sigs",
+    rule: "a block's signatures are verified (unless the same ones were)",
+    file: "lib/chain/chain.ts",
+    from: "if (!this.#sigCache.has(w)) {",
+    to: "if (false) {",
+  },
+  {
+    id: "block-sigs-awaited",
+    rule: "a block is connected only after its signatures verified",
+    file: "lib/chain/chain.ts",
+    from: "await Promise.all(sigChecks);",
+    to: "for (const c of sigChecks) c.catch(() => {});",
+  },
+  {
+    id: "undo-spent",
+    rule: "undo data holds every coin a block spent",
+    file: "lib/chain/chain.ts",
+    from: "else undo.push([key, this.#coins.get(key)!]);",
+    to: "",
+  },
+  {
+    id: "undo-restore",
+    rule: "disconnecting a block restores the coins it spent",
+    file: "lib/chain/chain.ts",
+    from: "for (const [key, coin] of restored) this.#coins.set(key, coin);",
+    to: "",
+  },
+  {
+    id: "disconnect-removes",
+    rule: "disconnecting a block removes the coins it created",
+    file: "lib/chain/chain.ts",
+    from: "for (const key of removed) this.#coins.delete(key);",
+    to: "",
+  },
+  {
+    id: "fork-choice-equal",
+    rule: "fork choice: more work wins; equal work keeps the first seen",
+    file: "lib/chain/chain.ts",
+    from: "if (candidate.chainWork <= this.tip.chainWork) return;",
+    to: "if (candidate.chainWork < this.tip.chainWork) return;",
+  },
+  {
+    id: "fork-choice-length",
+    rule: "fork choice: by work, not by length",
+    file: "lib/chain/chain.ts",
+    from: "if (candidate.chainWork <= this.tip.chainWork) return;",
+    to: "if (candidate.height <= this.tip.height) return;",
+  },
+  {
+    id: "remember-invalid",
+    rule: "duplicate-invalid: a block refused for its content is remembered",
+    file: "lib/chain/chain.ts",
+    from: "if (e instanceof ValidationError && e.score > 0) this.#remember(hash);",
+    to: "",
+  },
+  {
+    id: "invalid-parent-unindexed",
+    rule: "bad-prevblk: a child of a refused (unindexed) block is refused, not kept as an orphan",
+    file: "lib/chain/chain.ts",
+    from: "if (this.#invalid.has(block.header.prevHash)) {",
+    to: "if (false) {",
+  },
+  {
+    id: "invalid-parent-failed",
+    rule: "bad-prevblk: a child of a block that failed to connect is refused",
+    file: "lib/chain/chain.ts",
+    from: "if (parent.status & BlockStatus.FAILED) {",
+    to: "if (false) {",
+  },
+  {
+    id: "mark-failed-descendants",
+    rule: "a block that fails to connect marks its stored descendants failed",
+    file: "lib/chain/chain.ts",
+    from: "if (a !== bad) continue;",
+    to: "if (e !== bad) continue;",
+  },
+  {
+    id: "failed-status-stored",
+    rule: "a block that failed to connect is stored as failed (a restart does not retry it)",
+    file: "lib/chain/chain.ts",
+    from: "      this.#store.setStatus(e.hash, e.status);\n",
+    to: "",
+  },
+  {
+    id: "mutation-codes",
+    rule: "a block refused as damaged in transit (merkle, duplicate) is not remembered as invalid",
+    file: "lib/chain/block_rules.ts",
+    from: 'new Set(["bad-txnmrklroot", "bad-txns-duplicate"])',
+    to: "new Set([])",
+    equivalent:
+      "MUTATION_CODES is only consulted for refusals from connecting a block, and connecting never " +
+      "raises those codes: checkBlock refuses them first, without remembering the block",
+  },
+  {
+    id: "store-network",
+    rule: "a store of another network is refused",
+    file: "lib/chain/chain.ts",
+    from: "if (network !== this.params.name) {",
+    to: "if (false) {",
+  },
+  {
+    id: "resume",
+    rule: "start-up connects a stored block with more work than the tip (a crash mid-reorg)",
+    file: "lib/chain/chain.ts",
+    from:
+      "return best === this.tip ? { disconnected: [], connected: [] } : (await this.#resumeWith(best)).update;",
+    to: "return { disconnected: [], connected: [] };",
+    tests: [...LEDGER_TESTS, "tests/store_crash_inject_test.ts"],
+  },
+  {
+    id: "store-spent",
+    rule: "connecting a block deletes the spent coins on disk",
+    file: "lib/chain/chain.ts",
+    from: "      spent,\n      created: [...created],",
+    to: "      spent: [],\n      created: [...created],",
+    tests: STORE_TESTS,
+  },
+  {
+    id: "store-restored",
+    rule: "disconnecting a block restores the spent coins on disk",
+    file: "lib/chain/chain.ts",
+    from: "created: restored,",
+    to: "created: [],",
+    tests: STORE_TESTS,
+  },
+  // lib/chain/mempool.ts
+  {
+    id: "mp-coinbase",
+    rule: "mempool: a coinbase is refused",
+    file: "lib/chain/mempool.ts",
+    ...ensureTrue("!isCoinbase(tx)"),
+  },
+  {
+    id: "mp-checktx",
+    rule: "mempool: the context-free rules apply",
+    file: "lib/chain/mempool.ts",
+    from: "      checkTransaction(tx);\n",
+    to: "",
+  },
+  {
+    id: "mp-sigs",
+    rule: "mempool: signatures are verified before acceptance",
+    file: "lib/chain/mempool.ts",
+    from: "    await signatures;\n",
+    to: "    signatures.catch(() => {});\n",
+  },
+  {
+    id: "mp-conflict",
+    rule: "txn-mempool-conflict: first seen wins",
+    file: "lib/chain/mempool.ts",
+    ...ensureTrue("other === undefined"),
+  },
+  {
+    id: "mp-recheck",
+    rule: "mempool: re-checked when the chain or pool changed during the signature check",
+    file: "lib/chain/mempool.ts",
+    from: "if (tip !== this.#chain.tip || version !== this.#version) {",
+    to: "if (false) {",
+  },
+  {
+    id: "mp-confirmed",
+    rule: "mempool: a confirmed transaction leaves the pool",
+    file: "lib/chain/mempool.ts",
+    from: "        this.#remove(txid(tx));\n",
+    to: "",
+    equivalent:
+      "the sweep that follows removes whatever spends a confirmed input, the confirmed transaction too",
+  },
+  {
+    id: "mp-block-conflict",
+    rule: "mempool: a transaction a block's transaction conflicts with leaves, with its descendants",
+    file: "lib/chain/mempool.ts",
+    from: "if (other) this.removeWithDescendants(other);",
+    to: "",
+  },
+  {
+    id: "mp-readd",
+    rule: "mempool: transactions of a disconnected block come back",
+    file: "lib/chain/mempool.ts",
+    from: "          await this.accept(tx);\n",
+    to: "",
+  },
+  {
+    id: "mp-reorg-inputs",
+    rule: "mempool: after a reorg, transactions whose inputs are gone leave",
+    file: "lib/chain/mempool.ts",
+    from: "        this.removeWithDescendants(e.txid);\n      }\n    }\n  }",
+    to: "      }\n    }\n  }",
+  },
+  {
+    id: "mp-pool-coin-coinbase",
+    rule: "mempool: an unconfirmed output is no coinbase (spendable at once)",
+    file: "lib/chain/mempool.ts",
+    from: "height: this.#chain.height + 1, coinbase: false",
+    to: "height: this.#chain.height + 1, coinbase: true",
+  },
+  // lib/primitives
+  {
+    id: "read-bounds",
+    rule: "decoders never read past their input",
+    file: "lib/primitives/bytes.ts",
+    from: "if (n > this.remaining) {",
+    to: "if (false) {",
+  },
+  {
+    id: "i64-exact",
+    rule: "an amount a number cannot hold exactly is refused",
+    file: "lib/primitives/bytes.ts",
+    from: "if (v > MAX_SAFE || v < -MAX_SAFE) {",
+    to: "if (false) {",
+  },
+  {
+    id: "compactsize-canonical",
+    rule: "CompactSize: the shortest encoding only",
+    file: "lib/primitives/bytes.ts",
+    from: "if (n < min) throw",
+    to: "if (false) throw",
+  },
+  {
+    id: "compactsize-max",
+    rule: "CompactSize: counts above the caller's bound are refused",
+    file: "lib/primitives/bytes.ts",
+    from: "if (n > max) throw",
+    to: "if (false) throw",
+  },
+  {
+    id: "compactsize-64",
+    rule: "CompactSize: 9-byte counts are refused",
+    file: "lib/primitives/bytes.ts",
+    from: "else throw new DecodeError(`${what}: 64-bit counts are not allowed`);",
+    to: "else n = check(Number(this.#view.getBigUint64(this.#need(8, what), true)), 0, max, what);",
+  },
+  {
+    id: "trailing-bytes",
+    rule: "decoders refuse trailing bytes",
+    file: "lib/primitives/bytes.ts",
+    from: "if (this.remaining !== 0) throw",
+    to: "if (false) throw",
+  },
+  {
+    id: "header-length",
+    rule: "a header is exactly 80 bytes",
+    file: "lib/primitives/header.ts",
+    from: "if (!(bytes instanceof Uint8Array) || bytes.length !== HEADER_SIZE) {",
+    to: "if (!(bytes instanceof Uint8Array)) {",
+  },
+  {
+    id: "tx-count-bound",
+    rule: "input and output counts bounded by the bytes present",
+    file: "lib/primitives/transaction.ts",
+    from: "Math.min(MAX_TX_ITEMS, Math.floor(r.remaining / INPUT_SIZE))",
+    to: "MAX_TX_ITEMS",
+  },
+  {
+    id: "block-count-bound",
+    rule: "the transaction count bounded by the bytes present",
+    file: "lib/primitives/block.ts",
+    from: 'r.compactSize(Math.floor(r.remaining / MIN_TX_SIZE), "transaction count")',
+    to: 'r.compactSize(0xffffffff, "transaction count")',
+  },
+  {
+    id: "txid-no-sigs",
+    rule: "the txid leaves out the signatures (no malleability)",
+    file: "lib/primitives/transaction.ts",
+    from: "return toHexReversed(sha256dSync(serialize(tx, false)));",
+    to: "return toHexReversed(sha256dSync(serialize(tx, true)));",
+  },
+  {
+    id: "merkle-wtxid",
+    rule: "the merkle root commits to wtxids (signatures included)",
+    file: "lib/primitives/block.ts",
+    from: "merkleRootSync(txs.map(wtxid))",
+    to: "merkleRootSync(txs.map(txid))",
+  },
+  {
+    id: "merkle-odd",
+    rule: "merkle: an odd level pairs its last node with itself",
+    file: "lib/primitives/merkle.ts",
+    from: "pair.set(level[i + 1] ?? level[i], 32);",
+    to: "pair.set(level[i + 1] ?? new Uint8Array(32), 32);",
+  },
+  // lib/store/store.ts
+  {
+    id: "store-split-commit",
+    rule: "a block's store write is one commit (split in two here)",
+    file: "lib/store/store.ts",
+    from: "      if (change.undo) this.#q.putUndo.run(change.hash, change.undo);",
+    to: '      this.#db.exec("COMMIT");\n      this.#db.exec("BEGIN IMMEDIATE");\n' +
+      "      if (change.undo) this.#q.putUndo.run(change.hash, change.undo);",
+    tests: STORE_TESTS,
+  },
+  {
+    id: "store-block-outside",
+    rule: "a new tip's block is written in the commit that connects it",
+    file: "lib/store/store.ts",
+    from:
+      "    this.#transaction(() => {\n      if (change.block) this.putBlock(change.block.row, change.block.data);",
+    to:
+      "    if (change.block) this.putBlock(change.block.row, change.block.data);\n    this.#transaction(() => {",
+    tests: STORE_TESTS,
+  },
+  {
+    id: "store-undo",
+    rule: "connecting a block stores its undo data",
+    file: "lib/store/store.ts",
+    from: "if (change.undo) this.#q.putUndo.run(change.hash, change.undo);",
+    to: "if (change.undo) void 0;",
+    tests: STORE_TESTS,
+  },
+  {
+    id: "store-tip",
+    rule: "the tip is stored with the block that makes it",
+    file: "lib/store/store.ts",
+    from: '      this.#q.setMeta.run("tip", change.tip);\n    });\n  }\n\n  /** Writes a new',
+    to: "    });\n  }\n\n  /** Writes a new",
+    tests: STORE_TESTS,
+  },
+  {
+    id: "store-rollback",
+    rule: "a failed store write changes nothing",
+    file: "lib/store/store.ts",
+    from: '        this.#db.exec("ROLLBACK");',
+    to: '        this.#db.exec("COMMIT");',
+    tests: STORE_TESTS,
+  },
+  // lib/mining/kernel.wasm: the nonce of SIMD lane 3 is n + 4 instead of n + 3 (both inlined copies of hash4).
+  {
+    id: "simd-lane-3",
+    rule: "the wasm kernel's lane 3 hashes nonce n + 3",
+    file: "lib/mining/kernel.wasm",
+    from: "fd0c00000000010000000200000003000000",
+    to: "fd0c00000000010000000200000004000000",
+    count: 2,
+    binary: true,
+    tests: KERNEL_TESTS,
+  },
+];
+
+/** The result of one plant: the tests that went red (or why it could not be run). */
+export interface PlantResult {
+  plant: Plant;
+  red: string[];
+  error?: string;
+}
+
+const NO_COLOR = { NO_COLOR: "1" };
+
+function occurrences(haystack: string, needle: string): number {
+  let n = 0;
+  for (let at = haystack.indexOf(needle); at >= 0; at = haystack.indexOf(needle, at + needle.length)) n++;
+  return n;
+}
+
+/** Runs `files` in `dir`; the names of the tests that failed, or ["(timed out)"] after `timeoutMs`. */
+async function runTests(dir: string, files: string[], timeoutMs: number): Promise<string[]> {
+  const present = [];
+  for (const f of files) if (await Deno.stat(`${dir}/${f}`).then(() => true, () => false)) present.push(f);
+  const proc = new Deno.Command(Deno.execPath(), {
+    args: ["test", "--no-check", "-A", ...present],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+    env: NO_COLOR,
+  }).spawn();
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
+  const out = await proc.output();
+  clearTimeout(timer);
+  if (out.signal === "SIGKILL") return ["(timed out: a test hung)"];
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const red = new Set<string>();
+  for (const line of text.split("\n")) {
+    const m = /^(.*?) \.\.\. FAILED/.exec(line);
+    if (m) red.add(m[1].trim());
+  }
+  // A run that fails without a failed test never ran them: a plant that does not even load is no catch.
+  if (!out.success && red.size === 0) throw new Error(`the tests did not run: ${text.trim().slice(-300)}`);
+  return [...red];
+}
+
+async function copyRepo(root: string, to: string): Promise<void> {
+  const tar = new Deno.Command("bash", {
+    args: ["-c", `tar cf - --exclude=.git . | (cd '${to}' && tar xf -)`],
+    cwd: root,
+  });
+  const out = await tar.output();
+  if (!out.success) throw new Error(`copying the repository failed: ${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** Plants each of `plants` in a copy of `root` and runs its tests; the unplanted copy must pass first. */
+export async function audit(
+  root: string,
+  shared: string,
+  plants: Plant[],
+  log: (line: string) => void = () => {},
+): Promise<PlantResult[]> {
+  const tmp = await Deno.makeTempDir({ prefix: "peerchain-plants-" });
+  try {
+    const repo = `${tmp}/repo`;
+    await Deno.mkdir(repo);
+    await Deno.symlink(shared, `${tmp}/shared`);
+    await copyRepo(root, repo);
+    const files = [...new Set(plants.flatMap((p) => p.tests ?? LEDGER_TESTS))];
+    const baseline = await runTests(repo, files, 600_000);
+    if (baseline.length) throw new Error(`the unplanted copy fails: ${baseline.join("; ")}`);
+    log(`baseline green: ${files.length} test files`);
+    const results: PlantResult[] = [];
+    for (const plant of plants) {
+      const path = `${repo}/${plant.file}`;
+      const original = await Deno.readFile(path);
+      const result: PlantResult = { plant, red: [] };
+      try {
+        if (plant.binary) {
+          const hex = original.toHex();
+          if (occurrences(hex, plant.from) !== (plant.count ?? 1)) throw new Error("pattern count differs");
+          await Deno.writeFile(path, Uint8Array.fromHex(hex.replaceAll(plant.from, plant.to)));
+        } else {
+          const text = new TextDecoder().decode(original);
+          const n = occurrences(text, plant.from);
+          if (n !== (plant.count ?? 1)) throw new Error(`"${plant.from}" occurs ${n} times`);
+          await Deno.writeTextFile(path, text.replaceAll(plant.from, plant.to));
+        }
+        result.red = await runTests(repo, plant.tests ?? LEDGER_TESTS, 180_000);
+      } catch (e) {
+        result.error = (e as Error).message;
+      } finally {
+        await Deno.writeFile(path, original);
+      }
+      const verdict = result.red.length
+        ? result.red.join(" | ")
+        : plant.equivalent
+        ? "equivalent"
+        : "NOT CAUGHT";
+      log(`${plant.id}: ${result.error ?? verdict}`);
+      results.push(result);
+    }
+    return results;
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
+
+/** The results as the markdown table of tests/README.md. */
+export function markdown(results: PlantResult[]): string {
+  const cell = (s: string) => s.replaceAll("|", "\\|");
+  return [
+    "| rule | plant | file | tests that go red |",
+    "| --- | --- | --- | --- |",
+    ...results.map((r) =>
+      `| ${cell(r.plant.rule)} | \`${r.plant.id}\` | ${r.plant.file.replace(/^lib\//, "")} | ${
+        r.error
+          ? `(not run: ${cell(r.error)})`
+          : r.red.length
+          ? cell(r.red.slice(0, 3).join("; ") + (r.red.length > 3 ? `; and ${r.red.length - 3} more` : ""))
+          : r.plant.equivalent
+          ? `none can: ${cell(r.plant.equivalent)}`
+          : "**none**"
+      } |`
+    ),
+  ].join("\n");
+}
+
+if (import.meta.main) {
+  const args = Deno.args;
+  const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  const at = (flag: string) => args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined;
+  const shared = at("--shared") ?? `${root}/../shared`;
+  const only = at("--only")?.split(",");
+  const plants = only ? PLANTS.filter((p) => only.includes(p.id)) : PLANTS;
+  if (only && plants.length !== only.length) {
+    console.error(`unknown plant: ${only.filter((id) => !PLANTS.some((p) => p.id === id)).join(", ")}`);
+    Deno.exit(2);
+  }
+  const results = await audit(root, shared, plants, (l) => console.error(l));
+  if (args.includes("--markdown")) console.log(markdown(results));
+  const missed = results.filter((r) =>
+    r.error || (r.red.length === 0) !== (r.plant.equivalent !== undefined)
+  );
+  console.error(
+    `${results.length - missed.length} of ${results.length} plants as expected ` +
+      `(caught, or equivalent and not caught)${
+        missed.length ? `; not: ${missed.map((r) => r.plant.id)}` : ""
+      }`,
+  );
+  Deno.exit(missed.length ? 1 : 0);
+}
