@@ -222,15 +222,6 @@ export class Store {
   }
 }
 
-/** Options of `openStore`. */
-export interface StoreOptions {
-  /**
-   * Called after each statement that writes (and each BEGIN, COMMIT and ROLLBACK) with its SQL: the crash
-   * tests stop the process dead at the k-th write. Nothing else should need it.
-   */
-  onWrite?: (sql: string) => void;
-}
-
 /**
  * Opens (creating if needed) the store at `path`, or an in-memory one for `":memory:"`.
  * WAL with `synchronous=NORMAL`: a committed block survives a killed process; a power cut may lose the last
@@ -253,7 +244,16 @@ export interface StoreOptions {
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export function openStore(path: string, opts: StoreOptions = {}): Store {
+export function openStore(
+  path: string,
+  opts: {
+    /**
+     * Called after each statement that writes (and each BEGIN, COMMIT and ROLLBACK) with its SQL: the crash
+     * tests stop the process dead at the k-th write. Nothing else should need it.
+     */
+    onWrite?: (sql: string) => void;
+  } = {},
+): Store {
   let db: DatabaseSync;
   try {
     db = new DatabaseSync(path);

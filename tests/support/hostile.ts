@@ -12,12 +12,7 @@ const REGTEST = NETWORKS.regtest;
 
 /** A framed, valid regtest `hello` from `nodeId`, with fields overridden by `over`. */
 export function helloFrame(nodeId: string, over: Record<string, unknown> = {}): Uint8Array {
-  return encodeFrame(helloMessage(nodeId, over));
-}
-
-/** A valid regtest `hello` from `nodeId` (a peer at genesis, listening nowhere), with fields overridden by `over`. */
-export function helloMessage(nodeId: string, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
+  return encodeFrame({
     type: "hello",
     protocol: PROTOCOL_VERSION,
     network: "regtest",
@@ -30,7 +25,7 @@ export function helloMessage(nodeId: string, over: Record<string, unknown> = {})
     since: null,
     members: 0,
     ...over,
-  };
+  });
 }
 
 /** A framed `join`: after its hello, what a node sends a SuperPeer to be served by it. */
