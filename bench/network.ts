@@ -9,18 +9,19 @@
  * - `sync_empty_blocks_per_s` / `sync_full_blocks_per_s`: a fresh node downloading and validating a chain of
  *   coinbase-only blocks, or of 100-transaction blocks, from one peer; the latter also as a ratio to
  *   connecting the same blocks in process (`connect_same_blocks_per_s`).
- * - `failover_sigkill_*`: the hub SIGKILLed (its sockets close at once) until the survivors name a new hub.
- * - `failover_frozen_*`: the hub SIGSTOPped, with the nodes' default timings, so only missed pings tell.
+ * - `failover_sigkill_*`: the only SuperPeer SIGKILLed (its sockets close at once) until every survivor has a
+ *   new one.
+ * - `failover_frozen_*`: the same with the SuperPeer SIGSTOPped and the nodes' default timings, so only
+ *   missed pings tell.
  *
  * `deno run --allow-read --allow-write --allow-run --allow-net=127.0.0.1 --allow-env bench/network.ts [--quick]`
  * @module
  */
-import { connect, type Connection } from "../lib/net/connection.ts";
 import type { Message } from "../lib/net/messages.ts";
 import { type Block, encodeBlock } from "../lib/primitives/block.ts";
 import { blockHashSync } from "../lib/primitives/header.ts";
 import { newLedger } from "../tests/support/ledger.ts";
-import { helloMessage } from "../tests/support/hostile.ts";
+import { helloMessage, rawPeer } from "../tests/support/raw_peer.ts";
 import {
   agreeOnOneHub,
   Cluster,
@@ -87,12 +88,13 @@ async function propagationEmpty(nodeCount: number, blocks: number): Promise<numb
 }
 
 /**
- * A link to `hub` that speaks as a peer with no address and hands it blocks, as a miner somewhere would: the
- * blocks then spread from the hub like any other. It answers pings (the `Connection` does), so it stays.
+ * A scripted Peer joined to `hub` that hands it blocks, as a miner somewhere would: the blocks then spread
+ * from the hub like any other. It answers pings (a real `Connection`), so it stays.
  */
 async function blockFeeder(hub: TestNode): Promise<{ send(b: Block): number; close(): Promise<void> }> {
-  const conn: Connection = await connect("127.0.0.1", hub.port, { timeoutMs: 10_000 });
-  conn.send(helloMessage(`bench-feeder-${hub.port}`) as unknown as Message);
+  const { conn } = await rawPeer(hub.port, helloMessage(`bench-feeder-${hub.port}`), [
+    { type: "join", primary: true } as Message,
+  ]);
   return {
     send(b: Block): number {
       const at = Date.now();
@@ -153,7 +155,9 @@ async function syncEmpty(blocks: number): Promise<number> {
 
 /**
  * Blocks per second of full blocks for `runs` fresh nodes syncing one after another from a node whose store
- * holds `setup` and `full`: from the line of the last setup block to the line of the last full block.
+ * holds `setup` and `full`: from the moment the fresh node's height reaches the last setup block to the moment
+ * its tip is the last full block, both seen by polling its `status` every 20 ms (during an initial sync a node
+ * logs progress lines, not a line per block).
  */
 async function syncFull(setup: Block[], full: Block[], runs: number): Promise<number[]> {
   const cluster = await Cluster.create();
@@ -164,17 +168,26 @@ async function syncFull(setup: Block[], full: Block[], runs: number): Promise<nu
     for (const b of [...setup, ...full]) await chain.processBlock(b);
     store.close();
     const source = await cluster.start("source");
-    const tip = blockHashSync(full.at(-1)!.header), from = blockHashSync(setup.at(-1)!.header);
+    const tip = blockHashSync(full.at(-1)!.header);
     if ((await source.rpc<NodeStatus>("status")).tip !== tip) {
       throw new Error("bench: the source lost its chain");
     }
     const out: number[] = [];
     for (let i = 0; i < runs; i++) {
       const fresh = await cluster.start(`fresh${i}`);
-      await waitForTip([fresh], tip, 300_000, "the fresh node to sync the full blocks");
-      const first = logTime(fresh, new RegExp(` ${from} `)), last = logTime(fresh, new RegExp(` ${tip} `));
-      if (first === undefined || last === undefined) throw new Error("bench: the sync was not logged");
-      out.push(full.length / ((last - first) / 1000));
+      let from: number | undefined;
+      const end = Date.now() + 300_000;
+      for (;;) {
+        const s = await fresh.rpc<NodeStatus>("status");
+        const now = Date.now();
+        if (from === undefined && s.height >= setup.length) from = now;
+        if (s.tip === tip) {
+          out.push(full.length / ((now - from!) / 1000));
+          break;
+        }
+        if (now > end) throw new Error(`bench: fresh${i} did not sync the full blocks within 300 s`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
       fresh.kill("SIGKILL");
     }
     return out;
@@ -192,9 +205,10 @@ export interface FailoverMode {
 }
 
 /**
- * Per round: from stopping the hub (`mode.signal`) until the last survivor names the new hub (its
- * `joined`/`promoted` log line). A frozen hub is SIGKILLed after the measurement, so it stays out of the
- * next round. Reusable for any "who notices a lost hub, and when" figure: give the nodes and the signal.
+ * Per round, in a network small enough for one SuperPeer: from stopping it (`mode.signal`) until the last
+ * survivor has a new one (the successor's `promoted to SuperPeer` line, each Peer's `superpeer-linked` line
+ * naming it). A frozen SuperPeer is SIGKILLed after the measurement, so it stays out of the next round.
+ * Reusable for any "who notices a lost SuperPeer, and when" figure: give the nodes and the signal.
  */
 export async function failover(rounds: number, mode: FailoverMode): Promise<number[]> {
   const cluster = await Cluster.create();
@@ -216,8 +230,11 @@ export async function failover(rounds: number, mode: FailoverMode): Promise<numb
       const named = survivors.map((n) =>
         n.listen === next
           ? logTime(n, /promoted to SuperPeer/, stoppedAt)!
-          : logTime(n, new RegExp(`joined hub ${next.replaceAll(".", "\\.")} `), stoppedAt)!
+          : logTime(n, new RegExp(`superpeer-linked ${next.replaceAll(".", "\\.")} `), stoppedAt)!
       );
+      if (named.some((t) => t === undefined)) {
+        throw new Error(`round ${k + 1}: a survivor did not log the change`);
+      }
       out.push(Math.max(...named) - stoppedAt);
       if (mode.signal === "SIGSTOP") hub.kill("SIGKILL");
     }
