@@ -11,6 +11,7 @@ import { toHex } from "../../lib/crypto/hex.ts";
 import { encodeFrame, MAX_FRAME } from "../../lib/net/frame.ts";
 import { encodeTransaction } from "../../lib/primitives/transaction.ts";
 import {
+  describe,
   mempoolIds,
   rpc,
   rssMiB,
@@ -356,7 +357,14 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
     if (stillHub !== hub) {
       failures.push(`after the attack the hub was ${stillHub?.name ?? "nobody"}, not the hub`);
     }
-    if (!relayed) failures.push("a payment after the attack did not reach every node");
+    if (!relayed) {
+      const pools = await Promise.all(everyone.map((n) => mempoolIds(n).catch(() => new Set<string>())));
+      const lacking = everyone.filter((_, i) => !after || !pools[i].has(after.txid)).map((n) => n.name);
+      failures.push(
+        `a payment after the attack (${after?.txid ?? "not sent"}) did not reach ${lacking.join(", ")}\n` +
+          await describe(everyone, 12),
+      );
+    }
     if (joinedUnderFlood < 0) failures.push("a new honest node did not join during the flood");
     const outcomes = (k: Map<string, number>) => [...k].map(([what, n]) => `${n} ${what}`).join(", ");
     notes.push(
