@@ -154,19 +154,22 @@ async function syncEmpty(blocks: number): Promise<number> {
 }
 
 /**
- * Blocks per second of full blocks for `runs` fresh nodes syncing one after another from a node whose store
- * holds `setup` and `full`: from the moment the fresh node's height reaches the last setup block to the moment
- * its tip is the last full block, both seen by polling its `status` every 20 ms (during an initial sync a node
- * logs progress lines, not a line per block).
+ * Blocks per second of full blocks for `runs` nodes syncing one after another from a node whose store holds
+ * `setup` and `full`. Each starts with `setup` already in its store, so it downloads the full blocks only:
+ * from its `superpeer-linked` log line (the link is up) to the line of the last block, on its own clock.
  */
 async function syncFull(setup: Block[], full: Block[], runs: number): Promise<number[]> {
   const cluster = await Cluster.create();
   try {
-    // The source's chain is written in process into its data directory, then the node starts on it.
-    await Deno.mkdir(`${cluster.root}/source`);
-    const { store, chain } = newLedger({ path: `${cluster.root}/source/chain.sqlite` });
-    for (const b of [...setup, ...full]) await chain.processBlock(b);
-    store.close();
+    // Stores written in process: the source's with every block, a template with the setup blocks only.
+    const write = async (dir: string, blocks: Block[]) => {
+      await Deno.mkdir(dir, { recursive: true });
+      const { store, chain } = newLedger({ path: `${dir}/chain.sqlite` });
+      for (const b of blocks) await chain.processBlock(b);
+      store.close();
+    };
+    await write(`${cluster.root}/source`, [...setup, ...full]);
+    await write(`${cluster.root}/template`, setup);
     const source = await cluster.start("source");
     const tip = blockHashSync(full.at(-1)!.header);
     if ((await source.rpc<NodeStatus>("status")).tip !== tip) {
@@ -174,20 +177,15 @@ async function syncFull(setup: Block[], full: Block[], runs: number): Promise<nu
     }
     const out: number[] = [];
     for (let i = 0; i < runs; i++) {
+      await Deno.mkdir(`${cluster.root}/fresh${i}`);
+      await Deno.copyFile(`${cluster.root}/template/chain.sqlite`, `${cluster.root}/fresh${i}/chain.sqlite`);
       const fresh = await cluster.start(`fresh${i}`);
-      let from: number | undefined;
-      const end = Date.now() + 300_000;
-      for (;;) {
-        const s = await fresh.rpc<NodeStatus>("status");
-        const now = Date.now();
-        if (from === undefined && s.height >= setup.length) from = now;
-        if (s.tip === tip) {
-          out.push(full.length / ((now - from!) / 1000));
-          break;
-        }
-        if (now > end) throw new Error(`bench: fresh${i} did not sync the full blocks within 300 s`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await waitForTip([fresh], tip, 300_000, "the fresh node to sync the full blocks");
+      const last = new RegExp(` ${tip} `);
+      await waitFor(() => logTime(fresh, last) !== undefined, 10_000, "the fresh node to log the last block");
+      const linked = logTime(fresh, /superpeer-linked /);
+      if (linked === undefined) throw new Error("bench: the fresh node logged no link");
+      out.push(full.length / ((logTime(fresh, last)! - linked) / 1000));
       fresh.kill("SIGKILL");
     }
     return out;
