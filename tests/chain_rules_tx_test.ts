@@ -48,9 +48,8 @@ Deno.test("bad-txns-inputs-missingorspent: an unknown input, and one coin spent 
 Deno.test("bad-txns-premature-spend-of-coinbase: in a block, and in the mempool without blame", async () => {
   const l = await fundedLedger();
   const early = await spend(l.key, [l.immatureCoinbase], pay(1e8));
-  // In a block the height is fixed, so this should ban; lib/chain/tx_rules.ts scores it 0 everywhere, so the
-  // block's score is left unasserted until that is fixed.
-  await refuseInBlock(l, "bad-txns-premature-spend-of-coinbase", [early]);
+  // In a block the height is fixed, so it bans; in the mempool the coin may simply mature by the next block.
+  await refuseInBlock(l, "bad-txns-premature-spend-of-coinbase", [early], BAN);
   await refuseInPool(l, "bad-txns-premature-spend-of-coinbase", early, NO_BLAME);
   // A coinbase that has matured is spendable.
   await l.mempool.accept(await spend(l.key, [l.matureCoinbase], pay(1e8)));
