@@ -226,7 +226,9 @@ export async function failover(rounds: number, mode: FailoverMode): Promise<numb
     await startMany(cluster, rounds + 2, "f", mode.defaultTimings);
     const out: number[] = [];
     for (let k = 0; k < rounds; k++) {
-      const hub = await waitForOneHub(cluster.alive, 60_000, "one hub before the failover");
+      await waitFor(() => sameSuperPeer(cluster.alive), 60_000, "one SuperPeer before the failover");
+      const hubListen = (await cluster.alive[0].rpc<NodeStatus>("status")).hub;
+      const hub = cluster.alive.find((n) => n.listen === hubListen)!;
       const stoppedAt = Date.now();
       hub.kill(mode.signal);
       const survivors = cluster.alive.filter((n) => n !== hub);
@@ -237,15 +239,15 @@ export async function failover(rounds: number, mode: FailoverMode): Promise<numb
           );
         });
       const next = (await survivors[0].rpc<NodeStatus>("status")).hub!;
-      const named = survivors.map((n) =>
+      const linked = survivors.map((n) =>
         n.listen === next
-          ? logTime(n, /promoted to SuperPeer/, stoppedAt)!
-          : logTime(n, new RegExp(`superpeer-linked ${next.replaceAll(".", "\\.")} `), stoppedAt)!
+          ? logTime(n, /promoted to SuperPeer/, stoppedAt)
+          : logTime(n, new RegExp(`superpeer-linked ${next.replaceAll(".", "\\.")} `), stoppedAt)
       );
-      if (named.some((t) => t === undefined)) {
+      if (linked.some((t) => t === undefined)) {
         throw new Error(`round ${k + 1}: a survivor did not log the change`);
       }
-      out.push(Math.max(...named) - stoppedAt);
+      out.push(Math.max(...linked as number[]) - stoppedAt);
       if (mode.signal === "SIGSTOP") hub.kill("SIGKILL");
     }
     return out;
