@@ -30,7 +30,7 @@ Deno.test("five nodes form one network: one SuperPeer serving the other four, fi
   const cluster = await Cluster.create();
   try {
     const nodes = await startAll(cluster, ["a", "b", "c", "d", "e"]);
-    const hub = await waitForOneHub(nodes, 30_000, "five nodes to form a star around one SuperPeer");
+    const hub = await waitForOneHub(nodes, 10_000, "five nodes to form a star around one SuperPeer");
     // The first node found no SuperPeer and promoted itself; the others joined it.
     assert.equal(hub, nodes[0]);
     const s = await statuses(nodes);
@@ -48,7 +48,7 @@ Deno.test("five nodes form one network: one SuperPeer serving the other four, fi
           .map((a) => `${a.hostname}:${a.port}`);
         return addrs[0] === hub.listen;
       },
-      30_000,
+      5_000,
       "the tracker file to list the SuperPeer first",
     );
   } finally {
@@ -62,7 +62,7 @@ Deno.test("nodes run with the default timings (no timing flags) also form one ne
     const nodes: TestNode[] = [];
     for (const n of ["a", "b", "c"]) nodes.push(await cluster.start(n, { defaultTimings: true }));
     assert.equal(
-      await waitForOneHub(nodes, 30_000, "three nodes with default timings to form one network"),
+      await waitForOneHub(nodes, 10_000, "three nodes with default timings to form one network"),
       nodes[0],
     );
   } finally {
@@ -74,30 +74,30 @@ Deno.test("a transaction and a block made on a Peer (not the hub) reach every no
   const cluster = await Cluster.create();
   try {
     const nodes = await startAll(cluster, ["a", "b", "c", "d", "e"]);
-    const hub = await waitForOneHub(nodes, 30_000, "one network");
+    const hub = await waitForOneHub(nodes, 10_000, "one network");
     const [miner, sender, receiver] = nodes.filter((n) => n !== hub);
     // Fund the sender: one block of its own, then ten more so that coinbase matures.
     await sender.rpc("mine", [1]);
     await miner.rpc("mine", [10]);
     const funded = await miner.rpc<NodeStatus>("status");
-    await waitForTip(nodes, funded.tip, 30_000, "blocks mined on a peer to reach every node");
+    await waitForTip(nodes, funded.tip, 10_000, "blocks mined on a peer to reach every node");
     assert.ok((await statuses(nodes)).every((s) => s.height === 11));
 
     const to = (await receiver.rpc<NodeStatus>("status")).address;
     const { txid } = await sender.rpc<{ txid: string }>("send", [to, "1.5"]);
     await waitFor(
       async () => (await Promise.all(nodes.map(mempoolIds))).every((ids) => ids.includes(txid)),
-      30_000,
+      10_000,
       "a transaction sent from a peer to reach every mempool",
     );
     // A block from another peer confirms it everywhere.
     const [hash] = (await miner.rpc<{ hashes: string[] }>("mine", [1])).hashes;
-    await waitForTip(nodes, hash, 30_000, "a block mined on a peer to reach every node");
+    await waitForTip(nodes, hash, 10_000, "a block mined on a peer to reach every node");
     const block = await receiver.rpc<{ txs: { txid: string }[] }>("block", [hash]);
     assert.ok(block.txs.some((t) => t.txid === txid), "the relayed block carries the relayed transaction");
     await waitFor(
       async () => (await statuses(nodes)).every((s) => s.mempool === 0),
-      30_000,
+      5_000,
       "every mempool to drop the confirmed transaction",
     );
     assert.equal(
@@ -121,7 +121,7 @@ Deno.test("a late joiner downloads and validates a 2,000-block chain up to the s
     await waitForTip([a, b, late], tip.tip, 30_000, "the late joiner to sync 2,000 blocks");
     const [top] = await late.rpc<{ height: number; hash: string }[]>("chain", [1]);
     assert.deepEqual(top, { ...top, height: 2000, hash: tip.tip });
-    await waitForOneHub([a, b, late], 30_000, "the late joiner to be served by the SuperPeer");
+    await waitForOneHub([a, b, late], 5_000, "the late joiner to be served by the SuperPeer");
   } finally {
     await cluster.cleanup();
   }
@@ -133,7 +133,7 @@ Deno.test("nodes started from different folders with copies of one tracker file 
     const hub = await cluster.start("hub");
     await waitFor(
       async () => parseTracker(await Deno.readTextFile(cluster.tracker).catch(() => "")).addrs.length > 0,
-      30_000,
+      5_000,
       "the first node to write the tracker file",
     );
     const original = await Deno.readTextFile(cluster.tracker);
@@ -146,7 +146,7 @@ Deno.test("nodes started from different folders with copies of one tracker file 
       others.push(await cluster.start(name, { cwd: folder, tracker: "server_tracker.txt" }));
     }
     const nodes = [hub, ...others];
-    assert.equal(await waitForOneHub(nodes, 30_000, "nodes from two folders to join one network"), hub);
+    assert.equal(await waitForOneHub(nodes, 10_000, "nodes from two folders to join one network"), hub);
     // Each copy is kept up to date by the node that uses it.
     for (const name of ["left", "right"]) {
       const path = `${cluster.root}/${name}-folder/server_tracker.txt`;
@@ -157,7 +157,7 @@ Deno.test("nodes started from different folders with copies of one tracker file 
           );
           return addrs[0] === hub.listen;
         },
-        30_000,
+        5_000,
         `${name}'s tracker copy to name the SuperPeer first`,
       );
     }

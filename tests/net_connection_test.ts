@@ -127,7 +127,7 @@ Deno.test("close is idempotent, keeps the first reason, and the peer sees eof", 
     assert.equal(await a.close("again"), "bye");
     assert.equal(await first, "bye");
     assert.equal(a.send({ type: "ping", nonce: 1 }), false);
-    assert.equal(await within(b.closed, 2000, "peer close"), "eof");
+    assert.equal(await within(b.closed, 10_000, "peer close"), "eof");
   } finally {
     await Promise.all([a.close("x"), b.close("x")]);
   }
@@ -140,7 +140,7 @@ Deno.test("close with flush delivers a queued reject before the socket closes", 
   try {
     conn.send({ type: "reject", code: "network", reason: "wrong genesis" });
     conn.close("rejected", { flush: true });
-    const frames = await within(readAll(client), 2000, "read until eof");
+    const frames = await within(readAll(client), 10_000, "read until eof");
     assert.deepEqual(frames, [{ type: "reject", code: "network", reason: "wrong genesis" }]);
     assert.equal(await conn.closed, "rejected");
   } finally {
@@ -176,7 +176,7 @@ Deno.test("a peer that sends garbage is closed with a misbehaviour score", async
     try {
       // A valid message first: it is delivered, then the garbage closes the link.
       await client.write(concat(encodeFrame({ type: "redirect", to: ["127.0.0.1:1"] }), bytes));
-      const why = await within(conn.closed, 2000, "close on garbage");
+      const why = await within(conn.closed, 10_000, "close on garbage");
       assert.match(why, reason);
       assert.equal(reports.length, 1);
       assert.equal(reports[0][0], score);
@@ -307,7 +307,7 @@ Deno.test("a peer that stops reading is closed as slow once the queue bound is p
   try {
     const data = "00".repeat(50_000);
     for (let i = 0; i < 2000 && conn.send({ type: "tx", data }); i++) await conn.flush(5);
-    assert.equal(await within(conn.closed, 2000, "slow close"), "slow");
+    assert.equal(await within(conn.closed, 10_000, "slow close"), "slow");
   } finally {
     await conn.close("x");
     closeQuietly(client);
@@ -360,7 +360,7 @@ Deno.test("writing to a killed peer closes cleanly", async () => {
     await child.status;
     const data = "00".repeat(100_000);
     for (let i = 0; i < 100 && conn.send({ type: "block", data }); i++) await conn.flush(20);
-    const why = await within(conn.closed, 3000, "close after kill");
+    const why = await within(conn.closed, 10_000, "close after kill");
     assert.match(why, /^(eof|reset|broken-pipe)$/);
   } finally {
     try {
@@ -441,7 +441,7 @@ Deno.test("a peer trickling a partial frame is not alive, and a throwing callbac
   });
   try {
     await pair.client.write(Uint8Array.of(0xff, 0xff, 0xff, 0xff));
-    assert.match(await within(bad.closed, 2000, "close despite callback"), /^frame: /);
+    assert.match(await within(bad.closed, 10_000, "close despite callback"), /^frame: /);
   } finally {
     await bad.close("x");
     closeQuietly(pair.client);

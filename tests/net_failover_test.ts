@@ -62,17 +62,17 @@ Deno.test("the hub SIGKILLed five times in a row: each time the survivors agree 
     const names = ["a", "b", "c", "d", "e", "f", "g"];
     const nodes: TestNode[] = [];
     for (const n of names) nodes.push(await cluster.start(n));
-    await waitForOneHub(nodes, 30_000, "seven nodes to form one network");
+    await waitForOneHub(nodes, 10_000, "seven nodes to form one network");
     // Two coinbases per node, matured by ten more blocks: every node can pay twice.
     for (const n of nodes) await n.rpc("mine", [2]);
     await nodes[6].rpc("mine", [10]);
     const start = await nodes[6].rpc<NodeStatus>("status");
-    await waitForTip(nodes, start.tip, 30_000, "funding blocks to reach everyone");
+    await waitForTip(nodes, start.tip, 10_000, "funding blocks to reach everyone");
     const hashes: string[] = [], txids: string[] = [];
     const sends = new Map<TestNode, number>();
     for (let round = 1; round <= 5; round++) {
       const alive = cluster.alive;
-      const hub = await waitForOneHub(alive, 30_000, `round ${round}: one hub before the kill`);
+      const hub = await waitForOneHub(alive, 10_000, `round ${round}: one hub before the kill`);
       const peers = alive.filter((n) => n !== hub);
       const miner = peers[0];
       const sender = peers.find((n) => (sends.get(n) ?? 0) < 2)!;
@@ -85,12 +85,12 @@ Deno.test("the hub SIGKILLed five times in a row: each time the survivors agree 
       txids.push((await sender.rpc<{ txid: string }>("send", [to, "0.5"])).txid);
       hub.kill("SIGKILL");
       const survivors = cluster.alive;
-      const next = await waitForOneHub(survivors, 30_000, `round ${round}: survivors to agree on a new hub`);
+      const next = await waitForOneHub(survivors, 10_000, `round ${round}: survivors to agree on a new hub`);
       assert.notEqual(next, hub);
       assert.ok(next.alive);
       await waitFor(
         () => nothingLost(survivors, hashes, txids, start.height),
-        30_000,
+        10_000,
         `round ${round}: every survivor to hold every block and transaction`,
       ).catch(async (e) => {
         throw new Error(`${e.message}\nblocks ${hashes}\ntxs ${txids}\n${await describeNodes(survivors)}`);
@@ -107,11 +107,11 @@ Deno.test("a SIGSTOPped SuperPeer is noticed by missed pings and replaced; resum
   try {
     const nodes: TestNode[] = [];
     for (const n of ["a", "b", "c", "d"]) nodes.push(await cluster.start(n));
-    const hub = await waitForOneHub(nodes, 30_000, "four nodes to form one network");
+    const hub = await waitForOneHub(nodes, 10_000, "four nodes to form one network");
     const rest = nodes.filter((n) => n !== hub);
     hub.kill("SIGSTOP");
     // Its sockets stay open: only missed pings (dead after 1.5 s) tell, then the roster names the successor.
-    const next = await waitForOneHub(rest, 30_000, "the survivors to replace a frozen SuperPeer");
+    const next = await waitForOneHub(rest, 10_000, "the survivors to replace a frozen SuperPeer");
     assert.notEqual(next, hub);
     assert.ok(
       rest.every((n) => n.log.some((l) => l.includes(`superpeer-lost ${hub.listen}`))),
@@ -123,26 +123,21 @@ Deno.test("a SIGSTOPped SuperPeer is noticed by missed pings and replaced; resum
     await payer.rpc("mine", [11]);
     const to = (await miner.rpc<NodeStatus>("status")).address;
     const { txid } = await payer.rpc<{ txid: string }>("send", [to, "1"]);
-    await waitFor(async () => (await mempoolIds(miner)).has(txid), 30_000, "the payment to reach the miner");
+    await waitFor(async () => (await mempoolIds(miner)).has(txid), 5_000, "the payment to reach the miner");
     const [frozenMissed] = (await miner.rpc<{ hashes: string[] }>("mine", [1])).hashes;
 
     hub.kill("SIGCONT");
     // Resumed, it is still a SuperPeer with no Peers; its probe finds the new one and the two link up.
-    await waitForOneNetwork(nodes, 30_000, "the resumed node and the new SuperPeer to form one network");
+    await waitForOneNetwork(nodes, 15_000, "the resumed node and the new SuperPeer to form one network");
     // Nobody moved back: every Peer keeps the SuperPeer elected during the freeze as its primary.
     for (const s of await statuses(rest.filter((n) => n !== next))) assert.equal(s.hub, next.listen);
     // What happened during the freeze reached the resumed node: the block (which carries the payment).
-    await waitForTip(
-      nodes,
-      frozenMissed,
-      30_000,
-      "the block mined during the freeze to reach all four nodes",
-    );
+    await waitForTip(nodes, frozenMissed, 5_000, "the block mined during the freeze to reach all four nodes");
     const block = await hub.rpc<{ txs: { txid: string }[] }>("block", [frozenMissed]);
     assert.ok(block.txs.some((t) => t.txid === txid), "the payment made during the freeze is confirmed");
     // And the network still works end to end, from the resumed node.
     const [hash] = (await hub.rpc<{ hashes: string[] }>("mine", [1])).hashes;
-    await waitForTip(nodes, hash, 30_000, "a block mined on the resumed node to reach all four nodes");
+    await waitForTip(nodes, hash, 5_000, "a block mined on the resumed node to reach all four nodes");
   } finally {
     await cluster.cleanup();
   }
@@ -164,7 +159,7 @@ Deno.test("two SuperPeers that do not know each other at start find each other t
     const second = await cluster.start("second", { port: secondPort, tracker: `${cluster.root}/second.txt` });
     const follower = await cluster.start("follower", { tracker: `${cluster.root}/second.txt` });
     const all = [first, firstPeer, second, follower];
-    await waitForOneNetwork(all, 30_000, "two SuperPeers to find each other and link up");
+    await waitForOneNetwork(all, 15_000, "two SuperPeers to find each other and link up");
     const s = await statuses(all);
     assert.deepEqual(s.map((x) => x.role), ["superpeer", "peer", "superpeer", "peer"], "nobody stepped down");
     // Each Peer keeps the SuperPeer it joined as primary and takes the other as its second.
@@ -172,11 +167,11 @@ Deno.test("two SuperPeers that do not know each other at start find each other t
     assert.equal(s[3].hub, second.listen);
     await waitFor(
       async () => (await statuses([firstPeer, follower])).every((x) => x.superpeers.length === 2),
-      30_000,
+      5_000,
       "each Peer to hold both SuperPeers",
     );
     const [hash] = (await follower.rpc<{ hashes: string[] }>("mine", [1])).hashes;
-    await waitForTip(all, hash, 30_000, "a block from one side to reach the other");
+    await waitForTip(all, hash, 5_000, "a block from one side to reach the other");
   } finally {
     await cluster.cleanup();
   }

@@ -229,18 +229,25 @@ export class Cluster {
   }
 }
 
-/** Polls `cond` every 50 ms until true; throws naming `what` after `timeoutMs`. */
+/**
+ * Waiting for conditions between processes never gives up before this: the deadline a caller names only keeps
+ * a hung process from hanging the suite, and on two busy cores a condition can take seconds longer than on an
+ * idle machine. What a test proves is the condition, never how soon it came.
+ */
+export const MIN_WAIT_MS = 30_000;
+
+/** Polls `cond` every 50 ms until true; throws naming `what` after `timeoutMs` (at least `MIN_WAIT_MS`). */
 export async function waitFor(
   cond: () => Promise<boolean> | boolean,
   timeoutMs: number,
   what: string,
 ): Promise<void> {
-  const end = Date.now() + timeoutMs;
+  const ms = Math.max(timeoutMs, MIN_WAIT_MS), end = Date.now() + ms;
   while (Date.now() < end) {
     if (await cond()) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
 
 /** The status of each node. */
