@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Lan, type LanHost, type LanOptions, lanSkipReason } from "./support/lan.ts";
+import { MIN_WAIT_MS } from "./support/nodes.ts";
 import { hasTmux, quote, startPermissions, Terminal } from "./support/terminal.ts";
 
 const ATTACKER = new URL("./support/lan_attacker.ts", import.meta.url).pathname;
@@ -36,7 +37,9 @@ interface BlockJson {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
+/** Polls `cond` until true; gives up after `ms`, but never before `MIN_WAIT_MS`: deadlines only guard against a hang. */
 async function waitFor(cond: () => Promise<boolean>, ms: number, what: () => Promise<string> | string) {
+  ms = Math.max(ms, MIN_WAIT_MS);
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await cond().catch(() => false)) return;
