@@ -144,7 +144,7 @@ type Intent = { kind: "join"; primary: boolean } | { kind: "mesh" } | { kind: "g
 type AskResult =
   | { kind: "linked"; link: Link }
   | { kind: "full"; try: readonly string[]; promote: boolean }
-  | { kind: "redirect"; to: readonly string[] }
+  | { kind: "redirect"; to: readonly string[]; superpeer: boolean }
   | { kind: "busy" }
   | { kind: "dead" };
 
@@ -513,7 +513,7 @@ export class Network {
   #acceptMesh(link: Link): void {
     this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0 });
     this.#sendWelcome(link, []);
-    if (this.#keepMesh(link)) this.#meshUp(link);
+    if (this.#keepMesh(link)) this.#meshUp(link, false);
   }
 
   /**
@@ -526,8 +526,7 @@ export class Network {
     if (!old) return true;
     const dialer = (l: Link) => l.inbound ? id : this.nodeId;
     const [keep, drop] = dialer(link) < dialer(old) ? [link, old] : [old, link];
-    this.#state.delete(drop);
-    drop.conn.close("duplicate mesh link");
+    this.#prune(drop, "duplicate mesh link");
     return keep === link;
   }
 
@@ -549,17 +548,34 @@ export class Network {
     for (const e of dir) this.#announced.add(e.nodeId);
   }
 
-  #meshUp(link: Link): void {
+  /**
+   * A mesh link is up. Each side's directory crosses it in full once (the other may come from a partition
+   * that knew none): the side that accepted sent its own with `welcome`, the side that dialled sends it now.
+   */
+  #meshUp(link: Link, dialled: boolean): void {
     const peer = entryOf(link);
     this.#book.add(peer.listen, "heard");
     this.#book.scheduleWrite(this.#trackerLead());
     this.#emit({ type: "mesh-linked", peer });
     this.#relay.afterHandshake(link, link.hello!);
-    // Our directory goes to the new neighbour in full once: it may come from a partition that knew none.
-    const dir = this.#dir.entries();
-    for (let i = 0; i < dir.length; i += LIST_PAGE) {
-      link.conn.send({ type: "superpeers", add: dir.slice(i, i + LIST_PAGE), remove: [] });
-    }
+    if (dialled) sendPaged(link, this.#dir.entries(), []);
+  }
+
+  /**
+   * Closes a mesh link we no longer want, saying so first: the far end then knows its neighbour is alive and
+   * does not dial straight back (which would re-make every pruned link a moment later).
+   */
+  #prune(link: Link, reason: string): void {
+    this.#state.delete(link);
+    link.conn.send({ type: "reject", code: "prune", reason });
+    link.conn.close(reason, { flush: true });
+  }
+
+  /** A mesh link closed without a prune: is that SuperPeer gone, or only the link? Asks it where it stands. */
+  async #checkSuperPeer(peer: PeerEntry): Promise<void> {
+    if (this.#role.kind !== "superpeer" || !this.#dir.get(peer.nodeId)) return;
+    const r = await this.#ask(peer.listen, { kind: "getaddr" });
+    if (r.kind === "dead" || (r.kind === "redirect" && !r.superpeer)) this.#dropFromDirectory(peer.nodeId);
   }
 
   // ---- asking others ----
@@ -611,7 +627,7 @@ export class Network {
         link.conn.close("full");
         return;
       case "redirect":
-        s.resolve({ kind: "redirect", to: msg.to });
+        s.resolve({ kind: "redirect", to: msg.to, superpeer: link.hello?.role === "superpeer" });
         link.conn.close("redirected");
         return;
       case "reject":
@@ -918,9 +934,7 @@ export class Network {
     for (const e of plan.dial) this.#dialMesh(e.listen, e.nodeId);
     for (const id of plan.drop) {
       const l = linked.find((x) => entryOf(x).nodeId === id);
-      if (!l) continue;
-      this.#state.delete(l);
-      l.conn.close("mesh degree");
+      if (l) this.#prune(l, "mesh degree");
     }
   }
 
@@ -937,10 +951,10 @@ export class Network {
         if (this.#role.kind !== "superpeer") {
           this.#state.delete(r.link);
           r.link.conn.close("no longer a SuperPeer");
-        } else if (this.#keepMesh(r.link)) this.#meshUp(r.link);
+        } else if (this.#keepMesh(r.link)) this.#meshUp(r.link, true);
       } else if (r.kind === "redirect") {
         for (const to of r.to) this.#book.add(to, "heard");
-        if (nodeId) this.#dropFromDirectory(nodeId);
+        if (nodeId && !r.superpeer) this.#dropFromDirectory(nodeId);
         for (const to of r.to.slice(0, 2)) this.#dialMesh(to);
       } else if (r.kind === "dead" && nodeId) this.#dropFromDirectory(nodeId);
     } finally {
@@ -1112,6 +1126,7 @@ export class Network {
       case "redirect":
         return; // handshake messages on an established link: ignored
       case "reject":
+        link.rejectCode = msg.code; // "prune": a neighbour letting go of a mesh link, alive
         return;
       default:
         await this.#relay.handle(link, msg, () => this.#targets(link));
@@ -1134,8 +1149,9 @@ export class Network {
     if (s.kind === "mesh") {
       const peer = entryOf(link);
       this.#emit({ type: "mesh-lost", peer });
-      // Gone for everyone, or only this link? Dial it once: a dead one leaves the directory.
-      this.#clock.setTimeout(() => this.#dialMesh(peer.listen, peer.nodeId), this.#jitter(300));
+      if (link.rejectCode !== "prune") {
+        this.#clock.setTimeout(() => this.#checkSuperPeer(peer), this.#jitter(300));
+      }
       return;
     }
     if (s.kind === "superpeer") this.#superPeerGone(link, s);

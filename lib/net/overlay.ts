@@ -126,7 +126,8 @@ export function overHostLimit(host: string, linksFromHost: number): boolean {
 
 /**
  * Which SuperPeers to dial and which mesh links to close: all of them while the SuperPeers number at most
- * `MESH_FULL_UP_TO`; past that, random ones until `MESH_DEGREE.low`..`high` holds, aiming at `target`.
+ * `MESH_FULL_UP_TO`; past that, below `MESH_DEGREE.low` random ones up to `target`, above `high` the
+ * surplus.
  */
 export function planMesh(
   linked: readonly string[],
@@ -139,8 +140,10 @@ export function planMesh(
   if (linked.length < MESH_DEGREE.low) {
     return { dial: sample(unlinked, MESH_DEGREE.target - linked.length, random), drop: [] };
   }
+  // Only the surplus goes: pruning all the way down to the target would push the neighbours it leaves
+  // below their own low bound, and their dials would push others over theirs.
   if (linked.length > MESH_DEGREE.high) {
-    return { dial: [], drop: sample(linked, linked.length - MESH_DEGREE.target, random) };
+    return { dial: [], drop: sample(linked, linked.length - MESH_DEGREE.high, random) };
   }
   return { dial: [], drop: [] };
 }
