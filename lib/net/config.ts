@@ -57,6 +57,8 @@ export const MESH_TICK_MS = 1000;
 
 /** Directory gossip: changes are batched per link this often, in ms. */
 export const DIR_GOSSIP_MS = 200;
+/** Past a full mesh, a SuperPeer republishes a changed load at most this often, in ms. */
+export const DIR_PUBLISH_MIN_MS = 2000;
 /** A SuperPeer republishes its own entry at least this often, in ms (and when its load changes). */
 export const DIR_HEARTBEAT_MS = 20_000;
 /** An entry not refreshed for this long is dropped, in ms. */

@@ -23,6 +23,7 @@ import {
   DIR_GOSSIP_MS,
   DIR_HEARTBEAT_MS,
   DIR_MEMBER_REFRESH_MS,
+  DIR_PUBLISH_MIN_MS,
   FOUND_WAIT_MS,
   HANDSHAKE_TIMEOUT_MS,
   JOIN_PARALLEL,
@@ -984,14 +985,19 @@ export class Network {
     if (addr) this.#dialMesh(addr);
   }
 
-  /** Republishes our own entry when our load changed or for the heartbeat (gossip batches the sending). */
+  /**
+   * Republishes our own entry when our load changed or for the heartbeat. While SuperPeers are few a change
+   * goes out at once; past that at most every `DIR_PUBLISH_MIN_MS` (the tick catches up), since every entry
+   * floods the whole mesh.
+   */
   #publish(force = false): void {
     if (this.#role.kind !== "superpeer") return;
     const members = this.#members();
     const load = members.length, peers = members.filter(([, s]) => s.primary).length;
     const now = this.#clock.now(), last = this.#ownPublished;
     const changed = load !== last.load || peers !== last.peers;
-    if (!force && !changed && now - last.at < DIR_HEARTBEAT_MS) return;
+    const gap = this.#dir.size <= MESH_FULL_UP_TO ? 0 : DIR_PUBLISH_MIN_MS;
+    if (!force && !(changed && now - last.at >= gap) && now - last.at < DIR_HEARTBEAT_MS) return;
     this.#ownPublished = { load, peers, at: now };
     this.#dir.merge(
       {
