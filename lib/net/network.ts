@@ -986,17 +986,23 @@ export class Network {
   }
 
   /**
-   * Republishes our own entry when our load changed or for the heartbeat. While SuperPeers are few a change
-   * goes out at once; past that at most every `DIR_PUBLISH_MIN_MS` (the tick catches up), since every entry
-   * floods the whole mesh.
+   * Republishes our own entry when our load changed or for the heartbeat. While SuperPeers are few every
+   * change goes out at once. Past that every entry floods the whole mesh, so a change goes out only when it
+   * matters to others (room appeared or ran out, or the load moved by an eighth of capacity), at most every
+   * `DIR_PUBLISH_MIN_MS`; the heartbeat carries the exact counts.
    */
   #publish(force = false): void {
     if (this.#role.kind !== "superpeer") return;
     const members = this.#members();
     const load = members.length, peers = members.filter(([, s]) => s.primary).length;
-    const now = this.#clock.now(), last = this.#ownPublished;
-    const changed = load !== last.load || peers !== last.peers;
-    const gap = this.#dir.size <= MESH_FULL_UP_TO ? 0 : DIR_PUBLISH_MIN_MS;
+    const now = this.#clock.now(), last = this.#ownPublished, cap = this.#o.maxPeers;
+    const small = this.#dir.size <= MESH_FULL_UP_TO;
+    const step = Math.max(1, Math.floor(cap / 8));
+    const changed = small
+      ? load !== last.load || peers !== last.peers
+      : (load < cap) !== (last.load < cap) || Math.abs(load - last.load) >= step ||
+        Math.abs(peers - last.peers) >= step;
+    const gap = small ? 0 : DIR_PUBLISH_MIN_MS;
     if (!force && !(changed && now - last.at >= gap) && now - last.at < DIR_HEARTBEAT_MS) return;
     this.#ownPublished = { load, peers, at: now };
     this.#dir.merge(
