@@ -9,6 +9,8 @@
  * - `sync_empty_blocks_per_s` / `sync_full_blocks_per_s`: a fresh node downloading and validating a chain of
  *   coinbase-only blocks, or of 100-transaction blocks, from one peer; the latter also as a ratio to
  *   connecting the same blocks in process (`connect_same_blocks_per_s`).
+ * - `failover_*`: a Peer losing its primary SuperPeer (SIGKILL) in a network of several (`--max-peers 2`):
+ *   until its backup takes over, and (`failover_second_*`) until it holds two SuperPeers again.
  * - `failover_sigkill_*`: the only SuperPeer SIGKILLed (its sockets close at once) until every survivor has a
  *   new one.
  * - `failover_frozen_*`: the same with the SuperPeer SIGSTOPped and the nodes' default timings, so only
@@ -256,6 +258,65 @@ export async function failover(rounds: number, mode: FailoverMode): Promise<numb
   }
 }
 
+/** One Peer's view of losing its primary SuperPeer: when it noticed, and when it held two again. */
+interface BackupFailover {
+  /** From the SIGKILL until the Peer's backup became its primary (it noticed the loss). */
+  primaryMs: number;
+  /** From the SIGKILL until it linked a new second SuperPeer (or, with none free, became one itself). */
+  secondMs: number;
+}
+
+/**
+ * Per round, in a network of several SuperPeers (`--max-peers 2`, so every Peer holds two): SIGKILL the
+ * SuperPeer that is the primary of the most Peers; for each of them, the time until its backup took over
+ * (`superpeer-lost X primary`) and until it linked a new second (`superpeer-linked Y backup`).
+ */
+export async function failoverBackup(rounds: number, nodes: number): Promise<BackupFailover[]> {
+  const cluster = await Cluster.create();
+  try {
+    for (let i = 0; i < nodes; i++) await cluster.start(`b${i}`, { args: ["--max-peers", "2"] });
+    const out: BackupFailover[] = [];
+    for (let k = 0; k < rounds; k++) {
+      // Every Peer holds two SuperPeers (or there are not two to hold) before the kill.
+      await waitFor(
+        async () =>
+          (await statuses(cluster.alive)).every((s) => s.role === "superpeer" || s.superpeers.length === 2),
+        60_000,
+        "every Peer to hold two SuperPeers",
+      );
+      const alive = cluster.alive, s = await statuses(alive);
+      const byPrimary = new Map<string, TestNode[]>();
+      alive.forEach((n, i) => {
+        if (s[i].role === "peer" && s[i].hub) {
+          byPrimary.set(s[i].hub!, [...(byPrimary.get(s[i].hub!) ?? []), n]);
+        }
+      });
+      const [victimListen, orphans] = [...byPrimary].sort((a, b) => b[1].length - a[1].length)[0];
+      const victim = alive.find((n) => n.listen === victimListen)!;
+      const killedAt = Date.now();
+      victim.kill("SIGKILL");
+      const esc = victimListen.replaceAll(".", "\\.");
+      const whole = /superpeer-linked \S+ backup|promoted to SuperPeer/;
+      await waitFor(
+        () => orphans.every((n) => logTime(n, whole, killedAt) !== undefined),
+        60_000,
+        "every orphaned Peer to link a new second SuperPeer (or become one)",
+      ).catch(async (e) => {
+        throw new Error(`round ${k + 1}: ${e.message}\n${await describeNodes(cluster.alive, 20)}`);
+      });
+      for (const n of orphans) {
+        out.push({
+          primaryMs: logTime(n, new RegExp(`superpeer-lost ${esc} primary`), killedAt)! - killedAt,
+          secondMs: logTime(n, whole, killedAt)! - killedAt,
+        });
+      }
+    }
+    return out;
+  } finally {
+    await cluster.cleanup();
+  }
+}
+
 /** The 1, 5 and 15 minute load averages from `uptime` (reading /proc would need --allow-all). */
 async function loadAverage(): Promise<string | null> {
   try {
@@ -290,6 +351,7 @@ export async function benchNetwork(
   const syncs = await syncFull(setup, full, syncRuns);
   const propFull = await propagationFull(nodes, setup, full);
   const froze = await failover(frozen, { signal: "SIGSTOP", defaultTimings: true });
+  const backup = await failoverBackup(q ? 2 : 5, q ? 6 : 9);
 
   const round = (x: number, d = 1) => +x.toFixed(d);
   return {
@@ -316,6 +378,12 @@ export async function benchNetwork(
     sync_full_over_connect: round(median(syncs) / median(connects), 2),
     failover_sigkill_p50_ms: median(killed),
     failover_sigkill_max_ms: Math.max(...killed),
+    failover_p50_ms: median(backup.map((b) => b.primaryMs)),
+    failover_max_ms: Math.max(...backup.map((b) => b.primaryMs)),
+    failover_second_p50_ms: median(backup.map((b) => b.secondMs)),
+    failover_second_max_ms: Math.max(...backup.map((b) => b.secondMs)),
+    failover_samples:
+      `${backup.length} Peers that lost their primary SuperPeer (SIGKILL) and kept their backup`,
     failover_frozen_p50_ms: median(froze),
     failover_frozen_spread: spread(froze, `${froze.length} SIGSTOPs`, 0),
     load_average: await loadAverage(),

@@ -800,18 +800,34 @@ export class Network {
     if (this.#seeking) return;
     this.#seeking = true;
     try {
+      let next: string[] = [], quick = 0;
       while (!this.#stopping) {
         const r = this.#role;
         if (r.kind !== "peer" || r.backup) return;
-        const exclude = new Set([entryOf(r.primary).nodeId, ...this.#dead.keys()]);
-        const pick = chooseSecond(this.directory(), exclude, this.#random);
-        if (!pick) return; // one SuperPeer in all: nothing to take; a directory change calls again
-        const a = await this.#ask(pick.listen, { kind: "join", primary: false });
+        const primary = entryOf(r.primary);
+        let addr = next.shift();
+        let pickId: string | undefined;
+        if (!addr) {
+          const exclude = new Set([primary.nodeId, ...this.#dead.keys()]);
+          const pick = chooseSecond(this.directory(), exclude, this.#random);
+          if (!pick) return; // one SuperPeer in all: nothing to take; a directory change calls again
+          [addr, pickId] = [pick.listen, pick.nodeId];
+        }
+        const a = await this.#ask(addr, { kind: "join", primary: false });
         if (a.kind === "linked") this.#tookSuperPeer(a.link, "second SuperPeer");
         else if (a.kind === "full" && a.promote && this.#role.kind === "peer") {
           this.#promote("every SuperPeer is full: adding capacity");
           return;
-        } else if (a.kind === "dead") this.#markDead(pick.nodeId);
+        } else if (a.kind === "full" && a.try.length) {
+          // Straight on to the ones it says have room, rather than waiting for the next round.
+          next = a.try.filter((t) => normalizeAddress(t) !== normalizeAddress(primary.listen)).slice(0, 3);
+          if (++quick <= MAX_REDIRECTS) continue;
+        } else if (a.kind === "dead" && pickId) {
+          this.#markDead(pickId);
+          if (++quick <= MAX_REDIRECTS) continue;
+        }
+        next = [];
+        quick = 0;
         if (this.#role.kind === "peer" && !(this.#role as { backup: Link | null }).backup) {
           await sleep(this.#clock, this.#jitter(BACKUP_RETRY_MS));
         }
