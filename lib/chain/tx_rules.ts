@@ -3,7 +3,7 @@
  * coin view, and signature checks. Each refusal is a `ValidationError` with Bitcoin Core's code.
  * @module
  */
-import { verify } from "../crypto/ed25519.ts";
+import { type VerifyItem, type VerifyQueue, verifyQueue } from "../crypto/verify_queue.ts";
 import { pubKeyHash } from "../crypto/key_hash.ts";
 import { isMoneyRange, MAX_MONEY } from "../consensus/amount.ts";
 import type { NetworkParams } from "../consensus/params.ts";
@@ -95,15 +95,60 @@ export function checkInputs(
   return { fee: valueIn - valueOut, coins };
 }
 
-/** Verifies every input's Ed25519 signature of the txid (`id`, if already known); throws `bad-sig` naming the first bad input. */
-export function checkSignatures(tx: Transaction, id: string = txid(tx)): Promise<void> {
-  const message = fromHexReversed(id);
-  const fail = (bad: number) => ensure(bad < 0, "bad-sig", () => `input ${bad} has an invalid signature`);
-  if (tx.inputs.length === 1) {
-    return verify(tx.inputs[0].publicKey, tx.inputs[0].signature, message).then((ok) => fail(ok ? -1 : 0));
-  }
-  return Promise.all(tx.inputs.map((i) => verify(i.publicKey, i.signature, message)))
-    .then((results) => fail(results.indexOf(false)));
+/** How `checkSignatures` runs. */
+export interface SignatureCheckOptions {
+  /** Ahead of network transactions (our own payment). */
+  urgent?: boolean;
+  /** The queue to use (default: the process-wide `verifyQueue`). */
+  queue?: VerifyQueue;
+}
+
+/**
+ * Verifies every input's Ed25519 signature of the txid (`id`, if already known); throws `bad-sig` naming a bad
+ * input. The checks go through a bounded queue (`verifyQueue`); none starts after the first failure.
+ */
+export function checkSignatures(
+  tx: Transaction,
+  id: string = txid(tx),
+  opts: SignatureCheckOptions = {},
+): Promise<void> {
+  return checkAllSignatures([{ tx, id }], opts);
+}
+
+/**
+ * Verifies the signatures of several transactions as one urgent group (a block being connected): the first
+ * invalid one cancels the checks not yet started. Throws `bad-sig` naming the transaction and input.
+ */
+export function checkBlockSignatures(txs: { tx: Transaction; id: string }[]): Promise<void> {
+  return checkAllSignatures(txs, { urgent: true });
+}
+
+async function checkAllSignatures(
+  txs: { tx: Transaction; id: string }[],
+  opts: SignatureCheckOptions,
+): Promise<void> {
+  const items: VerifyItem[] = [], origin: [tx: number, input: number][] = [];
+  txs.forEach(({ tx, id }, t) => {
+    const message = fromHexReversed(id);
+    const inputs = tx.inputs;
+    // Inputs of one key carry one signature (Ed25519 is deterministic): each distinct pair is checked once.
+    const seen = inputs.length > 1 ? new Set<string>() : undefined;
+    inputs.forEach((input, i) => {
+      if (seen) {
+        const key = input.publicKey.toHex() + input.signature.toHex();
+        if (seen.has(key)) return;
+        seen.add(key);
+      }
+      items.push({ publicKey: input.publicKey, signature: input.signature, message });
+      origin.push([t, i]);
+    });
+  });
+  const queue = opts.queue ?? verifyQueue;
+  const bad = await queue.verifyAll(items, { urgent: opts.urgent });
+  ensure(bad < 0, "bad-sig", () => {
+    const [t, i] = origin[bad];
+    return `${txs.length > 1 ? `transaction ${txs[t].id} ` : ""}input ${i} has an invalid signature`;
+  });
 }
 
 /**
