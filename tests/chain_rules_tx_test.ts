@@ -142,7 +142,7 @@ Deno.test("mempool: min-fee-not-met below 1 unit per byte; exactly 1 per byte is
     await spend(l.key, [l.coins[0]], pay(COIN_AMOUNT - size + 1)),
     NO_BLAME,
   );
-  const entry = await l.mempool.accept(await spend(l.key, [l.coins[0]], pay(COIN_AMOUNT - size)));
+  const [entry] = await l.mempool.accept(await spend(l.key, [l.coins[0]], pay(COIN_AMOUNT - size)));
   assert.equal(entry.feeRate, 1);
 });
 

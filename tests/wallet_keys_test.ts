@@ -237,7 +237,7 @@ Deno.test("payments from keys read back from disk are accepted; change is spenda
       const p1 = await w.createTransaction(view1, toBob, amount1);
       assert.equal(await assertPayment(w, mempool, view1, p1, bob.pkh, amount1), SUBSIDY, "one coin");
       assert.equal(p1.tx.outputs.length, 2);
-      assert.equal((await mempool.accept(p1.tx)).fee, p1.fee);
+      assert.equal((await mempool.accept(p1.tx))[0].fee, p1.fee);
       const change1 = p1.tx.outputs[1].amount;
       assert.deepEqual(w.balance(viewOf(chain, mempool)), balance(2 * SUBSIDY, 9 * SUBSIDY, change1));
 

@@ -1,10 +1,21 @@
 /**
- * The mempool: fully validated transactions waiting for a block. First seen wins a conflict; entries are
- * ordered by fee rate for block templates; the pool is bounded in bytes and evicts the lowest fee rate; it
- * follows the chain, dropping what blocks confirm or conflict with and taking back still-valid transactions
- * from disconnected blocks.
+ * The mempool: fully validated transactions waiting for a block, and (apart) transactions waiting for a parent
+ * that has not arrived. First seen wins a conflict. Checks run cheapest first: size and structure, then inputs
+ * known, then fees, room and chain limits, and signatures last, so a refusal never waits for (or starts) a
+ * signature check. Unconfirmed chains are bounded (25 transactions, 101 kB, each way), and each entry keeps its
+ * package counts up to date as transactions come and go, so templates and eviction cost O(n log n), not O(n²).
+ * The pool is bounded in bytes and evicts the lowest fee rate; it follows the chain, dropping what blocks
+ * confirm or conflict with, taking back still-valid transactions from disconnected blocks, and accepting the
+ * waiting transactions whose parents arrive.
  * @module
  */
+import {
+  MAX_ANCESTOR_BYTES,
+  MAX_ANCESTORS,
+  MAX_DESCENDANT_BYTES,
+  MAX_DESCENDANTS,
+  MAX_STANDARD_TX_SIZE,
+} from "../consensus/policy.ts";
 import {
   isCoinbase,
   type OutPoint,
@@ -16,25 +27,48 @@ import {
 import type { Chain, ChainUpdate } from "./chain.ts";
 import type { Coin, CoinView, OwnedCoin } from "./coins.ts";
 import { ensure, NO_BLAME, ValidationError } from "./errors.ts";
+import { Heap } from "./heap.ts";
+import { OrphanTxs, type OrphanTxsOptions } from "./orphan_txs.ts";
 import { checkInputs, checkSignatures, checkTransaction, signatureKey } from "./tx_rules.ts";
+import { type VerifyQueue, verifyQueue } from "../crypto/verify_queue.ts";
 
-/** Largest transaction the pool accepts (the wallet builds none larger). */
-export const MAX_STANDARD_TX_SIZE = 100_000;
+export { MAX_STANDARD_TX_SIZE };
 
 /** A transaction in the pool. */
 export interface MempoolEntry {
   /** The transaction. */
-  tx: Transaction;
+  readonly tx: Transaction;
   /** Its id. */
-  txid: string;
+  readonly txid: string;
   /** Inputs minus outputs, base units. */
-  fee: number;
+  readonly fee: number;
   /** Encoded bytes. */
-  size: number;
+  readonly size: number;
   /** Fee per byte. */
-  feeRate: number;
+  readonly feeRate: number;
   /** Milliseconds since the epoch when accepted. */
-  time: number;
+  readonly time: number;
+  /** Pool transactions it depends on, directly or not, itself included. */
+  readonly ancestorCount: number;
+  /** Their encoded bytes, its own included. */
+  readonly ancestorSize: number;
+  /** Pool transactions that depend on it, directly or not, itself included. */
+  readonly descendantCount: number;
+  /** Their encoded bytes, its own included. */
+  readonly descendantSize: number;
+}
+
+interface PoolEntry extends MempoolEntry {
+  ancestorCount: number;
+  ancestorSize: number;
+  descendantCount: number;
+  descendantSize: number;
+  /** Pool transactions whose outputs it spends. */
+  readonly parents: Set<PoolEntry>;
+  /** Pool transactions that spend its outputs. */
+  readonly children: Set<PoolEntry>;
+  /** Arrival order: breaks ties in fee rate (older first in templates). */
+  readonly seq: number;
 }
 
 /** Options of a `Mempool`. */
@@ -43,6 +77,57 @@ export interface MempoolOptions {
   maxBytes?: number;
   /** Lowest fee rate accepted, base units per byte (default 1). */
   minFeeRate?: number;
+  /** Bounds and seams of the pool of transactions waiting for a parent. */
+  orphans?: OrphanTxsOptions;
+  /** The signature-check queue (default: the process-wide `verifyQueue`); injectable for tests. */
+  verifier?: VerifyQueue;
+}
+
+/** How `Mempool.accept` treats a transaction. */
+export interface AcceptOptions {
+  /** Keep it if its inputs are missing (a parent may be on its way): for transactions from the network. */
+  allowOrphan?: boolean;
+  /** Check its signatures ahead of network transactions: for our own payments. */
+  urgent?: boolean;
+}
+
+/** What the pool takes back after `Chain.processBlock`. */
+export interface ChainFollowUp {
+  /** Transactions of disconnected blocks that are still valid (and orphans they unlocked). */
+  restored: MempoolEntry[];
+  /** Waiting transactions whose parents the connected blocks confirmed (and their children). */
+  unlocked: MempoolEntry[];
+}
+
+/** Context checks passed: what adding the transaction takes. */
+interface Plan {
+  fee: number;
+  feeRate: number;
+  parents: Set<PoolEntry>;
+  ancestors: ReadonlySet<PoolEntry>;
+  /** Entries to evict (with their descendants) to make room. */
+  victims: ReadonlySet<PoolEntry>;
+}
+
+/** The smallest transaction a template could still add: one input and one output. */
+const MIN_TX_SIZE = 170;
+/**
+ * A transaction with at most this many inputs may have its signatures checked while its inputs and fees are,
+ * when the verifier has room to spare (see `#acceptOne`).
+ */
+const SPECULATE_MAX_INPUTS = 2;
+
+/** An empty set, shared (never modified): no ancestors, no victims. */
+const NONE: ReadonlySet<never> = new Set();
+
+/** Orders the fee-rate index: lower fee rate first; among equals, the newer first (evicted first). */
+function evictsBefore(a: PoolEntry, b: PoolEntry): boolean {
+  return a.feeRate < b.feeRate || (a.feeRate === b.feeRate && a.seq > b.seq);
+}
+
+/** Orders templates: higher fee rate first; among equals, the older first. */
+function minesBefore(a: PoolEntry, b: PoolEntry): boolean {
+  return evictsBefore(b, a);
 }
 
 /**
@@ -70,11 +155,23 @@ export class Mempool implements CoinView {
   /** Lowest accepted fee rate, base units per byte. */
   readonly minFeeRate: number;
   #chain: Chain;
-  #entries = new Map<string, MempoolEntry>();
-  #spentBy = new Map<string, string>();
+  #entries = new Map<string, PoolEntry>();
+  #spentBy = new Map<string, PoolEntry>();
+  /**
+   * Every entry, ascending by `evictsBefore`: built when the pool first needs to evict (one sort), kept up to
+   * date while it is near full (a binary search and a move per change), dropped when the pool empties out, so
+   * a pool with room pays nothing for it.
+   */
+  #byFeeRate: PoolEntry[] | undefined;
   #bytes = 0;
+  #fees = 0;
+  #seq = 0;
   /** Bumped on every change, so `accept` knows whether to re-check after awaiting signatures. */
   #version = 0;
+  /** Copies being validated now (`signatureKey`): the same copy from another peer is not checked twice. */
+  #validating = new Set<string>();
+  #orphans: OrphanTxs;
+  #verifier: VerifyQueue;
 
   /**
    * An empty pool over `chain`.
@@ -84,6 +181,8 @@ export class Mempool implements CoinView {
     this.#chain = chain;
     this.maxBytes = opts.maxBytes ?? 5_000_000;
     this.minFeeRate = opts.minFeeRate ?? 1;
+    this.#orphans = new OrphanTxs(opts.orphans);
+    this.#verifier = opts.verifier ?? verifyQueue;
   }
 
   /** Number of transactions. */
@@ -98,14 +197,27 @@ export class Mempool implements CoinView {
 
   /** Sum of the fees of all pool transactions. */
   get totalFees(): number {
-    let sum = 0;
-    for (const e of this.#entries.values()) sum += e.fee;
-    return sum;
+    return this.#fees;
+  }
+
+  /** Transactions waiting for a parent. */
+  get orphanCount(): number {
+    return this.#orphans.size;
+  }
+
+  /** Their encoded bytes. */
+  get orphanBytes(): number {
+    return this.#orphans.bytes;
   }
 
   /** True when `id` is in the pool. */
   has(id: string): boolean {
     return this.#entries.has(id);
+  }
+
+  /** True when a copy of `id` waits for a parent. */
+  hasOrphan(id: string): boolean {
+    return this.#orphans.hasTxid(id);
   }
 
   /** The entry of `id`, or undefined. */
@@ -146,11 +258,53 @@ export class Mempool implements CoinView {
   }
 
   /**
-   * Validates `tx` fully against the tip's UTXO set plus the pool's outputs and adds it. Throws
-   * `ValidationError`: `txn-already-in-mempool`, `txn-mempool-conflict`, `bad-sig`, ...
+   * True when a small transaction spending an output of `id` would stay within the chain limits (always, when
+   * `id` is not in the pool): the wallet skips unconfirmed coins whose chain is full.
    */
-  async accept(tx: Transaction): Promise<MempoolEntry> {
+  roomForChild(id: string): boolean {
+    const e = this.#entries.get(id);
+    if (!e) return true;
+    if (e.ancestorCount + 1 > MAX_ANCESTORS || e.ancestorSize + MIN_TX_SIZE > MAX_ANCESTOR_BYTES) {
+      return false;
+    }
+    for (const a of [e, ...this.#ancestorsOf(e)]) {
+      if (a.descendantCount + 1 > MAX_DESCENDANTS) return false;
+      if (a.descendantSize + MIN_TX_SIZE > MAX_DESCENDANT_BYTES) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Validates `tx` fully against the tip's UTXO set plus the pool's outputs and adds it; then accepts the
+   * waiting transactions it was the missing parent of. Returns every entry added, `tx`'s first, or none when
+   * `tx` itself now waits for a parent (only with `allowOrphan`). Throws `ValidationError`:
+   * `txn-already-in-mempool`, `txn-mempool-conflict`, `too-long-mempool-chain`, `bad-sig`, ...
+   * @example A transaction whose parent has not arrived waits, with `allowOrphan` (a network transaction)
+   * ```ts
+   * import { Chain, Mempool, NETWORKS, openStore } from "@peerchain/peerchain";
+   * import assert from "node:assert/strict";
+   *
+   * const mempool = new Mempool(Chain.open(openStore(":memory:"), NETWORKS.regtest));
+   * const tx = {
+   *   version: 1,
+   *   inputs: [{ prevout: { txid: "11".repeat(32), index: 0 }, publicKey: new Uint8Array(32), signature: new Uint8Array(64) }],
+   *   outputs: [{ amount: 5_000, pubKeyHash: "22".repeat(20) }],
+   *   lockTime: 0,
+   * };
+   * assert.deepEqual(await mempool.accept(tx, { allowOrphan: true }), []);
+   * assert.equal(mempool.size, 0);
+   * assert.equal(mempool.orphanCount, 1);
+   * ```
+   */
+  async accept(tx: Transaction, opts: AcceptOptions = {}): Promise<MempoolEntry[]> {
     const id = txid(tx);
+    const entry = await this.#acceptOne(tx, id, opts);
+    if (!entry) return [];
+    if (!this.#orphans.hasChildrenOf(id)) return [entry];
+    return [entry, ...await this.#acceptOrphansOf([id])];
+  }
+
+  async #acceptOne(tx: Transaction, id: string, opts: AcceptOptions): Promise<PoolEntry | undefined> {
     ensure(
       !this.#entries.has(id),
       "txn-already-in-mempool",
@@ -158,30 +312,6 @@ export class Mempool implements CoinView {
       NO_BLAME,
     );
     ensure(!isCoinbase(tx), "coinbase", "a coinbase is only valid in a block");
-    const tip = this.#chain.tip, version = this.#version;
-    // The signature check runs off the main thread: start it first and do every other check meanwhile.
-    const signatures = checkSignatures(tx, id);
-    let entry: MempoolEntry, key: string;
-    try {
-      checkTransaction(tx);
-      entry = this.#entry(tx, id, this.#checkContext(tx, id));
-      key = signatureKey(tx, id);
-    } catch (e) {
-      signatures.catch(() => {});
-      throw e;
-    }
-    await signatures;
-    // The chain or the pool may have changed while the signatures were checked.
-    if (tip !== this.#chain.tip || version !== this.#version) {
-      entry = this.#entry(tx, id, this.#checkContext(tx, id));
-    }
-    this.#makeRoom(entry);
-    this.#add(entry);
-    this.#chain.cacheSignatures(key);
-    return entry;
-  }
-
-  #entry(tx: Transaction, id: string, fee: number): MempoolEntry {
     const size = txSize(tx);
     // A block could hold up to 1 MB, but one huge transaction would crowd out everyone else's.
     ensure(
@@ -190,23 +320,88 @@ export class Mempool implements CoinView {
       () => `${size} bytes exceed the ${MAX_STANDARD_TX_SIZE}-byte limit`,
       NO_BLAME,
     );
-    const entry: MempoolEntry = { tx, txid: id, fee, size, feeRate: fee / size, time: Date.now() };
+    // The txid does not cover signatures: copies are told apart by them too, so a forged copy that arrives
+    // first (and waits, or is being checked) cannot keep the honest one out.
+    const key = signatureKey(tx, id);
     ensure(
-      entry.feeRate >= this.minFeeRate,
-      "min-fee-not-met",
-      () => `fee rate ${entry.feeRate.toFixed(2)} is below ${this.minFeeRate} per byte`,
+      !this.#validating.has(key) && !this.#orphans.has(key),
+      "txn-already-in-mempool",
+      () => `${id} is already being validated or waiting for a parent`,
       NO_BLAME,
     );
-    return entry;
+    checkTransaction(tx);
+    this.#validating.add(key);
+    try {
+      const tip = this.#chain.tip, version = this.#version;
+      // Signatures are the costly check, so they come last: a refused transaction costs none. Except when the
+      // verifier has room to spare for all of a payment's checks (at most two): then they start now and run on
+      // other threads while the inputs and fees are checked here, and a refusal ignores them.
+      const q = this.#verifier, urgent = opts.urgent;
+      const early = tx.inputs.length <= SPECULATE_MAX_INPUTS && q.waiting === 0 &&
+          q.inFlight + tx.inputs.length <= q.max / 2
+        ? checkSignatures(tx, id, { urgent, queue: q })
+        : undefined;
+      early?.catch(() => {}); // awaited below unless refused first
+      let plan = this.#plan(tx, id, size);
+      if (!plan) return this.#wait(tx, id, key, size, opts);
+      // Every cheaper check has passed: only now are signatures worth checking.
+      await (early ?? checkSignatures(tx, id, { urgent, queue: q }));
+      // The chain or the pool may have changed while the signatures were checked.
+      if (tip !== this.#chain.tip || version !== this.#version) {
+        plan = this.#plan(tx, id, size);
+        if (!plan) return this.#wait(tx, id, key, size, opts);
+      }
+      if (plan.victims.size) this.#removeSet(this.#withDescendantsOf(plan.victims));
+      const entry = this.#add(tx, id, size, plan);
+      this.#chain.cacheSignatures(key);
+      return entry;
+    } finally {
+      this.#validating.delete(key);
+    }
   }
 
-  #checkContext(tx: Transaction, id: string): number {
+  /** Keeps a transaction with missing inputs for later (or refuses it, if orphans are not allowed). */
+  #wait(tx: Transaction, id: string, key: string, size: number, opts: AcceptOptions): undefined {
+    const missing = tx.inputs.find((i) => this.getCoin(i.prevout) === undefined)!;
+    ensure(
+      opts.allowOrphan === true && this.#orphans.add(key, id, tx, size),
+      "bad-txns-inputs-missingorspent",
+      () => `input ${outpointKey(missing.prevout)} does not exist or is already spent`,
+      NO_BLAME,
+    );
+    return undefined;
+  }
+
+  /** Accepts the waiting transactions that spend outputs of `parents`, and theirs in turn. */
+  async #acceptOrphansOf(parents: string[]): Promise<PoolEntry[]> {
+    const out: PoolEntry[] = [];
+    while (parents.length) {
+      for (const o of this.#orphans.takeChildrenOf(parents.pop()!)) {
+        try {
+          const entry = await this.#acceptOne(o.tx, o.id, { allowOrphan: true });
+          if (entry) {
+            out.push(entry);
+            parents.push(entry.txid);
+          }
+        } catch (e) {
+          if (!(e instanceof ValidationError)) throw e; // invalid after all: dropped
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The checks that depend on the chain and the pool, cheapest first: conflicts, inputs, fees, chain limits and
+   * room. Undefined when an input is missing (the transaction may be an orphan).
+   */
+  #plan(tx: Transaction, id: string, size: number): Plan | undefined {
     for (const i of tx.inputs) {
       const other = this.#spentBy.get(outpointKey(i.prevout));
       ensure(
         other === undefined,
         "txn-mempool-conflict",
-        () => `input ${outpointKey(i.prevout)} is already spent by ${other}`,
+        () => `input ${outpointKey(i.prevout)} is already spent by ${other!.txid}`,
         NO_BLAME,
       );
     }
@@ -216,104 +411,227 @@ export class Mempool implements CoinView {
       () => `${id} is already confirmed`,
       NO_BLAME,
     );
-    return checkInputs(tx, this, this.#chain.height + 1, this.#chain.params, NO_BLAME).fee;
+    if (tx.inputs.some((i) => this.getCoin(i.prevout) === undefined)) return undefined;
+    const fee = checkInputs(tx, this, this.#chain.height + 1, this.#chain.params, NO_BLAME).fee;
+    const feeRate = fee / size;
+    ensure(
+      feeRate >= this.minFeeRate,
+      "min-fee-not-met",
+      () => `fee rate ${feeRate.toFixed(2)} is below ${this.minFeeRate} per byte`,
+      NO_BLAME,
+    );
+    const parents = new Set<PoolEntry>();
+    for (const i of tx.inputs) {
+      const p = this.#entries.get(i.prevout.txid);
+      if (p) parents.add(p);
+    }
+    const ancestors = this.#checkLimits(parents, size);
+    return { fee, feeRate, parents, ancestors, victims: this.#victimsFor(size, feeRate, ancestors) };
   }
 
-  #makeRoom(entry: MempoolEntry): void {
-    if (this.#bytes + entry.size <= this.maxBytes) return;
-    const victims: string[] = [];
-    const ancestors = this.#ancestors(entry.tx);
-    let freed = 0;
-    for (const e of [...this.#entries.values()].sort((a, b) => a.feeRate - b.feeRate)) {
-      if (this.#bytes - freed + entry.size <= this.maxBytes) break;
-      if (e.feeRate >= entry.feeRate) break;
-      if (ancestors.has(e.txid)) continue; // evicting a parent would leave the newcomer spending nothing
-      for (const d of this.#withDescendants(e.txid)) {
-        if (!victims.includes(d)) {
-          victims.push(d);
-          freed += this.#entries.get(d)!.size;
-        }
-      }
+  /** The pool ancestors of a newcomer with `parents`; refuses it when it would break a chain limit. */
+  #checkLimits(parents: Set<PoolEntry>, size: number): ReadonlySet<PoolEntry> {
+    if (parents.size === 0) return NONE; // every input confirmed: the usual case
+    const ancestors = new Set<PoolEntry>();
+    let ancestorSize = size;
+    const todo = [...parents];
+    while (todo.length) {
+      const a = todo.pop()!;
+      if (ancestors.has(a)) continue;
+      ancestors.add(a);
+      ancestorSize += a.size;
+      ensure(
+        ancestors.size < MAX_ANCESTORS,
+        "too-long-mempool-chain",
+        `too many unconfirmed ancestors (limit ${MAX_ANCESTORS})`,
+        NO_BLAME,
+      );
+      for (const p of a.parents) todo.push(p);
     }
-    if (this.#bytes - freed + entry.size > this.maxBytes) {
-      throw new ValidationError(
-        "mempool-full",
-        `the mempool is full and fee rate ${entry.feeRate.toFixed(2)} is too low`,
+    ensure(
+      ancestorSize <= MAX_ANCESTOR_BYTES,
+      "too-long-mempool-chain",
+      () => `unconfirmed ancestors of ${ancestorSize} bytes exceed ${MAX_ANCESTOR_BYTES}`,
+      NO_BLAME,
+    );
+    for (const a of ancestors) {
+      ensure(
+        a.descendantCount < MAX_DESCENDANTS && a.descendantSize + size <= MAX_DESCENDANT_BYTES,
+        "too-long-mempool-chain",
+        () =>
+          `${a.txid} would have more than ${MAX_DESCENDANTS} unconfirmed descendants or ` +
+          `${MAX_DESCENDANT_BYTES} bytes of them`,
         NO_BLAME,
       );
     }
-    for (const v of victims) this.#remove(v);
+    return ancestors;
   }
 
-  #add(e: MempoolEntry): void {
-    this.#entries.set(e.txid, e);
-    for (const i of e.tx.inputs) this.#spentBy.set(outpointKey(i.prevout), e.txid);
-    this.#bytes += e.size;
-    this.#version++;
-  }
-
-  #remove(id: string): void {
-    const e = this.#entries.get(id);
-    if (!e) return;
-    this.#entries.delete(id);
-    for (const i of e.tx.inputs) this.#spentBy.delete(outpointKey(i.prevout));
-    this.#bytes -= e.size;
-    this.#version++;
-  }
-
-  /** Pool transactions whose outputs `tx` spends, directly or not. */
-  #ancestors(tx: Transaction): Set<string> {
-    const out = new Set<string>();
-    const todo = [tx];
-    while (todo.length) {
-      for (const i of todo.pop()!.inputs) {
-        const parent = this.#entries.get(i.prevout.txid);
-        if (parent && !out.has(parent.txid)) {
-          out.add(parent.txid);
-          todo.push(parent.tx);
+  /**
+   * What to evict so that a newcomer of `size` fits: the lowest fee rates first, each with its descendants,
+   * never one of the newcomer's own ancestors; refuses it when only higher fee rates would have to go.
+   */
+  #victimsFor(size: number, feeRate: number, ancestors: ReadonlySet<PoolEntry>): ReadonlySet<PoolEntry> {
+    if (this.#bytes + size <= this.maxBytes) return NONE;
+    const victims = new Set<PoolEntry>();
+    let freed = 0;
+    this.#byFeeRate ??= [...this.#entries.values()].sort((a, b) => evictsBefore(a, b) ? -1 : 1);
+    for (const e of this.#byFeeRate) {
+      if (this.#bytes - freed + size <= this.maxBytes) break;
+      if (e.feeRate >= feeRate) break;
+      if (victims.has(e) || ancestors.has(e)) continue; // evicting a parent would leave the newcomer spending nothing
+      for (const d of [e, ...this.#descendantsOf(e)]) {
+        if (!victims.has(d)) {
+          victims.add(d);
+          freed += d.size;
         }
       }
+    }
+    if (this.#bytes - freed + size > this.maxBytes) {
+      throw new ValidationError(
+        "mempool-full",
+        `the mempool is full and fee rate ${feeRate.toFixed(2)} is too low`,
+        NO_BLAME,
+      );
+    }
+    return victims;
+  }
+
+  #add(tx: Transaction, id: string, size: number, plan: Plan): PoolEntry {
+    let ancestorSize = size;
+    for (const a of plan.ancestors) {
+      ancestorSize += a.size;
+      a.descendantCount++;
+      a.descendantSize += size;
+    }
+    const e: PoolEntry = {
+      tx,
+      txid: id,
+      fee: plan.fee,
+      size,
+      feeRate: plan.feeRate,
+      time: Date.now(),
+      ancestorCount: plan.ancestors.size + 1,
+      ancestorSize,
+      descendantCount: 1,
+      descendantSize: size,
+      parents: plan.parents,
+      children: new Set(),
+      seq: this.#seq++,
+    };
+    for (const p of plan.parents) p.children.add(e);
+    this.#entries.set(id, e);
+    for (const i of tx.inputs) this.#spentBy.set(outpointKey(i.prevout), e);
+    this.#byFeeRate?.splice(this.#feeRateIndex(this.#byFeeRate, e), 0, e);
+    this.#bytes += size;
+    this.#fees += plan.fee;
+    this.#version++;
+    return e;
+  }
+
+  /** Where `e` is (or would go) in the fee-rate index: binary search. */
+  #feeRateIndex(index: PoolEntry[], e: PoolEntry): number {
+    let lo = 0, hi = index.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (evictsBefore(index[mid], e)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * Removes `set` from the pool, keeping every remaining entry's package counts right: the set must hold the
+   * descendants of each member (an eviction), or members with no ancestors left in the pool (confirmed ones).
+   */
+  #removeSet(set: Set<PoolEntry>): void {
+    for (const x of set) {
+      for (const a of this.#ancestorsOf(x)) {
+        if (set.has(a)) continue;
+        a.descendantCount--;
+        a.descendantSize -= x.size;
+      }
+      for (const d of this.#descendantsOf(x)) {
+        if (set.has(d)) continue;
+        d.ancestorCount--;
+        d.ancestorSize -= x.size;
+      }
+    }
+    for (const x of set) {
+      for (const p of x.parents) p.children.delete(x);
+      for (const c of x.children) c.parents.delete(x);
+      this.#entries.delete(x.txid);
+      for (const i of x.tx.inputs) {
+        const key = outpointKey(i.prevout);
+        if (this.#spentBy.get(key) === x) this.#spentBy.delete(key);
+      }
+      this.#byFeeRate?.splice(this.#feeRateIndex(this.#byFeeRate, x), 1);
+      this.#bytes -= x.size;
+      this.#fees -= x.fee;
+    }
+    if (this.#bytes < this.maxBytes / 2) this.#byFeeRate = undefined; // plenty of room again
+    this.#version++;
+  }
+
+  /** Pool transactions `e` depends on, directly or not. */
+  #ancestorsOf(e: PoolEntry): Set<PoolEntry> {
+    const out = new Set<PoolEntry>();
+    const todo = [...e.parents];
+    while (todo.length) {
+      const a = todo.pop()!;
+      if (out.has(a)) continue;
+      out.add(a);
+      for (const p of a.parents) todo.push(p);
     }
     return out;
   }
 
-  /** `id` and every pool transaction that spends its outputs, directly or not. */
-  #withDescendants(id: string): string[] {
-    const out = [id];
-    for (let k = 0; k < out.length; k++) {
-      const e = this.#entries.get(out[k]);
-      e?.tx.outputs.forEach((_, index) => {
-        const child = this.#spentBy.get(`${out[k]}:${index}`);
-        if (child && !out.includes(child)) out.push(child);
-      });
+  /** Pool transactions that depend on `e`, directly or not. */
+  #descendantsOf(e: PoolEntry): Set<PoolEntry> {
+    const out = new Set<PoolEntry>();
+    const todo = [...e.children];
+    while (todo.length) {
+      const d = todo.pop()!;
+      if (out.has(d)) continue;
+      out.add(d);
+      for (const c of d.children) todo.push(c);
+    }
+    return out;
+  }
+
+  #withDescendantsOf(entries: Iterable<PoolEntry>): Set<PoolEntry> {
+    const out = new Set<PoolEntry>();
+    for (const e of entries) {
+      out.add(e);
+      for (const d of this.#descendantsOf(e)) out.add(d);
     }
     return out;
   }
 
   /** Removes `id` and its descendants (for example after a payment is abandoned). */
   removeWithDescendants(id: string): void {
-    for (const d of this.#withDescendants(id)) this.#remove(d);
+    const e = this.#entries.get(id);
+    if (e) this.#removeSet(this.#withDescendantsOf([e]));
   }
 
   /**
    * Transactions for a block template, highest fee rate first, parents before children, within `maxBytes`.
-   * (No child-pays-for-parent: a child waits for its parent's own fee rate.)
+   * (No child-pays-for-parent: a child waits for its parent's own fee rate.) O(n log n): a heap of the
+   * transactions whose pool parents are already in.
    */
   selectForBlock(maxBytes: number): MempoolEntry[] {
-    const sorted = [...this.#entries.values()].sort((a, b) => b.feeRate - a.feeRate || a.time - b.time);
-    const chosen: MempoolEntry[] = [], included = new Set<string>();
-    let bytes = 0, progress = true;
-    while (progress) {
-      progress = false;
-      for (const e of sorted) {
-        if (included.has(e.txid) || bytes + e.size > maxBytes) continue;
-        if (e.tx.inputs.some((i) => this.#entries.has(i.prevout.txid) && !included.has(i.prevout.txid))) {
-          continue;
-        }
-        chosen.push(e);
-        included.add(e.txid);
-        bytes += e.size;
-        progress = true;
+    const ready = new Heap(minesBefore, [...this.#entries.values()].filter((e) => e.parents.size === 0));
+    const waiting = new Map<PoolEntry, number>();
+    const chosen: MempoolEntry[] = [];
+    let bytes = 0;
+    for (let e = ready.pop(); e && maxBytes - bytes >= MIN_TX_SIZE; e = ready.pop()) {
+      if (bytes + e.size > maxBytes) continue; // its descendants never become ready
+      chosen.push(e);
+      bytes += e.size;
+      for (const c of e.children) {
+        const left = (waiting.get(c) ?? c.parents.size) - 1;
+        if (left === 0) ready.push(c);
+        else waiting.set(c, left);
       }
     }
     return chosen;
@@ -321,36 +639,46 @@ export class Mempool implements CoinView {
 
   /**
    * Follows the chain after `Chain.processBlock`: drops confirmed and conflicting transactions, takes back
-   * still-valid ones from disconnected blocks, and drops any whose inputs a reorg took away.
+   * still-valid ones from disconnected blocks, drops any whose inputs a reorg took away, and accepts the waiting
+   * transactions whose parents were confirmed.
    */
-  async chainUpdated(update: ChainUpdate): Promise<void> {
+  async chainUpdated(update: ChainUpdate): Promise<ChainFollowUp> {
+    const confirmedParents: string[] = [];
     for (const { block } of update.connected) {
+      if (this.#entries.size === 0 && this.#orphans.size === 0) break;
       for (const tx of block.txs) {
-        this.#remove(txid(tx));
+        const id = txid(tx);
+        const e = this.#entries.get(id);
+        if (e) this.#removeSet(new Set([e]));
         for (const i of tx.inputs) {
           const other = this.#spentBy.get(outpointKey(i.prevout));
-          if (other) this.removeWithDescendants(other);
+          if (other) this.removeWithDescendants(other.txid);
         }
+        if (this.#orphans.hasChildrenOf(id)) confirmedParents.push(id);
       }
     }
-    if (update.disconnected.length === 0) return;
-    for (const { block } of [...update.disconnected].reverse()) {
-      for (const tx of block.txs.slice(1)) {
+    const restored: MempoolEntry[] = [];
+    if (update.disconnected.length) {
+      for (const { block } of [...update.disconnected].reverse()) {
+        for (const tx of block.txs.slice(1)) {
+          try {
+            restored.push(...await this.accept(tx));
+          } catch (e) {
+            if (!(e instanceof ValidationError)) throw e; // no longer valid on the new chain: dropped
+          }
+        }
+      }
+      for (const e of this.entries()) {
+        if (!this.#entries.has(e.txid)) continue;
         try {
-          await this.accept(tx);
-        } catch (e) {
-          if (!(e instanceof ValidationError)) throw e; // no longer valid on the new chain: dropped
+          checkInputs(e.tx, this, this.#chain.height + 1, this.#chain.params);
+        } catch (err) {
+          if (!(err instanceof ValidationError)) throw err;
+          this.removeWithDescendants(e.txid);
         }
       }
     }
-    for (const e of this.entries()) {
-      if (!this.#entries.has(e.txid)) continue;
-      try {
-        checkInputs(e.tx, this, this.#chain.height + 1, this.#chain.params);
-      } catch (err) {
-        if (!(err instanceof ValidationError)) throw err;
-        this.removeWithDescendants(e.txid);
-      }
-    }
+    const unlocked = await this.#acceptOrphansOf(confirmedParents);
+    return { restored: restored.filter((e) => this.#entries.has(e.txid)), unlocked };
   }
 }
