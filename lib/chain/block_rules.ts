@@ -76,14 +76,29 @@ export function nextBits(parent: IndexedHeader, params: NetworkParams): number {
   );
 }
 
-/** Checks a block against its parent: difficulty, time window, coinbase height and transaction finality. */
-export function checkBlockContext(
-  block: Block,
+/**
+ * Checks a header against its parent: difficulty, time window and the time-warp guard. Needs no transaction,
+ * so it runs before anything reads the block's body.
+ *
+ * The time-warp guard (Bitcoin's BIP94, scaled to our 60-block, 10-second periods). A retarget measures a
+ * period from its first block's time to its last's, and block times need only beat the median of the last 11.
+ * So a miner could stamp every block at that median, except each period's last one, stamped at the real time:
+ * every period then looks slow, difficulty falls by 4 each retarget whatever the hash rate, and the next
+ * period starts far back in time again. A side chain from genesis reached the easiest difficulty after 240
+ * blocks that way, and a majority miner could lower the difficulty at will. The guard: the first block of a
+ * period may not be older than its parent by more than `maxTimewarp` (BIP94: 600 s, one of Bitcoin's block
+ * spacings; here one of ours, 10 s). Periods then chain in time, so their measured spans add up to real
+ * elapsed time (at most 2 h ahead of the clock), plus one spacing a period: a warp of at most 1/60, instead of
+ * without bound. It applies only where difficulty retargets (not regtest); Bitcoin's own retarget function,
+ * which the Bitcoin vector tests check, is unchanged.
+ */
+export function checkHeaderContext(
+  header: BlockHeader,
   parent: IndexedHeader,
   params: NetworkParams,
   now: number,
 ): void {
-  const h = block.header, height = parent.height + 1;
+  const h = header, height = parent.height + 1;
   const bits = nextBits(parent, params);
   ensure(
     h.bits === bits,
@@ -92,12 +107,48 @@ export function checkBlockContext(
   );
   const mtp = medianTimePast(parent);
   ensure(h.time > mtp, "time-too-old", () => `time ${h.time} is not after the median time past ${mtp}`);
+  if (startsPeriod(height, params)) {
+    const earliest = parent.header.time - params.maxTimewarp;
+    ensure(
+      h.time >= earliest,
+      "time-timewarp-attack",
+      () =>
+        `the first block of a retarget period is at ${h.time}, before ${earliest} (its parent's time less ${params.maxTimewarp} s)`,
+    );
+  }
   ensure(
     h.time <= now + MAX_FUTURE_BLOCK_TIME,
     "time-too-new",
     () => `time ${h.time} is more than 2 hours ahead`,
     NO_BLAME,
   );
+}
+
+/** True when the block at `height` is the first of a retarget period (where the time-warp guard applies). */
+export function startsPeriod(height: number, params: NetworkParams): boolean {
+  return !params.noRetargeting && height % params.retargetInterval === 0;
+}
+
+/** The earliest time a child of `parent` may carry: after the median time past, and the time-warp guard. */
+export function minChildTime(parent: IndexedHeader, params: NetworkParams): number {
+  const afterMedian = medianTimePast(parent) + 1;
+  if (!startsPeriod(parent.height + 1, params)) return afterMedian;
+  return Math.max(afterMedian, parent.header.time - params.maxTimewarp);
+}
+
+/** Checks a block against its parent: its header (`checkHeaderContext`), then `checkTxContext`. */
+export function checkBlockContext(
+  block: Block,
+  parent: IndexedHeader,
+  params: NetworkParams,
+  now: number,
+): void {
+  checkHeaderContext(block.header, parent, params, now);
+  checkTxContext(block, parent.height + 1);
+}
+
+/** Checks a block's transactions against its height: the coinbase commits to it, every other is final. */
+export function checkTxContext(block: Block, height: number): void {
   ensure(
     block.txs[0].lockTime === height,
     "bad-cb-height",

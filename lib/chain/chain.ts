@@ -1,28 +1,39 @@
 /**
  * The chain: the tree of known blocks with cumulative work, the active (most-work) chain, the UTXO set,
  * block connection with full validation, reorgs with undo data, and a bounded pool of orphan blocks.
- * It knows nothing of sockets: callers hand it blocks and read what happened.
+ * It knows nothing of sockets: callers hand it blocks, say whether they asked for them, and read what happened.
+ *
+ * What it stores is bounded by work, as in Bitcoin Core's AcceptBlock: a block nobody asked for is stored only
+ * if its chain has at least the tip's work, and a block off the best chain (an orphan, or a requested block of
+ * a lighter branch) must carry work near the current difficulty. Header checks run before the body is read.
  * @module
  */
 import type { NetworkParams } from "../consensus/params.ts";
 import { blockSubsidy } from "../consensus/params.ts";
-import { blockWork } from "../consensus/pow.ts";
+import { blockWork, checkProofOfWork } from "../consensus/pow.ts";
+import {
+  MAX_ORPHAN_BLOCK_BYTES,
+  MAX_ORPHAN_BLOCKS,
+  NEAR_DIFFICULTY_FACTOR,
+  STALE_BLOCK_DEPTH,
+} from "../consensus/policy.ts";
 import { type Block, decodeBlock, encodeBlock } from "../primitives/block.ts";
-import { blockHashSync, decodeHeader, encodeHeader } from "../primitives/header.ts";
-import { type OutPoint, outpointKey, txid } from "../primitives/transaction.ts";
+import { blockHashSync, type BlockHeader, decodeHeader, encodeHeader } from "../primitives/header.ts";
+import { type OutPoint, outpointKey, type Transaction, txid } from "../primitives/transaction.ts";
 import type { CoinEntry, IndexRow, Store } from "../store/store.ts";
 import { StoreError } from "../store/store.ts";
 import {
   checkBlock,
-  checkBlockContext,
+  checkHeaderContext,
+  checkTxContext,
   type IndexedHeader,
-  medianTimePast,
+  minChildTime,
   MUTATION_CODES,
   nextBits,
 } from "./block_rules.ts";
 import type { Coin, CoinView, OwnedCoin } from "./coins.ts";
 import { ensure, NO_BLAME, ValidationError } from "./errors.ts";
-import { checkInputs, checkSignatures, signatureKey } from "./tx_rules.ts";
+import { checkBlockSignatures, checkInputs, signatureKey } from "./tx_rules.ts";
 import { decodeUndo, encodeUndo } from "./undo.ts";
 
 /** Status flags of a stored block. */
@@ -69,8 +80,25 @@ export type ProcessResult =
 export interface ChainOptions {
   /** Seconds since the epoch; injectable for tests. */
   now?: () => number;
-  /** Orphan blocks kept at most. */
+  /** Orphan blocks kept at most (default `MAX_ORPHAN_BLOCKS`). */
   maxOrphans?: number;
+  /** Their encoded bytes at most (default `MAX_ORPHAN_BLOCK_BYTES`). */
+  maxOrphanBytes?: number;
+}
+
+/** How `processBlock` treats a block. */
+export interface ProcessOptions {
+  /**
+   * False for a block a peer pushed without being asked: it is refused, and not stored, unless its chain has
+   * at least the tip's work. True (the default) for blocks this node asked for, mined, or loads itself.
+   */
+  requested?: boolean;
+}
+
+/** A block waiting for its parent: kept as bytes (decoded again when the parent comes). */
+interface Orphan {
+  prevHash: string;
+  bytes: Uint8Array;
 }
 
 const SIG_CACHE_MAX = 100_000;
@@ -98,8 +126,10 @@ export class Chain {
   #index = new Map<string, BlockEntry>();
   #active: BlockEntry[] = [];
   #coins = new Map<string, Coin>();
-  #orphans = new Map<string, Block>();
+  #orphans = new Map<string, Orphan>();
+  #orphanBytes = 0;
   #maxOrphans: number;
+  #maxOrphanBytes: number;
   #invalid = new Set<string>();
   #sigCache = new Set<string>();
   #seq = 0;
@@ -112,7 +142,8 @@ export class Chain {
     this.#store = store;
     this.params = params;
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000));
-    this.#maxOrphans = opts.maxOrphans ?? 100;
+    this.#maxOrphans = opts.maxOrphans ?? MAX_ORPHAN_BLOCKS;
+    this.#maxOrphanBytes = opts.maxOrphanBytes ?? MAX_ORPHAN_BLOCK_BYTES;
   }
 
   /**
@@ -250,6 +281,11 @@ export class Chain {
     return this.#orphans.size;
   }
 
+  /** Their encoded bytes. */
+  get orphanBytes(): number {
+    return this.#orphanBytes;
+  }
+
   /** What the next block on the tip must carry: height, parent, bits, and the earliest allowed time. */
   nextBlockContext(): { height: number; prevHash: string; bits: number; minTime: number } {
     const tip = this.tip;
@@ -257,7 +293,7 @@ export class Chain {
       height: tip.height + 1,
       prevHash: tip.hash,
       bits: nextBits(tip, this.params),
-      minTime: medianTimePast(tip) + 1,
+      minTime: minChildTime(tip, this.params),
     };
   }
 
@@ -291,13 +327,41 @@ export class Chain {
    * serialised. Throws `ValidationError` when the block is refused; its `score` says how much to blame the sender.
    * @example const r = await chain.processBlock(block); if (r.status === "orphan") askFor(r.missingParent);
    */
-  processBlock(block: Block, bytes?: Uint8Array): Promise<ProcessResult> {
-    const run = this.#queue.then(() => this.#process(block, bytes));
+  processBlock(block: Block, bytes?: Uint8Array, opts: ProcessOptions = {}): Promise<ProcessResult> {
+    const run = this.#queue.then(() => this.#process(block, bytes, opts.requested ?? true));
     this.#queue = run.catch(() => {});
     return run;
   }
 
-  async #process(block: Block, bytes?: Uint8Array): Promise<ProcessResult> {
+  /**
+   * The checks `processBlock` starts with, on the header alone: known, proof of work, parent, difficulty, time
+   * and work. Throws the `ValidationError` `processBlock` would; returns "orphan" when the parent is unknown
+   * (the header then carries work near the current difficulty). Lets a caller refuse a block, or keep an orphan
+   * (`keepOrphan`), before decoding its body. The chain may move before `processBlock` runs: it checks again.
+   */
+  checkHeader(header: BlockHeader, opts: ProcessOptions = {}): "orphan" | "extends" {
+    const hash = blockHashSync(header);
+    const known = this.#index.get(hash);
+    ensure(
+      !this.#invalid.has(hash) && !(known && known.status & BlockStatus.FAILED),
+      "duplicate-invalid",
+      "known invalid",
+    );
+    ensure(!known && !this.#orphans.has(hash), "duplicate", "block already known", NO_BLAME);
+    return this.#checkHeader(header, hash, opts.requested ?? true) ? "extends" : "orphan";
+  }
+
+  /**
+   * Keeps a block whose parent is unknown as its bytes, unread: call right after `checkHeader` said "orphan".
+   * Its body costs nothing until the parent comes; then it is decoded and checked like any other block (a
+   * damaged one is dropped then). Bounded like every orphan, in count and bytes.
+   */
+  keepOrphan(header: BlockHeader, bytes: Uint8Array): void {
+    const hash = blockHashSync(header);
+    if (!this.#orphans.has(hash) && !this.#index.has(hash)) this.#addOrphan(hash, header.prevHash, bytes);
+  }
+
+  async #process(block: Block, bytes: Uint8Array | undefined, requested: boolean): Promise<ProcessResult> {
     const hash = blockHashSync(block.header);
     const known = this.#index.get(hash);
     ensure(
@@ -310,15 +374,12 @@ export class Chain {
       return await this.#resumeWith(known);
     }
     ensure(!known && !this.#orphans.has(hash), "duplicate", "block already known", NO_BLAME);
+    // The header first: a block refused for its work or its time costs no look at its transactions.
+    const parent = this.#checkHeader(block.header, hash, requested);
     checkBlock(block, hash, this.params);
     const update: ChainUpdate = { disconnected: [], connected: [] };
-    const parent = this.#index.get(block.header.prevHash);
     if (!parent) {
-      if (this.#invalid.has(block.header.prevHash)) {
-        this.#remember(hash);
-        throw new ValidationError("bad-prevblk", "builds on an invalid block");
-      }
-      this.#addOrphan(hash, block);
+      this.#addOrphan(hash, block.header.prevHash, bytes ?? encodeBlock(block));
       return { status: "orphan", hash, missingParent: block.header.prevHash, update };
     }
     const entry = this.#accept(hash, block, parent, bytes);
@@ -330,6 +391,69 @@ export class Chain {
     }
     const result = { hash, height: entry.height, update: this.#net(update) };
     return { status: this.isActive(entry) ? "connected" : "side", ...result };
+  }
+
+  /**
+   * Header checks, cheapest first: proof of work; for an orphan (undefined is returned), work near the current
+   * difficulty; else the parent's validity, difficulty, time and time-warp rules, and work: a block that would
+   * not extend a chain with at least the tip's work is refused unless it was asked for, and must then still
+   * carry work near the current difficulty.
+   */
+  #checkHeader(header: BlockHeader, hash: string, requested: boolean): BlockEntry | undefined {
+    ensure(
+      checkProofOfWork(hash, header.bits, this.params.powLimit),
+      "high-hash",
+      "proof of work does not meet bits",
+    );
+    const parent = this.#index.get(header.prevHash);
+    if (!parent) {
+      if (this.#invalid.has(header.prevHash)) {
+        this.#remember(hash);
+        throw new ValidationError("bad-prevblk", "builds on an invalid block");
+      }
+      this.#checkNearDifficulty(header, "an orphan");
+      return undefined;
+    }
+    if (parent.status & BlockStatus.FAILED) {
+      this.#remember(hash);
+      throw new ValidationError("bad-prevblk", "builds on an invalid block");
+    }
+    try {
+      checkHeaderContext(header, parent, this.params, this.#now());
+    } catch (e) {
+      if (e instanceof ValidationError && e.score > 0) this.#remember(hash);
+      throw e;
+    }
+    const tip = this.tip;
+    if (parent.chainWork + blockWork(header.bits) < tip.chainWork) {
+      // A lighter branch: one we did not ask for is not worth a byte of disk (Core's AcceptBlock). A block a
+      // height or two behind lost a race honestly; one far behind the tip was sent to waste our resources.
+      ensure(
+        requested,
+        "too-little-chainwork",
+        () =>
+          `unrequested block at height ${
+            parent.height + 1
+          } has less chain work than the tip at ${tip.height}`,
+        parent.height + STALE_BLOCK_DEPTH <= tip.height ? 10 : NO_BLAME,
+      );
+      this.#checkNearDifficulty(header, "a block of a branch with less work");
+    }
+    return parent;
+  }
+
+  /** Refuses a block off the best chain whose own work is far below what the tip's next block needs. */
+  #checkNearDifficulty(header: BlockHeader, what: string): void {
+    const needed = blockWork(nextBits(this.tip, this.params));
+    ensure(
+      blockWork(header.bits) * NEAR_DIFFICULTY_FACTOR >= needed,
+      "low-difficulty",
+      () =>
+        `${what} with bits ${
+          header.bits.toString(16)
+        } carries less than 1/${NEAR_DIFFICULTY_FACTOR} of the current difficulty`,
+      10,
+    );
   }
 
   /**
@@ -353,13 +477,10 @@ export class Chain {
     return { status, hash: entry.hash, height: entry.height, update: this.#net(update) };
   }
 
+  /** Stores a block whose header passed `#checkHeader`, after checking its transactions against its height. */
   #accept(hash: string, block: Block, parent: BlockEntry, bytes?: Uint8Array): BlockEntry {
-    if (parent.status & BlockStatus.FAILED) {
-      this.#remember(hash);
-      throw new ValidationError("bad-prevblk", "builds on an invalid block");
-    }
     try {
-      checkBlockContext(block, parent, this.params, this.#now());
+      checkTxContext(block, parent.height + 1);
     } catch (e) {
       if (e instanceof ValidationError && e.score > 0) this.#remember(hash);
       throw e;
@@ -403,20 +524,45 @@ export class Chain {
     this.#invalid.add(hash);
   }
 
-  #addOrphan(hash: string, block: Block): void {
-    if (this.#orphans.size >= this.#maxOrphans) this.#orphans.delete(this.#orphans.keys().next().value!);
-    this.#orphans.set(hash, block);
+  /** Keeps an orphan, dropping the oldest ones while the pool is over its count or bytes. */
+  #addOrphan(hash: string, prevHash: string, bytes: Uint8Array): void {
+    while (
+      this.#orphans.size && (this.#orphans.size >= this.#maxOrphans ||
+        this.#orphanBytes + bytes.length > this.#maxOrphanBytes)
+    ) {
+      this.#dropOrphan(this.#orphans.keys().next().value!);
+    }
+    if (bytes.length > this.#maxOrphanBytes) return;
+    this.#orphans.set(hash, { prevHash, bytes });
+    this.#orphanBytes += bytes.length;
   }
 
+  #dropOrphan(hash: string): void {
+    const o = this.#orphans.get(hash);
+    if (!o) return;
+    this.#orphans.delete(hash);
+    this.#orphanBytes -= o.bytes.length;
+  }
+
+  /** Connects the orphans that build on `parentHash`, and theirs in turn; invalid or too light ones are dropped. */
   async #adoptOrphans(parentHash: string, update: ChainUpdate): Promise<void> {
     const ready = [parentHash];
     while (ready.length) {
       const p = ready.pop()!;
-      for (const [hash, block] of this.#orphans) {
-        if (block.header.prevHash !== p) continue;
-        this.#orphans.delete(hash);
+      for (const [hash, orphan] of this.#orphans) {
+        if (orphan.prevHash !== p) continue;
+        this.#dropOrphan(hash);
+        let block: Block;
         try {
-          const entry = this.#accept(hash, block, this.#index.get(p)!);
+          block = decodeBlock(orphan.bytes);
+        } catch {
+          continue; // kept unread, and not a block after all: dropped
+        }
+        try {
+          // Pushed unasked (or it would not have been an orphan): it must now build a chain worth the tip's.
+          const parent = this.#checkHeader(block.header, hash, false)!;
+          checkBlock(block, hash, this.params);
+          const entry = this.#accept(hash, block, parent, orphan.bytes);
           await this.#activateIfBetter(entry, update);
           ready.push(hash);
         } catch (e) {
@@ -498,7 +644,7 @@ export class Chain {
       },
     };
     let fees = 0;
-    const sigChecks: Promise<void>[] = [];
+    const unverified: { tx: Transaction; id: string }[] = [];
     const verified: string[] = [];
     block.txs.forEach((tx, i) => {
       const id = txid(tx);
@@ -513,7 +659,7 @@ export class Chain {
         }
         const w = signatureKey(tx, id);
         if (!this.#sigCache.has(w)) {
-          sigChecks.push(checkSignatures(tx, id));
+          unverified.push({ tx, id });
           verified.push(w);
         }
       }
@@ -528,7 +674,7 @@ export class Chain {
       "bad-cb-amount",
       () => `coinbase pays ${reward}, more than subsidy and fees ${allowed}`,
     );
-    await Promise.all(sigChecks);
+    await checkBlockSignatures(unverified);
     for (const w of verified) this.cacheSignatures(w);
     const spent = undo.map(([key]) => key);
     const status = entry.status | BlockStatus.VALID;

@@ -22,6 +22,12 @@ export interface NetworkParams {
   retargetInterval: number;
   /** Regtest keeps its difficulty fixed. */
   noRetargeting: boolean;
+  /**
+   * Time-warp guard (Bitcoin's BIP94, scaled): the first block of a retarget period may be at most this many
+   * seconds older than the block before it. BIP94 allows 600 s, one of Bitcoin's block spacings; here it is one
+   * of ours. See `checkHeaderContext` in lib/chain/block_rules.ts for why.
+   */
+  maxTimewarp: number;
   /** Coinbase subsidy of the first blocks, in base units. */
   initialSubsidy: number;
   /** Blocks between halvings of the subsidy. */
@@ -76,6 +82,7 @@ export const NETWORKS: Readonly<Record<NetworkName, NetworkParams>> = {
     targetSpacing: 10,
     retargetInterval: 60,
     noRetargeting: false,
+    maxTimewarp: 10,
     initialSubsidy: 50 * COIN,
     halvingInterval: 210_000,
     coinbaseMaturity: 20,
@@ -91,6 +98,7 @@ export const NETWORKS: Readonly<Record<NetworkName, NetworkParams>> = {
     targetSpacing: 10,
     retargetInterval: 60,
     noRetargeting: true,
+    maxTimewarp: 10,
     initialSubsidy: 50 * COIN,
     halvingInterval: 150,
     coinbaseMaturity: 10,
