@@ -4,6 +4,7 @@ import {
   AddressFormatError,
   formatHostPort,
   MAX_DATA_BYTES,
+  MAX_TX_DATA_BYTES,
   type Message,
   MessageError,
   parseHostPort,
@@ -109,11 +110,12 @@ const INVALID: Record<Message["type"], [string, unknown][]> = {
   inv: [["kind", "header"], ["ids", [H, "x"]], ["ids", Array(1001).fill(H)], ["ids", H]],
   getdata: [["kind", null], ["ids", [1]]],
   notfound: [["kind", "blocks"], ["ids", null]],
+  // A transaction over the standard size is refused here, before it is decoded.
   tx: [["data", ""], ["data", "abc"], ["data", "AB"], ["data", "zz"], [
     "data",
-    "00".repeat(MAX_DATA_BYTES + 1),
+    "00".repeat(MAX_TX_DATA_BYTES + 1),
   ]],
-  block: [["data", ["00"]], ["data", 1]],
+  block: [["data", ["00"]], ["data", 1], ["data", "00".repeat(MAX_DATA_BYTES + 1)]],
   getblocks: [["locator", Array(102).fill(H)], ["locator", [null]], ["stop", ""], ["stop", undefined]],
   blocks: [["data", Array(501).fill("00")], ["data", ["0"]], ["data", "00"]],
 };
@@ -134,8 +136,8 @@ Deno.test("every message type is accepted when valid, and unknown fields are dro
     assert.deepEqual(parsed, msg, type);
     assert.equal("futureField" in parsed, false);
   }
-  const big = parseMessage({ type: "tx", data: "00".repeat(MAX_DATA_BYTES) });
-  assert.equal(big.type, "tx");
+  assert.equal(parseMessage({ type: "tx", data: "00".repeat(MAX_TX_DATA_BYTES) }).type, "tx");
+  assert.equal(parseMessage({ type: "block", data: "00".repeat(MAX_DATA_BYTES) }).type, "block");
 });
 
 /** Fields a message may leave out. */

@@ -1,8 +1,10 @@
 /**
- * Misbehaviour scores per host, kept in memory: a host whose score reaches the threshold is banned
- * for a while (24 h by default), then starts again from zero.
+ * Misbehaviour scores per host: a host whose score reaches the threshold is banned for a while (24 h by
+ * default), then starts again from zero. Scores live in memory; bans can be kept in a file (`BanList.open`),
+ * rewritten atomically whenever one starts or is lifted, so a restart does not set a hostile host free.
  * @module
  */
+import { writeFileAtomic } from "../atomic_file.ts";
 
 /** Score at which a host is banned. */
 export const BAN_THRESHOLD = 100;
@@ -32,13 +34,53 @@ function key(host: string): string {
   return h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
 }
 
-/** In-memory ban scores with expiry. */
+/** What a bans file holds: each ban's host and its end (ms since the epoch, per the list's clock). */
+interface BansFile {
+  version: 1;
+  bans: { host: string; until: number }[];
+}
+
+/** Ban scores with expiry, in memory; with a file when opened with `BanList.open`. */
 export class BanList {
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
   readonly #banMs: number;
   readonly #threshold: number;
   readonly #max: number;
+  #path?: string;
+  #saving: Promise<void> = Promise.resolve();
+  #dirty = false;
+  #saveError?: Error;
+
+  /**
+   * A list that keeps its bans in `path` (a JSON file): the bans in it that have not expired are loaded now,
+   * and every ban started or lifted later is written back atomically. A missing file is an empty list; an
+   * unreadable one is kept aside as `path.bad` (nothing is lost) and the list starts empty.
+   * @example const bans = await BanList.open(`${dataDir}/bans.json`);
+   */
+  static async open(path: string, options: BanListOptions = {}): Promise<BanList> {
+    const list = new BanList(options);
+    let text: string | undefined;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    if (text !== undefined) {
+      const bans = parseBans(text);
+      if (bans) {
+        const now = list.#now();
+        for (const b of bans) {
+          if (b.until > now) {
+            list.#entries.set(key(b.host), { score: list.#threshold, bannedUntil: b.until });
+          }
+        }
+        list.#evict();
+      } else await Deno.rename(path, `${path}.bad`);
+    }
+    list.#path = path;
+    return list;
+  }
 
   /** Creates an empty list. */
   constructor(options: BanListOptions = {}) {
@@ -58,6 +100,7 @@ export class BanList {
     this.#entries.delete(k); // re-insert so Map order tracks recency for eviction
     this.#entries.set(k, e);
     this.#evict();
+    if (e.bannedUntil > 0) this.#save();
     return e.bannedUntil > 0;
   }
 
@@ -67,11 +110,41 @@ export class BanList {
     this.#entries.delete(k);
     this.#entries.set(k, { score: this.#threshold, bannedUntil: this.#now() + ms });
     this.#evict();
+    this.#save();
   }
 
   /** Forgets `host`'s score and any ban. */
   unban(host: string): void {
-    this.#entries.delete(key(host));
+    const k = key(host);
+    const wasBanned = (this.#entries.get(k)?.bannedUntil ?? 0) > 0;
+    this.#entries.delete(k);
+    if (wasBanned) this.#save();
+  }
+
+  /**
+   * Resolves once every ban change so far is in the file (at once without one); rejects with the last write
+   * error, if the latest write failed.
+   */
+  async flush(): Promise<void> {
+    await this.#saving;
+    if (this.#saveError) throw this.#saveError;
+  }
+
+  /** Writes the bans soon; changes that come meanwhile share one write. */
+  #save(): void {
+    if (!this.#path || this.#dirty) return;
+    this.#dirty = true;
+    const path = this.#path;
+    this.#saving = this.#saving.then(async () => {
+      this.#dirty = false;
+      const file: BansFile = { version: 1, bans: this.banned() };
+      try {
+        await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(file, null, 1) + "\n"));
+        this.#saveError = undefined;
+      } catch (e) {
+        this.#saveError = e instanceof Error ? e : new Error(String(e)); // the bans still hold in memory
+      }
+    });
   }
 
   /** True while `host` is banned. */
@@ -116,4 +189,20 @@ export class BanList {
       this.#entries.delete(k);
     }
   }
+}
+
+/** The bans in a bans file's text, or undefined when it is not one. */
+function parseBans(text: string): { host: string; until: number }[] | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const f = v as Partial<BansFile> | null;
+  if (typeof f !== "object" || f === null || f.version !== 1 || !Array.isArray(f.bans)) return undefined;
+  return f.bans.filter((b): b is { host: string; until: number } =>
+    typeof b === "object" && b !== null && typeof b.host === "string" && b.host.length > 0 &&
+    b.host.length <= 300 && Number.isSafeInteger(b.until)
+  );
 }

@@ -16,6 +16,8 @@ import {
   type TimerId,
 } from "./transport.ts";
 
+import { turns } from "../turns.ts";
+
 export { ConnectError };
 
 /** Misbehaviour scores reported through `onMisbehaviour` (a `BanList` bans at 100). */
@@ -45,6 +47,8 @@ export interface ConnectionOptions {
 
 /** Small frames are coalesced into writes of up to this many bytes. */
 const WRITE_BATCH = 64 * 1024;
+/** Buffered bytes above which the next frame is parsed only in its turn (lib/turns.ts). */
+const LARGE_FRAME = 64 * 1024;
 
 /** A framed message link; starts reading as soon as it is constructed. */
 export class Connection {
@@ -191,7 +195,14 @@ export class Connection {
         const chunk = await this.#conn.read();
         if (chunk === null) return void this.close("eof");
         this.#decoder.push(chunk);
-        for (let f = this.#decoder.next(); f !== undefined; f = this.#decoder.next()) {
+        for (;;) {
+          // Parsing a large frame takes milliseconds: on the real clock it waits for a turn of the event loop
+          // (lib/turns.ts), so frames from many links are not parsed back to back.
+          if (this.#decoder.buffered > LARGE_FRAME && this.#opts.clock === systemClock && !turns.free()) {
+            await this.#waitTurn();
+          }
+          const f = this.#decoder.next();
+          if (f === undefined) break;
           if (this.#reason !== undefined) return;
           // Only whole frames prove liveness: a peer trickling one byte at a time is not alive.
           this.#lastRx = this.#now();
@@ -203,6 +214,17 @@ export class Connection {
       if (e instanceof FrameError) this.#misbehaved(MISBEHAVIOUR.frame, `frame: ${e.message}`);
       else if (e instanceof MessageError) this.#misbehaved(MISBEHAVIOUR.message, `message: ${e.message}`);
       else this.close(this.#reason ?? closeReason(e));
+    }
+  }
+
+  /** Waits for a turn to parse a large frame; the wait is ours, not the peer's silence. */
+  async #waitTurn(): Promise<void> {
+    this.#busy = true;
+    try {
+      await turns.next(this.#decoder.buffered);
+    } finally {
+      this.#busy = false;
+      this.#lastRx = this.#now();
     }
   }
 

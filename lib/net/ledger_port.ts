@@ -6,8 +6,12 @@
 
 /** The ledger's answer about a received block or transaction. */
 export type Verdict =
+  /** A block now on the best chain, or a transaction now in the mempool: relay it. */
   | { kind: "accepted"; id: string }
   | { kind: "known"; id: string }
+  /** A valid block stored off the best chain: never relayed. */
+  | { kind: "side"; id: string }
+  /** Waits for a missing parent: ask for blocks (a block), or nothing (a transaction). */
   | { kind: "orphan"; id: string }
   | { kind: "rejected"; id?: string; code: string; reason: string; score: number };
 
@@ -41,8 +45,12 @@ export interface LedgerPort {
   txBytes(id: string): Uint8Array | undefined;
   /** True when the block or transaction is known. */
   has(kind: "block" | "tx", id: string): boolean;
-  /** Decodes and validates a block; never throws. `from` is the sending node's id, for logs and measurements. */
-  receiveBlock(bytes: Uint8Array, from?: string): Promise<Verdict>;
+  /**
+   * Decodes and validates a block; never throws. `from` is the sending node's id, for logs and measurements.
+   * `requested` is true for a block this node asked for (a `blocks` reply to its `getblocks`): one pushed
+   * unasked is refused, and not stored, unless its chain has at least the tip's work.
+   */
+  receiveBlock(bytes: Uint8Array, from?: string, requested?: boolean): Promise<Verdict>;
   /** Decodes and validates a transaction; never throws. `from` is the sending node's id. */
   receiveTx(bytes: Uint8Array, from?: string): Promise<Verdict>;
   /** Ids of unconfirmed transactions, re-announced after every (re)connection. */

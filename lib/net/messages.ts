@@ -5,6 +5,7 @@
  * @module
  */
 import type { NetworkName } from "../consensus/params.ts";
+import { MAX_STANDARD_TX_SIZE } from "../consensus/policy.ts";
 
 /** Protocol version sent in `hello`: 2 is the super-peer overlay (1 was the star with elections). */
 export const PROTOCOL_VERSION = 2;
@@ -21,8 +22,13 @@ export const MAX_ADDRS = 16;
 export const MAX_LOCATOR = 101;
 /** Most blocks in one `blocks` message. */
 export const MAX_BLOCKS_PER_MESSAGE = 500;
-/** Largest decoded `tx` or `block` payload in bytes. */
+/** Largest decoded `block` payload in bytes. */
 export const MAX_DATA_BYTES = 2_000_000;
+/**
+ * Largest decoded `tx` payload in bytes: the standard size limit, so an oversized transaction is refused here,
+ * before it is decoded, hashed or looked at (and its sender is scored for a malformed message).
+ */
+export const MAX_TX_DATA_BYTES = MAX_STANDARD_TX_SIZE;
 
 /** A message that fails its schema; `message` names the offending field. */
 export class MessageError extends Error {
@@ -296,9 +302,9 @@ function arr<T>(v: unknown, at: string, max: number, item: (x: unknown, at: stri
   return v.map((x, i) => item(x, `${at}[${i}]`));
 }
 
-function data(v: unknown, at: string): string {
+function data(v: unknown, at: string, max = MAX_DATA_BYTES): string {
   if (typeof v !== "string" || v.length === 0) throw new MessageError(`${at}: expected non-empty hex`);
-  if (v.length > MAX_DATA_BYTES * 2) throw new MessageError(`${at}: more than ${MAX_DATA_BYTES} bytes`);
+  if (v.length > max * 2) throw new MessageError(`${at}: more than ${max} bytes`);
   if (!HEX_RE.test(v)) throw new MessageError(`${at}: expected an even number of lowercase hex digits`);
   return v;
 }
@@ -408,7 +414,7 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
   inv: (o) => invLike("inv", o),
   getdata: (o) => invLike("getdata", o),
   notfound: (o) => invLike("notfound", o),
-  tx: (o) => ({ type: "tx", data: data(field(o, "data"), "tx.data") }),
+  tx: (o) => ({ type: "tx", data: data(field(o, "data"), "tx.data", MAX_TX_DATA_BYTES) }),
   block: (o) => ({ type: "block", data: data(field(o, "data"), "block.data") }),
   getblocks: (o) => {
     const stop = field(o, "stop");
@@ -420,7 +426,7 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
   },
   blocks: (o) => ({
     type: "blocks",
-    data: arr(field(o, "data"), "blocks.data", MAX_BLOCKS_PER_MESSAGE, data),
+    data: arr(field(o, "data"), "blocks.data", MAX_BLOCKS_PER_MESSAGE, (x, at) => data(x, at)),
   }),
 };
 

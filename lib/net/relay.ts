@@ -1,6 +1,8 @@
 /**
  * Relay and sync over links: blocks and transactions pushed once to every other link when the ledger
- * accepts them, inventories answered, and block download from a locator in batches until level.
+ * accepts them (blocks only once on the best chain), inventories answered within budgets (`ServeQueue`), and
+ * block download from a locator in batches until level. A `blocks` batch counts as requested only as the answer
+ * to a `getblocks` this node sent on that link.
  * @module
  */
 import { fromHex, toHex } from "../crypto/hex.ts";
@@ -9,9 +11,18 @@ import { decodeTransaction, txid } from "../primitives/transaction.ts";
 import type { LedgerPort, Verdict } from "./ledger_port.ts";
 import type { Link } from "./link.ts";
 import { type HelloMessage, MAX_BLOCKS_PER_MESSAGE, MAX_INV, type Message } from "./messages.ts";
+import { ServeQueue } from "./serve.ts";
 
 /** Bytes of block data put in one `blocks` reply, well under the 4 MiB frame. */
 const BATCH_BYTES = 1_500_000;
+/** Misbehaviour score of a request or reply no honest node sends (duplicate ids, `blocks` nobody asked for). */
+const PROTOCOL_ABUSE = 20;
+
+/** Our block requests on one link: `getblocks` sent and not yet answered, and whether to ask again after. */
+interface Asked {
+  pending: number;
+  again: boolean;
+}
 
 /** What the relay reports to the network about links. */
 export interface RelayHooks {
@@ -39,6 +50,8 @@ export class Relay {
    * transactions during their initial download.
    */
   #deferred = new Map<Link, Set<string>>();
+  #serve = new ServeQueue();
+  #asked = new WeakMap<Link, Asked>();
 
   constructor(ledger: LedgerPort, hooks: RelayHooks) {
     this.#ledger = ledger;
@@ -83,7 +96,18 @@ export class Relay {
   #requestBlocks(link: Link): void {
     if (this.#syncing() && this.#sync!.link !== link) return;
     this.#sync = { link, at: this.#now() };
-    link.conn.send({ type: "getblocks", locator: this.#ledger.locator().slice(0, 101), stop: null });
+    this.#ask(link, this.#ledger.locator().slice(0, 101));
+  }
+
+  /** Sends a `getblocks`, counting it: only its answer is taken as requested. */
+  #ask(link: Link, locator: string[]): void {
+    if (link.conn.send({ type: "getblocks", locator, stop: null })) this.#askedOf(link).pending++;
+  }
+
+  #askedOf(link: Link): Asked {
+    let a = this.#asked.get(link);
+    if (!a) this.#asked.set(link, a = { pending: 0, again: false });
+    return a;
   }
 
   #now(): number {
@@ -122,12 +146,16 @@ export class Relay {
     switch (msg.type) {
       case "block": {
         const bytes = fromHex(msg.data);
-        const v = await this.#ledger.receiveBlock(bytes, link.hello?.nodeId);
+        const v = await this.#ledger.receiveBlock(bytes, link.hello?.nodeId, false);
         if (v.kind === "accepted") {
           this.#hooks.news?.(link, "block");
           this.pushBlock(bytes, others());
-        } else if (v.kind === "orphan") this.#requestBlocks(link);
-        else this.#judge(link, v);
+        } else if (v.kind === "orphan") {
+          // One request at a time per link: a burst of orphans must not become a burst of requests.
+          const asked = this.#askedOf(link);
+          if (asked.pending === 0) this.#requestBlocks(link);
+          else asked.again = true;
+        } else this.#judge(link, v);
         return;
       }
       case "tx": {
@@ -144,33 +172,36 @@ export class Relay {
         return;
       }
       case "getblocks": {
-        const data: string[] = [];
-        let size = 0;
-        for (const hash of this.#ledger.hashesAfter(msg.locator as string[], MAX_BLOCKS_PER_MESSAGE)) {
-          const bytes = this.#ledger.blockBytes(hash);
-          if (!bytes || (size + bytes.length > BATCH_BYTES && data.length)) break;
-          data.push(toHex(bytes));
-          size += bytes.length;
-        }
-        link.conn.send({ type: "blocks", data });
+        await this.#serve.serveOne(link, () => {
+          const data: string[] = [];
+          let size = 0;
+          for (const hash of this.#ledger.hashesAfter(msg.locator as string[], MAX_BLOCKS_PER_MESSAGE)) {
+            const bytes = this.#ledger.blockBytes(hash);
+            if (!bytes || (size + bytes.length > BATCH_BYTES && data.length)) break;
+            data.push(toHex(bytes));
+            size += bytes.length;
+          }
+          link.conn.send({ type: "blocks", data });
+          return size;
+        });
         return;
       }
       case "blocks": {
+        const asked = this.#askedOf(link);
+        if (asked.pending === 0) {
+          this.#hooks.misbehaved(link, PROTOCOL_ABUSE, "blocks: not requested");
+          return;
+        }
+        asked.pending--;
         const before = this.#ledger.tip().hash;
         // Ask for the next batch now, from this batch's last block, so it travels while this one is
         // validated; an empty reply ends the download.
         const last = msg.data.length ? hashOfBlockHex(msg.data[msg.data.length - 1]) : undefined;
-        if (last) {
-          link.conn.send({
-            type: "getblocks",
-            locator: [last, ...this.#ledger.locator().slice(0, 100)],
-            stop: null,
-          });
-        }
+        if (last) this.#ask(link, [last, ...this.#ledger.locator().slice(0, 100)]);
         let progressed = false;
         for (const hex of msg.data) {
-          const v = await this.#ledger.receiveBlock(fromHex(hex), link.hello?.nodeId);
-          if (v.kind === "accepted" || v.kind === "orphan") progressed = true;
+          const v = await this.#ledger.receiveBlock(fromHex(hex), link.hello?.nodeId, true);
+          if (v.kind === "accepted" || v.kind === "orphan" || v.kind === "side") progressed = true;
           else if (v.kind === "rejected") {
             this.#judge(link, v);
             if (v.score > 0) return;
@@ -183,7 +214,10 @@ export class Relay {
             this.#askDeferred();
           }
         }
-        if (progressed && !last) this.#requestBlocks(link);
+        if (!last && (progressed || asked.again) && asked.pending === 0) {
+          asked.again = false;
+          this.#requestBlocks(link);
+        }
         const tip = this.#ledger.tip().hash;
         // Announce the new tip once; whoever lacks its parents asks for them.
         if (tip !== before) this.pushBlock(this.#ledger.blockBytes(tip)!, others());
@@ -197,13 +231,22 @@ export class Relay {
         return;
       }
       case "getdata": {
-        const notfound: string[] = [];
-        for (const id of msg.ids) {
-          const bytes = msg.kind === "tx" ? this.#ledger.txBytes(id) : this.#ledger.blockBytes(id);
-          if (bytes) link.conn.send({ type: msg.kind, data: toHex(bytes) });
-          else notfound.push(id);
+        // Each id once: a request naming one big block a thousand times is answered with it once, and scored.
+        const ids = [...new Set(msg.ids)];
+        if (ids.length < msg.ids.length) {
+          this.#hooks.misbehaved(
+            link,
+            PROTOCOL_ABUSE,
+            `getdata: ${msg.ids.length - ids.length} duplicate ids`,
+          );
         }
-        if (notfound.length) link.conn.send({ type: "notfound", kind: msg.kind, ids: notfound });
+        const { unserved, stopped } = await this.#serve.serve(
+          link,
+          ids,
+          (id) => msg.kind === "tx" ? this.#ledger.txBytes(id) : this.#ledger.blockBytes(id),
+          (bytes) => link.conn.send({ type: msg.kind, data: toHex(bytes) }),
+        );
+        if (unserved.length && !stopped) link.conn.send({ type: "notfound", kind: msg.kind, ids: unserved });
         return;
       }
       default:

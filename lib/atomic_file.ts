@@ -1,0 +1,43 @@
+/**
+ * Replacing a small file so that a crash or a power cut leaves the old contents or the new, never half of
+ * them: a temporary file in the same directory, flushed to disk, renamed over the old one, and the directory
+ * entry flushed too.
+ * @module
+ */
+
+/**
+ * Writes `data` to `path` atomically and durably (`mode` for a new file, e.g. 0o600).
+ * @example await writeFileAtomic(`${dataDir}/bans.json`, new TextEncoder().encode("{}\n"));
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    const f = await Deno.open(tmp, { write: true, createNew: true, mode });
+    try {
+      for (let n = 0; n < data.length;) n += await f.write(data.subarray(n));
+      await f.sync(); // on disk before the rename makes it the file
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+  await syncDirectory(path);
+}
+
+/** Flushes the directory entry of `path` so a rename survives a power cut; best effort. */
+async function syncDirectory(path: string): Promise<void> {
+  if (Deno.build.os === "windows") return; // a directory cannot be opened as a file there
+  const cut = path.lastIndexOf("/");
+  const dir = cut < 0 ? "." : cut === 0 ? "/" : path.slice(0, cut);
+  try {
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch { /* the file is written; only its durability across a power cut is less certain */ }
+}
