@@ -71,9 +71,18 @@ export {
   type ChainOptions,
   type ChainUpdate,
   type ChangedBlock,
+  type ProcessOptions,
   type ProcessResult,
 } from "./lib/chain/chain.ts";
-export { Mempool, type MempoolEntry, type MempoolOptions } from "./lib/chain/mempool.ts";
+export {
+  type AcceptOptions,
+  type ChainFollowUp,
+  Mempool,
+  type MempoolEntry,
+  type MempoolOptions,
+} from "./lib/chain/mempool.ts";
+export type { OrphanTxsOptions } from "./lib/chain/orphan_txs.ts";
+export { type VerifyItem, VerifyQueue, verifyQueue } from "./lib/crypto/verify_queue.ts";
 export { ValidationError } from "./lib/chain/errors.ts";
 export type { IndexedHeader } from "./lib/chain/block_rules.ts";
 export type { Coin, CoinView, OwnedCoin } from "./lib/chain/coins.ts";

@@ -6,19 +6,21 @@
  */
 import { Chain, type ChainUpdate } from "./chain/chain.ts";
 import { ValidationError } from "./chain/errors.ts";
-import { Mempool } from "./chain/mempool.ts";
+import { Mempool, type MempoolEntry } from "./chain/mempool.ts";
 import { COIN } from "./consensus/amount.ts";
-import { OrphanTxs } from "./chain/orphan_txs.ts";
 import { type NetworkName, type NetworkParams, NETWORKS } from "./consensus/params.ts";
 import { type Block, decodeBlock, encodeBlock } from "./primitives/block.ts";
 import { DecodeError } from "./primitives/bytes.ts";
-import { blockHashSync } from "./primitives/header.ts";
+import { blockHashSync, type BlockHeader, decodeHeader, HEADER_SIZE } from "./primitives/header.ts";
 import { decodeTransaction, encodeTransaction, type Transaction, txid } from "./primitives/transaction.ts";
 import { type DirLock, lockDataDir } from "./store/lock.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { Wallet, type WalletView } from "./wallet/wallet.ts";
 import { readWalletFile } from "./wallet/wallet_file.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
+import { BanList } from "./net/ban.ts";
+import { StallMonitor } from "./stall_monitor.ts";
+import { turns } from "./turns.ts";
 import { Network, type NetworkEvent, type NetworkOptions } from "./net/network.ts";
 import type { HostPort } from "./net/messages.ts";
 import { readTracker, trackerFile } from "./net/tracker.ts";
@@ -102,6 +104,14 @@ export interface NodeStatus {
   mining: boolean;
   /** Hashes per second while mining. */
   hashrate: number;
+  /** Transactions waiting for a missing parent. */
+  orphanTxs: number;
+  /** Blocks waiting for a missing parent. */
+  orphanBlocks: number;
+  /** The longest the node's event loop was blocked since it started, in ms (measured inside the node). */
+  maxStallMs: number;
+  /** The longest it was blocked in the last 5 to 10 seconds, in ms. */
+  recentStallMs: number;
   /** The explorer's URL, or null when it is off. */
   explorer: string | null;
 }
@@ -129,14 +139,24 @@ export class Node {
   #miner?: Miner;
   #threads?: number;
   #tipWatchers = new Set<() => void>();
-  #orphanTxs = new OrphanTxs();
+  #bans: BanList;
+  #stalls = new StallMonitor();
+  /** Peers' messages are checked one per turn of the event loop, small ones mostly first (lib/turns.ts). */
+  #turns = turns;
   #sync = new SyncMeter();
   #discovery: LanDiscovery;
   #knewNobody = false;
   /** Payments are built one at a time, so two at once never pick the same coins. */
   #sending: Promise<unknown> = Promise.resolve();
 
-  private constructor(opts: NodeOptions, lock: DirLock, store: Store, chain: Chain, wallet: Wallet) {
+  private constructor(
+    opts: NodeOptions,
+    lock: DirLock,
+    store: Store,
+    chain: Chain,
+    wallet: Wallet,
+    bans: BanList,
+  ) {
     this.params = NETWORKS[opts.network];
     this.dataDir = opts.dataDir;
     this.#lock = lock;
@@ -144,6 +164,7 @@ export class Node {
     this.chain = chain;
     this.mempool = new Mempool(chain);
     this.wallet = wallet;
+    this.#bans = bans;
     this.#threads = opts.threads;
     if (opts.onEvent) this.#listeners.add(opts.onEvent);
     // Always there, but inert (nothing bound or sent) unless `--discover` or the menu turns it on.
@@ -162,6 +183,7 @@ export class Node {
       tracker: trackerFile(opts.trackerPath),
       connect: opts.connect,
       maxPeers: opts.maxPeers,
+      bans,
       discover: this.#discovery,
       ...opts.timings,
       onEvent: (e) => this.#emit(e),
@@ -205,7 +227,8 @@ export class Node {
       store = openStore(`${opts.dataDir}/chain.sqlite`);
       const chain = Chain.open(store, params);
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
-      const node = new Node(opts, lock, store, chain, wallet);
+      const bans = await BanList.open(`${opts.dataDir}/bans.json`);
+      const node = new Node(opts, lock, store, chain, wallet, bans);
       // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
       await node.#afterChainUpdate(await chain.resume(), "local");
       node.#knewNobody = !opts.connect?.length &&
@@ -276,6 +299,10 @@ export class Node {
       mempool: this.mempool.size,
       mining: m.mining,
       hashrate: Math.round(m.hashrate),
+      orphanTxs: this.mempool.orphanCount,
+      orphanBlocks: this.chain.orphanCount,
+      maxStallMs: this.#stalls.longestMs,
+      recentStallMs: this.#stalls.recentMs,
       explorer: this.explorerUrl,
     };
   }
@@ -297,34 +324,49 @@ export class Node {
   }
 
   /**
-   * Validates and connects a block (ours or a peer's), updates the mempool, relays it if it is new, and
+   * Validates and connects a block (ours), updates the mempool, relays it if it joined the best chain, and
    * reports it. Throws `ValidationError` when refused.
    */
   async submitBlock(block: Block, bytes: Uint8Array = encodeBlock(block)): Promise<string> {
     const r = await this.chain.processBlock(block, bytes);
     await this.#afterChainUpdate(r.update, "local");
-    if (r.status !== "orphan") this.net.relayBlock(bytes);
+    if (r.status === "connected") this.net.relayBlock(bytes);
     if (r.status === "side") this.#emit({ type: "side", hash: r.hash, height: r.height, source: "local" });
     return r.hash;
   }
 
   /** Validates a transaction into the mempool and relays it; throws `ValidationError` when refused. */
   async submitTx(tx: Transaction): Promise<string> {
-    const entry = await this.mempool.accept(tx);
+    const [entry, ...unlocked] = await this.mempool.accept(tx, { urgent: true });
     this.net.relayTx(encodeTransaction(tx));
     this.#emit({ type: "tx", txid: entry.txid, source: "local" });
-    await this.#adoptOrphanTxs(entry.txid);
+    this.#announce(unlocked);
     return entry.txid;
   }
 
   /** Pays `amount` base units to `address` from the wallet; returns the txid. */
   send(address: string, amount: number): Promise<{ txid: string; fee: number }> {
     const run = this.#sending.then(async () => {
-      const { tx, fee } = await this.wallet.createTransaction(this.walletView(), address, amount);
+      const view = this.walletView();
+      // Unconfirmed coins whose chain is at the mempool's limit cannot be spent until a block confirms some.
+      const spendable = {
+        ...view,
+        mempoolCoinsOf: (pkhs: ReadonlySet<string>) =>
+          view.mempoolCoinsOf(pkhs).filter((c) => this.mempool.roomForChild(c.outpoint.txid)),
+      };
+      const { tx, fee } = await this.wallet.createTransaction(spendable, address, amount);
       return { txid: await this.submitTx(tx), fee };
     });
     this.#sending = run.catch(() => {});
     return run;
+  }
+
+  /** Relays and reports transactions that entered the mempool because others did (orphans whose parent came). */
+  #announce(entries: MempoolEntry[]): void {
+    for (const e of entries) {
+      this.net.relayTx(encodeTransaction(e.tx));
+      this.#emit({ type: "tx", txid: e.txid, source: "network" });
+    }
   }
 
   /** The miner (its workers start on first use). */
@@ -341,14 +383,9 @@ export class Node {
   }
 
   async #afterChainUpdate(update: ChainUpdate, source: "local" | "network"): Promise<void> {
-    await this.mempool.chainUpdated(update);
+    const { restored, unlocked } = await this.mempool.chainUpdated(update);
     // Transactions a reorg put back in the mempool are news to peers that never saw them unconfirmed.
-    for (const { block } of update.disconnected) {
-      for (const tx of block.txs.slice(1)) {
-        const id = txid(tx);
-        if (this.mempool.has(id)) this.net.relayTx(encodeTransaction(tx));
-      }
-    }
+    for (const e of restored) this.net.relayTx(encodeTransaction(e.tx));
     if (update.connected.length) { for (const w of this.#tipWatchers) w(); }
     if (update.disconnected.length) {
       this.#emit({
@@ -357,12 +394,11 @@ export class Node {
         connected: update.connected.length,
       });
     }
-    for (const { hash, height, block } of update.connected) {
+    for (const { hash, height } of update.connected) {
       if (source === "network") this.#sync.connected(performance.now(), height);
-      // Waiting transactions whose parent this block confirms (rare: skip the txids when none wait).
-      if (this.#orphanTxs.size) { for (const tx of block.txs) await this.#adoptOrphanTxs(txid(tx)); }
       this.#emit({ type: "block", hash, height, source });
     }
+    this.#announce(unlocked);
   }
 
   #ledgerPort(): LedgerPort {
@@ -384,76 +420,76 @@ export class Node {
         const e = this.mempool.get(id);
         return e && encodeTransaction(e.tx);
       },
+      // A transaction waiting for its parent is not counted: the copy we hold may be a forged one.
       has: (kind, id) => kind === "tx" ? this.mempool.has(id) : this.chain.has(id),
-      receiveBlock: (bytes) => this.receiveBlock(bytes),
+      receiveBlock: (bytes, _from, requested) => this.receiveBlock(bytes, requested),
       receiveTx: (bytes) => this.receiveTx(bytes),
       pendingTxids: () => this.mempool.entries().map((e) => e.txid),
       peerTip: (height) => this.#sync.announce(height),
     };
   }
 
-  /** Takes a block's bytes as a peer sent them; never throws: the verdict says what became of it. */
-  async receiveBlock(bytes: Uint8Array): Promise<Verdict> {
+  /**
+   * Takes a block's bytes as a peer sent them (`requested`: in answer to our `getblocks`); never throws: the
+   * verdict says what became of it. The header is checked before the body is decoded, so a block refused for
+   * its work or its time costs one header hash, and an orphan is kept as bytes until its parent comes.
+   */
+  async receiveBlock(bytes: Uint8Array, requested = false): Promise<Verdict> {
+    if (!this.#turns.free()) await this.#turns.next(bytes.length);
+    let header: BlockHeader;
+    try {
+      header = decodeHeader(bytes.subarray(0, HEADER_SIZE));
+    } catch (e) {
+      return malformed(e);
+    }
+    const hash = blockHashSync(header);
+    if (this.chain.has(hash)) return { kind: "known", id: hash };
+    try {
+      // An orphan is kept unread: its body costs nothing unless its parent comes.
+      if (this.chain.checkHeader(header, { requested }) === "orphan") {
+        this.chain.keepOrphan(header, bytes);
+        return { kind: "orphan", id: hash };
+      }
+    } catch (e) {
+      return refused(e, hash);
+    }
     let block: Block;
     try {
       block = decodeBlock(bytes);
     } catch (e) {
       return malformed(e);
     }
-    const hash = blockHashSync(block.header);
-    if (this.chain.has(hash)) return { kind: "known", id: hash };
     try {
-      const r = await this.chain.processBlock(block, bytes);
+      const r = await this.chain.processBlock(block, bytes, { requested });
       await this.#afterChainUpdate(r.update, "network");
       if (r.status === "side") this.#emit({ type: "side", hash, height: r.height, source: "network" });
-      return { kind: r.status === "orphan" ? "orphan" : "accepted", id: hash };
+      return { kind: r.status === "connected" ? "accepted" : r.status, id: hash };
     } catch (e) {
       return refused(e, hash);
     }
   }
 
   /**
-   * Takes a transaction's bytes as a peer sent them; never throws. One whose parent has not arrived yet
-   * waits (bounded) and is accepted and relayed when the parent comes.
+   * Takes a transaction's bytes as a peer sent them; never throws. One whose parent has not arrived yet waits
+   * in the mempool (bounded) and is accepted and relayed when the parent comes.
    */
   async receiveTx(bytes: Uint8Array): Promise<Verdict> {
+    if (!this.#turns.free()) await this.#turns.next(bytes.length);
     let tx: Transaction;
     try {
       tx = decodeTransaction(bytes);
     } catch (e) {
       return malformed(e);
     }
-    const id = txid(tx);
-    if (this.mempool.has(id)) return { kind: "known", id };
     try {
-      await this.mempool.accept(tx);
-      this.#emit({ type: "tx", txid: id, source: "network" });
-      await this.#adoptOrphanTxs(id);
-      return { kind: "accepted", id };
+      const entries = await this.mempool.accept(tx, { allowOrphan: true });
+      if (entries.length === 0) return { kind: "orphan", id: txid(tx) };
+      const [entry, ...unlocked] = entries;
+      this.#emit({ type: "tx", txid: entry.txid, source: "network" });
+      this.#announce(unlocked);
+      return { kind: "accepted", id: entry.txid };
     } catch (e) {
-      // Perhaps its parent is still on its way: keep it until the parent comes.
-      if (e instanceof ValidationError && e.code === "bad-txns-inputs-missingorspent") {
-        this.#orphanTxs.add(id, tx);
-      }
-      return refused(e, id);
-    }
-  }
-
-  /** Accepts and relays the waiting transactions that spend `parent`'s outputs, and theirs in turn. */
-  async #adoptOrphanTxs(parent: string): Promise<void> {
-    const ready = [parent];
-    while (ready.length) {
-      for (const [id, tx] of this.#orphanTxs.takeChildrenOf(ready.pop()!)) {
-        try {
-          await this.mempool.accept(tx);
-        } catch (e) {
-          if (e instanceof ValidationError) continue;
-          throw e;
-        }
-        this.net.relayTx(encodeTransaction(tx));
-        this.#emit({ type: "tx", txid: id, source: "network" });
-        ready.push(id);
-      }
+      return refused(e, txid(tx));
     }
   }
 
@@ -461,9 +497,11 @@ export class Node {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#stalls.stop();
     await this.#miner?.close();
     await this.net.stop();
     this.#discovery.close();
+    await this.#bans.flush().catch(() => {}); // a ban that could not be written still held while we ran
     this.#store.close();
     this.#lock.release();
   }

@@ -1,0 +1,123 @@
+/** Bans that survive a restart: the bans file, its atomic rewrite, and a node that honours it from the start. */
+import assert from "node:assert/strict";
+import { BanList } from "../lib/net/ban.ts";
+import { Node } from "../lib/node.ts";
+import { StallMonitor } from "../lib/stall_monitor.ts";
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain-bans-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("bans are written to the bans file and read back after a restart; scores and expired bans are not", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/bans.json`;
+    let now = 1_000_000;
+    const a = await BanList.open(path, { now: () => now, banMs: 60_000 });
+    assert.deepEqual(a.banned(), []);
+    a.add("10.0.0.1", 60);
+    a.add("10.0.0.1", 40); // reaches 100: banned, and written at once
+    await a.flush();
+    assert.match(await Deno.readTextFile(path), /"10\.0\.0\.1"/);
+    a.ban("[fe80::1]", 1_000);
+    a.add("10.0.0.2", 50); // a score, not a ban: not kept
+    await a.flush();
+    const file = JSON.parse(await Deno.readTextFile(path));
+    assert.equal(file.version, 1);
+    assert.deepEqual(file.bans.map((b: { host: string }) => b.host).sort(), ["10.0.0.1", "fe80::1"]);
+
+    now += 2_000; // the short ban has ended
+    const b = await BanList.open(path, { now: () => now });
+    assert.ok(b.isBanned("10.0.0.1"));
+    assert.equal(b.isBanned("fe80::1"), false);
+    assert.equal(b.score("10.0.0.2"), 0);
+    b.unban("10.0.0.1");
+    await b.flush();
+    const c = await BanList.open(path, { now: () => now });
+    assert.equal(c.isBanned("10.0.0.1"), false, "an unban is written too");
+    // No temporary files are left behind.
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assert.deepEqual(names, ["bans.json"]);
+  });
+});
+
+Deno.test("a damaged bans file is kept aside, not lost, and the node starts with no bans", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/bans.json`;
+    await Deno.writeTextFile(path, '{"version":1,"bans":[{"host":"10.0.0.1","until":');
+    const list = await BanList.open(path);
+    assert.deepEqual(list.banned(), []);
+    assert.match(await Deno.readTextFile(`${path}.bad`), /10\.0\.0\.1/);
+    // Entries that are not bans are skipped, the rest kept.
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        version: 1,
+        bans: [{ host: "10.0.0.9", until: Date.now() + 60_000 }, { host: 5 }, null],
+      }),
+    );
+    assert.deepEqual((await BanList.open(path)).banned().map((b) => b.host), ["10.0.0.9"]);
+  });
+});
+
+/** Whether `port` on 127.0.0.1 greets a new connection (any bytes) before closing it. */
+async function greets(port: number): Promise<boolean> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    const n = await conn.read(new Uint8Array(1024)).catch(() => null);
+    return n !== null && n > 0;
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed by the node */ }
+  }
+}
+
+Deno.test("a node loads its bans file at start and refuses a banned host from the first connection", async () => {
+  await withDir(async (dir) => {
+    const start = () =>
+      Node.start({
+        network: "regtest",
+        dataDir: `${dir}/data`,
+        trackerPath: `${dir}/tracker.txt`,
+        listen: { hostname: "127.0.0.1", port: 0 },
+        threads: 1,
+      });
+    let node = await start();
+    const port = () => Number(node.net.listen.split(":").at(-1));
+    try {
+      assert.equal(await greets(port()), true, "control: an unbanned host is greeted");
+    } finally {
+      await node.stop();
+    }
+    // A ban written while the node was down (as a previous run of it would have).
+    const bans = await BanList.open(`${dir}/data/bans.json`);
+    bans.ban("127.0.0.1");
+    await bans.flush();
+    node = await start();
+    try {
+      assert.equal(await greets(port()), false, "the banned host is refused at once");
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+Deno.test("the stall monitor sees a blocked event loop, and forgets it once it is no longer recent", async () => {
+  const m = new StallMonitor(5);
+  try {
+    await new Promise((r) => setTimeout(r, 30));
+    const end = performance.now() + 200;
+    while (performance.now() < end) { /* a synchronous loop, as a huge getdata answered at once was */ }
+    await new Promise((r) => setTimeout(r, 30));
+    assert.ok(m.longestMs >= 150, `longest ${m.longestMs} ms`);
+    assert.ok(m.recentMs >= 150, `recent ${m.recentMs} ms`);
+  } finally {
+    m.stop();
+  }
+});
