@@ -7,8 +7,9 @@
 import { Chain } from "../lib/chain/chain.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import { generateKeyPair, sign, verify } from "../lib/crypto/ed25519.ts";
-import type { Block } from "../lib/primitives/block.ts";
-import { type Transaction, txid } from "../lib/primitives/transaction.ts";
+import { type Block, MAX_BLOCK_SIZE } from "../lib/primitives/block.ts";
+import { type Transaction, txid, txSize } from "../lib/primitives/transaction.ts";
+import { Mempool } from "../lib/chain/mempool.ts";
 import { openStore } from "../lib/store/store.ts";
 import { coinbaseOut, mine, newKey, newLedger, spend, type TestKey } from "../tests/support/ledger.ts";
 import { median } from "./stats.ts";
@@ -107,6 +108,69 @@ export function spread(xs: number[], what: string, digits = 2): string {
   return `min ${f(Math.min(...xs))} / median ${f(median(xs))} / max ${f(Math.max(...xs))} over ${what}`;
 }
 
+/**
+ * A pool of `chains` chains of `length` unconfirmed payments each (the longest the mempool allows), bounded at
+ * exactly its own size, and `extra` richer payments that each must evict to get in.
+ */
+async function makeChains(chains: number, length: number, extra: number) {
+  const { chain, mempool } = newLedger({ maxBytes: 50_000_000 });
+  const key = await newKey();
+  const [cb] = await mine(chain, mempool, key.pkh, 11);
+  const each = Math.floor((50e8 - 100_000) / (chains + extra));
+  const fan = await spend(
+    key,
+    [coinbaseOut(cb)],
+    Array.from({ length: chains + extra }, () => ({ amount: each, pubKeyHash: key.pkh })),
+  );
+  await mempool.accept(fan);
+  await mine(chain, mempool, key.pkh, 1);
+  const fanId = txid(fan);
+  const txs: Transaction[] = [];
+  for (let c = 0; c < chains; c++) {
+    let prev = { txid: fanId, index: c }, amount = each;
+    for (let i = 0; i < length; i++) {
+      amount -= 1_000 + c; // fee rates differ between chains
+      const tx = await spend(key, [prev], [{ amount, pubKeyHash: key.pkh }]);
+      txs.push(tx);
+      prev = { txid: txid(tx), index: 0 };
+    }
+  }
+  const rich: Transaction[] = [];
+  for (let i = 0; i < extra; i++) {
+    rich.push(
+      await spend(key, [{ txid: fanId, index: chains + i }], [{
+        amount: each - 50_000,
+        pubKeyHash: key.pkh,
+      }]),
+    );
+  }
+  const pool = new Mempool(chain, { maxBytes: txs.reduce((s, tx) => s + txSize(tx), 0) });
+  for (const tx of txs) await pool.accept(tx);
+  return { pool, rich };
+}
+
+/**
+ * Block templates and eviction at a full pool of 5,000 transactions in chains of 25 (issue 11 measured 84 ms a
+ * template for one chain of 5,000, which the chain limits no longer allow).
+ */
+async function benchPool(quick: boolean): Promise<Record<string, number>> {
+  const chains = quick ? 40 : 200;
+  const { pool, rich } = await makeChains(chains, 25, 500);
+  const times: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    pool.selectForBlock(MAX_BLOCK_SIZE - 1_000);
+    times.push(performance.now() - t);
+  }
+  const evict = await timed(rich.length, async () => {
+    for (const tx of rich) await pool.accept(tx);
+  });
+  return {
+    [`template_ms_${chains * 25}_in_chains_of_25`]: +median(times).toFixed(2),
+    [`accept_evicting_per_s_at_${chains * 25}`]: Math.round(evict),
+  };
+}
+
 /** Runs the ledger section; `quick` shrinks the workloads. */
 export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Record<string, number | string>> {
   const n = opts.quick ? 1000 : 4000, rounds = opts.quick ? 5 : 10;
@@ -166,6 +230,7 @@ export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Recor
       1,
     ),
     connect_tx_per_s: Math.round(connect * FULL_BLOCK_TXS),
+    ...await benchPool(opts.quick ?? false),
     hash:
       "synchronous TypeScript SHA-256 for txids and merkle roots (cross-checked against WebCrypto in tests)",
   };

@@ -1,12 +1,13 @@
 /**
  * `deno task stress`: the full chaos, fuzzing and load runs with real node processes on 127.0.0.1, written
- * to `bench/stress-results.md`. `--only hub|random|hostile|load` runs one scenario (and writes no file);
+ * to `bench/stress-results.md`. `--only hub|random|hostile|resources|load` runs one scenario (and writes no file);
  * `--scale 0.5` shrinks every scenario, for a machine that cannot finish the full run in about ten minutes.
  * @module
  */
 import { passed, type ScenarioResult } from "../tests/support/stress.ts";
 import { hubKills, randomKills } from "../tests/support/stress_kills.ts";
 import { hostile } from "../tests/support/stress_hostile.ts";
+import { resources } from "../tests/support/stress_resources.ts";
 import { load } from "../tests/support/stress_load.ts";
 
 /** A bad command-line argument. */
@@ -20,7 +21,7 @@ export interface StressArgs {
   scale: number;
 }
 
-const SCENARIOS = ["hub", "random", "hostile", "load"] as const;
+const SCENARIOS = ["hub", "random", "hostile", "resources", "load"] as const;
 
 /** Parses `--only NAME` and `--scale F`. */
 export function parseStressArgs(args: string[]): StressArgs {
@@ -155,6 +156,17 @@ if (import.meta.main) {
   await run("hub", () => hubKills({ kills: Math.max(1, Math.round(20 * s)), senders: 5, progress }));
   await run("random", () => randomKills({ kills: Math.max(1, Math.round(50 * s)), nodes: 5, progress }));
   await run("hostile", () => hostile({ inputs: Math.max(300, Math.round(10_000 * s)), progress }));
+  const attacks = (n: number) => Math.max(4, Math.round(n * s));
+  await run("resources", () =>
+    resources({
+      links: attacks(40),
+      hugeTxs: attacks(40),
+      orphanTxs: attacks(400),
+      getdatas: attacks(200),
+      sideBlocks: attacks(40),
+      orphanBlocks: attacks(100),
+      progress,
+    }));
   await run("load", () => load({ nodes: 5, rate: 200, seconds: Math.max(5, Math.round(60 * s)), progress }));
   const text = renderResults(
     results,

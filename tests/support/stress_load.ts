@@ -19,6 +19,7 @@ import {
   waitForOneHub,
 } from "./stress.ts";
 import { fundEach, type Progress } from "./stress_kills.ts";
+import { MAX_ANCESTORS } from "../../lib/consensus/policy.ts";
 
 /** The mempool's default byte bound (`lib/chain/mempool.ts`, not exported there). */
 export const MEMPOOL_MAX_BYTES = 5_000_000;
@@ -29,7 +30,10 @@ export interface LoadOptions {
   /** Target payments per second over all nodes. */
   rate: number;
   seconds: number;
-  /** Coinbases each node mines first: independent coins, so chains of unconfirmed change stay short. */
+  /**
+   * Coinbases each node mines first (at least): independent coins, so chains of unconfirmed change stay
+   * within the mempool's limit of 25; at least one coin per 20 of the node's payments is mined.
+   */
   coinbases?: number;
   progress?: Progress;
 }
@@ -62,7 +66,8 @@ export async function load(o: LoadOptions): Promise<ScenarioResult> {
     const nodes: StressNode[] = [];
     for (let i = 0; i < o.nodes; i++) nodes.push(await cluster.start(`n${i}`));
     await waitForOneHub(nodes, 20_000, "every node to join one network");
-    const base = await fundEach(cluster, nodes, o.coinbases ?? 5);
+    const perNode = Math.ceil((o.rate * o.seconds) / o.nodes / (MAX_ANCESTORS - 5));
+    const base = await fundEach(cluster, nodes, Math.max(o.coinbases ?? 5, perNode));
     const addresses = await Promise.all(nodes.map(async (s) => (await rpc<Status>(s, "status")).address));
     /** Each accepted payment: when its `send` request left (ms since the epoch) and how long the RPC took. */
     const sent: { txid: string; from: StressNode; requestedAt: number; took: number }[] = [];
