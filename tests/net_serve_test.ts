@@ -18,6 +18,7 @@ import {
 } from "../lib/net/serve.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import { encodeBlock } from "../lib/primitives/block.ts";
+import { encodeTransaction } from "../lib/primitives/transaction.ts";
 import { hashOf } from "./support/rules.ts";
 
 const MB = 1_000_000;
@@ -51,6 +52,7 @@ function fakeLink(name = "l") {
 /** A ledger holding `blocks` (id → bytes); `verdict` answers every received block. */
 function fakeLedger(blocks: Map<string, Uint8Array>, verdict: Verdict = { kind: "known", id: id(0) }) {
   const received: { requested: boolean }[] = [];
+  const txs = { count: 0 };
   const ledger: LedgerPort = {
     network: "regtest",
     genesis: NETWORKS.regtest.genesisHash,
@@ -65,10 +67,13 @@ function fakeLedger(blocks: Map<string, Uint8Array>, verdict: Verdict = { kind: 
       received.push({ requested: requested ?? false });
       return Promise.resolve(verdict);
     },
-    receiveTx: () => Promise.resolve({ kind: "known", id: id(0) }),
+    receiveTx: () => {
+      txs.count++;
+      return Promise.resolve({ kind: "known", id: id(0) });
+    },
     pendingTxids: () => [],
   };
-  return { ledger, received };
+  return { ledger, received, txs };
 }
 
 function relayWith(ledger: LedgerPort) {
@@ -244,4 +249,24 @@ Deno.test("a getblocks from a link that is behind is answered once it drains (a 
   state.queued = 0;
   await answered;
   assert.deepEqual(sent.map((m) => m.type), ["blocks"]);
+});
+
+Deno.test("an orphan block from a peer that never answers our getblocks does not hold back others' transactions", async () => {
+  const { ledger, txs } = fakeLedger(new Map(), { kind: "orphan", id: id(9) });
+  const { relay } = relayWith(ledger);
+  const attacker = fakeLink("attacker"), honest = fakeLink("honest");
+  await relay.handle(attacker.link, { type: "block", data: "00" }, () => []);
+  assert.deepEqual(attacker.sent.map((m) => m.type), ["getblocks"], "asked for the missing parent");
+  const payment = encodeTransaction({
+    version: 1,
+    inputs: [{
+      prevout: { txid: id(5), index: 0 },
+      publicKey: new Uint8Array(32),
+      signature: new Uint8Array(64),
+    }],
+    outputs: [{ amount: 1, pubKeyHash: "00".repeat(20) }],
+    lockTime: 0,
+  });
+  await relay.handle(honest.link, { type: "tx", data: payment.toHex() }, () => []);
+  assert.equal(txs.count, 1, "the payment was judged at once, not deferred until the attacker answers");
 });

@@ -41,8 +41,13 @@ const SYNC_STALL_MS = 10_000;
 export class Relay {
   #ledger: LedgerPort;
   #hooks: RelayHooks;
-  /** The link blocks are being downloaded from, and when it last delivered: one download at a time. */
-  #sync?: { link: Link; at: number };
+  /**
+   * The link blocks are being downloaded from, and when it last delivered: one download at a time. `defers`:
+   * transactions wait for its end, from the start when the link said it has more work than we do, otherwise
+   * (a download an orphan block started) only once a batch brought blocks we lacked, or one orphan block
+   * from a peer that never answers our request would hold back every payment for `SYNC_STALL_MS`.
+   */
+  #sync?: { link: Link; at: number; defers: boolean };
   /**
    * Transactions announced or pushed while we download blocks, by the link that has them: a node that is
    * behind cannot judge them (their inputs may be in blocks still on their way, or coinbases not yet
@@ -62,7 +67,7 @@ export class Relay {
   afterHandshake(link: Link, hello: HelloMessage): void {
     this.#ledger.peerTip?.(hello.tip.height);
     const tip = this.#ledger.tip();
-    if (BigInt("0x" + hello.tip.work) > tip.work) this.#requestBlocks(link);
+    if (BigInt("0x" + hello.tip.work) > tip.work) this.#requestBlocks(link, true);
     else if (tip.hash !== link.sentTip && tip.hash !== hello.tip.hash) {
       // Our tip moved after our hello left, before this link could receive relays: send it now, or a block
       // connected in that gap would reach this peer only with the next one.
@@ -93,9 +98,13 @@ export class Relay {
    * Asks `link` for the blocks after our locator, unless another link is already sending us blocks: a Peer
    * with two SuperPeers, or a burst of orphans, would otherwise download the same chain twice over.
    */
-  #requestBlocks(link: Link): void {
+  #requestBlocks(link: Link, behind = false): void {
     if (this.#syncing() && this.#sync!.link !== link) return;
-    this.#sync = { link, at: this.#now() };
+    this.#sync = {
+      link,
+      at: this.#now(),
+      defers: behind || (this.#sync?.link === link && this.#sync.defers),
+    };
     this.#ask(link, this.#ledger.locator().slice(0, 101));
   }
 
@@ -118,6 +127,11 @@ export class Relay {
   #syncing(): boolean {
     const s = this.#sync;
     return !!s && !s.link.conn.isClosed && this.#now() - s.at < SYNC_STALL_MS;
+  }
+
+  /** True while a download is under way that transactions wait for (see `#sync`). */
+  #downloading(): boolean {
+    return this.#syncing() && this.#sync!.defers;
   }
 
   /** Remembers transaction ids `link` offered during a download (at most `MAX_INV` per link). */
@@ -160,7 +174,7 @@ export class Relay {
       }
       case "tx": {
         const bytes = fromHex(msg.data);
-        if (this.#syncing()) {
+        if (this.#downloading()) {
           const id = txidOf(bytes);
           if (id) return this.#defer(link, [id]);
         } else if (this.#deferred.size) this.#askDeferred();
@@ -209,6 +223,7 @@ export class Relay {
         }
         if (this.#sync?.link === link) {
           this.#sync.at = this.#now();
+          if (progressed) this.#sync.defers = true;
           if (!last) {
             this.#sync = undefined; // an empty batch: level with this link
             this.#askDeferred();
@@ -225,7 +240,7 @@ export class Relay {
       }
       case "inv": {
         const missing = msg.ids.filter((id) => !this.#ledger.has(msg.kind, id));
-        if (msg.kind === "tx" && this.#syncing()) return this.#defer(link, missing);
+        if (msg.kind === "tx" && this.#downloading()) return this.#defer(link, missing);
         if (this.#deferred.size) this.#askDeferred();
         if (missing.length) link.conn.send({ type: "getdata", kind: msg.kind, ids: missing });
         return;
