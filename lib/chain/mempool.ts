@@ -117,6 +117,9 @@ const MIN_TX_SIZE = 170;
  */
 const SPECULATE_MAX_INPUTS = 2;
 
+/** Does nothing: for promises whose failure is of no interest. */
+function ignore(): void {}
+
 /** An empty set, shared (never modified): no ancestors, no victims. */
 const NONE: ReadonlySet<never> = new Set();
 
@@ -320,6 +323,15 @@ export class Mempool implements CoinView {
       () => `${size} bytes exceed the ${MAX_STANDARD_TX_SIZE}-byte limit`,
       NO_BLAME,
     );
+    // Signatures are the costly check, so they come last: a refused transaction costs none. Except when the
+    // verifier has room to spare for all of a payment's checks (at most two): then they start now and run on
+    // other threads while everything else is checked here, and a refusal ignores them.
+    const q = this.#verifier, urgent = opts.urgent;
+    const early = tx.inputs.length <= SPECULATE_MAX_INPUTS && q.waiting === 0 &&
+        q.inFlight + tx.inputs.length <= q.max / 2
+      ? checkSignatures(tx, id, { urgent, queue: q })
+      : undefined;
+    early?.catch(ignore); // awaited below unless refused first
     // The txid does not cover signatures: copies are told apart by them too, so a forged copy that arrives
     // first (and waits, or is being checked) cannot keep the honest one out.
     const key = signatureKey(tx, id);
@@ -333,15 +345,6 @@ export class Mempool implements CoinView {
     this.#validating.add(key);
     try {
       const tip = this.#chain.tip, version = this.#version;
-      // Signatures are the costly check, so they come last: a refused transaction costs none. Except when the
-      // verifier has room to spare for all of a payment's checks (at most two): then they start now and run on
-      // other threads while the inputs and fees are checked here, and a refusal ignores them.
-      const q = this.#verifier, urgent = opts.urgent;
-      const early = tx.inputs.length <= SPECULATE_MAX_INPUTS && q.waiting === 0 &&
-          q.inFlight + tx.inputs.length <= q.max / 2
-        ? checkSignatures(tx, id, { urgent, queue: q })
-        : undefined;
-      early?.catch(() => {}); // awaited below unless refused first
       let plan = this.#plan(tx, id, size);
       if (!plan) return this.#wait(tx, id, key, size, opts);
       // Every cheaper check has passed: only now are signatures worth checking.
@@ -411,8 +414,14 @@ export class Mempool implements CoinView {
       () => `${id} is already confirmed`,
       NO_BLAME,
     );
-    if (tx.inputs.some((i) => this.getCoin(i.prevout) === undefined)) return undefined;
-    const fee = checkInputs(tx, this, this.#chain.height + 1, this.#chain.params, NO_BLAME).fee;
+    let fee: number;
+    try {
+      fee = checkInputs(tx, this, this.#chain.height + 1, this.#chain.params, NO_BLAME).fee;
+    } catch (e) {
+      // An input nobody has (yet): perhaps its parent is on its way, so the caller may keep it waiting.
+      if (e instanceof ValidationError && e.code === "bad-txns-inputs-missingorspent") return undefined;
+      throw e;
+    }
     const feeRate = fee / size;
     ensure(
       feeRate >= this.minFeeRate,

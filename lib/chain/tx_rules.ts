@@ -112,7 +112,17 @@ export function checkSignatures(
   id: string = txid(tx),
   opts: SignatureCheckOptions = {},
 ): Promise<void> {
-  return checkAllSignatures([{ tx, id }], opts);
+  if (tx.inputs.length !== 1) return checkAllSignatures([{ tx, id }], opts);
+  // A payment's usual shape, on every acceptance's path: one check, nothing to deduplicate.
+  const { publicKey, signature } = tx.inputs[0];
+  return (opts.queue ?? verifyQueue).verifyAll(
+    [{ publicKey, signature, message: fromHexReversed(id) }],
+    { urgent: opts.urgent },
+  ).then(failIfBad);
+}
+
+function failIfBad(bad: number): void {
+  ensure(bad < 0, "bad-sig", "input 0 has an invalid signature");
 }
 
 /**

@@ -117,18 +117,20 @@ export class VerifyQueue {
 
   /** The group whose turn it is: urgent ones first (in order), then the others in rotation. */
   #pick(): Group | undefined {
-    const take = (list: Group[], at: number): Group => {
-      const g = list[at];
-      if (g.next >= g.items.length - 1) list.splice(at, 1); // nothing more to start after this
-      return g;
-    };
     this.#drop(this.#urgent);
-    if (this.#urgent.length) return take(this.#urgent, 0);
+    if (this.#urgent.length) return this.#take(this.#urgent, 0);
     this.#drop(this.#normal);
     if (!this.#normal.length) return undefined;
     this.#turn %= this.#normal.length;
-    const g = take(this.#normal, this.#turn);
+    const g = this.#take(this.#normal, this.#turn);
     if (this.#normal[this.#turn] === g) this.#turn++; // still queued: the next group's turn
+    return g;
+  }
+
+  /** The group at `at`, taken off `list` when it has nothing more to start after this check. */
+  #take(list: Group[], at: number): Group {
+    const g = list[at];
+    if (g.next >= g.items.length - 1) list.splice(at, 1);
     return g;
   }
 
