@@ -11,7 +11,8 @@ import { type VerifyItem, VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { verify } from "../lib/crypto/ed25519.ts";
 import type { Chain } from "../lib/chain/chain.ts";
 import { type Transaction, txid, type TxOutput, txSize } from "../lib/primitives/transaction.ts";
-import { mine, spend } from "./support/ledger.ts";
+import { coinbaseOut, makeBlock, mine, spend } from "./support/ledger.ts";
+import type { Block } from "../lib/primitives/block.ts";
 import { assertRefused, COIN_AMOUNT, fundedLedger, unsigned } from "./support/rules.ts";
 import { seededBytes } from "./support/random.ts";
 
@@ -163,6 +164,30 @@ Deno.test("orphans whose parent a block confirms come in through chainUpdated", 
   const r = await l.mempool.chainUpdated({ disconnected: [], connected: [{ hash: "", height: 0, block }] });
   assert.deepEqual(r.unlocked.map((e) => e.txid), [txid(child)]);
   assert.ok(l.mempool.has(txid(child)));
+});
+
+Deno.test("a waiting spend of a coinbase whose block came but is not mature yet is kept, and comes in when it matures", async () => {
+  const src = await fundedLedger(), dst = await fundedLedger();
+  const k = src.key, maturity = src.chain.params.coinbaseMaturity;
+  const feed = async (block: Block) => {
+    const r = await dst.chain.processBlock(block);
+    return await dst.mempool.chainUpdated(r.update);
+  };
+  // Block B pays k a coinbase; a spend of it reaches dst before B does (a node catching up meets this).
+  const b = makeBlock(src.chain, undefined, k.pkh);
+  await src.chain.processBlock(b);
+  const tx = await spend(k, [coinbaseOut(b)], split(k.pkh, b.txs[0].outputs[0].amount, 1));
+  assert.deepEqual(await dst.mempool.accept(tx, { allowOrphan: true }), []);
+  assert.deepEqual((await feed(b)).unlocked, [], "B came, but its coinbase is not mature at this height");
+  for (let i = 1; i < maturity - 1; i++) {
+    const next = makeBlock(src.chain, undefined, k.pkh);
+    await src.chain.processBlock(next);
+    assert.deepEqual((await feed(next)).unlocked, [], `still immature ${i} blocks after B`);
+  }
+  const ripe = makeBlock(src.chain, undefined, k.pkh);
+  await src.chain.processBlock(ripe);
+  assert.deepEqual((await feed(ripe)).unlocked.map((e) => e.txid), [txid(tx)]);
+  assert.ok(dst.mempool.has(txid(tx)));
 });
 
 Deno.test("the orphan pool is bounded in count and bytes, evicts at random (seeded), and expires", () => {

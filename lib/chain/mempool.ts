@@ -14,6 +14,7 @@ import {
   MAX_ANCESTORS,
   MAX_DESCENDANT_BYTES,
   MAX_DESCENDANTS,
+  MAX_ORPHAN_TXS,
   MAX_STANDARD_TX_SIZE,
 } from "../consensus/policy.ts";
 import {
@@ -174,6 +175,11 @@ export class Mempool implements CoinView {
   /** Copies being validated now (`signatureKey`): the same copy from another peer is not checked twice. */
   #validating = new Set<string>();
   #orphans: OrphanTxs;
+  /**
+   * Waiting transactions whose parents came, but spend a coinbase not yet mature at our height (a node
+   * catching up meets them): they are tried again with every new block instead of being dropped.
+   */
+  #maturing: { tx: Transaction; id: string }[] = [];
   #verifier: VerifyQueue;
 
   /**
@@ -387,8 +393,32 @@ export class Mempool implements CoinView {
             parents.push(entry.txid);
           }
         } catch (e) {
-          if (!(e instanceof ValidationError)) throw e; // invalid after all: dropped
+          if (!(e instanceof ValidationError)) throw e;
+          if (e.code === "bad-txns-premature-spend-of-coinbase") this.#keepMaturing(o.tx, o.id);
+          // anything else: invalid after all, dropped
         }
+      }
+    }
+    return out;
+  }
+
+  #keepMaturing(tx: Transaction, id: string): void {
+    if (this.#maturing.some((m) => m.id === id)) return;
+    // Bounded like the orphans: the oldest goes (coinbase maturity is at most a few dozen blocks away).
+    if (this.#maturing.length >= MAX_ORPHAN_TXS) this.#maturing.shift();
+    this.#maturing.push({ tx, id });
+  }
+
+  /** After new blocks: the waiting spends of coinbases that have come of age now join the pool. */
+  async #acceptMatured(): Promise<PoolEntry[]> {
+    const out: PoolEntry[] = [];
+    for (const { tx, id } of this.#maturing.splice(0)) {
+      try {
+        const entry = await this.#acceptOne(tx, id, { allowOrphan: true });
+        if (entry) out.push(entry, ...await this.#acceptOrphansOf([entry.txid]));
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+        if (e.code === "bad-txns-premature-spend-of-coinbase") this.#keepMaturing(tx, id);
       }
     }
     return out;
@@ -688,6 +718,7 @@ export class Mempool implements CoinView {
       }
     }
     const unlocked = await this.#acceptOrphansOf(confirmedParents);
+    if (update.connected.length && this.#maturing.length) unlocked.push(...await this.#acceptMatured());
     return { restored: restored.filter((e) => this.#entries.has(e.txid)), unlocked };
   }
 }
