@@ -57,6 +57,8 @@ const tx = (n: number): Transaction => ({
   lockTime: 0,
 });
 const aheadHello = { tip: { hash: "22".repeat(32), height: 500, work: "ff" } } as HelloMessage;
+/** A block's bytes as hex, as far as the relay reads them (its header). */
+const BLOCK_HEX = "00".repeat(81);
 
 Deno.test("relay: a node that is behind downloads from one link at a time, however many offer blocks", async () => {
   const ledger = fakeLedger();
@@ -77,6 +79,7 @@ Deno.test("relay: transactions offered or pushed during a download are fetched a
   const relay = new Relay(ledger, { misbehaved: () => {} });
   const sp = fakeLink("sp");
   relay.afterHandshake(sp, aheadHello); // behind: the download starts
+  await relay.handle(sp, { type: "blocks", data: [BLOCK_HEX] }, () => []); // and brings blocks
   const [t1, t2, t3] = [tx(1), tx(2), tx(3)];
   await relay.handle(sp, { type: "inv", kind: "tx", ids: [txid(t1), txid(t2)] }, () => []);
   await relay.handle(sp, { type: "tx", data: toHex(encodeTransaction(t3)) }, () => []);
@@ -89,4 +92,13 @@ Deno.test("relay: transactions offered or pushed during a download are fetched a
   // Level now: a pushed transaction is judged at once.
   await relay.handle(sp, { type: "tx", data: toHex(encodeTransaction(t3)) }, () => []);
   assert.equal(ledger.judged.length, 1);
+});
+
+Deno.test("relay: a hello that claims more work holds back no payment until blocks actually come", async () => {
+  const ledger = fakeLedger();
+  const relay = new Relay(ledger, { misbehaved: () => {} });
+  const liar = fakeLink("liar"), honest = fakeLink("honest");
+  relay.afterHandshake(liar, aheadHello); // it says it is ahead, then never answers our getblocks
+  await relay.handle(honest, { type: "tx", data: toHex(encodeTransaction(tx(7))) }, () => []);
+  assert.equal(ledger.judged.length, 1, "the payment is judged at once");
 });

@@ -43,9 +43,9 @@ export class Relay {
   #hooks: RelayHooks;
   /**
    * The link blocks are being downloaded from, and when it last delivered: one download at a time. `defers`:
-   * transactions wait for its end, from the start when the link said it has more work than we do, otherwise
-   * (a download an orphan block started) only once a batch brought blocks we lacked, or one orphan block
-   * from a peer that never answers our request would hold back every payment for `SYNC_STALL_MS`.
+   * transactions wait for its end once a batch brought blocks we lacked, not before: a hello claiming more
+   * work, or one orphan block, from a peer that never answers would otherwise hold back every payment for
+   * `SYNC_STALL_MS` (and a transaction that does arrive early and waits for a parent is kept by the mempool).
    */
   #sync?: { link: Link; at: number; defers: boolean };
   /**
@@ -67,7 +67,7 @@ export class Relay {
   afterHandshake(link: Link, hello: HelloMessage): void {
     this.#ledger.peerTip?.(hello.tip.height);
     const tip = this.#ledger.tip();
-    if (BigInt("0x" + hello.tip.work) > tip.work) this.#requestBlocks(link, true);
+    if (BigInt("0x" + hello.tip.work) > tip.work) this.#requestBlocks(link);
     else if (tip.hash !== link.sentTip && tip.hash !== hello.tip.hash) {
       // Our tip moved after our hello left, before this link could receive relays: send it now, or a block
       // connected in that gap would reach this peer only with the next one.
@@ -98,13 +98,9 @@ export class Relay {
    * Asks `link` for the blocks after our locator, unless another link is already sending us blocks: a Peer
    * with two SuperPeers, or a burst of orphans, would otherwise download the same chain twice over.
    */
-  #requestBlocks(link: Link, behind = false): void {
+  #requestBlocks(link: Link): void {
     if (this.#syncing() && this.#sync!.link !== link) return;
-    this.#sync = {
-      link,
-      at: this.#now(),
-      defers: behind || (this.#sync?.link === link && this.#sync.defers),
-    };
+    this.#sync = { link, at: this.#now(), defers: this.#sync?.link === link && this.#sync.defers };
     this.#ask(link, this.#ledger.locator().slice(0, 101));
   }
 
