@@ -225,7 +225,9 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
     const b = await cluster.start("b"), c = await cluster.start("c");
     const honest = [hub, b, c];
     await waitForOneHub(honest, 20_000, "three nodes to form one network");
-    await rpc(b, "mine", [REGTEST.coinbaseMaturity + 2]);
+    // Twenty mature coins: each carries at most 25 unconfirmed payments in a row (the mempool's chain
+    // limit), and nothing is mined during the attack (a new tip there would read as an accepted block).
+    await rpc(b, "mine", [REGTEST.coinbaseMaturity + 20]);
     const before = await rpc<Status>(b, "status");
     await waitFor(
       async () => (await rpc<Status>(hub, "status")).tip === before.tip,
