@@ -186,8 +186,9 @@ export class Network {
   #lowSince: number | undefined;
   #ownSeq = 0;
   #ownPublished = { load: -1, peers: -1, at: -Infinity };
-  #announced = new Set<string>();
+  /** Directory changes our Peers have not heard of yet (past a full mesh they hear them in batches). */
   #memberRefresh = new Set<string>();
+  #memberRemovals = new Map<string, number>();
   #lastMemberRefresh = 0;
   #gossipTimer: unknown;
   #meshDialing = new Set<string>();
@@ -546,7 +547,6 @@ export class Network {
     for (let i = LIST_PAGE; i < roster.length; i += LIST_PAGE) {
       link.conn.send({ type: "members", add: roster.slice(i, i + LIST_PAGE), remove: [] });
     }
-    for (const e of dir) this.#announced.add(e.nodeId);
   }
 
   /**
@@ -1086,29 +1086,32 @@ export class Network {
       }));
       sendPaged(link, add, remove);
     }
-    // While SuperPeers are few, our Peers hear every change at once; past that, load updates wait.
-    const small = this.#dir.size <= MESH_FULL_UP_TO;
-    const add: SuperPeerEntry[] = [];
-    for (const { entry } of changes.add) {
-      if (this.#announced.has(entry.nodeId) && !small) this.#memberRefresh.add(entry.nodeId);
-      else {
-        this.#announced.add(entry.nodeId);
-        add.push(entry);
-      }
+    // While SuperPeers are few, our Peers hear every change at once. Past that, every SuperPeer's Peers would
+    // hear of every promotion and load change in the network, which grows with the network times the
+    // SuperPeers: they hear it in one batch every `DIR_MEMBER_REFRESH_MS` instead (their dials check it).
+    const add = changes.add.map((c) => c.entry);
+    const remove = changes.remove.map(({ nodeId, seq }) => ({ nodeId, seq }));
+    if (this.#dir.size <= MESH_FULL_UP_TO) {
+      if (add.length || remove.length) { for (const [l] of this.#members()) sendPaged(l, add, remove); }
+      return;
     }
-    const remove = changes.remove.map(({ nodeId, seq }) => {
-      this.#announced.delete(nodeId);
-      this.#memberRefresh.delete(nodeId);
-      return { nodeId, seq };
-    });
-    if (add.length || remove.length) { for (const [l] of this.#members()) sendPaged(l, add, remove); }
+    for (const e of add) {
+      this.#memberRefresh.add(e.nodeId);
+      this.#memberRemovals.delete(e.nodeId);
+    }
+    for (const r of remove) {
+      this.#memberRefresh.delete(r.nodeId);
+      this.#memberRemovals.set(r.nodeId, r.seq);
+    }
   }
 
   #refreshMembers(now: number): void {
     this.#lastMemberRefresh = now;
     const add = [...this.#memberRefresh].map((id) => this.#dir.get(id)).filter((e) => e !== undefined);
+    const remove = [...this.#memberRemovals].map(([nodeId, seq]) => ({ nodeId, seq }));
     this.#memberRefresh.clear();
-    if (add.length) { for (const [l] of this.#members()) sendPaged(l, add, []); }
+    this.#memberRemovals.clear();
+    if (add.length || remove.length) { for (const [l] of this.#members()) sendPaged(l, add, remove); }
   }
 
   // ---- messages ----
