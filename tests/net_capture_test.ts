@@ -131,3 +131,18 @@ Deno.test("a node of the old protocol is refused with a reason that says so", as
     await cluster.cleanup();
   }
 });
+
+Deno.test("refused hellos (another genesis) release their slots: after 120 of them an honest node still joins", async () => {
+  const cluster = await Cluster.create();
+  try {
+    const sp = await cluster.start("sp");
+    for (let i = 0; i < 120; i++) {
+      const p = await rawPeer(sp.port, helloMessage(`stranger-${i}`, { genesis: "ab".repeat(32) }));
+      await waitFor(() => p.conn.isClosed, 10_000, "the refusal");
+    }
+    const late = await cluster.start("late");
+    await waitForOneHub([sp, late], 10_000, "an honest node to join after the refusals");
+  } finally {
+    await cluster.cleanup();
+  }
+});

@@ -447,3 +447,21 @@ Deno.test("a peer trickling a partial frame is not alive, and a throwing callbac
     closeQuietly(pair.client);
   }
 });
+
+Deno.test("a handler that closes its own link and awaits the close does not deadlock it", async () => {
+  let conn: Connection | undefined;
+  const { a, b } = await connPair({}, {
+    onMessage: async (_m, c) => {
+      conn = c;
+      await c.close("answered and closed", { flush: true }); // as a redirecting node does
+    },
+  });
+  try {
+    a.send({ type: "getaddr" });
+    await waitFor(() => conn !== undefined, 10_000, "the message");
+    assert.equal(await within(conn!.closed, 10_000, "the handler's own close"), "answered and closed");
+    assert.equal(await within(a.closed, 10_000, "the far end's close"), "eof");
+  } finally {
+    await Promise.all([a.close("test over"), b.close("test over")]);
+  }
+});

@@ -177,8 +177,11 @@ export class Connection {
     this.#queue = [];
     this.#queuedBytes = 0;
     for (const d of this.#drained.splice(0)) d();
-    // Resolve only once both loops have returned, so a closed Connection has no pending socket ops.
-    Promise.all([this.#readDone, this.#writeDone]).then(() => this.#resolveClosed(reason));
+    // Resolve only once both loops have returned, so a closed Connection has no pending socket ops. A read
+    // loop busy in our own handler (or waiting its turn) does no socket op and returns as soon as it is
+    // back: waiting for it would deadlock a handler that closes its own link and awaits that.
+    const reading = this.#busy ? Promise.resolve() : this.#readDone;
+    Promise.all([reading, this.#writeDone]).then(() => this.#resolveClosed(reason));
   }
 
   #misbehaved(score: number, reason: string): void {
