@@ -24,8 +24,11 @@ export class FrameError extends Error {
 export type FrameObject = { readonly type: string; readonly [key: string]: unknown };
 
 const encoder = new TextEncoder();
-/** An idle decoder drops a buffer larger than this, so one big block does not pin 4 MiB per peer. */
-const SHRINK_ABOVE = 256 * 1024;
+/**
+ * An idle decoder drops a buffer larger than this, so a burst or one big block does not pin its buffer on every
+ * link: a SuperPeer holds many links, each idle most of the time.
+ */
+const SHRINK_ABOVE = 4 * 1024;
 
 /** Encodes `msg` as one frame; throws `FrameError` if it cannot be serialised or exceeds `MAX_FRAME`. */
 export function encodeFrame(msg: object): Uint8Array<ArrayBuffer> {

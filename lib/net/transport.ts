@@ -77,8 +77,12 @@ export function every(clock: Clock, ms: number, fn: () => void): () => void {
   };
 }
 
-/** Bytes read from a socket at a time: big enough for a burst of small frames, small per idle link. */
-const TCP_READ_CHUNK = 16 * 1024;
+/**
+ * Bytes read from a socket at a time. A pending read pins its buffer, and a SuperPeer holds many links that
+ * are idle most of the time: a link reads into a small buffer, a larger one while reads keep filling it
+ * (a block download), and back to small once they do not.
+ */
+const TCP_READ_SMALL = 4 * 1024, TCP_READ_LARGE = 64 * 1024;
 
 /** Wraps a TCP socket as a `Stream` (no delay, keep-alive). */
 export function tcpStream(conn: Deno.Conn): Stream {
@@ -89,13 +93,18 @@ export function tcpStream(conn: Deno.Conn): Stream {
       (conn as Deno.TcpConn).setKeepAlive(true);
     } catch { /* the socket may already be gone; the read loop will notice */ }
   }
-  const buf = new Uint8Array(TCP_READ_CHUNK);
+  let buf = new Uint8Array(TCP_READ_SMALL);
   let closed = false;
   return {
     remote: { hostname: addr.hostname, port: addr.port },
     read: async () => {
       const n = await conn.read(buf);
-      return n === null ? null : buf.subarray(0, n);
+      if (n === null) return null;
+      const got = buf.subarray(0, n);
+      // The caller copies what it keeps before the next read, so the next read may use another buffer.
+      if (n === buf.length && buf.length < TCP_READ_LARGE) buf = new Uint8Array(TCP_READ_LARGE);
+      else if (n < TCP_READ_SMALL && buf.length > TCP_READ_SMALL) buf = new Uint8Array(TCP_READ_SMALL);
+      return got;
     },
     write: (bytes) => conn.write(bytes),
     close: () => {
