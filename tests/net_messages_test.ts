@@ -105,7 +105,7 @@ const INVALID: Record<Message["type"], [string, unknown][]> = {
     "remove",
     [{ nodeId: "c" }],
   ]],
-  members: [["add", [{ listen: "h:1" }]], ["remove", [""]]],
+  members: [["add", [{ listen: "h:1" }]], ["remove", [""]], ["reset", "yes"]],
   primary: [["primary", "true"]],
   inv: [["kind", "header"], ["ids", [H, "x"]], ["ids", Array(1001).fill(H)], ["ids", H]],
   getdata: [["kind", null], ["ids", [1]]],

@@ -176,6 +176,8 @@ export interface SuperPeersMessage {
 export interface MembersMessage {
   /** Always "members". */
   readonly type: "members";
+  /** True when `add` starts the roster afresh (it replaces what the Peer held). */
+  readonly reset?: boolean;
   /** Peers that joined, in order. */
   readonly add: readonly PeerEntry[];
   /** Node ids of Peers that left. */
@@ -407,6 +409,7 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
   }),
   members: (o) => ({
     type: "members",
+    ...(field(o, "reset") === undefined ? {} : { reset: bool(field(o, "reset"), "members.reset") }),
     add: arr(field(o, "add"), "members.add", MAX_LIST, peerEntry),
     remove: arr(field(o, "remove"), "members.remove", MAX_LIST, nodeId),
   }),

@@ -194,6 +194,12 @@ export class Network {
   #meshDialing = new Set<string>();
   /** A SuperPeer's Peers in the order it admitted them: sent to each, who walk it if this one dies. */
   #roster: PeerEntry[] = [];
+  /**
+   * True while our Peers hold our roster: only while we are the only SuperPeer, since only then would they
+   * need it (with others about, a Peer that loses us has them). Keeping every Peer's copy current otherwise
+   * would cost each join a message to every Peer.
+   */
+  #rosterShared = false;
   #timers: (() => void)[] = [];
 
   /**
@@ -503,9 +509,12 @@ export class Network {
     }
     this.#roster = [...this.#roster.filter((p) => p.nodeId !== peer.nodeId), peer];
     this.#state.set(link, { kind: "member", primary, lastBlock: 0, lastTx: 0 });
-    this.#sendWelcome(link, this.#roster);
-    for (const [l] of this.#members()) {
-      if (l !== link) l.conn.send({ type: "members", add: [peer], remove: [] });
+    this.#rosterShared ||= this.#others().length === 0;
+    this.#sendWelcome(link, this.#rosterShared ? this.#roster : []);
+    if (this.#rosterShared) {
+      for (const [l] of this.#members()) {
+        if (l !== link) l.conn.send({ type: "members", add: [peer], remove: [] });
+      }
     }
     this.#emit({ type: "peer-joined", peer });
     this.#publish();
@@ -928,6 +937,7 @@ export class Network {
     if (this.#dir.expire(now, this.nodeId).length) this.#scheduleGossip();
     this.#publish();
     this.#maintainMesh();
+    this.#shareRoster();
     const load = this.#members().length;
     if (load * LOW_WATER_DIVISOR >= this.#o.maxPeers) this.#lowSince = undefined;
     else this.#lowSince ??= now;
@@ -942,6 +952,24 @@ export class Network {
       }, this.#random)
     ) this.#demote("lightly loaded: stepping down");
     if (now - this.#lastMemberRefresh >= DIR_MEMBER_REFRESH_MS) this.#refreshMembers(now);
+  }
+
+  /** Now the only SuperPeer: our Peers get our whole roster (it replaces what they held); no longer: not kept. */
+  #shareRoster(): void {
+    const sole = this.#others().length === 0;
+    if (sole && !this.#rosterShared) {
+      for (const [l] of this.#members()) {
+        for (let i = 0; i === 0 || i < this.#roster.length; i += LIST_PAGE) {
+          l.conn.send({
+            type: "members",
+            add: this.#roster.slice(i, i + LIST_PAGE),
+            remove: [],
+            reset: i === 0,
+          });
+        }
+      }
+    }
+    this.#rosterShared = sole;
   }
 
   #maintainMesh(): void {
@@ -1134,6 +1162,7 @@ export class Network {
         return;
       case "members":
         if (s.kind !== "superpeer") return;
+        if (msg.reset) s.roster = [];
         for (const p of msg.add) {
           if (s.roster.some((x) => x.nodeId === p.nodeId)) continue;
           s.roster.push(p);
@@ -1197,7 +1226,9 @@ export class Network {
   #memberGone(link: Link): void {
     const peer = entryOf(link);
     this.#roster = this.#roster.filter((p) => p.nodeId !== peer.nodeId);
-    for (const [l] of this.#members()) l.conn.send({ type: "members", add: [], remove: [peer.nodeId] });
+    if (this.#rosterShared) {
+      for (const [l] of this.#members()) l.conn.send({ type: "members", add: [], remove: [peer.nodeId] });
+    }
     this.#emit({ type: "peer-left", peer });
     this.#publish();
   }
