@@ -46,6 +46,12 @@ export const MAX_LINKS_PER_HOST = 4;
 export const HANDSHAKE_TIMEOUT_MS = 3000;
 /** Redirects a joining node follows in a row before it tries the next address. */
 export const MAX_REDIRECTS = 3;
+/** A joining node turned away by this many full SuperPeers adds capacity itself (linked to them). */
+export const TURNED_AWAY_AFTER = 2;
+/** SuperPeers a full one names as having room, at most: the least loaded it knows. */
+export const JOIN_TRY = 3;
+/** A Peer that found no second SuperPeer waits at most this long before it looks again, in ms. */
+export const BACKUP_RETRY_MAX_MS = 30_000;
 /** Dials a joining node runs at once. */
 export const JOIN_PARALLEL = 3;
 /** A full SuperPeer hands out at most one promotion per this many ms, so a burst does not mint dozens. */
@@ -55,8 +61,10 @@ export const BACKUP_RETRY_MS = 1000;
 /** How often a SuperPeer checks its mesh degree, in ms. */
 export const MESH_TICK_MS = 1000;
 
-/** Directory gossip: changes are batched per link this often, in ms. */
+/** Directory gossip: changes are batched per link this often, in ms (past a full mesh, `DIR_GOSSIP_LARGE_MS`). */
 export const DIR_GOSSIP_MS = 200;
+/** Past a full mesh every change floods all SuperPeers: batched a second at a time, in ms. */
+export const DIR_GOSSIP_LARGE_MS = 1000;
 /** Past a full mesh, a SuperPeer republishes a changed load at most this often, in ms. */
 export const DIR_PUBLISH_MIN_MS = 2000;
 /** A SuperPeer republishes its own entry at least this often, in ms (and when its load changes). */

@@ -17,9 +17,11 @@
 import { AddressBook } from "./address_book.ts";
 import { BanList } from "./ban.ts";
 import {
+  BACKUP_RETRY_MAX_MS,
   BACKUP_RETRY_MS,
   DEFAULT_MAX_PEERS,
   DEFAULT_TIMINGS,
+  DIR_GOSSIP_LARGE_MS,
   DIR_GOSSIP_MS,
   DIR_HEARTBEAT_MS,
   DIR_MEMBER_REFRESH_MS,
@@ -35,6 +37,7 @@ import {
   MESH_FULL_UP_TO,
   MESH_TICK_MS,
   type NetworkTimings,
+  TURNED_AWAY_AFTER,
 } from "./config.ts";
 import { Directory } from "./directory.ts";
 import type { Discover } from "./discovery.ts";
@@ -182,6 +185,8 @@ export class Network {
   #stopping = false;
   #joining = false;
   #seeking = false;
+  /** How long a Peer without a second SuperPeer waits before it looks again (doubles while all are full). */
+  #backupWait = BACKUP_RETRY_MS;
   #lastPromotion = -Infinity;
   #lowSince: number | undefined;
   #ownSeq = 0;
@@ -663,7 +668,7 @@ export class Network {
     try {
       const tried = new Set<string>([this.#advertise]);
       const reached: string[] = [];
-      let promoteHint = false;
+      let promoteHint = false, fulls = 0;
       const queue = [...first, ...this.#book.candidates(tried)];
       let hops = 0;
       let discover = this.#opts.discover, width = JOIN_PARALLEL, maxWaitMs: number | undefined;
@@ -694,11 +699,15 @@ export class Network {
           if (r.kind === "linked") continue; // taken as it came
           else if (r.kind === "full") {
             reached.push(a);
+            fulls++;
             promoteHint ||= r.promote;
             if (hops < MAX_REDIRECTS) next.push(...r.try);
           } else if (r.kind === "redirect" && hops < MAX_REDIRECTS) next.push(...r.to);
           else if (r.kind === "busy") reached.push(a);
         }
+        // Told to add capacity, or turned away by SuperPeers that each thought another had room (their
+        // news of each other's load is a little old while the network grows): capacity is short.
+        if (this.#role.kind === "joining" && (promoteHint || fulls >= TURNED_AWAY_AFTER)) break;
         if (next.length) hops++;
         queue.unshift(...next);
       }
@@ -823,8 +832,10 @@ export class Network {
           [addr, pickId] = [pick.listen, pick.nodeId];
         }
         const a = await this.#ask(addr, { kind: "join", primary: false });
-        if (a.kind === "linked") this.#tookSuperPeer(a.link, "second SuperPeer");
-        else if (a.kind === "full" && a.promote && this.#role.kind === "peer") {
+        if (a.kind === "linked") {
+          this.#backupWait = BACKUP_RETRY_MS;
+          this.#tookSuperPeer(a.link, "second SuperPeer");
+        } else if (a.kind === "full" && a.promote && this.#role.kind === "peer") {
           this.#promote("every SuperPeer is full: adding capacity");
           return;
         } else if (a.kind === "full" && a.try.length) {
@@ -838,7 +849,9 @@ export class Network {
         next = [];
         quick = 0;
         if (this.#role.kind === "peer" && !(this.#role as { backup: Link | null }).backup) {
-          await sleep(this.#clock, this.#jitter(BACKUP_RETRY_MS));
+          // Every SuperPeer full: a second is a luxury, so look again later and later (it resets on success).
+          await sleep(this.#clock, this.#jitter(this.#backupWait));
+          this.#backupWait = Math.min(2 * this.#backupWait, BACKUP_RETRY_MAX_MS);
         }
       }
     } finally {
@@ -1042,11 +1055,11 @@ export class Network {
     const now = this.#clock.now(), last = this.#ownPublished, cap = this.#o.maxPeers;
     const small = this.#dir.size <= MESH_FULL_UP_TO;
     const step = Math.max(1, Math.floor(cap / 8));
+    const flipped = (load < cap) !== (last.load < cap); // room appeared or ran out: what joiners go by
     const changed = small
       ? load !== last.load || peers !== last.peers
-      : (load < cap) !== (last.load < cap) || Math.abs(load - last.load) >= step ||
-        Math.abs(peers - last.peers) >= step;
-    const gap = small ? 0 : DIR_PUBLISH_MIN_MS;
+      : flipped || Math.abs(load - last.load) >= step || Math.abs(peers - last.peers) >= step;
+    const gap = small || flipped ? 0 : DIR_PUBLISH_MIN_MS;
     if (!force && !(changed && now - last.at >= gap) && now - last.at < DIR_HEARTBEAT_MS) return;
     this.#ownPublished = { load, peers, at: now };
     this.#dir.merge(
@@ -1090,12 +1103,13 @@ export class Network {
     if (fresh && this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
   }
 
+  /** Batches directory changes: a few at once while SuperPeers are few, a second's worth past a full mesh. */
   #scheduleGossip(): void {
     if (this.#gossipTimer !== undefined) return;
     this.#gossipTimer = this.#clock.setTimeout(() => {
       this.#gossipTimer = undefined;
       this.#flushGossip();
-    }, DIR_GOSSIP_MS);
+    }, this.#dir.size <= MESH_FULL_UP_TO ? DIR_GOSSIP_MS : DIR_GOSSIP_LARGE_MS);
   }
 
   /**

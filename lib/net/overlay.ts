@@ -9,13 +9,14 @@ import {
   DEMOTE_AFTER_MS,
   DEMOTE_MIN_OTHERS,
   EVICTION_PROTECT,
+  JOIN_TRY,
   LOW_WATER_DIVISOR,
   MAX_LINKS_PER_HOST,
   MESH_DEGREE,
   MESH_FULL_UP_TO,
   PROMOTE_COOLDOWN_MS,
 } from "./config.ts";
-import { MAX_ADDRS, type SuperPeerEntry } from "./messages.ts";
+import type { SuperPeerEntry } from "./messages.ts";
 
 /** True for 127.0.0.0/8, ::1 and localhost: many nodes of one machine share such an address. */
 export function isLoopback(host: string): boolean {
@@ -44,8 +45,8 @@ export type JoinAnswer =
   | { kind: "full"; try: string[]; promote: boolean };
 
 /**
- * A `join` reaches a SuperPeer with `members` of `capacity` Peers: admit it, or point it to SuperPeers that
- * say they have room; when none does, tell it to become a SuperPeer itself, at most once per
+ * A `join` reaches a SuperPeer with `members` of `capacity` Peers: admit it, or point it to the least loaded
+ * SuperPeers that say they have room (`JOIN_TRY`); when none does, tell it to become a SuperPeer itself, at most once per
  * `PROMOTE_COOLDOWN_MS`, so capacity grows by one SuperPeer at a time rather than by a stampede.
  */
 export function answerJoin(
@@ -59,8 +60,10 @@ export function answerJoin(
   random: () => number,
 ): JoinAnswer {
   if (s.members < s.capacity) return { kind: "admit" };
-  const roomy = s.others.filter(hasRoom);
-  const tries = sample(roomy, MAX_ADDRS, random).map((e) => e.listen);
+  // The least loaded first (ties at random): the fuller ones may have filled up since they last said.
+  const roomy = sample(s.others.filter(hasRoom), s.others.length, random)
+    .sort((a, b) => a.load / a.capacity - b.load / b.capacity);
+  const tries = roomy.slice(0, JOIN_TRY).map((e) => e.listen);
   return {
     kind: "full",
     try: tries,
