@@ -21,6 +21,7 @@ import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
 import { BanList } from "./net/ban.ts";
 import { StallMonitor } from "./stall_monitor.ts";
 import { turns } from "./turns.ts";
+import { SerialQueue } from "./serial_queue.ts";
 import { Network, type NetworkEvent, type NetworkOptions } from "./net/network.ts";
 import type { HostPort } from "./net/messages.ts";
 import { readTracker, trackerFile } from "./net/tracker.ts";
@@ -147,7 +148,7 @@ export class Node {
   #discovery: LanDiscovery;
   #knewNobody = false;
   /** Payments are built one at a time, so two at once never pick the same coins. */
-  #sending: Promise<unknown> = Promise.resolve();
+  #sending = new SerialQueue();
 
   private constructor(
     opts: NodeOptions,
@@ -346,7 +347,7 @@ export class Node {
 
   /** Pays `amount` base units to `address` from the wallet; returns the txid. */
   send(address: string, amount: number): Promise<{ txid: string; fee: number }> {
-    const run = this.#sending.then(async () => {
+    return this.#sending.run(async () => {
       const view = this.walletView();
       // Unconfirmed coins whose chain is at the mempool's limit cannot be spent until a block confirms some.
       const spendable = {
@@ -357,8 +358,6 @@ export class Node {
       const { tx, fee } = await this.wallet.createTransaction(spendable, address, amount);
       return { txid: await this.submitTx(tx), fee };
     });
-    this.#sending = run.catch(() => {});
-    return run;
   }
 
   /** Relays and reports transactions that entered the mempool because others did (orphans whose parent came). */

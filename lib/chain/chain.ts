@@ -35,6 +35,7 @@ import type { Coin, CoinView, OwnedCoin } from "./coins.ts";
 import { ensure, NO_BLAME, ValidationError } from "./errors.ts";
 import { checkBlockSignatures, checkInputs, signatureKey } from "./tx_rules.ts";
 import { decodeUndo, encodeUndo } from "./undo.ts";
+import { SerialQueue } from "../serial_queue.ts";
 
 /** Status flags of a stored block. */
 export const BlockStatus = { VALID: 1, FAILED: 2 } as const;
@@ -135,7 +136,8 @@ export class Chain {
   #seq = 0;
   /** Blocks accepted but not yet written: `#connect` writes them with their effects, in one transaction. */
   #unstored = new Map<string, { block: Block; row: IndexRow; data: Uint8Array }>();
-  #queue: Promise<unknown> = Promise.resolve();
+  /** `processBlock` and `resume` run one at a time. */
+  #queue = new SerialQueue();
   #now: () => number;
 
   private constructor(store: Store, params: NetworkParams, opts: ChainOptions) {
@@ -328,9 +330,7 @@ export class Chain {
    * @example const r = await chain.processBlock(block); if (r.status === "orphan") askFor(r.missingParent);
    */
   processBlock(block: Block, bytes?: Uint8Array, opts: ProcessOptions = {}): Promise<ProcessResult> {
-    const run = this.#queue.then(() => this.#process(block, bytes, opts.requested ?? true));
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#queue.run(() => this.#process(block, bytes, opts.requested ?? true));
   }
 
   /**
@@ -462,12 +462,10 @@ export class Chain {
    * @example await mempool.chainUpdated(await chain.resume());
    */
   resume(): Promise<ChainUpdate> {
-    const run = this.#queue.then(async () => {
+    return this.#queue.run(async () => {
       const best = this.#bestValid(this.tip);
       return best === this.tip ? { disconnected: [], connected: [] } : (await this.#resumeWith(best)).update;
     });
-    this.#queue = run.catch(() => {});
-    return run;
   }
 
   async #resumeWith(entry: BlockEntry): Promise<ProcessResult> {

@@ -5,6 +5,7 @@
  * @module
  */
 import { writeFileAtomic } from "../atomic_file.ts";
+import { SerialQueue } from "../serial_queue.ts";
 
 /** Score at which a host is banned. */
 export const BAN_THRESHOLD = 100;
@@ -48,7 +49,7 @@ export class BanList {
   readonly #threshold: number;
   readonly #max: number;
   #path?: string;
-  #saving: Promise<void> = Promise.resolve();
+  #saving = new SerialQueue();
   #dirty = false;
   #saveError?: Error;
 
@@ -126,7 +127,7 @@ export class BanList {
    * error, if the latest write failed.
    */
   async flush(): Promise<void> {
-    await this.#saving;
+    await this.#saving.idle();
     if (this.#saveError) throw this.#saveError;
   }
 
@@ -135,7 +136,7 @@ export class BanList {
     if (!this.#path || this.#dirty) return;
     this.#dirty = true;
     const path = this.#path;
-    this.#saving = this.#saving.then(async () => {
+    this.#saving.run(async () => {
       this.#dirty = false;
       const file: BansFile = { version: 1, bans: this.banned() };
       try {
