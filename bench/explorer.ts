@@ -182,7 +182,7 @@ async function eventDelays(blocks: number, spacingMs: number): Promise<{ json: n
     network: "regtest",
     dataDir: `${dir}/data`,
     trackerPath: `${dir}/tracker.txt`,
-    listen: { hostname: "127.0.0.1", port: 0 },
+    bind: { hostname: "127.0.0.1", port: 0 },
     threads: 1,
   });
   const explorer = await startExplorer(node, { hostname: "127.0.0.1", port: 0 });

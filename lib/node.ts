@@ -40,11 +40,11 @@ export interface NodeOptions {
   dataDir: string;
   /** The tracker file (`server_tracker.txt`). */
   trackerPath: string;
-  /** Where to listen; port 0 picks a free one. */
-  listen: HostPort;
-  /** The address others should dial, when it differs from `listen`. */
+  /** The address to bind (`--listen`); port 0 picks a free one. What others dial is `Network.listen`. */
+  bind: HostPort;
+  /** The address others should dial, when it differs from `bind`. */
   advertise?: string;
-  /** The host others should dial when `listen` is all interfaces. */
+  /** The host others should dial when `bind` is all interfaces. */
   advertiseHost?: string;
   /** Addresses to join instead of the tracker's. */
   connect?: string[];
@@ -178,7 +178,7 @@ export class Node {
     });
     this.net = new Network(this.#ledgerPort(), {
       nodeId: crypto.getRandomValues(new Uint8Array(8)).toHex(),
-      bind: opts.listen,
+      bind: opts.bind,
       advertise: opts.advertise,
       advertiseHost: opts.advertiseHost,
       tracker: trackerFile(opts.trackerPath),
@@ -203,7 +203,7 @@ export class Node {
    *   network: "regtest",
    *   dataDir: `${dir}/data`,
    *   trackerPath: `${dir}/tracker.txt`,
-   *   listen: { hostname: "127.0.0.1", port: 0 },
+   *   bind: { hostname: "127.0.0.1", port: 0 },
    *   threads: 1,
    * });
    * try {

@@ -156,7 +156,7 @@ Deno.test("server: JSON API, pages, 404s with clear messages, headers and live e
     network: "regtest",
     dataDir: `${dir}/data`,
     trackerPath: `${dir}/tracker.txt`,
-    listen: { hostname: "127.0.0.1", port: 0 },
+    bind: { hostname: "127.0.0.1", port: 0 },
     threads: 1,
   });
   const explorer = await startExplorer(node, { hostname: "127.0.0.1", port: 0 });

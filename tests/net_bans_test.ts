@@ -85,7 +85,7 @@ Deno.test("a node loads its bans file at start and refuses a banned host from th
         network: "regtest",
         dataDir: `${dir}/data`,
         trackerPath: `${dir}/tracker.txt`,
-        listen: { hostname: "127.0.0.1", port: 0 },
+        bind: { hostname: "127.0.0.1", port: 0 },
         threads: 1,
       });
     let node = await start();

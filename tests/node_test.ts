@@ -9,7 +9,7 @@ async function withNode(fn: (node: Node) => Promise<void>): Promise<void> {
     network: "regtest",
     dataDir: `${dir}/data`,
     trackerPath: `${dir}/tracker.txt`,
-    listen: { hostname: "127.0.0.1", port: 0 },
+    bind: { hostname: "127.0.0.1", port: 0 },
     threads: 1,
   });
   try {

@@ -516,7 +516,7 @@ export const PLANTS: Plant[] = [
     id: "remember-invalid",
     rule: "duplicate-invalid: a block refused for its content is remembered",
     file: "lib/chain/chain.ts",
-    from: "if (e instanceof ValidationError && e.score > 0) this.#remember(hash);",
+    from: "if (e instanceof ValidationError && e.score > 0) this.#markInvalid(hash);",
     to: "",
   },
   {

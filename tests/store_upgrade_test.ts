@@ -56,7 +56,7 @@ function startNode(root: string, dataDir: string): Promise<Node> {
     network: "regtest",
     dataDir,
     trackerPath: `${root}/tracker.txt`,
-    listen: { hostname: "127.0.0.1", port: 0 },
+    bind: { hostname: "127.0.0.1", port: 0 },
     threads: 1,
   });
 }

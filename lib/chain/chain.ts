@@ -103,6 +103,8 @@ interface Orphan {
 }
 
 const SIG_CACHE_MAX = 100_000;
+/** Hashes marked invalid kept at most; past that the set starts over. */
+const MAX_INVALID = 10_000;
 
 /**
  * The block chain of one network over one store. Open with `Chain.open`.
@@ -408,20 +410,20 @@ export class Chain {
     const parent = this.#index.get(header.prevHash);
     if (!parent) {
       if (this.#invalid.has(header.prevHash)) {
-        this.#remember(hash);
+        this.#markInvalid(hash);
         throw new ValidationError("bad-prevblk", "builds on an invalid block");
       }
       this.#checkNearDifficulty(header, "an orphan");
       return undefined;
     }
     if (parent.status & BlockStatus.FAILED) {
-      this.#remember(hash);
+      this.#markInvalid(hash);
       throw new ValidationError("bad-prevblk", "builds on an invalid block");
     }
     try {
       checkHeaderContext(header, parent, this.params, this.#now());
     } catch (e) {
-      if (e instanceof ValidationError && e.score > 0) this.#remember(hash);
+      if (e instanceof ValidationError && e.score > 0) this.#markInvalid(hash);
       throw e;
     }
     const tip = this.tip;
@@ -480,7 +482,7 @@ export class Chain {
     try {
       checkTxContext(block, parent.height + 1);
     } catch (e) {
-      if (e instanceof ValidationError && e.score > 0) this.#remember(hash);
+      if (e instanceof ValidationError && e.score > 0) this.#markInvalid(hash);
       throw e;
     }
     const entry: BlockEntry = {
@@ -517,8 +519,9 @@ export class Chain {
     this.#unstored.clear();
   }
 
-  #remember(hash: string): void {
-    if (this.#invalid.size > 10_000) this.#invalid.clear();
+  /** Marks `hash` invalid for its content: sent again, it is refused at once (`duplicate-invalid`). */
+  #markInvalid(hash: string): void {
+    if (this.#invalid.size > MAX_INVALID) this.#invalid.clear();
     this.#invalid.add(hash);
   }
 
