@@ -18,7 +18,7 @@ import { openStore, type Store } from "./store/store.ts";
 import { Wallet, type WalletView } from "./wallet/wallet.ts";
 import { readWalletFile } from "./wallet/wallet_file.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
-import { BanList } from "./net/ban.ts";
+import { BanList, MALFORMED_SCORE } from "./net/ban.ts";
 import { StallMonitor } from "./stall_monitor.ts";
 import { turns } from "./turns.ts";
 import { SerialQueue } from "./serial_queue.ts";
@@ -510,7 +510,7 @@ const KNOWN_CODES = new Set(["duplicate", "txn-already-in-mempool", "txn-already
 
 function malformed(e: unknown): Verdict {
   if (!(e instanceof DecodeError)) throw e;
-  return { kind: "rejected", code: "malformed", reason: e.message, score: 20 };
+  return { kind: "rejected", code: "malformed", reason: e.message, score: MALFORMED_SCORE };
 }
 
 function refused(e: unknown, id: string): Verdict {

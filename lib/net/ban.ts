@@ -5,10 +5,18 @@
  * @module
  */
 import { writeFileAtomic } from "../atomic_file.ts";
+import { BAN } from "../chain/errors.ts";
 import { SerialQueue } from "../serial_queue.ts";
 
-/** Score at which a host is banned. */
-export const BAN_THRESHOLD = 100;
+/** Score at which a host is banned: the ledger's `BAN`, so a block or transaction scored `BAN` bans at once. */
+export const BAN_THRESHOLD = BAN;
+/**
+ * Score of malformed or out-of-protocol input: a frame or message that does not parse, a block or transaction
+ * that does not decode, a request or reply no honest node sends. Scores never decay: the fifth bans the host.
+ */
+export const MALFORMED_SCORE = 20;
+/** Hosts a `BanList` remembers by default. */
+const MAX_ENTRIES = 10_000;
 /** Default ban length: 24 hours in ms. */
 export const BAN_DURATION_MS = 24 * 60 * 60 * 1000;
 
@@ -18,7 +26,7 @@ export interface BanListOptions {
   now?: () => number;
   /** Ban length in ms (default 24 h). */
   banMs?: number;
-  /** Score at which a host is banned (default 100). */
+  /** Score at which a host is banned (default `BAN_THRESHOLD`). */
   threshold?: number;
   /** Most hosts remembered; the oldest unbanned entries are forgotten first (default 10,000). */
   maxEntries?: number;
@@ -88,7 +96,7 @@ export class BanList {
     this.#now = options.now ?? Date.now;
     this.#banMs = options.banMs ?? BAN_DURATION_MS;
     this.#threshold = options.threshold ?? BAN_THRESHOLD;
-    this.#max = options.maxEntries ?? 10_000;
+    this.#max = options.maxEntries ?? MAX_ENTRIES;
   }
 
   /** Adds `score` to `host`; returns true when the host is banned afterwards. */

@@ -15,7 +15,7 @@
  * @module
  */
 import { AddressBook } from "./address_book.ts";
-import { BanList } from "./ban.ts";
+import { BAN_THRESHOLD, BanList } from "./ban.ts";
 import {
   BACKUP_RETRY_MS,
   DEFAULT_MAX_PEERS,
@@ -1260,7 +1260,7 @@ export class Network {
     this.#emit({ type: "misbehaviour", host, score, reason });
     // Many nodes may share a loopback address: there a misbehaving link is cut, never the whole host.
     if (!isLoopback(host) && score > 0) this.#bans.add(host, score);
-    if (score >= 100 || this.#bans.isBanned(host)) link.conn.close(`misbehaviour: ${reason}`);
+    if (score >= BAN_THRESHOLD || this.#bans.isBanned(host)) link.conn.close(`misbehaviour: ${reason}`);
   }
 
   // ---- small helpers ----
