@@ -548,16 +548,6 @@ export const PLANTS: Plant[] = [
     to: "",
   },
   {
-    id: "mutation-codes",
-    rule: "a block refused as damaged in transit (merkle, duplicate) is not remembered as invalid",
-    file: "lib/chain/block_rules.ts",
-    from: 'new Set(["bad-txnmrklroot", "bad-txns-duplicate"])',
-    to: "new Set([])",
-    equivalent:
-      "MUTATION_CODES is only consulted for refusals from connecting a block, and connecting never " +
-      "raises those codes: checkBlock refuses them first, without remembering the block",
-  },
-  {
     id: "store-network",
     rule: "a store of another network is refused",
     file: "lib/chain/chain.ts",
@@ -625,12 +615,11 @@ export const PLANTS: Plant[] = [
   },
   {
     id: "mp-confirmed",
-    rule: "mempool: a confirmed transaction leaves the pool",
+    rule: "mempool: a confirmed transaction leaves the pool alone, its children stay",
     file: "lib/chain/mempool.ts",
-    from: "        this.#remove(txid(tx));\n",
+    from: "        if (e) this.#removeSet(new Set([e]));\n",
     to: "",
-    equivalent:
-      "the sweep that follows removes whatever spends a confirmed input, the confirmed transaction too",
+    tests: [...LEDGER_TESTS, "tests/mempool_policy_test.ts"],
   },
   {
     id: "mp-block-conflict",

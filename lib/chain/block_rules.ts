@@ -22,9 +22,6 @@ export interface IndexedHeader {
   parent?: IndexedHeader;
 }
 
-/** Codes that mean the block's bytes were damaged in transit, not that its header is invalid. */
-export const MUTATION_CODES: ReadonlySet<string> = new Set(["bad-txnmrklroot", "bad-txns-duplicate"]);
-
 /** Checks that need only the block and its hash. */
 export function checkBlock(block: Block, hash: string, params: NetworkParams): void {
   ensure(
@@ -134,17 +131,6 @@ export function minChildTime(parent: IndexedHeader, params: NetworkParams): numb
   const afterMedian = medianTimePast(parent) + 1;
   if (!startsPeriod(parent.height + 1, params)) return afterMedian;
   return Math.max(afterMedian, parent.header.time - params.maxTimewarp);
-}
-
-/** Checks a block against its parent: its header (`checkHeaderContext`), then `checkTxContext`. */
-export function checkBlockContext(
-  block: Block,
-  parent: IndexedHeader,
-  params: NetworkParams,
-  now: number,
-): void {
-  checkHeaderContext(block.header, parent, params, now);
-  checkTxContext(block, parent.height + 1);
 }
 
 /** Checks a block's transactions against its height: the coinbase commits to it, every other is final. */

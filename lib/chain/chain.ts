@@ -28,7 +28,6 @@ import {
   checkTxContext,
   type IndexedHeader,
   minChildTime,
-  MUTATION_CODES,
   nextBits,
 } from "./block_rules.ts";
 import type { Coin, CoinView, OwnedCoin } from "./coins.ts";
@@ -592,7 +591,7 @@ export class Chain {
         } catch (err) {
           if (!(err instanceof ValidationError)) throw err;
           failure = err;
-          if (!MUTATION_CODES.has(err.code)) this.#markFailed(e);
+          this.#markFailed(e);
           break;
         }
       }
