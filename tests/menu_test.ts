@@ -182,7 +182,7 @@ Deno.test("menu render: no colour without a terminal; the status line wraps betw
   assert.equal(plain.red("x"), "x");
   assert.notEqual(palette(true).red("x"), "x");
   const s = {
-    role: "peer",
+    role: "peer" as const,
     hub: "10.0.0.1:8333",
     peers: 2,
     height: 42,

@@ -11,7 +11,7 @@ import { bitsToTarget, blockWork } from "../consensus/pow.ts";
 import { AddressError, decodeAddress, encodeAddress } from "../crypto/address.ts";
 import { pubKeyHash } from "../crypto/key_hash.ts";
 import { isCoinbase, type Transaction, txid, txSize } from "../primitives/transaction.ts";
-import type { Node } from "../node.ts";
+import type { Node, NodeOverview } from "../node.ts";
 import type { ChainIndex } from "./chain_index.ts";
 import { type NetworkView, networkView } from "./network_view.ts";
 import type { LostNode } from "./network_map.ts";
@@ -96,21 +96,12 @@ export interface ChartSeries {
   hashrate: (number | null)[];
 }
 
-/** This node as the explorer shows it (nothing of its wallet). */
-export interface ExplorerStatus {
-  network: string;
+/** This node as the explorer shows it: its overview (nothing of its wallet), its id, and the index. */
+export interface ExplorerStatus extends NodeOverview {
+  /** The node's id in the overlay. */
   nodeId: string;
-  listen: string;
-  role: string;
-  hub: string | null;
-  /** Greeted links that carry blocks (Peers served, SuperPeers held, mesh links). */
-  peers: number;
-  height: number;
-  tip: string;
+  /** The tip's time, seconds since the epoch. */
   tipTime: number;
-  mempool: number;
-  mining: boolean;
-  hashrate: number;
   /** How far the transaction and address index has caught up. */
   index: { height: number; synced: boolean };
 }
@@ -143,21 +134,12 @@ export class ExplorerData {
     return encodeAddress(pkh, this.#prefix);
   }
 
+  /** This node's overview, id and index progress. */
   status(): ExplorerStatus {
-    const net = this.node.net, chain = this.node.chain, m = this.node.miner.status();
     return {
-      network: this.node.params.name,
-      nodeId: net.nodeId,
-      listen: net.listen,
-      role: net.role,
-      hub: net.hub?.listen ?? null,
-      peers: net.linkCount,
-      height: chain.height,
-      tip: chain.tip.hash,
-      tipTime: chain.tip.header.time,
-      mempool: this.node.mempool.size,
-      mining: m.mining,
-      hashrate: Math.round(m.hashrate),
+      ...this.node.overview(),
+      nodeId: this.node.net.nodeId,
+      tipTime: this.node.chain.tip.header.time,
       index: { height: this.index.height, synced: this.index.synced },
     };
   }
