@@ -24,16 +24,16 @@ import { type Block, encodeBlock } from "../lib/primitives/block.ts";
 import { blockHashSync } from "../lib/primitives/header.ts";
 import { newLedger } from "../tests/support/ledger.ts";
 import { helloMessage, rawPeer } from "../tests/support/raw_peer.ts";
+import type { NodeStatus } from "../lib/node.ts";
 import {
   Cluster,
   describeNodes,
-  type NodeStatus,
   statuses,
   type TestNode,
-  waitFor,
   waitForOneHub,
   waitForTip,
-} from "../tests/support/nodes.ts";
+} from "../tests/support/cluster.ts";
+import { waitFor } from "../tests/support/wait.ts";
 import { buildFullChain, connectRate, FULL_BLOCK_TXS, spread } from "./ledger.ts";
 import { median, percentile } from "./stats.ts";
 

@@ -13,7 +13,7 @@ import { Node } from "../lib/node.ts";
 import { encodeAddress } from "../lib/crypto/address.ts";
 import { txid } from "../lib/primitives/transaction.ts";
 import { coinbaseOut, makeBlock, newKey, newLedger, params, spend } from "./support/ledger.ts";
-import { waitFor } from "./support/nodes.ts";
+import { waitFor } from "./support/wait.ts";
 
 Deno.test("html: every interpolated value is escaped, text and attributes alike; html output nests as is", () => {
   const hostile = `"><script>alert('x')</script>&`;

@@ -7,14 +7,9 @@ import { COIN } from "../lib/consensus/amount.ts";
 import { fromHex, toHex } from "../lib/crypto/hex.ts";
 import { encodeFrame } from "../lib/net/frame.ts";
 import { encodeTransaction, type Transaction } from "../lib/primitives/transaction.ts";
-import {
-  Cluster,
-  describeNodes,
-  type NodeStatus,
-  statuses,
-  type TestNode,
-  waitFor,
-} from "./support/nodes.ts";
+import type { NodeStatus } from "../lib/node.ts";
+import { Cluster, describeNodes, statuses, type TestNode } from "./support/cluster.ts";
+import { waitFor } from "./support/wait.ts";
 import { badPowBlock, helloFrame, joinFrame } from "./support/hostile.ts";
 
 /** A raw socket to `node`; `closed` resolves when the far end closes it. */
