@@ -17,7 +17,8 @@ import {
 } from "./support/cluster.ts";
 import { Lan, type LanHost, type LanOptions, lanSkipReason } from "./support/lan.ts";
 import { sleep, waitFor } from "./support/wait.ts";
-import { hasTmux, quote, startPermissions, Terminal } from "./support/terminal.ts";
+import { startPermissions } from "./support/cli.ts";
+import { hasTmux, quote, Terminal } from "./support/terminal.ts";
 
 const ATTACKER = new URL("./support/lan_attacker.ts", import.meta.url).pathname;
 
@@ -570,7 +571,7 @@ Deno.test({
         const term = new Terminal();
         const command = [
           ...["ip", "netns", "exec", h(2).ns, quote(Deno.execPath()), "run"],
-          ...(await startPermissions()),
+          ...startPermissions(),
           quote(new URL("../cli.ts", import.meta.url).pathname),
           ...["run", "--network", "regtest", "--threads", "1", "--listen", h(2).listen],
           ...["--data-dir", quote(h(2).dataDir), "--tracker", quote(h(2).tracker)],

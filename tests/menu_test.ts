@@ -12,7 +12,9 @@ import {
   shouldOfferDiscovery,
 } from "../lib/ui/menu.ts";
 import { PromptCancelled } from "../lib/ui/prompts.ts";
-import { freePort, hasTmux, quote, startPermissions, Terminal } from "./support/terminal.ts";
+import { startPermissions } from "./support/cli.ts";
+import { freePort } from "./support/cluster.ts";
+import { hasTmux, quote, Terminal } from "./support/terminal.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -51,7 +53,7 @@ Deno.test({
     const command = [
       quote(Deno.execPath()),
       "run",
-      ...(await startPermissions()),
+      ...startPermissions(),
       quote(`${ROOT}cli.ts`),
       "run",
       "--network regtest",
@@ -123,7 +125,7 @@ Deno.test({
     const command = [
       quote(Deno.execPath()),
       "run",
-      ...(await startPermissions()),
+      ...startPermissions(),
       quote(`${ROOT}cli.ts`),
       "run",
       "--network regtest",

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { parseDocument } from "yaml";
 import denoJson from "../deno.json" with { type: "json" };
-import { CLI } from "./support/cli.ts";
+import { CLI, startPermissions } from "./support/cli.ts";
 import { Cluster } from "./support/cluster.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -45,11 +45,6 @@ async function workflow(name: string): Promise<Workflow> {
 async function bash(script: string, opts: { cwd?: string; env?: Record<string, string> } = {}) {
   const out = await new Deno.Command("bash", { args: ["-c", script], cwd: opts.cwd, env: opts.env }).output();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** The `start` task's permission flags. */
-function startPermissions(): string[] {
-  return denoJson.tasks.start.split(/\s+/).filter((w) => w.startsWith("--allow") || w === "-A");
 }
 
 Deno.test("ci.yml runs .ci/run on every push and pull request", async () => {

@@ -3,8 +3,6 @@
  * the menu tests on 127.0.0.1 and by the LAN tests (the menu of a node inside a network namespace).
  */
 
-const ROOT = new URL("../..", import.meta.url).pathname;
-
 /** True when tmux can be run here. */
 export function hasTmux(): boolean {
   try {
@@ -12,20 +10,6 @@ export function hasTmux(): boolean {
   } catch {
     return false;
   }
-}
-
-/** The permission flags of `deno task start`: the menu must work with exactly those. */
-export async function startPermissions(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  return (config.tasks.start as string).split(/\s+/).filter((t) => t.startsWith("--allow-"));
-}
-
-/** A free TCP port on 127.0.0.1 (released before returning). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** Quotes `s` for a POSIX shell. */
