@@ -6,9 +6,9 @@
  * `deno run --allow-read --allow-write --allow-run --allow-net=127.0.0.1 --allow-env bench/explorer.ts [--quick]`
  * @module
  */
-import { Node } from "../lib/node.ts";
 import { startExplorer } from "../lib/explorer/server.ts";
 import { Cluster, freePort, type TestNode } from "../tests/support/cluster.ts";
+import { startLocalNode } from "../tests/support/local_node.ts";
 import { sleep } from "../tests/support/wait.ts";
 import { buildChain } from "./node.ts";
 import { cpuMs, median, percentile } from "./stats.ts";
@@ -132,13 +132,7 @@ async function openDashboards(url: string, n: number): Promise<{ close(): void; 
 /** Block accepted (the node's event) to its `/events` message read by a client, in one process (ms). */
 async function eventDelays(blocks: number, spacingMs: number): Promise<{ json: number[]; html: number[] }> {
   const dir = await Deno.makeTempDir({ prefix: "peerchain-bench-events-" });
-  const node = await Node.start({
-    network: "regtest",
-    dataDir: `${dir}/data`,
-    trackerPath: `${dir}/tracker.txt`,
-    bind: { hostname: "127.0.0.1", port: 0 },
-    threads: 1,
-  });
+  const node = await startLocalNode(dir);
   const explorer = await startExplorer(node, { hostname: "127.0.0.1", port: 0 });
   const accepted = new Map<number, number>();
   const unsubscribe = node.subscribe((e) => {

@@ -8,10 +8,10 @@ import { DatabaseSync } from "node:sqlite";
 import { Chain } from "../lib/chain/chain.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import { openStore, STORE_VERSION, StoreError } from "../lib/store/store.ts";
-import { Node } from "../lib/node.ts";
 import { Wallet, WalletError } from "../lib/wallet/wallet.ts";
 import { assertRefusal } from "./support/cli.ts";
 import { Cluster } from "./support/cluster.ts";
+import { startLocalNode } from "./support/local_node.ts";
 
 const FIXTURE = new URL("./fixtures/store-v0/", import.meta.url).pathname;
 const expected = JSON.parse(await Deno.readTextFile(`${FIXTURE}expected.json`));
@@ -51,16 +51,6 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   return files;
 }
 
-function startNode(root: string, dataDir: string): Promise<Node> {
-  return Node.start({
-    network: "regtest",
-    dataDir,
-    trackerPath: `${root}/tracker.txt`,
-    bind: { hostname: "127.0.0.1", port: 0 },
-    threads: 1,
-  });
-}
-
 Deno.test("the fixture is the old format: no version and no height index", () => {
   assert.equal(userVersion(`${FIXTURE}chain.sqlite`), 0);
 });
@@ -68,7 +58,7 @@ Deno.test("the fixture is the old format: no version and no height index", () =>
 Deno.test("a store from before format versions opens migrated, with the same tip, blocks, coins and wallet", async () => {
   const { root, dataDir } = await fixtureCopy();
   try {
-    const node = await startNode(root, dataDir);
+    const node = await startLocalNode(root, { dataDir });
     try {
       assert.equal(node.chain.height, expected.height);
       assert.equal(node.chain.tip.hash, expected.tip);
@@ -146,7 +136,7 @@ Deno.test("a store newer than this program is refused with a clear message and l
     setUserVersion(path, STORE_VERSION + 1);
     const before = await snapshot(dataDir);
     await assert.rejects(
-      startNode(root, dataDir),
+      startLocalNode(root, { dataDir }),
       (e) =>
         e instanceof StoreError &&
         e.message.includes(
@@ -186,7 +176,7 @@ Deno.test("a wallet newer than this program is refused before the old store is m
     await Deno.writeTextFile(walletPath, JSON.stringify({ ...file, version: file.version + 1 }));
     const before = await snapshot(dataDir);
     await assert.rejects(
-      startNode(root, dataDir),
+      startLocalNode(root, { dataDir }),
       (e) => e instanceof WalletError && /newer than this program reads/.test(e.message),
     );
     assert.deepEqual(await snapshot(dataDir), before);
