@@ -3,15 +3,9 @@ import assert from "node:assert/strict";
 import { BanList } from "../lib/net/ban.ts";
 import { StallMonitor } from "../lib/stall_monitor.ts";
 import { startLocalNode } from "./support/local_node.ts";
+import { withTempDir } from "./support/temp_dir.ts";
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "peerchain-bans-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir(fn, "peerchain-bans-");
 
 Deno.test("bans are written to the bans file and read back after a restart; scores and expired bans are not", async () => {
   await withDir(async (dir) => {

@@ -4,6 +4,7 @@
  * @module
  */
 import { Node, type NodeOptions } from "../../lib/node.ts";
+import { withTempDir } from "./temp_dir.ts";
 
 /** Starts a node with its data in `dir/data` and its tracker file `dir/tracker.txt`, unless `opts` say otherwise. */
 export function startLocalNode(dir: string, opts: Partial<NodeOptions> = {}): Promise<Node> {
@@ -19,15 +20,12 @@ export function startLocalNode(dir: string, opts: Partial<NodeOptions> = {}): Pr
 
 /** Runs `fn` with a node in a fresh temporary folder; stops it and removes the folder after, also on failure. */
 export async function withLocalNode(fn: (node: Node, dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "peerchain-node-" });
-  try {
+  await withTempDir(async (dir) => {
     const node = await startLocalNode(dir);
     try {
       await fn(node, dir);
     } finally {
       await node.stop();
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, "peerchain-node-");
 }
