@@ -3,7 +3,7 @@
  * budget and the choice of addresses as pure functions; the sockets over 127.0.0.1 with unicast targets only;
  * and the network's use of a discoverer (asked only when nothing remembered took us, found addresses dialled
  * at once, a silent one holding nobody up, a SuperPeer linking to the SuperPeers it finds) with a fake one.
- * The real broadcasts run in network namespaces only, in `lan_test.ts`.
+ * The real broadcasts run in network namespaces only, in `net_lan_test.ts`.
  */
 import assert from "node:assert/strict";
 import dgram from "node:dgram";

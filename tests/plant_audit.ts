@@ -38,10 +38,10 @@ export const LEDGER_TESTS = [
   "tests/chain_consensus_test.ts",
   "tests/chain_reorg_test.ts",
   "tests/store_test.ts",
-  "tests/pow_test.ts",
-  "tests/amount_test.ts",
+  "tests/consensus_pow_test.ts",
+  "tests/consensus_amount_test.ts",
   "tests/primitives_property_test.ts",
-  "tests/bitcoin_vectors_test.ts",
+  "tests/consensus_bitcoin_vectors_test.ts",
   "tests/wallet_test.ts",
 ];
 const STORE_TESTS = [
@@ -619,7 +619,7 @@ export const PLANTS: Plant[] = [
     file: "lib/chain/mempool.ts",
     from: "        if (e) this.#removeSet(new Set([e]));\n",
     to: "",
-    tests: [...LEDGER_TESTS, "tests/mempool_policy_test.ts"],
+    tests: [...LEDGER_TESTS, "tests/chain_mempool_test.ts"],
   },
   {
     id: "mp-block-conflict",

@@ -34,7 +34,7 @@ async function udpSocketsOf(port: number): Promise<string[] | null> {
 }
 
 const TMUX = hasTmux();
-if (!TMUX) console.log("menu_test: tmux is not installed: skipping the pseudo-terminal tests");
+if (!TMUX) console.log("ui_menu_test: tmux is not installed: skipping the pseudo-terminal tests");
 
 /** A character of the address's data part replaced by another valid one: a typo only the checksum catches. */
 function mistype(address: string): string {
