@@ -459,7 +459,7 @@ Deno.test("a handler that closes its own link and awaits the close does not dead
   });
   try {
     a.send({ type: "getaddr" });
-    await waitFor(() => conn !== undefined, 10_000, "the message");
+    await waitFor(() => conn !== undefined, 10_000, "the message", IN_PROCESS);
     assert.equal(await within(conn!.closed, 10_000, "the handler's own close"), "answered and closed");
     assert.equal(await within(a.closed, 10_000, "the far end's close"), "eof");
   } finally {
