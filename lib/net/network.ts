@@ -15,7 +15,7 @@
  * @module
  */
 import { AddressBook } from "./address_book.ts";
-import { BAN_THRESHOLD, BanList } from "./ban.ts";
+import { BAN_THRESHOLD, BanList, MALFORMED_SCORE } from "./ban.ts";
 import {
   BACKUP_RETRY_MS,
   DEFAULT_MAX_PEERS,
@@ -454,7 +454,7 @@ export class Network {
       await link.conn.close("redirected", { flush: true });
       return;
     }
-    this.#misbehaved(link, 20, `${msg.type} before join`);
+    this.#misbehaved(link, MALFORMED_SCORE, `${msg.type} before join`);
     link.conn.close(`${msg.type} before join`);
   }
 
@@ -1151,7 +1151,9 @@ export class Network {
     if (s.kind === "asking") return this.#onAnswer(link, s, msg);
     switch (msg.type) {
       case "superpeers":
-        if (s.kind === "member") return this.#misbehaved(link, 20, "a Peer sent directory entries");
+        if (s.kind === "member") {
+          return this.#misbehaved(link, MALFORMED_SCORE, "a Peer sent directory entries");
+        }
         this.#mergeEntries(msg.add, link);
         for (const { nodeId, seq } of msg.remove) {
           if (nodeId === this.nodeId) continue;
