@@ -17,7 +17,14 @@ import {
 } from "../../tests/support/cluster.ts";
 import { sleep, waitFor } from "../../tests/support/wait.ts";
 import { percentile } from "../stats.ts";
-import { JUDGED, JUDGED_HUB, type Progress, type ScenarioResult, watchRss } from "./scenario.ts";
+import {
+  JUDGED,
+  JUDGED_HUB,
+  mineUntilEmpty,
+  type Progress,
+  type ScenarioResult,
+  watchRss,
+} from "./scenario.ts";
 import { diffCoins, rebuildCoins } from "../../tests/support/utxo_rebuild.ts";
 import { seeded } from "../../tests/support/random.ts";
 
@@ -173,19 +180,7 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
     const peakRssMiB = await memory.stop();
     // Everything paid must end up in the chain: mine until every mempool is empty.
     const miner = nodes[0];
-    for (let i = 0; i < 20; i++) {
-      await waitFor(
-        async () => {
-          const s = await Promise.all(nodes.map((n) => n.rpc<NodeStatus>("status")));
-          return s.every((x) => x.tip === s[0].tip && x.mempool === s[0].mempool);
-        },
-        10_000,
-        "every node to agree on tip and mempool",
-        JUDGED,
-      ).catch(() => {});
-      if ((await miner.rpc<NodeStatus>("status")).mempool === 0) break;
-      await miner.rpc("mine", [1]);
-    }
+    await mineUntilEmpty(nodes, miner, 20, 10_000);
     const { txids } = await chainTxids(miner, base);
     const lost = pay.sent.filter((p) => !atRisk.has(p.txid) && !txids.has(p.txid)).length;
     const hubsLost = [...atRisk].filter((id) => !txids.has(id)).length;

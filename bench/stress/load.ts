@@ -14,7 +14,14 @@ import {
 } from "../../tests/support/cluster.ts";
 import { sleep, waitFor } from "../../tests/support/wait.ts";
 import { percentile, rssMiB } from "../stats.ts";
-import { arrivals, JUDGED, JUDGED_HUB, type Progress, type ScenarioResult } from "./scenario.ts";
+import {
+  arrivals,
+  JUDGED,
+  JUDGED_HUB,
+  mineUntilEmpty,
+  type Progress,
+  type ScenarioResult,
+} from "./scenario.ts";
 import { fundEach } from "./kills.ts";
 import { MAX_ANCESTORS } from "../../lib/consensus/policy.ts";
 
@@ -115,20 +122,7 @@ export async function load(o: LoadOptions): Promise<ScenarioResult> {
     }
     // Confirm everything: mine until every mempool is empty (bounded).
     const miner = nodes[0];
-    let blocks = 0;
-    for (; blocks < 100; blocks++) {
-      await waitFor(
-        async () => {
-          const st = await Promise.all(nodes.map((n) => n.rpc<NodeStatus>("status")));
-          return st.every((x) => x.tip === st[0].tip && x.mempool === st[0].mempool);
-        },
-        15_000,
-        "every node to agree on tip and mempool",
-        JUDGED,
-      ).catch(() => {});
-      if ((await miner.rpc<NodeStatus>("status")).mempool === 0) break;
-      await miner.rpc("mine", [1]);
-    }
+    const blocks = await mineUntilEmpty(nodes, miner, 100, 15_000);
     const { txids } = await chainTxids(miner, base);
     const lost = ids.filter((id) => !txids.has(id)).length;
     const left = (await Promise.all(nodes.map((n) => n.rpc<NodeStatus>("status")))).map((s) => s.mempool);

@@ -4,8 +4,9 @@
  * (`tests/support/cluster.ts`).
  * @module
  */
-import type { HubOptions, TestNode } from "../../tests/support/cluster.ts";
-import { sleep, type WaitOptions } from "../../tests/support/wait.ts";
+import type { NodeStatus } from "../../lib/node.ts";
+import { type HubOptions, statuses, type TestNode } from "../../tests/support/cluster.ts";
+import { sleep, waitFor, type WaitOptions } from "../../tests/support/wait.ts";
 import { rssMiB } from "../stats.ts";
 
 /** Where progress lines go (the bench prints them; tests stay quiet). */
@@ -83,4 +84,31 @@ export function arrivals(node: TestNode): Map<string, number> {
     if (hit && !out.has(hit[2])) out.set(hit[2], Date.parse(hit[1]));
   }
   return out;
+}
+
+/**
+ * Mines on `miner` until every mempool of `nodes` is empty, at most `maxBlocks` blocks; before each block the
+ * nodes get up to `agreeMs` to agree on their tip and mempool size. Returns the blocks mined.
+ */
+export async function mineUntilEmpty(
+  nodes: TestNode[],
+  miner: TestNode,
+  maxBlocks: number,
+  agreeMs: number,
+): Promise<number> {
+  let blocks = 0;
+  for (; blocks < maxBlocks; blocks++) {
+    await waitFor(
+      async () => {
+        const s = await statuses(nodes);
+        return s.every((x) => x.tip === s[0].tip && x.mempool === s[0].mempool);
+      },
+      agreeMs,
+      "every node to agree on tip and mempool",
+      JUDGED,
+    ).catch(() => {});
+    if ((await miner.rpc<NodeStatus>("status")).mempool === 0) break;
+    await miner.rpc("mine", [1]);
+  }
+  return blocks;
 }
