@@ -9,6 +9,7 @@ import {
 import { encodeFrame, FrameDecoder } from "../lib/net/frame.ts";
 import { type Clock, systemClock, tcpStream } from "../lib/net/transport.ts";
 import type { Message } from "../lib/net/messages.ts";
+import { concat } from "./support/hostile.ts";
 import { waitFor } from "./support/wait.ts";
 
 /** Waits in one process: polled every 5 ms, the deadline as given (nothing here waits on another process). */
@@ -184,13 +185,6 @@ Deno.test("a peer that sends garbage is closed with a misbehaviour score", async
     }
   }
 });
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 Deno.test("a silent peer is detected by the ping deadline: not at 300 ms of silence, at 301", async () => {
   const listener = Deno.listen({ hostname: HOST, port: 0 });

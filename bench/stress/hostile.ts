@@ -16,7 +16,7 @@ import { sleep, waitFor } from "../../tests/support/wait.ts";
 import { rssMiB } from "../stats.ts";
 import { JUDGED, JUDGED_HUB, type Progress, type ScenarioResult } from "./scenario.ts";
 import { seeded } from "../../tests/support/random.ts";
-import { badPowBlock, helloFrame } from "../../tests/support/hostile.ts";
+import { badPowBlock, concat, helloFrame, rawFrame } from "../../tests/support/hostile.ts";
 
 const REGTEST = NETWORKS.regtest;
 const enc = new TextEncoder();
@@ -31,21 +31,6 @@ export interface HostileOptions {
   concurrency?: number;
   seed?: number;
   progress?: Progress;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let off = 0;
-  for (const p of parts) out.set(p, off), off += p.length;
-  return out;
-}
-
-/** A frame around arbitrary body bytes, with a correct length prefix. */
-function rawFrame(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + body.length);
-  new DataView(out.buffer).setUint32(0, body.length);
-  out.set(body, 4);
-  return out;
 }
 
 /** A well-formed transaction spending an outpoint nobody has, with a made-up key and signature. */

@@ -15,6 +15,25 @@ import { PROTOCOL_VERSION } from "../../lib/net/messages.ts";
 
 const REGTEST = NETWORKS.regtest;
 
+/** The bytes of `parts`, one after another: frames and pieces of frames, as a socket writes them. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+/** A frame around arbitrary body bytes, with a correct length prefix (the body need not be JSON). */
+export function rawFrame(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
 /** A framed, valid regtest `hello` from `nodeId`, with fields overridden by `over`. */
 export function helloFrame(nodeId: string, over: Record<string, unknown> = {}): Uint8Array {
   return encodeFrame({
