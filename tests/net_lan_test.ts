@@ -17,8 +17,7 @@ import {
 } from "./support/cluster.ts";
 import { Lan, type LanHost, type LanOptions, lanSkipReason } from "./support/lan.ts";
 import { sleep, waitFor } from "./support/wait.ts";
-import { startPermissions } from "./support/cli.ts";
-import { hasTmux, quote, Terminal } from "./support/terminal.ts";
+import { hasTmux, Terminal } from "./support/terminal.ts";
 
 const ATTACKER = new URL("./support/lan_attacker.ts", import.meta.url).pathname;
 
@@ -569,15 +568,9 @@ Deno.test({
         await lan.start(1, ["--discover"]);
         // Host 2: the menu, with the permissions of `deno task start`, inside its namespace; no --discover.
         const term = new Terminal();
-        const command = [
-          ...["ip", "netns", "exec", h(2).ns, quote(Deno.execPath()), "run"],
-          ...startPermissions(),
-          quote(new URL("../cli.ts", import.meta.url).pathname),
-          ...["run", "--network", "regtest", "--threads", "1", "--listen", h(2).listen],
-          ...["--data-dir", quote(h(2).dataDir), "--tracker", quote(h(2).tracker)],
-        ].join(" ");
+        const node = { prefix: ["ip", "netns", "exec", h(2).ns], listen: h(2).listen };
         try {
-          await term.start("lan-menu", command);
+          await term.startMenu("lan-menu", { ...node, dataDir: h(2).dataDir, tracker: h(2).tracker });
           await term.waitFor(["No SuperPeer found. Look for one on this LAN (UDP broadcast)?", "(y/N)"]);
           const t0 = Date.now();
           await term.type("y");

@@ -38,6 +38,8 @@ export function freePort(): number {
 
 /** The command line of one node process: `cli.ts run --headless --network regtest --threads 1` and what varies. */
 export interface NodeCommand {
+  /** Open the interactive menu instead of running headless. */
+  menu?: boolean;
   /** `--listen HOST:PORT`. */
   listen: string;
   /** `--data-dir`; without it the node picks its default (under `HOME` or `XDG_DATA_HOME`). */
@@ -80,21 +82,28 @@ async function readLines(stream: ReadableStream<Uint8Array>, into: string[]): Pr
   if (buf) into.push(buf);
 }
 
-/** Spawns a node with command line `c`; its stderr lines go to `log`, its stdout lines to `stdout`. */
-export function spawnNode(c: NodeCommand, log: string[], stdout: string[] = []): NodeProcess {
-  const deno = [
+/** The whole command line of a node process: `c.prefix`, then `deno run PERMISSIONS cli.ts run ...`. */
+export function nodeArgv(c: NodeCommand): string[] {
+  return [
+    ...(c.prefix ?? []),
     Deno.execPath(),
     "run",
     ...(c.permissions ?? NODE_PERMISSIONS),
     CLI,
-    ..."run --headless --network regtest --threads 1".split(" "),
+    "run",
+    ...(c.menu ? [] : ["--headless"]),
+    ..."--network regtest --threads 1".split(" "),
     ...(c.dataDir ? ["--data-dir", c.dataDir] : []),
     ...(c.tracker ? ["--tracker", c.tracker] : []),
     ...["--listen", c.listen],
     ...(c.defaultTimings ? [] : TEST_TIMINGS),
     ...(c.args ?? []),
   ];
-  const [cmd, ...args] = [...(c.prefix ?? []), ...deno];
+}
+
+/** Spawns a node with command line `c`; its stderr lines go to `log`, its stdout lines to `stdout`. */
+export function spawnNode(c: NodeCommand, log: string[], stdout: string[] = []): NodeProcess {
+  const [cmd, ...args] = nodeArgv(c);
   const proc = new Deno.Command(cmd, {
     args,
     cwd: c.cwd,
