@@ -198,8 +198,8 @@ async function syncFull(setup: Block[], full: Block[], runs: number): Promise<nu
 
 /**
  * True when every node of `nodes` names the same SuperPeer, one of them, which calls itself one. (Looser than
- * `agreeOnOneHub`, which also wants each node's count of the network right: that count is not what a
- * failover figure measures.)
+ * `oneHub`, which also wants the SuperPeer to serve exactly the others and each node's count of the network
+ * right: that is not what a failover figure measures.)
  */
 async function sameSuperPeer(nodes: TestNode[]): Promise<boolean> {
   const s = await statuses(nodes).catch(() => null);
