@@ -228,6 +228,7 @@ export class Cluster {
       stdout: [],
       alive: false,
       restarts: -1,
+      // Set by #launch before start() returns; a restart replaces them.
       proc: undefined as unknown as Deno.ChildProcess,
       exited: undefined as unknown as Promise<Deno.CommandStatus>,
       rpc: (method, params = []) => callRpc(dataDir, method, params) as never,
