@@ -50,7 +50,7 @@ export function ancestorAt<T extends IndexedHeader>(entry: T, height: number): T
 }
 
 /** Median time of `entry` and up to 10 of its ancestors. */
-export function medianTimePast(entry: IndexedHeader): number {
+function medianTimePast(entry: IndexedHeader): number {
   const times: number[] = [];
   for (let e: IndexedHeader | undefined = entry; e && times.length < MEDIAN_TIME_SPAN; e = e.parent) {
     times.push(e.header.time);
@@ -122,7 +122,7 @@ export function checkHeaderContext(
 }
 
 /** True when the block at `height` is the first of a retarget period (where the time-warp guard applies). */
-export function startsPeriod(height: number, params: NetworkParams): boolean {
+function startsPeriod(height: number, params: NetworkParams): boolean {
   return !params.noRetargeting && height % params.retargetInterval === 0;
 }
 

@@ -22,17 +22,17 @@ export class NotFound extends Error {
 }
 
 /** Blocks listed on the dashboard. */
-export const DASHBOARD_BLOCKS = 10;
+const DASHBOARD_BLOCKS = 10;
 /** Most blocks one `/api/blocks` answer lists. */
 export const MAX_BLOCKS_PAGE = 100;
 /** Transactions per page of a block. */
-export const BLOCK_TXS_PAGE = 50;
+const BLOCK_TXS_PAGE = 50;
 /** History rows per page of an address. */
-export const HISTORY_PAGE = 50;
+const HISTORY_PAGE = 50;
 /** Inputs or outputs shown of one transaction at most. */
-export const MAX_TX_ITEMS_SHOWN = 500;
+const MAX_TX_ITEMS_SHOWN = 500;
 /** Blocks the charts span. */
-export const CHART_BLOCKS = 200;
+const CHART_BLOCKS = 200;
 /** Blocks the hash rate is averaged over. */
 const HASHRATE_WINDOW = 10;
 const SUMMARY_CACHE = 1024;
@@ -70,7 +70,7 @@ export interface ForkEvent {
 }
 
 /** Fee-rate buckets of the mempool histogram: lower bounds in base units per byte. */
-export const FEE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128] as const;
+const FEE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128] as const;
 
 /** The mempool at a glance. */
 export interface MempoolSummary {

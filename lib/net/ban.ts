@@ -18,7 +18,7 @@ export const MALFORMED_SCORE = 20;
 /** Hosts a `BanList` remembers by default. */
 const MAX_ENTRIES = 10_000;
 /** Default ban length: 24 hours in ms. */
-export const BAN_DURATION_MS = 24 * 60 * 60 * 1000;
+const BAN_DURATION_MS = 24 * 60 * 60 * 1000;
 
 /** Tunables of a `BanList`. */
 export interface BanListOptions {
