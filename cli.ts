@@ -165,7 +165,7 @@ async function run(args: Args): Promise<void> {
         network: args.network,
         dataDir,
         trackerPath: args.tracker,
-        listen: { hostname: bindHost, port },
+        bind: { hostname: bindHost, port },
         advertise: args.advertise,
         advertiseHost: bindHost === "0.0.0.0" ? lanAddress() ?? "127.0.0.1" : undefined,
         connect: args.connect.length ? args.connect : undefined,

@@ -6,78 +6,37 @@
  * `deno run --allow-read --allow-write --allow-run --allow-net=127.0.0.1 --allow-env bench/explorer.ts [--quick]`
  * @module
  */
-import { Node } from "../lib/node.ts";
 import { startExplorer } from "../lib/explorer/server.ts";
-import { callRpc } from "../lib/rpc/client.ts";
-import { CLI } from "../tests/support/cli.ts";
-import { freePort, NODE_PERMISSIONS } from "../tests/support/nodes.ts";
+import { Cluster, freePort, type TestNode } from "../tests/support/cluster.ts";
+import { startLocalNode } from "../tests/support/local_node.ts";
+import { sleep } from "../tests/support/wait.ts";
 import { buildChain } from "./node.ts";
 import { cpuMs, median, percentile } from "./stats.ts";
 
 const round = (x: number, digits = 1) => +x.toFixed(digits);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const spread = (xs: number[], digits = 1) =>
   `${round(median(xs), digits)} (min ${round(Math.min(...xs), digits)}, max ${
     round(Math.max(...xs), digits)
   }, n ${xs.length})`;
 
+/** A node process serving its explorer at `url`. */
 interface Spawned {
-  proc: Deno.ChildProcess;
+  node: TestNode;
   url: string;
-  dataDir: string;
-  stop(): Promise<void>;
 }
 
 /** Starts a headless regtest node on `dataDir` with its explorer on a free port; waits for its RPC. */
-async function spawnNode(dataDir: string): Promise<Spawned> {
-  await Deno.remove(`${dataDir}/rpc.json`).catch(() => {});
+async function spawnNode(cluster: Cluster, dataDir: string): Promise<Spawned> {
   const port = freePort();
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...NODE_PERMISSIONS,
-      CLI,
-      "run",
-      "--headless",
-      "--network",
-      "regtest",
-      "--data-dir",
-      dataDir,
-      "--tracker",
-      `${dataDir}/server_tracker.txt`,
-      "--listen",
-      `127.0.0.1:${freePort()}`,
-      "--explorer",
-      `127.0.0.1:${port}`,
-      "--threads",
-      "1",
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const deadline = performance.now() + 60_000;
-  for (;;) {
-    try {
-      await callRpc(dataDir, "status");
-      break;
-    } catch {
-      if (performance.now() > deadline) throw new Error("the node did not answer within 60 s");
-      await sleep(20);
-    }
-  }
-  return {
-    proc,
-    url: `http://127.0.0.1:${port}`,
+  const node = await cluster.start("explorer", {
     dataDir,
-    async stop() {
-      try {
-        proc.kill("SIGKILL");
-      } catch { /* gone */ }
-      await proc.status;
-    },
-  };
+    tracker: `${dataDir}/server_tracker.txt`,
+    args: ["--explorer", `127.0.0.1:${port}`],
+    defaultTimings: true,
+    everyMs: 20,
+    waitMs: 60_000,
+  });
+  return { node, url: `http://127.0.0.1:${port}` };
 }
 
 async function timedGet(url: string): Promise<number> {
@@ -124,34 +83,29 @@ async function browserLoads(
 }
 
 /** Dashboard load figures and the index catch-up, on a node started over `blocks` blocks. */
-async function loadFigures(dataDir: string, blocks: number, runs: number) {
+async function loadFigures(cluster: Cluster, dataDir: string, blocks: number, runs: number) {
   const t0 = performance.now();
-  const node = await spawnNode(dataDir);
-  try {
-    const first = await timedGet(`${node.url}/`);
-    for (;;) {
-      const s = await (await fetch(`${node.url}/api/status`)).json();
-      if (s.index.synced && s.height === blocks) break;
-      await sleep(20);
-    }
-    const catchup = performance.now() - t0;
-    const http: number[] = [];
-    for (let i = 0; i < runs * 10; i++) http.push(await timedGet(`${node.url}/`));
-    const browser = await browserLoads(`${node.url}/`, `${node.url}/api/status`, runs);
-    return { first, catchup, http, browser, node };
-  } catch (e) {
-    await node.stop();
-    throw e;
+  const node = await spawnNode(cluster, dataDir);
+  const first = await timedGet(`${node.url}/`);
+  for (;;) {
+    const s = await (await fetch(`${node.url}/api/status`)).json();
+    if (s.index.synced && s.height === blocks) break;
+    await sleep(20);
   }
+  const catchup = performance.now() - t0;
+  const http: number[] = [];
+  for (let i = 0; i < runs * 10; i++) http.push(await timedGet(`${node.url}/`));
+  const browser = await browserLoads(`${node.url}/`, `${node.url}/api/status`, runs);
+  return { first, catchup, http, browser, node };
 }
 
 /** CPU (% of one core) the node uses over `windowMs` while a block is mined every second. */
 async function cpuWhileMining(node: Spawned, windowMs: number): Promise<number> {
-  const pid = node.proc.pid;
+  const pid = node.node.proc.pid;
   const start = await cpuMs(pid), t = performance.now();
   let next = t;
   while (performance.now() - t < windowMs) {
-    await callRpc(node.dataDir, "mine", [1]);
+    await node.node.rpc("mine", [1]);
     next += 1000;
     await sleep(Math.max(0, next - performance.now()));
   }
@@ -178,13 +132,7 @@ async function openDashboards(url: string, n: number): Promise<{ close(): void; 
 /** Block accepted (the node's event) to its `/events` message read by a client, in one process (ms). */
 async function eventDelays(blocks: number, spacingMs: number): Promise<{ json: number[]; html: number[] }> {
   const dir = await Deno.makeTempDir({ prefix: "peerchain-bench-events-" });
-  const node = await Node.start({
-    network: "regtest",
-    dataDir: `${dir}/data`,
-    trackerPath: `${dir}/tracker.txt`,
-    listen: { hostname: "127.0.0.1", port: 0 },
-    threads: 1,
-  });
+  const node = await startLocalNode(dir);
   const explorer = await startExplorer(node, { hostname: "127.0.0.1", port: 0 });
   const accepted = new Map<number, number>();
   const unsubscribe = node.subscribe((e) => {
@@ -249,12 +197,12 @@ export async function benchExplorer(
   const runs = opts.quick ? 3 : 10;
   const windowMs = opts.quick ? 6_000 : 15_000;
   const windows = opts.quick ? 1 : 3;
-  const root = await Deno.makeTempDir({ prefix: "peerchain-bench-explorer-" });
+  const cluster = await Cluster.create("peerchain-bench-explorer-");
   try {
-    const dataDir = `${root}/node`;
+    const dataDir = `${cluster.root}/node`;
     await buildChain(dataDir, blocks);
     const loadAvg = await loadAverage();
-    const load = await loadFigures(dataDir, blocks, runs);
+    const load = await loadFigures(cluster, dataDir, blocks, runs);
     const node = load.node;
     let idle: number[] = [], busy: number[] = [], bytes = 0;
     try {
@@ -270,7 +218,7 @@ export async function benchExplorer(
         await sleep(500);
       }
     } finally {
-      await node.stop();
+      await cluster.kill(node.node);
     }
     idle = idle.map((x) => round(x, 2));
     busy = busy.map((x) => round(x, 2));
@@ -296,7 +244,7 @@ export async function benchExplorer(
       dashboard_bytes_per_s_each: Math.round(bytes),
     };
   } finally {
-    await Deno.remove(root, { recursive: true }).catch(() => {});
+    await cluster.cleanup();
   }
 }
 

@@ -10,6 +10,7 @@ import type { BlockHeader } from "../lib/primitives/header.ts";
 import { encodeHeader } from "../lib/primitives/header.ts";
 import { MinerPool } from "../lib/mining/pool.ts";
 import { percentile } from "./stats.ts";
+import { sleep } from "../tests/support/wait.ts";
 
 /** A header no search finds in a benchmark's seconds (about 2^48 hashes per block). */
 const HARD: BlockHeader = {
@@ -20,8 +21,6 @@ const HARD: BlockHeader = {
   bits: 0x1a00ffff,
   nonce: 0,
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** openssl speed's rate in bytes/s for `args`, or null when openssl is missing or its output is unexpected. */
 async function opensslRate(args: string[]): Promise<number | null> {

@@ -24,16 +24,16 @@ import { type Block, encodeBlock } from "../lib/primitives/block.ts";
 import { blockHashSync } from "../lib/primitives/header.ts";
 import { newLedger } from "../tests/support/ledger.ts";
 import { helloMessage, rawPeer } from "../tests/support/raw_peer.ts";
+import type { NodeStatus } from "../lib/node.ts";
 import {
   Cluster,
   describeNodes,
-  type NodeStatus,
   statuses,
   type TestNode,
-  waitFor,
   waitForOneHub,
   waitForTip,
-} from "../tests/support/nodes.ts";
+} from "../tests/support/cluster.ts";
+import { waitFor } from "../tests/support/wait.ts";
 import { buildFullChain, connectRate, FULL_BLOCK_TXS, spread } from "./ledger.ts";
 import { median, percentile } from "./stats.ts";
 
@@ -198,8 +198,8 @@ async function syncFull(setup: Block[], full: Block[], runs: number): Promise<nu
 
 /**
  * True when every node of `nodes` names the same SuperPeer, one of them, which calls itself one. (Looser than
- * `agreeOnOneHub`, which also wants each node's count of the network right: that count is not what a
- * failover figure measures.)
+ * `oneHub`, which also wants the SuperPeer to serve exactly the others and each node's count of the network
+ * right: that is not what a failover figure measures.)
  */
 async function sameSuperPeer(nodes: TestNode[]): Promise<boolean> {
   const s = await statuses(nodes).catch(() => null);

@@ -7,13 +7,11 @@
  */
 import { Chain } from "../lib/chain/chain.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
-import { callRpc } from "../lib/rpc/client.ts";
-import type { RpcInfo } from "../lib/rpc/server.ts";
 import { openStore } from "../lib/store/store.ts";
 import { mine, newKey, newLedger } from "../tests/support/ledger.ts";
 import { median, rssMiB } from "./stats.ts";
 import { CLI } from "../tests/support/cli.ts";
-import { freePort, NODE_PERMISSIONS } from "../tests/support/nodes.ts";
+import { Cluster, NODE_PERMISSIONS } from "../tests/support/cluster.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const RUNS = 3;
@@ -51,83 +49,35 @@ async function timeToExit(args: string[]): Promise<number> {
   return performance.now() - t0;
 }
 
-/** Whether `dataDir`'s rpc.json belongs to `pid` and its RPC answers `status`. */
-async function answers(dataDir: string, pid: number): Promise<boolean> {
-  try {
-    const info: RpcInfo = JSON.parse(await Deno.readTextFile(`${dataDir}/rpc.json`));
-    if (info.pid !== pid) return false;
-    await callRpc(dataDir, "status");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Spawns a headless node on `dataDir` and measures: spawn → first answered `status` (ms), spawn → the node's
  * own "listening" log line (ms, wall clock), and its RSS at that first answer. Stops it with SIGTERM.
  */
 async function startOnce(
+  cluster: Cluster,
   dataDir: string,
 ): Promise<{ startup: number; logged: number | null; rss: number | null }> {
-  await Deno.remove(`${dataDir}/rpc.json`).catch(() => {});
   const wall0 = Date.now();
   const t0 = performance.now();
-  const proc = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...NODE_PERMISSIONS,
-      CLI,
-      "run",
-      "--headless",
-      "--network",
-      "regtest",
-      "--data-dir",
-      dataDir,
-      "--tracker",
-      `${dataDir}/server_tracker.txt`,
-      "--listen",
-      `127.0.0.1:${freePort()}`,
-      "--threads",
-      "1",
-    ],
+  const node = await cluster.start("node", {
+    dataDir,
+    tracker: `${dataDir}/server_tracker.txt`,
     cwd: dataDir,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const stderr = new Response(proc.stderr).text();
-  let exited = false;
-  proc.status.finally(() => exited = true);
-  try {
-    const deadline = t0 + 30_000;
-    while (!(await answers(dataDir, proc.pid))) {
-      if (exited) throw new Error(`the node exited before answering:\n${await stderr}`);
-      if (performance.now() > deadline) throw new Error("the node did not answer within 30 s");
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    const startup = performance.now() - t0;
-    const rss = round(await rssMiB(proc.pid)) || null;
-    proc.kill("SIGTERM");
-    await proc.status;
-    const line = (await stderr).split("\n").find((l) => / listening on /.test(l));
-    const logged = line ? Date.parse(line.slice(0, line.indexOf(" "))) - wall0 : null;
-    return { startup, logged, rss };
-  } finally {
-    if (!exited) {
-      try {
-        proc.kill("SIGKILL");
-      } catch { /* gone */ }
-    }
-    await proc.status;
-    await stderr.catch(() => "");
-  }
+    defaultTimings: true,
+    everyMs: 5,
+  });
+  const startup = performance.now() - t0;
+  const rss = round(await rssMiB(node.proc.pid)) || null;
+  node.kill("SIGTERM");
+  await node.exited;
+  const line = node.log.find((l) => / listening on /.test(l));
+  const logged = line ? Date.parse(line.slice(0, line.indexOf(" "))) - wall0 : null;
+  return { startup, logged, rss };
 }
 
-async function nodeFigures(dataDir: string) {
+async function nodeFigures(cluster: Cluster, dataDir: string) {
   const runs = [];
-  for (let i = 0; i < RUNS; i++) runs.push(await startOnce(dataDir));
+  for (let i = 0; i < RUNS; i++) runs.push(await startOnce(cluster, dataDir));
   const logged = runs.map((r) => r.logged).filter((x): x is number => x !== null);
   const rss = runs.map((r) => r.rss).filter((x): x is number => x !== null);
   return {
@@ -142,7 +92,8 @@ export async function benchNode(
   opts: { quick?: boolean } = {},
 ): Promise<Record<string, number | string | null>> {
   const blocks = opts.quick ? 2_000 : 10_000;
-  const root = await Deno.makeTempDir({ prefix: "peerchain-bench-node-" });
+  const cluster = await Cluster.create("peerchain-bench-node-");
+  const root = cluster.root;
   try {
     const full = `${root}/full`, empty = `${root}/empty`;
     const tb = performance.now();
@@ -170,8 +121,8 @@ export async function benchNode(
       load.push(await timeToExit(["run", "--config", `${ROOT}deno.json`, ...NODE_PERMISSIONS, probe]));
     }
 
-    const chainNode = await nodeFigures(full);
-    const emptyNode = await nodeFigures(empty);
+    const chainNode = await nodeFigures(cluster, full);
+    const emptyNode = await nodeFigures(cluster, empty);
     return {
       blocks,
       build_chain_ms: Math.round(buildMs),
@@ -185,7 +136,7 @@ export async function benchNode(
       deno_load_cli_modules_ms: round(median(load)),
     };
   } finally {
-    await Deno.remove(root, { recursive: true }).catch(() => {});
+    await cluster.cleanup();
   }
 }
 

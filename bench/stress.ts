@@ -4,11 +4,11 @@
  * `--scale 0.5` shrinks every scenario, for a machine that cannot finish the full run in about ten minutes.
  * @module
  */
-import { passed, type ScenarioResult } from "../tests/support/stress.ts";
-import { hubKills, randomKills } from "../tests/support/stress_kills.ts";
-import { hostile } from "../tests/support/stress_hostile.ts";
-import { resources } from "../tests/support/stress_resources.ts";
-import { load } from "../tests/support/stress_load.ts";
+import { passed, type ScenarioResult } from "./stress/scenario.ts";
+import { hubKills, randomKills } from "./stress/kills.ts";
+import { hostile } from "./stress/hostile.ts";
+import { resources } from "./stress/resources.ts";
+import { load } from "./stress/load.ts";
 
 /** A bad command-line argument. */
 export class StressArgsError extends Error {
@@ -93,7 +93,7 @@ export function renderResults(
     } as of that commit; tests/stress_results_test.ts fails once any of`,
     "those changes after it, until this file is written again.",
     "",
-    "Written by `deno task stress` (bench/stress.ts); the scenarios are in tests/support/stress_*.ts and a",
+    "Written by `deno task stress` (bench/stress.ts); the scenarios are in bench/stress/*.ts and a",
     "short version of each runs in `deno task test` (tests/stress_short_test.ts). Real node processes",
     "(`cli.ts run --headless --network regtest`, ping every 300 ms, dead after 1.5 s) on 127.0.0.1.",
     scale === 1 ? "Full size as specified in issue 7." : `**Scaled down to ${scale} of the specified size.**`,

@@ -1,15 +1,21 @@
 /**
  * Replacing a small file so that a crash or a power cut leaves the old contents or the new, never half of
- * them: a temporary file in the same directory, flushed to disk, renamed over the old one, and the directory
- * entry flushed too.
+ * them, and readers (other nodes in the same folder) never see half a file: a temporary file in the same
+ * directory, flushed to disk, renamed over the old one, and the directory entry flushed too. The tracker file,
+ * `wallet.json`, `bans.json` and `rpc.json` are all written this way.
  * @module
  */
 
+/** Windows has no Unix permissions, and cannot open a directory as a file. */
+const WINDOWS = Deno.build.os === "windows";
+
 /**
- * Writes `data` to `path` atomically and durably (`mode` for a new file, e.g. 0o600).
+ * Writes `data` to `path` atomically and durably. With `mode` (e.g. 0o600 for a file that holds secrets) the
+ * file has exactly that mode, whatever the umask or the platform's handling of a create mode; without it a new
+ * file gets the default permissions.
  * @example await writeFileAtomic(`${dataDir}/bans.json`, new TextEncoder().encode("{}\n"));
  */
-export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array, mode?: number): Promise<void> {
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
     const f = await Deno.open(tmp, { write: true, createNew: true, mode });
@@ -19,6 +25,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o6
     } finally {
       f.close();
     }
+    if (mode !== undefined && !WINDOWS) await Deno.chmod(tmp, mode);
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
@@ -29,7 +36,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array, mode = 0o6
 
 /** Flushes the directory entry of `path` so a rename survives a power cut; best effort. */
 async function syncDirectory(path: string): Promise<void> {
-  if (Deno.build.os === "windows") return; // a directory cannot be opened as a file there
+  if (WINDOWS) return;
   const cut = path.lastIndexOf("/");
   const dir = cut < 0 ? "." : cut === 0 ? "/" : path.slice(0, cut);
   try {

@@ -5,23 +5,22 @@
  * @module
  */
 import { Chain, type ChainUpdate } from "./chain/chain.ts";
-import { ValidationError } from "./chain/errors.ts";
 import { Mempool, type MempoolEntry } from "./chain/mempool.ts";
 import { COIN } from "./consensus/amount.ts";
 import { type NetworkName, type NetworkParams, NETWORKS } from "./consensus/params.ts";
 import { type Block, decodeBlock, encodeBlock } from "./primitives/block.ts";
-import { DecodeError } from "./primitives/bytes.ts";
 import { blockHashSync, type BlockHeader, decodeHeader, HEADER_SIZE } from "./primitives/header.ts";
 import { decodeTransaction, encodeTransaction, type Transaction, txid } from "./primitives/transaction.ts";
 import { type DirLock, lockDataDir } from "./store/lock.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { Wallet, type WalletView } from "./wallet/wallet.ts";
 import { readWalletFile } from "./wallet/wallet_file.ts";
-import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
+import { type LedgerPort, malformed, refused, type Verdict } from "./net/ledger_port.ts";
 import { BanList } from "./net/ban.ts";
 import { StallMonitor } from "./stall_monitor.ts";
 import { turns } from "./turns.ts";
-import { Network, type NetworkEvent, type NetworkOptions } from "./net/network.ts";
+import { SerialQueue } from "./serial_queue.ts";
+import { Network, type NetworkEvent, type NetworkOptions, type Role } from "./net/network.ts";
 import type { HostPort } from "./net/messages.ts";
 import { readTracker, trackerFile } from "./net/tracker.ts";
 import { LanDiscovery } from "./net/discovery.ts";
@@ -39,11 +38,11 @@ export interface NodeOptions {
   dataDir: string;
   /** The tracker file (`server_tracker.txt`). */
   trackerPath: string;
-  /** Where to listen; port 0 picks a free one. */
-  listen: HostPort;
-  /** The address others should dial, when it differs from `listen`. */
+  /** The address to bind (`--listen`); port 0 picks a free one. What others dial is `Network.listen`. */
+  bind: HostPort;
+  /** The address others should dial, when it differs from `bind`. */
   advertise?: string;
-  /** The host others should dial when `listen` is all interfaces. */
+  /** The host others should dial when `bind` is all interfaces. */
   advertiseHost?: string;
   /** Addresses to join instead of the tracker's. */
   connect?: string[];
@@ -70,22 +69,32 @@ export type NodeEvent =
   | { type: "mined"; hash: string }
   | { type: "discovery"; found: string[]; ms: number };
 
-/** A node's state at a glance; balances in coins, as bitcoin-cli prints them. */
-export interface NodeStatus {
-  /** "peer" or "superpeer". */
-  role: string;
+/** What anyone may see of a node: its place in the network, its chain, mempool and mining; nothing of its wallet. */
+export interface NodeOverview {
+  /** Its place in the overlay. */
+  role: Role;
   /** This node's primary SuperPeer ("host:port"; itself when it is one), or null while looking for one. */
   hub: string | null;
   /** Where this node listens. */
   listen: string;
-  /** "main" or "regtest". */
-  network: string;
+  /** The network it follows. */
+  network: NetworkName;
   /** Height of the tip. */
   height: number;
   /** Hash of the tip. */
   tip: string;
   /** Greeted links that carry blocks (Peers served, SuperPeers held, mesh links). */
   peers: number;
+  /** Transactions in the mempool. */
+  mempool: number;
+  /** True while mining. */
+  mining: boolean;
+  /** Hashes per second while mining. */
+  hashrate: number;
+}
+
+/** A node's state at a glance, its wallet's included; balances in coins, as bitcoin-cli prints them. */
+export interface NodeStatus extends NodeOverview {
   /** The SuperPeers this node links to ("host:port"): its own as a Peer, its mesh neighbours as a SuperPeer. */
   superpeers: string[];
   /** Nodes this node knows of in the whole network. */
@@ -98,12 +107,6 @@ export interface NodeStatus {
   immature: number;
   /** Unconfirmed coins to this wallet. */
   pending: number;
-  /** Transactions in the mempool. */
-  mempool: number;
-  /** True while mining. */
-  mining: boolean;
-  /** Hashes per second while mining. */
-  hashrate: number;
   /** Transactions waiting for a missing parent. */
   orphanTxs: number;
   /** Blocks waiting for a missing parent. */
@@ -147,7 +150,7 @@ export class Node {
   #discovery: LanDiscovery;
   #knewNobody = false;
   /** Payments are built one at a time, so two at once never pick the same coins. */
-  #sending: Promise<unknown> = Promise.resolve();
+  #sending = new SerialQueue();
 
   private constructor(
     opts: NodeOptions,
@@ -177,7 +180,7 @@ export class Node {
     });
     this.net = new Network(this.#ledgerPort(), {
       nodeId: crypto.getRandomValues(new Uint8Array(8)).toHex(),
-      bind: opts.listen,
+      bind: opts.bind,
       advertise: opts.advertise,
       advertiseHost: opts.advertiseHost,
       tracker: trackerFile(opts.trackerPath),
@@ -202,7 +205,7 @@ export class Node {
    *   network: "regtest",
    *   dataDir: `${dir}/data`,
    *   trackerPath: `${dir}/tracker.txt`,
-   *   listen: { hostname: "127.0.0.1", port: 0 },
+   *   bind: { hostname: "127.0.0.1", port: 0 },
    *   threads: 1,
    * });
    * try {
@@ -278,9 +281,8 @@ export class Node {
     }
   }
 
-  /** The node's state in one object: what `status --json` prints and the menu's status line shows. */
-  status(): NodeStatus {
-    const bal = this.wallet.balance(this.walletView());
+  /** The node's state without its wallet: what the explorer shows anyone. */
+  overview(): NodeOverview {
     const m = this.miner.status();
     return {
       role: this.net.role,
@@ -290,15 +292,23 @@ export class Node {
       height: this.chain.height,
       tip: this.chain.tip.hash,
       peers: this.net.linkCount,
+      mempool: this.mempool.size,
+      mining: m.mining,
+      hashrate: Math.round(m.hashrate),
+    };
+  }
+
+  /** The node's state in one object: what `status --json` prints and the menu's status line shows. */
+  status(): NodeStatus {
+    const bal = this.wallet.balance(this.walletView());
+    return {
+      ...this.overview(),
       superpeers: this.net.superpeers.map((s) => s.listen),
       network_size: this.net.networkSize,
       address: this.wallet.address,
       balance: bal.confirmed / COIN,
       immature: bal.immature / COIN,
       pending: bal.pending / COIN,
-      mempool: this.mempool.size,
-      mining: m.mining,
-      hashrate: Math.round(m.hashrate),
       orphanTxs: this.mempool.orphanCount,
       orphanBlocks: this.chain.orphanCount,
       maxStallMs: this.#stalls.longestMs,
@@ -346,7 +356,7 @@ export class Node {
 
   /** Pays `amount` base units to `address` from the wallet; returns the txid. */
   send(address: string, amount: number): Promise<{ txid: string; fee: number }> {
-    const run = this.#sending.then(async () => {
+    return this.#sending.run(async () => {
       const view = this.walletView();
       // Unconfirmed coins whose chain is at the mempool's limit cannot be spent until a block confirms some.
       const spendable = {
@@ -357,8 +367,6 @@ export class Node {
       const { tx, fee } = await this.wallet.createTransaction(spendable, address, amount);
       return { txid: await this.submitTx(tx), fee };
     });
-    this.#sending = run.catch(() => {});
-    return run;
   }
 
   /** Relays and reports transactions that entered the mempool because others did (orphans whose parent came). */
@@ -505,17 +513,4 @@ export class Node {
     this.#store.close();
     this.#lock.release();
   }
-}
-
-const KNOWN_CODES = new Set(["duplicate", "txn-already-in-mempool", "txn-already-known"]);
-
-function malformed(e: unknown): Verdict {
-  if (!(e instanceof DecodeError)) throw e;
-  return { kind: "rejected", code: "malformed", reason: e.message, score: 20 };
-}
-
-function refused(e: unknown, id: string): Verdict {
-  if (!(e instanceof ValidationError)) throw e;
-  if (KNOWN_CODES.has(e.code)) return { kind: "known", id };
-  return { kind: "rejected", id, code: e.code, reason: e.reason, score: e.score };
 }

@@ -6,7 +6,7 @@
  */
 
 /** How often the monitor's timer fires, in ms: the resolution of what it measures. */
-export const STALL_TICK_MS = 10;
+const STALL_TICK_MS = 10;
 /** `recentMs` covers the current window of this many ms and the one before. */
 const WINDOW_MS = 5_000;
 

@@ -7,14 +7,9 @@
  * Every process it starts is killed at the end, also on failure.
  * @module
  */
-import {
-  Cluster,
-  freePort,
-  type NodeStatus,
-  type TestNode,
-  waitFor,
-  waitForOneNetwork,
-} from "../tests/support/nodes.ts";
+import type { NodeStatus } from "../lib/node.ts";
+import { Cluster, freePort, type TestNode, waitForOneNetwork } from "../tests/support/cluster.ts";
+import { waitFor } from "../tests/support/wait.ts";
 import { haveChromium, launchBrowser } from "../tests/support/browser.ts";
 
 const out = Deno.args[0] ?? new URL("../docs/explorer-failover.png", import.meta.url).pathname;

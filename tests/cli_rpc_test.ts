@@ -5,117 +5,15 @@
 import assert from "node:assert/strict";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import { encodeAddress } from "../lib/crypto/address.ts";
-import { callRpc } from "../lib/rpc/client.ts";
+import type { PeersReply } from "../lib/rpc/methods.ts";
 import type { RpcInfo } from "../lib/rpc/server.ts";
 import { lockDataDir } from "../lib/store/lock.ts";
-import { assertRefusal, CLI, cli, json, SUB_PERMISSIONS } from "./support/cli.ts";
-import { freePort } from "./support/nodes.ts";
+import { assertRefusal, cli, json } from "./support/cli.ts";
+import { Cluster, type TestNode } from "./support/cluster.ts";
+import { waitFor } from "./support/wait.ts";
 
-const NODE_PERMISSIONS = [...SUB_PERMISSIONS, "--allow-sys=networkInterfaces"];
 const HEX64 = /^[0-9a-f]{64}$/;
 const dec = new TextDecoder();
-
-/** Polls `cond` until true; the failure names `what` (a function to describe the state at that moment). */
-async function waitFor(
-  cond: () => Promise<boolean> | boolean,
-  ms: number,
-  what: string | (() => string),
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`);
-}
-
-/** A headless node process; `stop()` kills it if still running and waits for its output to end. */
-interface NodeProc {
-  dataDir: string;
-  listen: string;
-  proc: Deno.ChildProcess;
-  log: string[];
-  exited: Promise<Deno.CommandStatus>;
-  stop(): Promise<void>;
-}
-
-const started: NodeProc[] = [];
-
-/**
- * Starts `cli.ts run --headless` on regtest, listening on 127.0.0.1, and waits until `rpcDir`'s RPC answers.
- * Without `dataDir` the node picks its default data directory (under `env`'s HOME / XDG_DATA_HOME).
- */
-async function startNode(
-  opts: { dataDir?: string; rpcDir?: string; cwd: string; env?: Record<string, string>; tracker?: string },
-): Promise<NodeProc> {
-  const port = freePort();
-  const args = [
-    "run",
-    ...NODE_PERMISSIONS,
-    CLI,
-    ..."run --headless --network regtest --threads 1 --listen".split(" "),
-    `127.0.0.1:${port}`,
-    ...(opts.dataDir ? ["--data-dir", opts.dataDir] : []),
-    ...(opts.tracker ? ["--tracker", opts.tracker] : []),
-  ];
-  const proc = new Deno.Command(Deno.execPath(), {
-    args,
-    cwd: opts.cwd,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...opts.env },
-  }).spawn();
-  const log: string[] = [];
-  const reading = (async () => {
-    let buf = "";
-    for await (const chunk of proc.stderr.pipeThrough(new TextDecoderStream())) {
-      const lines = (buf + chunk).split("\n");
-      buf = lines.pop()!;
-      log.push(...lines);
-    }
-  })().catch(() => {});
-  let done = false;
-  const exited = proc.status.finally(() => done = true);
-  const node: NodeProc = {
-    dataDir: opts.dataDir ?? opts.rpcDir!,
-    listen: `127.0.0.1:${port}`,
-    proc,
-    log,
-    exited,
-    async stop() {
-      if (!done) {
-        try {
-          proc.kill("SIGKILL");
-        } catch { /* gone meanwhile */ }
-      }
-      await exited;
-      await reading;
-    },
-  };
-  started.push(node);
-  await waitFor(
-    async () => {
-      if (done) throw new Error(`the node exited before answering:\n${log.join("\n")}`);
-      try {
-        // Not an older node's answer: the rpc.json must be this process's.
-        const info: RpcInfo = JSON.parse(await Deno.readTextFile(`${node.dataDir}/rpc.json`));
-        if (info.pid !== proc.pid) return false;
-        await callRpc(node.dataDir, "status");
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    30_000,
-    () => `the node to answer RPC\n${log.join("\n")}`,
-  );
-  return node;
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all(started.splice(0).map((n) => n.stop()));
-}
 
 async function exists(path: string): Promise<boolean> {
   return await Deno.stat(path).then(() => true, () => false);
@@ -146,14 +44,8 @@ async function listeners(port: number): Promise<string[]> {
   return found;
 }
 
+/** The `status --json` object as printed: its shape is what `assertStatusShape` checks. */
 type Status = Record<string, unknown>;
-type Peers = {
-  role: string;
-  hub: { listen: string };
-  links: { listen: string }[];
-  superpeers: { listen: string; peers: number; load: number; capacity: number }[];
-  network_size: number;
-};
 
 function assertStatusShape(s: Status): void {
   assert.ok(s.role === "peer" || s.role === "superpeer", `role ${s.role}`);
@@ -180,14 +72,16 @@ function mistype(address: string): string {
 Deno.test({
   name: "subcommands against a headless node: shapes, refusals, cookie, stop, SIGTERM, stale rpc.json",
   async fn(t) {
-    const root = await Deno.makeTempDir({ prefix: "peerchain-cli-" });
+    const cluster = await Cluster.create("peerchain-cli-");
+    const root = cluster.root;
+    // Data directory <root>/node, tracker <root>/server_tracker.txt, default timings.
+    const start = () => cluster.start("node", { cwd: root, defaultTimings: true });
     const dir = `${root}/node`;
-    const tracker = `${root}/server_tracker.txt`;
     try {
-      const node = await startNode({ dataDir: dir, cwd: root, tracker });
+      const node = await start();
       let address = "";
       let hashes: string[] = [];
-      let restarted: NodeProc | undefined;
+      let restarted: TestNode | undefined;
 
       await t.step("status, address, mine, chain, block, peers, balance, mempool --json", async () => {
         const s0 = await json<Status>(dir, "status");
@@ -226,9 +120,9 @@ Deno.test({
         assert.match(txs[0].txid, HEX64);
         assert.equal(txs[0].outputs[0].address, address, "the coinbase pays the node's wallet");
 
-        const peers = await json<Peers>(dir, "peers");
+        const peers = await json<PeersReply>(dir, "peers");
         assert.equal(peers.role, "superpeer");
-        assert.equal(peers.hub.listen, node.listen);
+        assert.equal(peers.hub?.listen, node.listen);
         assert.deepEqual(peers.links, []);
         assert.deepEqual(
           peers.superpeers.map((e) => [e.listen, e.peers, e.load, e.capacity]),
@@ -322,7 +216,7 @@ Deno.test({
           assert.ok(lockFree(dir), "the lock is released");
           assertRefusal(await cli(dir, "status"), 3, /no node is running/);
 
-          restarted = await startNode({ dataDir: dir, cwd: root, tracker });
+          restarted = await start();
           const s = await json<Status>(dir, "status");
           assert.equal(s.height, 12, "the chain is kept");
           assert.equal(s.address, address, "the wallet is kept");
@@ -344,7 +238,7 @@ Deno.test({
       });
 
       await t.step("a SIGKILLed node leaves a stale rpc.json: exit 3", async () => {
-        const doomed = await startNode({ dataDir: dir, cwd: root, tracker });
+        const doomed = await start();
         doomed.proc.kill("SIGKILL");
         await doomed.exited;
         assert.ok(await exists(`${dir}/rpc.json`), "SIGKILL leaves rpc.json behind");
@@ -352,8 +246,7 @@ Deno.test({
         assert.ok(lockFree(dir), "the OS lock dies with the process");
       });
     } finally {
-      await stopAll();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
+      await cluster.cleanup();
     }
   },
 });
@@ -361,7 +254,8 @@ Deno.test({
 Deno.test({
   name: "two nodes started from one folder with default data directories join each other",
   async fn() {
-    const root = await Deno.makeTempDir({ prefix: "peerchain-cli-" });
+    const cluster = await Cluster.create("peerchain-cli-");
+    const root = cluster.root;
     // Moving HOME would also move Deno's cache (and make the child download packages): keep the real one.
     const info = await new Deno.Command(Deno.execPath(), { args: ["info", "--json"], stderr: "null" })
       .output();
@@ -370,8 +264,10 @@ Deno.test({
     const base = `${root}/xdg/peerchain/regtest`;
     try {
       // The default listen address is every interface: stay on loopback and test the data-dir fallback.
-      const first = await startNode({ rpcDir: base, cwd: root, env });
-      const second = await startNode({ rpcDir: `${base}-2`, cwd: root, env });
+      // No --data-dir and no --tracker: each picks its default, the tracker file in the folder they share.
+      const from = { tracker: null, cwd: root, env, defaultTimings: true };
+      const first = await cluster.start("first", { defaultDataDir: base, ...from });
+      const second = await cluster.start("second", { defaultDataDir: `${base}-2`, ...from });
       await waitFor(
         async () => {
           const [a, b] = await Promise.all([
@@ -401,8 +297,7 @@ Deno.test({
       );
       assert.ok(second.log.some((l) => l.includes(`data ${base}-2`)), second.log.join("\n"));
     } finally {
-      await stopAll();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
+      await cluster.cleanup();
     }
   },
 });

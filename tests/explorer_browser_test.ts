@@ -6,7 +6,9 @@
  */
 import assert from "node:assert/strict";
 import type { HTTPRequest, Page } from "puppeteer-core";
-import { Cluster, freePort, type NodeStatus, waitFor, waitForOneHub } from "./support/nodes.ts";
+import type { NodeStatus } from "../lib/node.ts";
+import { Cluster, freePort, waitForOneHub } from "./support/cluster.ts";
+import { waitFor } from "./support/wait.ts";
 import { haveChromium, launchBrowser } from "./support/browser.ts";
 
 const hasChromium = haveChromium();

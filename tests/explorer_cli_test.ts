@@ -4,9 +4,8 @@
  * start line say where it is.
  */
 import assert from "node:assert/strict";
-import { Cluster, freePort } from "./support/nodes.ts";
-
-type Status = { explorer: string | null; height: number };
+import type { NodeStatus } from "../lib/node.ts";
+import { Cluster, freePort } from "./support/cluster.ts";
 
 /** A free port whose successor is free too (checked, then released). */
 function portPair(): number {
@@ -30,7 +29,7 @@ Deno.test("run: the explorer on port + 1, on a free port when that is taken, off
   try {
     const p = portPair();
     const a = await cluster.start("a", { port: p });
-    const sa = await a.rpc<Status>("status");
+    const sa = await a.rpc<NodeStatus>("status");
     assert.equal(sa.explorer, `http://127.0.0.1:${p + 1}/`);
     assert.ok(await answers(sa.explorer!));
     assert.ok(
@@ -41,13 +40,13 @@ Deno.test("run: the explorer on port + 1, on a free port when that is taken, off
     const q = portPair();
     held.push(Deno.listen({ hostname: "127.0.0.1", port: q + 1 }));
     const b = await cluster.start("b", { port: q });
-    const sb = await b.rpc<Status>("status");
+    const sb = await b.rpc<NodeStatus>("status");
     assert.match(sb.explorer!, /^http:\/\/127\.0\.0\.1:\d+\/$/);
     assert.notEqual(sb.explorer, `http://127.0.0.1:${q + 1}/`);
     assert.ok(await answers(sb.explorer!));
 
     const c = await cluster.start("c", { args: ["--no-explorer"] });
-    assert.equal((await c.rpc<Status>("status")).explorer, null);
+    assert.equal((await c.rpc<NodeStatus>("status")).explorer, null);
     assert.ok(c.log.some((l) => l.includes("explorer off")));
 
     const taken = freePort();

@@ -9,11 +9,11 @@ import { ChainIndex } from "../lib/explorer/chain_index.ts";
 import { layoutNetwork, renderNetworkMap } from "../lib/explorer/network_map.ts";
 import type { NetworkView } from "../lib/explorer/network_view.ts";
 import { hostAllowed, startExplorer } from "../lib/explorer/server.ts";
-import { Node } from "../lib/node.ts";
 import { encodeAddress } from "../lib/crypto/address.ts";
 import { txid } from "../lib/primitives/transaction.ts";
 import { coinbaseOut, makeBlock, newKey, newLedger, params, spend } from "./support/ledger.ts";
-import { waitFor } from "./support/nodes.ts";
+import { waitFor } from "./support/wait.ts";
+import { startLocalNode } from "./support/local_node.ts";
 
 Deno.test("html: every interpolated value is escaped, text and attributes alike; html output nests as is", () => {
   const hostile = `"><script>alert('x')</script>&`;
@@ -152,13 +152,7 @@ Deno.test("server: Host names from the internet are refused, addresses and LAN n
 
 Deno.test("server: JSON API, pages, 404s with clear messages, headers and live events of a real node", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "peerchain-explorer-" });
-  const node = await Node.start({
-    network: "regtest",
-    dataDir: `${dir}/data`,
-    trackerPath: `${dir}/tracker.txt`,
-    listen: { hostname: "127.0.0.1", port: 0 },
-    threads: 1,
-  });
+  const node = await startLocalNode(dir);
   const explorer = await startExplorer(node, { hostname: "127.0.0.1", port: 0 });
   const base = explorer.url.slice(0, -1);
   const get = async (path: string, init?: RequestInit) => {

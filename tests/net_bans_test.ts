@@ -1,17 +1,11 @@
 /** Bans that survive a restart: the bans file, its atomic rewrite, and a node that honours it from the start. */
 import assert from "node:assert/strict";
 import { BanList } from "../lib/net/ban.ts";
-import { Node } from "../lib/node.ts";
 import { StallMonitor } from "../lib/stall_monitor.ts";
+import { startLocalNode } from "./support/local_node.ts";
+import { withTempDir } from "./support/temp_dir.ts";
 
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "peerchain-bans-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withDir = (fn: (dir: string) => Promise<void>) => withTempDir(fn, "peerchain-bans-");
 
 Deno.test("bans are written to the bans file and read back after a restart; scores and expired bans are not", async () => {
   await withDir(async (dir) => {
@@ -80,14 +74,7 @@ async function greets(port: number): Promise<boolean> {
 
 Deno.test("a node loads its bans file at start and refuses a banned host from the first connection", async () => {
   await withDir(async (dir) => {
-    const start = () =>
-      Node.start({
-        network: "regtest",
-        dataDir: `${dir}/data`,
-        trackerPath: `${dir}/tracker.txt`,
-        listen: { hostname: "127.0.0.1", port: 0 },
-        threads: 1,
-      });
+    const start = () => startLocalNode(dir);
     let node = await start();
     const port = () => Number(node.net.listen.split(":").at(-1));
     try {

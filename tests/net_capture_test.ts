@@ -6,7 +6,9 @@
 import assert from "node:assert/strict";
 import type { Message } from "../lib/net/messages.ts";
 import { parseTracker } from "../lib/net/tracker.ts";
-import { Cluster, type NodeStatus, statuses, waitFor, waitForOneHub, waitForTip } from "./support/nodes.ts";
+import type { NodeStatus } from "../lib/node.ts";
+import { Cluster, statuses, waitForOneHub, waitForTip } from "./support/cluster.ts";
+import { waitFor } from "./support/wait.ts";
 import { helloMessage, type RawPeer, rawPeer } from "./support/raw_peer.ts";
 
 const trackerAddrs = async (path: string) =>

@@ -5,15 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { parseTracker } from "../lib/net/tracker.ts";
-import {
-  Cluster,
-  type NodeStatus,
-  statuses,
-  type TestNode,
-  waitFor,
-  waitForOneHub,
-  waitForTip,
-} from "./support/nodes.ts";
+import type { NodeStatus } from "../lib/node.ts";
+import { Cluster, statuses, type TestNode, waitForOneHub, waitForTip } from "./support/cluster.ts";
+import { waitFor } from "./support/wait.ts";
 
 /** Starts `names` one after another in `cluster` (each joins through the shared tracker file). */
 async function startAll(cluster: Cluster, names: string[]): Promise<TestNode[]> {

@@ -9,17 +9,14 @@ import {
 import { encodeFrame, FrameDecoder } from "../lib/net/frame.ts";
 import { type Clock, systemClock, tcpStream } from "../lib/net/transport.ts";
 import type { Message } from "../lib/net/messages.ts";
+import { concat } from "./support/hostile.ts";
+import { waitFor } from "./support/wait.ts";
+
+/** Waits in one process: polled every 5 ms, the deadline as given (nothing here waits on another process). */
+const IN_PROCESS = { everyMs: 5, atLeastMs: 0 };
 
 const HOST = "127.0.0.1";
 const H = (i: number) => i.toString(16).padStart(64, "0");
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** Resolves with `p`, or rejects after `ms` so a hung close fails the test instead of hanging it. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -109,7 +106,7 @@ Deno.test("1,000 back-to-back messages each way arrive complete and in order", a
         true,
       );
     }
-    await waitFor(() => gotA.length === 1000 && gotB.length === 1000, 10_000, "1000 messages");
+    await waitFor(() => gotA.length === 1000 && gotB.length === 1000, 10_000, "1000 messages", IN_PROCESS);
     gotB.forEach((m, i) => assert.deepEqual(m, { type: "inv", kind: "tx", ids: [H(i)] }));
     gotA.forEach((m, i) =>
       assert.deepEqual(m, i % 2 ? { type: "tx", data: big } : { type: "inv", kind: "block", ids: [H(i)] })
@@ -189,13 +186,6 @@ Deno.test("a peer that sends garbage is closed with a misbehaviour score", async
   }
 });
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
 Deno.test("a silent peer is detected by the ping deadline: not at 300 ms of silence, at 301", async () => {
   const listener = Deno.listen({ hostname: HOST, port: 0 });
   const clock = manualClock();
@@ -213,9 +203,9 @@ Deno.test("a silent peer is detected by the ping deadline: not at 300 ms of sile
     ]);
     const pings = countFrames(peer);
     clock.advance(100);
-    await waitFor(() => pings.count() === 1, 10_000, "the first ping");
+    await waitFor(() => pings.count() === 1, 10_000, "the first ping", IN_PROCESS);
     clock.advance(200); // exactly the deadline: still alive
-    await waitFor(() => pings.count() === 2, 10_000, "the second ping");
+    await waitFor(() => pings.count() === 2, 10_000, "the second ping", IN_PROCESS);
     assert.equal(conn.isClosed, false);
     clock.advance(1);
     assert.equal(await within(conn.closed, 10_000, "ping deadline"), "timeout");
@@ -232,7 +222,7 @@ async function pingRounds(a: Connection, clock: ReturnType<typeof manualClock>, 
   for (let i = 0; i < steps; i++) {
     const before = a.received;
     clock.advance(ms);
-    await waitFor(() => a.received > before || a.isClosed, 10_000, `pong ${i + 1}`);
+    await waitFor(() => a.received > before || a.isClosed, 10_000, `pong ${i + 1}`, IN_PROCESS);
     assert.equal(a.isClosed, false, `closed in round ${i + 1}`);
   }
 }
@@ -263,18 +253,18 @@ Deno.test("time spent in our own slow handler is not counted as the peer's silen
   }, {});
   try {
     b.send({ type: "inv", kind: "tx", ids: [] });
-    await waitFor(() => a.received === 1, 10_000, "the message to reach the handler");
+    await waitFor(() => a.received === 1, 10_000, "the message to reach the handler", IN_PROCESS);
     // The handler holds the read loop for 1,000 ms of the connection's time, far past the deadline.
     const pings = b.received;
     clock.advance(1_000);
-    await waitFor(() => b.received > pings, 10_000, "a ping sent while the handler runs");
+    await waitFor(() => b.received > pings, 10_000, "a ping sent while the handler runs", IN_PROCESS);
     assert.equal(a.isClosed, false);
     release();
     // The deadline counts from the handler's end: 100 ms later, still alive.
-    await waitFor(() => a.received > 1, 10_000, "the read loop to go on after the handler");
+    await waitFor(() => a.received > 1, 10_000, "the read loop to go on after the handler", IN_PROCESS);
     const later = b.received;
     clock.advance(100);
-    await waitFor(() => b.received > later, 10_000, "a ping after the handler");
+    await waitFor(() => b.received > later, 10_000, "a ping after the handler", IN_PROCESS);
     assert.equal(a.isClosed, false);
   } finally {
     release();
@@ -346,7 +336,7 @@ async function acceptPeer(listener: Deno.TcpListener, opts: ConnectionOptions) {
     ...opts,
     onMessage: (m) => void got.push(m),
   });
-  await waitFor(() => got.length > 0, 10_000, "child hello");
+  await waitFor(() => got.length > 0, 10_000, "child hello", IN_PROCESS);
   return conn;
 }
 
@@ -423,7 +413,12 @@ Deno.test("a peer trickling a partial frame is not alive, and a throwing callbac
     for (; sent < frame.length && !conn.isClosed; sent++) {
       await client.write(frame.subarray(sent, sent + 1));
       clock.advance(50);
-      await waitFor(() => pings.count() > sent || conn.isClosed, 10_000, `the tick after byte ${sent + 1}`);
+      await waitFor(
+        () => pings.count() > sent || conn.isClosed,
+        10_000,
+        `the tick after byte ${sent + 1}`,
+        IN_PROCESS,
+      );
     }
     assert.equal(await within(conn.closed, 10_000, "trickle deadline"), "timeout");
     // 300 ms of bytes are no frame: closed at the 7th byte (350 ms), far from the frame's end.
@@ -458,7 +453,7 @@ Deno.test("a handler that closes its own link and awaits the close does not dead
   });
   try {
     a.send({ type: "getaddr" });
-    await waitFor(() => conn !== undefined, 10_000, "the message");
+    await waitFor(() => conn !== undefined, 10_000, "the message", IN_PROCESS);
     assert.equal(await within(conn!.closed, 10_000, "the handler's own close"), "answered and closed");
     assert.equal(await within(a.closed, 10_000, "the far end's close"), "eof");
   } finally {

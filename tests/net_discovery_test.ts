@@ -3,7 +3,7 @@
  * budget and the choice of addresses as pure functions; the sockets over 127.0.0.1 with unicast targets only;
  * and the network's use of a discoverer (asked only when nothing remembered took us, found addresses dialled
  * at once, a silent one holding nobody up, a SuperPeer linking to the SuperPeers it finds) with a fake one.
- * The real broadcasts run in network namespaces only, in `lan_test.ts`.
+ * The real broadcasts run in network namespaces only, in `net_lan_test.ts`.
  */
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
@@ -34,20 +34,15 @@ import type { TrackerFile } from "../lib/net/tracker.ts";
 import { formatHostPort, parseHostPort } from "../lib/net/messages.ts";
 import { tcpTransport } from "../lib/net/transport.ts";
 import { seededRandom } from "./support/random.ts";
+import { sleep, waitFor } from "./support/wait.ts";
+
+/** Waits in one process: polled every 20 ms, the deadline as given (nothing here waits on another process). */
+const IN_PROCESS = { everyMs: 20, atLeastMs: 0 };
 
 const GENESIS = NETWORKS.regtest.genesisHash;
 const OTHER_GENESIS = "ab".repeat(32);
 const NONCE = "0123456789abcdef";
 const enc = (s: string) => new TextEncoder().encode(s);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 // ---- the codec ----
 
@@ -302,7 +297,7 @@ Deno.test("over 127.0.0.1: queries for another network or genesis get no answer;
     await sleep(150);
     assert.equal(probe.got.length, 0, "no answer to a query that does not match");
     await ask("regtest", GENESIS);
-    await waitFor(() => probe.got.length === 1, 2000, "the matching query's answer");
+    await waitFor(() => probe.got.length === 1, 2000, "the matching query's answer", IN_PROCESS);
     assert.deepEqual(decodeBeacon(probe.got[0].bytes), {
       kind: "answer",
       network: "regtest",
@@ -433,9 +428,9 @@ Deno.test("over 127.0.0.1: a SuperPeer searches by itself, soon and then less of
   // Bound after the SuperPeer's own socket, the fake gets the unicast queries (on a LAN they are broadcasts).
   const fake = await answeringFake(port);
   try {
-    await waitFor(() => h.handed.length > 0, 3000, "the SuperPeer's own search");
+    await waitFor(() => h.handed.length > 0, 3000, "the SuperPeer's own search", IN_PROCESS);
     assert.deepEqual(h.handed[0], ["127.0.0.1:40777"]);
-    await waitFor(() => fake.got.length >= 2, 5000, "a second search");
+    await waitFor(() => fake.got.length >= 2, 5000, "a second search", IN_PROCESS);
     // Searches 0.3, 0.6, 1.2, 2.4 s apart, each jittered by ±50 % and at least 1 s after the last query:
     // at most 3 queries in the first 4.5 s (one a second without the back-off).
     await sleep(4500 - (performance.now() - t0));
@@ -655,16 +650,32 @@ Deno.test("network: a SuperPeer links to the SuperPeers its discoverer finds, gr
         a.superpeers.some((p) => p.listen === b.listen) && b.superpeers.some((p) => p.listen === a.listen),
       5000,
       "a mesh link between the two",
+      IN_PROCESS,
     );
-    await waitFor(() => a.directory().length === 2 && b.directory().length === 2, 5000, "both directories");
+    await waitFor(
+      () => a.directory().length === 2 && b.directory().length === 2,
+      5000,
+      "both directories",
+      IN_PROCESS,
+    );
     assert.equal(a.networkSize, 2);
     assert.equal(dials.get("b"), 1);
     // A found b too, which it knows only because b dialled it: it dials b once, and so may name it.
     const before = dials.get("a") ?? 0;
     da.host!.found([b.listen]);
-    await waitFor(() => (trackers.get("a") ?? []).includes(b.listen), 5000, "a's tracker file to name b");
+    await waitFor(
+      () => (trackers.get("a") ?? []).includes(b.listen),
+      5000,
+      "a's tracker file to name b",
+      IN_PROCESS,
+    );
     assert.equal(dials.get("a"), before + 1);
-    await waitFor(() => a.linkCount === 1 && b.linkCount === 1, 5000, "the duplicate mesh link dropped");
+    await waitFor(
+      () => a.linkCount === 1 && b.linkCount === 1,
+      5000,
+      "the duplicate mesh link dropped",
+      IN_PROCESS,
+    );
     // Found again by their next searches: both greeted the other and still know it, so nothing is dialled.
     da.host!.found([b.listen]);
     db.host!.found([a.listen]);
@@ -698,6 +709,7 @@ Deno.test("network: found at the person's request, a SuperPeer serving nobody jo
       () => busy.superpeers.some((p) => p.listen === sp.listen),
       5000,
       "a mesh link to the one found",
+      IN_PROCESS,
     );
     assert.equal(nets.at(-1)!.hub?.listen, busy.listen, "its Peer stayed");
   } finally {

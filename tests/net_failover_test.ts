@@ -4,34 +4,20 @@
  * later resumed, and two SuperPeers that meet.
  */
 import assert from "node:assert/strict";
+import type { NodeStatus } from "../lib/node.ts";
 import {
+  chainTxids,
   Cluster,
   describeNodes,
   freePort,
-  type NodeStatus,
+  mempoolIds,
   statuses,
   type TestNode,
-  waitFor,
   waitForOneHub,
   waitForOneNetwork,
   waitForTip,
-} from "./support/nodes.ts";
-
-/** Txids in `node`'s mempool. */
-async function mempoolIds(node: TestNode): Promise<Set<string>> {
-  return new Set((await node.rpc<{ txid: string }[]>("mempool")).map((e) => e.txid));
-}
-
-/** Txids of the active chain's blocks above `fromHeight`, read from `node`. */
-async function chainTxids(node: TestNode, fromHeight: number): Promise<Set<string>> {
-  const { height } = await node.rpc<NodeStatus>("status");
-  const out = new Set<string>();
-  for (let h = fromHeight + 1; h <= height; h++) {
-    const b = await node.rpc<{ txs: { txid: string }[] }>("block", [String(h)]);
-    for (const t of b.txs) out.add(t.txid);
-  }
-  return out;
-}
+} from "./support/cluster.ts";
+import { waitFor } from "./support/wait.ts";
 
 /** Every survivor has every block in `hashes` on its active chain, all share one tip, and holds every tx. */
 async function nothingLost(
@@ -48,7 +34,7 @@ async function nothingLost(
       if (!b || b.confirmations < 1) return false;
     }
   }
-  const confirmed = await chainTxids(nodes[0], fromHeight);
+  const { txids: confirmed } = await chainTxids(nodes[0], fromHeight);
   for (const n of nodes) {
     const pool = await mempoolIds(n);
     if (!txids.every((id) => confirmed.has(id) || pool.has(id))) return false;

@@ -8,23 +8,7 @@ import {
   type FrameObject,
   MAX_FRAME,
 } from "../lib/net/frame.ts";
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
-function raw(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + body.length);
-  new DataView(out.buffer).setUint32(0, body.length);
-  out.set(body, 4);
-  return out;
-}
+import { concat, rawFrame } from "./support/hostile.ts";
 
 function drain(d: FrameDecoder, chunks: Uint8Array[]): FrameObject[] {
   const out: FrameObject[] = [];
@@ -50,7 +34,7 @@ Deno.test("encodeFrame writes a big-endian length then UTF-8 JSON", () => {
 });
 
 Deno.test("frames split at every byte boundary reassemble", () => {
-  const stream = concat(MESSAGES.map(encodeFrame));
+  const stream = concat(...MESSAGES.map(encodeFrame));
   for (let i = 0; i <= stream.length; i++) {
     const got = drain(new FrameDecoder(), [stream.subarray(0, i), stream.subarray(i)]);
     assert.deepEqual(got, MESSAGES, `split at ${i}`);
@@ -84,12 +68,12 @@ Deno.test("a 100 MiB length prefix is refused before any body is buffered", () =
   // The prefix split over two chunks, and a prefix followed by a large body chunk, are refused alike.
   const d2 = new FrameDecoder();
   d2.push(header.subarray(0, 2));
-  assert.throws(() => d2.push(concat([header.subarray(2), new Uint8Array(1 << 20)])), FrameError);
+  assert.throws(() => d2.push(concat(header.subarray(2), new Uint8Array(1 << 20))), FrameError);
   assert.equal(d2.buffered, 0);
 
   // After a good frame in the same chunk, the good frame still comes out first.
   const d3 = new FrameDecoder();
-  d3.push(concat([encodeFrame({ type: "ok" }), header]));
+  d3.push(concat(encodeFrame({ type: "ok" }), header));
   assert.deepEqual(d3.next(), { type: "ok" });
   assert.throws(() => d3.next(), FrameError);
 });
@@ -127,7 +111,7 @@ Deno.test("bad bodies are FrameErrors: invalid UTF-8, invalid JSON, non-object, 
   for (const body of bad) {
     assert.throws(() => decodeFrameBody(body), FrameError);
     const d = new FrameDecoder();
-    d.push(raw(body));
+    d.push(rawFrame(body));
     assert.throws(() => d.next(), FrameError);
   }
 });
@@ -155,7 +139,7 @@ Deno.test("random bytes never throw anything but FrameError past the decoder", (
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 64 }), fc.integer({ min: 0, max: 70 }), (body, cut) => {
       const d = new FrameDecoder();
-      const f = raw(body);
+      const f = rawFrame(body);
       try {
         [...d.decode(f.subarray(0, cut)), ...d.decode(f.subarray(cut))];
       } catch (e) {

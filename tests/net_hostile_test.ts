@@ -7,15 +7,10 @@ import { COIN } from "../lib/consensus/amount.ts";
 import { fromHex, toHex } from "../lib/crypto/hex.ts";
 import { encodeFrame } from "../lib/net/frame.ts";
 import { encodeTransaction, type Transaction } from "../lib/primitives/transaction.ts";
-import {
-  Cluster,
-  describeNodes,
-  type NodeStatus,
-  statuses,
-  type TestNode,
-  waitFor,
-} from "./support/nodes.ts";
-import { badPowBlock, helloFrame, joinFrame } from "./support/hostile.ts";
+import type { NodeStatus } from "../lib/node.ts";
+import { Cluster, describeNodes, statuses, type TestNode } from "./support/cluster.ts";
+import { waitFor } from "./support/wait.ts";
+import { badPowBlock, concat, helloFrame, joinFrame } from "./support/hostile.ts";
 
 /** A raw socket to `node`; `closed` resolves when the far end closes it. */
 async function dialRaw(node: TestNode): Promise<{ conn: Deno.TcpConn; closed: Promise<void> }> {
@@ -91,16 +86,6 @@ async function forgedTx(owner: TestNode): Promise<Uint8Array> {
   return encodeTransaction(tx);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
 Deno.test("a hostile peer (garbage, a 100 MiB length, a bad-PoW block, a forged signature, a flood) is cut off while the others keep working", async () => {
   const cluster = await Cluster.create();
   try {
@@ -144,7 +129,7 @@ Deno.test("a hostile peer (garbage, a 100 MiB length, a bad-PoW block, a forged 
     const bad = badPowBlock(await hub.rpc<NodeStatus>("status"));
     await writeAll(
       sock.conn,
-      concat([helloFrame("hostile-pow"), joinFrame(), encodeFrame({ type: "block", data: toHex(bad) })]),
+      concat(helloFrame("hostile-pow"), joinFrame(), encodeFrame({ type: "block", data: toHex(bad) })),
     );
     await cutOff(sock, "a block with bad proof of work");
     assert.equal((await hub.rpc<NodeStatus>("status")).tip, tipBefore, "the bad block was not connected");
@@ -155,7 +140,7 @@ Deno.test("a hostile peer (garbage, a 100 MiB length, a bad-PoW block, a forged 
     const forged = await forgedTx(b);
     await writeAll(
       sock.conn,
-      concat([helloFrame("hostile-sig"), joinFrame(), encodeFrame({ type: "tx", data: toHex(forged) })]),
+      concat(helloFrame("hostile-sig"), joinFrame(), encodeFrame({ type: "tx", data: toHex(forged) })),
     );
     await cutOff(sock, "a transaction with a forged signature");
     assert.ok(hub.log.some((l) => /misbehaviour .*bad-sig/.test(l)), "the hub judged the signature");
@@ -164,7 +149,7 @@ Deno.test("a hostile peer (garbage, a 100 MiB length, a bad-PoW block, a forged 
     // A handshake, then far more messages than the rate limit's burst, in one write.
     sock = await dialRaw(hub);
     const ping = encodeFrame({ type: "ping", nonce: 1 });
-    await writeAll(sock.conn, concat([helloFrame("hostile-flood"), ...Array(5000).fill(ping)]));
+    await writeAll(sock.conn, concat(helloFrame("hostile-flood"), ...Array(5000).fill(ping)));
     await cutOff(sock, "a message flood");
     assert.ok(hub.log.some((l) => /misbehaviour .*rate/.test(l)), "the hub cut the flood for its rate");
 

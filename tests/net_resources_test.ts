@@ -10,19 +10,21 @@ import { MAX_ORPHAN_BLOCK_BYTES, MAX_ORPHAN_TX_BYTES } from "../lib/consensus/po
 import { encodeFrame } from "../lib/net/frame.ts";
 import { encodeBlock } from "../lib/primitives/block.ts";
 import { blockHashSync } from "../lib/primitives/header.ts";
-import { rpc, type Status, StressCluster, waitFor, waitForOneHub } from "./support/stress.ts";
+import type { NodeStatus } from "../lib/node.ts";
+import { Cluster, waitForOneHub } from "./support/cluster.ts";
+import { waitFor } from "./support/wait.ts";
 import { seeded } from "./support/random.ts";
-import { Attacker, bigBlock, fakeTx, type ResourceStatus, storeBytes } from "./support/stress_resources.ts";
+import { Attacker, bigBlock, fakeTx, storeBytes } from "./support/hostile.ts";
 
 const REGTEST = NETWORKS.regtest;
 const MB = 990_000;
 
 Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kept beyond its bounds, nothing stored, honest relay goes on", async (t) => {
   const rand = seeded(5);
-  const cluster = await StressCluster.create();
+  const cluster = await Cluster.create();
   try {
     const hub = await cluster.start("hub");
-    await rpc(hub, "mine", [1]);
+    await hub.rpc("mine", [1]);
     const now = Math.floor(Date.now() / 1000) + 600;
     // A 1 MB competitor of block 1, of equal work: kept by the hub (off the best chain), the getdata target.
     const side = bigBlock(REGTEST.genesisHash, 1, now, MB, 1);
@@ -30,16 +32,16 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
     const pusher = await Attacker.open(hub.port, "pusher");
     await pusher.send(encodeFrame({ type: "block", data: encodeBlock(side).toHex() }));
     await waitFor(
-      () => rpc(hub, "block", [sideHash]).then(() => true, () => false),
+      () => hub.rpc("block", [sideHash]).then(() => true, () => false),
       15_000,
       "the side block",
     );
     await pusher.close();
     const b = await cluster.start("b"), c = await cluster.start("c");
     await waitForOneHub([hub, b, c], 20_000, "three nodes in one network");
-    await rpc(b, "mine", [REGTEST.coinbaseMaturity + 2]);
-    const funded = await rpc<Status>(b, "status");
-    await waitFor(async () => (await rpc<Status>(hub, "status")).tip === funded.tip, 15_000, "funding");
+    await b.rpc("mine", [REGTEST.coinbaseMaturity + 2]);
+    const funded = await b.rpc<NodeStatus>("status");
+    await waitFor(async () => (await hub.rpc<NodeStatus>("status")).tip === funded.tip, 15_000, "funding");
 
     await t.step(
       "a 2 MB transaction is refused at the message layer and its link cut; 98 kB orphans stay within 1 MB",
@@ -57,7 +59,7 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
         }
         await o.send(encodeFrame({ type: "ping", nonce: 1 }));
         await waitFor(() => o.count("pong") > 0, 10_000, "the orphans to be handled");
-        const s = await rpc<ResourceStatus>(hub, "status");
+        const s = await hub.rpc<NodeStatus>("status");
         assert.ok(
           s.orphanTxs > 0 && s.orphanTxs <= MAX_ORPHAN_TX_BYTES / 97_000,
           `${s.orphanTxs} orphan txs kept`,
@@ -96,8 +98,8 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
         await a.send(encodeFrame({ type: "ping", nonce: 3 }));
         await waitFor(() => a.count("pong") > 0, 10_000, "the blocks to be handled");
         for (const h of hashes) {
-          await assert.rejects(rpc(hub, "block", [h]), /no block/, "not stored at the hub");
-          await assert.rejects(rpc(b, "block", [h]), /no block/, "not relayed to b");
+          await assert.rejects(hub.rpc("block", [h]), /no block/, "not stored at the hub");
+          await assert.rejects(b.rpc("block", [h]), /no block/, "not relayed to b");
         }
         assert.deepEqual(await Promise.all([hub, b].map(storeBytes)), before, "not a byte written");
         assert.ok(hub.log.some((l) => /too-little-chainwork/.test(l)), "scored (a fork far below the tip)");
@@ -113,7 +115,7 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
       }
       await a.send(encodeFrame({ type: "ping", nonce: 4 }));
       await waitFor(() => a.count("pong") > 0, 10_000, "the orphans to be handled");
-      const s = await rpc<ResourceStatus>(hub, "status");
+      const s = await hub.rpc<NodeStatus>("status");
       assert.ok(
         s.orphanBlocks > 0 && s.orphanBlocks <= MAX_ORPHAN_BLOCK_BYTES / MB,
         `${s.orphanBlocks} kept`,
@@ -124,12 +126,12 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
     await t.step(
       "the honest network never noticed: same hub, and a payment still reaches everyone",
       async () => {
-        const statuses = await Promise.all([hub, b, c].map((n) => rpc<Status>(n, "status")));
+        const statuses = await Promise.all([hub, b, c].map((n) => n.rpc<NodeStatus>("status")));
         assert.ok(statuses.every((s) => s.hub === hub.listen), "no failover");
-        const { txid } = await rpc<{ txid: string }>(b, "send", [statuses[2].address, "1"]);
+        const { txid } = await b.rpc<{ txid: string }>("send", [statuses[2].address, "1"]);
         await waitFor(
           async () =>
-            (await Promise.all([hub, c].map((n) => rpc<{ txid: string }[]>(n, "mempool"))))
+            (await Promise.all([hub, c].map((n) => n.rpc<{ txid: string }[]>("mempool"))))
               .every((pool) => pool.some((e) => e.txid === txid)),
           10_000,
           "the payment at the hub and at c",

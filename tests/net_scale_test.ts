@@ -9,10 +9,10 @@ import {
   describeNodes,
   statuses,
   type TestNode,
-  waitFor,
   waitForOneNetwork,
   waitForTip,
-} from "./support/nodes.ts";
+} from "./support/cluster.ts";
+import { waitFor } from "./support/wait.ts";
 
 const NODES = 16, MAX_PEERS = 3, KILLS = 3;
 

@@ -1,27 +1,10 @@
 /** The node in one process: transactions that arrive before their parent, and payments made at once. */
 import assert from "node:assert/strict";
-import { Node } from "../lib/node.ts";
 import { encodeTransaction, txid } from "../lib/primitives/transaction.ts";
-
-async function withNode(fn: (node: Node) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "peerchain-node-" });
-  const node = await Node.start({
-    network: "regtest",
-    dataDir: `${dir}/data`,
-    trackerPath: `${dir}/tracker.txt`,
-    listen: { hostname: "127.0.0.1", port: 0 },
-    threads: 1,
-  });
-  try {
-    await fn(node);
-  } finally {
-    await node.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withLocalNode } from "./support/local_node.ts";
 
 Deno.test("a transaction that arrives before its parent waits, then is accepted when the parent comes", async () => {
-  await withNode(async (node) => {
+  await withLocalNode(async (node) => {
     await node.miner.mineBlocks(11);
     // A parent and a child that spends the parent's change, built on this node, then forgotten by it.
     const to = node.wallet.address;
@@ -59,7 +42,7 @@ Deno.test("a transaction that arrives before its parent waits, then is accepted 
 });
 
 Deno.test("payments made at the same moment pick different coins", async () => {
-  await withNode(async (node) => {
+  await withLocalNode(async (node) => {
     await node.miner.mineBlocks(13);
     const to = node.wallet.address;
     const results = await Promise.all([1, 2, 3].map((n) => node.send(to, n * 1e8)));

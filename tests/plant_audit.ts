@@ -38,10 +38,10 @@ export const LEDGER_TESTS = [
   "tests/chain_consensus_test.ts",
   "tests/chain_reorg_test.ts",
   "tests/store_test.ts",
-  "tests/pow_test.ts",
-  "tests/amount_test.ts",
+  "tests/consensus_pow_test.ts",
+  "tests/consensus_amount_test.ts",
   "tests/primitives_property_test.ts",
-  "tests/bitcoin_vectors_test.ts",
+  "tests/consensus_bitcoin_vectors_test.ts",
   "tests/wallet_test.ts",
 ];
 const STORE_TESTS = [
@@ -516,7 +516,7 @@ export const PLANTS: Plant[] = [
     id: "remember-invalid",
     rule: "duplicate-invalid: a block refused for its content is remembered",
     file: "lib/chain/chain.ts",
-    from: "if (e instanceof ValidationError && e.score > 0) this.#remember(hash);",
+    from: "if (e instanceof ValidationError && e.score > 0) this.#markInvalid(hash);",
     to: "",
   },
   {
@@ -546,16 +546,6 @@ export const PLANTS: Plant[] = [
     file: "lib/chain/chain.ts",
     from: "      this.#store.setStatus(e.hash, e.status);\n",
     to: "",
-  },
-  {
-    id: "mutation-codes",
-    rule: "a block refused as damaged in transit (merkle, duplicate) is not remembered as invalid",
-    file: "lib/chain/block_rules.ts",
-    from: 'new Set(["bad-txnmrklroot", "bad-txns-duplicate"])',
-    to: "new Set([])",
-    equivalent:
-      "MUTATION_CODES is only consulted for refusals from connecting a block, and connecting never " +
-      "raises those codes: checkBlock refuses them first, without remembering the block",
   },
   {
     id: "store-network",
@@ -625,12 +615,11 @@ export const PLANTS: Plant[] = [
   },
   {
     id: "mp-confirmed",
-    rule: "mempool: a confirmed transaction leaves the pool",
+    rule: "mempool: a confirmed transaction leaves the pool alone, its children stay",
     file: "lib/chain/mempool.ts",
-    from: "        this.#remove(txid(tx));\n",
+    from: "        if (e) this.#removeSet(new Set([e]));\n",
     to: "",
-    equivalent:
-      "the sweep that follows removes whatever spends a confirmed input, the confirmed transaction too",
+    tests: [...LEDGER_TESTS, "tests/chain_mempool_test.ts"],
   },
   {
     id: "mp-block-conflict",

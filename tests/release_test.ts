@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { parseDocument } from "yaml";
 import denoJson from "../deno.json" with { type: "json" };
-import { CLI } from "./support/cli.ts";
-import { freePort } from "./support/nodes.ts";
+import { CLI, startPermissions } from "./support/cli.ts";
+import { Cluster } from "./support/cluster.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const dec = new TextDecoder();
@@ -45,11 +45,6 @@ async function workflow(name: string): Promise<Workflow> {
 async function bash(script: string, opts: { cwd?: string; env?: Record<string, string> } = {}) {
   const out = await new Deno.Command("bash", { args: ["-c", script], cwd: opts.cwd, env: opts.env }).output();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
-
-/** The `start` task's permission flags. */
-function startPermissions(): string[] {
-  return denoJson.tasks.start.split(/\s+/).filter((w) => w.startsWith("--allow") || w === "-A");
 }
 
 Deno.test("ci.yml runs .ci/run on every push and pull request", async () => {
@@ -251,7 +246,8 @@ Deno.test("compile.sh: five targets, the start task's permissions (never -A), th
 });
 
 Deno.test("a node reads nothing at run time but its data directory, its tracker file and what compile.sh includes", async () => {
-  const root = await Deno.makeTempDir({ prefix: "peerchain-reads-" });
+  const cluster = await Cluster.create("peerchain-reads-");
+  const root = cluster.root;
   const dataDir = `${root}/data`;
   const tracker = `${root}/server_tracker.txt`;
   const readable = [dataDir, tracker, ...await includedFiles()].join(",");
@@ -265,38 +261,11 @@ Deno.test("a node reads nothing at run time but its data directory, its tracker 
       stdin: "null",
       env: { NO_COLOR: "1" },
     }).output();
-  const node = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      ...perms,
-      CLI,
-      "run",
-      "--headless",
-      "--network",
-      "regtest",
-      "--data-dir",
-      dataDir,
-      "--tracker",
-      tracker,
-      "--listen",
-      `127.0.0.1:${freePort()}`,
-      "--threads",
-      "1",
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const stderr = node.output().then((o) => dec.decode(o.stderr));
   try {
     // The RPC answers once the node is up (rpc.json written).
-    let status: { code: number; stdout: Uint8Array } | undefined;
-    for (let i = 0; i < 300 && status?.code !== 0; i++) {
-      status = await cliRun("status", "--json");
-      if (status.code !== 0) await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.equal(status?.code, 0, `the node answers: ${await Promise.race([stderr, Promise.resolve("")])}`);
+    const node = await cluster.start("data", { permissions: perms, defaultTimings: true });
+    const status = await cliRun("status", "--json");
+    assert.equal(status.code, 0, `the node answers its subcommands: ${dec.decode(status.stderr)}`);
     // Mining loads the worker and the wasm kernel; a payment uses the wallet and the store.
     const mined = await cliRun("mine", "11", "--json");
     assert.equal(mined.code, 0, dec.decode(mined.stderr));
@@ -309,15 +278,11 @@ Deno.test("a node reads nothing at run time but its data directory, its tracker 
     assert.equal(after.height, 12);
     assert.equal(after.mempool, 0);
     assert.equal((await cliRun("stop")).code, 0);
-    const status2 = await node.status;
-    const log = await stderr;
+    const status2 = await node.exited;
+    const log = node.log.join("\n");
     assert.equal(status2.code, 0, log);
     assert.doesNotMatch(log, /Requires read access|PermissionDenied|NotCapable/);
   } finally {
-    try {
-      node.kill("SIGKILL");
-    } catch { /* already stopped */ }
-    await node.status.catch(() => {});
-    await Deno.remove(root, { recursive: true });
+    await cluster.cleanup();
   }
 });

@@ -9,16 +9,8 @@ import { DataDirLocked, lockDataDir } from "../lib/store/lock.ts";
 import { openStore, Store, StoreError } from "../lib/store/store.ts";
 import { spawnChild } from "./support/crash_child.ts";
 import { coinbaseOut, mine, newKey, newLedger, spend } from "./support/ledger.ts";
+import { withTempDir } from "./support/temp_dir.ts";
 import { diffCoins, rebuildCoins } from "./support/utxo_rebuild.ts";
-
-async function withTempDir(fn: (dir: string) => Promise<void> | void): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "peerchain_store_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** Counts calls of a `Store` method (on every store) until `restore()`. */
 function spyOn(method: "getBlock" | "getUndo"): { calls(): number; restore(): void } {

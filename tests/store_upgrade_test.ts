@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { Chain } from "../lib/chain/chain.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
-import { Node } from "../lib/node.ts";
 import { openStore, STORE_VERSION, StoreError } from "../lib/store/store.ts";
 import { Wallet, WalletError } from "../lib/wallet/wallet.ts";
-import { assertRefusal, CLI } from "./support/cli.ts";
-import { freePort, NODE_PERMISSIONS } from "./support/nodes.ts";
+import { assertRefusal } from "./support/cli.ts";
+import { Cluster } from "./support/cluster.ts";
+import { startLocalNode } from "./support/local_node.ts";
 
 const FIXTURE = new URL("./fixtures/store-v0/", import.meta.url).pathname;
 const expected = JSON.parse(await Deno.readTextFile(`${FIXTURE}expected.json`));
@@ -51,16 +51,6 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   return files;
 }
 
-function startNode(root: string, dataDir: string): Promise<Node> {
-  return Node.start({
-    network: "regtest",
-    dataDir,
-    trackerPath: `${root}/tracker.txt`,
-    listen: { hostname: "127.0.0.1", port: 0 },
-    threads: 1,
-  });
-}
-
 Deno.test("the fixture is the old format: no version and no height index", () => {
   assert.equal(userVersion(`${FIXTURE}chain.sqlite`), 0);
 });
@@ -68,7 +58,7 @@ Deno.test("the fixture is the old format: no version and no height index", () =>
 Deno.test("a store from before format versions opens migrated, with the same tip, blocks, coins and wallet", async () => {
   const { root, dataDir } = await fixtureCopy();
   try {
-    const node = await startNode(root, dataDir);
+    const node = await startLocalNode(root, { dataDir });
     try {
       assert.equal(node.chain.height, expected.height);
       assert.equal(node.chain.tip.hash, expected.tip);
@@ -146,7 +136,7 @@ Deno.test("a store newer than this program is refused with a clear message and l
     setUserVersion(path, STORE_VERSION + 1);
     const before = await snapshot(dataDir);
     await assert.rejects(
-      startNode(root, dataDir),
+      startLocalNode(root, { dataDir }),
       (e) =>
         e instanceof StoreError &&
         e.message.includes(
@@ -157,31 +147,21 @@ Deno.test("a store newer than this program is refused with a clear message and l
     assert.deepEqual(await snapshot(dataDir), before);
 
     // The executable says it in one line and exits 1, before listening or writing anything.
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        ...NODE_PERMISSIONS,
-        CLI,
-        "run",
-        "--headless",
-        "--network",
-        "regtest",
-        "--data-dir",
-        dataDir,
-        "--tracker",
-        `${root}/tracker.txt`,
-        "--listen",
-        `127.0.0.1:${freePort()}`,
-      ],
-      stdin: "null",
-      env: { NO_COLOR: "1" },
-    }).output();
-    const dec = new TextDecoder();
-    assertRefusal(
-      { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) },
-      1,
-      /chain store .* newer than this program reads/,
-    );
+    const cluster = await Cluster.create();
+    try {
+      await assert.rejects(
+        cluster.start("newer", { dataDir, tracker: `${root}/tracker.txt`, defaultTimings: true }),
+        /exited before answering RPC/,
+      );
+      const node = cluster.nodes[0];
+      assertRefusal(
+        { code: (await node.exited).code, stdout: node.stdout.join("\n"), stderr: node.log.join("\n") },
+        1,
+        /chain store .* newer than this program reads/,
+      );
+    } finally {
+      await cluster.cleanup();
+    }
     assert.deepEqual(await snapshot(dataDir), before);
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -196,7 +176,7 @@ Deno.test("a wallet newer than this program is refused before the old store is m
     await Deno.writeTextFile(walletPath, JSON.stringify({ ...file, version: file.version + 1 }));
     const before = await snapshot(dataDir);
     await assert.rejects(
-      startNode(root, dataDir),
+      startLocalNode(root, { dataDir }),
       (e) => e instanceof WalletError && /newer than this program reads/.test(e.message),
     );
     assert.deepEqual(await snapshot(dataDir), before);

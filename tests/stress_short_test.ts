@@ -1,12 +1,14 @@
 /**
  * Short versions of the `deno task stress` scenarios, with real node processes on 127.0.0.1: hub SIGKILLs
- * while nodes pay, random SIGKILLs while mining, hostile inputs at a hub, and a burst of load.
+ * while nodes pay, random SIGKILLs while mining, hostile inputs at a hub, and a burst of load. The scenarios
+ * are the benchmark's (`bench/stress/`), run here at a size the suite can afford; only tests import bench/,
+ * never tests/support/.
  */
 import assert from "node:assert/strict";
-import type { ScenarioResult } from "./support/stress.ts";
-import { hubKills, randomKills } from "./support/stress_kills.ts";
-import { hostile } from "./support/stress_hostile.ts";
-import { load, MEMPOOL_MAX_BYTES } from "./support/stress_load.ts";
+import type { ScenarioResult } from "../bench/stress/scenario.ts";
+import { hubKills, randomKills } from "../bench/stress/kills.ts";
+import { hostile } from "../bench/stress/hostile.ts";
+import { load, MEMPOOL_MAX_BYTES } from "../bench/stress/load.ts";
 
 const show = (r: ScenarioResult) => `${r.scenario}\n${[...r.failures, ...r.notes].join("\n")}`;
 

@@ -12,7 +12,8 @@ import {
   syncLine,
   SyncMeter,
 } from "../lib/sync_progress.ts";
-import { Cluster, waitFor } from "./support/nodes.ts";
+import { Cluster } from "./support/cluster.ts";
+import { waitFor } from "./support/wait.ts";
 
 Deno.test("RateWindow: the rate across the window, sliding, with a bounded number of samples", () => {
   const w = new RateWindow(5_000, 64);

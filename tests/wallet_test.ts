@@ -1,12 +1,15 @@
 /**
- * The wallet: its file (created 0600, reopened to the same keys, refused when foreign or damaged), balances,
- * coin selection and signing over a fake `WalletView`, and payments a real chain and mempool accept.
+ * The wallet (lib/wallet/wallet.ts): balances, coin selection, change and signing, first over a fake
+ * `WalletView` filled by hand, then on a real regtest chain and mempool, which must accept every transaction
+ * the wallet builds. Its file is `wallet_file_test.ts`'s.
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import type { Chain } from "../lib/chain/chain.ts";
 import type { OwnedCoin } from "../lib/chain/coins.ts";
+import type { Mempool } from "../lib/chain/mempool.ts";
 import { isMature } from "../lib/chain/tx_rules.ts";
-import { COIN, MAX_MONEY } from "../lib/consensus/amount.ts";
+import { COIN, formatAmount, MAX_MONEY } from "../lib/consensus/amount.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import { AddressError, decodeAddress, encodeAddress, pubKeyHash } from "../lib/crypto/address.ts";
 import { verify } from "../lib/crypto/ed25519.ts";
@@ -17,6 +20,7 @@ import {
   OUTPUT_SIZE,
   sigHash,
   type Transaction,
+  txid,
   txSize,
 } from "../lib/primitives/transaction.ts";
 import {
@@ -28,160 +32,13 @@ import {
   WalletError,
   type WalletView,
 } from "../lib/wallet/wallet.ts";
-import { parseWalletFile } from "../lib/wallet/wallet_file.ts";
-import { mine, newLedger } from "./support/ledger.ts";
+import { mine, newKey, newLedger, params } from "./support/ledger.ts";
+import { withTempDir } from "./support/temp_dir.ts";
 
 const regtest = NETWORKS.regtest;
-const UNIX = Deno.build.os !== "windows";
+const SUBSIDY = 50 * COIN;
 
-/** Runs `f` with a fresh temporary directory, removed afterwards. */
-async function inTempDir(f: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "peerchain_wallet_" });
-  try {
-    await f(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function modeOf(path: string): Promise<number> {
-  return (await Deno.stat(path)).mode! & 0o777;
-}
-
-/** Asserts opening `path` is refused with a `WalletError` matching `message`, leaving the file as it was. */
-async function assertRefused(path: string, network: keyof typeof NETWORKS, message: RegExp): Promise<void> {
-  const before = await Deno.readFile(path);
-  await assert.rejects(Wallet.open(path, NETWORKS[network]), (e: unknown) => {
-    assert.ok(e instanceof WalletError, `expected a WalletError, got ${e}`);
-    assert.ok(e.message.includes(path), `the message names the file: ${e.message}`);
-    assert.match(e.message, message);
-    return true;
-  });
-  assert.deepEqual(await Deno.readFile(path), before, "a refused wallet file is never rewritten");
-}
-
-Deno.test("a new wallet file is created with mode 0600 and reopens to the same keys", async () => {
-  await inTempDir(async (dir) => {
-    const path = `${dir}/wallet.json`;
-    const w = await Wallet.open(path, regtest);
-    if (UNIX) assert.equal(await modeOf(path), 0o600);
-    assert.match(w.address, /^pcrt1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{38}$/);
-    assert.equal(decodeAddress(w.address, "pcrt"), w.pubKeyHash);
-    assert.deepEqual([...w.pubKeyHashes], [w.pubKeyHash]);
-
-    const file = JSON.parse(await Deno.readTextFile(path));
-    assert.equal(file.version, 1);
-    assert.equal(file.network, "regtest");
-    assert.equal(file.keys.length, 1);
-    assert.match(file.keys[0].pkcs8, /^[0-9a-f]+$/);
-    assert.match(file.keys[0].publicKey, /^[0-9a-f]{64}$/);
-    assert.ok(!Number.isNaN(Date.parse(file.keys[0].created)));
-
-    const again = await Wallet.open(path, regtest);
-    assert.equal(again.address, w.address);
-    assert.deepEqual([...again.pubKeyHashes], [...w.pubKeyHashes]);
-    assert.deepEqual(
-      [...Deno.readDirSync(dir)].map((e) => e.name),
-      ["wallet.json"],
-      "no temporary file left",
-    );
-  });
-});
-
-Deno.test("newAddress saves each key before handing out its address, even when called at once", async () => {
-  await inTempDir(async (dir) => {
-    const path = `${dir}/wallet.json`;
-    const w = await Wallet.open(path, regtest);
-    const first = w.address;
-    const added = await Promise.all([w.newAddress(), w.newAddress(), w.newAddress()]);
-    assert.equal(new Set(added).size, 3);
-    assert.equal(w.address, first, "the first key stays the wallet's address");
-    assert.equal(w.pubKeyHashes.size, 4);
-    if (UNIX) assert.equal(await modeOf(path), 0o600);
-    const again = await Wallet.open(path, regtest);
-    assert.deepEqual(again.addresses(), [first, ...added]);
-    assert.deepEqual([...again.pubKeyHashes], [...w.pubKeyHashes]);
-  });
-});
-
-Deno.test({
-  name: "opening a wallet file others can read restricts it to its owner",
-  ignore: !UNIX,
-  fn: () =>
-    inTempDir(async (dir) => {
-      const path = `${dir}/wallet.json`;
-      await Wallet.open(path, regtest);
-      await Deno.chmod(path, 0o644);
-      await Wallet.open(path, regtest);
-      assert.equal(await modeOf(path), 0o600);
-    }),
-});
-
-Deno.test("another network's wallet is refused and left untouched", async () => {
-  await inTempDir(async (dir) => {
-    const path = `${dir}/wallet.json`;
-    await Wallet.open(path, regtest);
-    await assertRefused(path, "main", /belongs to the regtest network, but this node runs main/);
-  });
-});
-
-Deno.test("a corrupt wallet file is refused with its path and never overwritten", async () => {
-  await inTempDir(async (dir) => {
-    const path = `${dir}/wallet.json`;
-    await Wallet.open(path, regtest);
-    await Wallet.open(`${dir}/other.json`, regtest);
-    const good = JSON.parse(await Deno.readTextFile(path));
-    const other = JSON.parse(await Deno.readTextFile(`${dir}/other.json`));
-    const cases: [string, RegExp][] = [
-      ["", /corrupt \(not valid JSON\)/],
-      ['{"version": 1, "network": "regt', /corrupt \(not valid JSON\)/],
-      ["null", /corrupt \(not a wallet object\)/],
-      ["[]", /corrupt \(not a wallet object\)/],
-      [JSON.stringify({ ...good, version: 2 }), /format version 2, newer than this program/],
-      [JSON.stringify({ ...good, version: "1" }), /corrupt \(format version "1"\)/],
-      [JSON.stringify({ ...good, network: 7 }), /corrupt \(no network name\)/],
-      [JSON.stringify({ ...good, keys: [] }), /corrupt \(no keys\)/],
-      [JSON.stringify({ ...good, keys: [{ ...good.keys[0], pkcs8: "xyz" }] }), /key 0 is malformed/],
-      [JSON.stringify({ ...good, keys: [good.keys[0], { publicKey: "00" }] }), /key 1 is malformed/],
-      [JSON.stringify({ ...good, keys: [{ ...good.keys[0], pkcs8: "00ff" }] }), /damaged key 0/],
-      [
-        JSON.stringify({ ...good, keys: [{ ...good.keys[0], publicKey: other.keys[0].publicKey }] }),
-        /damaged key 0 \(its public key does not match its private key\)/,
-      ],
-    ];
-    for (const [text, message] of cases) {
-      await Deno.writeTextFile(path, text);
-      await assertRefused(path, "regtest", message);
-    }
-  });
-});
-
-Deno.test("a wallet that cannot be written is a WalletError naming the path", async () => {
-  await inTempDir(async (dir) => {
-    const path = `${dir}/missing/wallet.json`;
-    await assert.rejects(Wallet.open(path, regtest), (e: unknown) => {
-      assert.ok(e instanceof WalletError);
-      assert.match(e.message, /^cannot write the wallet file .*missing\/wallet\.json/);
-      return true;
-    });
-    assert.deepEqual([...Deno.readDirSync(dir)], []);
-  });
-});
-
-Deno.test("parseWalletFile returns exactly the stored keys", () => {
-  const key = { pkcs8: "ab".repeat(48), publicKey: "cd".repeat(32), created: "2026-01-01T00:00:00.000Z" };
-  const text = JSON.stringify({ version: 1, network: "main", keys: [{ ...key, extra: 1 }] });
-  assert.deepEqual(parseWalletFile(text, "w.json", "main"), [key]);
-  assert.throws(() => parseWalletFile(text, "w.json", "regtest"), WalletError);
-});
-
-Deno.test("an in-memory wallet writes nothing and still makes keys", async () => {
-  const w = await Wallet.createInMemory(regtest);
-  assert.equal(w.path, null);
-  const a = await w.newAddress();
-  assert.deepEqual(w.addresses(), [w.address, a]);
-  assert.notEqual(a, w.address);
-});
+const balance = (confirmed: number, immature: number, pending: number) => ({ confirmed, immature, pending });
 
 let txCounter = 0;
 
@@ -311,20 +168,6 @@ Deno.test("createTransaction: one coin pays, change returns, signatures verify o
   await assertPayment(w, v, cheap, 3 * COIN, 1);
 });
 
-Deno.test("createTransaction: inputs of several keys are each signed by their own key", async () => {
-  const w = await Wallet.createInMemory(regtest);
-  const keys = [
-    w.pubKeyHash,
-    ...await Promise.all([1, 2].map(async () => decodeAddress(await w.newAddress(), "pcrt"))),
-  ];
-  const v = new FakeView();
-  for (const [i, pkh] of keys.entries()) v.add(pkh, (i + 1) * COIN);
-  const r = await w.createTransaction(v, OTHER, 5 * COIN);
-  const spent = await assertPayment(w, v, r, 5 * COIN);
-  assert.deepEqual(new Set(spent.map((c) => c.coin.pubKeyHash)), new Set(keys));
-  assert.notDeepEqual(r.tx.inputs[0].signature, r.tx.inputs[1].signature);
-});
-
 Deno.test("createTransaction: immature coinbases and coins the mempool spends are never used", async () => {
   const w = await Wallet.createInMemory(regtest);
   const v = new FakeView();
@@ -358,24 +201,6 @@ Deno.test("createTransaction: confirmed coins first, then our unconfirmed output
   assert.deepEqual(spent, [confirmed.outpoint, change.outpoint]);
 });
 
-Deno.test("createTransaction: a remainder too small for a change output goes to the fee", async () => {
-  const w = await Wallet.createInMemory(regtest);
-  const oneOutputFee = 170 * DEFAULT_FEE_RATE;
-  for (const extra of [0, 1, OUTPUT_SIZE * DEFAULT_FEE_RATE]) {
-    const v = new FakeView();
-    v.add(w.pubKeyHash, COIN + oneOutputFee + extra);
-    const r = await w.createTransaction(v, OTHER, COIN);
-    await assertPayment(w, v, r, COIN);
-    assert.equal(r.tx.outputs.length, 1, `extra ${extra}`);
-    assert.equal(r.fee, oneOutputFee + extra);
-  }
-  const v = new FakeView();
-  v.add(w.pubKeyHash, COIN + oneOutputFee + OUTPUT_SIZE * DEFAULT_FEE_RATE + 1);
-  const r = await w.createTransaction(v, OTHER, COIN);
-  assert.deepEqual(r.tx.outputs[1], { amount: 1, pubKeyHash: w.pubKeyHash });
-  await assert.rejects(w.createTransaction(v, OTHER, COIN * 2), InsufficientFunds);
-});
-
 Deno.test("createTransaction refuses to build a transaction bigger than MAX_WALLET_TX_SIZE", async () => {
   const w = await Wallet.createInMemory(regtest);
   const v = new FakeView();
@@ -388,28 +213,6 @@ Deno.test("createTransaction refuses to build a transaction bigger than MAX_WALL
     assert.match(e.message, /^paying 9 would take more than \d+ coins, a transaction over 100000 bytes/);
     return true;
   });
-});
-
-Deno.test("createTransaction refuses bad amounts, fee rates and addresses before anything else", async () => {
-  const w = await Wallet.createInMemory(regtest);
-  const v = new FakeView();
-  v.add(w.pubKeyHash, 10 * COIN);
-  for (const amount of [0, -1, 1.5, NaN, Infinity, MAX_MONEY + 1]) {
-    await assert.rejects(w.createTransaction(v, OTHER, amount), (e: unknown) => {
-      assert.ok(e instanceof WalletError && !(e instanceof InsufficientFunds), `${amount}: ${e}`);
-      return true;
-    });
-  }
-  for (const feeRate of [-1, NaN, Infinity]) {
-    await assert.rejects(w.createTransaction(v, OTHER, COIN, { feeRate }), WalletError);
-  }
-  await assert.rejects(w.createTransaction(v, encodeAddress(OTHER_PKH, "pc"), COIN), {
-    name: "AddressError",
-    message: "this is a main-network address, this node is on regtest",
-  });
-  const typo = OTHER.slice(0, -1) + (OTHER.endsWith("q") ? "p" : "q");
-  await assert.rejects(w.createTransaction(v, typo, COIN), AddressError);
-  await assert.rejects(w.createTransaction(v, OTHER, 10 * COIN), InsufficientFunds);
 });
 
 Deno.test("createTransaction: random wallets either pay correctly or refuse for insufficient funds", async () => {
@@ -447,47 +250,280 @@ Deno.test("createTransaction: random wallets either pay correctly or refuse for 
   );
 });
 
-Deno.test("payments the wallet builds are accepted by a real mempool and confirmed by a block", async () => {
+// ---- on a real chain and mempool ----
+
+/** What lib/node.ts gives the wallet. */
+function viewOf(chain: Chain, mempool: Mempool): WalletView {
+  return {
+    height: chain.height,
+    coinbaseMaturity: params.coinbaseMaturity,
+    coinsOf: (s) => chain.coinsOf(s),
+    mempoolCoinsOf: (s) => mempool.coinsOf(s),
+    isSpentInMempool: (o) => mempool.isSpent(o),
+  };
+}
+
+/**
+ * Checks a payment against the chain and mempool it was built from: it pays `amount` to `to`, the change (if
+ * any) returns to the wallet, outputs = inputs − fee with fee = rate × size, every input is a mature coin
+ * whose key hash the input's key has and whose signature verifies over sigHash. Returns the input total.
+ */
+async function assertPaymentOnChain(
+  wallet: Wallet,
+  mempool: Mempool,
+  view: WalletView,
+  r: { tx: Transaction; fee: number },
+  to: string,
+  amount: number,
+): Promise<number> {
+  const { tx, fee } = r;
+  assert.deepEqual(tx.outputs[0], { amount, pubKeyHash: to });
+  let inputs = 0;
+  const message = sigHash(tx);
+  for (const [i, input] of tx.inputs.entries()) {
+    const coin = mempool.getCoin(input.prevout);
+    assert.ok(coin, `input ${i} spends an existing coin`);
+    assert.ok(!mempool.isSpent(input.prevout), `input ${i} is not already spent in the mempool`);
+    assert.ok(wallet.pubKeyHashes.has(coin.pubKeyHash), `input ${i} is the wallet's`);
+    assert.ok(
+      !coin.coinbase || view.height + 1 - coin.height >= params.coinbaseMaturity,
+      `input ${i} mature`,
+    );
+    assert.equal(pubKeyHash(input.publicKey), coin.pubKeyHash, `input ${i} key hashes to the coin's`);
+    assert.ok(await verify(input.publicKey, input.signature, message), `input ${i} signature verifies`);
+    inputs += coin.amount;
+  }
+  const outputs = tx.outputs.reduce((s, o) => s + o.amount, 0);
+  assert.equal(outputs, inputs - fee, "outputs = inputs − fee");
+  if (tx.outputs.length === 2) {
+    assert.equal(tx.outputs[1].pubKeyHash, wallet.pubKeyHash, "change to self");
+    assert.ok(tx.outputs[1].amount > 0);
+    assert.equal(fee, DEFAULT_FEE_RATE * txSize(tx));
+  } else {
+    assert.equal(tx.outputs.length, 1);
+    assert.ok(fee >= DEFAULT_FEE_RATE * txSize(tx), "a dropped change only raises the fee");
+  }
+  return inputs;
+}
+
+Deno.test("balance: coinbases split into confirmed and immature exactly at the maturity depth", async () => {
   const { chain, mempool, store } = newLedger();
   try {
-    const w = await Wallet.createInMemory(regtest);
-    const bob = await Wallet.createInMemory(regtest);
-    const viewOf = (pkhs: ReadonlySet<string>): WalletView => ({
-      height: chain.height,
-      coinbaseMaturity: regtest.coinbaseMaturity,
-      coinsOf: () => chain.coinsOf(pkhs),
-      mempoolCoinsOf: () => mempool.coinsOf(pkhs),
-      isSpentInMempool: (o) => mempool.isSpent(o),
+    const w = await Wallet.createInMemory(params);
+    for (let t = 1; t <= 12; t++) {
+      await mine(chain, mempool, w.pubKeyHash);
+      const mature = Math.max(0, t + 1 - params.coinbaseMaturity); // heights h with t + 1 − h ≥ maturity
+      const b = w.balance(viewOf(chain, mempool));
+      assert.deepEqual(b, balance(mature * SUBSIDY, (t - mature) * SUBSIDY, 0), `at height ${t}`);
+    }
+    assert.deepEqual(w.balance(viewOf(chain, mempool)), balance(3 * SUBSIDY, 9 * SUBSIDY, 0));
+    assert.ok(w.spendable(viewOf(chain, mempool)).every((c) => c.coin.height <= 3));
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("payments from keys read back from disk are accepted; change is spendable before it confirms", async () => {
+  await withTempDir(async (dir) => {
+    const { chain, mempool, store } = newLedger();
+    try {
+      const path = `${dir}/wallet.json`;
+      await mine(chain, mempool, (await Wallet.open(path, params)).pubKeyHash, 12);
+      const w = await Wallet.open(path, params); // the keys now come from the file
+      const bob = await newKey(), toBob = encodeAddress(bob.pkh, params.addressPrefix);
+
+      const view1 = viewOf(chain, mempool), amount1 = 7 * COIN + 1234;
+      const p1 = await w.createTransaction(view1, toBob, amount1);
+      assert.equal(await assertPaymentOnChain(w, mempool, view1, p1, bob.pkh, amount1), SUBSIDY, "one coin");
+      assert.equal(p1.tx.outputs.length, 2);
+      assert.equal((await mempool.accept(p1.tx))[0].fee, p1.fee);
+      const change1 = p1.tx.outputs[1].amount;
+      assert.deepEqual(w.balance(viewOf(chain, mempool)), balance(2 * SUBSIDY, 9 * SUBSIDY, change1));
+
+      // More than the confirmed coins hold: the unconfirmed change must be spent too.
+      const view2 = viewOf(chain, mempool), amount2 = 120 * COIN;
+      const p2 = await w.createTransaction(view2, toBob, amount2);
+      assert.equal(
+        await assertPaymentOnChain(w, mempool, view2, p2, bob.pkh, amount2),
+        2 * SUBSIDY + change1,
+      );
+      assert.ok(p2.tx.inputs.some((i) => i.prevout.txid === txid(p1.tx)), "spends the unconfirmed change");
+      assert.equal(p2.tx.inputs[p2.tx.inputs.length - 1].prevout.txid, txid(p1.tx), "confirmed coins first");
+      await mempool.accept(p2.tx);
+      const change2 = p2.tx.outputs[1].amount;
+      assert.deepEqual(w.balance(viewOf(chain, mempool)), balance(0, 9 * SUBSIDY, change2));
+      assert.equal(3 * SUBSIDY - amount1 - amount2 - p1.fee - p2.fee, change2, "nothing lost on the way");
+      // What is left to pay with is the pending change; the coinbases still maturing are not spent.
+      await assert.rejects(
+        w.createTransaction(viewOf(chain, mempool), toBob, change2 + COIN),
+        /still maturing/,
+      );
+
+      await mine(chain, mempool, w.pubKeyHash);
+      assert.equal(mempool.size, 0, "both payments confirmed");
+      // The coinbase of height 4 matured; those of heights 5..13 mature later, the last one with the fees.
+      const after = balance(SUBSIDY + change2, 9 * SUBSIDY + p1.fee + p2.fee, 0);
+      assert.deepEqual(w.balance(viewOf(chain, mempool)), after);
+      assert.deepEqual(chain.coinsOf(new Set([bob.pkh])).map((c) => c.coin.amount).sort(), [
+        amount2,
+        amount1,
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+Deno.test("inputs of several keys are each signed by their own key and accepted", async () => {
+  const { chain, mempool, store } = newLedger();
+  try {
+    const w = await Wallet.createInMemory(params);
+    const second = w.parseAddress(await w.newAddress());
+    for (let h = 1; h <= 12; h++) await mine(chain, mempool, h % 2 ? w.pubKeyHash : second);
+    const view = viewOf(chain, mempool), bob = await newKey();
+    assert.deepEqual(w.balance(view), balance(3 * SUBSIDY, 9 * SUBSIDY, 0));
+    const p = await w.createTransaction(view, encodeAddress(bob.pkh, "pcrt"), 120 * COIN);
+    await assertPaymentOnChain(w, mempool, view, p, bob.pkh, 120 * COIN);
+    assert.deepEqual(
+      new Set(p.tx.inputs.map((i) => pubKeyHash(i.publicKey))),
+      new Set([w.pubKeyHash, second]),
+    );
+    await mempool.accept(p.tx);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("insufficient funds: refused with both amounts; the whole balance less its fee is payable", async () => {
+  const { chain, mempool, store } = newLedger();
+  try {
+    const w = await Wallet.createInMemory(params);
+    await mine(chain, mempool, w.pubKeyHash, 12);
+    const view = viewOf(chain, mempool), to = encodeAddress((await newKey()).pkh, "pcrt");
+    for (const amount of [3 * SUBSIDY, 3 * SUBSIDY + 1, 151 * COIN, MAX_MONEY]) {
+      const e = await w.createTransaction(view, to, amount).then(
+        () => assert.fail("paid"),
+        (e: unknown) => e,
+      );
+      assert.ok(e instanceof InsufficientFunds, `${amount}: ${e}`);
+      assert.equal(e.available, 3 * SUBSIDY);
+      assert.ok(e.needed > amount, "the fee is part of what is needed");
+      assert.ok(e.message.includes(formatAmount(e.available)), e.message);
+      assert.ok(e.message.includes(formatAmount(e.needed)), e.message);
+      assert.ok(e.message.includes(formatAmount(9 * SUBSIDY)), `mentions the maturing coins: ${e.message}`);
+    }
+    // Three inputs and no change: 434 bytes. The coin of height 3 is exactly mature for the next block.
+    const fee = DEFAULT_FEE_RATE * (4 + 1 + 3 * 132 + 1 + 28 + 4);
+    const p = await w.createTransaction(view, to, 3 * SUBSIDY - fee);
+    assert.equal(p.fee, fee);
+    assert.equal(p.tx.outputs.length, 1);
+    await mempool.accept(p.tx);
+    assert.deepEqual(w.balance(viewOf(chain, mempool)), balance(0, 9 * SUBSIDY, 0));
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("immature coinbases are never spent, even when they alone could pay", async () => {
+  const { chain, mempool, store } = newLedger();
+  try {
+    const w = await Wallet.createInMemory(params);
+    const to = encodeAddress((await newKey()).pkh, "pcrt");
+    await mine(chain, mempool, w.pubKeyHash, params.coinbaseMaturity - 1);
+    const e = await w.createTransaction(viewOf(chain, mempool), to, COIN).catch((e) => e);
+    assert.ok(e instanceof InsufficientFunds, String(e));
+    assert.equal(e.available, 0);
+    assert.match(e.message, /maturing/);
+
+    await mine(chain, mempool, w.pubKeyHash); // now the coinbase of height 1 is mature for the next block
+    const view = viewOf(chain, mempool);
+    const p = await w.createTransaction(view, to, 10 * COIN);
+    assert.deepEqual(p.tx.inputs.map((i) => mempool.getCoin(i.prevout)!.height), [1]);
+    await mempool.accept(p.tx);
+    const change = p.tx.outputs[1].amount;
+    // Only the pending change may pay now; the nine maturing coinbases must not be touched.
+    const e2 = await w.createTransaction(viewOf(chain, mempool), to, 45 * COIN).catch((e) => e);
+    assert.ok(e2 instanceof InsufficientFunds, String(e2));
+    assert.equal(e2.available, change);
+    const p2 = await w.createTransaction(viewOf(chain, mempool), to, change - 10_000);
+    assert.deepEqual(p2.tx.inputs.map((i) => i.prevout), [{ txid: txid(p.tx), index: 1 }]);
+    await mempool.accept(p2.tx);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("bad amounts and fee rates are WalletErrors, bad addresses AddressErrors, even with funds", async () => {
+  const { chain, mempool, store } = newLedger();
+  try {
+    const w = await Wallet.createInMemory(params);
+    await mine(chain, mempool, w.pubKeyHash, 12);
+    const view = viewOf(chain, mempool), to = encodeAddress((await newKey()).pkh, "pcrt");
+    const bad = [
+      0,
+      -0,
+      -1,
+      -COIN,
+      0.5,
+      COIN + 0.1,
+      NaN,
+      Infinity,
+      -Infinity,
+      MAX_MONEY + 1,
+      2 ** 53,
+      2 ** 60,
+    ];
+    for (const amount of [...bad, "5" as unknown as number, 5n as unknown as number]) {
+      const e = await w.createTransaction(view, to, amount).catch((e) => e);
+      assert.ok(e instanceof WalletError && !(e instanceof InsufficientFunds), `${String(amount)}: ${e}`);
+    }
+    for (const feeRate of [-1, NaN, Infinity]) {
+      const e = await w.createTransaction(view, to, COIN, { feeRate }).catch((e) => e);
+      assert.ok(e instanceof WalletError && !(e instanceof InsufficientFunds), `fee rate ${feeRate}: ${e}`);
+    }
+    const mainAddress = encodeAddress("11".repeat(20), NETWORKS.main.addressPrefix);
+    await assert.rejects(w.createTransaction(view, mainAddress, COIN), {
+      name: "AddressError",
+      message: "this is a main-network address, this node is on regtest",
     });
-    const view = () => viewOf(w.pubKeyHashes);
-    const subsidy = regtest.initialSubsidy;
-    await mine(chain, mempool, w.pubKeyHash, regtest.coinbaseMaturity + 1);
-    // Heights 1 and 2 are spendable in block 12; height 2 only just (12 - 2 = maturity).
-    assert.deepEqual(w.balance(view()), { confirmed: 2 * subsidy, immature: 9 * subsidy, pending: 0 });
-
-    const first = await w.createTransaction(view(), bob.address, 90 * COIN);
-    assert.equal(first.tx.inputs.length, 2);
-    await mempool.accept(first.tx);
-    const change = 2 * subsidy - 90 * COIN - first.fee;
-    assert.deepEqual(w.balance(view()), { confirmed: 0, immature: 9 * subsidy, pending: change });
-
-    // The second payment can only be paid from the first one's unconfirmed change.
-    const second = await w.createTransaction(view(), bob.address, 5 * COIN);
-    await mempool.accept(second.tx);
-    await assert.rejects(w.createTransaction(view(), bob.address, 20 * COIN), /still maturing/);
-
-    await mine(chain, mempool, w.pubKeyHash);
+    for (const address of [mainAddress, to.slice(0, -1), to.slice(0, -1) + (to.endsWith("q") ? "p" : "q")]) {
+      const e = await w.createTransaction(view, address, COIN).catch((e) => e);
+      assert.ok(e instanceof AddressError, `${address}: ${e}`);
+    }
     assert.equal(mempool.size, 0);
-    assert.deepEqual(bob.balance(viewOf(bob.pubKeyHashes)), {
-      confirmed: 95 * COIN,
-      immature: 0,
-      pending: 0,
-    });
-    const b = w.balance(view());
-    assert.equal(b.pending, 0);
-    // Block 12's coinbase collected both fees, so only what bob received left the wallet.
-    assert.equal(b.confirmed + b.immature, 12 * subsidy - 95 * COIN);
-    assert.equal(b.confirmed, subsidy + change - 5 * COIN - second.fee);
+    // A higher fee rate is honoured exactly.
+    const p = await w.createTransaction(view, to, COIN, { feeRate: 25 });
+    assert.equal(p.fee, 25 * txSize(p.tx));
+    await mempool.accept(p.tx);
+  } finally {
+    store.close();
+  }
+});
+
+Deno.test("change: a remainder too small to pay for its output goes to the fee, one unit more makes change", async () => {
+  const { chain, mempool, store } = newLedger();
+  try {
+    const w = await Wallet.createInMemory(params);
+    await mine(chain, mempool, w.pubKeyHash, 12);
+    const view = viewOf(chain, mempool), bob = await newKey(), to = encodeAddress(bob.pkh, "pcrt");
+    const oneOut = DEFAULT_FEE_RATE * (4 + 1 + 132 + 1 + 28 + 4), twoOut = oneOut + DEFAULT_FEE_RATE * 28;
+    const cases: [number, number[], number][] = [ // amount, output amounts after the payment, fee
+      [SUBSIDY - oneOut, [], oneOut],
+      [SUBSIDY - twoOut, [], twoOut], // a change output would hold nothing: no change output
+      [SUBSIDY - twoOut - 1, [1], twoOut],
+    ];
+    for (const [amount, change, fee] of cases) {
+      const p = await w.createTransaction(view, to, amount);
+      assert.equal(p.tx.inputs.length, 1, `${amount}`);
+      assert.deepEqual(p.tx.outputs.slice(1).map((o) => o.amount), change, `${amount}`);
+      assert.equal(p.fee, fee, `${amount}`);
+      await assertPaymentOnChain(w, mempool, view, p, bob.pkh, amount);
+    }
+    // One unit more than a single coin can pay with its fee takes a second coin.
+    const p = await w.createTransaction(view, to, SUBSIDY - oneOut + 1);
+    assert.equal(p.tx.inputs.length, 2);
+    await assertPaymentOnChain(w, mempool, view, p, bob.pkh, SUBSIDY - oneOut + 1);
+    await mempool.accept(p.tx);
   } finally {
     store.close();
   }

@@ -22,9 +22,6 @@ export interface IndexedHeader {
   parent?: IndexedHeader;
 }
 
-/** Codes that mean the block's bytes were damaged in transit, not that its header is invalid. */
-export const MUTATION_CODES: ReadonlySet<string> = new Set(["bad-txnmrklroot", "bad-txns-duplicate"]);
-
 /** Checks that need only the block and its hash. */
 export function checkBlock(block: Block, hash: string, params: NetworkParams): void {
   ensure(
@@ -53,7 +50,7 @@ export function ancestorAt<T extends IndexedHeader>(entry: T, height: number): T
 }
 
 /** Median time of `entry` and up to 10 of its ancestors. */
-export function medianTimePast(entry: IndexedHeader): number {
+function medianTimePast(entry: IndexedHeader): number {
   const times: number[] = [];
   for (let e: IndexedHeader | undefined = entry; e && times.length < MEDIAN_TIME_SPAN; e = e.parent) {
     times.push(e.header.time);
@@ -125,7 +122,7 @@ export function checkHeaderContext(
 }
 
 /** True when the block at `height` is the first of a retarget period (where the time-warp guard applies). */
-export function startsPeriod(height: number, params: NetworkParams): boolean {
+function startsPeriod(height: number, params: NetworkParams): boolean {
   return !params.noRetargeting && height % params.retargetInterval === 0;
 }
 
@@ -134,17 +131,6 @@ export function minChildTime(parent: IndexedHeader, params: NetworkParams): numb
   const afterMedian = medianTimePast(parent) + 1;
   if (!startsPeriod(parent.height + 1, params)) return afterMedian;
   return Math.max(afterMedian, parent.header.time - params.maxTimewarp);
-}
-
-/** Checks a block against its parent: its header (`checkHeaderContext`), then `checkTxContext`. */
-export function checkBlockContext(
-  block: Block,
-  parent: IndexedHeader,
-  params: NetworkParams,
-  now: number,
-): void {
-  checkHeaderContext(block.header, parent, params, now);
-  checkTxContext(block, parent.height + 1);
 }
 
 /** Checks a block's transactions against its height: the coinbase commits to it, every other is final. */

@@ -28,13 +28,13 @@ import {
   checkTxContext,
   type IndexedHeader,
   minChildTime,
-  MUTATION_CODES,
   nextBits,
 } from "./block_rules.ts";
 import type { Coin, CoinView, OwnedCoin } from "./coins.ts";
 import { ensure, NO_BLAME, ValidationError } from "./errors.ts";
 import { checkBlockSignatures, checkInputs, signatureKey } from "./tx_rules.ts";
 import { decodeUndo, encodeUndo } from "./undo.ts";
+import { SerialQueue } from "../serial_queue.ts";
 
 /** Status flags of a stored block. */
 export const BlockStatus = { VALID: 1, FAILED: 2 } as const;
@@ -102,6 +102,8 @@ interface Orphan {
 }
 
 const SIG_CACHE_MAX = 100_000;
+/** Hashes marked invalid kept at most; past that the set starts over. */
+const MAX_INVALID = 10_000;
 
 /**
  * The block chain of one network over one store. Open with `Chain.open`.
@@ -135,7 +137,8 @@ export class Chain {
   #seq = 0;
   /** Blocks accepted but not yet written: `#connect` writes them with their effects, in one transaction. */
   #unstored = new Map<string, { block: Block; row: IndexRow; data: Uint8Array }>();
-  #queue: Promise<unknown> = Promise.resolve();
+  /** `processBlock` and `resume` run one at a time. */
+  #queue = new SerialQueue();
   #now: () => number;
 
   private constructor(store: Store, params: NetworkParams, opts: ChainOptions) {
@@ -328,9 +331,7 @@ export class Chain {
    * @example const r = await chain.processBlock(block); if (r.status === "orphan") askFor(r.missingParent);
    */
   processBlock(block: Block, bytes?: Uint8Array, opts: ProcessOptions = {}): Promise<ProcessResult> {
-    const run = this.#queue.then(() => this.#process(block, bytes, opts.requested ?? true));
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#queue.run(() => this.#process(block, bytes, opts.requested ?? true));
   }
 
   /**
@@ -408,20 +409,20 @@ export class Chain {
     const parent = this.#index.get(header.prevHash);
     if (!parent) {
       if (this.#invalid.has(header.prevHash)) {
-        this.#remember(hash);
+        this.#markInvalid(hash);
         throw new ValidationError("bad-prevblk", "builds on an invalid block");
       }
       this.#checkNearDifficulty(header, "an orphan");
       return undefined;
     }
     if (parent.status & BlockStatus.FAILED) {
-      this.#remember(hash);
+      this.#markInvalid(hash);
       throw new ValidationError("bad-prevblk", "builds on an invalid block");
     }
     try {
       checkHeaderContext(header, parent, this.params, this.#now());
     } catch (e) {
-      if (e instanceof ValidationError && e.score > 0) this.#remember(hash);
+      if (e instanceof ValidationError && e.score > 0) this.#markInvalid(hash);
       throw e;
     }
     const tip = this.tip;
@@ -462,12 +463,10 @@ export class Chain {
    * @example await mempool.chainUpdated(await chain.resume());
    */
   resume(): Promise<ChainUpdate> {
-    const run = this.#queue.then(async () => {
+    return this.#queue.run(async () => {
       const best = this.#bestValid(this.tip);
       return best === this.tip ? { disconnected: [], connected: [] } : (await this.#resumeWith(best)).update;
     });
-    this.#queue = run.catch(() => {});
-    return run;
   }
 
   async #resumeWith(entry: BlockEntry): Promise<ProcessResult> {
@@ -482,7 +481,7 @@ export class Chain {
     try {
       checkTxContext(block, parent.height + 1);
     } catch (e) {
-      if (e instanceof ValidationError && e.score > 0) this.#remember(hash);
+      if (e instanceof ValidationError && e.score > 0) this.#markInvalid(hash);
       throw e;
     }
     const entry: BlockEntry = {
@@ -519,8 +518,9 @@ export class Chain {
     this.#unstored.clear();
   }
 
-  #remember(hash: string): void {
-    if (this.#invalid.size > 10_000) this.#invalid.clear();
+  /** Marks `hash` invalid for its content: sent again, it is refused at once (`duplicate-invalid`). */
+  #markInvalid(hash: string): void {
+    if (this.#invalid.size > MAX_INVALID) this.#invalid.clear();
     this.#invalid.add(hash);
   }
 
@@ -591,7 +591,7 @@ export class Chain {
         } catch (err) {
           if (!(err instanceof ValidationError)) throw err;
           failure = err;
-          if (!MUTATION_CODES.has(err.code)) this.#markFailed(e);
+          this.#markFailed(e);
           break;
         }
       }

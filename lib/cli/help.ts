@@ -31,7 +31,7 @@ function columns(rows: readonly (readonly [string, string])[], indent = "  "): s
 }
 
 /** The one-line synopsis of `command`. */
-export function usageLine(command: CommandName): string {
+function usageLine(command: CommandName): string {
   const spec = findCommand(command)!;
   const name = command === "run" ? "[run]" : command;
   return `usage: peerchain ${name}${spec.args ? ` ${spec.args}` : ""}${

@@ -12,7 +12,7 @@
 import { verify } from "./ed25519.ts";
 
 /** Signature checks running at once: past about 16, throughput stops rising and the event loop's stalls grow. */
-export const MAX_VERIFY_IN_FLIGHT = 16;
+const MAX_VERIFY_IN_FLIGHT = 16;
 
 /** One signature to check. */
 export interface VerifyItem {

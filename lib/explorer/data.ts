@@ -11,7 +11,7 @@ import { bitsToTarget, blockWork } from "../consensus/pow.ts";
 import { AddressError, decodeAddress, encodeAddress } from "../crypto/address.ts";
 import { pubKeyHash } from "../crypto/key_hash.ts";
 import { isCoinbase, type Transaction, txid, txSize } from "../primitives/transaction.ts";
-import type { Node } from "../node.ts";
+import type { Node, NodeOverview } from "../node.ts";
 import type { ChainIndex } from "./chain_index.ts";
 import { type NetworkView, networkView } from "./network_view.ts";
 import type { LostNode } from "./network_map.ts";
@@ -22,17 +22,17 @@ export class NotFound extends Error {
 }
 
 /** Blocks listed on the dashboard. */
-export const DASHBOARD_BLOCKS = 10;
+const DASHBOARD_BLOCKS = 10;
 /** Most blocks one `/api/blocks` answer lists. */
 export const MAX_BLOCKS_PAGE = 100;
 /** Transactions per page of a block. */
-export const BLOCK_TXS_PAGE = 50;
+const BLOCK_TXS_PAGE = 50;
 /** History rows per page of an address. */
-export const HISTORY_PAGE = 50;
+const HISTORY_PAGE = 50;
 /** Inputs or outputs shown of one transaction at most. */
-export const MAX_TX_ITEMS_SHOWN = 500;
+const MAX_TX_ITEMS_SHOWN = 500;
 /** Blocks the charts span. */
-export const CHART_BLOCKS = 200;
+const CHART_BLOCKS = 200;
 /** Blocks the hash rate is averaged over. */
 const HASHRATE_WINDOW = 10;
 const SUMMARY_CACHE = 1024;
@@ -70,7 +70,7 @@ export interface ForkEvent {
 }
 
 /** Fee-rate buckets of the mempool histogram: lower bounds in base units per byte. */
-export const FEE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128] as const;
+const FEE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128] as const;
 
 /** The mempool at a glance. */
 export interface MempoolSummary {
@@ -96,21 +96,12 @@ export interface ChartSeries {
   hashrate: (number | null)[];
 }
 
-/** This node as the explorer shows it (nothing of its wallet). */
-export interface ExplorerStatus {
-  network: string;
+/** This node as the explorer shows it: its overview (nothing of its wallet), its id, and the index. */
+export interface ExplorerStatus extends NodeOverview {
+  /** The node's id in the overlay. */
   nodeId: string;
-  listen: string;
-  role: string;
-  hub: string | null;
-  /** Greeted links that carry blocks (Peers served, SuperPeers held, mesh links). */
-  peers: number;
-  height: number;
-  tip: string;
+  /** The tip's time, seconds since the epoch. */
   tipTime: number;
-  mempool: number;
-  mining: boolean;
-  hashrate: number;
   /** How far the transaction and address index has caught up. */
   index: { height: number; synced: boolean };
 }
@@ -143,21 +134,12 @@ export class ExplorerData {
     return encodeAddress(pkh, this.#prefix);
   }
 
+  /** This node's overview, id and index progress. */
   status(): ExplorerStatus {
-    const net = this.node.net, chain = this.node.chain, m = this.node.miner.status();
     return {
-      network: this.node.params.name,
-      nodeId: net.nodeId,
-      listen: net.listen,
-      role: net.role,
-      hub: net.hub?.listen ?? null,
-      peers: net.linkCount,
-      height: chain.height,
-      tip: chain.tip.hash,
-      tipTime: chain.tip.header.time,
-      mempool: this.node.mempool.size,
-      mining: m.mining,
-      hashrate: Math.round(m.hashrate),
+      ...this.node.overview(),
+      nodeId: this.node.net.nodeId,
+      tipTime: this.node.chain.tip.header.time,
       index: { height: this.index.height, synced: this.index.synced },
     };
   }

@@ -13,11 +13,11 @@ import type { NetworkView, ViewRole } from "./network_view.ts";
 import { type NewsItem, renderSection, type SectionId } from "./pages.ts";
 
 /** Updates go out at most this often (the first of a quiet spell at once). */
-export const FLUSH_MS = 100;
+const FLUSH_MS = 100;
 /** The network view is re-read at most this often while its events keep coming. */
-export const NETWORK_MS = 200;
+const NETWORK_MS = 200;
 /** A node that vanished from the view stays on the map, crossed out, this long. */
-export const LOST_MS = 20_000;
+const LOST_MS = 20_000;
 const NEWS_KEPT = 30;
 /** Transaction events sent per flush at most; the mempool event counts the rest. */
 const MAX_TX_EVENTS = 50;

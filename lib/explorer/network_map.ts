@@ -25,7 +25,7 @@ export interface LostNode {
 
 const W = 640, H = 360, CX = W / 2, CY = H / 2;
 /** Peers drawn around one SuperPeer at most; the rest are a count. */
-export const MAX_DOTS = 18;
+const MAX_DOTS = 18;
 
 interface Placed {
   nodeId: string;

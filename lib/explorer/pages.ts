@@ -139,7 +139,7 @@ export function notFoundPage(message: string, assets: AssetUrls, network?: strin
 }
 
 /** The status line. */
-export function renderStatus(s: ExplorerStatus): Safe {
+function renderStatus(s: ExplorerStatus): Safe {
   return html`<span class="role ${s.role}">${s.role === "superpeer" ? "SuperPeer" : "Peer"}</span>
 <span>listening on <b>${s.listen}</b></span>
 <span>hub ${s.hub ?? "none (looking)"}</span>
@@ -151,7 +151,7 @@ export function renderStatus(s: ExplorerStatus): Safe {
   }${s.index.synced ? "" : html`<span class="warn">indexing ${s.index.height} / ${s.height}</span>`}`;
 }
 
-export function renderNetwork(n: { view: NetworkView; lost: LostNode[] }): Safe {
+function renderNetwork(n: { view: NetworkView; lost: LostNode[] }): Safe {
   return html`${renderNetworkMap(n.view, n.lost)}<p class="dim">${n.view.networkSize} node${
     n.view.networkSize === 1 ? "" : "s"
   } known · ${n.view.superpeers.length} SuperPeer${n.view.superpeers.length === 1 ? "" : "s"}</p>${
@@ -159,7 +159,7 @@ export function renderNetwork(n: { view: NetworkView; lost: LostNode[] }): Safe 
   }`;
 }
 
-export function renderBlocks(blocks: BlockSummary[]): Safe {
+function renderBlocks(blocks: BlockSummary[]): Safe {
   return html`
     <table class="blocks">
       <thead>
@@ -188,7 +188,7 @@ export function renderBlocks(blocks: BlockSummary[]): Safe {
   `;
 }
 
-export function renderForks(forks: ForkEvent[]): Safe {
+function renderForks(forks: ForkEvent[]): Safe {
   if (!forks.length) return html`<p class="dim">No side branches or reorgs since this node started.</p>`;
   return html`<ul class="forks">${
     forks.map((f) =>
@@ -232,7 +232,7 @@ function histogramSvg(m: MempoolSummary): Safe {
   `;
 }
 
-export function renderMempool(m: MempoolSummary): Safe {
+function renderMempool(m: MempoolSummary): Safe {
   return html`<p><b class="mempool-count">${m.count}</b> transaction${m.count === 1 ? "" : "s"} · ${
     bytes(m.bytes)
   } · fees ${coins(m.fees)}</p>${histogramSvg(m)}${
@@ -293,7 +293,7 @@ function lineSvg(label: string, xs: number[], ys: (number | null)[], unit: (v: n
   `;
 }
 
-export function renderCharts(c: ChartSeries): Safe {
+function renderCharts(c: ChartSeries): Safe {
   return html`<div class="chart" data-series="interval">${
     lineSvg("block interval", c.height, c.interval, duration)
   }</div>
@@ -303,7 +303,7 @@ export function renderCharts(c: ChartSeries): Safe {
 <div class="chart" data-series="hashrate">${lineSvg("network hash rate", c.height, c.hashrate, rate)}</div>`;
 }
 
-export function renderNews(news: readonly NewsItem[]): Safe {
+function renderNews(news: readonly NewsItem[]): Safe {
   if (!news.length) return html`<p class="dim">Nothing has happened since this page's node started.</p>`;
   return html`<ul class="news">${
     [...news].reverse().map((n) => html`<li class="${n.level}">${age(n.at / 1000)} ${n.text}</li>`)

@@ -40,15 +40,11 @@ export interface WasmKernel extends Kernel {
 
 let cached: Promise<WasmExports | null> | undefined;
 
-/** Why the wasm kernel did not load (for logs and the benchmark), or undefined. */
-export let wasmLoadError: string | undefined;
-
 async function loadExports(): Promise<WasmExports | null> {
   try {
     return (await import("./kernel.wasm")) as unknown as WasmExports;
-  } catch (e) {
+  } catch {
     // No wasm SIMD (or no wasm at all): the TypeScript kernel takes over.
-    wasmLoadError = e instanceof Error ? e.message : String(e);
     return null;
   }
 }

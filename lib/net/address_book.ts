@@ -5,6 +5,7 @@
  * the file's own lines it has not disproved), so no single peer's word can rewrite it.
  * @module
  */
+import { SerialQueue } from "../serial_queue.ts";
 import { ADDRESS_BOOK_MAX, TRACKER_MAX, TRACKER_WRITE_MS } from "./config.ts";
 import { formatHostPort, type HostPort, parseHostPort } from "./messages.ts";
 import type { TrackerFile } from "./tracker.ts";
@@ -42,7 +43,7 @@ export class AddressBook {
   #seq = 0;
   #lead: string[] = [];
   #writeTimer: unknown;
-  #writing: Promise<void> = Promise.resolve();
+  #writing = new SerialQueue();
   #lastWritten = "";
   #lastWriteAt = -Infinity;
 
@@ -170,7 +171,7 @@ export class AddressBook {
       this.#writeTimer = undefined;
       this.#writeNow();
     }
-    await this.#writing;
+    await this.#writing.idle();
   }
 
   #writeNow(): void {
@@ -180,7 +181,7 @@ export class AddressBook {
     if (text === this.#lastWritten || lines.length === 0) return;
     this.#lastWritten = text;
     const addrs: HostPort[] = lines.map((l) => parseHostPort(l));
-    this.#writing = this.#writing.then(() => this.#tracker.write(addrs)).catch(() => {});
+    this.#writing.run(() => this.#tracker.write(addrs)).catch(() => {});
   }
 
   #evict(): void {

@@ -5,11 +5,20 @@
  * @module
  */
 import { writeFileAtomic } from "../atomic_file.ts";
+import { BAN } from "../chain/errors.ts";
+import { SerialQueue } from "../serial_queue.ts";
 
-/** Score at which a host is banned. */
-export const BAN_THRESHOLD = 100;
+/** Score at which a host is banned: the ledger's `BAN`, so a block or transaction scored `BAN` bans at once. */
+export const BAN_THRESHOLD = BAN;
+/**
+ * Score of malformed or out-of-protocol input: a frame or message that does not parse, a block or transaction
+ * that does not decode, a request or reply no honest node sends. Scores never decay: the fifth bans the host.
+ */
+export const MALFORMED_SCORE = 20;
+/** Hosts a `BanList` remembers by default. */
+const MAX_ENTRIES = 10_000;
 /** Default ban length: 24 hours in ms. */
-export const BAN_DURATION_MS = 24 * 60 * 60 * 1000;
+const BAN_DURATION_MS = 24 * 60 * 60 * 1000;
 
 /** Tunables of a `BanList`. */
 export interface BanListOptions {
@@ -17,7 +26,7 @@ export interface BanListOptions {
   now?: () => number;
   /** Ban length in ms (default 24 h). */
   banMs?: number;
-  /** Score at which a host is banned (default 100). */
+  /** Score at which a host is banned (default `BAN_THRESHOLD`). */
   threshold?: number;
   /** Most hosts remembered; the oldest unbanned entries are forgotten first (default 10,000). */
   maxEntries?: number;
@@ -48,7 +57,7 @@ export class BanList {
   readonly #threshold: number;
   readonly #max: number;
   #path?: string;
-  #saving: Promise<void> = Promise.resolve();
+  #saving = new SerialQueue();
   #dirty = false;
   #saveError?: Error;
 
@@ -87,7 +96,7 @@ export class BanList {
     this.#now = options.now ?? Date.now;
     this.#banMs = options.banMs ?? BAN_DURATION_MS;
     this.#threshold = options.threshold ?? BAN_THRESHOLD;
-    this.#max = options.maxEntries ?? 10_000;
+    this.#max = options.maxEntries ?? MAX_ENTRIES;
   }
 
   /** Adds `score` to `host`; returns true when the host is banned afterwards. */
@@ -126,7 +135,7 @@ export class BanList {
    * error, if the latest write failed.
    */
   async flush(): Promise<void> {
-    await this.#saving;
+    await this.#saving.idle();
     if (this.#saveError) throw this.#saveError;
   }
 
@@ -135,7 +144,7 @@ export class BanList {
     if (!this.#path || this.#dirty) return;
     this.#dirty = true;
     const path = this.#path;
-    this.#saving = this.#saving.then(async () => {
+    this.#saving.run(async () => {
       this.#dirty = false;
       const file: BansFile = { version: 1, bans: this.banned() };
       try {

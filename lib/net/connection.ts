@@ -5,6 +5,7 @@
  * @module
  */
 
+import { MALFORMED_SCORE } from "./ban.ts";
 import { encodeFrame, FrameDecoder, FrameError } from "./frame.ts";
 import { type HostPort, type Message, MessageError, parseMessage } from "./messages.ts";
 import {
@@ -20,8 +21,8 @@ import { turns } from "../turns.ts";
 
 export { ConnectError };
 
-/** Misbehaviour scores reported through `onMisbehaviour` (a `BanList` bans at 100). */
-export const MISBEHAVIOUR = { frame: 20, message: 20, rate: 10 } as const;
+/** Misbehaviour scores reported through `onMisbehaviour` (a `BanList` bans at `BAN_THRESHOLD`). */
+export const MISBEHAVIOUR = { frame: MALFORMED_SCORE, message: MALFORMED_SCORE, rate: 10 } as const;
 
 /** Tunables of a `Connection`; every field has a default. */
 export interface ConnectionOptions {

@@ -19,13 +19,13 @@ const MAGIC = "PCD1";
 /** Bytes a beacon may have at most; longer datagrams are dropped unread. */
 export const MAX_BEACON_BYTES = 160;
 /** With nobody answering, a search ends after this, in ms. */
-export const FIND_WINDOW_MS = 600;
+const FIND_WINDOW_MS = 600;
 /** After the first answer a search waits this much longer for the others, in ms. */
-export const FIND_GRACE_MS = 120;
+const FIND_GRACE_MS = 120;
 /** A query is sent again this long after the first while nobody answered (a datagram may be lost), in ms. */
 const QUERY_REPEAT_MS = 200;
 /** A search within this long of the last one reuses its answers instead of sending again, in ms. */
-export const MIN_QUERY_GAP_MS = 1000;
+const MIN_QUERY_GAP_MS = 1000;
 /**
  * Addresses a search returns at most: one per answering host, drawn at random when more answered, so a host
  * with many source addresses cannot push the honest answers out by answering first.
@@ -121,7 +121,7 @@ export interface Subnet {
 }
 
 /** A dotted IPv4 address as an unsigned 32-bit integer, or undefined. */
-export function ipv4ToInt(ip: string): number | undefined {
+function ipv4ToInt(ip: string): number | undefined {
   const parts = ip.split(".");
   if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) {
     return undefined;

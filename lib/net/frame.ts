@@ -9,7 +9,7 @@
 export const MAX_FRAME = 4 * 1024 * 1024;
 
 /** Size of the length prefix in bytes. */
-export const FRAME_HEADER = 4;
+const FRAME_HEADER = 4;
 
 /** A frame that cannot be encoded or decoded: oversized, not UTF-8, not JSON, or not a typed object. */
 export class FrameError extends Error {

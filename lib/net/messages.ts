@@ -15,7 +15,7 @@ export const MIN_PROTOCOL_VERSION = 2;
 /** Most ids in one `inv`, `getdata` or `notfound`. */
 export const MAX_INV = 1000;
 /** Most entries in one `superpeers`, `members` or `welcome` list (longer lists travel as pages). */
-export const MAX_LIST = 500;
+const MAX_LIST = 500;
 /** Most addresses in a `full` or `redirect`. */
 export const MAX_ADDRS = 16;
 /** Most hashes in a `getblocks` locator. */

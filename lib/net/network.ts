@@ -15,7 +15,7 @@
  * @module
  */
 import { AddressBook } from "./address_book.ts";
-import { BanList } from "./ban.ts";
+import { BAN_THRESHOLD, BanList, MALFORMED_SCORE } from "./ban.ts";
 import {
   BACKUP_RETRY_MAX_MS,
   BACKUP_RETRY_MS,
@@ -459,7 +459,7 @@ export class Network {
       await link.conn.close("redirected", { flush: true });
       return;
     }
-    this.#misbehaved(link, 20, `${msg.type} before join`);
+    this.#misbehaved(link, MALFORMED_SCORE, `${msg.type} before join`);
     link.conn.close(`${msg.type} before join`);
   }
 
@@ -1165,7 +1165,9 @@ export class Network {
     if (s.kind === "asking") return this.#onAnswer(link, s, msg);
     switch (msg.type) {
       case "superpeers":
-        if (s.kind === "member") return this.#misbehaved(link, 20, "a Peer sent directory entries");
+        if (s.kind === "member") {
+          return this.#misbehaved(link, MALFORMED_SCORE, "a Peer sent directory entries");
+        }
         this.#mergeEntries(msg.add, link);
         for (const { nodeId, seq } of msg.remove) {
           if (nodeId === this.nodeId) continue;
@@ -1274,7 +1276,7 @@ export class Network {
     this.#emit({ type: "misbehaviour", host, score, reason });
     // Many nodes may share a loopback address: there a misbehaving link is cut, never the whole host.
     if (!isLoopback(host) && score > 0) this.#bans.add(host, score);
-    if (score >= 100 || this.#bans.isBanned(host)) link.conn.close(`misbehaviour: ${reason}`);
+    if (score >= BAN_THRESHOLD || this.#bans.isBanned(host)) link.conn.close(`misbehaviour: ${reason}`);
   }
 
   // ---- small helpers ----

@@ -35,7 +35,7 @@ export function sample<T>(items: readonly T[], n: number, random: () => number):
 }
 
 /** True when a SuperPeer's entry says it has room for one more Peer. */
-export function hasRoom(e: SuperPeerEntry): boolean {
+function hasRoom(e: SuperPeerEntry): boolean {
   return e.load < e.capacity;
 }
 

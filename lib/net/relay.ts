@@ -10,13 +10,12 @@ import { blockHashSync, decodeHeader, HEADER_SIZE } from "../primitives/header.t
 import { decodeTransaction, txid } from "../primitives/transaction.ts";
 import type { LedgerPort, Verdict } from "./ledger_port.ts";
 import type { Link } from "./link.ts";
-import { type HelloMessage, MAX_BLOCKS_PER_MESSAGE, MAX_INV, type Message } from "./messages.ts";
+import { MALFORMED_SCORE } from "./ban.ts";
+import { type HelloMessage, MAX_BLOCKS_PER_MESSAGE, MAX_INV, MAX_LOCATOR, type Message } from "./messages.ts";
 import { ServeQueue } from "./serve.ts";
 
 /** Bytes of block data put in one `blocks` reply, well under the 4 MiB frame. */
 const BATCH_BYTES = 1_500_000;
-/** Misbehaviour score of a request or reply no honest node sends (duplicate ids, `blocks` nobody asked for). */
-const PROTOCOL_ABUSE = 20;
 
 /** Our block requests on one link: `getblocks` sent and not yet answered, and whether to ask again after. */
 interface Asked {
@@ -101,7 +100,7 @@ export class Relay {
   #requestBlocks(link: Link): void {
     if (this.#syncing() && this.#sync!.link !== link) return;
     this.#sync = { link, at: this.#now(), defers: this.#sync?.link === link && this.#sync.defers };
-    this.#ask(link, this.#ledger.locator().slice(0, 101));
+    this.#ask(link, this.#ledger.locator().slice(0, MAX_LOCATOR));
   }
 
   /** Sends a `getblocks`, counting it: only its answer is taken as requested. */
@@ -199,7 +198,7 @@ export class Relay {
       case "blocks": {
         const asked = this.#askedOf(link);
         if (asked.pending === 0) {
-          this.#hooks.misbehaved(link, PROTOCOL_ABUSE, "blocks: not requested");
+          this.#hooks.misbehaved(link, MALFORMED_SCORE, "blocks: not requested");
           return;
         }
         asked.pending--;
@@ -207,7 +206,7 @@ export class Relay {
         // Ask for the next batch now, from this batch's last block, so it travels while this one is
         // validated; an empty reply ends the download.
         const last = msg.data.length ? hashOfBlockHex(msg.data[msg.data.length - 1]) : undefined;
-        if (last) this.#ask(link, [last, ...this.#ledger.locator().slice(0, 100)]);
+        if (last) this.#ask(link, [last, ...this.#ledger.locator().slice(0, MAX_LOCATOR - 1)]);
         let progressed = false;
         for (const hex of msg.data) {
           const v = await this.#ledger.receiveBlock(fromHex(hex), link.hello?.nodeId, true);
@@ -247,7 +246,7 @@ export class Relay {
         if (ids.length < msg.ids.length) {
           this.#hooks.misbehaved(
             link,
-            PROTOCOL_ABUSE,
+            MALFORMED_SCORE,
             `getdata: ${msg.ids.length - ids.length} duplicate ids`,
           );
         }

@@ -12,7 +12,7 @@ import type { Link } from "./link.ts";
 /** Bytes one `getdata` is answered with, at most (four full blocks); the rest is reported `notfound`. */
 export const SERVE_REQUEST_BYTES = 4_000_000;
 /** Bytes served to one link per second, on average. */
-export const SERVE_LINK_BYTES_PER_S = 8_000_000;
+const SERVE_LINK_BYTES_PER_S = 8_000_000;
 /** Bytes one link may be served in a burst. */
 export const SERVE_LINK_BURST = 16_000_000;
 /**
@@ -23,9 +23,9 @@ export const SERVE_TOTAL_BYTES_PER_S = 16_000_000, SERVE_TOTAL_BURST = 24_000_00
 /** A link with more than this queued for sending gets nothing more until it reads (it is closed at 16 MiB). */
 export const SEND_QUEUE_LIMIT = 8 * 1024 * 1024;
 /** How long a reply that must not be dropped (a `blocks` batch) waits for a slow link to drain, in ms. */
-export const DRAIN_WAIT_MS = 10_000;
+const DRAIN_WAIT_MS = 10_000;
 /** Longest run of serving before the turn passes on, in ms. */
-export const SERVE_SLICE_MS = 4;
+const SERVE_SLICE_MS = 4;
 
 interface Budget {
   tokens: number;

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { writeFileAtomic } from "../atomic_file.ts";
 import { AddressFormatError, type HostPort, parseHostPort } from "./messages.ts";
 
 /** What `readTracker` found: the usable addresses in file order, and one warning per skipped line. */
@@ -54,29 +55,9 @@ export async function readTracker(path: string): Promise<TrackerContents> {
   return parseTracker(text);
 }
 
-/**
- * Replaces the tracker file atomically: writes a uniquely named temp file in the same directory,
- * syncs it, then renames it over `path`, so readers (other nodes in the same folder) never see half a file.
- */
+/** Replaces the tracker file atomically (`writeFileAtomic`): nodes in the same folder never read half a file. */
 export async function writeTracker(path: string, addrs: readonly HostPort[]): Promise<void> {
-  const slash = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
-  const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
-  const base = path.slice(slash + 1);
-  const tmp = `${dir}.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      const bytes = new TextEncoder().encode(formatTracker(addrs));
-      for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeFileAtomic(path, new TextEncoder().encode(formatTracker(addrs)));
 }
 
 /** Where a network keeps its tracker list: a file for a real node, memory in the simulation. */

@@ -6,6 +6,8 @@
 import { AmountError, COIN, formatAmount, parseAmount } from "../consensus/amount.ts";
 import { ValidationError } from "../chain/errors.ts";
 import type { Node } from "../node.ts";
+import type { LinkInfo, Role } from "../net/network.ts";
+import type { PeerEntry, SuperPeerEntry } from "../net/messages.ts";
 import type { Block } from "../primitives/block.ts";
 import { txid } from "../primitives/transaction.ts";
 import { WalletError } from "../wallet/wallet.ts";
@@ -19,6 +21,20 @@ export class RpcRefused extends Error {
 /** A method's parameters are not what it takes. */
 export class RpcBadParams extends Error {
   override name = "RpcBadParams";
+}
+
+/** What the `peers` method returns: this node's place in the overlay, its links and the SuperPeers it knows. */
+export interface PeersReply {
+  /** Its role. */
+  role: Role;
+  /** Its primary SuperPeer (itself when it is one), or null while looking for one. */
+  hub: PeerEntry | null;
+  /** Its greeted links. */
+  links: LinkInfo[];
+  /** Every SuperPeer it knows, with its load. */
+  superpeers: SuperPeerEntry[];
+  /** Nodes it knows of in the whole network. */
+  network_size: number;
 }
 
 type Params = unknown[];
@@ -61,7 +77,7 @@ function blockJson(node: Node, block: Block, hash: string) {
 /** Every method by name. */
 export const METHODS: Record<string, Method> = {
   status: (node) => node.status(),
-  peers: (node) => ({
+  peers: (node): PeersReply => ({
     role: node.net.role,
     hub: node.net.hub,
     links: node.net.linkInfo(),

@@ -14,7 +14,7 @@
  *   network: "regtest",
  *   dataDir: `${dir}/data`,
  *   trackerPath: `${dir}/tracker.txt`,
- *   listen: { hostname: "127.0.0.1", port: 0 },
+ *   bind: { hostname: "127.0.0.1", port: 0 },
  *   threads: 1,
  * });
  * const rpc = await startRpc(node);

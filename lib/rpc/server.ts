@@ -3,6 +3,7 @@
  * cookie written to `rpc.json` (mode 0600) in the data directory for the subcommands to find.
  * @module
  */
+import { writeFileAtomic } from "../atomic_file.ts";
 import type { Node } from "../node.ts";
 import { METHODS, RpcBadParams, RpcRefused } from "./methods.ts";
 
@@ -93,9 +94,7 @@ export async function startRpc(
   });
   const info: RpcInfo = { port: await ready, cookie, pid: Deno.pid };
   const path = `${node.dataDir}/rpc.json`;
-  const tmp = `${path}.${Deno.pid}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(info) + "\n", { mode: 0o600 });
-  await Deno.rename(tmp, path);
+  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(info) + "\n"), 0o600);
   return {
     info,
     async close() {

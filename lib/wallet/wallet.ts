@@ -25,6 +25,7 @@ import {
   type TxOutput,
   txSize,
 } from "../primitives/transaction.ts";
+import { SerialQueue } from "../serial_queue.ts";
 import { InsufficientFunds, WalletError } from "./errors.ts";
 import {
   readWalletFile,
@@ -126,7 +127,7 @@ export class Wallet {
   #byPkh = new Map<string, Key>();
   #pkhs = new Set<string>();
   /** Saves run one at a time, so two `newAddress` calls cannot each write a file missing the other's key. */
-  #saving: Promise<unknown> = Promise.resolve();
+  #saving = new SerialQueue();
 
   private constructor(params: NetworkParams, path: string | null, keys: Key[]) {
     this.params = params;
@@ -197,14 +198,12 @@ export class Wallet {
 
   /** Adds a key, saves the file (before the address is handed out), and returns the key's address. */
   newAddress(): Promise<string> {
-    const run = this.#saving.then(async () => {
+    return this.#saving.run(async () => {
       const key = await newKey();
       await this.#write([...this.#keys, key]);
       this.#addKey(key);
       return encodeAddress(key.pkh, this.params.addressPrefix);
     });
-    this.#saving = run.catch(() => {});
-    return run;
   }
 
   /**

@@ -5,6 +5,7 @@
  * Format: `{ "version": 1, "network": "regtest", "keys": [{ "pkcs8": hex, "publicKey": hex, "created": iso }] }`.
  * @module
  */
+import { writeFileAtomic } from "../atomic_file.ts";
 import { WalletError } from "./errors.ts";
 
 /** The format version this code reads and writes. */
@@ -101,40 +102,14 @@ export async function restrictToOwner(path: string): Promise<void> {
 }
 
 /**
- * Replaces `path` with `file` atomically: a temporary file in the same directory, created with mode 0600 and
- * flushed to disk, is renamed over it, so a crash leaves the old file or the new one, never half of one.
+ * Replaces `path` with `file` atomically (`writeFileAtomic`), mode 0600 from the first byte, so a crash leaves
+ * the old file or the new one, never half of one, and nobody else can ever read the keys.
  */
 export async function writeWalletFile(path: string, file: WalletFile): Promise<void> {
   const data = new TextEncoder().encode(JSON.stringify(file, null, 2) + "\n");
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
   try {
-    const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-    try {
-      for (let n = 0; n < data.length;) n += await f.write(data.subarray(n));
-      await f.sync(); // the keys must be on disk before the rename makes them the wallet
-    } finally {
-      f.close();
-    }
-    await restrictToOwner(tmp); // the umask may only remove bits, but a platform may ignore `mode`
-    await Deno.rename(tmp, path);
+    await writeFileAtomic(path, data, 0o600);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
     throw new WalletError(`cannot write the wallet file ${path}: ${(e as Error).message}`);
   }
-  await syncDirectory(path);
-}
-
-/** Flushes the directory entry of `path` so the rename survives a power cut; best effort. */
-async function syncDirectory(path: string): Promise<void> {
-  if (!CAN_CHMOD) return; // Windows cannot open a directory as a file
-  const cut = path.lastIndexOf("/");
-  const dir = cut < 0 ? "." : cut === 0 ? "/" : path.slice(0, cut);
-  try {
-    const d = await Deno.open(dir, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch { /* the file is written; only its durability across a power cut is less certain */ }
 }

@@ -1,8 +1,14 @@
 /** Running the real `cli.ts` as a subprocess and checking what a person would read. */
 import assert from "node:assert/strict";
+import denoJson from "../../deno.json" with { type: "json" };
 
 /** Path of the executable's entry point. */
 export const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+/** The permission flags of `deno task start` (the node and the menu must work with exactly those; `-A` too if it were there). */
+export function startPermissions(): string[] {
+  return denoJson.tasks.start.split(/\s+/).filter((w) => w.startsWith("--allow") || w === "-A");
+}
+
 /** Permissions a subcommand needs. */
 export const SUB_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-net", "--allow-env"];
 

@@ -1,8 +1,9 @@
 /**
  * A LAN of separate hosts on one Linux machine: a bridge in the root namespace, one network namespace per
- * host joined to it by a veth pair, addresses in 10.200.0.0/16, and the real CLI (`run --headless`) inside
- * each namespace. Cables can be pulled (`cableDown`) and the LAN split in two (`partition`, which moves
- * hosts onto a second bridge). Needs root and iproute2; `lanSkipReason` says why not when they are missing.
+ * host joined to it by a veth pair, addresses in 10.200.0.0/16, and the real CLI (`run --headless`, the command
+ * line of every test node: `spawnNode`) inside each namespace. Cables can be pulled (`cableDown`) and the LAN
+ * split in two (`partition`, which moves hosts onto a second bridge). Needs root and iproute2; `lanSkipReason`
+ * says why not when they are missing.
  *
  * A node's RPC listens on 127.0.0.1 *inside* its namespace, so the test process cannot reach it. Each host
  * therefore runs this file as a small relay (`lan.ts relay`) in its namespace: JSON lines in on stdin, the
@@ -13,9 +14,10 @@
  * next start without touching a concurrent run's.
  */
 import { callRpc, NoNode, RpcError } from "../../lib/rpc/client.ts";
-import { NODE_PERMISSIONS } from "./nodes.ts";
+import { CLI } from "./cli.ts";
+import { type RpcNode, spawnNode } from "./cluster.ts";
+import { waitFor } from "./wait.ts";
 
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const SELF = new URL(import.meta.url).pathname;
 const STATE_DIR = "/tmp/peerchain-lan";
 const NODE_PORT = 18765;
@@ -203,9 +205,11 @@ async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string
 }
 
 /** One host of the LAN: a namespace, its cable (the veth end on the bridge) and the node running in it. */
-export interface LanHost {
+export interface LanHost extends RpcNode {
   /** 1-based number. */
   n: number;
+  /** `host N`. */
+  name: string;
   /** Namespace name. */
   ns: string;
   /** The veth end in the root namespace, plugged into the bridge: the cable. */
@@ -229,6 +233,7 @@ export interface LanHost {
 interface HostState extends LanHost {
   relay: Relay;
   proc?: Deno.ChildProcess;
+  exited?: Promise<Deno.CommandStatus>;
   reader?: Promise<void>;
 }
 
@@ -308,6 +313,7 @@ export class Lan {
       const dirArgs = ["--network", "regtest", "--data-dir", dataDir];
       const host: HostState = {
         n,
+        name: `host ${n}`,
         ns,
         veth,
         listen: listens[n - 1],
@@ -334,38 +340,28 @@ export class Lan {
   async start(n: number, extraArgs: string[] = []): Promise<LanHost> {
     const h = this.#hosts[n - 1];
     // `ip netns exec` execs deno in place, so the child's pid is the node's own: kill() hits it directly.
-    h.proc = new Deno.Command("ip", {
-      args: [
-        ...inNs(h.ns, ...NODE_PERMISSIONS),
-        ...[CLI, "run", "--headless", "--network", "regtest", "--data-dir", h.dataDir],
-        ...["--tracker", h.tracker, "--listen", h.listen, "--threads", "1", "--rpc-port", "0"],
-        ...["--ping-interval", "300", "--dead-after", "1500"],
-        ...extraArgs,
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
+    const p = spawnNode({
+      prefix: ["ip", "netns", "exec", h.ns],
+      listen: h.listen,
+      dataDir: h.dataDir,
+      tracker: h.tracker,
+      args: ["--rpc-port", "0", ...extraArgs],
+    }, h.log);
+    h.proc = p.proc;
+    h.exited = p.exited;
+    h.reader = p.read;
     h.alive = true;
     // A restart's old process may end after the new one started: only the current one's end counts.
     const proc = h.proc, ended = () => h.proc === proc && (h.alive = false);
-    proc.status.then(ended, ended);
-    h.reader = (async () => {
-      for await (const line of lines(h.proc!.stderr)) h.log.push(line);
-    })().catch(() => {});
-    const end = Date.now() + 20_000;
-    while (true) {
-      try {
-        await h.rpc("status");
-        return h;
-      } catch (e) {
-        if (!h.alive || Date.now() > end) {
-          throw new Error(`host ${n} did not come up (${(e as Error).message}):\n${h.log.join("\n")}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    p.exited.then(ended, ended);
+    await waitFor(
+      async () => !h.alive || (await h.rpc("status"), true),
+      20_000,
+      () => `host ${n} to come up:\n${h.log.join("\n")}`,
+      { everyMs: 100 },
+    );
+    if (!h.alive) throw new Error(`host ${n} exited before its RPC answered:\n${h.log.join("\n")}`);
+    return h;
   }
 
   /** Starts host 1 (the tracker's first line), then hosts 2..`upTo` at once. */
@@ -447,7 +443,7 @@ export class Lan {
     }
     await Promise.all(this.#scripts.map((p) => p.status.catch(() => {})));
     for (const h of this.#hosts) h.kill("SIGKILL");
-    await Promise.all(this.#hosts.map((h) => h.proc?.status.catch(() => {})));
+    await Promise.all(this.#hosts.map((h) => h.exited?.catch(() => {})));
     await Promise.all(this.#hosts.map((h) => h.reader));
     await Promise.all(this.#hosts.map((h) => h.relay.close()));
     for (const h of this.#hosts) await ipQuiet("netns", "del", h.ns);

@@ -2,8 +2,8 @@
  * The interactive menu in a pseudo-terminal: a private tmux server, keys sent, the screen read back. Used by
  * the menu tests on 127.0.0.1 and by the LAN tests (the menu of a node inside a network namespace).
  */
-
-const ROOT = new URL("../..", import.meta.url).pathname;
+import { startPermissions } from "./cli.ts";
+import { nodeArgv, type NodeCommand } from "./cluster.ts";
 
 /** True when tmux can be run here. */
 export function hasTmux(): boolean {
@@ -12,20 +12,6 @@ export function hasTmux(): boolean {
   } catch {
     return false;
   }
-}
-
-/** The permission flags of `deno task start`: the menu must work with exactly those. */
-export async function startPermissions(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  return (config.tasks.start as string).split(/\s+/).filter((t) => t.startsWith("--allow-"));
-}
-
-/** A free TCP port on 127.0.0.1 (released before returning). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** Quotes `s` for a POSIX shell. */
@@ -44,6 +30,15 @@ export class Terminal {
   }
 
   /** Runs `command` in a new 120×40 session; the pane stays after it ends, showing its exit code. */
+  /**
+   * Starts a node's menu in a new session: `nodeArgv` with `menu`, the permissions of `deno task start` and
+   * the node's default timings, unless `c` says otherwise.
+   */
+  async startMenu(session: string, c: NodeCommand): Promise<void> {
+    const argv = nodeArgv({ permissions: startPermissions(), defaultTimings: true, ...c, menu: true });
+    await this.start(session, argv.map(quote).join(" "));
+  }
+
   async start(session: string, command: string): Promise<void> {
     this.session = session;
     const args = [

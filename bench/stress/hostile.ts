@@ -10,21 +10,13 @@ import { NETWORKS } from "../../lib/consensus/params.ts";
 import { toHex } from "../../lib/crypto/hex.ts";
 import { encodeFrame, MAX_FRAME } from "../../lib/net/frame.ts";
 import { encodeTransaction } from "../../lib/primitives/transaction.ts";
-import {
-  describe,
-  mempoolIds,
-  rpc,
-  rssMiB,
-  type ScenarioResult,
-  sleep,
-  type Status,
-  StressCluster,
-  waitFor,
-  waitForOneHub,
-} from "./stress.ts";
-import type { Progress } from "./stress_kills.ts";
-import { seeded } from "./random.ts";
-import { badPowBlock, helloFrame } from "./hostile.ts";
+import type { NodeStatus } from "../../lib/node.ts";
+import { Cluster, describeNodes, mempoolIds, waitForOneHub } from "../../tests/support/cluster.ts";
+import { sleep, waitFor } from "../../tests/support/wait.ts";
+import { rssMiB } from "../stats.ts";
+import { JUDGED, JUDGED_HUB, type Progress, type ScenarioResult } from "./scenario.ts";
+import { seeded } from "../../tests/support/random.ts";
+import { badPowBlock, concat, helloFrame, rawFrame } from "../../tests/support/hostile.ts";
 
 const REGTEST = NETWORKS.regtest;
 const enc = new TextEncoder();
@@ -39,21 +31,6 @@ export interface HostileOptions {
   concurrency?: number;
   seed?: number;
   progress?: Progress;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  let off = 0;
-  for (const p of parts) out.set(p, off), off += p.length;
-  return out;
-}
-
-/** A frame around arbitrary body bytes, with a correct length prefix. */
-function rawFrame(body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + body.length);
-  new DataView(out.buffer).setUint32(0, body.length);
-  out.set(body, 4);
-  return out;
 }
 
 /** A well-formed transaction spending an outpoint nobody has, with a made-up key and signature. */
@@ -79,7 +56,7 @@ interface Attack {
 }
 
 /** Valid messages to mutate, built from the live hub's state. */
-function validMessages(tip: Status, realTx: string): Record<string, unknown>[] {
+function validMessages(tip: NodeStatus, realTx: string): Record<string, unknown>[] {
   return [
     { type: "ping", nonce: 7 },
     { type: "pong", nonce: 7 },
@@ -219,25 +196,26 @@ async function deliver(port: number, a: Attack, waitMs: number): Promise<Outcome
 export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
   const t0 = Date.now(), notes: string[] = [], failures: string[] = [], log = o.progress ?? (() => {});
   const rand = seeded(o.seed ?? 11);
-  const cluster = await StressCluster.create();
+  const cluster = await Cluster.create("peerchain-stress-");
   try {
     const hub = await cluster.start("hub");
     const b = await cluster.start("b"), c = await cluster.start("c");
     const honest = [hub, b, c];
-    await waitForOneHub(honest, 20_000, "three nodes to form one network");
+    await waitForOneHub(honest, 20_000, "three nodes to form one network", JUDGED_HUB);
     // Twenty mature coins: each carries at most 25 unconfirmed payments in a row (the mempool's chain
     // limit), and nothing is mined during the attack (a new tip there would read as an accepted block).
-    await rpc(b, "mine", [REGTEST.coinbaseMaturity + 20]);
-    const before = await rpc<Status>(b, "status");
+    await b.rpc("mine", [REGTEST.coinbaseMaturity + 20]);
+    const before = await b.rpc<NodeStatus>("status");
     await waitFor(
-      async () => (await rpc<Status>(hub, "status")).tip === before.tip,
+      async () => (await hub.rpc<NodeStatus>("status")).tip === before.tip,
       10_000,
       "funding at the hub",
+      JUDGED,
     );
-    const cAddr = (await rpc<Status>(c, "status")).address;
-    const probe = await rpc<{ txid: string }>(b, "send", [cAddr, "0.5"]);
+    const cAddr = (await c.rpc<NodeStatus>("status")).address;
+    const probe = await b.rpc<{ txid: string }>("send", [cAddr, "0.5"]);
     // Mutations start from a well-formed transaction: a real one is no better, as its signature breaks anyway.
-    const valid = validMessages(await rpc<Status>(hub, "status"), bogusTx(rand));
+    const valid = validMessages(await hub.rpc<NodeStatus>("status"), bogusTx(rand));
     // A control: an honest handshake and a ping are not cut off, so a cut-off below means a refusal.
     const control = await deliver(hub.port, {
       kind: "control",
@@ -261,7 +239,7 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
     let paying = true;
     const payer = (async () => {
       while (paying) {
-        await rpc<{ txid: string }>(b, "send", [cAddr, "0.01"]).then((r) => honestTx.push(r.txid), () => {});
+        await b.rpc<{ txid: string }>("send", [cAddr, "0.01"]).then((r) => honestTx.push(r.txid), () => {});
         await sleep(300);
       }
     })();
@@ -316,15 +294,21 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
       })();
       return answer;
     });
-    const rpcDuringFlood = await rpc<Status>(hub, "status").then(() => true, () => false);
+    const rpcDuringFlood = await hub.rpc<NodeStatus>("status").then(() => true, () => false);
     const joinStart = Date.now();
     const d = await cluster.start("d");
     const joinedUnderFlood = await waitFor(
-      async () => (await rpc<Status>(d, "status")).hub === hub.listen,
+      async () => (await d.rpc<NodeStatus>("status")).hub === hub.listen,
       15_000,
       "a new honest node to join during the flood",
+      JUDGED,
     ).then(() => Date.now() - joinStart, () => -1);
-    await waitFor(() => floodAnswered.every((a) => a.seen), ANSWER_MS, "the hub to answer every flood socket")
+    await waitFor(
+      () => floodAnswered.every((a) => a.seen),
+      ANSWER_MS,
+      "the hub to answer every flood socket",
+      JUDGED,
+    )
       .catch(() => {});
     const floodSurvived = hub.alive ? floodAnswered.filter((a) => a.seen).length : 0;
     for (const s of socks) {
@@ -337,18 +321,21 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
     // Afterwards: the hub is up, no failover, a fresh payment reaches everyone, nothing else got in.
     const everyone = [hub, b, c, d];
     log(`hostile: flood over, new node joined in ${joinedUnderFlood} ms`);
-    const stillHub = await waitForOneHub(everyone, 15_000, "one hub after the attack").catch(() => null);
+    const stillHub = await waitForOneHub(everyone, 15_000, "one hub after the attack", JUDGED_HUB).catch(() =>
+      null
+    );
     log(`hostile: one hub ${stillHub?.name}`);
-    const after = await rpc<{ txid: string }>(b, "send", [cAddr, "0.02"]).catch(() => null);
+    const after = await b.rpc<{ txid: string }>("send", [cAddr, "0.02"]).catch(() => null);
     if (after) honestTx.push(after.txid);
     const relayed = after !== null && await waitFor(
       async () => (await Promise.all(everyone.map(mempoolIds))).every((p) => p.has(after.txid)),
       10_000,
       "a payment after the attack to reach every node",
+      JUDGED,
     ).then(() => true, () => false);
     sampling = false;
     await sampler;
-    const hubNow = await rpc<Status>(hub, "status").catch(() => null);
+    const hubNow = await hub.rpc<NodeStatus>("status").catch(() => null);
     const pool = hubNow ? await mempoolIds(hub) : new Set<string>();
     const invalid = [...pool].filter((id) => !honestTx.includes(id)).length +
       (hubNow && hubNow.tip !== before.tip ? Math.max(1, hubNow.height - before.height) : 0);
@@ -364,7 +351,7 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
       const lacking = everyone.filter((_, i) => !after || !pools[i].has(after.txid)).map((n) => n.name);
       failures.push(
         `a payment after the attack (${after?.txid ?? "not sent"}) did not reach ${lacking.join(", ")}\n` +
-          await describe(everyone, 12),
+          await describeNodes(everyone, 12),
       );
     }
     if (joinedUnderFlood < 0) failures.push("a new honest node did not join during the flood");

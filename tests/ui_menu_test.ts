@@ -12,9 +12,8 @@ import {
   shouldOfferDiscovery,
 } from "../lib/ui/menu.ts";
 import { PromptCancelled } from "../lib/ui/prompts.ts";
-import { freePort, hasTmux, quote, startPermissions, Terminal } from "./support/terminal.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname;
+import { freePort } from "./support/cluster.ts";
+import { hasTmux, Terminal } from "./support/terminal.ts";
 
 /**
  * The UDP sockets of the process listening on TCP `port` on 127.0.0.1 (via `ss`; null when `ss` is missing,
@@ -32,7 +31,7 @@ async function udpSocketsOf(port: number): Promise<string[] | null> {
 }
 
 const TMUX = hasTmux();
-if (!TMUX) console.log("menu_test: tmux is not installed: skipping the pseudo-terminal tests");
+if (!TMUX) console.log("ui_menu_test: tmux is not installed: skipping the pseudo-terminal tests");
 
 /** A character of the address's data part replaced by another valid one: a typo only the checksum catches. */
 function mistype(address: string): string {
@@ -48,20 +47,9 @@ Deno.test({
     const dataDir = `${tmp}/data`;
     const term = new Terminal();
     const port = freePort();
-    const command = [
-      quote(Deno.execPath()),
-      "run",
-      ...(await startPermissions()),
-      quote(`${ROOT}cli.ts`),
-      "run",
-      "--network regtest",
-      `--data-dir ${quote(dataDir)}`,
-      `--listen 127.0.0.1:${port}`,
-      `--tracker ${quote(`${tmp}/tracker.txt`)}`,
-      "--threads 1",
-    ].join(" ");
+    const node = { dataDir, listen: `127.0.0.1:${port}`, tracker: `${tmp}/tracker.txt` };
     try {
-      await term.start("first", command);
+      await term.startMenu("first", node);
       // No tracker file and nobody there: the menu offers LAN discovery once; the answer here is no
       // (Enter takes the default, which is no), and nothing is broadcast.
       const offer = await term.waitFor([DISCOVERY_QUESTION, "(y/N)"]);
@@ -98,7 +86,7 @@ Deno.test({
 
       // Restart on the same data directory: the chain is kept; the tracker file now names this node, so
       // there is no offer; Ctrl-C at the menu quits cleanly too.
-      await term.start("second", command);
+      await term.startMenu("second", node);
       const again = await term.waitFor(["What next?", "height: 1"]);
       assert.ok(
         !again.includes(DISCOVERY_QUESTION),
@@ -120,22 +108,11 @@ Deno.test({
   async fn() {
     const tmp = await Deno.makeTempDir({ prefix: "peerchain-menu-" });
     const term = new Terminal();
-    const command = [
-      quote(Deno.execPath()),
-      "run",
-      ...(await startPermissions()),
-      quote(`${ROOT}cli.ts`),
-      "run",
-      "--network regtest",
-      `--data-dir ${quote(`${tmp}/data`)}`,
-      `--listen 127.0.0.1:${freePort()}`,
-      `--tracker ${quote(`${tmp}/tracker.txt`)}`,
-      "--threads 1",
-    ].join(" ");
+    const node = { dataDir: `${tmp}/data`, listen: `127.0.0.1:${freePort()}`, tracker: `${tmp}/tracker.txt` };
     const line =
       /Mining continuously at \d+(\.\d+)? [kMG]?H\/s: (\d+) blocks? found in (\d+) s, now mining block \d+\./;
     try {
-      await term.start("mining", command);
+      await term.startMenu("mining", node);
       await term.waitFor([DISCOVERY_QUESTION]); // an empty tracker file: the one-time offer, declined
       await term.keys("Enter");
       await term.waitFor(["What next?", "height: 0"]);
@@ -182,7 +159,7 @@ Deno.test("menu render: no colour without a terminal; the status line wraps betw
   assert.equal(plain.red("x"), "x");
   assert.notEqual(palette(true).red("x"), "x");
   const s = {
-    role: "peer",
+    role: "peer" as const,
     hub: "10.0.0.1:8333",
     peers: 2,
     height: 42,

@@ -6,55 +6,57 @@
 import { Chain } from "../../lib/chain/chain.ts";
 import { NETWORKS } from "../../lib/consensus/params.ts";
 import { openStore } from "../../lib/store/store.ts";
+import type { NodeStatus } from "../../lib/node.ts";
 import {
   chainTxids,
-  describe,
+  Cluster,
+  describeNodes,
   mempoolIds,
-  percentile,
-  rpc,
-  type ScenarioResult,
-  sleep,
-  type Status,
-  StressCluster,
-  type StressNode,
-  waitFor,
+  type TestNode,
   waitForOneHub,
+} from "../../tests/support/cluster.ts";
+import { sleep, waitFor } from "../../tests/support/wait.ts";
+import { percentile } from "../stats.ts";
+import {
+  JUDGED,
+  JUDGED_HUB,
+  mineUntilEmpty,
+  type Progress,
+  type ScenarioResult,
   watchRss,
-} from "./stress.ts";
-import { diffCoins, rebuildCoins } from "./utxo_rebuild.ts";
-import { seeded } from "./random.ts";
-
-/** Where progress lines go (the bench prints them; tests stay quiet). */
-export type Progress = (line: string) => void;
+} from "./scenario.ts";
+import { diffCoins, rebuildCoins } from "../../tests/support/utxo_rebuild.ts";
+import { seeded } from "../../tests/support/random.ts";
 
 /** Every node mines one coinbase, then `nodes[0]` ten more: each node can pay (and chain its change). */
-export async function fundEach(cluster: StressCluster, nodes: StressNode[], coinbases = 1): Promise<number> {
-  for (const n of nodes) await rpc(n, "mine", [coinbases]);
-  await rpc(nodes[0], "mine", [NETWORKS.regtest.coinbaseMaturity]);
-  const tip = (await rpc<Status>(nodes[0], "status")).tip;
+export async function fundEach(cluster: Cluster, nodes: TestNode[], coinbases = 1): Promise<number> {
+  for (const n of nodes) await n.rpc("mine", [coinbases]);
+  await nodes[0].rpc("mine", [NETWORKS.regtest.coinbaseMaturity]);
+  const tip = (await nodes[0].rpc<NodeStatus>("status")).tip;
   await waitFor(
     async () =>
-      (await Promise.all(cluster.alive.map((n) => rpc<Status>(n, "status")))).every((s) => s.tip === tip),
+      (await Promise.all(cluster.alive.map((n) => n.rpc<NodeStatus>("status")))).every((s) => s.tip === tip),
     20_000,
     "the funding blocks to reach every node",
+    JUDGED,
   );
-  return (await rpc<Status>(nodes[0], "status")).height;
+  return (await nodes[0].rpc<NodeStatus>("status")).height;
 }
 
 /**
  * Sends 0.01 coins from each of `senders` to the next, one at a time per sender (the wallet does not serialise
  * concurrent sends), skipping dead and `paused` ones, until `stop()`.
  */
-export function payLoop(senders: StressNode[], addresses: string[], everyMs: number) {
-  const sent: { txid: string; from: StressNode; at: number }[] = [];
-  const paused = new Set<StressNode>();
+export function payLoop(senders: TestNode[], addresses: string[], everyMs: number) {
+  const sent: { txid: string; from: TestNode; at: number }[] = [];
+  const paused = new Set<TestNode>();
   let stopped = false, refused = 0;
   const errors = new Map<string, number>();
   const loops = senders.map(async (s, i) => {
     while (!stopped) {
       if (s.alive && !paused.has(s)) {
         try {
-          const r = await rpc<{ txid: string }>(s, "send", [addresses[(i + 1) % addresses.length], "0.01"]);
+          const r = await s.rpc<{ txid: string }>("send", [addresses[(i + 1) % addresses.length], "0.01"]);
           sent.push({ txid: r.txid, from: s, at: Date.now() });
         } catch (e) {
           refused++;
@@ -98,32 +100,36 @@ export interface HubKillOptions {
  */
 export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
   const t0 = Date.now(), notes: string[] = [], failures: string[] = [], log = o.progress ?? (() => {});
-  const cluster = await StressCluster.create();
+  const cluster = await Cluster.create("peerchain-stress-");
   const failovers: number[] = [];
   let survived = 0, runs = 0;
   try {
-    const nodes: StressNode[] = [];
+    const nodes: TestNode[] = [];
     for (let i = 0; i <= o.senders; i++) nodes.push(await cluster.start(`n${i}`));
-    await waitForOneHub(nodes, 30_000, "every node to join one network");
+    await waitForOneHub(nodes, 30_000, "every node to join one network", JUDGED_HUB);
     const base = await fundEach(cluster, nodes);
-    const addresses = await Promise.all(nodes.map(async (s) => (await rpc<Status>(s, "status")).address));
+    const addresses = await Promise.all(nodes.map(async (s) => (await s.rpc<NodeStatus>("status")).address));
     const pay = payLoop(nodes, addresses, o.sendEveryMs ?? 100);
     const memory = watchRss(() => cluster.alive);
     const atRisk = new Set<string>();
     let hubSince = Date.now();
     try {
       for (let k = 1; k <= o.kills; k++) {
-        const hub = await waitForOneHub(nodes, 15_000, `kill ${k}: one hub before the kill`);
+        const hub = await waitForOneHub(nodes, 15_000, `kill ${k}: one hub before the kill`, JUDGED_HUB);
         await sleep(300); // payments in flight through this hub
         runs++;
         const killedAt = Date.now();
         await cluster.kill(hub);
         for (const p of pay.sent) if (p.from === hub && p.at >= hubSince) atRisk.add(p.txid);
         const survivors = cluster.alive;
-        const next = await waitForOneHub(survivors, 15_000, `kill ${k}: the survivors to agree on a new hub`)
-          .catch(async (e) => {
-            failures.push(`kill ${k}: ${(e as Error).message}`);
-            log(await describe(survivors));
+        const next = await waitForOneHub(
+          survivors,
+          15_000,
+          `kill ${k}: the survivors to agree on a new hub`,
+          JUDGED_HUB,
+        )
+          .catch((e) => {
+            failures.push(`kill ${k}: ${(e as Error).message}`); // with each survivor's view
             return null;
           });
         if (!next) break; // counted in runs, not in survived: the scenario fails
@@ -149,6 +155,7 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
           },
           15_000,
           "every payment on every survivor",
+          JUDGED,
         ).catch(() => {});
         let ok = missing.length === 0;
         if (!ok) {
@@ -156,10 +163,10 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
             `kill ${k} (hub ${hub.name}, new hub ${next.name}): ${missing.length} of ${due.length} ` +
               `payments missing on some survivor after 15 s: ${where}`,
           );
-          log(await describe(survivors, 40));
+          log(await describeNodes(survivors, 40));
         }
         log(`kill ${k}: ${hub.name} -> ${next.name} in ${failovers.at(-1)} ms, ${due.length} payments held`);
-        if (k % (o.mineEvery ?? 3) === 0) await rpc(next, "mine", [1]).catch(() => {});
+        if (k % (o.mineEvery ?? 3) === 0) await next.rpc("mine", [1]).catch(() => {});
         // The killed node must come back: a restart or rejoin that fails is this kill's failure too.
         await rejoin(cluster, hub, next, pay.sent, base, pay.paused).catch((e) => {
           ok = false;
@@ -173,18 +180,7 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
     const peakRssMiB = await memory.stop();
     // Everything paid must end up in the chain: mine until every mempool is empty.
     const miner = nodes[0];
-    for (let i = 0; i < 20; i++) {
-      await waitFor(
-        async () => {
-          const s = await Promise.all(nodes.map((n) => rpc<Status>(n, "status")));
-          return s.every((x) => x.tip === s[0].tip && x.mempool === s[0].mempool);
-        },
-        10_000,
-        "every node to agree on tip and mempool",
-      ).catch(() => {});
-      if ((await rpc<Status>(miner, "status")).mempool === 0) break;
-      await rpc(miner, "mine", [1]);
-    }
+    await mineUntilEmpty(nodes, miner, 20, 10_000);
     const { txids } = await chainTxids(miner, base);
     const lost = pay.sent.filter((p) => !atRisk.has(p.txid) && !txids.has(p.txid)).length;
     const hubsLost = [...atRisk].filter((id) => !txids.has(id)).length;
@@ -217,12 +213,12 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
  * network kept: paying earlier could spend a coin twice, which the network would rightly refuse.
  */
 async function rejoin(
-  cluster: StressCluster,
-  node: StressNode,
-  hub: StressNode,
-  sent: { txid: string; from: StressNode }[],
+  cluster: Cluster,
+  node: TestNode,
+  hub: TestNode,
+  sent: { txid: string; from: TestNode }[],
   base: number,
-  paused: Set<StressNode>,
+  paused: Set<TestNode>,
 ): Promise<void> {
   paused.add(node);
   try {
@@ -238,6 +234,7 @@ async function rejoin(
       },
       15_000,
       `${node.name} to see its own pending payments again after its restart`,
+      JUDGED,
     );
   } finally {
     paused.delete(node);
@@ -245,7 +242,7 @@ async function rejoin(
 }
 
 /** Reopens a killed node's store as a restart would and checks it: UTXO set equals a replay of its chain. */
-export function checkCrashedStore(node: StressNode, reported: string[]): string[] {
+export function checkCrashedStore(node: TestNode, reported: string[]): string[] {
   const store = openStore(`${node.dataDir}/chain.sqlite`);
   try {
     const chain = Chain.open(store, NETWORKS.regtest);
@@ -275,16 +272,16 @@ export interface RandomKillOptions {
 export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult> {
   const t0 = Date.now(), notes: string[] = [], failures: string[] = [], log = o.progress ?? (() => {});
   const rand = seeded(o.seed ?? 7);
-  const cluster = await StressCluster.create();
+  const cluster = await Cluster.create("peerchain-stress-");
   let survived = 0, runs = 0;
-  const mined: { hash: string; by: StressNode; at: number }[] = [];
+  const mined: { hash: string; by: TestNode; at: number }[] = [];
   const catchUps: number[] = [];
   try {
-    const nodes: StressNode[] = [];
+    const nodes: TestNode[] = [];
     for (let i = 0; i < o.nodes; i++) nodes.push(await cluster.start(`n${i}`));
-    await waitForOneHub(nodes, 20_000, "every node to join one network");
+    await waitForOneHub(nodes, 20_000, "every node to join one network", JUDGED_HUB);
     const base = await fundEach(cluster, nodes);
-    const addresses = await Promise.all(nodes.map(async (s) => (await rpc<Status>(s, "status")).address));
+    const addresses = await Promise.all(nodes.map(async (s) => (await s.rpc<NodeStatus>("status")).address));
     const pay = payLoop(nodes, addresses, 250);
     const memory = watchRss(() => cluster.alive);
     let mining = true;
@@ -292,7 +289,7 @@ export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult>
       while (mining) {
         const by = nodes[rand(nodes.length)];
         if (by.alive) {
-          const r = await rpc<{ hashes: string[] }>(by, "mine", [1]).catch(() => null);
+          const r = await by.rpc<{ hashes: string[] }>("mine", [1]).catch(() => null);
           for (const hash of r?.hashes ?? []) mined.push({ hash, by, at: Date.now() });
         }
         await sleep(150);
@@ -308,18 +305,19 @@ export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult>
         const others = nodes.filter((n) => n !== victim);
         // A block the victim has not seen, so catching up means downloading something.
         const by = others[rand(others.length)];
-        const r = await rpc<{ hashes: string[] }>(by, "mine", [1]).catch(() => null);
+        const r = await by.rpc<{ hashes: string[] }>("mine", [1]).catch(() => null);
         for (const hash of r?.hashes ?? []) mined.push({ hash, by, at: Date.now() });
         await sleep(o.downMs ?? 200);
         const target = Math.max(
-          ...(await Promise.all(others.map((n) => rpc<Status>(n, "status")))).map((s) => s.height),
+          ...(await Promise.all(others.map((n) => n.rpc<NodeStatus>("status")))).map((s) => s.height),
         );
         const restartedAt = Date.now();
         await cluster.restart(victim);
         const caughtUp = await waitFor(
-          async () => (await rpc<Status>(victim, "status")).height >= target,
+          async () => (await victim.rpc<NodeStatus>("status")).height >= target,
           20_000,
           `${victim.name} to catch up to height ${target}`,
+          JUDGED,
         ).then(() => true, (e) => (problems.push((e as Error).message), false));
         if (caughtUp) catchUps.push(Date.now() - restartedAt);
         if (problems.length === 0) survived++;
@@ -332,22 +330,25 @@ export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult>
       await pay.stop();
     }
     const peakRssMiB = await memory.stop();
-    const final = await waitForOneHub(nodes, 20_000, "one hub after the last restart").catch(async (e) => {
-      failures.push(`${(e as Error).message}\n${await describe(nodes)}`);
-      return nodes[0];
-    });
+    const final = await waitForOneHub(nodes, 20_000, "one hub after the last restart", JUDGED_HUB).catch(
+      (e) => {
+        failures.push((e as Error).message); // with each node's view
+        return nodes[0];
+      },
+    );
     await waitFor(
       async () => {
-        const s = await Promise.all(nodes.map((n) => rpc<Status>(n, "status")));
+        const s = await Promise.all(nodes.map((n) => n.rpc<NodeStatus>("status")));
         return s.every((x) => x.tip === s[0].tip);
       },
       20_000,
       "every node on one tip",
-    ).catch(async (e) => failures.push(`${e.message}\n${await describe(nodes)}`));
+      JUDGED,
+    ).catch(async (e) => failures.push(`${e.message}\n${await describeNodes(nodes)}`));
     let onChain = 0, orphaned = 0, lost = 0;
     for (const m of mined) {
-      const b = await rpc<{ confirmations: number }>(final, "block", [m.hash]).catch(() => null) ??
-        await rpc<{ confirmations: number }>(m.by, "block", [m.hash]).catch(() => null);
+      const b = await final.rpc<{ confirmations: number }>("block", [m.hash]).catch(() => null) ??
+        await m.by.rpc<{ confirmations: number }>("block", [m.hash]).catch(() => null);
       if (b && b.confirmations > 0) onChain++;
       else if (b) orphaned++;
       else lost++;

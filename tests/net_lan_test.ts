@@ -5,130 +5,49 @@
  * skipped (with one line saying why) elsewhere. Measured times are printed as `lan: ...` lines.
  */
 import assert from "node:assert/strict";
+import type { NodeStatus } from "../lib/node.ts";
+import type { PeersReply } from "../lib/rpc/methods.ts";
+import {
+  describeNodes,
+  mempoolIds,
+  statuses,
+  waitForOneHub,
+  waitForOneNetwork,
+  withViews,
+} from "./support/cluster.ts";
 import { Lan, type LanHost, type LanOptions, lanSkipReason } from "./support/lan.ts";
-import { MIN_WAIT_MS } from "./support/nodes.ts";
-import { hasTmux, quote, startPermissions, Terminal } from "./support/terminal.ts";
+import { sleep, waitFor } from "./support/wait.ts";
+import { hasTmux, Terminal } from "./support/terminal.ts";
 
 const ATTACKER = new URL("./support/lan_attacker.ts", import.meta.url).pathname;
 
 const skip = await lanSkipReason();
 if (skip) console.log(`LAN tests skipped: ${skip}`);
 
-interface Status {
-  role: "peer" | "superpeer";
-  hub: string | null;
-  height: number;
-  tip: string;
-  address: string;
-  mempool: number;
-  superpeers: string[];
-  network_size: number;
-}
-interface Peers {
-  role: "peer" | "superpeer";
-  hub: { listen: string } | null;
-  links: { listen: string; kind: "member" | "superpeer" | "mesh"; primary: boolean }[];
-  network_size: number;
-}
 interface BlockJson {
   txs: { txid: string; inputs: { txid: string; index: number }[] }[];
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-
-/** Polls `cond` until true; gives up after `ms`, but never before `MIN_WAIT_MS`: deadlines only guard against a hang. */
-async function waitFor(cond: () => Promise<boolean>, ms: number, what: () => Promise<string> | string) {
-  ms = Math.max(ms, MIN_WAIT_MS);
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond().catch(() => false)) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${ms} ms waiting for ${await what()}`);
-}
-
-/** Each host's view and last log lines, for failure messages. */
-async function describe(hosts: LanHost[], what: string): Promise<string> {
-  const out = [what];
-  for (const h of hosts) {
-    const view = await Promise.all([h.rpc<Peers>("peers"), h.rpc<Status>("status"), mempoolIds(h)]).then(
-      ([p, s, pool]) =>
-        `${p.role} hub=${p.hub?.listen} height=${s.height} size=${p.network_size} links=${
-          p.links.map((x) => `${x.kind}:${x.listen}`).join(",")
-        } ` +
-        `mempool=[${[...pool].map((id) => id.slice(0, 8)).join(",")}]`,
-      (e) => `no answer (${e.message})`,
-    );
-    out.push(`--- host ${h.n} ${h.listen} alive=${h.alive}: ${view}`, ...h.log.slice(-15));
-  }
-  return out.join("\n");
-}
-
-/** The SuperPeer when `hosts` form a star around one of them: it serves exactly the others, all name it. */
-async function oneHub(hosts: LanHost[]): Promise<LanHost | undefined> {
-  const infos = await Promise.all(hosts.map((h) => h.rpc<Peers>("peers")));
-  const i = hosts.findIndex((h) => h.listen === infos[0].hub?.listen);
-  if (i < 0) return undefined;
-  const members = infos[i].links.filter((l) => l.kind === "member").map((l) => l.listen).sort();
-  if (members.join() !== hosts.filter((_, j) => j !== i).map((h) => h.listen).sort().join()) return undefined;
-  const agree = infos.every((info, j) =>
-    info.hub?.listen === hosts[i].listen && info.role === (j === i ? "superpeer" : "peer") &&
-    info.network_size === hosts.length
-  );
-  return agree ? hosts[i] : undefined;
-}
-
-/** True when the links among `hosts` connect them all and each counts the network as `hosts.length`. */
-async function oneNetwork(hosts: LanHost[]): Promise<boolean> {
-  const infos = await Promise.all(hosts.map((h) => h.rpc<Peers>("peers")));
-  const index = new Map(hosts.map((h, i) => [h.listen, i]));
-  const seen = new Set([0]), todo = [0];
-  while (todo.length) {
-    for (const l of infos[todo.pop()!].links) {
-      const j = index.get(l.listen);
-      if (j === undefined) return false;
-      if (!seen.has(j)) {
-        seen.add(j);
-        todo.push(j);
-      }
-    }
-  }
-  return seen.size === hosts.length && infos.every((i) => i.network_size === hosts.length);
-}
-
-async function waitForOneNetwork(hosts: LanHost[], ms: number, what: string): Promise<void> {
-  await waitFor(() => oneNetwork(hosts), ms, () => describe(hosts, what));
-}
-
-async function waitForOneHub(hosts: LanHost[], ms: number, what: string): Promise<LanHost> {
-  let hub: LanHost | undefined;
-  await waitFor(async () => !!(hub = await oneHub(hosts)), ms, () => describe(hosts, what));
-  return hub!;
-}
 
 /** Waits until every host has the same tip at `minHeight` or above; returns the tip. */
 async function waitForSameTip(hosts: LanHost[], minHeight: number, ms: number, what: string) {
   let tip = "";
   await waitFor(
     async () => {
-      const s = await Promise.all(hosts.map((h) => h.rpc<Status>("status")));
+      const s = await statuses(hosts);
       tip = s[0].tip;
       return s.every((x) => x.tip === tip && x.height >= minHeight);
     },
     ms,
-    () => describe(hosts, what),
+    withViews(hosts, what),
   );
   return tip;
 }
 
-async function mempoolIds(h: LanHost): Promise<Set<string>> {
-  return new Set((await h.rpc<{ txid: string }[]>("mempool")).map((e) => e.txid));
-}
-
 /** Every transaction of `h`'s active chain above `from`, by txid. */
 async function chainTxs(h: LanHost, from = 0): Promise<Map<string, BlockJson["txs"][number]>> {
-  const { height } = await h.rpc<Status>("status");
+  const { height } = await h.rpc<NodeStatus>("status");
   const out = new Map<string, BlockJson["txs"][number]>();
   for (let n = from + 1; n <= height; n++) {
     for (const tx of (await h.rpc<BlockJson>("block", [String(n)])).txs) out.set(tx.txid, tx);
@@ -151,13 +70,13 @@ async function waitInMempools(hosts: LanHost[], ids: string[], ms: number, what:
   await waitFor(
     async () => (await Promise.all(hosts.map(mempoolIds))).every((pool) => ids.every((id) => pool.has(id))),
     ms,
-    () => describe(hosts, `${what}: ${ids.join(", ")}`),
+    withViews(hosts, `${what}: ${ids.join(", ")}`),
   );
 }
 
 async function mine(h: LanHost, n: number, group: LanHost[]): Promise<string> {
   const { hashes } = await h.rpc<{ hashes: string[] }>("mine", [n]);
-  const { height } = await h.rpc<Status>("status");
+  const { height } = await h.rpc<NodeStatus>("status");
   const tip = await waitForSameTip(
     group,
     height,
@@ -245,9 +164,9 @@ Deno.test({
       // Host 1 said nothing that could pull its old Peers back: they keep the successor as primary.
       for (const x of others.filter((x) => x !== newHub)) {
         assert.equal(
-          (await x.rpc<Status>("status")).hub,
+          (await x.rpc<NodeStatus>("status")).hub,
           newHub.listen,
-          await describe(lan.hosts, "no move back"),
+          `no move back\n${await describeNodes(lan.hosts)}`,
         );
       }
     }),
@@ -303,7 +222,10 @@ Deno.test({
               `host ${s.n} lacks ${accepted.filter((id) => !pool.has(id) && !chain.has(id)).length}`,
             );
           }
-          return describe(survivors, `every accepted transaction on every survivor: ${missing.join(", ")}`);
+          return await withViews(
+            survivors,
+            `every accepted transaction on every survivor: ${missing.join(", ")}`,
+          )();
         },
       );
       console.log(
@@ -377,7 +299,7 @@ Deno.test({
       await waitForOneNetwork(lan.hosts, 20_000, "the two sides' SuperPeers to link up");
       const tMerged = performance.now();
       const tip = await waitForSameTip(lan.hosts, 25, 15_000, "every host on the most-work chain");
-      assert.equal(tip, (await h(3).rpc<Status>("status")).tip);
+      assert.equal(tip, (await h(3).rpc<NodeStatus>("status")).tip);
       assert.ok((await chainTxs(h(1), 21)).has(dB), "side B's branch (more work) won");
       console.log(
         `lan: partition healed: one network after ${secs(tMerged - tHeal)}, every host on the ` +
@@ -438,7 +360,7 @@ Deno.test({
         console.log(`lan: hostile host: ${JSON.stringify(seen)} of 64 sockets; late host joined`);
         assert.ok(seen.open <= 4, `one address holds at most 4 links, it held ${seen.open}`);
         const hosts = [h(1), h(2), h(3), h(4)];
-        const s = await Promise.all(hosts.map((x) => x.rpc<Status>("status")));
+        const s = await Promise.all(hosts.map((x) => x.rpc<NodeStatus>("status")));
         assert.deepEqual(s.map((x) => x.role), ["superpeer", "peer", "peer", "peer"], "nobody stepped down");
         assert.ok(s.every((x) => x.hub === h(1).listen), "nobody moved to the liar");
         for (const x of hosts) {
@@ -489,7 +411,7 @@ async function udpBound(lan: Lan, n: number): Promise<void> {
 
 /** Addresses a host's links and tracker file name. */
 async function namedBy(h: LanHost): Promise<string> {
-  const peers = await h.rpc<Peers>("peers");
+  const peers = await h.rpc<PeersReply>("peers");
   return [...peers.links.map((l) => l.listen), await Deno.readTextFile(h.tracker)].join(" ");
 }
 
@@ -523,7 +445,7 @@ Deno.test({
         // One network that works: a block mined on one host reaches the others.
         await mine(h(3), 1, hosts);
         // The tracker file is written as usual: a Peer names its SuperPeer, a SuperPeer the others it greeted.
-        const roles = (await Promise.all(hosts.map((x) => x.rpc<Status>("status")))).map((x) => x.role);
+        const roles = (await Promise.all(hosts.map((x) => x.rpc<NodeStatus>("status")))).map((x) => x.role);
         const sps = hosts.filter((_, i) => roles[i] === "superpeer");
         for (const x of hosts) {
           const others = sps.filter((y) => y !== x);
@@ -559,9 +481,11 @@ Deno.test({
         victim.kill("SIGKILL");
         await waitFor(
           async () =>
-            (await Promise.all(rest.map((x) => x.rpc<Status>("status")))).every((s) => s.network_size === 3),
+            (await Promise.all(rest.map((x) => x.rpc<NodeStatus>("status")))).every((s) =>
+              s.network_size === 3
+            ),
           20_000,
-          () => describe(rest, `the others to notice host ${victim.n} is gone`),
+          withViews(rest, `the others to notice host ${victim.n} is gone`),
         );
         await lan.start(victim.n);
         await waitForOneNetwork(hosts, 20_000, `host ${victim.n} back through its tracker file`);
@@ -644,15 +568,9 @@ Deno.test({
         await lan.start(1, ["--discover"]);
         // Host 2: the menu, with the permissions of `deno task start`, inside its namespace; no --discover.
         const term = new Terminal();
-        const command = [
-          ...["ip", "netns", "exec", h(2).ns, quote(Deno.execPath()), "run"],
-          ...(await startPermissions()),
-          quote(new URL("../cli.ts", import.meta.url).pathname),
-          ...["run", "--network", "regtest", "--threads", "1", "--listen", h(2).listen],
-          ...["--data-dir", quote(h(2).dataDir), "--tracker", quote(h(2).tracker)],
-        ].join(" ");
+        const node = { prefix: ["ip", "netns", "exec", h(2).ns], listen: h(2).listen };
         try {
-          await term.start("lan-menu", command);
+          await term.startMenu("lan-menu", { ...node, dataDir: h(2).dataDir, tracker: h(2).tracker });
           await term.waitFor(["No SuperPeer found. Look for one on this LAN (UDP broadcast)?", "(y/N)"]);
           const t0 = Date.now();
           await term.type("y");
@@ -661,7 +579,7 @@ Deno.test({
           assert.ok(screen.includes(`Joined SuperPeer ${h(1).listen}`), screen);
           await waitForOneNetwork([h(1), h(2)], 15_000, "the menu's node linked to the SuperPeer it found");
           console.log(`lan: menu discovery: yes to one network in ${secs(Date.now() - t0)}`);
-          const s2 = await h(2).rpc<Status>("status");
+          const s2 = await h(2).rpc<NodeStatus>("status");
           assert.equal(s2.role, "peer", "it joined the SuperPeer it found as a Peer");
           assert.deepEqual(s2.superpeers, [h(1).listen]);
           await waitFor(

@@ -4,21 +4,25 @@
  * measured from the nodes' millisecond-stamped logs, on the one clock of this machine.
  * @module
  */
+import type { NodeStatus } from "../../lib/node.ts";
 import {
   chainTxids,
+  Cluster,
   mempoolIds,
-  percentile,
-  rpc,
-  rssMiB,
-  type ScenarioResult,
-  sleep,
-  type Status,
-  StressCluster,
-  type StressNode,
-  waitFor,
+  type TestNode,
   waitForOneHub,
-} from "./stress.ts";
-import { fundEach, type Progress } from "./stress_kills.ts";
+} from "../../tests/support/cluster.ts";
+import { sleep, waitFor } from "../../tests/support/wait.ts";
+import { percentile, rssMiB } from "../stats.ts";
+import {
+  arrivals,
+  JUDGED,
+  JUDGED_HUB,
+  mineUntilEmpty,
+  type Progress,
+  type ScenarioResult,
+} from "./scenario.ts";
+import { fundEach } from "./kills.ts";
 import { MAX_ANCESTORS } from "../../lib/consensus/policy.ts";
 
 /** The mempool's default byte bound (`lib/chain/mempool.ts`, not exported there). */
@@ -38,22 +42,6 @@ export interface LoadOptions {
   progress?: Progress;
 }
 
-const ARRIVED = /^(\S+) tx ([0-9a-f]{64}) \(network\)$/;
-
-/** When each node logged each transaction as arrived from the network (ms since the epoch). */
-function arrivals(nodes: StressNode[]): Map<StressNode, Map<string, number>> {
-  const out = new Map<StressNode, Map<string, number>>();
-  for (const n of nodes) {
-    const m = new Map<string, number>();
-    for (const line of n.log) {
-      const hit = ARRIVED.exec(line);
-      if (hit && !m.has(hit[2])) m.set(hit[2], Date.parse(hit[1]));
-    }
-    out.set(n, m);
-  }
-  return out;
-}
-
 /**
  * Sends `rate` payments a second for `seconds` over `nodes` nodes (one send in flight per node: the wallet
  * does not serialise concurrent sends), then mines until every mempool is empty and checks every accepted
@@ -61,16 +49,16 @@ function arrivals(nodes: StressNode[]): Map<StressNode, Map<string, number>> {
  */
 export async function load(o: LoadOptions): Promise<ScenarioResult> {
   const t0 = Date.now(), notes: string[] = [], log = o.progress ?? (() => {});
-  const cluster = await StressCluster.create();
+  const cluster = await Cluster.create("peerchain-stress-");
   try {
-    const nodes: StressNode[] = [];
+    const nodes: TestNode[] = [];
     for (let i = 0; i < o.nodes; i++) nodes.push(await cluster.start(`n${i}`));
-    await waitForOneHub(nodes, 20_000, "every node to join one network");
+    await waitForOneHub(nodes, 20_000, "every node to join one network", JUDGED_HUB);
     const perNode = Math.ceil((o.rate * o.seconds) / o.nodes / (MAX_ANCESTORS - 5));
     const base = await fundEach(cluster, nodes, Math.max(o.coinbases ?? 5, perNode));
-    const addresses = await Promise.all(nodes.map(async (s) => (await rpc<Status>(s, "status")).address));
+    const addresses = await Promise.all(nodes.map(async (s) => (await s.rpc<NodeStatus>("status")).address));
     /** Each accepted payment: when its `send` request left (ms since the epoch) and how long the RPC took. */
-    const sent: { txid: string; from: StressNode; requestedAt: number; took: number }[] = [];
+    const sent: { txid: string; from: TestNode; requestedAt: number; took: number }[] = [];
     let refused = 0, peakPool = 0, peakRss = 0, behind = 0;
     const errors = new Map<string, number>();
     const start = Date.now(), end = start + o.seconds * 1000;
@@ -78,7 +66,7 @@ export async function load(o: LoadOptions): Promise<ScenarioResult> {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        const pool = await rpc<{ size: number }[]>(nodes[0], "mempool").catch(() => []);
+        const pool = await nodes[0].rpc<{ size: number }[]>("mempool").catch(() => []);
         peakPool = Math.max(peakPool, pool.reduce((s, e) => s + e.size, 0));
         for (const n of nodes) peakRss = Math.max(peakRss, await rssMiB(n.proc.pid));
         await sleep(500);
@@ -93,7 +81,7 @@ export async function load(o: LoadOptions): Promise<ScenarioResult> {
         else if (Date.now() - due > 1000) behind++;
         const requestedAt = Date.now();
         try {
-          const r = await rpc<{ txid: string }>(n, "send", [addresses[(i + 1) % o.nodes], "0.001"]);
+          const r = await n.rpc<{ txid: string }>("send", [addresses[(i + 1) % o.nodes], "0.001"]);
           sent.push({ txid: r.txid, from: n, requestedAt, took: Date.now() - requestedAt });
         } catch (e) {
           refused++;
@@ -115,10 +103,11 @@ export async function load(o: LoadOptions): Promise<ScenarioResult> {
       },
       30_000,
       "every payment to reach every node",
+      JUDGED,
     ).catch(() => {});
     sampling = false;
     await sampler;
-    const seen = arrivals(nodes);
+    const seen = new Map(nodes.map((n) => [n, arrivals(n)]));
     // From the request, not from the RPC's return: the payment may reach B before A's answer reaches us. No
     // clamping: a negative latency would mean the logs and this process disagree on the time, and shows.
     const latencies: number[] = [];
@@ -133,22 +122,10 @@ export async function load(o: LoadOptions): Promise<ScenarioResult> {
     }
     // Confirm everything: mine until every mempool is empty (bounded).
     const miner = nodes[0];
-    let blocks = 0;
-    for (; blocks < 100; blocks++) {
-      await waitFor(
-        async () => {
-          const st = await Promise.all(nodes.map((n) => rpc<Status>(n, "status")));
-          return st.every((x) => x.tip === st[0].tip && x.mempool === st[0].mempool);
-        },
-        15_000,
-        "every node to agree on tip and mempool",
-      ).catch(() => {});
-      if ((await rpc<Status>(miner, "status")).mempool === 0) break;
-      await rpc(miner, "mine", [1]);
-    }
+    const blocks = await mineUntilEmpty(nodes, miner, 100, 15_000);
     const { txids } = await chainTxids(miner, base);
     const lost = ids.filter((id) => !txids.has(id)).length;
-    const left = (await Promise.all(nodes.map((n) => rpc<Status>(n, "status")))).map((s) => s.mempool);
+    const left = (await Promise.all(nodes.map((n) => n.rpc<NodeStatus>("status")))).map((s) => s.mempool);
     const sendTook = sent.map((s) => s.took);
     notes.push(
       `target ${o.rate} tx/s for ${o.seconds} s over ${o.nodes} nodes; achieved ${

@@ -9,181 +9,17 @@
  */
 import { NETWORKS } from "../../lib/consensus/params.ts";
 import { encodeFrame } from "../../lib/net/frame.ts";
-import { type Block, blockMerkleRoot, encodeBlock } from "../../lib/primitives/block.ts";
+import { encodeBlock } from "../../lib/primitives/block.ts";
 import { blockHashSync } from "../../lib/primitives/header.ts";
-import { encodeTransaction, type Transaction } from "../../lib/primitives/transaction.ts";
-import { solveSync } from "../../lib/mining/template.ts";
-import {
-  percentile,
-  rpc,
-  rssMiB,
-  type ScenarioResult,
-  sleep,
-  type Status,
-  StressCluster,
-  type StressNode,
-  waitFor,
-  waitForOneHub,
-} from "./stress.ts";
-import type { Progress } from "./stress_kills.ts";
-import { seeded } from "./random.ts";
-import { helloFrame, joinFrame } from "./hostile.ts";
+import type { NodeStatus } from "../../lib/node.ts";
+import { Cluster, waitForOneHub } from "../../tests/support/cluster.ts";
+import { sleep, waitFor } from "../../tests/support/wait.ts";
+import { percentile, rssMiB } from "../stats.ts";
+import { arrivals, JUDGED, JUDGED_HUB, type Progress, type ScenarioResult } from "./scenario.ts";
+import { seeded } from "../../tests/support/random.ts";
+import { Attacker, bigBlock, bytesFrom, fakeTx, storeBytes } from "../../tests/support/hostile.ts";
 
 const REGTEST = NETWORKS.regtest;
-
-/** What `status` says beyond the fields every scenario reads. */
-export interface ResourceStatus extends Status {
-  maxStallMs: number;
-  recentStallMs: number;
-  orphanTxs: number;
-  orphanBlocks: number;
-}
-
-/** Deterministic bytes for the attacker's made-up keys, txids and signatures. */
-function bytesFrom(rand: (n: number) => number, n: number): Uint8Array<ArrayBuffer> {
-  return Uint8Array.from({ length: n }, () => rand(256));
-}
-
-/**
- * A well-formed transaction of `inputs` inputs spending outpoints nobody has (15,150 make 2 MB, the attack's
- * size; 740 stay just under the 100 kB standard limit), with made-up keys and signatures.
- */
-export function fakeTx(inputs: number, rand: (n: number) => number): Uint8Array {
-  const tx: Transaction = {
-    version: 1,
-    inputs: Array.from({ length: inputs }, (_, i) => ({
-      prevout: { txid: bytesFrom(rand, 32).toHex(), index: i },
-      publicKey: bytesFrom(rand, 32),
-      signature: bytesFrom(rand, 64),
-    })),
-    outputs: [{ amount: 1000, pubKeyHash: bytesFrom(rand, 20).toHex() }],
-    lockTime: 0,
-  };
-  return encodeTransaction(tx);
-}
-
-/**
- * A solved regtest block of about `bytes` bytes on `prevHash` at `height`: a coinbase with as many outputs as
- * fit (all but one worth nothing), so it is valid wherever its parent is; `salt` makes each one different.
- */
-export function bigBlock(prevHash: string, height: number, time: number, bytes: number, salt: number): Block {
-  const outputs = Math.floor((bytes - 200) / 28);
-  const pkh = (salt >>> 0).toString(16).padStart(8, "0").repeat(5);
-  const coinbase: Transaction = {
-    version: 1,
-    inputs: [],
-    outputs: Array.from({ length: outputs }, (_, i) => ({ amount: i === 0 ? 1 : 0, pubKeyHash: pkh })),
-    lockTime: height,
-  };
-  const header = {
-    version: 1,
-    prevHash,
-    merkleRoot: blockMerkleRoot([coinbase]),
-    time,
-    bits: REGTEST.genesis.header.bits,
-    nonce: 0,
-  };
-  return solveSync({ header, txs: [coinbase] });
-}
-
-/** A raw connection that has said hello; counts the frames the hub sends it by type. */
-export class Attacker {
-  readonly received = new Map<string, number>();
-  /** True once the hub closed the connection. */
-  isClosed = false;
-  /** Resolves when the connection is closed, by either end. */
-  readonly closed: Promise<void>;
-  #conn: Deno.TcpConn;
-  #closedByUs = false;
-
-  private constructor(conn: Deno.TcpConn) {
-    this.#conn = conn;
-    this.closed = this.#read();
-  }
-
-  /** Dials the hub on `port`, greets it as peer `nodeId` and asks to be served (`join`). */
-  static async open(port: number, nodeId: string): Promise<Attacker> {
-    const a = new Attacker(await Deno.connect({ hostname: "127.0.0.1", port }));
-    await a.send(helloFrame(nodeId));
-    await a.send(joinFrame(true));
-    return a;
-  }
-
-  /** Writes a frame; false when the hub had already cut the connection. */
-  async send(frame: Uint8Array): Promise<boolean> {
-    try {
-      for (let off = 0; off < frame.length;) off += await this.#conn.write(frame.subarray(off));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  /** Frames of `type` received so far. */
-  count(type: string): number {
-    return this.received.get(type) ?? 0;
-  }
-
-  /** Closes our end and waits for the reader. */
-  async close(): Promise<void> {
-    this.#closedByUs = true;
-    try {
-      this.#conn.close();
-    } catch { /* closed by the hub */ }
-    await this.closed;
-  }
-
-  /** Reads and counts frames (only each body's first bytes are looked at: the type comes first). */
-  async #read(): Promise<void> {
-    const buf = new Uint8Array(256 * 1024);
-    let pending = new Uint8Array(0);
-    const dec = new TextDecoder();
-    try {
-      for (;;) {
-        const n = await this.#conn.read(buf);
-        if (n === null) break;
-        const joined = new Uint8Array(pending.length + n);
-        joined.set(pending);
-        joined.set(buf.subarray(0, n), pending.length);
-        let off = 0;
-        while (joined.length - off >= 4) {
-          const len = new DataView(joined.buffer, off, 4).getUint32(0);
-          if (joined.length - off - 4 < len) break;
-          const head = dec.decode(joined.subarray(off + 4, off + 4 + Math.min(len, 40)));
-          const type = /^\{"type":"([a-z]+)"/.exec(head)?.[1] ?? "?";
-          this.received.set(type, (this.received.get(type) ?? 0) + 1);
-          if (type === "ping") {
-            // Answered, so the hub cuts us for what we send, not for silence.
-            const { nonce } = JSON.parse(dec.decode(joined.subarray(off + 4, off + 4 + len)));
-            this.send(encodeFrame({ type: "pong", nonce }));
-          }
-          off += 4 + len;
-        }
-        pending = joined.slice(off);
-      }
-    } catch { /* reset */ }
-    if (!this.#closedByUs) this.isClosed = true;
-  }
-}
-
-/** Bytes of a node's store files (the database and its write-ahead log). */
-export async function storeBytes(node: StressNode): Promise<number> {
-  let total = 0;
-  for (const name of ["chain.sqlite", "chain.sqlite-wal"]) {
-    total += await Deno.stat(`${node.dataDir}/${name}`).then((s) => s.size, () => 0);
-  }
-  return total;
-}
-
-/** When `node` logged each transaction as arrived from the network (ms since the epoch). */
-function arrivals(node: StressNode): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of node.log) {
-    const hit = /^(\S+) tx ([0-9a-f]{64}) \(network\)$/.exec(line);
-    if (hit && !out.has(hit[2])) out.set(hit[2], Date.parse(hit[1]));
-  }
-  return out;
-}
 
 /** How `resources` runs; the counts are totals over all attacking links. */
 export interface ResourcesOptions {
@@ -222,39 +58,41 @@ const share = (total: number, links: number, i: number) =>
 export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
   const t0 = Date.now(), notes: string[] = [], log = o.progress ?? (() => {});
   const rand = seeded(o.seed ?? 11);
-  const cluster = await StressCluster.create();
+  const cluster = await Cluster.create("peerchain-stress-");
   try {
     const hub = await cluster.start("hub");
     // The 1 MB block the getdata attack names: a competitor of block 1, of equal work, so the hub keeps it (off
     // the best chain, never relayed). It is given to the hub before anyone else joins: decoding and hashing a
     // block of 35,000 outputs blocks the hub for 0.3-1.6 s here, an honest cost this scenario is not about, and
     // peers that wait 1.5 s would take it for dead.
-    await rpc(hub, "mine", [1]);
+    await hub.rpc("mine", [1]);
     const now = Math.floor(Date.now() / 1000) + 600; // ahead of blocks mined in a burst, which run ahead of the clock
     const bigOne = bigBlock(REGTEST.genesisHash, 1, now, 990_000, 1);
     const bigHash = blockHashSync(bigOne.header);
     const pusher = await Attacker.open(hub.port, "pusher");
     await pusher.send(encodeFrame({ type: "block", data: encodeBlock(bigOne).toHex() }));
     await waitFor(
-      () => rpc(hub, "block", [bigHash]).then(() => true, () => false),
+      () => hub.rpc("block", [bigHash]).then(() => true, () => false),
       20_000,
       "the hub to keep the 1 MB side block",
+      JUDGED,
     );
     await pusher.close();
     const b = await cluster.start("b"), c = await cluster.start("c");
-    await waitForOneHub([hub, b, c], 20_000, "three nodes to form one network");
+    await waitForOneHub([hub, b, c], 20_000, "three nodes to form one network", JUDGED_HUB);
     // The payer's coins: chains of unconfirmed change are limited to 25, so one coin per 20 payments.
     const pays = Math.ceil(600_000 / (o.payEveryMs ?? 200));
-    await rpc(b, "mine", [Math.min(200, Math.ceil(pays / 20) + 2)]);
-    await rpc(b, "mine", [REGTEST.coinbaseMaturity]);
-    const funded = await rpc<Status>(b, "status");
+    await b.rpc("mine", [Math.min(200, Math.ceil(pays / 20) + 2)]);
+    await b.rpc("mine", [REGTEST.coinbaseMaturity]);
+    const funded = await b.rpc<NodeStatus>("status");
     await waitFor(
-      async () => (await rpc<Status>(hub, "status")).tip === funded.tip,
+      async () => (await hub.rpc<NodeStatus>("status")).tip === funded.tip,
       20_000,
       "the funding blocks at the hub",
+      JUDGED,
     );
-    const cAddr = (await rpc<Status>(c, "status")).address;
-    const height = (await rpc<Status>(hub, "status")).height;
+    const cAddr = (await c.rpc<NodeStatus>("status")).address;
+    const height = (await hub.rpc<NodeStatus>("status")).height;
 
     // Attack material, built before the clock starts.
     const hugeTx = encodeFrame({ type: "tx", data: fakeTx(15_150, rand).toHex() });
@@ -311,7 +149,7 @@ export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
     })();
     const stallLoop = (async () => {
       while (sampling) {
-        const s = await rpc<ResourceStatus>(hub, "status").catch(() => null);
+        const s = await hub.rpc<NodeStatus>("status").catch(() => null);
         if (typeof s?.recentStallMs === "number") {
           stallSeen = true;
           phaseStall = Math.max(phaseStall, s.recentStallMs);
@@ -324,7 +162,7 @@ export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
     const payLoop = (async () => {
       while (paying) {
         const start = Date.now();
-        await rpc<{ txid: string }>(b, "send", [cAddr, "0.001"]).then(
+        await b.rpc<{ txid: string }>("send", [cAddr, "0.001"]).then(
           (r) => sent.push({ txid: r.txid, start }),
           () => refused++,
         );
@@ -354,7 +192,7 @@ export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
       const cut = links.filter((a) => a?.isClosed).length;
       const blocks = links.reduce((s, a) => s + (a?.count("block") ?? 0), 0);
       await Promise.all(links.map((a) => a?.close()));
-      const s = await rpc<ResourceStatus>(hub, "status");
+      const s = await hub.rpc<NodeStatus>("status");
       // (A node without the monitor, such as one built from older code, reports no stall figure.)
       if (typeof s.recentStallMs === "number") phaseStall = Math.max(phaseStall, s.recentStallMs);
       maxStall = Math.max(maxStall, phaseStall);
@@ -382,11 +220,12 @@ export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
     const ids = sent.map((p) => p.txid);
     await waitFor(
       async () => {
-        const pool = new Set((await rpc<{ txid: string }[]>(c, "mempool")).map((e) => e.txid));
+        const pool = new Set((await c.rpc<{ txid: string }[]>("mempool")).map((e) => e.txid));
         return ids.every((id) => pool.has(id));
       },
       15_000,
       "every honest payment at the receiver",
+      JUDGED,
     ).catch(() => {});
     sampling = false;
     await Promise.all([rssLoop, stallLoop]);
@@ -404,7 +243,7 @@ export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
     const storesAfter = await Promise.all([hub, b, c].map(storeBytes));
     const spamBytes = storesAfter.reduce((s, x, i) => s + Math.max(0, x - storesBefore[i]), 0);
     const statuses = await Promise.all(
-      [hub, b, c].map((n) => rpc<ResourceStatus>(n, "status").catch(() => null)),
+      [hub, b, c].map((n) => n.rpc<NodeStatus>("status").catch(() => null)),
     );
     const stillHub = statuses.every((s) => s?.hub === hub.listen);
     const p50 = percentile(during, 50), p99 = percentile(during, 99);
