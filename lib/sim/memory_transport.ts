@@ -82,8 +82,12 @@ interface Host {
 /** A chunk in flight, or null for end-of-stream. */
 type Item = Uint8Array | null;
 
+/** Called once per frame with its type and size (length prefix included). */
+type CountFrame = (type: string, bytes: number) => void;
+
 /** Counts whole frames in a byte stream (4-byte length, then JSON whose first key is "type"), however split. */
 class FrameCounter {
+  readonly #onFrame: CountFrame;
   #hdr = 0;
   #hdrLen = 0;
   #left = 0;
@@ -92,8 +96,13 @@ class FrameCounter {
   #type = "";
   #counted = true;
 
-  /** Feeds `chunk`; calls `count(type, bytes)` once per frame, as soon as its type is known. */
-  push(chunk: Uint8Array, count: (type: string, bytes: number) => void): void {
+  /** A counter reporting each frame to `onFrame`, as soon as its type is known. */
+  constructor(onFrame: CountFrame) {
+    this.#onFrame = onFrame;
+  }
+
+  /** Feeds the next bytes of the stream. */
+  push(chunk: Uint8Array): void {
     let i = 0;
     const n = chunk.length;
     while (i < n) {
@@ -105,30 +114,30 @@ class FrameCounter {
         this.#hdr = this.#hdrLen = this.#pos = 0;
         this.#type = "";
         this.#counted = false;
-        if (this.#left === 0) this.#count(count, "?");
+        if (this.#left === 0) this.#count("?");
         continue;
       }
       const end = i + Math.min(this.#left, n - i);
       this.#left -= end - i;
-      while (!this.#counted && i < end) this.#scan(chunk[i++], count);
+      while (!this.#counted && i < end) this.#scan(chunk[i++]);
       i = end;
-      if (this.#left === 0 && !this.#counted) this.#count(count, "?");
+      if (this.#left === 0 && !this.#counted) this.#count("?");
     }
   }
 
   /** Reads the body's start: `{"type":"` then the type up to the closing quote. */
-  #scan(byte: number, count: (type: string, bytes: number) => void): void {
+  #scan(byte: number): void {
     const p = this.#pos++;
     if (p < TYPE_PREFIX.length) {
-      if (byte !== TYPE_PREFIX[p]) this.#count(count, "?");
-    } else if (byte === 0x22) this.#count(count, this.#type || "?");
-    else if (p - TYPE_PREFIX.length >= 32 || byte < 0x20 || byte > 0x7e) this.#count(count, "?");
+      if (byte !== TYPE_PREFIX[p]) this.#count("?");
+    } else if (byte === 0x22) this.#count(this.#type || "?");
+    else if (p - TYPE_PREFIX.length >= 32 || byte < 0x20 || byte > 0x7e) this.#count("?");
     else this.#type += String.fromCharCode(byte);
   }
 
-  #count(count: (type: string, bytes: number) => void, type: string): void {
+  #count(type: string): void {
     this.#counted = true;
-    count(type, this.#size);
+    this.#onFrame(type, this.#size);
   }
 }
 
@@ -154,8 +163,9 @@ class Endpoint implements Stream {
   lastArrival = 0;
   /** Virtual ms when the stream was set up. */
   readonly openedAt: number;
-  readonly txCounter = new FrameCounter();
-  readonly rxCounter = new FrameCounter();
+  /** Counts what this end writes, and what is delivered to it, into its host's stats. */
+  readonly txCounter: FrameCounter;
+  readonly rxCounter: FrameCounter;
   readonly deliverNext: () => void;
 
   constructor(net: MemoryNet, host: Host, remote: HostPort, openedAt: number) {
@@ -164,6 +174,8 @@ class Endpoint implements Stream {
     this.remote = remote;
     this.openedAt = openedAt;
     this.deliverNext = () => net.deliver(this);
+    this.txCounter = new FrameCounter((type, bytes) => net.count(host.stats.tx, type, bytes));
+    this.rxCounter = new FrameCounter((type, bytes) => net.count(host.stats.rx, type, bytes));
   }
 
   read(): Promise<Uint8Array | null> {
@@ -470,7 +482,7 @@ export class MemoryNet {
   send(from: Endpoint, item: Item): void {
     const host = from.host;
     const size = item === null ? HANDSHAKE_BYTES : item.length;
-    if (item !== null) from.txCounter.push(item, (type, bytes) => this.#count(host.stats.tx, type, bytes));
+    if (item !== null) from.txCounter.push(item);
     const now = this.#clock.elapsed;
     const wire = (size * 8 * 1000) / this.lan.bitsPerSecond;
     host.wireFreeAt = Math.max(now, host.wireFreeAt) + wire;
@@ -493,7 +505,7 @@ export class MemoryNet {
 
   #arrive(to: Endpoint, item: Item): void {
     if (to.closed || to.host.state === "dead") return;
-    if (item !== null) to.rxCounter.push(item, (type, bytes) => this.#count(to.host.stats.rx, type, bytes));
+    if (item !== null) to.rxCounter.push(item);
     to.receive(item);
   }
 
@@ -523,7 +535,8 @@ export class MemoryNet {
     return lo + this.#random() * (hi - lo);
   }
 
-  #count(c: FrameCounts, type: string, bytes: number): void {
+  /** Internal: adds one frame of `type` to `c`. */
+  count(c: FrameCounts, type: string, bytes: number): void {
     let i = this.#typeIndex.get(type);
     if (i === undefined) {
       i = this.frameTypes.length;
