@@ -114,7 +114,7 @@ export interface SimFigures {
   networksAfterHeal: Components;
   /** Virtual ms from start to a node's first `role` event (every node ever started). */
   joinFirstRoleMs: number[];
-  /** Virtual ms from start until a node held a link to a SuperPeer (10 ms resolution, 1 s after 10 s). */
+  /** Virtual ms from start to a node's first overlay link (to a SuperPeer, or as one to a Peer or SuperPeer). */
   joinLinkedMs: number[];
   /** Nodes started that never held such a link while alive. */
   neverLinked: number;
@@ -306,7 +306,6 @@ export async function runScenario(
     clock: { ...world.clock.stats },
     virtualMs: world.clock.elapsed,
   };
-  world.close();
   const mem = Deno.memoryUsage();
   return {
     scenario: s,
@@ -355,8 +354,8 @@ export function figureRows(r: SimReport): [string, string][] {
     ["churn joined / killed / stopped", `${f.churn.joined} / ${f.churn.killed} / ${f.churn.stopped}`],
     ["SuperPeers killed / nodes frozen", `${f.superPeersKilled} / ${f.frozen}`],
     [
-      "events: role / hub-lost / misbehaviour",
-      `${f.events.roles} / ${f.events.hubLost} / ${f.events.misbehaviour}`,
+      "events: role / superpeer-lost / misbehaviour",
+      `${f.events.roles} / ${f.events.superPeerLost} / ${f.events.misbehaviour}`,
     ],
     [
       "frames written (all types)",

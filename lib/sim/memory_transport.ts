@@ -428,17 +428,6 @@ export class MemoryNet {
   }
 
   /**
-   * True when `found(name)` holds for the host at the far end of one of this host's streams that both ends
-   * still hold open.
-   */
-  someNeighbour(hostname: string, found: (name: string) => boolean): boolean {
-    const h = this.#hosts.get(hostname);
-    if (!h) return false;
-    for (const e of h.open) if (!e.peer.closed && e.peer.host !== h && found(e.peer.host.name)) return true;
-    return false;
-  }
-
-  /**
    * Calls `edge(a, b)` once per stream between two different hosts (a's name < b's) that both ends hold open
    * and that is at least `minAgeMs` old (so a probe that lasts a few milliseconds is no link).
    */

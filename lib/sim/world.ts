@@ -13,7 +13,6 @@
 import { Network, type NetworkEvent, type NetworkOptions, type Role } from "../net/network.ts";
 import type { HostPort } from "../net/messages.ts";
 import type { TrackerContents, TrackerFile } from "../net/tracker.ts";
-import { every } from "../net/transport.ts";
 import { type LanModel, MemoryNet, SIM_PORT } from "./memory_transport.ts";
 import { type Random, randomInt, sample, seededRandom } from "./random.ts";
 import { BlockStore, type SimBlock, SimLedger } from "./sim_ledger.ts";
@@ -61,7 +60,10 @@ export interface SimNode {
   startedAt: number;
   /** Virtual ms of its first `role` event, and that role. */
   firstRole?: { at: number; role: Role };
-  /** Virtual ms when it was first seen holding a link to a SuperPeer (or, as one, to a member or SuperPeer). */
+  /**
+   * Virtual ms of its first link in the overlay: to a SuperPeer (`superpeer-linked`), or as a SuperPeer to
+   * another (`mesh-linked`) or to a Peer it serves (`peer-joined`).
+   */
   linkedAt?: number;
 }
 
@@ -121,8 +123,8 @@ export interface Churn {
 export interface EventCounts {
   /** `role` events. */
   roles: number;
-  /** `hub-lost` events. */
-  hubLost: number;
+  /** `superpeer-lost` events: a Peer lost one of its SuperPeers. */
+  superPeerLost: number;
   /** `misbehaviour` events: in an honest simulation, each one is a bug. */
   misbehaviour: number;
   /** The first few misbehaviour reasons. */
@@ -130,11 +132,6 @@ export interface EventCounts {
   /** Errors thrown by `start()` or `stop()`. */
   errors: string[];
 }
-
-/** How often nodes not yet linked to a SuperPeer are looked at (the join time's resolution), ms. */
-const SAMPLE_LINKED_MS = 10;
-const SAMPLE_LINKED_SLOW_MS = 1000;
-const SAMPLE_FAST_FOR_MS = 10_000;
 
 /** The virtual IPv4 address of node `index`: 10.0.0.1, 10.0.0.2, ... */
 export function hostOf(index: number): string {
@@ -168,7 +165,7 @@ export class World {
   /** What the nodes reported. */
   readonly events: EventCounts = {
     roles: 0,
-    hubLost: 0,
+    superPeerLost: 0,
     misbehaviour: 0,
     misbehaviourSamples: [],
     errors: [],
@@ -178,11 +175,7 @@ export class World {
   readonly #ids: Random;
   readonly #pick: Random;
   readonly #byId = new Map<string, SimNode>();
-  readonly #byHost = new Map<string, SimNode>();
-  readonly #unlinked = new Set<SimNode>();
   #live = 0;
-  #stopSampler: () => void;
-  #samples = 0;
 
   /** An empty world; add nodes with `addNodes` or `startNodes`. */
   constructor(opts: WorldOptions) {
@@ -194,7 +187,6 @@ export class World {
     this.#pick = seededRandom(opts.seed, "world");
     const seeds = opts.trackerSeeds ?? 8;
     this.#tracker = Array.from({ length: seeds }, (_, i) => ({ hostname: hostOf(i), port: SIM_PORT }));
-    this.#stopSampler = every(this.clock, SAMPLE_LINKED_MS, () => this.#sampleLinked());
   }
 
   /** The world's own random source (for scenario choices), seeded apart from everything else. */
@@ -256,7 +248,6 @@ export class World {
     });
     this.nodes.push(node);
     this.#byId.set(id, node);
-    this.#byHost.set(host, node);
     return node;
   }
 
@@ -266,7 +257,6 @@ export class World {
     node.state = "up";
     node.startedAt = this.clock.elapsed;
     this.#live++;
-    this.#unlinked.add(node);
     node.net!.start().catch((e) => this.#error(node, "start", e));
   }
 
@@ -501,19 +491,19 @@ export class World {
     return this.live().filter((n) => blocks.some((b) => !n.ledger.knows(b.hash)));
   }
 
-  /** Stops the world's own timers (nodes keep theirs). */
-  close(): void {
-    this.#stopSampler();
-  }
-
   #onEvent(node: SimNode, e: NetworkEvent): void {
     switch (e.type) {
       case "role":
         this.events.roles++;
         node.firstRole ??= { at: this.clock.elapsed, role: e.role };
         return;
-      case "hub-lost":
-        this.events.hubLost++;
+      case "superpeer-linked": // a Peer holds a SuperPeer
+      case "mesh-linked": // a SuperPeer holds another
+      case "peer-joined": // a SuperPeer serves a Peer
+        node.linkedAt ??= this.clock.elapsed;
+        return;
+      case "superpeer-lost":
+        this.events.superPeerLost++;
         return;
       case "misbehaviour":
         if (this.events.misbehaviour++ < 10) {
@@ -530,35 +520,7 @@ export class World {
   }
 
   #gone(node: SimNode): void {
-    this.#unlinked.delete(node);
     node.net = undefined;
-  }
-
-  /** Notes the nodes that now hold a link to a SuperPeer; pending nodes older than 10 s are looked at each second. */
-  #sampleLinked(): void {
-    const slowTick = ++this.#samples % (SAMPLE_LINKED_SLOW_MS / SAMPLE_LINKED_MS) === 0;
-    const now = this.clock.elapsed;
-    for (const n of this.#unlinked) {
-      if (n.state !== "up") continue;
-      if (!slowTick && now - n.startedAt > SAMPLE_FAST_FOR_MS) continue;
-      if (this.#holdsSuperPeerLink(n)) {
-        n.linkedAt = now;
-        this.#unlinked.delete(n);
-      }
-    }
-  }
-
-  #holdsSuperPeerLink(n: SimNode): boolean {
-    const net = n.net;
-    if (!net) return false;
-    const sp = net.role === "superpeer";
-    return this.lan.someNeighbour(n.host, (host) => {
-      const m = this.#byHost.get(host);
-      if (!m?.net || !isLive(m)) return false;
-      return m.net.role === "superpeer"
-        ? sp || net.hub?.listen === m.listen
-        : sp && m.net.hub?.listen === n.listen;
-    });
   }
 
   /** Hops from the miner for each node, following `from` (the sender's id) back to the miner. */
