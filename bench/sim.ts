@@ -321,6 +321,7 @@ export async function runScenario(
   };
 }
 
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const fmt = (x: number, digits = 0) => Number.isNaN(x) ? "–" : x.toFixed(digits);
 const ppm = (xs: number[], digits = 0) =>
   `${fmt(percentile(xs, 50), digits)} / ${fmt(percentile(xs, 99), digits)} / ${
@@ -358,11 +359,16 @@ export function figureRows(r: SimReport): [string, string][] {
       `${f.events.roles} / ${f.events.superPeerLost} / ${f.events.misbehaviour}`,
     ],
     [
-      "frames written (all types)",
-      `${Object.values(f.frames).reduce((a, t) => a + t.frames, 0)} (${
-        Object.entries(f.frames).sort((a, b) => b[1].frames - a[1].frames).map(([k, t]) => `${k} ${t.frames}`)
-          .join(", ")
-      })`,
+      "frames written: count (MB) by type",
+      Object.entries(f.frames).sort((a, b) => b[1].frames - a[1].frames).map(([k, t]) =>
+        `${k} ${t.frames} (${fmt(t.bytes / 1e6, 1)})`
+      ).join(", "),
+    ],
+    [
+      "frames written: all types",
+      `${sum(Object.values(f.frames).map((t) => t.frames))} (${
+        fmt(sum(Object.values(f.frames).map((t) => t.bytes)) / 1e6, 1)
+      } MB)`,
     ],
     ["dials / refused / timed out", `${f.dials.dials} / ${f.dials.refused} / ${f.dials.timedOut}`],
     ["virtual time", `${fmt(f.virtualMs / 1000, 1)} s; ${f.clock.fired} timers in ${f.clock.steps} steps`],
