@@ -10,6 +10,7 @@
  * the ledgers, so the world keeps working when the network's insides change.
  * @module
  */
+import { BanList } from "../net/ban.ts";
 import { Network, type NetworkEvent, type NetworkOptions, type Role } from "../net/network.ts";
 import type { HostPort } from "../net/messages.ts";
 import type { TrackerContents, TrackerFile } from "../net/tracker.ts";
@@ -24,7 +25,7 @@ export interface WorldOptions {
   seed: number;
   /**
    * Options given to every node's `Network` (timings, and whatever a later network version adds, such as
-   * `maxPeers`); the world sets node id, address, tracker, transport, clock, random and events itself.
+   * `maxPeers`); the world sets node id, address, tracker, transport, clock, bans, random and events itself.
    */
   network?: Partial<NetworkOptions> & Record<string, unknown>;
   /** The LAN model (default `GIGABIT_LAN`). */
@@ -243,6 +244,7 @@ export class World {
       tracker: memoryTracker(this.#tracker),
       transport: this.lan.transport(host, clock),
       clock,
+      bans: new BanList({ now: () => clock.now() }), // bans expire in virtual time too
       random: seededRandom(this.#opts.seed, `node ${index}`),
       onEvent: (e) => this.#onEvent(node, e),
     });
