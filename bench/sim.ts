@@ -218,6 +218,7 @@ export async function runScenario(
     await world.waitForBlock(m, s.spreadWaitMs);
     const spread = world.spread(m);
     blocks.push({ step: name, complete: spread.reached === spread.live, spread });
+    log(`  block ${spread.height} (${name}): ${spread.reached} of ${spread.live} nodes`);
   };
 
   // 1. Start every node, staggered, and let them settle.
