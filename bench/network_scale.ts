@@ -1,0 +1,167 @@
+/**
+ * The overlay at a thousand nodes, on real sockets: a few real node processes and the rest light nodes in
+ * this process — each the real `Network` over TCP on 127.0.0.1 with a light ledger (lib/sim's `SimLedger`:
+ * real regtest blocks, no transactions). Figures:
+ *
+ * - `join_1000_s`: from the first light node's start (all started within `START_SPREAD_MS`) until every one
+ *   of the 1,000 nodes holds a link in the overlay (a SuperPeer of its own, or as a SuperPeer a mesh link or
+ *   a Peer).
+ * - `propagation_1000_p50_ms` / `_p99_ms` / `_max_ms`: per block mined on a real node, from the miner's log
+ *   line until each other node connected it (light nodes: their ledger's clock; real nodes: their log).
+ * - `superpeer_rss_kb_per_link`: a real SuperPeer process's resident memory growth per Peer link, with 500
+ *   light Peers linked to it (resident memory keeps its peak: the live heap per link is far less).
+ * @module
+ */
+import { Network, type NetworkEvent } from "../lib/net/network.ts";
+import { type HostPort, parseHostPort } from "../lib/net/messages.ts";
+import { BlockStore, type LedgerClock, SimLedger } from "../lib/sim/sim_ledger.ts";
+import { memoryTracker } from "../lib/sim/world.ts";
+import type { NodeStatus } from "../lib/node.ts";
+import { Cluster, statuses, type TestNode } from "../tests/support/cluster.ts";
+import { sleep, waitFor } from "../tests/support/wait.ts";
+import { median, percentile, rssMiB } from "./stats.ts";
+
+/** Light nodes start over this long, as machines switched on in a room would. */
+const START_SPREAD_MS = 2000;
+
+/** A light node: the real network code with a light ledger, and when it first held a link. */
+interface Light {
+  net: Network;
+  ledger: SimLedger;
+  linkedAt?: number;
+}
+
+const LINKED: ReadonlySet<NetworkEvent["type"]> = new Set(["superpeer-linked", "mesh-linked", "peer-joined"]);
+
+function lights(n: number, tracker: HostPort[], store: BlockStore, clock: LedgerClock): Light[] {
+  return Array.from({ length: n }, (_, i) => {
+    const id = `light-${i}`;
+    const ledger = new SimLedger(store, id, clock);
+    const light: Light = { ledger, net: undefined as unknown as Network };
+    light.net = new Network(ledger, {
+      nodeId: id,
+      bind: { hostname: "127.0.0.1", port: 0 },
+      tracker: memoryTracker(tracker),
+      onEvent: (e) => {
+        if (LINKED.has(e.type) && light.linkedAt === undefined) light.linkedAt = Date.now();
+      },
+    });
+    return light;
+  });
+}
+
+/** Milliseconds since the epoch of the first line of `node`'s log matching `re`, or undefined. */
+function logTime(node: TestNode, re: RegExp): number | undefined {
+  const line = node.log.find((l) => re.test(l));
+  return line ? Date.parse(line.slice(0, line.indexOf(" "))) : undefined;
+}
+
+/** Joins `total` nodes (`real` of them processes) and measures the join and block propagation. */
+async function joinAndPropagate(total: number, real: number, blocks: number) {
+  const cluster = await Cluster.create();
+  const epoch = Date.now();
+  const clock: LedgerClock = {
+    get elapsed() {
+      return Date.now() - epoch;
+    },
+    now: () => Date.now(),
+  };
+  const store = new BlockStore(clock);
+  let light: Light[] = [];
+  try {
+    const reals: TestNode[] = [];
+    for (let i = 0; i < real; i++) reals.push(await cluster.start(`r${i}`, { defaultTimings: true }));
+    light = lights(total - real, [parseHostPort(reals[0].listen)], store, clock);
+    const startedAt = Date.now();
+    await Promise.all(
+      light.map((l, i) => sleep((i * START_SPREAD_MS) / light.length).then(() => l.net.start())),
+    );
+    await waitFor(() => light.every((l) => l.linkedAt !== undefined), 120_000, "every light node to link");
+    await waitFor(async () => (await statuses(reals)).every((s) => s.peers > 0), 60_000, "real nodes linked");
+    const joinS = (Math.max(...light.map((l) => l.linkedAt!)) - startedAt) / 1000;
+    const delays: number[] = [];
+    for (let b = 0; b < blocks; b++) {
+      const miner = reals[1 + (b % (real - 1))];
+      const [hash] = (await miner.rpc<{ hashes: string[] }>("mine", [1])).hashes;
+      const others = reals.filter((r) => r !== miner);
+      await waitFor(
+        () =>
+          light.every((l) => l.ledger.knows(hash)) &&
+          others.every((r) => logTime(r, new RegExp(`block \\d+ ${hash} \\(network\\)`)) !== undefined),
+        60_000,
+        `block ${b + 1} to reach all ${total} nodes`,
+      );
+      const minedAt = logTime(miner, new RegExp(`block \\d+ ${hash} \\(local\\)`))!;
+      for (const [, a] of store.get(hash)!.arrivals) delays.push(epoch + a.t - minedAt);
+      for (const r of others) {
+        delays.push(logTime(r, new RegExp(`block \\d+ ${hash} \\(network\\)`))! - minedAt);
+      }
+    }
+    const sps = light.filter((l) => l.net.role === "superpeer").length +
+      (await statuses(reals)).filter((s: NodeStatus) => s.role === "superpeer").length;
+    return { joinS, delays, sps };
+  } finally {
+    await Promise.all(light.map((l) => l.net.stop().catch(() => {})));
+    await cluster.cleanup();
+  }
+}
+
+/** A real SuperPeer's resident memory growth per Peer link, `links` light Peers joining it. */
+async function kbPerLink(links: number): Promise<{ kb: number; before: number; after: number }> {
+  const cluster = await Cluster.create();
+  const epoch = Date.now();
+  const clock: LedgerClock = {
+    get elapsed() {
+      return Date.now() - epoch;
+    },
+    now: () => Date.now(),
+  };
+  let light: Light[] = [];
+  try {
+    const sp = await cluster.start("sp", { defaultTimings: true, args: ["--max-peers", String(links + 10)] });
+    await sleep(2000);
+    const before = await rssMiB(sp.proc.pid);
+    light = lights(links, [parseHostPort(sp.listen)], new BlockStore(clock), clock);
+    for (let i = 0; i < light.length; i += 50) {
+      await Promise.all(light.slice(i, i + 50).map((l) => l.net.start()));
+    }
+    await waitFor(
+      async () => (await sp.rpc<NodeStatus>("status")).peers >= links,
+      60_000,
+      "the Peers to join",
+    );
+    await sleep(3000); // pings and directory traffic settle
+    const after = await rssMiB(sp.proc.pid);
+    return { kb: Math.round(((after - before) * 1024) / links), before, after };
+  } finally {
+    await Promise.all(light.map((l) => l.net.stop().catch(() => {})));
+    await cluster.cleanup();
+  }
+}
+
+/** Runs the thousand-node figures (`quick`: 200 nodes). */
+export async function benchNetworkScale(
+  opts: { quick?: boolean } = {},
+): Promise<Record<string, number | string>> {
+  const q = opts.quick ?? false;
+  const total = q ? 200 : 1000, real = q ? 3 : 5, blocks = q ? 3 : 10, links = q ? 100 : 500;
+  const { joinS, delays, sps } = await joinAndPropagate(total, real, blocks);
+  const mem = await kbPerLink(links);
+  const n = total === 1000 ? "1000" : String(total);
+  return {
+    scale_setup:
+      `${total} nodes (${real} real processes, ${total - real} light nodes: the real Network over ` +
+      `TCP with a light ledger, started over ${START_SPREAD_MS / 1000} s), default timings and --max-peers; ${blocks} blocks; ${sps} SuperPeers at the end`,
+    [`join_${n}_s`]: +joinS.toFixed(2),
+    [`propagation_${n}_p50_ms`]: median(delays),
+    [`propagation_${n}_p99_ms`]: percentile(delays, 99),
+    [`propagation_${n}_max_ms`]: Math.max(...delays),
+    superpeer_rss_kb_per_link: mem.kb,
+    superpeer_rss_mib: `${mem.before.toFixed(0)} before, ${mem.after.toFixed(0)} with ${links} Peers`,
+  };
+}
+
+if (import.meta.main) {
+  const figures = await benchNetworkScale({ quick: Deno.args.includes("--quick") });
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(28)} ${v}`);
+}
