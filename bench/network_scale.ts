@@ -151,7 +151,9 @@ export async function benchNetworkScale(
   return {
     scale_setup:
       `${total} nodes (${real} real processes, ${total - real} light nodes: the real Network over ` +
-      `TCP with a light ledger, started over ${START_SPREAD_MS / 1000} s), default timings and --max-peers; ${blocks} blocks; ${sps} SuperPeers at the end`,
+      `TCP with a light ledger, started over ${
+        START_SPREAD_MS / 1000
+      } s), default timings and --max-peers; ${blocks} blocks; ${sps} SuperPeers at the end`,
     [`join_${n}_s`]: +joinS.toFixed(2),
     [`propagation_${n}_p50_ms`]: median(delays),
     [`propagation_${n}_p99_ms`]: percentile(delays, 99),
