@@ -5,14 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { runScenario, shortScenario, type SimReport } from "../bench/sim.ts";
-
-/**
- * True since network v2 (issue 10) landed. With the star network before it (one hub, at most 64 links) the
- * 200-node invariants below fail as the issue describes: 65 nodes form one network and the rest promote
- * themselves and stay apart (measured: 136 networks after start, largest 65; 4 after healing). Set it to
- * false to run the suite on a network that cannot meet them.
- */
-export const NETWORK_V2_LANDED = true;
+import { DEMOTE_AFTER_MS } from "../lib/net/config.ts";
+import { type SimNode, World } from "../lib/sim/world.ts";
 
 /** Every block mined, with where it fell short. */
 function incomplete(r: SimReport): string[] {
@@ -48,10 +42,11 @@ Deno.test("the simulation is deterministic: the same seed gives the same figures
   assert.notDeepEqual(a.frames, c.frames);
 });
 
+// The star network before v2 (one hub, at most 64 links) failed this as issue 10 describes: 136 networks
+// after start (largest 65), 4 after healing.
 Deno.test({
   name:
     "200 nodes through churn, SuperPeer kills, a freeze and a partition: one network after healing, every block reaches every live node",
-  ignore: !NETWORK_V2_LANDED,
   fn: async () => {
     const r = await runScenario(shortScenario(200, 1));
     const f = r.figures;
@@ -70,4 +65,87 @@ Deno.test({
     assert.deepEqual(incomplete(r), []);
     assert.equal(f.missingAtEnd, 0, `${f.missingAtEnd} live nodes lack a block`);
   },
+});
+
+/** Whether every live node is in one network, each Peer holding a SuperPeer (links of any age). */
+function whole(w: World): boolean {
+  const c = w.components(0);
+  return c.count === 1 && c.isolated === 0 &&
+    w.live().every((n) => n.net?.role === "superpeer" || (n.net?.superpeers.length ?? 0) > 0);
+}
+
+const roleOf = (n: SimNode) => n.net?.role;
+
+/**
+ * A check for `clock.until` that fails once the network has not been whole for over `graceMs` in a row: a
+ * SuperPeer stepping down closes its links before it joins as a Peer, so it is alone for a dial's time.
+ */
+function staysWhole(w: World, graceMs = 1_000): () => void {
+  let since: number | undefined;
+  return () => {
+    if (whole(w)) since = undefined;
+    else if ((since ??= w.clock.elapsed) < w.clock.elapsed - graceMs) {
+      assert.fail(`not one network for ${graceMs} ms: ${JSON.stringify(w.components(0))}`);
+    }
+  };
+}
+
+Deno.test("the overlay grows with its nodes and shrinks back after they leave, only once SuperPeers stayed idle long enough", async () => {
+  const w = new World({ seed: 3, network: { maxPeers: 4 } });
+  w.startNodes(60, 5_000);
+  await w.clock.advance(20_000);
+  assert.ok(whole(w), JSON.stringify(w.components(0)));
+  const grown = w.superPeers().length;
+  assert.ok(grown >= 60 / (4 + 1), `60 nodes, 4 Peers each: ${grown} SuperPeers`);
+  const single = w.live().filter((n) => roleOf(n) === "peer" && n.net!.superpeers.length < 2);
+  assert.deepEqual(
+    single.map((n) => n.host),
+    [],
+    "every Peer holds two SuperPeers once the overlay has room",
+  );
+
+  // 48 leave, the Peers first: the SuperPeers left serve next to nobody.
+  const peers = w.live().filter((n) => roleOf(n) !== "superpeer");
+  for (const n of [...peers, ...w.superPeers()].slice(0, 48)) w.stop(n);
+  await w.clock.advance(DEMOTE_AFTER_MS * 2 / 3);
+  const idle = w.superPeers().length;
+  assert.ok(idle >= 10, `${idle} SuperPeers among 12 nodes`);
+  assert.ok(whole(w));
+
+  await w.clock.advance(DEMOTE_AFTER_MS / 3 - 1);
+  assert.equal(w.superPeers().length, idle, "nobody steps down before it has been idle DEMOTE_AFTER_MS");
+
+  let fewest = idle;
+  const check = staysWhole(w);
+  const shrunk = await w.clock.until(() => {
+    check();
+    fewest = Math.min(fewest, w.superPeers().length);
+    return fewest <= idle / 2;
+  }, 4 * DEMOTE_AFTER_MS);
+  assert.ok(shrunk, `${idle} idle SuperPeers were still ${fewest} after ${4 * DEMOTE_AFTER_MS} ms`);
+  await w.clock.until(() => (check(), false), 2 * DEMOTE_AFTER_MS);
+  assert.ok(w.superPeers().length >= 2, "two stay, so that every Peer keeps two");
+  assert.ok(whole(w));
+  const m = w.mine();
+  assert.ok(await w.waitForBlock(m, 5_000), "a block still reaches every node");
+});
+
+Deno.test("SuperPeers SIGKILLed one by one until a handful of nodes is left: one network after each, every block everywhere", async () => {
+  const w = new World({ seed: 1, network: { maxPeers: 5 } });
+  w.startNodes(12, 3_000);
+  await w.clock.advance(15_000);
+  assert.ok(whole(w));
+  let kills = 0;
+  while (w.liveCount > 4) {
+    const [sp] = w.superPeers();
+    w.kill(sp);
+    kills++;
+    assert.ok(
+      await w.clock.until(() => whole(w), 5_000),
+      `kill ${kills}: ${JSON.stringify(w.components(0))}`,
+    );
+    const m = w.mine();
+    assert.ok(await w.waitForBlock(m, 5_000), `kill ${kills}: the next block reaches every node`);
+  }
+  assert.equal(kills, 8);
 });
