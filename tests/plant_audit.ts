@@ -51,6 +51,8 @@ const STORE_TESTS = [
   "tests/chain_reorg_test.ts",
 ];
 const KERNEL_TESTS = ["tests/mining_kernel_test.ts"];
+/** The overlay's rules in process: its pure functions, and the real Network on the simulated LAN. */
+const OVERLAY_TESTS = ["tests/net_overlay_rules_test.ts", "tests/net_sim_test.ts"];
 
 const ensureTrue = (cond: string) => ({ from: cond, to: "true" });
 
@@ -777,6 +779,47 @@ export const PLANTS: Plant[] = [
     from: '        this.#db.exec("ROLLBACK");',
     to: '        this.#db.exec("COMMIT");',
     tests: STORE_TESTS,
+  },
+  // lib/net/overlay.ts and network.ts: the super-peer overlay (issue 10)
+  {
+    id: "full-points-to-room",
+    rule: "a full SuperPeer points a newcomer only to SuperPeers with room",
+    file: "lib/net/overlay.ts",
+    from: "sample(s.others.filter(hasRoom), s.others.length, random)",
+    to: "sample([...s.others], s.others.length, random)",
+    tests: OVERLAY_TESTS,
+  },
+  {
+    id: "demote-idle-long",
+    rule: "a SuperPeer steps down only after DEMOTE_AFTER_MS lightly loaded",
+    file: "lib/net/overlay.ts",
+    from: "  if (s.now - s.lowSince < DEMOTE_AFTER_MS * (1 + random() / 2)) return false;\n",
+    to: "",
+    tests: OVERLAY_TESTS,
+  },
+  {
+    id: "demote-others",
+    rule: "a SuperPeer steps down only while two others are linked to it",
+    file: "lib/net/overlay.ts",
+    from: "  if (s.linkedOthers.length < DEMOTE_MIN_OTHERS) return false;\n",
+    to: "",
+    tests: OVERLAY_TESTS,
+  },
+  {
+    id: "demote-step",
+    rule: "idle SuperPeers step down: the overlay shrinks back",
+    file: "lib/net/network.ts",
+    from: ') this.#demote("lightly loaded: stepping down");',
+    to: ") void 0;",
+    tests: OVERLAY_TESTS,
+  },
+  {
+    id: "successor-alive",
+    rule: "the successor of a lost only SuperPeer is not one known dead",
+    file: "lib/net/overlay.ts",
+    from: "return roster.find((p) => !dead.has(p.nodeId));",
+    to: "return roster[0];",
+    tests: OVERLAY_TESTS,
   },
   // lib/mining/kernel.wasm: the nonce of SIMD lane 3 is n + 4 instead of n + 3 (both inlined copies of hash4).
   {
