@@ -1,6 +1,6 @@
 /**
  * `deno task stress`: the full chaos, fuzzing and load runs with real node processes on 127.0.0.1, written
- * to `bench/stress-results.md`. `--only hub|random|hostile|resources|load` runs one scenario (and writes no file);
+ * to `bench/stress-results.md`. `--only hub|random|hostile|resources|load|scale` runs one scenario (and writes no file);
  * `--scale 0.5` shrinks every scenario, for a machine that cannot finish the full run in about ten minutes.
  * @module
  */
@@ -9,6 +9,7 @@ import { hubKills, randomKills } from "./stress/kills.ts";
 import { hostile } from "./stress/hostile.ts";
 import { resources } from "./stress/resources.ts";
 import { load } from "./stress/load.ts";
+import { overlayScale } from "./stress/scale.ts";
 
 /** A bad command-line argument. */
 export class StressArgsError extends Error {
@@ -21,7 +22,7 @@ export interface StressArgs {
   scale: number;
 }
 
-const SCENARIOS = ["hub", "random", "hostile", "resources", "load"] as const;
+const SCENARIOS = ["hub", "random", "hostile", "resources", "load", "scale"] as const;
 
 /** Parses `--only NAME` and `--scale F`. */
 export function parseStressArgs(args: string[]): StressArgs {
@@ -168,6 +169,10 @@ if (import.meta.main) {
       progress,
     }));
   await run("load", () => load({ nodes: 5, rate: 200, seconds: Math.max(5, Math.round(60 * s)), progress }));
+  await run(
+    "scale",
+    () => overlayScale({ nodes: Math.max(16, Math.round(100 * s)), maxPeers: 8, kills: 3, progress }),
+  );
   const text = renderResults(
     results,
     {
