@@ -7,7 +7,6 @@ import { benchExplorer } from "./explorer.ts";
 import { benchLedger } from "./ledger.ts";
 import { benchMining } from "./mining.ts";
 import { benchNetwork } from "./network.ts";
-import { benchNetworkScale } from "./network_scale.ts";
 import { benchNode } from "./node.ts";
 
 type Section = (opts: { quick?: boolean }) => Promise<Record<string, unknown>>;
@@ -16,7 +15,6 @@ const SECTIONS: Record<string, Section> = {
   ledger: benchLedger,
   mining: benchMining,
   network: benchNetwork,
-  scale: benchNetworkScale,
   node: benchNode,
   explorer: benchExplorer,
 };

@@ -15,6 +15,7 @@
  *   new one.
  * - `failover_frozen_*`: the same with the SuperPeer SIGSTOPped and the nodes' default timings, so only
  *   missed pings tell.
+ * - `join_1000_s`, `propagation_1000_*`, `superpeer_*`: the overlay at 1,000 nodes (`network_scale.ts`).
  *
  * `deno run --allow-read --allow-write --allow-run --allow-net=127.0.0.1 --allow-env bench/network.ts [--quick]`
  * @module
@@ -36,6 +37,7 @@ import {
 import { waitFor } from "../tests/support/wait.ts";
 import { buildFullChain, connectRate, FULL_BLOCK_TXS, spread } from "./ledger.ts";
 import { median, percentile } from "./stats.ts";
+import { benchNetworkScale } from "./network_scale.ts";
 
 /** Milliseconds since the epoch of a log line's leading ISO timestamp. */
 function stamp(line: string): number {
@@ -386,6 +388,7 @@ export async function benchNetwork(
       `${backup.length} Peers that lost their primary SuperPeer (SIGKILL) and kept their backup`,
     failover_frozen_p50_ms: median(froze),
     failover_frozen_spread: spread(froze, `${froze.length} SIGSTOPs`, 0),
+    ...await benchNetworkScale(opts),
     load_average: await loadAverage(),
   };
 }

@@ -8,16 +8,22 @@
  *   a Peer); `join_each_p50_ms` / `_max_ms`: from each light node's start to its first link.
  * - `propagation_1000_p50_ms` / `_p99_ms` / `_max_ms`: per block mined on a real node, from the miner's log
  *   line until each other node connected it (light nodes: their ledger's clock; real nodes: their log).
- * - `superpeer_rss_kb_per_link`: a real SuperPeer process's resident memory growth per Peer link, with 500
- *   light Peers linked to it (resident memory keeps its peak: the live heap per link is far less).
+ * - `superpeer_kb_per_link`: the network code's live memory per Peer link (V8 heap and external memory after
+ *   garbage collection) in a SuperPeer process of its own (`superpeer_host.ts`), while the second 250 of 500
+ *   light Peers join; `superpeer_host_rss_kb_per_link` that process's resident memory per link over the same
+ *   half, `superpeer_host_first_rss_kb_per_link` over the first half (which also pays for what grows once:
+ *   V8's young generation alone grows by tens of MiB under the first burst of joins and keeps them).
+ * - `superpeer_rss_kb_per_link`: a real node process's resident memory per Peer link as a SuperPeer, over
+ *   the second half of 500 light Peers.
  * @module
  */
 import { Network, type NetworkEvent } from "../lib/net/network.ts";
 import { type HostPort, parseHostPort } from "../lib/net/messages.ts";
-import { BlockStore, type LedgerClock, SimLedger } from "../lib/sim/sim_ledger.ts";
+import { BlockStore, type LedgerClock, SimLedger, wallClock } from "../lib/sim/sim_ledger.ts";
 import { memoryTracker } from "../lib/sim/world.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, statuses, type TestNode } from "../tests/support/cluster.ts";
+import { Cluster, freePort, statuses, type TestNode } from "../tests/support/cluster.ts";
+import type { HostMemory } from "./superpeer_host.ts";
 import { sleep, waitFor } from "../tests/support/wait.ts";
 import { median, percentile, rssMiB } from "./stats.ts";
 
@@ -39,9 +45,9 @@ interface Light {
 
 const LINKED: ReadonlySet<NetworkEvent["type"]> = new Set(["superpeer-linked", "mesh-linked", "peer-joined"]);
 
-function lights(n: number, tracker: HostPort[], store: BlockStore, clock: LedgerClock): Light[] {
+function lights(n: number, tracker: HostPort[], store: BlockStore, clock: LedgerClock, first = 0): Light[] {
   return Array.from({ length: n }, (_, i) => {
-    const id = `light-${i}`;
+    const id = `light-${first + i}`;
     const ledger = new SimLedger(store, id, clock);
     const light: Light = { ledger, net: undefined as unknown as Network };
     light.net = new Network(ledger, {
@@ -65,13 +71,7 @@ function logTime(node: TestNode, re: RegExp): number | undefined {
 /** Joins `total` nodes (`real` of them processes) and measures the join and block propagation. */
 async function joinAndPropagate(total: number, real: number, blocks: number) {
   const cluster = await Cluster.create();
-  const epoch = Date.now();
-  const clock: LedgerClock = {
-    get elapsed() {
-      return Date.now() - epoch;
-    },
-    now: () => Date.now(),
-  };
+  const clock = wallClock(), epoch = clock.now() - clock.elapsed;
   const store = new BlockStore(clock);
   let light: Light[] = [];
   try {
@@ -113,36 +113,117 @@ async function joinAndPropagate(total: number, real: number, blocks: number) {
   }
 }
 
-/** A real SuperPeer's resident memory growth per Peer link, `links` light Peers joining it. */
-async function kbPerLink(links: number): Promise<{ kb: number; before: number; after: number }> {
+/** Light Peers of `target` (ids from `first`), started 50 at a time. */
+async function joinPeers(links: number, target: string, first = 0): Promise<Light[]> {
+  const clock = wallClock();
+  const light = lights(links, [parseHostPort(target)], new BlockStore(clock), clock, first);
+  for (let i = 0; i < light.length; i += 50) {
+    await Promise.all(light.slice(i, i + 50).map((l) => l.net.start()));
+  }
+  return light;
+}
+
+/**
+ * A real node process's resident memory per Peer link as a SuperPeer: its growth while the second half of
+ * `links` light Peers join (the first half's also pays for what grows once, such as V8's young generation).
+ */
+async function rssKbPerLink(links: number): Promise<{ kb: number; rss: number[] }> {
   const cluster = await Cluster.create();
-  const epoch = Date.now();
-  const clock: LedgerClock = {
-    get elapsed() {
-      return Date.now() - epoch;
-    },
-    now: () => Date.now(),
-  };
-  let light: Light[] = [];
+  const light: Light[] = [];
   try {
     const sp = await cluster.start("sp", { defaultTimings: true, args: ["--max-peers", String(links + 10)] });
     await sleep(2000);
-    const before = await rssMiB(sp.proc.pid);
-    light = lights(links, [parseHostPort(sp.listen)], new BlockStore(clock), clock);
-    for (let i = 0; i < light.length; i += 50) {
-      await Promise.all(light.slice(i, i + 50).map((l) => l.net.start()));
+    const rss = [await rssMiB(sp.proc.pid)];
+    for (const half of [0, 1]) {
+      light.push(...await joinPeers(links / 2, sp.listen, light.length));
+      const want = (links / 2) * (half + 1);
+      await waitFor(
+        async () => (await sp.rpc<NodeStatus>("status")).peers >= want,
+        60_000,
+        "the Peers to join",
+      );
+      await sleep(3000); // pings and directory traffic settle
+      rss.push(await rssMiB(sp.proc.pid));
     }
-    await waitFor(
-      async () => (await sp.rpc<NodeStatus>("status")).peers >= links,
-      60_000,
-      "the Peers to join",
-    );
-    await sleep(3000); // pings and directory traffic settle
-    const after = await rssMiB(sp.proc.pid);
-    return { kb: Math.round(((after - before) * 1024) / links), before, after };
+    return { kb: Math.round(((rss[2] - rss[1]) * 1024) / (links / 2)), rss };
   } finally {
     await Promise.all(light.map((l) => l.net.stop().catch(() => {})));
     await cluster.cleanup();
+  }
+}
+
+/**
+ * The network code's live memory per Peer link: one SuperPeer (`bench/superpeer_host.ts`, the real `Network`
+ * with a light ledger) in a process of its own, its V8 heap and external memory after garbage collection,
+ * as the second half of `links` light Peers join it; with its resident memory over the same half and over the
+ * first.
+ */
+async function liveKbPerLink(
+  links: number,
+): Promise<{ kb: number; rssKb: number; firstRssKb: number }> {
+  const port = freePort();
+  const host = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--v8-flags=--expose-gc",
+      new URL("./superpeer_host.ts", import.meta.url).pathname,
+      String(port),
+      String(links + 10),
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = host.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const writer = host.stdin.getWriter();
+  let buffered = "";
+  const line = async (): Promise<string> => {
+    while (!buffered.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the SuperPeer host exited");
+      buffered += value;
+    }
+    const at = buffered.indexOf("\n"), l = buffered.slice(0, at);
+    buffered = buffered.slice(at + 1);
+    return l;
+  };
+  const mem = async (): Promise<HostMemory> => {
+    await writer.write(new TextEncoder().encode("mem\n"));
+    return JSON.parse(await line());
+  };
+  const light: Light[] = [];
+  try {
+    if ((await line()) !== "ready") throw new Error("the SuperPeer host did not start");
+    await sleep(1000);
+    const readings: HostMemory[] = [await mem()];
+    // Two halves: the second half's growth is the cost of a link, apart from what V8 and the runtime grow
+    // once under the first burst of joins (the young generation alone grows to tens of MiB and stays).
+    for (const half of [0, 1]) {
+      const batch = await joinPeers(links / 2, `127.0.0.1:${port}`, light.length);
+      light.push(...batch);
+      const want = (links / 2) * (half + 1);
+      await waitFor(async () => (await mem()).links >= want, 60_000, "the Peers to join the host", {
+        everyMs: 500,
+      });
+      await sleep(3000); // pings and directory traffic settle
+      readings.push(await mem());
+    }
+    const [before, mid, after] = readings;
+    const perLink = (f: (m: HostMemory) => number, from: HostMemory, n: number) =>
+      Math.round((f(after) - f(from)) / 1024 / n);
+    const live = (m: HostMemory) => m.heapUsed + m.external;
+    return {
+      kb: perLink(live, mid, links / 2),
+      rssKb: perLink((m) => m.rss, mid, links / 2),
+      firstRssKb: Math.round((mid.rss - before.rss) / 1024 / (links / 2)),
+    };
+  } finally {
+    await Promise.all(light.map((l) => l.net.stop().catch(() => {})));
+    await writer.close().catch(() => {});
+    const exited = await Promise.race([host.status, sleep(5000).then(() => null)]);
+    if (!exited) host.kill("SIGKILL");
+    await host.status;
   }
 }
 
@@ -153,7 +234,8 @@ export async function benchNetworkScale(
   const q = opts.quick ?? false;
   const total = q ? 200 : 1000, real = q ? 3 : 5, blocks = q ? 3 : 10, links = q ? 100 : 500;
   const { joinS, joinEach, delays, sps } = await joinAndPropagate(total, real, blocks);
-  const mem = await kbPerLink(links);
+  const mem = await rssKbPerLink(links);
+  const live = await liveKbPerLink(links);
   const n = total === 1000 ? "1000" : String(total);
   return {
     scale_setup:
@@ -167,8 +249,13 @@ export async function benchNetworkScale(
     [`propagation_${n}_p50_ms`]: median(delays),
     [`propagation_${n}_p99_ms`]: percentile(delays, 99),
     [`propagation_${n}_max_ms`]: Math.max(...delays),
+    superpeer_kb_per_link: live.kb,
+    superpeer_host_rss_kb_per_link: live.rssKb,
+    superpeer_host_first_rss_kb_per_link: live.firstRssKb,
     superpeer_rss_kb_per_link: mem.kb,
-    superpeer_rss_mib: `${mem.before.toFixed(0)} before, ${mem.after.toFixed(0)} with ${links} Peers`,
+    superpeer_rss_mib: `${mem.rss.map((x) => x.toFixed(0)).join(" / ")} with 0 / ${
+      links / 2
+    } / ${links} Peers`,
   };
 }
 

@@ -49,6 +49,20 @@ Deno.test("a SuperPeer with room admits; a full one points to SuperPeers with ro
   assert.equal(a.kind === "full" && a.promote, false, "no promotion while some SuperPeer has room");
 });
 
+Deno.test("a full SuperPeer never points a node to itself or a Peer to the SuperPeer it holds: with no other room, capacity grows", () => {
+  const random = seededRandom(3);
+  const base = { capacity: 2, members: 2, now: 10_000, lastPromotion: -Infinity };
+  // sp2 has room, but it is the asker's primary
+  const others = [sp(1, { load: 2, capacity: 2 }), sp(2, { load: 1, capacity: 2 })];
+  const a = answerJoin({ ...base, others, skip: ["peer7", "sp2"] }, random);
+  assert.deepEqual(a, { kind: "full", try: [], promote: true });
+  const b = answerJoin({ ...base, others }, random);
+  assert.deepEqual(b, { kind: "full", try: ["10.0.0.2:8765"], promote: false }, "a newcomer may go there");
+  // A SuperPeer that stepped down lingers in directories with room: it is never pointed to itself.
+  const c = answerJoin({ ...base, others, skip: ["sp2"] }, random);
+  assert.deepEqual(c, { kind: "full", try: [], promote: true });
+});
+
 Deno.test("when no SuperPeer has room, a full one hands out one promotion per cooldown", () => {
   const random = seededRandom(2);
   const full = [sp(1, { load: 8 })];
@@ -139,6 +153,15 @@ Deno.test("a SuperPeer steps down only when it stayed lightly loaded long enough
     shouldDemote({ ...base, linkedOthers: crowded }, random),
     false,
     "nobody has room for its Peers",
+  );
+  // Room for its Peers in one SuperPeer only: stepping down, it would find no second and promote itself again.
+  const oneRoomy = [sp(1, { load: 0 }), sp(2, { load: 8 }), sp(3, { load: 8 })];
+  assert.equal(shouldDemote({ ...base, load: 0, linkedOthers: oneRoomy }, random), false, "two need room");
+  const tight = [sp(1, { load: 7 }), sp(2, { load: 6 })]; // room 3: its Peer's two links and its own two need 4
+  assert.equal(shouldDemote({ ...base, linkedOthers: tight }, random), false, "room for every link");
+  assert.equal(
+    shouldDemote({ ...base, linkedOthers: [sp(1, { load: 6 }), sp(2, { load: 6 })] }, random),
+    true,
   );
 });
 

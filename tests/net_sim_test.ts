@@ -149,3 +149,26 @@ Deno.test("SuperPeers SIGKILLed one by one until a handful of nodes is left: one
   }
   assert.equal(kills, 8);
 });
+
+Deno.test("settled overlays stay put: every Peer holds two SuperPeers and nobody changes role for three minutes, tight (6 or 11 nodes, --max-peers 2) or large (300, --max-peers 32)", async () => {
+  for (const [nodes, maxPeers] of [[6, 2], [11, 2], [300, 32]]) {
+    let roles = 0;
+    const w = new World({
+      seed: 1,
+      network: { maxPeers },
+      onEvent: (_, e) => void (e.type === "role" && roles++),
+    });
+    const spreadMs = Math.max(2_000, nodes * 20);
+    w.startNodes(nodes, spreadMs);
+    await w.clock.advance(spreadMs + 10_000);
+    const what = `${nodes} nodes, --max-peers ${maxPeers}`;
+    assert.ok(whole(w), `${what}: ${JSON.stringify(w.components(0))}`);
+    const single = () => w.live().filter((n) => roleOf(n) === "peer" && n.net!.superpeers.length < 2).length;
+    assert.equal(single(), 0, `${what}: Peers holding one SuperPeer`);
+    roles = 0;
+    await w.clock.advance(180_000);
+    assert.equal(roles, 0, `${what}: role changes in a settled network (stepping down, then promoted again)`);
+    assert.equal(single(), 0);
+    assert.ok(whole(w));
+  }
+});

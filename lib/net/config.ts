@@ -84,7 +84,7 @@ export const DIR_MAX_SEQ_AHEAD_MS = 10 * 60_000;
 export const LOW_WATER_DIVISOR = 4;
 /** How long a SuperPeer must stay lightly loaded before it steps down, in ms (plus up to half again). */
 export const DEMOTE_AFTER_MS = 30_000;
-/** A SuperPeer only steps down while at least this many other SuperPeers are linked to it. */
+/** A SuperPeer only steps down while at least this many other SuperPeers linked to it have room. */
 export const DEMOTE_MIN_OTHERS = 2;
 
 /** Addresses remembered at most; the tracker file holds the first `TRACKER_MAX`. */

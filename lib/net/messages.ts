@@ -127,6 +127,11 @@ export interface JoinMessage {
   readonly type: "join";
   /** True for the primary SuperPeer (which the Peer is counted under), false for the backup. */
   readonly primary: boolean;
+  /**
+   * A backup join: the node id of the SuperPeer the Peer already holds, which a full SuperPeer must not
+   * name as one to try (it has room, but not for this Peer's second link).
+   */
+  readonly holds?: string;
 }
 /** After `hello`, a SuperPeer asks another for a mesh link. */
 export interface MeshMessage {
@@ -382,7 +387,11 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
   }),
   ping: (o) => ({ type: "ping", nonce: int(field(o, "nonce"), "ping.nonce") }),
   pong: (o) => ({ type: "pong", nonce: int(field(o, "nonce"), "pong.nonce") }),
-  join: (o) => ({ type: "join", primary: bool(field(o, "primary"), "join.primary") }),
+  join: (o) => ({
+    type: "join",
+    primary: bool(field(o, "primary"), "join.primary"),
+    ...(field(o, "holds") === undefined ? {} : { holds: nodeId(field(o, "holds"), "join.holds") }),
+  }),
   mesh: () => ({ type: "mesh" }),
   getaddr: () => ({ type: "getaddr" }),
   welcome: (o) => ({

@@ -142,7 +142,7 @@ type RoleState =
   | { kind: "superpeer"; since: number };
 
 /** What we asked a link we dialled for, once its hello came. */
-type Intent = { kind: "join"; primary: boolean } | { kind: "mesh" } | { kind: "getaddr" };
+type Intent = { kind: "join"; primary: boolean; holds?: string } | { kind: "mesh" } | { kind: "getaddr" };
 
 /** What came of asking. */
 type AskResult =
@@ -446,7 +446,7 @@ export class Network {
   /** Answers what a dialler asks for after its hello. */
   async #onRequest(link: Link, msg: Message): Promise<void> {
     const r = this.#role;
-    if (msg.type === "join" && r.kind === "superpeer") return this.#admit(link, msg.primary);
+    if (msg.type === "join" && r.kind === "superpeer") return this.#admit(link, msg.primary, msg.holds);
     if (msg.type === "mesh" && r.kind === "superpeer" && link.hello?.role === "superpeer") {
       return this.#acceptMesh(link);
     }
@@ -471,7 +471,8 @@ export class Network {
     return r.kind === "superpeer" ? [this.#advertise, ...others] : others;
   }
 
-  #admit(link: Link, primary: boolean): void {
+  /** A `join` on `link`; `holds`: the SuperPeer a Peer asking for a backup has, not one to point it to. */
+  #admit(link: Link, primary: boolean, holds?: string): void {
     const members = this.#members();
     let answer = answerJoin({
       members: members.length,
@@ -479,6 +480,7 @@ export class Network {
       others: this.#others(),
       now: this.#clock.now(),
       lastPromotion: this.#lastPromotion,
+      skip: holds === undefined ? [entryOf(link).nodeId] : [entryOf(link).nodeId, holds],
     }, this.#random);
     if (answer.kind === "full") {
       const victim = evictionVictim(
@@ -515,7 +517,9 @@ export class Network {
     this.#roster = [...this.#roster.filter((p) => p.nodeId !== peer.nodeId), peer];
     this.#state.set(link, { kind: "member", primary, lastBlock: 0, lastTx: 0 });
     this.#rosterShared ||= this.#others().length === 0;
-    this.#sendWelcome(link, this.#rosterShared ? this.#roster : []);
+    // The roster so far, in join order, always: every Peer then holds a prefix of one order, so all that lost
+    // their SuperPeers at once agree on its first live Peer as successor, whether or not they heard later joins.
+    this.#sendWelcome(link, this.#roster);
     if (this.#rosterShared) {
       for (const [l] of this.#members()) {
         if (l !== link) l.conn.send({ type: "members", add: [peer], remove: [] });
@@ -612,8 +616,13 @@ export class Network {
       link.conn.closed.then(() => resolve(link.rejectCode === "busy" ? { kind: "busy" } : { kind: "dead" }));
     });
     const timer = this.#clock.setTimeout(() => link.conn.close("no answer"), HANDSHAKE_TIMEOUT_MS);
-    if (want.kind === "join") link.conn.send({ type: "join", primary: want.primary });
-    else link.conn.send({ type: want.kind });
+    if (want.kind === "join") {
+      link.conn.send({
+        type: "join",
+        primary: want.primary,
+        ...(want.holds === undefined ? {} : { holds: want.holds }),
+      });
+    } else link.conn.send({ type: want.kind });
     const out = await result;
     this.#clock.clearTimeout(timer);
     return out;
@@ -631,6 +640,8 @@ export class Network {
             roster: [...msg.members],
             dir,
           });
+          // Fellow Peers are where a SuperPeer left alone after a failover looks for the rest (`#probe`).
+          for (const p of msg.members) this.#book.add(p.listen, "heard");
         } else if (s.intent.kind === "mesh") this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0 });
         else return void link.conn.close("unasked welcome");
         this.#mergeEntries(msg.superpeers, link);
@@ -668,6 +679,8 @@ export class Network {
     try {
       const tried = new Set<string>([this.#advertise]);
       const reached: string[] = [];
+      // Addresses a full SuperPeer named as having room: turned away there too, capacity is short.
+      const pointed = new Set<string>();
       let promoteHint = false, fulls = 0;
       const queue = [...first, ...this.#book.candidates(tried)];
       let hops = 0;
@@ -699,14 +712,16 @@ export class Network {
           if (r.kind === "linked") continue; // taken as it came
           else if (r.kind === "full") {
             reached.push(a);
-            fulls++;
+            // A full SuperPeer that names others with room has not turned us away yet: they may take us.
+            if (!r.try.length || pointed.has(a)) fulls++;
             promoteHint ||= r.promote;
             if (hops < MAX_REDIRECTS) next.push(...r.try);
+            for (const t of r.try) pointed.add(normalizeAddress(t) ?? t);
           } else if (r.kind === "redirect" && hops < MAX_REDIRECTS) next.push(...r.to);
           else if (r.kind === "busy") reached.push(a);
         }
-        // Told to add capacity, or turned away by SuperPeers that each thought another had room (their
-        // news of each other's load is a little old while the network grows): capacity is short.
+        // Told to add capacity, or turned away where we were pointed to (news of each other's load is a
+        // little old while the network grows) or with nowhere to go: capacity is short.
         if (this.#role.kind === "joining" && (promoteHint || fulls >= TURNED_AWAY_AFTER)) break;
         if (next.length) hops++;
         queue.unshift(...next);
@@ -831,7 +846,7 @@ export class Network {
           if (!pick) return; // one SuperPeer in all: nothing to take; a directory change calls again
           [addr, pickId] = [pick.listen, pick.nodeId];
         }
-        const a = await this.#ask(addr, { kind: "join", primary: false });
+        const a = await this.#ask(addr, { kind: "join", primary: false, holds: primary.nodeId });
         if (a.kind === "linked") {
           this.#backupWait = BACKUP_RETRY_MS;
           this.#tookSuperPeer(a.link, "second SuperPeer");

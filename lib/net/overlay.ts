@@ -46,8 +46,11 @@ export type JoinAnswer =
 
 /**
  * A `join` reaches a SuperPeer with `members` of `capacity` Peers: admit it, or point it to the least loaded
- * SuperPeers that say they have room (`JOIN_TRY`); when none does, tell it to become a SuperPeer itself, at most once per
- * `PROMOTE_COOLDOWN_MS`, so capacity grows by one SuperPeer at a time rather than by a stampede.
+ * SuperPeers that say they have room (`JOIN_TRY`), never one in `skip`; when none does, tell it to become a
+ * SuperPeer itself, at most once per `PROMOTE_COOLDOWN_MS`, so capacity grows by one SuperPeer at a time
+ * rather than by a stampede. `skip` holds the asker (a SuperPeer that just stepped down lingers in directories
+ * with room: pointed to itself, it was turned away and promoted itself again, over and over) and the
+ * SuperPeer a Peer asking for its backup already holds.
  */
 export function answerJoin(
   s: {
@@ -56,12 +59,14 @@ export function answerJoin(
     others: readonly SuperPeerEntry[];
     now: number;
     lastPromotion: number;
+    skip?: readonly string[];
   },
   random: () => number,
 ): JoinAnswer {
   if (s.members < s.capacity) return { kind: "admit" };
+  const open = s.others.filter((e) => hasRoom(e) && !s.skip?.includes(e.nodeId));
   // The least loaded first (ties at random): the fuller ones may have filled up since they last said.
-  const roomy = sample(s.others.filter(hasRoom), s.others.length, random)
+  const roomy = sample(open, open.length, random)
     .sort((a, b) => a.load / a.capacity - b.load / b.capacity);
   const tries = roomy.slice(0, JOIN_TRY).map((e) => e.listen);
   return {
@@ -154,9 +159,11 @@ export function planMesh(
 /**
  * True when a SuperPeer should step down: its own load stayed under capacity ÷ `LOW_WATER_DIVISOR` since
  * `lowSince` for `DEMOTE_AFTER_MS` plus a random part of half that (so two do not step down together), at
- * least `DEMOTE_MIN_OTHERS` other SuperPeers are linked to it (so every Peer of its keeps two), and those
- * say they have room for twice its Peers. Promotion happens only when every SuperPeer is full, so the gap
- * between a quarter and full is the hysteresis.
+ * least `DEMOTE_MIN_OTHERS` other SuperPeers linked to it have room (a Peer's two SuperPeers are two: its
+ * Peers', and its own once it is a Peer), and together room for two links of each of its Peers and of itself.
+ * Else the one stepping down would find no second, be told to add capacity, promote itself again and step
+ * down again, for good. Promotion happens only when every SuperPeer is full, so the
+ * gap between a quarter and full is the hysteresis.
  */
 export function shouldDemote(
   s: {
@@ -170,9 +177,10 @@ export function shouldDemote(
 ): boolean {
   if (s.lowSince === undefined || s.load * LOW_WATER_DIVISOR >= s.capacity) return false;
   if (s.now - s.lowSince < DEMOTE_AFTER_MS * (1 + random() / 2)) return false;
-  if (s.linkedOthers.length < DEMOTE_MIN_OTHERS) return false;
-  const room = s.linkedOthers.reduce((sum, e) => sum + Math.max(0, e.capacity - e.load), 0);
-  return room >= 2 * s.load + 1;
+  const roomy = s.linkedOthers.filter(hasRoom);
+  if (roomy.length < DEMOTE_MIN_OTHERS) return false;
+  const room = roomy.reduce((sum, e) => sum + e.capacity - e.load, 0);
+  return room >= 2 * (s.load + 1);
 }
 
 /** A second SuperPeer for a Peer: a random one with room, else any, never one in `exclude` (node ids). */

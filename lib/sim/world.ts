@@ -34,6 +34,8 @@ export interface WorldOptions {
   quantumMs?: number;
   /** The shared tracker file lists the addresses of this many first nodes (default 8). */
   trackerSeeds?: number;
+  /** Hears every node's events too (the world counts them either way). */
+  onEvent?: (node: SimNode, e: NetworkEvent) => void;
 }
 
 /** Where a simulated node is in its life. */
@@ -494,6 +496,7 @@ export class World {
   }
 
   #onEvent(node: SimNode, e: NetworkEvent): void {
+    this.#opts.onEvent?.(node, e);
     switch (e.type) {
       case "role":
         this.events.roles++;
