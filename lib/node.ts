@@ -10,7 +10,13 @@ import { COIN } from "./consensus/amount.ts";
 import { type NetworkName, type NetworkParams, NETWORKS } from "./consensus/params.ts";
 import { type Block, decodeBlock, encodeBlock } from "./primitives/block.ts";
 import { blockHashSync, type BlockHeader, decodeHeader, HEADER_SIZE } from "./primitives/header.ts";
-import { decodeTransaction, encodeTransaction, type Transaction, txid } from "./primitives/transaction.ts";
+import {
+  decodeTransaction,
+  encodeTransaction,
+  type OutPoint,
+  type Transaction,
+  txid,
+} from "./primitives/transaction.ts";
 import { type DirLock, lockDataDir } from "./store/lock.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { Wallet, type WalletView } from "./wallet/wallet.ts";
@@ -357,12 +363,10 @@ export class Node {
   /** Pays `amount` base units to `address` from the wallet; returns the txid. */
   send(address: string, amount: number): Promise<{ txid: string; fee: number }> {
     return this.#sending.run(async () => {
-      const view = this.walletView();
       // Unconfirmed coins whose chain is at the mempool's limit cannot be spent until a block confirms some.
       const spendable = {
-        ...view,
-        mempoolCoinsOf: (pkhs: ReadonlySet<string>) =>
-          view.mempoolCoinsOf(pkhs).filter((c) => this.mempool.roomForChild(c.outpoint.txid)),
+        ...this.walletView(),
+        canSpend: (o: OutPoint) => this.mempool.roomForChild(o.txid),
       };
       const { tx, fee } = await this.wallet.createTransaction(spendable, address, amount);
       return { txid: await this.submitTx(tx), fee };

@@ -59,6 +59,13 @@ class FakeView implements WalletView {
   isSpentInMempool(o: OutPoint): boolean {
     return this.spent.has(outpointKey(o));
   }
+  /** Coins whose unconfirmed chain is full, and how often `canSpend` was asked. */
+  blocked = new Set<string>();
+  asked = 0;
+  canSpend(o: OutPoint): boolean {
+    this.asked++;
+    return !this.blocked.has(outpointKey(o));
+  }
   all(): OwnedCoin[] {
     return [...this.confirmed, ...this.unconfirmed];
   }
@@ -199,6 +206,18 @@ Deno.test("createTransaction: confirmed coins first, then our unconfirmed output
   const big = await w.createTransaction(v, OTHER, 3 * COIN);
   const spent = (await assertPayment(w, v, big, 3 * COIN)).map((c) => c.outpoint);
   assert.deepEqual(spent, [confirmed.outpoint, change.outpoint]);
+});
+
+Deno.test("createTransaction: a coin that cannot be spent now (its unconfirmed chain is full) is skipped, and only the coins a payment takes are asked about", async () => {
+  const w = await Wallet.createInMemory(regtest);
+  const v = new FakeView();
+  const full = v.add(w.pubKeyHash, 9 * COIN, { mempool: true });
+  const ok = v.add(w.pubKeyHash, 4 * COIN, { mempool: true });
+  for (let i = 0; i < 100; i++) v.add(w.pubKeyHash, COIN / 1000, { mempool: true });
+  v.blocked.add(outpointKey(full.outpoint));
+  const r = await w.createTransaction(v, OTHER, 2 * COIN);
+  assert.deepEqual((await assertPayment(w, v, r, 2 * COIN)).map((c) => c.outpoint), [ok.outpoint]);
+  assert.equal(v.asked, 2, "the largest (refused) and the next; not the hundred small ones");
 });
 
 Deno.test("createTransaction refuses to build a transaction bigger than MAX_WALLET_TX_SIZE", async () => {

@@ -49,6 +49,12 @@ export interface WalletView {
   mempoolCoinsOf(pubKeyHashes: ReadonlySet<string>): OwnedCoin[];
   /** True when a mempool transaction already spends this outpoint. */
   isSpentInMempool(outpoint: OutPoint): boolean;
+  /**
+   * False for a coin that cannot be spent now (an unconfirmed one whose chain is at the mempool's limit).
+   * Asked only of the coins a payment would take, largest first: asking it of every coin cost a payment
+   * O(own unconfirmed coins x chain length) under load.
+   */
+  canSpend?(outpoint: OutPoint): boolean;
 }
 
 /** Balances in base units. */
@@ -290,6 +296,7 @@ export class Wallet {
     // Priced with one input from the start, so even an empty wallet's refusal names a real fee.
     let total = 0, needed = amount + feeWith([pay]) + Math.ceil(feeRate * INPUT_SIZE);
     for (const c of coins) {
+      if (view.canSpend && !view.canSpend(c.outpoint)) continue;
       const key = this.#byPkh.get(c.coin.pubKeyHash);
       if (!key) throw new WalletError(`the wallet view listed a coin of a foreign key ${c.coin.pubKeyHash}`);
       tx.inputs.push({ prevout: c.outpoint, publicKey: key.publicKey, signature: new Uint8Array(64) });
