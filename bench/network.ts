@@ -122,7 +122,20 @@ async function propagationFull(nodeCount: number, setup: Block[], full: Block[])
     const hub = await waitForOneHub(nodes, 60_000, "the propagation network to form");
     const feeder = await blockFeeder(hub);
     try {
-      for (const b of setup) feeder.send(b);
+      // One at a time, as a miner finds them: a burst of pushed blocks is what a hostile peer sends, and the
+      // hub rate-limits and cuts such a link.
+      for (const b of setup) {
+        const hash = blockHashSync(b.header);
+        feeder.send(b);
+        await waitFor(
+          async () => (await hub.rpc<NodeStatus>("status")).tip === hash,
+          10_000,
+          "a setup block",
+          {
+            everyMs: 5,
+          },
+        );
+      }
       await waitForTip(nodes, blockHashSync(setup.at(-1)!.header), 120_000, "the setup blocks everywhere");
       const out: number[] = [];
       for (const b of full) {

@@ -137,9 +137,10 @@ async function rssKbPerLink(links: number): Promise<{ kb: number; rss: number[] 
     for (const half of [0, 1]) {
       light.push(...await joinPeers(links / 2, sp.listen, light.length));
       const want = (links / 2) * (half + 1);
+      // An only SuperPeer tells each of its Peers of every join (they need its roster): N² messages, slow here.
       await waitFor(
         async () => (await sp.rpc<NodeStatus>("status")).peers >= want,
-        60_000,
+        120_000,
         "the Peers to join",
       );
       await sleep(3000); // pings and directory traffic settle
@@ -203,7 +204,7 @@ async function liveKbPerLink(
       const batch = await joinPeers(links / 2, `127.0.0.1:${port}`, light.length);
       light.push(...batch);
       const want = (links / 2) * (half + 1);
-      await waitFor(async () => (await mem()).links >= want, 60_000, "the Peers to join the host", {
+      await waitFor(async () => (await mem()).links >= want, 120_000, "the Peers to join the host", {
         everyMs: 500,
       });
       await sleep(3000); // pings and directory traffic settle
