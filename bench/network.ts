@@ -99,11 +99,17 @@ async function blockFeeder(hub: TestNode): Promise<{ send(b: Block): number; clo
   const { conn } = await rawPeer(hub.port, helloMessage(`bench-feeder-${hub.port}`), [
     { type: "join", primary: true } as Message,
   ]);
+  let why = "";
+  conn.closed.then((r) => why = r);
   return {
     send(b: Block): number {
       const at = Date.now();
       if (!conn.send({ type: "block", data: encodeBlock(b).toHex() })) {
-        throw new Error("the hub closed the feeder's link");
+        throw new Error(
+          `the feeder's link closed (${why}); the hub's log ends: ${
+            hub.log.filter((l) => !l.includes("peer-left")).slice(-12).join(" | ")
+          }`,
+        );
       }
       return at;
     },

@@ -217,6 +217,31 @@ Deno.test("a silent peer is detected by the ping deadline: not at 300 ms of sile
   }
 });
 
+Deno.test("a stall of this process is not the peer's silence: after it the deadline counts from the stall's end", async () => {
+  const listener = Deno.listen({ hostname: HOST, port: 0 });
+  const clock = manualClock();
+  let conn: Connection | undefined, peer: Deno.Conn | undefined;
+  try {
+    [conn, peer] = await Promise.all([
+      connect(HOST, listener.addr.port, { timeoutMs: 10_000, pingIntervalMs: 100, deadAfterMs: 300, clock }),
+      listener.accept(),
+    ]);
+    const pings = countFrames(peer);
+    clock.advance(1_000); // one tick 1,000 ms late: the event loop was blocked
+    await waitFor(() => pings.count() === 1, 10_000, "a ping after the stall", IN_PROCESS);
+    assert.equal(conn.isClosed, false, "not closed for the time this process was stalled");
+    clock.advance(150); // awake: the peer was last heard of a ping interval before the stall's end
+    await waitFor(() => pings.count() === 2, 10_000, "the next ping", IN_PROCESS);
+    assert.equal(conn.isClosed, false);
+    clock.advance(51); // 301 ms of silence in time this process was awake
+    assert.equal(await within(conn.closed, 10_000, "ping deadline"), "timeout");
+  } finally {
+    await conn?.close("x");
+    if (peer) closeQuietly(peer);
+    listener.close();
+  }
+});
+
 /** Advances `clock` by `ms` `steps` times, each time waiting until `a` receives the pong to its new ping. */
 async function pingRounds(a: Connection, clock: ReturnType<typeof manualClock>, ms: number, steps: number) {
   for (let i = 0; i < steps; i++) {

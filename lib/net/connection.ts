@@ -79,6 +79,8 @@ export class Connection {
   #resolveClosed!: (reason: string) => void;
   #timer: TimerId | undefined;
   #tickMs: number;
+  /** When the next tick is due: a tick far later than that means this process stalled. */
+  #tickDue: number;
   #lastRx: number;
   #lastPing = 0;
   #pingNonce = 0;
@@ -108,6 +110,7 @@ export class Connection {
     this.#tokensAt = this.#lastRx;
     this.#lastPing = this.#lastRx;
     this.#tickMs = Math.max(1, Math.min(this.#opts.pingIntervalMs, this.#opts.deadAfterMs / 4));
+    this.#tickDue = this.#lastRx + this.#tickMs;
     this.#timer = this.#opts.clock.setTimeout(() => this.#onTick(), this.#tickMs);
     this.#readDone = this.#readLoop();
   }
@@ -306,6 +309,14 @@ export class Connection {
     if (this.#reason !== undefined) return;
     this.#timer = this.#opts.clock.setTimeout(() => this.#onTick(), this.#tickMs);
     const now = this.#now();
+    // A tick over half the deadline late: this process stalled (a large block written to disk), and the far
+    // end's frames may be waiting unread in the socket. The stall is not its silence (a hub that stalled for
+    // the deadline dropped every Peer it had at once): count it as heard from a ping interval ago, so it is
+    // pinged now and has the rest of the deadline to answer.
+    if (now - this.#tickDue > this.#opts.deadAfterMs / 2) {
+      this.#lastRx = Math.max(this.#lastRx, now - this.#opts.pingIntervalMs);
+    }
+    this.#tickDue = now + this.#tickMs;
     if (!this.#busy && now - this.#lastRx > this.#opts.deadAfterMs) return void this.close("timeout");
     // Ping only a quiet link: frames from the far end already prove it alive, and its pings keep ours
     // quiet, so a link carries about one ping and one pong per interval rather than two of each.
