@@ -9,12 +9,13 @@
  * - `propagation_1000_p50_ms` / `_p99_ms` / `_max_ms`: per block mined on a real node, from the miner's log
  *   line until each other node connected it (light nodes: their ledger's clock; real nodes: their log).
  * - `superpeer_kb_per_link`: the network code's live memory per Peer link (V8 heap and external memory after
- *   garbage collection) in a SuperPeer process of its own (`superpeer_host.ts`), while the second 250 of 500
+ *   garbage collection) in a SuperPeer process of its own (`superpeer_host.ts`), while the second 100 of 200
  *   light Peers join; `superpeer_host_rss_kb_per_link` that process's resident memory per link over the same
  *   half, `superpeer_host_first_rss_kb_per_link` over the first half (which also pays for what grows once:
  *   V8's young generation alone grows by tens of MiB under the first burst of joins and keeps them).
  * - `superpeer_rss_kb_per_link`: a real node process's resident memory per Peer link as a SuperPeer, over
- *   the second half of 500 light Peers.
+ *   the second half of 200 light Peers. (A SuperPeer serves 32 by default, plus its mesh links: 200 is
+ *   several times what one holds; an only SuperPeer tells each Peer of every join, N² messages, slow at 500.)
  * @module
  */
 import { Network, type NetworkEvent } from "../lib/net/network.ts";
@@ -233,7 +234,7 @@ export async function benchNetworkScale(
   opts: { quick?: boolean } = {},
 ): Promise<Record<string, number | string>> {
   const q = opts.quick ?? false;
-  const total = q ? 200 : 1000, real = q ? 3 : 5, blocks = q ? 3 : 10, links = q ? 100 : 500;
+  const total = q ? 200 : 1000, real = q ? 3 : 5, blocks = q ? 3 : 10, links = q ? 100 : 200;
   const { joinS, joinEach, delays, sps } = await joinAndPropagate(total, real, blocks);
   const mem = await rssKbPerLink(links);
   const live = await liveKbPerLink(links);
