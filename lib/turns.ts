@@ -59,19 +59,24 @@ export class Turns {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    // A macrotask, not a microtask: whatever else is ready (sockets, timers) runs before the next turn. Not
-    // setTimeout(0): nested timers are clamped (about 2 ms a turn here), which capped a node at a few hundred
-    // turns a second, so 200 payments a second over 5 nodes queued for up to 30 s.
-    setImmediate(() => {
+    const smallNext = () =>
+      this.#small.length > 0 && (this.#large.length === 0 || this.#smallInARow < SMALL_TURNS_IN_A_ROW);
+    // A macrotask, not a microtask: whatever else is ready (sockets, timers) runs before the next turn. A
+    // small request's turn comes at once (an immediate); nested zero-delay timers are clamped (about 2 ms a
+    // turn here), which capped a node at a few hundred payments a second, so 200 a second over 5 nodes
+    // queued for up to 30 s. A large one's comes on such a timer: that pace is what keeps a flood of large
+    // requests (1 MB blocks to serve, 2 MB frames to parse) from piling up memory and pauses.
+    const turn = () => {
       this.#scheduled = false;
-      const small = this.#small.length > 0 &&
-        (this.#large.length === 0 || this.#smallInARow < SMALL_TURNS_IN_A_ROW);
+      const small = smallNext();
       this.#smallInARow = small ? this.#smallInARow + 1 : 0;
       (small ? this.#small : this.#large).shift()?.();
       // While others wait, the resumed one has this turn to itself.
       this.#sliceEnd = this.waiting ? performance.now() : undefined;
       if (this.waiting) this.#schedule();
-    });
+    };
+    if (smallNext()) setImmediate(turn);
+    else setTimeout(turn, 0);
   }
 }
 
