@@ -23,7 +23,7 @@ import { type HostPort, parseHostPort } from "../lib/net/messages.ts";
 import { BlockStore, type LedgerClock, SimLedger, wallClock } from "../lib/sim/sim_ledger.ts";
 import { memoryTracker } from "../lib/sim/world.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, freePort, statuses, type TestNode } from "../tests/support/cluster.ts";
+import { Cluster, freePort, readLines, statuses, type TestNode } from "../tests/support/cluster.ts";
 import type { HostMemory } from "./superpeer_host.ts";
 import { sleep, waitFor } from "../tests/support/wait.ts";
 import { median, percentile, rssMiB } from "./stats.ts";
@@ -177,18 +177,13 @@ async function liveKbPerLink(
     stdout: "piped",
     stderr: "null",
   }).spawn();
-  const reader = host.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const writer = host.stdin.getWriter();
-  let buffered = "";
+  const out: string[] = [];
+  readLines(host.stdout, out).catch(() => {});
+  let seen = 0;
   const line = async (): Promise<string> => {
-    while (!buffered.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the SuperPeer host exited");
-      buffered += value;
-    }
-    const at = buffered.indexOf("\n"), l = buffered.slice(0, at);
-    buffered = buffered.slice(at + 1);
-    return l;
+    await waitFor(() => out.length > seen, 30_000, "a line from the SuperPeer host", { everyMs: 5 });
+    return out[seen++];
   };
   const mem = async (): Promise<HostMemory> => {
     await writer.write(new TextEncoder().encode("mem\n"));

@@ -70,7 +70,7 @@ export interface NodeProcess {
 }
 
 /** Appends the lines of `stream` to `into` as they come; resolves at its end. */
-async function readLines(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
+export async function readLines(stream: ReadableStream<Uint8Array>, into: string[]): Promise<void> {
   const dec = new TextDecoder();
   let buf = "";
   for await (const chunk of stream) {
