@@ -18,6 +18,7 @@ import {
 } from "../lib/mining/kernel.ts";
 import { loadWasmKernel } from "../lib/mining/wasm_kernel.ts";
 import { seededBytes } from "./support/random.ts";
+import { loadHeaderFile } from "./support/testdata.ts";
 
 const wasm = await loadWasmKernel();
 
@@ -25,11 +26,6 @@ const wasm = await loadWasmKernel();
 function kernels(): Kernel[] {
   assert.ok(wasm, "the wasm SIMD kernel should load here");
   return [createTsKernel(), wasm];
-}
-
-async function readHeaders(name: string): Promise<Uint8Array<ArrayBuffer>[]> {
-  const text = await Deno.readTextFile(new URL(`../../shared/testdata/bitcoin/${name}`, import.meta.url));
-  return text.split("\n").filter((l) => l.trim() !== "").map((l) => Uint8Array.fromHex(l.trim()));
 }
 
 const nonceOf = (h: Uint8Array) => new DataView(h.buffer, h.byteOffset).getUint32(76, true);
@@ -66,8 +62,8 @@ Deno.test("kernels equal WebCrypto SHA-256d on 10,000 random headers and nonces,
 });
 
 Deno.test("kernels reproduce the hash of every real Bitcoin header in the test data", async () => {
-  for (const file of ["headers_0_438.txt", "headers_822528_824544.txt"]) {
-    const headers = await readHeaders(file);
+  for (const file of ["headers_0_438.txt", "headers_822528_824544.txt"] as const) {
+    const headers = loadHeaderFile(file);
     assert.ok(headers.length > 400, `${file} has headers`);
     await checkAgainstWebCrypto(headers, (h) => bitsToTarget(decodeHeader(h).bits));
     // Each real nonce passes the kernels' quick test and the full comparison.
@@ -100,8 +96,8 @@ function search(k: Kernel, target: Uint8Array, start: number, count: number): nu
 
 Deno.test("a real header with its nonce zeroed: searching from nonce - 1000 finds the real nonce", async () => {
   const picks = [
-    ...(await readHeaders("headers_0_438.txt")).slice(0, 3),
-    ...(await readHeaders("headers_822528_824544.txt")).slice(0, 3),
+    ...(loadHeaderFile("headers_0_438.txt")).slice(0, 3),
+    ...(loadHeaderFile("headers_822528_824544.txt")).slice(0, 3),
   ];
   for (const k of kernels()) {
     for (const real of picks) {

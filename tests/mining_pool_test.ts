@@ -8,6 +8,7 @@ import { sha256dSync } from "../lib/crypto/sha256.ts";
 import { bitsToTarget, checkProofOfWork, hashToBigInt } from "../lib/consensus/pow.ts";
 import { blockHash, type BlockHeader, decodeHeader, encodeHeader } from "../lib/primitives/header.ts";
 import { MinerPool, MiningError } from "../lib/mining/pool.ts";
+import { loadHeaderFile } from "./support/testdata.ts";
 
 const BASE: BlockHeader = {
   version: 1,
@@ -166,10 +167,7 @@ Deno.test("reaching maxTime resolves null; a header already past it too", async 
 });
 
 Deno.test("the pool finds a real Bitcoin nonce from 1000 below it", async () => {
-  const text = await Deno.readTextFile(
-    new URL("../../shared/testdata/bitcoin/headers_822528_824544.txt", import.meta.url),
-  );
-  const real = decodeHeader(Uint8Array.fromHex(text.split("\n")[7].trim()));
+  const real = decodeHeader(loadHeaderFile("headers_822528_824544.txt")[7]);
   const pool = new MinerPool({ threads: 2 });
   try {
     const r = await pool.search({ ...real, nonce: 0 }, { startNonce: Math.max(0, real.nonce - 1000) });

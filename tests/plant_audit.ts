@@ -3,10 +3,10 @@
  * (one plant at a time), runs the tests meant to catch it, and reports which of them went red. A plant that no
  * test catches is a missing test. The table in tests/README.md is this script's output.
  *
- * `deno run -A tests/plant_audit.ts [--only ID[,ID...]] [--shared DIR] [--markdown]`
+ * `deno run -A tests/plant_audit.ts [--only ID[,ID...]] [--markdown]`
  *
- * The copy lives in a temporary folder next to a link to the test vectors (`../shared`, which the tests read
- * relative to the repository), so the working tree is never changed. The unplanted copy must pass first.
+ * The copy lives in a temporary folder (the test vectors are inside the repository, so it is whole), and the
+ * working tree is never changed. The unplanted copy must pass first.
  * @module
  */
 
@@ -912,7 +912,6 @@ async function copyRepo(root: string, to: string): Promise<void> {
 /** Plants each of `plants` in a copy of `root` and runs its tests; the unplanted copy must pass first. */
 export async function audit(
   root: string,
-  shared: string,
   plants: Plant[],
   log: (line: string) => void = () => {},
 ): Promise<PlantResult[]> {
@@ -920,7 +919,6 @@ export async function audit(
   try {
     const repo = `${tmp}/repo`;
     await Deno.mkdir(repo);
-    await Deno.symlink(shared, `${tmp}/shared`);
     await copyRepo(root, repo);
     const files = [...new Set(plants.flatMap((p) => p.tests ?? LEDGER_TESTS))];
     const baseline = await runTests(repo, files, 600_000);
@@ -986,14 +984,13 @@ if (import.meta.main) {
   const args = Deno.args;
   const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const at = (flag: string) => args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined;
-  const shared = at("--shared") ?? `${root}/../shared`;
   const only = at("--only")?.split(",");
   const plants = only ? PLANTS.filter((p) => only.includes(p.id)) : PLANTS;
   if (only && plants.length !== only.length) {
     console.error(`unknown plant: ${only.filter((id) => !PLANTS.some((p) => p.id === id)).join(", ")}`);
     Deno.exit(2);
   }
-  const results = await audit(root, shared, plants, (l) => console.error(l));
+  const results = await audit(root, plants, (l) => console.error(l));
   if (args.includes("--markdown")) console.log(markdown(results));
   const missed = results.filter((r) =>
     r.error || (r.red.length === 0) !== (r.plant.equivalent !== undefined)

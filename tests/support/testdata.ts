@@ -1,11 +1,11 @@
 /**
- * Loaders for the real Bitcoin mainnet vectors in `../shared/testdata/bitcoin` (outside the repository, next
- * to it). Byte orders and field meanings are described in that folder's PROVENANCE.md.
+ * Loaders for the real Bitcoin mainnet vectors in `tests/testdata/bitcoin`. Each file opens with a `# source:`
+ * line naming where it came from; byte orders and field meanings are described in that folder's PROVENANCE.md.
  * @module
  */
 import { fromHex } from "../../lib/crypto/hex.ts";
 
-const DIR = new URL("../../../shared/testdata/bitcoin/", import.meta.url);
+const DIR = new URL("../testdata/bitcoin/", import.meta.url);
 
 /** Bitcoin's genesis block hash, display order. */
 export const GENESIS_HASH = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f";
@@ -48,9 +48,9 @@ export interface BlockVector {
   txids: string[];
 }
 
-/** The text of one file of the vector folder. */
+/** The text of one file of the vector folder, without its `#` lines (the source line). */
 export function readVectorText(name: string): string {
-  return Deno.readTextFileSync(new URL(name, DIR));
+  return Deno.readTextFileSync(new URL(name, DIR)).split("\n").filter((l) => !l.startsWith("#")).join("\n");
 }
 
 /** The raw 80-byte headers of a `headers_*.txt` file, in height order. */
