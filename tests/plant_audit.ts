@@ -51,6 +51,12 @@ const STORE_TESTS = [
   "tests/chain_reorg_test.ts",
 ];
 const KERNEL_TESTS = ["tests/mining_kernel_test.ts"];
+/** The error paths of two-part updates (store, then memory) and the fork choice's tie-breaks. */
+const FAILURE_TESTS = [
+  "tests/chain_store_failure_test.ts",
+  "tests/chain_tie_break_test.ts",
+  "tests/chain_reorg_test.ts",
+];
 /** The overlay's rules in process: its pure functions, and the real Network on the simulated LAN. */
 const OVERLAY_TESTS = ["tests/net_overlay_rules_test.ts", "tests/net_sim_test.ts"];
 
@@ -504,15 +510,15 @@ export const PLANTS: Plant[] = [
     id: "fork-choice-equal",
     rule: "fork choice: more work wins; equal work keeps the first seen",
     file: "lib/chain/chain.ts",
-    from: "if (candidate.chainWork <= this.tip.chainWork) return;",
-    to: "if (candidate.chainWork < this.tip.chainWork) return;",
+    from: "a.chainWork === b.chainWork && a.seq < b.seq",
+    to: "a.chainWork === b.chainWork",
   },
   {
     id: "fork-choice-length",
     rule: "fork choice: by work, not by length",
     file: "lib/chain/chain.ts",
-    from: "if (candidate.chainWork <= this.tip.chainWork) return;",
-    to: "if (candidate.height <= this.tip.height) return;",
+    from: "a.chainWork > b.chainWork || (a.chainWork === b.chainWork && a.seq < b.seq)",
+    to: "a.height > b.height || (a.height === b.height && a.seq < b.seq)",
   },
   {
     id: "remember-invalid",
@@ -847,6 +853,74 @@ export const PLANTS: Plant[] = [
     tests: OVERLAY_TESTS,
   },
   // lib/mining/kernel.wasm: the nonce of SIMD lane 3 is n + 4 instead of n + 3 (both inlined copies of hash4).
+  // Error paths of two-part updates (issue 25): a store write that fails, then what memory holds.
+  {
+    id: "fail-index-before-store",
+    rule: "a side block is known in memory only once the store has it",
+    file: "lib/chain/chain.ts",
+    from: "else this.#store.putBlock(row, data);\n    this.#index.set(hash, entry);",
+    to:
+      "else {\n      this.#index.set(hash, entry);\n      this.#store.putBlock(row, data);\n    }\n    this.#index.set(hash, entry);",
+    tests: FAILURE_TESTS,
+  },
+  {
+    id: "fail-held-back-known",
+    rule: "a held-back block whose write fails is forgotten, so a resend is taken afresh",
+    file: "lib/chain/chain.ts",
+    from: "this.#index.delete(hash); // not on disk: not known either, so a peer's resend is taken afresh",
+    to: "",
+    tests: FAILURE_TESTS,
+  },
+  {
+    id: "fail-partial-update",
+    rule: "a call that throws mid-reorg hands what it changed to the caller (the mempool follows it)",
+    file: "lib/chain/chain.ts",
+    from: "partialUpdates.set(error, net);",
+    to: "",
+    tests: FAILURE_TESTS,
+  },
+  {
+    id: "fail-status-memory-first",
+    rule: "a failed block's status changes in memory only once the store has it",
+    file: "lib/chain/chain.ts",
+    from:
+      "this.#store.setStatus(e.hash, e.status | BlockStatus.FAILED);\n      e.status |= BlockStatus.FAILED;",
+    to: "e.status |= BlockStatus.FAILED;\n      this.#store.setStatus(e.hash, e.status);",
+    tests: FAILURE_TESTS,
+  },
+  {
+    id: "fail-begin-raw",
+    rule: "a transaction that cannot begin (busy, full) is a StoreError like any failed write",
+    file: "lib/store/store.ts",
+    from: '    try {\n      this.#db.exec("BEGIN IMMEDIATE");',
+    to: '    this.#db.exec("BEGIN IMMEDIATE");\n    try {',
+    tests: FAILURE_TESTS,
+  },
+  {
+    id: "fail-retry-best",
+    rule: "after a failed store write the next activation aims at the best valid block, not only the new one",
+    file: "lib/chain/chain.ts",
+    from: "if (!(error instanceof ValidationError)) this.#activationFailed = true;",
+    to: "",
+    tests: FAILURE_TESTS,
+  },
+  // Tie-breaks of the fork choice.
+  {
+    id: "tie-last-seen",
+    rule: "after a more-work branch fails, the first seen of equal-work tips is active (not the last)",
+    file: "lib/chain/chain.ts",
+    from: "!(e.status & BlockStatus.FAILED) && e.chainWork > best.chainWork",
+    to: "!(e.status & BlockStatus.FAILED) && e.chainWork >= best.chainWork",
+    tests: FAILURE_TESTS,
+  },
+  {
+    id: "tie-current-tip",
+    rule: "after a more-work branch fails, the equal-work tip it reached does not stay because it is the tip",
+    file: "lib/chain/chain.ts",
+    from: "a.chainWork === b.chainWork && a.seq < b.seq",
+    to: "a.chainWork === b.chainWork && a.seq > b.seq",
+    tests: FAILURE_TESTS,
+  },
   {
     id: "simd-lane-3",
     rule: "the wasm kernel's lane 3 hashes nonce n + 3",
