@@ -131,11 +131,15 @@ export class BanList {
   }
 
   /**
-   * Resolves once every ban change so far is in the file (at once without one); rejects with the last write
-   * error, if the latest write failed.
+   * Resolves once every ban change so far is in the file (at once without one). After a failed write it
+   * writes again (memory still holds every ban); rejects with the error if that write fails too.
    */
   async flush(): Promise<void> {
     await this.#saving.idle();
+    if (this.#saveError) {
+      this.#save();
+      await this.#saving.idle();
+    }
     if (this.#saveError) throw this.#saveError;
   }
 
