@@ -576,13 +576,13 @@ export class Chain {
 
   /** Keeps an orphan, dropping the oldest ones while the pool is over its count or bytes. */
   #addOrphan(hash: string, prevHash: string, bytes: Uint8Array): void {
+    if (bytes.length > this.#maxOrphanBytes) return; // never fits: it pushes nothing out
     while (
       this.#orphans.size && (this.#orphans.size >= this.#maxOrphans ||
         this.#orphanBytes + bytes.length > this.#maxOrphanBytes)
     ) {
       this.#dropOrphan(this.#orphans.keys().next().value!);
     }
-    if (bytes.length > this.#maxOrphanBytes) return;
     this.#orphans.set(hash, { prevHash, bytes });
     this.#orphanBytes += bytes.length;
   }
