@@ -18,7 +18,7 @@ import type { TrackerFile } from "../lib/net/tracker.ts";
 import type { BlockHeader } from "../lib/primitives/header.ts";
 import { type Transaction, txid, txSize } from "../lib/primitives/transaction.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
-import { makeBlock, newKey, newLedger, spend } from "./support/ledger.ts";
+import { makeBlock, mine, newKey, newLedger, spend, type TestKey } from "./support/ledger.ts";
 import { COIN_AMOUNT, fundedLedger } from "./support/rules.ts";
 import { seededBytes } from "./support/random.ts";
 
@@ -82,12 +82,36 @@ function orphanTxs() {
   })();
 }
 
-let chains: Promise<{ chain: Chain; row: Transaction[]; fan: Transaction[] }> | undefined;
-/** A chain of unconfirmed spends one after the other, and a parent with many children: N + 1 of each. */
+let chains:
+  | Promise<{ chain: Chain; key: TestKey; row: Transaction[]; fan: Transaction[]; singles: Transaction[] }>
+  | undefined;
+/**
+ * A chain of unconfirmed spends one after the other, a parent with many children, and unconfirmed
+ * transactions unrelated to each other (for a newcomer with many parents): N + 1 of each.
+ */
 function packages() {
   const n = Math.max(policy.MAX_ANCESTORS, policy.MAX_DESCENDANTS) + 1;
   return chains ??= (async () => {
     const l = await fundedLedger();
+    const wide = await spend(
+      l.key,
+      [l.coins[2]],
+      Array.from(
+        { length: n },
+        () => ({ amount: Math.floor(COIN_AMOUNT / n) - 1000, pubKeyHash: l.key.pkh }),
+      ),
+    );
+    await l.mempool.accept(wide);
+    await mine(l.chain, l.mempool, l.key.pkh, 1); // confirmed: its outputs are n unrelated coins
+    const singles: Transaction[] = [];
+    for (let i = 0; i < n; i++) {
+      singles.push(
+        await spend(l.key, [{ txid: txid(wide), index: i }], [{
+          amount: wide.outputs[i].amount - 1000,
+          pubKeyHash: l.key.pkh,
+        }]),
+      );
+    }
     const row: Transaction[] = [];
     let prev = { txid: l.coins[0].txid, index: l.coins[0].index }, amount = COIN_AMOUNT;
     for (let i = 0; i < n; i++) {
@@ -113,7 +137,7 @@ function packages() {
         }]),
       );
     }
-    return { chain: l.chain, row, fan };
+    return { chain: l.chain, key: l.key, row, fan, singles };
   })();
 }
 
@@ -208,9 +232,25 @@ const BOUNDS: Bound[] = [
   },
   {
     name: "MAX_ANCESTORS",
-    what: "unconfirmed transactions in a row (ancestors, itself included)",
+    what: "unconfirmed ancestors of a newcomer with n − 1 unrelated parents, itself included",
     dimension: "count",
     limit: policy.MAX_ANCESTORS,
+    async probe(n) {
+      // Not a row of spends: there the first one's descendants reach their limit at the same length.
+      const { chain, key, singles } = await packages();
+      const parents = singles.slice(0, n - 1);
+      const join = await spend(key, parents.map((p) => ({ txid: txid(p), index: 0 })), [{
+        amount: parents.reduce((s, p) => s + p.outputs[0].amount, 0) - 10_000,
+        pubKeyHash: key.pkh,
+      }]);
+      return await poolOf(chain, [...parents, join]);
+    },
+  },
+  {
+    name: "MAX_ANCESTORS (a row)",
+    what: "unconfirmed spends one after the other",
+    dimension: "count",
+    limit: Math.min(policy.MAX_ANCESTORS, policy.MAX_DESCENDANTS),
     async probe(n) {
       const { chain, row } = await packages();
       return await poolOf(chain, row.slice(0, n));
@@ -379,3 +419,16 @@ for (
     assert.ok(pool.has(txid(high)));
   });
 }
+
+Deno.test("fee-rate eviction makes exactly the room it needs: after one eviction the pool is full to N, not below", async () => {
+  const l = await fundedLedger();
+  const size = txSize(await withFee(l, 0, 0));
+  const low1 = await withFee(l, 0, 2 * size), low2 = await withFee(l, 1, 3 * size);
+  const pool = new Mempool(l.chain, { maxBytes: 2 * size });
+  await pool.accept(low1);
+  await pool.accept(low2);
+  const rich = await withFee(l, 2, 10 * size);
+  await pool.accept(rich);
+  assert.deepEqual([low1, low2, rich].map((t) => pool.has(txid(t))), [false, true, true]);
+  assert.equal(pool.bytes, 2 * size);
+});

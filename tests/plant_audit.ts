@@ -51,6 +51,8 @@ const STORE_TESTS = [
   "tests/chain_reorg_test.ts",
 ];
 const KERNEL_TESTS = ["tests/mining_kernel_test.ts"];
+/** The explorer: every field escaped, every status with its headers, strict parsers. */
+const EXPLORER_TESTS = ["tests/explorer_hostile_test.ts", "tests/explorer_status_test.ts"];
 /** Every bound at N−1, N and N+1, from one table. */
 const BOUND_TESTS = ["tests/bounds_test.ts"];
 /** The error paths of two-part updates (store, then memory) and the fork choice's tie-breaks. */
@@ -967,8 +969,8 @@ export const PLANTS: Plant[] = [
     id: "bound-mempool-bytes",
     rule: "mempool: at most maxBytes (a newcomer filling it exactly fits)",
     file: "lib/chain/mempool.ts",
-    from: "if (this.#bytes + size <= this.maxBytes) return NONE;",
-    to: "if (this.#bytes + size < this.maxBytes) return NONE;",
+    from: "if (this.#bytes - freed + size > this.maxBytes) {",
+    to: "if (this.#bytes - freed + size >= this.maxBytes) {",
     tests: BOUND_TESTS,
   },
   {
@@ -1028,6 +1030,55 @@ export const PLANTS: Plant[] = [
     from: "if (written > MAX_FRAME) throw",
     to: "if (written >= MAX_FRAME) throw",
     tests: BOUND_TESTS,
+  },
+  // The explorer (issue 25): field escaping, headers on rare statuses, prefix parses.
+  {
+    id: "explorer-raw-node-id",
+    rule: "explorer: a node id in the network map is escaped",
+    file: "lib/explorer/network_map.ts",
+    from: 'data-node="${n.nodeId}"',
+    to: 'data-node="${Object.assign(html``, { text: n.nodeId })}"',
+    tests: EXPLORER_TESTS,
+  },
+  {
+    id: "explorer-raw-listen",
+    rule: "explorer: this node's listen address in the status line is escaped",
+    file: "lib/explorer/pages.ts",
+    from: "listening on <b>${s.listen}</b>",
+    to: "listening on <b>${Object.assign(html``, { text: s.listen })}</b>",
+    tests: EXPLORER_TESTS,
+  },
+  {
+    id: "explorer-rare-status-headers",
+    rule: "explorer: plain-text answers (405, 414, 421, 500, 503) carry the security headers",
+    file: "lib/explorer/server.ts",
+    from: 'headers: { ...SECURITY_HEADERS, "content-type": "text/plain; charset=utf-8", ...extra },',
+    to: 'headers: { "content-type": "text/plain; charset=utf-8", ...extra },',
+    tests: EXPLORER_TESTS,
+  },
+  {
+    id: "explorer-303-headers",
+    rule: "explorer: the search's redirect (303) carries the security headers",
+    file: "lib/explorer/server.ts",
+    from: "headers: { ...SECURITY_HEADERS, location: path }",
+    to: "headers: { location: path }",
+    tests: EXPLORER_TESTS,
+  },
+  {
+    id: "explorer-height-prefix",
+    rule: "explorer: a block height is parsed whole (/api/block/5abc is not block 5)",
+    file: "lib/explorer/data.ts",
+    from: "else if (/^\\d{1,10}$/.test(ref)) entry = chain.entryAt(Number(ref));",
+    to: "else if (/^\\d{1,10}/.test(ref)) entry = chain.entryAt(parseInt(ref));",
+    tests: EXPLORER_TESTS,
+  },
+  {
+    id: "explorer-param-prefix",
+    rule: "explorer: a number in the query is parsed whole",
+    file: "lib/explorer/server.ts",
+    from: "if (!/^\\d{1,15}$/.test(v))",
+    to: "if (!/^\\d{1,15}/.test(v))",
+    tests: EXPLORER_TESTS,
   },
   // Tie-breaks of the fork choice.
   {
