@@ -155,6 +155,7 @@ export async function load(o: LoadOptions): Promise<ScenarioResult> {
       invalidAccepted: null,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
+      txPerSecond: Math.round(sent.length / sendSeconds * 10) / 10,
       peakRssMiB: Math.round(peakRss),
       peakMempoolBytes: peakPool,
       durationMs: Date.now() - t0,

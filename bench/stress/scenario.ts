@@ -38,6 +38,8 @@ export interface ScenarioResult {
   /** Relay latency percentiles in ms, where measured. */
   p50Ms?: number;
   p99Ms?: number;
+  /** Load only: payments accepted per second of sending. */
+  txPerSecond?: number;
   /** Load only: the largest total size of one node's mempool seen, in bytes. */
   peakMempoolBytes?: number;
   /** Highest VmRSS of the watched node process(es), in MiB. */
