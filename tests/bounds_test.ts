@@ -397,13 +397,13 @@ for (const d of [-1, 0, 1]) {
 }
 
 for (
-  const [name, extra, expected] of [["lower", -1, "mempool-full"], ["equal", 0, "mempool-full"], [
-    "higher",
+  const [name, extra, expected] of [["lower than", -1, "mempool-full"], ["equal to", 0, "mempool-full"], [
+    "higher than",
     1,
     "evicts",
   ]] as const
 ) {
-  Deno.test(`fee-rate eviction: a newcomer paying a ${name} fee rate than the pool's lowest ${expected === "evicts" ? "evicts it" : "is refused"}`, async () => {
+  Deno.test(`fee-rate eviction: a newcomer whose fee rate is ${name} the pool's lowest ${expected === "evicts" ? "evicts it" : "is refused"}`, async () => {
     const l = await fundedLedger();
     const low = await withFee(l, 0, 2 * txSize(await withFee(l, 0, 0)));
     const size = txSize(low);

@@ -916,6 +916,39 @@ export const PLANTS: Plant[] = [
     to: "",
     tests: ["tests/net_ban_failure_test.ts"],
   },
+  // Wiring (issue 25): the bound a pool runs with is the one the table names.
+  {
+    id: "wire-mempool-orphans",
+    rule: "wiring: the mempool's orphan pool gets the caller's options, else the policy's bounds",
+    file: "lib/chain/mempool.ts",
+    from: "this.#orphans = new OrphanTxs(opts.orphans);",
+    to: "this.#orphans = new OrphanTxs({ maxCount: 2 * MAX_ORPHAN_TXS, ...opts.orphans });",
+    tests: BOUND_TESTS,
+  },
+  {
+    id: "wire-chain-orphan-count",
+    rule: "wiring: a chain opened without options keeps MAX_ORPHAN_BLOCKS orphans",
+    file: "lib/chain/chain.ts",
+    from: "this.#maxOrphans = opts.maxOrphans ?? MAX_ORPHAN_BLOCKS;",
+    to: "this.#maxOrphans = opts.maxOrphans ?? MAX_ORPHAN_BLOCKS + 1;",
+    tests: BOUND_TESTS,
+  },
+  {
+    id: "wire-chain-orphan-bytes",
+    rule: "wiring: a chain opened without options keeps MAX_ORPHAN_BLOCK_BYTES of orphans",
+    file: "lib/chain/chain.ts",
+    from: "this.#maxOrphanBytes = opts.maxOrphanBytes ?? MAX_ORPHAN_BLOCK_BYTES;",
+    to: "this.#maxOrphanBytes = opts.maxOrphanBytes ?? MAX_ORPHAN_BLOCK_BYTES - 1;",
+    tests: BOUND_TESTS,
+  },
+  {
+    id: "wire-address-book-max",
+    rule: "wiring: an address book made without a bound keeps ADDRESS_BOOK_MAX",
+    file: "lib/net/address_book.ts",
+    from: "max = ADDRESS_BOOK_MAX",
+    to: "max = TRACKER_MAX",
+    tests: BOUND_TESTS,
+  },
   // Bounds at N−1, N, N+1 (issue 25): off-by-one plants.
   {
     id: "bound-orphan-blocks",
@@ -983,7 +1016,7 @@ export const PLANTS: Plant[] = [
   },
   {
     id: "bound-ancestors",
-    rule: "mempool: at most MAX_ANCESTORS in a row",
+    rule: "mempool: at most MAX_ANCESTORS unconfirmed ancestors",
     file: "lib/chain/mempool.ts",
     from: "ancestors.size < MAX_ANCESTORS,",
     to: "ancestors.size <= MAX_ANCESTORS,",
