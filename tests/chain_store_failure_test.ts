@@ -152,6 +152,8 @@ async function run(dir: string, s: Scenario, k: number, persist: boolean): Promi
       if (!(e instanceof ValidationError) && !(e instanceof Error && e.name === "StoreError")) {
         throw new Error(`${label}, ${phase} ${s.names[i]}: ${(e as Error).stack}`);
       }
+      // Only A3 is invalid: a refusal of another block would blame its sender for what is not its fault.
+      if (e instanceof ValidationError) assert.equal(s.names[i], "A3", `${label}, ${phase}: ${e.code}`);
       refused.push(`${s.names[i]}: ${e instanceof ValidationError ? e.code : "StoreError"}`);
       update = partialUpdate(e);
     }

@@ -417,9 +417,8 @@ export class Chain {
     }
     const entry = this.#accept(hash, block, parent, bytes);
     try {
-      const target = this.#activationFailed ? this.#bestValid() : entry;
-      this.#activationFailed = false;
-      await this.#activateIfBetter(target, update);
+      if (this.#activationFailed) await this.#retryBest(update);
+      await this.#activateIfBetter(entry, update);
       await this.#adoptOrphans(hash, update);
     } catch (e) {
       throw this.#withPartialUpdate(e, update);
@@ -508,9 +507,8 @@ export class Chain {
   async #resumeWith(entry: BlockEntry): Promise<ProcessResult> {
     const update: ChainUpdate = { disconnected: [], connected: [] };
     try {
-      // The best valid chain, not only `entry`'s: after a failed store write, one seen first may wait too.
-      this.#activationFailed = false;
-      await this.#activateIfBetter(this.#bestValid(), update);
+      if (this.#activationFailed) await this.#retryBest(update);
+      await this.#activateIfBetter(entry, update);
     } catch (e) {
       throw this.#withPartialUpdate(e, update);
     }
@@ -619,6 +617,19 @@ export class Chain {
           if (!(e instanceof ValidationError)) throw e; // an invalid orphan is simply dropped
         }
       }
+    }
+  }
+
+  /**
+   * After a failed store write, moves to the best valid chain (the tip may have lost work, and a block seen
+   * first may wait): a block of it that fails to connect now is marked failed, not blamed on the call's block.
+   */
+  async #retryBest(update: ChainUpdate): Promise<void> {
+    this.#activationFailed = false;
+    try {
+      await this.#activateIfBetter(this.#bestValid(), update);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
     }
   }
 
