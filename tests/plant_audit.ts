@@ -909,6 +909,15 @@ export const PLANTS: Plant[] = [
     tests: FAILURE_TESTS,
   },
   {
+    id: "fail-retry-blame",
+    rule:
+      "a block of the best chain that fails during a retry after a store failure is not blamed on the new block",
+    file: "lib/chain/chain.ts",
+    from: "      if (!(e instanceof ValidationError)) throw e;\n    }\n  }\n\n  /** Moves the tip",
+    to: "      throw e;\n    }\n  }\n\n  /** Moves the tip",
+    tests: FAILURE_TESTS,
+  },
+  {
     id: "ban-flush-retry",
     rule: "bans file: after a failed write, flush writes what memory holds again",
     file: "lib/net/ban.ts",
@@ -1112,6 +1121,15 @@ export const PLANTS: Plant[] = [
     from: "if (!/^\\d{1,15}$/.test(v))",
     to: "if (!/^\\d{1,15}/.test(v))",
     tests: EXPLORER_TESTS,
+  },
+  {
+    id: "bound-answers-per-source",
+    rule:
+      "LAN discovery: at most ANSWERS_PER_SOURCE answers a second to one source (frozen clock, no time window)",
+    file: "lib/net/discovery.ts",
+    from: "(c ?? 0) >= this.#perSource",
+    to: "(c ?? 0) > this.#perSource",
+    tests: ["tests/net_discovery_test.ts"],
   },
   // Tie-breaks of the fork choice.
   {
