@@ -1032,6 +1032,22 @@ export const PLANTS: Plant[] = [
     tests: BOUND_TESTS,
   },
   {
+    id: "bound-ancestor-bytes",
+    rule: "mempool: at most MAX_ANCESTOR_BYTES of a newcomer and its ancestors (exactly N accepted)",
+    file: "lib/chain/mempool.ts",
+    from: "ancestorSize <= MAX_ANCESTOR_BYTES,",
+    to: "ancestorSize < MAX_ANCESTOR_BYTES,",
+    tests: BOUND_TESTS,
+  },
+  {
+    id: "bound-descendant-bytes",
+    rule: "mempool: at most MAX_DESCENDANT_BYTES under one transaction (exactly N accepted)",
+    file: "lib/chain/mempool.ts",
+    from: "a.descendantSize + size <= MAX_DESCENDANT_BYTES",
+    to: "a.descendantSize + size < MAX_DESCENDANT_BYTES",
+    tests: BOUND_TESTS,
+  },
+  {
     id: "bound-descendants",
     rule: "mempool: at most MAX_DESCENDANTS under one transaction",
     file: "lib/chain/mempool.ts",
