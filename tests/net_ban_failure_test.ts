@@ -7,7 +7,10 @@
  */
 import assert from "node:assert/strict";
 import { BanList } from "../lib/net/ban.ts";
-import { readTracker } from "../lib/net/tracker.ts";
+import { AddressBook } from "../lib/net/address_book.ts";
+import { formatHostPort } from "../lib/net/messages.ts";
+import { readTracker, type TrackerFile } from "../lib/net/tracker.ts";
+import { VirtualClock } from "../lib/sim/virtual_clock.ts";
 import { childHost, childPort } from "./support/atomic_child.ts";
 import { seededRandom } from "./support/random.ts";
 import { sleep } from "./support/wait.ts";
@@ -126,4 +129,27 @@ Deno.test("bans and tracker files: a process SIGKILLed at random moments leaves 
       assert.ok([childPort(last), childPort(last + 1)].includes(tracker.addrs[0].port), `round ${round}`);
     });
   }
+});
+
+Deno.test("tracker file: a failed write is not taken for written; flush writes what the address book holds once the disk is back", async () => {
+  let failing = true;
+  let onDisk: string[] = [];
+  const tracker: TrackerFile = {
+    read: () => Promise.resolve({ addrs: [], warnings: [] }),
+    write: (addrs) => {
+      if (failing) return Promise.reject(new Error("injected: disk full"));
+      onDisk = addrs.map(formatHostPort);
+      return Promise.resolve();
+    },
+  };
+  const book = new AddressBook(tracker, new VirtualClock());
+  book.add("10.0.0.1:8333", "connect");
+  book.add("10.0.0.2:8333", "connect");
+  book.scheduleWrite(["10.0.0.9:8333"]); // written at once, and fails
+  await book.flush(); // tries again: fails again
+  assert.deepEqual(onDisk, []);
+  failing = false;
+  await book.flush(); // nothing new to write, but the file does not have it yet
+  assert.deepEqual(onDisk, book.trackerLines());
+  assert.deepEqual(onDisk, ["10.0.0.9:8333", "10.0.0.1:8333", "10.0.0.2:8333"]);
 });

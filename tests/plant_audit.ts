@@ -925,6 +925,14 @@ export const PLANTS: Plant[] = [
     to: "",
     tests: ["tests/net_ban_failure_test.ts"],
   },
+  {
+    id: "tracker-write-retry",
+    rule: "tracker file: a failed write is not taken for written; flush writes the address book again",
+    file: "lib/net/address_book.ts",
+    from: 'if (this.#lastWritten === text) this.#lastWritten = "";',
+    to: "",
+    tests: ["tests/net_ban_failure_test.ts"],
+  },
   // Wiring (issue 25): the bound a pool runs with is the one the table names.
   {
     id: "wire-mempool-orphans",
