@@ -336,36 +336,37 @@ Deno.test("over 127.0.0.1: queries for another network or genesis get no answer;
 
 Deno.test("over 127.0.0.1: a flood of queries from one source gets at most a few answers a second", async () => {
   const port = await freeUdpPort();
-  // The SuperPeer's clock stands still: all 50 queries fall in one second, however slowly they are handled.
-  // A second source (127.0.0.2, one of its own addresses here) asks last: once it is answered, every query
-  // before it on the socket has been handled, so the count is final (a condition, not a wait).
+  // The SuperPeer's clock stands still: all 50 queries fall in one budget second however slowly they are
+  // handled, so more than ANSWERS_PER_SOURCE answers is impossible unless the rule is broken. The test waits
+  // for the answers that must come (a condition), then gives the others time to show up: a slow machine can
+  // only hide a broken rule here, never fail a sound one.
   const sp = new LanDiscovery({
     network: "regtest",
     genesis: GENESIS,
     port,
     enabled: true,
-    interfaces: () => [iface("127.0.0.1", "255.0.0.0"), iface("127.0.0.2", "255.0.0.0")],
+    interfaces: LOOPBACK_ONLY,
     targets: ["127.0.0.1"],
     bindHost: "127.0.0.1",
     now: () => 0,
   });
   const probe = await rawSocket();
-  const last = dgram.createSocket({ type: "udp4" });
-  const lastGot: Uint8Array[] = [];
-  last.on("message", (m: Uint8Array) => lastGot.push(new Uint8Array(m)));
-  await new Promise<void>((r) => last.bind(0, "127.0.0.2", () => r()));
   try {
     sp.serve(host("127.0.0.1:40123"));
     await sleep(50);
     const q = encodeBeacon({ kind: "query", network: "regtest", genesis: GENESIS, nonce: NONCE });
     for (let i = 0; i < 50; i++) await send(probe.socket, q, port);
-    await send(last, q, port);
-    await waitFor(() => lastGot.length === 1, 10_000, "the answer to the last query", IN_PROCESS);
+    await waitFor(
+      () => probe.got.length >= ANSWERS_PER_SOURCE,
+      10_000,
+      "the answers within budget",
+      IN_PROCESS,
+    );
+    await sleep(300);
     assert.equal(probe.got.length, ANSWERS_PER_SOURCE);
   } finally {
     sp.close();
     await probe.close();
-    await new Promise<void>((r) => last.close(() => r()));
   }
 });
 
