@@ -1097,6 +1097,38 @@ export const PLANTS: Plant[] = [
     to: "if (written >= MAX_FRAME) throw",
     tests: BOUND_TESTS,
   },
+  {
+    id: "bound-sse-clients",
+    rule: "explorer: at most maxClients event streams",
+    file: "lib/explorer/events.ts",
+    from: "this.#clients.size >= this.#limits.maxClients",
+    to: "this.#clients.size > this.#limits.maxClients",
+    tests: BOUND_TESTS,
+  },
+  {
+    id: "bound-sse-per-host",
+    rule: "explorer: at most maxPerHost event streams from one LAN host",
+    file: "lib/explorer/events.ts",
+    from: "fromHost >= this.#limits.maxPerHost",
+    to: "fromHost > this.#limits.maxPerHost",
+    tests: BOUND_TESTS,
+  },
+  {
+    id: "bound-sse-queue",
+    rule: "explorer: at most maxQueue messages queued for a client (exactly N kept)",
+    file: "lib/explorer/events.ts",
+    from: "c.queue.length > this.#limits.maxQueue || c.bytes > this.#limits.maxQueueBytes) this.#shed(c)",
+    to: "c.queue.length >= this.#limits.maxQueue || c.bytes > this.#limits.maxQueueBytes) this.#shed(c)",
+    tests: BOUND_TESTS,
+  },
+  {
+    id: "bound-sse-queue-bytes",
+    rule: "explorer: at most maxQueueBytes queued for a client (exactly N kept)",
+    file: "lib/explorer/events.ts",
+    from: "c.queue.length > this.#limits.maxQueue || c.bytes > this.#limits.maxQueueBytes) this.#shed(c)",
+    to: "c.queue.length > this.#limits.maxQueue || c.bytes >= this.#limits.maxQueueBytes) this.#shed(c)",
+    tests: BOUND_TESTS,
+  },
   // The explorer (issue 25): field escaping, headers on rare statuses, prefix parses.
   {
     id: "explorer-raw-node-id",
