@@ -57,3 +57,17 @@ export async function cpuMs(pid: number): Promise<number> {
 
 /** Linux's USER_HZ: /proc reports CPU time in these ticks per second. */
 const CLOCK_TICKS = 100;
+
+/**
+ * The 1-minute load average, or null when it cannot be read (not Linux). Read through `cat`, as `rssMiB` does.
+ * Figures are only comparable at similar loads: print it beside them.
+ */
+export async function loadAverage(): Promise<number | null> {
+  try {
+    const out = await new Deno.Command("cat", { args: ["/proc/loadavg"], stdout: "piped", stderr: "null" })
+      .output();
+    return Number(new TextDecoder().decode(out.stdout).split(" ")[0]);
+  } catch {
+    return null;
+  }
+}
