@@ -18,7 +18,7 @@ import {
   STALE_BLOCK_DEPTH,
 } from "../consensus/policy.ts";
 import { type Block, decodeBlock, encodeBlock } from "../primitives/block.ts";
-import { blockHashSync, type BlockHeader, decodeHeader, encodeHeader } from "../primitives/header.ts";
+import { blockHashSync, type BlockHeader, encodeHeader } from "../primitives/header.ts";
 import { type OutPoint, outpointKey, type Transaction, txid } from "../primitives/transaction.ts";
 import type { CoinEntry, IndexRow, Store } from "../store/store.ts";
 import { StoreError } from "../store/store.ts";
@@ -34,6 +34,7 @@ import type { Coin, CoinView, OwnedCoin } from "./coins.ts";
 import { ensure, NO_BLAME, ValidationError } from "./errors.ts";
 import { checkBlockSignatures, checkInputs, signatureKey } from "./tx_rules.ts";
 import { decodeUndo, encodeUndo } from "./undo.ts";
+import { prevHashOf, StoredEntry } from "./stored_entry.ts";
 import { SerialQueue } from "../serial_queue.ts";
 import type { VerifyQueue } from "../crypto/verify_queue.ts";
 
@@ -206,18 +207,11 @@ export class Chain {
       );
     }
     for (const r of this.#store.loadIndex()) {
-      const header = decodeHeader(r.header);
-      const parent = this.#index.get(header.prevHash);
+      // Headers are decoded when read (StoredEntry): the link to the parent needs only its hash.
+      const parent = r.height > 0 ? this.#index.get(prevHashOf(r.header)) : undefined;
       if (r.height > 0 && !parent) continue; // unreachable row: ignore rather than refuse to start
-      this.#index.set(r.hash, {
-        hash: r.hash,
-        height: r.height,
-        header,
-        parent,
-        chainWork: r.chainWork,
-        status: r.status,
-        seq: this.#seq++,
-      });
+      const entry = new StoredEntry(r.hash, r.height, r.header, parent, r.chainWork, r.status, this.#seq++);
+      this.#index.set(r.hash, entry);
     }
     const tip = this.#index.get(this.#store.getMeta("tip")!);
     if (!tip || !this.#index.has(genesisHash)) {
