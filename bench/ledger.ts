@@ -11,12 +11,14 @@ import { NETWORKS } from "../lib/consensus/params.ts";
 import { generateKeyPair, sign, verify } from "../lib/crypto/ed25519.ts";
 import { type Block, MAX_BLOCK_SIZE } from "../lib/primitives/block.ts";
 import { type Transaction, txid, txSize } from "../lib/primitives/transaction.ts";
+import { fromHexReversed } from "../lib/crypto/hex.ts";
 import { Mempool } from "../lib/chain/mempool.ts";
 import { openStore } from "../lib/store/store.ts";
 import { VerifyPool } from "../lib/crypto/verify_pool.ts";
 import { VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { coinbaseOut, mine, newKey, newLedger, spend, type TestKey } from "../tests/support/ledger.ts";
-import { loadAverage, median } from "./stats.ts";
+import { cpuMs, loadAverage, median, percentile } from "./stats.ts";
+import { MinerPool } from "../lib/mining/pool.ts";
 import type { RawVerifyJob } from "./verify_raw_worker.ts";
 
 /** Transactions in each "full" block: the figures named `_full_` are over blocks of this many. */
@@ -130,6 +132,56 @@ async function connectRun(
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * This thread's CPU time per signature check (µs) for blocks of 100 checks through `queue`: what checking
+ * costs the event loop. Deno runs WebCrypto's Ed25519 on its own blocking threads either way; what stays here
+ * is the JavaScript around each check (promises, key lookup), or with the pool, packing and messages.
+ */
+async function mainThreadUsPerCheck(queue: VerifyQueue, items: VerifyItemLike[], rounds: number) {
+  const before = await cpuMs(Deno.pid, Deno.pid);
+  for (let r = 0; r < rounds; r++) {
+    for (let b = 0; b < items.length; b += 100) {
+      if (await queue.verifyAll(items.slice(b, b + 100), { urgent: true }) >= 0) {
+        throw new Error("bench: bad");
+      }
+    }
+  }
+  return ((await cpuMs(Deno.pid, Deno.pid)) - before) * 1000 / (rounds * items.length);
+}
+
+type VerifyItemLike = Parameters<VerifyQueue["verifyAll"]>[0][number];
+
+/**
+ * How late a 5 ms timer fires (p99 and max, ms) while `full` is connected into a fresh store and a mining pool
+ * (default threads: all cores but one) searches a header it will not solve: the stall a ping would see.
+ */
+async function lagWhileMining(setup: Block[], full: Block[], verifier?: VerifyQueue) {
+  const miner = new MinerPool();
+  const abort = new AbortController();
+  try {
+    await miner.ready();
+    const header = { ...full[0].header, bits: 0x1d00ffff }; // difficulty 1: minutes per find on one core
+    const search = miner.search(header, { signal: abort.signal });
+    const lags: number[] = [];
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      lags.push(Math.max(0, now - last - 5));
+      last = now;
+    }, 5);
+    try {
+      await connectRate(setup, full, { verifier });
+    } finally {
+      clearInterval(timer);
+      abort.abort();
+      await search;
+    }
+    return { p99: percentile(lags, 99), max: Math.max(...lags) };
+  } finally {
+    miner.close();
   }
 }
 
@@ -314,6 +366,28 @@ export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Recor
       hitRates.push(warm.hitRate);
     }
     await noteLoad();
+
+    // What checking costs the event loop, and how late a timer fires while blocks connect beside a miner.
+    const blockItems = full.slice(0, 10).flatMap((b) =>
+      b.txs.slice(1).flatMap((tx) => {
+        const message = fromHexReversed(txid(tx));
+        return tx.inputs.map((i) => ({ publicKey: i.publicKey, signature: i.signature, message }));
+      })
+    );
+    const inThread = new VerifyQueue();
+    const mainUs: Record<string, number[]> = { inThread: [], pool: [] };
+    const lag: Record<string, { p99: number; max: number }[]> = { inThread: [], pool: [] };
+    for (let r = 0; r < 3; r++) {
+      mainUs.inThread.push(await mainThreadUsPerCheck(inThread, blockItems, 5));
+      mainUs.pool.push(await mainThreadUsPerCheck(verifier, blockItems, 5));
+      lag.inThread.push(await lagWhileMining(setup, full));
+      lag.pool.push(await lagWhileMining(setup, full, verifier));
+    }
+    await noteLoad();
+    const lagFigure = (xs: { p99: number; max: number }[]) =>
+      `p99 ${xs.map((x) => x.p99.toFixed(1)).join(" / ")} ms, max ${
+        xs.map((x) => x.max.toFixed(1)).join(" / ")
+      } ms over 3 runs`;
     const connect = median(connects), single = median(singles);
     const rawPar = median(rawPars), valPar = median(valPars), validate = median(validates);
     parallel = {
@@ -337,6 +411,14 @@ export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Recor
       connect_warm_blocks_per_s: +median(warms).toFixed(1),
       sigcache_hit_rate: +median(hitRates).toFixed(3),
       verifier_threads: verifierPool.threads,
+      main_thread_us_per_check_in_thread: +median(mainUs.inThread).toFixed(1),
+      main_thread_us_per_check_pool: +median(mainUs.pool).toFixed(1),
+      main_thread_us_spread: `in thread ${mainUs.inThread.map((x) => x.toFixed(1)).join(" / ")}, pool ${
+        mainUs.pool.map((x) => x.toFixed(1)).join(" / ")
+      } (3 runs of ${5 * blockItems.length} checks in blocks of 100; CPU ticks are 10 ms)`,
+      lag_p99_ms_connecting_while_mining_pool: +median(lag.pool.map((x) => x.p99)).toFixed(1),
+      lag_p99_ms_connecting_while_mining_in_thread: +median(lag.inThread.map((x) => x.p99)).toFixed(1),
+      lag_connecting_while_mining_spread: `pool ${lagFigure(lag.pool)}; in thread ${lagFigure(lag.inThread)}`,
     };
   } finally {
     verifierPool.close();
