@@ -480,13 +480,18 @@ export class Node {
     } catch (e) {
       return malformed(e);
     }
+    // The miner's search is about to go stale: its cores go to this block's checks meanwhile.
+    const release = this.#miner?.hold();
     try {
       const r = await this.chain.processBlock(block, bytes, { requested });
+      release?.();
       await this.#afterChainUpdate(r.update, "network");
       if (r.status === "side") this.#emit({ type: "side", hash, height: r.height, source: "network" });
       return { kind: r.status === "connected" ? "accepted" : r.status, id: hash };
     } catch (e) {
       return refused(e, hash);
+    } finally {
+      release?.();
     }
   }
 
