@@ -118,6 +118,23 @@ Deno.test("the workers hold at most their bound; the rest waits in the pool, and
   }
 });
 
+Deno.test("checks that arrive one at a time while the workers are busy travel together, not one per message", async () => {
+  const pool = new VerifyPool({ threads: 2 });
+  try {
+    const items = await signedItems(400, 4, 700);
+    const all: Promise<boolean>[] = [];
+    for (const it of items) {
+      all.push(pool.check(it));
+      await Promise.resolve(); // each check at its own turn, as a burst of payments arrives
+    }
+    assert.ok((await Promise.all(all)).every((ok) => ok));
+    assert.equal(pool.answered, 400);
+    assert.ok(pool.batches <= 400 / 8, `${pool.batches} messages for 400 checks`);
+  } finally {
+    pool.close();
+  }
+});
+
 Deno.test("closing the pool with checks in flight: each still gets its real verdict, in this thread", async () => {
   const pool = new VerifyPool({ threads: 2, maxPerWorker: 4 });
   const items = await signedItems(60, 4, 500);
