@@ -33,6 +33,8 @@ import { LanDiscovery } from "./net/discovery.ts";
 import { Miner } from "./mining/miner.ts";
 import { createTemplate } from "./mining/template.ts";
 import { SyncMeter, type SyncProgress } from "./sync_progress.ts";
+import { VerifyPool } from "./crypto/verify_pool.ts";
+import { VerifyQueue } from "./crypto/verify_queue.ts";
 
 export { syncLine, type SyncProgress } from "./sync_progress.ts";
 
@@ -149,6 +151,7 @@ export class Node {
   #threads?: number;
   #tipWatchers = new Set<() => void>();
   #bans: BanList;
+  #verifyPool: VerifyPool;
   #stalls = new StallMonitor();
   /** Peers' messages are checked one per turn of the event loop, small ones mostly first (lib/turns.ts). */
   #turns = turns;
@@ -165,13 +168,15 @@ export class Node {
     chain: Chain,
     wallet: Wallet,
     bans: BanList,
+    verifiers: { pool: VerifyPool; verifier: VerifyQueue },
   ) {
     this.params = NETWORKS[opts.network];
     this.dataDir = opts.dataDir;
     this.#lock = lock;
     this.#store = store;
     this.chain = chain;
-    this.mempool = new Mempool(chain);
+    this.#verifyPool = verifiers.pool;
+    this.mempool = new Mempool(chain, { verifier: verifiers.verifier });
     this.wallet = wallet;
     this.#bans = bans;
     this.#threads = opts.threads;
@@ -228,16 +233,19 @@ export class Node {
     await Deno.mkdir(opts.dataDir, { recursive: true });
     const lock = lockDataDir(opts.dataDir);
     let store: Store | undefined;
+    // Signature checks on every core; the workers start with the first check.
+    const pool = new VerifyPool();
     try {
       const params = NETWORKS[opts.network];
       // Read the wallet before the store may be created or migrated: a wallet this program refuses (newer,
       // corrupt, another network's) must leave the whole data directory as it was.
       await readWalletFile(`${opts.dataDir}/wallet.json`, params.name);
       store = openStore(`${opts.dataDir}/chain.sqlite`);
-      const chain = Chain.open(store, params);
+      const verifier = new VerifyQueue(pool.capacity, pool.check);
+      const chain = Chain.open(store, params, { verifier });
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
       const bans = await BanList.open(`${opts.dataDir}/bans.json`);
-      const node = new Node(opts, lock, store, chain, wallet, bans);
+      const node = new Node(opts, lock, store, chain, wallet, bans, { pool, verifier });
       // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
       await node.#afterChainUpdate(await chain.resume(), "local");
       node.#knewNobody = !opts.connect?.length &&
@@ -245,6 +253,7 @@ export class Node {
       await node.net.start();
       return node;
     } catch (e) {
+      pool.close();
       store?.close();
       lock.release();
       throw e;
@@ -471,13 +480,18 @@ export class Node {
     } catch (e) {
       return malformed(e);
     }
+    // The miner's search is about to go stale: its cores go to this block's checks meanwhile.
+    const release = this.#miner?.hold();
     try {
       const r = await this.chain.processBlock(block, bytes, { requested });
+      release?.();
       await this.#afterChainUpdate(r.update, "network");
       if (r.status === "side") this.#emit({ type: "side", hash, height: r.height, source: "network" });
       return { kind: r.status === "connected" ? "accepted" : r.status, id: hash };
     } catch (e) {
       return refused(e, hash);
+    } finally {
+      release?.();
     }
   }
 
@@ -514,6 +528,8 @@ export class Node {
     await this.net.stop();
     this.#discovery.close();
     await this.#bans.flush().catch(() => {}); // a ban that could not be written still held while we ran
+    // Checks still running finish in this thread (nothing is left unverified), then the store closes.
+    this.#verifyPool.close();
     this.#store.close();
     this.#lock.release();
   }

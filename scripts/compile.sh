@@ -8,7 +8,7 @@
 # and the interface list to advertise its LAN address. Never -A.
 #
 # Included explicitly: what the code loads at run time by a path the compiler cannot see — the mining worker
-# (new Worker(new URL(...))), its wasm kernel, and the menu (imported through a variable so that headless
+# and the signature-check worker (new Worker(new URL(...))), its wasm kernel, and the menu (imported through a variable so that headless
 # nodes and subcommands never fetch its npm prompt library), and the explorer's assets (stylesheet, script,
 # uPlot), which the explorer reads at start from import.meta.url.
 set -euo pipefail
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 PERMS=(--allow-read --allow-write --allow-net
   --allow-env=TERM,HOME,XDG_DATA_HOME,APPDATA,NO_COLOR,COLUMNS,LINES
   --allow-sys=networkInterfaces)
-INCLUDES=(--include lib/mining/worker.ts --include lib/mining/kernel.wasm --include lib/ui/menu.ts
+INCLUDES=(--include lib/mining/worker.ts --include lib/crypto/verify_worker.ts --include lib/mining/kernel.wasm --include lib/ui/menu.ts
   --include lib/explorer/assets)
 TARGETS=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-msvc)
 rm -rf dist

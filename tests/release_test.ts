@@ -207,6 +207,7 @@ Deno.test("compile.sh: five targets, the start task's permissions (never -A), th
     ]);
     const assets = await runtimeAssets();
     assert.deepEqual(assets, [
+      "lib/crypto/verify_worker.ts",
       "lib/explorer/assets",
       "lib/mining/kernel.wasm",
       "lib/mining/worker.ts",
