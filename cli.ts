@@ -16,8 +16,8 @@ import {
 } from "./lib/cli/help.ts";
 import { printResult } from "./lib/cli/output.ts";
 import { NETWORKS } from "./lib/consensus/params.ts";
-import { defaultDataDir } from "./lib/data_dir.ts";
-import { Node, type NodeEvent } from "./lib/node.ts";
+import { dataDirOf, fromInvocation } from "./lib/cli/locate.ts";
+import { Node, type NodeEvent, NodeStartError } from "./lib/node.ts";
 import { callRpc, NoNode, RpcError } from "./lib/rpc/client.ts";
 import { RPC_ERRORS, startRpc } from "./lib/rpc/server.ts";
 import { DataDirLocked } from "./lib/store/lock.ts";
@@ -27,9 +27,10 @@ import { WalletError } from "./lib/wallet/errors.ts";
 import type { Explorer } from "./lib/explorer/server.ts";
 import { parseHostPort } from "./lib/net/messages.ts";
 
-function fail(message: string, code: number, command?: CommandName): never {
+/** Prints one line (a usage error: and the usage, unless a suggestion says it all) and exits with `code`. */
+function fail(message: string, code: number, command?: CommandName, hint = true): never {
   console.error(`peerchain: ${message}`);
-  if (code === 2) console.error(usageHint(command));
+  if (code === 2 && hint) console.error(usageHint(command));
   Deno.exit(code);
 }
 
@@ -95,8 +96,16 @@ function describe(e: NodeEvent): string {
 /** How often a headless node logs its sync progress. */
 const SYNC_LOG_MS = 2_000;
 /**
- * Serves the explorer where `--explorer` says, or by default on 127.0.0.1 at the network port + 1 (a free
- * port when that one is taken); none with `--no-explorer`. An explicit address that is taken is refused.
+ * The explorer's default port is the node's network port plus this: network ports count up from 8765
+ * (regtest 18765), explorers from 9765 (regtest 19765), so up to a thousand nodes on one machine, each with
+ * its own --listen port, never take each other's ports (the explorer of 127.0.0.1:18765 used to take 18766,
+ * the port the README's second node listens on).
+ */
+export const EXPLORER_PORT_OFFSET = 1000;
+/**
+ * Serves the explorer where `--explorer` says, or by default on 127.0.0.1 at the network port +
+ * `EXPLORER_PORT_OFFSET` (a free port when that one is taken); none with `--no-explorer`. An explicit address
+ * that is taken is refused.
  */
 async function openExplorer(node: Node, args: Args, networkPort: number): Promise<Explorer | undefined> {
   if (args.explorer === null) return undefined;
@@ -114,7 +123,7 @@ async function openExplorer(node: Node, args: Args, networkPort: number): Promis
       );
     }
   }
-  const port = networkPort < 65535 ? networkPort + 1 : 0;
+  const port = networkPort + EXPLORER_PORT_OFFSET <= 65535 ? networkPort + EXPLORER_PORT_OFFSET : 0;
   try {
     return await startExplorer(node, { hostname: "127.0.0.1", port, publicHost });
   } catch (e) {
@@ -134,8 +143,11 @@ async function run(args: Args): Promise<void> {
   });
   await menu;
   const params = NETWORKS[args.network];
-  const explicitDir = args.dataDir !== undefined;
-  const baseDir = args.dataDir ?? defaultDataDir(args.network);
+  // The same flags give the same data directory: --data-dir, or the default one keyed by the --listen port.
+  // Only a node given neither takes the next free instance (`<dir>-2`, ...) when another node holds it.
+  const explicitDir = args.dataDir !== undefined || !!args.listen?.port;
+  const baseDir = dataDirOf(args);
+  const trackerPath = fromInvocation(args.tracker);
   const bindHost = args.listen?.hostname ?? "0.0.0.0";
   let port = args.listen?.port ?? params.defaultPort;
   // Several nodes started from one folder must just work: the next one takes a free port.
@@ -164,7 +176,7 @@ async function run(args: Args): Promise<void> {
       node = await Node.start({
         network: args.network,
         dataDir,
-        trackerPath: args.tracker,
+        trackerPath,
         bind: { hostname: bindHost, port },
         advertise: args.advertise,
         advertiseHost: bindHost === "0.0.0.0" ? lanAddress() ?? "127.0.0.1" : undefined,
@@ -182,7 +194,10 @@ async function run(args: Args): Promise<void> {
       });
     } catch (e) {
       if (e instanceof DataDirLocked && !explicitDir && instance < 20) continue;
-      if (e instanceof DataDirLocked || e instanceof StoreError || e instanceof WalletError) {
+      if (
+        e instanceof DataDirLocked || e instanceof StoreError || e instanceof WalletError ||
+        e instanceof NodeStartError
+      ) {
         fail(e.message, 1);
       }
       if (e instanceof Deno.errors.AddrInUse) {
@@ -219,6 +234,7 @@ async function run(args: Args): Promise<void> {
       explorer?.url ?? "off"
     }`,
   );
+  for (const w of node.trackerWarnings) log(`warning: tracker ${w} (line kept, not used)`);
   log(
     `role ${node.net.role}, hub ${
       node.net.hub?.listen ?? "none"
@@ -233,7 +249,7 @@ async function run(args: Args): Promise<void> {
 }
 
 async function subcommand(args: Args): Promise<void> {
-  const dataDir = args.dataDir ?? defaultDataDir(args.network);
+  const dataDir = dataDirOf(args);
   try {
     const result = await callRpc(dataDir, args.command, args.positional);
     printResult(args.command, result, args.json);
@@ -251,7 +267,7 @@ if (import.meta.main) {
   try {
     args = parseArgs(Deno.args);
   } catch (e) {
-    if (e instanceof UsageError) fail(e.message, 2, e.command);
+    if (e instanceof UsageError) fail(e.message, 2, e.command, !e.suggested);
     throw e;
   }
   switch (args.command) {

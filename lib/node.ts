@@ -28,7 +28,7 @@ import { turns } from "./turns.ts";
 import { SerialQueue } from "./serial_queue.ts";
 import { Network, type NetworkEvent, type NetworkOptions, type Role } from "./net/network.ts";
 import type { HostPort } from "./net/messages.ts";
-import { readTracker, trackerFile } from "./net/tracker.ts";
+import { learnedTrackerPath, type TrackerFile, trackerFile } from "./net/tracker.ts";
 import { LanDiscovery } from "./net/discovery.ts";
 import { Miner } from "./mining/miner.ts";
 import { createTemplate } from "./mining/template.ts";
@@ -42,8 +42,13 @@ export interface NodeOptions {
   network: NetworkName;
   /** The data directory (created if missing). */
   dataDir: string;
-  /** The tracker file (`server_tracker.txt`). */
+  /** The tracker file (`server_tracker.txt`): read, never written. */
   trackerPath: string;
+  /**
+   * Where this node writes the SuperPeers it learned, read before `trackerPath` (default
+   * `learnedTrackerPath(trackerPath, network)`: `server_tracker.<network>.txt` beside it).
+   */
+  learnedTrackerPath?: string;
   /** The address to bind (`--listen`); port 0 picks a free one. What others dial is `Network.listen`. */
   bind: HostPort;
   /** The address others should dial, when it differs from `bind`. */
@@ -107,6 +112,8 @@ export interface NodeStatus extends NodeOverview {
   network_size: number;
   /** This node's wallet address. */
   address: string;
+  /** Its data directory (chain, wallet, keys): which of several nodes on one machine this is. */
+  dataDir: string;
   /** Spendable confirmed coins. */
   balance: number;
   /** Coinbase coins still maturing. */
@@ -125,6 +132,24 @@ export interface NodeStatus extends NodeOverview {
   explorer: string | null;
 }
 
+/** A node that cannot start for a reason the user can fix: the message is one line saying what to do. */
+export class NodeStartError extends Error {
+  /** The error's name, for logs. */
+  override name = "NodeStartError";
+}
+
+/** Creates the data directory; one that is a file (or under one) is a `NodeStartError`. */
+async function makeDataDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotADirectory)) throw e;
+    throw new NodeStartError(
+      `the data directory ${dir} is a file, not a directory (choose another with --data-dir)`,
+    );
+  }
+}
+
 /** A running node. Start with `Node.start`, end with `stop`. */
 export class Node {
   /** The network's parameters. */
@@ -141,6 +166,8 @@ export class Node {
   readonly dataDir: string;
   /** The explorer's URL, set by whoever serves it (the CLI); null while none does. */
   explorerUrl: string | null = null;
+  /** One line per tracker-file line this node could not read at start (the lines themselves are kept). */
+  readonly trackerWarnings: readonly string[];
   #store: Store;
   #lock: DirLock;
   #listeners = new Set<(e: NodeEvent) => void>();
@@ -165,7 +192,10 @@ export class Node {
     chain: Chain,
     wallet: Wallet,
     bans: BanList,
+    tracker: TrackerFile,
+    trackerWarnings: string[],
   ) {
+    this.trackerWarnings = trackerWarnings;
     this.params = NETWORKS[opts.network];
     this.dataDir = opts.dataDir;
     this.#lock = lock;
@@ -189,7 +219,7 @@ export class Node {
       bind: opts.bind,
       advertise: opts.advertise,
       advertiseHost: opts.advertiseHost,
-      tracker: trackerFile(opts.trackerPath),
+      tracker,
       connect: opts.connect,
       maxPeers: opts.maxPeers,
       bans,
@@ -225,7 +255,18 @@ export class Node {
    * ```
    */
   static async start(opts: NodeOptions): Promise<Node> {
-    await Deno.mkdir(opts.dataDir, { recursive: true });
+    await makeDataDir(opts.dataDir);
+    const tracker = trackerFile(
+      opts.trackerPath,
+      opts.learnedTrackerPath ?? learnedTrackerPath(opts.trackerPath, opts.network),
+    );
+    let known;
+    try {
+      known = await tracker.read();
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new NodeStartError(`cannot read the tracker file ${opts.trackerPath}: ${why}`);
+    }
     const lock = lockDataDir(opts.dataDir);
     let store: Store | undefined;
     try {
@@ -237,11 +278,10 @@ export class Node {
       const chain = Chain.open(store, params);
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
       const bans = await BanList.open(`${opts.dataDir}/bans.json`);
-      const node = new Node(opts, lock, store, chain, wallet, bans);
+      const node = new Node(opts, lock, store, chain, wallet, bans, tracker, known.warnings);
       // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
       await node.#afterChainUpdate(await chain.resume(), "local");
-      node.#knewNobody = !opts.connect?.length &&
-        (await readTracker(opts.trackerPath).catch(() => ({ addrs: [] }))).addrs.length === 0;
+      node.#knewNobody = !opts.connect?.length && known.addrs.length === 0;
       await node.net.start();
       return node;
     } catch (e) {
@@ -312,6 +352,7 @@ export class Node {
       superpeers: this.net.superpeers.map((s) => s.listen),
       network_size: this.net.networkSize,
       address: this.wallet.address,
+      dataDir: this.dataDir,
       balance: bal.confirmed / COIN,
       immature: bal.immature / COIN,
       pending: bal.pending / COIN,

@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PERMS=(--allow-read --allow-write --allow-net
-  --allow-env=TERM,HOME,XDG_DATA_HOME,APPDATA,NO_COLOR,COLUMNS,LINES
+  --allow-env=TERM,HOME,XDG_DATA_HOME,APPDATA,NO_COLOR,COLUMNS,LINES,INIT_CWD
   --allow-sys=networkInterfaces)
 INCLUDES=(--include lib/mining/worker.ts --include lib/mining/kernel.wasm --include lib/ui/menu.ts
   --include lib/explorer/assets)

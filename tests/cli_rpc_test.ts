@@ -9,7 +9,8 @@ import type { PeersReply } from "../lib/rpc/methods.ts";
 import type { RpcInfo } from "../lib/rpc/server.ts";
 import { lockDataDir } from "../lib/store/lock.ts";
 import { assertRefusal, cli, json } from "./support/cli.ts";
-import { Cluster, type TestNode } from "./support/cluster.ts";
+import { Cluster, freePort, type TestNode } from "./support/cluster.ts";
+import { parseTracker } from "../lib/net/tracker.ts";
 import { waitFor } from "./support/wait.ts";
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -252,7 +253,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "two nodes started from one folder with default data directories join each other",
+  name:
+    "two nodes started from one folder: default data directories keyed by --listen port, the clone left clean",
   async fn() {
     const cluster = await Cluster.create("peerchain-cli-");
     const root = cluster.root;
@@ -266,13 +268,18 @@ Deno.test({
       // The default listen address is every interface: stay on loopback and test the data-dir fallback.
       // No --data-dir and no --tracker: each picks its default, the tracker file in the folder they share.
       const from = { tracker: null, cwd: root, env, defaultTimings: true };
-      const first = await cluster.start("first", { defaultDataDir: base, ...from });
-      const second = await cluster.start("second", { defaultDataDir: `${base}-2`, ...from });
+      // The folder holds a shipped tracker file, as a clone does: the nodes must leave it as it is.
+      const shipped = "# shipped with the clone\nnot an address\n";
+      await Deno.writeTextFile(`${root}/server_tracker.txt`, shipped);
+      const [p1, p2] = [freePort(), freePort()];
+      const first = await cluster.start("first", { port: p1, defaultDataDir: `${base}-${p1}`, ...from });
+      const second = await cluster.start("second", { port: p2, defaultDataDir: `${base}-${p2}`, ...from });
+      const [dir1, dir2] = [`${base}-${p1}`, `${base}-${p2}`];
       await waitFor(
         async () => {
           const [a, b] = await Promise.all([
-            json<Status>(base, "status"),
-            json<Status>(`${base}-2`, "status"),
+            json<Status>(dir1, "status"),
+            json<Status>(dir2, "status"),
           ]);
           return a.peers === 1 && b.peers === 1;
         },
@@ -280,22 +287,33 @@ Deno.test({
         () =>
           `the two nodes to join\n--- first\n${first.log.join("\n")}\n--- second\n${second.log.join("\n")}`,
       );
-      const [a, b] = await Promise.all([json<Status>(base, "status"), json<Status>(`${base}-2`, "status")]);
+      const [a, b] = await Promise.all([json<Status>(dir1, "status"), json<Status>(dir2, "status")]);
       assert.equal(a.role, "superpeer");
       assert.equal(b.role, "peer");
       assert.equal(a.hub, first.listen);
       assert.equal(b.hub, first.listen);
       assert.notEqual(a.address, b.address, "each instance has its own wallet");
-      const tracker = await Deno.readTextFile(`${root}/server_tracker.txt`);
-      assert.match(tracker.split("\n")[0], new RegExp(first.listen.replace(":", "[: ]")));
+      // What they learned is in the regtest file beside the shipped one, which is unchanged.
+      const learned = parseTracker(await Deno.readTextFile(`${root}/server_tracker.regtest.txt`)).addrs;
+      assert.equal(`${learned[0].hostname}:${learned[0].port}`, first.listen);
+      assert.equal(await Deno.readTextFile(`${root}/server_tracker.txt`), shipped);
+      assert.ok(
+        first.log.some((l) => /warning: tracker .*server_tracker.txt line 2/.test(l)),
+        first.log.join("\n"),
+      );
       // A block mined by one reaches the other.
-      const [hash] = (await json<{ hashes: string[] }>(`${base}-2`, "mine", "1")).hashes;
+      const [hash] = (await json<{ hashes: string[] }>(dir2, "mine", "1")).hashes;
       await waitFor(
-        async () => (await json<Status>(base, "status")).tip === hash,
+        async () => (await json<Status>(dir1, "status")).tip === hash,
         30_000,
         "the block to relay",
       );
-      assert.ok(second.log.some((l) => l.includes(`data ${base}-2`)), second.log.join("\n"));
+      assert.ok(second.log.some((l) => l.includes(`data ${dir2}`)), second.log.join("\n"));
+      // Started again with the same flags, the second node gets the same data directory and wallet.
+      second.kill("SIGTERM");
+      await second.exited;
+      await cluster.restart(second);
+      assert.equal((await json<Status>(dir2, "status")).address, b.address);
     } finally {
       await cluster.cleanup();
     }

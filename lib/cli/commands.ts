@@ -12,6 +12,8 @@ import { AddressFormatError, formatHostPort, type HostPort, parseHostPort } from
 export class UsageError extends Error {
   /** The error's name, for logs. */
   override name = "UsageError";
+  /** The command the user probably meant, when the message suggests one (then it is the whole answer). */
+  suggested?: CommandName;
   /** An error about `command`'s command line (undefined when the command itself is unknown). */
   constructor(message: string, readonly command?: CommandName) {
     super(message);
@@ -66,7 +68,7 @@ export interface Args {
   rpcPort?: number;
   /** `--max-peers`. */
   maxPeers?: number;
-  /** `--explorer`; null with `--no-explorer`; undefined for the default (127.0.0.1, network port + 1). */
+  /** `--explorer`; null with `--no-explorer`; undefined for the default (127.0.0.1, network port + 1000). */
   explorer?: HostPort | null;
   /** `--discover`: look for SuperPeers on the LAN by UDP broadcast when the tracker's don't answer. */
   discover: boolean;
@@ -188,8 +190,10 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: "--listen",
     value: "HOST:PORT",
-    scope: "run",
-    help: "where to listen (default: all interfaces, port 8765 or regtest 18765, else a free one)",
+    scope: "all",
+    help:
+      "where to listen (default: all interfaces, port 8765 or regtest 18765, else a free one), which also " +
+      "names the default data directory (<default>-PORT): a subcommand given the same --listen asks that node",
     apply(a, v) {
       a.listen = hostPort("--listen", v);
     },
@@ -261,7 +265,7 @@ export const FLAGS: readonly FlagSpec[] = [
     scope: "run",
     help:
       "serve the explorer there, 0.0.0.0:PORT to share it read-only with the LAN (default: 127.0.0.1 on " +
-      "the network port + 1, or a free port)",
+      "the network port + 1000, or a free port)",
     apply(a, v) {
       if (a.explorer === null) throw new UsageError("--explorer and --no-explorer contradict each other");
       a.explorer = hostPort("--explorer", v);
