@@ -14,12 +14,13 @@ import {
   VERSION,
   zshCompletion,
 } from "./lib/cli/help.ts";
-import { printResult } from "./lib/cli/output.ts";
+import { CLI_ERROR_NAMES, jsonError, printResult } from "./lib/cli/output.ts";
 import { NETWORKS } from "./lib/consensus/params.ts";
 import { dataDirOf, fromInvocation } from "./lib/cli/locate.ts";
 import { Node, type NodeEvent, NodeStartError } from "./lib/node.ts";
 import { callRpc, NoNode, RpcError } from "./lib/rpc/client.ts";
 import { RPC_ERRORS, startRpc } from "./lib/rpc/server.ts";
+import { RPC_ERROR_NAMES } from "./lib/rpc/methods.ts";
 import { DataDirLocked } from "./lib/store/lock.ts";
 import { syncLine } from "./lib/sync_progress.ts";
 import { StoreError } from "./lib/store/store.ts";
@@ -27,8 +28,19 @@ import { WalletError } from "./lib/wallet/errors.ts";
 import type { Explorer } from "./lib/explorer/server.ts";
 import { parseHostPort } from "./lib/net/messages.ts";
 
-/** Prints one line (a usage error: and the usage, unless a suggestion says it all) and exits with `code`. */
-function fail(message: string, code: number, command?: CommandName, hint = true): never {
+/** True when the command line asks for JSON (also when it could not be parsed). */
+const WANTS_JSON = Deno.args.includes("--json");
+
+/**
+ * Prints one line and exits with `code`: under `--json` one JSON object `{"error": {"code", "message"}}`
+ * with the stable code name `name`; otherwise `peerchain: message` (a usage error: and the usage, unless a
+ * suggestion says it all).
+ */
+function fail(message: string, code: number, command?: CommandName, hint = true, name?: string): never {
+  if (WANTS_JSON) {
+    console.error(jsonError(name ?? (code === 2 ? CLI_ERROR_NAMES.usage : "refused"), message));
+    Deno.exit(code);
+  }
   console.error(`peerchain: ${message}`);
   if (code === 2 && hint) console.error(usageHint(command));
   Deno.exit(code);
@@ -90,6 +102,10 @@ function describe(e: NodeEvent): string {
       return e.found.length
         ? `discovery: ${e.found.length} SuperPeer(s) answered in ${e.ms} ms: ${e.found.join(", ")}`
         : `discovery: no SuperPeer answered on this LAN (${e.ms} ms)`;
+    case "clock":
+      return e.warning
+        ? `warning: ${e.warning}`
+        : "clock: this computer's clock agrees with its peers' again";
   }
 }
 
@@ -251,12 +267,17 @@ async function run(args: Args): Promise<void> {
 async function subcommand(args: Args): Promise<void> {
   const dataDir = dataDirOf(args);
   try {
-    const result = await callRpc(dataDir, args.command, args.positional);
+    // `mining start` is the RPC's `mining.start`; every other command is the method of its name.
+    const [method, params] = args.command === "mining"
+      ? [`mining.${args.positional[0]}`, []]
+      : [args.command, args.positional];
+    const result = await callRpc(dataDir, method, params);
     printResult(args.command, result, args.json);
   } catch (e) {
-    if (e instanceof NoNode) fail(e.message, 3);
+    if (e instanceof NoNode) fail(e.message, 3, undefined, true, CLI_ERROR_NAMES.noNode);
     if (e instanceof RpcError) {
-      fail(e.message, e.code === RPC_ERRORS.badParams ? 2 : 1, args.command);
+      const name = e.code === 401 ? CLI_ERROR_NAMES.badCookie : RPC_ERROR_NAMES[e.code] ?? "refused";
+      fail(e.message, e.code === RPC_ERRORS.badParams ? 2 : 1, args.command, true, name);
     }
     throw e;
   }

@@ -6,7 +6,9 @@
  */
 import { Chain, type ChainUpdate } from "./chain/chain.ts";
 import { Mempool, type MempoolEntry } from "./chain/mempool.ts";
-import { COIN } from "./consensus/amount.ts";
+import { checkProofOfWork } from "./consensus/pow.ts";
+import { nextBits } from "./chain/block_rules.ts";
+import { ClockSkew, skewWarning } from "./clock_skew.ts";
 import { type NetworkName, type NetworkParams, NETWORKS } from "./consensus/params.ts";
 import { type Block, decodeBlock, encodeBlock } from "./primitives/block.ts";
 import { blockHashSync, type BlockHeader, decodeHeader, HEADER_SIZE } from "./primitives/header.ts";
@@ -78,7 +80,12 @@ export type NodeEvent =
   | { type: "reorg"; disconnected: number; connected: number }
   | { type: "tx"; txid: string; source: "local" | "network" }
   | { type: "mined"; hash: string }
-  | { type: "discovery"; found: string[]; ms: number };
+  | { type: "discovery"; found: string[]; ms: number }
+  /**
+   * The median of peers' clocks moved past the warning threshold (`warning` says what to do) or back
+   * within it (`warning` null); `offset`: their median minus this node's clock, in seconds.
+   */
+  | { type: "clock"; offset: number | null; warning: string | null };
 
 /** What anyone may see of a node: its place in the network, its chain, mempool and mining; nothing of its wallet. */
 export interface NodeOverview {
@@ -104,7 +111,24 @@ export interface NodeOverview {
   hashrate: number;
 }
 
-/** A node's state at a glance, its wallet's included; balances in coins, as bitcoin-cli prints them. */
+/**
+ * What the wallet holds, in base units: what it can spend now, what is maturing, and what is unconfirmed,
+ * told apart by who paid it: others (`incoming`) or this wallet itself (`change` of its own payments).
+ */
+export interface WalletBalances {
+  /** Mature confirmed coins no mempool transaction spends. */
+  spendable: number;
+  /** Coinbase coins still maturing. */
+  immature: number;
+  /** Blocks until the next immature coin matures (spendable in the block after), or null when none. */
+  maturesIn: number | null;
+  /** Unconfirmed payments from others. */
+  incoming: number;
+  /** Unconfirmed change of this wallet's own payments. */
+  change: number;
+}
+
+/** A node's state at a glance, its wallet's included; amounts in base units (1 coin = 10^8). */
 export interface NodeStatus extends NodeOverview {
   /** The SuperPeers this node links to ("host:port"): its own as a Peer, its mesh neighbours as a SuperPeer. */
   superpeers: string[];
@@ -114,12 +138,18 @@ export interface NodeStatus extends NodeOverview {
   address: string;
   /** Its data directory (chain, wallet, keys): which of several nodes on one machine this is. */
   dataDir: string;
-  /** Spendable confirmed coins. */
+  /** Spendable confirmed coins, base units. */
   balance: number;
-  /** Coinbase coins still maturing. */
+  /** Coinbase coins still maturing, base units. */
   immature: number;
-  /** Unconfirmed coins to this wallet. */
+  /** Unconfirmed payments from others to this wallet, base units. */
   pending: number;
+  /** Unconfirmed change of this wallet's own payments, base units. */
+  change: number;
+  /** The median of peers' clocks minus this node's, in seconds (null: no sample yet; see lib/clock_skew.ts). */
+  clockOffset: number | null;
+  /** What to do about this node's clock, or null while it agrees with its peers'. */
+  clockWarning: string | null;
   /** Transactions waiting for a missing parent. */
   orphanTxs: number;
   /** Blocks waiting for a missing parent. */
@@ -184,6 +214,8 @@ export class Node {
   #knewNobody = false;
   /** Payments are built one at a time, so two at once never pick the same coins. */
   #sending = new SerialQueue();
+  #clock = new ClockSkew();
+  #clockWarning: string | null = null;
 
   private constructor(
     opts: NodeOptions,
@@ -344,18 +376,60 @@ export class Node {
     };
   }
 
+  /** The ban list: hosts banned for misbehaviour (`bans`, `unban HOST`). */
+  get bans(): BanList {
+    return this.#bans;
+  }
+
+  /** The wallet's balances, in base units (see `WalletBalances`). */
+  balances(): WalletBalances {
+    const view = this.walletView();
+    const pkhs = this.wallet.pubKeyHashes;
+    const b: WalletBalances = { spendable: 0, immature: 0, maturesIn: null, incoming: 0, change: 0 };
+    const ours = new Set<string>();
+    for (const { outpoint, coin } of this.chain.coinsOf(pkhs)) {
+      ours.add(`${outpoint.txid}:${outpoint.index}`);
+      const left = coin.coinbase ? coin.height + view.coinbaseMaturity - (view.height + 1) : 0;
+      if (left > 0) {
+        b.immature += coin.amount;
+        b.maturesIn = Math.min(b.maturesIn ?? left, left);
+      } else if (!this.mempool.isSpent(outpoint)) b.spendable += coin.amount;
+    }
+    const pooled = this.mempool.coinsOf(pkhs);
+    for (const { outpoint } of pooled) ours.add(`${outpoint.txid}:${outpoint.index}`);
+    for (const { outpoint, coin } of pooled) {
+      if (this.mempool.isSpent(outpoint)) continue;
+      // Change: the transaction that made it spends a coin of this wallet.
+      const tx = this.mempool.get(outpoint.txid)?.tx;
+      const own = tx?.inputs.some((i) => ours.has(`${i.prevout.txid}:${i.prevout.index}`));
+      if (own) b.change += coin.amount;
+      else b.incoming += coin.amount;
+    }
+    return b;
+  }
+
+  /** The median of peers' clocks against this one (see lib/clock_skew.ts), and the warning, if any. */
+  clockSkew(): { offset: number | null; peers: number; warning: string | null } {
+    const m = this.#clock.median(Date.now() / 1000);
+    return { ...m, warning: skewWarning(m.offset) };
+  }
+
   /** The node's state in one object: what `status --json` prints and the menu's status line shows. */
   status(): NodeStatus {
-    const bal = this.wallet.balance(this.walletView());
+    const bal = this.balances();
+    const clock = this.clockSkew();
     return {
       ...this.overview(),
       superpeers: this.net.superpeers.map((s) => s.listen),
       network_size: this.net.networkSize,
       address: this.wallet.address,
       dataDir: this.dataDir,
-      balance: bal.confirmed / COIN,
-      immature: bal.immature / COIN,
-      pending: bal.pending / COIN,
+      balance: bal.spendable,
+      immature: bal.immature,
+      pending: bal.incoming,
+      change: bal.change,
+      clockOffset: clock.offset,
+      clockWarning: clock.warning,
       orphanTxs: this.mempool.orphanCount,
       orphanBlocks: this.chain.orphanCount,
       maxStallMs: this.#stalls.longestMs,
@@ -475,7 +549,7 @@ export class Node {
       },
       // A transaction waiting for its parent is not counted: the copy we hold may be a forged one.
       has: (kind, id) => kind === "tx" ? this.mempool.has(id) : this.chain.has(id),
-      receiveBlock: (bytes, _from, requested) => this.receiveBlock(bytes, requested),
+      receiveBlock: (bytes, from, requested) => this.receiveBlock(bytes, requested, from),
       receiveTx: (bytes) => this.receiveTx(bytes),
       pendingTxids: () => this.mempool.entries().map((e) => e.txid),
       peerTip: (height) => this.#sync.announce(height),
@@ -487,7 +561,7 @@ export class Node {
    * verdict says what became of it. The header is checked before the body is decoded, so a block refused for
    * its work or its time costs one header hash, and an orphan is kept as bytes until its parent comes.
    */
-  async receiveBlock(bytes: Uint8Array, requested = false): Promise<Verdict> {
+  async receiveBlock(bytes: Uint8Array, requested = false, from?: string): Promise<Verdict> {
     if (!this.#turns.free()) await this.#turns.next(bytes.length);
     let header: BlockHeader;
     try {
@@ -497,6 +571,7 @@ export class Node {
     }
     const hash = blockHashSync(header);
     if (this.chain.has(hash)) return { kind: "known", id: hash };
+    if (!requested && from !== undefined) this.#sampleClock(header, hash, from);
     try {
       // An orphan is kept unread: its body costs nothing unless its parent comes.
       if (this.chain.checkHeader(header, { requested }) === "orphan") {
@@ -544,6 +619,22 @@ export class Node {
     } catch (e) {
       return refused(e, txid(tx));
     }
+  }
+
+  /**
+   * A block a peer pushed on top of our tip was just mined: its time is its miner's clock. Only one with the
+   * work our next block needs counts (a sample costs a block's work), one sample per peer.
+   */
+  #sampleClock(header: BlockHeader, hash: string, from: string): void {
+    const tip = this.chain.tip;
+    if (header.prevHash !== tip.hash || header.bits !== nextBits(tip, this.params)) return;
+    if (!checkProofOfWork(hash, header.bits, this.params.powLimit)) return;
+    this.#clock.sample(from, header.time, Date.now() / 1000);
+    const { offset, warning } = this.clockSkew();
+    if (warning === null ? this.#clockWarning !== null : this.#clockWarning === null) {
+      this.#emit({ type: "clock", offset, warning });
+    }
+    this.#clockWarning = warning;
   }
 
   /** Stops the network, closes the store and releases the data directory. Safe to call twice. */

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { NETWORKS } from "../lib/consensus/params.ts";
+import { COIN, parseAmount } from "../lib/consensus/amount.ts";
 import { encodeAddress } from "../lib/crypto/address.ts";
 import type { PeersReply } from "../lib/rpc/methods.ts";
 import type { RpcInfo } from "../lib/rpc/server.ts";
@@ -14,6 +15,8 @@ import { parseTracker } from "../lib/net/tracker.ts";
 import { waitFor } from "./support/wait.ts";
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** An exact decimal amount of coins, as JSON carries amounts: "0", "1.5", "0.0000198". */
+const COINS = /^(0|[1-9]\d*)(\.\d{0,7}[1-9])?$/;
 const dec = new TextDecoder();
 
 async function exists(path: string): Promise<boolean> {
@@ -59,7 +62,10 @@ function assertStatusShape(s: Status): void {
   assert.ok(Array.isArray(s.superpeers) && s.superpeers.every((a) => /^[\w.\-\[\]:]+:\d+$/.test(a)));
   assert.ok(Number.isSafeInteger(s.network_size) && (s.network_size as number) >= 1);
   assert.match(String(s.address), /^pcrt1[02-9ac-hj-np-z]+$/);
-  for (const k of ["balance", "pending", "hashrate"]) assert.equal(typeof s[k], "number", k);
+  // Amounts are exact decimal coin strings; the hash rate is a number of hashes a second.
+  for (const k of ["balance", "immature", "pending", "change"]) assert.match(String(s[k]), COINS, k);
+  assert.equal(typeof s.hashrate, "number");
+  assert.equal(typeof s.dataDir, "string");
   assert.ok(Number.isSafeInteger(s.mempool));
   assert.equal(typeof s.mining, "boolean");
 }
@@ -90,7 +96,7 @@ Deno.test({
         assert.equal(s0.role, "superpeer");
         assert.equal(s0.hub, node.listen);
         assert.equal(s0.listen, node.listen);
-        const zeros = { height: 0, peers: 0, balance: 0, pending: 0, mempool: 0, mining: false };
+        const zeros = { height: 0, peers: 0, balance: "0", pending: "0", mempool: 0, mining: false };
         for (const [k, v] of Object.entries(zeros)) assert.equal(s0[k], v, k);
         address = (await json<{ address: string }>(dir, "address")).address;
         assert.equal(address, s0.address);
@@ -133,8 +139,9 @@ Deno.test({
         assert.equal(peers.network_size, 1);
 
         assert.deepEqual(await json(dir, "mempool"), []);
-        const bal = await json<Record<string, number>>(dir, "balance");
-        assert.deepEqual(bal, { confirmed: 0, immature: 100, pending: 0 });
+        const bal = await json(dir, "balance");
+        // Block 1's coinbase matures in the block after 8 more: 1 + 10 (regtest's maturity) - 3.
+        assert.deepEqual(bal, { spendable: "0", immature: "100", maturesIn: 8, incoming: "0", change: "0" });
       });
 
       await t.step("refusals exit 1 and send nothing; send --json gives the txid", async () => {
@@ -145,9 +152,11 @@ Deno.test({
         assert.equal(maturing.hashes.length, 10);
         const s = await json<Status>(dir, "status");
         assert.equal(s.height, 12);
-        assert.ok((s.balance as number) >= 50, `mature coinbase, got ${s.balance}`);
+        assert.ok(parseAmount(String(s.balance)) >= 50 * COIN, `mature coinbase, got ${s.balance}`);
 
-        const sent = await json<{ txid: string; fee: number }>(dir, "send", other, "1.5");
+        const sent = await json<{ txid: string; amount: string; fee: string }>(dir, "send", other, "1.5");
+        assert.equal(sent.amount, "1.5");
+        assert.match(sent.fee, COINS);
         assert.match(sent.txid, HEX64);
         const pool = await json<{ txid: string }[]>(dir, "mempool");
         assert.deepEqual(pool.map((e) => e.txid), [sent.txid]);

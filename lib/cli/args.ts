@@ -106,6 +106,9 @@ export function parseArgs(argv: string[]): Args {
   if (a.command === "help" && a.positional[0] !== undefined && !findCommand(a.positional[0])) {
     throw new UsageError(`no command "${a.positional[0]}" to help with`, "help");
   }
+  if (a.command === "mining" && a.positional[0] !== "start" && a.positional[0] !== "stop") {
+    throw new UsageError(`mining takes start or stop, not "${a.positional[0]}"`, "mining");
+  }
   if (a.command === "completions" && a.positional[0] !== "bash" && a.positional[0] !== "zsh") {
     throw new UsageError(`completions are for bash or zsh, not "${a.positional[0]}"`, "completions");
   }

@@ -26,11 +26,15 @@ export const SUBCOMMANDS = [
   "peers",
   "chain",
   "block",
+  "tx",
   "mempool",
   "balance",
   "address",
   "send",
   "mine",
+  "mining",
+  "bans",
+  "unban",
   "stop",
 ] as const;
 
@@ -359,7 +363,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "role, hub, height, tip, balance and mining of the running node",
     description:
       "Prints the running node's state at a glance: role, hub, peers, height, tip, wallet balances,\n" +
-      "mempool size and whether it mines.",
+      "mempool size, whether it mines, its data directory, and a warning when its clock is off.",
     examples: ["peerchain status", "peerchain status --json"],
     flags: "node",
     exitCodes: NODE_EXITS,
@@ -398,6 +402,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     exitCodes: NODE_EXITS,
   },
   {
+    name: "tx",
+    args: "TXID",
+    arity: [1, 1],
+    summary: "one transaction: confirmations, inputs, outputs and fee",
+    description:
+      "Prints one transaction, pending or confirmed: its block height and confirmations, what each input\n" +
+      "spends, each output's address and amount, and its fee. Confirmed ones are found by an unspent output\n" +
+      "or in the last 1,000 blocks (the explorer's /tx/TXID finds any).",
+    argHelp: [["TXID", "a transaction id (64 hex digits), as `send` printed it"]],
+    examples: ["peerchain tx 5f3a…"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
     name: "mempool",
     args: "",
     arity: [0, 0],
@@ -411,9 +429,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "balance",
     args: "",
     arity: [0, 0],
-    summary: "the wallet's confirmed, maturing and pending coins",
+    summary: "the wallet's spendable, maturing, incoming and change coins",
     description:
-      "Prints the wallet's balances in coins: spendable, coinbase coins still maturing, and unconfirmed.",
+      "Prints the wallet's balances in coins: spendable now, coinbase coins still maturing (and in how many\n" +
+      "blocks the next matures), unconfirmed payments from others, and unconfirmed change of its own payments.",
     examples: ["peerchain balance"],
     flags: "node",
     exitCodes: NODE_EXITS,
@@ -459,6 +478,47 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ["peerchain mine 3"],
     flags: "node",
     exitCodes: NODE_EXITS,
+  },
+  {
+    name: "mining",
+    args: "start|stop",
+    arity: [1, 1],
+    summary: "start or stop continuous mining",
+    description: "Starts mining continuously on the running node (as --mine does), or stops it.",
+    argHelp: [["start|stop", "what to do"]],
+    examples: ["peerchain mining start", "peerchain mining stop"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "bans",
+    args: "",
+    arity: [0, 0],
+    summary: "hosts banned for misbehaviour, and for how long",
+    description:
+      "Lists the hosts this node refuses because they sent invalid blocks or transactions, with the time\n" +
+      "each ban ends (24 h after it began).",
+    examples: ["peerchain bans"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "unban",
+    args: "HOST",
+    arity: [1, 1],
+    summary: "lift the ban on HOST",
+    description:
+      "Lifts the ban on HOST at once (say its address was handed to another machine), and forgets its\n" +
+      "misbehaviour score.",
+    argHelp: [["HOST", "the banned address, as `bans` lists it"]],
+    examples: ["peerchain unban 192.168.1.7"],
+    flags: "node",
+    exitCodes: [
+      [0, "lifted"],
+      [1, "refused: that host is not banned"],
+      [2, "usage error"],
+      [3, "no node is running for that data directory"],
+    ],
   },
   {
     name: "stop",
