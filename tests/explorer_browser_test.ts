@@ -6,7 +6,7 @@
  */
 import { formatAmount, parseAmount } from "../lib/consensus/amount.ts";
 import assert from "node:assert/strict";
-import type { HTTPRequest, Page } from "puppeteer-core";
+import type { HTTPRequest, Page } from "./support/test_deps.ts";
 import type { NodeStatus } from "../lib/node.ts";
 import { Cluster, freePort, waitForOneHub } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
