@@ -95,9 +95,9 @@ Deno.test("a transaction and a block made on a Peer (not the hub) reach every no
       "every mempool to drop the confirmed transaction",
     );
     assert.equal(
-      (await receiver.rpc<NodeStatus>("status")).balance,
-      1.5,
-      "the receiver's wallet sees the payment",
+      (await receiver.rpc<{ balance: string }>("status")).balance,
+      "1.5",
+      "the receiver's wallet sees the payment (JSON amounts: decimal coin strings)",
     );
   } finally {
     await cluster.cleanup();

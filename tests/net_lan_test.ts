@@ -5,6 +5,7 @@
  * skipped (with one line saying why) elsewhere. Measured times are printed as `lan: ...` lines.
  */
 import assert from "node:assert/strict";
+import { COIN, formatAmount, parseAmount } from "../lib/consensus/amount.ts";
 import type { NodeStatus } from "../lib/node.ts";
 import type { PeersReply } from "../lib/rpc/methods.ts";
 import {
@@ -87,9 +88,10 @@ async function mine(h: LanHost, n: number, group: LanHost[]): Promise<string> {
   return tip;
 }
 
-async function send(from: LanHost, to: LanHost, amount: number): Promise<string> {
+/** Pays `amount` (coins, as the RPC takes them: a decimal string) from `from`'s wallet to `to`'s. */
+async function send(from: LanHost, to: LanHost, amount: string): Promise<string> {
   const { address } = await to.rpc<{ address: string }>("address");
-  return (await from.rpc<{ txid: string }>("send", [address, String(amount)])).txid;
+  return (await from.rpc<{ txid: string }>("send", [address, amount])).txid;
 }
 
 /** Builds a LAN, runs `body`, and always tears everything down. */
@@ -135,8 +137,8 @@ Deno.test({
       await waitInMempools(lan.hosts, [txid], 10_000, "the payment in every mempool");
       await mine(h(2), 1, lan.hosts); // mined by a third host, so the payment crossed the LAN twice
       assert.ok((await chainTxs(h(1), 11)).has(txid), "the payment is in block 12 on host 1");
-      const bal = await h(1).rpc<{ confirmed: number }>("balance");
-      assert.equal(bal.confirmed, 12.5);
+      const bal = await h(1).rpc<{ spendable: string }>("balance");
+      assert.equal(bal.spendable, "12.5");
     }),
 });
 
@@ -194,7 +196,7 @@ Deno.test({
       const loop = async (from: LanHost, to: LanHost) => {
         while (!stop) {
           try {
-            accepted.push(await send(from, to, 0.01));
+            accepted.push(await send(from, to, "0.01"));
           } catch {
             refused++;
           }
@@ -280,20 +282,21 @@ Deno.test({
         } after the split`,
       );
       // The shared wallet spends all its mature coins on each side: two conflicting payments.
-      const { confirmed } = await h(1).rpc<{ confirmed: number }>("balance");
-      assert.ok(confirmed >= 50, `the shared wallet has mature coins (${confirmed})`);
-      const dA = await send(h(1), h(2), confirmed - 1);
-      const pA = await send(h(2), h(3), 1);
-      const dB = await send(h(4), h(3), confirmed - 1);
-      const pB = await send(h(3), h(2), 1);
+      const { spendable } = await h(1).rpc<{ spendable: string }>("balance");
+      const units = parseAmount(spendable);
+      assert.ok(units >= 50 * COIN, `the shared wallet has mature coins (${spendable})`);
+      const dA = await send(h(1), h(2), formatAmount(units - COIN));
+      const pA = await send(h(2), h(3), "1");
+      const dB = await send(h(4), h(3), formatAmount(units - COIN));
+      const pB = await send(h(3), h(2), "1");
       await waitInMempools(sideA, [dA, pA], 10_000, "side A's payments on both its hosts");
       await waitInMempools(sideB, [dB, pB], 10_000, "side B's payments on both its hosts");
       await mine(h(2), 2, sideA);
       // Host 2's largest coin is now dA's output, so cA is a child of the double spend: it must not survive.
-      const cA = await send(h(2), h(3), 2);
+      const cA = await send(h(2), h(3), "2");
       await mine(h(2), 1, sideA);
       await mine(h(3), 4, sideB);
-      const pA2 = await send(h(1), h(3), 3); // a mature coinbase of the shared wallet; unconfirmed on side A
+      const pA2 = await send(h(1), h(3), "3"); // a mature coinbase of the shared wallet; unconfirmed on side A
       const chainA = await chainTxs(h(1), 21), chainB = await chainTxs(h(4), 21);
       assert.ok(chainA.has(dA) && chainA.has(pA) && chainA.has(cA) && chainB.has(dB) && chainB.has(pB));
       const spentA = new Set(chainA.get(dA)!.inputs.map((i) => `${i.txid}:${i.index}`));
