@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { BanList } from "../lib/net/ban.ts";
+import { AddressBook } from "../lib/net/address_book.ts";
+import { systemClock } from "../lib/net/transport.ts";
 import {
   learnedTrackerPath,
   parseTracker,
@@ -117,6 +119,25 @@ Deno.test("tracker: what a node learns goes to its network's own file, read firs
     const names = [];
     for await (const e of Deno.readDir(dir)) names.push(e.name);
     assert.deepEqual(names.sort(), ["server_tracker.regtest.txt", "server_tracker.txt"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tracker: a SuperPeer named first by the given file still writes itself into its learned file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain_tracker_" });
+  try {
+    // The given file already names this node first (a LAN's copies, host 1 first): what was read is not
+    // what is on disk in the learned file, so the address book must still write it.
+    const given = `${dir}/server_tracker.txt`;
+    await Deno.writeTextFile(given, "10.200.0.1 18765\n10.200.0.2 18765\n");
+    const learned = learnedTrackerPath(given, "regtest");
+    const book = new AddressBook(trackerFile(given, learned), systemClock);
+    await book.load();
+    book.scheduleWrite(["10.200.0.1:18765"]);
+    await book.flush();
+    assert.equal((await Deno.readTextFile(learned)).split("\n")[0], "10.200.0.1 18765");
+    assert.equal(await Deno.readTextFile(given), "10.200.0.1 18765\n10.200.0.2 18765\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

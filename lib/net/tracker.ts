@@ -17,6 +17,11 @@ export interface TrackerContents {
   readonly addrs: HostPort[];
   /** One warning per line that could not be read. */
   readonly warnings: string[];
+  /**
+   * What the file that `write` replaces holds now, when that is not all of `addrs` (a learned file read
+   * before the given one): so a writer knows whether its list is already on disk.
+   */
+  readonly stored?: HostPort[];
 }
 
 /** Parses tracker text; duplicates keep their first position. Never throws. */
@@ -117,7 +122,7 @@ export function trackerFile(path: string, learned?: string): TrackerFile {
         ...mine.warnings.map((w) => `${learned} ${w}`),
         ...shipped.warnings.map((w) => `${path} ${w}`),
       ];
-      return { addrs, warnings };
+      return { addrs, warnings, stored: mine.addrs };
     },
     async write(addrs) {
       let kept: string[] = [];
