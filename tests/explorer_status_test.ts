@@ -6,7 +6,7 @@
  * (`/api/block/5abc` is not block 5).
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "./support/test_deps.ts";
 import { encodeAddress } from "../lib/crypto/address.ts";
 import { NotFound } from "../lib/explorer/data.ts";
 import { type Explorer, startExplorer } from "../lib/explorer/server.ts";
