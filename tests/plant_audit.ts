@@ -556,7 +556,7 @@ export const PLANTS: Plant[] = [
     id: "failed-status-stored",
     rule: "a block that failed to connect is stored as failed (a restart does not retry it)",
     file: "lib/chain/chain.ts",
-    from: "      this.#store.setStatus(e.hash, e.status);\n",
+    from: "      this.#store.setStatus(e.hash, e.status | BlockStatus.FAILED);\n",
     to: "",
   },
   {
