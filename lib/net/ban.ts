@@ -5,7 +5,7 @@
  * @module
  */
 import { writeFileAtomic } from "../atomic_file.ts";
-import { BAN } from "../chain/errors.ts";
+import { BAN } from "../consensus/policy.ts";
 import { SerialQueue } from "../serial_queue.ts";
 
 /** Score at which a host is banned: the ledger's `BAN`, so a block or transaction scored `BAN` bans at once. */

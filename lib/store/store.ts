@@ -5,7 +5,7 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { Coin } from "../chain/coins.ts";
+import type { Coin } from "../primitives/coin.ts";
 
 /** One row of the block index. */
 export interface IndexRow {
