@@ -12,6 +12,7 @@ import { ChainIndex } from "./chain_index.ts";
 import { clip, ExplorerData, MAX_BLOCKS_PAGE, NotFound } from "./data.ts";
 import { SseHub, type SseLimits, type SseMessage, sseMessage } from "./events.ts";
 import { Live, LIVE_SECTIONS } from "./live.ts";
+import { METRICS_CONTENT_TYPE, NodeMetrics } from "./metrics.ts";
 import type { Safe } from "./html.ts";
 import { type BoundedLimits, BoundedServer, type BoundedServerStats } from "../http/bounded_server.ts";
 import {
@@ -137,8 +138,10 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
   hub.start();
   const network = node.params.name;
   let inFlight = 0;
+  // Read when scraped; `server` is assigned below, before any request can come.
+  const metrics = new NodeMetrics(node, { hub, connections: () => server.stats() });
 
-  const handle = (req: Request, remote: string): Response => {
+  const handle = (req: Request, remote: string): Response | Promise<Response> => {
     const url = new URL(req.url);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return text(405, "the explorer is read-only: GET and HEAD only\n", { allow: "GET, HEAD" });
@@ -163,6 +166,17 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
       if (!api && head === "favicon.ico") return asset(assets, "favicon.svg", null);
       if (!api && head === "events" && arg === undefined) return events(remote, q.get("html") === "1");
       switch (head) {
+        case "metrics":
+          if (api || arg !== undefined) break;
+          return metrics.text().then((body) =>
+            new Response(body, {
+              headers: {
+                ...SECURITY_HEADERS,
+                "content-type": METRICS_CONTENT_TYPE,
+                "cache-control": "no-store",
+              },
+            })
+          );
         case "":
           if (arg !== undefined) break;
           return api ? json(data.dashboard()) : page(dashboardPage(data, live.news, urls));
