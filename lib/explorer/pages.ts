@@ -89,12 +89,19 @@ const addressLink = (a: string | null) =>
     ? html`<a class="addr" href="/address/${a}" title="${a}">${short(a, 20)}</a>`
     : html`<span class="dim">none</span>`;
 
+/**
+ * Which `/events` make a page read itself again (its script replaces `<main>` with the fresh one): "blocks" a
+ * block or a reorg (confirmations, the next block, pending turning confirmed), "blocks txs" also a new
+ * transaction (an address's pending payments).
+ */
+export type Follow = "blocks" | "blocks txs";
+
 /** A complete page. */
 export function page(
   title: string,
   assets: AssetUrls,
   body: Safe,
-  opts: { live?: boolean; network?: string } = {},
+  opts: { live?: boolean; network?: string; follow?: Follow } = {},
 ): Safe {
   return html`
     <!doctype html>
@@ -110,6 +117,10 @@ export function page(
       <body${opts.live
         ? html`
           data-live="1" data-charts="${assets.uplotJs}"
+        `
+        : ""}${opts.follow
+        ? html`
+          data-follow="${opts.follow}"
         `
         : ""}>
         <header><a class="brand" href="/">peerchain explorer</a>${opts.network
@@ -463,7 +474,7 @@ export function blockPage(b: BlockJson, assets: AssetUrls, network: string): Saf
         }${b.page < b.pages ? html`<a href="/block/${b.hash}?page=${b.page + 1}">next page</a>` : ""}</p>`
         : ""}
     `,
-    { network },
+    { network, follow: "blocks" },
   );
 }
 
@@ -532,7 +543,7 @@ export function txPage(t: TxJson, assets: AssetUrls, network: string): Safe {
         </section>
       </div>
     `,
-    { network },
+    { network, follow: "blocks" },
   );
 }
 
@@ -603,6 +614,6 @@ ${
         `
         : html`<p class="dim">No confirmed transactions.</p>`
     }${a.next !== null ? html`<p><a href="/address/${a.address}?before=${a.next}">older</a></p>` : ""}`,
-    { network },
+    { network, follow: "blocks txs" },
   );
 }

@@ -20,6 +20,62 @@
   }
   setInterval(refreshAges, 1000);
 
+  // Block, transaction and address pages follow /events: a block or a reorg (and, on an address page, a new
+  // transaction) makes the page read itself again, and the fresh <main>, rendered and escaped by the node,
+  // replaces this one: pending turns confirmed, confirmations count up, payments appear, without a reload.
+  const follow = document.body.getAttribute("data-follow");
+  if (follow && "EventSource" in globalThis) followPage(follow.split(" "));
+
+  function followPage(kinds) {
+    let timer = null, busy = false, again = false, opened = false;
+    function schedule() {
+      if (timer === null) timer = setTimeout(refresh, 250);
+    }
+    function refresh() {
+      timer = null;
+      if (busy) {
+        again = true;
+        return;
+      }
+      busy = true;
+      fetch(location.href, { cache: "no-store" })
+        .then((r) => r.ok ? r.text() : null)
+        .then((text) => {
+          if (text === null) return;
+          const doc = new DOMParser().parseFromString(text, "text/html");
+          const fresh = doc.querySelector("main"), main = document.querySelector("main");
+          if (!fresh || !main || fresh.innerHTML === main.innerHTML) return;
+          main.replaceChildren(...fresh.childNodes);
+          document.title = doc.title;
+          refreshAges();
+        })
+        .catch(() => {})
+        .finally(() => {
+          busy = false;
+          if (again) {
+            again = false;
+            schedule();
+          }
+        });
+    }
+    const source = new EventSource("/events");
+    source.addEventListener("open", () => {
+      document.body.classList.add("live-on");
+      document.body.classList.remove("live-off");
+      // Back after a lost connection: what happened meanwhile was missed.
+      if (opened) schedule();
+      opened = true;
+    });
+    source.addEventListener("error", () => {
+      document.body.classList.add("live-off");
+      document.body.classList.remove("live-on");
+    });
+    if (kinds.includes("blocks")) {
+      for (const name of ["block", "reorg", "lagged"]) source.addEventListener(name, schedule);
+    }
+    if (kinds.includes("txs")) source.addEventListener("tx", schedule);
+  }
+
   if (!document.body.hasAttribute("data-live") || !("EventSource" in globalThis)) return;
 
   const charts = {};
