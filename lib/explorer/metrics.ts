@@ -12,6 +12,7 @@ import { traffic, verdicts } from "../metrics.ts";
 import type { Counters } from "../metrics.ts";
 import { verifyQueue } from "../crypto/verify_queue.ts";
 import { networkView } from "./network_view.ts";
+import { linkKind } from "./network_map.ts";
 import type { SseHub } from "./events.ts";
 import type { BoundedServerStats } from "../http/bounded_server.ts";
 
@@ -106,14 +107,9 @@ export class NodeMetrics {
         for (const role of ["peer", "superpeer"]) {
           for (const kind of ["primary", "backup", "mesh"]) n.set(`${role} ${kind}`, 0);
         }
-        const self = node.net.role;
-        for (const l of networkView(node).links) {
-          const kind = l.primary
-            ? "primary"
-            : l.role === "superpeer" && self === "superpeer"
-            ? "mesh"
-            : "backup";
-          const k = `${l.role} ${kind}`;
+        const view = networkView(node);
+        for (const l of view.links) {
+          const k = `${l.role} ${linkKind(view, l)}`;
           n.set(k, (n.get(k) ?? 0) + 1);
         }
         return [...n].map(([k, v]) => {
