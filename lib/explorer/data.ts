@@ -468,29 +468,69 @@ export class ExplorerData {
     };
   }
 
-  /** Where a search leads: a path, or a `NotFound` saying why nothing matches. */
-  search(q: string): string {
+  /** What the search box takes, said whenever a search finds nothing. */
+  searchHelp(): string {
+    return `the search box takes a block height (0 to ${this.node.chain.height}), a block hash or a transaction ` +
+      `id (64 hex digits, or their first ${MIN_SEARCH_PREFIX} or more), or an address (${this.#prefix}1…)`;
+  }
+
+  /**
+   * Where a search leads: one page (`path`), or the blocks and transactions whose id starts with the typed hex
+   * (`matches`, `MAX_SEARCH_MATCHES` at most, `more` when there were others). Nothing found is a `NotFound`
+   * saying what the box takes.
+   */
+  search(q: string): SearchResult {
     const s = q.trim();
-    if (!s) throw new NotFound("type a block height, a block hash, a transaction id or an address");
+    if (!s) throw new NotFound(`type something: ${this.searchHelp()}`);
     const chain = this.node.chain;
     if (/^\d{1,10}$/.test(s)) {
-      if (Number(s) <= chain.height) return `/block/${Number(s)}`;
-      throw new NotFound(`no block at height ${s}: the tip is at height ${chain.height}`);
+      if (Number(s) <= chain.height) return { path: `/block/${Number(s)}` };
+      // Eight digits or more may also be the start of an id: look for one before saying no.
+      if (s.length < MIN_SEARCH_PREFIX) {
+        throw new NotFound(`no block at height ${s}: the tip is at height ${chain.height}`);
+      }
     }
     if (/^[0-9a-fA-F]{64}$/.test(s)) {
       const id = s.toLowerCase();
-      if (chain.entry(id)) return `/block/${id}`;
-      if (this.node.mempool.has(id) || this.index.tx(id)) return `/tx/${id}`;
+      if (chain.entry(id)) return { path: `/block/${id}` };
+      if (this.node.mempool.has(id) || this.index.tx(id)) return { path: `/tx/${id}` };
       throw new NotFound(`no block or transaction ${id} on this node`);
     }
+    if (/^[0-9a-fA-F]+$/.test(s)) {
+      if (s.length < MIN_SEARCH_PREFIX) {
+        throw new NotFound(`"${clip(s)}" is too short to look up: ${this.searchHelp()}`);
+      }
+      const matches = this.#prefixMatches(s.toLowerCase());
+      if (matches.length === 0) throw new NotFound(`no block or transaction starts with ${clip(s)}`);
+      if (matches.length === 1) return { path: `/${matches[0].kind}/${matches[0].id}` };
+      const more = matches.length > MAX_SEARCH_MATCHES;
+      return { matches: matches.slice(0, MAX_SEARCH_MATCHES), more };
+    }
     try {
-      return `/address/${this.address(decodeAddress(s, this.#prefix))}`;
+      return { path: `/address/${this.address(decodeAddress(s, this.#prefix))}` };
     } catch (e) {
       if (!(e instanceof AddressError)) throw e;
-      throw new NotFound(
-        `nothing matches "${clip(s)}": not a height, a hash, a transaction id or an address (${e.message})`,
-      );
+      const why = s.toLowerCase().startsWith(`${this.#prefix}1`) ? ` (as an address: ${e.message})` : "";
+      throw new NotFound(`nothing matches "${clip(s)}"${why}: ${this.searchHelp()}`);
     }
+  }
+
+  /** Blocks of the active chain, confirmed and pending transactions whose id starts with `prefix`. */
+  #prefixMatches(prefix: string): SearchMatch[] {
+    const limit = MAX_SEARCH_MATCHES + 1;
+    const out: SearchMatch[] = this.index.blocksWithPrefix(prefix, limit).map((b) => ({
+      kind: "block",
+      id: b.hash,
+      height: b.height,
+    }));
+    for (const id of this.index.txidsWithPrefix(prefix, limit)) {
+      out.push({ kind: "tx", id, height: this.index.tx(id)?.height ?? null });
+    }
+    for (const e of this.node.mempool.entries()) {
+      if (out.length > MAX_SEARCH_MATCHES) break;
+      if (e.txid.startsWith(prefix)) out.push({ kind: "tx", id: e.txid, height: null });
+    }
+    return out;
   }
 }
 
@@ -502,6 +542,24 @@ export function difficulty(bits: number, powLimit: bigint): number {
   const scaled = (powLimit * 1_000_000n) / target;
   return Number(scaled) / 1_000_000;
 }
+
+/** Hex digits at least for a search by the start of an id. */
+export const MIN_SEARCH_PREFIX = 8;
+/** Matches listed at most for a search by the start of an id. */
+export const MAX_SEARCH_MATCHES = 20;
+
+/** A block or transaction whose id starts with what was searched; `height` null for a pending one. */
+export interface SearchMatch {
+  /** Which page it has. */
+  kind: "block" | "tx";
+  /** Its hash or txid. */
+  id: string;
+  /** Its block's height, or null while it is in the mempool. */
+  height: number | null;
+}
+
+/** Where a search leads: one page, or a list of matches. */
+export type SearchResult = { path: string } | { matches: SearchMatch[]; more: boolean };
 
 /** At most `n` characters of something a visitor typed, for messages. */
 export function clip(s: string, n = 80): string {

@@ -13,6 +13,7 @@ import type {
   ExplorerStatus,
   ForkEvent,
   MempoolSummary,
+  SearchMatch,
 } from "./data.ts";
 import { renderNetworkMap, renderNetworkTable } from "./network_map.ts";
 import type { NetworkView } from "./network_view.ts";
@@ -190,7 +191,7 @@ export function page(
         : ""}>
         <header><a class="brand" href="/">peerchain explorer</a>${opts.network
           ? html`<span class="net">${opts.network}</span>`
-          : ""}<form action="/search" method="get" role="search"><input name="q" type="search" maxlength="200" placeholder="height, block hash, txid or address" aria-label="search"><button>Search</button></form></header>
+          : ""}<form action="/search" method="get" role="search"><input name="q" type="search" maxlength="200" placeholder="height, hash or txid (8+ hex digits), address" aria-label="search"><button>Search</button></form></header>
         <main>${body}</main>
         <footer>read-only; served by this node · <a href="/api/dashboard">JSON</a></footer>
         </body>
@@ -681,5 +682,39 @@ ${
         : html`<p class="dim">No confirmed transactions.</p>`
     }${a.next !== null ? html`<p><a href="/address/${a.address}?before=${a.next}">older</a></p>` : ""}`,
     { network, follow: "blocks txs" },
+  );
+}
+
+/** `/search` when the start of an id matches several blocks or transactions. */
+export function searchPage(
+  query: string,
+  matches: SearchMatch[],
+  more: boolean,
+  assets: AssetUrls,
+  network: string,
+): Safe {
+  return page(
+    "search",
+    assets,
+    html`<h1>Search</h1><p>${matches.length}${
+      more ? " or more" : ""
+    } blocks and transactions start with <code>${query}</code>${
+      more ? "; type more of it to narrow the list" : ""
+    }:</p>${
+      table(
+        "matches",
+        [{ label: "kind" }, { label: "id", kind: "id" }, { label: "block", kind: "num" }],
+        matches.map((m) => ({
+          cells: [
+            m.kind === "block" ? "block" : "transaction",
+            hashLink(m.kind, m.id),
+            m.height === null
+              ? html`<span class="pending">pending</span>`
+              : html`<a href="/block/${m.height}">${m.height}</a>`,
+          ],
+        })),
+      )
+    }`,
+    { network },
   );
 }

@@ -22,6 +22,7 @@ import {
   blocksPage,
   dashboardPage,
   notFoundPage,
+  searchPage,
   txPage,
 } from "./pages.ts";
 
@@ -225,10 +226,15 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
           return json(data.charts());
         case "search": {
           if (arg !== undefined) break;
-          const path = data.search((q.get("q") ?? "").slice(0, 200));
+          const found = data.search((q.get("q") ?? "").slice(0, 200));
+          if ("matches" in found) {
+            return api
+              ? json({ path: null, matches: found.matches, more: found.more })
+              : page(searchPage(q.get("q")!.trim(), found.matches, found.more, urls, network));
+          }
           return api
-            ? json({ path })
-            : new Response(null, { status: 303, headers: { ...SECURITY_HEADERS, location: path } });
+            ? json({ path: found.path })
+            : new Response(null, { status: 303, headers: { ...SECURITY_HEADERS, location: found.path } });
         }
       }
       throw new NotFound(
