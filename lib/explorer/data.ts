@@ -5,8 +5,9 @@
  * addresses from the `ChainIndex`. Amounts are integers of base units (1 coin = 10^8).
  * @module
  */
-import type { Block } from "../primitives/block.ts";
 import { blockSubsidy } from "../consensus/params.ts";
+import { type Block, MAX_BLOCK_SIZE } from "../primitives/block.ts";
+import { RESERVED_BYTES } from "../mining/template.ts";
 import { bitsToTarget, blockWork } from "../consensus/pow.ts";
 import { AddressError, decodeAddress, encodeAddress } from "../crypto/address.ts";
 import { pubKeyHash } from "../crypto/key_hash.ts";
@@ -53,6 +54,8 @@ export interface BlockSummary {
   miner: string | null;
   /** What the coinbase pays in all (subsidy and fees). */
   reward: number;
+  /** The fees its transactions paid (the reward less the subsidy). */
+  fees: number;
 }
 
 /** A block that left the active chain or never joined it. */
@@ -82,6 +85,22 @@ export interface MempoolSummary {
   histogram: { min: number; count: number; bytes: number }[];
   /** The newest transactions, newest first. */
   newest: { txid: string; fee: number; size: number; feeRate: number; time: number }[];
+  /** The next block as this node's miner would fill it from the mempool now. */
+  nextBlock: NextBlock;
+}
+
+/** The next block as the mempool would fill it (the miner's own selection), fee rates in base units a byte. */
+export interface NextBlock {
+  /** Transactions it would hold (besides the coinbase). */
+  count: number;
+  /** Their bytes. */
+  bytes: number;
+  /** Their fees. */
+  fees: number;
+  /** Lowest, median and highest fee rate among them (null when empty). */
+  minFeeRate: number | null;
+  medianFeeRate: number | null;
+  maxFeeRate: number | null;
 }
 
 /** Series for the charts, one entry per block, oldest first. */
@@ -161,7 +180,9 @@ export class ExplorerData {
       size: bytes.length,
       miner: cb.outputs.length ? this.address(cb.outputs[0].pubKeyHash) : null,
       reward: cb.outputs.reduce((sum, o) => sum + o.amount, 0),
+      fees: 0,
     };
+    s.fees = Math.max(0, s.reward - blockSubsidy(entry.height, this.node.params));
     if (this.#summaries.size >= SUMMARY_CACHE) this.#summaries.delete(this.#summaries.keys().next().value!);
     this.#summaries.set(hash, s);
     return s;
@@ -274,7 +295,25 @@ export class ExplorerData {
       feeRate: +e.feeRate.toFixed(3),
       time: e.time,
     }));
-    return { count: entries.length, bytes, fees, histogram, newest };
+    return { count: entries.length, bytes, fees, histogram, newest, nextBlock: this.nextBlock() };
+  }
+
+  /** The next block as the miner would fill it now (`Mempool.selectForBlock`, as `createTemplate` does). */
+  nextBlock(): NextBlock {
+    const picked = this.node.mempool.selectForBlock(MAX_BLOCK_SIZE - RESERVED_BYTES);
+    const rates = picked.map((e) => e.feeRate).sort((a, b) => a - b);
+    const round = (r: number | undefined) => r === undefined ? null : +r.toFixed(3);
+    const mid = rates.length >> 1;
+    return {
+      count: picked.length,
+      bytes: picked.reduce((n, e) => n + e.size, 0),
+      fees: picked.reduce((n, e) => n + e.fee, 0),
+      minFeeRate: round(rates[0]),
+      medianFeeRate: rates.length === 0
+        ? null
+        : round(rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2),
+      maxFeeRate: round(rates.at(-1)),
+    };
   }
 
   /** The network as this node sees it, and the nodes that vanished from it lately. */

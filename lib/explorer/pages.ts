@@ -13,9 +13,11 @@ import type {
   ExplorerStatus,
   ForkEvent,
   MempoolSummary,
+  NextBlock,
   SearchMatch,
 } from "./data.ts";
 import { renderNetworkMap, renderNetworkTable } from "./network_map.ts";
+import { API_DOCS } from "./api_docs.ts";
 import type { NetworkView } from "./network_view.ts";
 import type { LostNode } from "./network_map.ts";
 
@@ -193,7 +195,7 @@ export function page(
           ? html`<span class="net">${opts.network}</span>`
           : ""}<form action="/search" method="get" role="search"><input name="q" type="search" maxlength="200" placeholder="height, hash or txid (8+ hex digits), address" aria-label="search"><button>Search</button></form></header>
         <main>${body}</main>
-        <footer>read-only; served by this node · <a href="/api/dashboard">JSON</a></footer>
+        <footer>read-only; served by this node · <a href="/api">JSON API</a> · <a href="/metrics">metrics</a></footer>
         </body>
         </html>
   `;
@@ -260,6 +262,7 @@ function renderBlocks(blocks: BlockSummary[]): Safe {
       { label: "age" },
       { label: "txs", kind: "num" },
       { label: "size", kind: "num" },
+      { label: `fees (${UNIT})`, kind: "num" },
       { label: "mined by", kind: "id" },
     ],
     blocks.map((b) => ({
@@ -270,6 +273,7 @@ function renderBlocks(blocks: BlockSummary[]): Safe {
         age(b.time),
         b.txCount,
         bytes(b.size),
+        amount(b.fees),
         addressLink(b.miner),
       ],
     })),
@@ -320,10 +324,24 @@ function histogramSvg(m: MempoolSummary): Safe {
   `;
 }
 
+/** The next block as the mempool would fill it, in one line. */
+function renderNextBlock(n: NextBlock): Safe {
+  if (n.count === 0) {
+    return html`<p class="next-block">Next block: <span class="dim">no transactions waiting</span></p>`;
+  }
+  return html`
+    <p
+      class="next-block">Next block: <b>${n.count}</b> transaction${n.count === 1 ? "" : "s"}, ${bytes(
+        n.bytes,
+      )}, ${coins(n.fees)} in fees; fee rates ${n.minFeeRate} to ${n.maxFeeRate}, median <b>${n
+        .medianFeeRate}</b> base units per byte</p>
+  `;
+}
+
 function renderMempool(m: MempoolSummary): Safe {
   return html`<p><b class="mempool-count">${m.count}</b> transaction${m.count === 1 ? "" : "s"} · ${
     bytes(m.bytes)
-  } · fees ${coins(m.fees)}</p>${histogramSvg(m)}${
+  } · fees ${coins(m.fees)}</p>${renderNextBlock(m.nextBlock)}${histogramSvg(m)}${
     m.newest.length
       ? table(
         "txs",
@@ -713,6 +731,24 @@ export function searchPage(
               : html`<a href="/block/${m.height}">${m.height}</a>`,
           ],
         })),
+      )
+    }`,
+    { network },
+  );
+}
+
+/** `/api`: what the JSON API answers, from `API_DOCS`. */
+export function apiPage(assets: AssetUrls, network: string): Safe {
+  return page(
+    "JSON API",
+    assets,
+    html`<h1>JSON API</h1><p>GET only; answers are JSON; times are seconds since the epoch; amounts are in base
+units (1 coin = 100,000,000) unless a field says otherwise; an unknown or malformed request is a 404 with
+<code>{"error": "..."}</code> saying why. Read-only and served by this node, like the pages.</p>${
+      table(
+        "api",
+        [{ label: "path" }, { label: "answer" }],
+        API_DOCS.map((e) => ({ cells: [html`<code>${e.path}</code>`, e.answer] })),
       )
     }`,
     { network },

@@ -17,6 +17,7 @@ import type { Safe } from "./html.ts";
 import { type BoundedLimits, BoundedServer, type BoundedServerStats } from "../http/bounded_server.ts";
 import {
   addressPage,
+  apiPage,
   type AssetUrls,
   blockPage,
   blocksPage,
@@ -166,6 +167,7 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
       if (extra !== undefined) throw new NotFound(`no page ${clip(url.pathname)}`);
       if (!api && head === "favicon.ico") return asset(assets, "favicon.svg", null);
       if (!api && head === "events" && arg === undefined) return events(remote, q.get("html") === "1");
+      if (api && head === undefined) return page(apiPage(urls, network));
       switch (head) {
         case "metrics":
           if (api || arg !== undefined) break;
