@@ -125,6 +125,7 @@ Deno.test("bounded: at the caps the oldest idle connection makes room; busy ones
   const s = serve({
     maxConnections: 3,
     maxPerAddress: 2,
+    evictAfterMs: 0,
     handler: async (req) => {
       if (new URL(req.url).pathname === "/wait") await gate;
       return new Response("done");
@@ -160,7 +161,7 @@ Deno.test("bounded: at the caps the oldest idle connection makes room; busy ones
 
 Deno.test("bounded: at the total cap the oldest idle connection makes room too", async () => {
   // One address here, so the total cap is set below the per-address one to be the one reached.
-  const s = serve({ maxConnections: 2, maxPerAddress: 10 });
+  const s = serve({ maxConnections: 2, maxPerAddress: 10, evictAfterMs: 0 });
   try {
     const a = await connect(s.port);
     await waitFor(() => s.stats().open === 1, 5000, "a accepted");
@@ -171,6 +172,26 @@ Deno.test("bounded: at the total cap the oldest idle connection makes room too",
     await c.write(enc.encode("GET /c HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
     assert.match(await readToEnd(c), /GET \/c 0$/);
     b.close();
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("bounded: a connection idle for less than evictAfterMs is not closed for room: the newcomer is", async () => {
+  const s = serve({ maxConnections: 10, maxPerAddress: 1, evictAfterMs: 400 });
+  try {
+    const a = await connect(s.port);
+    await waitFor(() => s.stats().open === 1, 5000, "a accepted");
+    // A flood right after a arrived cannot churn it out.
+    const b = await connect(s.port);
+    assert.equal(await readToEnd(b), "", "b refused");
+    assert.equal(s.stats().refused, 1);
+    // Once a has been idle long enough, a newcomer takes its place.
+    await new Promise((r) => setTimeout(r, 500));
+    const c = await connect(s.port);
+    assert.equal(await readToEnd(a), "", "a closed for c");
+    await c.write(enc.encode("GET /c HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
+    assert.match(await readToEnd(c), /GET \/c 0$/);
   } finally {
     await s.close();
   }

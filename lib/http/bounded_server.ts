@@ -5,7 +5,9 @@
  * server owns its accept loop (`Deno.listen`) and parses requests with `http-parser-js`:
  * - connections are capped in all and per remote address; at a cap, the oldest connection that has no request
  *   in progress (an idle keep-alive or one still sending its headers) makes room, so an attacker's idle
- *   sockets cannot lock an honest client out; with no such connection the new one is closed;
+ *   sockets cannot lock an honest client out; with no such connection the new one is closed. The per-address
+ *   cap keeps an attacker on one address to that many slots: clients on other addresses never lose theirs;
+ *   on the attacker's own address (e.g. loopback shared with it) a re-dialling flood can crowd them out;
  * - a request's headers must arrive within `headersTimeoutMs` of the connection (or of the previous response,
  *   then within `idleTimeoutMs`), its body within `bodyTimeoutMs` of its headers, each write within
  *   `writeTimeoutMs`: a slow client is closed, however it trickles;
@@ -39,6 +41,13 @@ export interface BoundedServerOptions {
   bodyTimeoutMs?: number;
   /** Each write of a response must be taken by the client within this, ms (default 10 s). */
   writeTimeoutMs?: number;
+  /**
+   * A connection with no request in progress may be closed to make room only once it has been idle this long,
+   * ms (default 0). Above 0, a flood of new connections cannot churn out one that has just arrived, but the
+   * newcomer is refused instead while every idle one is younger: measured with one re-dialling attacker on
+   * the honest client's own address, 1 s made honest requests fail more often, not less, so it is off.
+   */
+  evictAfterMs?: number;
   /** Request line and headers, bytes at most (default 16 KiB). */
   maxHeaderBytes?: number;
   /** A request body, bytes at most (default 1 MiB). */
@@ -81,6 +90,7 @@ export const BOUNDED_DEFAULTS = {
   idleTimeoutMs: 5_000,
   bodyTimeoutMs: 10_000,
   writeTimeoutMs: 10_000,
+  evictAfterMs: 0,
   maxHeaderBytes: 16 * 1024,
   maxBodyBytes: 1024 * 1024,
 } as const;
@@ -127,6 +137,8 @@ interface Parsed {
 class Conn {
   busy = false;
   closed = false;
+  /** When it last became idle (accepted, or its last answer written), `performance.now()` ms. */
+  idleSince = performance.now();
   timer?: ReturnType<typeof setTimeout>;
   constructor(readonly conn: Deno.Conn, readonly remote: string) {}
 }
@@ -209,7 +221,7 @@ export class BoundedServer {
           );
         }
         // A descriptor freed: try again at once. Nothing to free: wait, longer each time.
-        if (this.#evictIdle()) continue;
+        if (this.#evictIdle(undefined, 0)) continue;
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, ACCEPT_BACKOFF_MAX_MS);
         continue;
@@ -242,10 +254,16 @@ export class BoundedServer {
     this.#tasks.add(task);
   }
 
-  /** Closes the oldest connection with no request in progress (from `remote` if given); false if none. */
-  #evictIdle(remote?: string): boolean {
+  /**
+   * Closes the oldest connection with no request in progress for `minIdleMs` (from `remote` if given); false
+   * if there is none.
+   */
+  #evictIdle(remote?: string, minIdleMs = this.#opts.evictAfterMs): boolean {
+    const before = performance.now() - minIdleMs;
     for (const c of this.#conns) {
-      if (c.busy || c.closed || (remote !== undefined && c.remote !== remote)) continue;
+      if (c.busy || c.closed || (remote !== undefined && c.remote !== remote) || c.idleSince > before) {
+        continue;
+      }
       this.#stats.evicted++;
       this.#kill(c);
       return true;
@@ -360,6 +378,7 @@ export class BoundedServer {
           c.busy = true;
           const keep = await this.#respond(c, req);
           c.busy = false;
+          c.idleSince = performance.now();
           this.#stats.requests++;
           if (!keep || this.#closing) return;
           this.#arm(c, this.#opts.idleTimeoutMs);
