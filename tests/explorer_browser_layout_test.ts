@@ -75,6 +75,7 @@ Deno.test({
         `/tx/${txid}`,
         `/address/${bAddress}`,
         "/block/nothing-here",
+        "/api",
       ];
 
       await t.step("no page scrolls sideways at 1280 or 390 px; the CSP is unchanged; no 'hub'", async () => {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { startExplorer } from "../lib/explorer/server.ts";
+import { renderPrometheus } from "../lib/explorer/prometheus.ts";
 import { Counters, countVerdict, MAX_COUNTER_KEYS, OTHER } from "../lib/metrics.ts";
 import { startLocalNode } from "./support/local_node.ts";
 import { withTempDir } from "./support/temp_dir.ts";
@@ -41,6 +42,39 @@ Deno.test("counters: bounded in keys, the rest counted as other", () => {
   assert.equal(c.entries().length, MAX_COUNTER_KEYS + 1);
   assert.equal(c.get(OTHER), 20);
   assert.equal(c.get("k0"), 2);
+});
+
+Deno.test("exposition: help and label values escaped, special values written, as a Prometheus parser reads them", () => {
+  const hostile = 'a "quoted" \\ back\nslash';
+  const text = renderPrometheus([
+    {
+      name: "peerchain_x_total",
+      help: `help with \\ and\nnewline`,
+      type: "counter",
+      samples: [[{ k: hostile }, 3]],
+    },
+    {
+      name: "peerchain_y",
+      help: "special values.",
+      type: "gauge",
+      samples: [[{ v: "nan" }, NaN], [{ v: "inf" }, Infinity], [{}, 0.25]],
+    },
+  ]);
+  const [x, y] = parsePrometheusTextFormat(text) as Family[];
+  assert.equal(x.name, "peerchain_x_total");
+  assert.equal(x.type, "COUNTER");
+  assert.equal(x.metrics[0].labels!.k, hostile);
+  assert.equal(x.metrics[0].value, "3");
+  assert.equal(y.metrics.length, 3);
+  assert.deepEqual(y.metrics.map((m) => m.value), ["NaN", "+Inf", "0.25"]);
+  assert.throws(
+    () => renderPrometheus([{ name: "bad-name", help: "x", type: "gauge", samples: [] }]),
+    /bad metric name/,
+  );
+  assert.throws(
+    () => renderPrometheus([{ name: "ok", help: "x", type: "gauge", samples: [[{ "bad-label": "v" }, 1]] }]),
+    /bad label name/,
+  );
 });
 
 Deno.test("metrics: a Peer's explorer serves its figures in the Prometheus text format", async () => {

@@ -18,8 +18,8 @@ export const API_DOCS: readonly ApiEntry[] = [
   {
     path: "/api/status",
     answer:
-      "network, nodeId, listen, role, hub (this Peer's primary SuperPeer), peers, height, tip, tipTime, " +
-      "mempool, mining, hashrate, index {height, synced}; nothing of the wallet",
+      "network, nodeId, listen, role, primary (a Peer's primary SuperPeer, null on a SuperPeer), peers, " +
+      "height, tip, tipTime, mempool, mining, hashrate, index {height, synced}; nothing of the wallet",
   },
   {
     path: "/api/dashboard",

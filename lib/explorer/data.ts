@@ -123,6 +123,8 @@ export interface ExplorerStatus extends NodeOverview {
   tipTime: number;
   /** How far the transaction and address index has caught up. */
   index: { height: number; synced: boolean };
+  /** A Peer's primary SuperPeer ("host:port"), null on a SuperPeer or while looking (`hub` by its old name). */
+  primary: string | null;
 }
 
 const coinbaseOf = (block: Block) => block.txs[0];
@@ -155,11 +157,13 @@ export class ExplorerData {
 
   /** This node's overview, id and index progress. */
   status(): ExplorerStatus {
+    const overview = this.node.overview();
     return {
-      ...this.node.overview(),
+      ...overview,
       nodeId: this.node.net.nodeId,
       tipTime: this.node.chain.tip.header.time,
       index: { height: this.index.height, synced: this.index.synced },
+      primary: overview.role === "peer" ? overview.hub : null,
     };
   }
 

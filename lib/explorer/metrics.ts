@@ -1,23 +1,23 @@
 /**
- * `GET /metrics`: the node for an operator's Prometheus, in its text format, written by prom-client. Every
+ * `GET /metrics`: the node for an operator's Prometheus, in its text format (prometheus.ts). Every
  * name starts with `peerchain_` and carries its unit (`_seconds`, `_bytes`, `_total` for counters), as
  * Prometheus' naming guide asks. Values are read from the node when scraped: nothing is kept here but the
  * registry. Labels come from closed sets (roles, verdicts, message types and rule codes, the last two bounded
  * in lib/metrics.ts), so no peer can grow the output.
  * @module
  */
-import client from "prom-client";
 import type { Node } from "../node.ts";
 import { traffic, verdicts } from "../metrics.ts";
 import type { Counters } from "../metrics.ts";
 import { verifyQueue } from "../crypto/verify_queue.ts";
+import { type Family, PROMETHEUS_CONTENT_TYPE, renderPrometheus, type Sample } from "./prometheus.ts";
 import { networkView } from "./network_view.ts";
 import { linkKind } from "./network_map.ts";
 import type { SseHub } from "./events.ts";
 import type { BoundedServerStats } from "../http/bounded_server.ts";
 
 /** The content type of the text format, version 0.0.4. */
-export const METRICS_CONTENT_TYPE: string = client.Registry.PROMETHEUS_CONTENT_TYPE;
+export const METRICS_CONTENT_TYPE: string = PROMETHEUS_CONTENT_TYPE;
 
 /** What the explorer adds to the node's figures. */
 export interface MetricsSources {
@@ -29,53 +29,20 @@ export interface MetricsSources {
 
 /** A registry of the node's metrics; `text()` renders them. */
 export class NodeMetrics {
-  #registry = new client.Registry();
+  #families: (() => Family)[] = [];
 
   /** Registers every metric of `node` (and of the explorer serving them). */
   constructor(node: Node, sources: MetricsSources) {
-    const r = [this.#registry];
     const gauge = (name: string, help: string, read: () => number) =>
-      new client.Gauge({
-        name,
-        help,
-        registers: r,
-        collect() {
-          this.set(read());
-        },
-      });
+      this.#families.push(() => ({ name, help, type: "gauge", samples: [[{}, read()]] }));
     const labelled = (
       name: string,
       help: string,
-      labelNames: string[],
-      read: () => [Record<string, string>, number][],
+      read: () => Sample[],
       type: "gauge" | "counter" = "gauge",
-    ) => {
-      if (type === "gauge") {
-        new client.Gauge({
-          name,
-          help,
-          labelNames,
-          registers: r,
-          collect() {
-            this.reset();
-            for (const [labels, v] of read()) this.set(labels, v);
-          },
-        });
-      } else {
-        new client.Counter({
-          name,
-          help,
-          labelNames,
-          registers: r,
-          collect() {
-            this.reset();
-            for (const [labels, v] of read()) this.inc(labels, v);
-          },
-        });
-      }
-    };
-    const byKey = (c: Counters, label: string) => () =>
-      c.entries().map(([k, v]) => [{ [label]: k }, v] as [Record<string, string>, number]);
+    ) => this.#families.push(() => ({ name, help, type, samples: read() }));
+    const byKey = (c: Counters, label: string) => (): Sample[] =>
+      c.entries().map(([k, v]) => [{ [label]: k }, v]);
 
     gauge("peerchain_chain_height", "Height of the best chain's tip.", () => node.chain.height);
     gauge(
@@ -91,7 +58,6 @@ export class NodeMetrics {
     labelled(
       "peerchain_node_role",
       "This node's role in the overlay: 1 for the role it has.",
-      ["role"],
       () => [[{ role: "peer" }, node.net.role === "peer" ? 1 : 0], [
         { role: "superpeer" },
         node.net.role === "superpeer" ? 1 : 0,
@@ -101,7 +67,6 @@ export class NodeMetrics {
       "peerchain_links",
       "This node's links by the other end's role (peer, superpeer) and the link's kind: primary (a Peer's " +
         "first SuperPeer), backup (its other SuperPeers) or mesh (between SuperPeers).",
-      ["role", "kind"],
       () => {
         const n = new Map<string, number>();
         for (const role of ["peer", "superpeer"]) {
@@ -142,63 +107,54 @@ export class NodeMetrics {
     labelled(
       "peerchain_blocks_received_total",
       "Blocks peers sent, by verdict: accepted, known, side, orphan, rejected.",
-      ["verdict"],
       byKey(verdicts.blocks, "verdict"),
       "counter",
     );
     labelled(
       "peerchain_blocks_refused_total",
       "Blocks peers sent that were refused, by the rule's code.",
-      ["reason"],
       byKey(verdicts.blocksRefused, "reason"),
       "counter",
     );
     labelled(
       "peerchain_transactions_received_total",
       "Transactions peers sent, by verdict: accepted, known, orphan, rejected.",
-      ["verdict"],
       byKey(verdicts.txs, "verdict"),
       "counter",
     );
     labelled(
       "peerchain_transactions_refused_total",
       "Transactions peers sent that were refused, by the rule's code.",
-      ["reason"],
       byKey(verdicts.txsRefused, "reason"),
       "counter",
     );
     labelled(
       "peerchain_network_received_bytes_total",
       "Bytes of overlay frames received, by message type (length prefix included).",
-      ["type"],
       byKey(traffic.receivedBytes, "type"),
       "counter",
     );
     labelled(
       "peerchain_network_sent_bytes_total",
       "Bytes of overlay frames sent, by message type (length prefix included).",
-      ["type"],
       byKey(traffic.sentBytes, "type"),
       "counter",
     );
     labelled(
       "peerchain_network_received_messages_total",
       "Overlay messages received, by type.",
-      ["type"],
       byKey(traffic.receivedMessages, "type"),
       "counter",
     );
     labelled(
       "peerchain_network_sent_messages_total",
       "Overlay messages sent, by type.",
-      ["type"],
       byKey(traffic.sentMessages, "type"),
       "counter",
     );
     labelled(
       "peerchain_verify_queue_checks",
       "Signature checks in the process-wide queue: running (in_flight) and waiting to start.",
-      ["state"],
       () => [[{ state: "in_flight" }, verifyQueue.inFlight], [{ state: "waiting" }, verifyQueue.waiting]],
     );
     gauge(
@@ -227,7 +183,6 @@ export class NodeMetrics {
       "peerchain_explorer_connections_closed_total",
       "Explorer connections closed by its limits: refused (caps full), evicted (idle, to make room), " +
         "timed_out (slow headers, body or reads), and failed accepts (accept_error).",
-      ["reason"],
       () => {
         const s = sources.connections();
         return [
@@ -241,8 +196,8 @@ export class NodeMetrics {
     );
   }
 
-  /** The metrics in the text format. */
-  text(): Promise<string> {
-    return this.#registry.metrics();
+  /** The metrics in the text format, read now. */
+  text(): string {
+    return renderPrometheus(this.#families.map((f) => f()));
   }
 }

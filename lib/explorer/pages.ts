@@ -224,7 +224,9 @@ function renderStatus(s: ExplorerStatus): Safe {
 ${
     s.role === "superpeer"
       ? ""
-      : html`<span>primary SuperPeer ${s.hub ?? html`<span class="warn">none yet (looking)</span>`}</span>`
+      : html`<span>primary SuperPeer ${
+        s.primary ?? html`<span class="warn">none yet (looking)</span>`
+      }</span>`
   }
 <span>${s.peers} link${s.peers === 1 ? "" : "s"}</span>
 <span>height <b class="height">${s.height}</b></span>

@@ -143,7 +143,7 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
   // Read when scraped; `server` is assigned below, before any request can come.
   const metrics = new NodeMetrics(node, { hub, connections: () => server.stats() });
 
-  const handle = (req: Request, remote: string): Response | Promise<Response> => {
+  const handle = (req: Request, remote: string): Response => {
     const url = new URL(req.url);
     if (req.method !== "GET" && req.method !== "HEAD") {
       return text(405, "the explorer is read-only: GET and HEAD only\n", { allow: "GET, HEAD" });
@@ -171,15 +171,13 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
       switch (head) {
         case "metrics":
           if (api || arg !== undefined) break;
-          return metrics.text().then((body) =>
-            new Response(body, {
-              headers: {
-                ...SECURITY_HEADERS,
-                "content-type": METRICS_CONTENT_TYPE,
-                "cache-control": "no-store",
-              },
-            })
-          );
+          return new Response(metrics.text(), {
+            headers: {
+              ...SECURITY_HEADERS,
+              "content-type": METRICS_CONTENT_TYPE,
+              "cache-control": "no-store",
+            },
+          });
         case "":
           if (arg !== undefined) break;
           return api ? json(data.dashboard()) : page(dashboardPage(data, live.news, urls));

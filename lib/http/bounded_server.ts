@@ -2,7 +2,8 @@
  * A bounded HTTP/1.1 server for the node's HTTP ports (the explorer and the RPC), so that no client can take
  * the node down through them. `Deno.serve` (2.9.6) has no connection cap and no header timeout, and exits the
  * process when accepting fails (EMFILE); `node:http`'s server stops accepting for good after EMFILE. So this
- * server owns its accept loop (`Deno.listen`) and parses requests with `http-parser-js`:
+ * server owns its accept loop (`Deno.listen`) and parses requests with `http-parser-js` (vendored in
+ * `vendor/`, so that starting a node loads no npm package):
  * - connections are capped in all and per remote address; at a cap, the oldest connection that has no request
  *   in progress (an idle keep-alive or one still sending its headers) makes room, so an attacker's idle
  *   sockets cannot lock an honest client out; with no such connection the new one is closed. The per-address
@@ -19,7 +20,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { HTTPParser } from "http-parser-js";
+// @ts-types="./vendor/http_parser.d.ts"
+import { HTTPParser } from "./vendor/http_parser.js";
 
 /** Limits and address of a `BoundedServer`. */
 export interface BoundedServerOptions {
