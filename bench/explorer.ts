@@ -1,8 +1,11 @@
 /**
  * Explorer benchmark: how fast the dashboard of a node with 10,000 blocks loads (over HTTP, and in a real
  * browser when chromium is installed), how long the index takes to catch up with those blocks, how long
- * `/events` takes from a block accepted to its event read by a client on loopback (p50/p99/max), and what
- * 50 open dashboards cost the node in CPU at one block per second (against none, same load otherwise).
+ * `/events` takes from a block accepted to its event read by a client on loopback (p50/p99/max), what
+ * 50 open dashboards cost the node in CPU at one block per second (against none, same load otherwise), how
+ * long `/metrics` takes on those blocks, and, while one attacker process holds as many idle connections to
+ * the explorer as its descriptors allow (re-dialling each one the node closes), whether the node lives and
+ * how long honest requests on new connections take (p50/p99).
  * `deno run --allow-read --allow-write --allow-run --allow-net=127.0.0.1 --allow-env bench/explorer.ts [--quick]`
  * @module
  */
@@ -178,6 +181,82 @@ async function eventDelays(blocks: number, spacingMs: number): Promise<{ json: n
   }
 }
 
+/** Times `/metrics` on a node with the whole chain (ms, over HTTP on loopback, connection reused). */
+async function metricsTimes(url: string, runs: number): Promise<number[]> {
+  await timedGet(`${url}/metrics`);
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) out.push(await timedGet(`${url}/metrics`));
+  return out;
+}
+
+/** One honest request on a new connection: connect, GET, read the whole answer (ms). */
+async function honestRequest(port: number): Promise<number> {
+  const t = performance.now();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      new TextEncoder().encode("GET /api/status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"),
+    );
+    const buf = new Uint8Array(16384);
+    let text = "";
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    if (!text.startsWith("HTTP/1.1 200")) throw new Error(`honest request: ${text.slice(0, 80) || "closed"}`);
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }
+  return performance.now() - t;
+}
+
+/**
+ * One attacker process on another loopback address (127.0.0.2, as another host) opens as many idle
+ * connections to the node's explorer as it can (its descriptor limit, here the machine's default) and
+ * re-dials each one the node closes; meanwhile honest requests, each
+ * on a new connection. Returns the attacker's count, whether the node lived, and the honest latencies.
+ */
+async function idleSockets(node: Spawned, want: number, honest: number) {
+  const port = Number(new URL(node.url).port);
+  const attacker = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1,127.0.0.2",
+      new URL("./idle_attacker.ts", import.meta.url).pathname,
+      `${port}`,
+      `${want}`,
+      "127.0.0.2",
+    ],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  }).spawn();
+  const lines = attacker.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const first = (await lines.read()).value ?? "";
+    const opened = Number(first.trim().split("\n")[0]);
+    await sleep(1000);
+    const times: number[] = [];
+    let failed = 0;
+    for (let i = 0; i < honest; i++) {
+      try {
+        times.push(await honestRequest(port));
+      } catch {
+        failed++;
+      }
+    }
+    const alive = node.node.alive && (await timedGet(`${node.url}/api/status`).then(() => true, () => false));
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    const held = Number(/^peerchain_explorer_connections (\d+)/m.exec(metrics)?.[1] ?? NaN);
+    return { opened, alive, times, failed, held };
+  } finally {
+    attacker.kill("SIGKILL");
+    await attacker.status;
+    await lines.cancel().catch(() => {});
+  }
+}
+
 /** Runs the explorer section; `quick` uses 2,000 blocks and shorter windows. */
 export async function benchExplorer(
   opts: { quick?: boolean } = {},
@@ -194,6 +273,8 @@ export async function benchExplorer(
     const load = await loadFigures(cluster, dataDir, blocks, runs);
     const node = load.node;
     let idle: number[] = [], busy: number[] = [], bytes = 0;
+    const metrics = await metricsTimes(node.url, runs * 10);
+    const flood = await idleSockets(node, opts.quick ? 5_000 : 19_000, opts.quick ? 100 : 300);
     try {
       // Alternating windows without and with 50 dashboards, so a drift in load hits both alike.
       for (let w = 0; w < windows; w++) {
@@ -231,6 +312,13 @@ export async function benchExplorer(
       cpu_pct_50_dashboards: spread(busy, 2),
       cpu_pct_cost_of_50_dashboards: spread(cost, 2),
       dashboard_bytes_per_s_each: Math.round(bytes),
+      metrics_ms: spread(metrics, 2),
+      metrics_p90_ms: round(percentile(metrics, 90), 2),
+      idle_sockets_survived: flood.alive ? flood.opened : 0,
+      idle_sockets_held_by_node: flood.held,
+      honest_p50_under_idle_ms: round(median(flood.times), 2),
+      honest_p99_under_idle_ms: round(percentile(flood.times, 99), 2),
+      honest_failed_under_idle: flood.failed,
     };
   } finally {
     await cluster.cleanup();

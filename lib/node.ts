@@ -25,6 +25,7 @@ import { Wallet, type WalletView } from "./wallet/wallet.ts";
 import { readWalletFile } from "./wallet/wallet_file.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
 import { malformed, refused } from "./verdict.ts";
+import { countVerdict } from "./metrics.ts";
 import { BanList } from "./net/ban.ts";
 import { StallMonitor } from "./stall_monitor.ts";
 import { turns } from "./turns.ts";
@@ -458,6 +459,11 @@ export class Node {
     };
   }
 
+  /** The event loop's longest stalls in ms, since the start and recently (what `status` says, without the wallet). */
+  stallMs(): { longestMs: number; recentMs: number } {
+    return { longestMs: this.#stalls.longestMs, recentMs: this.#stalls.recentMs };
+  }
+
   /** The initial sync's progress while one is going on (far enough behind the tip peers announce), else undefined. */
   syncProgress(): SyncProgress | undefined {
     return this.#sync.progress(performance.now(), this.chain.height);
@@ -578,8 +584,9 @@ export class Node {
       },
       // A transaction waiting for its parent is not counted: the copy we hold may be a forged one.
       has: (kind, id) => kind === "tx" ? this.mempool.has(id) : this.chain.has(id),
-      receiveBlock: (bytes, from, requested) => this.receiveBlock(bytes, requested, from),
-      receiveTx: (bytes) => this.receiveTx(bytes),
+      receiveBlock: (bytes, from, requested) =>
+        this.receiveBlock(bytes, requested, from).then((v) => countVerdict("block", v)),
+      receiveTx: (bytes) => this.receiveTx(bytes).then((v) => countVerdict("tx", v)),
       pendingTxids: () => this.mempool.entries().map((e) => e.txid),
       peerTip: (height) => this.#sync.announce(height),
     };

@@ -1,5 +1,7 @@
 /**
- * `deno task screenshot [OUT.png]`: the README's picture of the explorer during a failover. Starts seven
+ * `deno task screenshot [OUT.png]`: the README's pictures of the explorer: on a desktop during a failover, and
+ * on a phone (390 px wide: the dashboard and a transaction page, beside OUT as `-phone.png` and
+ * `-phone-tx.png`). Starts seven
  * regtest nodes on 127.0.0.1 serving at most two Peers per SuperPeer (so the overlay has several
  * SuperPeers), mines and pays so every panel has something to show, opens the dashboard of a Peer,
  * SIGKILLs its primary SuperPeer, and takes the PNG (default docs/explorer-failover.png) once the map shows
@@ -37,7 +39,7 @@ try {
   await nodes[2].rpc("mine", [1]);
   const to = (await nodes[4].rpc<NodeStatus>("status")).address;
   await nodes[1].rpc("send", [to, "2"]);
-  await nodes[1].rpc("send", [to, "0.125"]);
+  const { txid: shown } = await nodes[1].rpc<{ txid: string }>("send", [to, "0.125"]);
 
   // A Peer whose primary SuperPeer is one of ours: that SuperPeer dies, the Peer's dashboard shows it.
   const all = await Promise.all(nodes.map((n) => n.rpc<NodeStatus>("status")));
@@ -65,6 +67,17 @@ try {
   await Deno.mkdir(new URL(".", `file://${out}`).pathname, { recursive: true });
   await page.screenshot({ path: out as `${string}.png`, fullPage: true });
   console.log(`wrote ${out}`);
+
+  // A phone: the same dashboard, then a payment's page, one screen each.
+  const phone = out.replace(/\.png$/, "-phone.png"), phoneTx = out.replace(/\.png$/, "-phone-tx.png");
+  await page.setViewport({ width: 390, height: 844, deviceScaleFactor: 1 });
+  await page.goto(url, { waitUntil: "load" });
+  await page.waitForSelector("body.live-on", { timeout: 10_000 });
+  await page.screenshot({ path: phone as `${string}.png` });
+  console.log(`wrote ${phone}`);
+  await page.goto(`${new URL(url).origin}/tx/${shown}`, { waitUntil: "load" });
+  await page.screenshot({ path: phoneTx as `${string}.png` });
+  console.log(`wrote ${phoneTx}`);
 } finally {
   await browser.close();
   await cluster.cleanup();

@@ -96,8 +96,14 @@ Deno.test({
         await page.goto(`${origin}/address/${bAddress}`);
         // b holds the payment and the reward of the block it mined.
         const reward = (await (await fetch(`${origin}/api/block/12`)).json()).reward;
-        assert.equal(await textOf(page, ".balance"), formatAmount(150_000_000 + parseAmount(reward)));
-        const row = await page.$eval(`main a[href="/tx/${txid}"]`, (a) => a.closest("tr")?.textContent ?? "");
+        assert.equal(
+          await textOf(page, ".balance"),
+          `${formatAmount(150_000_000 + parseAmount(reward))} coins`,
+        );
+        // The row's cells, one by one (a string runs in the page: this file has no DOM types).
+        const row = await page.evaluate(
+          `[...document.querySelector('main a[href="/tx/${txid}"]').closest("tr").children].map((c) => c.textContent).join(" ")`,
+        ) as string;
         assert.match(row, /\b1\.5\b/);
         await page.goto(`${origin}/`);
         await page.type("input[name=q]", "3");

@@ -71,6 +71,7 @@ export interface AddressTotals {
 const SCHEMA_VERSION = 1;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS blocks (height INTEGER PRIMARY KEY, hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS blocks_hash ON blocks (hash);
 CREATE TABLE IF NOT EXISTS txs (txid TEXT PRIMARY KEY, height INTEGER NOT NULL, pos INTEGER NOT NULL)
   WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS txs_height ON txs (height);
@@ -122,6 +123,9 @@ export class ChainIndex {
          received = received + excluded.received, sent = sent + excluded.sent, txs = txs + excluded.txs`,
       ),
       tx: p("SELECT height, pos FROM txs WHERE txid = ?"),
+      // Hex ids sort by their text: the ids starting with P are those from P to P + "g" ("g" follows "f").
+      txPrefix: p("SELECT txid FROM txs WHERE txid >= ? AND txid < ? ORDER BY txid LIMIT ?"),
+      blockPrefix: p("SELECT height, hash FROM blocks WHERE hash >= ? AND hash < ? ORDER BY hash LIMIT ?"),
       totals: p("SELECT received, sent, txs FROM addresses WHERE pkh = ?"),
       immature: p(
         `SELECT COALESCE(SUM(amount), 0) AS sum FROM outputs
@@ -284,6 +288,17 @@ export class ChainIndex {
     // A reorg the index has not followed yet: the row may point at a block that left the active chain.
     if (!r || !block || block !== this.#hashAt(r.height)) return undefined;
     return { ...r, block };
+  }
+
+  /** Confirmed transaction ids starting with `prefix` (lowercase hex), `limit` at most, in order. */
+  txidsWithPrefix(prefix: string, limit: number): string[] {
+    return (this.#q.txPrefix.all(prefix, `${prefix}g`, limit) as { txid: string }[]).map((r) => r.txid);
+  }
+
+  /** Indexed blocks of the active chain whose hash starts with `prefix` (lowercase hex), `limit` at most. */
+  blocksWithPrefix(prefix: string, limit: number): { height: number; hash: string }[] {
+    return (this.#q.blockPrefix.all(prefix, `${prefix}g`, limit) as { height: number; hash: string }[])
+      .map((r) => ({ height: r.height, hash: r.hash }));
   }
 
   /** An output of a confirmed transaction. */

@@ -6,8 +6,9 @@
  * @module
  */
 import { amountsAsCoins } from "../consensus/amount.ts";
-import type { Block } from "../primitives/block.ts";
 import { blockSubsidy } from "../consensus/params.ts";
+import { type Block, MAX_BLOCK_SIZE } from "../primitives/block.ts";
+import { RESERVED_BYTES } from "../mining/template.ts";
 import { bitsToTarget, blockWork } from "../consensus/pow.ts";
 import { AddressError, decodeAddress, encodeAddress } from "../crypto/address.ts";
 import { pubKeyHash } from "../crypto/key_hash.ts";
@@ -54,6 +55,8 @@ export interface BlockSummary {
   miner: string | null;
   /** What the coinbase pays in all (subsidy and fees). */
   reward: number;
+  /** The fees its transactions paid (the reward less the subsidy). */
+  fees: number;
 }
 
 /** A block that left the active chain or never joined it. */
@@ -83,6 +86,22 @@ export interface MempoolSummary {
   histogram: { min: number; count: number; bytes: number }[];
   /** The newest transactions, newest first. */
   newest: { txid: string; fee: number; size: number; feeRate: number; time: number }[];
+  /** The next block as this node's miner would fill it from the mempool now. */
+  nextBlock: NextBlock;
+}
+
+/** The next block as the mempool would fill it (the miner's own selection), fee rates in base units a byte. */
+export interface NextBlock {
+  /** Transactions it would hold (besides the coinbase). */
+  count: number;
+  /** Their bytes. */
+  bytes: number;
+  /** Their fees. */
+  fees: number;
+  /** Lowest, median and highest fee rate among them (null when empty). */
+  minFeeRate: number | null;
+  medianFeeRate: number | null;
+  maxFeeRate: number | null;
 }
 
 /** Series for the charts, one entry per block, oldest first. */
@@ -105,6 +124,8 @@ export interface ExplorerStatus extends NodeOverview {
   tipTime: number;
   /** How far the transaction and address index has caught up. */
   index: { height: number; synced: boolean };
+  /** A Peer's primary SuperPeer ("host:port"), null on a SuperPeer or while looking (`hub` by its old name). */
+  primary: string | null;
 }
 
 const coinbaseOf = (block: Block) => block.txs[0];
@@ -137,11 +158,13 @@ export class ExplorerData {
 
   /** This node's overview, id and index progress. */
   status(): ExplorerStatus {
+    const overview = this.node.overview();
     return {
-      ...this.node.overview(),
+      ...overview,
       nodeId: this.node.net.nodeId,
       tipTime: this.node.chain.tip.header.time,
       index: { height: this.index.height, synced: this.index.synced },
+      primary: overview.role === "peer" ? overview.hub : null,
     };
   }
 
@@ -162,7 +185,9 @@ export class ExplorerData {
       size: bytes.length,
       miner: cb.outputs.length ? this.address(cb.outputs[0].pubKeyHash) : null,
       reward: cb.outputs.reduce((sum, o) => sum + o.amount, 0),
+      fees: 0,
     };
+    s.fees = Math.max(0, s.reward - blockSubsidy(entry.height, this.node.params));
     if (this.#summaries.size >= SUMMARY_CACHE) this.#summaries.delete(this.#summaries.keys().next().value!);
     this.#summaries.set(hash, s);
     return s;
@@ -275,7 +300,25 @@ export class ExplorerData {
       feeRate: +e.feeRate.toFixed(3),
       time: e.time,
     }));
-    return { count: entries.length, bytes, fees, histogram, newest };
+    return { count: entries.length, bytes, fees, histogram, newest, nextBlock: this.nextBlock() };
+  }
+
+  /** The next block as the miner would fill it now (`Mempool.selectForBlock`, as `createTemplate` does). */
+  nextBlock(): NextBlock {
+    const picked = this.node.mempool.selectForBlock(MAX_BLOCK_SIZE - RESERVED_BYTES);
+    const rates = picked.map((e) => e.feeRate).sort((a, b) => a - b);
+    const round = (r: number | undefined) => r === undefined ? null : +r.toFixed(3);
+    const mid = rates.length >> 1;
+    return {
+      count: picked.length,
+      bytes: picked.reduce((n, e) => n + e.size, 0),
+      fees: picked.reduce((n, e) => n + e.fee, 0),
+      minFeeRate: round(rates[0]),
+      medianFeeRate: rates.length === 0
+        ? null
+        : round(rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2),
+      maxFeeRate: round(rates.at(-1)),
+    };
   }
 
   /** The network as this node sees it, and the nodes that vanished from it lately. */
@@ -469,29 +512,69 @@ export class ExplorerData {
     };
   }
 
-  /** Where a search leads: a path, or a `NotFound` saying why nothing matches. */
-  search(q: string): string {
+  /** What the search box takes, said whenever a search finds nothing. */
+  searchHelp(): string {
+    return `the search box takes a block height (0 to ${this.node.chain.height}), a block hash or a transaction ` +
+      `id (64 hex digits, or their first ${MIN_SEARCH_PREFIX} or more), or an address (${this.#prefix}1…)`;
+  }
+
+  /**
+   * Where a search leads: one page (`path`), or the blocks and transactions whose id starts with the typed hex
+   * (`matches`, `MAX_SEARCH_MATCHES` at most, `more` when there were others). Nothing found is a `NotFound`
+   * saying what the box takes.
+   */
+  search(q: string): SearchResult {
     const s = q.trim();
-    if (!s) throw new NotFound("type a block height, a block hash, a transaction id or an address");
+    if (!s) throw new NotFound(`type something: ${this.searchHelp()}`);
     const chain = this.node.chain;
     if (/^\d{1,10}$/.test(s)) {
-      if (Number(s) <= chain.height) return `/block/${Number(s)}`;
-      throw new NotFound(`no block at height ${s}: the tip is at height ${chain.height}`);
+      if (Number(s) <= chain.height) return { path: `/block/${Number(s)}` };
+      // Eight digits or more may also be the start of an id: look for one before saying no.
+      if (s.length < MIN_SEARCH_PREFIX) {
+        throw new NotFound(`no block at height ${s}: the tip is at height ${chain.height}`);
+      }
     }
     if (/^[0-9a-fA-F]{64}$/.test(s)) {
       const id = s.toLowerCase();
-      if (chain.entry(id)) return `/block/${id}`;
-      if (this.node.mempool.has(id) || this.index.tx(id)) return `/tx/${id}`;
+      if (chain.entry(id)) return { path: `/block/${id}` };
+      if (this.node.mempool.has(id) || this.index.tx(id)) return { path: `/tx/${id}` };
       throw new NotFound(`no block or transaction ${id} on this node`);
     }
+    if (/^[0-9a-fA-F]+$/.test(s)) {
+      if (s.length < MIN_SEARCH_PREFIX) {
+        throw new NotFound(`"${clip(s)}" is too short to look up: ${this.searchHelp()}`);
+      }
+      const matches = this.#prefixMatches(s.toLowerCase());
+      if (matches.length === 0) throw new NotFound(`no block or transaction starts with ${clip(s)}`);
+      if (matches.length === 1) return { path: `/${matches[0].kind}/${matches[0].id}` };
+      const more = matches.length > MAX_SEARCH_MATCHES;
+      return { matches: matches.slice(0, MAX_SEARCH_MATCHES), more };
+    }
     try {
-      return `/address/${this.address(decodeAddress(s, this.#prefix))}`;
+      return { path: `/address/${this.address(decodeAddress(s, this.#prefix))}` };
     } catch (e) {
       if (!(e instanceof AddressError)) throw e;
-      throw new NotFound(
-        `nothing matches "${clip(s)}": not a height, a hash, a transaction id or an address (${e.message})`,
-      );
+      const why = s.toLowerCase().startsWith(`${this.#prefix}1`) ? ` (as an address: ${e.message})` : "";
+      throw new NotFound(`nothing matches "${clip(s)}"${why}: ${this.searchHelp()}`);
     }
+  }
+
+  /** Blocks of the active chain, confirmed and pending transactions whose id starts with `prefix`. */
+  #prefixMatches(prefix: string): SearchMatch[] {
+    const limit = MAX_SEARCH_MATCHES + 1;
+    const out: SearchMatch[] = this.index.blocksWithPrefix(prefix, limit).map((b) => ({
+      kind: "block",
+      id: b.hash,
+      height: b.height,
+    }));
+    for (const id of this.index.txidsWithPrefix(prefix, limit)) {
+      out.push({ kind: "tx", id, height: this.index.tx(id)?.height ?? null });
+    }
+    for (const e of this.node.mempool.entries()) {
+      if (out.length > MAX_SEARCH_MATCHES) break;
+      if (e.txid.startsWith(prefix)) out.push({ kind: "tx", id: e.txid, height: null });
+    }
+    return out;
   }
 }
 
@@ -503,6 +586,24 @@ export function difficulty(bits: number, powLimit: bigint): number {
   const scaled = (powLimit * 1_000_000n) / target;
   return Number(scaled) / 1_000_000;
 }
+
+/** Hex digits at least for a search by the start of an id. */
+export const MIN_SEARCH_PREFIX = 8;
+/** Matches listed at most for a search by the start of an id. */
+export const MAX_SEARCH_MATCHES = 20;
+
+/** A block or transaction whose id starts with what was searched; `height` null for a pending one. */
+export interface SearchMatch {
+  /** Which page it has. */
+  kind: "block" | "tx";
+  /** Its hash or txid. */
+  id: string;
+  /** Its block's height, or null while it is in the mempool. */
+  height: number | null;
+}
+
+/** Where a search leads: one page, or a list of matches. */
+export type SearchResult = { path: string } | { matches: SearchMatch[]; more: boolean };
 
 /** At most `n` characters of something a visitor typed, for messages. */
 export function clip(s: string, n = 80): string {

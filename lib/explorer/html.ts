@@ -62,3 +62,18 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): Safe {
 export function raw(text: string): Safe {
   return new Safe(text);
 }
+
+/**
+ * A hash or an address in full. Where it does not fit, the stylesheet cuts it with an ellipsis and the script
+ * shows its copy button (at once with `always`, for a page's own subject). The button copies `value` whole.
+ */
+export function ident(value: string, href?: string, always = false): Safe {
+  // Built as one line of text (no formatter inserts white space between the value and its button).
+  const v = escapeHtml(value);
+  const shown = href
+    ? `<a class="mono" href="${escapeHtml(href)}">${v}</a>`
+    : `<code class="mono">${v}</code>`;
+  const button =
+    `<button type="button" class="copy" data-copy="${v}" title="copy the full value" hidden>copy</button>`;
+  return new Safe(`<span class="ident${always ? " always" : ""}">${shown}${button}</span>`);
+}

@@ -1,12 +1,12 @@
 /**
  * The network map: a `NetworkView` laid out and drawn as SVG. SuperPeers sit on an inner ring (one alone
  * sits in the middle), each with its Peers fanned out around it; lines are links. This node is ringed, its
- * own links drawn bold, nodes that just vanished (a dead hub during a failover) drawn crossed out for a while.
+ * own links drawn bold, nodes that just vanished (a dead SuperPeer during a failover) drawn crossed out for a while.
  * Plain markup with classes only (the page's CSP forbids style attributes), the same with or without
  * JavaScript.
  * @module
  */
-import { html, type Safe } from "./html.ts";
+import { html, ident, type Safe } from "./html.ts";
 import type { NetworkView, ViewRole } from "./network_view.ts";
 
 /** A node that was in the view a moment ago and is not any more. */
@@ -239,15 +239,24 @@ export function renderNetworkMap(view: NetworkView, lost: readonly LostNode[] = 
   `;
 }
 
+/**
+ * What a link is in the overlay's words: "primary" (a Peer's first SuperPeer, seen from either end), "backup"
+ * (a Peer's other SuperPeers), "mesh" (between SuperPeers).
+ */
+export function linkKind(view: NetworkView, l: NetworkView["links"][number]): "primary" | "backup" | "mesh" {
+  if (l.primary) return "primary";
+  return l.role === "superpeer" && view.self.role === "superpeer" ? "mesh" : "backup";
+}
+
 /** The nodes of the map as a table: what a screen reader, a text browser or a test reads. */
 export function renderNetworkTable(view: NetworkView, lost: readonly LostNode[] = []): Safe {
   const rows: Safe[] = [
     html`
       <tr class="self">
-        <td>${roleName(view.self.role)}</td>
-        <td>${view.self.listen}</td>
-        <td><code>${view.self.nodeId}</code></td>
-        <td>this node</td>
+        <td data-label="role">${roleName(view.self.role)}</td>
+        <td data-label="listen">${view.self.listen}</td>
+        <td class="id" data-label="node id">${ident(view.self.nodeId)}</td>
+        <td data-label="link">this node</td>
       </tr>
     `,
   ];
@@ -258,11 +267,11 @@ export function renderNetworkTable(view: NetworkView, lost: readonly LostNode[] 
     rows.push(
       html`
         <tr>
-          <td>SuperPeer</td>
-          <td>${s.listen}</td>
-          <td><code>${s.nodeId}</code></td>
-          <td>${link
-            ? `${link.inbound ? "inbound" : "outbound"} link${link.primary ? " (primary)" : ""}`
+          <td data-label="role">SuperPeer</td>
+          <td data-label="listen">${s.listen}</td>
+          <td class="id" data-label="node id">${ident(s.nodeId)}</td>
+          <td data-label="link">${link
+            ? `${link.inbound ? "inbound" : "outbound"} link (${linkKind(view, link)})`
             : "known"}${s.peers === null ? "" : ` · serves ${s.peers} peer${s.peers === 1 ? "" : "s"}`}</td>
         </tr>
       `,
@@ -273,10 +282,10 @@ export function renderNetworkTable(view: NetworkView, lost: readonly LostNode[] 
     rows.push(
       html`
         <tr>
-          <td>${roleName(l.role)}</td>
-          <td>${l.listen}</td>
-          <td><code>${l.nodeId}</code></td>
-          <td>${l.inbound ? "inbound" : "outbound"} link${l.primary ? " (primary)" : ""}</td>
+          <td data-label="role">${roleName(l.role)}</td>
+          <td data-label="listen">${l.listen}</td>
+          <td class="id" data-label="node id">${ident(l.nodeId)}</td>
+          <td data-label="link">${l.inbound ? "inbound" : "outbound"} link (${linkKind(view, l)})</td>
         </tr>
       `,
     );
@@ -285,16 +294,16 @@ export function renderNetworkTable(view: NetworkView, lost: readonly LostNode[] 
     rows.push(
       html`
         <tr class="lost">
-          <td>${roleName(l.role)}</td>
-          <td>${l.listen}</td>
-          <td><code>${l.nodeId}</code></td>
-          <td>lost</td>
+          <td data-label="role">${roleName(l.role)}</td>
+          <td data-label="listen">${l.listen}</td>
+          <td class="id" data-label="node id">${ident(l.nodeId)}</td>
+          <td data-label="link">lost</td>
         </tr>
       `,
     );
   }
   return html`
-    <table class="nodes">
+    <table class="nodes stack">
       <thead>
         <tr>
           <th>role</th>

@@ -5,7 +5,7 @@
  * @module
  */
 import { formatAmount } from "../consensus/amount.ts";
-import { html, type Safe, type Value } from "./html.ts";
+import { html, ident, type Safe, type Value } from "./html.ts";
 import type {
   BlockSummary,
   ChartSeries,
@@ -13,8 +13,11 @@ import type {
   ExplorerStatus,
   ForkEvent,
   MempoolSummary,
+  NextBlock,
+  SearchMatch,
 } from "./data.ts";
 import { renderNetworkMap, renderNetworkTable } from "./network_map.ts";
+import { API_DOCS } from "./api_docs.ts";
 import type { NetworkView } from "./network_view.ts";
 import type { LostNode } from "./network_map.ts";
 
@@ -39,8 +42,77 @@ export interface NewsItem {
 /** The dashboard's sections, by element id. */
 export type SectionId = "status" | "network" | "blocks" | "forks" | "mempool" | "charts" | "news";
 
-const coins = (units: number) => `${formatAmount(units)}`;
+/** The unit of money in human text (JSON amounts are coin strings without it). */
+const UNIT = "coins";
+/** An amount with its unit: "1.5 coins", "1 coin". */
+const coins = (units: number) => {
+  const n = formatAmount(units);
+  return `${n} ${n === "1" ? "coin" : UNIT}`;
+};
+/** An amount alone, for a column whose header names the unit. */
+const amount = (units: number) => formatAmount(units);
 const short = (hash: string, n = 16) => hash.length > n ? `${hash.slice(0, n)}…` : hash;
+
+/** A time as the reader's local time (the script rewrites the UTC text) and how long ago. */
+function when(seconds: number): Safe {
+  const iso = new Date(seconds * 1000).toISOString();
+  return html`<time class="local" datetime="${iso}">${iso.slice(0, 19).replace("T", " ")} UTC</time> (${
+    age(seconds)
+  })`;
+}
+
+/** A table column: its header, and whether it holds numbers (right-aligned, header too) or identifiers. */
+interface Col {
+  label: string;
+  kind?: "num" | "id";
+}
+
+/**
+ * A table whose numbers sit under their headers; on a phone its rows stack, each cell labelled by its header
+ * (`data-label`). `rowClass` and `rowHeight` mark rows for styles and scripts.
+ */
+function table(
+  cls: string,
+  cols: Col[],
+  rows: { cells: Value[]; height?: number }[],
+  head = true,
+): Safe {
+  return html`<table class="${cls} stack">${
+    head
+      ? html`
+        <thead>
+          <tr>${cols.map((c) =>
+            html`<th${
+              c.kind
+                ? html`
+                  class="${c.kind}"
+                `
+                : ""
+            }>${c.label}</th>`
+          )}</tr>
+        </thead>
+      `
+      : ""
+  }<tbody>${
+    rows.map((r) =>
+      html`<tr${
+        r.height === undefined ? "" : html`
+          data-height="${r.height}"
+        `
+      }>${
+        r.cells.map((v, i) =>
+          html`<td${
+            cols[i].kind
+              ? html`
+                class="${cols[i].kind}"
+              `
+              : ""
+          } data-label="${cols[i].label}">${v}</td>`
+        )
+      }</tr>`
+    )
+  }</tbody></table>`;
+}
 
 function bytes(n: number): string {
   if (n < 1000) return `${n} B`;
@@ -82,19 +154,22 @@ function ago(s: number): string {
 
 const blockLink = (b: { height: number; hash: string }, text: Value = b.height) =>
   html`<a href="/block/${b.hash}">${text}</a>`;
-const hashLink = (kind: "block" | "tx", hash: string, n = 16) =>
-  html`<a class="hash" href="/${kind}/${hash}" title="${hash}">${short(hash, n)}</a>`;
-const addressLink = (a: string | null) =>
-  a
-    ? html`<a class="addr" href="/address/${a}" title="${a}">${short(a, 20)}</a>`
-    : html`<span class="dim">none</span>`;
+const hashLink = (kind: "block" | "tx", hash: string) => ident(hash, `/${kind}/${hash}`);
+const addressLink = (a: string | null) => a ? ident(a, `/address/${a}`) : html`<span class="dim">none</span>`;
+
+/**
+ * Which `/events` make a page read itself again (its script replaces `<main>` with the fresh one): "blocks" a
+ * block or a reorg (confirmations, the next block, pending turning confirmed), "blocks txs" also a new
+ * transaction (an address's pending payments).
+ */
+export type Follow = "blocks" | "blocks txs";
 
 /** A complete page. */
 export function page(
   title: string,
   assets: AssetUrls,
   body: Safe,
-  opts: { live?: boolean; network?: string } = {},
+  opts: { live?: boolean; network?: string; follow?: Follow } = {},
 ): Safe {
   return html`
     <!doctype html>
@@ -111,12 +186,16 @@ export function page(
         ? html`
           data-live="1" data-charts="${assets.uplotJs}"
         `
+        : ""}${opts.follow
+        ? html`
+          data-follow="${opts.follow}"
+        `
         : ""}>
         <header><a class="brand" href="/">peerchain explorer</a>${opts.network
           ? html`<span class="net">${opts.network}</span>`
-          : ""}<form action="/search" method="get" role="search"><input name="q" type="search" maxlength="200" placeholder="height, block hash, txid or address" aria-label="search"><button>Search</button></form></header>
+          : ""}<form action="/search" method="get" role="search"><input name="q" type="search" maxlength="200" placeholder="height, hash or txid (8+ hex digits), address" aria-label="search"><button>Search</button></form></header>
         <main>${body}</main>
-        <footer>read-only; served by this node · <a href="/api/dashboard">JSON</a></footer>
+        <footer>read-only; served by this node · <a href="/api">JSON API</a> · <a href="/metrics">metrics</a></footer>
         </body>
         </html>
   `;
@@ -142,16 +221,33 @@ export function notFoundPage(message: string, assets: AssetUrls, network?: strin
 function renderStatus(s: ExplorerStatus): Safe {
   return html`<span class="role ${s.role}">${s.role === "superpeer" ? "SuperPeer" : "Peer"}</span>
 <span>listening on <b>${s.listen}</b></span>
-<span>hub ${s.hub ?? "none (looking)"}</span>
+${
+    s.role === "superpeer"
+      ? ""
+      : html`<span>primary SuperPeer ${
+        s.primary ?? html`<span class="warn">none yet (looking)</span>`
+      }</span>`
+  }
 <span>${s.peers} link${s.peers === 1 ? "" : "s"}</span>
 <span>height <b class="height">${s.height}</b></span>
-<span>tip ${hashLink("block", s.tip, 12)} ${age(s.tipTime)}</span>
+<span class="tip">tip ${hashLink("block", s.tip)} ${age(s.tipTime)}</span>
 <span>mempool ${s.mempool}</span>${
     s.mining ? html`<span class="mining">mining ${rate(s.hashrate)}</span>` : ""
   }${s.index.synced ? "" : html`<span class="warn">indexing ${s.index.height} / ${s.height}</span>`}`;
 }
 
+/** True when this node knows no other node and has no link: its map would be one dot. */
+export function alone(view: NetworkView, lost: readonly LostNode[] = []): boolean {
+  return view.links.length === 0 && lost.length === 0 &&
+    view.superpeers.every((s) => s.nodeId === view.self.nodeId);
+}
+
 function renderNetwork(n: { view: NetworkView; lost: LostNode[] }): Safe {
+  if (alone(n.view, n.lost)) {
+    return html`<p class="alone">This node is alone: no Peer or SuperPeer is linked to it, and it knows of none.
+It is a ${n.view.self.role === "superpeer" ? "SuperPeer" : "Peer"} listening on <b>${n.view.self.listen}</b>;
+other nodes join it when its address is in their <code>server_tracker.txt</code> or they find it on the LAN.</p>`;
+  }
   return html`${renderNetworkMap(n.view, n.lost)}<p class="dim">${n.view.networkSize} node${
     n.view.networkSize === 1 ? "" : "s"
   } known · ${n.view.superpeers.length} SuperPeer${n.view.superpeers.length === 1 ? "" : "s"}</p>${
@@ -160,32 +256,30 @@ function renderNetwork(n: { view: NetworkView; lost: LostNode[] }): Safe {
 }
 
 function renderBlocks(blocks: BlockSummary[]): Safe {
-  return html`
-    <table class="blocks">
-      <thead>
-        <tr>
-          <th>height</th>
-          <th>hash</th>
-          <th>age</th>
-          <th>txs</th>
-          <th>size</th>
-          <th>mined by</th>
-        </tr>
-      </thead>
-      <tbody>${blocks.map((b) =>
-        html`
-          <tr data-height="${b.height}">
-            <td class="num">${blockLink(b)}</td>
-            <td>${hashLink("block", b.hash)}</td>
-            <td>${age(b.time)}</td>
-            <td class="num">${b.txCount}</td>
-            <td class="num">${bytes(b.size)}</td>
-            <td>${addressLink(b.miner)}</td>
-          </tr>
-        `
-      )}</tbody>
-    </table>
-  `;
+  return table(
+    "blocks",
+    [
+      { label: "height", kind: "num" },
+      { label: "hash", kind: "id" },
+      { label: "age" },
+      { label: "txs", kind: "num" },
+      { label: "size", kind: "num" },
+      { label: `fees (${UNIT})`, kind: "num" },
+      { label: "mined by", kind: "id" },
+    ],
+    blocks.map((b) => ({
+      height: b.height,
+      cells: [
+        blockLink(b),
+        hashLink("block", b.hash),
+        age(b.time),
+        b.txCount,
+        bytes(b.size),
+        amount(b.fees),
+        addressLink(b.miner),
+      ],
+    })),
+  );
 }
 
 function renderForks(forks: ForkEvent[]): Safe {
@@ -198,11 +292,11 @@ function renderForks(forks: ForkEvent[]): Safe {
             class="warn"><b>reorg</b> at height ${f.forkHeight}: ${f.stale.length} block${f.stale.length === 1
               ? ""
               : "s"} out (${f.stale.slice(0, 3).map((s, i) =>
-                html`${i ? ", " : ""}${hashLink("block", s.hash, 10)}`
+                html`${i ? ", " : ""}${blockLink(s, short(s.hash, 10))}`
               )}), ${f.joined.length} in ${age(f.at / 1000)}</li>
         `
         : html`<li><b>side block</b> ${blockLink(f.stale[0], f.stale[0].height)} ${
-          hashLink("block", f.stale[0].hash, 10)
+          blockLink(f.stale[0], short(f.stale[0].hash, 10))
         } ${age(f.at / 1000)}</li>`
     )
   }</ul>`;
@@ -232,31 +326,33 @@ function histogramSvg(m: MempoolSummary): Safe {
   `;
 }
 
+/** The next block as the mempool would fill it, in one line. */
+function renderNextBlock(n: NextBlock): Safe {
+  if (n.count === 0) {
+    return html`<p class="next-block">Next block: <span class="dim">no transactions waiting</span></p>`;
+  }
+  return html`
+    <p
+      class="next-block">Next block: <b>${n.count}</b> transaction${n.count === 1 ? "" : "s"}, ${bytes(
+        n.bytes,
+      )}, ${coins(n.fees)} in fees; fee rates ${n.minFeeRate} to ${n.maxFeeRate}, median <b>${n
+        .medianFeeRate}</b> base units per byte</p>
+  `;
+}
+
 function renderMempool(m: MempoolSummary): Safe {
   return html`<p><b class="mempool-count">${m.count}</b> transaction${m.count === 1 ? "" : "s"} · ${
     bytes(m.bytes)
-  } · fees ${coins(m.fees)}</p>${histogramSvg(m)}${
+  } · fees ${coins(m.fees)}</p>${renderNextBlock(m.nextBlock)}${histogramSvg(m)}${
     m.newest.length
-      ? html`
-        <table class="txs">
-          <thead>
-            <tr>
-              <th>newest</th>
-              <th>fee</th>
-              <th>per byte</th>
-            </tr>
-          </thead>
-          <tbody>${m.newest.map((t) =>
-            html`
-              <tr>
-                <td>${hashLink("tx", t.txid)}</td>
-                <td class="num">${coins(t.fee)}</td>
-                <td class="num">${t.feeRate}</td>
-              </tr>
-            `
-          )}</tbody>
-        </table>
-      `
+      ? table(
+        "txs",
+        [{ label: "newest", kind: "id" }, { label: `fee (${UNIT})`, kind: "num" }, {
+          label: "per byte",
+          kind: "num",
+        }],
+        m.newest.map((t) => ({ cells: [hashLink("tx", t.txid), amount(t.fee), t.feeRate] })),
+      )
       : ""
   }`;
 }
@@ -339,7 +435,9 @@ export function dashboardPage(data: ExplorerData, news: readonly NewsItem[], ass
     html`
       <section id="status" class="statusline" aria-live="polite">${s("status")}</section>
       <div class="grid">
-        <section class="card wide">
+        <section class="card${alone(data.network().view, data.network().lost)
+          ? ""
+          : " wide"}" id="network-card">
           <h2>Network</h2>
           <div id="network">${s("network")}</div>
         </section>
@@ -412,48 +510,47 @@ export function blockPage(b: BlockJson, assets: AssetUrls, network: string): Saf
         ? ""
         : html`<p class="warn">This block is not on the active chain: it is on a side branch.</p>`}
       ${dl([
-        ["hash", html`<code>${b.hash}</code>`],
+        ["hash", ident(b.hash, undefined, true)],
         ["confirmations", b.active ? b.confirmations : "none (side branch)"],
-        ["time", html`${new Date(b.time * 1000).toISOString()} (${age(b.time)})`],
+        ["time", when(b.time)],
         ["transactions", b.txCount],
         ["size", bytes(b.size)],
         ["mined by", addressLink(b.miner)],
         ["reward", html`${coins(b.reward)} (subsidy ${coins(b.subsidy)})`],
-        ["previous", b.height > 0 ? hashLink("block", b.prevHash, 64) : "none (genesis)"],
-        ["next", b.nextHash ? hashLink("block", b.nextHash, 64) : "none yet"],
-        ["merkle root", html`<code>${b.merkleRoot}</code>`],
+        ["previous", b.height > 0 ? hashLink("block", b.prevHash) : "none (genesis)"],
+        ["next", b.nextHash ? hashLink("block", b.nextHash) : "none yet"],
+        ["merkle root", ident(b.merkleRoot)],
         ["bits", b.bits],
         ["difficulty", +b.difficulty.toPrecision(6)],
         ["nonce", b.nonce],
         ["version", b.version],
       ])}
       <h2>Transactions${b.pages > 1 ? ` (page ${b.page} of ${b.pages})` : ""}</h2>
-      <table class="txs">
-        <thead>
-          <tr>
-            <th>txid</th>
-            <th>inputs</th>
-            <th>outputs</th>
-            <th>value</th>
-            <th>size</th>
-          </tr>
-        </thead>
-        <tbody>${b.txs.map((t) =>
-          html`
-            <tr>
-              <td>${hashLink("tx", t.txid)}${t.coinbase
+      ${table(
+        "txs",
+        [
+          { label: "txid", kind: "id" },
+          { label: "inputs", kind: "num" },
+          { label: "outputs", kind: "num" },
+          { label: `value (${UNIT})`, kind: "num" },
+          { label: "size", kind: "num" },
+        ],
+        b.txs.map((t) => ({
+          cells: [
+            html`${hashLink("tx", t.txid)}${
+              t.coinbase
                 ? html`
                   <span class="tag">coinbase</span>
                 `
-                : ""}</td>
-              <td class="num">${t.inputs}</td>
-              <td class="num">${t.outputs}</td>
-              <td class="num">${coins(t.value)}</td>
-              <td class="num">${bytes(t.size)}</td>
-            </tr>
-          `
-        )}</tbody>
-      </table>${b.pages > 1
+                : ""
+            }`,
+            t.inputs,
+            t.outputs,
+            amount(t.value),
+            bytes(t.size),
+          ],
+        })),
+      )}${b.pages > 1
         ? html`<p>${
           b.page > 1
             ? html`
@@ -463,7 +560,7 @@ export function blockPage(b: BlockJson, assets: AssetUrls, network: string): Saf
         }${b.page < b.pages ? html`<a href="/block/${b.hash}?page=${b.page + 1}">next page</a>` : ""}</p>`
         : ""}
     `,
-    { network },
+    { network, follow: "blocks" },
   );
 }
 
@@ -474,7 +571,7 @@ export function txPage(t: TxJson, assets: AssetUrls, network: string): Safe {
     html`
       <h1>Transaction</h1>
       ${dl([
-        ["txid", html`<code>${t.txid}</code>`],
+        ["txid", ident(t.txid, undefined, true)],
         [
           "status",
           t.status === "pending"
@@ -483,7 +580,7 @@ export function txPage(t: TxJson, assets: AssetUrls, network: string): Safe {
               blockLink(t.block!)
             }`,
         ],
-        ["time", html`${new Date(t.time * 1000).toISOString()} (${age(t.time)})`],
+        ["time", when(t.time)],
         ["value", coins(t.value)],
         [
           "fee",
@@ -491,48 +588,52 @@ export function txPage(t: TxJson, assets: AssetUrls, network: string): Safe {
             ? "none (coinbase)"
             : t.fee === null
             ? "unknown"
-            : html`${coins(t.fee)} (${t.feeRate} per byte)`,
+            : html`${coins(t.fee)} (${t.feeRate} base units per byte)`,
         ],
         ["size", bytes(t.size)],
       ])}
       <div class="io">
         <section><h2>Inputs (${t.inputCount})</h2>${t.coinbase
           ? html`<p class="dim">coinbase: new coins</p>`
-          : html`
-            <table>
-              <tbody>${t.inputs.map((i) =>
-                html`
-                  <tr>
-                    <td>${addressLink(i.address)}</td>
-                    <td class="num">${i.amount === null ? "?" : coins(i.amount)}</td>
-                    <td>${hashLink("tx", i.txid, 10)}:${i.index}</td>
-                  </tr>
-                `
-              )}</tbody>
-            </table>
-          `}</section>
+          : table(
+            "io",
+            [{ label: "address", kind: "id" }, { label: `amount (${UNIT})`, kind: "num" }, {
+              label: "spends",
+              kind: "id",
+            }],
+            t.inputs.map((i) => ({
+              cells: [
+                addressLink(i.address),
+                i.amount === null ? "?" : amount(i.amount),
+                html`<a class="mono" href="/tx/${i.txid}">${short(i.txid, 10)}:${i.index}</a>`,
+              ],
+            })),
+          )}</section>
         <section>
           <h2>Outputs (${t.outputCount})</h2>
-          <table>
-            <tbody>${t.outputs.map((o) =>
-              html`
-                <tr>
-                  <td>${o.index}</td>
-                  <td>${addressLink(o.address)}</td>
-                  <td class="num">${coins(o.amount)}</td>
-                  <td>${o.spentBy
-                    ? html`spent by ${hashLink("tx", o.spentBy, 10)}`
-                    : t.status === "confirmed"
-                    ? "unspent"
-                    : ""}</td>
-                </tr>
-              `
-            )}</tbody>
-          </table>
+          ${table(
+            "io",
+            [{ label: "#", kind: "num" }, { label: "address", kind: "id" }, {
+              label: `amount (${UNIT})`,
+              kind: "num",
+            }, { label: "state" }],
+            t.outputs.map((o) => ({
+              cells: [
+                o.index,
+                addressLink(o.address),
+                amount(o.amount),
+                o.spentBy
+                  ? html`spent by <a class="mono" href="/tx/${o.spentBy}">${short(o.spentBy, 10)}</a>`
+                  : t.status === "confirmed"
+                  ? "unspent"
+                  : "",
+              ],
+            })),
+          )}
         </section>
       </div>
     `,
-    { network },
+    { network, follow: "blocks" },
   );
 }
 
@@ -540,7 +641,7 @@ export function addressPage(a: AddressJson, assets: AssetUrls, network: string):
   return page(
     `address ${short(a.address, 20)}`,
     assets,
-    html`<h1>Address</h1><p><code class="address">${a.address}</code></p>
+    html`<h1>Address</h1><p class="subject">${ident(a.address, undefined, true)}</p>
 ${
       dl([
         [
@@ -549,7 +650,7 @@ ${
             a.immature ? ` (${coins(a.immature)} still maturing)` : ""
           }`,
         ],
-        ["pending", a.pending ? (a.pending > 0 ? "+" : "") + coins(a.pending) : "none"],
+        ["pending", a.pending ? (a.pending > 0 ? "+" : "−") + coins(Math.abs(a.pending)) : "none"],
         ["received", coins(a.received)],
         ["sent", coins(a.sent)],
         ["transactions", a.txCount],
@@ -561,48 +662,97 @@ ${
     }
 ${
       a.pendingTxs.length
-        ? html`
-          <h2>Pending</h2>
-          <table class="txs">
-            <tbody>${a.pendingTxs.map((p) =>
-              html`
-                <tr>
-                  <td>${hashLink("tx", p.txid)}</td>
-                  <td class="num">${p.received ? `+${coins(p.received)}` : ""}</td>
-                  <td class="num">${p.sent ? `-${coins(p.sent)}` : ""}</td>
-                </tr>
-              `
-            )}</tbody>
-          </table>
-        `
+        ? html`<h2>Pending</h2>${
+          table(
+            "txs",
+            [{ label: "transaction", kind: "id" }, { label: `received (${UNIT})`, kind: "num" }, {
+              label: `sent (${UNIT})`,
+              kind: "num",
+            }],
+            a.pendingTxs.map((p) => ({
+              cells: [
+                hashLink("tx", p.txid),
+                p.received ? `+${amount(p.received)}` : "",
+                p.sent ? `−${amount(p.sent)}` : "",
+              ],
+            })),
+          )
+        }`
         : ""
     }
 <h2>History</h2>${
       a.history.length
-        ? html`
-          <table class="txs">
-            <thead>
-              <tr>
-                <th>transaction</th>
-                <th>block</th>
-                <th>received</th>
-                <th>sent</th>
-              </tr>
-            </thead>
-            <tbody>${a.history.map((h) =>
-              html`
-                <tr>
-                  <td>${hashLink("tx", h.txid)}</td>
-                  <td class="num"><a href="/block/${h.height}">${h.height}</a></td>
-                  <td class="num">${h.received ? coins(h.received) : ""}</td>
-                  <td class="num">${h.sent ? coins(h.sent) : ""}</td>
-                </tr>
-              `
-            )}</tbody>
-          </table>
-        `
+        ? table(
+          "txs",
+          [
+            { label: "transaction", kind: "id" },
+            { label: "block", kind: "num" },
+            { label: `received (${UNIT})`, kind: "num" },
+            { label: `sent (${UNIT})`, kind: "num" },
+          ],
+          a.history.map((h) => ({
+            cells: [
+              hashLink("tx", h.txid),
+              html`<a href="/block/${h.height}">${h.height}</a>`,
+              h.received ? amount(h.received) : "",
+              h.sent ? amount(h.sent) : "",
+            ],
+          })),
+        )
         : html`<p class="dim">No confirmed transactions.</p>`
     }${a.next !== null ? html`<p><a href="/address/${a.address}?before=${a.next}">older</a></p>` : ""}`,
+    { network, follow: "blocks txs" },
+  );
+}
+
+/** `/search` when the start of an id matches several blocks or transactions. */
+export function searchPage(
+  query: string,
+  matches: SearchMatch[],
+  more: boolean,
+  assets: AssetUrls,
+  network: string,
+): Safe {
+  return page(
+    "search",
+    assets,
+    html`<h1>Search</h1><p>${matches.length}${
+      more ? " or more" : ""
+    } blocks and transactions start with <code>${query}</code>${
+      more ? "; type more of it to narrow the list" : ""
+    }:</p>${
+      table(
+        "matches",
+        [{ label: "kind" }, { label: "id", kind: "id" }, { label: "block", kind: "num" }],
+        matches.map((m) => ({
+          cells: [
+            m.kind === "block" ? "block" : "transaction",
+            hashLink(m.kind, m.id),
+            m.height === null
+              ? html`<span class="pending">pending</span>`
+              : html`<a href="/block/${m.height}">${m.height}</a>`,
+          ],
+        })),
+      )
+    }`,
+    { network },
+  );
+}
+
+/** `/api`: what the JSON API answers, from `API_DOCS`. */
+export function apiPage(assets: AssetUrls, network: string): Safe {
+  return page(
+    "JSON API",
+    assets,
+    html`<h1>JSON API</h1><p>GET only; answers are JSON; times are seconds since the epoch; amounts are in base
+units (1 coin = 100,000,000) unless a field says otherwise; an unknown or malformed request is a 404 with
+<code>{"error": "..."}</code> saying why. Read-only and served by this node, like the pages.</p>${
+      table(
+        "api",
+        [{ label: "path" }, { label: "answer" }],
+        API_DOCS.map((e) => ({ cells: [html`<code>${e.path}</code>`, e.answer] })),
+      )
+    }`,
     { network },
   );
 }

@@ -4,7 +4,7 @@
  * Content-Security-Policy (scripts and styles from this origin only, nothing inline), and requests naming a
  * host that is not an address or a LAN name are refused (a web page elsewhere cannot rebind its name to read
  * the node). Work per request is bounded: URLs and queries have a length, lists a page size, and requests in
- * flight a number.
+ * flight a number; connections are bounded in number, per address and in time (`BoundedServer`).
  * @module
  */
 import type { Node } from "../node.ts";
@@ -12,14 +12,18 @@ import { ChainIndex } from "./chain_index.ts";
 import { apiAmounts, clip, ExplorerData, MAX_BLOCKS_PAGE, NotFound } from "./data.ts";
 import { SseHub, type SseLimits, type SseMessage, sseMessage } from "./events.ts";
 import { Live, LIVE_SECTIONS } from "./live.ts";
+import { METRICS_CONTENT_TYPE, NodeMetrics } from "./metrics.ts";
 import type { Safe } from "./html.ts";
+import { type BoundedLimits, BoundedServer, type BoundedServerStats } from "../http/bounded_server.ts";
 import {
   addressPage,
+  apiPage,
   type AssetUrls,
   blockPage,
   blocksPage,
   dashboardPage,
   notFoundPage,
+  searchPage,
   txPage,
 } from "./pages.ts";
 
@@ -35,6 +39,8 @@ export interface ExplorerOptions {
   indexPath?: string;
   /** Limits of `/events`. */
   events?: SseLimits;
+  /** Limits of the connections (tests lower the timeouts). */
+  limits?: BoundedLimits;
 }
 
 /** A running explorer. */
@@ -47,6 +53,8 @@ export interface Explorer {
   data: ExplorerData;
   /** Its `/events` clients. */
   hub: SseHub;
+  /** Its connections' counts. */
+  connections(): BoundedServerStats;
   /** Stops serving and closes the index. */
   close(): Promise<void>;
 }
@@ -54,6 +62,10 @@ export interface Explorer {
 /** Requests handled at once at most; more get 503 (a page needs one, its assets three). */
 const MAX_IN_FLIGHT = 64;
 const MAX_URL = 2048;
+/** Connections at most: the event stream's default 128 clients, and as many again for pages and the API. */
+const MAX_CONNECTIONS = 256;
+/** Connections from one address at most (a browser opens about 6; a LAN of viewers shares no address). */
+const MAX_CONNECTIONS_PER_ADDRESS = 64;
 
 const CSP = [
   "default-src 'none'",
@@ -128,6 +140,8 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
   hub.start();
   const network = node.params.name;
   let inFlight = 0;
+  // Read when scraped; `server` is assigned below, before any request can come.
+  const metrics = new NodeMetrics(node, { hub, connections: () => server.stats() });
 
   const handle = (req: Request, remote: string): Response => {
     const url = new URL(req.url);
@@ -153,7 +167,17 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
       if (extra !== undefined) throw new NotFound(`no page ${clip(url.pathname)}`);
       if (!api && head === "favicon.ico") return asset(assets, "favicon.svg", null);
       if (!api && head === "events" && arg === undefined) return events(remote, q.get("html") === "1");
+      if (api && head === undefined) return page(apiPage(urls, network));
       switch (head) {
+        case "metrics":
+          if (api || arg !== undefined) break;
+          return new Response(metrics.text(), {
+            headers: {
+              ...SECURITY_HEADERS,
+              "content-type": METRICS_CONTENT_TYPE,
+              "cache-control": "no-store",
+            },
+          });
         case "":
           if (arg !== undefined) break;
           return api ? json(data.dashboard()) : page(dashboardPage(data, live.news, urls));
@@ -202,10 +226,15 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
           return json(data.charts());
         case "search": {
           if (arg !== undefined) break;
-          const path = data.search((q.get("q") ?? "").slice(0, 200));
+          const found = data.search((q.get("q") ?? "").slice(0, 200));
+          if ("matches" in found) {
+            return api
+              ? json({ path: null, matches: found.matches, more: found.more })
+              : page(searchPage(q.get("q")!.trim(), found.matches, found.more, urls, network));
+          }
           return api
-            ? json({ path })
-            : new Response(null, { status: 303, headers: { ...SECURITY_HEADERS, location: path } });
+            ? json({ path: found.path })
+            : new Response(null, { status: 303, headers: { ...SECURITY_HEADERS, location: found.path } });
         }
       }
       throw new NotFound(
@@ -240,26 +269,25 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
     });
   };
 
-  let listening!: (port: number) => void;
-  const ready = new Promise<number>((r) => listening = r);
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let server: BoundedServer;
   try {
-    server = Deno.serve({
+    server = new BoundedServer({
+      name: "explorer",
       hostname: opts.hostname,
       port: opts.port,
-      onListen: ({ port }) => listening(port),
-      onError: (e) => {
-        console.error(`explorer: ${e instanceof Error ? e.message : e}`);
-        return text(500, "internal error\n");
+      // Room for every event-stream client and as many page and API clients again.
+      maxConnections: MAX_CONNECTIONS,
+      maxPerAddress: MAX_CONNECTIONS_PER_ADDRESS,
+      ...opts.limits,
+      handler: (req, remote) => {
+        if (inFlight >= MAX_IN_FLIGHT) return text(503, "busy: try again\n", { "retry-after": "1" });
+        inFlight++;
+        try {
+          return handle(req, remote);
+        } finally {
+          inFlight--;
+        }
       },
-    }, (req, info) => {
-      if (inFlight >= MAX_IN_FLIGHT) return text(503, "busy: try again\n", { "retry-after": "1" });
-      inFlight++;
-      try {
-        return handle(req, info.remoteAddr.hostname);
-      } finally {
-        inFlight--;
-      }
     });
   } catch (e) {
     live.close();
@@ -267,7 +295,7 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
     index.close();
     throw e;
   }
-  const port = await ready;
+  const port = server.port;
   const shown = opts.hostname === "0.0.0.0" || opts.hostname === "::"
     ? opts.publicHost ?? "127.0.0.1"
     : opts.hostname;
@@ -276,10 +304,11 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
     port,
     data,
     hub,
+    connections: () => server.stats(),
     async close() {
       live.close();
       hub.close();
-      await server.shutdown();
+      await server.close();
       index.close();
     },
   };

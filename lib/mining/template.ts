@@ -13,7 +13,7 @@ import { blockHashSync } from "../primitives/header.ts";
 import type { Transaction } from "../primitives/transaction.ts";
 
 /** Room kept for the header and the coinbase. */
-const RESERVED_BYTES = 1_000;
+export const RESERVED_BYTES = 1_000;
 
 /** A block to mine, with nonce 0, and what it pays. */
 export interface BlockTemplate {

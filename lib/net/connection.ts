@@ -7,6 +7,7 @@
 
 import { MALFORMED_SCORE } from "./ban.ts";
 import { encodeFrame, FrameDecoder, FrameError } from "./frame.ts";
+import { countFrame } from "../metrics.ts";
 import { type HostPort, type Message, MessageError, parseMessage } from "./messages.ts";
 import {
   type Clock,
@@ -136,6 +137,7 @@ export class Connection {
   send(msg: Message): boolean {
     if (this.#reason !== undefined) return false;
     const frame = encodeFrame(msg);
+    countFrame("sent", msg.type, frame.length);
     this.#queue.push(frame);
     this.#queuedBytes += frame.length;
     if (this.#queuedBytes > this.#opts.maxQueuedBytes) {
@@ -214,7 +216,9 @@ export class Connection {
           // Only whole frames prove liveness: a peer trickling one byte at a time is not alive.
           this.#lastRx = this.#now();
           if (!this.#takeToken()) return this.#misbehaved(MISBEHAVIOUR.rate, "rate");
-          await this.#deliver(parseMessage(f));
+          const msg = parseMessage(f);
+          countFrame("received", msg.type, this.#decoder.lastFrameBytes);
+          await this.#deliver(msg);
         }
       }
     } catch (e) {

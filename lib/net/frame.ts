@@ -86,6 +86,12 @@ export class FrameDecoder {
   /** Body length announced by the pending header, or -1 when no header has been read yet. */
   #want = -1;
   #failed: FrameError | undefined;
+  #lastFrameBytes = 0;
+
+  /** Size of the last frame `next()` returned, length prefix included (for the traffic counters). */
+  get lastFrameBytes(): number {
+    return this.#lastFrameBytes;
+  }
 
   /** Bytes buffered but not yet returned as frames. */
   get buffered(): number {
@@ -111,6 +117,7 @@ export class FrameDecoder {
     this.#readHeader();
     if (this.#want < 0 || this.buffered < this.#want) return undefined;
     const body = this.#buf.subarray(this.#start, this.#start + this.#want);
+    this.#lastFrameBytes = FRAME_HEADER + this.#want;
     this.#start += this.#want;
     this.#want = -1;
     // `body` stays a valid view: both branches only move indices or swap in a new buffer.

@@ -6,6 +6,10 @@
 import { writeFileAtomic } from "../atomic_file.ts";
 import type { Node } from "../node.ts";
 import { answerRpc, RPC_ERRORS } from "./methods.ts";
+import { BoundedServer } from "../http/bounded_server.ts";
+
+/** Connections to the RPC port at most (each subcommand opens one). */
+const RPC_MAX_CONNECTIONS = 64;
 
 /** Where a node's RPC listens, as written to `rpc.json`. */
 export interface RpcInfo {
@@ -38,12 +42,13 @@ export async function startRpc(
 ): Promise<RpcServer> {
   const cookie = crypto.getRandomValues(new Uint8Array(32)).toHex();
   const expected = `Bearer ${cookie}`;
-  let listening!: (port: number) => void;
-  const ready = new Promise<number>((r) => listening = r);
-  const server = Deno.serve({
+  // Bounded like the explorer's: the port is on loopback only, but any local process can dial it.
+  const server = new BoundedServer({
+    name: "rpc",
     hostname: "127.0.0.1",
     port: opts.port ?? 0,
-    onListen: ({ port }) => listening(port),
+    maxConnections: RPC_MAX_CONNECTIONS,
+    maxPerAddress: RPC_MAX_CONNECTIONS,
     handler: async (req) => {
       if (req.headers.get("authorization") !== expected) {
         return new Response("wrong or missing cookie: read rpc.json in the node's data directory\n", {
@@ -61,13 +66,13 @@ export async function startRpc(
       return answer === undefined ? new Response(null, { status: 204 }) : Response.json(answer);
     },
   });
-  const info: RpcInfo = { port: await ready, cookie, pid: Deno.pid };
+  const info: RpcInfo = { port: server.port, cookie, pid: Deno.pid };
   const path = `${node.dataDir}/rpc.json`;
   await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(info) + "\n"), 0o600);
   return {
     info,
     async close() {
-      await server.shutdown();
+      await server.close();
       await Deno.remove(path).catch(() => {});
     },
   };

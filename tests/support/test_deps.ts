@@ -9,6 +9,12 @@ export { default as fc } from "npm:fast-check@4.3.0";
 export { parseDocument } from "npm:yaml@2.9.1";
 export { default as puppeteer } from "npm:puppeteer-core@25.16.0";
 export type { Browser, HTTPRequest, Page } from "npm:puppeteer-core@25.16.0";
+export { default as parsePrometheusTextFormat } from "npm:parse-prometheus-text-format@1.1.1";
 
 /** The npm packages above, by name: none of them may be in the runtime graph. */
-export const TEST_PACKAGES = ["fast-check", "yaml", "puppeteer-core"] as const;
+export const TEST_PACKAGES = [
+  "fast-check",
+  "yaml",
+  "puppeteer-core",
+  "parse-prometheus-text-format",
+] as const;
