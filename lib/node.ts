@@ -236,6 +236,8 @@ export class Node {
       store = openStore(`${opts.dataDir}/chain.sqlite`);
       const chain = Chain.open(store, params);
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
+      // The rescan: the wallet's history and used addresses come from the chain itself.
+      await wallet.scanChain(chain);
       const bans = await BanList.open(`${opts.dataDir}/bans.json`);
       const node = new Node(opts, lock, store, chain, wallet, bans);
       // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
@@ -360,16 +362,29 @@ export class Node {
     return entry.txid;
   }
 
-  /** Pays `amount` base units to `address` from the wallet; returns the txid. */
-  send(address: string, amount: number): Promise<{ txid: string; fee: number }> {
+  /**
+   * Pays `amount` base units to `address` from the wallet at `opts.feeRate` base units per byte (default
+   * `DEFAULT_FEE_RATE`); an encrypted, locked wallet needs `opts.passphrase`. Returns the txid and fee.
+   */
+  send(
+    address: string,
+    amount: number,
+    opts: { feeRate?: number; passphrase?: string } = {},
+  ): Promise<{ txid: string; fee: number }> {
     return this.#sending.run(async () => {
       // Unconfirmed coins whose chain is at the mempool's limit cannot be spent until a block confirms some.
       const spendable = {
         ...this.walletView(),
         canSpend: (o: OutPoint) => this.mempool.roomForChild(o.txid),
       };
-      const { tx, fee } = await this.wallet.createTransaction(spendable, address, amount);
-      return { txid: await this.submitTx(tx), fee };
+      const { tx, fee } = await this.wallet.withPassphrase(
+        opts.passphrase,
+        () => this.wallet.createTransaction(spendable, address, amount, { feeRate: opts.feeRate }),
+      );
+      const txid = await this.submitTx(tx);
+      this.wallet.sawTransaction(tx); // its change address is now used
+      await this.wallet.flush();
+      return { txid, fee };
     });
   }
 
@@ -399,6 +414,10 @@ export class Node {
     // Transactions a reorg put back in the mempool are news to peers that never saw them unconfirmed.
     for (const e of restored) this.net.relayTx(encodeTransaction(e.tx));
     if (update.connected.length) { for (const w of this.#tipWatchers) w(); }
+    for (const { height } of update.disconnected) this.wallet.disconnectFrom(height);
+    for (const { block, height } of update.connected) this.wallet.scanBlock(block, height);
+    // Used marks the file misses are found again by the next start's rescan: a failed save stops nothing.
+    await this.wallet.flush().catch(() => {});
     if (update.disconnected.length) {
       this.#emit({
         type: "reorg",

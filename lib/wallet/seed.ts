@@ -1,17 +1,14 @@
 /**
  * Seed words and deterministic keys: a BIP-39 mnemonic (24 English words with a checksum, through
  * `@scure/bip39`) turned into a 64-byte seed (PBKDF2-HMAC-SHA512, 2048 rounds), and Ed25519 keys derived from
- * it by SLIP-0010 (HMAC-SHA512 from `@noble/hashes`; Ed25519 derivation is hardened only).
+ * it by SLIP-0010 (HMAC-SHA512; Ed25519 derivation is hardened only). PBKDF2 and HMAC are WebCrypto's, so
+ * opening a wallet made before needs no npm package; the word list is loaded only to make or check words.
  *
  * The path of a key is `m/44'/COIN_TYPE'/0'/CHAIN'/INDEX'`: BIP-44's levels, every one hardened as SLIP-0010
  * requires for Ed25519. CHAIN is 0 for receiving addresses and 1 for change. COIN_TYPE is 1' on regtest (the
  * SLIP-44 type every test network shares) and `MAIN_COIN_TYPE` on the main network.
  * @module
  */
-import { entropyToMnemonic, mnemonicToSeed, validateMnemonic } from "@scure/bip39";
-import { wordlist } from "@scure/bip39/wordlists/english.js";
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha512 } from "@noble/hashes/sha2.js";
 import { importPrivateKey, type KeyPair } from "../crypto/ed25519.ts";
 import { WalletError } from "./errors.ts";
 
@@ -47,6 +44,31 @@ export interface ExtendedKey {
   chainCode: Uint8Array;
 }
 
+/** What lib/wallet/libs.ts provides (declared here: a type import would put npm in the ledger's graph). */
+export interface WalletLibs {
+  /** BIP-39: the words of `entropy`. */
+  entropyToMnemonic(entropy: Uint8Array, wordlist: string[]): string;
+  /** BIP-39: true when every word is in the list and the checksum matches. */
+  validateMnemonic(mnemonic: string, wordlist: string[]): boolean;
+  /** BIP-39's English word list. */
+  wordlist: string[];
+  /** scrypt. */
+  scryptAsync(
+    password: Uint8Array,
+    salt: Uint8Array,
+    opts: { N: number; r: number; p: number; dkLen: number },
+  ): Promise<Uint8Array>;
+}
+
+/** Imported through a variable, so it is not part of the module graph Deno resolves at start-up. */
+const LIBS_MODULE = "./libs.ts";
+let libs: Promise<WalletLibs> | undefined;
+
+/** The wallet's npm libraries, loaded on first use. */
+export function loadLibs(): Promise<WalletLibs> {
+  return libs ??= import(LIBS_MODULE) as Promise<WalletLibs>;
+}
+
 /** The coin type of a network by name. */
 export function coinType(network: string): number {
   return network === "main" ? MAIN_COIN_TYPE : TEST_COIN_TYPE;
@@ -58,12 +80,14 @@ export function keyPath(network: string, chain: number, index: number): string {
 }
 
 /** A fresh mnemonic of `MNEMONIC_WORDS` words from the system's secure random source. */
-export function generateMnemonic(): string {
+export async function generateMnemonic(): Promise<string> {
+  const { entropyToMnemonic, wordlist } = await loadLibs();
   return entropyToMnemonic(crypto.getRandomValues(new Uint8Array(ENTROPY_BYTES)), wordlist);
 }
 
 /** The mnemonic of `entropy` (16 to 32 bytes, a multiple of 4), for vectors and tests. */
-export function mnemonicOf(entropy: Uint8Array): string {
+export async function mnemonicOf(entropy: Uint8Array): Promise<string> {
+  const { entropyToMnemonic, wordlist } = await loadLibs();
   return entropyToMnemonic(entropy, wordlist);
 }
 
@@ -72,7 +96,8 @@ export function mnemonicOf(entropy: Uint8Array): string {
  * one line saying what is wrong: too few or too many words, a word not in the English list (named, with its
  * position), or a checksum that does not match (a word mistyped into another valid word, or swapped).
  */
-export function normalizeMnemonic(text: string): string {
+export async function normalizeMnemonic(text: string): Promise<string> {
+  const { validateMnemonic, wordlist } = await loadLibs();
   const words = text.trim().toLowerCase().split(/\s+/).filter((w) => w !== "");
   if (words.length !== MNEMONIC_WORDS) {
     throw new WalletError(`the seed words are ${words.length} words, not ${MNEMONIC_WORDS}`);
@@ -88,44 +113,74 @@ export function normalizeMnemonic(text: string): string {
   return mnemonic;
 }
 
-/** The 64-byte BIP-39 seed of a mnemonic and an optional BIP-39 passphrase (PBKDF2-HMAC-SHA512, 2048 rounds). */
-export function mnemonicToSeedBytes(mnemonic: string, passphrase = ""): Promise<Uint8Array> {
-  return mnemonicToSeed(mnemonic, passphrase);
+/** BIP-39's PBKDF2 rounds. */
+export const PBKDF2_ROUNDS = 2048;
+
+/**
+ * The 64-byte BIP-39 seed of a mnemonic and an optional BIP-39 passphrase: PBKDF2-HMAC-SHA512 of the NFKD
+ * words, salted with "mnemonic" and the NFKD passphrase, 2048 rounds.
+ */
+export async function mnemonicToSeedBytes(mnemonic: string, passphrase = ""): Promise<Uint8Array> {
+  const enc = new TextEncoder();
+  const key = await crypto.subtle.importKey("raw", enc.encode(mnemonic.normalize("NFKD")), "PBKDF2", false, [
+    "deriveBits",
+  ]);
+  const salt = enc.encode(`mnemonic${passphrase}`.normalize("NFKD"));
+  return new Uint8Array(
+    await crypto.subtle.deriveBits(
+      { name: "PBKDF2", hash: "SHA-512", salt, iterations: PBKDF2_ROUNDS },
+      key,
+      512,
+    ),
+  );
+}
+
+/** HMAC-SHA512 of `data` under `key`, split into SLIP-0010's key and chain code. */
+async function hmacSplit(key: Uint8Array, data: Uint8Array): Promise<ExtendedKey> {
+  const k = await crypto.subtle.importKey(
+    "raw",
+    new Uint8Array(key),
+    { name: "HMAC", hash: "SHA-512" },
+    false,
+    ["sign"],
+  );
+  const i = new Uint8Array(await crypto.subtle.sign("HMAC", k, new Uint8Array(data)));
+  return { key: i.slice(0, 32), chainCode: i.slice(32) };
 }
 
 const ED25519_SEED_KEY = new TextEncoder().encode("ed25519 seed");
 
 /** SLIP-0010's master key of `seed` for Ed25519. */
-export function masterKey(seed: Uint8Array): ExtendedKey {
-  const i = hmac(sha512, ED25519_SEED_KEY, seed);
-  return { key: i.slice(0, 32), chainCode: i.slice(32) };
+export function masterKey(seed: Uint8Array): Promise<ExtendedKey> {
+  return hmacSplit(ED25519_SEED_KEY, seed);
 }
 
 /** SLIP-0010's hardened child `index` (below `HARDENED`; the hardened bit is added here) of `parent`. */
-export function hardenedChild(parent: ExtendedKey, index: number): ExtendedKey {
+export function hardenedChild(parent: ExtendedKey, index: number): Promise<ExtendedKey> {
   if (!Number.isInteger(index) || index < 0 || index >= HARDENED) {
     throw new WalletError(`a key index must be a whole number below 2^31, not ${index}`);
   }
   const data = new Uint8Array(37);
   data.set(parent.key, 1); // data[0] = 0
   new DataView(data.buffer).setUint32(33, index + HARDENED);
-  const i = hmac(sha512, parent.chainCode, data);
-  return { key: i.slice(0, 32), chainCode: i.slice(32) };
+  return hmacSplit(parent.chainCode, data);
 }
 
 /** The key at hardened `path` (indexes without the hardened bit) below `seed`'s master key. */
-export function derivePath(seed: Uint8Array, path: readonly number[]): ExtendedKey {
-  return path.reduce(hardenedChild, masterKey(seed));
+export async function derivePath(seed: Uint8Array, path: readonly number[]): Promise<ExtendedKey> {
+  let node = await masterKey(seed);
+  for (const index of path) node = await hardenedChild(node, index);
+  return node;
 }
 
 /** The account node `m/44'/COIN'/0'` of a network: what the wallet keeps to derive its keys. */
-export function accountKey(seed: Uint8Array, network: string): ExtendedKey {
+export function accountKey(seed: Uint8Array, network: string): Promise<ExtendedKey> {
   return derivePath(seed, [PURPOSE, coinType(network), ACCOUNT]);
 }
 
 /** The key `CHAIN'/INDEX'` below an account node. */
-export function walletKey(account: ExtendedKey, chain: number, index: number): ExtendedKey {
-  return hardenedChild(hardenedChild(account, chain), index);
+export async function walletKey(account: ExtendedKey, chain: number, index: number): Promise<ExtendedKey> {
+  return await hardenedChild(await hardenedChild(account, chain), index);
 }
 
 /** The fixed PKCS#8 header of an Ed25519 private key (RFC 8410): the 32-byte key follows it. */
