@@ -15,6 +15,7 @@ import {
   zshCompletion,
 } from "./lib/cli/help.ts";
 import { printResult } from "./lib/cli/output.ts";
+import { runWalletCommand } from "./lib/cli/wallet_commands.ts";
 import { NETWORKS } from "./lib/consensus/params.ts";
 import { defaultDataDir } from "./lib/data_dir.ts";
 import { Node, type NodeEvent } from "./lib/node.ts";
@@ -235,10 +236,12 @@ async function run(args: Args): Promise<void> {
 async function subcommand(args: Args): Promise<void> {
   const dataDir = args.dataDir ?? defaultDataDir(args.network);
   try {
+    if (await runWalletCommand(args, dataDir)) return;
     const result = await callRpc(dataDir, args.command, args.positional);
     printResult(args.command, result, args.json);
   } catch (e) {
     if (e instanceof NoNode) fail(e.message, 3);
+    if (e instanceof WalletError) fail(e.message, 1);
     if (e instanceof RpcError) {
       fail(e.message, e.code === RPC_ERRORS.badParams ? 2 : 1, args.command);
     }

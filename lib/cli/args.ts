@@ -4,7 +4,15 @@
  * (exit 2) with a one-line message. `--help` and `--version` win over everything else on the line.
  * @module
  */
-import { type Args, type CommandName, findCommand, FLAGS, type FlagSpec, UsageError } from "./commands.ts";
+import {
+  type Args,
+  type CommandName,
+  findCommand,
+  FLAGS,
+  type FlagSpec,
+  UsageError,
+  WALLET_ACTIONS,
+} from "./commands.ts";
 
 export { type Args, SUBCOMMANDS, UsageError } from "./commands.ts";
 
@@ -68,6 +76,12 @@ export function parseArgs(argv: string[]): Args {
   }
   const spec = findCommand(a.command)!;
   for (const [flag, v] of given) {
+    if (flag.only && flag.scope === spec.flags && !flag.only.includes(spec.name)) {
+      throw new UsageError(
+        `${flag.name} is not a flag of ${spec.name} (it belongs to ${flag.only.join(", ")})`,
+        spec.name,
+      );
+    }
     if (flag.scope !== "all" && flag.scope !== spec.flags) {
       throw new UsageError(
         `${flag.name} is not a flag of ${spec.name}` +
@@ -92,6 +106,9 @@ export function parseArgs(argv: string[]): Args {
   }
   if (a.command === "help" && a.positional[0] !== undefined && !findCommand(a.positional[0])) {
     throw new UsageError(`no command "${a.positional[0]}" to help with`, "help");
+  }
+  if (a.command === "wallet" && !(WALLET_ACTIONS as readonly string[]).includes(a.positional[0])) {
+    throw new UsageError(`wallet ${a.positional[0]}: the actions are ${WALLET_ACTIONS.join(", ")}`, "wallet");
   }
   if (a.command === "completions" && a.positional[0] !== "bash" && a.positional[0] !== "zsh") {
     throw new UsageError(`completions are for bash or zsh, not "${a.positional[0]}"`, "completions");

@@ -12,6 +12,7 @@ import type { Block } from "../primitives/block.ts";
 import { txid } from "../primitives/transaction.ts";
 import { WalletError } from "../wallet/wallet.ts";
 import { AddressError, encodeAddress } from "../crypto/address.ts";
+import { WALLET_METHODS } from "./wallet_methods.ts";
 
 /** A request the node understood but refuses; `message` says what to do. */
 export class RpcRefused extends Error {
@@ -121,13 +122,23 @@ export const METHODS: Record<string, Method> = {
     return { confirmed: coins(b.confirmed), immature: coins(b.immature), pending: coins(b.pending) };
   },
   address: (node) => ({ address: node.wallet.address }),
-  send: async (node, [address, amount]) => {
+  send: async (node, [address, amount, feeRate, passphrase]) => {
     if (typeof address !== "string" || (typeof amount !== "string" && typeof amount !== "number")) {
       throw new RpcBadParams("send takes an address and an amount in coins");
     }
+    const rate = feeRate === undefined || feeRate === null ? undefined : Number(feeRate);
+    if (rate !== undefined && !(Number.isSafeInteger(rate) && rate >= 1 && rate <= 1_000_000)) {
+      throw new RpcBadParams("--fee-rate takes a whole number of base units per byte, 1 to 1000000");
+    }
+    if (passphrase !== undefined && passphrase !== null && typeof passphrase !== "string") {
+      throw new RpcBadParams("a passphrase is text");
+    }
     try {
       const units = parseAmount(String(amount));
-      const { txid, fee } = await node.send(address, units);
+      const { txid, fee } = await node.send(address, units, {
+        feeRate: rate,
+        passphrase: passphrase ?? undefined,
+      });
       return { txid, fee: coins(fee) };
     } catch (e) {
       if (
@@ -139,6 +150,7 @@ export const METHODS: Record<string, Method> = {
       throw e;
     }
   },
+  ...WALLET_METHODS,
   mine: async (node, [n]) => ({ hashes: await node.miner.mineBlocks(intParam(n, "N", 1, 10_000)) }),
   "mining.start": (node) => {
     node.miner.start();

@@ -17,6 +17,7 @@ import { InsufficientFunds, WalletError } from "./errors.ts";
 import { classify, type HistoryEntry, WalletHistory } from "./history.ts";
 import { Keyring, WalletLocked, WrongPassphrase } from "./keyring.ts";
 import { generateMnemonic } from "./seed.ts";
+import { DEFAULT_FEE_RATE } from "./fee_rate.ts";
 import { readWalletFile, restrictToOwner, writeWalletFile } from "./wallet_file.ts";
 import type { Block } from "../primitives/block.ts";
 import { outpointKey, txid } from "../primitives/transaction.ts";
@@ -29,7 +30,7 @@ import {
   txSize,
 } from "../primitives/transaction.ts";
 
-export { InsufficientFunds, WalletError, WalletLocked, WrongPassphrase };
+export { DEFAULT_FEE_RATE, InsufficientFunds, WalletError, WalletLocked, WrongPassphrase };
 export type { HistoryEntry };
 
 /** What the wallet needs to see of the chain and the mempool. */
@@ -77,9 +78,6 @@ export interface Balance {
   /** Unconfirmed outputs to us in the mempool (including our own change) not yet spent again. */
   pending: number;
 }
-
-/** Default fee rate, base units per byte: 1980 units (0.0000198 coins) for a one-input payment with change. */
-export const DEFAULT_FEE_RATE = 10;
 
 /**
  * Largest transaction the wallet builds, in bytes (Bitcoin's standard limit): 750 inputs or so. Bigger ones
