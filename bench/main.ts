@@ -8,6 +8,7 @@ import { benchLedger } from "./ledger.ts";
 import { benchMining } from "./mining.ts";
 import { benchNetwork } from "./network.ts";
 import { benchNode } from "./node.ts";
+import { benchWallet } from "./wallet.ts";
 
 type Section = (opts: { quick?: boolean }) => Promise<Record<string, unknown>>;
 
@@ -17,6 +18,7 @@ const SECTIONS: Record<string, Section> = {
   network: benchNetwork,
   node: benchNode,
   explorer: benchExplorer,
+  wallet: benchWallet,
 };
 
 const args = Deno.args;
