@@ -155,6 +155,7 @@ export class Wallet {
    * @example const wallet = await Wallet.open(`${dataDir}/wallet.json`, NETWORKS.main);
    */
   static async open(path: string, params: NetworkParams, opts: WalletOptions = {}): Promise<Wallet> {
+    await removeStaleTemporaries(path);
     const stored = await readWalletFile(path, params.name);
     if (stored === undefined || stored.version === 1) {
       let keys: Keyring;
@@ -549,6 +550,23 @@ export class Wallet {
     if (this.#path === null) return;
     await writeWalletFile(this.#path, this.#keys.toFile());
   }
+}
+
+/**
+ * Removes what a crash in the middle of a save left beside `path`: `writeFileAtomic`'s temporary files
+ * (`wallet.json.<8 hex digits>.tmp`), which may hold secrets. Only one process opens a data directory's wallet
+ * (the directory's lock), so none of them is being written.
+ */
+async function removeStaleTemporaries(path: string): Promise<void> {
+  const cut = path.lastIndexOf("/");
+  const dir = cut < 0 ? "." : path.slice(0, cut) || "/";
+  const base = path.slice(cut + 1).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const stale = new RegExp(`^${base}\\.[0-9a-f]{8}\\.tmp$`);
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && stale.test(e.name)) await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+    }
+  } catch { /* no directory yet: nothing left behind */ }
 }
 
 /** Refuses an amount that is not a whole, positive number of base units within the money supply. */
