@@ -454,11 +454,34 @@ export class Wallet {
    * left over is too small to pay for a change output, it goes to the fee instead. Throws `AddressError`,
    * `InsufficientFunds`, or `WalletError` for a bad amount or fee rate.
    */
-  async createTransaction(
+  createTransaction(
     view: WalletView,
     toAddress: string,
     amount: number,
     opts: { feeRate?: number } = {},
+  ): Promise<{ tx: Transaction; fee: number }> {
+    return this.#build(view, toAddress, amount, opts, true);
+  }
+
+  /**
+   * The payment `createTransaction` would make, unsigned (zeroed signatures, the same size): its fee, shown
+   * before the confirmation; works while the wallet is locked.
+   */
+  draftPayment(
+    view: WalletView,
+    toAddress: string,
+    amount: number,
+    opts: { feeRate?: number } = {},
+  ): Promise<{ tx: Transaction; fee: number }> {
+    return this.#build(view, toAddress, amount, opts, false);
+  }
+
+  async #build(
+    view: WalletView,
+    toAddress: string,
+    amount: number,
+    opts: { feeRate?: number },
+    signed: boolean,
   ): Promise<{ tx: Transaction; fee: number }> {
     const to = this.parseAddress(toAddress);
     checkAmount(amount);
@@ -501,10 +524,10 @@ export class Wallet {
       }
       if (total - amount > withChange) {
         change.amount = total - amount - withChange;
-        return { tx: await this.#sign(tx), fee: withChange };
+        return { tx: signed ? await this.#sign(tx) : tx, fee: withChange };
       }
       needed = amount + feeWith([pay]);
-      if (total >= needed) return { tx: await this.#sign(tx), fee: total - amount };
+      if (total >= needed) return { tx: signed ? await this.#sign(tx) : tx, fee: total - amount };
     }
     const immature = view.coinsOf(this.pubKeyHashes).filter((c) => !isMatureForNextBlock(c.coin, view))
       .reduce((s, c) => s + c.coin.amount, 0);
