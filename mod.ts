@@ -98,6 +98,7 @@ export { DataDirLocked, type DirLock, lockDataDir } from "./lib/store/lock.ts";
 export {
   type Balance,
   type ChainReader,
+  type DatedEntry,
   DEFAULT_FEE_RATE,
   type HistoryEntry,
   InsufficientFunds,

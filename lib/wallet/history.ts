@@ -26,6 +26,12 @@ export interface HistoryEntry {
   coinbase: boolean;
 }
 
+/** A history entry with its confirmations (0 while in the mempool). */
+export interface DatedEntry extends HistoryEntry {
+  /** Blocks that confirm it: the tip's height minus its own, plus one; 0 while unconfirmed. */
+  confirmations: number;
+}
+
 /** The wallet's view of one transaction, or undefined when it concerns the wallet not at all. */
 export function classify(
   tx: Transaction,
@@ -89,6 +95,31 @@ export class WalletHistory {
   /** The amount of an output that paid the wallet, if the scan saw it. */
   ownedAmount(key: string): number | undefined {
     return this.#owned.get(key);
+  }
+
+  /**
+   * The history as of a tip at `tipHeight`, newest first: the mempool's transactions that concern the keys
+   * `mine` (in `mempool`'s order, which has parents first), then the confirmed ones.
+   */
+  list(tipHeight: number, mempool: readonly Transaction[], mine: ReadonlySet<string>): DatedEntry[] {
+    const pending = new Map<string, number>();
+    const ownAmount = (k: string) => this.#owned.get(k) ?? pending.get(k);
+    const out: DatedEntry[] = [];
+    for (const tx of mempool) {
+      const id = txid(tx);
+      const e = classify(tx, () => id, mine, ownAmount, false);
+      if (!e) continue;
+      tx.outputs.forEach((o, index) => {
+        if (mine.has(o.pubKeyHash)) pending.set(outpointKey({ txid: id, index }), o.amount);
+      });
+      out.push({ ...e, height: null, confirmations: 0 });
+    }
+    out.reverse();
+    for (let i = this.#entries.length - 1; i >= 0; i--) {
+      const e = this.#entries[i];
+      out.push({ ...e, confirmations: tipHeight - e.height! + 1 });
+    }
+    return out;
   }
 
   /** Confirmed entries, oldest first. */

@@ -5,53 +5,24 @@
  * implements, and learns of blocks through `scanBlock`.
  * @module
  */
-import type { Coin, OwnedCoin } from "../chain/coins.ts";
-import { MAX_STANDARD_TX_SIZE } from "../chain/mempool.ts";
-import { isMature } from "../chain/tx_rules.ts";
-import { COIN, formatAmount, MAX_MONEY } from "../consensus/amount.ts";
+import type { OwnedCoin } from "../chain/coins.ts";
 import { type NetworkParams, NETWORKS } from "../consensus/params.ts";
 import { AddressError, decodeAddress, encodeAddress, pubKeyHash } from "../crypto/address.ts";
 import { sign } from "../crypto/ed25519.ts";
+import type { Block } from "../primitives/block.ts";
+import { sigHash, type Transaction } from "../primitives/transaction.ts";
 import { SerialQueue } from "../serial_queue.ts";
 import { InsufficientFunds, WalletError } from "./errors.ts";
-import { classify, type HistoryEntry, WalletHistory } from "./history.ts";
-import { Keyring, WalletLocked, WrongPassphrase } from "./keyring.ts";
-import { generateMnemonic } from "./seed.ts";
 import { DEFAULT_FEE_RATE } from "./fee_rate.ts";
+import { type DatedEntry, type HistoryEntry, WalletHistory } from "./history.ts";
+import { Keyring, WalletLocked, WrongPassphrase } from "./keyring.ts";
+import { type Balance, balanceOf, buildPayment, spendableCoins, type WalletView } from "./payment.ts";
+import { generateMnemonic } from "./seed.ts";
 import { readWalletFile, restrictToOwner, writeWalletFile } from "./wallet_file.ts";
-import type { Block } from "../primitives/block.ts";
-import { outpointKey, txid } from "../primitives/transaction.ts";
-import {
-  INPUT_SIZE,
-  type OutPoint,
-  sigHash,
-  type Transaction,
-  type TxOutput,
-  txSize,
-} from "../primitives/transaction.ts";
 
 export { DEFAULT_FEE_RATE, InsufficientFunds, WalletError, WalletLocked, WrongPassphrase };
-export type { HistoryEntry };
-
-/** What the wallet needs to see of the chain and the mempool. */
-export interface WalletView {
-  /** Height of the current tip. */
-  height: number;
-  /** Confirmations a coinbase output needs before it can be spent. */
-  coinbaseMaturity: number;
-  /** Confirmed unspent outputs paying any of these key hashes. */
-  coinsOf(pubKeyHashes: ReadonlySet<string>): OwnedCoin[];
-  /** Unconfirmed outputs (in the mempool) paying any of these key hashes. */
-  mempoolCoinsOf(pubKeyHashes: ReadonlySet<string>): OwnedCoin[];
-  /** True when a mempool transaction already spends this outpoint. */
-  isSpentInMempool(outpoint: OutPoint): boolean;
-  /**
-   * False for a coin that cannot be spent now (an unconfirmed one whose chain is at the mempool's limit).
-   * Asked only of the coins a payment would take, largest first: asking it of every coin cost a payment
-   * O(own unconfirmed coins x chain length) under load.
-   */
-  canSpend?(outpoint: OutPoint): boolean;
-}
+export { type Balance, isMatureForNextBlock, MAX_WALLET_TX_SIZE, type WalletView } from "./payment.ts";
+export type { DatedEntry, HistoryEntry };
 
 /** What a rescan reads of the chain (a `Chain` is one). */
 export interface ChainReader {
@@ -67,35 +38,6 @@ export interface ChainReader {
 export interface WalletOptions {
   /** scrypt's cost N when encrypting (default `SCRYPT_N`; tests choose a small one). */
   scryptN?: number;
-}
-
-/** Balances in base units. */
-export interface Balance {
-  /** Mature, confirmed and not being spent by a mempool transaction. */
-  confirmed: number;
-  /** Coinbase outputs still maturing. */
-  immature: number;
-  /** Unconfirmed outputs to us in the mempool (including our own change) not yet spent again. */
-  pending: number;
-}
-
-/**
- * Largest transaction the wallet builds, in bytes (Bitcoin's standard limit): 750 inputs or so. Bigger ones
- * would crowd blocks or not fit in one at all; paying that much takes several smaller payments.
- */
-export const MAX_WALLET_TX_SIZE = MAX_STANDARD_TX_SIZE;
-
-/**
- * True when `coin` may be spent by a transaction in the next block. A coinbase output created at height h
- * needs `coinbaseMaturity` confirmations counting the block that spends it, so it is mature when
- * `view.height + 1 - h >= coinbaseMaturity`: the consensus rule (`isMature` in lib/chain/tx_rules.ts) at
- * spend height `view.height + 1`, which is also the height the mempool checks a new transaction against.
- */
-export function isMatureForNextBlock(
-  coin: Coin,
-  view: Pick<WalletView, "height" | "coinbaseMaturity">,
-): boolean {
-  return isMature(coin, view.height + 1, view.coinbaseMaturity);
 }
 
 /**
@@ -368,27 +310,8 @@ export class Wallet {
    * The history: confirmed transactions (with their confirmations) and the mempool's that concern the
    * wallet, newest first.
    */
-  history(view: Pick<WalletView, "height">, mempool: readonly Transaction[] = []): (HistoryEntry & {
-    confirmations: number;
-  })[] {
-    const pending = new Map<string, number>();
-    const ownAmount = (k: string) => this.#history.ownedAmount(k) ?? pending.get(k);
-    const out: (HistoryEntry & { confirmations: number })[] = [];
-    for (const tx of mempool) {
-      const id = txid(tx);
-      const e = classify(tx, () => id, this.pubKeyHashes, ownAmount, false);
-      if (!e) continue;
-      tx.outputs.forEach((o, index) => {
-        if (this.pubKeyHashes.has(o.pubKeyHash)) pending.set(outpointKey({ txid: id, index }), o.amount);
-      });
-      out.push({ ...e, height: null, confirmations: 0 });
-    }
-    out.reverse();
-    for (let i = this.#history.entries.length - 1; i >= 0; i--) {
-      const e = this.#history.entries[i];
-      out.push({ ...e, confirmations: view.height - e.height! + 1 });
-    }
-    return out;
+  history(view: Pick<WalletView, "height">, mempool: readonly Transaction[] = []): DatedEntry[] {
+    return this.#history.list(view.height, mempool, this.pubKeyHashes);
   }
 
   /** Marks the keys a transaction of this wallet pays (its change) as used; call it once the tx is accepted. */
@@ -417,39 +340,20 @@ export class Wallet {
   }
 
   /**
-   * Balances in base units. An output that a mempool transaction spends counts nowhere: the change of that
-   * transaction shows up as pending instead, so a payment lowers the total at once by its amount and fee.
+   * Balances in base units (`balanceOf` over every key of the wallet): an output a mempool transaction spends
+   * counts nowhere, its change shows up as pending.
    */
   balance(view: WalletView): Balance {
-    const b: Balance = { confirmed: 0, immature: 0, pending: 0 };
-    for (const { outpoint, coin } of view.coinsOf(this.pubKeyHashes)) {
-      if (!isMatureForNextBlock(coin, view)) b.immature += coin.amount;
-      else if (!view.isSpentInMempool(outpoint)) b.confirmed += coin.amount;
-    }
-    for (const { outpoint, coin } of view.mempoolCoinsOf(this.pubKeyHashes)) {
-      if (!view.isSpentInMempool(outpoint)) b.pending += coin.amount;
-    }
-    return b;
+    return balanceOf(view, this.pubKeyHashes);
   }
 
-  /**
-   * Coins this wallet may spend now, in the order coin selection tries them: mature confirmed coins, largest
-   * first, then unconfirmed outputs paying us, largest first; none that a mempool transaction already spends.
-   *
-   * A choice: unconfirmed outputs are spendable, so a second payment need not wait for a block to confirm the
-   * first one's change. The cost is that if the parent transaction never confirms (a conflicting spend wins),
-   * the child is dropped with it; confirmed coins come first to keep such chains rare.
-   */
+  /** Coins this wallet may spend now, in the order coin selection tries them (`spendableCoins`). */
   spendable(view: WalletView): OwnedCoin[] {
-    const largestFirst = (a: OwnedCoin, b: OwnedCoin) => b.coin.amount - a.coin.amount;
-    const confirmed = view.coinsOf(this.pubKeyHashes).filter((c) => isMatureForNextBlock(c.coin, view))
-      .sort(largestFirst);
-    const unconfirmed = [...view.mempoolCoinsOf(this.pubKeyHashes)].sort(largestFirst); // not the view's array
-    return [...confirmed, ...unconfirmed].filter((c) => !view.isSpentInMempool(c.outpoint));
+    return spendableCoins(view, this.pubKeyHashes);
   }
 
   /**
-   * A signed payment of `amount` base units to `toAddress`, with change back to `this.address`. The fee is
+   * A signed payment of `amount` base units to `toAddress`, with change to a fresh change address. The fee is
    * `feeRate` (default `DEFAULT_FEE_RATE`) base units per byte of the transaction, rounded up; when what is
    * left over is too small to pay for a change output, it goes to the fee instead. Throws `AddressError`,
    * `InsufficientFunds`, or `WalletError` for a bad amount or fee rate.
@@ -484,60 +388,17 @@ export class Wallet {
     signed: boolean,
   ): Promise<{ tx: Transaction; fee: number }> {
     const to = this.parseAddress(toAddress);
-    checkAmount(amount);
-    const feeRate = opts.feeRate ?? DEFAULT_FEE_RATE;
-    // Below 1 per byte the node's own mempool (and every peer's) would refuse the payment.
-    if (!Number.isFinite(feeRate) || feeRate < 1) {
-      throw new WalletError(`fee rate must be at least 1 base unit per byte, not ${feeRate}`);
-    }
-    const coins = this.spendable(view);
-    const pay: TxOutput = { amount, pubKeyHash: to };
     // Change goes to a fresh address of the change chain, handed out once the payment is accepted.
-    const change: TxOutput = { amount: 0, pubKeyHash: await this.#keys.peek("change") };
-    // Signatures are excluded from the txid, so the draft with zeroed ones is exactly what gets signed.
-    const tx: Transaction = { version: 1, inputs: [], outputs: [pay], lockTime: 0 };
-    const feeWith = (outputs: TxOutput[]) => {
-      tx.outputs = outputs;
-      return Math.ceil(feeRate * txSize(tx));
-    };
-    // Priced with one input from the start, so even an empty wallet's refusal names a real fee.
-    let total = 0, needed = amount + feeWith([pay]) + Math.ceil(feeRate * INPUT_SIZE);
-    for (const c of coins) {
-      if (view.canSpend && !view.canSpend(c.outpoint)) continue;
-      if (!this.#keys.slot(c.coin.pubKeyHash)) {
-        throw new WalletError(`the wallet view listed a coin of a foreign key ${c.coin.pubKeyHash}`);
-      }
-      tx.inputs.push({
-        prevout: c.outpoint,
-        publicKey: this.#keys.publicKey(c.coin.pubKeyHash),
-        signature: new Uint8Array(64),
-      });
-      total += c.coin.amount;
-      const withChange = feeWith([pay, change]);
-      if (txSize(tx) > MAX_WALLET_TX_SIZE) {
-        const coinCount = tx.inputs.length - 1;
-        throw new WalletError(
-          `paying ${formatAmount(amount)} would take more than ${coinCount} coins, a transaction over ` +
-            `${MAX_WALLET_TX_SIZE} bytes: pay in several smaller parts, or first merge coins by paying a ` +
-            `smaller amount to your own address`,
-        );
-      }
-      if (total - amount > withChange) {
-        change.amount = total - amount - withChange;
-        return { tx: signed ? await this.#sign(tx) : tx, fee: withChange };
-      }
-      needed = amount + feeWith([pay]);
-      if (total >= needed) return { tx: signed ? await this.#sign(tx) : tx, fee: total - amount };
-    }
-    const immature = view.coinsOf(this.pubKeyHashes).filter((c) => !isMatureForNextBlock(c.coin, view))
-      .reduce((s, c) => s + c.coin.amount, 0);
-    throw new InsufficientFunds(
-      `insufficient funds: ${formatAmount(total)} coins spendable, ${formatAmount(needed)} needed ` +
-        `(${formatAmount(amount)} + fee ${formatAmount(needed - amount)})` +
-        (immature > 0 ? `; another ${formatAmount(immature)} is still maturing` : ""),
-      total,
-      needed,
-    );
+    const change = await this.#keys.peek("change");
+    const draft = buildPayment(view, {
+      mine: this.pubKeyHashes,
+      publicKey: (pkh) => this.#keys.publicKey(pkh),
+      to,
+      amount,
+      change,
+      feeRate: opts.feeRate ?? DEFAULT_FEE_RATE,
+    });
+    return signed ? { tx: await this.#sign(draft.tx), fee: draft.fee } : draft;
   }
 
   /** Fills every input's signature: the input key's Ed25519 signature of the txid. */
@@ -590,19 +451,4 @@ async function removeStaleTemporaries(path: string): Promise<void> {
       if (e.isFile && stale.test(e.name)) await Deno.remove(`${dir}/${e.name}`).catch(() => {});
     }
   } catch { /* no directory yet: nothing left behind */ }
-}
-
-/** Refuses an amount that is not a whole, positive number of base units within the money supply. */
-function checkAmount(amount: number): void {
-  if (typeof amount !== "number" || !Number.isInteger(amount)) {
-    throw new WalletError(
-      `amount must be a whole number of base units (1 coin = ${COIN} units), not ${amount}`,
-    );
-  }
-  if (amount <= 0) throw new WalletError(`amount must be more than zero, not ${amount}`);
-  if (amount > MAX_MONEY) {
-    throw new WalletError(
-      `amount ${formatAmount(amount)} exceeds the ${formatAmount(MAX_MONEY)} coin supply`,
-    );
-  }
 }
