@@ -6,6 +6,7 @@
 import { formatAmount } from "../consensus/amount.ts";
 import type { Node } from "../node.ts";
 import { WalletError } from "../wallet/errors.ts";
+import { MIN_PASSPHRASE } from "../wallet/keyring.ts";
 import { askPassword, choose, confirmYes } from "./prompts.ts";
 import type { palette } from "./render.ts";
 import { walletScreen } from "./screens.ts";
@@ -127,7 +128,10 @@ async function backupFlow(node: Node, p: Palette): Promise<string[]> {
 }
 
 async function encryptFlow(node: Node, p: Palette): Promise<string[]> {
-  const first = await askPassword("New passphrase:", (t) => t.length >= 8 || "at least 8 characters");
+  const first = await askPassword(
+    "New passphrase:",
+    (t) => t.length >= MIN_PASSPHRASE || `at least ${MIN_PASSPHRASE} characters`,
+  );
   await askPassword("The same passphrase again:", (t) => t === first || "the two passphrases differ");
   await node.wallet.encrypt(first);
   return [

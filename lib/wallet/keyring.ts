@@ -37,6 +37,9 @@ export const KEY_POOL = 100;
 export const GAP_LIMIT = 20;
 if (KEY_POOL < GAP_LIMIT) throw new Error("the key pool must cover the gap limit");
 
+/** Shortest passphrase `encrypt` accepts. */
+export const MIN_PASSPHRASE = 8;
+
 /** Signing needs the passphrase. */
 export class WalletLocked extends WalletError {
   /** The error's name, for logs. */
@@ -266,6 +269,9 @@ export class Keyring {
    */
   async encrypt(passphrase: string, n?: number): Promise<void> {
     if (this.#sealed) throw new WalletError("the wallet is already encrypted");
+    if (passphrase.length < MIN_PASSPHRASE) {
+      throw new WalletError(`a passphrase needs at least ${MIN_PASSPHRASE} characters: nothing changed`);
+    }
     const open = this.#requireOpen("encrypt");
     const plain = new TextEncoder().encode(JSON.stringify(open.secrets));
     this.#sealed = await seal(plain, passphrase, this.#context(), n);
