@@ -232,3 +232,34 @@ Deno.test("wallet encrypt refuses a passphrase under 8 characters, changing noth
     await cluster.cleanup();
   }
 });
+
+Deno.test("a format-1 wallet on a node: migrated at start, its address kept; wallet backup prints its key beside the words", async () => {
+  const cluster = await Cluster.create("peerchain-wallet-");
+  try {
+    const { exportPrivateKey, generateKeyPair } = await import("../lib/crypto/ed25519.ts");
+    const { encodeAddress, pubKeyHash } = await import("../lib/crypto/address.ts");
+    const pair = await generateKeyPair();
+    const key = {
+      pkcs8: (await exportPrivateKey(pair.privateKey)).toHex(),
+      publicKey: pair.publicKey.toHex(),
+      created: "2026-01-01T00:00:00.000Z",
+    };
+    const dataDir = `${cluster.root}/old`;
+    await Deno.mkdir(dataDir);
+    await Deno.writeTextFile(
+      `${dataDir}/wallet.json`,
+      JSON.stringify({ version: 1, network: "regtest", keys: [key] }),
+    );
+    const old = await cluster.start("old", { dataDir });
+    const oldAddress = encodeAddress(pubKeyHash(pair.publicKey), "pcrt");
+    assert.equal(JSON.parse(await Deno.readTextFile(`${dataDir}/wallet.json`)).version, 2);
+    assert.ok((await json<Info>(dataDir, "wallet", "info")).addresses.includes(oldAddress));
+    const backup = await cli(dataDir, "wallet", "backup");
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.match(backup.stdout, /The words do not cover this imported key/);
+    assert.ok(backup.stdout.includes(`${oldAddress} ${key.pkcs8}`));
+    assert.ok(old.alive);
+  } finally {
+    await cluster.cleanup();
+  }
+});

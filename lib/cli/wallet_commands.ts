@@ -142,8 +142,10 @@ export async function runWalletCommand(args: Args, dataDir: string): Promise<boo
       console.log(r.words);
       if (r.imported.length) {
         console.log(
-          `The words do not cover these ${r.imported.length} imported keys (from before seed words); keep ` +
-            "them too (PKCS#8, hex), or pay their coins to a fresh address:",
+          (r.imported.length === 1
+            ? "The words do not cover this imported key (from before seed words); keep it too (PKCS#8, hex), "
+            : `The words do not cover these ${r.imported.length} imported keys (from before seed words); keep ` +
+              "them too (PKCS#8, hex), ") + "or pay their coins to a fresh address:",
         );
         for (const k of r.imported) console.log(`${k.address} ${k.pkcs8}`);
       }
