@@ -382,8 +382,10 @@ export class Node {
         () => this.wallet.createTransaction(spendable, address, amount, { feeRate: opts.feeRate }),
       );
       const txid = await this.submitTx(tx);
-      this.wallet.sawTransaction(tx); // its change address is now used
-      await this.wallet.flush();
+      // Its change address is now used. The key was saved with the pool long before, so the mark can be saved
+      // after the reply (a crash before it only leaves the mark to the next start's rescan).
+      this.wallet.sawTransaction(tx);
+      this.wallet.flush().catch(() => {});
       return { txid, fee };
     });
   }
@@ -533,6 +535,8 @@ export class Node {
     await this.net.stop();
     this.#discovery.close();
     await this.#bans.flush().catch(() => {}); // a ban that could not be written still held while we ran
+    await this.wallet.flush().catch(() => {}); // and a used mark not yet saved (the next rescan finds it too)
+    await this.wallet.settled();
     this.#store.close();
     this.#lock.release();
   }

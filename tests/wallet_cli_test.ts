@@ -47,6 +47,13 @@ Deno.test("restore on another node: the same addresses, balance and history, and
     assert.deepEqual([payment.sent, payment.received, payment.confirmations], ["0", "0", 1]);
     assert.ok(Number(payment.fee) > 0);
 
+    const lines = (await cli(a.dataDir, "wallet", "history")).stdout.trimEnd().split("\n");
+    assert.equal(lines.length, 14);
+    assert.match(
+      lines[0],
+      new RegExp(`^${txid[1]}  to itself \\(fee ${payment.fee} coins\\)  1 confirmations$`),
+    );
+    assert.match(lines[13], /^[0-9a-f]{64} {2}mined {5}\+50 coins {2}13 confirmations$/);
     const backup = await json<{ words: string; imported: unknown[] }>(a.dataDir, "wallet", "backup");
     assert.equal(backup.words.split(" ").length, 24);
     const human = await cli(a.dataDir, "wallet", "backup");

@@ -43,6 +43,9 @@ Deno.test({
       const info = await callRpc(dataDir, "wallet.info") as { addresses: string[] };
       assert.ok(info.addresses.includes(fresh));
 
+      await pick("History");
+      await term.waitFor(["History (newest first)", "mined     +50 coins", "What next?"]);
+
       // The words: a warning first; no shows nothing.
       await pick("Back");
       await term.waitFor(["give anyone who sees them all the coins", "(y/N)"]);

@@ -164,12 +164,14 @@ export async function runWalletCommand(args: Args, dataDir: string): Promise<boo
       if (r.length === 0) console.log("no payments yet");
       for (const e of r) {
         const what = e.coinbase
-          ? `mined     +${e.received}`
+          ? `mined     +${e.received} coins`
           : e.received !== "0"
-          ? `received  +${e.received}`
-          : `sent      -${e.sent} (fee ${e.fee})`;
+          ? `received  +${e.received} coins`
+          : e.sent !== "0"
+          ? `sent      -${e.sent} coins (fee ${e.fee})`
+          : `to itself (fee ${e.fee} coins)`;
         const conf = e.confirmations === 0 ? "unconfirmed" : `${e.confirmations} confirmations`;
-        console.log(`${e.txid}  ${what} coins  ${conf}`);
+        console.log(`${e.txid}  ${what}  ${conf}`);
       }
       return true;
     }

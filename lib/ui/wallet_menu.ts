@@ -44,12 +44,14 @@ export function historyLines(node: Node, p: Palette, max = 20): string[] {
   ];
   for (const e of entries.slice(0, max)) {
     const what = e.coinbase
-      ? p.green(`mined     +${formatAmount(e.received)}`)
+      ? p.green(`mined     +${formatAmount(e.received)} coins`)
       : e.received > 0
-      ? p.green(`received  +${formatAmount(e.received)}`)
-      : p.yellow(`sent      -${formatAmount(e.sent)} (fee ${formatAmount(e.fee)})`);
+      ? p.green(`received  +${formatAmount(e.received)} coins`)
+      : e.sent > 0
+      ? p.yellow(`sent      -${formatAmount(e.sent)} coins (fee ${formatAmount(e.fee)})`)
+      : `to itself (fee ${formatAmount(e.fee)} coins)`;
     const conf = e.confirmations === 0 ? p.dim("unconfirmed") : `${e.confirmations} conf.`;
-    lines.push(`  ${e.txid.slice(0, 16)}…  ${what} coins  ${conf}`);
+    lines.push(`  ${e.txid.slice(0, 16)}…  ${what}  ${conf}`);
   }
   return lines;
 }

@@ -301,6 +301,11 @@ export class Wallet {
     return await this.#saveWith(() => this.#keys.topUp());
   }
 
+  /** Resolves once every save asked for so far has finished (or failed). */
+  async settled(): Promise<void> {
+    await this.#saving.run(() => {});
+  }
+
   /** Forgets what blocks at `height` and above held (a reorg disconnected them). */
   disconnectFrom(height: number): void {
     this.#history.disconnectFrom(height);
