@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { NETWORKS } from "../lib/consensus/params.ts";
-import { decodeAddress, pubKeyHash } from "../lib/crypto/address.ts";
+import { decodeAddress, encodeAddress, pubKeyHash } from "../lib/crypto/address.ts";
 import { toHex } from "../lib/crypto/hex.ts";
 import { KEY_POOL } from "../lib/wallet/keyring.ts";
 import { keyPairOf, mnemonicToSeedBytes, normalizeMnemonic, walletKey } from "../lib/wallet/seed.ts";
@@ -215,4 +215,32 @@ Deno.test("an in-memory wallet writes nothing and still hands out addresses", as
   const a = await w.newAddress();
   assert.deepEqual(w.addresses(), [w.address, a]);
   assert.notEqual(a, w.address);
+});
+
+Deno.test("a payment's change key is on disk before the payment exists, also once the change pool is used up", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/wallet.json`;
+    const w = await Wallet.open(path, regtest);
+    const coin = {
+      outpoint: { txid: "ab".repeat(32), index: 0 },
+      coin: { amount: 50 * 1e8, pubKeyHash: w.pubKeyHash, height: 1, coinbase: false },
+    };
+    const view = {
+      height: 100,
+      coinbaseMaturity: 10,
+      coinsOf: () => [coin],
+      mempoolCoinsOf: () => [],
+      isSpentInMempool: () => false,
+    };
+    const other = encodeAddress("cd".repeat(20), regtest.addressPrefix);
+    // Payments whose change marks are never saved (as if every lazy save were lost): the pool runs out.
+    for (let i = 0; i <= KEY_POOL; i++) {
+      const { tx } = await w.createTransaction(view, other, 1e8);
+      w.sawTransaction(tx);
+      const onDisk = JSON.parse(await Deno.readTextFile(path)).change.keys.map((k: string) =>
+        pubKeyHash(Uint8Array.fromHex(k))
+      );
+      assert.ok(onDisk.includes(tx.outputs[1].pubKeyHash), `payment ${i}: its change key is in the file`);
+    }
+  }, "peerchain-wallet-");
 });

@@ -179,6 +179,12 @@ export class Keyring {
     );
   }
 
+  /** Keys of `chain` derived past its used mark: how many it can still hand out without deriving. */
+  poolLeft(chain: "receive" | "change"): number {
+    const c = this.#chains[chain];
+    return c.keys.length - c.used;
+  }
+
   /** The next unused key of `chain`, without handing it out (a draft's change). */
   async peek(chain: "receive" | "change"): Promise<string> {
     const c = this.#chains[chain];

@@ -393,7 +393,9 @@ export class Wallet {
     signed: boolean,
   ): Promise<{ tx: Transaction; fee: number }> {
     const to = this.parseAddress(toAddress);
-    // Change goes to a fresh address of the change chain, handed out once the payment is accepted.
+    // Change goes to a fresh address of the change chain, handed out once the payment is accepted. Its key is
+    // on disk before any coin is sent to it: a pool used up is topped up and saved first.
+    if (this.#keys.poolLeft("change") === 0) await this.#saveWith(() => this.#keys.topUp());
     const change = await this.#keys.peek("change");
     const draft = buildPayment(view, {
       mine: this.pubKeyHashes,
