@@ -20,7 +20,6 @@ import {
 import { type DirLock, lockDataDir } from "./store/lock.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { Wallet, type WalletView } from "./wallet/wallet.ts";
-import { readWalletFile } from "./wallet/wallet_file.ts";
 import { type LedgerPort, malformed, refused, type Verdict } from "./net/ledger_port.ts";
 import { BanList } from "./net/ban.ts";
 import { StallMonitor } from "./stall_monitor.ts";
@@ -232,7 +231,7 @@ export class Node {
       const params = NETWORKS[opts.network];
       // Read the wallet before the store may be created or migrated: a wallet this program refuses (newer,
       // corrupt, another network's) must leave the whole data directory as it was.
-      await readWalletFile(`${opts.dataDir}/wallet.json`, params.name);
+      await Wallet.check(`${opts.dataDir}/wallet.json`, params);
       store = openStore(`${opts.dataDir}/chain.sqlite`);
       const chain = Chain.open(store, params);
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);

@@ -270,3 +270,51 @@ Deno.test("a format-1 wallet on a node: migrated at start, its address kept; wal
     await cluster.cleanup();
   }
 });
+
+Deno.test("a node refuses a corrupt or damaged wallet with one line, exit 1, and changes nothing", async () => {
+  const root = await Deno.makeTempDir({ prefix: "peerchain-wallet-" });
+  try {
+    const { freePort } = await import("./support/cluster.ts");
+    const cases: [string, string, RegExp][] = [
+      ["truncated", '{"version": 2, "network": "regt', /corrupt \(not valid JSON\)/],
+      [
+        "newer",
+        JSON.stringify({ version: 3, network: "regtest" }),
+        /format version 3, newer than this program/,
+      ],
+      [
+        "damaged",
+        JSON.stringify({
+          version: 2,
+          network: "regtest",
+          secrets: { mnemonic: [...Array(23).fill("abandon"), "art"].join(" "), imported: [] },
+          receive: { used: 1, keys: ["ab".repeat(32)] },
+          change: { used: 0, keys: [] },
+          imported: [],
+        }),
+        /seed words do not give its first key: the file is damaged/,
+      ],
+    ];
+    for (const [name, text, message] of cases) {
+      const dir = `${root}/${name}`;
+      await Deno.mkdir(dir);
+      await Deno.writeTextFile(`${dir}/wallet.json`, text);
+      const r = await cli(
+        dir,
+        "run",
+        "--headless",
+        "--listen",
+        `127.0.0.1:${freePort()}`,
+        "--tracker",
+        `${root}/tracker.txt`,
+        "--no-explorer",
+      );
+      assertRefusal(r, 1, message);
+      assert.equal(await Deno.readTextFile(`${dir}/wallet.json`), text, "the file is left as it was");
+      const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).filter((n) => n !== "LOCK");
+      assert.deepEqual(names, ["wallet.json"], "no store was made");
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -98,7 +98,7 @@ export class Keyring {
    */
   static async create(network: string, mnemonic: string, imported: StoredKey[] = []): Promise<Keyring> {
     const words = await normalizeMnemonic(mnemonic);
-    for (const [i, k] of imported.entries()) await checkImported(k.pkcs8, k.publicKey, i);
+    await Keyring.checkImported(imported);
     const k = new Keyring({
       version: WALLET_FILE_VERSION,
       network,
@@ -110,6 +110,11 @@ export class Keyring {
     await k.#openWith({ mnemonic: words, imported: imported.map((k) => k.pkcs8) });
     await k.topUp();
     return k;
+  }
+
+  /** Throws `WalletError` unless every key is an Ed25519 private key whose public key is the one stored. */
+  static async checkImported(keys: readonly StoredKey[]): Promise<void> {
+    for (const [i, k] of keys.entries()) await checkImported(k.pkcs8, k.publicKey, i);
   }
 
   /**

@@ -128,6 +128,21 @@ export class Wallet {
   }
 
   /**
+   * Checks the wallet at `path` as `open` would (format, network, keys, that the words give the first key)
+   * without writing anything: a node checks it before it opens or migrates its store, so a wallet it refuses
+   * leaves the whole data directory as it was. Throws `WalletError` naming the file.
+   */
+  static async check(path: string, params: NetworkParams): Promise<void> {
+    const stored = await readWalletFile(path, params.name);
+    try {
+      if (stored?.version === 1) await Keyring.checkImported(stored.keys);
+      else if (stored) await Keyring.fromFile(stored.file);
+    } catch (e) {
+      throw new WalletError(`the wallet file ${path}: ${(e as Error).message}; it was left untouched`);
+    }
+  }
+
+  /**
    * Writes a new wallet for the seed words `mnemonic` at `path` (which must not exist: a restore never
    * overwrites a wallet) and returns it. Its coins are found when the node scans the chain (`scanBlock`).
    * Throws `WalletError` with one line for bad words (count, a word not in the list, the checksum).
