@@ -20,6 +20,7 @@ import {
 import { type DirLock, lockDataDir } from "./store/lock.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { Wallet, type WalletView } from "./wallet/wallet.ts";
+import { RecentFeeRates, suggestFeeRate } from "./wallet/fee_rate.ts";
 import { type LedgerPort, malformed, refused, type Verdict } from "./net/ledger_port.ts";
 import { BanList } from "./net/ban.ts";
 import { StallMonitor } from "./stall_monitor.ts";
@@ -156,6 +157,7 @@ export class Node {
   #knewNobody = false;
   /** Payments are built one at a time, so two at once never pick the same coins. */
   #sending = new SerialQueue();
+  #feeRates = new RecentFeeRates();
 
   private constructor(
     opts: NodeOptions,
@@ -329,6 +331,14 @@ export class Node {
     return this.#sync.progress(performance.now(), this.chain.height);
   }
 
+  /**
+   * The fee rate (base units per byte) suggested for a payment now: enough for the next block given the
+   * mempool, and no less than the median lowest rate of recent full blocks (`lib/wallet/fee_rate.ts`).
+   */
+  suggestedFeeRate(): number {
+    return Math.max(suggestFeeRate(this.mempool.entries()), this.#feeRates.floor);
+  }
+
   /** What the wallet needs to see of the chain and the mempool. */
   walletView(): WalletView {
     return {
@@ -411,6 +421,12 @@ export class Node {
   }
 
   async #afterChainUpdate(update: ChainUpdate, source: "local" | "network"): Promise<void> {
+    // The fee rates of the payments a block took, while the mempool still holds them (none during a sync).
+    if (this.mempool.size > 0) {
+      for (const { block } of update.connected) {
+        this.#feeRates.blockConnected(block, (tx) => this.mempool.get(txid(tx))?.feeRate);
+      }
+    }
     const { restored, unlocked } = await this.mempool.chainUpdated(update);
     // Transactions a reorg put back in the mempool are news to peers that never saw them unconfirmed.
     for (const e of restored) this.net.relayTx(encodeTransaction(e.tx));

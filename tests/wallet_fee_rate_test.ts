@@ -1,6 +1,15 @@
 /** The suggested fee rate (lib/wallet/fee_rate.ts): the default while the waiting payments fit in a block. */
 import assert from "node:assert/strict";
-import { BLOCK_RESERVED_BYTES, DEFAULT_FEE_RATE, suggestFeeRate } from "../lib/wallet/fee_rate.ts";
+import { type Block, MAX_BLOCK_SIZE } from "../lib/primitives/block.ts";
+import { type Transaction, txSize } from "../lib/primitives/transaction.ts";
+import {
+  BLOCK_RESERVED_BYTES,
+  DEFAULT_FEE_RATE,
+  FULL_BLOCK_SHARE,
+  RECENT_BLOCKS,
+  RecentFeeRates,
+  suggestFeeRate,
+} from "../lib/wallet/fee_rate.ts";
 
 Deno.test("the suggested fee rate is the default while the mempool fits in one block, else beats its edge", () => {
   assert.equal(suggestFeeRate([]), DEFAULT_FEE_RATE);
@@ -20,4 +29,34 @@ Deno.test("the suggested fee rate is the default while the mempool fits in one b
   // A crowded block: the edge is at the 40-per-byte payment.
   const crowded = [100, 90, 80, 40, 30].map((feeRate) => ({ feeRate, size: room / 3 }));
   assert.equal(suggestFeeRate(crowded, 10_000, 1), 41);
+});
+
+Deno.test("recent full blocks raise the suggestion to the median of their lowest rates; blocks not full do not", () => {
+  // A block of `count` one-input two-output payments; `rateOfLock` gives their rates from their lock times.
+  const block = (count: number): Block => ({
+    header: {} as Block["header"],
+    txs: Array.from({ length: count + 1 }, (_, i) => ({
+      version: 1,
+      inputs: i === 0 ? [] : [{
+        prevout: { txid: "00".repeat(32), index: i },
+        publicKey: new Uint8Array(32),
+        signature: new Uint8Array(64),
+      }],
+      outputs: [{ amount: 1, pubKeyHash: "00".repeat(20) }, { amount: 1, pubKeyHash: "00".repeat(20) }],
+      lockTime: i,
+    })),
+  });
+  const full = Math.ceil(FULL_BLOCK_SHARE * MAX_BLOCK_SIZE / txSize(block(1).txs[1]));
+  const rates = new RecentFeeRates();
+  const rateOfLock = (base: number) => (tx: Transaction) => tx.inputs.length ? base + tx.lockTime : undefined;
+  rates.blockConnected(block(100), rateOfLock(50));
+  assert.equal(rates.floor, 0, "a block with room turned nobody away");
+  rates.blockConnected(block(full), rateOfLock(20)); // lowest 21
+  rates.blockConnected(block(full), rateOfLock(5)); // lowest 6
+  rates.blockConnected(block(full), rateOfLock(30)); // lowest 31
+  assert.equal(rates.floor, 21, "the median of 6, 21 and 31");
+  for (let i = 0; i < RECENT_BLOCKS; i++) rates.blockConnected(block(full), rateOfLock(1.5)); // lowest 2.5
+  assert.equal(rates.floor, 3, `only the last ${RECENT_BLOCKS} count, rounded up`);
+  rates.blockConnected(block(full), () => undefined);
+  assert.equal(rates.floor, 3, "a full block of unknown rates records nothing");
 });

@@ -7,7 +7,6 @@
 import { formatAmount } from "../consensus/amount.ts";
 import type { Node } from "../node.ts";
 import { WalletError } from "../wallet/errors.ts";
-import { suggestFeeRate } from "../wallet/fee_rate.ts";
 import { RpcBadParams, RpcRefused } from "./methods.ts";
 
 type Method = (node: Node, params: unknown[]) => unknown | Promise<unknown>;
@@ -56,7 +55,7 @@ export const WALLET_METHODS: Record<string, Method> = {
     encrypted: node.wallet.encrypted,
     locked: node.wallet.locked,
     addresses: node.wallet.addresses(),
-    feeRate: suggestFeeRate(node.mempool.entries()),
+    feeRate: node.suggestedFeeRate(),
   }),
   "wallet.encrypt": (node, [passphrase]) =>
     refusing(async () => {

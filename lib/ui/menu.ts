@@ -23,7 +23,6 @@ import { clock, formatHashrate, newsLine, palette, statusLine, visibleWidth, wan
 import { syncLine } from "../sync_progress.ts";
 import { blockScreen, chainScreen, findBlock, mempoolScreen, peersScreen } from "./screens.ts";
 import { walletFlow, withMenuPassphrase } from "./wallet_menu.ts";
-import { suggestFeeRate } from "../wallet/fee_rate.ts";
 
 /** Loads the prompt library before the menu draws anything (cli.ts reaches the menu's modules only through this one). */
 export { preloadPrompts } from "./prompts.ts";
@@ -384,7 +383,7 @@ async function sendFlow(node: Node, p: ReturnType<typeof palette>): Promise<stri
 
   const view = node.walletView();
   const spendable = node.wallet.spendable(view).reduce((s, c) => s + c.coin.amount, 0);
-  const feeRate = suggestFeeRate(node.mempool.entries());
+  const feeRate = node.suggestedFeeRate();
   let draft: { units: number; fee: number } | undefined;
   await ask({
     message: `Amount in coins (spendable ${formatAmount(spendable)}):`,
