@@ -14,13 +14,14 @@ import {
   VERSION,
   zshCompletion,
 } from "./lib/cli/help.ts";
-import { printResult } from "./lib/cli/output.ts";
+import { CLI_ERROR_NAMES, jsonError, printResult } from "./lib/cli/output.ts";
 import { runWalletCommand } from "./lib/cli/wallet_commands.ts";
 import { NETWORKS } from "./lib/consensus/params.ts";
-import { defaultDataDir } from "./lib/data_dir.ts";
-import { Node, type NodeEvent } from "./lib/node.ts";
+import { dataDirOf, fromInvocation } from "./lib/cli/locate.ts";
+import { Node, type NodeEvent, NodeStartError } from "./lib/node.ts";
 import { callRpc, NoNode, RpcError } from "./lib/rpc/client.ts";
 import { RPC_ERRORS, startRpc } from "./lib/rpc/server.ts";
+import { RPC_ERROR_NAMES } from "./lib/rpc/methods.ts";
 import { DataDirLocked } from "./lib/store/lock.ts";
 import { syncLine } from "./lib/sync_progress.ts";
 import { StoreError } from "./lib/store/store.ts";
@@ -28,9 +29,21 @@ import { WalletError } from "./lib/wallet/errors.ts";
 import type { Explorer } from "./lib/explorer/server.ts";
 import { parseHostPort } from "./lib/net/messages.ts";
 
-function fail(message: string, code: number, command?: CommandName): never {
+/** True when the command line asks for JSON (also when it could not be parsed). */
+const WANTS_JSON = Deno.args.includes("--json");
+
+/**
+ * Prints one line and exits with `code`: under `--json` one JSON object `{"error": {"code", "message"}}`
+ * with the stable code name `name`; otherwise `peerchain: message` (a usage error: and the usage, unless a
+ * suggestion says it all).
+ */
+function fail(message: string, code: number, command?: CommandName, hint = true, name?: string): never {
+  if (WANTS_JSON) {
+    console.error(jsonError(name ?? (code === 2 ? CLI_ERROR_NAMES.usage : "refused"), message));
+    Deno.exit(code);
+  }
   console.error(`peerchain: ${message}`);
-  if (code === 2) console.error(usageHint(command));
+  if (code === 2 && hint) console.error(usageHint(command));
   Deno.exit(code);
 }
 
@@ -90,14 +103,26 @@ function describe(e: NodeEvent): string {
       return e.found.length
         ? `discovery: ${e.found.length} SuperPeer(s) answered in ${e.ms} ms: ${e.found.join(", ")}`
         : `discovery: no SuperPeer answered on this LAN (${e.ms} ms)`;
+    case "clock":
+      return e.warning
+        ? `warning: ${e.warning}`
+        : "clock: this computer's clock agrees with its peers' again";
   }
 }
 
 /** How often a headless node logs its sync progress. */
 const SYNC_LOG_MS = 2_000;
 /**
- * Serves the explorer where `--explorer` says, or by default on 127.0.0.1 at the network port + 1 (a free
- * port when that one is taken); none with `--no-explorer`. An explicit address that is taken is refused.
+ * The explorer's default port is the node's network port plus this: network ports count up from 8765
+ * (regtest 18765), explorers from 9765 (regtest 19765), so up to a thousand nodes on one machine, each with
+ * its own --listen port, never take each other's ports (the explorer of 127.0.0.1:18765 used to take 18766,
+ * the port the README's second node listens on).
+ */
+export const EXPLORER_PORT_OFFSET = 1000;
+/**
+ * Serves the explorer where `--explorer` says, or by default on 127.0.0.1 at the network port +
+ * `EXPLORER_PORT_OFFSET` (a free port when that one is taken); none with `--no-explorer`. An explicit address
+ * that is taken is refused.
  */
 async function openExplorer(node: Node, args: Args, networkPort: number): Promise<Explorer | undefined> {
   if (args.explorer === null) return undefined;
@@ -115,7 +140,7 @@ async function openExplorer(node: Node, args: Args, networkPort: number): Promis
       );
     }
   }
-  const port = networkPort < 65535 ? networkPort + 1 : 0;
+  const port = networkPort + EXPLORER_PORT_OFFSET <= 65535 ? networkPort + EXPLORER_PORT_OFFSET : 0;
   try {
     return await startExplorer(node, { hostname: "127.0.0.1", port, publicHost });
   } catch (e) {
@@ -135,8 +160,11 @@ async function run(args: Args): Promise<void> {
   });
   await menu;
   const params = NETWORKS[args.network];
-  const explicitDir = args.dataDir !== undefined;
-  const baseDir = args.dataDir ?? defaultDataDir(args.network);
+  // The same flags give the same data directory: --data-dir, or the default one keyed by the --listen port.
+  // Only a node given neither takes the next free instance (`<dir>-2`, ...) when another node holds it.
+  const explicitDir = args.dataDir !== undefined || !!args.listen?.port;
+  const baseDir = dataDirOf(args);
+  const trackerPath = fromInvocation(args.tracker);
   const bindHost = args.listen?.hostname ?? "0.0.0.0";
   let port = args.listen?.port ?? params.defaultPort;
   // Several nodes started from one folder must just work: the next one takes a free port.
@@ -165,7 +193,7 @@ async function run(args: Args): Promise<void> {
       node = await Node.start({
         network: args.network,
         dataDir,
-        trackerPath: args.tracker,
+        trackerPath,
         bind: { hostname: bindHost, port },
         advertise: args.advertise,
         advertiseHost: bindHost === "0.0.0.0" ? lanAddress() ?? "127.0.0.1" : undefined,
@@ -183,7 +211,10 @@ async function run(args: Args): Promise<void> {
       });
     } catch (e) {
       if (e instanceof DataDirLocked && !explicitDir && instance < 20) continue;
-      if (e instanceof DataDirLocked || e instanceof StoreError || e instanceof WalletError) {
+      if (
+        e instanceof DataDirLocked || e instanceof StoreError || e instanceof WalletError ||
+        e instanceof NodeStartError
+      ) {
         fail(e.message, 1);
       }
       if (e instanceof Deno.errors.AddrInUse) {
@@ -220,6 +251,7 @@ async function run(args: Args): Promise<void> {
       explorer?.url ?? "off"
     }`,
   );
+  for (const w of node.trackerWarnings) log(`warning: tracker ${w} (line kept, not used)`);
   log(
     `role ${node.net.role}, hub ${
       node.net.hub?.listen ?? "none"
@@ -234,16 +266,21 @@ async function run(args: Args): Promise<void> {
 }
 
 async function subcommand(args: Args): Promise<void> {
-  const dataDir = args.dataDir ?? defaultDataDir(args.network);
+  const dataDir = dataDirOf(args);
   try {
     if (await runWalletCommand(args, dataDir)) return;
-    const result = await callRpc(dataDir, args.command, args.positional);
+    // `mining start` is the RPC's `mining.start`; every other command is the method of its name.
+    const [method, params] = args.command === "mining"
+      ? [`mining.${args.positional[0]}`, []]
+      : [args.command, args.positional];
+    const result = await callRpc(dataDir, method, params);
     printResult(args.command, result, args.json);
   } catch (e) {
-    if (e instanceof NoNode) fail(e.message, 3);
+    if (e instanceof NoNode) fail(e.message, 3, undefined, true, CLI_ERROR_NAMES.noNode);
     if (e instanceof WalletError) fail(e.message, 1);
     if (e instanceof RpcError) {
-      fail(e.message, e.code === RPC_ERRORS.badParams ? 2 : 1, args.command);
+      const name = e.code === 401 ? CLI_ERROR_NAMES.badCookie : RPC_ERROR_NAMES[e.code] ?? "refused";
+      fail(e.message, e.code === RPC_ERRORS.badParams ? 2 : 1, args.command, true, name);
     }
     throw e;
   }
@@ -254,7 +291,7 @@ if (import.meta.main) {
   try {
     args = parseArgs(Deno.args);
   } catch (e) {
-    if (e instanceof UsageError) fail(e.message, 2, e.command);
+    if (e instanceof UsageError) fail(e.message, 2, e.command, !e.suggested);
     throw e;
   }
   switch (args.command) {

@@ -73,6 +73,7 @@ export {
   type ChangedBlock,
   type ProcessOptions,
   type ProcessResult,
+  type SigCacheStats,
 } from "./lib/chain/chain.ts";
 export {
   type AcceptOptions,
@@ -83,6 +84,7 @@ export {
 } from "./lib/chain/mempool.ts";
 export type { OrphanTxsOptions } from "./lib/chain/orphan_txs.ts";
 export { type VerifyItem, VerifyQueue, verifyQueue } from "./lib/crypto/verify_queue.ts";
+export { VerifyPool, type VerifyPoolOptions } from "./lib/crypto/verify_pool.ts";
 export { ValidationError } from "./lib/chain/errors.ts";
 export type { IndexedHeader } from "./lib/chain/block_rules.ts";
 export type { Coin, CoinView, OwnedCoin } from "./lib/chain/coins.ts";

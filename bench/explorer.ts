@@ -11,7 +11,7 @@ import { Cluster, freePort, type TestNode } from "../tests/support/cluster.ts";
 import { startLocalNode } from "../tests/support/local_node.ts";
 import { sleep } from "../tests/support/wait.ts";
 import { buildChain } from "./node.ts";
-import { cpuMs, median, percentile } from "./stats.ts";
+import { cpuMs, loadAverage, median, percentile } from "./stats.ts";
 
 const round = (x: number, digits = 1) => +x.toFixed(digits);
 const spread = (xs: number[], digits = 1) =>
@@ -175,17 +175,6 @@ async function eventDelays(blocks: number, spacingMs: number): Promise<{ json: n
     await explorer.close();
     await node.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-}
-
-/** The 1-minute load average (other work on the machine slows a browser more than the node). */
-async function loadAverage(): Promise<number | null> {
-  try {
-    const out = await new Deno.Command("cat", { args: ["/proc/loadavg"], stdout: "piped", stderr: "null" })
-      .output();
-    return Number(new TextDecoder().decode(out.stdout).split(" ")[0]);
-  } catch {
-    return null;
   }
 }
 

@@ -1,6 +1,8 @@
 /**
- * Ledger benchmark: raw Ed25519 verification, mempool acceptance, and connecting blocks of 100 signed
- * transactions to disk. Also builds those blocks for the network section (`buildFullChain`).
+ * Ledger benchmark: raw Ed25519 verification (one thread, and on every core), mempool acceptance (one at a
+ * time, and a burst through the verifier pool), and connecting blocks of 100 signed transactions to disk (in
+ * this thread, through the pool, and warm: after the mempool saw their transactions). The machine's load
+ * average is printed beside the figures. Also builds those blocks for the network section (`buildFullChain`).
  * Run alone with `deno run -A bench/ledger.ts`, or through `deno task bench`.
  * @module
  */
@@ -9,10 +11,15 @@ import { NETWORKS } from "../lib/consensus/params.ts";
 import { generateKeyPair, sign, verify } from "../lib/crypto/ed25519.ts";
 import { type Block, MAX_BLOCK_SIZE } from "../lib/primitives/block.ts";
 import { type Transaction, txid, txSize } from "../lib/primitives/transaction.ts";
+import { fromHexReversed } from "../lib/crypto/hex.ts";
 import { Mempool } from "../lib/chain/mempool.ts";
 import { openStore } from "../lib/store/store.ts";
+import { VerifyPool } from "../lib/crypto/verify_pool.ts";
+import { VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { coinbaseOut, mine, newKey, newLedger, spend, type TestKey } from "../tests/support/ledger.ts";
-import { median } from "./stats.ts";
+import { cpuMs, loadAverage, median, percentile } from "./stats.ts";
+import { MinerPool } from "../lib/mining/pool.ts";
+import type { RawVerifyJob } from "./verify_raw_worker.ts";
 
 /** Transactions in each "full" block: the figures named `_full_` are over blocks of this many. */
 export const FULL_BLOCK_TXS = 100;
@@ -78,21 +85,134 @@ export async function buildFullChain(blocks: number): Promise<{ setup: Block[]; 
   return { setup, full };
 }
 
-/** Blocks per second connecting `full` after `setup` into a fresh store on disk (nothing cached). */
-export async function connectRate(setup: Block[], full: Block[]): Promise<number> {
+/** How `connectRate` connects. */
+export interface ConnectOptions {
+  /** The chain's signature-check queue (default: the in-thread `verifyQueue`). */
+  verifier?: VerifyQueue;
+  /** Let a mempool accept each block's transactions first (untimed), as on a network that relays them. */
+  warm?: boolean;
+  /** Called before each block is processed; what it returns after (a miner's hold, as the node does). */
+  around?: () => () => void;
+}
+
+/**
+ * Blocks per second connecting `full` after `setup` into a fresh store on disk (nothing cached unless `warm`),
+ * and the signature cache's hit rate over those blocks.
+ */
+export async function connectRate(
+  setup: Block[],
+  full: Block[],
+  opts: ConnectOptions = {},
+): Promise<number> {
+  return (await connectRun(setup, full, opts)).rate;
+}
+
+async function connectRun(
+  setup: Block[],
+  full: Block[],
+  opts: ConnectOptions,
+): Promise<{ rate: number; hitRate: number }> {
   const dir = await Deno.makeTempDir({ prefix: "peerchain-bench-" });
   const store = openStore(`${dir}/chain.sqlite`);
   try {
-    const chain = Chain.open(store, NETWORKS.regtest);
-    for (const b of setup) await chain.processBlock(b);
-    const rate = await timed(full.length, async () => {
-      for (const b of full) await chain.processBlock(b);
-    });
+    const chain = Chain.open(store, NETWORKS.regtest, { verifier: opts.verifier });
+    const pool = new Mempool(chain, { maxBytes: 50_000_000, verifier: opts.verifier });
+    for (const b of setup) await pool.chainUpdated((await chain.processBlock(b)).update);
+    const before = chain.sigCacheStats;
+    let ms = 0;
+    for (const b of full) {
+      if (opts.warm) await Promise.all(b.txs.slice(1).map((tx) => pool.accept(tx)));
+      const t = performance.now();
+      const release = opts.around?.();
+      const r = await chain.processBlock(b);
+      release?.();
+      ms += performance.now() - t;
+      if (opts.warm) await pool.chainUpdated(r.update);
+    }
     if (chain.height !== setup.length + full.length) throw new Error("bench: blocks were not connected");
-    return rate;
+    const after = chain.sigCacheStats;
+    const lookups = after.lookups - before.lookups;
+    return { rate: full.length / (ms / 1000), hitRate: lookups ? (after.hits - before.hits) / lookups : 0 };
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
+ * This thread's CPU time per signature check (µs) for blocks of 100 checks through `queue`: what checking
+ * costs the event loop. Deno runs WebCrypto's Ed25519 on its own blocking threads either way; what stays here
+ * is the JavaScript around each check (promises, key lookup), or with the pool, packing and messages.
+ */
+async function mainThreadUsPerCheck(queue: VerifyQueue, items: VerifyItemLike[], rounds: number) {
+  const before = await cpuMs(Deno.pid, Deno.pid);
+  for (let r = 0; r < rounds; r++) {
+    for (let b = 0; b < items.length; b += 100) {
+      if (await queue.verifyAll(items.slice(b, b + 100), { urgent: true }) >= 0) {
+        throw new Error("bench: bad");
+      }
+    }
+  }
+  return ((await cpuMs(Deno.pid, Deno.pid)) - before) * 1000 / (rounds * items.length);
+}
+
+type VerifyItemLike = Parameters<VerifyQueue["verifyAll"]>[0][number];
+
+/**
+ * How late a 5 ms timer fires (p99 and max, ms) while `full` is connected into a fresh store and a mining pool
+ * (default threads: all cores but one) searches a header it will not solve: the stall a ping would see.
+ */
+async function lagWhileMining(setup: Block[], full: Block[], verifier?: VerifyQueue, hold = false) {
+  const miner = new MinerPool();
+  const abort = new AbortController();
+  try {
+    await miner.ready();
+    const header = { ...full[0].header, bits: 0x1d00ffff }; // difficulty 1: minutes per find on one core
+    const search = miner.search(header, { signal: abort.signal });
+    const lags: number[] = [];
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      lags.push(Math.max(0, now - last - 5));
+      last = now;
+    }, 5);
+    try {
+      await connectRate(setup, full, { verifier, around: hold ? () => miner.hold() : undefined });
+    } finally {
+      clearInterval(timer);
+      abort.abort();
+      await search;
+    }
+    return { p99: percentile(lags, 99), max: Math.max(...lags) };
+  } finally {
+    miner.close();
+  }
+}
+
+/**
+ * Raw WebCrypto verifies per second on `threads` workers at once (each keeping `lanes` pending), the ceiling
+ * for signature checks on every core.
+ */
+async function rawParallel(item: Omit<RawVerifyJob, "count" | "lanes">, threads: number, count: number) {
+  const workers = Array.from(
+    { length: threads },
+    () => new Worker(new URL("./verify_raw_worker.ts", import.meta.url), { type: "module" }),
+  );
+  try {
+    const run = (w: Worker, n: number) =>
+      new Promise<{ ms: number; valid: number }>((resolve, reject) => {
+        w.onmessage = (e) => resolve(e.data);
+        w.onerror = (e) => reject(new Error(e.message));
+        w.postMessage({ ...item, count: n, lanes: 16 } satisfies RawVerifyJob);
+      });
+    await Promise.all(workers.map((w) => run(w, 200))); // load the module, import the key
+    const t = performance.now();
+    const done = await Promise.all(workers.map((w) => run(w, Math.ceil(count / threads))));
+    const ms = performance.now() - t;
+    if (done.some((d) => d.valid !== Math.ceil(count / threads))) throw new Error("bench: a verify failed");
+    return (threads * Math.ceil(count / threads)) / (ms / 1000);
+  } finally {
+    for (const w of workers) w.terminate();
   }
 }
 
@@ -177,6 +297,7 @@ export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Recor
   const kp = await generateKeyPair();
   const msg = crypto.getRandomValues(new Uint8Array(32));
   const sig = await sign(kp.privateKey, msg);
+  let parallel: Record<string, number | string> = {};
   const rawLoop = async (count: number) => {
     for (let i = 0; i < count; i++) await verify(kp.publicKey, sig, msg);
   };
@@ -203,18 +324,115 @@ export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Recor
     for (const tx of a.txs) a.mempool.removeWithDescendants(txid(tx));
   }
   const ratios = raws.map((x, i) => validates[i] / x);
-  // The same work with transactions accepted concurrently, as a burst from the network arrives.
-  const validateParallel = await timed(n, async () => {
-    await Promise.all(a.txs.map((tx) => a.mempool.accept(tx)));
-  });
 
-  // Blocks of 100 such transactions, connected by fresh nodes with a store on disk. The fresh nodes have not
-  // seen the transactions, so they verify every signature. Three runs over the same blocks.
-  const { setup, full } = await buildFullChain(n / FULL_BLOCK_TXS);
-  const connects: number[] = [];
-  for (let i = 0; i < 3; i++) connects.push(await connectRate(setup, full));
-  const connect = median(connects);
+  // Every core: raw verifies on one worker per core, against the same transactions accepted as a burst (as
+  // from the network) by a mempool whose checks go through the verifier pool, and by one checking them in
+  // this thread. Interleaved rounds, since the machine's speed drifts with the other work on it.
+  const verifierPool = new VerifyPool();
+  const verifier = new VerifyQueue(verifierPool.capacity, verifierPool.check);
+  const loads: number[] = [];
+  const noteLoad = async () => {
+    const l = await loadAverage();
+    if (l !== null) loads.push(l);
+  };
+  await noteLoad();
+  try {
+    const parallelPool = new Mempool(a.chain, { maxBytes: 50_000_000, verifier });
+    const burst = async (pool: Mempool) => {
+      const rate = await timed(n, async () => {
+        await Promise.all(a.txs.map((tx) => pool.accept(tx)));
+      });
+      if (pool.size !== n) throw new Error("bench: not every transaction was accepted");
+      for (const tx of a.txs) pool.removeWithDescendants(txid(tx));
+      return rate;
+    };
+    await burst(parallelPool); // starts the workers
+    const rawPars: number[] = [], valPars: number[] = [], valPar1s: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      rawPars.push(
+        await rawParallel({ publicKey: kp.publicKey, signature: sig, message: msg }, verifierPool.threads, n),
+      );
+      valPars.push(await burst(parallelPool));
+      valPar1s.push(await burst(a.mempool));
+    }
+    await noteLoad();
+
+    // Blocks of 100 such transactions, connected by fresh nodes with a store on disk. The fresh nodes have not
+    // seen the transactions, so they verify every signature: in this thread, and through the pool, in
+    // alternation. Then warm: each block's transactions reached the node's mempool first.
+    const { setup, full } = await buildFullChain(n / FULL_BLOCK_TXS);
+    const singles: number[] = [], connects: number[] = [], warms: number[] = [], hitRates: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      singles.push(await connectRate(setup, full));
+      connects.push(await connectRate(setup, full, { verifier }));
+      const warm = await connectRun(setup, full, { verifier, warm: true });
+      warms.push(warm.rate);
+      hitRates.push(warm.hitRate);
+    }
+    await noteLoad();
+
+    // What checking costs the event loop, and how late a timer fires while blocks connect beside a miner.
+    const blockItems = full.slice(0, 10).flatMap((b) =>
+      b.txs.slice(1).flatMap((tx) => {
+        const message = fromHexReversed(txid(tx));
+        return tx.inputs.map((i) => ({ publicKey: i.publicKey, signature: i.signature, message }));
+      })
+    );
+    const inThread = new VerifyQueue();
+    const mainUs: Record<string, number[]> = { inThread: [], pool: [] };
+    const lag: Record<string, { p99: number; max: number }[]> = { inThread: [], pool: [], held: [] };
+    for (let r = 0; r < 3; r++) {
+      mainUs.inThread.push(await mainThreadUsPerCheck(inThread, blockItems, 5));
+      mainUs.pool.push(await mainThreadUsPerCheck(verifier, blockItems, 5));
+      lag.inThread.push(await lagWhileMining(setup, full));
+      lag.pool.push(await lagWhileMining(setup, full, verifier));
+      lag.held.push(await lagWhileMining(setup, full, verifier, true));
+    }
+    await noteLoad();
+    const lagFigure = (xs: { p99: number; max: number }[]) =>
+      `p99 ${xs.map((x) => x.p99.toFixed(1)).join(" / ")} ms, max ${
+        xs.map((x) => x.max.toFixed(1)).join(" / ")
+      } ms over 3 runs`;
+    const connect = median(connects), single = median(singles);
+    const rawPar = median(rawPars), valPar = median(valPars), validate = median(validates);
+    parallel = {
+      verify_raw_parallel_per_s: Math.round(rawPar),
+      verify_raw_parallel_spread: spread(rawPars, `3 runs of ${n} on ${verifierPool.threads} workers`, 0),
+      validate_tx_parallel_per_s: Math.round(valPar),
+      validate_tx_parallel_spread: spread(valPars, `3 bursts of ${n} through the verifier pool`, 0),
+      validate_tx_parallel_single_thread_per_s: Math.round(median(valPar1s)),
+      validate_parallel_over_raw_parallel: +(valPar / rawPar).toFixed(3),
+      validate_parallel_over_validate: +(valPar / validate).toFixed(3),
+      connect_blocks_per_s: +connect.toFixed(1),
+      connect_blocks_spread: spread(
+        connects,
+        `3 fresh stores, ${full.length} blocks of ${FULL_BLOCK_TXS} tx`,
+        1,
+      ),
+      connect_single_thread_blocks_per_s: +single.toFixed(1),
+      connect_single_thread_spread: spread(singles, `3 fresh stores, the same blocks`, 1),
+      connect_over_single_thread: +(connect / single).toFixed(3),
+      connect_tx_per_s: Math.round(connect * FULL_BLOCK_TXS),
+      connect_warm_blocks_per_s: +median(warms).toFixed(1),
+      sigcache_hit_rate: +median(hitRates).toFixed(3),
+      verifier_threads: verifierPool.threads,
+      main_thread_us_per_check_in_thread: +median(mainUs.inThread).toFixed(1),
+      main_thread_us_per_check_pool: +median(mainUs.pool).toFixed(1),
+      main_thread_us_spread: `in thread ${mainUs.inThread.map((x) => x.toFixed(1)).join(" / ")}, pool ${
+        mainUs.pool.map((x) => x.toFixed(1)).join(" / ")
+      } (3 runs of ${5 * blockItems.length} checks in blocks of 100; CPU ticks are 10 ms)`,
+      lag_p99_ms_connecting_while_mining_held: +median(lag.held.map((x) => x.p99)).toFixed(1),
+      lag_p99_ms_connecting_while_mining_pool: +median(lag.pool.map((x) => x.p99)).toFixed(1),
+      lag_p99_ms_connecting_while_mining_in_thread: +median(lag.inThread.map((x) => x.p99)).toFixed(1),
+      lag_connecting_while_mining_spread: `pool, miner held during each block (as the node does) ${
+        lagFigure(lag.held)
+      }; pool ${lagFigure(lag.pool)}; in thread ${lagFigure(lag.inThread)}`,
+    };
+  } finally {
+    verifierPool.close();
+  }
   return {
+    load_avg_1m: loads.map((l) => l.toFixed(2)).join(" -> "),
     verify_raw_per_s: Math.round(median(raws)),
     validate_tx_per_s: Math.round(median(validates)),
     validate_ratio: +median(ratios).toFixed(3),
@@ -222,14 +440,7 @@ export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Recor
       ratios,
       `${rounds} rounds of ${n} transactions (${Math.round(median(roundMs))} ms each)`,
     ),
-    validate_tx_parallel_per_s: Math.round(validateParallel),
-    connect_blocks_per_s: +connect.toFixed(1),
-    connect_blocks_spread: spread(
-      connects,
-      `3 fresh stores, ${full.length} blocks of ${FULL_BLOCK_TXS} tx`,
-      1,
-    ),
-    connect_tx_per_s: Math.round(connect * FULL_BLOCK_TXS),
+    ...parallel,
     ...await benchPool(opts.quick ?? false),
     hash:
       "synchronous TypeScript SHA-256 for txids and merkle roots (cross-checked against WebCrypto in tests)",

@@ -8,6 +8,7 @@ import { benchLedger } from "./ledger.ts";
 import { benchMining } from "./mining.ts";
 import { benchNetwork } from "./network.ts";
 import { benchNode } from "./node.ts";
+import { loadAverage } from "./stats.ts";
 import { benchWallet } from "./wallet.ts";
 
 type Section = (opts: { quick?: boolean }) => Promise<Record<string, unknown>>;
@@ -37,7 +38,12 @@ const result: Record<string, unknown> = {
 };
 for (const [name, run] of Object.entries(SECTIONS)) {
   if (wanted.length && !wanted.includes(name)) continue;
+  const before = await loadAverage();
   const figures = await run({ quick });
+  // Every section's figures with the machine's load beside them (a section may print its own, finer).
+  if (!("load_avg_1m" in figures)) {
+    figures.load_avg_1m = `${before?.toFixed(2)} -> ${(await loadAverage())?.toFixed(2)}`;
+  }
   result[name] = figures;
   if (!json) {
     console.log(`\n${name}`);

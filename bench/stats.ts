@@ -35,13 +35,14 @@ export async function rssMiB(pid: number): Promise<number> {
 }
 
 /**
- * CPU time process `pid` has used (user + system, all threads) in ms, or NaN when it is gone or this is not
- * Linux. Read through `cat`, as `rssMiB` does.
+ * CPU time process `pid` has used (user + system, all threads) in ms, or with `thread` only that thread's
+ * (a process's main thread has the process's id); NaN when it is gone or this is not Linux. Read through
+ * `cat`, as `rssMiB` does.
  */
-export async function cpuMs(pid: number): Promise<number> {
+export async function cpuMs(pid: number, thread?: number): Promise<number> {
   try {
     const out = await new Deno.Command("cat", {
-      args: [`/proc/${pid}/stat`],
+      args: [thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`],
       stdout: "piped",
       stderr: "null",
     })
@@ -57,3 +58,17 @@ export async function cpuMs(pid: number): Promise<number> {
 
 /** Linux's USER_HZ: /proc reports CPU time in these ticks per second. */
 const CLOCK_TICKS = 100;
+
+/**
+ * The 1-minute load average, or null when it cannot be read (not Linux). Read through `cat`, as `rssMiB` does.
+ * Figures are only comparable at similar loads: print it beside them.
+ */
+export async function loadAverage(): Promise<number | null> {
+  try {
+    const out = await new Deno.Command("cat", { args: ["/proc/loadavg"], stdout: "piped", stderr: "null" })
+      .output();
+    return Number(new TextDecoder().decode(out.stdout).split(" ")[0]);
+  } catch {
+    return null;
+  }
+}

@@ -6,7 +6,9 @@
  */
 import { Chain, type ChainUpdate } from "./chain/chain.ts";
 import { Mempool, type MempoolEntry } from "./chain/mempool.ts";
-import { COIN } from "./consensus/amount.ts";
+import { checkProofOfWork } from "./consensus/pow.ts";
+import { nextBits } from "./chain/block_rules.ts";
+import { ClockSkew, skewWarning } from "./clock_skew.ts";
 import { type NetworkName, type NetworkParams, NETWORKS } from "./consensus/params.ts";
 import { type Block, decodeBlock, encodeBlock } from "./primitives/block.ts";
 import { blockHashSync, type BlockHeader, decodeHeader, HEADER_SIZE } from "./primitives/header.ts";
@@ -28,11 +30,13 @@ import { turns } from "./turns.ts";
 import { SerialQueue } from "./serial_queue.ts";
 import { Network, type NetworkEvent, type NetworkOptions, type Role } from "./net/network.ts";
 import type { HostPort } from "./net/messages.ts";
-import { readTracker, trackerFile } from "./net/tracker.ts";
+import { learnedTrackerPath, type TrackerFile, trackerFile } from "./net/tracker.ts";
 import { LanDiscovery } from "./net/discovery.ts";
 import { Miner } from "./mining/miner.ts";
 import { createTemplate } from "./mining/template.ts";
 import { SyncMeter, type SyncProgress } from "./sync_progress.ts";
+import { VerifyPool } from "./crypto/verify_pool.ts";
+import { VerifyQueue } from "./crypto/verify_queue.ts";
 
 export { syncLine, type SyncProgress } from "./sync_progress.ts";
 
@@ -42,8 +46,13 @@ export interface NodeOptions {
   network: NetworkName;
   /** The data directory (created if missing). */
   dataDir: string;
-  /** The tracker file (`server_tracker.txt`). */
+  /** The tracker file (`server_tracker.txt`): read, never written. */
   trackerPath: string;
+  /**
+   * Where this node writes the SuperPeers it learned, read before `trackerPath` (default
+   * `learnedTrackerPath(trackerPath, network)`: `server_tracker.<network>.txt` beside it).
+   */
+  learnedTrackerPath?: string;
   /** The address to bind (`--listen`); port 0 picks a free one. What others dial is `Network.listen`. */
   bind: HostPort;
   /** The address others should dial, when it differs from `bind`. */
@@ -73,7 +82,12 @@ export type NodeEvent =
   | { type: "reorg"; disconnected: number; connected: number }
   | { type: "tx"; txid: string; source: "local" | "network" }
   | { type: "mined"; hash: string }
-  | { type: "discovery"; found: string[]; ms: number };
+  | { type: "discovery"; found: string[]; ms: number }
+  /**
+   * The median of peers' clocks moved past the warning threshold (`warning` says what to do) or back
+   * within it (`warning` null); `offset`: their median minus this node's clock, in seconds.
+   */
+  | { type: "clock"; offset: number | null; warning: string | null };
 
 /** What anyone may see of a node: its place in the network, its chain, mempool and mining; nothing of its wallet. */
 export interface NodeOverview {
@@ -99,7 +113,24 @@ export interface NodeOverview {
   hashrate: number;
 }
 
-/** A node's state at a glance, its wallet's included; balances in coins, as bitcoin-cli prints them. */
+/**
+ * What the wallet holds, in base units: what it can spend now, what is maturing, and what is unconfirmed,
+ * told apart by who paid it: others (`incoming`) or this wallet itself (`change` of its own payments).
+ */
+export interface WalletBalances {
+  /** Mature confirmed coins no mempool transaction spends. */
+  spendable: number;
+  /** Coinbase coins still maturing. */
+  immature: number;
+  /** Blocks until the next immature coin matures (spendable in the block after), or null when none. */
+  maturesIn: number | null;
+  /** Unconfirmed payments from others. */
+  incoming: number;
+  /** Unconfirmed change of this wallet's own payments. */
+  change: number;
+}
+
+/** A node's state at a glance, its wallet's included; amounts in base units (1 coin = 10^8). */
 export interface NodeStatus extends NodeOverview {
   /** The SuperPeers this node links to ("host:port"): its own as a Peer, its mesh neighbours as a SuperPeer. */
   superpeers: string[];
@@ -107,12 +138,20 @@ export interface NodeStatus extends NodeOverview {
   network_size: number;
   /** This node's wallet address. */
   address: string;
-  /** Spendable confirmed coins. */
+  /** Its data directory (chain, wallet, keys): which of several nodes on one machine this is. */
+  dataDir: string;
+  /** Spendable confirmed coins, base units. */
   balance: number;
-  /** Coinbase coins still maturing. */
+  /** Coinbase coins still maturing, base units. */
   immature: number;
-  /** Unconfirmed coins to this wallet. */
+  /** Unconfirmed payments from others to this wallet, base units. */
   pending: number;
+  /** Unconfirmed change of this wallet's own payments, base units. */
+  change: number;
+  /** The median of peers' clocks minus this node's, in seconds (null: no sample yet; see lib/clock_skew.ts). */
+  clockOffset: number | null;
+  /** What to do about this node's clock, or null while it agrees with its peers'. */
+  clockWarning: string | null;
   /** Transactions waiting for a missing parent. */
   orphanTxs: number;
   /** Blocks waiting for a missing parent. */
@@ -123,6 +162,24 @@ export interface NodeStatus extends NodeOverview {
   recentStallMs: number;
   /** The explorer's URL, or null when it is off. */
   explorer: string | null;
+}
+
+/** A node that cannot start for a reason the user can fix: the message is one line saying what to do. */
+export class NodeStartError extends Error {
+  /** The error's name, for logs. */
+  override name = "NodeStartError";
+}
+
+/** Creates the data directory; one that is a file (or under one) is a `NodeStartError`. */
+async function makeDataDir(dir: string): Promise<void> {
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotADirectory)) throw e;
+    throw new NodeStartError(
+      `the data directory ${dir} is a file, not a directory (choose another with --data-dir)`,
+    );
+  }
 }
 
 /** A running node. Start with `Node.start`, end with `stop`. */
@@ -141,6 +198,8 @@ export class Node {
   readonly dataDir: string;
   /** The explorer's URL, set by whoever serves it (the CLI); null while none does. */
   explorerUrl: string | null = null;
+  /** One line per tracker-file line this node could not read at start (the lines themselves are kept). */
+  readonly trackerWarnings: readonly string[];
   #store: Store;
   #lock: DirLock;
   #listeners = new Set<(e: NodeEvent) => void>();
@@ -149,6 +208,7 @@ export class Node {
   #threads?: number;
   #tipWatchers = new Set<() => void>();
   #bans: BanList;
+  #verifyPool: VerifyPool;
   #stalls = new StallMonitor();
   /** Peers' messages are checked one per turn of the event loop, small ones mostly first (lib/turns.ts). */
   #turns = turns;
@@ -158,6 +218,8 @@ export class Node {
   /** Payments are built one at a time, so two at once never pick the same coins. */
   #sending = new SerialQueue();
   #feeRates = new RecentFeeRates();
+  #clock = new ClockSkew();
+  #clockWarning: string | null = null;
 
   private constructor(
     opts: NodeOptions,
@@ -166,13 +228,18 @@ export class Node {
     chain: Chain,
     wallet: Wallet,
     bans: BanList,
+    verifiers: { pool: VerifyPool; verifier: VerifyQueue },
+    tracker: TrackerFile,
+    trackerWarnings: string[],
   ) {
+    this.trackerWarnings = trackerWarnings;
     this.params = NETWORKS[opts.network];
     this.dataDir = opts.dataDir;
     this.#lock = lock;
     this.#store = store;
     this.chain = chain;
-    this.mempool = new Mempool(chain);
+    this.#verifyPool = verifiers.pool;
+    this.mempool = new Mempool(chain, { verifier: verifiers.verifier });
     this.wallet = wallet;
     this.#bans = bans;
     this.#threads = opts.threads;
@@ -190,7 +257,7 @@ export class Node {
       bind: opts.bind,
       advertise: opts.advertise,
       advertiseHost: opts.advertiseHost,
-      tracker: trackerFile(opts.trackerPath),
+      tracker,
       connect: opts.connect,
       maxPeers: opts.maxPeers,
       bans,
@@ -226,28 +293,52 @@ export class Node {
    * ```
    */
   static async start(opts: NodeOptions): Promise<Node> {
-    await Deno.mkdir(opts.dataDir, { recursive: true });
+    await makeDataDir(opts.dataDir);
+    const tracker = trackerFile(
+      opts.trackerPath,
+      opts.learnedTrackerPath ?? learnedTrackerPath(opts.trackerPath, opts.network),
+    );
+    let known;
+    try {
+      known = await tracker.read();
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new NodeStartError(`cannot read the tracker file ${opts.trackerPath}: ${why}`);
+    }
     const lock = lockDataDir(opts.dataDir);
     let store: Store | undefined;
+    // Signature checks on every core; the workers start with the first check.
+    const pool = new VerifyPool();
     try {
       const params = NETWORKS[opts.network];
       // Read the wallet before the store may be created or migrated: a wallet this program refuses (newer,
       // corrupt, another network's) must leave the whole data directory as it was.
       await Wallet.check(`${opts.dataDir}/wallet.json`, params);
       store = openStore(`${opts.dataDir}/chain.sqlite`);
-      const chain = Chain.open(store, params);
+      const verifier = new VerifyQueue(pool.capacity, pool.check);
+      const chain = Chain.open(store, params, { verifier });
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
       // The rescan: the wallet's history and used addresses come from the chain itself.
       await wallet.scanChain(chain);
       const bans = await BanList.open(`${opts.dataDir}/bans.json`);
-      const node = new Node(opts, lock, store, chain, wallet, bans);
+      const node = new Node(
+        opts,
+        lock,
+        store,
+        chain,
+        wallet,
+        bans,
+        { pool, verifier },
+        tracker,
+        known.warnings,
+      );
       // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
       await node.#afterChainUpdate(await chain.resume(), "local");
-      node.#knewNobody = !opts.connect?.length &&
-        (await readTracker(opts.trackerPath).catch(() => ({ addrs: [] }))).addrs.length === 0;
+      node.#knewNobody = !opts.connect?.length && known.addrs.length === 0;
       await node.net.start();
       return node;
     } catch (e) {
+      pool.close();
       store?.close();
       lock.release();
       throw e;
@@ -307,17 +398,60 @@ export class Node {
     };
   }
 
+  /** The ban list: hosts banned for misbehaviour (`bans`, `unban HOST`). */
+  get bans(): BanList {
+    return this.#bans;
+  }
+
+  /** The wallet's balances, in base units (see `WalletBalances`). */
+  balances(): WalletBalances {
+    const view = this.walletView();
+    const pkhs = this.wallet.pubKeyHashes;
+    const b: WalletBalances = { spendable: 0, immature: 0, maturesIn: null, incoming: 0, change: 0 };
+    const ours = new Set<string>();
+    for (const { outpoint, coin } of this.chain.coinsOf(pkhs)) {
+      ours.add(`${outpoint.txid}:${outpoint.index}`);
+      const left = coin.coinbase ? coin.height + view.coinbaseMaturity - (view.height + 1) : 0;
+      if (left > 0) {
+        b.immature += coin.amount;
+        b.maturesIn = Math.min(b.maturesIn ?? left, left);
+      } else if (!this.mempool.isSpent(outpoint)) b.spendable += coin.amount;
+    }
+    const pooled = this.mempool.coinsOf(pkhs);
+    for (const { outpoint } of pooled) ours.add(`${outpoint.txid}:${outpoint.index}`);
+    for (const { outpoint, coin } of pooled) {
+      if (this.mempool.isSpent(outpoint)) continue;
+      // Change: the transaction that made it spends a coin of this wallet.
+      const tx = this.mempool.get(outpoint.txid)?.tx;
+      const own = tx?.inputs.some((i) => ours.has(`${i.prevout.txid}:${i.prevout.index}`));
+      if (own) b.change += coin.amount;
+      else b.incoming += coin.amount;
+    }
+    return b;
+  }
+
+  /** The median of peers' clocks against this one (see lib/clock_skew.ts), and the warning, if any. */
+  clockSkew(): { offset: number | null; peers: number; warning: string | null } {
+    const m = this.#clock.median(Date.now() / 1000);
+    return { ...m, warning: skewWarning(m.offset) };
+  }
+
   /** The node's state in one object: what `status --json` prints and the menu's status line shows. */
   status(): NodeStatus {
-    const bal = this.wallet.balance(this.walletView());
+    const bal = this.balances();
+    const clock = this.clockSkew();
     return {
       ...this.overview(),
       superpeers: this.net.superpeers.map((s) => s.listen),
       network_size: this.net.networkSize,
       address: this.wallet.address,
-      balance: bal.confirmed / COIN,
-      immature: bal.immature / COIN,
-      pending: bal.pending / COIN,
+      dataDir: this.dataDir,
+      balance: bal.spendable,
+      immature: bal.immature,
+      pending: bal.incoming,
+      change: bal.change,
+      clockOffset: clock.offset,
+      clockWarning: clock.warning,
       orphanTxs: this.mempool.orphanCount,
       orphanBlocks: this.chain.orphanCount,
       maxStallMs: this.#stalls.longestMs,
@@ -470,7 +604,7 @@ export class Node {
       },
       // A transaction waiting for its parent is not counted: the copy we hold may be a forged one.
       has: (kind, id) => kind === "tx" ? this.mempool.has(id) : this.chain.has(id),
-      receiveBlock: (bytes, _from, requested) => this.receiveBlock(bytes, requested),
+      receiveBlock: (bytes, from, requested) => this.receiveBlock(bytes, requested, from),
       receiveTx: (bytes) => this.receiveTx(bytes),
       pendingTxids: () => this.mempool.entries().map((e) => e.txid),
       peerTip: (height) => this.#sync.announce(height),
@@ -482,7 +616,7 @@ export class Node {
    * verdict says what became of it. The header is checked before the body is decoded, so a block refused for
    * its work or its time costs one header hash, and an orphan is kept as bytes until its parent comes.
    */
-  async receiveBlock(bytes: Uint8Array, requested = false): Promise<Verdict> {
+  async receiveBlock(bytes: Uint8Array, requested = false, from?: string): Promise<Verdict> {
     if (!this.#turns.free()) await this.#turns.next(bytes.length);
     let header: BlockHeader;
     try {
@@ -492,6 +626,7 @@ export class Node {
     }
     const hash = blockHashSync(header);
     if (this.chain.has(hash)) return { kind: "known", id: hash };
+    if (!requested && from !== undefined) this.#sampleClock(header, hash, from);
     try {
       // An orphan is kept unread: its body costs nothing unless its parent comes.
       if (this.chain.checkHeader(header, { requested }) === "orphan") {
@@ -507,13 +642,18 @@ export class Node {
     } catch (e) {
       return malformed(e);
     }
+    // The miner's search is about to go stale: its cores go to this block's checks meanwhile.
+    const release = this.#miner?.hold();
     try {
       const r = await this.chain.processBlock(block, bytes, { requested });
+      release?.();
       await this.#afterChainUpdate(r.update, "network");
       if (r.status === "side") this.#emit({ type: "side", hash, height: r.height, source: "network" });
       return { kind: r.status === "connected" ? "accepted" : r.status, id: hash };
     } catch (e) {
       return refused(e, hash);
+    } finally {
+      release?.();
     }
   }
 
@@ -541,6 +681,22 @@ export class Node {
     }
   }
 
+  /**
+   * A block a peer pushed on top of our tip was just mined: its time is its miner's clock. Only one with the
+   * work our next block needs counts (a sample costs a block's work), one sample per peer.
+   */
+  #sampleClock(header: BlockHeader, hash: string, from: string): void {
+    const tip = this.chain.tip;
+    if (header.prevHash !== tip.hash || header.bits !== nextBits(tip, this.params)) return;
+    if (!checkProofOfWork(hash, header.bits, this.params.powLimit)) return;
+    this.#clock.sample(from, header.time, Date.now() / 1000);
+    const { offset, warning } = this.clockSkew();
+    if (warning === null ? this.#clockWarning !== null : this.#clockWarning === null) {
+      this.#emit({ type: "clock", offset, warning });
+    }
+    this.#clockWarning = warning;
+  }
+
   /** Stops the network, closes the store and releases the data directory. Safe to call twice. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
@@ -552,6 +708,8 @@ export class Node {
     await this.#bans.flush().catch(() => {}); // a ban that could not be written still held while we ran
     await this.wallet.flush().catch(() => {}); // and a used mark not yet saved (the next rescan finds it too)
     await this.wallet.settled();
+    // Checks still running finish in this thread (nothing is left unverified), then the store closes.
+    this.#verifyPool.close();
     this.#store.close();
     this.#lock.release();
   }

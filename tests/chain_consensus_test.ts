@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { Chain } from "../lib/chain/chain.ts";
 import { BAN, NO_BLAME } from "../lib/chain/errors.ts";
+import { type IndexedHeader, nextBits } from "../lib/chain/block_rules.ts";
 import { blockSubsidy, NETWORKS } from "../lib/consensus/params.ts";
 import { bitsToTarget, checkProofOfWork, retargetBits } from "../lib/consensus/pow.ts";
 import { createTemplate, solveSync } from "../lib/mining/template.ts";
@@ -113,6 +114,27 @@ Deno.test("retarget: blocks 5 s apart make a 45 s span of the 100 s aimed at; bl
   const good = solveSync({ header: { ...block.header, bits: expected }, txs: block.txs });
   assert.equal((await chain.processBlock(good)).status, "connected");
   assert.equal(chain.tip.header.bits, expected);
+});
+
+Deno.test("main's first retarget measures from block 1: a late start does not make block 60 easier", () => {
+  const main = NETWORKS.main;
+  assert.equal(main.retargetInterval, 60);
+  // Genesis carries its fixed time; block 1 comes a day later, then a block every 3 s (aimed at: 10 s).
+  let entry: IndexedHeader = { height: 0, header: main.genesis.header };
+  const t1 = main.genesis.header.time + 86_400;
+  for (let h = 1; h < 60; h++) {
+    entry = { height: h, header: { ...main.genesis.header, time: t1 + 3 * (h - 1) }, parent: entry };
+  }
+  // Block 1 to 59: 58 intervals of 3 s, scaled to a period's 59 intervals: 177 s of the 600 s aimed at.
+  const bits = nextBits(entry, main);
+  assert.equal(bits, retargetBits(main.genesis.header.bits, 177, 600, main.powLimit));
+  assert.ok(bitsToTarget(bits) < bitsToTarget(main.genesis.header.bits), "3x faster blocks: harder");
+  // The second period measures from its own first block, as Bitcoin does (block 60 to 119).
+  entry = { height: 60, header: { ...main.genesis.header, bits, time: t1 + 3 * 59 }, parent: entry };
+  for (let h = 61; h < 120; h++) {
+    entry = { height: h, header: { ...entry.header, time: entry.header.time + 10 }, parent: entry };
+  }
+  assert.equal(nextBits(entry, main), retargetBits(bits, 590, 600, main.powLimit));
 });
 
 Deno.test("high-hash: an orphan whose bits are easier than the pow limit is refused, not kept", async () => {

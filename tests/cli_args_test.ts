@@ -158,7 +158,7 @@ Deno.test("cli: no node running for the data directory exits 3 with one line say
 });
 
 Deno.test("parseArgs: --explorer HOST:PORT, --no-explorer, and the two together refused", () => {
-  assert.equal(parseArgs([]).explorer, undefined, "the default: 127.0.0.1 on the network port + 1");
+  assert.equal(parseArgs([]).explorer, undefined, "the default: 127.0.0.1 on the network port + 1000");
   assert.deepEqual(parseArgs(["--explorer", "0.0.0.0:18766"]).explorer, { hostname: "0.0.0.0", port: 18766 });
   assert.equal(parseArgs(["--no-explorer"]).explorer, null);
   assert.throws(() => parseArgs(["--explorer", "0.0.0.0:1", "--no-explorer"]), UsageError);

@@ -99,7 +99,15 @@ Deno.test("every flag the parser accepts is accepted exactly by the commands who
       if (f.name === "--help" || f.name === "--version") continue; // they replace the command
       const argv = [
         c.name,
-        ...Array(c.arity[0]).fill(c.name === "completions" ? "bash" : c.name === "wallet" ? "backup" : "1"),
+        ...Array(c.arity[0]).fill(
+          c.name === "completions"
+            ? "bash"
+            : c.name === "mining"
+            ? "start"
+            : c.name === "wallet"
+            ? "backup"
+            : "1",
+        ),
         f.name,
         ...(f.value ? [sampleValue(f.value)] : []),
       ];

@@ -4,15 +4,19 @@
  */
 import assert from "node:assert/strict";
 import { NETWORKS } from "../lib/consensus/params.ts";
+import { COIN, parseAmount } from "../lib/consensus/amount.ts";
 import { encodeAddress } from "../lib/crypto/address.ts";
 import type { PeersReply } from "../lib/rpc/methods.ts";
 import type { RpcInfo } from "../lib/rpc/server.ts";
 import { lockDataDir } from "../lib/store/lock.ts";
 import { assertRefusal, cli, json } from "./support/cli.ts";
-import { Cluster, type TestNode } from "./support/cluster.ts";
+import { Cluster, freePort, type TestNode } from "./support/cluster.ts";
+import { parseTracker } from "../lib/net/tracker.ts";
 import { waitFor } from "./support/wait.ts";
 
 const HEX64 = /^[0-9a-f]{64}$/;
+/** An exact decimal amount of coins, as JSON carries amounts: "0", "1.5", "0.0000198". */
+const COINS = /^(0|[1-9]\d*)(\.\d{0,7}[1-9])?$/;
 const dec = new TextDecoder();
 
 async function exists(path: string): Promise<boolean> {
@@ -58,7 +62,10 @@ function assertStatusShape(s: Status): void {
   assert.ok(Array.isArray(s.superpeers) && s.superpeers.every((a) => /^[\w.\-\[\]:]+:\d+$/.test(a)));
   assert.ok(Number.isSafeInteger(s.network_size) && (s.network_size as number) >= 1);
   assert.match(String(s.address), /^pcrt1[02-9ac-hj-np-z]+$/);
-  for (const k of ["balance", "pending", "hashrate"]) assert.equal(typeof s[k], "number", k);
+  // Amounts are exact decimal coin strings; the hash rate is a number of hashes a second.
+  for (const k of ["balance", "immature", "pending", "change"]) assert.match(String(s[k]), COINS, k);
+  assert.equal(typeof s.hashrate, "number");
+  assert.equal(typeof s.dataDir, "string");
   assert.ok(Number.isSafeInteger(s.mempool));
   assert.equal(typeof s.mining, "boolean");
 }
@@ -89,7 +96,7 @@ Deno.test({
         assert.equal(s0.role, "superpeer");
         assert.equal(s0.hub, node.listen);
         assert.equal(s0.listen, node.listen);
-        const zeros = { height: 0, peers: 0, balance: 0, pending: 0, mempool: 0, mining: false };
+        const zeros = { height: 0, peers: 0, balance: "0", pending: "0", mempool: 0, mining: false };
         for (const [k, v] of Object.entries(zeros)) assert.equal(s0[k], v, k);
         address = (await json<{ address: string }>(dir, "address")).address;
         assert.equal(address, s0.address);
@@ -132,8 +139,9 @@ Deno.test({
         assert.equal(peers.network_size, 1);
 
         assert.deepEqual(await json(dir, "mempool"), []);
-        const bal = await json<Record<string, number>>(dir, "balance");
-        assert.deepEqual(bal, { confirmed: 0, immature: 100, pending: 0 });
+        const bal = await json(dir, "balance");
+        // Block 1's coinbase matures in the block after 8 more: 1 + 10 (regtest's maturity) - 3.
+        assert.deepEqual(bal, { spendable: "0", immature: "100", maturesIn: 8, incoming: "0", change: "0" });
       });
 
       await t.step("refusals exit 1 and send nothing; send --json gives the txid", async () => {
@@ -144,9 +152,11 @@ Deno.test({
         assert.equal(maturing.hashes.length, 10);
         const s = await json<Status>(dir, "status");
         assert.equal(s.height, 12);
-        assert.ok((s.balance as number) >= 50, `mature coinbase, got ${s.balance}`);
+        assert.ok(parseAmount(String(s.balance)) >= 50 * COIN, `mature coinbase, got ${s.balance}`);
 
-        const sent = await json<{ txid: string; fee: number }>(dir, "send", other, "1.5");
+        const sent = await json<{ txid: string; amount: string; fee: string }>(dir, "send", other, "1.5");
+        assert.equal(sent.amount, "1.5");
+        assert.match(sent.fee, COINS);
         assert.match(sent.txid, HEX64);
         const pool = await json<{ txid: string }[]>(dir, "mempool");
         assert.deepEqual(pool.map((e) => e.txid), [sent.txid]);
@@ -252,7 +262,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "two nodes started from one folder with default data directories join each other",
+  name:
+    "two nodes started from one folder: default data directories keyed by --listen port, the clone left clean",
   async fn() {
     const cluster = await Cluster.create("peerchain-cli-");
     const root = cluster.root;
@@ -266,13 +277,18 @@ Deno.test({
       // The default listen address is every interface: stay on loopback and test the data-dir fallback.
       // No --data-dir and no --tracker: each picks its default, the tracker file in the folder they share.
       const from = { tracker: null, cwd: root, env, defaultTimings: true };
-      const first = await cluster.start("first", { defaultDataDir: base, ...from });
-      const second = await cluster.start("second", { defaultDataDir: `${base}-2`, ...from });
+      // The folder holds a shipped tracker file, as a clone does: the nodes must leave it as it is.
+      const shipped = "# shipped with the clone\nnot an address\n";
+      await Deno.writeTextFile(`${root}/server_tracker.txt`, shipped);
+      const [p1, p2] = [freePort(), freePort()];
+      const first = await cluster.start("first", { port: p1, defaultDataDir: `${base}-${p1}`, ...from });
+      const second = await cluster.start("second", { port: p2, defaultDataDir: `${base}-${p2}`, ...from });
+      const [dir1, dir2] = [`${base}-${p1}`, `${base}-${p2}`];
       await waitFor(
         async () => {
           const [a, b] = await Promise.all([
-            json<Status>(base, "status"),
-            json<Status>(`${base}-2`, "status"),
+            json<Status>(dir1, "status"),
+            json<Status>(dir2, "status"),
           ]);
           return a.peers === 1 && b.peers === 1;
         },
@@ -280,22 +296,33 @@ Deno.test({
         () =>
           `the two nodes to join\n--- first\n${first.log.join("\n")}\n--- second\n${second.log.join("\n")}`,
       );
-      const [a, b] = await Promise.all([json<Status>(base, "status"), json<Status>(`${base}-2`, "status")]);
+      const [a, b] = await Promise.all([json<Status>(dir1, "status"), json<Status>(dir2, "status")]);
       assert.equal(a.role, "superpeer");
       assert.equal(b.role, "peer");
       assert.equal(a.hub, first.listen);
       assert.equal(b.hub, first.listen);
       assert.notEqual(a.address, b.address, "each instance has its own wallet");
-      const tracker = await Deno.readTextFile(`${root}/server_tracker.txt`);
-      assert.match(tracker.split("\n")[0], new RegExp(first.listen.replace(":", "[: ]")));
+      // What they learned is in the regtest file beside the shipped one, which is unchanged.
+      const learned = parseTracker(await Deno.readTextFile(`${root}/server_tracker.regtest.txt`)).addrs;
+      assert.equal(`${learned[0].hostname}:${learned[0].port}`, first.listen);
+      assert.equal(await Deno.readTextFile(`${root}/server_tracker.txt`), shipped);
+      assert.ok(
+        first.log.some((l) => /warning: tracker .*server_tracker.txt line 2/.test(l)),
+        first.log.join("\n"),
+      );
       // A block mined by one reaches the other.
-      const [hash] = (await json<{ hashes: string[] }>(`${base}-2`, "mine", "1")).hashes;
+      const [hash] = (await json<{ hashes: string[] }>(dir2, "mine", "1")).hashes;
       await waitFor(
-        async () => (await json<Status>(base, "status")).tip === hash,
+        async () => (await json<Status>(dir1, "status")).tip === hash,
         30_000,
         "the block to relay",
       );
-      assert.ok(second.log.some((l) => l.includes(`data ${base}-2`)), second.log.join("\n"));
+      assert.ok(second.log.some((l) => l.includes(`data ${dir2}`)), second.log.join("\n"));
+      // Started again with the same flags, the second node gets the same data directory and wallet.
+      second.kill("SIGTERM");
+      await second.exited;
+      await cluster.restart(second);
+      assert.equal((await json<Status>(dir2, "status")).address, b.address);
     } finally {
       await cluster.cleanup();
     }

@@ -3,7 +3,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "./support/test_deps.ts";
 import {
   AmountError,
   COIN,

@@ -5,7 +5,7 @@
  * refused with an `AddressError`, by the codec and by the wallet, and never accepted as another key.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "./support/test_deps.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import {
   AddressError,

@@ -4,8 +4,9 @@
  * a hostile path is escaped and a 404; the other node's dashboard shows the SuperPeer's death and its own
  * promotion without a reload; no request leaves the page's origin and nothing breaks the CSP.
  */
+import { formatAmount, parseAmount } from "../lib/consensus/amount.ts";
 import assert from "node:assert/strict";
-import type { HTTPRequest, Page } from "puppeteer-core";
+import type { HTTPRequest, Page } from "./support/test_deps.ts";
 import type { NodeStatus } from "../lib/node.ts";
 import { Cluster, freePort, waitForOneHub } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
@@ -95,7 +96,7 @@ Deno.test({
         await page.goto(`${origin}/address/${bAddress}`);
         // b holds the payment and the reward of the block it mined.
         const reward = (await (await fetch(`${origin}/api/block/12`)).json()).reward;
-        assert.equal(await textOf(page, ".balance"), String((1.5e8 + reward) / 1e8));
+        assert.equal(await textOf(page, ".balance"), formatAmount(150_000_000 + parseAmount(reward)));
         const row = await page.$eval(`main a[href="/tx/${txid}"]`, (a) => a.closest("tr")?.textContent ?? "");
         assert.match(row, /\b1\.5\b/);
         await page.goto(`${origin}/`);

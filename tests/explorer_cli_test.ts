@@ -1,5 +1,5 @@
 /**
- * Where `run` serves the explorer: by default 127.0.0.1 at the network port + 1, a free port when that one is
+ * Where `run` serves the explorer: by default 127.0.0.1 at the network port + 1000, a free port when that one is
  * taken, none with `--no-explorer`; an explicit address that is taken is refused. `status --json` and the
  * start line say where it is.
  */
@@ -7,12 +7,18 @@ import assert from "node:assert/strict";
 import type { NodeStatus } from "../lib/node.ts";
 import { Cluster, freePort } from "./support/cluster.ts";
 
-/** A free port whose successor is free too (checked, then released). */
+/** The explorer's default port is the network port + 1000 (a literal here: the rule, not the code's constant). */
+const OFFSET = 1000;
+
+/** A free port p such that p + 1, p + 1000 and p + 1001 are free too (checked, then released). */
 function portPair(): number {
   for (;;) {
     const p = freePort();
+    if (p + 1 + OFFSET > 65535) continue;
     try {
-      Deno.listen({ hostname: "127.0.0.1", port: p + 1 }).close();
+      for (const q of [p + 1, p + OFFSET, p + 1 + OFFSET]) {
+        Deno.listen({ hostname: "127.0.0.1", port: q }).close();
+      }
       return p;
     } catch { /* taken: try another */ }
   }
@@ -23,26 +29,29 @@ async function answers(url: string): Promise<boolean> {
   return res.ok && typeof (await res.json()).height === "number";
 }
 
-Deno.test("run: the explorer on port + 1, on a free port when that is taken, off, or refused when an explicit one is taken", async () => {
+Deno.test("run: the explorer on port + 1000, on a free port when that is taken, off, or refused when an explicit one is taken", async () => {
   const cluster = await Cluster.create();
   const held: Deno.Listener[] = [];
   try {
     const p = portPair();
     const a = await cluster.start("a", { port: p });
     const sa = await a.rpc<NodeStatus>("status");
-    assert.equal(sa.explorer, `http://127.0.0.1:${p + 1}/`);
+    assert.equal(sa.explorer, `http://127.0.0.1:${p + OFFSET}/`);
     assert.ok(await answers(sa.explorer!));
     assert.ok(
-      a.log.some((l) => l.includes(`explorer http://127.0.0.1:${p + 1}/`)),
+      a.log.some((l) => l.includes(`explorer http://127.0.0.1:${p + OFFSET}/`)),
       "the start line names it",
     );
+    // The README's demo: a second node on the next port starts (the first's explorer once took that port).
+    const a2 = await cluster.start("a2", { port: p + 1 });
+    assert.equal((await a2.rpc<NodeStatus>("status")).explorer, `http://127.0.0.1:${p + 1 + OFFSET}/`);
 
     const q = portPair();
-    held.push(Deno.listen({ hostname: "127.0.0.1", port: q + 1 }));
+    held.push(Deno.listen({ hostname: "127.0.0.1", port: q + OFFSET }));
     const b = await cluster.start("b", { port: q });
     const sb = await b.rpc<NodeStatus>("status");
     assert.match(sb.explorer!, /^http:\/\/127\.0\.0\.1:\d+\/$/);
-    assert.notEqual(sb.explorer, `http://127.0.0.1:${q + 1}/`);
+    assert.notEqual(sb.explorer, `http://127.0.0.1:${q + OFFSET}/`);
     assert.ok(await answers(sb.explorer!));
 
     const c = await cluster.start("c", { args: ["--no-explorer"] });

@@ -190,3 +190,38 @@ Deno.test("a closed pool refuses to search; invalid bits and options are errors"
   await assert.rejects(pool.search(BASE), MiningError);
   assert.throws(() => new MinerPool({ threads: 0 }), RangeError);
 });
+
+Deno.test("a hold pauses the workers between batches until released; holds nest; closing while held ends the search", async () => {
+  const pool = new MinerPool({ threads: 2 });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  try {
+    await pool.ready();
+    const abort = new AbortController();
+    // Difficulty 1: no find in the seconds this test runs.
+    const search = pool.search({ ...BASE, bits: 0x1d00ffff }, { signal: abort.signal });
+    await sleep(100);
+    const first = pool.hold(), second = pool.hold();
+    assert.equal(pool.holds, 2);
+    await sleep(60); // every worker finishes the batch it was in (a few ms)
+    const held = pool.totalHashes;
+    await sleep(150);
+    assert.equal(pool.totalHashes, held, "no hashing while held");
+    first();
+    first(); // a second release of one hold does nothing
+    assert.equal(pool.holds, 1);
+    await sleep(100);
+    assert.equal(pool.totalHashes, held, "still held by the other");
+    second();
+    assert.equal(pool.holds, 0);
+    await sleep(150);
+    assert.ok(pool.totalHashes > held, "hashing again once released");
+    const third = pool.hold();
+    await sleep(60);
+    abort.abort(); // a held search still ends when aborted
+    assert.equal(await within(search, 5_000, "the held search"), null);
+    await untilIdle(pool, 5_000);
+    third();
+  } finally {
+    pool.close();
+  }
+});

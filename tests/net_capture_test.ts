@@ -22,7 +22,7 @@ Deno.test("a forged hello claiming 2^40 members and the greatest seniority captu
     const peers = [await cluster.start("p1"), await cluster.start("p2")];
     const nodes = [sp, ...peers];
     await waitForOneHub(nodes, 10_000, "a SuperPeer and two Peers");
-    const trackerBefore = await trackerAddrs(cluster.tracker);
+    const trackerBefore = await trackerAddrs(cluster.learnedTracker);
     const forged = (n: number) => ({
       nodeId: `liar-${n}`,
       listen: `127.0.0.99:${40000 + n}`,
@@ -69,7 +69,7 @@ Deno.test("a forged hello claiming 2^40 members and the greatest seniority captu
     const s = await statuses(nodes);
     assert.equal(s[0].role, "superpeer", "the real SuperPeer did not step down");
     assert.ok(s.slice(1).every((x) => x.role === "peer" && x.hub === sp.listen), "its Peers did not move");
-    for (const path of [cluster.tracker]) {
+    for (const path of [cluster.learnedTracker]) {
       const addrs = await trackerAddrs(path);
       assert.ok(!addrs.some((a) => a.startsWith("127.0.0.99")), `no liar's address in the tracker: ${addrs}`);
       assert.equal(addrs[0], trackerBefore[0], "the tracker still leads with the real SuperPeer");

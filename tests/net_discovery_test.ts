@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
-import fc from "fast-check";
+import { fc } from "./support/test_deps.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import {
   AnswerLimiter,

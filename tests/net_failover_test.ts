@@ -49,8 +49,12 @@ Deno.test("the hub SIGKILLed five times in a row: each time the survivors agree 
     const nodes: TestNode[] = [];
     for (const n of names) nodes.push(await cluster.start(n));
     await waitForOneHub(nodes, 10_000, "seven nodes to form one network");
-    // Two coinbases per node, matured by ten more blocks: every node can pay twice.
-    for (const n of nodes) await n.rpc("mine", [2]);
+    // Two coinbases per node, matured by ten more blocks: every node can pay twice. Each node mines on the
+    // tip everyone has: mined on a stale tip (a busy machine relays slowly), its coinbases would be reorged away.
+    for (const n of nodes) {
+      const [, tip] = (await n.rpc<{ hashes: string[] }>("mine", [2])).hashes;
+      await waitForTip(nodes, tip, 10_000, `${n.name}'s coinbases to reach everyone`);
+    }
     await nodes[6].rpc("mine", [10]);
     const start = await nodes[6].rpc<NodeStatus>("status");
     await waitForTip(nodes, start.tip, 10_000, "funding blocks to reach everyone");

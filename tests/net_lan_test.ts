@@ -5,6 +5,7 @@
  * skipped (with one line saying why) elsewhere. Measured times are printed as `lan: ...` lines.
  */
 import assert from "node:assert/strict";
+import { COIN, formatAmount, parseAmount } from "../lib/consensus/amount.ts";
 import type { NodeStatus } from "../lib/node.ts";
 import type { PeersReply } from "../lib/rpc/methods.ts";
 import {
@@ -87,9 +88,10 @@ async function mine(h: LanHost, n: number, group: LanHost[]): Promise<string> {
   return tip;
 }
 
-async function send(from: LanHost, to: LanHost, amount: number): Promise<string> {
+/** Pays `amount` (coins, as the RPC takes them: a decimal string) from `from`'s wallet to `to`'s. */
+async function send(from: LanHost, to: LanHost, amount: string): Promise<string> {
   const { address } = await to.rpc<{ address: string }>("address");
-  return (await from.rpc<{ txid: string }>("send", [address, String(amount)])).txid;
+  return (await from.rpc<{ txid: string }>("send", [address, amount])).txid;
 }
 
 /** Builds a LAN, runs `body`, and always tears everything down. */
@@ -116,9 +118,15 @@ Deno.test({
       const hub = await waitForOneHub(lan.hosts, 15_000, "four hosts to form one network");
       console.log(`lan: four hosts formed one network ${secs(performance.now() - t0)} after the first start`);
       assert.equal(hub, h(1), "the tracker's first line names host 1, which started first");
+      // What each host learned (server_tracker.regtest.txt beside its given tracker) names the hub first.
       for (const host of lan.hosts) {
-        const first = (await Deno.readTextFile(host.tracker)).split("\n")[0];
-        assert.equal(first, h(1).listen.replace(":", " "), `host ${host.n}'s tracker names the hub first`);
+        await waitFor(
+          async () =>
+            (await Deno.readTextFile(host.learned).catch(() => "")).split("\n")[0] ===
+              h(1).listen.replace(":", " "),
+          5_000,
+          `host ${host.n}'s tracker to name the hub first`,
+        );
       }
       await mine(h(4), 11, lan.hosts); // host 4's first coinbase is then mature for the next block
       const { address } = await h(1).rpc<{ address: string }>("address");
@@ -129,8 +137,8 @@ Deno.test({
       await waitInMempools(lan.hosts, [txid], 10_000, "the payment in every mempool");
       await mine(h(2), 1, lan.hosts); // mined by a third host, so the payment crossed the LAN twice
       assert.ok((await chainTxs(h(1), 11)).has(txid), "the payment is in block 12 on host 1");
-      const bal = await h(1).rpc<{ confirmed: number }>("balance");
-      assert.equal(bal.confirmed, 12.5);
+      const bal = await h(1).rpc<{ spendable: string }>("balance");
+      assert.equal(bal.spendable, "12.5");
     }),
 });
 
@@ -188,7 +196,7 @@ Deno.test({
       const loop = async (from: LanHost, to: LanHost) => {
         while (!stop) {
           try {
-            accepted.push(await send(from, to, 0.01));
+            accepted.push(await send(from, to, "0.01"));
           } catch {
             refused++;
           }
@@ -274,20 +282,21 @@ Deno.test({
         } after the split`,
       );
       // The shared wallet spends all its mature coins on each side: two conflicting payments.
-      const { confirmed } = await h(1).rpc<{ confirmed: number }>("balance");
-      assert.ok(confirmed >= 50, `the shared wallet has mature coins (${confirmed})`);
-      const dA = await send(h(1), h(2), confirmed - 1);
-      const pA = await send(h(2), h(3), 1);
-      const dB = await send(h(4), h(3), confirmed - 1);
-      const pB = await send(h(3), h(2), 1);
+      const { spendable } = await h(1).rpc<{ spendable: string }>("balance");
+      const units = parseAmount(spendable);
+      assert.ok(units >= 50 * COIN, `the shared wallet has mature coins (${spendable})`);
+      const dA = await send(h(1), h(2), formatAmount(units - COIN));
+      const pA = await send(h(2), h(3), "1");
+      const dB = await send(h(4), h(3), formatAmount(units - COIN));
+      const pB = await send(h(3), h(2), "1");
       await waitInMempools(sideA, [dA, pA], 10_000, "side A's payments on both its hosts");
       await waitInMempools(sideB, [dB, pB], 10_000, "side B's payments on both its hosts");
       await mine(h(2), 2, sideA);
       // Host 2's largest coin is now dA's output, so cA is a child of the double spend: it must not survive.
-      const cA = await send(h(2), h(3), 2);
+      const cA = await send(h(2), h(3), "2");
       await mine(h(2), 1, sideA);
       await mine(h(3), 4, sideB);
-      const pA2 = await send(h(1), h(3), 3); // a mature coinbase of the shared wallet; unconfirmed on side A
+      const pA2 = await send(h(1), h(3), "3"); // a mature coinbase of the shared wallet; unconfirmed on side A
       const chainA = await chainTxs(h(1), 21), chainB = await chainTxs(h(4), 21);
       assert.ok(chainA.has(dA) && chainA.has(pA) && chainA.has(cA) && chainB.has(dB) && chainB.has(pB));
       const spentA = new Set(chainA.get(dA)!.inputs.map((i) => `${i.txid}:${i.index}`));
@@ -364,7 +373,7 @@ Deno.test({
         assert.deepEqual(s.map((x) => x.role), ["superpeer", "peer", "peer", "peer"], "nobody stepped down");
         assert.ok(s.every((x) => x.hub === h(1).listen), "nobody moved to the liar");
         for (const x of hosts) {
-          const tracker = await Deno.readTextFile(x.tracker);
+          const tracker = await Deno.readTextFile(x.learned).catch(() => "");
           assert.ok(!tracker.includes(ip5), `host ${x.n}'s tracker names the liar:\n${tracker}`);
         }
         const tip = await mine(h(4), 1, hosts);
@@ -412,7 +421,7 @@ async function udpBound(lan: Lan, n: number): Promise<void> {
 /** Addresses a host's links and tracker file name. */
 async function namedBy(h: LanHost): Promise<string> {
   const peers = await h.rpc<PeersReply>("peers");
-  return [...peers.links.map((l) => l.listen), await Deno.readTextFile(h.tracker)].join(" ");
+  return [...peers.links.map((l) => l.listen), await Deno.readTextFile(h.learned).catch(() => "")].join(" ");
 }
 
 Deno.test({
@@ -452,12 +461,14 @@ Deno.test({
           if (!others.length) continue; // the only SuperPeer names itself alone
           await waitFor(
             async () => {
-              const tracker = await Deno.readTextFile(x.tracker);
+              const tracker = await Deno.readTextFile(x.learned).catch(() => "");
               return others.some((y) => tracker.includes(y.listen.replace(":", " ")));
             },
             10_000,
             async () =>
-              `host ${x.n}'s tracker file to name a SuperPeer: ${await Deno.readTextFile(x.tracker)}`,
+              `host ${x.n}'s tracker file to name a SuperPeer: ${await Deno.readTextFile(x.learned).catch(
+                () => "",
+              )}`,
           );
         }
         await Deno.writeTextFile(`${lan.root}/stop`, "");
@@ -549,7 +560,7 @@ Deno.test({
           `a lone promotion took ${aloneForged.ms} ms with the forger`,
         );
         for (const n of [1, 2, 3]) {
-          const tracker = await Deno.readTextFile(h(n).tracker);
+          const tracker = await Deno.readTextFile(h(n).learned).catch(() => "");
           assert.ok(![ip5, ...dead].some((a) => tracker.includes(a)), `host ${n}'s tracker names the forger`);
         }
       },
@@ -583,7 +594,8 @@ Deno.test({
           assert.equal(s2.role, "peer", "it joined the SuperPeer it found as a Peer");
           assert.deepEqual(s2.superpeers, [h(1).listen]);
           await waitFor(
-            async () => (await Deno.readTextFile(h(2).tracker)).includes(h(1).listen.replace(":", " ")),
+            async () =>
+              (await Deno.readTextFile(h(2).learned).catch(() => "")).includes(h(1).listen.replace(":", " ")),
             5000,
             () => "the tracker file to name the SuperPeer found",
           );

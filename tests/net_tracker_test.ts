@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { BanList } from "../lib/net/ban.ts";
-import { parseTracker, readTracker, writeTracker } from "../lib/net/tracker.ts";
+import { AddressBook } from "../lib/net/address_book.ts";
+import { systemClock } from "../lib/net/transport.ts";
+import {
+  learnedTrackerPath,
+  parseTracker,
+  readTracker,
+  trackerFile,
+  writeTracker,
+} from "../lib/net/tracker.ts";
 
 Deno.test("tracker: comments, blank lines, both formats, bad lines reported, duplicates dropped", () => {
   const text = [
@@ -64,6 +72,72 @@ Deno.test("tracker: round trip, missing file is empty, write is atomic and leave
     const sub = [];
     for await (const e of Deno.readDir(`${dir}/sub`)) sub.push(e.name);
     assert.deepEqual(sub, ["server_tracker.txt"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tracker: what a node learns goes to its network's own file, read first; the given file is never written; unreadable lines are kept", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain_tracker_" });
+  try {
+    assert.equal(
+      learnedTrackerPath(`${dir}/server_tracker.txt`, "regtest"),
+      `${dir}/server_tracker.regtest.txt`,
+    );
+    assert.equal(learnedTrackerPath("peers", "main"), "peers.main");
+    assert.equal(learnedTrackerPath("./a.b/peers", "main"), "./a.b/peers.main");
+    const shippedPath = `${dir}/server_tracker.txt`;
+    const shipped = "# shipped with the clone\n10.0.0.1 8765\nnot an address\n";
+    await Deno.writeTextFile(shippedPath, shipped);
+    const regtest = trackerFile(shippedPath, learnedTrackerPath(shippedPath, "regtest"));
+    const main = trackerFile(shippedPath, learnedTrackerPath(shippedPath, "main"));
+    // Nothing learned yet: the shipped file's lines, its bad line reported by file and line.
+    const first = await regtest.read();
+    assert.deepEqual(first.addrs, [{ hostname: "10.0.0.1", port: 8765 }]);
+    assert.deepEqual(first.warnings.length, 1);
+    assert.match(first.warnings[0], /server_tracker\.txt line 3: /);
+    // A write goes to the network's file; the shipped one is byte for byte as it was.
+    await regtest.write([{ hostname: "127.0.0.1", port: 18765 }]);
+    assert.equal(await Deno.readTextFile(shippedPath), shipped);
+    assert.equal(await Deno.readTextFile(`${dir}/server_tracker.regtest.txt`), "127.0.0.1 18765\n");
+    // Read back: the learned address first, then the shipped one; main never sees regtest's.
+    assert.deepEqual((await regtest.read()).addrs, [
+      { hostname: "127.0.0.1", port: 18765 },
+      { hostname: "10.0.0.1", port: 8765 },
+    ]);
+    assert.deepEqual((await main.read()).addrs, [{ hostname: "10.0.0.1", port: 8765 }]);
+    // Someone edits the learned file by hand, badly: the line is reported, and kept through a rewrite.
+    await Deno.writeTextFile(`${dir}/server_tracker.regtest.txt`, "127.0.0.1 18765\n127.0.0.1 port?\n");
+    const edited = await regtest.read();
+    assert.match(edited.warnings.join("\n"), /server_tracker\.regtest\.txt line 2: /);
+    await regtest.write([{ hostname: "127.0.0.1", port: 18766 }]);
+    const text = await Deno.readTextFile(`${dir}/server_tracker.regtest.txt`);
+    assert.equal(text.split("\n")[0], "127.0.0.1 18766", "the SuperPeer stays on the first line");
+    assert.match(text, /^127\.0\.0\.1 port\?$/m, "the unreadable line is kept");
+    assert.equal((await regtest.read()).addrs[0].port, 18766);
+    // No temporary file is left, and main wrote nothing.
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assert.deepEqual(names.sort(), ["server_tracker.regtest.txt", "server_tracker.txt"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tracker: a SuperPeer named first by the given file still writes itself into its learned file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain_tracker_" });
+  try {
+    // The given file already names this node first (a LAN's copies, host 1 first): what was read is not
+    // what is on disk in the learned file, so the address book must still write it.
+    const given = `${dir}/server_tracker.txt`;
+    await Deno.writeTextFile(given, "10.200.0.1 18765\n10.200.0.2 18765\n");
+    const learned = learnedTrackerPath(given, "regtest");
+    const book = new AddressBook(trackerFile(given, learned), systemClock);
+    await book.load();
+    book.scheduleWrite(["10.200.0.1:18765"]);
+    await book.flush();
+    assert.equal((await Deno.readTextFile(learned)).split("\n")[0], "10.200.0.1 18765");
+    assert.equal(await Deno.readTextFile(given), "10.200.0.1 18765\n10.200.0.2 18765\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

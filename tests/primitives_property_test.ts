@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "./support/test_deps.ts";
 import { toHex } from "../lib/crypto/hex.ts";
 import { DecodeError, Reader, Writer } from "../lib/primitives/bytes.ts";
 import { type BlockHeader, decodeHeader, encodeHeader } from "../lib/primitives/header.ts";

@@ -6,10 +6,10 @@
  * mines, pays and stops: nothing else is read at run time, so the compiled binary has all it needs.
  */
 import assert from "node:assert/strict";
-import { parseDocument } from "yaml";
+import { parseDocument, TEST_PACKAGES } from "./support/test_deps.ts";
 import denoJson from "../deno.json" with { type: "json" };
 import { CLI, startPermissions } from "./support/cli.ts";
-import { Cluster } from "./support/cluster.ts";
+import { Cluster, freePort } from "./support/cluster.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const dec = new TextDecoder();
@@ -60,28 +60,73 @@ Deno.test("release.yml: on a version tag, tests, compiles with Deno 2.9.6, check
   assert.deepEqual(rel.on, { push: { tags: ["v*"] } });
   assert.deepEqual(rel.permissions, { contents: "read" }, "read-only unless a job needs more");
   assert.ok(rel.jobs.test.steps.some((s) => s.run === "bash .ci/run"));
-  const job = rel.jobs.release;
-  assert.equal(job.needs, "test", "no release without a green test run");
-  assert.deepEqual(job.permissions, { contents: "write" });
-  const deno = job.steps.find((s) => s.uses?.startsWith("denoland/setup-deno@"));
+  const build = rel.jobs.build;
+  assert.equal(build.needs, "test", "no build without a green test run");
+  const deno = build.steps.find((s) => s.uses?.startsWith("denoland/setup-deno@"));
   assert.equal(deno?.with?.["deno-version"], "2.9.6");
   assert.match(
     await Deno.readTextFile(`${ROOT}README.md`),
-    /npx -y deno@2\.9\.6 task start/,
+    /npx -y deno@2\.9\.6 task -q start/,
     "the same Deno",
   );
-  const runs = job.steps.map((s) => s.run ?? "");
+  const runs = build.steps.map((s) => s.run ?? "");
   const at = (re: RegExp) => runs.findIndex((r) => re.test(r));
   const compile = at(/^deno task compile$/);
   const check = at(/^sha256sum -c SHA256SUMS$/);
-  const publish = at(/^gh release create "\$\{GITHUB_REF_NAME\}" dist\/peerchain-\* dist\/SHA256SUMS /);
-  assert.ok(compile >= 0 && check > compile && publish > check, "compile, then check, then publish");
-  assert.equal(job.steps[check]["working-directory"], "dist");
+  assert.ok(compile >= 0 && check > compile, "compile, then check");
+  assert.equal(build.steps[check]["working-directory"], "dist");
+  // Every binary runs on its own OS and CPU before the release; Linux x86-64 runs the two-node payment.
+  const smoke = rel.jobs.smoke as Job & {
+    strategy: { matrix: { include: { os: string; target: string }[] } };
+  };
+  assert.equal(smoke.needs, "build");
+  const targets = smoke.strategy.matrix.include.map((m) => m.target.replace(/\.exe$/, "")).sort();
+  assert.deepEqual(targets, [
+    "aarch64-apple-darwin",
+    "aarch64-unknown-linux-gnu",
+    "x86_64-apple-darwin",
+    "x86_64-pc-windows-msvc",
+    "x86_64-unknown-linux-gnu",
+  ]);
+  assert.ok(smoke.steps.some((s) => /bash scripts\/smoke_binary\.sh "\$bin"/.test(s.run ?? "")));
+  const job = rel.jobs.release;
+  assert.equal(job.needs, "smoke", "no release before every binary ran");
+  assert.deepEqual(job.permissions, { contents: "write" });
+  const publish = job.steps.findIndex((s) =>
+    /^gh release create "\$\{GITHUB_REF_NAME\}" dist\/peerchain-\* dist\/SHA256SUMS /.test(s.run ?? "")
+  );
+  const recheck = job.steps.findIndex((s) => s.run === "sha256sum -c SHA256SUMS");
+  assert.ok(recheck >= 0 && publish > recheck, "the downloaded binaries are checked again, then published");
+});
+
+Deno.test("smoke_binary.sh (what release.yml runs on each runner): --version, two regtest nodes and a payment", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain-smoke-" });
+  try {
+    // A stand-in for the binary: the same program run from source, with the binary's permissions.
+    const bin = `${dir}/peerchain`;
+    await Deno.writeTextFile(
+      bin,
+      `#!/usr/bin/env bash\nexec "${Deno.execPath()}" run ${startPermissions().join(" ")} "${CLI}" "$@"\n`,
+    );
+    await Deno.chmod(bin, 0o755);
+    const [a, b] = [freePort(), freePort()];
+    const r = await bash(`bash scripts/smoke_binary.sh ${bin} ${a} ${b}`, {
+      cwd: ROOT,
+      env: { PATH: Deno.env.get("PATH")!, HOME: dir, NO_COLOR: "1" },
+    });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^peerchain \d+\.\d+\.\d+$/m);
+    assert.match(r.stdout, /^sent 1\.5 coins: transaction [0-9a-f]{64}/m);
+    assert.match(r.stdout, /smoke: two regtest nodes, 1\.5 coins paid and confirmed/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("release.yml's shell steps: the tag must be deno.json's version; the notes are that version's CHANGELOG section", async () => {
-  const job = (await workflow("release.yml")).jobs.release;
-  const step = (name: RegExp) => job.steps.find((s) => name.test(s.name ?? ""))!.run!;
+  const { build, release } = (await workflow("release.yml")).jobs;
+  const step = (name: RegExp) =>
+    [...build.steps, ...release.steps].find((s) => name.test(s.name ?? ""))!.run!;
   const tagCheck = step(/tag is deno.json's version/);
   const good = await bash(tagCheck, { cwd: ROOT, env: { GITHUB_REF_NAME: `v${denoJson.version}` } });
   assert.equal(good.code, 0, good.stderr);
@@ -143,7 +188,8 @@ async function runtimeAssets(): Promise<string[]> {
 async function includedFiles(): Promise<string[]> {
   const { calls, root } = await compileWithStandIn();
   await Deno.remove(root, { recursive: true });
-  const included = calls[0].flatMap((w, i) => calls[0][i - 1] === "--include" ? [w] : []);
+  const compile = calls.find((c) => c[0] === "compile")!;
+  const included = compile.flatMap((w, i) => compile[i - 1] === "--include" ? [w] : []);
   const files = new Set<string>();
   for (const asset of included) {
     files.add(`${ROOT}${asset}`);
@@ -170,6 +216,7 @@ async function compileWithStandIn(): Promise<{ calls: string[][]; dist: string; 
     `${root}/bin/deno`,
     `#!/usr/bin/env bash
 printf '%s\\n' "$@" > "${root}/call-$RANDOM$RANDOM"
+[ "$1" = run ] && exit 0 # scripts/runtime_lock.ts
 out=""; target=""
 while [ $# -gt 0 ]; do
   case "$1" in --output) out="$2"; shift ;; --target) target="$2"; shift ;; esac
@@ -195,8 +242,19 @@ printf 'binary for %s\\n' "$target" > "$out"
 }
 
 Deno.test("compile.sh: five targets, the start task's permissions (never -A), the run-time assets, and SHA256SUMS", async () => {
-  const { calls, dist, root } = await compileWithStandIn();
+  const { calls: all, dist, root, log } = await compileWithStandIn();
   try {
+    // First the runtime's lockfile, then one compile per target with it, frozen.
+    const lockRuns = all.filter((c) => c[0] === "run");
+    assert.equal(lockRuns.length, 1);
+    assert.equal(lockRuns[0].at(-2), "scripts/runtime_lock.ts");
+    const lock = lockRuns[0].at(-1)!;
+    const calls = all.filter((c) => c[0] === "compile");
+    assert.equal(calls.length + 1, all.length);
+    for (const c of calls) {
+      assert.ok(c.includes(`--lock=${lock}`) && c.includes("--frozen"), c.join(" "));
+    }
+    assert.match(log, /^embedded in peerchain-x86_64-unknown-linux-gnu: /m, "the embedded size is printed");
     const targets = calls.map((c) => c[c.indexOf("--target") + 1]).sort();
     assert.deepEqual(targets, [
       "aarch64-apple-darwin",
@@ -207,6 +265,7 @@ Deno.test("compile.sh: five targets, the start task's permissions (never -A), th
     ]);
     const assets = await runtimeAssets();
     assert.deepEqual(assets, [
+      "lib/crypto/verify_worker.ts",
       "lib/explorer/assets",
       "lib/mining/kernel.wasm",
       "lib/mining/worker.ts",
@@ -246,12 +305,46 @@ Deno.test("compile.sh: five targets, the start task's permissions (never -A), th
   }
 });
 
+Deno.test("the runtime graph holds no test package: deno.json's imports and the runtime lockfile compile.sh uses", async () => {
+  const imports = Object.values(denoJson.imports as Record<string, string>).join(" ");
+  for (const p of TEST_PACKAGES) assert.ok(!imports.includes(`npm:${p}@`), `${p} in deno.json's imports`);
+  const dir = await Deno.makeTempDir({ prefix: "peerchain-lock-" });
+  try {
+    const lock = `${dir}/runtime.lock`;
+    const made = await new Deno.Command(Deno.execPath(), {
+      args: ["run", `--allow-read=deno.lock`, `--allow-write=${lock}`, "scripts/runtime_lock.ts", lock],
+      cwd: ROOT,
+    }).output();
+    assert.equal(made.code, 0, dec.decode(made.stderr));
+    // Everything a binary runs: the entry point, the menu and the mining worker (compile.sh's includes).
+    for (const entry of ["cli.ts", "lib/ui/menu.ts", "lib/mining/worker.ts"]) {
+      const info = await new Deno.Command(Deno.execPath(), {
+        args: ["info", "--json", `--lock=${lock}`, "--frozen", entry],
+        cwd: ROOT,
+        env: { NO_COLOR: "1" },
+      }).output();
+      assert.equal(info.code, 0, dec.decode(info.stderr));
+      const npm = Object.keys(JSON.parse(dec.decode(info.stdout)).npmPackages ?? {});
+      const name = (k: string) => k.slice(0, k.indexOf("@", 1));
+      for (const p of [...TEST_PACKAGES, "chromium-bidi", "devtools-protocol", "pure-rand"]) {
+        assert.ok(!npm.some((k) => name(k) === p), `${entry}: ${p} in the runtime graph`);
+      }
+      if (entry !== "lib/mining/worker.ts") assert.ok(npm.includes("@inquirer/prompts@8.8.0"), entry);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a node reads nothing at run time but its data directory, its tracker file and what compile.sh includes", async () => {
   const cluster = await Cluster.create("peerchain-reads-");
   const root = cluster.root;
   const dataDir = `${root}/data`;
   const tracker = `${root}/server_tracker.txt`;
-  const readable = [dataDir, tracker, ...await includedFiles()].join(",");
+  // The tracker file, and beside it the one this node writes what it learned to (one per network).
+  const readable = [dataDir, tracker, `${root}/server_tracker.regtest.txt`, ...await includedFiles()].join(
+    ",",
+  );
   const perms = startPermissions().map((p) =>
     p === "--allow-read" ? `--allow-read=${readable}` : p === "--allow-write" ? `--allow-write=${root}` : p
   );

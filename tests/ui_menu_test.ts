@@ -164,13 +164,18 @@ Deno.test("menu render: no colour without a terminal; the status line wraps betw
     peers: 2,
     height: 42,
     tip: "00".repeat(32),
-    balance: 1.5,
-    immature: 50,
+    balance: 150_000_000, // base units, as Node.status() gives them
+    immature: 5_000_000_000,
     pending: 0,
     mining: true,
     hashrate: 1_234_567,
   };
   const line = statusLine(s, plain);
+  assert.match(line, /balance 1\.5 coins/);
+  // A clock warning shows on the status line (the news line says what to do).
+  assert.match(statusLine({ ...s, clockWarning: "x" }, plain), /clock off/);
+  // Which of several nodes on this machine: its data directory.
+  assert.match(statusLine({ ...s, dataDir: "/d/regtest-18766" }, plain), /data \/d\/regtest-18766/);
   assert.match(line, /height: 42/);
   assert.match(line, /hub 10\.0\.0\.1:8333/);
   assert.match(line, /mining 1\.23 MH\/s/);

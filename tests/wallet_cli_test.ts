@@ -38,7 +38,7 @@ Deno.test("restore on another node: the same addresses, balance and history, and
     assert.notEqual(fresh, (await json<{ address: string }>(a.dataDir, "address")).address);
     const sent = await cli(a.dataDir, "send", fresh, "2.5", "--fee-rate", "20");
     assert.equal(sent.code, 0, sent.stderr);
-    const txid = sent.stdout.match(/^sent: ([0-9a-f]{64}) \(fee (\S+) coins\)$/m);
+    const txid = sent.stdout.match(/^sent 2\.5 coins: transaction ([0-9a-f]{64}), fee (\S+) coins$/m);
     assert.ok(txid, sent.stdout);
     await a.rpc("mine", [1]);
     const history = await json<Entry[]>(a.dataDir, "wallet", "history");

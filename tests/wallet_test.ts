@@ -4,7 +4,7 @@
  * the wallet builds. Its file is `wallet_file_test.ts`'s.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import { fc } from "./support/test_deps.ts";
 import type { Chain } from "../lib/chain/chain.ts";
 import type { OwnedCoin } from "../lib/chain/coins.ts";
 import type { Mempool } from "../lib/chain/mempool.ts";

@@ -59,12 +59,23 @@ function medianTimePast(entry: IndexedHeader): number {
   return times[Math.floor(times.length / 2)];
 }
 
-/** The bits a child of `parent` must carry: Bitcoin's retarget every `retargetInterval` blocks. */
+/**
+ * The bits a child of `parent` must carry: Bitcoin's retarget every `retargetInterval` blocks.
+ *
+ * The first period is measured from block 1, not from genesis: the genesis time is fixed in the parameters,
+ * long before anyone mined block 1, so a span from it counts the wait before the network started (on main a
+ * 4x drop at block 60 although blocks came faster than aimed at). Block 1 to the period's last block has one
+ * interval fewer than a normal period's first-to-last span, so it is scaled up by the ratio of the two.
+ */
 export function nextBits(parent: IndexedHeader, params: NetworkParams): number {
   const height = parent.height + 1;
   if (params.noRetargeting || height % params.retargetInterval !== 0) return parent.header.bits;
-  const first = ancestorAt(parent, height - params.retargetInterval);
-  const actual = parent.header.time - first.header.time;
+  const firstPeriod = height === params.retargetInterval;
+  const first = ancestorAt(parent, firstPeriod ? 1 : height - params.retargetInterval);
+  const span = parent.header.time - first.header.time;
+  // Intervals a normal period measures (first to last of its blocks), and those from block 1 to the last.
+  const intervals = params.retargetInterval - 1;
+  const actual = firstPeriod && intervals > 1 ? Math.floor(span * intervals / (intervals - 1)) : span;
   return retargetBits(
     parent.header.bits,
     actual,

@@ -18,7 +18,7 @@ import {
   STALE_BLOCK_DEPTH,
 } from "../consensus/policy.ts";
 import { type Block, decodeBlock, encodeBlock } from "../primitives/block.ts";
-import { blockHashSync, type BlockHeader, decodeHeader, encodeHeader } from "../primitives/header.ts";
+import { blockHashSync, type BlockHeader, encodeHeader } from "../primitives/header.ts";
 import { type OutPoint, outpointKey, type Transaction, txid } from "../primitives/transaction.ts";
 import type { CoinEntry, IndexRow, Store } from "../store/store.ts";
 import { StoreError } from "../store/store.ts";
@@ -34,7 +34,9 @@ import type { Coin, CoinView, OwnedCoin } from "./coins.ts";
 import { ensure, NO_BLAME, ValidationError } from "./errors.ts";
 import { checkBlockSignatures, checkInputs, signatureKey } from "./tx_rules.ts";
 import { decodeUndo, encodeUndo } from "./undo.ts";
+import { prevHashOf, StoredEntry } from "./stored_entry.ts";
 import { SerialQueue } from "../serial_queue.ts";
+import type { VerifyQueue } from "../crypto/verify_queue.ts";
 
 /** Status flags of a stored block. */
 export const BlockStatus = { VALID: 1, FAILED: 2 } as const;
@@ -84,6 +86,19 @@ export interface ChainOptions {
   maxOrphans?: number;
   /** Their encoded bytes at most (default `MAX_ORPHAN_BLOCK_BYTES`). */
   maxOrphanBytes?: number;
+  /**
+   * The queue a block's signature checks go through (default: the process-wide `verifyQueue`, in this
+   * thread); a node passes one over its `VerifyPool` to check them on every core.
+   */
+  verifier?: VerifyQueue;
+}
+
+/** How often connecting a block found a transaction's signatures already checked (`Chain.sigCacheStats`). */
+export interface SigCacheStats {
+  /** Transactions whose signatures were looked up in the cache while connecting blocks. */
+  lookups: number;
+  /** Those found there (verified before, usually on entering the mempool). */
+  hits: number;
 }
 
 /** How `processBlock` treats a block. */
@@ -134,6 +149,8 @@ export class Chain {
   #maxOrphanBytes: number;
   #invalid = new Set<string>();
   #sigCache = new Set<string>();
+  #sigStats: SigCacheStats = { lookups: 0, hits: 0 };
+  #verifier: VerifyQueue | undefined;
   #seq = 0;
   /** Blocks accepted but not yet written: `#connect` writes them with their effects, in one transaction. */
   #unstored = new Map<string, { block: Block; row: IndexRow; data: Uint8Array }>();
@@ -147,6 +164,7 @@ export class Chain {
     this.#now = opts.now ?? (() => Math.floor(Date.now() / 1000));
     this.#maxOrphans = opts.maxOrphans ?? MAX_ORPHAN_BLOCKS;
     this.#maxOrphanBytes = opts.maxOrphanBytes ?? MAX_ORPHAN_BLOCK_BYTES;
+    this.#verifier = opts.verifier;
   }
 
   /**
@@ -189,18 +207,11 @@ export class Chain {
       );
     }
     for (const r of this.#store.loadIndex()) {
-      const header = decodeHeader(r.header);
-      const parent = this.#index.get(header.prevHash);
+      // Headers are decoded when read (StoredEntry): the link to the parent needs only its hash.
+      const parent = r.height > 0 ? this.#index.get(prevHashOf(r.header)) : undefined;
       if (r.height > 0 && !parent) continue; // unreachable row: ignore rather than refuse to start
-      this.#index.set(r.hash, {
-        hash: r.hash,
-        height: r.height,
-        header,
-        parent,
-        chainWork: r.chainWork,
-        status: r.status,
-        seq: this.#seq++,
-      });
+      const entry = new StoredEntry(r.hash, r.height, r.header, parent, r.chainWork, r.status, this.#seq++);
+      this.#index.set(r.hash, entry);
     }
     const tip = this.#index.get(this.#store.getMeta("tip")!);
     if (!tip || !this.#index.has(genesisHash)) {
@@ -658,7 +669,9 @@ export class Chain {
           spentHere.add(key);
         }
         const w = signatureKey(tx, id);
-        if (!this.#sigCache.has(w)) {
+        this.#sigStats.lookups++;
+        if (this.#sigCache.has(w)) this.#sigStats.hits++;
+        else {
           unverified.push({ tx, id });
           verified.push(w);
         }
@@ -674,7 +687,7 @@ export class Chain {
       "bad-cb-amount",
       () => `coinbase pays ${reward}, more than subsidy and fees ${allowed}`,
     );
-    await checkBlockSignatures(unverified);
+    await checkBlockSignatures(unverified, this.#verifier);
     for (const w of verified) this.cacheSignatures(w);
     const spent = undo.map(([key]) => key);
     const status = entry.status | BlockStatus.VALID;
@@ -728,6 +741,11 @@ export class Chain {
       return [...seen.values()];
     };
     return { disconnected: pick(update.disconnected, false), connected: pick(update.connected, true) };
+  }
+
+  /** Signature-cache lookups and hits while connecting blocks since the chain was opened (a copy). */
+  get sigCacheStats(): SigCacheStats {
+    return { ...this.#sigStats };
   }
 
   /** Records that signatures verified (key: `signatureKey`), so block connection need not check them again. */

@@ -126,11 +126,15 @@ function failIfBad(bad: number): void {
 }
 
 /**
- * Verifies the signatures of several transactions as one urgent group (a block being connected): the first
- * invalid one cancels the checks not yet started. Throws `bad-sig` naming the transaction and input.
+ * Verifies the signatures of several transactions as one urgent group (a block being connected) through `queue`
+ * (default: the process-wide `verifyQueue`): the first invalid one cancels the checks not yet started. Throws
+ * `bad-sig` naming the first bad transaction and input in block order, however the checks were spread.
  */
-export function checkBlockSignatures(txs: { tx: Transaction; id: string }[]): Promise<void> {
-  return checkAllSignatures(txs, { urgent: true });
+export function checkBlockSignatures(
+  txs: { tx: Transaction; id: string }[],
+  queue?: VerifyQueue,
+): Promise<void> {
+  return checkAllSignatures(txs, { urgent: true, queue });
 }
 
 async function checkAllSignatures(

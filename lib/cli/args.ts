@@ -7,6 +7,7 @@
 import {
   type Args,
   type CommandName,
+  COMMANDS,
   findCommand,
   FLAGS,
   type FlagSpec,
@@ -64,7 +65,12 @@ export function parseArgs(argv: string[]): Args {
   const [word, ...pos] = rest;
   if (word !== undefined) {
     const spec = findCommand(word);
-    if (!spec) throw new UsageError(`unknown command "${word}"`);
+    if (!spec) {
+      const near = nearestCommand(word);
+      const e = new UsageError(`unknown command "${word}"${near ? `: did you mean ${near}?` : ""}`);
+      e.suggested = near;
+      throw e;
+    }
     a.command = spec.name;
     a.positional = pos;
   }
@@ -110,6 +116,9 @@ export function parseArgs(argv: string[]): Args {
   if (a.command === "wallet" && !(WALLET_ACTIONS as readonly string[]).includes(a.positional[0])) {
     throw new UsageError(`wallet ${a.positional[0]}: the actions are ${WALLET_ACTIONS.join(", ")}`, "wallet");
   }
+  if (a.command === "mining" && a.positional[0] !== "start" && a.positional[0] !== "stop") {
+    throw new UsageError(`mining takes start or stop, not "${a.positional[0]}"`, "mining");
+  }
   if (a.command === "completions" && a.positional[0] !== "bash" && a.positional[0] !== "zsh") {
     throw new UsageError(`completions are for bash or zsh, not "${a.positional[0]}"`, "completions");
   }
@@ -119,4 +128,35 @@ export function parseArgs(argv: string[]): Args {
 /** The command named so far, for a usage error's hint. */
 function commandOf(words: string[]): CommandName | undefined {
   return words.length ? findCommand(words[0])?.name : "run";
+}
+
+/** Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`. */
+export function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The command `word` was probably meant to be: the closest within two edits (one for short words), or one
+ * it starts; undefined when none is close.
+ * @example nearestCommand("staus") // "status"
+ */
+export function nearestCommand(word: string): CommandName | undefined {
+  const w = word.toLowerCase();
+  let best: { name: CommandName; d: number } | undefined;
+  for (const c of COMMANDS) {
+    const d = c.name.startsWith(w) && w.length >= 2 ? 0 : editDistance(w, c.name);
+    if (d <= (w.length <= 4 ? 1 : 2) && (!best || d < best.d)) best = { name: c.name, d };
+  }
+  return best?.name;
 }

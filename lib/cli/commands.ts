@@ -12,6 +12,8 @@ import { AddressFormatError, formatHostPort, type HostPort, parseHostPort } from
 export class UsageError extends Error {
   /** The error's name, for logs. */
   override name = "UsageError";
+  /** The command the user probably meant, when the message suggests one (then it is the whole answer). */
+  suggested?: CommandName;
   /** An error about `command`'s command line (undefined when the command itself is unknown). */
   constructor(message: string, readonly command?: CommandName) {
     super(message);
@@ -24,11 +26,15 @@ export const SUBCOMMANDS = [
   "peers",
   "chain",
   "block",
+  "tx",
   "mempool",
   "balance",
   "address",
   "send",
   "mine",
+  "mining",
+  "bans",
+  "unban",
   "stop",
   "wallet",
 ] as const;
@@ -67,7 +73,7 @@ export interface Args {
   rpcPort?: number;
   /** `--max-peers`. */
   maxPeers?: number;
-  /** `--explorer`; null with `--no-explorer`; undefined for the default (127.0.0.1, network port + 1). */
+  /** `--explorer`; null with `--no-explorer`; undefined for the default (127.0.0.1, network port + 1000). */
   explorer?: HostPort | null;
   /** `--discover`: look for SuperPeers on the LAN by UDP broadcast when the tracker's don't answer. */
   discover: boolean;
@@ -201,8 +207,10 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: "--listen",
     value: "HOST:PORT",
-    scope: "run",
-    help: "where to listen (default: all interfaces, port 8765 or regtest 18765, else a free one)",
+    scope: "all",
+    help:
+      "where to listen (default: all interfaces, port 8765 or regtest 18765, else a free one), which also " +
+      "names the default data directory (<default>-PORT): a subcommand given the same --listen asks that node",
     apply(a, v) {
       a.listen = hostPort("--listen", v);
     },
@@ -274,7 +282,7 @@ export const FLAGS: readonly FlagSpec[] = [
     scope: "run",
     help:
       "serve the explorer there, 0.0.0.0:PORT to share it read-only with the LAN (default: 127.0.0.1 on " +
-      "the network port + 1, or a free port)",
+      "the network port + 1000, or a free port)",
     apply(a, v) {
       if (a.explorer === null) throw new UsageError("--explorer and --no-explorer contradict each other");
       a.explorer = hostPort("--explorer", v);
@@ -419,7 +427,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     summary: "role, hub, height, tip, balance and mining of the running node",
     description:
       "Prints the running node's state at a glance: role, hub, peers, height, tip, wallet balances,\n" +
-      "mempool size and whether it mines.",
+      "mempool size, whether it mines, its data directory, and a warning when its clock is off.",
     examples: ["peerchain status", "peerchain status --json"],
     flags: "node",
     exitCodes: NODE_EXITS,
@@ -458,6 +466,20 @@ export const COMMANDS: readonly CommandSpec[] = [
     exitCodes: NODE_EXITS,
   },
   {
+    name: "tx",
+    args: "TXID",
+    arity: [1, 1],
+    summary: "one transaction: confirmations, inputs, outputs and fee",
+    description:
+      "Prints one transaction, pending or confirmed: its block height and confirmations, what each input\n" +
+      "spends, each output's address and amount, and its fee. Confirmed ones are found by an unspent output\n" +
+      "or in the last 1,000 blocks (the explorer's /tx/TXID finds any).",
+    argHelp: [["TXID", "a transaction id (64 hex digits), as `send` printed it"]],
+    examples: ["peerchain tx 5f3a…"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
     name: "mempool",
     args: "",
     arity: [0, 0],
@@ -471,9 +493,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "balance",
     args: "",
     arity: [0, 0],
-    summary: "the wallet's confirmed, maturing and pending coins",
+    summary: "the wallet's spendable, maturing, incoming and change coins",
     description:
-      "Prints the wallet's balances in coins: spendable, coinbase coins still maturing, and unconfirmed.",
+      "Prints the wallet's balances in coins: spendable now, coinbase coins still maturing (and in how many\n" +
+      "blocks the next matures), unconfirmed payments from others, and unconfirmed change of its own payments.",
     examples: ["peerchain balance"],
     flags: "node",
     exitCodes: NODE_EXITS,
@@ -523,6 +546,47 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ["peerchain mine 3"],
     flags: "node",
     exitCodes: NODE_EXITS,
+  },
+  {
+    name: "mining",
+    args: "start|stop",
+    arity: [1, 1],
+    summary: "start or stop continuous mining",
+    description: "Starts mining continuously on the running node (as --mine does), or stops it.",
+    argHelp: [["start|stop", "what to do"]],
+    examples: ["peerchain mining start", "peerchain mining stop"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "bans",
+    args: "",
+    arity: [0, 0],
+    summary: "hosts banned for misbehaviour, and for how long",
+    description:
+      "Lists the hosts this node refuses because they sent invalid blocks or transactions, with the time\n" +
+      "each ban ends (24 h after it began).",
+    examples: ["peerchain bans"],
+    flags: "node",
+    exitCodes: NODE_EXITS,
+  },
+  {
+    name: "unban",
+    args: "HOST",
+    arity: [1, 1],
+    summary: "lift the ban on HOST",
+    description:
+      "Lifts the ban on HOST at once (say its address was handed to another machine), and forgets its\n" +
+      "misbehaviour score.",
+    argHelp: [["HOST", "the banned address, as `bans` lists it"]],
+    examples: ["peerchain unban 192.168.1.7"],
+    flags: "node",
+    exitCodes: [
+      [0, "lifted"],
+      [1, "refused: that host is not banned"],
+      [2, "usage error"],
+      [3, "no node is running for that data directory"],
+    ],
   },
   {
     name: "stop",

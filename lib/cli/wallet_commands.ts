@@ -11,6 +11,7 @@ import { WalletError } from "../wallet/errors.ts";
 import { normalizeMnemonic } from "../wallet/seed.ts";
 import { Wallet } from "../wallet/wallet.ts";
 import type { Args } from "./commands.ts";
+import { printResult } from "./output.ts";
 
 /** Reads the first line of `path` (a passphrase or the seed words); refuses an empty or unreadable file. */
 export async function readSecretFile(path: string, what: string): Promise<string> {
@@ -120,8 +121,8 @@ export async function runWalletCommand(args: Args, dataDir: string): Promise<boo
       args,
       "send",
       (p) => [address, amount, args.feeRate ?? null, p],
-    ) as { txid: string; fee: string };
-    args.json ? json(r) : console.log(`sent: ${r.txid} (fee ${r.fee} coins)`);
+    );
+    printResult("send", r, args.json);
     return true;
   }
   if (args.command !== "wallet") return false;

@@ -64,3 +64,13 @@ export function formatAmount(units: number): string {
   const whole = Math.floor(abs / COIN), frac = String(abs % COIN).padStart(8, "0").replace(/0+$/, "");
   return `${sign}${whole}${frac ? "." + frac : ""}`;
 }
+
+/**
+ * A `JSON.stringify` replacer that writes the whole-number values of the keys named in `keys` as decimal
+ * coin strings (`formatAmount`), leaving everything else as it is: how an object of base units becomes JSON
+ * in the one unit rule (JSON amounts are decimal coin strings, "1.5").
+ * @example JSON.stringify({ fee: 1980, size: 192 }, amountsAsCoins(new Set(["fee"]))) // '{"fee":"0.0000198","size":192}'
+ */
+export function amountsAsCoins(keys: ReadonlySet<string>): (key: string, value: unknown) => unknown {
+  return (key, value) => keys.has(key) && Number.isSafeInteger(value) ? formatAmount(value as number) : value;
+}

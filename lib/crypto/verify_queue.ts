@@ -30,7 +30,7 @@ interface Group {
   next: number;
   /** Checks started and not yet settled. */
   running: number;
-  /** Index of an invalid item, or -1. */
+  /** Lowest index of an invalid item among those settled, or -1. */
   bad: number;
   done: (bad: number) => void;
 }
@@ -70,7 +70,8 @@ export class VerifyQueue {
   }
 
   /**
-   * Checks every item; resolves to the index of an invalid one (after which no more are started), or -1.
+   * Checks every item; resolves to the lowest index of an invalid one, or -1. After a failure no more of the
+   * group's checks are started; those running settle first, so the answer does not depend on which ends first.
    * @example One valid signature and one forged: the index of the bad one
    * ```ts
    * import { generateKeyPair, sign, VerifyQueue } from "@peerchain/peerchain";
@@ -107,7 +108,9 @@ export class VerifyQueue {
       const settled = (ok: boolean) => {
         this.#inFlight--;
         group.running--;
-        if (!ok && group.bad < 0) group.bad = index;
+        // The lowest bad index, whatever order checks settle in (a pool answers out of order): every index
+        // below a started one was started before it, so once none runs, no lower one can still fail.
+        if (!ok && (group.bad < 0 || index < group.bad)) group.bad = index;
         this.#settle(group);
         this.#pump();
       };

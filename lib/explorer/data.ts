@@ -5,6 +5,7 @@
  * addresses from the `ChainIndex`. Amounts are integers of base units (1 coin = 10^8).
  * @module
  */
+import { amountsAsCoins } from "../consensus/amount.ts";
 import type { Block } from "../primitives/block.ts";
 import { blockSubsidy } from "../consensus/params.ts";
 import { bitsToTarget, blockWork } from "../consensus/pow.ts";
@@ -507,3 +508,23 @@ export function difficulty(bits: number, powLimit: bigint): number {
 export function clip(s: string, n = 80): string {
   return s.length > n ? `${s.slice(0, n)}…` : s;
 }
+
+/**
+ * The API's amount fields: the data objects hold base units; their JSON has decimal coin strings ("1.5"),
+ * the unit rule of every JSON surface (RPC, `--json`, this API).
+ */
+export const API_AMOUNT_KEYS: ReadonlySet<string> = new Set([
+  "amount",
+  "balance",
+  "fee",
+  "fees",
+  "immature",
+  "pending",
+  "received",
+  "reward",
+  "sent",
+  "subsidy",
+  "value",
+]);
+/** `JSON.stringify`'s replacer for the API and its `/events` JSON. */
+export const apiAmounts = amountsAsCoins(API_AMOUNT_KEYS);

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Node, NodeEvent } from "../node.ts";
-import type { ExplorerData } from "./data.ts";
+import { apiAmounts, type ExplorerData } from "./data.ts";
 import { type SseHub, type SseMessage, sseMessage } from "./events.ts";
 import type { LostNode } from "./network_map.ts";
 import type { NetworkView, ViewRole } from "./network_view.ts";
@@ -72,7 +72,7 @@ export class Live {
         this.#jsonEvent(() =>
           sseMessage(
             "block",
-            JSON.stringify(this.#data.summary(e.hash) ?? { hash: e.hash, height: e.height }),
+            JSON.stringify(this.#data.summary(e.hash) ?? { hash: e.hash, height: e.height }, apiAmounts),
           )
         );
         this.#mark("status", "blocks", "mempool");
@@ -223,7 +223,11 @@ export class Live {
         const m = this.#data.mempool();
         hub.publish(
           "json",
-          sseMessage("mempool", JSON.stringify({ ...m, unsentTxEvents: this.#txsDropped }), "mempool"),
+          sseMessage(
+            "mempool",
+            JSON.stringify({ ...m, unsentTxEvents: this.#txsDropped }, apiAmounts),
+            "mempool",
+          ),
         );
       }
       if (this.#networkDirty) {

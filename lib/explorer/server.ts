@@ -9,7 +9,7 @@
  */
 import type { Node } from "../node.ts";
 import { ChainIndex } from "./chain_index.ts";
-import { clip, ExplorerData, MAX_BLOCKS_PAGE, NotFound } from "./data.ts";
+import { apiAmounts, clip, ExplorerData, MAX_BLOCKS_PAGE, NotFound } from "./data.ts";
 import { SseHub, type SseLimits, type SseMessage, sseMessage } from "./events.ts";
 import { Live, LIVE_SECTIONS } from "./live.ts";
 import type { Safe } from "./html.ts";
@@ -334,7 +334,7 @@ function page(body: Safe): Response {
 }
 
 function json(value: unknown, status = 200): Response {
-  return new Response(JSON.stringify(value), {
+  return new Response(JSON.stringify(value, apiAmounts), {
     status,
     headers: {
       ...SECURITY_HEADERS,

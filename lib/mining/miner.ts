@@ -96,6 +96,14 @@ export class Miner {
     for (const r of this.#requests.splice(0)) r.done(error);
   }
 
+  /**
+   * Pauses the workers (if any) until the returned release is called: the node holds them while it checks
+   * and connects a block from the network, so the checks get the cores. See `MinerPool.hold`.
+   */
+  hold(): () => void {
+    return this.#pool?.hold() ?? (() => {});
+  }
+
   /** Stops and terminates the workers. */
   async close(): Promise<void> {
     await this.stop();

@@ -90,7 +90,8 @@ export class MinerPool {
     const n = opts.threads ?? Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1);
     if (!Number.isInteger(n) || n < 1 || n > 256) throw new RangeError(`threads must be 1..256, got ${n}`);
     this.threads = n;
-    this.#control = new Int32Array(new SharedArrayBuffer(4 * (1 + n)));
+    // [generation, busy flag per worker, holds]
+    this.#control = new Int32Array(new SharedArrayBuffer(4 * (2 + n)));
     this.#counts = new Float64Array(new SharedArrayBuffer(8 * n));
     const readies: Promise<string>[] = [];
     for (let i = 0; i < n; i++) {
@@ -225,6 +226,28 @@ export class MinerPool {
     const r = await result;
     if (r instanceof Error) throw r;
     return r;
+  }
+
+  /** Holds in force (`hold`). */
+  get holds(): number {
+    return Atomics.load(this.#control, this.threads + 1);
+  }
+
+  /**
+   * Pauses the workers between batches (within a few ms) until the returned release is called, so that
+   * checking a block that arrived gets the cores: the search underway is about to go stale anyway. Holds
+   * nest; a search goes on where it stood once none is left. Releasing twice releases once.
+   */
+  hold(): () => void {
+    const at = this.threads + 1;
+    Atomics.add(this.#control, at, 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      Atomics.sub(this.#control, at, 1);
+      Atomics.notify(this.#control, at);
+    };
   }
 
   /** Stops any search and terminates the workers. */

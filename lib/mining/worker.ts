@@ -11,7 +11,10 @@ import { sha256dSync } from "../crypto/sha256.ts";
 import { createTsKernel, type Kernel, meetsTarget, prepareJob, setJobTime } from "./kernel.ts";
 import { loadWasmKernel } from "./wasm_kernel.ts";
 
-/** Sent once after creation. `control`: Int32Array [generation, busy flag per worker]; `counts`: Float64Array. */
+/**
+ * Sent once after creation. `control`: Int32Array [generation, busy flag per worker, holds]; `counts`:
+ * Float64Array. While holds (the last slot) is above zero, workers pause between batches.
+ */
 export interface InitMessage {
   type: "init";
   index: number;
@@ -49,6 +52,8 @@ const scope = self as unknown as Scope;
 
 const MIN_BATCH = 256;
 const MAX_BATCH = 1 << 16;
+/** A paused worker looks again this often (ms): a new generation ends its wait within this bound. */
+const HOLD_POLL_MS = 20;
 
 let kernel: Kernel = createTsKernel();
 let index = 0;
@@ -76,9 +81,15 @@ function run(job: JobMessage): void {
   let time = view.getUint32(68, true);
   let lo = job.lo, hi = job.hi;
   const stale = () => Atomics.load(control, 0) !== job.gen;
+  const holds = control.length - 1;
   for (;;) {
     let n = lo;
     while (n < hi) {
+      // Held (a block is being checked and connected: this search is about to go stale anyway): the cores
+      // go to the checks. Atomics.wait sleeps without spinning; the pool wakes it on release.
+      for (let h; (h = Atomics.load(control, holds)) > 0 && !stale();) {
+        Atomics.wait(control, holds, h, HOLD_POLL_MS);
+      }
       if (stale()) return;
       const c = Math.min(batch, hi - n);
       const t0 = performance.now();

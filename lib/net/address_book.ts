@@ -56,10 +56,11 @@ export class AddressBook {
 
   /** Reads the tracker file into the book; returns its addresses in file order. */
   async load(): Promise<string[]> {
-    const { addrs } = await this.#tracker.read();
+    const { addrs, stored } = await this.#tracker.read();
     const out = addrs.map(formatHostPort);
     for (const a of out) this.add(a, "tracker");
-    this.#lastWritten = out.join("\n");
+    // What the file it writes holds (a learned file holds less than what was read with it).
+    this.#lastWritten = (stored ?? addrs).map(formatHostPort).join("\n");
     return out;
   }
 

@@ -5,7 +5,7 @@
  */
 import { writeFileAtomic } from "../atomic_file.ts";
 import type { Node } from "../node.ts";
-import { METHODS, RpcBadParams, RpcRefused } from "./methods.ts";
+import { answerRpc, RPC_ERRORS } from "./methods.ts";
 
 /** Where a node's RPC listens, as written to `rpc.json`. */
 export interface RpcInfo {
@@ -17,15 +17,8 @@ export interface RpcInfo {
   pid: number;
 }
 
-/** JSON-RPC error codes used here. */
-export const RPC_ERRORS = {
-  parse: -32700,
-  invalidRequest: -32600,
-  notFound: -32601,
-  badParams: -32602,
-  refused: 1,
-  internal: -32603,
-} as const;
+/** JSON-RPC error codes: the standard ones and this node's application codes (see methods.ts). */
+export { RPC_ERRORS } from "./methods.ts";
 
 /** A running RPC server. */
 export interface RpcServer {
@@ -58,38 +51,14 @@ export async function startRpc(
         });
       }
       if (req.method !== "POST") return new Response("POST a JSON-RPC 2.0 request\n", { status: 405 });
-      let body: { id?: unknown; method?: unknown; params?: unknown };
+      let body: unknown;
       try {
         body = await req.json();
       } catch {
-        return reply(null, undefined, { code: RPC_ERRORS.parse, message: "the body is not JSON" });
+        return Response.json(err(null, RPC_ERRORS.parse, "the body is not JSON"));
       }
-      const id = body?.id ?? null;
-      if (typeof body?.method !== "string") {
-        return reply(id, undefined, { code: RPC_ERRORS.invalidRequest, message: "no method" });
-      }
-      if (body.method === "stop") {
-        queueMicrotask(() => setTimeout(() => opts.onStop?.(), 20));
-        return reply(id, { stopping: true });
-      }
-      const method = Object.hasOwn(METHODS, body.method) ? METHODS[body.method] : undefined;
-      if (!method) {
-        return reply(id, undefined, { code: RPC_ERRORS.notFound, message: `unknown method ${body.method}` });
-      }
-      try {
-        return reply(id, await method(node, Array.isArray(body.params) ? body.params : []));
-      } catch (e) {
-        if (e instanceof RpcRefused) {
-          return reply(id, undefined, { code: RPC_ERRORS.refused, message: e.message });
-        }
-        if (e instanceof RpcBadParams) {
-          return reply(id, undefined, { code: RPC_ERRORS.badParams, message: e.message });
-        }
-        return reply(id, undefined, {
-          code: RPC_ERRORS.internal,
-          message: e instanceof Error ? e.message : String(e),
-        });
-      }
+      const answer = await answerRpc(node, body, opts.onStop);
+      return answer === undefined ? new Response(null, { status: 204 }) : Response.json(answer);
     },
   });
   const info: RpcInfo = { port: await ready, cookie, pid: Deno.pid };
@@ -104,6 +73,6 @@ export async function startRpc(
   };
 }
 
-function reply(id: unknown, result: unknown, error?: { code: number; message: string }): Response {
-  return Response.json(error ? { jsonrpc: "2.0", id, error } : { jsonrpc: "2.0", id, result });
+function err(id: unknown, code: number, message: string) {
+  return { jsonrpc: "2.0", id, error: { code, message } };
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { NodeEvent, NodeStatus } from "../node.ts";
+import { formatAmount } from "../consensus/amount.ts";
 
 /** Colour functions; each returns its text unchanged when colour is off. */
 export interface Palette {
@@ -99,6 +100,21 @@ export function formatHashrate(perSecond: number): string {
   return `${i === 0 ? Math.round(v) : v.toFixed(2)} ${units[i]}`;
 }
 
+/**
+ * How long ago something `seconds` old happened, in the largest unit that fits: `12 s ago`, `5 min ago`,
+ * `3 h ago`, `2 d ago`; `just now` under a second (or up to a minute ahead: regtest stamps blocks ahead),
+ * `5 min in the future` beyond (a clock ahead of this one).
+ * @example formatAgo(125) // "2 min ago"
+ */
+export function formatAgo(seconds: number): string {
+  if (seconds < -60) return `${formatAgo(-seconds).replace(" ago", "")} in the future`;
+  if (seconds < 1) return "just now"; // a regtest block is stamped up to a few seconds ahead
+  if (seconds < 60) return `${Math.floor(seconds)} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86_400)} d ago`;
+}
+
 /** Seconds since the epoch as local date and time, `YYYY-MM-DD HH:MM:SS`. */
 export function formatTime(seconds: number): string {
   const d = new Date(seconds * 1000);
@@ -114,16 +130,27 @@ export function clock(date = new Date()): string {
 
 /**
  * One line: role, hub, peer count, `height: N`, short tip, balance, and the hash rate while mining, from the
- * fields of the RPC `status` object (`role`, `hub`, `peers`, `height`, `tip`, `balance`, `immature`,
- * `pending`, `mining`, `hashrate`); wrapped between fields to fit `width`.
+ * fields of `Node.status()` (`role`, `hub`, `peers`, `height`, `tip`, `balance`, `immature`, `pending` in base
+ * units, `mining`, `hashrate`), the data directory, and a clock warning; wrapped between fields to fit `width`.
  */
 export function statusLine(
-  s: Readonly<
-    Pick<
-      NodeStatus,
-      "role" | "hub" | "peers" | "height" | "tip" | "balance" | "immature" | "pending" | "mining" | "hashrate"
+  s:
+    & Readonly<
+      Pick<
+        NodeStatus,
+        | "role"
+        | "hub"
+        | "peers"
+        | "height"
+        | "tip"
+        | "balance"
+        | "immature"
+        | "pending"
+        | "mining"
+        | "hashrate"
+      >
     >
-  >,
+    & { clockWarning?: string | null; dataDir?: string },
   p: Palette = palette(false),
   width = Infinity,
 ): string {
@@ -133,9 +160,12 @@ export function statusLine(
     `links ${s.peers}`,
     p.cyan(`height: ${s.height}`),
     `tip ${shortHash(String(s.tip), 12)}`,
-    `balance ${s.balance}` + (Number(s.immature) > 0 ? ` (+${s.immature} immature)` : "") +
-    (Number(s.pending) > 0 ? ` (+${s.pending} pending)` : ""),
+    `balance ${formatAmount(s.balance)} coins` +
+    (s.immature > 0 ? ` (+${formatAmount(s.immature)} immature)` : "") +
+    (s.pending > 0 ? ` (+${formatAmount(s.pending)} incoming)` : ""),
   ];
+  if (s.dataDir) parts.push(p.dim(`data ${s.dataDir}`));
+  if (s.clockWarning) parts.push(p.red("clock off: see news"));
   if (s.mining) parts.push(p.yellow(`mining ${formatHashrate(Number(s.hashrate))}`));
   // Wrap between parts rather than mid-word when the terminal is narrow.
   const sep = " · ";
@@ -188,5 +218,9 @@ export function newsLine(e: NodeEvent, p = palette(false)): string | undefined {
       return e.found.length
         ? `found on this LAN: SuperPeer${e.found.length > 1 ? "s" : ""} ${e.found.join(", ")}`
         : "no SuperPeer answered on this LAN";
+    case "clock":
+      return e.warning
+        ? p.red(`warning: ${e.warning}`)
+        : "this computer's clock agrees with its peers' again";
   }
 }

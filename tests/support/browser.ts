@@ -2,7 +2,7 @@
  * A real browser for page tests: Debian's chromium driven by puppeteer-core. Tests skip (with one line) where
  * chromium is not installed; `.ci/run` installs it.
  */
-import puppeteer, { type Browser } from "puppeteer-core";
+import { type Browser, puppeteer } from "./test_deps.ts";
 
 /** Where Debian installs chromium. */
 export const CHROMIUM = "/usr/bin/chromium";

@@ -41,12 +41,21 @@ export async function json<T = Record<string, unknown>>(dataDir: string, ...args
 
 /**
  * Exit code `code`, nothing on stdout, one `peerchain: ` line on stderr; for a usage error (2) it is followed by
- * a usage line and where to read more (`peerchain help ...`).
+ * a usage line and where to read more (`peerchain help ...`). Under `--json`, one JSON line
+ * `{"error": {"code", "message"}}` instead.
  */
 export function assertRefusal(r: CliResult, code: number, mentions: RegExp): void {
   assert.equal(r.code, code, `exit code; stdout: ${r.stdout} stderr: ${r.stderr}`);
   assert.equal(r.stdout, "");
   const lines = r.stderr.trimEnd().split("\n");
+  // Under --json: one JSON object with a stable code name and the message.
+  if (lines[0].startsWith("{")) {
+    assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+    const { error } = JSON.parse(lines[0]);
+    assert.match(error.code, /^[a-z]+(-[a-z]+)*$/);
+    assert.match(error.message, mentions);
+    return;
+  }
   assert.match(lines[0], /^peerchain: \S/);
   assert.match(lines[0], mentions);
   if (code === 2) {

@@ -190,11 +190,14 @@ export class Cluster {
   readonly root: string;
   /** The tracker file nodes share unless told otherwise. */
   readonly tracker: string;
+  /** Where the nodes write what they learned: `server_tracker.regtest.txt` beside `tracker`. */
+  readonly learnedTracker: string;
   #started: Started[] = [];
 
   private constructor(root: string) {
     this.root = root;
     this.tracker = `${root}/server_tracker.txt`;
+    this.learnedTracker = `${root}/server_tracker.regtest.txt`;
   }
 
   /** A cluster in a fresh temporary folder. */

@@ -218,6 +218,8 @@ export interface LanHost extends RpcNode {
   listen: string;
   dataDir: string;
   tracker: string;
+  /** Where the node writes the SuperPeers it learned (`server_tracker.regtest.txt` beside `tracker`). */
+  learned: string;
   /** The node's stderr lines so far. */
   log: string[];
   /** True from start until killed or exited. */
@@ -319,6 +321,7 @@ export class Lan {
         listen: listens[n - 1],
         dataDir,
         tracker,
+        learned: `${dataDir}/server_tracker.regtest.txt`,
         log: [],
         alive: false,
         relay,

@@ -1,0 +1,145 @@
+/**
+ * Compact blocks (BIP-152's idea), the pure parts: a block travels as its header, a nonce, the coinbase and a
+ * 6-byte short id per other transaction; the receiver rebuilds it from transactions it already holds.
+ *
+ * Short ids are SipHash-2-4 of each transaction's wtxid (which covers signatures, as the merkle root does),
+ * keyed by the first two little-endian 64-bit words of SHA-256(header ‖ nonce as u64 LE), cut to the low 48
+ * bits: a sender cannot aim collisions at a receiver without knowing the nonce-dependent key in advance, and
+ * a collision only costs a fallback to the full block, never a wrong block (the merkle root is checked).
+ * @module
+ */
+import siphash from "siphash";
+import { fromHexReversed } from "../crypto/hex.ts";
+import { sha256Sync } from "../crypto/sha256.ts";
+import { type Block, blockMerkleRoot, MAX_BLOCK_SIZE } from "./block.ts";
+import { type BlockHeader, encodeHeader } from "./header.ts";
+import { INPUT_SIZE, OUTPUT_SIZE, type Transaction, wtxid } from "./transaction.ts";
+
+/** A short id's bits: 6 bytes. */
+export const SHORT_ID_BITS = 48;
+/** Short ids a compact block may carry at most: the most non-coinbase transactions a block can hold. */
+export const MAX_SHORT_IDS = Math.floor(MAX_BLOCK_SIZE / (4 + 1 + INPUT_SIZE + 1 + OUTPUT_SIZE + 4));
+/** 48 bits fit a JavaScript number exactly. */
+if (SHORT_ID_BITS > 53) throw new Error("a short id must fit a safe integer");
+
+/** A SipHash-2-4 key: four 32-bit words, little-endian (the library's form). */
+export type ShortIdKey = readonly [number, number, number, number];
+
+/** The wire form of a compact block: what a receiver needs to rebuild it from its mempool. */
+export interface CompactBlock {
+  /** The block's header. */
+  header: BlockHeader;
+  /** The sender's random nonce (u64), keying the short ids together with the header. */
+  nonce: bigint;
+  /** The coinbase, always sent in full (no one else has it). */
+  coinbase: Transaction;
+  /** One short id per transaction after the coinbase, in block order. */
+  shortIds: number[];
+}
+
+/**
+ * The short-id key of a block: the first 16 bytes of SHA-256(header ‖ nonce u64 LE), as four LE words.
+ * @example shortIdKey(block.header, 7n)
+ */
+export function shortIdKey(header: BlockHeader, nonce: bigint): ShortIdKey {
+  if (nonce < 0n || nonce >= 1n << 64n) throw new RangeError("the nonce is a u64");
+  const bytes = new Uint8Array(88);
+  bytes.set(encodeHeader(header));
+  new DataView(bytes.buffer).setBigUint64(80, nonce, true);
+  const view = new DataView(sha256Sync(bytes).buffer);
+  return [
+    view.getUint32(0, true),
+    view.getUint32(4, true),
+    view.getUint32(8, true),
+    view.getUint32(12, true),
+  ];
+}
+
+/** The npm `siphash` library (SipHash-2-4, untyped): a 64-bit hash as its high and low 32-bit words. */
+interface SipHashLib {
+  hash(key: ShortIdKey, message: Uint8Array): { h: number; l: number };
+}
+const sip = siphash as SipHashLib;
+
+/** SipHash-2-4 of `data` under `key`, as a bigint (for the reference vectors). */
+export function sipHash24(key: ShortIdKey, data: Uint8Array): bigint {
+  const { h, l } = sip.hash(key, data);
+  return (BigInt(h >>> 0) << 32n) | BigInt(l >>> 0);
+}
+
+/** The short id of a transaction with this wtxid (display order): the low 48 bits of its SipHash. */
+export function shortId(key: ShortIdKey, wtxidHex: string): number {
+  const { h, l } = sip.hash(key, fromHexReversed(wtxidHex));
+  return (h & 0xffff) * 0x1_0000_0000 + (l >>> 0);
+}
+
+/**
+ * A block's compact form under `nonce` (the sender picks it at random per block and peer, so that nobody
+ * can grind transactions whose short ids collide in advance).
+ */
+export function compactBlock(block: Block, nonce: bigint): CompactBlock {
+  const key = shortIdKey(block.header, nonce);
+  return {
+    header: block.header,
+    nonce,
+    coinbase: block.txs[0],
+    shortIds: block.txs.slice(1).map((tx) => shortId(key, wtxid(tx))),
+  };
+}
+
+/**
+ * What a receiver holds under a block's short ids: every transaction it offers (its mempool), indexed by
+ * short id under `key`. Two of them with one short id map to null: neither can be told apart, so that slot is
+ * asked for (BIP-152 does the same).
+ */
+export function shortIdIndex(key: ShortIdKey, txs: Iterable<Transaction>): Map<number, Transaction | null> {
+  const index = new Map<number, Transaction | null>();
+  for (const tx of txs) {
+    const id = shortId(key, wtxid(tx));
+    index.set(id, index.has(id) ? null : tx);
+  }
+  return index;
+}
+
+/** The outcome of `rebuildBlock`. */
+export type RebuildResult =
+  /** Every transaction found, and the merkle root matches the header. */
+  | { status: "rebuilt"; block: Block }
+  /** These positions in the block (1 is the first after the coinbase) are not held, or are ambiguous. */
+  | { status: "missing"; missing: number[] }
+  /**
+   * It cannot be rebuilt from short ids: two equal short ids in the compact block, too many of them, or a
+   * rebuilt block whose merkle root differs from the header's (a short-id collision). Ask for the full block.
+   */
+  | { status: "failed"; reason: "duplicate-short-id" | "too-many-short-ids" | "merkle-mismatch" };
+
+/**
+ * Rebuilds a block from its compact form: the coinbase, then for each short id the transaction `lookup` gives
+ * (null or undefined when it holds none, or several), or the one in `received` at that position (transactions
+ * asked for after a first "missing" answer). Pure: the caller checks the block as any other; a block that
+ * rebuilds has the header's merkle root, so its transactions are the ones the header commits to.
+ * @example
+ * const key = shortIdKey(cb.header, cb.nonce), index = shortIdIndex(key, mempoolTxs);
+ * const r = rebuildBlock(cb.header, cb.coinbase, cb.shortIds, (id) => index.get(id));
+ */
+export function rebuildBlock(
+  header: BlockHeader,
+  coinbase: Transaction,
+  shortIds: readonly number[],
+  lookup: (shortId: number) => Transaction | null | undefined,
+  received: ReadonlyMap<number, Transaction> = new Map(),
+): RebuildResult {
+  // Cheap checks first: a hostile sender's list is bounded before anything is looked up.
+  if (shortIds.length > MAX_SHORT_IDS) return { status: "failed", reason: "too-many-short-ids" };
+  if (new Set(shortIds).size !== shortIds.length) return { status: "failed", reason: "duplicate-short-id" };
+  const txs: Transaction[] = [coinbase];
+  const missing: number[] = [];
+  shortIds.forEach((id, i) => {
+    const tx = received.get(i + 1) ?? lookup(id);
+    if (tx) txs.push(tx);
+    else missing.push(i + 1);
+  });
+  if (missing.length) return { status: "missing", missing };
+  if (blockMerkleRoot(txs) !== header.merkleRoot) return { status: "failed", reason: "merkle-mismatch" };
+  return { status: "rebuilt", block: { header, txs } };
+}
