@@ -87,7 +87,7 @@ export { type VerifyItem, VerifyQueue, verifyQueue } from "./lib/crypto/verify_q
 export { VerifyPool, type VerifyPoolOptions } from "./lib/crypto/verify_pool.ts";
 export { ValidationError } from "./lib/chain/errors.ts";
 export type { IndexedHeader } from "./lib/chain/block_rules.ts";
-export type { Coin, CoinView, OwnedCoin } from "./lib/chain/coins.ts";
+export type { Coin, CoinView, OwnedCoin } from "./lib/primitives/coin.ts";
 export {
   type CoinEntry,
   type IndexRow,

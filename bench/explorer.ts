@@ -11,7 +11,7 @@ import { Cluster, freePort, type TestNode } from "../tests/support/cluster.ts";
 import { startLocalNode } from "../tests/support/local_node.ts";
 import { sleep } from "../tests/support/wait.ts";
 import { buildChain } from "./node.ts";
-import { cpuMs, loadAverage, median, percentile } from "./stats.ts";
+import { cpuMs, loadAverage, median, percentile, runAlone } from "./stats.ts";
 
 const round = (x: number, digits = 1) => +x.toFixed(digits);
 const spread = (xs: number[], digits = 1) =>
@@ -237,8 +237,4 @@ export async function benchExplorer(
   }
 }
 
-if (import.meta.main) {
-  const figures = await benchExplorer({ quick: Deno.args.includes("--quick") });
-  if (Deno.args.includes("--json")) console.log(JSON.stringify({ explorer: figures }, null, 2));
-  else for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(32)} ${v}`);
-}
+if (import.meta.main) await runAlone("explorer", benchExplorer);

@@ -26,7 +26,7 @@ import type { NodeStatus } from "../lib/node.ts";
 import { Cluster, freePort, readLines, statuses, type TestNode } from "../tests/support/cluster.ts";
 import type { HostMemory } from "./superpeer_host.ts";
 import { sleep, waitFor } from "../tests/support/wait.ts";
-import { median, percentile, rssMiB } from "./stats.ts";
+import { median, percentile, rssMiB, runAlone } from "./stats.ts";
 
 /**
  * Light nodes start one every this many ms (1,000 over 20 s), as machines switched on in a room would. All
@@ -256,7 +256,4 @@ export async function benchNetworkScale(
   };
 }
 
-if (import.meta.main) {
-  const figures = await benchNetworkScale({ quick: Deno.args.includes("--quick") });
-  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(28)} ${v}`);
-}
+if (import.meta.main) await runAlone("network_scale", benchNetworkScale);

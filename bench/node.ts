@@ -9,7 +9,7 @@ import { Chain } from "../lib/chain/chain.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import { openStore } from "../lib/store/store.ts";
 import { mine, newKey, newLedger } from "../tests/support/ledger.ts";
-import { median, rssMiB } from "./stats.ts";
+import { median, rssMiB, runAlone } from "./stats.ts";
 import { CLI } from "../tests/support/cli.ts";
 import { Cluster, NODE_PERMISSIONS } from "../tests/support/cluster.ts";
 
@@ -140,8 +140,4 @@ export async function benchNode(
   }
 }
 
-if (import.meta.main) {
-  const figures = await benchNode({ quick: Deno.args.includes("--quick") });
-  if (Deno.args.includes("--json")) console.log(JSON.stringify({ node: figures }, null, 2));
-  else for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(28)} ${v}`);
-}
+if (import.meta.main) await runAlone("node", benchNode);

@@ -72,3 +72,17 @@ export async function loadAverage(): Promise<number | null> {
     return null;
   }
 }
+
+/**
+ * Runs one benchmark file on its own (`deno run ... bench/NAME.ts [--quick] [--json]`): `--quick` for a short
+ * run; `--json` prints `{ name: figures }`, else one line a figure, names aligned.
+ */
+export async function runAlone(
+  name: string,
+  bench: (o: { quick: boolean }) => Promise<Record<string, unknown>>,
+): Promise<void> {
+  const figures = await bench({ quick: Deno.args.includes("--quick") });
+  if (Deno.args.includes("--json")) return console.log(JSON.stringify({ [name]: figures }, null, 2));
+  const width = Math.max(28, ...Object.keys(figures).map((k) => k.length + 1));
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(width)} ${v}`);
+}

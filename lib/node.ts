@@ -4,7 +4,7 @@
  * ledger changes into relays and events for the menu and the RPC.
  * @module
  */
-import { Chain, type ChainUpdate } from "./chain/chain.ts";
+import { Chain, type ChainUpdate, partialUpdate } from "./chain/chain.ts";
 import { Mempool, type MempoolEntry } from "./chain/mempool.ts";
 import { checkProofOfWork } from "./consensus/pow.ts";
 import { nextBits } from "./chain/block_rules.ts";
@@ -23,7 +23,8 @@ import { type DirLock, lockDataDir } from "./store/lock.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { Wallet, type WalletView } from "./wallet/wallet.ts";
 import { RecentFeeRates, suggestFeeRate } from "./wallet/fee_rate.ts";
-import { type LedgerPort, malformed, refused, type Verdict } from "./net/ledger_port.ts";
+import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
+import { malformed, refused } from "./verdict.ts";
 import { BanList } from "./net/ban.ts";
 import { StallMonitor } from "./stall_monitor.ts";
 import { turns } from "./turns.ts";
@@ -489,7 +490,10 @@ export class Node {
    * reports it. Throws `ValidationError` when refused.
    */
   async submitBlock(block: Block, bytes: Uint8Array = encodeBlock(block)): Promise<string> {
-    const r = await this.chain.processBlock(block, bytes);
+    const r = await this.chain.processBlock(block, bytes).catch(async (e) => {
+      await this.#afterPartialUpdate(e, "local");
+      throw e;
+    });
     await this.#afterChainUpdate(r.update, "local");
     if (r.status === "connected") this.net.relayBlock(bytes);
     if (r.status === "side") this.#emit({ type: "side", hash: r.hash, height: r.height, source: "local" });
@@ -552,6 +556,12 @@ export class Node {
       },
       mempoolFees: () => this.mempool.totalFees,
     }, { threads: this.#threads, onFound: (hash) => this.#emit({ type: "mined", hash }) });
+  }
+
+  /** Follows what a `processBlock` that threw had changed all the same (a store write failed mid-reorg). */
+  async #afterPartialUpdate(error: unknown, source: "local" | "network"): Promise<void> {
+    const update = partialUpdate(error);
+    if (update) await this.#afterChainUpdate(update, source);
   }
 
   async #afterChainUpdate(update: ChainUpdate, source: "local" | "network"): Promise<void> {
@@ -651,6 +661,7 @@ export class Node {
       if (r.status === "side") this.#emit({ type: "side", hash, height: r.height, source: "network" });
       return { kind: r.status === "connected" ? "accepted" : r.status, id: hash };
     } catch (e) {
+      await this.#afterPartialUpdate(e, "network");
       return refused(e, hash);
     } finally {
       release?.();

@@ -14,7 +14,8 @@ import type { NodeStatus } from "../../lib/node.ts";
 import { Cluster, describeNodes, mempoolIds, waitForOneHub } from "../../tests/support/cluster.ts";
 import { sleep, waitFor } from "../../tests/support/wait.ts";
 import { rssMiB } from "../stats.ts";
-import { JUDGED, JUDGED_HUB, type Progress, type ScenarioResult } from "./scenario.ts";
+import { JUDGED, JUDGED_HUB, mineMature, scenarioResult } from "./scenario.ts";
+import type { Progress, ScenarioResult } from "./scenario.ts";
 import { seeded } from "../../tests/support/random.ts";
 import { badPowBlock, concat, helloFrame, rawFrame } from "../../tests/support/hostile.ts";
 
@@ -204,14 +205,7 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
     await waitForOneHub(honest, 20_000, "three nodes to form one network", JUDGED_HUB);
     // Twenty mature coins: each carries at most 25 unconfirmed payments in a row (the mempool's chain
     // limit), and nothing is mined during the attack (a new tip there would read as an accepted block).
-    await b.rpc("mine", [REGTEST.coinbaseMaturity + 20]);
-    const before = await b.rpc<NodeStatus>("status");
-    await waitFor(
-      async () => (await hub.rpc<NodeStatus>("status")).tip === before.tip,
-      10_000,
-      "funding at the hub",
-      JUDGED,
-    );
+    const before = await mineMature(b, 20, [hub], 10_000, "funding at the hub");
     const cAddr = (await c.rpc<NodeStatus>("status")).address;
     const probe = await b.rpc<{ txid: string }>("send", [cAddr, "0.5"]);
     // Mutations start from a well-formed transaction: a real one is no better, as its signature breaks anyway.
@@ -369,18 +363,20 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
         `after; every 2 s: ${trail.join(" ")} MiB; ` +
         `${honestTx.length} honest payments during and after the attack, ${honestLost} missing from the hub's mempool`,
     );
-    return {
-      scenario: "hostile inputs at a hub",
-      runs: total + flood,
-      survived: survived + floodSurvived,
-      lost: honestLost,
-      control: control === "left open by the hub",
-      invalidAccepted: invalid,
-      peakRssMiB: Math.round(peakRss),
-      durationMs: Date.now() - t0,
+    return scenarioResult(
+      t0,
+      "hostile inputs at a hub",
+      {
+        runs: total + flood,
+        survived: survived + floodSurvived,
+        lost: honestLost,
+        control: control === "left open by the hub",
+        invalidAccepted: invalid,
+        peakRssMiB: Math.round(peakRss),
+      },
       notes,
       failures,
-    };
+    );
   } finally {
     await cluster.cleanup();
   }

@@ -17,31 +17,10 @@ import {
 } from "../../tests/support/cluster.ts";
 import { sleep, waitFor } from "../../tests/support/wait.ts";
 import { percentile } from "../stats.ts";
-import {
-  JUDGED,
-  JUDGED_HUB,
-  mineUntilEmpty,
-  type Progress,
-  type ScenarioResult,
-  watchRss,
-} from "./scenario.ts";
+import { fundEach, JUDGED, JUDGED_HUB, mineUntilEmpty, scenarioResult, watchRss } from "./scenario.ts";
+import type { Progress, ScenarioResult } from "./scenario.ts";
 import { diffCoins, rebuildCoins } from "../../tests/support/utxo_rebuild.ts";
 import { seeded } from "../../tests/support/random.ts";
-
-/** Every node mines one coinbase, then `nodes[0]` ten more: each node can pay (and chain its change). */
-export async function fundEach(cluster: Cluster, nodes: TestNode[], coinbases = 1): Promise<number> {
-  for (const n of nodes) await n.rpc("mine", [coinbases]);
-  await nodes[0].rpc("mine", [NETWORKS.regtest.coinbaseMaturity]);
-  const tip = (await nodes[0].rpc<NodeStatus>("status")).tip;
-  await waitFor(
-    async () =>
-      (await Promise.all(cluster.alive.map((n) => n.rpc<NodeStatus>("status")))).every((s) => s.tip === tip),
-    20_000,
-    "the funding blocks to reach every node",
-    JUDGED,
-  );
-  return (await nodes[0].rpc<NodeStatus>("status")).height;
-}
 
 /**
  * Sends 0.01 coins from each of `senders` to the next, one at a time per sender (the wallet does not serialise
@@ -192,17 +171,13 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
         })`,
       `failover after SIGKILL: p50 ${percentile(failovers, 50)} ms, max ${Math.max(0, ...failovers)} ms`,
     );
-    return {
-      scenario: `hub SIGKILLs while ${o.senders} nodes pay`,
-      runs,
-      survived,
-      lost,
-      invalidAccepted: null,
-      peakRssMiB,
-      durationMs: Date.now() - t0,
+    return scenarioResult(
+      t0,
+      `hub SIGKILLs while ${o.senders} nodes pay`,
+      { runs, survived, lost, peakRssMiB },
       notes,
       failures,
-    };
+    );
   } finally {
     await cluster.cleanup();
   }
@@ -360,17 +335,13 @@ export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult>
       `restart to caught up: p50 ${percentile(catchUps, 50)} ms, max ${Math.max(0, ...catchUps)} ms; ` +
         `${pay.sent.length} payments relayed meanwhile`,
     );
-    return {
-      scenario: `random-node SIGKILLs while mining and relaying (${o.nodes} nodes)`,
-      runs,
-      survived,
-      lost,
-      invalidAccepted: null,
-      peakRssMiB,
-      durationMs: Date.now() - t0,
+    return scenarioResult(
+      t0,
+      `random-node SIGKILLs while mining and relaying (${o.nodes} nodes)`,
+      { runs, survived, lost, peakRssMiB },
       notes,
       failures,
-    };
+    );
   } finally {
     await cluster.cleanup();
   }

@@ -14,15 +14,8 @@ import {
 } from "../../tests/support/cluster.ts";
 import { sleep, waitFor } from "../../tests/support/wait.ts";
 import { percentile, rssMiB } from "../stats.ts";
-import {
-  arrivals,
-  JUDGED,
-  JUDGED_HUB,
-  mineUntilEmpty,
-  type Progress,
-  type ScenarioResult,
-} from "./scenario.ts";
-import { fundEach } from "./kills.ts";
+import { arrivals, fundEach, JUDGED, JUDGED_HUB, mineUntilEmpty, scenarioResult } from "./scenario.ts";
+import type { Progress, ScenarioResult } from "./scenario.ts";
 import { MAX_ANCESTORS } from "../../lib/consensus/policy.ts";
 
 /** The mempool's default byte bound (`lib/chain/mempool.ts`, not exported there). */
@@ -147,20 +140,22 @@ export async function load(o: LoadOptions): Promise<ScenarioResult> {
     const failures: string[] = [];
     if (peakPool > MEMPOOL_MAX_BYTES) failures.push(`mempool over its bound: ${peakPool} bytes`);
     if (relayed < ids.length) failures.push(`${ids.length - relayed} payments did not reach every mempool`);
-    return {
-      scenario: `load ${o.rate} tx/s for ${o.seconds} s over ${o.nodes} nodes`,
-      runs: sent.length + refused,
-      survived: sent.length - lost,
-      lost,
-      invalidAccepted: null,
-      p50Ms: percentile(latencies, 50),
-      p99Ms: percentile(latencies, 99),
-      peakRssMiB: Math.round(peakRss),
-      peakMempoolBytes: peakPool,
-      durationMs: Date.now() - t0,
+    return scenarioResult(
+      t0,
+      `load ${o.rate} tx/s for ${o.seconds} s over ${o.nodes} nodes`,
+      {
+        runs: sent.length + refused,
+        survived: sent.length - lost,
+        lost,
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        txPerSecond: Math.round(sent.length / sendSeconds * 10) / 10,
+        peakRssMiB: Math.round(peakRss),
+        peakMempoolBytes: peakPool,
+      },
       notes,
       failures,
-    };
+    );
   } finally {
     await cluster.cleanup();
   }

@@ -15,7 +15,8 @@ import type { NodeStatus } from "../../lib/node.ts";
 import { Cluster, waitForOneHub } from "../../tests/support/cluster.ts";
 import { sleep, waitFor } from "../../tests/support/wait.ts";
 import { percentile, rssMiB } from "../stats.ts";
-import { arrivals, JUDGED, JUDGED_HUB, type Progress, type ScenarioResult } from "./scenario.ts";
+import { arrivals, JUDGED, JUDGED_HUB, mineMature, scenarioResult } from "./scenario.ts";
+import type { Progress, ScenarioResult } from "./scenario.ts";
 import { seeded } from "../../tests/support/random.ts";
 import { Attacker, bigBlock, bytesFrom, fakeTx, storeBytes } from "../../tests/support/hostile.ts";
 
@@ -82,14 +83,12 @@ export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
     await waitForOneHub([hub, b, c], 20_000, "three nodes to form one network", JUDGED_HUB);
     // The payer's coins: chains of unconfirmed change are limited to 25, so one coin per 20 payments.
     const pays = Math.ceil(600_000 / (o.payEveryMs ?? 200));
-    await b.rpc("mine", [Math.min(200, Math.ceil(pays / 20) + 2)]);
-    await b.rpc("mine", [REGTEST.coinbaseMaturity]);
-    const funded = await b.rpc<NodeStatus>("status");
-    await waitFor(
-      async () => (await hub.rpc<NodeStatus>("status")).tip === funded.tip,
+    await mineMature(
+      b,
+      Math.min(200, Math.ceil(pays / 20) + 2),
+      [hub],
       20_000,
       "the funding blocks at the hub",
-      JUDGED,
     );
     const cAddr = (await c.rpc<NodeStatus>("status")).address;
     const height = (await hub.rpc<NodeStatus>("status")).height;
@@ -272,19 +271,13 @@ export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
     if (spamBytes) failures.push(`${spamBytes} bytes of spam were written to the stores`);
     const ok = failures.length === 0;
     const runs = o.hugeTxs + o.orphanTxs + o.getdatas + o.sideBlocks + o.orphanBlocks;
-    return {
-      scenario: "hostile resources at a hub",
-      runs,
-      survived: ok ? runs : 0,
-      lost,
-      invalidAccepted: null,
-      p50Ms: p50,
-      p99Ms: p99,
-      peakRssMiB: Math.round(peakRss),
-      durationMs: Date.now() - t0,
+    return scenarioResult(
+      t0,
+      "hostile resources at a hub",
+      { runs, survived: ok ? runs : 0, lost, p50Ms: p50, p99Ms: p99, peakRssMiB: Math.round(peakRss) },
       notes,
       failures,
-    };
+    );
   } finally {
     await cluster.cleanup();
   }

@@ -16,7 +16,8 @@ import {
 } from "../../tests/support/cluster.ts";
 import { waitFor } from "../../tests/support/wait.ts";
 import { median } from "../stats.ts";
-import { JUDGED, type Progress, type ScenarioResult, watchRss } from "./scenario.ts";
+import { JUDGED, scenarioResult, watchRss } from "./scenario.ts";
+import type { Progress, ScenarioResult } from "./scenario.ts";
 
 /**
  * One network judged by its links: past a full mesh a Peer's count of the network follows SuperPeers' load
@@ -134,15 +135,11 @@ export async function overlayScale(o: ScaleOptions): Promise<ScenarioResult> {
     peak = await memory.stop();
     await cluster.cleanup();
   }
-  return {
-    scenario: `${o.nodes} nodes (--max-peers ${o.maxPeers}), ${o.kills} SuperPeer SIGKILLs`,
-    runs,
-    survived,
-    lost,
-    invalidAccepted: null,
-    peakRssMiB: peak,
-    durationMs: Date.now() - t0,
+  return scenarioResult(
+    t0,
+    `${o.nodes} nodes (--max-peers ${o.maxPeers}), ${o.kills} SuperPeer SIGKILLs`,
+    { runs, survived, lost, peakRssMiB: peak },
     notes,
     failures,
-  };
+  );
 }

@@ -4,8 +4,9 @@
  * (`tests/support/cluster.ts`).
  * @module
  */
+import { NETWORKS } from "../../lib/consensus/params.ts";
 import type { NodeStatus } from "../../lib/node.ts";
-import { type HubOptions, statuses, type TestNode } from "../../tests/support/cluster.ts";
+import { type Cluster, type HubOptions, statuses, type TestNode } from "../../tests/support/cluster.ts";
 import { sleep, waitFor, type WaitOptions } from "../../tests/support/wait.ts";
 import { rssMiB } from "../stats.ts";
 
@@ -38,6 +39,8 @@ export interface ScenarioResult {
   /** Relay latency percentiles in ms, where measured. */
   p50Ms?: number;
   p99Ms?: number;
+  /** Load only: payments accepted per second of sending. */
+  txPerSecond?: number;
   /** Load only: the largest total size of one node's mempool seen, in bytes. */
   peakMempoolBytes?: number;
   /** Highest VmRSS of the watched node process(es), in MiB. */
@@ -49,6 +52,26 @@ export interface ScenarioResult {
   notes: string[];
   /** What went wrong, one line each: any entry fails the scenario, whatever the counts say. */
   failures: string[];
+}
+
+/** A scenario's figures: its row but for the name, the duration, the notes and the failures. */
+export type Figures =
+  & Omit<ScenarioResult, "scenario" | "durationMs" | "invalidAccepted" | "notes" | "failures">
+  & { invalidAccepted?: number | null };
+
+/**
+ * The row of `scenario`, its duration measured from `t0` to now: `invalidAccepted` is null (the scenario sends
+ * nothing invalid) unless `figures` give it.
+ */
+export function scenarioResult(
+  t0: number,
+  scenario: string,
+  figures: Figures,
+  notes: string[],
+  failures: string[],
+): ScenarioResult {
+  const invalidAccepted = figures.invalidAccepted ?? null;
+  return { scenario, ...figures, invalidAccepted, durationMs: Date.now() - t0, notes, failures };
 }
 
 /** True when `r` came through as required: every run survived, nothing lost or accepted wrongly, no failure. */
@@ -111,4 +134,35 @@ export async function mineUntilEmpty(
     await miner.rpc("mine", [1]);
   }
   return blocks;
+}
+
+/**
+ * Mines `coinbases` blocks on `miner`, then `coinbaseMaturity` more so that they can be spent, and waits up to
+ * `timeoutMs` for every node of `others` to reach the miner's tip. Returns the miner's status then.
+ */
+export async function mineMature(
+  miner: TestNode,
+  coinbases: number,
+  others: TestNode[],
+  timeoutMs: number,
+  what = "the funding blocks to reach every node",
+): Promise<NodeStatus> {
+  await miner.rpc("mine", [coinbases + NETWORKS.regtest.coinbaseMaturity]);
+  const funded = await miner.rpc<NodeStatus>("status");
+  await waitFor(
+    async () => (await statuses(others)).every((s) => s.tip === funded.tip),
+    timeoutMs,
+    what,
+    JUDGED,
+  );
+  return funded;
+}
+
+/**
+ * Every node of `nodes` mines `coinbases` blocks, then `nodes[0]` matures them, seen by every live node of the
+ * cluster: each node can pay (and chain its change). Returns the height after.
+ */
+export async function fundEach(cluster: Cluster, nodes: TestNode[], coinbases = 1): Promise<number> {
+  for (const n of nodes.slice(1)) await n.rpc("mine", [coinbases]);
+  return (await mineMature(nodes[0], coinbases, cluster.alive, 20_000)).height;
 }

@@ -116,6 +116,33 @@ interface Orphan {
   bytes: Uint8Array;
 }
 
+/** Fork choice: more work wins; equal work goes to the block seen first (Bitcoin keeps the first seen). */
+function beats(a: BlockEntry, b: BlockEntry): boolean {
+  return a.chainWork > b.chainWork || (a.chainWork === b.chainWork && a.seq < b.seq);
+}
+
+/** What a `processBlock` or `resume` that threw had already changed on the active chain, keyed by its error. */
+const partialUpdates = new WeakMap<object, ChainUpdate>();
+
+/**
+ * What a `processBlock` or `resume` that threw had already changed on the active chain (a store write that
+ * failed half-way through a reorg leaves the blocks it did disconnect and connect): the caller must follow it
+ * as it follows a result's `update` (the mempool above all). Undefined when the call changed nothing.
+ * @example Follow a failed call's changes
+ * ```ts ignore
+ * try {
+ *   await mempool.chainUpdated((await chain.processBlock(block)).update);
+ * } catch (e) {
+ *   const update = partialUpdate(e);
+ *   if (update) await mempool.chainUpdated(update);
+ *   throw e;
+ * }
+ * ```
+ */
+export function partialUpdate(error: unknown): ChainUpdate | undefined {
+  return typeof error === "object" && error !== null ? partialUpdates.get(error) : undefined;
+}
+
 const SIG_CACHE_MAX = 100_000;
 /** Hashes marked invalid kept at most; past that the set starts over. */
 const MAX_INVALID = 10_000;
@@ -154,6 +181,11 @@ export class Chain {
   #seq = 0;
   /** Blocks accepted but not yet written: `#connect` writes them with their effects, in one transaction. */
   #unstored = new Map<string, { block: Block; row: IndexRow; data: Uint8Array }>();
+  /**
+   * A store write failed during an activation: a stored block may now beat the tip (the tip may even have lost
+   * work), so the next activation aims at the best valid block, not only at the new one.
+   */
+  #activationFailed = false;
   /** `processBlock` and `resume` run one at a time. */
   #queue = new SerialQueue();
   #now: () => number;
@@ -381,8 +413,8 @@ export class Chain {
       "duplicate-invalid",
       "known invalid",
     );
-    // Stored but never connected (a crash came between): connect it now if it beats the tip.
-    if (known && !this.isActive(known) && known.chainWork > this.tip.chainWork) {
+    // Stored but never connected (a crash or a failed store write came between): connect the best chain now.
+    if (known && !this.isActive(known) && (known.chainWork > this.tip.chainWork || this.#activationFailed)) {
       return await this.#resumeWith(known);
     }
     ensure(!known && !this.#orphans.has(hash), "duplicate", "block already known", NO_BLAME);
@@ -396,8 +428,11 @@ export class Chain {
     }
     const entry = this.#accept(hash, block, parent, bytes);
     try {
+      if (this.#activationFailed) await this.#retryBest(update);
       await this.#activateIfBetter(entry, update);
       await this.#adoptOrphans(hash, update);
+    } catch (e) {
+      throw this.#withPartialUpdate(e, update);
     } finally {
       this.#storeHeldBack();
     }
@@ -475,14 +510,19 @@ export class Chain {
    */
   resume(): Promise<ChainUpdate> {
     return this.#queue.run(async () => {
-      const best = this.#bestValid(this.tip);
+      const best = this.#bestValid();
       return best === this.tip ? { disconnected: [], connected: [] } : (await this.#resumeWith(best)).update;
     });
   }
 
   async #resumeWith(entry: BlockEntry): Promise<ProcessResult> {
     const update: ChainUpdate = { disconnected: [], connected: [] };
-    await this.#activateIfBetter(entry, update);
+    try {
+      if (this.#activationFailed) await this.#retryBest(update);
+      await this.#activateIfBetter(entry, update);
+    } catch (e) {
+      throw this.#withPartialUpdate(e, update);
+    }
     const status = this.isActive(entry) ? "connected" : "side";
     return { status, hash: entry.hash, height: entry.height, update: this.#net(update) };
   }
@@ -512,21 +552,29 @@ export class Chain {
       status: 0,
     };
     const data = bytes ?? encodeBlock(block);
-    this.#index.set(hash, entry);
     // The usual case, a block on the tip with more work, is written in the same transaction that connects
-    // it (one commit per block instead of two); anything else is stored now.
+    // it (one commit per block instead of two); anything else is stored now, and known only once stored.
     if (parent === this.tip) this.#unstored.set(hash, { block, row, data });
     else this.#store.putBlock(row, data);
+    this.#index.set(hash, entry);
     return entry;
   }
 
   /** Stores what `#accept` held back and was not connected (its activation failed elsewhere, or threw). */
   #storeHeldBack(): void {
+    let failure: unknown;
     for (const [hash, { row, data }] of this.#unstored) {
       const entry = this.#index.get(hash);
-      if (entry && !(entry.status & BlockStatus.FAILED)) this.#store.putBlock(row, data);
+      if (!entry || entry.status & BlockStatus.FAILED) continue;
+      try {
+        this.#store.putBlock(row, data);
+      } catch (e) {
+        this.#index.delete(hash); // not on disk: not known either, so a peer's resend is taken afresh
+        failure ??= e;
+      }
     }
     this.#unstored.clear();
+    if (failure) throw failure;
   }
 
   /** Marks `hash` invalid for its content: sent again, it is refused at once (`duplicate-invalid`). */
@@ -537,13 +585,13 @@ export class Chain {
 
   /** Keeps an orphan, dropping the oldest ones while the pool is over its count or bytes. */
   #addOrphan(hash: string, prevHash: string, bytes: Uint8Array): void {
+    if (bytes.length > this.#maxOrphanBytes) return; // never fits: it pushes nothing out
     while (
       this.#orphans.size && (this.#orphans.size >= this.#maxOrphans ||
         this.#orphanBytes + bytes.length > this.#maxOrphanBytes)
     ) {
       this.#dropOrphan(this.#orphans.keys().next().value!);
     }
-    if (bytes.length > this.#maxOrphanBytes) return;
     this.#orphans.set(hash, { prevHash, bytes });
     this.#orphanBytes += bytes.length;
   }
@@ -583,10 +631,22 @@ export class Chain {
     }
   }
 
+  /**
+   * After a failed store write, moves to the best valid chain (the tip may have lost work, and a block seen
+   * first may wait): a block of it that fails to connect now is marked failed, not blamed on the call's block.
+   */
+  async #retryBest(update: ChainUpdate): Promise<void> {
+    this.#activationFailed = false;
+    try {
+      await this.#activateIfBetter(this.#bestValid(), update);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+    }
+  }
+
   /** Moves the tip to the most-work valid chain if `candidate` beats it, throwing the candidate's refusal. */
   async #activateIfBetter(candidate: BlockEntry, update: ChainUpdate): Promise<void> {
-    if (candidate.chainWork <= this.tip.chainWork) return;
-    const oldTip = this.tip;
+    if (!beats(candidate, this.tip)) return;
     let target = candidate;
     let failure: ValidationError | undefined;
     while (target !== this.tip) {
@@ -607,7 +667,7 @@ export class Chain {
         }
       }
       if (!failure) return;
-      target = this.#bestValid(oldTip);
+      target = this.#bestValid();
     }
     if (failure) throw failure;
   }
@@ -628,14 +688,17 @@ export class Chain {
       let a: BlockEntry = e;
       while (a.height > bad.height) a = a.parent!;
       if (a !== bad) continue;
-      e.status |= BlockStatus.FAILED;
-      this.#store.setStatus(e.hash, e.status);
+      this.#store.setStatus(e.hash, e.status | BlockStatus.FAILED);
+      e.status |= BlockStatus.FAILED; // only once the store has it
     }
   }
 
-  /** The valid block with the most work: `preferred` on ties, then the first seen. */
-  #bestValid(preferred: BlockEntry): BlockEntry {
-    let best = preferred.status & BlockStatus.FAILED ? this.#active[0] : preferred;
+  /**
+   * The valid block with the most work, the first seen on ties (Bitcoin's rule), whichever is the tip: after a
+   * branch fails, or a store write did, the tip may be an equal-work block seen later.
+   */
+  #bestValid(): BlockEntry {
+    let best = this.#active[0];
     for (const e of this.#index.values()) { // insertion order is arrival order
       if (!(e.status & BlockStatus.FAILED) && e.chainWork > best.chainWork) best = e;
     }
@@ -731,6 +794,16 @@ export class Chain {
     for (const [key, coin] of restored) this.#coins.set(key, coin);
     this.#active.pop();
     return { hash: entry.hash, height: entry.height, block };
+  }
+
+  /** `error`, with what the call had changed on the active chain, if anything, for `partialUpdate`. */
+  #withPartialUpdate(error: unknown, update: ChainUpdate): unknown {
+    if (!(error instanceof ValidationError)) this.#activationFailed = true;
+    const net = this.#net(update);
+    if ((net.connected.length || net.disconnected.length) && typeof error === "object" && error !== null) {
+      partialUpdates.set(error, net);
+    }
+    return error;
   }
 
   /** Net effect of an update: blocks disconnected and connected again cancel out; each block once. */

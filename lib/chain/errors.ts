@@ -4,8 +4,10 @@
  * @module
  */
 
-/** Scores: 100 bans the sender; 0 costs it nothing (it may simply be behind or ahead of us). */
-export const BAN = 100, NO_BLAME = 0;
+import { BAN } from "../consensus/policy.ts";
+
+// Scores (100 bans the sender, 0 costs it nothing) are policy, shared with the network's ban list.
+export { BAN, NO_BLAME } from "../consensus/policy.ts";
 
 /** A refused block or transaction. */
 export class ValidationError extends Error {

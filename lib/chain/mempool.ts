@@ -124,6 +124,26 @@ function ignore(): void {}
 /** An empty set, shared (never modified): no ancestors, no victims. */
 const NONE: ReadonlySet<never> = new Set();
 
+/**
+ * The entries linked to `e` through `link`, directly or not: its ancestors (`"parents"`: the pool
+ * transactions it depends on) or its descendants (`"children"`: those that depend on it). `e` itself is not
+ * included. One walk for both directions.
+ */
+export function relatives<T extends { readonly parents: Set<T>; readonly children: Set<T> }>(
+  e: T,
+  link: "parents" | "children",
+): Set<T> {
+  const out = new Set<T>();
+  const todo = [...e[link]];
+  while (todo.length) {
+    const x = todo.pop()!;
+    if (out.has(x)) continue;
+    out.add(x);
+    for (const y of x[link]) todo.push(y);
+  }
+  return out;
+}
+
 /** Orders the fee-rate index: lower fee rate first; among equals, the newer first (evicted first). */
 function evictsBefore(a: PoolEntry, b: PoolEntry): boolean {
   return a.feeRate < b.feeRate || (a.feeRate === b.feeRate && a.seq > b.seq);
@@ -276,7 +296,7 @@ export class Mempool implements CoinView {
     if (e.ancestorCount + 1 > MAX_ANCESTORS || e.ancestorSize + MIN_TX_SIZE > MAX_ANCESTOR_BYTES) {
       return false;
     }
-    for (const a of [e, ...this.#ancestorsOf(e)]) {
+    for (const a of [e, ...relatives(e, "parents")]) {
       if (a.descendantCount + 1 > MAX_DESCENDANTS) return false;
       if (a.descendantSize + MIN_TX_SIZE > MAX_DESCENDANT_BYTES) return false;
     }
@@ -519,7 +539,7 @@ export class Mempool implements CoinView {
       if (this.#bytes - freed + size <= this.maxBytes) break;
       if (e.feeRate >= feeRate) break;
       if (victims.has(e) || ancestors.has(e)) continue; // evicting a parent would leave the newcomer spending nothing
-      for (const d of [e, ...this.#descendantsOf(e)]) {
+      for (const d of [e, ...relatives(e, "children")]) {
         if (!victims.has(d)) {
           victims.add(d);
           freed += d.size;
@@ -585,12 +605,12 @@ export class Mempool implements CoinView {
    */
   #removeSet(set: Set<PoolEntry>): void {
     for (const x of set) {
-      for (const a of this.#ancestorsOf(x)) {
+      for (const a of relatives(x, "parents")) {
         if (set.has(a)) continue;
         a.descendantCount--;
         a.descendantSize -= x.size;
       }
-      for (const d of this.#descendantsOf(x)) {
+      for (const d of relatives(x, "children")) {
         if (set.has(d)) continue;
         d.ancestorCount--;
         d.ancestorSize -= x.size;
@@ -612,37 +632,11 @@ export class Mempool implements CoinView {
     this.#version++;
   }
 
-  /** Pool transactions `e` depends on, directly or not. */
-  #ancestorsOf(e: PoolEntry): Set<PoolEntry> {
-    const out = new Set<PoolEntry>();
-    const todo = [...e.parents];
-    while (todo.length) {
-      const a = todo.pop()!;
-      if (out.has(a)) continue;
-      out.add(a);
-      for (const p of a.parents) todo.push(p);
-    }
-    return out;
-  }
-
-  /** Pool transactions that depend on `e`, directly or not. */
-  #descendantsOf(e: PoolEntry): Set<PoolEntry> {
-    const out = new Set<PoolEntry>();
-    const todo = [...e.children];
-    while (todo.length) {
-      const d = todo.pop()!;
-      if (out.has(d)) continue;
-      out.add(d);
-      for (const c of d.children) todo.push(c);
-    }
-    return out;
-  }
-
   #withDescendantsOf(entries: Iterable<PoolEntry>): Set<PoolEntry> {
     const out = new Set<PoolEntry>();
     for (const e of entries) {
       out.add(e);
-      for (const d of this.#descendantsOf(e)) out.add(d);
+      for (const d of relatives(e, "children")) out.add(d);
     }
     return out;
   }

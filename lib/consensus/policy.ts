@@ -5,6 +5,13 @@
  * @module
  */
 
+/**
+ * Misbehaviour scores a refusal carries to the network layer: `BAN` bans the sender at once (an invalid block or
+ * signature), `NO_BLAME` costs it nothing (it may simply be behind or ahead of us). The chain's refusals and the
+ * network's ban list both count in these points.
+ */
+export const BAN = 100, NO_BLAME = 0;
+
 /** Largest transaction relayed or kept in the mempool, in bytes (Bitcoin Core's 100 kB; a block may hold larger). */
 export const MAX_STANDARD_TX_SIZE = 100_000;
 

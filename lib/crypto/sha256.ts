@@ -106,24 +106,31 @@ export const IV: Uint32Array = new Uint32Array([
   0x5be0cd19,
 ]);
 
-/**
- * One SHA-256 compression: updates `state` (8 words) with the 16 big-endian words `w[0..15]`.
- * `w` must have room for 64 words; its tail is used as the message schedule.
- */
-export function compress(state: Uint32Array, w: Uint32Array): void {
-  for (let i = 16; i < 64; i++) {
+/** `K` as signed words: `rounds` works on Int32Array, whose loads V8 keeps as small integers. */
+const KI = new Int32Array(K);
+
+/** Fills schedule words `from`..63 of `w` from the words before them. */
+export function schedule(w: Int32Array, from: number): void {
+  for (let i = from; i < 64; i++) {
     const x = w[i - 15], y = w[i - 2];
     const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
     const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
     w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
   }
-  let a = state[0], b = state[1], c = state[2], d = state[3];
-  let e = state[4], f = state[5], g = state[6], h = state[7];
-  for (let i = 0; i < 64; i++) {
+}
+
+/**
+ * Runs rounds `from`..`to`-1 on the working state `s` (a..h, replaced, not added to any base) with the
+ * schedule `w`. A compression is rounds 0..63 added to the state it started from; the miner's kernel
+ * (lib/mining/kernel.ts) also runs them in parts, to hoist the rounds a nonce does not change.
+ */
+export function rounds(s: Int32Array, w: Int32Array, from: number, to: number): void {
+  let a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
+  for (let i = from; i < to; i++) {
     const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const t1 = (h + S1 + ((e & f) ^ (~e & g)) + K[i] + w[i]) | 0;
+    const t1 = (h + S1 + (g ^ (e & (f ^ g))) + KI[i] + w[i]) | 0;
     const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const t2 = (S0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    const t2 = (S0 + ((a & b) | (c & (a | b)))) | 0;
     h = g;
     g = f;
     f = e;
@@ -133,18 +140,31 @@ export function compress(state: Uint32Array, w: Uint32Array): void {
     b = a;
     a = (t1 + t2) | 0;
   }
-  state[0] += a;
-  state[1] += b;
-  state[2] += c;
-  state[3] += d;
-  state[4] += e;
-  state[5] += f;
-  state[6] += g;
-  state[7] += h;
+  s[0] = a;
+  s[1] = b;
+  s[2] = c;
+  s[3] = d;
+  s[4] = e;
+  s[5] = f;
+  s[6] = g;
+  s[7] = h;
 }
 
-const W = new Uint32Array(64);
-const STATE = new Uint32Array(8);
+const WORK = new Int32Array(8);
+
+/**
+ * One SHA-256 compression: updates `state` (8 words) with the 16 big-endian words `w[0..15]`.
+ * `w` must have room for 64 words; its tail is used as the message schedule.
+ */
+export function compress(state: Int32Array, w: Int32Array): void {
+  schedule(w, 16);
+  WORK.set(state);
+  rounds(WORK, w, 0, 64);
+  for (let i = 0; i < 8; i++) state[i] = (state[i] + WORK[i]) | 0;
+}
+
+const W = new Int32Array(64);
+const STATE = new Int32Array(8);
 const TAIL = new Uint8Array(128);
 const TAIL_VIEW = new DataView(TAIL.buffer);
 

@@ -7,7 +7,7 @@
  * the nonce either and are hoisted out of the loop too. This is the fallback when wasm SIMD is unavailable.
  * @module
  */
-import { compress, IV, K } from "../crypto/sha256.ts";
+import { compress, IV, rounds, schedule } from "../crypto/sha256.ts";
 
 /** What a kernel needs to search one header: fixed per header except `w1` (the time) when time rolls. */
 export interface KernelJob {
@@ -57,15 +57,15 @@ function be32(b: Uint8Array, off: number): number {
 export function prepareJob(header: Uint8Array, target: bigint): KernelJob {
   if (header.length !== 80) throw new KernelJobError(`a header is 80 bytes, got ${header.length}`);
   if (target < 0n || target >= 1n << 256n) throw new KernelJobError("target must be in [0, 2^256)");
-  const midstate = new Uint32Array(IV);
-  const w = new Uint32Array(64);
+  const mid = new Int32Array(IV);
+  const w = new Int32Array(64);
   for (let i = 0; i < 16; i++) w[i] = be32(header, i * 4);
-  compress(midstate, w);
+  compress(mid, w);
   const t = new Uint8Array(32);
   let x = target;
   for (let i = 0; i < 32; i++, x >>= 8n) t[i] = Number(x & 0xffn);
   return {
-    midstate,
+    midstate: new Uint32Array(mid.buffer),
     w0: be32(header, 64),
     w1: be32(header, 68),
     w2: be32(header, 72),
@@ -85,45 +85,6 @@ export function meetsTarget(digest: Uint8Array, target: Uint8Array): boolean {
     if (digest[i] !== target[i]) return digest[i] < target[i];
   }
   return true;
-}
-
-const KI = new Int32Array(K);
-
-/** Runs rounds `from`..`to`-1 on the state `s` (Int32, not added to any base) with schedule `w`. */
-function rounds(s: Int32Array, w: Int32Array, from: number, to: number): void {
-  let a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
-  for (let i = from; i < to; i++) {
-    const S1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const t1 = (h + S1 + (g ^ (e & (f ^ g))) + KI[i] + w[i]) | 0;
-    const S0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const t2 = (S0 + ((a & b) | (c & (a | b)))) | 0;
-    h = g;
-    g = f;
-    f = e;
-    e = (d + t1) | 0;
-    d = c;
-    c = b;
-    b = a;
-    a = (t1 + t2) | 0;
-  }
-  s[0] = a;
-  s[1] = b;
-  s[2] = c;
-  s[3] = d;
-  s[4] = e;
-  s[5] = f;
-  s[6] = g;
-  s[7] = h;
-}
-
-/** Fills schedule words `from`..63 of `w`. */
-function schedule(w: Int32Array, from: number): void {
-  for (let i = from; i < 64; i++) {
-    const x = w[i - 15], y = w[i - 2];
-    const s0 = ((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3);
-    const s1 = ((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10);
-    w[i] = (w[i - 16] + s0 + w[i - 7] + s1) | 0;
-  }
 }
 
 /** The plain TypeScript kernel. */

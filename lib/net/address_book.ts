@@ -165,7 +165,7 @@ export class AddressBook {
     }, wait);
   }
 
-  /** Writes a pending tracker change now and waits for every write. */
+  /** Writes a pending tracker change now (again, if the last write failed) and waits for every write. */
   async flush(): Promise<void> {
     if (this.#writeTimer !== undefined) {
       this.#clock.clearTimeout(this.#writeTimer);
@@ -173,6 +173,10 @@ export class AddressBook {
       this.#writeNow();
     }
     await this.#writing.idle();
+    if (this.#lastWritten !== this.trackerLines().join("\n")) {
+      this.#writeNow();
+      await this.#writing.idle();
+    }
   }
 
   #writeNow(): void {
@@ -182,7 +186,10 @@ export class AddressBook {
     if (text === this.#lastWritten || lines.length === 0) return;
     this.#lastWritten = text;
     const addrs: HostPort[] = lines.map((l) => parseHostPort(l));
-    this.#writing.run(() => this.#tracker.write(addrs)).catch(() => {});
+    this.#writing.run(() => this.#tracker.write(addrs)).catch(() => {
+      // Not on disk: the next write (or `flush`) must not take it for written.
+      if (this.#lastWritten === text) this.#lastWritten = "";
+    });
   }
 
   #evict(): void {

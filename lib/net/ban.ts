@@ -5,7 +5,7 @@
  * @module
  */
 import { writeFileAtomic } from "../atomic_file.ts";
-import { BAN } from "../chain/errors.ts";
+import { BAN } from "../consensus/policy.ts";
 import { SerialQueue } from "../serial_queue.ts";
 
 /** Score at which a host is banned: the ledger's `BAN`, so a block or transaction scored `BAN` bans at once. */
@@ -131,11 +131,15 @@ export class BanList {
   }
 
   /**
-   * Resolves once every ban change so far is in the file (at once without one); rejects with the last write
-   * error, if the latest write failed.
+   * Resolves once every ban change so far is in the file (at once without one). After a failed write it
+   * writes again (memory still holds every ban); rejects with the error if that write fails too.
    */
   async flush(): Promise<void> {
     await this.#saving.idle();
+    if (this.#saveError) {
+      this.#save();
+      await this.#saving.idle();
+    }
     if (this.#saveError) throw this.#saveError;
   }
 

@@ -243,6 +243,8 @@ export interface LanDiscoveryOptions {
   onFind?: (found: string[], ms: number) => void;
   /** Random numbers in [0, 1) for nonces and jitter (default `Math.random`). */
   random?: () => number;
+  /** The clock in ms (default `performance.now`): a test freezes it to count answers per second exactly. */
+  now?: () => number;
 }
 
 /** UDP beacons on the local subnets; see the module doc. `close()` when done. */
@@ -284,10 +286,10 @@ export class LanDiscovery implements Discover {
   /** Asks the LAN for SuperPeers (see `Discover.find`). */
   async find(): Promise<string[]> {
     if (!this.enabled) return [];
-    const t0 = performance.now();
+    const t0 = this.#now();
     const found = await this.#find();
     try {
-      this.#o.onFind?.([...found], Math.round(performance.now() - t0));
+      this.#o.onFind?.([...found], Math.round(this.#now() - t0));
     } catch { /* an observer's bug must not break discovery */ }
     return found;
   }
@@ -313,10 +315,10 @@ export class LanDiscovery implements Discover {
   /** One search at a time, at most one a `MIN_QUERY_GAP_MS`: a caller in between gets the last answers. */
   #find(): Promise<string[]> {
     if (this.#inFlight) return this.#inFlight;
-    if (performance.now() - this.#lastQueryAt < MIN_QUERY_GAP_MS) {
+    if (this.#now() - this.#lastQueryAt < MIN_QUERY_GAP_MS) {
       return Promise.resolve([...this.#lastFound]);
     }
-    this.#lastQueryAt = performance.now();
+    this.#lastQueryAt = this.#now();
     this.#inFlight = this.#query().then((found) => {
       this.#lastFound = found;
       this.#inFlight = undefined;
@@ -327,7 +329,7 @@ export class LanDiscovery implements Discover {
 
   /** This machine's subnets and own addresses, read at most every 10 s (interfaces come and go). */
   #localNet(): { subnets: Subnet[]; own: Set<string> } {
-    const now = performance.now();
+    const now = this.#now();
     if (this.#net && now - this.#net.at < 10_000) return this.#net;
     let list: InterfaceAddress[] = [];
     try {
@@ -431,7 +433,7 @@ export class LanDiscovery implements Discover {
     if (!isNeighbour(rinfo.address, subnets, own)) return;
     // A node listening on loopback only can be dialled from this machine alone.
     if (isLoopbackHost(listen!) && !own.has(rinfo.address)) return;
-    if (!this.#limiter.allow(rinfo.address, performance.now())) return;
+    if (!this.#limiter.allow(rinfo.address, this.#now())) return;
     const answer = encodeBeacon({ ...b, kind: "answer", port });
     try {
       server.send(answer, rinfo.port, rinfo.address, () => {/* best effort */});
@@ -442,7 +444,7 @@ export class LanDiscovery implements Discover {
   #poll(): void {
     if (this.#closed) return;
     this.#pollTimer = setTimeout(() => this.#poll(), SERVE_POLL_MS);
-    const now = performance.now();
+    const now = this.#now();
     if (this.#host?.listen() === undefined) {
       this.#search = undefined;
       return;
@@ -455,6 +457,10 @@ export class LanDiscovery implements Discover {
     this.#find().then((found) => {
       if (found.length && !this.#closed && this.#host?.listen() !== undefined) this.#host.found(found);
     });
+  }
+
+  #now(): number {
+    return this.#o.now ? this.#o.now() : performance.now();
   }
 
   #jitter(ms: number): number {

@@ -1,12 +1,9 @@
 /**
  * What the network needs from the ledger, and nothing more: the network asks, the ledger decides.
- * The node implements this over its chain and mempool; `malformed` and `refused` turn the ledger's errors into
- * verdicts.
+ * The node implements this over its chain and mempool (its `lib/verdict.ts` turns the ledger's errors into
+ * verdicts).
  * @module
  */
-import { ValidationError } from "../chain/errors.ts";
-import { DecodeError } from "../primitives/bytes.ts";
-import { MALFORMED_SCORE } from "./ban.ts";
 
 /** The ledger's answer about a received block or transaction. */
 export type Verdict =
@@ -61,32 +58,4 @@ export interface LedgerPort {
   pendingTxids(): string[];
   /** A peer's `hello` announced a tip at this height: unverified, for showing sync progress only. */
   peerTip?(height: number): void;
-}
-
-/** Refusal codes that only mean the ledger has the item already: no blame, nothing to relay. */
-const KNOWN_CODES: ReadonlySet<string> = new Set([
-  "duplicate",
-  "txn-already-in-mempool",
-  "txn-already-known",
-]);
-
-/**
- * The verdict on bytes that do not decode (a `DecodeError`): rejected as malformed, scored `MALFORMED_SCORE`.
- * Any other error is thrown on: it is a bug, not a peer's fault.
- * @example try { decodeBlock(bytes) } catch (e) { return malformed(e); }
- */
-export function malformed(e: unknown): Verdict {
-  if (!(e instanceof DecodeError)) throw e;
-  return { kind: "rejected", code: "malformed", reason: e.message, score: MALFORMED_SCORE };
-}
-
-/**
- * The verdict on the ledger's refusal of item `id` (a `ValidationError`): known when it only says the ledger
- * has it already, else rejected with the error's code, reason and score. Any other error is thrown on.
- * @example try { await chain.processBlock(block) } catch (e) { return refused(e, hash); }
- */
-export function refused(e: unknown, id: string): Verdict {
-  if (!(e instanceof ValidationError)) throw e;
-  if (KNOWN_CODES.has(e.code)) return { kind: "known", id };
-  return { kind: "rejected", id, code: e.code, reason: e.reason, score: e.score };
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { Coin } from "../chain/coins.ts";
+import type { Coin } from "../primitives/coin.ts";
 
 /** One row of the block index. */
 export interface IndexRow {
@@ -67,6 +67,8 @@ const MIGRATIONS: readonly string[] = [
 export class Store {
   #db: DatabaseSync;
   #q: Record<string, StatementSync>;
+  /** Inside `#transaction`, whose failure says what a single statement's would. */
+  #inTransaction = false;
 
   /** @internal use `openStore`. */
   constructor(db: DatabaseSync) {
@@ -151,12 +153,14 @@ export class Store {
 
   /** Stores a block and its index row (a no-op if already stored). */
   putBlock(row: IndexRow, data: Uint8Array): void {
-    this.#q.putBlock.run(row.hash, row.height, row.header, row.chainWork.toString(16), row.status, data);
+    this.#write(() =>
+      this.#q.putBlock.run(row.hash, row.height, row.header, row.chainWork.toString(16), row.status, data)
+    );
   }
 
   /** Updates a block's status flags. */
   setStatus(hash: string, status: number): void {
-    this.#q.setStatus.run(status, hash);
+    this.#write(() => this.#q.setStatus.run(status, hash));
   }
 
   /** The encoded block, or undefined. */
@@ -205,9 +209,20 @@ export class Store {
     });
   }
 
-  #transaction(fn: () => void): void {
-    this.#db.exec("BEGIN IMMEDIATE");
+  /** One statement, atomic by itself: a failure is a StoreError, as in a transaction. */
+  #write(fn: () => void): void {
+    if (this.#inTransaction) return fn();
     try {
+      fn();
+    } catch (e) {
+      throw new StoreError(`store write failed, nothing was changed: ${(e as Error).message}`);
+    }
+  }
+
+  #transaction(fn: () => void): void {
+    try {
+      this.#db.exec("BEGIN IMMEDIATE"); // inside: a busy or full database is a StoreError like any other
+      this.#inTransaction = true;
       fn();
       this.#db.exec("COMMIT");
     } catch (e) {
@@ -215,6 +230,8 @@ export class Store {
         this.#db.exec("ROLLBACK");
       } catch { /* the transaction is already gone; the original error matters */ }
       throw new StoreError(`store write failed, nothing was changed: ${(e as Error).message}`);
+    } finally {
+      this.#inTransaction = false;
     }
   }
 
