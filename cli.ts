@@ -15,6 +15,7 @@ import {
   zshCompletion,
 } from "./lib/cli/help.ts";
 import { CLI_ERROR_NAMES, jsonError, printResult } from "./lib/cli/output.ts";
+import { runWalletCommand } from "./lib/cli/wallet_commands.ts";
 import { NETWORKS } from "./lib/consensus/params.ts";
 import { dataDirOf, fromInvocation } from "./lib/cli/locate.ts";
 import { Node, type NodeEvent, NodeStartError } from "./lib/node.ts";
@@ -267,6 +268,7 @@ async function run(args: Args): Promise<void> {
 async function subcommand(args: Args): Promise<void> {
   const dataDir = dataDirOf(args);
   try {
+    if (await runWalletCommand(args, dataDir)) return;
     // `mining start` is the RPC's `mining.start`; every other command is the method of its name.
     const [method, params] = args.command === "mining"
       ? [`mining.${args.positional[0]}`, []]
@@ -275,6 +277,7 @@ async function subcommand(args: Args): Promise<void> {
     printResult(args.command, result, args.json);
   } catch (e) {
     if (e instanceof NoNode) fail(e.message, 3, undefined, true, CLI_ERROR_NAMES.noNode);
+    if (e instanceof WalletError) fail(e.message, 1);
     if (e instanceof RpcError) {
       const name = e.code === 401 ? CLI_ERROR_NAMES.badCookie : RPC_ERROR_NAMES[e.code] ?? "refused";
       fail(e.message, e.code === RPC_ERRORS.badParams ? 2 : 1, args.command, true, name);

@@ -99,10 +99,16 @@ export {
 export { DataDirLocked, type DirLock, lockDataDir } from "./lib/store/lock.ts";
 export {
   type Balance,
+  type ChainReader,
+  type DatedEntry,
   DEFAULT_FEE_RATE,
+  type HistoryEntry,
   InsufficientFunds,
   Wallet,
   WalletError,
+  WalletLocked,
+  type WalletOptions,
   type WalletView,
+  WrongPassphrase,
 } from "./lib/wallet/wallet.ts";
 export { WALLET_FILE_VERSION } from "./lib/wallet/wallet_file.ts";

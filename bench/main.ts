@@ -9,6 +9,7 @@ import { benchMining } from "./mining.ts";
 import { benchNetwork } from "./network.ts";
 import { benchNode } from "./node.ts";
 import { loadAverage } from "./stats.ts";
+import { benchWallet } from "./wallet.ts";
 
 type Section = (opts: { quick?: boolean }) => Promise<Record<string, unknown>>;
 
@@ -18,6 +19,7 @@ const SECTIONS: Record<string, Section> = {
   network: benchNetwork,
   node: benchNode,
   explorer: benchExplorer,
+  wallet: benchWallet,
 };
 
 const args = Deno.args;

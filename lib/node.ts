@@ -22,7 +22,7 @@ import {
 import { type DirLock, lockDataDir } from "./store/lock.ts";
 import { openStore, type Store } from "./store/store.ts";
 import { Wallet, type WalletView } from "./wallet/wallet.ts";
-import { readWalletFile } from "./wallet/wallet_file.ts";
+import { RecentFeeRates, suggestFeeRate } from "./wallet/fee_rate.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
 import { malformed, refused } from "./verdict.ts";
 import { countVerdict } from "./metrics.ts";
@@ -219,6 +219,7 @@ export class Node {
   #knewNobody = false;
   /** Payments are built one at a time, so two at once never pick the same coins. */
   #sending = new SerialQueue();
+  #feeRates = new RecentFeeRates();
   #clock = new ClockSkew();
   #clockWarning: string | null = null;
 
@@ -314,11 +315,13 @@ export class Node {
       const params = NETWORKS[opts.network];
       // Read the wallet before the store may be created or migrated: a wallet this program refuses (newer,
       // corrupt, another network's) must leave the whole data directory as it was.
-      await readWalletFile(`${opts.dataDir}/wallet.json`, params.name);
+      await Wallet.check(`${opts.dataDir}/wallet.json`, params);
       store = openStore(`${opts.dataDir}/chain.sqlite`);
       const verifier = new VerifyQueue(pool.capacity, pool.check);
       const chain = Chain.open(store, params, { verifier });
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
+      // The rescan: the wallet's history and used addresses come from the chain itself.
+      await wallet.scanChain(chain);
       const bans = await BanList.open(`${opts.dataDir}/bans.json`);
       const node = new Node(
         opts,
@@ -469,6 +472,14 @@ export class Node {
     return this.#sync.progress(performance.now(), this.chain.height);
   }
 
+  /**
+   * The fee rate (base units per byte) suggested for a payment now: enough for the next block given the
+   * mempool, and no less than the median lowest rate of recent full blocks (`lib/wallet/fee_rate.ts`).
+   */
+  suggestedFeeRate(): number {
+    return Math.max(suggestFeeRate(this.mempool.entries()), this.#feeRates.floor);
+  }
+
   /** What the wallet needs to see of the chain and the mempool. */
   walletView(): WalletView {
     return {
@@ -504,16 +515,31 @@ export class Node {
     return entry.txid;
   }
 
-  /** Pays `amount` base units to `address` from the wallet; returns the txid. */
-  send(address: string, amount: number): Promise<{ txid: string; fee: number }> {
+  /**
+   * Pays `amount` base units to `address` from the wallet at `opts.feeRate` base units per byte (default
+   * `DEFAULT_FEE_RATE`); an encrypted, locked wallet needs `opts.passphrase`. Returns the txid and fee.
+   */
+  send(
+    address: string,
+    amount: number,
+    opts: { feeRate?: number; passphrase?: string } = {},
+  ): Promise<{ txid: string; fee: number }> {
     return this.#sending.run(async () => {
       // Unconfirmed coins whose chain is at the mempool's limit cannot be spent until a block confirms some.
       const spendable = {
         ...this.walletView(),
         canSpend: (o: OutPoint) => this.mempool.roomForChild(o.txid),
       };
-      const { tx, fee } = await this.wallet.createTransaction(spendable, address, amount);
-      return { txid: await this.submitTx(tx), fee };
+      const { tx, fee } = await this.wallet.withPassphrase(
+        opts.passphrase,
+        () => this.wallet.createTransaction(spendable, address, amount, { feeRate: opts.feeRate }),
+      );
+      const txid = await this.submitTx(tx);
+      // Its change address is now used. The key was saved with the pool long before, so the mark can be saved
+      // after the reply (a crash before it only leaves the mark to the next start's rescan).
+      this.wallet.sawTransaction(tx);
+      this.wallet.flush().catch(() => {});
+      return { txid, fee };
     });
   }
 
@@ -545,10 +571,20 @@ export class Node {
   }
 
   async #afterChainUpdate(update: ChainUpdate, source: "local" | "network"): Promise<void> {
+    // The fee rates of the payments a block took, while the mempool still holds them (none during a sync).
+    if (this.mempool.size > 0) {
+      for (const { block } of update.connected) {
+        this.#feeRates.blockConnected(block, (tx) => this.mempool.get(txid(tx))?.feeRate);
+      }
+    }
     const { restored, unlocked } = await this.mempool.chainUpdated(update);
     // Transactions a reorg put back in the mempool are news to peers that never saw them unconfirmed.
     for (const e of restored) this.net.relayTx(encodeTransaction(e.tx));
     if (update.connected.length) { for (const w of this.#tipWatchers) w(); }
+    for (const { height } of update.disconnected) this.wallet.disconnectFrom(height);
+    for (const { block, height } of update.connected) this.wallet.scanBlock(block, height);
+    // Used marks the file misses are found again by the next start's rescan: a failed save stops nothing.
+    await this.wallet.flush().catch(() => {});
     if (update.disconnected.length) {
       this.#emit({
         type: "reorg",
@@ -688,6 +724,8 @@ export class Node {
     await this.net.stop();
     this.#discovery.close();
     await this.#bans.flush().catch(() => {}); // a ban that could not be written still held while we ran
+    await this.wallet.flush().catch(() => {}); // and a used mark not yet saved (the next rescan finds it too)
+    await this.wallet.settled();
     // Checks still running finish in this thread (nothing is left unverified), then the store closes.
     this.#verifyPool.close();
     this.#store.close();

@@ -10,14 +10,15 @@
 # Included explicitly: what the code loads at run time by a path the compiler cannot see — the mining worker
 # and the signature-check worker (new Worker(new URL(...))), its wasm kernel, and the menu (imported through a variable so that headless
 # nodes and subcommands never fetch its npm prompt library), and the explorer's assets (stylesheet, script,
-# uPlot), which the explorer reads at start from import.meta.url.
+# uPlot), which the explorer reads at start from import.meta.url, and the wallet's npm libraries (lib/wallet/libs.ts,
+# loaded when seed words are made or checked, or secrets sealed or opened).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PERMS=(--allow-read --allow-write --allow-net
   --allow-env=TERM,HOME,XDG_DATA_HOME,APPDATA,NO_COLOR,COLUMNS,LINES,INIT_CWD
   --allow-sys=networkInterfaces)
 INCLUDES=(--include lib/mining/worker.ts --include lib/crypto/verify_worker.ts --include lib/mining/kernel.wasm --include lib/ui/menu.ts
-  --include lib/explorer/assets)
+  --include lib/explorer/assets --include lib/wallet/libs.ts)
 TARGETS=(x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-msvc)
 rm -rf dist
 mkdir -p dist

@@ -27,7 +27,7 @@ async function run(...args: string[]): Promise<CliResult> {
 function sampleValue(value: string): string {
   if (value === "main|regtest") return "regtest";
   if (value === "HOST:PORT") return "127.0.0.1:18765";
-  if (/^(N|MS)$/.test(value)) return "200";
+  if (/^(N|MS|SECONDS)$/.test(value)) return "200";
   return "/tmp/x";
 }
 
@@ -99,7 +99,15 @@ Deno.test("every flag the parser accepts is accepted exactly by the commands who
       if (f.name === "--help" || f.name === "--version") continue; // they replace the command
       const argv = [
         c.name,
-        ...Array(c.arity[0]).fill(c.name === "completions" ? "bash" : c.name === "mining" ? "start" : "1"),
+        ...Array(c.arity[0]).fill(
+          c.name === "completions"
+            ? "bash"
+            : c.name === "mining"
+            ? "start"
+            : c.name === "wallet"
+            ? "backup"
+            : "1",
+        ),
         f.name,
         ...(f.value ? [sampleValue(f.value)] : []),
       ];

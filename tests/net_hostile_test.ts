@@ -77,7 +77,7 @@ async function forgedTx(owner: TestNode): Promise<Uint8Array> {
     version: 1,
     inputs: [{
       prevout: { txid: block1.txs[0].txid, index: 0 },
-      publicKey: fromHex(wallet.keys[0].publicKey) as Uint8Array<ArrayBuffer>,
+      publicKey: fromHex(wallet.receive.keys[0]) as Uint8Array<ArrayBuffer>,
       signature: crypto.getRandomValues(new Uint8Array(64)),
     }],
     outputs: [{ amount: 49 * COIN, pubKeyHash: "11".repeat(20) }],

@@ -270,6 +270,7 @@ Deno.test("compile.sh: five targets, the start task's permissions (never -A), th
       "lib/mining/kernel.wasm",
       "lib/mining/worker.ts",
       "lib/ui/menu.ts",
+      "lib/wallet/libs.ts",
     ]);
     const start = startPermissions();
     assert.ok(!start.includes("-A") && !start.includes("--allow-all"));

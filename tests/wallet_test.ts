@@ -106,7 +106,10 @@ async function assertPayment(
   assert.equal(tx.lockTime, 0);
   assert.deepEqual(tx.outputs[0], { amount, pubKeyHash: OTHER_PKH });
   assert.ok(tx.outputs.length === 1 || tx.outputs.length === 2);
-  if (tx.outputs[1]) assert.equal(tx.outputs[1].pubKeyHash, w.pubKeyHash, "change goes to the wallet");
+  if (tx.outputs[1]) {
+    assert.ok(w.pubKeyHashes.has(tx.outputs[1].pubKeyHash), "change goes to the wallet");
+    assert.notEqual(tx.outputs[1].pubKeyHash, w.pubKeyHash, "to a change address, not the receiving one");
+  }
   assert.ok(tx.outputs.every((o) => o.amount > 0));
   const byKey = new Map(view.all().map((c) => [outpointKey(c.outpoint), c]));
   const spent = tx.inputs.map((i) => byKey.get(outpointKey(i.prevout))!);
@@ -315,7 +318,8 @@ async function assertPaymentOnChain(
   const outputs = tx.outputs.reduce((s, o) => s + o.amount, 0);
   assert.equal(outputs, inputs - fee, "outputs = inputs − fee");
   if (tx.outputs.length === 2) {
-    assert.equal(tx.outputs[1].pubKeyHash, wallet.pubKeyHash, "change to self");
+    assert.ok(wallet.pubKeyHashes.has(tx.outputs[1].pubKeyHash), "change to self");
+    assert.notEqual(tx.outputs[1].pubKeyHash, wallet.pubKeyHash, "to a change address");
     assert.ok(tx.outputs[1].amount > 0);
     assert.equal(fee, DEFAULT_FEE_RATE * txSize(tx));
   } else {

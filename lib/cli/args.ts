@@ -12,6 +12,7 @@ import {
   FLAGS,
   type FlagSpec,
   UsageError,
+  WALLET_ACTIONS,
 } from "./commands.ts";
 
 export { type Args, SUBCOMMANDS, UsageError } from "./commands.ts";
@@ -81,6 +82,12 @@ export function parseArgs(argv: string[]): Args {
   }
   const spec = findCommand(a.command)!;
   for (const [flag, v] of given) {
+    if (flag.only && flag.scope === spec.flags && !flag.only.includes(spec.name)) {
+      throw new UsageError(
+        `${flag.name} is not a flag of ${spec.name} (it belongs to ${flag.only.join(", ")})`,
+        spec.name,
+      );
+    }
     if (flag.scope !== "all" && flag.scope !== spec.flags) {
       throw new UsageError(
         `${flag.name} is not a flag of ${spec.name}` +
@@ -105,6 +112,9 @@ export function parseArgs(argv: string[]): Args {
   }
   if (a.command === "help" && a.positional[0] !== undefined && !findCommand(a.positional[0])) {
     throw new UsageError(`no command "${a.positional[0]}" to help with`, "help");
+  }
+  if (a.command === "wallet" && !(WALLET_ACTIONS as readonly string[]).includes(a.positional[0])) {
+    throw new UsageError(`wallet ${a.positional[0]}: the actions are ${WALLET_ACTIONS.join(", ")}`, "wallet");
   }
   if (a.command === "mining" && a.positional[0] !== "start" && a.positional[0] !== "stop") {
     throw new UsageError(`mining takes start or stop, not "${a.positional[0]}"`, "mining");

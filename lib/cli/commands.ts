@@ -36,6 +36,7 @@ export const SUBCOMMANDS = [
   "bans",
   "unban",
   "stop",
+  "wallet",
 ] as const;
 
 /** A subcommand that talks to a running node. */
@@ -82,6 +83,16 @@ export interface Args {
   pingIntervalMs?: number;
   /** `--dead-after`, milliseconds. */
   deadAfterMs?: number;
+  /** `--new` (address). */
+  newAddress?: boolean;
+  /** `--fee-rate`, base units per byte (send). */
+  feeRate?: number;
+  /** `--passphrase-file` (send, wallet). */
+  passphraseFile?: string;
+  /** `--words-file` (wallet restore). */
+  wordsFile?: string;
+  /** `--for`, seconds (wallet unlock). */
+  forSeconds?: number;
 }
 
 /** Which commands a flag belongs to: `run`, the node's subcommands, or every command. */
@@ -101,6 +112,8 @@ export interface FlagSpec {
   scope: FlagScope;
   /** One line of help. */
   help: string;
+  /** The only commands it belongs to, when fewer than its scope's. */
+  only?: readonly CommandName[];
   /** Sets the parsed value on `a` (`value` is "" for a flag without one); throws `UsageError`. */
   apply(a: Args, value: string): void;
 }
@@ -311,6 +324,57 @@ export const FLAGS: readonly FlagSpec[] = [
     },
   },
   {
+    name: "--new",
+    scope: "node",
+    only: ["address"],
+    help: "a fresh receiving address (each payer gets their own)",
+    apply(a) {
+      a.newAddress = true;
+    },
+  },
+  {
+    name: "--fee-rate",
+    value: "N",
+    scope: "node",
+    only: ["send"],
+    help: "the fee in base units per byte (default 10, the suggested rate is in `peerchain wallet info`)",
+    apply(a, v) {
+      a.feeRate = int("--fee-rate", v, 1, 1_000_000);
+    },
+  },
+  {
+    name: "--passphrase-file",
+    value: "FILE",
+    complete: "file",
+    scope: "node",
+    only: ["send", "wallet"],
+    help: "read the wallet's passphrase from FILE (its first line) instead of asking for it",
+    apply(a, v) {
+      a.passphraseFile = v;
+    },
+  },
+  {
+    name: "--words-file",
+    value: "FILE",
+    complete: "file",
+    scope: "node",
+    only: ["wallet"],
+    help: "wallet restore: read the 24 seed words from FILE instead of asking for them",
+    apply(a, v) {
+      a.wordsFile = v;
+    },
+  },
+  {
+    name: "--for",
+    value: "SECONDS",
+    scope: "node",
+    only: ["wallet"],
+    help: "wallet unlock: how long the wallet stays unlocked, 1 to 86400 seconds",
+    apply(a, v) {
+      a.forSeconds = int("--for", v, 1, 86_400);
+    },
+  },
+  {
     name: "--help",
     short: "-h",
     scope: "all",
@@ -441,9 +505,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "address",
     args: "",
     arity: [0, 0],
-    summary: "this node's address, to be paid at",
-    description: "Prints the wallet's address; others pay this node with `peerchain send ADDRESS AMOUNT`.",
-    examples: ["peerchain address"],
+    summary: "this node's address, to be paid at (--new: a fresh one)",
+    description:
+      "Prints the wallet's address; others pay this node with `peerchain send ADDRESS AMOUNT`. With --new,\n" +
+      "a fresh receiving address of the wallet's seed (works while the wallet is locked).",
+    examples: ["peerchain address", "peerchain address --new"],
     flags: "node",
     exitCodes: NODE_EXITS,
   },
@@ -453,13 +519,15 @@ export const COMMANDS: readonly CommandSpec[] = [
     arity: [2, 2],
     summary: "pay AMOUNT coins to ADDRESS",
     description:
-      "Pays AMOUNT coins from the node's wallet to ADDRESS, with change back to the wallet and the\n" +
-      "default fee, and prints the transaction id. The payment waits in the mempool until a block has it.",
+      "Pays AMOUNT coins from the node's wallet to ADDRESS, with change to a fresh address of the wallet,\n" +
+      "at --fee-rate (default 10 base units per byte), and prints the transaction id. An encrypted wallet\n" +
+      "asks for its passphrase (or reads --passphrase-file). The payment waits in the mempool until a block\n" +
+      "has it.",
     argHelp: [
       ["ADDRESS", "the address to pay (a mistyped character is always caught)"],
       ["AMOUNT", "coins, with up to 8 decimals, e.g. 1.5"],
     ],
-    examples: ["peerchain send pc1q… 1.5"],
+    examples: ["peerchain send pc1q… 1.5", "peerchain send pc1q… 1.5 --fee-rate 20 --passphrase-file pw.txt"],
     flags: "node",
     exitCodes: [
       [0, "sent"],
@@ -531,6 +599,34 @@ export const COMMANDS: readonly CommandSpec[] = [
     exitCodes: NODE_EXITS,
   },
   {
+    name: "wallet",
+    args: "ACTION",
+    arity: [1, 1],
+    summary: "backup, restore, history, info, encrypt, unlock or lock the wallet",
+    description: "The wallet of the running node (restore: of a data directory with no node):\n" +
+      "  backup   prints the 24 seed words (and any imported keys, which the words do not cover)\n" +
+      "  restore  makes the wallet of a new data directory from seed words (asked for, or --words-file);\n" +
+      "           start the node there after: it rescans the chain and finds the wallet's coins\n" +
+      "  history  payments received and sent, with fees and confirmations\n" +
+      "  info     encrypted or not, locked or not, addresses, and the suggested fee rate\n" +
+      "  encrypt  sets a passphrase: the words and keys are stored encrypted (scrypt, AES-GCM)\n" +
+      "  unlock   opens an encrypted wallet --for SECONDS, for scripts that send\n" +
+      "  lock     closes it again",
+    argHelp: [["ACTION", "backup, restore, history, info, encrypt, unlock or lock"]],
+    examples: [
+      "peerchain wallet backup",
+      "peerchain wallet restore --data-dir ~/restored --words-file words.txt",
+      "peerchain wallet unlock --for 300 --passphrase-file pw.txt",
+    ],
+    flags: "node",
+    exitCodes: [
+      [0, "done"],
+      [1, "refused: a wrong passphrase, bad seed words, a wallet already there (nothing changed)"],
+      [2, "usage error"],
+      [3, "no node is running for that data directory"],
+    ],
+  },
+  {
     name: "help",
     args: "[COMMAND]",
     arity: [0, 1],
@@ -577,5 +673,10 @@ export function findCommand(name: string): CommandSpec | undefined {
 
 /** The flags `command` accepts, in table order. */
 export function flagsOf(command: CommandSpec): FlagSpec[] {
-  return FLAGS.filter((f) => f.scope === "all" || f.scope === command.flags);
+  return FLAGS.filter((f) =>
+    (f.scope === "all" || f.scope === command.flags) && (!f.only || f.only.includes(command.name))
+  );
 }
+
+/** The wallet command's actions. */
+export const WALLET_ACTIONS = ["backup", "restore", "history", "info", "encrypt", "unlock", "lock"] as const;

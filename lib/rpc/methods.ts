@@ -14,6 +14,7 @@ import type { Block } from "../primitives/block.ts";
 import { type Transaction, txid } from "../primitives/transaction.ts";
 import { InsufficientFunds, WalletError } from "../wallet/errors.ts";
 import { AddressError, encodeAddress } from "../crypto/address.ts";
+import { WALLET_METHODS } from "./wallet_methods.ts";
 
 /**
  * JSON-RPC error codes: the standard ones (negative) and this node's application codes (positive), each
@@ -280,18 +281,29 @@ export const METHODS: Record<string, Method> = {
     };
   },
   address: (node) => ({ address: node.wallet.address }),
-  send: async (node, [address, amount]) => {
+  send: async (node, [address, amount, feeRate, passphrase]) => {
     if (typeof address !== "string" || typeof amount !== "string") {
       throw new RpcBadParams('send takes an address and an amount in coins as a decimal string, e.g. "1.5"');
     }
+    const rate = feeRate === undefined || feeRate === null ? undefined : Number(feeRate);
+    if (rate !== undefined && !(Number.isSafeInteger(rate) && rate >= 1 && rate <= 1_000_000)) {
+      throw new RpcBadParams("--fee-rate takes a whole number of base units per byte, 1 to 1000000");
+    }
+    if (passphrase !== undefined && passphrase !== null && typeof passphrase !== "string") {
+      throw new RpcBadParams("a passphrase is text");
+    }
     try {
       const units = parseAmount(amount);
-      const { txid, fee } = await node.send(address, units);
+      const { txid, fee } = await node.send(address, units, {
+        feeRate: rate,
+        passphrase: passphrase ?? undefined,
+      });
       return { txid, amount: formatAmount(units), fee: formatAmount(fee) };
     } catch (e) {
       refusal(e);
     }
   },
+  ...WALLET_METHODS,
   mine: async (node, [n]) => ({ hashes: await node.miner.mineBlocks(intParam(n, "N", 1, 10_000)) }),
   "mining.start": (node) => {
     node.miner.start();

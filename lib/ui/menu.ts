@@ -21,7 +21,8 @@ import {
 } from "./prompts.ts";
 import { clock, formatHashrate, newsLine, palette, statusLine, visibleWidth, wantColour } from "./render.ts";
 import { syncLine } from "../sync_progress.ts";
-import { blockScreen, chainScreen, findBlock, mempoolScreen, peersScreen, walletScreen } from "./screens.ts";
+import { blockScreen, chainScreen, findBlock, mempoolScreen, peersScreen } from "./screens.ts";
+import { walletFlow, withMenuPassphrase } from "./wallet_menu.ts";
 
 /** Loads the prompt library before the menu draws anything (cli.ts reaches the menu's modules only through this one). */
 export { preloadPrompts } from "./prompts.ts";
@@ -248,7 +249,7 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
       return continuousMiningView(node, p);
     },
     mempool: () => Promise.resolve(() => mempoolScreen(node, p)),
-    wallet: () => Promise.resolve(() => walletScreen(node, p)),
+    wallet: () => walletFlow(node, p).then((lines) => () => lines),
   };
 
   let highlighted: Action = "refresh";
@@ -290,7 +291,11 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
               description: mining ? "Stop mining" : "Mine until told to stop",
             },
             { value: "mempool", name: "Show mempool", description: "Transactions waiting for a block" },
-            { value: "wallet", name: "Wallet", description: "Address, balances and recent payments" },
+            {
+              value: "wallet",
+              name: "Wallet",
+              description: "Balances, new address, history, seed words backup, encryption",
+            },
             { value: "quit", name: "Quit", description: "Stop the node and leave" },
           ],
         });
@@ -378,13 +383,14 @@ async function sendFlow(node: Node, p: ReturnType<typeof palette>): Promise<stri
 
   const view = node.walletView();
   const spendable = node.wallet.spendable(view).reduce((s, c) => s + c.coin.amount, 0);
+  const feeRate = node.suggestedFeeRate();
   let draft: { units: number; fee: number } | undefined;
   await ask({
     message: `Amount in coins (spendable ${formatAmount(spendable)}):`,
     validate: async (s) => {
       try {
         const units = parseAmount(s);
-        const { fee } = await node.wallet.createTransaction(node.walletView(), address, units);
+        const { fee } = await node.wallet.draftPayment(node.walletView(), address, units, { feeRate });
         draft = { units, fee };
         return true;
       } catch (e) {
@@ -397,13 +403,15 @@ async function sendFlow(node: Node, p: ReturnType<typeof palette>): Promise<stri
   });
   const { units, fee } = draft!;
   const sure = await confirmYes(
-    `Send ${formatAmount(units)} coins to ${address}, fee ${formatAmount(fee)} (total ${
-      formatAmount(units + fee)
-    })?`,
+    `Send ${formatAmount(units)} coins to ${address}, fee ${formatAmount(fee)} at the suggested ${feeRate} ` +
+      `units per byte (total ${formatAmount(units + fee)})?`,
   );
   if (!sure) return ["Not sent."];
   try {
-    const r = await node.send(address, units);
+    const r = await withMenuPassphrase(
+      node,
+      (passphrase) => node.send(address, units, { feeRate, passphrase }),
+    );
     return [
       p.green(`Sent ${formatAmount(units)} coins to ${address}.`),
       `txid ${r.txid}, fee ${formatAmount(r.fee)}: it waits in the mempool until a block includes it.`,

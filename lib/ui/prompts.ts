@@ -204,3 +204,16 @@ export function restoreTerminal(): void {
     if (Deno.stdout.isTerminal()) Deno.stdout.writeSync(new TextEncoder().encode("\x1b[?25h"));
   } catch { /* idem */ }
 }
+
+/** Reads a secret (a passphrase) without showing it; `validate` as for `ask`. */
+export async function askPassword(
+  message: string,
+  validate?: (text: string) => true | string | Promise<true | string>,
+): Promise<string> {
+  const { password } = await load();
+  try {
+    return await password({ message, mask: "*", validate });
+  } catch (e) {
+    translate(e);
+  }
+}

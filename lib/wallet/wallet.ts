@@ -1,97 +1,43 @@
 /**
- * The wallet: Ed25519 keys kept in `wallet.json` (mode 0600), their addresses, balances, coin selection,
- * change and signing. It reads the chain and mempool only through a `WalletView`, which the node implements.
+ * The wallet: Ed25519 keys derived from 24 seed words (lib/wallet/keyring.ts), kept in `wallet.json`
+ * (mode 0600, lib/wallet/wallet_file.ts), their addresses, balances, history, coin selection, change to a
+ * fresh address, and signing. It reads the chain and mempool only through a `WalletView`, which the node
+ * implements, and learns of blocks through `scanBlock`.
  * @module
  */
-import type { Coin, OwnedCoin } from "../chain/coins.ts";
-import { MAX_STANDARD_TX_SIZE } from "../chain/mempool.ts";
-import { isMature } from "../chain/tx_rules.ts";
-import { COIN, formatAmount, MAX_MONEY } from "../consensus/amount.ts";
+import type { OwnedCoin } from "../chain/coins.ts";
 import { type NetworkParams, NETWORKS } from "../consensus/params.ts";
 import { AddressError, decodeAddress, encodeAddress, pubKeyHash } from "../crypto/address.ts";
-import {
-  exportPrivateKey,
-  generateKeyPair,
-  importPrivateKey,
-  type KeyPair,
-  sign,
-} from "../crypto/ed25519.ts";
-import { fromHex, toHex } from "../crypto/hex.ts";
-import {
-  INPUT_SIZE,
-  type OutPoint,
-  sigHash,
-  type Transaction,
-  type TxOutput,
-  txSize,
-} from "../primitives/transaction.ts";
+import { sign } from "../crypto/ed25519.ts";
+import type { Block } from "../primitives/block.ts";
+import { sigHash, type Transaction } from "../primitives/transaction.ts";
 import { SerialQueue } from "../serial_queue.ts";
 import { InsufficientFunds, WalletError } from "./errors.ts";
-import {
-  readWalletFile,
-  restrictToOwner,
-  type StoredKey,
-  WALLET_FILE_VERSION,
-  writeWalletFile,
-} from "./wallet_file.ts";
+import { DEFAULT_FEE_RATE } from "./fee_rate.ts";
+import { type DatedEntry, type HistoryEntry, WalletHistory } from "./history.ts";
+import { Keyring, WalletLocked, WrongPassphrase } from "./keyring.ts";
+import { type Balance, balanceOf, buildPayment, spendableCoins, type WalletView } from "./payment.ts";
+import { generateMnemonic } from "./seed.ts";
+import { readWalletFile, restrictToOwner, writeWalletFile } from "./wallet_file.ts";
 
-export { InsufficientFunds, WalletError };
+export { DEFAULT_FEE_RATE, InsufficientFunds, WalletError, WalletLocked, WrongPassphrase };
+export { type Balance, isMatureForNextBlock, MAX_WALLET_TX_SIZE, type WalletView } from "./payment.ts";
+export type { DatedEntry, HistoryEntry };
 
-/** What the wallet needs to see of the chain and the mempool. */
-export interface WalletView {
-  /** Height of the current tip. */
-  height: number;
-  /** Confirmations a coinbase output needs before it can be spent. */
-  coinbaseMaturity: number;
-  /** Confirmed unspent outputs paying any of these key hashes. */
-  coinsOf(pubKeyHashes: ReadonlySet<string>): OwnedCoin[];
-  /** Unconfirmed outputs (in the mempool) paying any of these key hashes. */
-  mempoolCoinsOf(pubKeyHashes: ReadonlySet<string>): OwnedCoin[];
-  /** True when a mempool transaction already spends this outpoint. */
-  isSpentInMempool(outpoint: OutPoint): boolean;
-  /**
-   * False for a coin that cannot be spent now (an unconfirmed one whose chain is at the mempool's limit).
-   * Asked only of the coins a payment would take, largest first: asking it of every coin cost a payment
-   * O(own unconfirmed coins x chain length) under load.
-   */
-  canSpend?(outpoint: OutPoint): boolean;
+/** What a rescan reads of the chain (a `Chain` is one). */
+export interface ChainReader {
+  /** Height of the tip. */
+  readonly height: number;
+  /** The active chain's entry at `height`. */
+  entryAt(height: number): { hash: string } | undefined;
+  /** A stored block. */
+  getBlock(hash: string): Block | undefined;
 }
 
-/** Balances in base units. */
-export interface Balance {
-  /** Mature, confirmed and not being spent by a mempool transaction. */
-  confirmed: number;
-  /** Coinbase outputs still maturing. */
-  immature: number;
-  /** Unconfirmed outputs to us in the mempool (including our own change) not yet spent again. */
-  pending: number;
-}
-
-/** Default fee rate, base units per byte: 1980 units (0.0000198 coins) for a one-input payment with change. */
-export const DEFAULT_FEE_RATE = 10;
-
-/**
- * Largest transaction the wallet builds, in bytes (Bitcoin's standard limit): 750 inputs or so. Bigger ones
- * would crowd blocks or not fit in one at all; paying that much takes several smaller payments.
- */
-export const MAX_WALLET_TX_SIZE = MAX_STANDARD_TX_SIZE;
-
-/**
- * True when `coin` may be spent by a transaction in the next block. A coinbase output created at height h
- * needs `coinbaseMaturity` confirmations counting the block that spends it, so it is mature when
- * `view.height + 1 - h >= coinbaseMaturity`: the consensus rule (`isMature` in lib/chain/tx_rules.ts) at
- * spend height `view.height + 1`, which is also the height the mempool checks a new transaction against.
- */
-export function isMatureForNextBlock(
-  coin: Coin,
-  view: Pick<WalletView, "height" | "coinbaseMaturity">,
-): boolean {
-  return isMature(coin, view.height + 1, view.coinbaseMaturity);
-}
-
-interface Key extends KeyPair {
-  pkh: string;
-  stored: StoredKey;
+/** Options of `Wallet.open`. */
+export interface WalletOptions {
+  /** scrypt's cost N when encrypting (default `SCRYPT_N`; tests choose a small one). */
+  scryptN?: number;
 }
 
 /**
@@ -129,52 +75,94 @@ export class Wallet {
   /** The network's parameters. */
   readonly params: NetworkParams;
   #path: string | null;
-  #keys: Key[] = [];
-  #byPkh = new Map<string, Key>();
-  #pkhs = new Set<string>();
+  #keys: Keyring;
+  #history = new WalletHistory();
   /** Saves run one at a time, so two `newAddress` calls cannot each write a file missing the other's key. */
   #saving = new SerialQueue();
+  #dirty = false;
+  #scrypt: number | undefined;
 
-  private constructor(params: NetworkParams, path: string | null, keys: Key[]) {
+  private constructor(params: NetworkParams, path: string | null, keys: Keyring, opts: WalletOptions = {}) {
     this.params = params;
     this.#path = path;
-    for (const k of keys) this.#addKey(k);
+    this.#keys = keys;
+    this.#scrypt = opts.scryptN;
   }
 
   /**
-   * Loads the wallet at `path`, or creates it with one fresh key when there is no file. A corrupt file or
-   * another network's wallet is refused with a `WalletError` naming the path, and never overwritten.
+   * Loads the wallet at `path`, or creates it with fresh seed words when there is no file. A format-1 file
+   * (a list of keys) is migrated in one atomic write: its keys become imported keys beside new seed words,
+   * every one still watched and spendable. A corrupt file or another network's wallet is refused with a
+   * `WalletError` naming the path, and never overwritten.
    * @example const wallet = await Wallet.open(`${dataDir}/wallet.json`, NETWORKS.main);
    */
-  static async open(path: string, params: NetworkParams): Promise<Wallet> {
+  static async open(path: string, params: NetworkParams, opts: WalletOptions = {}): Promise<Wallet> {
+    await removeStaleTemporaries(path);
     const stored = await readWalletFile(path, params.name);
-    if (stored === undefined) {
-      const wallet = new Wallet(params, path, [await newKey()]);
-      await wallet.#write(wallet.#keys);
-      return wallet;
-    }
-    const keys = await Promise.all(stored.map(async (s, i): Promise<Key> => {
+    if (stored === undefined || stored.version === 1) {
+      let keys: Keyring;
       try {
-        const pair = await importPrivateKey(fromHex(s.pkcs8));
-        if (toHex(pair.publicKey) !== s.publicKey.toLowerCase()) {
-          throw new Error("its public key does not match its private key");
-        }
-        return { ...pair, pkh: pubKeyHash(pair.publicKey), stored: s };
+        keys = await Keyring.create(params.name, await generateMnemonic(), stored?.keys ?? []);
       } catch (e) {
         throw new WalletError(
-          `the wallet file ${path} has a damaged key ${i} (${(e as Error).message}); it was left ` +
-            `untouched: restore it from a backup`,
+          `the wallet file ${path} has a ${
+            (e as Error).message
+          }; it was left untouched: restore it from a backup`,
         );
       }
-    }));
+      const wallet = new Wallet(params, path, keys, opts);
+      await wallet.#save();
+      return wallet;
+    }
+    let keys: Keyring;
+    try {
+      keys = await Keyring.fromFile(stored.file);
+    } catch (e) {
+      throw new WalletError(`the wallet file ${path}: ${(e as Error).message}; it was left untouched`);
+    }
     // A file copied in or written by an older build may be readable by others: tighten it on every open.
     await restrictToOwner(path).catch(() => {});
-    return new Wallet(params, path, keys);
+    const wallet = new Wallet(params, path, keys, opts);
+    if (keys.needsTopUp) await wallet.#saveWith(() => keys.topUp());
+    return wallet;
   }
 
-  /** A wallet with one fresh key and no file (for tests and tools). */
-  static async createInMemory(params: NetworkParams): Promise<Wallet> {
-    return new Wallet(params, null, [await newKey()]);
+  /**
+   * Checks the wallet at `path` as `open` would (format, network, keys, that the words give the first key)
+   * without writing anything: a node checks it before it opens or migrates its store, so a wallet it refuses
+   * leaves the whole data directory as it was. Throws `WalletError` naming the file.
+   */
+  static async check(path: string, params: NetworkParams): Promise<void> {
+    const stored = await readWalletFile(path, params.name);
+    try {
+      if (stored?.version === 1) await Keyring.checkImported(stored.keys);
+      else if (stored) await Keyring.fromFile(stored.file);
+    } catch (e) {
+      throw new WalletError(`the wallet file ${path}: ${(e as Error).message}; it was left untouched`);
+    }
+  }
+
+  /**
+   * Writes a new wallet for the seed words `mnemonic` at `path` (which must not exist: a restore never
+   * overwrites a wallet) and returns it. Its coins are found when the node scans the chain (`scanBlock`).
+   * Throws `WalletError` with one line for bad words (count, a word not in the list, the checksum).
+   */
+  static async restore(path: string, params: NetworkParams, mnemonic: string): Promise<Wallet> {
+    const keys = await Keyring.create(params.name, mnemonic);
+    try {
+      await Deno.lstat(path);
+      throw new WalletError(`${path} already exists: restore into a new data directory (--data-dir DIR)`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    const wallet = new Wallet(params, path, keys);
+    await wallet.#save();
+    return wallet;
+  }
+
+  /** A wallet with fresh seed words and no file (for tests and tools); `mnemonic` to choose the words. */
+  static async createInMemory(params: NetworkParams, mnemonic?: string): Promise<Wallet> {
+    return new Wallet(params, null, await Keyring.create(params.name, mnemonic ?? await generateMnemonic()));
   }
 
   /** The wallet file's path, or null for an in-memory wallet. */
@@ -182,36 +170,174 @@ export class Wallet {
     return this.#path;
   }
 
-  /** The first key's address: where this node's coinbases and change go. */
+  /** The first receiving address: where this node's coinbases go and what `address` prints. */
   get address(): string {
-    return encodeAddress(this.#keys[0].pkh, this.params.addressPrefix);
+    return encodeAddress(this.#keys.primary, this.params.addressPrefix);
   }
 
-  /** The first key's hash. */
+  /** The first receiving key's hash. */
   get pubKeyHash(): string {
-    return this.#keys[0].pkh;
+    return this.#keys.primary;
   }
 
-  /** Every key hash of the wallet (a live view: it grows with `newAddress`). */
+  /** Every key hash the wallet watches (handed out, pooled and imported; a live view: it grows). */
   get pubKeyHashes(): ReadonlySet<string> {
-    return this.#pkhs;
+    return this.#keys.pubKeyHashes;
   }
 
-  /** Every address, oldest first. */
+  /** Receiving addresses handed out, oldest first, then the imported keys' addresses. */
   addresses(): string[] {
-    return this.#keys.map((k) => encodeAddress(k.pkh, this.params.addressPrefix));
+    return [...this.#keys.usedKeys("receive"), ...this.#keys.usedKeys("imported")]
+      .map((pkh) => encodeAddress(pkh, this.params.addressPrefix));
   }
 
-  /** Adds a key, saves the file (before the address is handed out), and returns the key's address. */
+  /** Change addresses used so far, oldest first. */
+  changeAddresses(): string[] {
+    return this.#keys.usedKeys("change").map((pkh) => encodeAddress(pkh, this.params.addressPrefix));
+  }
+
+  /**
+   * A fresh receiving address (the next of the seed's receiving chain), saved as handed out before it is
+   * returned. Works while locked, from the pool of pre-derived keys.
+   */
   newAddress(): Promise<string> {
-    return this.#saving.run(async () => {
-      const key = await newKey();
-      await this.#write([...this.#keys, key]);
-      this.#addKey(key);
-      return encodeAddress(key.pkh, this.params.addressPrefix);
+    return this.#saveWith(async () => {
+      const pkh = await this.#keys.next("receive");
+      return encodeAddress(pkh, this.params.addressPrefix);
     });
   }
 
+  /** True once a passphrase is set. */
+  get encrypted(): boolean {
+    return this.#keys.encrypted;
+  }
+
+  /** True while signing needs the passphrase. */
+  get locked(): boolean {
+    return this.#keys.locked;
+  }
+
+  /**
+   * Sets a passphrase: the seed words and imported keys are sealed (scrypt and AES-GCM) and the file is
+   * rewritten in one atomic step; the wallet is locked afterwards.
+   */
+  encrypt(passphrase: string): Promise<void> {
+    return this.#saving.run(async () => {
+      const before = this.#keys.toFile();
+      await this.#keys.encrypt(passphrase, this.#scrypt);
+      try {
+        await this.#write();
+      } catch (e) {
+        this.#keys = await Keyring.fromFile(before); // the file still holds the words in the clear
+        throw e;
+      }
+    });
+  }
+
+  /** Opens an encrypted wallet for `seconds` (or until `lock`); throws `WrongPassphrase`, changing nothing. */
+  async unlock(passphrase: string, seconds?: number): Promise<void> {
+    await this.#keys.unlock(passphrase, seconds);
+    if (this.#keys.needsTopUp) await this.#saveWith(() => this.#keys.topUp());
+  }
+
+  /** Forgets the secrets of an encrypted wallet. */
+  lock(): void {
+    this.#keys.lock();
+  }
+
+  /**
+   * Runs `task` with the wallet unlocked by `passphrase` when one is given (and locked again after, unless it
+   * was open before); `WrongPassphrase` when it is wrong.
+   */
+  async withPassphrase<T>(passphrase: string | undefined, task: () => Promise<T>): Promise<T> {
+    if (passphrase === undefined || !this.locked) return await task();
+    await this.unlock(passphrase);
+    try {
+      return await task();
+    } finally {
+      this.lock();
+    }
+  }
+
+  /**
+   * What a backup needs: the 24 seed words and the imported keys (the words do not cover those), with their
+   * addresses. Throws `WalletLocked` while locked.
+   */
+  backup(): { words: string; imported: { address: string; pkcs8: string }[] } {
+    return {
+      words: this.#keys.mnemonic(),
+      imported: this.#keys.importedKeys().map((k) => ({
+        address: encodeAddress(k.pkh, this.params.addressPrefix),
+        pkcs8: k.pkcs8,
+      })),
+    };
+  }
+
+  /**
+   * Adds what a block of the active chain at `height` holds for this wallet to its history, and marks the
+   * keys it pays as used (deriving more past them while unlocked, so a restore finds coins up to `KEY_POOL`
+   * addresses past the last one used). Call it for every block in order: the node does so from genesis at
+   * start (the rescan) and for each block connected after. Returns how many transactions concerned it.
+   */
+  scanBlock(block: Block, height: number): number {
+    let moved = false;
+    const found = this.#history.scanBlock(block, height, this.pubKeyHashes, (pkh) => {
+      if (this.#keys.markUsed(pkh)) moved = true;
+    });
+    if (moved) this.#dirty = true;
+    return found;
+  }
+
+  /**
+   * The rescan: `scanBlock` for every block of the active chain from `from` (default 1) to its tip, deriving
+   * keys past used ones as it goes, then saves the file if the used marks moved. Returns how many
+   * transactions concerned the wallet.
+   */
+  async scanChain(chain: ChainReader, from = 1): Promise<number> {
+    let found = 0;
+    for (let h = from; h <= chain.height; h++) {
+      const block = chain.getBlock(chain.entryAt(h)!.hash);
+      if (!block) throw new WalletError(`block ${h} of the active chain is missing from the store`);
+      found += this.scanBlock(block, h);
+      if (this.#keys.needsTopUp) await this.#keys.topUp();
+      // Let other work (a node's peers, its RPC) run during a long rescan.
+      if (h % 1000 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    await this.flush();
+    return found;
+  }
+
+  /**
+   * Derives keys past any newly used ones (while unlocked) and saves the file if a scan changed it; true when
+   * new keys were derived, so blocks scanned before should be scanned again (`rescanNeeded`).
+   */
+  async flush(): Promise<boolean> {
+    if (!this.#dirty) return false;
+    return await this.#saveWith(() => this.#keys.topUp());
+  }
+
+  /** Resolves once every save asked for so far has finished (or failed). */
+  async settled(): Promise<void> {
+    await this.#saving.run(() => {});
+  }
+
+  /** Forgets what blocks at `height` and above held (a reorg disconnected them). */
+  disconnectFrom(height: number): void {
+    this.#history.disconnectFrom(height);
+  }
+
+  /**
+   * The history: confirmed transactions (with their confirmations) and the mempool's that concern the
+   * wallet, newest first.
+   */
+  history(view: Pick<WalletView, "height">, mempool: readonly Transaction[] = []): DatedEntry[] {
+    return this.#history.list(view.height, mempool, this.pubKeyHashes);
+  }
+
+  /** Marks the keys a transaction of this wallet pays (its change) as used; call it once the tx is accepted. */
+  sawTransaction(tx: Transaction): void {
+    for (const o of tx.outputs) if (this.#keys.markUsed(o.pubKeyHash)) this.#dirty = true;
+  }
   /**
    * The key hash an address pays. Another network's address or a typo is refused with an `AddressError`
    * a person can act on ("this is a main-network address, this node is on regtest").
@@ -234,98 +360,67 @@ export class Wallet {
   }
 
   /**
-   * Balances in base units. An output that a mempool transaction spends counts nowhere: the change of that
-   * transaction shows up as pending instead, so a payment lowers the total at once by its amount and fee.
+   * Balances in base units (`balanceOf` over every key of the wallet): an output a mempool transaction spends
+   * counts nowhere, its change shows up as pending.
    */
   balance(view: WalletView): Balance {
-    const b: Balance = { confirmed: 0, immature: 0, pending: 0 };
-    for (const { outpoint, coin } of view.coinsOf(this.#pkhs)) {
-      if (!isMatureForNextBlock(coin, view)) b.immature += coin.amount;
-      else if (!view.isSpentInMempool(outpoint)) b.confirmed += coin.amount;
-    }
-    for (const { outpoint, coin } of view.mempoolCoinsOf(this.#pkhs)) {
-      if (!view.isSpentInMempool(outpoint)) b.pending += coin.amount;
-    }
-    return b;
+    return balanceOf(view, this.pubKeyHashes);
   }
 
-  /**
-   * Coins this wallet may spend now, in the order coin selection tries them: mature confirmed coins, largest
-   * first, then unconfirmed outputs paying us, largest first; none that a mempool transaction already spends.
-   *
-   * A choice: unconfirmed outputs are spendable, so a second payment need not wait for a block to confirm the
-   * first one's change. The cost is that if the parent transaction never confirms (a conflicting spend wins),
-   * the child is dropped with it; confirmed coins come first to keep such chains rare.
-   */
+  /** Coins this wallet may spend now, in the order coin selection tries them (`spendableCoins`). */
   spendable(view: WalletView): OwnedCoin[] {
-    const largestFirst = (a: OwnedCoin, b: OwnedCoin) => b.coin.amount - a.coin.amount;
-    const confirmed = view.coinsOf(this.#pkhs).filter((c) => isMatureForNextBlock(c.coin, view))
-      .sort(largestFirst);
-    const unconfirmed = [...view.mempoolCoinsOf(this.#pkhs)].sort(largestFirst); // not the view's array
-    return [...confirmed, ...unconfirmed].filter((c) => !view.isSpentInMempool(c.outpoint));
+    return spendableCoins(view, this.pubKeyHashes);
   }
 
   /**
-   * A signed payment of `amount` base units to `toAddress`, with change back to `this.address`. The fee is
+   * A signed payment of `amount` base units to `toAddress`, with change to a fresh change address. The fee is
    * `feeRate` (default `DEFAULT_FEE_RATE`) base units per byte of the transaction, rounded up; when what is
    * left over is too small to pay for a change output, it goes to the fee instead. Throws `AddressError`,
    * `InsufficientFunds`, or `WalletError` for a bad amount or fee rate.
    */
-  async createTransaction(
+  createTransaction(
     view: WalletView,
     toAddress: string,
     amount: number,
     opts: { feeRate?: number } = {},
   ): Promise<{ tx: Transaction; fee: number }> {
+    return this.#build(view, toAddress, amount, opts, true);
+  }
+
+  /**
+   * The payment `createTransaction` would make, unsigned (zeroed signatures, the same size): its fee, shown
+   * before the confirmation; works while the wallet is locked.
+   */
+  draftPayment(
+    view: WalletView,
+    toAddress: string,
+    amount: number,
+    opts: { feeRate?: number } = {},
+  ): Promise<{ tx: Transaction; fee: number }> {
+    return this.#build(view, toAddress, amount, opts, false);
+  }
+
+  async #build(
+    view: WalletView,
+    toAddress: string,
+    amount: number,
+    opts: { feeRate?: number },
+    signed: boolean,
+  ): Promise<{ tx: Transaction; fee: number }> {
     const to = this.parseAddress(toAddress);
-    checkAmount(amount);
-    const feeRate = opts.feeRate ?? DEFAULT_FEE_RATE;
-    // Below 1 per byte the node's own mempool (and every peer's) would refuse the payment.
-    if (!Number.isFinite(feeRate) || feeRate < 1) {
-      throw new WalletError(`fee rate must be at least 1 base unit per byte, not ${feeRate}`);
-    }
-    const coins = this.spendable(view);
-    const pay: TxOutput = { amount, pubKeyHash: to };
-    const change: TxOutput = { amount: 0, pubKeyHash: this.pubKeyHash };
-    // Signatures are excluded from the txid, so the draft with zeroed ones is exactly what gets signed.
-    const tx: Transaction = { version: 1, inputs: [], outputs: [pay], lockTime: 0 };
-    const feeWith = (outputs: TxOutput[]) => {
-      tx.outputs = outputs;
-      return Math.ceil(feeRate * txSize(tx));
-    };
-    // Priced with one input from the start, so even an empty wallet's refusal names a real fee.
-    let total = 0, needed = amount + feeWith([pay]) + Math.ceil(feeRate * INPUT_SIZE);
-    for (const c of coins) {
-      if (view.canSpend && !view.canSpend(c.outpoint)) continue;
-      const key = this.#byPkh.get(c.coin.pubKeyHash);
-      if (!key) throw new WalletError(`the wallet view listed a coin of a foreign key ${c.coin.pubKeyHash}`);
-      tx.inputs.push({ prevout: c.outpoint, publicKey: key.publicKey, signature: new Uint8Array(64) });
-      total += c.coin.amount;
-      const withChange = feeWith([pay, change]);
-      if (txSize(tx) > MAX_WALLET_TX_SIZE) {
-        const coinCount = tx.inputs.length - 1;
-        throw new WalletError(
-          `paying ${formatAmount(amount)} would take more than ${coinCount} coins, a transaction over ` +
-            `${MAX_WALLET_TX_SIZE} bytes: pay in several smaller parts, or first merge coins by paying a ` +
-            `smaller amount to your own address`,
-        );
-      }
-      if (total - amount > withChange) {
-        change.amount = total - amount - withChange;
-        return { tx: await this.#sign(tx), fee: withChange };
-      }
-      needed = amount + feeWith([pay]);
-      if (total >= needed) return { tx: await this.#sign(tx), fee: total - amount };
-    }
-    const immature = view.coinsOf(this.#pkhs).filter((c) => !isMatureForNextBlock(c.coin, view))
-      .reduce((s, c) => s + c.coin.amount, 0);
-    throw new InsufficientFunds(
-      `insufficient funds: ${formatAmount(total)} coins spendable, ${formatAmount(needed)} needed ` +
-        `(${formatAmount(amount)} + fee ${formatAmount(needed - amount)})` +
-        (immature > 0 ? `; another ${formatAmount(immature)} is still maturing` : ""),
-      total,
-      needed,
-    );
+    // Change goes to a fresh address of the change chain, handed out once the payment is accepted. Its key is
+    // on disk before any coin is sent to it: a pool used up is topped up and saved first.
+    if (this.#keys.poolLeft("change") === 0) await this.#saveWith(() => this.#keys.topUp());
+    const change = await this.#keys.peek("change");
+    const draft = buildPayment(view, {
+      mine: this.pubKeyHashes,
+      publicKey: (pkh) => this.#keys.publicKey(pkh),
+      to,
+      amount,
+      change,
+      feeRate: opts.feeRate ?? DEFAULT_FEE_RATE,
+    });
+    return signed ? { tx: await this.#sign(draft.tx), fee: draft.fee } : draft;
   }
 
   /** Fills every input's signature: the input key's Ed25519 signature of the txid. */
@@ -336,50 +431,46 @@ export class Wallet {
     const signatures = tx.inputs.map((input) => {
       const pkh = pubKeyHash(input.publicKey);
       let s = byKey.get(pkh);
-      if (!s) byKey.set(pkh, s = sign(this.#byPkh.get(pkh)!.privateKey, message));
+      if (!s) byKey.set(pkh, s = this.#keys.signer(pkh).then((key) => sign(key, message)));
       return s;
     });
     (await Promise.all(signatures)).forEach((s, i) => tx.inputs[i].signature = s);
     return tx;
   }
 
-  #addKey(key: Key): void {
-    this.#keys.push(key);
-    this.#byPkh.set(key.pkh, key);
-    this.#pkhs.add(key.pkh);
-  }
-
-  async #write(keys: Key[]): Promise<void> {
-    if (this.#path === null) return;
-    await writeWalletFile(this.#path, {
-      version: WALLET_FILE_VERSION,
-      network: this.params.name,
-      keys: keys.map((k) => k.stored),
+  /** Runs `change` (which may change the keyring) and saves the file before its result is handed out. */
+  #saveWith<T>(change: () => Promise<T>): Promise<T> {
+    return this.#saving.run(async () => {
+      const result = await change();
+      await this.#write();
+      return result;
     });
   }
-}
 
-/** Refuses an amount that is not a whole, positive number of base units within the money supply. */
-function checkAmount(amount: number): void {
-  if (typeof amount !== "number" || !Number.isInteger(amount)) {
-    throw new WalletError(
-      `amount must be a whole number of base units (1 coin = ${COIN} units), not ${amount}`,
-    );
+  #save(): Promise<void> {
+    return this.#saveWith(() => Promise.resolve());
   }
-  if (amount <= 0) throw new WalletError(`amount must be more than zero, not ${amount}`);
-  if (amount > MAX_MONEY) {
-    throw new WalletError(
-      `amount ${formatAmount(amount)} exceeds the ${formatAmount(MAX_MONEY)} coin supply`,
-    );
+
+  async #write(): Promise<void> {
+    this.#dirty = false;
+    if (this.#path === null) return;
+    await writeWalletFile(this.#path, this.#keys.toFile());
   }
 }
 
-async function newKey(): Promise<Key> {
-  const pair = await generateKeyPair();
-  const stored = {
-    pkcs8: toHex(await exportPrivateKey(pair.privateKey)),
-    publicKey: toHex(pair.publicKey),
-    created: new Date().toISOString(),
-  };
-  return { ...pair, pkh: pubKeyHash(pair.publicKey), stored };
+/**
+ * Removes what a crash in the middle of a save left beside `path`: `writeFileAtomic`'s temporary files
+ * (`wallet.json.<8 hex digits>.tmp`), which may hold secrets. Only one process opens a data directory's wallet
+ * (the directory's lock), so none of them is being written.
+ */
+async function removeStaleTemporaries(path: string): Promise<void> {
+  const cut = path.lastIndexOf("/");
+  const dir = cut < 0 ? "." : path.slice(0, cut) || "/";
+  const base = path.slice(cut + 1).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const stale = new RegExp(`^${base}\\.[0-9a-f]{8}\\.tmp$`);
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && stale.test(e.name)) await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+    }
+  } catch { /* no directory yet: nothing left behind */ }
 }
