@@ -4,6 +4,7 @@
  * ledger changes into relays and events for the menu and the RPC.
  * @module
  */
+import { loadOrCreateIdentity, type NodeIdentity } from "./net/identity.ts";
 import { Chain, type ChainUpdate } from "./chain/chain.ts";
 import { Mempool, type MempoolEntry } from "./chain/mempool.ts";
 import { COIN } from "./consensus/amount.ts";
@@ -165,6 +166,7 @@ export class Node {
     chain: Chain,
     wallet: Wallet,
     bans: BanList,
+    identity: NodeIdentity,
   ) {
     this.params = NETWORKS[opts.network];
     this.dataDir = opts.dataDir;
@@ -185,7 +187,7 @@ export class Node {
       onFind: (found, ms) => this.#emit({ type: "discovery", found, ms }),
     });
     this.net = new Network(this.#ledgerPort(), {
-      nodeId: crypto.getRandomValues(new Uint8Array(8)).toHex(),
+      identity,
       bind: opts.bind,
       advertise: opts.advertise,
       advertiseHost: opts.advertiseHost,
@@ -237,7 +239,9 @@ export class Node {
       const chain = Chain.open(store, params);
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
       const bans = await BanList.open(`${opts.dataDir}/bans.json`);
-      const node = new Node(opts, lock, store, chain, wallet, bans);
+      // The node key (node_key, 0600): its public key is this node's id, kept across restarts.
+      const identity = await loadOrCreateIdentity(opts.dataDir);
+      const node = new Node(opts, lock, store, chain, wallet, bans, identity);
       // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
       await node.#afterChainUpdate(await chain.resume(), "local");
       node.#knewNobody = !opts.connect?.length &&

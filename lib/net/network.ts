@@ -78,6 +78,7 @@ import {
   type Transport,
 } from "./transport.ts";
 import { normalizeAddress } from "./address_book.ts";
+import { ed25519Check, type NodeIdentity, type SignatureCheck } from "./identity.ts";
 
 /** A node's role in the overlay. */
 export type Role = "peer" | "superpeer";
@@ -104,8 +105,10 @@ export interface LinkInfo extends PeerEntry {
 
 /** Settings of a `Network`. */
 export interface NetworkOptions extends Partial<NetworkTimings> {
-  /** This node's id (printable ASCII, no spaces, at most 64). */
-  nodeId: string;
+  /** This node's key: its node id, proven in every handshake (`loadOrCreateIdentity`, `generateIdentity`). */
+  identity: NodeIdentity;
+  /** Checks other nodes' proofs (default Ed25519, ids being public keys; the simulation brings its own). */
+  checkSignature?: SignatureCheck;
   /** Where to listen. Port 0 picks a free one. */
   bind: HostPort;
   /** The `host:port` others should dial; defaults to `advertiseHost` (or the bound host) and the bound port. */
@@ -162,7 +165,7 @@ type LinkState =
 
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
 export class Network {
-  /** This node's id, as sent in `hello`. */
+  /** This node's id, as sent in `hello` and proven there: its public key. */
   readonly nodeId: string;
   #o: NetworkTimings & { maxPeers: number };
   #opts: NetworkOptions;
@@ -212,7 +215,7 @@ export class Network {
    * @example const net = new Network(ledger, { nodeId, bind: { hostname: "127.0.0.1", port: 0 }, tracker });
    */
   constructor(ledger: LedgerPort, opts: NetworkOptions) {
-    this.nodeId = opts.nodeId;
+    this.nodeId = opts.identity.nodeId;
     this.#ledger = ledger;
     this.#opts = opts;
     // An option given as `undefined` (the CLI passes timings it was not told) keeps its default.
@@ -236,6 +239,8 @@ export class Network {
       onClose: (link) => this.#onClose(link),
       myHello: () => this.#hello(),
       checkHello: (hello) => this.#checkHello(hello),
+      identity: opts.identity,
+      checkSignature: opts.checkSignature ?? ed25519Check,
     });
     this.#relay = new Relay(ledger, {
       misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
