@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { AddressBook, normalizeAddress } from "../lib/net/address_book.ts";
 import {
+  DEMOTE_AFTER_MS,
   DIR_MAX_SEQ_AHEAD_MS,
   DIR_TTL_MS,
   MAX_LINKS_PER_HOST,
@@ -19,6 +20,7 @@ import {
   chooseSecond,
   type EvictionCandidate,
   evictionVictim,
+  hostGroup,
   overHostLimit,
   planMesh,
   shouldDemote,
@@ -139,30 +141,66 @@ Deno.test("SuperPeers mesh fully while few, then keep their degree between its b
   assert.equal(planMesh(crowded, many, random).drop.length, 5, "only the surplus over the high bound");
 });
 
-Deno.test("a SuperPeer steps down only when it stayed lightly loaded long enough and the others can take its Peers", () => {
+Deno.test("a SuperPeer steps down only when idle, serving nobody, and after holding links of its own to two other SuperPeers (keys, hosts) long enough", () => {
   const random = () => 0; // no extra delay
-  const others = [sp(1, { load: 2 }), sp(2, { load: 2 })];
-  const base = { load: 1, capacity: 8, lowSince: 0, now: 30_000, linkedOthers: others };
+  const link = (id: string, host: string, since = 0) => ({ nodeId: id, host, since });
+  const mesh = [link("a", "10.0.0.1"), link("b", "10.0.0.2")];
+  const base = { load: 0, idleSince: 0, now: DEMOTE_AFTER_MS, mesh };
   assert.equal(shouldDemote(base, random), true);
-  assert.equal(shouldDemote({ ...base, now: 29_999 }, random), false, "not before DEMOTE_AFTER_MS");
-  assert.equal(shouldDemote({ ...base, load: 2 }, random), false, "at a quarter of capacity it is not light");
-  assert.equal(shouldDemote({ ...base, lowSince: undefined }, random), false);
-  assert.equal(shouldDemote({ ...base, linkedOthers: [others[0]] }, random), false, "two others must remain");
-  const crowded = [sp(1, { load: 8 }), sp(2, { load: 8 })];
   assert.equal(
-    shouldDemote({ ...base, linkedOthers: crowded }, random),
+    shouldDemote({ ...base, now: DEMOTE_AFTER_MS - 1 }, random),
     false,
-    "nobody has room for its Peers",
+    "not before DEMOTE_AFTER_MS",
   );
-  // Room for its Peers in one SuperPeer only: stepping down, it would find no second and promote itself again.
-  const oneRoomy = [sp(1, { load: 0 }), sp(2, { load: 8 }), sp(3, { load: 8 })];
-  assert.equal(shouldDemote({ ...base, load: 0, linkedOthers: oneRoomy }, random), false, "two need room");
-  const tight = [sp(1, { load: 7 }), sp(2, { load: 6 })]; // room 3: its Peer's two links and its own two need 4
-  assert.equal(shouldDemote({ ...base, linkedOthers: tight }, random), false, "room for every link");
+  assert.equal(shouldDemote({ ...base, load: 1 }, random), false, "never while it serves a Peer");
+  assert.equal(shouldDemote({ ...base, idleSince: undefined }, random), false);
+  assert.equal(shouldDemote({ ...base, mesh: [mesh[0]] }, random), false, "two other SuperPeers must remain");
   assert.equal(
-    shouldDemote({ ...base, linkedOthers: [sp(1, { load: 6 }), sp(2, { load: 6 })] }, random),
-    true,
+    shouldDemote({ ...base, mesh: [mesh[0], link("b", "10.0.0.2", 1)] }, random),
+    false,
+    "a link held for less than DEMOTE_AFTER_MS is no evidence yet (two fresh liars cannot talk it down)",
   );
+  assert.equal(
+    shouldDemote({ ...base, mesh: [mesh[0], link("a", "10.0.0.2")] }, random),
+    false,
+    "two links of one key are one SuperPeer",
+  );
+  assert.equal(
+    shouldDemote(
+      { ...base, mesh: [link("a", "10.0.0.1"), link("b", "10.0.0.1"), link("c", "10.0.0.3", 1)] },
+      random,
+    ),
+    false,
+    "where its links come from two hosts, the two held long must be on two hosts",
+  );
+  assert.equal(
+    shouldDemote({ ...base, mesh: [link("a", "127.0.0.1"), link("b", "127.0.0.1")] }, random),
+    true,
+    "one machine's nodes: distinct keys are all there is to go by",
+  );
+  assert.equal(
+    shouldDemote({ ...base, mesh: [mesh[0], { ...mesh[1], roomy: false }] }, random),
+    false,
+    "a claim may keep it in place: as a Peer it needs two SuperPeers with room",
+  );
+  // And a claim never causes it: roomy liars change none of the refusals above.
+  const liars = (l: ReturnType<typeof link>) => ({ ...l, roomy: true });
+  assert.equal(shouldDemote({ ...base, load: 1, mesh: mesh.map(liars) }, random), false);
+  assert.equal(
+    shouldDemote({ ...base, mesh: [mesh[0], link("b", "10.0.0.2", 1)].map(liars) }, random),
+    false,
+  );
+});
+
+Deno.test("hosts group by IPv4 address and IPv6 /64, never by a LAN's shared /16", () => {
+  assert.equal(hostGroup("10.0.0.1"), "10.0.0.1");
+  assert.notEqual(hostGroup("10.0.0.1"), hostGroup("10.0.0.2"));
+  assert.equal(hostGroup("2001:db8:1:2::1"), hostGroup("2001:db8:1:2:ffff:1:2:3"), "one /64");
+  assert.equal(hostGroup("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+  assert.notEqual(hostGroup("2001:db8:1:2::1"), hostGroup("2001:db8:1:3::1"));
+  assert.equal(hostGroup("[2001:DB8:1:2::9]"), "2001:db8:1:2::/64");
+  assert.equal(hostGroup("::ffff:10.1.2.3"), "10.1.2.3");
+  assert.equal(hostGroup("fe80::1"), "fe80:0:0:0::/64");
 });
 
 Deno.test("a Peer's second SuperPeer: one with room, never its first or a dead one", () => {

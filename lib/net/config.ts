@@ -80,11 +80,12 @@ export const LIST_PAGE = 500;
 /** A sequence number further than this ahead of our clock is refused, in ms: it would pin an entry. */
 export const DIR_MAX_SEQ_AHEAD_MS = 10 * 60_000;
 
-/** Shrinking: a SuperPeer whose load stays under capacity ÷ this for `DEMOTE_AFTER_MS` may step down. */
-export const LOW_WATER_DIVISOR = 4;
-/** How long a SuperPeer must stay lightly loaded before it steps down, in ms (plus up to half again). */
+/**
+ * Shrinking: a SuperPeer that served no Peer for this long steps down, in ms (plus up to half again), if it
+ * has held its links to `DEMOTE_MIN_OTHERS` other SuperPeers at least this long too.
+ */
 export const DEMOTE_AFTER_MS = 30_000;
-/** A SuperPeer only steps down while at least this many other SuperPeers linked to it have room. */
+/** An idle SuperPeer steps down only with links of its own to this many other SuperPeers (a Peer needs two). */
 export const DEMOTE_MIN_OTHERS = 2;
 
 /** Addresses remembered at most; the tracker file holds the first `TRACKER_MAX`. */

@@ -30,7 +30,6 @@ import {
   HANDSHAKE_TIMEOUT_MS,
   JOIN_PARALLEL,
   LIST_PAGE,
-  LOW_WATER_DIVISOR,
   MAX_REDIRECTS,
   MAX_WAITING_LINKS,
   MESH_DEGREE,
@@ -972,18 +971,24 @@ export class Network {
     this.#maintainMesh();
     this.#shareRoster();
     const load = this.#members().length;
-    if (load * LOW_WATER_DIVISOR >= this.#o.maxPeers) this.#lowSince = undefined;
+    if (load > 0) this.#lowSince = undefined;
     else this.#lowSince ??= now;
-    const linked = new Set(this.#meshLinks().map((l) => entryOf(l).nodeId));
     if (
       shouldDemote({
         load,
-        capacity: this.#o.maxPeers,
-        lowSince: this.#lowSince,
+        idleSince: this.#lowSince,
         now,
-        linkedOthers: this.#others().filter((e) => linked.has(e.nodeId)),
+        mesh: this.#meshLinks().map((l) => {
+          const e = this.#dir.get(entryOf(l).nodeId);
+          return {
+            nodeId: entryOf(l).nodeId,
+            host: l.conn.remote.hostname,
+            since: l.openedAt,
+            roomy: e !== undefined && e.load < e.capacity,
+          };
+        }),
       }, this.#random)
-    ) this.#demote("lightly loaded: stepping down");
+    ) this.#demote("idle, with SuperPeers of its own: stepping down");
     if (now - this.#lastMemberRefresh >= DIR_MEMBER_REFRESH_MS) this.#refreshMembers(now);
   }
 

@@ -10,7 +10,6 @@ import {
   DEMOTE_MIN_OTHERS,
   EVICTION_PROTECT,
   JOIN_TRY,
-  LOW_WATER_DIVISOR,
   MAX_LINKS_PER_HOST,
   MESH_DEGREE,
   MESH_FULL_UP_TO,
@@ -21,6 +20,26 @@ import type { SuperPeerEntry } from "./messages.ts";
 /** True for 127.0.0.0/8, ::1 and localhost: many nodes of one machine share such an address. */
 export function isLoopback(host: string): boolean {
   return host.startsWith("127.") || host === "::1" || host === "localhost";
+}
+
+/**
+ * The host a socket address stands for: an IPv4 address itself, an IPv6 address its /64 (one machine may
+ * hold many addresses of its /64), anything else as written. Not Bitcoin Core's netgroups: on a LAN every
+ * machine shares one private /16, so those would make the whole LAN one group.
+ */
+export function hostGroup(host: string): string {
+  let h = host.toLowerCase();
+  if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
+  if (!h.includes(":")) return h;
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+  if (v4) return v4[1];
+  const [head, tail = ""] = h.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const words = h.includes("::")
+    ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right]
+    : left;
+  return `${words.slice(0, 4).map((w) => parseInt(w || "0", 16).toString(16)).join(":")}::/64`;
 }
 
 /** Picks `n` items of `items` at random (a partial Fisher–Yates shuffle of a copy). */
@@ -156,31 +175,49 @@ export function planMesh(
   return { dial: [], drop: [] };
 }
 
+/** A mesh link as the step-down rule sees it: whom it proved to be, from which host, since when. */
+export interface HeldLink {
+  /** The far end's proven node id. */
+  nodeId: string;
+  /** The far end's socket address. */
+  host: string;
+  /** When this node's link to it opened (ms). */
+  since: number;
+  /** Whether its directory entry says it has room: a claim, which can only keep this node in place. */
+  roomy?: boolean;
+}
+
 /**
- * True when a SuperPeer should step down: its own load stayed under capacity ÷ `LOW_WATER_DIVISOR` since
- * `lowSince` for `DEMOTE_AFTER_MS` plus a random part of half that (so two do not step down together), at
- * least `DEMOTE_MIN_OTHERS` other SuperPeers linked to it have room (a Peer's two SuperPeers are two: its
- * Peers', and its own once it is a Peer), and together room for two links of each of its Peers and of itself.
- * Else the one stepping down would find no second, be told to add capacity, promote itself again and step
- * down again, for good. Promotion happens only when every SuperPeer is full, so the
- * gap between a quarter and full is the hysteresis.
+ * True when an idle SuperPeer should step down. It acts only on what it saw itself, never on what other
+ * SuperPeers claim of their room: it serves no Peer at all (a SuperPeer never steps down while it serves
+ * Peers, so no capture of the overlay can start by pushing it out of its own cluster), it has been idle since
+ * `idleSince` for `DEMOTE_AFTER_MS` plus a random part of half that (so two do not step down together), and
+ * it has itself held links to at least `DEMOTE_MIN_OTHERS` other SuperPeers (distinct proven keys, on distinct
+ * hosts where its links come from two or more) for `DEMOTE_AFTER_MS` each: as a Peer it then finds the two it
+ * needs, and two fresh links from one attacker's machine cannot talk it down. What the others say of their
+ * room may only keep it in place (two of those it held must say they have room, or as a Peer it would be
+ * turned away and promote itself again): a claim can veto a step down, never cause one.
  */
 export function shouldDemote(
   s: {
     load: number;
-    capacity: number;
-    lowSince: number | undefined;
+    idleSince: number | undefined;
     now: number;
-    linkedOthers: readonly SuperPeerEntry[];
+    mesh: readonly HeldLink[];
   },
   random: () => number,
 ): boolean {
-  if (s.lowSince === undefined || s.load * LOW_WATER_DIVISOR >= s.capacity) return false;
-  if (s.now - s.lowSince < DEMOTE_AFTER_MS * (1 + random() / 2)) return false;
-  const roomy = s.linkedOthers.filter(hasRoom);
-  if (roomy.length < DEMOTE_MIN_OTHERS) return false;
-  const room = roomy.reduce((sum, e) => sum + e.capacity - e.load, 0);
-  return room >= 2 * (s.load + 1);
+  if (s.load > 0 || s.idleSince === undefined) return false;
+  if (s.now - s.idleSince < DEMOTE_AFTER_MS * (1 + random() / 2)) return false;
+  const held = s.mesh.filter((l) => s.now - l.since >= DEMOTE_AFTER_MS);
+  const keys = new Set(held.map((l) => l.nodeId));
+  if (keys.size < DEMOTE_MIN_OTHERS) return false;
+  if (new Set(held.filter((l) => l.roomy !== false).map((l) => l.nodeId)).size < DEMOTE_MIN_OTHERS) {
+    return false;
+  }
+  const groups = new Set(s.mesh.map((l) => hostGroup(l.host)));
+  if (groups.size < 2) return true; // one machine's nodes (a loopback test, one host): keys are all we have
+  return new Set(held.map((l) => hostGroup(l.host))).size >= DEMOTE_MIN_OTHERS;
 }
 
 /** A second SuperPeer for a Peer: a random one with room, else any, never one in `exclude` (node ids). */
