@@ -25,6 +25,7 @@ import {
   planMesh,
   shouldDemote,
   successor,
+  turnedAwayEnough,
 } from "../lib/net/overlay.ts";
 import type { TrackerFile } from "../lib/net/tracker.ts";
 import type { Clock } from "../lib/net/transport.ts";
@@ -215,6 +216,51 @@ Deno.test("a Peer's second SuperPeer: one with room, never its first or a dead o
     "a full one beats none",
   );
   assert.equal(chooseSecond(entries, new Set(["sp1", "sp2", "sp3"]), random), undefined);
+  // Evidence first, claims only break ties: a liar claiming capacity 10,000 loses to one we greeted before,
+  // and to one on another host than our primary; room decides only between equals.
+  const liar = sp(9, { capacity: 10_000, load: 0, listen: "10.0.0.50:8765" });
+  const full = sp(1, { load: 8 });
+  const greeted = (e: SuperPeerEntry) => e.nodeId === "sp1";
+  for (let i = 0; i < 20; i++) {
+    assert.equal(chooseSecond([liar, full], new Set(), random, { greeted })?.nodeId, "sp1");
+    assert.equal(
+      chooseSecond([liar, full], new Set(), random, { primaryHost: "10.0.0.50" })?.nodeId,
+      "sp1",
+      "another host than the primary's",
+    );
+  }
+  assert.equal(
+    chooseSecond([liar, full], new Set(), random)?.nodeId,
+    "sp9",
+    "with no evidence, room breaks the tie",
+  );
+});
+
+Deno.test("promotion needs refusals by distinct proven keys, on distinct hosts where two answered; one liar's keys do not suffice", () => {
+  const r = (nodeId: string, host: string) => ({ nodeId, host });
+  assert.equal(turnedAwayEnough([], []), false);
+  assert.equal(turnedAwayEnough([r("a", "10.0.0.1")], ["10.0.0.1"]), false, "one refusal is one node's word");
+  assert.equal(
+    turnedAwayEnough([r("a", "10.0.0.1"), r("a", "10.0.0.1")], ["10.0.0.1"]),
+    false,
+    "one key twice",
+  );
+  assert.equal(turnedAwayEnough([r("a", "10.0.0.1"), r("b", "10.0.0.2")], ["10.0.0.1", "10.0.0.2"]), true);
+  assert.equal(
+    turnedAwayEnough([r("a", "10.0.0.1"), r("b", "10.0.0.1")], ["10.0.0.1", "10.0.0.2"]),
+    false,
+    "two keys of one machine, where another machine answered too",
+  );
+  assert.equal(
+    turnedAwayEnough([r("a", "127.0.0.1"), r("b", "127.0.0.1")], ["127.0.0.1"]),
+    true,
+    "one machine's nodes: distinct keys are all there is",
+  );
+  assert.equal(
+    turnedAwayEnough([r("a", "2001:db8::1"), r("b", "2001:db8::2")], ["2001:db8::1", "10.0.0.9"]),
+    false,
+    "one IPv6 /64 is one host",
+  );
 });
 
 Deno.test("the successor of a lost only SuperPeer is the first of its roster not known dead", () => {

@@ -834,9 +834,8 @@ export const PLANTS: Plant[] = [
     id: "demote-two-roomy",
     rule: "a SuperPeer steps down only while two others it holds say they have room (a claim may veto only)",
     file: "lib/net/overlay.ts",
-    from:
-      "  if (new Set(held.filter((l) => l.roomy !== false).map((l) => l.nodeId)).size < DEMOTE_MIN_OTHERS) return false;\n",
-    to: "",
+    from: "l.roomy !== false",
+    to: "true",
     tests: OVERLAY_TESTS,
   },
   // Overlay v3 (issue 19): evidence decides, claims only break ties.

@@ -46,8 +46,13 @@ export const MAX_LINKS_PER_HOST = 4;
 export const HANDSHAKE_TIMEOUT_MS = 3000;
 /** Redirects a joining node follows in a row before it tries the next address. */
 export const MAX_REDIRECTS = 3;
-/** A joining node turned away by this many full SuperPeers adds capacity itself (linked to them). */
+/**
+ * A joining node turned away by this many full SuperPeers (distinct proven keys, on distinct hosts where two
+ * answered) adds capacity itself (linked to them); so does one that every SuperPeer it reached turned away.
+ */
 export const TURNED_AWAY_AFTER = 2;
+/** A node promotes itself at most once per this many ms: answers (or liars) cannot make it flap, in ms. */
+export const SELF_PROMOTE_MIN_MS = 10_000;
 /** SuperPeers a full one names as having room, at most: the least loaded it knows. */
 export const JOIN_TRY = 3;
 /** A Peer that found no second SuperPeer waits at most this long before it looks again, in ms. */

@@ -36,7 +36,7 @@ import {
   MESH_FULL_UP_TO,
   MESH_TICK_MS,
   type NetworkTimings,
-  TURNED_AWAY_AFTER,
+  SELF_PROMOTE_MIN_MS,
 } from "./config.ts";
 import { Directory } from "./directory.ts";
 import type { Discover } from "./discovery.ts";
@@ -61,9 +61,11 @@ import {
   isLoopback,
   overHostLimit,
   planMesh,
+  type Refusal,
   sample,
   shouldDemote,
   successor,
+  turnedAwayEnough,
 } from "./overlay.ts";
 import { Relay } from "./relay.ts";
 import type { TrackerFile } from "./tracker.ts";
@@ -149,7 +151,7 @@ type Intent = { kind: "join"; primary: boolean; holds?: string } | { kind: "mesh
 /** What came of asking. */
 type AskResult =
   | { kind: "linked"; link: Link }
-  | { kind: "full"; try: readonly string[]; promote: boolean }
+  | { kind: "full"; try: readonly string[]; promote: boolean; by: Refusal }
   | { kind: "redirect"; to: readonly string[]; superpeer: boolean }
   | { kind: "busy" }
   | { kind: "dead" };
@@ -190,6 +192,8 @@ export class Network {
   /** How long a Peer without a second SuperPeer waits before it looks again (doubles while all are full). */
   #backupWait = BACKUP_RETRY_MS;
   #lastPromotion = -Infinity;
+  /** When this node last promoted itself (`SELF_PROMOTE_MIN_MS` apart at least). */
+  #lastOwnPromotion = -Infinity;
   #lowSince: number | undefined;
   #ownSeq = 0;
   #ownPublished = { load: -1, peers: -1, at: -Infinity };
@@ -653,7 +657,12 @@ export class Network {
         return;
       }
       case "full":
-        s.resolve({ kind: "full", try: msg.try, promote: msg.promote });
+        s.resolve({
+          kind: "full",
+          try: msg.try,
+          promote: msg.promote,
+          by: { nodeId: entryOf(link).nodeId, host: link.conn.remote.hostname },
+        });
         link.conn.close("full");
         return;
       case "redirect":
@@ -682,10 +691,13 @@ export class Network {
     this.#joining = true;
     try {
       const tried = new Set<string>([this.#advertise]);
-      const reached: string[] = [];
+      const reached: string[] = [], reachedHosts: string[] = [];
       // Addresses a full SuperPeer named as having room: turned away there too, capacity is short.
       const pointed = new Set<string>();
-      let promoteHint = false, fulls = 0;
+      // Proven SuperPeers that turned us away with nowhere else to go. A `promote` in their answer is only a
+      // hint: one node (or one liar's many keys on one machine) cannot order us to promote.
+      const refusals: Refusal[] = [];
+      let promoteHint = false;
       const queue = [...first, ...this.#book.candidates(tried)];
       let hops = 0;
       let discover = this.#opts.discover, width = JOIN_PARALLEL, maxWaitMs: number | undefined;
@@ -716,22 +728,26 @@ export class Network {
           if (r.kind === "linked") continue; // taken as it came
           else if (r.kind === "full") {
             reached.push(a);
+            reachedHosts.push(r.by.host);
             // A full SuperPeer that names others with room has not turned us away yet: they may take us.
-            if (!r.try.length || pointed.has(a)) fulls++;
+            if (!r.try.length || pointed.has(a)) refusals.push(r.by);
             promoteHint ||= r.promote;
             if (hops < MAX_REDIRECTS) next.push(...r.try);
             for (const t of r.try) pointed.add(normalizeAddress(t) ?? t);
           } else if (r.kind === "redirect" && hops < MAX_REDIRECTS) next.push(...r.to);
           else if (r.kind === "busy") reached.push(a);
         }
-        // Told to add capacity, or turned away where we were pointed to (news of each other's load is a
-        // little old while the network grows) or with nowhere to go: capacity is short.
-        if (this.#role.kind === "joining" && (promoteHint || fulls >= TURNED_AWAY_AFTER)) break;
+        // Turned away by distinct SuperPeers where we were pointed to (news of each other's load is a little
+        // old while the network grows) or with nowhere to go: capacity is short. Else on to the rest; once
+        // every SuperPeer we could reach turned us away, the loop ends with the queue and we promote.
+        if (this.#role.kind === "joining" && turnedAwayEnough(refusals, reachedHosts)) break;
         if (next.length) hops++;
         queue.unshift(...next);
       }
       if (this.#role.kind !== "joining" || this.#stopping) return;
       if (reached.length) {
+        await this.#promotionRate();
+        if (this.#role.kind !== "joining" || this.#stopping) return;
         this.#promote(
           promoteHint ? "every SuperPeer is full: adding capacity" : "turned away: adding capacity",
         );
@@ -838,6 +854,7 @@ export class Network {
     this.#seeking = true;
     try {
       let next: string[] = [], quick = 0;
+      const refusals: Refusal[] = [];
       while (!this.#stopping) {
         const r = this.#role;
         if (r.kind !== "peer" || r.backup) return;
@@ -846,16 +863,34 @@ export class Network {
         let pickId: string | undefined;
         if (!addr) {
           const exclude = new Set([primary.nodeId, ...this.#dead.keys()]);
-          const pick = chooseSecond(this.directory(), exclude, this.#random);
+          const pick = chooseSecond(this.directory(), exclude, this.#random, {
+            greeted: (e) => this.#book.wasGreeted(e.listen),
+            primaryHost: r.primary.conn.remote.hostname,
+          });
           if (!pick) return; // one SuperPeer in all: nothing to take; a directory change calls again
           [addr, pickId] = [pick.listen, pick.nodeId];
         }
         const a = await this.#ask(addr, { kind: "join", primary: false, holds: primary.nodeId });
-        if (a.kind === "linked") {
+        if (a.kind === "linked" && pickId !== undefined && entryOf(a.link).nodeId !== pickId) {
+          // Another key answers where the entry said this SuperPeer listens (an impostor, or the address
+          // reused): not the one we chose, and the entry is not believed again for a while.
+          this.#state.delete(a.link);
+          a.link.conn.close("not the SuperPeer its entry names");
+          this.#markDead(pickId);
+          if (++quick <= MAX_REDIRECTS) continue;
+        } else if (a.kind === "linked") {
           this.#backupWait = BACKUP_RETRY_MS;
+          refusals.length = 0;
           this.#tookSuperPeer(a.link, "second SuperPeer");
-        } else if (a.kind === "full" && a.promote && this.#role.kind === "peer") {
-          this.#promote("every SuperPeer is full: adding capacity");
+        } else if (
+          a.kind === "full" && (refusals.push(a.by), a.promote) && this.#role.kind === "peer" &&
+          turnedAwayEnough(refusals, refusals.map((r) => r.host))
+        ) {
+          // Turned away by distinct proven SuperPeers (one says so, the others agree): capacity is short.
+          await this.#promotionRate();
+          if (this.#role.kind === "peer" && !this.#role.backup) {
+            this.#promote("every SuperPeer is full: adding capacity");
+          }
           return;
         } else if (a.kind === "full" && a.try.length) {
           // Straight on to the ones it says have room, rather than waiting for the next round.
@@ -912,6 +947,15 @@ export class Network {
     if (this.#role.kind === "joining") await this.#join(`lost SuperPeer ${dead.listen}`);
   }
 
+  /**
+   * Waits until this node may promote itself again: at most once per `SELF_PROMOTE_MIN_MS`, so answers that
+   * keep turning it away (or liars) cannot make it flap between roles.
+   */
+  async #promotionRate(): Promise<void> {
+    const wait = this.#lastOwnPromotion + SELF_PROMOTE_MIN_MS - this.#clock.now();
+    if (wait > 0) await sleep(this.#clock, wait);
+  }
+
   #markDead(nodeId: string): void {
     this.#dead.set(nodeId, this.#clock.now());
   }
@@ -926,6 +970,7 @@ export class Network {
     const now = this.#clock.now();
     for (const e of this.directory()) this.#dir.merge(e, now);
     this.#role = { kind: "superpeer", since: now };
+    this.#lastOwnPromotion = now;
     this.#lowSince = undefined;
     if (old.kind === "peer") {
       // Our SuperPeers still count us as their Peer: close and dial again as a SuperPeer.

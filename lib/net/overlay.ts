@@ -14,6 +14,7 @@ import {
   MESH_DEGREE,
   MESH_FULL_UP_TO,
   PROMOTE_COOLDOWN_MS,
+  TURNED_AWAY_AFTER,
 } from "./config.ts";
 import type { SuperPeerEntry } from "./messages.ts";
 
@@ -220,16 +221,54 @@ export function shouldDemote(
   return new Set(held.map((l) => hostGroup(l.host))).size >= DEMOTE_MIN_OTHERS;
 }
 
-/** A second SuperPeer for a Peer: a random one with room, else any, never one in `exclude` (node ids). */
+/**
+ * A second SuperPeer for a Peer, never one in `exclude` (node ids). Evidence first: one this node greeted
+ * before (`greeted`), then one on another host than its primary (`primaryHost`); what entries claim of their
+ * room only breaks ties, and then at random, so a liar claiming capacity 10,000 does not sort first.
+ */
 export function chooseSecond(
   entries: readonly SuperPeerEntry[],
   exclude: ReadonlySet<string>,
   random: () => number,
+  evidence: { greeted?: (e: SuperPeerEntry) => boolean; primaryHost?: string } = {},
 ): SuperPeerEntry | undefined {
   const open = entries.filter((e) => !exclude.has(e.nodeId));
-  const roomy = open.filter(hasRoom);
-  const pool = roomy.length ? roomy : open;
-  return pool.length ? pool[Math.floor(random() * pool.length)] : undefined;
+  if (!open.length) return undefined;
+  const group = evidence.primaryHost === undefined ? undefined : hostGroup(evidence.primaryHost);
+  const rank = (e: SuperPeerEntry) =>
+    (evidence.greeted?.(e) ? 0 : 4) + (group !== undefined && hostGroup(hostOf(e.listen)) === group ? 2 : 0) +
+    (hasRoom(e) ? 0 : 1);
+  const best = Math.min(...open.map(rank));
+  const pool = open.filter((e) => rank(e) === best);
+  return pool[Math.floor(random() * pool.length)];
+}
+
+/** The host of a "host:port" address (brackets dropped). */
+function hostOf(listen: string): string {
+  const i = listen.lastIndexOf(":");
+  const h = i < 0 ? listen : listen.slice(0, i);
+  return h.startsWith("[") ? h.slice(1, -1) : h;
+}
+
+/** A SuperPeer that turned this node away in a proven handshake: its proven key and its socket's host. */
+export interface Refusal {
+  /** Its proven node id. */
+  nodeId: string;
+  /** Its socket address. */
+  host: string;
+}
+
+/**
+ * True when refusals are evidence enough that capacity is short: `TURNED_AWAY_AFTER` distinct proven keys,
+ * on as many distinct hosts where the SuperPeers this node reached (`reachedHosts`) sit on two or more. A
+ * `promote` hint from one node never suffices: two keys one liar made on one machine do not, where two
+ * machines answered.
+ */
+export function turnedAwayEnough(refusals: readonly Refusal[], reachedHosts: readonly string[]): boolean {
+  const keys = new Set(refusals.map((r) => r.nodeId));
+  if (keys.size < TURNED_AWAY_AFTER) return false;
+  if (new Set(reachedHosts.map(hostGroup)).size < 2) return true;
+  return new Set(refusals.map((r) => hostGroup(r.host))).size >= TURNED_AWAY_AFTER;
 }
 
 /**
