@@ -20,6 +20,7 @@ import {
   chooseSecond,
   type EvictionCandidate,
   evictionVictim,
+  failoverOrder,
   hostGroup,
   overHostLimit,
   planMesh,
@@ -394,4 +395,20 @@ Deno.test("address book: IPv6 addresses keep their brackets ([::1]:8765, not ::1
   clock.advance(1000);
   await book.flush();
   assert.deepEqual(tracker.writes, [["[::1]:8765"], ["10.0.0.2:1"]]);
+});
+
+Deno.test("failover dials the SuperPeers it greeted first, then a sample of hearsay, bounded however large the directory", () => {
+  const random = seededRandom(9);
+  const flood = Array.from(
+    { length: 10_000 },
+    (_, i) => sp(i + 10, { listen: `10.9.${i >> 8}.${i & 255}:1` }),
+  );
+  const known = [sp(1), sp(2)];
+  const greeted = (e: SuperPeerEntry) => e.nodeId === "sp1" || e.nodeId === "sp2";
+  const o = failoverOrder([...flood, ...known], greeted, 8, random);
+  assert.deepEqual(o.greeted.sort(), ["10.0.0.1:8765", "10.0.0.2:8765"], "every greeted SuperPeer, first");
+  assert.equal(o.rest.length, 6, "the rest of the bound: a sample of hearsay");
+  assert.ok(o.rest.every((a) => a.startsWith("10.9.")));
+  assert.equal(failoverOrder(flood, greeted, 8, random).rest.length, 8);
+  assert.deepEqual(failoverOrder([], greeted, 8, random), { greeted: [], rest: [] });
 });

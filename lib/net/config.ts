@@ -61,6 +61,10 @@ export const BACKUP_RETRY_MAX_MS = 30_000;
 export const JOIN_PARALLEL = 3;
 /** A full SuperPeer hands out at most one promotion per this many ms, so a burst does not mint dozens. */
 export const PROMOTE_COOLDOWN_MS = 1000;
+/** A Peer that lost its only SuperPeer dials at most this many directory entries at once. */
+export const FAILOVER_MAX_DIALS = 8;
+/** ... and waits at most this long for one of them to take it, in ms. */
+export const FAILOVER_WAIT_MS = 1000;
 /** A Peer without a second SuperPeer looks for one this often, in ms. */
 export const BACKUP_RETRY_MS = 1000;
 /** How often a SuperPeer checks its mesh degree, in ms. */

@@ -26,6 +26,8 @@ import {
   DIR_HEARTBEAT_MS,
   DIR_MEMBER_REFRESH_MS,
   DIR_PUBLISH_MIN_MS,
+  FAILOVER_MAX_DIALS,
+  FAILOVER_WAIT_MS,
   FOUND_WAIT_MS,
   HANDSHAKE_TIMEOUT_MS,
   JOIN_PARALLEL,
@@ -58,6 +60,7 @@ import {
   answerJoin,
   chooseSecond,
   evictionVictim,
+  failoverOrder,
   isLoopback,
   overHostLimit,
   planMesh,
@@ -914,23 +917,45 @@ export class Network {
   }
 
   /**
-   * Our only SuperPeer is gone. Try the others the directory names; if there are none, the lost
-   * SuperPeer's roster says who takes over: its first live Peer promotes itself, the rest dial it.
+   * Our only SuperPeer is gone. First the SuperPeers this node greeted before (proven to exist) with a bounded
+   * sample of the other entries, all at once and for at most `FAILOVER_WAIT_MS`; with none greeted, that
+   * sample is dialled alongside the roster's successor instead of before it, since entries are hearsay (a
+   * flood of made-up ones must not stall the failover). The lost SuperPeer's roster says who takes over: its
+   * first live Peer promotes itself, the rest dial it.
    */
   async #lostAll(dead: PeerEntry, roster: PeerEntry[], known: SuperPeerEntry[]): Promise<void> {
-    const others = known.filter((e) => e.nodeId !== dead.nodeId && !this.#dead.has(e.nodeId));
-    if (others.length) {
-      return this.#join(
-        `lost SuperPeer ${dead.listen}`,
-        sample(others, others.length, this.#random).map((e) => e.listen),
-      );
-    }
+    const reason = `lost SuperPeer ${dead.listen}`;
+    const others = known.filter((e) =>
+      e.nodeId !== dead.nodeId && e.nodeId !== this.nodeId && !this.#dead.has(e.nodeId)
+    );
+    const order = failoverOrder(
+      others,
+      (e) => this.#book.wasGreeted(e.listen),
+      FAILOVER_MAX_DIALS,
+      this.#random,
+    );
+    let hearsay: Promise<{ a: string; r: AskResult }[]> | undefined;
+    // SuperPeers that answered but were full: a successor that promotes links to them.
+    const reached: string[] = [];
+    const note = (answers: { a: string; r: AskResult }[]) => {
+      for (const { a, r } of answers) if (r.kind === "full" || r.kind === "busy") reached.push(a);
+    };
+    if (order.greeted.length) {
+      note(await this.#askToJoin([...order.greeted, ...order.rest], reason, FAILOVER_WAIT_MS));
+      if (this.#role.kind !== "joining" || this.#stopping) return;
+    } else if (order.rest.length) hearsay = this.#askToJoin(order.rest, reason, FAILOVER_WAIT_MS);
     const gone = new Set([dead.nodeId]);
     const deadline = this.#clock.now() + this.#o.deadAfterMs + 2000;
     while (this.#role.kind === "joining" && !this.#stopping && this.#clock.now() < deadline) {
       const next = successor(roster, gone);
       if (!next || next.nodeId === this.nodeId) {
-        return this.#promote(`successor of ${dead.listen}`);
+        // The successor lets the entries it dialled answer first (bounded by FAILOVER_WAIT_MS): one may be
+        // a live SuperPeer, and then no new one is needed.
+        if (hearsay) note(await hearsay);
+        if (this.#role.kind !== "joining" || this.#stopping) return;
+        this.#promote(`successor of ${dead.listen}`);
+        for (const a of reached) this.#dialMesh(a);
+        return;
       }
       const a = await this.#ask(next.listen, { kind: "join", primary: true });
       if (a.kind === "linked") return this.#tookSuperPeer(a.link, `failover from ${dead.listen}`);

@@ -272,6 +272,22 @@ export function turnedAwayEnough(refusals: readonly Refusal[], reachedHosts: rea
 }
 
 /**
+ * Whom a Peer that lost its only SuperPeer dials, in order: the SuperPeers it greeted before (`greeted`: proven
+ * to exist), then a random sample of the other entries, `max` addresses in all. Entries are hearsay: however
+ * many there are, the dials stay bounded.
+ */
+export function failoverOrder(
+  entries: readonly SuperPeerEntry[],
+  greeted: (e: SuperPeerEntry) => boolean,
+  max: number,
+  random: () => number,
+): { greeted: string[]; rest: string[] } {
+  const first = sample(entries.filter(greeted), max, random).map((e) => e.listen);
+  const rest = sample(entries.filter((e) => !greeted(e)), max - first.length, random).map((e) => e.listen);
+  return { greeted: first, rest };
+}
+
+/**
  * Who takes over when a Peer's only SuperPeer is gone and no other is known: the first Peer of the lost
  * SuperPeer's roster (join order) that is not known dead. Every Peer computes the same answer from the same
  * roster, so the successor promotes itself and the others dial it; nobody votes or waits.
