@@ -6,33 +6,10 @@
 import assert from "node:assert/strict";
 import type { NodeStatus } from "../lib/node.ts";
 import type { SuperPeerEntry } from "../lib/net/messages.ts";
+import { floodDirectory, floodEntries, tarpits } from "./support/flood.ts";
 import { Cluster, describeNodes, type TestNode, waitForOneHub } from "./support/cluster.ts";
-import { helloMessage, type RawPeer, rawPeer } from "./support/raw_peer.ts";
+import type { RawPeer } from "./support/raw_peer.ts";
 import { waitFor } from "./support/wait.ts";
-
-/** `n` listeners on 127.0.0.1 that accept and never say a word. */
-function tarpits(n: number): { addrs: string[]; close: () => void } {
-  const held: Deno.Conn[] = [];
-  const listeners = Array.from({ length: n }, () => Deno.listen({ hostname: "127.0.0.1", port: 0 }));
-  for (const l of listeners) {
-    (async () => {
-      try {
-        for await (const c of l) held.push(c);
-      } catch { /* closed */ }
-    })();
-  }
-  return {
-    addrs: listeners.map((l) => `127.0.0.1:${(l.addr as Deno.NetAddr).port}`),
-    close: () => {
-      for (const l of listeners) l.close();
-      for (const c of held) {
-        try {
-          c.close();
-        } catch { /* closed */ }
-      }
-    },
-  };
-}
 
 Deno.test("flood, then failover: 1,500 made-up silent entries in every Peer's directory do not stall the failover when the only SuperPeer is SIGKILLed", async () => {
   const cluster = await Cluster.create();
@@ -43,24 +20,7 @@ Deno.test("flood, then failover: 1,500 made-up silent entries in every Peer's di
     const peers: TestNode[] = [];
     for (const n of ["a", "b", "c", "d"]) peers.push(await cluster.start(n));
     await waitForOneHub([sp, ...peers], 10_000, "a SuperPeer and four Peers");
-    const now = Date.now();
-    const entries: SuperPeerEntry[] = Array.from({ length: 1500 }, (_, i) => ({
-      nodeId: i.toString(16).padStart(64, "f"),
-      listen: pits.addrs[i % pits.addrs.length],
-      peers: 0,
-      load: 0,
-      capacity: 10_000,
-      seq: now,
-    }));
-    const pages = [0, 500, 1000].map((i) => ({
-      type: "superpeers" as const,
-      add: entries.slice(i, i + 500),
-      remove: [],
-    }));
-    flooder = await rawPeer(sp.port, helloMessage("flooder", { role: "superpeer", listen: pits.addrs[0] }), [
-      { type: "mesh" },
-      ...pages,
-    ]);
+    flooder = await floodDirectory(sp.port, await floodEntries(1500, pits.addrs), pits.addrs[0]);
     await waitFor(
       async () => {
         for (const p of peers) {

@@ -896,6 +896,22 @@ export const PLANTS: Plant[] = [
     tests: OVERLAY_TESTS,
   },
   {
+    id: "entry-signed",
+    rule: "a directory entry counts only when signed by the SuperPeer it describes",
+    file: "lib/net/network.ts",
+    from: "if (!e.sig || !await this.#checkSig(e.nodeId, e.sig, entryMessage(e))) {",
+    to: "if (false) {",
+    tests: ["tests/net_directory_test.ts"],
+  },
+  {
+    id: "removal-signed",
+    rule: "only a SuperPeer can withdraw its own directory entry",
+    file: "lib/net/network.ts",
+    from: "if (!sig || !await this.#checkSig(nodeId, sig, removalMessage(nodeId, seq))) {",
+    to: "if (false) {",
+    tests: ["tests/net_directory_test.ts"],
+  },
+  {
     id: "proof-checked",
     rule: "a link's node id is proven: a bad proof is refused",
     file: "lib/net/link.ts",

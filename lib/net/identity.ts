@@ -135,6 +135,39 @@ export function proofMessage(f: ProofFields): Uint8Array<ArrayBuffer> {
   ])) as Uint8Array<ArrayBuffer>;
 }
 
+/** The domain string a directory entry's signature covers first. */
+export const ENTRY_DOMAIN = "peerchain-dir-v1";
+/** The domain string a withdrawal of an entry covers first. */
+export const REMOVE_DOMAIN = "peerchain-dir-remove-v1";
+
+/** What a SuperPeer signs about itself (a directory entry without its signature). */
+export interface EntryFields {
+  /** Its node id (the key that signs). */
+  nodeId: string;
+  /** Where it listens. */
+  listen: string;
+  /** Peers holding it as primary. */
+  peers: number;
+  /** Peers linked to it. */
+  load: number;
+  /** The most Peers it serves. */
+  capacity: number;
+  /** Its own counter. */
+  seq: number;
+}
+
+/** The bytes a directory entry's signature covers: the domain string, then every field but the signature. */
+export function entryMessage(e: EntryFields): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(
+    JSON.stringify([ENTRY_DOMAIN, e.nodeId, e.listen, e.peers, e.load, e.capacity, e.seq]),
+  ) as Uint8Array<ArrayBuffer>;
+}
+
+/** The bytes a withdrawal signs: only the node itself can withdraw its entry, as of its own `seq`. */
+export function removalMessage(nodeId: string, seq: number): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(JSON.stringify([REMOVE_DOMAIN, nodeId, seq])) as Uint8Array<ArrayBuffer>;
+}
+
 /** A fresh nonce for a hello, lowercase hex. */
 export function freshNonce(): string {
   return toHex(crypto.getRandomValues(new Uint8Array(NONCE_BYTES)));

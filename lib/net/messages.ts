@@ -132,6 +132,20 @@ export interface SuperPeerEntry extends PeerEntry {
   readonly capacity: number;
   /** Its own counter (ms clock): a higher one replaces a lower one. */
   readonly seq: number;
+  /**
+   * Its signature over the other fields (`entryMessage`, lowercase hex): an entry counts only when signed by
+   * the node it describes. Optional in the type for local use; a received entry without one is refused.
+   */
+  readonly sig?: string;
+}
+/** A SuperPeer withdrawing its own entry as of its `seq`, signed by it (`removalMessage`). */
+export interface Removal {
+  /** The SuperPeer's node id. */
+  readonly nodeId: string;
+  /** Its counter at the withdrawal. */
+  readonly seq: number;
+  /** Its signature; a removal without a valid one is not acted on, nor forwarded. */
+  readonly sig?: string;
 }
 /** After `hello`, a node asks a SuperPeer to serve it: as its primary SuperPeer or as its backup. */
 export interface JoinMessage {
@@ -186,8 +200,8 @@ export interface SuperPeersMessage {
   readonly type: "superpeers";
   /** New or newer entries. */
   readonly add: readonly SuperPeerEntry[];
-  /** Entries to drop, unless a newer one is known. */
-  readonly remove: readonly { readonly nodeId: string; readonly seq: number }[];
+  /** Entries to drop, unless a newer one is known: each withdrawn by its own SuperPeer. */
+  readonly remove: readonly Removal[];
 }
 /** A SuperPeer's roster changes, sent to its Peers (who walk it in order if they lose their only SuperPeer). */
 export interface MembersMessage {
@@ -363,6 +377,7 @@ function superPeerEntry(x: unknown, at: string): SuperPeerEntry {
     load: int(field(p, "load"), `${at}.load`, 0),
     capacity: int(field(p, "capacity"), `${at}.capacity`, 0),
     seq: int(field(p, "seq"), `${at}.seq`, 0),
+    ...(field(p, "sig") === undefined ? {} : { sig: str(field(p, "sig"), `${at}.sig`, 256, HEX_RE) }),
   };
 }
 
@@ -431,6 +446,7 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
       return {
         nodeId: nodeId(field(r, "nodeId"), `${at}.nodeId`),
         seq: int(field(r, "seq"), `${at}.seq`, 0),
+        ...(field(r, "sig") === undefined ? {} : { sig: str(field(r, "sig"), `${at}.sig`, 256, HEX_RE) }),
       };
     }),
   }),

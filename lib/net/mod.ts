@@ -82,6 +82,7 @@ export {
   PROTOCOL_VERSION,
   type RedirectMessage,
   type RejectMessage,
+  type Removal,
   type SuperPeerEntry,
   type SuperPeersMessage,
   type WelcomeMessage,

@@ -24,6 +24,7 @@ import {
   DIR_GOSSIP_LARGE_MS,
   DIR_GOSSIP_MS,
   DIR_HEARTBEAT_MS,
+  DIR_MAX_SEQ_AHEAD_MS,
   DIR_MEMBER_REFRESH_MS,
   DIR_PUBLISH_MIN_MS,
   FAILOVER_MAX_DIALS,
@@ -53,6 +54,7 @@ import {
   MIN_PROTOCOL_VERSION,
   type PeerEntry,
   PROTOCOL_VERSION,
+  type Removal,
   type SuperPeerEntry,
   type WelcomeMessage,
 } from "./messages.ts";
@@ -82,7 +84,14 @@ import {
   type Transport,
 } from "./transport.ts";
 import { normalizeAddress } from "./address_book.ts";
-import { ed25519Check, type NodeIdentity, type SignatureCheck } from "./identity.ts";
+import {
+  ed25519Check,
+  entryMessage,
+  type NodeIdentity,
+  removalMessage,
+  type SignatureCheck,
+} from "./identity.ts";
+import { fromHex, toHex } from "../crypto/hex.ts";
 
 /** A node's role in the overlay. */
 export type Role = "peer" | "superpeer";
@@ -202,7 +211,7 @@ export class Network {
   #ownPublished = { load: -1, peers: -1, at: -Infinity };
   /** Directory changes our Peers have not heard of yet (past a full mesh they hear them in batches). */
   #memberRefresh = new Set<string>();
-  #memberRemovals = new Map<string, number>();
+  #memberRemovals = new Map<string, Removal>();
   #lastMemberRefresh = 0;
   #gossipTimer: unknown;
   #meshDialing = new Set<string>();
@@ -655,7 +664,7 @@ export class Network {
           for (const p of msg.members) this.#book.add(p.listen, "heard");
         } else if (s.intent.kind === "mesh") this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0 });
         else return void link.conn.close("unasked welcome");
-        this.#mergeEntries(msg.superpeers, link);
+        void this.#mergeEntries(msg.superpeers, link);
         s.resolve({ kind: "linked", link });
         return;
       }
@@ -981,6 +990,11 @@ export class Network {
     if (wait > 0) await sleep(this.#clock, wait);
   }
 
+  /** True when `sig` (hex) is `nodeId`'s signature of `message`. */
+  #checkSig(nodeId: string, sig: string, message: Uint8Array<ArrayBuffer>): Promise<boolean> {
+    return (this.#opts.checkSignature ?? ed25519Check)(nodeId, fromHex(sig), message);
+  }
+
   #markDead(nodeId: string): void {
     this.#dead.set(nodeId, this.#clock.now());
   }
@@ -1016,7 +1030,10 @@ export class Network {
   /** Steps down: tells the mesh, lets its Peers go (each keeps its other SuperPeer) and joins as a Peer. */
   async #demote(reason: string): Promise<void> {
     if (this.#role.kind !== "superpeer") return;
-    this.#dir.remove(this.nodeId, this.#nextSeq());
+    const seq = this.#nextSeq();
+    const sig = toHex(await this.#opts.identity.sign(removalMessage(this.nodeId, seq)));
+    if (this.#role.kind !== "superpeer") return;
+    this.#dir.remove(this.nodeId, seq, undefined, sig);
     this.#flushGossip();
     const links = [...this.#state].filter(([, s]) => s.kind === "member" || s.kind === "mesh").map(([l]) =>
       l
@@ -1034,7 +1051,15 @@ export class Network {
     const now = this.#clock.now();
     for (const [id, at] of this.#dead) if (now - at > 30_000) this.#dead.delete(id);
     if (this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
-    if (this.#role.kind !== "superpeer") return;
+    if (this.#role.kind !== "superpeer") {
+      // A SuperPeer's view, as its Peer keeps it, expires too: deaths are no longer gossiped unsigned.
+      for (const s of this.#state.values()) {
+        if (s.kind !== "superpeer") continue;
+        s.dir.expire(now);
+        s.dir.takeChanges(); // a Peer forwards nothing
+      }
+      return;
+    }
     for (const [link, s] of this.#state) if (s.kind === "mesh") this.#dir.touch(entryOf(link).nodeId, now);
     if (this.#dir.expire(now, this.nodeId).length) this.#scheduleGossip();
     this.#publish();
@@ -1157,19 +1182,14 @@ export class Network {
     const gap = small || flipped ? 0 : DIR_PUBLISH_MIN_MS;
     if (!force && !(changed && now - last.at >= gap) && now - last.at < DIR_HEARTBEAT_MS) return;
     this.#ownPublished = { load, peers, at: now };
-    this.#dir.merge(
-      {
-        nodeId: this.nodeId,
-        listen: this.#advertise,
-        peers,
-        load,
-        capacity: this.#o.maxPeers,
-        seq: this.#nextSeq(),
-      },
-      now,
-      this,
-    );
-    this.#scheduleGossip();
+    const entry = { nodeId: this.nodeId, listen: this.#advertise, peers, load, capacity: this.#o.maxPeers };
+    const signed = { ...entry, seq: this.#nextSeq() };
+    // Signed by us, as every node checks: an entry about us counts only with our signature.
+    this.#opts.identity.sign(entryMessage(signed)).then((sig) => {
+      if (this.#role.kind !== "superpeer" || this.#stopping) return;
+      this.#dir.merge({ ...signed, sig: toHex(sig) }, this.#clock.now(), this);
+      this.#scheduleGossip();
+    });
   }
 
   #nextSeq(): number {
@@ -1179,18 +1199,31 @@ export class Network {
 
   // ---- directory gossip ----
 
-  #mergeEntries(entries: readonly SuperPeerEntry[], from: Link): void {
-    const now = this.#clock.now();
+  /**
+   * Merges entries `from` a link: each counts only when signed by the SuperPeer it describes (`entryMessage`).
+   * Cheap checks first (ours, too far ahead, not newer than what we hold), then the signature, one at a time;
+   * a forged or unsigned entry scores its sender and changes nothing.
+   */
+  async #mergeEntries(entries: readonly SuperPeerEntry[], from: Link): Promise<void> {
     const s = this.#state.get(from);
     // A Peer keeps what each of its SuperPeers says apart; a SuperPeer merges into the directory it gossips.
     const dir = s?.kind === "superpeer" ? s.dir : this.#dir;
-    let changed = false, fresh = false;
+    let changed = false, fresh = false, forged = 0;
     for (const e of entries) {
       // Our own entry is ours alone to write; a forged one is refused.
       if (e.nodeId === this.nodeId) continue;
-      const r = dir.merge(e, now, from);
+      const now = this.#clock.now();
+      if (e.seq > now + DIR_MAX_SEQ_AHEAD_MS || (dir.get(e.nodeId)?.seq ?? -1) >= e.seq) continue;
+      if (!e.sig || !await this.#checkSig(e.nodeId, e.sig, entryMessage(e))) {
+        forged++;
+        continue;
+      }
+      const r = dir.merge(e, this.#clock.now(), from);
       if (r) changed = true;
       if (r === "new") fresh = true;
+    }
+    if (forged) {
+      this.#misbehaved(from, MALFORMED_SCORE, `${forged} directory entries not signed by their node`);
     }
     if (dir !== this.#dir) dir.takeChanges(); // a Peer forwards nothing
     else if (changed) this.#scheduleGossip();
@@ -1217,9 +1250,10 @@ export class Network {
     if (this.#role.kind !== "superpeer") return;
     for (const link of this.#meshLinks()) {
       const add = changes.add.filter((c) => c.from !== link).map((c) => c.entry);
-      const remove = changes.remove.filter((c) => c.from !== link).map(({ nodeId, seq }) => ({
+      const remove = changes.remove.filter((c) => c.from !== link && c.sig).map(({ nodeId, seq, sig }) => ({
         nodeId,
         seq,
+        sig,
       }));
       sendPaged(link, add, remove);
     }
@@ -1227,7 +1261,8 @@ export class Network {
     // hear of every promotion and load change in the network, which grows with the network times the
     // SuperPeers: they hear it in one batch every `DIR_MEMBER_REFRESH_MS` instead (their dials check it).
     const add = changes.add.map((c) => c.entry);
-    const remove = changes.remove.map(({ nodeId, seq }) => ({ nodeId, seq }));
+    // Only withdrawals signed by their SuperPeer travel; our own observations of a death stay ours.
+    const remove = changes.remove.filter((c) => c.sig).map(({ nodeId, seq, sig }) => ({ nodeId, seq, sig }));
     if (this.#dir.size <= MESH_FULL_UP_TO) {
       if (add.length || remove.length) { for (const [l] of this.#members()) sendPaged(l, add, remove); }
       return;
@@ -1238,14 +1273,14 @@ export class Network {
     }
     for (const r of remove) {
       this.#memberRefresh.delete(r.nodeId);
-      this.#memberRemovals.set(r.nodeId, r.seq);
+      this.#memberRemovals.set(r.nodeId, r);
     }
   }
 
   #refreshMembers(now: number): void {
     this.#lastMemberRefresh = now;
     const add = [...this.#memberRefresh].map((id) => this.#dir.get(id)).filter((e) => e !== undefined);
-    const remove = [...this.#memberRemovals].map(([nodeId, seq]) => ({ nodeId, seq }));
+    const remove = [...this.#memberRemovals.values()];
     this.#memberRefresh.clear();
     this.#memberRemovals.clear();
     if (add.length || remove.length) { for (const [l] of this.#members()) sendPaged(l, add, remove); }
@@ -1263,11 +1298,18 @@ export class Network {
         if (s.kind === "member") {
           return this.#misbehaved(link, MALFORMED_SCORE, "a Peer sent directory entries");
         }
-        this.#mergeEntries(msg.add, link);
-        for (const { nodeId, seq } of msg.remove) {
-          if (nodeId === this.nodeId) continue;
-          if (s.kind === "superpeer") s.dir.remove(nodeId, seq, link);
-          else if (this.#dir.remove(nodeId, seq, link)) this.#scheduleGossip();
+        await this.#mergeEntries(msg.add, link);
+        // Only a SuperPeer can withdraw its own entry: an unsigned or forged removal is not acted on.
+        for (const { nodeId, seq, sig } of msg.remove) {
+          if (nodeId === this.nodeId || seq > this.#clock.now() + DIR_MAX_SEQ_AHEAD_MS) continue;
+          const held = s.kind === "superpeer" ? s.dir : this.#dir;
+          if ((held.get(nodeId)?.seq ?? Infinity) > seq) continue; // unknown, or a newer entry known
+          if (!sig || !await this.#checkSig(nodeId, sig, removalMessage(nodeId, seq))) {
+            this.#misbehaved(link, MALFORMED_SCORE, "a removal not signed by its node");
+            continue;
+          }
+          if (s.kind === "superpeer") s.dir.remove(nodeId, seq, link, sig);
+          else if (this.#dir.remove(nodeId, seq, link, sig)) this.#scheduleGossip();
         }
         if (s.kind === "superpeer") s.dir.takeChanges();
         return;
@@ -1430,7 +1472,7 @@ function entryOf(link: Link): PeerEntry {
 }
 
 /** Sends directory changes in pages. */
-function sendPaged(link: Link, add: SuperPeerEntry[], remove: { nodeId: string; seq: number }[]): void {
+function sendPaged(link: Link, add: SuperPeerEntry[], remove: Removal[]): void {
   for (let i = 0; i < Math.max(add.length, remove.length); i += LIST_PAGE) {
     link.conn.send({
       type: "superpeers",

@@ -5,7 +5,7 @@
  * it looks alive). It relays nothing. Counts the joins it turned away.
  */
 import { Connection } from "../../lib/net/connection.ts";
-import { generateIdentity, type NodeIdentity, proofMessage } from "../../lib/net/identity.ts";
+import { entryMessage, generateIdentity, type NodeIdentity, proofMessage } from "../../lib/net/identity.ts";
 import type { HelloMessage, Message, SuperPeerEntry } from "../../lib/net/messages.ts";
 import { type Listener, tcpTransport } from "../../lib/net/transport.ts";
 import { freshNonce } from "../../lib/net/identity.ts";
@@ -19,8 +19,8 @@ export interface Liar {
   listen: string;
   /** Joins it answered with `full` + `promote`, by the asker's listen address. */
   joins: string[];
-  /** Its forged entry (capacity 10,000, load 0). */
-  entry: () => SuperPeerEntry;
+  /** Its entry, signed by its own key (capacity 10,000, load 0: signed, and a lie). */
+  entry: () => Promise<SuperPeerEntry>;
   /** Mesh-links to the honest SuperPeer on `port` and sends its entry there. */
   meshWith(port: number): Promise<RawPeer>;
   /** Stops listening and closes every connection. */
@@ -35,14 +35,10 @@ export async function startLiar(): Promise<Liar> {
   const conns: Connection[] = [];
   const raws: RawPeer[] = [];
   const joins: string[] = [];
-  const entry = (): SuperPeerEntry => ({
-    nodeId: identity.nodeId,
-    listen,
-    peers: 0,
-    load: 0,
-    capacity: 10_000,
-    seq: Date.now(),
-  });
+  const entry = async (): Promise<SuperPeerEntry> => {
+    const e = { nodeId: identity.nodeId, listen, peers: 0, load: 0, capacity: 10_000, seq: Date.now() };
+    return { ...e, sig: (await identity.sign(entryMessage(e))).toHex() };
+  };
   const accept = (async () => {
     for await (const stream of listener) {
       const mine = {
@@ -71,7 +67,7 @@ export async function startLiar(): Promise<Liar> {
             conn.send({ type: "full", try: [], promote: true });
             await conn.close("full", { flush: true });
           } else if (m.type === "mesh") {
-            conn.send({ type: "welcome", superpeers: [entry()], members: [] });
+            conn.send({ type: "welcome", superpeers: [await entry()], members: [] });
           }
         },
       });
@@ -87,7 +83,7 @@ export async function startLiar(): Promise<Liar> {
     async meshWith(port) {
       const raw = await rawPeer(port, helloMessage("liar", { role: "superpeer", listen }), [
         { type: "mesh" },
-        { type: "superpeers", add: [entry()], remove: [] },
+        { type: "superpeers", add: [await entry()], remove: [] },
       ], { identity });
       raws.push(raw);
       return raw;
