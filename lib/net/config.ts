@@ -65,6 +65,12 @@ export const PROMOTE_COOLDOWN_MS = 1000;
 export const FAILOVER_MAX_DIALS = 8;
 /** ... and waits at most this long for one of them to take it, in ms. */
 export const FAILOVER_WAIT_MS = 1000;
+/**
+ * A roster successor with no SuperPeer greeted before waits this long for hearsay entries to answer before it
+ * promotes itself, in ms: a live SuperPeer on a LAN answers within milliseconds, silent ones never do (issue
+ * 19's goal: failover within 1 s with 10,000 poisoned entries).
+ */
+export const SUCCESSOR_WAIT_MS = 300;
 /** A Peer without a second SuperPeer looks for one this often, in ms. */
 export const BACKUP_RETRY_MS = 1000;
 /** How often a SuperPeer checks its mesh degree, in ms. */

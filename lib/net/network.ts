@@ -40,6 +40,7 @@ import {
   MESH_TICK_MS,
   type NetworkTimings,
   SELF_PROMOTE_MIN_MS,
+  SUCCESSOR_WAIT_MS,
 } from "./config.ts";
 import { Directory } from "./directory.ts";
 import type { Discover } from "./discovery.ts";
@@ -952,13 +953,13 @@ export class Network {
     if (order.greeted.length) {
       note(await this.#askToJoin([...order.greeted, ...order.rest], reason, FAILOVER_WAIT_MS));
       if (this.#role.kind !== "joining" || this.#stopping) return;
-    } else if (order.rest.length) hearsay = this.#askToJoin(order.rest, reason, FAILOVER_WAIT_MS);
+    } else if (order.rest.length) hearsay = this.#askToJoin(order.rest, reason, SUCCESSOR_WAIT_MS);
     const gone = new Set([dead.nodeId]);
     const deadline = this.#clock.now() + this.#o.deadAfterMs + 2000;
     while (this.#role.kind === "joining" && !this.#stopping && this.#clock.now() < deadline) {
       const next = successor(roster, gone);
       if (!next || next.nodeId === this.nodeId) {
-        // The successor lets the entries it dialled answer first (bounded by FAILOVER_WAIT_MS): one may be
+        // The successor lets the entries it dialled answer first (bounded by SUCCESSOR_WAIT_MS): one may be
         // a live SuperPeer, and then no new one is needed.
         if (hearsay) note(await hearsay);
         if (this.#role.kind !== "joining" || this.#stopping) return;
