@@ -28,7 +28,7 @@ import { blockHashSync } from "../lib/primitives/header.ts";
 import { newLedger } from "../tests/support/ledger.ts";
 import { helloMessage, type RawPeer, rawPeer } from "../tests/support/raw_peer.ts";
 import { floodDirectory, floodEntries, tarpits } from "../tests/support/flood.ts";
-import { DIR_MAX } from "../lib/net/config.ts";
+import { DIR_LINK_BUDGET, DIR_MAX } from "../lib/net/config.ts";
 import type { NodeStatus } from "../lib/node.ts";
 import {
   Cluster,
@@ -302,7 +302,8 @@ export async function failoverPoisoned(rounds: number, entries: number, nodes = 
       const hub = all.find((n) => n.listen === hubListen)!;
       const survivors = all.filter((n) => n !== hub);
       flooder = await floodDirectory(hub.port, await floodEntries(entries, pits.addrs), pits.addrs[0]);
-      const want = Math.min(entries, DIR_MAX) * 0.9;
+      // As many as the directory and each link's entry budget let in (the flood's first 1,000).
+      const want = Math.min(entries, DIR_MAX, DIR_LINK_BUDGET.burst) * 0.9;
       await waitFor(
         async () => {
           for (const p of survivors) {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import type { NodeStatus } from "../lib/node.ts";
 import type { SuperPeerEntry } from "../lib/net/messages.ts";
+import { DIR_LINK_BUDGET } from "../lib/net/config.ts";
 import { floodDirectory, floodEntries, tarpits } from "./support/flood.ts";
 import { Cluster, describeNodes, type TestNode, waitForOneHub } from "./support/cluster.ts";
 import type { RawPeer } from "./support/raw_peer.ts";
@@ -20,17 +21,27 @@ Deno.test("flood, then failover: 1,500 made-up silent entries in every Peer's di
     const peers: TestNode[] = [];
     for (const n of ["a", "b", "c", "d"]) peers.push(await cluster.start(n));
     await waitForOneHub([sp, ...peers], 10_000, "a SuperPeer and four Peers");
-    flooder = await floodDirectory(sp.port, await floodEntries(1500, pits.addrs), pits.addrs[0]);
+    const entries = await floodEntries(1500, pits.addrs);
+    const floodedAt = Date.now();
+    flooder = await floodDirectory(sp.port, entries, pits.addrs[0]);
     await waitFor(
       async () => {
         for (const p of peers) {
           const dir = (await p.rpc<{ superpeers: SuperPeerEntry[] }>("peers")).superpeers;
-          if (dir.length < 1000) return false;
+          if (dir.length < 0.9 * DIR_LINK_BUDGET.burst) return false;
         }
         return true;
       },
       40_000,
       "the flood to reach every Peer's directory",
+    );
+    // The flood got in only as far as the flooder's link budget let it: the rest was dropped unread.
+    const spDir = (await sp.rpc<{ superpeers: SuperPeerEntry[] }>("peers")).superpeers.length;
+    const seconds = (Date.now() - floodedAt) / 1000;
+    assert.ok(spDir <= DIR_LINK_BUDGET.burst + DIR_LINK_BUDGET.perSecond * seconds + 2, `${spDir} entries`);
+    assert.ok(
+      sp.log.some((l) => /over the link's budget, dropped unread/.test(l)),
+      "the surplus was dropped",
     );
     sp.kill("SIGKILL");
     await waitFor(

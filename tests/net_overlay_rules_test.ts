@@ -13,6 +13,7 @@ import {
   PROMOTE_COOLDOWN_MS,
 } from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
+import { DialBudget, TokenBucket } from "../lib/net/dial_budget.ts";
 import { formatHostPort, type HostPort, parseHostPort, type SuperPeerEntry } from "../lib/net/messages.ts";
 import { advertiseAddress } from "../lib/net/network.ts";
 import {
@@ -411,4 +412,38 @@ Deno.test("failover dials the SuperPeers it greeted first, then a sample of hear
   assert.ok(o.rest.every((a) => a.startsWith("10.9.")));
   assert.equal(failoverOrder(flood, greeted, 8, random).rest.length, 8);
   assert.deepEqual(failoverOrder([], greeted, 8, random), { greeted: [], rest: [] });
+});
+
+Deno.test("the dial budget: no address again within the interval, a global rate with a burst, bounded memory", () => {
+  const b = new DialBudget({ rate: 2, burst: 3, redialMs: 5000, memory: 4 });
+  assert.equal(b.take("a:1", 0), true);
+  assert.equal(b.take("a:1", 4999), false, "not again within the interval");
+  assert.equal(b.take("b:1", 0), true);
+  assert.equal(b.take("c:1", 0), true);
+  assert.equal(b.take("d:1", 0), false, "the burst is spent");
+  assert.equal(b.take("d:1", 499), false, "2 a second: not yet half a second");
+  assert.equal(b.take("d:1", 500), true);
+  assert.equal(b.take("a:1", 5000), true, "after the interval, again");
+  // 10 s of a storm of fresh addresses: at most burst + rate × 10 dials.
+  const storm = new DialBudget({ rate: 2, burst: 3, redialMs: 5000, memory: 4 });
+  let dials = 0;
+  for (let t = 0; t <= 10_000; t += 10) if (storm.take(`x${t}:1`, t)) dials++;
+  assert.ok(dials <= 3 + 20 + 1, `${dials} dials`);
+  assert.ok(dials >= 20, `${dials} dials: the rate is a rate, not a stop`);
+  // Memory stays bounded; what it forgot is the oldest.
+  const m = new DialBudget({ rate: 1000, burst: 1000, redialMs: 1e9, memory: 2 });
+  for (const a of ["p", "q", "r"]) m.take(a, 0);
+  assert.equal(m.take("r", 1), false, "the newest is remembered");
+  assert.equal(m.take("p", 1), true, "the oldest was forgotten");
+});
+
+Deno.test("a token bucket: a burst at once, then a rate", () => {
+  const b = new TokenBucket(3, 10, 0);
+  assert.deepEqual([b.take(0), b.take(0), b.take(0), b.take(0)], [true, true, true, false]);
+  assert.equal(b.take(99), false, "10 a second: not yet");
+  assert.equal(b.take(100), true);
+  assert.equal(b.take(100_000), true);
+  let n = 0;
+  for (let i = 0; i < 10; i++) if (b.take(100_000)) n++;
+  assert.equal(n, 2, "refilled to the burst, never past it");
 });

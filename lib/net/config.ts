@@ -44,6 +44,18 @@ export const MAX_WAITING_LINKS = 16;
 export const MAX_LINKS_PER_HOST = 4;
 /** After hello, the dialer must say what it wants (`join`, `mesh`, `getaddr`) within this, in ms. */
 export const HANDSHAKE_TIMEOUT_MS = 3000;
+/** Redirects a SuperPeer follows from a mesh dial: one hop (each redirector names links it holds). */
+export const MESH_REDIRECT_DEPTH = 1;
+/** Addresses of one redirect a SuperPeer dials for a mesh link, at most. */
+export const MESH_REDIRECT_FANOUT = 2;
+/** Mesh dials a SuperPeer starts at most, per second on average (`MESH_DIAL_BURST` at once). */
+export const MESH_DIAL_RATE = 4;
+/** Mesh dials a SuperPeer may start at once, after a quiet spell. */
+export const MESH_DIAL_BURST = 16;
+/** A SuperPeer dials no address for a mesh link again within this, in ms. */
+export const MESH_REDIAL_MS = 5000;
+/** Addresses the mesh dial budget remembers at most. */
+export const MESH_DIAL_MEMORY = 1024;
 /** Redirects a joining node follows in a row before it tries the next address. */
 export const MAX_REDIRECTS = 3;
 /**
@@ -90,6 +102,12 @@ export const DIR_TTL_MS = 75_000;
 export const DIR_MEMBER_REFRESH_MS = 15_000;
 /** Entries a directory holds at most (a 10,000-node LAN needs about 630). */
 export const DIR_MAX = 4096;
+/**
+ * Directory entries one link may make this node check, at once (a welcome of a 10,000-node LAN's ~630
+ * SuperPeers fits) and then per second (every SuperPeer's heartbeat, 630 / 20 s, fits too): past that a link's
+ * entries are dropped unread, so a flood costs its sender, not the signature checks of every receiver.
+ */
+export const DIR_LINK_BUDGET = { burst: 1000, perSecond: 100 } as const;
 /** Entries in one `superpeers` or `members` message at most. */
 export const LIST_PAGE = 500;
 /** A sequence number further than this ahead of our clock is refused, in ms: it would pin an entry. */

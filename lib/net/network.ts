@@ -24,6 +24,7 @@ import {
   DIR_GOSSIP_LARGE_MS,
   DIR_GOSSIP_MS,
   DIR_HEARTBEAT_MS,
+  DIR_LINK_BUDGET,
   DIR_MAX_SEQ_AHEAD_MS,
   DIR_MEMBER_REFRESH_MS,
   DIR_PUBLISH_MIN_MS,
@@ -37,12 +38,15 @@ import {
   MAX_WAITING_LINKS,
   MESH_DEGREE,
   MESH_FULL_UP_TO,
+  MESH_REDIRECT_DEPTH,
+  MESH_REDIRECT_FANOUT,
   MESH_TICK_MS,
   type NetworkTimings,
   SELF_PROMOTE_MIN_MS,
   SUCCESSOR_WAIT_MS,
 } from "./config.ts";
 import { Directory } from "./directory.ts";
+import { DialBudget, TokenBucket } from "./dial_budget.ts";
 import type { Discover } from "./discovery.ts";
 import type { LedgerPort } from "./ledger_port.ts";
 import { type Link, LinkSet } from "./link.ts";
@@ -216,6 +220,10 @@ export class Network {
   #lastMemberRefresh = 0;
   #gossipTimer: unknown;
   #meshDialing = new Set<string>();
+  /** Mesh dials: a global rate, and no address dialled again within `MESH_REDIAL_MS`. */
+  #meshDialBudget = new DialBudget();
+  /** Each link's budget of directory entries to check. */
+  #entryBudgets = new WeakMap<Link, TokenBucket>();
   /** A SuperPeer's Peers in the order it admitted them: sent to each, who walk it if this one dies. */
   #roster: PeerEntry[] = [];
   /**
@@ -991,6 +999,16 @@ export class Network {
     if (wait > 0) await sleep(this.#clock, wait);
   }
 
+  /** The directory entry budget of `link` (`DIR_LINK_BUDGET`), made on first use. */
+  #entryBudget(link: Link): TokenBucket {
+    let b = this.#entryBudgets.get(link);
+    if (!b) {
+      b = new TokenBucket(DIR_LINK_BUDGET.burst, DIR_LINK_BUDGET.perSecond, this.#clock.now());
+      this.#entryBudgets.set(link, b);
+    }
+    return b;
+  }
+
   /** True when `sig` (hex) is `nodeId`'s signature of `message`. */
   #checkSig(nodeId: string, sig: string, message: Uint8Array<ArrayBuffer>): Promise<boolean> {
     return (this.#opts.checkSignature ?? ed25519Check)(nodeId, fromHex(sig), message);
@@ -1118,9 +1136,10 @@ export class Network {
   }
 
   /** Dials a SuperPeer for a mesh link (once at a time per address); a dead one leaves the directory. */
-  async #dialMesh(addr: string, nodeId?: string): Promise<void> {
+  async #dialMesh(addr: string, nodeId?: string, depth = 0): Promise<void> {
     const a = normalizeAddress(addr);
     if (!a || a === this.#advertise || this.#meshDialing.has(a) || this.#role.kind !== "superpeer") return;
+    if (!this.#meshDialBudget.take(a, this.#clock.now())) return;
     this.#meshDialing.add(a);
     try {
       const r = await this.#ask(a, { kind: "mesh" });
@@ -1133,8 +1152,15 @@ export class Network {
         } else if (this.#keepMesh(r.link)) this.#meshUp(r.link, true);
       } else if (r.kind === "redirect") {
         for (const to of r.to) this.#book.add(to, "heard");
-        if (nodeId && !r.superpeer) this.#dropFromDirectory(nodeId);
-        for (const to of r.to.slice(0, 2)) this.#dialMesh(to);
+        // A SuperPeer asked for a mesh link takes it: whatever answers with a redirect is not the SuperPeer
+        // the entry names (any more), whatever its hello claims.
+        if (nodeId) this.#dropFromDirectory(nodeId);
+        // Redirects are followed MESH_REDIRECT_DEPTH hops deep, to MESH_REDIRECT_FANOUT addresses, within the
+        // dial budget: entries that redirect to each other cannot make this node dial without end, nor aim
+        // its dials at a third party (a reflector).
+        if (depth < MESH_REDIRECT_DEPTH) {
+          for (const to of r.to.slice(0, MESH_REDIRECT_FANOUT)) this.#dialMesh(to, undefined, depth + 1);
+        }
       } else if (r.kind === "dead" && nodeId) this.#dropFromDirectory(nodeId);
     } finally {
       this.#meshDialing.delete(a);
@@ -1209,12 +1235,17 @@ export class Network {
     const s = this.#state.get(from);
     // A Peer keeps what each of its SuperPeers says apart; a SuperPeer merges into the directory it gossips.
     const dir = s?.kind === "superpeer" ? s.dir : this.#dir;
-    let changed = false, fresh = false, forged = 0;
+    let changed = false, fresh = false, forged = 0, over = 0;
+    const budget = this.#entryBudget(from);
     for (const e of entries) {
       // Our own entry is ours alone to write; a forged one is refused.
       if (e.nodeId === this.nodeId) continue;
       const now = this.#clock.now();
       if (e.seq > now + DIR_MAX_SEQ_AHEAD_MS || (dir.get(e.nodeId)?.seq ?? -1) >= e.seq) continue;
+      if (!budget.take(now)) {
+        over++;
+        continue;
+      }
       if (!e.sig || !await this.#checkSig(e.nodeId, e.sig, entryMessage(e))) {
         forged++;
         continue;
@@ -1226,6 +1257,7 @@ export class Network {
     if (forged) {
       this.#misbehaved(from, MALFORMED_SCORE, `${forged} directory entries not signed by their node`);
     }
+    if (over) this.#misbehaved(from, 0, `${over} directory entries over the link's budget, dropped unread`);
     if (dir !== this.#dir) dir.takeChanges(); // a Peer forwards nothing
     else if (changed) this.#scheduleGossip();
     if (fresh && this.#role.kind === "superpeer") this.#maintainMesh();

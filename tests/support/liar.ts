@@ -19,6 +19,8 @@ export interface Liar {
   listen: string;
   /** Joins it answered with `full` + `promote`, by the asker's listen address. */
   joins: string[];
+  /** Connections it accepted. */
+  accepted: number;
   /** Its entry, signed by its own key (capacity 10,000, load 0: signed, and a lie). */
   entry: () => Promise<SuperPeerEntry>;
   /** Mesh-links to the honest SuperPeer on `port` and sends its entry there. */
@@ -27,8 +29,11 @@ export interface Liar {
   close(): Promise<void>;
 }
 
-/** Starts a liar on 127.0.0.1 with a fresh key. */
-export async function startLiar(): Promise<Liar> {
+/**
+ * Starts a liar on 127.0.0.1 with a fresh key. With `redirectTo`, it answers every `join`, `mesh` and
+ * `getaddr` with a redirect to those addresses instead (a redirect storm's node).
+ */
+export async function startLiar(opts: { redirectTo?: () => string[] } = {}): Promise<Liar> {
   const identity: NodeIdentity = await generateIdentity();
   const listener: Listener = tcpTransport.listen({ hostname: "127.0.0.1", port: 0 });
   const listen = `127.0.0.1:${listener.addr.port}`;
@@ -39,8 +44,10 @@ export async function startLiar(): Promise<Liar> {
     const e = { nodeId: identity.nodeId, listen, peers: 0, load: 0, capacity: 10_000, seq: Date.now() };
     return { ...e, sig: (await identity.sign(entryMessage(e))).toHex() };
   };
+  const counts = { accepted: 0 };
   const accept = (async () => {
     for await (const stream of listener) {
+      counts.accepted++;
       const mine = {
         ...(helloMessage(identity.nodeId, { role: "superpeer", listen }) as HelloMessage),
         nonce: freshNonce(),
@@ -62,6 +69,9 @@ export async function startLiar(): Promise<Liar> {
               listen,
             }));
             conn.send({ type: "proof", signature: signature.toHex() });
+          } else if (opts.redirectTo && (m.type === "join" || m.type === "mesh" || m.type === "getaddr")) {
+            conn.send({ type: "redirect", to: opts.redirectTo() });
+            await conn.close("redirected", { flush: true });
           } else if (m.type === "join") {
             joins.push(theirs?.listen ?? "?");
             conn.send({ type: "full", try: [], promote: true });
@@ -75,10 +85,13 @@ export async function startLiar(): Promise<Liar> {
       conn.send(mine);
     }
   })();
-  return {
+  const liar: Liar = {
     nodeId: identity.nodeId,
     listen,
     joins,
+    get accepted() {
+      return counts.accepted;
+    },
     entry,
     async meshWith(port) {
       const raw = await rawPeer(port, helloMessage("liar", { role: "superpeer", listen }), [
@@ -94,4 +107,5 @@ export async function startLiar(): Promise<Liar> {
       await Promise.all([...conns, ...raws.map((r) => r.conn)].map((c) => c.close("done")));
     },
   };
+  return liar;
 }
