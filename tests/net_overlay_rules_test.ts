@@ -447,3 +447,26 @@ Deno.test("a token bucket: a burst at once, then a rate", () => {
   for (let i = 0; i < 10; i++) if (b.take(100_000)) n++;
   assert.equal(n, 2, "refilled to the burst, never past it");
 });
+
+Deno.test("one loopback rule for the overlay, discovery and the explorer: 127/8, ::1, IPv4-mapped 127.x, localhost", async () => {
+  const { isLoopback } = await import("../lib/net/address.ts");
+  const { isLoopback: explorerLoopback } = await import("../lib/explorer/events.ts");
+  for (
+    const h of [
+      "127.0.0.1",
+      "127.8.9.10",
+      "::1",
+      "[::1]",
+      "::ffff:127.0.0.1",
+      "::FFFF:127.0.0.2",
+      "localhost",
+    ]
+  ) {
+    assert.equal(isLoopback(h), true, h);
+    assert.equal(explorerLoopback(h), true, h);
+  }
+  for (const h of ["10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1", "fe80::1", "localhost.example"]) {
+    assert.equal(isLoopback(h), false, h);
+    assert.equal(explorerLoopback(h), false, h);
+  }
+});

@@ -17,31 +17,9 @@ import {
   TURNED_AWAY_AFTER,
 } from "./config.ts";
 import type { SuperPeerEntry } from "./messages.ts";
+import { hostGroup, hostOf, isLoopback } from "./address.ts";
 
-/** True for 127.0.0.0/8, ::1 and localhost: many nodes of one machine share such an address. */
-export function isLoopback(host: string): boolean {
-  return host.startsWith("127.") || host === "::1" || host === "localhost";
-}
-
-/**
- * The host a socket address stands for: an IPv4 address itself, an IPv6 address its /64 (one machine may
- * hold many addresses of its /64), anything else as written. Not Bitcoin Core's netgroups: on a LAN every
- * machine shares one private /16, so those would make the whole LAN one group.
- */
-export function hostGroup(host: string): string {
-  let h = host.toLowerCase();
-  if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
-  if (!h.includes(":")) return h;
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
-  if (v4) return v4[1];
-  const [head, tail = ""] = h.split("::");
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const words = h.includes("::")
-    ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right]
-    : left;
-  return `${words.slice(0, 4).map((w) => parseInt(w || "0", 16).toString(16)).join(":")}::/64`;
-}
+export { hostGroup, isLoopback };
 
 /** Picks `n` items of `items` at random (a partial Fisher–Yates shuffle of a copy). */
 export function sample<T>(items: readonly T[], n: number, random: () => number): T[] {
@@ -241,13 +219,6 @@ export function chooseSecond(
   const best = Math.min(...open.map(rank));
   const pool = open.filter((e) => rank(e) === best);
   return pool[Math.floor(random() * pool.length)];
-}
-
-/** The host of a "host:port" address (brackets dropped). */
-function hostOf(listen: string): string {
-  const i = listen.lastIndexOf(":");
-  const h = i < 0 ? listen : listen.slice(0, i);
-  return h.startsWith("[") ? h.slice(1, -1) : h;
 }
 
 /** A SuperPeer that turned this node away in a proven handshake: its proven key and its socket's host. */
