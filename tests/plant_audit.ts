@@ -817,8 +817,8 @@ export const PLANTS: Plant[] = [
     id: "join-follow-room",
     rule: "a joiner follows the SuperPeers with room it is pointed to before it adds capacity",
     file: "lib/net/network.ts",
-    from: "if (!r.try.length || pointed.has(a)) fulls++;",
-    to: "fulls++;",
+    from: "if (!r.try.length || pointed.has(a)) refusals.push(r.by);",
+    to: "refusals.push(r.by);",
     tests: OVERLAY_TESTS,
   },
   {
@@ -866,7 +866,7 @@ export const PLANTS: Plant[] = [
   {
     id: "host-group-64",
     rule: "an IPv6 host is its /64",
-    file: "lib/net/overlay.ts",
+    file: "lib/net/address.ts",
     from: "words.slice(0, 4)",
     to: "words",
     tests: OVERLAY_TESTS,
@@ -923,8 +923,8 @@ export const PLANTS: Plant[] = [
     id: "dial-rate",
     rule: "mesh dials have a global rate",
     file: "lib/net/dial_budget.ts",
-    from: "if (this.#tokens < 1) return false;",
-    to: "",
+    from: "if (this.#tokens < 1) return false;\n    this.#tokens--;\n    this.#last.delete(addr);",
+    to: "this.#tokens--;\n    this.#last.delete(addr);",
     tests: OVERLAY_TESTS,
   },
   {
