@@ -75,7 +75,10 @@ Deno.test("a forged hello claiming 2^40 members and the greatest seniority captu
       assert.equal(addrs[0], trackerBefore[0], "the tracker still leads with the real SuperPeer");
     }
     // The old-protocol liar was refused outright.
-    assert.ok(liars[0].got.some((m) => m.type === "reject" && m.code === "protocol"));
+    assert.ok(
+      liars[0].got.some((m) => m.type === "reject" && m.code === "protocol"),
+      JSON.stringify(liars[0].got),
+    );
     // And the network works: a block from a Peer reaches everyone through the real SuperPeer.
     const [hash] = (await peers[1].rpc<{ hashes: string[] }>("mine", [1])).hashes;
     await waitForTip(nodes, hash, 5_000, "a block to cross the network after the attack");

@@ -45,7 +45,8 @@ export interface RawPeerOptions {
 
 /**
  * Dials 127.0.0.1:`port`, sends `hello` (with a fresh nonce and, unless `keepId`, its key's node id), proves
- * it once the far end's hello came, then sends `then`, and keeps answering pings until closed.
+ * it once the far end's hello came, then sends `then` (an older protocol's hello: nothing more), and keeps
+ * answering pings until closed.
  */
 export async function rawPeer(
   port: number,
@@ -60,25 +61,31 @@ export async function rawPeer(
   const stream = await tcpTransport.dial({ hostname: "127.0.0.1", port }, 2000);
   let proved = false;
   const conn: Connection = new Connection(stream, {
-    onMessage: async (m) => {
+    onMessage: (m) => {
       got.push(m);
-      if (m.type !== "hello" || proved) return;
+      // An older protocol's hello is refused on sight: nothing more is sent (bytes the far end has not read
+      // when it closes turn its close into a reset, which can swallow its reject).
+      if (m.type !== "hello" || proved || h.protocol !== PROTOCOL_VERSION) return;
       proved = true;
-      const signature = await identity.sign(proofMessage({
-        protocol: Number(h.protocol),
-        network: String(h.network),
-        genesis: String(h.genesis),
-        signer: String(h.nodeId),
-        other: m.nodeId,
-        signerNonce: String(h.nonce),
-        otherNonce: m.nonce ?? "",
-        listen: typeof h.listen === "string" ? h.listen : "",
-      }));
-      conn.send({ type: "proof", signature: signature.toHex() });
-      for (const x of then) conn.send(x);
+      // Signed aside, so what follows the hello (a reject, say) is still read while the proof is made.
+      void prove(m);
     },
     pingIntervalMs: 1000,
   });
+  const prove = async (m: Extract<Message, { type: "hello" }>) => {
+    const signature = await identity.sign(proofMessage({
+      protocol: Number(h.protocol),
+      network: String(h.network),
+      genesis: String(h.genesis),
+      signer: String(h.nodeId),
+      other: m.nodeId,
+      signerNonce: String(h.nonce),
+      otherNonce: m.nonce ?? "",
+      listen: typeof h.listen === "string" ? h.listen : "",
+    }));
+    conn.send({ type: "proof", signature: signature.toHex() });
+    for (const x of then) conn.send(x);
+  };
   conn.send(h as unknown as Message);
   return { conn, got };
 }
