@@ -5,7 +5,10 @@
  */
 import assert from "node:assert/strict";
 import type { SuperPeerEntry } from "../lib/net/messages.ts";
-import { Cluster } from "./support/cluster.ts";
+import { DEFAULT_MAX_PEERS, MAX_WAITING_LINKS, MESH_DEGREE } from "../lib/net/config.ts";
+import type { NodeStatus } from "../lib/node.ts";
+import { Cluster, waitForOneHub } from "./support/cluster.ts";
+import { helloMessage, type RawPeer, rawPeer } from "./support/raw_peer.ts";
 import { type Liar, startLiar } from "./support/liar.ts";
 import { sleep, waitFor } from "./support/wait.ts";
 
@@ -44,6 +47,44 @@ Deno.test("redirect storm: three addresses redirecting to each other and to a th
     for (const r of rs) await r.close();
     third.close();
     await thirdLoop;
+    await cluster.cleanup();
+  }
+});
+
+/** A SuperPeer's sockets at most, as `Network` counts them (every Peer slot, mesh both ways, handshakes). */
+const CAP = DEFAULT_MAX_PEERS + 2 * MESH_DEGREE.high + MAX_WAITING_LINKS;
+
+Deno.test("mesh-slot exhaustion: 80 loopback links that say they are SuperPeers, ask for mesh links and relay nothing do not keep an honest newcomer out", async () => {
+  const cluster = await Cluster.create();
+  const fakes: RawPeer[] = [];
+  try {
+    const sp = await cluster.start("sp");
+    const b = await cluster.start("b");
+    await waitForOneHub([sp, b], 10_000, "a SuperPeer and a Peer");
+    // Fakes one at a time, each welcomed (or pushed out) before the next, until the sockets are full.
+    const greeted = async () => (await sp.rpc<{ links: unknown[] }>("peers")).links.length;
+    for (let i = 0; i < 200 && await greeted() < CAP; i++) {
+      const f = await rawPeer(sp.port, helloMessage(`fake-${i}`, { role: "superpeer" }), [{ type: "mesh" }]);
+      fakes.push(f);
+      await waitFor(
+        () => f.conn.isClosed || f.got.some((m) => m.type === "welcome"),
+        10_000,
+        `fake ${i} to be welcomed or closed`,
+      );
+    }
+    assert.equal(await greeted(), CAP, "the fakes filled every socket");
+    const c = await cluster.start("c");
+    await waitFor(
+      async () => {
+        const s = await c.rpc<NodeStatus>("status");
+        return s.role === "peer" && s.hub === sp.listen;
+      },
+      20_000,
+      "the honest newcomer to join the SuperPeer as a Peer",
+    );
+    assert.equal((await sp.rpc<NodeStatus>("status")).role, "superpeer");
+  } finally {
+    for (const f of fakes) await f.conn.close("done");
     await cluster.cleanup();
   }
 });

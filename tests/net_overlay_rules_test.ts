@@ -23,6 +23,8 @@ import {
   evictionVictim,
   failoverOrder,
   hostGroup,
+  type MeshCandidate,
+  meshEvictionVictim,
   overHostLimit,
   planMesh,
   shouldDemote,
@@ -469,4 +471,24 @@ Deno.test("one loopback rule for the overlay, discovery and the explorer: 127/8,
     assert.equal(isLoopback(h), false, h);
     assert.equal(explorerLoopback(h), false, h);
   }
+});
+
+Deno.test("mesh eviction: never our own dials, never one that relayed a block, never the oldest; else the youngest of the largest host group, loopback included", () => {
+  const m = (id: string, host: string, since: number, over: Partial<MeshCandidate<string>> = {}) => ({
+    id,
+    host,
+    since,
+    inbound: true,
+    lastBlock: 0,
+    ...over,
+  });
+  const old = [1, 2, 3, 4].map((i) => m(`old${i}`, "127.0.0.1", i));
+  assert.equal(meshEvictionVictim(old), undefined, "the oldest are protected");
+  const fakes = Array.from({ length: 10 }, (_, i) => m(`fake${i}`, "127.0.0.1", 100 + i));
+  assert.equal(meshEvictionVictim([...old, ...fakes]), "fake9", "loopback is a group for eviction too");
+  const relayed = m("relay", "127.0.0.1", 500, { lastBlock: 7 });
+  const ours = m("ours", "127.0.0.1", 600, { inbound: false });
+  assert.equal(meshEvictionVictim([...old, ...fakes, relayed, ours]), "fake9");
+  const v6 = [m("a", "2001:db8::1", 200), m("b", "2001:db8::2", 201), m("c", "2001:db8::3", 202)];
+  assert.equal(meshEvictionVictim([...old, m("x", "10.0.0.1", 300), ...v6]), "c", "a /64 is one host");
 });

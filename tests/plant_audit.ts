@@ -936,6 +936,14 @@ export const PLANTS: Plant[] = [
     tests: ["tests/net_flood_failover_test.ts"],
   },
   {
+    id: "mesh-evictable",
+    rule: "a full SuperPeer evicts an idle inbound mesh link for a newcomer (loopback too)",
+    file: "lib/net/network.ts",
+    from: "const victim = idle ?? this.#meshVictim();",
+    to: "const victim = idle;",
+    tests: ["tests/net_budget_test.ts"],
+  },
+  {
     id: "proof-checked",
     rule: "a link's node id is proven: a bad proof is refused",
     file: "lib/net/link.ts",

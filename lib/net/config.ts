@@ -128,6 +128,8 @@ export const TRACKER_MAX = 50;
 /** The tracker file is rewritten at most this often, in ms. */
 export const TRACKER_WRITE_MS = 1000;
 
+/** Mesh eviction never closes this many of the oldest mesh links (proven neighbours of long standing). */
+export const MESH_PROTECT_OLDEST = 4;
 /** Eviction protects this many members each by recent blocks, recent transactions and lowest ping. */
 export const EVICTION_PROTECT = { blocks: 4, txs: 4, ping: 8 } as const;
 

@@ -69,6 +69,8 @@ import {
   evictionVictim,
   failoverOrder,
   isLoopback,
+  type MeshCandidate,
+  meshEvictionVictim,
   overHostLimit,
   planMesh,
   type Refusal,
@@ -446,14 +448,34 @@ export class Network {
         const idle = this.#links.all().find((l) =>
           l.inbound && !l.conn.isClosed && this.#state.get(l)?.kind === "pending"
         );
-        if (!idle) {
+        // Else an inbound mesh link that relayed no block makes room (never the oldest proven ones): links
+        // that say they are SuperPeers cannot fill every slot and keep an honest newcomer out, from
+        // loopback neither.
+        const victim = idle ?? this.#meshVictim();
+        if (!victim) {
           stream.close();
           continue;
         }
-        idle.conn.close("idle: making room");
+        victim.conn.close(idle ? "idle: making room" : "evicted: an idle mesh link makes room");
       }
       this.#onInbound(this.#links.adopt(stream, true));
     }
+  }
+
+  /** The inbound mesh link to evict for a newcomer, if any (`meshEvictionVictim`). */
+  #meshVictim(): Link | undefined {
+    const mesh: MeshCandidate<Link>[] = [];
+    for (const [l, s] of this.#state) {
+      if (s.kind !== "mesh" || l.conn.isClosed) continue;
+      mesh.push({
+        id: l,
+        host: l.conn.remote.hostname,
+        since: l.openedAt,
+        inbound: l.inbound,
+        lastBlock: s.lastBlock,
+      });
+    }
+    return meshEvictionVictim(mesh);
   }
 
   /** Sockets at most: every Peer slot, room for mesh links both ways, and the handshakes under way. */

@@ -13,6 +13,7 @@ import {
   MAX_LINKS_PER_HOST,
   MESH_DEGREE,
   MESH_FULL_UP_TO,
+  MESH_PROTECT_OLDEST,
   PROMOTE_COOLDOWN_MS,
   TURNED_AWAY_AFTER,
 } from "./config.ts";
@@ -122,6 +123,37 @@ export function evictionVictim<T>(
   let worst: EvictionCandidate<T>[] = [];
   for (const g of groups.values()) if (g.length > worst.length) worst = g;
   if (worst.length < 2 || worst[0].host === newcomerHost) return undefined;
+  return worst.reduce((a, b) => b.since > a.since ? b : a).id;
+}
+
+/** A mesh link as eviction sees it. */
+export interface MeshCandidate<T = unknown> {
+  /** The link. */
+  id: T;
+  /** The far end's address. */
+  host: string;
+  /** When it was opened (ms). */
+  since: number;
+  /** True when the far end dialled us (our own dials are never evicted). */
+  inbound: boolean;
+  /** When it last relayed a new block to us (ms, 0: never). */
+  lastBlock: number;
+}
+
+/**
+ * The mesh link to close so a newcomer gets a socket: never one we dialled, never one that relayed a block,
+ * never the `MESH_PROTECT_OLDEST` oldest; of the rest, the youngest of the host group holding the most.
+ * Loopback is a group like any other here (it is exempt from per-host limits, not from eviction), so links
+ * from one machine that say they are SuperPeers and relay nothing cannot hold every slot.
+ */
+export function meshEvictionVictim<T>(mesh: readonly MeshCandidate<T>[]): T | undefined {
+  const oldest = new Set([...mesh].sort((a, b) => a.since - b.since).slice(0, MESH_PROTECT_OLDEST));
+  const rest = mesh.filter((c) => c.inbound && c.lastBlock === 0 && !oldest.has(c));
+  const groups = new Map<string, MeshCandidate<T>[]>();
+  for (const c of rest) groups.set(hostGroup(c.host), [...(groups.get(hostGroup(c.host)) ?? []), c]);
+  let worst: MeshCandidate<T>[] = [];
+  for (const g of groups.values()) if (g.length > worst.length) worst = g;
+  if (!worst.length) return undefined;
   return worst.reduce((a, b) => b.since > a.since ? b : a).id;
 }
 
