@@ -15,6 +15,8 @@
  *   new one.
  * - `failover_frozen_*`: the same with the SuperPeer SIGSTOPped and the nodes' default timings, so only
  *   missed pings tell.
+ * - `failover_poisoned_*`: the same SIGKILL after a mesh link flooded every Peer's directory with 10,000
+ *   made-up SuperPeers at silent addresses (a directory keeps `DIR_MAX`, 4,096).
  * - `join_1000_s`, `propagation_1000_*`, `superpeer_*`: the overlay at 1,000 nodes (`network_scale.ts`).
  *
  * `deno run --allow-read --allow-write --allow-run --allow-net=127.0.0.1 --allow-env bench/network.ts [--quick]`
@@ -24,7 +26,9 @@ import type { Message } from "../lib/net/messages.ts";
 import { type Block, encodeBlock } from "../lib/primitives/block.ts";
 import { blockHashSync } from "../lib/primitives/header.ts";
 import { newLedger } from "../tests/support/ledger.ts";
-import { helloMessage, rawPeer } from "../tests/support/raw_peer.ts";
+import { helloMessage, type RawPeer, rawPeer } from "../tests/support/raw_peer.ts";
+import { floodDirectory, floodEntries, tarpits } from "../tests/support/flood.ts";
+import { DIR_LINK_BUDGET, DIR_MAX } from "../lib/net/config.ts";
 import type { NodeStatus } from "../lib/node.ts";
 import {
   Cluster,
@@ -279,6 +283,57 @@ export async function failover(rounds: number, mode: FailoverMode): Promise<numb
   }
 }
 
+/**
+ * Per round, in a network small enough for one SuperPeer whose Peers' directories were flooded with `entries`
+ * made-up SuperPeers (silent addresses; a directory keeps at most `DIR_MAX`): from SIGKILLing the SuperPeer
+ * until the last survivor has a new one, as `failover` measures it. Issue 19's goal: p50 at most 1,000 ms with
+ * 10,000 poisoned entries.
+ */
+export async function failoverPoisoned(rounds: number, entries: number, nodes = 5): Promise<number[]> {
+  const out: number[] = [];
+  for (let k = 0; k < rounds; k++) {
+    const cluster = await Cluster.create();
+    const pits = tarpits(60);
+    let flooder: RawPeer | undefined;
+    try {
+      const all = await startMany(cluster, nodes, "q");
+      await waitFor(() => sameSuperPeer(all), 60_000, "one SuperPeer before the flood");
+      const hubListen = (await all[0].rpc<NodeStatus>("status")).hub;
+      const hub = all.find((n) => n.listen === hubListen)!;
+      const survivors = all.filter((n) => n !== hub);
+      flooder = await floodDirectory(hub.port, await floodEntries(entries, pits.addrs), pits.addrs[0]);
+      // As many as the directory and each link's entry budget let in (the flood's first 1,000).
+      const want = Math.min(entries, DIR_MAX, DIR_LINK_BUDGET.burst) * 0.9;
+      await waitFor(
+        async () => {
+          for (const p of survivors) {
+            if ((await p.rpc<{ superpeers: unknown[] }>("peers")).superpeers.length < want) return false;
+          }
+          return true;
+        },
+        60_000,
+        "the flood to reach every Peer's directory",
+      );
+      const stoppedAt = Date.now();
+      hub.kill("SIGKILL");
+      await waitFor(() => sameSuperPeer(survivors), 120_000, "the survivors to agree on a new hub");
+      const next = (await survivors[0].rpc<NodeStatus>("status")).hub!;
+      const linked = survivors.map((n) =>
+        n.listen === next
+          ? logTime(n, /promoted to SuperPeer/, stoppedAt)
+          : logTime(n, new RegExp(`superpeer-linked ${next.replaceAll(".", "\\.")} `), stoppedAt)
+      );
+      if (linked.some((t) => t === undefined)) throw new Error(`round ${k + 1}: a survivor did not log it`);
+      out.push(Math.max(...linked as number[]) - stoppedAt);
+    } finally {
+      await flooder?.conn.close("done");
+      pits.close();
+      await cluster.cleanup();
+    }
+  }
+  return out;
+}
+
 /** One Peer's view of losing its primary SuperPeer: when it noticed, and when it held two again. */
 interface BackupFailover {
   /** From the SIGKILL until the Peer's backup became its primary (it noticed the loss). */
@@ -373,6 +428,7 @@ export async function benchNetwork(
   const propFull = await propagationFull(nodes, setup, full);
   const froze = await failover(frozen, { signal: "SIGSTOP", defaultTimings: true });
   const backup = await failoverBackup(q ? 2 : 5, q ? 6 : 9);
+  const poisoned = await failoverPoisoned(q ? 2 : 5, 10_000);
 
   const round = (x: number, d = 1) => +x.toFixed(d);
   return {
@@ -405,6 +461,8 @@ export async function benchNetwork(
     failover_second_max_ms: Math.max(...backup.map((b) => b.secondMs)),
     failover_samples:
       `${backup.length} Peers that lost their primary SuperPeer (SIGKILL) and kept their backup`,
+    failover_poisoned_p50_ms: median(poisoned),
+    failover_poisoned_spread: spread(poisoned, `${poisoned.length} SIGKILLs, 10,000 poisoned entries`, 0),
     failover_frozen_p50_ms: median(froze),
     failover_frozen_spread: spread(froze, `${froze.length} SIGSTOPs`, 0),
     ...await benchNetworkScale(opts),

@@ -19,6 +19,7 @@
  * @module
  */
 import { Network, type NetworkEvent } from "../lib/net/network.ts";
+import { generateIdentity } from "../lib/net/identity.ts";
 import { type HostPort, parseHostPort } from "../lib/net/messages.ts";
 import { BlockStore, type LedgerClock, SimLedger, wallClock } from "../lib/sim/sim_ledger.ts";
 import { memoryTracker } from "../lib/sim/world.ts";
@@ -46,13 +47,20 @@ interface Light {
 
 const LINKED: ReadonlySet<NetworkEvent["type"]> = new Set(["superpeer-linked", "mesh-linked", "peer-joined"]);
 
-function lights(n: number, tracker: HostPort[], store: BlockStore, clock: LedgerClock, first = 0): Light[] {
+async function lights(
+  n: number,
+  tracker: HostPort[],
+  store: BlockStore,
+  clock: LedgerClock,
+  first = 0,
+): Promise<Light[]> {
+  const keys = await Promise.all(Array.from({ length: n }, () => generateIdentity()));
   return Array.from({ length: n }, (_, i) => {
     const id = `light-${first + i}`;
     const ledger = new SimLedger(store, id, clock);
     const light: Light = { ledger, net: undefined as unknown as Network };
     light.net = new Network(ledger, {
-      nodeId: id,
+      identity: keys[i],
       bind: { hostname: "127.0.0.1", port: 0 },
       tracker: memoryTracker(tracker),
       onEvent: (e) => {
@@ -78,7 +86,7 @@ async function joinAndPropagate(total: number, real: number, blocks: number) {
   try {
     const reals: TestNode[] = [];
     for (let i = 0; i < real; i++) reals.push(await cluster.start(`r${i}`, { defaultTimings: true }));
-    light = lights(total - real, [parseHostPort(reals[0].listen)], store, clock);
+    light = await lights(total - real, [parseHostPort(reals[0].listen)], store, clock);
     const startedAt = Date.now();
     await Promise.all(
       light.map((l, i) => sleep(i * START_MS_PER_NODE).then(() => (l.startedAt = Date.now(), l.net.start()))),
@@ -117,7 +125,7 @@ async function joinAndPropagate(total: number, real: number, blocks: number) {
 /** Light Peers of `target` (ids from `first`), started 50 at a time. */
 async function joinPeers(links: number, target: string, first = 0): Promise<Light[]> {
   const clock = wallClock();
-  const light = lights(links, [parseHostPort(target)], new BlockStore(clock), clock, first);
+  const light = await lights(links, [parseHostPort(target)], new BlockStore(clock), clock, first);
   for (let i = 0; i < light.length; i += 50) {
     await Promise.all(light.slice(i, i + 50).map((l) => l.net.start()));
   }

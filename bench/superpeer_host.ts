@@ -6,6 +6,7 @@
  * `deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/superpeer_host.ts PORT MAX_PEERS`
  * @module
  */
+import { generateIdentity } from "../lib/net/identity.ts";
 import { Network } from "../lib/net/network.ts";
 import { BlockStore, SimLedger, wallClock } from "../lib/sim/sim_ledger.ts";
 import { memoryTracker } from "../lib/sim/world.ts";
@@ -22,7 +23,7 @@ if (import.meta.main) {
   const [port, maxPeers] = Deno.args.map(Number);
   const clock = wallClock();
   const net = new Network(new SimLedger(new BlockStore(clock), "host", clock), {
-    nodeId: "superpeer-host",
+    identity: await generateIdentity(),
     bind: { hostname: "127.0.0.1", port },
     tracker: memoryTracker([]), // nobody to join: it becomes a SuperPeer
     maxPeers,

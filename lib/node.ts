@@ -4,6 +4,7 @@
  * ledger changes into relays and events for the menu and the RPC.
  * @module
  */
+import { loadOrCreateIdentity, type NodeIdentity } from "./net/identity.ts";
 import { Chain, type ChainUpdate, partialUpdate } from "./chain/chain.ts";
 import { Mempool, type MempoolEntry } from "./chain/mempool.ts";
 import { checkProofOfWork } from "./consensus/pow.ts";
@@ -233,6 +234,7 @@ export class Node {
     verifiers: { pool: VerifyPool; verifier: VerifyQueue },
     tracker: TrackerFile,
     trackerWarnings: string[],
+    identity: NodeIdentity,
   ) {
     this.trackerWarnings = trackerWarnings;
     this.params = NETWORKS[opts.network];
@@ -255,7 +257,7 @@ export class Node {
       onFind: (found, ms) => this.#emit({ type: "discovery", found, ms }),
     });
     this.net = new Network(this.#ledgerPort(), {
-      nodeId: crypto.getRandomValues(new Uint8Array(8)).toHex(),
+      identity,
       bind: opts.bind,
       advertise: opts.advertise,
       advertiseHost: opts.advertiseHost,
@@ -323,6 +325,8 @@ export class Node {
       // The rescan: the wallet's history and used addresses come from the chain itself.
       await wallet.scanChain(chain);
       const bans = await BanList.open(`${opts.dataDir}/bans.json`);
+      // The node key (node_key, 0600): its public key is this node's id, kept across restarts.
+      const identity = await loadOrCreateIdentity(opts.dataDir);
       const node = new Node(
         opts,
         lock,
@@ -333,6 +337,7 @@ export class Node {
         { pool, verifier },
         tracker,
         known.warnings,
+        identity,
       );
       // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
       await node.#afterChainUpdate(await chain.resume(), "local");

@@ -75,7 +75,10 @@ Deno.test("a forged hello claiming 2^40 members and the greatest seniority captu
       assert.equal(addrs[0], trackerBefore[0], "the tracker still leads with the real SuperPeer");
     }
     // The old-protocol liar was refused outright.
-    assert.ok(liars[0].got.some((m) => m.type === "reject" && m.code === "protocol"));
+    assert.ok(
+      liars[0].got.some((m) => m.type === "reject" && m.code === "protocol"),
+      JSON.stringify(liars[0].got),
+    );
     // And the network works: a block from a Peer reaches everyone through the real SuperPeer.
     const [hash] = (await peers[1].rpc<{ hashes: string[] }>("mine", [1])).hashes;
     await waitForTip(nodes, hash, 5_000, "a block to cross the network after the attack");
@@ -128,7 +131,13 @@ Deno.test("a node of the old protocol is refused with a reason that says so", as
     const reject = old.got.find((m) => m.type === "reject");
     assert.ok(reject && reject.type === "reject", "a reject came before the close");
     assert.equal(reject.code, "protocol");
-    assert.match(reject.reason, /protocol 1 is too old: this node speaks 2/);
+    assert.match(reject.reason, /protocol 1 is too old: this node speaks 3/);
+    // Protocol 2 claimed node ids without proving them: refused the same way, with its number.
+    const v2 = await rawPeer(sp.port, helloMessage("v2-node", { protocol: 2 }));
+    await waitFor(() => v2.conn.isClosed, 5_000, "the node to close the protocol-2 link");
+    const r2 = v2.got.find((m) => m.type === "reject");
+    assert.ok(r2 && r2.type === "reject" && r2.code === "protocol", "a protocol-2 node gets a reject");
+    assert.match(r2.reason, /protocol 2 is too old: this node speaks 3/);
   } finally {
     await cluster.cleanup();
   }

@@ -10,11 +10,18 @@ import { encodeTransaction, type Transaction } from "../lib/primitives/transacti
 import type { NodeStatus } from "../lib/node.ts";
 import { Cluster, describeNodes, statuses, type TestNode } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
-import { badPowBlock, concat, helloFrame, joinFrame } from "./support/hostile.ts";
+import { badPowBlock, concat, handshake, joinFrame } from "./support/hostile.ts";
 
-/** A raw socket to `node`; `closed` resolves when the far end closes it. */
-async function dialRaw(node: TestNode): Promise<{ conn: Deno.TcpConn; closed: Promise<void> }> {
+/**
+ * A raw socket to `node` (with `proven`, past a handshake that proves a key of its own); `closed` resolves when
+ * the far end closes it.
+ */
+async function dialRaw(
+  node: TestNode,
+  proven = false,
+): Promise<{ conn: Deno.TcpConn; closed: Promise<void> }> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port: node.port });
+  if (proven) await handshake(conn);
   // Drain everything the hub sends (its hello, pongs) so only its close ends the loop.
   const closed = (async () => {
     const buf = new Uint8Array(64 * 1024);
@@ -125,31 +132,25 @@ Deno.test("a hostile peer (garbage, a 100 MiB length, a bad-PoW block, a forged 
 
     // A proper handshake, then a block that fails proof of work.
     const tipBefore = (await hub.rpc<NodeStatus>("status")).tip;
-    sock = await dialRaw(hub);
+    sock = await dialRaw(hub, true);
     const bad = badPowBlock(await hub.rpc<NodeStatus>("status"));
-    await writeAll(
-      sock.conn,
-      concat(helloFrame("hostile-pow"), joinFrame(), encodeFrame({ type: "block", data: toHex(bad) })),
-    );
+    await writeAll(sock.conn, concat(joinFrame(), encodeFrame({ type: "block", data: toHex(bad) })));
     await cutOff(sock, "a block with bad proof of work");
     assert.equal((await hub.rpc<NodeStatus>("status")).tip, tipBefore, "the bad block was not connected");
     assert.ok(hub.log.some((l) => /misbehaviour .*high-hash/.test(l)), "the hub judged the block by its PoW");
 
     // A handshake, then a transaction spending b's real coin with b's key but a forged signature.
-    sock = await dialRaw(hub);
+    sock = await dialRaw(hub, true);
     const forged = await forgedTx(b);
-    await writeAll(
-      sock.conn,
-      concat(helloFrame("hostile-sig"), joinFrame(), encodeFrame({ type: "tx", data: toHex(forged) })),
-    );
+    await writeAll(sock.conn, concat(joinFrame(), encodeFrame({ type: "tx", data: toHex(forged) })));
     await cutOff(sock, "a transaction with a forged signature");
     assert.ok(hub.log.some((l) => /misbehaviour .*bad-sig/.test(l)), "the hub judged the signature");
     assert.equal((await hub.rpc<NodeStatus>("status")).mempool, 0, "the forged transaction was not accepted");
 
     // A handshake, then far more messages than the rate limit's burst, in one write.
-    sock = await dialRaw(hub);
+    sock = await dialRaw(hub, true);
     const ping = encodeFrame({ type: "ping", nonce: 1 });
-    await writeAll(sock.conn, concat(helloFrame("hostile-flood"), ...Array(5000).fill(ping)));
+    await writeAll(sock.conn, concat(...Array(5000).fill(ping)));
     await cutOff(sock, "a message flood");
     assert.ok(hub.log.some((l) => /misbehaviour .*rate/.test(l)), "the hub cut the flood for its rate");
 

@@ -27,7 +27,9 @@ const VALID: Record<Message["type"], Record<string, unknown>> = {
     address: "pc1qexampleaddress",
     tip: { hash: H2, height: 0, work: "0100000001" },
     role: "superpeer",
+    nonce: "ab".repeat(32),
   },
+  proof: { type: "proof", signature: "cd".repeat(64) },
   reject: { type: "reject", code: "network", reason: "wrong genesis" },
   ping: { type: "ping", nonce: 123 },
   pong: { type: "pong", nonce: 0 },
@@ -59,7 +61,11 @@ const VALID: Record<Message["type"], Record<string, unknown>> = {
 
 /** Per type, field paths and values that must each be rejected. */
 const INVALID: Record<Message["type"], [string, unknown][]> = {
+  proof: [["signature", "xyz"], ["signature", "abc"], ["signature", 7], ["signature", "ab".repeat(129)]],
   hello: [
+    ["nonce", "ab".repeat(31)],
+    ["nonce", "AB".repeat(32)],
+    ["nonce", 5],
     ["protocol", 1.5],
     ["protocol", "1"],
     ["protocol", -1],
@@ -141,7 +147,8 @@ Deno.test("every message type is accepted when valid, and unknown fields are dro
 });
 
 /** Fields a message may leave out. */
-const OPTIONAL = new Set<string>();
+// A protocol-2 hello has no nonce: it parses, so the handshake can refuse it with a readable reason.
+const OPTIONAL = new Set<string>(["hello.nonce"]);
 
 Deno.test("claims a protocol-1 hello carried about its sender (members, seniority) are not even read", () => {
   const old = { ...VALID.hello, since: 1, members: 2 ** 40 };

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { AddressBook, normalizeAddress } from "../lib/net/address_book.ts";
 import {
+  DEMOTE_AFTER_MS,
   DIR_MAX_SEQ_AHEAD_MS,
   DIR_TTL_MS,
   MAX_LINKS_PER_HOST,
@@ -12,6 +13,7 @@ import {
   PROMOTE_COOLDOWN_MS,
 } from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
+import { DialBudget, TokenBucket } from "../lib/net/dial_budget.ts";
 import { formatHostPort, type HostPort, parseHostPort, type SuperPeerEntry } from "../lib/net/messages.ts";
 import { advertiseAddress } from "../lib/net/network.ts";
 import {
@@ -19,10 +21,15 @@ import {
   chooseSecond,
   type EvictionCandidate,
   evictionVictim,
+  failoverOrder,
+  hostGroup,
+  type MeshCandidate,
+  meshEvictionVictim,
   overHostLimit,
   planMesh,
   shouldDemote,
   successor,
+  turnedAwayEnough,
 } from "../lib/net/overlay.ts";
 import type { TrackerFile } from "../lib/net/tracker.ts";
 import type { Clock } from "../lib/net/transport.ts";
@@ -139,30 +146,66 @@ Deno.test("SuperPeers mesh fully while few, then keep their degree between its b
   assert.equal(planMesh(crowded, many, random).drop.length, 5, "only the surplus over the high bound");
 });
 
-Deno.test("a SuperPeer steps down only when it stayed lightly loaded long enough and the others can take its Peers", () => {
+Deno.test("a SuperPeer steps down only when idle, serving nobody, and after holding links of its own to two other SuperPeers (keys, hosts) long enough", () => {
   const random = () => 0; // no extra delay
-  const others = [sp(1, { load: 2 }), sp(2, { load: 2 })];
-  const base = { load: 1, capacity: 8, lowSince: 0, now: 30_000, linkedOthers: others };
+  const link = (id: string, host: string, since = 0) => ({ nodeId: id, host, since });
+  const mesh = [link("a", "10.0.0.1"), link("b", "10.0.0.2")];
+  const base = { load: 0, idleSince: 0, now: DEMOTE_AFTER_MS, mesh };
   assert.equal(shouldDemote(base, random), true);
-  assert.equal(shouldDemote({ ...base, now: 29_999 }, random), false, "not before DEMOTE_AFTER_MS");
-  assert.equal(shouldDemote({ ...base, load: 2 }, random), false, "at a quarter of capacity it is not light");
-  assert.equal(shouldDemote({ ...base, lowSince: undefined }, random), false);
-  assert.equal(shouldDemote({ ...base, linkedOthers: [others[0]] }, random), false, "two others must remain");
-  const crowded = [sp(1, { load: 8 }), sp(2, { load: 8 })];
   assert.equal(
-    shouldDemote({ ...base, linkedOthers: crowded }, random),
+    shouldDemote({ ...base, now: DEMOTE_AFTER_MS - 1 }, random),
     false,
-    "nobody has room for its Peers",
+    "not before DEMOTE_AFTER_MS",
   );
-  // Room for its Peers in one SuperPeer only: stepping down, it would find no second and promote itself again.
-  const oneRoomy = [sp(1, { load: 0 }), sp(2, { load: 8 }), sp(3, { load: 8 })];
-  assert.equal(shouldDemote({ ...base, load: 0, linkedOthers: oneRoomy }, random), false, "two need room");
-  const tight = [sp(1, { load: 7 }), sp(2, { load: 6 })]; // room 3: its Peer's two links and its own two need 4
-  assert.equal(shouldDemote({ ...base, linkedOthers: tight }, random), false, "room for every link");
+  assert.equal(shouldDemote({ ...base, load: 1 }, random), false, "never while it serves a Peer");
+  assert.equal(shouldDemote({ ...base, idleSince: undefined }, random), false);
+  assert.equal(shouldDemote({ ...base, mesh: [mesh[0]] }, random), false, "two other SuperPeers must remain");
   assert.equal(
-    shouldDemote({ ...base, linkedOthers: [sp(1, { load: 6 }), sp(2, { load: 6 })] }, random),
-    true,
+    shouldDemote({ ...base, mesh: [mesh[0], link("b", "10.0.0.2", 1)] }, random),
+    false,
+    "a link held for less than DEMOTE_AFTER_MS is no evidence yet (two fresh liars cannot talk it down)",
   );
+  assert.equal(
+    shouldDemote({ ...base, mesh: [mesh[0], link("a", "10.0.0.2")] }, random),
+    false,
+    "two links of one key are one SuperPeer",
+  );
+  assert.equal(
+    shouldDemote(
+      { ...base, mesh: [link("a", "10.0.0.1"), link("b", "10.0.0.1"), link("c", "10.0.0.3", 1)] },
+      random,
+    ),
+    false,
+    "where its links come from two hosts, the two held long must be on two hosts",
+  );
+  assert.equal(
+    shouldDemote({ ...base, mesh: [link("a", "127.0.0.1"), link("b", "127.0.0.1")] }, random),
+    true,
+    "one machine's nodes: distinct keys are all there is to go by",
+  );
+  assert.equal(
+    shouldDemote({ ...base, mesh: [mesh[0], { ...mesh[1], roomy: false }] }, random),
+    false,
+    "a claim may keep it in place: as a Peer it needs two SuperPeers with room",
+  );
+  // And a claim never causes it: roomy liars change none of the refusals above.
+  const liars = (l: ReturnType<typeof link>) => ({ ...l, roomy: true });
+  assert.equal(shouldDemote({ ...base, load: 1, mesh: mesh.map(liars) }, random), false);
+  assert.equal(
+    shouldDemote({ ...base, mesh: [mesh[0], link("b", "10.0.0.2", 1)].map(liars) }, random),
+    false,
+  );
+});
+
+Deno.test("hosts group by IPv4 address and IPv6 /64, never by a LAN's shared /16", () => {
+  assert.equal(hostGroup("10.0.0.1"), "10.0.0.1");
+  assert.notEqual(hostGroup("10.0.0.1"), hostGroup("10.0.0.2"));
+  assert.equal(hostGroup("2001:db8:1:2::1"), hostGroup("2001:db8:1:2:ffff:1:2:3"), "one /64");
+  assert.equal(hostGroup("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+  assert.notEqual(hostGroup("2001:db8:1:2::1"), hostGroup("2001:db8:1:3::1"));
+  assert.equal(hostGroup("[2001:DB8:1:2::9]"), "2001:db8:1:2::/64");
+  assert.equal(hostGroup("::ffff:10.1.2.3"), "10.1.2.3");
+  assert.equal(hostGroup("fe80::1"), "fe80:0:0:0::/64");
 });
 
 Deno.test("a Peer's second SuperPeer: one with room, never its first or a dead one", () => {
@@ -177,6 +220,51 @@ Deno.test("a Peer's second SuperPeer: one with room, never its first or a dead o
     "a full one beats none",
   );
   assert.equal(chooseSecond(entries, new Set(["sp1", "sp2", "sp3"]), random), undefined);
+  // Evidence first, claims only break ties: a liar claiming capacity 10,000 loses to one we greeted before,
+  // and to one on another host than our primary; room decides only between equals.
+  const liar = sp(9, { capacity: 10_000, load: 0, listen: "10.0.0.50:8765" });
+  const full = sp(1, { load: 8 });
+  const greeted = (e: SuperPeerEntry) => e.nodeId === "sp1";
+  for (let i = 0; i < 20; i++) {
+    assert.equal(chooseSecond([liar, full], new Set(), random, { greeted })?.nodeId, "sp1");
+    assert.equal(
+      chooseSecond([liar, full], new Set(), random, { primaryHost: "10.0.0.50" })?.nodeId,
+      "sp1",
+      "another host than the primary's",
+    );
+  }
+  assert.equal(
+    chooseSecond([liar, full], new Set(), random)?.nodeId,
+    "sp9",
+    "with no evidence, room breaks the tie",
+  );
+});
+
+Deno.test("promotion needs refusals by distinct proven keys, on distinct hosts where two answered; one liar's keys do not suffice", () => {
+  const r = (nodeId: string, host: string) => ({ nodeId, host });
+  assert.equal(turnedAwayEnough([], []), false);
+  assert.equal(turnedAwayEnough([r("a", "10.0.0.1")], ["10.0.0.1"]), false, "one refusal is one node's word");
+  assert.equal(
+    turnedAwayEnough([r("a", "10.0.0.1"), r("a", "10.0.0.1")], ["10.0.0.1"]),
+    false,
+    "one key twice",
+  );
+  assert.equal(turnedAwayEnough([r("a", "10.0.0.1"), r("b", "10.0.0.2")], ["10.0.0.1", "10.0.0.2"]), true);
+  assert.equal(
+    turnedAwayEnough([r("a", "10.0.0.1"), r("b", "10.0.0.1")], ["10.0.0.1", "10.0.0.2"]),
+    false,
+    "two keys of one machine, where another machine answered too",
+  );
+  assert.equal(
+    turnedAwayEnough([r("a", "127.0.0.1"), r("b", "127.0.0.1")], ["127.0.0.1"]),
+    true,
+    "one machine's nodes: distinct keys are all there is",
+  );
+  assert.equal(
+    turnedAwayEnough([r("a", "2001:db8::1"), r("b", "2001:db8::2")], ["2001:db8::1", "10.0.0.9"]),
+    false,
+    "one IPv6 /64 is one host",
+  );
 });
 
 Deno.test("the successor of a lost only SuperPeer is the first of its roster not known dead", () => {
@@ -310,4 +398,97 @@ Deno.test("address book: IPv6 addresses keep their brackets ([::1]:8765, not ::1
   clock.advance(1000);
   await book.flush();
   assert.deepEqual(tracker.writes, [["[::1]:8765"], ["10.0.0.2:1"]]);
+});
+
+Deno.test("failover dials the SuperPeers it greeted first, then a sample of hearsay, bounded however large the directory", () => {
+  const random = seededRandom(9);
+  const flood = Array.from(
+    { length: 10_000 },
+    (_, i) => sp(i + 10, { listen: `10.9.${i >> 8}.${i & 255}:1` }),
+  );
+  const known = [sp(1), sp(2)];
+  const greeted = (e: SuperPeerEntry) => e.nodeId === "sp1" || e.nodeId === "sp2";
+  const o = failoverOrder([...flood, ...known], greeted, 8, random);
+  assert.deepEqual(o.greeted.sort(), ["10.0.0.1:8765", "10.0.0.2:8765"], "every greeted SuperPeer, first");
+  assert.equal(o.rest.length, 6, "the rest of the bound: a sample of hearsay");
+  assert.ok(o.rest.every((a) => a.startsWith("10.9.")));
+  assert.equal(failoverOrder(flood, greeted, 8, random).rest.length, 8);
+  assert.deepEqual(failoverOrder([], greeted, 8, random), { greeted: [], rest: [] });
+});
+
+Deno.test("the dial budget: no address again within the interval, a global rate with a burst, bounded memory", () => {
+  const b = new DialBudget({ rate: 2, burst: 3, redialMs: 5000, memory: 4 });
+  assert.equal(b.take("a:1", 0), true);
+  assert.equal(b.take("a:1", 4999), false, "not again within the interval");
+  assert.equal(b.take("b:1", 0), true);
+  assert.equal(b.take("c:1", 0), true);
+  assert.equal(b.take("d:1", 0), false, "the burst is spent");
+  assert.equal(b.take("d:1", 499), false, "2 a second: not yet half a second");
+  assert.equal(b.take("d:1", 500), true);
+  assert.equal(b.take("a:1", 5000), true, "after the interval, again");
+  // 10 s of a storm of fresh addresses: at most burst + rate × 10 dials.
+  const storm = new DialBudget({ rate: 2, burst: 3, redialMs: 5000, memory: 4 });
+  let dials = 0;
+  for (let t = 0; t <= 10_000; t += 10) if (storm.take(`x${t}:1`, t)) dials++;
+  assert.ok(dials <= 3 + 20 + 1, `${dials} dials`);
+  assert.ok(dials >= 20, `${dials} dials: the rate is a rate, not a stop`);
+  // Memory stays bounded; what it forgot is the oldest.
+  const m = new DialBudget({ rate: 1000, burst: 1000, redialMs: 1e9, memory: 2 });
+  for (const a of ["p", "q", "r"]) m.take(a, 0);
+  assert.equal(m.take("r", 1), false, "the newest is remembered");
+  assert.equal(m.take("p", 1), true, "the oldest was forgotten");
+});
+
+Deno.test("a token bucket: a burst at once, then a rate", () => {
+  const b = new TokenBucket(3, 10, 0);
+  assert.deepEqual([b.take(0), b.take(0), b.take(0), b.take(0)], [true, true, true, false]);
+  assert.equal(b.take(99), false, "10 a second: not yet");
+  assert.equal(b.take(100), true);
+  assert.equal(b.take(100_000), true);
+  let n = 0;
+  for (let i = 0; i < 10; i++) if (b.take(100_000)) n++;
+  assert.equal(n, 2, "refilled to the burst, never past it");
+});
+
+Deno.test("one loopback rule for the overlay, discovery and the explorer: 127/8, ::1, IPv4-mapped 127.x, localhost", async () => {
+  const { isLoopback } = await import("../lib/net/address.ts");
+  const { isLoopback: explorerLoopback } = await import("../lib/explorer/events.ts");
+  for (
+    const h of [
+      "127.0.0.1",
+      "127.8.9.10",
+      "::1",
+      "[::1]",
+      "::ffff:127.0.0.1",
+      "::FFFF:127.0.0.2",
+      "localhost",
+    ]
+  ) {
+    assert.equal(isLoopback(h), true, h);
+    assert.equal(explorerLoopback(h), true, h);
+  }
+  for (const h of ["10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1", "fe80::1", "localhost.example"]) {
+    assert.equal(isLoopback(h), false, h);
+    assert.equal(explorerLoopback(h), false, h);
+  }
+});
+
+Deno.test("mesh eviction: never our own dials, never one that relayed a block, never the oldest; else the youngest of the largest host group, loopback included", () => {
+  const m = (id: string, host: string, since: number, over: Partial<MeshCandidate<string>> = {}) => ({
+    id,
+    host,
+    since,
+    inbound: true,
+    lastBlock: 0,
+    ...over,
+  });
+  const old = [1, 2, 3, 4].map((i) => m(`old${i}`, "127.0.0.1", i));
+  assert.equal(meshEvictionVictim(old), undefined, "the oldest are protected");
+  const fakes = Array.from({ length: 10 }, (_, i) => m(`fake${i}`, "127.0.0.1", 100 + i));
+  assert.equal(meshEvictionVictim([...old, ...fakes]), "fake9", "loopback is a group for eviction too");
+  const relayed = m("relay", "127.0.0.1", 500, { lastBlock: 7 });
+  const ours = m("ours", "127.0.0.1", 600, { inbound: false });
+  assert.equal(meshEvictionVictim([...old, ...fakes, relayed, ours]), "fake9");
+  const v6 = [m("a", "2001:db8::1", 200), m("b", "2001:db8::2", 201), m("c", "2001:db8::3", 202)];
+  assert.equal(meshEvictionVictim([...old, m("x", "10.0.0.1", 300), ...v6]), "c", "a /64 is one host");
 });

@@ -29,7 +29,7 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
     // A 1 MB competitor of block 1, of equal work: kept by the hub (off the best chain), the getdata target.
     const side = bigBlock(REGTEST.genesisHash, 1, now, MB, 1);
     const sideHash = blockHashSync(side.header);
-    const pusher = await Attacker.open(hub.port, "pusher");
+    const pusher = await Attacker.open(hub.port);
     await pusher.send(encodeFrame({ type: "block", data: encodeBlock(side).toHex() }));
     await waitFor(
       () => hub.rpc("block", [sideHash]).then(() => true, () => false),
@@ -46,14 +46,14 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
     await t.step(
       "a 2 MB transaction is refused at the message layer and its link cut; 98 kB orphans stay within 1 MB",
       async () => {
-        const a = await Attacker.open(hub.port, "huge");
+        const a = await Attacker.open(hub.port);
         await a.send(encodeFrame({ type: "tx", data: fakeTx(15_150, rand).toHex() }));
         await waitFor(() => a.isClosed, 5_000, "the hub to cut the link");
         assert.ok(
           hub.log.some((l) => /misbehaviour .*tx\.data: more than 100000 bytes/.test(l)),
           "scored for it",
         );
-        const o = await Attacker.open(hub.port, "orphans");
+        const o = await Attacker.open(hub.port);
         for (let i = 0; i < 15; i++) {
           await o.send(encodeFrame({ type: "tx", data: fakeTx(740, rand).toHex() }));
         }
@@ -72,7 +72,7 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
     await t.step(
       "a getdata naming a 1 MB block 1,000 times is answered with it once, and scored",
       async () => {
-        const a = await Attacker.open(hub.port, "getdata");
+        const a = await Attacker.open(hub.port);
         await a.send(encodeFrame({ type: "getdata", kind: "block", ids: Array(1000).fill(sideHash) }));
         await a.send(encodeFrame({ type: "ping", nonce: 2 }));
         await waitFor(() => a.count("block") >= 1 && a.count("pong") >= 1, 10_000, "the answer");
@@ -88,7 +88,7 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
       "1 MB blocks of a lighter side chain pushed unasked are refused on their header and never stored",
       async () => {
         const before = await Promise.all([hub, b].map(storeBytes));
-        const a = await Attacker.open(hub.port, "side");
+        const a = await Attacker.open(hub.port);
         const hashes: string[] = [];
         for (let i = 0; i < 5; i++) {
           const blk = bigBlock(REGTEST.genesisHash, 1, now - 1 - i, MB, 100 + i);
@@ -108,7 +108,7 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
     );
 
     await t.step("1 MB orphan blocks are kept within 8 MB", async () => {
-      const a = await Attacker.open(hub.port, "orphan-blocks");
+      const a = await Attacker.open(hub.port);
       for (let i = 0; i < 12; i++) {
         const blk = bigBlock(crypto.getRandomValues(new Uint8Array(32)).toHex(), 50, now, MB, 200 + i);
         await a.send(encodeFrame({ type: "block", data: encodeBlock(blk).toHex() }));

@@ -17,7 +17,7 @@ import { rssMiB } from "../stats.ts";
 import { JUDGED, JUDGED_HUB, mineMature, scenarioResult } from "./scenario.ts";
 import type { Progress, ScenarioResult } from "./scenario.ts";
 import { seeded } from "../../tests/support/random.ts";
-import { badPowBlock, concat, helloFrame, rawFrame } from "../../tests/support/hostile.ts";
+import { badPowBlock, concat, handshake, helloFrame, rawFrame } from "../../tests/support/hostile.ts";
 
 const REGTEST = NETWORKS.regtest;
 const enc = new TextEncoder();
@@ -54,6 +54,8 @@ interface Attack {
   kind: string;
   bytes: Uint8Array;
   holdOpen?: boolean;
+  /** Prove a key of its own in the handshake first (protocol 3), so `bytes` reach the hub's message checks. */
+  proven?: boolean;
 }
 
 /** Valid messages to mutate, built from the live hub's state. */
@@ -85,7 +87,8 @@ function makeAttack(i: number, rand: (n: number) => number, valid: Record<string
       const cut = rand(3) === 0 ? body.subarray(0, rand(body.length)) : body;
       return {
         kind: "mutated valid frames",
-        bytes: concat(helloFrame(id), rawFrame(concat(cut, bytes(rand(3) * 8)))),
+        bytes: rawFrame(concat(cut, bytes(rand(3) * 8))),
+        proven: true,
       };
     }
     case 2: { // a valid hello, then a known type whose fields have the wrong types (or the hello itself)
@@ -93,50 +96,47 @@ function makeAttack(i: number, rand: (n: number) => number, valid: Record<string
       const keys = Object.keys(msg).filter((k) => k !== "type");
       if (keys.length) msg[keys[rand(keys.length)]] = WRONG_VALUES[rand(WRONG_VALUES.length)];
       if (rand(5) === 0) msg.type = ["", "HELLO", "yield", "blocks", "x".repeat(200)][rand(5)];
-      const first = rand(6) === 0
-        ? helloFrame(id, {
+      if (rand(6) === 0) {
+        const first = helloFrame(id, {
           [["protocol", "tip", "role", "genesis", "nodeId"][rand(5)]]: WRONG_VALUES[rand(9)],
-        })
-        : helloFrame(id);
-      return { kind: "wrong types", bytes: concat(first, encodeFrame(msg)) };
+        });
+        return { kind: "wrong types", bytes: concat(first, encodeFrame(msg)) };
+      }
+      return { kind: "wrong types", bytes: encodeFrame(msg), proven: true };
     }
     case 3: { // a length prefix over the limit, before or after a hello
       const prefix = new Uint8Array(4);
       new DataView(prefix.buffer).setUint32(0, MAX_FRAME + 1 + rand(0xffffffff - MAX_FRAME));
-      return {
-        kind: "huge length prefixes",
-        bytes: concat(rand(2) ? helloFrame(id) : new Uint8Array(0), prefix, bytes(64)),
-      };
+      return { kind: "huge length prefixes", bytes: concat(prefix, bytes(64)), proven: rand(2) === 1 };
     }
     case 4: { // a frame announced but only partly sent, socket left open
       const prefix = new Uint8Array(4);
       new DataView(prefix.buffer).setUint32(0, 100 + rand(100_000));
-      const head = rand(2) ? helloFrame(id) : new Uint8Array(0);
       return {
         kind: "half-sent frames left open",
-        bytes: concat(head, prefix, enc.encode('{"type":"tx","da')),
+        bytes: concat(prefix, enc.encode('{"type":"tx","da')),
         holdOpen: true,
+        proven: rand(2) === 1,
       };
     }
     case 5: // well-formed but invalid items: a transaction spending nothing, a block with bad proof of work
       return {
         kind: "invalid tx/block",
-        bytes: concat(helloFrame(id), encodeFrame(rand(2) ? { type: "tx", data: bogusTx(rand) } : valid[6])),
+        bytes: encodeFrame(rand(2) ? { type: "tx", data: bogusTx(rand) } : valid[6]),
+        proven: true,
       };
     default: // not JSON, not an object, no type, deep nesting, bad UTF-8 behind a valid hello
       return {
         kind: "malformed bodies",
-        bytes: concat(
-          helloFrame(id),
-          rawFrame(
-            [
-              enc.encode("[1,2]"),
-              enc.encode('{"typ":1}'),
-              enc.encode("[".repeat(100_000)),
-              bytes(32),
-            ][rand(4)],
-          ),
+        bytes: rawFrame(
+          [
+            enc.encode("[1,2]"),
+            enc.encode('{"typ":1}'),
+            enc.encode("[".repeat(100_000)),
+            bytes(32),
+          ][rand(4)],
         ),
+        proven: true,
       };
   }
 }
@@ -162,6 +162,17 @@ async function deliver(port: number, a: Attack, waitMs: number): Promise<Outcome
     return "not connected";
   }
   let answered = false;
+  if (a.proven) {
+    try {
+      await handshake(conn);
+      answered = true;
+    } catch {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      return "closed by the hub";
+    }
+  }
   const closed = (async () => {
     const buf = new Uint8Array(16 * 1024);
     try {
@@ -213,7 +224,8 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
     // A control: an honest handshake and a ping are not cut off, so a cut-off below means a refusal.
     const control = await deliver(hub.port, {
       kind: "control",
-      bytes: concat(helloFrame("control"), encodeFrame(valid[0])),
+      bytes: encodeFrame(valid[0]),
+      proven: true,
     }, 500);
     if (control !== "left open by the hub") {
       failures.push(`control failed: an honest handshake and ping were not left open (${control})`);

@@ -70,7 +70,7 @@ export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
     const now = Math.floor(Date.now() / 1000) + 600; // ahead of blocks mined in a burst, which run ahead of the clock
     const bigOne = bigBlock(REGTEST.genesisHash, 1, now, 990_000, 1);
     const bigHash = blockHashSync(bigOne.header);
-    const pusher = await Attacker.open(hub.port, "pusher");
+    const pusher = await Attacker.open(hub.port);
     await pusher.send(encodeFrame({ type: "block", data: encodeBlock(bigOne).toHex() }));
     await waitFor(
       () => hub.rpc("block", [bigHash]).then(() => true, () => false),
@@ -177,7 +177,7 @@ export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
       const p0 = Date.now(), paid0 = sent.length;
       peakRss = await rssMiB(hub.proc.pid);
       const links = await Promise.all(
-        Array.from({ length: o.links }, (_, i) => Attacker.open(hub.port, `attacker-${i}`).catch(() => null)),
+        Array.from({ length: o.links }, () => Attacker.open(hub.port).catch(() => null)),
       );
       let frames = 0;
       await Promise.all(links.map(async (a, i) => {

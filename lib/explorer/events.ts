@@ -7,6 +7,7 @@
  * `stallMs` is closed. The number of clients is bounded, in all and per remote host.
  * @module
  */
+import { isLoopback as isNetLoopback } from "../net/address.ts";
 
 /** Who gets a message: API clients (JSON events) or dashboards (page sections). */
 export type Audience = "json" | "html";
@@ -233,5 +234,5 @@ export class SseHub {
 
 /** True for a loopback address (the bench and local dashboards share one). */
 export function isLoopback(host: string): boolean {
-  return host.startsWith("127.") || host === "::1" || host === "::ffff:127.0.0.1";
+  return isNetLoopback(host);
 }

@@ -44,10 +44,27 @@ export const MAX_WAITING_LINKS = 16;
 export const MAX_LINKS_PER_HOST = 4;
 /** After hello, the dialer must say what it wants (`join`, `mesh`, `getaddr`) within this, in ms. */
 export const HANDSHAKE_TIMEOUT_MS = 3000;
+/** Redirects a SuperPeer follows from a mesh dial: one hop (each redirector names links it holds). */
+export const MESH_REDIRECT_DEPTH = 1;
+/** Addresses of one redirect a SuperPeer dials for a mesh link, at most. */
+export const MESH_REDIRECT_FANOUT = 2;
+/** Mesh dials a SuperPeer starts at most, per second on average (`MESH_DIAL_BURST` at once). */
+export const MESH_DIAL_RATE = 4;
+/** Mesh dials a SuperPeer may start at once, after a quiet spell. */
+export const MESH_DIAL_BURST = 16;
+/** A SuperPeer dials no address for a mesh link again within this, in ms. */
+export const MESH_REDIAL_MS = 5000;
+/** Addresses the mesh dial budget remembers at most. */
+export const MESH_DIAL_MEMORY = 1024;
 /** Redirects a joining node follows in a row before it tries the next address. */
 export const MAX_REDIRECTS = 3;
-/** A joining node turned away by this many full SuperPeers adds capacity itself (linked to them). */
+/**
+ * A joining node turned away by this many full SuperPeers (distinct proven keys, on distinct hosts where two
+ * answered) adds capacity itself (linked to them); so does one that every SuperPeer it reached turned away.
+ */
 export const TURNED_AWAY_AFTER = 2;
+/** A node promotes itself at most once per this many ms: answers (or liars) cannot make it flap, in ms. */
+export const SELF_PROMOTE_MIN_MS = 10_000;
 /** SuperPeers a full one names as having room, at most: the least loaded it knows. */
 export const JOIN_TRY = 3;
 /** A Peer that found no second SuperPeer waits at most this long before it looks again, in ms. */
@@ -56,6 +73,16 @@ export const BACKUP_RETRY_MAX_MS = 30_000;
 export const JOIN_PARALLEL = 3;
 /** A full SuperPeer hands out at most one promotion per this many ms, so a burst does not mint dozens. */
 export const PROMOTE_COOLDOWN_MS = 1000;
+/** A Peer that lost its only SuperPeer dials at most this many directory entries at once. */
+export const FAILOVER_MAX_DIALS = 8;
+/** ... and waits at most this long for one of them to take it, in ms. */
+export const FAILOVER_WAIT_MS = 1000;
+/**
+ * A roster successor with no SuperPeer greeted before waits this long for hearsay entries to answer before it
+ * promotes itself, in ms: a live SuperPeer on a LAN answers within milliseconds, silent ones never do (issue
+ * 19's goal: failover within 1 s with 10,000 poisoned entries).
+ */
+export const SUCCESSOR_WAIT_MS = 300;
 /** A Peer without a second SuperPeer looks for one this often, in ms. */
 export const BACKUP_RETRY_MS = 1000;
 /** How often a SuperPeer checks its mesh degree, in ms. */
@@ -75,16 +102,23 @@ export const DIR_TTL_MS = 75_000;
 export const DIR_MEMBER_REFRESH_MS = 15_000;
 /** Entries a directory holds at most (a 10,000-node LAN needs about 630). */
 export const DIR_MAX = 4096;
+/**
+ * Directory entries one link may make this node check, at once (a welcome of a 10,000-node LAN's ~630
+ * SuperPeers fits) and then per second (every SuperPeer's heartbeat, 630 / 20 s, fits too): past that a link's
+ * entries are dropped unread, so a flood costs its sender, not the signature checks of every receiver.
+ */
+export const DIR_LINK_BUDGET = { burst: 1000, perSecond: 100 } as const;
 /** Entries in one `superpeers` or `members` message at most. */
 export const LIST_PAGE = 500;
 /** A sequence number further than this ahead of our clock is refused, in ms: it would pin an entry. */
 export const DIR_MAX_SEQ_AHEAD_MS = 10 * 60_000;
 
-/** Shrinking: a SuperPeer whose load stays under capacity ÷ this for `DEMOTE_AFTER_MS` may step down. */
-export const LOW_WATER_DIVISOR = 4;
-/** How long a SuperPeer must stay lightly loaded before it steps down, in ms (plus up to half again). */
+/**
+ * Shrinking: a SuperPeer that served no Peer for this long steps down, in ms (plus up to half again), if it
+ * has held its links to `DEMOTE_MIN_OTHERS` other SuperPeers at least this long too.
+ */
 export const DEMOTE_AFTER_MS = 30_000;
-/** A SuperPeer only steps down while at least this many other SuperPeers linked to it have room. */
+/** An idle SuperPeer steps down only with links of its own to this many other SuperPeers (a Peer needs two). */
 export const DEMOTE_MIN_OTHERS = 2;
 
 /** Addresses remembered at most; the tracker file holds the first `TRACKER_MAX`. */
@@ -94,6 +128,8 @@ export const TRACKER_MAX = 50;
 /** The tracker file is rewritten at most this often, in ms. */
 export const TRACKER_WRITE_MS = 1000;
 
+/** Mesh eviction never closes this many of the oldest mesh links (proven neighbours of long standing). */
+export const MESH_PROTECT_OLDEST = 4;
 /** Eviction protects this many members each by recent blocks, recent transactions and lowest ping. */
 export const EVICTION_PROTECT = { blocks: 4, txs: 4, ping: 8 } as const;
 

@@ -22,14 +22,14 @@ interface Slot {
 export interface Changes {
   /** New or newer entries. */
   add: { entry: SuperPeerEntry; from: unknown }[];
-  /** Removed entries. */
-  remove: { nodeId: string; seq: number; from: unknown }[];
+  /** Removed entries; `sig` when the SuperPeer itself withdrew it (only those travel on). */
+  remove: { nodeId: string; seq: number; from: unknown; sig?: string }[];
 }
 
 /** A bounded, expiring map of SuperPeer entries with an outbox of changes. */
 export class Directory {
   #slots = new Map<string, Slot>();
-  #outbox = new Map<string, { entry?: SuperPeerEntry; seq: number; from: unknown }>();
+  #outbox = new Map<string, { entry?: SuperPeerEntry; seq: number; from: unknown; sig?: string }>();
   #max: number;
 
   /** An empty directory holding at most `max` entries. */
@@ -66,12 +66,15 @@ export class Directory {
     return old ? "newer" : "new";
   }
 
-  /** Drops `nodeId` unless we know a newer entry than `seq`; true when it was dropped. */
-  remove(nodeId: string, seq: number, from?: unknown): boolean {
+  /**
+   * Drops `nodeId` unless we know a newer entry than `seq`; true when it was dropped. `sig`: the SuperPeer's
+   * own withdrawal (checked by the caller), which gossip forwards; without it the drop is ours alone.
+   */
+  remove(nodeId: string, seq: number, from?: unknown, sig?: string): boolean {
     const old = this.#slots.get(nodeId);
     if (!old || old.entry.seq > seq) return false;
     this.#slots.delete(nodeId);
-    this.#outbox.set(nodeId, { seq, from });
+    this.#outbox.set(nodeId, { seq, from, sig });
     return true;
   }
 
@@ -99,7 +102,7 @@ export class Directory {
     const out: Changes = { add: [], remove: [] };
     for (const [nodeId, c] of this.#outbox) {
       if (c.entry) out.add.push({ entry: c.entry, from: c.from });
-      else out.remove.push({ nodeId, seq: c.seq, from: c.from });
+      else out.remove.push({ nodeId, seq: c.seq, from: c.from, sig: c.sig });
     }
     this.#outbox.clear();
     return out;

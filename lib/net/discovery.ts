@@ -12,6 +12,7 @@
  * bound until discovery is enabled.
  * @module
  */
+import { hostOf, isLoopback } from "./address.ts";
 import dgram from "node:dgram";
 
 /** First word of every beacon: the format's name and version. */
@@ -481,6 +482,5 @@ function listenPort(addr: string): number | undefined {
 }
 
 function isLoopbackHost(addr: string): boolean {
-  const host = addr.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
-  return host.startsWith("127.") || host === "::1" || host === "localhost";
+  return isLoopback(hostOf(addr));
 }

@@ -1,12 +1,16 @@
 /**
- * Links: connections to other nodes with the `hello` handshake done (or under way). A link knows its
- * connection, its direction and both hellos; what a link is *for* (a member, our SuperPeer, a mesh link) is
- * the network's business and kept by the network in a map of its own.
+ * Links: connections to other nodes with the handshake done (or under way). Each side sends `hello` with a
+ * fresh nonce, then a `proof` of its node id over both ids and both nonces (`identity.ts`); only a proven
+ * hello is the link's `hello`, so a link's node id is a fact. A link knows its connection, its direction and
+ * both hellos; what a link is *for* (a member, our SuperPeer, a mesh link) is the network's business and kept
+ * by the network in a map of its own.
  * @module
  */
 import type { Connection, ConnectionOptions } from "./connection.ts";
 import { Connection as Conn, MISBEHAVIOUR } from "./connection.ts";
 import { type HelloMessage, type Message, parseHostPort } from "./messages.ts";
+import { fromHex, toHex } from "../crypto/hex.ts";
+import { freshNonce, type NodeIdentity, proofMessage, type SignatureCheck } from "./identity.ts";
 import type { Clock, Stream, Transport } from "./transport.ts";
 
 /** One link and what we know of its far end. */
@@ -17,7 +21,7 @@ export interface Link {
   readonly inbound: boolean;
   /** When the link was opened (clock ms). */
   readonly openedAt: number;
-  /** The far end's hello, once received and accepted. */
+  /** The far end's hello, once received, accepted and its node id proven. */
   hello?: HelloMessage;
   /** The code of a `reject` it sent before its hello. */
   rejectCode?: string;
@@ -35,15 +39,27 @@ export interface LinkSetOptions {
   onMessage: (link: Link, msg: Message) => Promise<void> | void;
   onMisbehaviour: (link: Link, score: number, reason: string) => void;
   onClose: (link: Link) => void;
-  myHello: () => Omit<HelloMessage, "type">;
+  /** Our hello but for its nonce, which each link gets fresh. */
+  myHello: () => Omit<HelloMessage, "type" | "nonce">;
   /** Why a hello is refused (a reject is sent and the link closed), or undefined. */
   checkHello: (hello: HelloMessage) => { code: string; reason: string } | undefined;
+  /** This node's key, which signs our proofs. */
+  identity: NodeIdentity;
+  /** Checks the far end's proof. */
+  checkSignature: SignatureCheck;
 }
 
 interface Internal extends Link {
   greeted: Promise<HelloMessage | null>;
   resolveHello: (h: HelloMessage | null) => void;
+  /** The hello we sent, nonce included. */
+  mine: Omit<HelloMessage, "type"> & { nonce: string };
+  /** The far end's hello, accepted but not proven yet. */
+  claimed?: HelloMessage & { nonce: string };
 }
+
+/** Misbehaviour score of a failed proof of node id: a forged or relayed identity. */
+export const BAD_PROOF_SCORE = MISBEHAVIOUR.message;
 
 /** The set of open links. */
 export class LinkSet {
@@ -95,16 +111,16 @@ export class LinkSet {
     const conn = new Conn(stream, this.#connOptions());
     let resolveHello!: (h: HelloMessage | null) => void;
     const greeted = new Promise<HelloMessage | null>((r) => resolveHello = r);
-    const link: Internal = { conn, inbound, openedAt: this.#opts.clock.now(), greeted, resolveHello };
+    const mine = { ...this.#opts.myHello(), nonce: freshNonce() };
+    const link: Internal = { conn, inbound, openedAt: this.#opts.clock.now(), greeted, resolveHello, mine };
     this.#byConn.set(conn, link);
     conn.closed.then(() => {
       this.#byConn.delete(conn);
       link.resolveHello(null);
       this.#opts.onClose(link);
     });
-    const hello = this.#opts.myHello();
-    link.sentTip = hello.tip.hash;
-    conn.send({ type: "hello", ...hello });
+    link.sentTip = mine.tip.hash;
+    conn.send({ type: "hello", ...mine });
     return link;
   }
 
@@ -147,24 +163,75 @@ export class LinkSet {
         link.rejectCode = msg.code;
         return;
       }
+      if (link.claimed) return await this.#proven(link, msg);
       if (msg.type !== "hello") {
         this.#opts.onMisbehaviour(link, MISBEHAVIOUR.message, `${msg.type} before hello`);
         conn.close("no hello");
         return;
       }
-      const refusal = this.#opts.checkHello(msg);
-      if (refusal) {
-        conn.send({ type: "reject", ...refusal });
-        link.rejectCode = refusal.code;
-        await conn.close(`refused: ${refusal.reason}`, { flush: true });
-        return;
-      }
-      link.hello = msg;
-      link.resolveHello(msg);
+      const refusal = this.#opts.checkHello(msg) ??
+        (msg.nonce === undefined
+          ? { code: "protocol", reason: "hello without a nonce: protocol 3 proves node ids" }
+          : undefined);
+      if (refusal) return await this.#refuse(link, refusal);
+      const claimed = msg as HelloMessage & { nonce: string };
+      link.claimed = claimed;
+      const mine = link.mine;
+      const signature = await this.#opts.identity.sign(proofMessage({
+        protocol: mine.protocol,
+        network: mine.network,
+        genesis: mine.genesis,
+        signer: mine.nodeId,
+        other: claimed.nodeId,
+        signerNonce: mine.nonce,
+        otherNonce: claimed.nonce,
+        listen: mine.listen ?? "",
+      }));
+      conn.send({ type: "proof", signature: toHex(signature) });
       return;
     }
-    if (msg.type === "hello") return; // one per link
+    if (msg.type === "hello" || msg.type === "proof") return; // one each per link
     await this.#opts.onMessage(link, msg);
+  }
+
+  /**
+   * The far end's `proof`: its signature over its hello's fields, its id, our id and both nonces. Anything
+   * else first, or a proof that fails, is scored and the link closed: the node id was not proven.
+   */
+  async #proven(link: Internal, msg: Message): Promise<void> {
+    const claimed = link.claimed!;
+    if (msg.type !== "proof") {
+      this.#opts.onMisbehaviour(link, BAD_PROOF_SCORE, `${msg.type} before proof of node id`);
+      await link.conn.close("no proof of node id");
+      return;
+    }
+    const ok = await this.#opts.checkSignature(
+      claimed.nodeId,
+      fromHex(msg.signature),
+      proofMessage({
+        protocol: claimed.protocol,
+        network: claimed.network,
+        genesis: claimed.genesis,
+        signer: claimed.nodeId,
+        other: link.mine.nodeId,
+        signerNonce: claimed.nonce,
+        otherNonce: link.mine.nonce,
+        listen: claimed.listen ?? "",
+      }),
+    );
+    if (link.conn.isClosed) return;
+    if (!ok) {
+      this.#opts.onMisbehaviour(link, BAD_PROOF_SCORE, "bad proof of node id");
+      return await this.#refuse(link, { code: "proof", reason: "the proof does not match the node id" });
+    }
+    link.hello = claimed;
+    link.resolveHello(claimed);
+  }
+
+  async #refuse(link: Link, refusal: { code: string; reason: string }): Promise<void> {
+    link.conn.send({ type: "reject", ...refusal });
+    link.rejectCode = refusal.code;
+    await link.conn.close(`refused: ${refusal.reason}`, { flush: true });
   }
 
   /** Closes every link. */

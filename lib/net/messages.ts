@@ -7,10 +7,13 @@
 import type { NetworkName } from "../consensus/params.ts";
 import { MAX_STANDARD_TX_SIZE } from "../consensus/policy.ts";
 
-/** Protocol version sent in `hello`: 2 is the super-peer overlay (1 was the star with elections). */
-export const PROTOCOL_VERSION = 2;
+/**
+ * Protocol version sent in `hello`: 3 proves node ids (a nonce in `hello`, then a `proof`); 2 was the
+ * super-peer overlay with claimed ids, 1 the star with elections.
+ */
+export const PROTOCOL_VERSION = 3;
 /** The oldest protocol this node talks to. */
-export const MIN_PROTOCOL_VERSION = 2;
+export const MIN_PROTOCOL_VERSION = 3;
 
 /** Most ids in one `inv`, `getdata` or `notfound`. */
 export const MAX_INV = 1000;
@@ -79,6 +82,15 @@ export interface HelloMessage {
   readonly tip: { readonly hash: string; readonly height: number; readonly work: string };
   /** Its role when it sent this: a claim, used only to choose what to ask it for. */
   readonly role: "peer" | "superpeer";
+  /** A fresh random nonce (64 hex digits) the other side's `proof` must sign; absent before protocol 3. */
+  readonly nonce?: string;
+}
+/** Second frame each way: the sender's signature proving its node id, bound to this link (`identity.ts`). */
+export interface ProofMessage {
+  /** Always "proof". */
+  readonly type: "proof";
+  /** The signature, lowercase hex (64 bytes for Ed25519). */
+  readonly signature: string;
 }
 /** Refusal sent before closing. */
 export interface RejectMessage {
@@ -120,6 +132,20 @@ export interface SuperPeerEntry extends PeerEntry {
   readonly capacity: number;
   /** Its own counter (ms clock): a higher one replaces a lower one. */
   readonly seq: number;
+  /**
+   * Its signature over the other fields (`entryMessage`, lowercase hex): an entry counts only when signed by
+   * the node it describes. Optional in the type for local use; a received entry without one is refused.
+   */
+  readonly sig?: string;
+}
+/** A SuperPeer withdrawing its own entry as of its `seq`, signed by it (`removalMessage`). */
+export interface Removal {
+  /** The SuperPeer's node id. */
+  readonly nodeId: string;
+  /** Its counter at the withdrawal. */
+  readonly seq: number;
+  /** Its signature; a removal without a valid one is not acted on, nor forwarded. */
+  readonly sig?: string;
 }
 /** After `hello`, a node asks a SuperPeer to serve it: as its primary SuperPeer or as its backup. */
 export interface JoinMessage {
@@ -174,8 +200,8 @@ export interface SuperPeersMessage {
   readonly type: "superpeers";
   /** New or newer entries. */
   readonly add: readonly SuperPeerEntry[];
-  /** Entries to drop, unless a newer one is known. */
-  readonly remove: readonly { readonly nodeId: string; readonly seq: number }[];
+  /** Entries to drop, unless a newer one is known: each withdrawn by its own SuperPeer. */
+  readonly remove: readonly Removal[];
 }
 /** A SuperPeer's roster changes, sent to its Peers (who walk it in order if they lose their only SuperPeer). */
 export interface MembersMessage {
@@ -231,6 +257,7 @@ export interface BlocksMessage {
 /** Every message of the protocol. */
 export type Message =
   | HelloMessage
+  | ProofMessage
   | RejectMessage
   | PingMessage
   | PongMessage
@@ -260,6 +287,7 @@ const HASH_RE = /^[0-9a-f]{64}$/;
 const WORK_RE = /^[0-9a-f]{1,64}$/;
 const HEX_RE = /^(?:[0-9a-f]{2})*$/;
 // Printable ASCII without spaces: ids end up in logs and menus, so no control characters.
+const NONCE_RE = /^[0-9a-f]{64}$/;
 const NODE_ID_RE = /^[\x21-\x7e]{1,64}$/;
 // deno-lint-ignore no-control-regex -- refusing control characters is the point
 const PRINTABLE_RE = /^[^\x00-\x1f\x7f]*$/;
@@ -349,6 +377,7 @@ function superPeerEntry(x: unknown, at: string): SuperPeerEntry {
     load: int(field(p, "load"), `${at}.load`, 0),
     capacity: int(field(p, "capacity"), `${at}.capacity`, 0),
     seq: int(field(p, "seq"), `${at}.seq`, 0),
+    ...(field(p, "sig") === undefined ? {} : { sig: str(field(p, "sig"), `${at}.sig`, 256, HEX_RE) }),
   };
 }
 
@@ -378,8 +407,12 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
         work: str(field(tip, "work"), "hello.tip.work", 64, WORK_RE),
       },
       role: oneOf(field(o, "role"), "hello.role", ["peer", "superpeer"] as const),
+      ...(field(o, "nonce") === undefined
+        ? {}
+        : { nonce: str(field(o, "nonce"), "hello.nonce", 64, NONCE_RE) }),
     };
   },
+  proof: (o) => ({ type: "proof", signature: str(field(o, "signature"), "proof.signature", 256, HEX_RE) }),
   reject: (o) => ({
     type: "reject",
     code: str(field(o, "code"), "reject.code", 64),
@@ -413,6 +446,7 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
       return {
         nodeId: nodeId(field(r, "nodeId"), `${at}.nodeId`),
         seq: int(field(r, "seq"), `${at}.seq`, 0),
+        ...(field(r, "sig") === undefined ? {} : { sig: str(field(r, "sig"), `${at}.sig`, 256, HEX_RE) }),
       };
     }),
   }),

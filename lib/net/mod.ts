@@ -35,6 +35,14 @@
 
 export { type LinkInfo, Network, type NetworkEvent, type NetworkOptions, type Role } from "./network.ts";
 export type { NetworkTimings } from "./config.ts";
+export {
+  ed25519Check,
+  generateIdentity,
+  loadOrCreateIdentity,
+  type NodeIdentity,
+  NodeKeyError,
+  type SignatureCheck,
+} from "./identity.ts";
 export type { Discover, DiscoverHost } from "./discovery.ts";
 export type { BanList } from "./ban.ts";
 export type { Clock, Listener, Stream, TimerId, Transport } from "./transport.ts";
@@ -70,9 +78,11 @@ export {
   type PingMessage,
   type PongMessage,
   type PrimaryMessage,
+  type ProofMessage,
   PROTOCOL_VERSION,
   type RedirectMessage,
   type RejectMessage,
+  type Removal,
   type SuperPeerEntry,
   type SuperPeersMessage,
   type WelcomeMessage,

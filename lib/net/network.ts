@@ -24,22 +24,29 @@ import {
   DIR_GOSSIP_LARGE_MS,
   DIR_GOSSIP_MS,
   DIR_HEARTBEAT_MS,
+  DIR_LINK_BUDGET,
+  DIR_MAX_SEQ_AHEAD_MS,
   DIR_MEMBER_REFRESH_MS,
   DIR_PUBLISH_MIN_MS,
+  FAILOVER_MAX_DIALS,
+  FAILOVER_WAIT_MS,
   FOUND_WAIT_MS,
   HANDSHAKE_TIMEOUT_MS,
   JOIN_PARALLEL,
   LIST_PAGE,
-  LOW_WATER_DIVISOR,
   MAX_REDIRECTS,
   MAX_WAITING_LINKS,
   MESH_DEGREE,
   MESH_FULL_UP_TO,
+  MESH_REDIRECT_DEPTH,
+  MESH_REDIRECT_FANOUT,
   MESH_TICK_MS,
   type NetworkTimings,
-  TURNED_AWAY_AFTER,
+  SELF_PROMOTE_MIN_MS,
+  SUCCESSOR_WAIT_MS,
 } from "./config.ts";
 import { Directory } from "./directory.ts";
+import { DialBudget, TokenBucket } from "./dial_budget.ts";
 import type { Discover } from "./discovery.ts";
 import type { LedgerPort } from "./ledger_port.ts";
 import { type Link, LinkSet } from "./link.ts";
@@ -52,6 +59,7 @@ import {
   MIN_PROTOCOL_VERSION,
   type PeerEntry,
   PROTOCOL_VERSION,
+  type Removal,
   type SuperPeerEntry,
   type WelcomeMessage,
 } from "./messages.ts";
@@ -59,12 +67,17 @@ import {
   answerJoin,
   chooseSecond,
   evictionVictim,
+  failoverOrder,
   isLoopback,
+  type MeshCandidate,
+  meshEvictionVictim,
   overHostLimit,
   planMesh,
+  type Refusal,
   sample,
   shouldDemote,
   successor,
+  turnedAwayEnough,
 } from "./overlay.ts";
 import { Relay } from "./relay.ts";
 import type { TrackerFile } from "./tracker.ts";
@@ -78,6 +91,14 @@ import {
   type Transport,
 } from "./transport.ts";
 import { normalizeAddress } from "./address_book.ts";
+import {
+  ed25519Check,
+  entryMessage,
+  type NodeIdentity,
+  removalMessage,
+  type SignatureCheck,
+} from "./identity.ts";
+import { fromHex, toHex } from "../crypto/hex.ts";
 
 /** A node's role in the overlay. */
 export type Role = "peer" | "superpeer";
@@ -104,8 +125,10 @@ export interface LinkInfo extends PeerEntry {
 
 /** Settings of a `Network`. */
 export interface NetworkOptions extends Partial<NetworkTimings> {
-  /** This node's id (printable ASCII, no spaces, at most 64). */
-  nodeId: string;
+  /** This node's key: its node id, proven in every handshake (`loadOrCreateIdentity`, `generateIdentity`). */
+  identity: NodeIdentity;
+  /** Checks other nodes' proofs (default Ed25519, ids being public keys; the simulation brings its own). */
+  checkSignature?: SignatureCheck;
   /** Where to listen. Port 0 picks a free one. */
   bind: HostPort;
   /** The `host:port` others should dial; defaults to `advertiseHost` (or the bound host) and the bound port. */
@@ -147,7 +170,7 @@ type Intent = { kind: "join"; primary: boolean; holds?: string } | { kind: "mesh
 /** What came of asking. */
 type AskResult =
   | { kind: "linked"; link: Link }
-  | { kind: "full"; try: readonly string[]; promote: boolean }
+  | { kind: "full"; try: readonly string[]; promote: boolean; by: Refusal }
   | { kind: "redirect"; to: readonly string[]; superpeer: boolean }
   | { kind: "busy" }
   | { kind: "dead" };
@@ -162,7 +185,7 @@ type LinkState =
 
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
 export class Network {
-  /** This node's id, as sent in `hello`. */
+  /** This node's id, as sent in `hello` and proven there: its public key. */
   readonly nodeId: string;
   #o: NetworkTimings & { maxPeers: number };
   #opts: NetworkOptions;
@@ -188,15 +211,21 @@ export class Network {
   /** How long a Peer without a second SuperPeer waits before it looks again (doubles while all are full). */
   #backupWait = BACKUP_RETRY_MS;
   #lastPromotion = -Infinity;
+  /** When this node last promoted itself (`SELF_PROMOTE_MIN_MS` apart at least). */
+  #lastOwnPromotion = -Infinity;
   #lowSince: number | undefined;
   #ownSeq = 0;
   #ownPublished = { load: -1, peers: -1, at: -Infinity };
   /** Directory changes our Peers have not heard of yet (past a full mesh they hear them in batches). */
   #memberRefresh = new Set<string>();
-  #memberRemovals = new Map<string, number>();
+  #memberRemovals = new Map<string, Removal>();
   #lastMemberRefresh = 0;
   #gossipTimer: unknown;
   #meshDialing = new Set<string>();
+  /** Mesh dials: a global rate, and no address dialled again within `MESH_REDIAL_MS`. */
+  #meshDialBudget = new DialBudget();
+  /** Each link's budget of directory entries to check. */
+  #entryBudgets = new WeakMap<Link, TokenBucket>();
   /** A SuperPeer's Peers in the order it admitted them: sent to each, who walk it if this one dies. */
   #roster: PeerEntry[] = [];
   /**
@@ -212,7 +241,7 @@ export class Network {
    * @example const net = new Network(ledger, { nodeId, bind: { hostname: "127.0.0.1", port: 0 }, tracker });
    */
   constructor(ledger: LedgerPort, opts: NetworkOptions) {
-    this.nodeId = opts.nodeId;
+    this.nodeId = opts.identity.nodeId;
     this.#ledger = ledger;
     this.#opts = opts;
     // An option given as `undefined` (the CLI passes timings it was not told) keeps its default.
@@ -236,6 +265,8 @@ export class Network {
       onClose: (link) => this.#onClose(link),
       myHello: () => this.#hello(),
       checkHello: (hello) => this.#checkHello(hello),
+      identity: opts.identity,
+      checkSignature: opts.checkSignature ?? ed25519Check,
     });
     this.#relay = new Relay(ledger, {
       misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
@@ -417,14 +448,34 @@ export class Network {
         const idle = this.#links.all().find((l) =>
           l.inbound && !l.conn.isClosed && this.#state.get(l)?.kind === "pending"
         );
-        if (!idle) {
+        // Else an inbound mesh link that relayed no block makes room (never the oldest proven ones): links
+        // that say they are SuperPeers cannot fill every slot and keep an honest newcomer out, from
+        // loopback neither.
+        const victim = idle ?? this.#meshVictim();
+        if (!victim) {
           stream.close();
           continue;
         }
-        idle.conn.close("idle: making room");
+        victim.conn.close(idle ? "idle: making room" : "evicted: an idle mesh link makes room");
       }
       this.#onInbound(this.#links.adopt(stream, true));
     }
+  }
+
+  /** The inbound mesh link to evict for a newcomer, if any (`meshEvictionVictim`). */
+  #meshVictim(): Link | undefined {
+    const mesh: MeshCandidate<Link>[] = [];
+    for (const [l, s] of this.#state) {
+      if (s.kind !== "mesh" || l.conn.isClosed) continue;
+      mesh.push({
+        id: l,
+        host: l.conn.remote.hostname,
+        since: l.openedAt,
+        inbound: l.inbound,
+        lastBlock: s.lastBlock,
+      });
+    }
+    return meshEvictionVictim(mesh);
   }
 
   /** Sockets at most: every Peer slot, room for mesh links both ways, and the handshakes under way. */
@@ -644,12 +695,17 @@ export class Network {
           for (const p of msg.members) this.#book.add(p.listen, "heard");
         } else if (s.intent.kind === "mesh") this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0 });
         else return void link.conn.close("unasked welcome");
-        this.#mergeEntries(msg.superpeers, link);
+        void this.#mergeEntries(msg.superpeers, link);
         s.resolve({ kind: "linked", link });
         return;
       }
       case "full":
-        s.resolve({ kind: "full", try: msg.try, promote: msg.promote });
+        s.resolve({
+          kind: "full",
+          try: msg.try,
+          promote: msg.promote,
+          by: { nodeId: entryOf(link).nodeId, host: link.conn.remote.hostname },
+        });
         link.conn.close("full");
         return;
       case "redirect":
@@ -678,10 +734,13 @@ export class Network {
     this.#joining = true;
     try {
       const tried = new Set<string>([this.#advertise]);
-      const reached: string[] = [];
+      const reached: string[] = [], reachedHosts: string[] = [];
       // Addresses a full SuperPeer named as having room: turned away there too, capacity is short.
       const pointed = new Set<string>();
-      let promoteHint = false, fulls = 0;
+      // Proven SuperPeers that turned us away with nowhere else to go. A `promote` in their answer is only a
+      // hint: one node (or one liar's many keys on one machine) cannot order us to promote.
+      const refusals: Refusal[] = [];
+      let promoteHint = false;
       const queue = [...first, ...this.#book.candidates(tried)];
       let hops = 0;
       let discover = this.#opts.discover, width = JOIN_PARALLEL, maxWaitMs: number | undefined;
@@ -712,22 +771,26 @@ export class Network {
           if (r.kind === "linked") continue; // taken as it came
           else if (r.kind === "full") {
             reached.push(a);
+            reachedHosts.push(r.by.host);
             // A full SuperPeer that names others with room has not turned us away yet: they may take us.
-            if (!r.try.length || pointed.has(a)) fulls++;
+            if (!r.try.length || pointed.has(a)) refusals.push(r.by);
             promoteHint ||= r.promote;
             if (hops < MAX_REDIRECTS) next.push(...r.try);
             for (const t of r.try) pointed.add(normalizeAddress(t) ?? t);
           } else if (r.kind === "redirect" && hops < MAX_REDIRECTS) next.push(...r.to);
           else if (r.kind === "busy") reached.push(a);
         }
-        // Told to add capacity, or turned away where we were pointed to (news of each other's load is a
-        // little old while the network grows) or with nowhere to go: capacity is short.
-        if (this.#role.kind === "joining" && (promoteHint || fulls >= TURNED_AWAY_AFTER)) break;
+        // Turned away by distinct SuperPeers where we were pointed to (news of each other's load is a little
+        // old while the network grows) or with nowhere to go: capacity is short. Else on to the rest; once
+        // every SuperPeer we could reach turned us away, the loop ends with the queue and we promote.
+        if (this.#role.kind === "joining" && turnedAwayEnough(refusals, reachedHosts)) break;
         if (next.length) hops++;
         queue.unshift(...next);
       }
       if (this.#role.kind !== "joining" || this.#stopping) return;
       if (reached.length) {
+        await this.#promotionRate();
+        if (this.#role.kind !== "joining" || this.#stopping) return;
         this.#promote(
           promoteHint ? "every SuperPeer is full: adding capacity" : "turned away: adding capacity",
         );
@@ -834,6 +897,7 @@ export class Network {
     this.#seeking = true;
     try {
       let next: string[] = [], quick = 0;
+      const refusals: Refusal[] = [];
       while (!this.#stopping) {
         const r = this.#role;
         if (r.kind !== "peer" || r.backup) return;
@@ -842,16 +906,34 @@ export class Network {
         let pickId: string | undefined;
         if (!addr) {
           const exclude = new Set([primary.nodeId, ...this.#dead.keys()]);
-          const pick = chooseSecond(this.directory(), exclude, this.#random);
+          const pick = chooseSecond(this.directory(), exclude, this.#random, {
+            greeted: (e) => this.#book.wasGreeted(e.listen),
+            primaryHost: r.primary.conn.remote.hostname,
+          });
           if (!pick) return; // one SuperPeer in all: nothing to take; a directory change calls again
           [addr, pickId] = [pick.listen, pick.nodeId];
         }
         const a = await this.#ask(addr, { kind: "join", primary: false, holds: primary.nodeId });
-        if (a.kind === "linked") {
+        if (a.kind === "linked" && pickId !== undefined && entryOf(a.link).nodeId !== pickId) {
+          // Another key answers where the entry said this SuperPeer listens (an impostor, or the address
+          // reused): not the one we chose, and the entry is not believed again for a while.
+          this.#state.delete(a.link);
+          a.link.conn.close("not the SuperPeer its entry names");
+          this.#markDead(pickId);
+          if (++quick <= MAX_REDIRECTS) continue;
+        } else if (a.kind === "linked") {
           this.#backupWait = BACKUP_RETRY_MS;
+          refusals.length = 0;
           this.#tookSuperPeer(a.link, "second SuperPeer");
-        } else if (a.kind === "full" && a.promote && this.#role.kind === "peer") {
-          this.#promote("every SuperPeer is full: adding capacity");
+        } else if (
+          a.kind === "full" && (refusals.push(a.by), a.promote) && this.#role.kind === "peer" &&
+          turnedAwayEnough(refusals, refusals.map((r) => r.host))
+        ) {
+          // Turned away by distinct proven SuperPeers (one says so, the others agree): capacity is short.
+          await this.#promotionRate();
+          if (this.#role.kind === "peer" && !this.#role.backup) {
+            this.#promote("every SuperPeer is full: adding capacity");
+          }
           return;
         } else if (a.kind === "full" && a.try.length) {
           // Straight on to the ones it says have room, rather than waiting for the next round.
@@ -875,23 +957,45 @@ export class Network {
   }
 
   /**
-   * Our only SuperPeer is gone. Try the others the directory names; if there are none, the lost
-   * SuperPeer's roster says who takes over: its first live Peer promotes itself, the rest dial it.
+   * Our only SuperPeer is gone. First the SuperPeers this node greeted before (proven to exist) with a bounded
+   * sample of the other entries, all at once and for at most `FAILOVER_WAIT_MS`; with none greeted, that
+   * sample is dialled alongside the roster's successor instead of before it, since entries are hearsay (a
+   * flood of made-up ones must not stall the failover). The lost SuperPeer's roster says who takes over: its
+   * first live Peer promotes itself, the rest dial it.
    */
   async #lostAll(dead: PeerEntry, roster: PeerEntry[], known: SuperPeerEntry[]): Promise<void> {
-    const others = known.filter((e) => e.nodeId !== dead.nodeId && !this.#dead.has(e.nodeId));
-    if (others.length) {
-      return this.#join(
-        `lost SuperPeer ${dead.listen}`,
-        sample(others, others.length, this.#random).map((e) => e.listen),
-      );
-    }
+    const reason = `lost SuperPeer ${dead.listen}`;
+    const others = known.filter((e) =>
+      e.nodeId !== dead.nodeId && e.nodeId !== this.nodeId && !this.#dead.has(e.nodeId)
+    );
+    const order = failoverOrder(
+      others,
+      (e) => this.#book.wasGreeted(e.listen),
+      FAILOVER_MAX_DIALS,
+      this.#random,
+    );
+    let hearsay: Promise<{ a: string; r: AskResult }[]> | undefined;
+    // SuperPeers that answered but were full: a successor that promotes links to them.
+    const reached: string[] = [];
+    const note = (answers: { a: string; r: AskResult }[]) => {
+      for (const { a, r } of answers) if (r.kind === "full" || r.kind === "busy") reached.push(a);
+    };
+    if (order.greeted.length) {
+      note(await this.#askToJoin([...order.greeted, ...order.rest], reason, FAILOVER_WAIT_MS));
+      if (this.#role.kind !== "joining" || this.#stopping) return;
+    } else if (order.rest.length) hearsay = this.#askToJoin(order.rest, reason, SUCCESSOR_WAIT_MS);
     const gone = new Set([dead.nodeId]);
     const deadline = this.#clock.now() + this.#o.deadAfterMs + 2000;
     while (this.#role.kind === "joining" && !this.#stopping && this.#clock.now() < deadline) {
       const next = successor(roster, gone);
       if (!next || next.nodeId === this.nodeId) {
-        return this.#promote(`successor of ${dead.listen}`);
+        // The successor lets the entries it dialled answer first (bounded by SUCCESSOR_WAIT_MS): one may be
+        // a live SuperPeer, and then no new one is needed.
+        if (hearsay) note(await hearsay);
+        if (this.#role.kind !== "joining" || this.#stopping) return;
+        this.#promote(`successor of ${dead.listen}`);
+        for (const a of reached) this.#dialMesh(a);
+        return;
       }
       const a = await this.#ask(next.listen, { kind: "join", primary: true });
       if (a.kind === "linked") return this.#tookSuperPeer(a.link, `failover from ${dead.listen}`);
@@ -908,6 +1012,30 @@ export class Network {
     if (this.#role.kind === "joining") await this.#join(`lost SuperPeer ${dead.listen}`);
   }
 
+  /**
+   * Waits until this node may promote itself again: at most once per `SELF_PROMOTE_MIN_MS`, so answers that
+   * keep turning it away (or liars) cannot make it flap between roles.
+   */
+  async #promotionRate(): Promise<void> {
+    const wait = this.#lastOwnPromotion + SELF_PROMOTE_MIN_MS - this.#clock.now();
+    if (wait > 0) await sleep(this.#clock, wait);
+  }
+
+  /** The directory entry budget of `link` (`DIR_LINK_BUDGET`), made on first use. */
+  #entryBudget(link: Link): TokenBucket {
+    let b = this.#entryBudgets.get(link);
+    if (!b) {
+      b = new TokenBucket(DIR_LINK_BUDGET.burst, DIR_LINK_BUDGET.perSecond, this.#clock.now());
+      this.#entryBudgets.set(link, b);
+    }
+    return b;
+  }
+
+  /** True when `sig` (hex) is `nodeId`'s signature of `message`. */
+  #checkSig(nodeId: string, sig: string, message: Uint8Array<ArrayBuffer>): Promise<boolean> {
+    return (this.#opts.checkSignature ?? ed25519Check)(nodeId, fromHex(sig), message);
+  }
+
   #markDead(nodeId: string): void {
     this.#dead.set(nodeId, this.#clock.now());
   }
@@ -922,6 +1050,7 @@ export class Network {
     const now = this.#clock.now();
     for (const e of this.directory()) this.#dir.merge(e, now);
     this.#role = { kind: "superpeer", since: now };
+    this.#lastOwnPromotion = now;
     this.#lowSince = undefined;
     if (old.kind === "peer") {
       // Our SuperPeers still count us as their Peer: close and dial again as a SuperPeer.
@@ -942,7 +1071,10 @@ export class Network {
   /** Steps down: tells the mesh, lets its Peers go (each keeps its other SuperPeer) and joins as a Peer. */
   async #demote(reason: string): Promise<void> {
     if (this.#role.kind !== "superpeer") return;
-    this.#dir.remove(this.nodeId, this.#nextSeq());
+    const seq = this.#nextSeq();
+    const sig = toHex(await this.#opts.identity.sign(removalMessage(this.nodeId, seq)));
+    if (this.#role.kind !== "superpeer") return;
+    this.#dir.remove(this.nodeId, seq, undefined, sig);
     this.#flushGossip();
     const links = [...this.#state].filter(([, s]) => s.kind === "member" || s.kind === "mesh").map(([l]) =>
       l
@@ -960,25 +1092,39 @@ export class Network {
     const now = this.#clock.now();
     for (const [id, at] of this.#dead) if (now - at > 30_000) this.#dead.delete(id);
     if (this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
-    if (this.#role.kind !== "superpeer") return;
+    if (this.#role.kind !== "superpeer") {
+      // A SuperPeer's view, as its Peer keeps it, expires too: deaths are no longer gossiped unsigned.
+      for (const s of this.#state.values()) {
+        if (s.kind !== "superpeer") continue;
+        s.dir.expire(now);
+        s.dir.takeChanges(); // a Peer forwards nothing
+      }
+      return;
+    }
     for (const [link, s] of this.#state) if (s.kind === "mesh") this.#dir.touch(entryOf(link).nodeId, now);
     if (this.#dir.expire(now, this.nodeId).length) this.#scheduleGossip();
     this.#publish();
     this.#maintainMesh();
     this.#shareRoster();
     const load = this.#members().length;
-    if (load * LOW_WATER_DIVISOR >= this.#o.maxPeers) this.#lowSince = undefined;
+    if (load > 0) this.#lowSince = undefined;
     else this.#lowSince ??= now;
-    const linked = new Set(this.#meshLinks().map((l) => entryOf(l).nodeId));
     if (
       shouldDemote({
         load,
-        capacity: this.#o.maxPeers,
-        lowSince: this.#lowSince,
+        idleSince: this.#lowSince,
         now,
-        linkedOthers: this.#others().filter((e) => linked.has(e.nodeId)),
+        mesh: this.#meshLinks().map((l) => {
+          const e = this.#dir.get(entryOf(l).nodeId);
+          return {
+            nodeId: entryOf(l).nodeId,
+            host: l.conn.remote.hostname,
+            since: l.openedAt,
+            roomy: e !== undefined && e.load < e.capacity,
+          };
+        }),
       }, this.#random)
-    ) this.#demote("lightly loaded: stepping down");
+    ) this.#demote("idle, with SuperPeers of its own: stepping down");
     if (now - this.#lastMemberRefresh >= DIR_MEMBER_REFRESH_MS) this.#refreshMembers(now);
   }
 
@@ -1012,9 +1158,10 @@ export class Network {
   }
 
   /** Dials a SuperPeer for a mesh link (once at a time per address); a dead one leaves the directory. */
-  async #dialMesh(addr: string, nodeId?: string): Promise<void> {
+  async #dialMesh(addr: string, nodeId?: string, depth = 0): Promise<void> {
     const a = normalizeAddress(addr);
     if (!a || a === this.#advertise || this.#meshDialing.has(a) || this.#role.kind !== "superpeer") return;
+    if (!this.#meshDialBudget.take(a, this.#clock.now())) return;
     this.#meshDialing.add(a);
     try {
       const r = await this.#ask(a, { kind: "mesh" });
@@ -1027,8 +1174,15 @@ export class Network {
         } else if (this.#keepMesh(r.link)) this.#meshUp(r.link, true);
       } else if (r.kind === "redirect") {
         for (const to of r.to) this.#book.add(to, "heard");
-        if (nodeId && !r.superpeer) this.#dropFromDirectory(nodeId);
-        for (const to of r.to.slice(0, 2)) this.#dialMesh(to);
+        // A SuperPeer asked for a mesh link takes it: whatever answers with a redirect is not the SuperPeer
+        // the entry names (any more), whatever its hello claims.
+        if (nodeId) this.#dropFromDirectory(nodeId);
+        // Redirects are followed MESH_REDIRECT_DEPTH hops deep, to MESH_REDIRECT_FANOUT addresses, within the
+        // dial budget: entries that redirect to each other cannot make this node dial without end, nor aim
+        // its dials at a third party (a reflector).
+        if (depth < MESH_REDIRECT_DEPTH) {
+          for (const to of r.to.slice(0, MESH_REDIRECT_FANOUT)) this.#dialMesh(to, undefined, depth + 1);
+        }
       } else if (r.kind === "dead" && nodeId) this.#dropFromDirectory(nodeId);
     } finally {
       this.#meshDialing.delete(a);
@@ -1077,19 +1231,14 @@ export class Network {
     const gap = small || flipped ? 0 : DIR_PUBLISH_MIN_MS;
     if (!force && !(changed && now - last.at >= gap) && now - last.at < DIR_HEARTBEAT_MS) return;
     this.#ownPublished = { load, peers, at: now };
-    this.#dir.merge(
-      {
-        nodeId: this.nodeId,
-        listen: this.#advertise,
-        peers,
-        load,
-        capacity: this.#o.maxPeers,
-        seq: this.#nextSeq(),
-      },
-      now,
-      this,
-    );
-    this.#scheduleGossip();
+    const entry = { nodeId: this.nodeId, listen: this.#advertise, peers, load, capacity: this.#o.maxPeers };
+    const signed = { ...entry, seq: this.#nextSeq() };
+    // Signed by us, as every node checks: an entry about us counts only with our signature.
+    this.#opts.identity.sign(entryMessage(signed)).then((sig) => {
+      if (this.#role.kind !== "superpeer" || this.#stopping) return;
+      this.#dir.merge({ ...signed, sig: toHex(sig) }, this.#clock.now(), this);
+      this.#scheduleGossip();
+    });
   }
 
   #nextSeq(): number {
@@ -1099,19 +1248,38 @@ export class Network {
 
   // ---- directory gossip ----
 
-  #mergeEntries(entries: readonly SuperPeerEntry[], from: Link): void {
-    const now = this.#clock.now();
+  /**
+   * Merges entries `from` a link: each counts only when signed by the SuperPeer it describes (`entryMessage`).
+   * Cheap checks first (ours, too far ahead, not newer than what we hold), then the signature, one at a time;
+   * a forged or unsigned entry scores its sender and changes nothing.
+   */
+  async #mergeEntries(entries: readonly SuperPeerEntry[], from: Link): Promise<void> {
     const s = this.#state.get(from);
     // A Peer keeps what each of its SuperPeers says apart; a SuperPeer merges into the directory it gossips.
     const dir = s?.kind === "superpeer" ? s.dir : this.#dir;
-    let changed = false, fresh = false;
+    let changed = false, fresh = false, forged = 0, over = 0;
+    const budget = this.#entryBudget(from);
     for (const e of entries) {
       // Our own entry is ours alone to write; a forged one is refused.
       if (e.nodeId === this.nodeId) continue;
-      const r = dir.merge(e, now, from);
+      const now = this.#clock.now();
+      if (e.seq > now + DIR_MAX_SEQ_AHEAD_MS || (dir.get(e.nodeId)?.seq ?? -1) >= e.seq) continue;
+      if (!budget.take(now)) {
+        over++;
+        continue;
+      }
+      if (!e.sig || !await this.#checkSig(e.nodeId, e.sig, entryMessage(e))) {
+        forged++;
+        continue;
+      }
+      const r = dir.merge(e, this.#clock.now(), from);
       if (r) changed = true;
       if (r === "new") fresh = true;
     }
+    if (forged) {
+      this.#misbehaved(from, MALFORMED_SCORE, `${forged} directory entries not signed by their node`);
+    }
+    if (over) this.#misbehaved(from, 0, `${over} directory entries over the link's budget, dropped unread`);
     if (dir !== this.#dir) dir.takeChanges(); // a Peer forwards nothing
     else if (changed) this.#scheduleGossip();
     if (fresh && this.#role.kind === "superpeer") this.#maintainMesh();
@@ -1137,9 +1305,10 @@ export class Network {
     if (this.#role.kind !== "superpeer") return;
     for (const link of this.#meshLinks()) {
       const add = changes.add.filter((c) => c.from !== link).map((c) => c.entry);
-      const remove = changes.remove.filter((c) => c.from !== link).map(({ nodeId, seq }) => ({
+      const remove = changes.remove.filter((c) => c.from !== link && c.sig).map(({ nodeId, seq, sig }) => ({
         nodeId,
         seq,
+        sig,
       }));
       sendPaged(link, add, remove);
     }
@@ -1147,7 +1316,8 @@ export class Network {
     // hear of every promotion and load change in the network, which grows with the network times the
     // SuperPeers: they hear it in one batch every `DIR_MEMBER_REFRESH_MS` instead (their dials check it).
     const add = changes.add.map((c) => c.entry);
-    const remove = changes.remove.map(({ nodeId, seq }) => ({ nodeId, seq }));
+    // Only withdrawals signed by their SuperPeer travel; our own observations of a death stay ours.
+    const remove = changes.remove.filter((c) => c.sig).map(({ nodeId, seq, sig }) => ({ nodeId, seq, sig }));
     if (this.#dir.size <= MESH_FULL_UP_TO) {
       if (add.length || remove.length) { for (const [l] of this.#members()) sendPaged(l, add, remove); }
       return;
@@ -1158,14 +1328,14 @@ export class Network {
     }
     for (const r of remove) {
       this.#memberRefresh.delete(r.nodeId);
-      this.#memberRemovals.set(r.nodeId, r.seq);
+      this.#memberRemovals.set(r.nodeId, r);
     }
   }
 
   #refreshMembers(now: number): void {
     this.#lastMemberRefresh = now;
     const add = [...this.#memberRefresh].map((id) => this.#dir.get(id)).filter((e) => e !== undefined);
-    const remove = [...this.#memberRemovals].map(([nodeId, seq]) => ({ nodeId, seq }));
+    const remove = [...this.#memberRemovals.values()];
     this.#memberRefresh.clear();
     this.#memberRemovals.clear();
     if (add.length || remove.length) { for (const [l] of this.#members()) sendPaged(l, add, remove); }
@@ -1183,11 +1353,18 @@ export class Network {
         if (s.kind === "member") {
           return this.#misbehaved(link, MALFORMED_SCORE, "a Peer sent directory entries");
         }
-        this.#mergeEntries(msg.add, link);
-        for (const { nodeId, seq } of msg.remove) {
-          if (nodeId === this.nodeId) continue;
-          if (s.kind === "superpeer") s.dir.remove(nodeId, seq, link);
-          else if (this.#dir.remove(nodeId, seq, link)) this.#scheduleGossip();
+        await this.#mergeEntries(msg.add, link);
+        // Only a SuperPeer can withdraw its own entry: an unsigned or forged removal is not acted on.
+        for (const { nodeId, seq, sig } of msg.remove) {
+          if (nodeId === this.nodeId || seq > this.#clock.now() + DIR_MAX_SEQ_AHEAD_MS) continue;
+          const held = s.kind === "superpeer" ? s.dir : this.#dir;
+          if ((held.get(nodeId)?.seq ?? Infinity) > seq) continue; // unknown, or a newer entry known
+          if (!sig || !await this.#checkSig(nodeId, sig, removalMessage(nodeId, seq))) {
+            this.#misbehaved(link, MALFORMED_SCORE, "a removal not signed by its node");
+            continue;
+          }
+          if (s.kind === "superpeer") s.dir.remove(nodeId, seq, link, sig);
+          else if (this.#dir.remove(nodeId, seq, link, sig)) this.#scheduleGossip();
         }
         if (s.kind === "superpeer") s.dir.takeChanges();
         return;
@@ -1350,7 +1527,7 @@ function entryOf(link: Link): PeerEntry {
 }
 
 /** Sends directory changes in pages. */
-function sendPaged(link: Link, add: SuperPeerEntry[], remove: { nodeId: string; seq: number }[]): void {
+function sendPaged(link: Link, add: SuperPeerEntry[], remove: Removal[]): void {
   for (let i = 0; i < Math.max(add.length, remove.length); i += LIST_PAGE) {
     link.conn.send({
       type: "superpeers",

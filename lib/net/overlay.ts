@@ -10,18 +10,17 @@ import {
   DEMOTE_MIN_OTHERS,
   EVICTION_PROTECT,
   JOIN_TRY,
-  LOW_WATER_DIVISOR,
   MAX_LINKS_PER_HOST,
   MESH_DEGREE,
   MESH_FULL_UP_TO,
+  MESH_PROTECT_OLDEST,
   PROMOTE_COOLDOWN_MS,
+  TURNED_AWAY_AFTER,
 } from "./config.ts";
 import type { SuperPeerEntry } from "./messages.ts";
+import { hostGroup, hostOf, isLoopback } from "./address.ts";
 
-/** True for 127.0.0.0/8, ::1 and localhost: many nodes of one machine share such an address. */
-export function isLoopback(host: string): boolean {
-  return host.startsWith("127.") || host === "::1" || host === "localhost";
-}
+export { hostGroup, isLoopback };
 
 /** Picks `n` items of `items` at random (a partial Fisher–Yates shuffle of a copy). */
 export function sample<T>(items: readonly T[], n: number, random: () => number): T[] {
@@ -127,6 +126,37 @@ export function evictionVictim<T>(
   return worst.reduce((a, b) => b.since > a.since ? b : a).id;
 }
 
+/** A mesh link as eviction sees it. */
+export interface MeshCandidate<T = unknown> {
+  /** The link. */
+  id: T;
+  /** The far end's address. */
+  host: string;
+  /** When it was opened (ms). */
+  since: number;
+  /** True when the far end dialled us (our own dials are never evicted). */
+  inbound: boolean;
+  /** When it last relayed a new block to us (ms, 0: never). */
+  lastBlock: number;
+}
+
+/**
+ * The mesh link to close so a newcomer gets a socket: never one we dialled, never one that relayed a block,
+ * never the `MESH_PROTECT_OLDEST` oldest; of the rest, the youngest of the host group holding the most.
+ * Loopback is a group like any other here (it is exempt from per-host limits, not from eviction), so links
+ * from one machine that say they are SuperPeers and relay nothing cannot hold every slot.
+ */
+export function meshEvictionVictim<T>(mesh: readonly MeshCandidate<T>[]): T | undefined {
+  const oldest = new Set([...mesh].sort((a, b) => a.since - b.since).slice(0, MESH_PROTECT_OLDEST));
+  const rest = mesh.filter((c) => c.inbound && c.lastBlock === 0 && !oldest.has(c));
+  const groups = new Map<string, MeshCandidate<T>[]>();
+  for (const c of rest) groups.set(hostGroup(c.host), [...(groups.get(hostGroup(c.host)) ?? []), c]);
+  let worst: MeshCandidate<T>[] = [];
+  for (const g of groups.values()) if (g.length > worst.length) worst = g;
+  if (!worst.length) return undefined;
+  return worst.reduce((a, b) => b.since > a.since ? b : a).id;
+}
+
 /** True when `host` already holds as many links as one address may (loopback is not limited). */
 export function overHostLimit(host: string, linksFromHost: number): boolean {
   return !isLoopback(host) && linksFromHost >= MAX_LINKS_PER_HOST;
@@ -156,43 +186,108 @@ export function planMesh(
   return { dial: [], drop: [] };
 }
 
+/** A mesh link as the step-down rule sees it: whom it proved to be, from which host, since when. */
+export interface HeldLink {
+  /** The far end's proven node id. */
+  nodeId: string;
+  /** The far end's socket address. */
+  host: string;
+  /** When this node's link to it opened (ms). */
+  since: number;
+  /** Whether its directory entry says it has room: a claim, which can only keep this node in place. */
+  roomy?: boolean;
+}
+
 /**
- * True when a SuperPeer should step down: its own load stayed under capacity ÷ `LOW_WATER_DIVISOR` since
- * `lowSince` for `DEMOTE_AFTER_MS` plus a random part of half that (so two do not step down together), at
- * least `DEMOTE_MIN_OTHERS` other SuperPeers linked to it have room (a Peer's two SuperPeers are two: its
- * Peers', and its own once it is a Peer), and together room for two links of each of its Peers and of itself.
- * Else the one stepping down would find no second, be told to add capacity, promote itself again and step
- * down again, for good. Promotion happens only when every SuperPeer is full, so the
- * gap between a quarter and full is the hysteresis.
+ * True when an idle SuperPeer should step down. It acts only on what it saw itself, never on what other
+ * SuperPeers claim of their room: it serves no Peer at all (a SuperPeer never steps down while it serves
+ * Peers, so no capture of the overlay can start by pushing it out of its own cluster), it has been idle since
+ * `idleSince` for `DEMOTE_AFTER_MS` plus a random part of half that (so two do not step down together), and
+ * it has itself held links to at least `DEMOTE_MIN_OTHERS` other SuperPeers (distinct proven keys, on distinct
+ * hosts where its links come from two or more) for `DEMOTE_AFTER_MS` each: as a Peer it then finds the two it
+ * needs, and two fresh links from one attacker's machine cannot talk it down. What the others say of their
+ * room may only keep it in place (two of those it held must say they have room, or as a Peer it would be
+ * turned away and promote itself again): a claim can veto a step down, never cause one.
  */
 export function shouldDemote(
   s: {
     load: number;
-    capacity: number;
-    lowSince: number | undefined;
+    idleSince: number | undefined;
     now: number;
-    linkedOthers: readonly SuperPeerEntry[];
+    mesh: readonly HeldLink[];
   },
   random: () => number,
 ): boolean {
-  if (s.lowSince === undefined || s.load * LOW_WATER_DIVISOR >= s.capacity) return false;
-  if (s.now - s.lowSince < DEMOTE_AFTER_MS * (1 + random() / 2)) return false;
-  const roomy = s.linkedOthers.filter(hasRoom);
-  if (roomy.length < DEMOTE_MIN_OTHERS) return false;
-  const room = roomy.reduce((sum, e) => sum + e.capacity - e.load, 0);
-  return room >= 2 * (s.load + 1);
+  if (s.load > 0 || s.idleSince === undefined) return false;
+  if (s.now - s.idleSince < DEMOTE_AFTER_MS * (1 + random() / 2)) return false;
+  const held = s.mesh.filter((l) => s.now - l.since >= DEMOTE_AFTER_MS);
+  const keys = new Set(held.map((l) => l.nodeId));
+  if (keys.size < DEMOTE_MIN_OTHERS) return false;
+  if (new Set(held.filter((l) => l.roomy !== false).map((l) => l.nodeId)).size < DEMOTE_MIN_OTHERS) {
+    return false;
+  }
+  const groups = new Set(s.mesh.map((l) => hostGroup(l.host)));
+  if (groups.size < 2) return true; // one machine's nodes (a loopback test, one host): keys are all we have
+  return new Set(held.map((l) => hostGroup(l.host))).size >= DEMOTE_MIN_OTHERS;
 }
 
-/** A second SuperPeer for a Peer: a random one with room, else any, never one in `exclude` (node ids). */
+/**
+ * A second SuperPeer for a Peer, never one in `exclude` (node ids). Evidence first: one this node greeted
+ * before (`greeted`), then one on another host than its primary (`primaryHost`); what entries claim of their
+ * room only breaks ties, and then at random, so a liar claiming capacity 10,000 does not sort first.
+ */
 export function chooseSecond(
   entries: readonly SuperPeerEntry[],
   exclude: ReadonlySet<string>,
   random: () => number,
+  evidence: { greeted?: (e: SuperPeerEntry) => boolean; primaryHost?: string } = {},
 ): SuperPeerEntry | undefined {
   const open = entries.filter((e) => !exclude.has(e.nodeId));
-  const roomy = open.filter(hasRoom);
-  const pool = roomy.length ? roomy : open;
-  return pool.length ? pool[Math.floor(random() * pool.length)] : undefined;
+  if (!open.length) return undefined;
+  const group = evidence.primaryHost === undefined ? undefined : hostGroup(evidence.primaryHost);
+  const rank = (e: SuperPeerEntry) =>
+    (evidence.greeted?.(e) ? 0 : 4) + (group !== undefined && hostGroup(hostOf(e.listen)) === group ? 2 : 0) +
+    (hasRoom(e) ? 0 : 1);
+  const best = Math.min(...open.map(rank));
+  const pool = open.filter((e) => rank(e) === best);
+  return pool[Math.floor(random() * pool.length)];
+}
+
+/** A SuperPeer that turned this node away in a proven handshake: its proven key and its socket's host. */
+export interface Refusal {
+  /** Its proven node id. */
+  nodeId: string;
+  /** Its socket address. */
+  host: string;
+}
+
+/**
+ * True when refusals are evidence enough that capacity is short: `TURNED_AWAY_AFTER` distinct proven keys,
+ * on as many distinct hosts where the SuperPeers this node reached (`reachedHosts`) sit on two or more. A
+ * `promote` hint from one node never suffices: two keys one liar made on one machine do not, where two
+ * machines answered.
+ */
+export function turnedAwayEnough(refusals: readonly Refusal[], reachedHosts: readonly string[]): boolean {
+  const keys = new Set(refusals.map((r) => r.nodeId));
+  if (keys.size < TURNED_AWAY_AFTER) return false;
+  if (new Set(reachedHosts.map(hostGroup)).size < 2) return true;
+  return new Set(refusals.map((r) => hostGroup(r.host))).size >= TURNED_AWAY_AFTER;
+}
+
+/**
+ * Whom a Peer that lost its only SuperPeer dials, in order: the SuperPeers it greeted before (`greeted`: proven
+ * to exist), then a random sample of the other entries, `max` addresses in all. Entries are hearsay: however
+ * many there are, the dials stay bounded.
+ */
+export function failoverOrder(
+  entries: readonly SuperPeerEntry[],
+  greeted: (e: SuperPeerEntry) => boolean,
+  max: number,
+  random: () => number,
+): { greeted: string[]; rest: string[] } {
+  const first = sample(entries.filter(greeted), max, random).map((e) => e.listen);
+  const rest = sample(entries.filter((e) => !greeted(e)), max - first.length, random).map((e) => e.listen);
+  return { greeted: first, rest };
 }
 
 /**

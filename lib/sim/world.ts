@@ -15,6 +15,7 @@ import { Network, type NetworkEvent, type NetworkOptions, type Role } from "../n
 import type { HostPort } from "../net/messages.ts";
 import type { TrackerContents, TrackerFile } from "../net/tracker.ts";
 import { type LanModel, MemoryNet, SIM_PORT } from "./memory_transport.ts";
+import { SimKeys } from "./sim_keys.ts";
 import { type Random, randomInt, sample, seededRandom } from "./random.ts";
 import { BlockStore, type SimBlock, SimLedger } from "./sim_ledger.ts";
 import { type NodeClock, VirtualClock } from "./virtual_clock.ts";
@@ -176,6 +177,9 @@ export class World {
   readonly #opts: WorldOptions;
   readonly #tracker: HostPort[];
   readonly #ids: Random;
+  readonly #secrets: Random;
+  /** Every node's key: ids are proven in each handshake, as on a real LAN. */
+  readonly keys: SimKeys = new SimKeys();
   readonly #pick: Random;
   readonly #byId = new Map<string, SimNode>();
   #live = 0;
@@ -187,6 +191,7 @@ export class World {
     this.lan = new MemoryNet(this.clock, seededRandom(opts.seed, "lan"), opts.lan);
     this.blocks = new BlockStore(this.clock);
     this.#ids = seededRandom(opts.seed, "node ids");
+    this.#secrets = seededRandom(opts.seed, "node keys");
     this.#pick = seededRandom(opts.seed, "world");
     const seeds = opts.trackerSeeds ?? 8;
     this.#tracker = Array.from({ length: seeds }, (_, i) => ({ hostname: hostOf(i), port: SIM_PORT }));
@@ -241,7 +246,8 @@ export class World {
     };
     node.net = new Network(ledger, {
       ...this.#opts.network,
-      nodeId: id,
+      identity: this.keys.identity(id, randomInt(this.#secrets, 0x100000000)),
+      checkSignature: this.keys.check,
       bind: { hostname: host, port: SIM_PORT },
       tracker: memoryTracker(this.#tracker),
       transport: this.lan.transport(host, clock),

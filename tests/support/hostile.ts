@@ -12,6 +12,7 @@ import { encodeTransaction, type Transaction } from "../../lib/primitives/transa
 import { solveSync } from "../../lib/mining/template.ts";
 import { encodeFrame } from "../../lib/net/frame.ts";
 import { PROTOCOL_VERSION } from "../../lib/net/messages.ts";
+import { freshNonce, generateIdentity, type NodeIdentity, proofMessage } from "../../lib/net/identity.ts";
 
 const REGTEST = NETWORKS.regtest;
 
@@ -50,6 +51,63 @@ export function helloFrame(nodeId: string, over: Record<string, unknown> = {}): 
     members: 0,
     ...over,
   });
+}
+
+/** The far end's first frame of `type` and the bytes that came after it (a frame may have been cut). */
+export async function readFrame(
+  conn: Deno.Conn,
+  type: string,
+  pending: Uint8Array = new Uint8Array(0),
+): Promise<{ body: Record<string, unknown>; rest: Uint8Array }> {
+  const buf = new Uint8Array(64 * 1024);
+  for (;;) {
+    while (pending.length >= 4) {
+      const len = new DataView(pending.buffer, pending.byteOffset, 4).getUint32(0);
+      if (pending.length - 4 < len) break;
+      const body = JSON.parse(new TextDecoder().decode(pending.subarray(4, 4 + len)));
+      pending = pending.slice(4 + len);
+      if (body.type === type) return { body, rest: pending };
+    }
+    const n = await conn.read(buf);
+    if (n === null) throw new Error(`closed before a ${type} came`);
+    pending = concat(pending, buf.subarray(0, n));
+  }
+}
+
+/**
+ * A handshake as protocol 3 wants it on a raw socket: our hello with a fresh nonce (as `identity`, by default a
+ * fresh key of our own; `over` overrides hello fields, `nodeId` among them, to lie), the far end's hello, then
+ * our proof. Returns the far end's hello, our identity and the bytes read past the hello.
+ */
+export async function handshake(
+  conn: Deno.Conn,
+  opts: { identity?: NodeIdentity; over?: Record<string, unknown>; listen?: string | null } = {},
+): Promise<{ hub: Record<string, unknown>; identity: NodeIdentity; rest: Uint8Array }> {
+  const identity = opts.identity ?? await generateIdentity();
+  const nonce = freshNonce();
+  const listen = opts.listen ?? null;
+  const hello = { listen, nonce, ...opts.over };
+  await writeAll(conn, helloFrame(identity.nodeId, hello));
+  const { body: hub, rest } = await readFrame(conn, "hello");
+  const signature = await identity.sign(proofMessage({
+    protocol: PROTOCOL_VERSION,
+    network: "regtest",
+    genesis: REGTEST.genesisHash,
+    signer: (hello as { nodeId?: string }).nodeId ?? identity.nodeId,
+    other: String(hub.nodeId),
+    signerNonce: nonce,
+    otherNonce: String(hub.nonce),
+    listen: listen ?? "",
+  }));
+  await writeAll(conn, encodeFrame({ type: "proof", signature: signature.toHex() }));
+  return { hub, identity, rest };
+}
+
+/** Writes `bytes`, ignoring a broken pipe: the far end may cut us off mid-write. */
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  try {
+    for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+  } catch { /* closed by the far end */ }
 }
 
 /** A framed `join`: after its hello, what a node sends a SuperPeer to be served by it. */
@@ -134,15 +192,17 @@ export class Attacker {
   #conn: Deno.TcpConn;
   #closedByUs = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.TcpConn, pending: Uint8Array) {
     this.#conn = conn;
-    this.closed = this.#read();
+    this.closed = this.#read(pending);
   }
 
-  /** Dials the hub on `port`, greets it as peer `nodeId` and asks to be served (`join`). */
-  static async open(port: number, nodeId: string): Promise<Attacker> {
-    const a = new Attacker(await Deno.connect({ hostname: "127.0.0.1", port }));
-    await a.send(helloFrame(nodeId));
+  /** Dials the hub on `port`, proves a fresh key of its own in the handshake and asks to be served (`join`). */
+  static async open(port: number): Promise<Attacker> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const { rest } = await handshake(conn);
+    const a = new Attacker(conn, rest);
+    a.received.set("hello", 1);
     await a.send(joinFrame(true));
     return a;
   }
@@ -172,9 +232,8 @@ export class Attacker {
   }
 
   /** Reads and counts frames (only each body's first bytes are looked at: the type comes first). */
-  async #read(): Promise<void> {
+  async #read(pending: Uint8Array): Promise<void> {
     const buf = new Uint8Array(256 * 1024);
-    let pending = new Uint8Array(0);
     const dec = new TextDecoder();
     try {
       for (;;) {

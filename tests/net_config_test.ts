@@ -1,0 +1,29 @@
+/** The relations between the network's limits (lib/net/config.ts): each one a rule another relies on. */
+import assert from "node:assert/strict";
+import * as c from "../lib/net/config.ts";
+import { MAX_ADDRS } from "../lib/net/messages.ts";
+
+Deno.test("the network's limits keep their relations", () => {
+  const d = c.MESH_DEGREE;
+  assert.ok(d.low <= d.target && d.target <= d.high, "mesh degree: low ≤ target ≤ high");
+  assert.ok(c.MESH_FULL_UP_TO <= d.high + 1, "a full mesh fits within the high degree");
+  assert.ok(c.SUCCESSOR_WAIT_MS < c.FAILOVER_WAIT_MS, "a successor waits less for hearsay than a failover");
+  assert.ok(c.FAILOVER_WAIT_MS <= 1000, "issue 19's failover goal: 1 s");
+  assert.ok(c.FAILOVER_MAX_DIALS >= c.JOIN_PARALLEL, "failover dials at least as widely as a join");
+  assert.ok(c.DIR_LINK_BUDGET.burst >= c.LIST_PAGE, "one full page of entries fits a link's budget");
+  assert.ok(
+    c.DIR_LINK_BUDGET.perSecond * c.DIR_HEARTBEAT_MS / 1000 >= 630,
+    "every heartbeat of a 10,000-node LAN's ~630 SuperPeers fits a link's budget",
+  );
+  assert.ok(c.DIR_HEARTBEAT_MS < c.DIR_TTL_MS, "an entry is refreshed before it expires");
+  assert.ok(c.DIR_MAX_SEQ_AHEAD_MS >= c.DIR_TTL_MS, "an honest clock's skew within the bound");
+  assert.ok(c.MESH_DIAL_BURST >= d.target, "a SuperPeer can dial its whole target mesh at once");
+  assert.ok(c.MESH_REDIAL_MS > c.MESH_TICK_MS, "the mesh tick does not redial an address every tick");
+  assert.ok(c.MESH_REDIRECT_FANOUT <= MAX_ADDRS && c.MESH_REDIRECT_DEPTH >= 1);
+  assert.ok(c.MESH_PROTECT_OLDEST < c.MAX_WAITING_LINKS + 2 * d.high, "eviction can still find a victim");
+  assert.ok(c.DEMOTE_MIN_OTHERS >= 2, "a SuperPeer that steps down needs two for itself as a Peer");
+  assert.ok(c.TURNED_AWAY_AFTER >= 2, "one node's refusal is never enough to promote");
+  assert.ok(c.SELF_PROMOTE_MIN_MS < c.DEMOTE_AFTER_MS, "promotion's rate bound below the step-down delay");
+  assert.ok(c.BACKUP_RETRY_MS <= c.BACKUP_RETRY_MAX_MS);
+  assert.ok(c.TRACKER_MAX <= c.ADDRESS_BOOK_MAX);
+});

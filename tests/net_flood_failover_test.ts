@@ -1,0 +1,66 @@
+/**
+ * Flood, then failover (issue 19), with real node processes on 127.0.0.1: a mesh link fills every Peer's
+ * directory with made-up SuperPeers whose addresses accept TCP and stay silent; when the only real
+ * SuperPeer is then SIGKILLed, the Peers must still re-form at once (before: 0 links after 60 s).
+ */
+import assert from "node:assert/strict";
+import type { NodeStatus } from "../lib/node.ts";
+import type { SuperPeerEntry } from "../lib/net/messages.ts";
+import { DIR_LINK_BUDGET } from "../lib/net/config.ts";
+import { floodDirectory, floodEntries, tarpits } from "./support/flood.ts";
+import { Cluster, describeNodes, type TestNode, waitForOneHub } from "./support/cluster.ts";
+import type { RawPeer } from "./support/raw_peer.ts";
+import { waitFor } from "./support/wait.ts";
+
+Deno.test("flood, then failover: 1,500 made-up silent entries in every Peer's directory do not stall the failover when the only SuperPeer is SIGKILLed", async () => {
+  const cluster = await Cluster.create();
+  const pits = tarpits(60);
+  let flooder: RawPeer | undefined;
+  try {
+    const sp = await cluster.start("sp");
+    const peers: TestNode[] = [];
+    for (const n of ["a", "b", "c", "d"]) peers.push(await cluster.start(n));
+    await waitForOneHub([sp, ...peers], 10_000, "a SuperPeer and four Peers");
+    const entries = await floodEntries(1500, pits.addrs);
+    const floodedAt = Date.now();
+    flooder = await floodDirectory(sp.port, entries, pits.addrs[0]);
+    await waitFor(
+      async () => {
+        for (const p of peers) {
+          const dir = (await p.rpc<{ superpeers: SuperPeerEntry[] }>("peers")).superpeers;
+          if (dir.length < 0.9 * DIR_LINK_BUDGET.burst) return false;
+        }
+        return true;
+      },
+      40_000,
+      "the flood to reach every Peer's directory",
+    );
+    // The flood got in only as far as the flooder's link budget let it: the rest was dropped unread.
+    const spDir = (await sp.rpc<{ superpeers: SuperPeerEntry[] }>("peers")).superpeers.length;
+    const seconds = (Date.now() - floodedAt) / 1000;
+    assert.ok(spDir <= DIR_LINK_BUDGET.burst + DIR_LINK_BUDGET.perSecond * seconds + 2, `${spDir} entries`);
+    assert.ok(
+      sp.log.some((l) => /over the link's budget, dropped unread/.test(l)),
+      "the surplus was dropped",
+    );
+    sp.kill("SIGKILL");
+    await waitFor(
+      async () => {
+        const s = await Promise.all(peers.map((p) => p.rpc<NodeStatus>("status")));
+        const hub = s[0].hub;
+        return hub !== null && hub !== sp.listen && s.every((x) => x.hub === hub) &&
+          s.some((x) => x.role === "superpeer" && x.listen === hub);
+      },
+      15_000,
+      "the Peers to re-form around one live SuperPeer despite the flood",
+    ).catch(async (e) => {
+      throw new Error(`${e.message}\n${await describeNodes(peers, 20)}`);
+    });
+    const s = await Promise.all(peers.map((p) => p.rpc<NodeStatus>("status")));
+    assert.equal(s.filter((x) => x.role === "superpeer").length, 1, "one new SuperPeer, the successor");
+  } finally {
+    await flooder?.conn.close("done");
+    pits.close();
+    await cluster.cleanup();
+  }
+});
