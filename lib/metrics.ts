@@ -6,7 +6,6 @@
  * Like the signature-check queue, they are shared by every node in one process (tests run several).
  * @module
  */
-import type { Verdict } from "./net/ledger_port.ts";
 
 /** Distinct keys one counter set keeps at most; more are counted under `OTHER`. */
 export const MAX_COUNTER_KEYS = 64;
@@ -72,9 +71,14 @@ export const verdicts = {
   txsRefused: new Counters(),
 };
 
-/** Counts `v` for a block or a transaction a peer sent, and returns it. */
-export function countVerdict(kind: "block" | "tx", v: Verdict): Verdict {
+/**
+ * Counts `v` (the ledger's verdict on a block or a transaction a peer sent: its kind, and the rule's code when
+ * refused) and returns it. Typed by shape, so this floor needs nothing from lib/net, which sits above it.
+ */
+export function countVerdict<V extends { kind: string; code?: string }>(kind: "block" | "tx", v: V): V {
   (kind === "block" ? verdicts.blocks : verdicts.txs).add(v.kind);
-  if (v.kind === "rejected") (kind === "block" ? verdicts.blocksRefused : verdicts.txsRefused).add(v.code);
+  if (v.kind === "rejected" && v.code !== undefined) {
+    (kind === "block" ? verdicts.blocksRefused : verdicts.txsRefused).add(v.code);
+  }
   return v;
 }

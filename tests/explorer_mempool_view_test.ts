@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startExplorer } from "../lib/explorer/server.ts";
 import { API_DOCS } from "../lib/explorer/api_docs.ts";
 import { encodeAddress } from "../lib/crypto/address.ts";
+import { formatAmount } from "../lib/consensus/amount.ts";
 import { withLocalNode } from "./support/local_node.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -44,7 +45,8 @@ Deno.test("mempool view: the next block, fees per block, and /api documenting ev
           const rates = txs.map((x) => x.feeRate as number).sort((a, b) => a - b);
           assert.ok(rates[0] < rates[1] && rates[1] < rates[2], `three rates: ${rates}`);
           assert.equal(m.nextBlock.count, 3);
-          assert.equal(m.nextBlock.fees, sent.reduce((n, s) => n + s.fee, 0));
+          // Amounts travel as exact decimal coin strings (the README's unit rule).
+          assert.equal(m.nextBlock.fees, formatAmount(sent.reduce((n, s) => n + s.fee, 0)));
           assert.equal(m.nextBlock.bytes, txs.reduce((n, x) => n + x.size, 0));
           assert.equal(m.nextBlock.minFeeRate, +rates[0].toFixed(3));
           assert.equal(m.nextBlock.medianFeeRate, +rates[1].toFixed(3));
@@ -59,9 +61,9 @@ Deno.test("mempool view: the next block, fees per block, and /api documenting ev
         await waitFor(() => explorer.data.index.synced && explorer.data.index.height === 13, 10_000, "index");
         const { blocks } = await api("/api/blocks?limit=2");
         assert.equal(blocks[0].height, 13);
-        assert.equal(blocks[0].fees, sent.reduce((n, s) => n + s.fee, 0));
-        assert.ok(blocks[0].fees > 0);
-        assert.equal(blocks[1].fees, 0, "a block of its coinbase alone");
+        assert.equal(blocks[0].fees, formatAmount(sent.reduce((n, s) => n + s.fee, 0)));
+        assert.ok(Number(blocks[0].fees) > 0);
+        assert.equal(blocks[1].fees, "0", "a block of its coinbase alone");
         assert.equal((await api("/api/mempool")).nextBlock.count, 0);
         assert.match((await get("/blocks")).text, /fees \(coins\)/);
       });

@@ -279,6 +279,7 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
       maxConnections: MAX_CONNECTIONS,
       maxPerAddress: MAX_CONNECTIONS_PER_ADDRESS,
       ...opts.limits,
+      headers: SECURITY_HEADERS,
       handler: (req, remote) => {
         if (inFlight >= MAX_IN_FLIGHT) return text(503, "busy: try again\n", { "retry-after": "1" });
         inFlight++;

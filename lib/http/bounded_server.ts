@@ -56,12 +56,19 @@ export interface BoundedServerOptions {
   maxBodyBytes?: number;
   /** Where log lines go (default `console.error`). */
   log?: (line: string) => void;
+  /**
+   * Headers of the server's own answers (a malformed or too large request, a handler's fault: 4xx and 500),
+   * e.g. the security headers the handler's answers carry (default none).
+   */
+  headers?: Record<string, string>;
   /** Answers each request. */
   handler: BoundedHandler;
 }
 
 /** The limits alone, as callers pass them on (tests lower the timeouts). */
-export type BoundedLimits = Partial<Omit<BoundedServerOptions, "name" | "hostname" | "port" | "handler">>;
+export type BoundedLimits = Partial<
+  Omit<BoundedServerOptions, "name" | "hostname" | "port" | "handler" | "headers">
+>;
 
 /** Answers one request; `remote` is the client's address. A throw becomes a 500. */
 export type BoundedHandler = (req: Request, remote: string) => Response | Promise<Response>;
@@ -95,6 +102,7 @@ export const BOUNDED_DEFAULTS = {
   evictAfterMs: 0,
   maxHeaderBytes: 16 * 1024,
   maxBodyBytes: 1024 * 1024,
+  headers: {},
 } as const;
 if (BOUNDED_DEFAULTS.maxPerAddress > BOUNDED_DEFAULTS.maxConnections) throw new Error("per address > total");
 
@@ -367,7 +375,10 @@ export class BoundedServer {
         }
         if (out instanceof Error) {
           const status = out instanceof HttpError ? out.status : /header size/.test(out.message) ? 431 : 400;
-          await this.#write(c, plain(status, out instanceof HttpError ? out.message : "malformed request"));
+          await this.#write(
+            c,
+            plain(status, out instanceof HttpError ? out.message : "malformed request", this.#opts.headers),
+          );
           return;
         }
         if (continueWanted && current !== null) {
@@ -408,14 +419,20 @@ export class BoundedServer {
         : null;
       request = new Request(`http://${base}${req.url}`, { method: req.method, headers: req.headers, body });
     } catch (e) {
-      await this.#write(c, plain(e instanceof HttpError ? e.status : 400, "malformed request"));
+      await this.#write(
+        c,
+        plain(e instanceof HttpError ? e.status : 400, "malformed request", this.#opts.headers),
+      );
       return false;
     }
     try {
       res = await this.#opts.handler(request, c.remote);
     } catch (e) {
       this.#opts.log(`${this.#opts.name}: ${e instanceof Error ? e.message : e}`);
-      res = new Response("internal error\n", { status: 500, headers: { "content-type": "text/plain" } });
+      res = new Response("internal error\n", {
+        status: 500,
+        headers: { ...this.#opts.headers, "content-type": "text/plain; charset=utf-8" },
+      });
     }
     const streaming = (res.headers.get("content-type") ?? "").startsWith("text/event-stream") && res.body;
     let head = `HTTP/1.1 ${res.status} ${REASONS[res.status] ?? ""}\r\n`;
@@ -477,11 +494,12 @@ export class BoundedServer {
   }
 }
 
-function plain(status: number, message: string): Uint8Array {
+function plain(status: number, message: string, headers: Record<string, string> = {}): Uint8Array {
   const body = enc.encode(message + "\n");
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
   return concat([
     enc.encode(
-      `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+      `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n${extra}content-type: text/plain; charset=utf-8\r\n` +
         `content-length: ${body.length}\r\nconnection: close\r\n\r\n`,
     ),
     body,
