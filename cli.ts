@@ -253,7 +253,7 @@ async function run(args: Args): Promise<void> {
   );
   for (const w of node.trackerWarnings) log(`warning: tracker ${w} (line kept, not used)`);
   log(
-    `role ${node.net.role}, hub ${
+    `role ${node.net.role}, primary ${
       node.net.hub?.listen ?? "none"
     }, height ${node.chain.height}, address ${node.wallet.address}`,
   );

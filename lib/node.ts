@@ -97,6 +97,11 @@ export interface NodeOverview {
   /** Its place in the overlay. */
   role: Role;
   /** This node's primary SuperPeer ("host:port"; itself when it is one), or null while looking for one. */
+  primary: string | null;
+  /**
+   * The same as `primary`, under its old name.
+   * @deprecated Read `primary`; `hub` stays in `--json` and RPC output for one version (see CHANGELOG.md).
+   */
   hub: string | null;
   /** Where this node listens. */
   listen: string;
@@ -137,7 +142,14 @@ export interface WalletBalances {
 export interface NodeStatus extends NodeOverview {
   /** The SuperPeers this node links to ("host:port"): its own as a Peer, its mesh neighbours as a SuperPeer. */
   superpeers: string[];
+  /** A Peer's backup SuperPeers ("host:port"): the ones it holds besides its primary; empty on a SuperPeer. */
+  backups: string[];
   /** Nodes this node knows of in the whole network. */
+  networkSize: number;
+  /**
+   * The same as `networkSize`, under its old snake_case name.
+   * @deprecated Read `networkSize`; `network_size` stays in `--json` and RPC output for one version.
+   */
   network_size: number;
   /** This node's wallet address. */
   address: string;
@@ -393,6 +405,7 @@ export class Node {
     const m = this.miner.status();
     return {
       role: this.net.role,
+      primary: this.net.hub?.listen ?? null,
       hub: this.net.hub?.listen ?? null,
       listen: this.net.listen,
       network: this.params.name,
@@ -450,6 +463,8 @@ export class Node {
     return {
       ...this.overview(),
       superpeers: this.net.superpeers.map((s) => s.listen),
+      backups: this.net.linkInfo().filter((l) => l.kind === "superpeer" && !l.primary).map((l) => l.listen),
+      networkSize: this.net.networkSize,
       network_size: this.net.networkSize,
       address: this.wallet.address,
       dataDir: this.dataDir,

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { encodeAddress } from "../lib/crypto/address.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import type { Node } from "../lib/node.ts";
+import { humanText } from "../lib/cli/output.ts";
 import { RPC_BATCH_MAX, RPC_ERRORS } from "../lib/rpc/methods.ts";
 import { type RpcInfo, startRpc } from "../lib/rpc/server.ts";
 import { cli } from "./support/cli.ts";
@@ -48,6 +49,30 @@ async function jsonError(node: Node, ...args: string[]): Promise<{ exit: number;
   return { exit: r.code, code: error.code };
 }
 
+Deno.test("status text: a Peer's primary and backup SuperPeers by those words, from the status fields", () => {
+  const base = {
+    role: "peer",
+    primary: "127.0.0.1:9001",
+    hub: "127.0.0.1:9001",
+    superpeers: ["127.0.0.1:9001", "127.0.0.1:9002"],
+    backups: ["127.0.0.1:9002"],
+    networkSize: 3,
+    network_size: 3,
+    balance: "0",
+    immature: "0",
+    pending: "0",
+    change: "0",
+  };
+  const text = humanText("status", base);
+  assert.match(text, /^role +Peer of 127\.0\.0\.1:9001 \(primary\), backup 127\.0\.0\.1:9002$/m);
+  assert.match(text, /^links +\S+, 3 nodes in the network$/m);
+  assert.doesNotMatch(text, /\bhub\b/i);
+  const alone = humanText("status", { ...base, superpeers: ["127.0.0.1:9001"], backups: [] });
+  assert.match(alone, /^role +Peer of 127\.0\.0\.1:9001 \(primary\), no backup$/m);
+  const looking = humanText("status", { ...base, primary: null, hub: null, superpeers: [], backups: [] });
+  assert.match(looking, /^role +Peer, looking for a SuperPeer$/m);
+});
+
 Deno.test("status, balance, peers, block and tx print labelled text with units; JSON only with --json", async () => {
   await withServedNode(async (node) => {
     await node.miner.mineBlocks(12);
@@ -68,7 +93,9 @@ Deno.test("status, balance, peers, block and tx print labelled text with units; 
     assert.match(balance, /^immature +450 coins \(the next matures in 1 blocks\)$/m);
     assert.match(balance, /^incoming +0 coins/m);
 
-    assert.match(await run(node, "peers"), /^role +SuperPeer, hub 127\.0\.0\.1:\d+, 1 node in the network$/m);
+    const peers = await run(node, "peers");
+    assert.match(peers, /^role +SuperPeer, primary 127\.0\.0\.1:\d+, 1 node in the network$/m);
+    for (const text of [status, peers]) assert.doesNotMatch(text, /\bhub\b/i, "the human text says primary");
     const block = await run(node, "block", "1");
     assert.match(block, /^block +1 [0-9a-f]{64}$/m);
     assert.match(block, /^time +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \((just now|\d+ s ago)\)$/m);

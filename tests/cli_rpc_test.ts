@@ -53,14 +53,18 @@ type Status = Record<string, unknown>;
 
 function assertStatusShape(s: Status): void {
   assert.ok(s.role === "peer" || s.role === "superpeer", `role ${s.role}`);
-  assert.match(String(s.hub), /^[\w.\-\[\]:]+:\d+$/);
+  assert.match(String(s.primary), /^[\w.\-\[\]:]+:\d+$/);
+  // The old names stay for one version as aliases of the new (CHANGELOG.md, README "JSON keys").
+  assert.equal(s.hub, s.primary, "hub: the deprecated alias of primary");
+  assert.equal(s.network_size, s.networkSize, "network_size: the deprecated alias of networkSize");
+  assert.ok(Array.isArray(s.backups) && s.backups.every((a) => typeof a === "string" && a !== s.primary));
   assert.match(String(s.listen), /^[\w.\-\[\]:]+:\d+$/);
   assert.equal(s.network, "regtest");
   assert.ok(Number.isSafeInteger(s.height) && (s.height as number) >= 0);
   assert.match(String(s.tip), HEX64);
   assert.ok(Number.isSafeInteger(s.peers) && (s.peers as number) >= 0);
   assert.ok(Array.isArray(s.superpeers) && s.superpeers.every((a) => /^[\w.\-\[\]:]+:\d+$/.test(a)));
-  assert.ok(Number.isSafeInteger(s.network_size) && (s.network_size as number) >= 1);
+  assert.ok(Number.isSafeInteger(s.networkSize) && (s.networkSize as number) >= 1);
   assert.match(String(s.address), /^pcrt1[02-9ac-hj-np-z]+$/);
   // Amounts are exact decimal coin strings; the hash rate is a number of hashes a second.
   for (const k of ["balance", "immature", "pending", "change"]) assert.match(String(s[k]), COINS, k);
@@ -94,7 +98,8 @@ Deno.test({
         const s0 = await json<Status>(dir, "status");
         assertStatusShape(s0);
         assert.equal(s0.role, "superpeer");
-        assert.equal(s0.hub, node.listen);
+        assert.equal(s0.primary, node.listen);
+        assert.deepEqual(s0.backups, [], "a SuperPeer has no backups");
         assert.equal(s0.listen, node.listen);
         const zeros = { height: 0, peers: 0, balance: "0", pending: "0", mempool: 0, mining: false };
         for (const [k, v] of Object.entries(zeros)) assert.equal(s0[k], v, k);
@@ -129,14 +134,16 @@ Deno.test({
 
         const peers = await json<PeersReply>(dir, "peers");
         assert.equal(peers.role, "superpeer");
-        assert.equal(peers.hub?.listen, node.listen);
+        assert.equal(peers.primary?.listen, node.listen);
+        assert.deepEqual(peers.hub, peers.primary, "hub: the deprecated alias of primary");
         assert.deepEqual(peers.links, []);
         assert.deepEqual(
           peers.superpeers.map((e) => [e.listen, e.peers, e.load, e.capacity]),
           [[node.listen, 0, 0, 32]],
           "alone, it is the one SuperPeer, serving nobody, with the default 32 slots",
         );
-        assert.equal(peers.network_size, 1);
+        assert.equal(peers.networkSize, 1);
+        assert.equal(peers.network_size, 1, "network_size: the deprecated alias of networkSize");
 
         assert.deepEqual(await json(dir, "mempool"), []);
         const bal = await json(dir, "balance");
@@ -299,8 +306,9 @@ Deno.test({
       const [a, b] = await Promise.all([json<Status>(dir1, "status"), json<Status>(dir2, "status")]);
       assert.equal(a.role, "superpeer");
       assert.equal(b.role, "peer");
-      assert.equal(a.hub, first.listen);
-      assert.equal(b.hub, first.listen);
+      assert.equal(a.primary, first.listen);
+      assert.equal(b.primary, first.listen);
+      assert.deepEqual(b.backups, [], "one SuperPeer in the network: no backup to hold");
       assert.notEqual(a.address, b.address, "each instance has its own wallet");
       // What they learned is in the regtest file beside the shipped one, which is unchanged.
       const learned = parseTracker(await Deno.readTextFile(`${root}/server_tracker.regtest.txt`)).addrs;

@@ -160,7 +160,7 @@ Deno.test("menu render: no colour without a terminal; the status line wraps betw
   assert.notEqual(palette(true).red("x"), "x");
   const s = {
     role: "peer" as const,
-    hub: "10.0.0.1:8333",
+    primary: "10.0.0.1:8333",
     peers: 2,
     height: 42,
     tip: "00".repeat(32),
@@ -177,7 +177,8 @@ Deno.test("menu render: no colour without a terminal; the status line wraps betw
   // Which of several nodes on this machine: its data directory.
   assert.match(statusLine({ ...s, dataDir: "/d/regtest-18766" }, plain), /data \/d\/regtest-18766/);
   assert.match(line, /height: 42/);
-  assert.match(line, /hub 10\.0\.0\.1:8333/);
+  assert.match(line, /primary 10\.0\.0\.1:8333/);
+  assert.doesNotMatch(line, /\bhub\b/, "the human text says primary, never hub");
   assert.match(line, /mining 1\.23 MH\/s/);
   assert.match(line, /\+50 immature/);
   assert.doesNotMatch(line, /\n/);

@@ -199,7 +199,7 @@ export const FLAGS: readonly FlagSpec[] = [
     value: "FILE",
     complete: "file",
     scope: "run",
-    help: "the tracker file: the hub's address first (default server_tracker.txt)",
+    help: "the tracker file: SuperPeer addresses, the one to try first on top (default server_tracker.txt)",
     apply(a, v) {
       a.tracker = v;
     },
@@ -424,9 +424,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     name: "status",
     args: "",
     arity: [0, 0],
-    summary: "role, hub, height, tip, balance and mining of the running node",
+    summary: "role, SuperPeers, height, tip, balance and mining of the running node",
     description:
-      "Prints the running node's state at a glance: role, hub, peers, height, tip, wallet balances,\n" +
+      "Prints the running node's state at a glance: role, primary and backup SuperPeers, peers, height, tip, wallet balances,\n" +
       "mempool size, whether it mines, its data directory, and a warning when its clock is off.",
     examples: ["peerchain status", "peerchain status --json"],
     flags: "node",
@@ -438,7 +438,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     arity: [0, 0],
     summary: "this node's role, its links and the SuperPeers it knows",
     description:
-      "Prints this node's role, its hub, its links to other nodes and the directory of SuperPeers.",
+      "Prints this node's role, its primary SuperPeer, its links to other nodes and the directory of SuperPeers.",
     examples: ["peerchain peers --json"],
     flags: "node",
     exitCodes: NODE_EXITS,

@@ -32,13 +32,11 @@ const nowS = () => Date.now() / 1000;
 
 function statusText(s: Obj): string {
   const superpeers = (s.superpeers as string[] | undefined) ?? [];
+  const backups = (s.backups as string[] | undefined) ?? superpeers.filter((x) => x !== s.primary);
   const role = s.role === "superpeer"
     ? `SuperPeer, linked to ${superpeers.length} other SuperPeer${superpeers.length === 1 ? "" : "s"}`
-    : s.hub
-    ? `Peer of ${s.hub} (primary)` +
-      (superpeers.filter((x) => x !== s.hub).length
-        ? `, backup ${superpeers.filter((x) => x !== s.hub).join(", ")}`
-        : ", no backup")
+    : s.primary
+    ? `Peer of ${s.primary} (primary)` + (backups.length ? `, backup ${backups.join(", ")}` : ", no backup")
     : "Peer, looking for a SuperPeer";
   const balance = [`${coins(s.balance)} spendable`];
   if (s.immature !== "0") balance.push(`${s.immature} immature`);
@@ -47,7 +45,7 @@ function statusText(s: Obj): string {
   const out: [string, string][] = [
     ["network", `${s.network}, listening on ${s.listen}`],
     ["role", role],
-    ["links", `${s.peers}, ${s.network_size} node${s.network_size === 1 ? "" : "s"} in the network`],
+    ["links", `${s.peers}, ${s.networkSize} node${s.networkSize === 1 ? "" : "s"} in the network`],
     [
       "height",
       `${s.height}, tip ${String(s.tip).slice(0, 16)}…` +
@@ -87,10 +85,12 @@ function balanceText(b: Obj): string {
 function peersText(p: Obj): string {
   type Link = { listen: string; kind: string; primary: boolean; inbound: boolean; pingMs?: number };
   type Sp = { listen: string; peers: number; load: number; capacity: number };
-  const hub = p.hub as { listen: string } | null;
+  const primary = p.primary as { listen: string } | null;
   const lines = [
-    `role      ${p.role === "superpeer" ? "SuperPeer" : "Peer"}, hub ${hub?.listen ?? "none (looking)"}, ` +
-    `${p.network_size} node${p.network_size === 1 ? "" : "s"} in the network`,
+    `role      ${p.role === "superpeer" ? "SuperPeer" : "Peer"}, primary ${
+      primary?.listen ?? "none (looking)"
+    }, ` +
+    `${p.networkSize} node${p.networkSize === 1 ? "" : "s"} in the network`,
   ];
   const links = p.links as Link[];
   lines.push(`links     ${links.length}`);

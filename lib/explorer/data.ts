@@ -164,7 +164,7 @@ export class ExplorerData {
       nodeId: this.node.net.nodeId,
       tipTime: this.node.chain.tip.header.time,
       index: { height: this.index.height, synced: this.index.synced },
-      primary: overview.role === "peer" ? overview.hub : null,
+      primary: overview.role === "peer" ? overview.primary : null,
     };
   }
 

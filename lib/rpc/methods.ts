@@ -84,12 +84,22 @@ export interface PeersReply {
   /** Its role. */
   role: Role;
   /** Its primary SuperPeer (itself when it is one), or null while looking for one. */
+  primary: PeerEntry | null;
+  /**
+   * The same as `primary`, under its old name.
+   * @deprecated Read `primary`; `hub` stays for one version (see CHANGELOG.md).
+   */
   hub: PeerEntry | null;
   /** Its greeted links. */
   links: LinkInfo[];
   /** Every SuperPeer it knows, with its load. */
   superpeers: SuperPeerEntry[];
   /** Nodes it knows of in the whole network. */
+  networkSize: number;
+  /**
+   * The same as `networkSize`, under its old snake_case name.
+   * @deprecated Read `networkSize`; `network_size` stays for one version (see CHANGELOG.md).
+   */
   network_size: number;
 }
 
@@ -227,9 +237,11 @@ export const METHODS: Record<string, Method> = {
   },
   peers: (node): PeersReply => ({
     role: node.net.role,
+    primary: node.net.hub,
     hub: node.net.hub,
     links: node.net.linkInfo(),
     superpeers: node.net.directory(),
+    networkSize: node.net.networkSize,
     network_size: node.net.networkSize,
   }),
   chain: (node, [n]) => {

@@ -129,8 +129,8 @@ export function clock(date = new Date()): string {
 }
 
 /**
- * One line: role, hub, peer count, `height: N`, short tip, balance, and the hash rate while mining, from the
- * fields of `Node.status()` (`role`, `hub`, `peers`, `height`, `tip`, `balance`, `immature`, `pending` in base
+ * One line: role, primary SuperPeer, peer count, `height: N`, short tip, balance, and the hash rate while mining, from the
+ * fields of `Node.status()` (`role`, `primary`, `peers`, `height`, `tip`, `balance`, `immature`, `pending` in base
  * units, `mining`, `hashrate`), the data directory, and a clock warning; wrapped between fields to fit `width`.
  */
 export function statusLine(
@@ -139,7 +139,7 @@ export function statusLine(
       Pick<
         NodeStatus,
         | "role"
-        | "hub"
+        | "primary"
         | "peers"
         | "height"
         | "tip"
@@ -156,7 +156,7 @@ export function statusLine(
 ): string {
   const parts = [
     p.bold(String(s.role)),
-    `hub ${s.hub ?? "none (looking)"}`,
+    `primary ${s.primary ?? "none (looking)"}`,
     `links ${s.peers}`,
     p.cyan(`height: ${s.height}`),
     `tip ${shortHash(String(s.tip), 12)}`,
