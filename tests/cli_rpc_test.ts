@@ -58,6 +58,8 @@ function assertStatusShape(s: Status): void {
   assert.equal(s.hub, s.primary, "hub: the deprecated alias of primary");
   assert.equal(s.network_size, s.networkSize, "network_size: the deprecated alias of networkSize");
   assert.ok(Array.isArray(s.backups) && s.backups.every((a) => typeof a === "string" && a !== s.primary));
+  const snake = Object.keys(s).filter((k) => !/^[a-z][a-zA-Z0-9]*$/.test(k));
+  assert.deepEqual(snake, ["network_size"], "camelCase keys; network_size only as the documented alias");
   assert.match(String(s.listen), /^[\w.\-\[\]:]+:\d+$/);
   assert.equal(s.network, "regtest");
   assert.ok(Number.isSafeInteger(s.height) && (s.height as number) >= 0);
@@ -144,6 +146,7 @@ Deno.test({
         );
         assert.equal(peers.networkSize, 1);
         assert.equal(peers.network_size, 1, "network_size: the deprecated alias of networkSize");
+        assert.deepEqual(Object.keys(peers).filter((k) => !/^[a-z][a-zA-Z0-9]*$/.test(k)), ["network_size"]);
 
         assert.deepEqual(await json(dir, "mempool"), []);
         const bal = await json(dir, "balance");
