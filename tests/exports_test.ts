@@ -124,4 +124,7 @@ Deno.test("deno publish --dry-run accepts the package, offline", async () => {
   assert.match(text, /LICENSE/);
   assert.match(text, /lib\/mining\/kernel\.wasm/);
   assert.doesNotMatch(text, /tests\//);
+  // The simulation is the test kit (a transport, clock and ledger for tests and benchmarks): not shipped.
+  assert.doesNotMatch(text, /lib\/sim\//, "lib/sim is excluded from publishing (deno.json publish.exclude)");
+  assert.match(text, /lib\/net\/network\.ts/, "the network the simulation runs is shipped");
 });
