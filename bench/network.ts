@@ -35,7 +35,7 @@ import {
   describeNodes,
   statuses,
   type TestNode,
-  waitForOneHub,
+  waitForOnePrimary,
   waitForTip,
 } from "../tests/support/cluster.ts";
 import { waitFor } from "../tests/support/wait.ts";
@@ -78,7 +78,7 @@ async function propagationEmpty(nodeCount: number, blocks: number): Promise<numb
   const cluster = await Cluster.create();
   try {
     const nodes = await startMany(cluster, nodeCount, "p");
-    const hub = await waitForOneHub(nodes, 60_000, "the propagation network to form");
+    const hub = await waitForOnePrimary(nodes, 60_000, "the propagation network to form");
     const miner = nodes.find((n) => n !== hub)!;
     const others = nodes.filter((n) => n !== miner);
     const out: number[] = [];
@@ -129,7 +129,7 @@ async function propagationFull(nodeCount: number, setup: Block[], full: Block[])
   const cluster = await Cluster.create();
   try {
     const nodes = await startMany(cluster, nodeCount, "q");
-    const hub = await waitForOneHub(nodes, 60_000, "the propagation network to form");
+    const hub = await waitForOnePrimary(nodes, 60_000, "the propagation network to form");
     const feeder = await blockFeeder(hub);
     try {
       // One at a time, as a miner finds them: a burst of pushed blocks is what a hostile peer sends, and the
@@ -223,7 +223,7 @@ async function syncFull(setup: Block[], full: Block[], runs: number): Promise<nu
 
 /**
  * True when every node of `nodes` names the same SuperPeer, one of them, which calls itself one. (Looser than
- * `oneHub`, which also wants the SuperPeer to serve exactly the others and each node's count of the network
+ * `onePrimary`, which also wants the SuperPeer to serve exactly the others and each node's count of the network
  * right: that is not what a failover figure measures.)
  */
 async function sameSuperPeer(nodes: TestNode[]): Promise<boolean> {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import type { Browser, HTTPRequest, Page } from "./support/test_deps.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, freePort, waitForOneHub } from "./support/cluster.ts";
+import { Cluster, freePort, waitForOnePrimary } from "./support/cluster.ts";
 import { haveChromium, launchBrowser } from "./support/browser.ts";
 
 const hasChromium = haveChromium();
@@ -58,7 +58,7 @@ Deno.test({
       const pa = freePort(), pc = freePort();
       const a = await cluster.start("a", { args: ["--explorer", `127.0.0.1:${pa}`] });
       const b = await cluster.start("b", { args: ["--no-explorer"] });
-      await waitForOneHub([a, b], 20_000, "a and b to form a network");
+      await waitForOnePrimary([a, b], 20_000, "a and b to form a network");
       const origin = `http://127.0.0.1:${pa}`;
       await a.rpc("mine", [11]);
       const bAddress = (await b.rpc<NodeStatus>("status")).address;

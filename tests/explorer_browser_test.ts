@@ -8,7 +8,7 @@ import { formatAmount, parseAmount } from "../lib/consensus/amount.ts";
 import assert from "node:assert/strict";
 import type { HTTPRequest, Page } from "./support/test_deps.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, freePort, waitForOneHub } from "./support/cluster.ts";
+import { Cluster, freePort, waitForOnePrimary } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 import { haveChromium, launchBrowser } from "./support/browser.ts";
 
@@ -30,7 +30,7 @@ Deno.test({
       const pa = freePort(), pb = freePort();
       const a = await cluster.start("a", { args: ["--explorer", `127.0.0.1:${pa}`] });
       const b = await cluster.start("b", { args: ["--explorer", `127.0.0.1:${pb}`] });
-      await waitForOneHub([a, b], 20_000, "a and b to form a network");
+      await waitForOnePrimary([a, b], 20_000, "a and b to form a network");
       const origin = `http://127.0.0.1:${pa}`;
       assert.equal((await a.rpc<NodeStatus>("status")).explorer, `${origin}/`);
 

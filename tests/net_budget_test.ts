@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { SuperPeerEntry } from "../lib/net/messages.ts";
 import { DEFAULT_MAX_PEERS, MAX_WAITING_LINKS, MESH_DEGREE } from "../lib/net/config.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, waitForOneHub } from "./support/cluster.ts";
+import { Cluster, waitForOnePrimary } from "./support/cluster.ts";
 import { helloMessage, type RawPeer, rawPeer } from "./support/raw_peer.ts";
 import { type Liar, startLiar } from "./support/liar.ts";
 import { sleep, waitFor } from "./support/wait.ts";
@@ -60,7 +60,7 @@ Deno.test("mesh-slot exhaustion: 80 loopback links that say they are SuperPeers,
   try {
     const sp = await cluster.start("sp");
     const b = await cluster.start("b");
-    await waitForOneHub([sp, b], 10_000, "a SuperPeer and a Peer");
+    await waitForOnePrimary([sp, b], 10_000, "a SuperPeer and a Peer");
     // Fakes one at a time, each welcomed (or pushed out) before the next, until the sockets are full.
     const greeted = async () => (await sp.rpc<{ links: unknown[] }>("peers")).links.length;
     for (let i = 0; i < 200 && await greeted() < CAP; i++) {
@@ -77,7 +77,7 @@ Deno.test("mesh-slot exhaustion: 80 loopback links that say they are SuperPeers,
     await waitFor(
       async () => {
         const s = await c.rpc<NodeStatus>("status");
-        return s.role === "peer" && s.hub === sp.listen;
+        return s.role === "peer" && s.primary === sp.listen;
       },
       20_000,
       "the honest newcomer to join the SuperPeer as a Peer",

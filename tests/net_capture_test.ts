@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { Message } from "../lib/net/messages.ts";
 import { parseTracker } from "../lib/net/tracker.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, statuses, waitForOneHub, waitForTip } from "./support/cluster.ts";
+import { Cluster, statuses, waitForOnePrimary, waitForTip } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 import { helloMessage, type RawPeer, rawPeer } from "./support/raw_peer.ts";
 
@@ -21,7 +21,7 @@ Deno.test("a forged hello claiming 2^40 members and the greatest seniority captu
     const sp = await cluster.start("sp");
     const peers = [await cluster.start("p1"), await cluster.start("p2")];
     const nodes = [sp, ...peers];
-    await waitForOneHub(nodes, 10_000, "a SuperPeer and two Peers");
+    await waitForOnePrimary(nodes, 10_000, "a SuperPeer and two Peers");
     const trackerBefore = await trackerAddrs(cluster.learnedTracker);
     const forged = (n: number) => ({
       nodeId: `liar-${n}`,
@@ -94,7 +94,7 @@ Deno.test("64 idle sockets from one address that greet and answer pings, and 40 
   try {
     const sp = await cluster.start("sp");
     const b = await cluster.start("b");
-    await waitForOneHub([sp, b], 10_000, "a SuperPeer and a Peer");
+    await waitForOnePrimary([sp, b], 10_000, "a SuperPeer and a Peer");
     // The old lock-out: sockets that only greet. Then sockets that also join, filling the Peer slots.
     for (let i = 0; i < 64; i++) idle.push(await rawPeer(sp.port, helloMessage(`idle-${i}`)));
     for (let i = 0; i < 40; i++) {
@@ -152,7 +152,7 @@ Deno.test("refused hellos (another genesis) release their slots: after 120 of th
       await waitFor(() => p.conn.isClosed, 10_000, "the refusal");
     }
     const late = await cluster.start("late");
-    await waitForOneHub([sp, late], 10_000, "an honest node to join after the refusals");
+    await waitForOnePrimary([sp, late], 10_000, "an honest node to join after the refusals");
   } finally {
     await cluster.cleanup();
   }

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { parseTracker } from "../lib/net/tracker.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, statuses, type TestNode, waitForOneHub, waitForTip } from "./support/cluster.ts";
+import { Cluster, statuses, type TestNode, waitForOnePrimary, waitForTip } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 
 /** Starts `names` one after another in `cluster` (each joins through the shared tracker file). */
@@ -24,7 +24,7 @@ Deno.test("five nodes form one network: one SuperPeer serving the other four, fi
   const cluster = await Cluster.create();
   try {
     const nodes = await startAll(cluster, ["a", "b", "c", "d", "e"]);
-    const hub = await waitForOneHub(nodes, 10_000, "five nodes to form a star around one SuperPeer");
+    const hub = await waitForOnePrimary(nodes, 10_000, "five nodes to form a star around one SuperPeer");
     // The first node found no SuperPeer and promoted itself; the others joined it.
     assert.equal(hub, nodes[0]);
     const s = await statuses(nodes);
@@ -56,7 +56,7 @@ Deno.test("nodes run with the default timings (no timing flags) also form one ne
     const nodes: TestNode[] = [];
     for (const n of ["a", "b", "c"]) nodes.push(await cluster.start(n, { defaultTimings: true }));
     assert.equal(
-      await waitForOneHub(nodes, 10_000, "three nodes with default timings to form one network"),
+      await waitForOnePrimary(nodes, 10_000, "three nodes with default timings to form one network"),
       nodes[0],
     );
   } finally {
@@ -68,7 +68,7 @@ Deno.test("a transaction and a block made on a Peer (not the hub) reach every no
   const cluster = await Cluster.create();
   try {
     const nodes = await startAll(cluster, ["a", "b", "c", "d", "e"]);
-    const hub = await waitForOneHub(nodes, 10_000, "one network");
+    const hub = await waitForOnePrimary(nodes, 10_000, "one network");
     const [miner, sender, receiver] = nodes.filter((n) => n !== hub);
     // Fund the sender: one block of its own, then ten more so that coinbase matures.
     await sender.rpc("mine", [1]);
@@ -115,7 +115,7 @@ Deno.test("a late joiner downloads and validates a 2,000-block chain up to the s
     await waitForTip([a, b, late], tip.tip, 30_000, "the late joiner to sync 2,000 blocks");
     const [top] = await late.rpc<{ height: number; hash: string }[]>("chain", [1]);
     assert.deepEqual(top, { ...top, height: 2000, hash: tip.tip });
-    await waitForOneHub([a, b, late], 5_000, "the late joiner to be served by the SuperPeer");
+    await waitForOnePrimary([a, b, late], 5_000, "the late joiner to be served by the SuperPeer");
   } finally {
     await cluster.cleanup();
   }
@@ -142,7 +142,7 @@ Deno.test("nodes started from different folders with copies of one tracker file 
       others.push(await cluster.start(name, { cwd: folder, tracker: "server_tracker.txt" }));
     }
     const nodes = [hub, ...others];
-    assert.equal(await waitForOneHub(nodes, 10_000, "nodes from two folders to join one network"), hub);
+    assert.equal(await waitForOnePrimary(nodes, 10_000, "nodes from two folders to join one network"), hub);
     // Each copy is kept up to date by the node that uses it.
     for (const name of ["left", "right"]) {
       const path = `${cluster.root}/${name}-folder/server_tracker.regtest.txt`;

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import type { NodeStatus } from "../lib/node.ts";
 import { parseTracker } from "../lib/net/tracker.ts";
-import { Cluster, statuses, type TestNode, waitForOneHub, waitForTip } from "./support/cluster.ts";
+import { Cluster, statuses, type TestNode, waitForOnePrimary, waitForTip } from "./support/cluster.ts";
 import { startLiar } from "./support/liar.ts";
 import { sleep, waitFor } from "./support/wait.ts";
 
@@ -17,7 +17,7 @@ Deno.test("forced promotion: a liar 'with room' that answers every join with ful
     const sp = await cluster.start("sp");
     const peers = [await cluster.start("p1"), await cluster.start("p2"), await cluster.start("p3")];
     const nodes = [sp, ...peers];
-    await waitForOneHub(nodes, 10_000, "a SuperPeer and three Peers");
+    await waitForOnePrimary(nodes, 10_000, "a SuperPeer and three Peers");
     await liar.meshWith(sp.port);
     // Each Peer, holding one SuperPeer, hears of the liar and asks it to be its second.
     await waitFor(
@@ -66,7 +66,7 @@ Deno.test("eclipse by step-down: two lying SuperPeers 'with room' linked to an h
     const peers: TestNode[] = [];
     for (const n of ["a", "b", "c", "d"]) peers.push(await cluster.start(n));
     const nodes = [sp, ...peers];
-    await waitForOneHub(nodes, 10_000, "a SuperPeer and four Peers");
+    await waitForOnePrimary(nodes, 10_000, "a SuperPeer and four Peers");
     for (const l of liars) await l.meshWith(sp.port);
     await waitFor(
       () => liars.every((l) => sp.log.some((x) => x.includes(`mesh-linked ${l.listen}`))),

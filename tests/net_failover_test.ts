@@ -13,8 +13,8 @@ import {
   mempoolIds,
   statuses,
   type TestNode,
-  waitForOneHub,
   waitForOneNetwork,
+  waitForOnePrimary,
   waitForTip,
 } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
@@ -48,7 +48,7 @@ Deno.test("the hub SIGKILLed five times in a row: each time the survivors agree 
     const names = ["a", "b", "c", "d", "e", "f", "g"];
     const nodes: TestNode[] = [];
     for (const n of names) nodes.push(await cluster.start(n));
-    await waitForOneHub(nodes, 10_000, "seven nodes to form one network");
+    await waitForOnePrimary(nodes, 10_000, "seven nodes to form one network");
     // Two coinbases per node, matured by ten more blocks: every node can pay twice. Each node mines on the
     // tip everyone has: mined on a stale tip (a busy machine relays slowly), its coinbases would be reorged away.
     for (const n of nodes) {
@@ -62,7 +62,7 @@ Deno.test("the hub SIGKILLed five times in a row: each time the survivors agree 
     const sends = new Map<TestNode, number>();
     for (let round = 1; round <= 5; round++) {
       const alive = cluster.alive;
-      const hub = await waitForOneHub(alive, 10_000, `round ${round}: one hub before the kill`);
+      const hub = await waitForOnePrimary(alive, 10_000, `round ${round}: one hub before the kill`);
       const peers = alive.filter((n) => n !== hub);
       const miner = peers[0];
       const sender = peers.find((n) => (sends.get(n) ?? 0) < 2)!;
@@ -75,7 +75,11 @@ Deno.test("the hub SIGKILLed five times in a row: each time the survivors agree 
       txids.push((await sender.rpc<{ txid: string }>("send", [to, "0.5"])).txid);
       hub.kill("SIGKILL");
       const survivors = cluster.alive;
-      const next = await waitForOneHub(survivors, 10_000, `round ${round}: survivors to agree on a new hub`);
+      const next = await waitForOnePrimary(
+        survivors,
+        10_000,
+        `round ${round}: survivors to agree on a new hub`,
+      );
       assert.notEqual(next, hub);
       assert.ok(next.alive);
       await waitFor(
@@ -97,11 +101,11 @@ Deno.test("a SIGSTOPped SuperPeer is noticed by missed pings and replaced; resum
   try {
     const nodes: TestNode[] = [];
     for (const n of ["a", "b", "c", "d"]) nodes.push(await cluster.start(n));
-    const hub = await waitForOneHub(nodes, 10_000, "four nodes to form one network");
+    const hub = await waitForOnePrimary(nodes, 10_000, "four nodes to form one network");
     const rest = nodes.filter((n) => n !== hub);
     hub.kill("SIGSTOP");
     // Its sockets stay open: only missed pings (dead after 1.5 s) tell, then the roster names the successor.
-    const next = await waitForOneHub(rest, 10_000, "the survivors to replace a frozen SuperPeer");
+    const next = await waitForOnePrimary(rest, 10_000, "the survivors to replace a frozen SuperPeer");
     assert.notEqual(next, hub);
     assert.ok(
       rest.every((n) => n.log.some((l) => l.includes(`superpeer-lost ${hub.listen}`))),

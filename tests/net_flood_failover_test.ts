@@ -8,7 +8,7 @@ import type { NodeStatus } from "../lib/node.ts";
 import type { SuperPeerEntry } from "../lib/net/messages.ts";
 import { DIR_LINK_BUDGET } from "../lib/net/config.ts";
 import { floodDirectory, floodEntries, tarpits } from "./support/flood.ts";
-import { Cluster, describeNodes, type TestNode, waitForOneHub } from "./support/cluster.ts";
+import { Cluster, describeNodes, type TestNode, waitForOnePrimary } from "./support/cluster.ts";
 import type { RawPeer } from "./support/raw_peer.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -20,7 +20,7 @@ Deno.test("flood, then failover: 1,500 made-up silent entries in every Peer's di
     const sp = await cluster.start("sp");
     const peers: TestNode[] = [];
     for (const n of ["a", "b", "c", "d"]) peers.push(await cluster.start(n));
-    await waitForOneHub([sp, ...peers], 10_000, "a SuperPeer and four Peers");
+    await waitForOnePrimary([sp, ...peers], 10_000, "a SuperPeer and four Peers");
     const entries = await floodEntries(1500, pits.addrs);
     const floodedAt = Date.now();
     flooder = await floodDirectory(sp.port, entries, pits.addrs[0]);
@@ -47,8 +47,8 @@ Deno.test("flood, then failover: 1,500 made-up silent entries in every Peer's di
     await waitFor(
       async () => {
         const s = await Promise.all(peers.map((p) => p.rpc<NodeStatus>("status")));
-        const hub = s[0].hub;
-        return hub !== null && hub !== sp.listen && s.every((x) => x.hub === hub) &&
+        const hub = s[0].primary;
+        return hub !== null && hub !== sp.listen && s.every((x) => x.primary === hub) &&
           s.some((x) => x.role === "superpeer" && x.listen === hub);
       },
       15_000,

@@ -14,7 +14,7 @@ import {
 import { ed25519Check } from "../lib/net/identity.ts";
 import type { LinkInfo } from "../lib/net/network.ts";
 import { encodeFrame } from "../lib/net/frame.ts";
-import { Cluster, waitForOneHub } from "./support/cluster.ts";
+import { Cluster, waitForOnePrimary } from "./support/cluster.ts";
 import { helloFrame, joinFrame, readFrame } from "./support/hostile.ts";
 import { helloMessage, rawPeer } from "./support/raw_peer.ts";
 import { waitFor } from "./support/wait.ts";
@@ -96,7 +96,7 @@ Deno.test("node-id impersonation: a join carrying a served Peer's id, with no pr
   try {
     const sp = await cluster.start("sp");
     const victim = await cluster.start("victim");
-    await waitForOneHub([sp, victim], 10_000, "a SuperPeer and its Peer");
+    await waitForOnePrimary([sp, victim], 10_000, "a SuperPeer and its Peer");
     const links = async () => (await sp.rpc<{ links: LinkInfo[] }>("peers")).links;
     const victimLink = (await links()).find((l) => l.listen === victim.listen);
     assert.ok(victimLink, "the SuperPeer serves the victim");

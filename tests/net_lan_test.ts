@@ -12,8 +12,8 @@ import {
   describeNodes,
   mempoolIds,
   statuses,
-  waitForOneHub,
   waitForOneNetwork,
+  waitForOnePrimary,
   withViews,
 } from "./support/cluster.ts";
 import { Lan, type LanHost, type LanOptions, lanSkipReason } from "./support/lan.ts";
@@ -115,7 +115,7 @@ Deno.test({
     withLan(async (lan, h) => {
       const t0 = performance.now();
       await lan.startAll();
-      const hub = await waitForOneHub(lan.hosts, 15_000, "four hosts to form one network");
+      const hub = await waitForOnePrimary(lan.hosts, 15_000, "four hosts to form one network");
       console.log(`lan: four hosts formed one network ${secs(performance.now() - t0)} after the first start`);
       assert.equal(hub, h(1), "the tracker's first line names host 1, which started first");
       // What each host learned (server_tracker.regtest.txt beside its given tracker) names the hub first.
@@ -149,12 +149,12 @@ Deno.test({
   fn: () =>
     withLan(async (lan, h) => {
       await lan.startAll();
-      assert.equal(await waitForOneHub(lan.hosts, 15_000, "one network"), h(1));
+      assert.equal(await waitForOnePrimary(lan.hosts, 15_000, "one network"), h(1));
       await mine(h(2), 2, lan.hosts);
       const others = [h(2), h(3), h(4)];
       const tDown = performance.now();
       await lan.cableDown(1);
-      const newHub = await waitForOneHub(others, 15_000, "the three to agree on a new hub");
+      const newHub = await waitForOnePrimary(others, 15_000, "the three to agree on a new hub");
       console.log(
         `lan: cable pull: three hosts agreed on hub ${newHub.n} in ${secs(performance.now() - tDown)}`,
       );
@@ -186,7 +186,7 @@ Deno.test({
   fn: () =>
     withLan(async (lan, h) => {
       await lan.startAll();
-      assert.equal(await waitForOneHub(lan.hosts, 15_000, "one network"), h(1));
+      assert.equal(await waitForOnePrimary(lan.hosts, 15_000, "one network"), h(1));
       await mine(h(3), 4, lan.hosts);
       await mine(h(4), 4, lan.hosts);
       await mine(h(2), 10, lan.hosts);
@@ -211,7 +211,7 @@ Deno.test({
       const survivors = [h(2), h(3), h(4)];
       let hub: LanHost, failover: number;
       try {
-        hub = await waitForOneHub(survivors, 15_000, "the survivors to agree on a new hub");
+        hub = await waitForOnePrimary(survivors, 15_000, "the survivors to agree on a new hub");
         failover = performance.now() - tKill;
         await sleep(1500); // payments keep flowing through the new hub
       } finally {
@@ -265,7 +265,7 @@ Deno.test({
       await lan.start(1);
       await Deno.copyFile(`${h(1).dataDir}/wallet.json`, `${h(4).dataDir}/wallet.json`);
       await Promise.all([2, 3, 4].map((n) => lan.start(n)));
-      assert.equal(await waitForOneHub(lan.hosts, 15_000, "one network"), h(1));
+      assert.equal(await waitForOnePrimary(lan.hosts, 15_000, "one network"), h(1));
       await mine(h(2), 5, lan.hosts);
       await mine(h(3), 5, lan.hosts);
       await mine(h(1), 11, lan.hosts);
@@ -273,8 +273,8 @@ Deno.test({
       const tSplit = performance.now();
       await lan.partition([3, 4]);
       const [hubA, hubB] = await Promise.all([
-        waitForOneHub(sideA, 15_000, "side A (hosts 1, 2) to settle on a hub"),
-        waitForOneHub(sideB, 15_000, "side B (hosts 3, 4) to elect a hub"),
+        waitForOnePrimary(sideA, 15_000, "side A (hosts 1, 2) to settle on a hub"),
+        waitForOnePrimary(sideB, 15_000, "side B (hosts 3, 4) to elect a hub"),
       ]);
       console.log(
         `lan: partition: hubs host ${hubA.n} and host ${hubB.n}, both settled ${
@@ -355,7 +355,7 @@ Deno.test({
     withLan(
       async (lan, h) => {
         await lan.startAll(3);
-        assert.equal(await waitForOneHub([h(1), h(2), h(3)], 15_000, "three hosts in one network"), h(1));
+        assert.equal(await waitForOnePrimary([h(1), h(2), h(3)], 15_000, "three hosts in one network"), h(1));
         const ip5 = h(5).listen.split(":")[0];
         // 64 sockets that greet as the biggest SuperPeer there is and answer pings, for 6 s.
         const idle = lan.run(5, ATTACKER, ["idle", h(1).listen, ip5, "64", "6"]);
@@ -363,7 +363,7 @@ Deno.test({
         // Meanwhile one liar sends forged directory entries and the old `yield` to each honest host.
         const liars = [1, 2, 3].map((n) => lan.run(5, ATTACKER, ["liar", h(n).listen, ip5, "1", "2"]));
         await lan.start(4); // the late honest host
-        await waitForOneHub([h(1), h(2), h(3), h(4)], 15_000, "the late host to join despite the attack");
+        await waitForOnePrimary([h(1), h(2), h(3), h(4)], 15_000, "the late host to join despite the attack");
         const seen = JSON.parse(await idle.stdout);
         for (const l of liars) await l.stdout;
         console.log(`lan: hostile host: ${JSON.stringify(seen)} of 64 sockets; late host joined`);
@@ -534,7 +534,7 @@ Deno.test({
         await lan.start(4, ["--discover"]);
         const forged = [joinTime(h(3)), joinTime(h(4))];
         for (const t of forged) assert.match(t.line, /became a Peer/);
-        await waitForOneHub([h(1), h(2), h(3), h(4)], 15_000, "the four in one star despite the forger");
+        await waitForOnePrimary([h(1), h(2), h(3), h(4)], 15_000, "the four in one star despite the forger");
         // A lone node with the forger: every SuperPeer gone, host 4 restarted with an empty tracker file.
         for (const n of [1, 2, 3, 4]) h(n).kill("SIGKILL");
         await Deno.writeTextFile(h(4).tracker, "");

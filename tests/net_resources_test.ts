@@ -11,7 +11,7 @@ import { encodeFrame } from "../lib/net/frame.ts";
 import { encodeBlock } from "../lib/primitives/block.ts";
 import { blockHashSync } from "../lib/primitives/header.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, waitForOneHub } from "./support/cluster.ts";
+import { Cluster, waitForOnePrimary } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 import { seeded } from "./support/random.ts";
 import { Attacker, bigBlock, fakeTx, storeBytes } from "./support/hostile.ts";
@@ -38,7 +38,7 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
     );
     await pusher.close();
     const b = await cluster.start("b"), c = await cluster.start("c");
-    await waitForOneHub([hub, b, c], 20_000, "three nodes in one network");
+    await waitForOnePrimary([hub, b, c], 20_000, "three nodes in one network");
     await b.rpc("mine", [REGTEST.coinbaseMaturity + 2]);
     const funded = await b.rpc<NodeStatus>("status");
     await waitFor(async () => (await hub.rpc<NodeStatus>("status")).tip === funded.tip, 15_000, "funding");

@@ -11,10 +11,10 @@ import { toHex } from "../../lib/crypto/hex.ts";
 import { encodeFrame, MAX_FRAME } from "../../lib/net/frame.ts";
 import { encodeTransaction } from "../../lib/primitives/transaction.ts";
 import type { NodeStatus } from "../../lib/node.ts";
-import { Cluster, describeNodes, mempoolIds, waitForOneHub } from "../../tests/support/cluster.ts";
+import { Cluster, describeNodes, mempoolIds, waitForOnePrimary } from "../../tests/support/cluster.ts";
 import { sleep, waitFor } from "../../tests/support/wait.ts";
 import { rssMiB } from "../stats.ts";
-import { JUDGED, JUDGED_HUB, mineMature, scenarioResult } from "./scenario.ts";
+import { JUDGED, JUDGED_STAR, mineMature, scenarioResult } from "./scenario.ts";
 import type { Progress, ScenarioResult } from "./scenario.ts";
 import { seeded } from "../../tests/support/random.ts";
 import { badPowBlock, concat, handshake, helloFrame, rawFrame } from "../../tests/support/hostile.ts";
@@ -213,7 +213,7 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
     const hub = await cluster.start("hub");
     const b = await cluster.start("b"), c = await cluster.start("c");
     const honest = [hub, b, c];
-    await waitForOneHub(honest, 20_000, "three nodes to form one network", JUDGED_HUB);
+    await waitForOnePrimary(honest, 20_000, "three nodes to form one network", JUDGED_STAR);
     // Twenty mature coins: each carries at most 25 unconfirmed payments in a row (the mempool's chain
     // limit), and nothing is mined during the attack (a new tip there would read as an accepted block).
     const before = await mineMature(b, 20, [hub], 10_000, "funding at the hub");
@@ -327,8 +327,8 @@ export async function hostile(o: HostileOptions): Promise<ScenarioResult> {
     // Afterwards: the hub is up, no failover, a fresh payment reaches everyone, nothing else got in.
     const everyone = [hub, b, c, d];
     log(`hostile: flood over, new node joined in ${joinedUnderFlood} ms`);
-    const stillHub = await waitForOneHub(everyone, 15_000, "one hub after the attack", JUDGED_HUB).catch(() =>
-      null
+    const stillHub = await waitForOnePrimary(everyone, 15_000, "one hub after the attack", JUDGED_STAR).catch(
+      () => null,
     );
     log(`hostile: one hub ${stillHub?.name}`);
     const after = await b.rpc<{ txid: string }>("send", [cAddr, "0.02"]).catch(() => null);

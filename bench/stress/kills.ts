@@ -13,11 +13,11 @@ import {
   describeNodes,
   mempoolIds,
   type TestNode,
-  waitForOneHub,
+  waitForOnePrimary,
 } from "../../tests/support/cluster.ts";
 import { sleep, waitFor } from "../../tests/support/wait.ts";
 import { percentile } from "../stats.ts";
-import { fundEach, JUDGED, JUDGED_HUB, mineUntilEmpty, scenarioResult, watchRss } from "./scenario.ts";
+import { fundEach, JUDGED, JUDGED_STAR, mineUntilEmpty, scenarioResult, watchRss } from "./scenario.ts";
 import type { Progress, ScenarioResult } from "./scenario.ts";
 import { diffCoins, rebuildCoins } from "../../tests/support/utxo_rebuild.ts";
 import { seeded } from "../../tests/support/random.ts";
@@ -85,7 +85,7 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
   try {
     const nodes: TestNode[] = [];
     for (let i = 0; i <= o.senders; i++) nodes.push(await cluster.start(`n${i}`));
-    await waitForOneHub(nodes, 30_000, "every node to join one network", JUDGED_HUB);
+    await waitForOnePrimary(nodes, 30_000, "every node to join one network", JUDGED_STAR);
     const base = await fundEach(cluster, nodes);
     const addresses = await Promise.all(nodes.map(async (s) => (await s.rpc<NodeStatus>("status")).address));
     const pay = payLoop(nodes, addresses, o.sendEveryMs ?? 100);
@@ -94,18 +94,18 @@ export async function hubKills(o: HubKillOptions): Promise<ScenarioResult> {
     let hubSince = Date.now();
     try {
       for (let k = 1; k <= o.kills; k++) {
-        const hub = await waitForOneHub(nodes, 15_000, `kill ${k}: one hub before the kill`, JUDGED_HUB);
+        const hub = await waitForOnePrimary(nodes, 15_000, `kill ${k}: one hub before the kill`, JUDGED_STAR);
         await sleep(300); // payments in flight through this hub
         runs++;
         const killedAt = Date.now();
         await cluster.kill(hub);
         for (const p of pay.sent) if (p.from === hub && p.at >= hubSince) atRisk.add(p.txid);
         const survivors = cluster.alive;
-        const next = await waitForOneHub(
+        const next = await waitForOnePrimary(
           survivors,
           15_000,
           `kill ${k}: the survivors to agree on a new hub`,
-          JUDGED_HUB,
+          JUDGED_STAR,
         )
           .catch((e) => {
             failures.push(`kill ${k}: ${(e as Error).message}`); // with each survivor's view
@@ -254,7 +254,7 @@ export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult>
   try {
     const nodes: TestNode[] = [];
     for (let i = 0; i < o.nodes; i++) nodes.push(await cluster.start(`n${i}`));
-    await waitForOneHub(nodes, 20_000, "every node to join one network", JUDGED_HUB);
+    await waitForOnePrimary(nodes, 20_000, "every node to join one network", JUDGED_STAR);
     const base = await fundEach(cluster, nodes);
     const addresses = await Promise.all(nodes.map(async (s) => (await s.rpc<NodeStatus>("status")).address));
     const pay = payLoop(nodes, addresses, 250);
@@ -305,7 +305,7 @@ export async function randomKills(o: RandomKillOptions): Promise<ScenarioResult>
       await pay.stop();
     }
     const peakRssMiB = await memory.stop();
-    const final = await waitForOneHub(nodes, 20_000, "one hub after the last restart", JUDGED_HUB).catch(
+    const final = await waitForOnePrimary(nodes, 20_000, "one hub after the last restart", JUDGED_STAR).catch(
       (e) => {
         failures.push((e as Error).message); // with each node's view
         return nodes[0];

@@ -10,11 +10,11 @@ import {
   Cluster,
   mempoolIds,
   type TestNode,
-  waitForOneHub,
+  waitForOnePrimary,
 } from "../../tests/support/cluster.ts";
 import { sleep, waitFor } from "../../tests/support/wait.ts";
 import { percentile, rssMiB } from "../stats.ts";
-import { arrivals, fundEach, JUDGED, JUDGED_HUB, mineUntilEmpty, scenarioResult } from "./scenario.ts";
+import { arrivals, fundEach, JUDGED, JUDGED_STAR, mineUntilEmpty, scenarioResult } from "./scenario.ts";
 import type { Progress, ScenarioResult } from "./scenario.ts";
 import { MAX_ANCESTORS } from "../../lib/consensus/policy.ts";
 
@@ -46,7 +46,7 @@ export async function load(o: LoadOptions): Promise<ScenarioResult> {
   try {
     const nodes: TestNode[] = [];
     for (let i = 0; i < o.nodes; i++) nodes.push(await cluster.start(`n${i}`));
-    await waitForOneHub(nodes, 20_000, "every node to join one network", JUDGED_HUB);
+    await waitForOnePrimary(nodes, 20_000, "every node to join one network", JUDGED_STAR);
     const perNode = Math.ceil((o.rate * o.seconds) / o.nodes / (MAX_ANCESTORS - 5));
     const base = await fundEach(cluster, nodes, Math.max(o.coinbases ?? 5, perNode));
     const addresses = await Promise.all(nodes.map(async (s) => (await s.rpc<NodeStatus>("status")).address));

@@ -12,10 +12,10 @@ import { encodeFrame } from "../../lib/net/frame.ts";
 import { encodeBlock } from "../../lib/primitives/block.ts";
 import { blockHashSync } from "../../lib/primitives/header.ts";
 import type { NodeStatus } from "../../lib/node.ts";
-import { Cluster, waitForOneHub } from "../../tests/support/cluster.ts";
+import { Cluster, waitForOnePrimary } from "../../tests/support/cluster.ts";
 import { sleep, waitFor } from "../../tests/support/wait.ts";
 import { percentile, rssMiB } from "../stats.ts";
-import { arrivals, JUDGED, JUDGED_HUB, mineMature, scenarioResult } from "./scenario.ts";
+import { arrivals, JUDGED, JUDGED_STAR, mineMature, scenarioResult } from "./scenario.ts";
 import type { Progress, ScenarioResult } from "./scenario.ts";
 import { seeded } from "../../tests/support/random.ts";
 import { Attacker, bigBlock, bytesFrom, fakeTx, storeBytes } from "../../tests/support/hostile.ts";
@@ -80,7 +80,7 @@ export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
     );
     await pusher.close();
     const b = await cluster.start("b"), c = await cluster.start("c");
-    await waitForOneHub([hub, b, c], 20_000, "three nodes to form one network", JUDGED_HUB);
+    await waitForOnePrimary([hub, b, c], 20_000, "three nodes to form one network", JUDGED_STAR);
     // The payer's coins: chains of unconfirmed change are limited to 25, so one coin per 20 payments.
     const pays = Math.ceil(600_000 / (o.payEveryMs ?? 200));
     await mineMature(

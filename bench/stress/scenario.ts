@@ -6,7 +6,7 @@
  */
 import { NETWORKS } from "../../lib/consensus/params.ts";
 import type { NodeStatus } from "../../lib/node.ts";
-import { type Cluster, type HubOptions, statuses, type TestNode } from "../../tests/support/cluster.ts";
+import { type Cluster, type StarOptions, statuses, type TestNode } from "../../tests/support/cluster.ts";
 import { sleep, waitFor, type WaitOptions } from "../../tests/support/wait.ts";
 import { rssMiB } from "../stats.ts";
 
@@ -21,9 +21,9 @@ export const JUDGED: WaitOptions = { atLeastMs: 0, everyMs: 100 };
 
 /**
  * How the scenarios wait for one hub: as `JUDGED`, and without the network-size count, which can lag behind the
- * links while hubs die in quick succession (`oneHub`'s `countSize`).
+ * links while hubs die in quick succession (`onePrimary`'s `countSize`).
  */
-export const JUDGED_HUB: WaitOptions & HubOptions = { ...JUDGED, countSize: false };
+export const JUDGED_STAR: WaitOptions & StarOptions = { ...JUDGED, countSize: false };
 
 /** One row of `bench/stress-results.md`. */
 export interface ScenarioResult {

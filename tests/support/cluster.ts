@@ -2,7 +2,7 @@
  * Real node processes for tests, benchmarks and scripts: each runs `cli.ts run --headless` on regtest, listening
  * on 127.0.0.1, with its own data directory; callers drive it through its RPC and read its log. A node can be
  * signalled (SIGKILL, SIGSTOP), and restarted from its data directory. `Cluster.cleanup()` kills every process
- * and removes the folder, also when a test fails. Then the checks over a set of nodes (one hub, one network,
+ * and removes the folder, also when a test fails. Then the checks over a set of nodes (one primary, one network,
  * one tip), whose failure messages carry each node's view and the tail of its log.
  *
  * `spawnNode` is the one command line of a node process; `Cluster` runs it on 127.0.0.1, the LAN test
@@ -353,8 +353,8 @@ export async function chainTxids(
   return { height, txids: into };
 }
 
-/** How `oneHub` judges a star. */
-export interface HubOptions {
+/** How `onePrimary` judges a star. */
+export interface StarOptions {
   /**
    * Also require every node to count the network as `nodes.length` (default true). Off where hubs die in quick
    * succession: a Peer's count of the network can lag behind its links there, and the links are what counts.
@@ -363,13 +363,12 @@ export interface HubOptions {
 }
 
 /**
- * The hub when `nodes` form the star of a small network: one of them is the only SuperPeer, every other names it
- * as its SuperPeer, it serves exactly the others, and (unless `countSize` is false) every node counts the
+ * The only SuperPeer when `nodes` form the star of a small network: every other node names it as its primary, it serves exactly the others, and (unless `countSize` is false) every node counts the
  * network as `nodes.length`; else null.
  */
-export async function oneHub<N extends RpcNode>(
+export async function onePrimary<N extends RpcNode>(
   nodes: readonly N[],
-  opts: HubOptions = {},
+  opts: StarOptions = {},
 ): Promise<N | null> {
   let infos: PeersReply[];
   try {
@@ -377,15 +376,15 @@ export async function oneHub<N extends RpcNode>(
   } catch {
     return null; // a node that just died or has not started its RPC yet
   }
-  const h = nodes.findIndex((n) => n.listen === infos[0].hub?.listen);
+  const h = nodes.findIndex((n) => n.listen === infos[0].primary?.listen);
   if (h < 0) return null;
   const hub = nodes[h];
   const members = infos[h].links.filter((l) => l.kind === "member").map((l) => l.listen).sort();
   const others = nodes.filter((n) => n !== hub).map((n) => n.listen).sort();
   if (members.join() !== others.join()) return null;
   const agree = infos.every((info, i) =>
-    info.hub?.listen === hub.listen && info.role === (i === h ? "superpeer" : "peer") &&
-    (opts.countSize === false || info.network_size === nodes.length)
+    info.primary?.listen === hub.listen && info.role === (i === h ? "superpeer" : "peer") &&
+    (opts.countSize === false || info.networkSize === nodes.length)
   );
   return agree ? hub : null;
 }
@@ -396,7 +395,7 @@ export async function oneHub<N extends RpcNode>(
  * counts the network as `nodes.length` nodes. Past a full mesh of SuperPeers a Peer hears of load changes in
  * batches (every 15 s), so its count lags behind the links there.
  */
-export async function oneNetwork(nodes: readonly RpcNode[], opts: HubOptions = {}): Promise<boolean> {
+export async function oneNetwork(nodes: readonly RpcNode[], opts: StarOptions = {}): Promise<boolean> {
   let infos: PeersReply[];
   try {
     infos = await Promise.all(nodes.map((n) => n.rpc<PeersReply>("peers")));
@@ -417,8 +416,8 @@ export async function oneNetwork(nodes: readonly RpcNode[], opts: HubOptions = {
   }
   return seen.size === nodes.length &&
     infos.every((i) =>
-      (opts.countSize === false || i.network_size === nodes.length) &&
-      (i.role === "superpeer" || i.hub !== null)
+      (opts.countSize === false || i.networkSize === nodes.length) &&
+      (i.role === "superpeer" || i.primary !== null)
     );
 }
 
@@ -437,15 +436,15 @@ export async function waitForOneNetwork(
   await waitFor(() => oneNetwork(nodes), timeoutMs, withViews(nodes, what), opts);
 }
 
-/** Waits until `nodes` agree on one hub among them (see `oneHub`) and returns it. */
-export async function waitForOneHub<N extends RpcNode>(
+/** Waits until `nodes` form one star, all naming one of them as primary (see `onePrimary`), and returns it. */
+export async function waitForOnePrimary<N extends RpcNode>(
   nodes: readonly N[],
   timeoutMs: number,
   what: string,
-  opts: WaitOptions & HubOptions & { logLines?: number } = {},
+  opts: WaitOptions & StarOptions & { logLines?: number } = {},
 ): Promise<N> {
   let hub: N | null = null;
-  const found = async () => (hub = await oneHub(nodes, opts)) !== null;
+  const found = async () => (hub = await onePrimary(nodes, opts)) !== null;
   await waitFor(found, timeoutMs, withViews(nodes, what, opts.logLines), opts);
   return hub!;
 }
@@ -462,7 +461,7 @@ export async function waitForTip(
   await waitFor(cond, timeoutMs, withViews(nodes, what), opts);
 }
 
-/** Each node's role, hub, height, links, mempool and last log lines: for failure messages. */
+/** Each node's role, primary, height, links, mempool and last log lines: for failure messages. */
 export async function describeNodes(nodes: readonly RpcNode[], logLines = 15): Promise<string> {
   const out: string[] = [];
   for (const n of nodes) {
@@ -473,7 +472,7 @@ export async function describeNodes(nodes: readonly RpcNode[], logLines = 15): P
         n.rpc<NodeStatus>("status"),
         mempoolIds(n),
       ]);
-      view = `${p.role} hub=${p.hub?.listen} height=${s.height} size=${p.network_size} links=${
+      view = `${p.role} primary=${p.primary?.listen} height=${s.height} size=${p.networkSize} links=${
         p.links.map((x) => `${x.kind}${x.primary ? "*" : ""}:${x.listen}`).join(",")
       } mempool=[${[...pool].slice(0, 10).map((id) => id.slice(0, 8)).join(",")}${
         pool.size > 10 ? ",..." : ""
