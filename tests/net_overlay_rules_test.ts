@@ -353,23 +353,47 @@ function memoryTracker(lines: string[]): TrackerFile & { writes: string[][] } {
   };
 }
 
-Deno.test("address book: the tracker names only SuperPeers this node greeted and the file's own lines, never hearsay", async () => {
+Deno.test("address book: the tracker names only SuperPeers this node greeted that served it, primary first, never hearsay", async () => {
   const clock = manualClock();
   const tracker = memoryTracker(["10.0.0.1 8765", "10.0.0.2 8765"]);
   const book = new AddressBook(tracker, clock);
   assert.deepEqual(await book.load(), ["10.0.0.1:8765", "10.0.0.2:8765"]);
   book.add("10.6.6.6:8765", "heard"); // what some peer told us
   book.add("10.0.0.9:8765", "heard");
-  book.greeted("10.0.0.9:8765"); // we dialled it and it answered as a SuperPeer
-  assert.deepEqual(book.trackerLines(["10.0.0.5:8765"]), [
-    "10.0.0.5:8765",
+  book.greeted("10.0.0.9:8765"); // it answered our join in a proven handshake
+  assert.deepEqual(
+    book.trackerLines({ self: "10.0.0.5:8765" }),
+    ["10.0.0.5:8765", "10.0.0.1:8765", "10.0.0.2:8765"],
+    "greeted but never served: not in the file",
+  );
+  assert.equal(book.served("10.6.6.6:8765"), false, "never greeted: its service does not count");
+  assert.equal(book.served("10.0.0.9:8765"), true, "its first service");
+  assert.equal(book.served("10.0.0.9:8765"), false);
+  book.add("10.0.0.7:8765", "heard");
+  book.greeted("10.0.0.7:8765");
+  clock.advance(1000);
+  book.served("10.0.0.7:8765"); // the newest greeted, and the most recently served
+  assert.deepEqual(book.trackerLines({}), [
+    "10.0.0.7:8765",
     "10.0.0.9:8765",
     "10.0.0.1:8765",
     "10.0.0.2:8765",
   ]);
+  assert.deepEqual(
+    book.trackerLines({ primary: "10.0.0.9 8765" }),
+    ["10.0.0.9:8765", "10.0.0.7:8765", "10.0.0.1:8765", "10.0.0.2:8765"],
+    "the current primary first",
+  );
+  book.add("10.6.6.7:8765", "heard");
+  book.greeted("10.6.6.7:8765"); // a newer claimant that served nothing
+  assert.deepEqual(
+    book.trackerLines({ primary: "10.6.6.7:8765" }),
+    ["10.0.0.7:8765", "10.0.0.9:8765", "10.0.0.1:8765", "10.0.0.2:8765"],
+    "not even as primary before it served",
+  );
   for (let i = 0; i < 3; i++) book.failed("10.0.0.2:8765");
-  assert.ok(!book.trackerLines([]).includes("10.0.0.2:8765"), "a line that failed three times goes");
-  assert.deepEqual(book.candidates(), ["10.0.0.9:8765", "10.0.0.1:8765", "10.0.0.2:8765", "10.6.6.6:8765"]);
+  assert.ok(!book.trackerLines({}).includes("10.0.0.2:8765"), "a line that failed three times goes");
+  assert.deepEqual(book.candidates().slice(-2), ["10.0.0.2:8765", "10.6.6.6:8765"]);
 });
 
 Deno.test("a node bound to an IPv6 address advertises it in brackets, as every parser reads it back", () => {
@@ -388,11 +412,11 @@ Deno.test("address book: IPv6 addresses keep their brackets ([::1]:8765, not ::1
   const clock = manualClock();
   const tracker = memoryTracker([]);
   const book = new AddressBook(tracker, clock);
-  book.scheduleWrite(["::1 8765"]);
+  book.scheduleWrite({ self: "::1 8765" });
   await new Promise((r) => setTimeout(r, 0)); // real time: the manual clock has not moved
   assert.deepEqual(tracker.writes, [["[::1]:8765"]], "the first write goes at once");
-  book.scheduleWrite(["10.0.0.1:1"]);
-  book.scheduleWrite(["10.0.0.2:1"]);
+  book.scheduleWrite({ self: "10.0.0.1:1" });
+  book.scheduleWrite({ self: "10.0.0.2:1" });
   await Promise.resolve();
   assert.equal(tracker.writes.length, 1, "then at most one a second");
   clock.advance(1000);

@@ -134,7 +134,7 @@ Deno.test("tracker: a SuperPeer named first by the given file still writes itsel
     const learned = learnedTrackerPath(given, "regtest");
     const book = new AddressBook(trackerFile(given, learned), systemClock);
     await book.load();
-    book.scheduleWrite(["10.200.0.1:18765"]);
+    book.scheduleWrite({ self: "10.200.0.1:18765" });
     await book.flush();
     assert.equal((await Deno.readTextFile(learned)).split("\n")[0], "10.200.0.1 18765");
     assert.equal(await Deno.readTextFile(given), "10.200.0.1 18765\n10.200.0.2 18765\n");
