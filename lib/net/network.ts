@@ -430,6 +430,8 @@ export class Network {
       };
     }
     if (h.nodeId === this.nodeId) return { code: "self", reason: "connected to myself" };
+    // A banned key, from whatever address (its host's own ban is short: DHCP may give it to another machine).
+    if (this.#bans.isKeyBanned(h.nodeId)) return { code: "banned", reason: "this node key is banned here" };
     return undefined;
   }
 
@@ -1477,8 +1479,11 @@ export class Network {
     const host = link.conn.remote.hostname;
     this.#emit({ type: "misbehaviour", host, score, reason });
     // Many nodes may share a loopback address: there a misbehaving link is cut, never the whole host.
-    if (!isLoopback(host) && score > 0) this.#bans.add(host, score);
-    if (score >= BAN_THRESHOLD || this.#bans.isBanned(host)) link.conn.close(`misbehaviour: ${reason}`);
+    // The ban names the link's proven key, if it has one, beside the host.
+    const banned = !isLoopback(host) && score > 0 && this.#bans.add(host, score, link.hello?.nodeId);
+    if (score >= BAN_THRESHOLD || banned || this.#bans.isBanned(host)) {
+      link.conn.close(`misbehaviour: ${reason}`);
+    }
   }
 
   // ---- small helpers ----
