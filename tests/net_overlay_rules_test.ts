@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { AddressBook, normalizeAddress } from "../lib/net/address_book.ts";
 import {
   DEMOTE_AFTER_MS,
+  DIR_MAX,
+  DIR_MAX_PER_SOURCE,
   DIR_MAX_SEQ_AHEAD_MS,
   DIR_TTL_MS,
   MAX_LINKS_PER_HOST,
@@ -290,6 +292,30 @@ Deno.test("directory: newer entries replace older, forged far-future sequences a
   assert.equal(dir.remove("sp1", 5), false, "a removal older than the entry is ignored");
   assert.equal(dir.remove("sp1", 6), true);
   assert.equal(dir.size, 0);
+});
+
+Deno.test("directory: bounded per source link, and when full the noisiest source's stalest entries go first", () => {
+  const dir = new Directory(12, 4);
+  let now = 1_000;
+  for (const n of [1, 2, 3]) dir.merge(sp(n), now++, "link-b"); // honest news, the oldest
+  for (const n of [4, 5, 6]) dir.merge(sp(n), now++, "link-c");
+  for (let n = 100; n < 110; n++) dir.merge(sp(n), now++, "flood"); // one link's flood
+  assert.equal(dir.heldFrom("flood"), 4, "one link holds at most its bound: its stalest give way");
+  assert.deepEqual(
+    dir.entries().map((e) => e.nodeId).filter((id) => id.startsWith("sp10")),
+    ["sp106", "sp107", "sp108", "sp109"],
+  );
+  assert.equal(dir.size, 10);
+  for (const n of [7, 8, 9]) dir.merge(sp(n), now++, "link-d"); // full: the noisiest source pays, not the stalest
+  assert.equal(dir.size, 12);
+  assert.equal(dir.heldFrom("flood"), 3);
+  for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9]) assert.ok(dir.get(`sp${n}`), `sp${n} kept`);
+  // An entry that moves to another source counts there.
+  dir.merge(sp(1, { seq: 2 }), now++, "link-c");
+  assert.deepEqual([dir.heldFrom("link-b"), dir.heldFrom("link-c")], [2, 4]);
+  dir.remove("sp1", 2);
+  assert.equal(dir.heldFrom("link-c"), 3);
+  assert.ok(DIR_MAX_PER_SOURCE < DIR_MAX);
 });
 
 Deno.test("directory: entries nobody refreshes expire (as removals to gossip), changes remember their source", () => {
