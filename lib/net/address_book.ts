@@ -1,9 +1,10 @@
 /**
  * The address book: every address this node has heard of, what it learned by dialling each, and the
  * tracker file it keeps (like bcoin's `hostlist.js` and btcd's `addrmgr`). Addresses others tell us about
- * are only candidates; the tracker file lists only SuperPeers this node dialled, that answered its join or
- * mesh in a proven handshake and then served it (relayed a block or transaction), plus the file's own lines
- * it has not disproved, so no peer's word (a role claimed in `hello`, a directory entry) can rewrite it.
+ * are only candidates; the tracker file lists only SuperPeers this node dialled and that answered its join or
+ * mesh in a proven handshake, those that served it (relayed a block or transaction) before the others, plus
+ * the file's own lines it has not disproved, so no peer's word (a role claimed in `hello`, a directory
+ * entry) can rewrite it.
  * @module
  */
 import { SerialQueue } from "../serial_queue.ts";
@@ -100,7 +101,8 @@ export class AddressBook {
 
   /**
    * We dialled `addr` and it answered our join or mesh (a welcome) after proving its node id: a SuperPeer
-   * that exists. Not its role claimed in `hello`. It goes in the tracker file once it also `served` us.
+   * that exists. Not its role claimed in `hello`. It goes in the tracker file, before the others once it
+   * also `served` us.
    */
   greeted(addr: string): void {
     const a = this.add(addr, "heard");
@@ -112,7 +114,7 @@ export class AddressBook {
 
   /**
    * A SuperPeer we `greeted` at `addr` relayed a block or transaction to us on that link. Returns true when
-   * that is its first service (it now belongs in the tracker file, worth a write soon).
+   * that is its first service (it moves up in the tracker file, worth a write soon).
    */
   served(addr: string): boolean {
     const a = normalizeAddress(addr);
@@ -162,27 +164,29 @@ export class AddressBook {
 
   /**
    * The tracker file's contents: `lead.self` first (this node as a SuperPeer), then `lead.primary` if it
-   * served us, then the other SuperPeers we greeted that served us, most recently served first, then the
-   * file's own lines not yet disproved. A SuperPeer that only greeted us, or only claimed to be one, is left
-   * out: being the newest claimant earns no place.
+   * answered our join, then the SuperPeers we greeted that served us, most recently served first, then those
+   * we greeted that have not served us yet (latest greeting first: a fresh network has no blocks), then the
+   * file's own lines not yet disproved. A node that only claimed to be a SuperPeer (in `hello`, in an entry)
+   * is left out, and one that served nothing never goes before one that did.
    */
   trackerLines(lead: TrackerLead = this.#lead): string[] {
-    const served = [...this.#entries.values()].filter((e) =>
-      e.greetedAt !== undefined && e.servedAt !== undefined
-    )
+    const greeted = [...this.#entries.values()].filter((e) => e.greetedAt !== undefined);
+    const served = greeted.filter((e) => e.servedAt !== undefined)
       .sort((a, b) => b.servedAt! - a.servedAt! || a.seq - b.seq).map((e) => e.addr);
+    const idle = greeted.filter((e) => e.servedAt === undefined)
+      .sort((a, b) => b.greetedAt! - a.greetedAt! || a.seq - b.seq).map((e) => e.addr);
     const primary = lead.primary === undefined ? undefined : normalizeAddress(lead.primary);
     const kept = [...this.#entries.values()]
       .filter((e) =>
-        e.servedAt === undefined && (e.source === "tracker" || e.source === "connect") && e.failures < 3
+        e.greetedAt === undefined && (e.source === "tracker" || e.source === "connect") && e.failures < 3
       )
       .sort((a, b) => a.seq - b.seq).map((e) => e.addr);
     const first = [
       ...(lead.self === undefined ? [] : [normalizeAddress(lead.self)]),
-      ...(primary !== undefined && served.includes(primary) ? [primary] : []),
+      ...(primary !== undefined && this.wasGreeted(primary) ? [primary] : []),
     ];
     const out: string[] = [];
-    for (const a of [...first, ...served, ...kept]) {
+    for (const a of [...first, ...served, ...idle, ...kept]) {
       if (a && !out.includes(a)) out.push(a);
       if (out.length >= TRACKER_MAX) break;
     }
