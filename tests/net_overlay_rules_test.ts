@@ -385,8 +385,9 @@ Deno.test("address book: the tracker names only SuperPeers that welcomed this no
   const book = new AddressBook(tracker, clock);
   assert.deepEqual(await book.load(), ["10.0.0.1:8765", "10.0.0.2:8765"]);
   book.add("10.6.6.6:8765", "heard"); // what some peer told us
+  book.greeted("10.6.6.6:8765"); // its hello claimed the role: no welcome, no place in the file
   book.add("10.0.0.9:8765", "heard");
-  book.greeted("10.0.0.9:8765"); // it answered our join in a proven handshake
+  book.welcomed("10.0.0.9:8765"); // it answered our join in a proven handshake
   assert.deepEqual(book.trackerLines({ self: "10.0.0.5:8765" }), [
     "10.0.0.5:8765",
     "10.0.0.9:8765",
@@ -396,7 +397,7 @@ Deno.test("address book: the tracker names only SuperPeers that welcomed this no
   assert.equal(book.served("10.6.6.6:8765"), false, "never greeted: its service does not count");
   clock.advance(1000);
   book.add("10.6.6.7:8765", "heard");
-  book.greeted("10.6.6.7:8765"); // the newest claimant: greeted later, has served nothing
+  book.welcomed("10.6.6.7:8765"); // the newest claimant: greeted later, has served nothing
   assert.deepEqual(
     book.trackerLines({}),
     ["10.6.6.7:8765", "10.0.0.9:8765", "10.0.0.1:8765", "10.0.0.2:8765"],
@@ -410,7 +411,7 @@ Deno.test("address book: the tracker names only SuperPeers that welcomed this no
     "the newest claimant never before one that served",
   );
   book.add("10.0.0.7:8765", "heard");
-  book.greeted("10.0.0.7:8765");
+  book.welcomed("10.0.0.7:8765");
   clock.advance(1000);
   book.served("10.0.0.7:8765");
   assert.deepEqual(

@@ -19,8 +19,10 @@ export type AddressSource = "tracker" | "connect" | "heard";
 interface Entry {
   addr: string;
   source: AddressSource;
-  /** When we last dialled it and it answered our join or mesh in a proven handshake (undefined: never). */
+  /** When we last dialled it and it proved its key in a hello as a SuperPeer (undefined: never). */
   greetedAt?: number;
+  /** When we last dialled it and it answered our join or mesh with a welcome (undefined: never). */
+  welcomedAt?: number;
   /** When it last relayed a block or transaction to us on such a link (undefined: never). */
   servedAt?: number;
   /** Failed dials since it last answered. */
@@ -99,11 +101,7 @@ export class AddressBook {
     return a;
   }
 
-  /**
-   * We dialled `addr` and it answered our join or mesh (a welcome) after proving its node id: a SuperPeer
-   * that exists. Not its role claimed in `hello`. It goes in the tracker file, before the others once it
-   * also `served` us.
-   */
+  /** We dialled `addr` and it proved its node id in a hello that says SuperPeer (for whom to dial first). */
   greeted(addr: string): void {
     const a = this.add(addr, "heard");
     if (!a) return;
@@ -113,13 +111,25 @@ export class AddressBook {
   }
 
   /**
-   * A SuperPeer we `greeted` at `addr` relayed a block or transaction to us on that link. Returns true when
+   * We dialled `addr` and it answered our join or mesh with a welcome after proving its node id: a SuperPeer
+   * that exists, not only its role claimed in `hello`. It goes in the tracker file, before the others once
+   * it also `served` us.
+   */
+  welcomed(addr: string): void {
+    this.greeted(addr);
+    const a = normalizeAddress(addr);
+    const e = a && this.#entries.get(a);
+    if (e) e.welcomedAt = this.#clock.now();
+  }
+
+  /**
+   * A SuperPeer we `welcomed` at `addr` relayed a block or transaction to us on that link. Returns true when
    * that is its first service (it moves up in the tracker file, worth a write soon).
    */
   served(addr: string): boolean {
     const a = normalizeAddress(addr);
     const e = a && this.#entries.get(a);
-    if (!e || e.greetedAt === undefined) return false;
+    if (!e || e.welcomedAt === undefined) return false;
     const first = e.servedAt === undefined;
     e.servedAt = this.#clock.now();
     return first;
@@ -170,20 +180,20 @@ export class AddressBook {
    * is left out, and one that served nothing never goes before one that did.
    */
   trackerLines(lead: TrackerLead = this.#lead): string[] {
-    const greeted = [...this.#entries.values()].filter((e) => e.greetedAt !== undefined);
+    const greeted = [...this.#entries.values()].filter((e) => e.welcomedAt !== undefined);
     const served = greeted.filter((e) => e.servedAt !== undefined)
       .sort((a, b) => b.servedAt! - a.servedAt! || a.seq - b.seq).map((e) => e.addr);
     const idle = greeted.filter((e) => e.servedAt === undefined)
-      .sort((a, b) => b.greetedAt! - a.greetedAt! || a.seq - b.seq).map((e) => e.addr);
+      .sort((a, b) => b.welcomedAt! - a.welcomedAt! || a.seq - b.seq).map((e) => e.addr);
     const primary = lead.primary === undefined ? undefined : normalizeAddress(lead.primary);
     const kept = [...this.#entries.values()]
       .filter((e) =>
-        e.greetedAt === undefined && (e.source === "tracker" || e.source === "connect") && e.failures < 3
+        e.welcomedAt === undefined && (e.source === "tracker" || e.source === "connect") && e.failures < 3
       )
       .sort((a, b) => a.seq - b.seq).map((e) => e.addr);
     const first = [
       ...(lead.self === undefined ? [] : [normalizeAddress(lead.self)]),
-      ...(primary !== undefined && this.wasGreeted(primary) ? [primary] : []),
+      ...(primary !== undefined && greeted.some((e) => e.addr === primary) ? [primary] : []),
     ];
     const out: string[] = [];
     for (const a of [...first, ...served, ...idle, ...kept]) {

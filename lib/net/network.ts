@@ -664,6 +664,7 @@ export class Network {
     const { link, hello } = r;
     if (hello.listen) this.#book.add(hello.listen, "heard");
     const want: Intent = hello.role === "superpeer" ? intent : { kind: "getaddr" };
+    if (hello.role === "superpeer") this.#book.greeted(addr);
     const result = new Promise<AskResult>((resolve) => {
       this.#state.set(link, { kind: "asking", intent: want, resolve, addr });
       link.conn.closed.then(() => resolve(link.rejectCode === "busy" ? { kind: "busy" } : { kind: "dead" }));
@@ -686,7 +687,7 @@ export class Network {
     switch (msg.type) {
       case "welcome": {
         // It proved its node id and answered our join or mesh: greeted (its role in hello alone is a claim).
-        if (s.intent.kind === "join" || s.intent.kind === "mesh") this.#book.greeted(s.addr);
+        if (s.intent.kind === "join" || s.intent.kind === "mesh") this.#book.welcomed(s.addr);
         if (s.intent.kind === "join") {
           const dir = new Directory();
           this.#state.set(link, {
