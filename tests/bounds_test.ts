@@ -13,6 +13,7 @@ import * as policy from "../lib/consensus/policy.ts";
 import { AddressBook } from "../lib/net/address_book.ts";
 import { BanList } from "../lib/net/ban.ts";
 import * as config from "../lib/net/config.ts";
+import { Directory } from "../lib/net/directory.ts";
 import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME } from "../lib/net/frame.ts";
 import type { TrackerFile } from "../lib/net/tracker.ts";
 import type { BlockHeader } from "../lib/primitives/header.ts";
@@ -274,6 +275,23 @@ const noTracker: TrackerFile = {
 
 const BOUNDS: Bound[] = [
   {
+    name: "DIR_MAX_PER_SOURCE",
+    what: "directory entries one source link holds",
+    dimension: "count",
+    limit: config.DIR_MAX_PER_SOURCE,
+    probe(n) {
+      const dir = new Directory();
+      for (let i = 0; i < n; i++) {
+        dir.merge(
+          { nodeId: `sp${i}`, listen: "10.0.0.1:1", peers: 0, load: 0, capacity: 8, seq: 1 },
+          i,
+          "one",
+        );
+      }
+      return dir.heldFrom("one");
+    },
+  },
+  {
     name: "MAX_ORPHAN_BLOCKS",
     what: "orphan blocks a chain keeps",
     dimension: "count",
@@ -522,6 +540,8 @@ const NO_ROW: Record<string, string> = {
   FAILOVER_MAX_DIALS:
     "how many entries a failover dials at once (network.ts); net_flood_failover_test runs it",
   TRACKER_MAX: "the lines of the tracker file the address book writes; not a pool",
+  FAILOVER_MAX_DIALS:
+    "dials of one failover, not a pool: failoverOrder's bound, tested in net_overlay_rules_test",
 };
 
 Deno.test("every limit has a row in the bounds table, or a stated reason it has none", () => {

@@ -145,7 +145,7 @@ Deno.test("tracker file: a failed write is not taken for written; flush writes w
   const book = new AddressBook(tracker, new VirtualClock());
   book.add("10.0.0.1:8333", "connect");
   book.add("10.0.0.2:8333", "connect");
-  book.scheduleWrite(["10.0.0.9:8333"]); // written at once, and fails
+  book.scheduleWrite({ self: "10.0.0.9:8333" }); // written at once, and fails
   await book.flush(); // tries again: fails again
   assert.deepEqual(onDisk, []);
   failing = false;

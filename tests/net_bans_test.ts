@@ -1,7 +1,10 @@
 /** Bans that survive a restart: the bans file, its atomic rewrite, and a node that honours it from the start. */
 import assert from "node:assert/strict";
 import { BanList } from "../lib/net/ban.ts";
+import { generateIdentity } from "../lib/net/identity.ts";
 import { StallMonitor } from "../lib/stall_monitor.ts";
+import { helloMessage, rawPeer } from "./support/raw_peer.ts";
+import { waitFor } from "./support/wait.ts";
 import { startLocalNode } from "./support/local_node.ts";
 import { withTempDir } from "./support/temp_dir.ts";
 
@@ -37,6 +40,24 @@ Deno.test("bans are written to the bans file and read back after a restart; scor
     const names = [];
     for await (const e of Deno.readDir(dir)) names.push(e.name);
     assert.deepEqual(names, ["bans.json"]);
+  });
+});
+
+Deno.test("key bans are written to the bans file with their host and read back; unban HOST lifts them", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/bans.json`;
+    let now = 1_000_000;
+    const a = await BanList.open(path, { now: () => now, banMs: 60_000, hostBanMs: 1_000 });
+    a.add("10.0.0.5", 100, "ab".repeat(32));
+    await a.flush();
+    now += 2_000; // the host's own ban has ended, the key's has not
+    const b = await BanList.open(path, { now: () => now });
+    assert.equal(b.isBanned("10.0.0.5"), false);
+    assert.ok(b.isKeyBanned("ab".repeat(32)), "the key ban survives a restart");
+    assert.deepEqual(b.banned(), [{ host: "10.0.0.5", nodeId: "ab".repeat(32), until: 1_060_000 }]);
+    b.unban("10.0.0.5");
+    await b.flush();
+    assert.deepEqual((await BanList.open(path, { now: () => now })).banned(), []);
   });
 });
 
@@ -107,4 +128,32 @@ Deno.test("the stall monitor sees a blocked event loop, and forgets it once it i
   } finally {
     m.stop();
   }
+});
+
+Deno.test("a node refuses a hello with a banned key from any address, and lets another key in from the banned one's host", async () => {
+  await withDir(async (dir) => {
+    const banned = await generateIdentity();
+    await Deno.mkdir(`${dir}/data`, { recursive: true });
+    // Banned while it misbehaved from another address; the host's own ban is long over.
+    const bans = await BanList.open(`${dir}/data/bans.json`, { hostBanMs: 1 });
+    bans.add("127.0.0.1", 100, banned.nodeId);
+    await bans.flush();
+    await new Promise((r) => setTimeout(r, 5));
+    const node = await startLocalNode(dir);
+    const port = Number(node.net.listen.split(":").at(-1));
+    try {
+      const other = await rawPeer(port, helloMessage("x"));
+      const liar = await rawPeer(port, helloMessage("x"), [], { identity: banned });
+      await waitFor(() => liar.conn.isClosed, 5_000, "the banned key's link to close");
+      assert.ok(
+        liar.got.some((m) => m.type === "reject" && m.code === "banned"),
+        `refused as banned: ${JSON.stringify(liar.got)}`,
+      );
+      await waitFor(() => other.got.some((m) => m.type === "proof"), 5_000, "another key to be greeted");
+      assert.equal(other.conn.isClosed, false, "another key from the same host is not locked out");
+      await other.conn.close("done");
+    } finally {
+      await node.stop();
+    }
+  });
 });

@@ -16,6 +16,11 @@ Deno.test("the network's limits keep their relations", () => {
     "every heartbeat of a 10,000-node LAN's ~630 SuperPeers fits a link's budget",
   );
   assert.ok(c.DIR_HEARTBEAT_MS < c.DIR_TTL_MS, "an entry is refreshed before it expires");
+  assert.ok(
+    630 <= c.DIR_MAX_PER_SOURCE && c.DIR_LINK_BUDGET.burst <= c.DIR_MAX_PER_SOURCE &&
+      2 * c.DIR_MAX_PER_SOURCE <= c.DIR_MAX,
+    "one link brings a 10,000-node LAN's directory and its burst, and two links cannot fill the directory",
+  );
   assert.ok(c.DIR_MAX_SEQ_AHEAD_MS >= c.DIR_TTL_MS, "an honest clock's skew within the bound");
   assert.ok(c.MESH_DIAL_BURST >= d.target, "a SuperPeer can dial its whole target mesh at once");
   assert.ok(c.MESH_REDIAL_MS > c.MESH_TICK_MS, "the mesh tick does not redial an address every tick");

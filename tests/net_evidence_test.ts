@@ -30,6 +30,19 @@ Deno.test("forced promotion: a liar 'with room' that answers every join with ful
     assert.deepEqual(s.map((x) => x.role), ["superpeer", "peer", "peer", "peer"], "nobody was promoted");
     assert.ok(peers.every((p) => !p.log.some((l) => l.includes("promoted to SuperPeer"))));
     assert.ok(s.slice(1).every((x) => x.hub === sp.listen), "every Peer kept its SuperPeer");
+    // The tracker file (all four share it) names only SuperPeers that welcomed a node and then served it: the
+    // honest one, once it relayed a block; never the liar, which proved its key and claimed the role but
+    // welcomed no join and relayed nothing.
+    const [hash] = (await sp.rpc<{ hashes: string[] }>("mine", [1])).hashes;
+    await waitForTip(nodes, hash, 10_000, "the SuperPeer's block to reach every Peer");
+    // A node that stops writes what it holds (flush): the last writer is a Peer that asked the liar.
+    await peers[0].rpc("stop").catch(() => {});
+    await peers[0].exited.catch(() => {});
+    const tracker = parseTracker(await Deno.readTextFile(cluster.learnedTracker)).addrs.map((a) =>
+      `${a.hostname}:${a.port}`
+    );
+    assert.equal(tracker[0], sp.listen, `the SuperPeer that served leads: ${tracker}`);
+    assert.ok(!tracker.includes(liar.listen), `no liar in the tracker: ${tracker}`);
   } finally {
     await liar.close();
     await cluster.cleanup();

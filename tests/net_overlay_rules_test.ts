@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { AddressBook, normalizeAddress } from "../lib/net/address_book.ts";
 import {
   DEMOTE_AFTER_MS,
+  DIR_MAX,
+  DIR_MAX_PER_SOURCE,
   DIR_MAX_SEQ_AHEAD_MS,
   DIR_TTL_MS,
   MAX_LINKS_PER_HOST,
@@ -292,6 +294,30 @@ Deno.test("directory: newer entries replace older, forged far-future sequences a
   assert.equal(dir.size, 0);
 });
 
+Deno.test("directory: bounded per source link, and when full the noisiest source's stalest entries go first", () => {
+  const dir = new Directory(12, 4);
+  let now = 1_000;
+  for (const n of [1, 2, 3]) dir.merge(sp(n), now++, "link-b"); // honest news, the oldest
+  for (const n of [4, 5, 6]) dir.merge(sp(n), now++, "link-c");
+  for (let n = 100; n < 110; n++) dir.merge(sp(n), now++, "flood"); // one link's flood
+  assert.equal(dir.heldFrom("flood"), 4, "one link holds at most its bound: its stalest give way");
+  assert.deepEqual(
+    dir.entries().map((e) => e.nodeId).filter((id) => id.startsWith("sp10")),
+    ["sp106", "sp107", "sp108", "sp109"],
+  );
+  assert.equal(dir.size, 10);
+  for (const n of [7, 8, 9]) dir.merge(sp(n), now++, "link-d"); // full: the noisiest source pays, not the stalest
+  assert.equal(dir.size, 12);
+  assert.equal(dir.heldFrom("flood"), 3);
+  for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9]) assert.ok(dir.get(`sp${n}`), `sp${n} kept`);
+  // An entry that moves to another source counts there.
+  dir.merge(sp(1, { seq: 2 }), now++, "link-c");
+  assert.deepEqual([dir.heldFrom("link-b"), dir.heldFrom("link-c")], [2, 4]);
+  dir.remove("sp1", 2);
+  assert.equal(dir.heldFrom("link-c"), 3);
+  assert.ok(DIR_MAX_PER_SOURCE < DIR_MAX);
+});
+
 Deno.test("directory: entries nobody refreshes expire (as removals to gossip), changes remember their source", () => {
   const dir = new Directory();
   dir.merge(sp(1), 0, "link-a");
@@ -353,23 +379,59 @@ function memoryTracker(lines: string[]): TrackerFile & { writes: string[][] } {
   };
 }
 
-Deno.test("address book: the tracker names only SuperPeers this node greeted and the file's own lines, never hearsay", async () => {
+Deno.test("address book: the tracker names only SuperPeers that welcomed this node, primary first, those that served before the others, never hearsay", async () => {
   const clock = manualClock();
   const tracker = memoryTracker(["10.0.0.1 8765", "10.0.0.2 8765"]);
   const book = new AddressBook(tracker, clock);
   assert.deepEqual(await book.load(), ["10.0.0.1:8765", "10.0.0.2:8765"]);
   book.add("10.6.6.6:8765", "heard"); // what some peer told us
+  book.greeted("10.6.6.6:8765"); // its hello claimed the role: no welcome, no place in the file
   book.add("10.0.0.9:8765", "heard");
-  book.greeted("10.0.0.9:8765"); // we dialled it and it answered as a SuperPeer
-  assert.deepEqual(book.trackerLines(["10.0.0.5:8765"]), [
+  book.welcomed("10.0.0.9:8765"); // it answered our join in a proven handshake
+  assert.deepEqual(book.trackerLines({ self: "10.0.0.5:8765" }), [
     "10.0.0.5:8765",
     "10.0.0.9:8765",
     "10.0.0.1:8765",
     "10.0.0.2:8765",
   ]);
+  assert.equal(book.served("10.6.6.6:8765"), false, "never greeted: its service does not count");
+  clock.advance(1000);
+  book.add("10.6.6.7:8765", "heard");
+  book.welcomed("10.6.6.7:8765"); // the newest claimant: greeted later, has served nothing
+  assert.deepEqual(
+    book.trackerLines({}),
+    ["10.6.6.7:8765", "10.0.0.9:8765", "10.0.0.1:8765", "10.0.0.2:8765"],
+    "before any service, the latest greeting first",
+  );
+  assert.equal(book.served("10.0.0.9:8765"), true, "its first service");
+  assert.equal(book.served("10.0.0.9:8765"), false);
+  assert.deepEqual(
+    book.trackerLines({}),
+    ["10.0.0.9:8765", "10.6.6.7:8765", "10.0.0.1:8765", "10.0.0.2:8765"],
+    "the newest claimant never before one that served",
+  );
+  book.add("10.0.0.7:8765", "heard");
+  book.welcomed("10.0.0.7:8765");
+  clock.advance(1000);
+  book.served("10.0.0.7:8765");
+  assert.deepEqual(
+    book.trackerLines({}).slice(0, 3),
+    ["10.0.0.7:8765", "10.0.0.9:8765", "10.6.6.7:8765"],
+    "most recently served first",
+  );
+  assert.deepEqual(
+    book.trackerLines({ primary: "10.0.0.9 8765" }).slice(0, 3),
+    ["10.0.0.9:8765", "10.0.0.7:8765", "10.6.6.7:8765"],
+    "the current primary first",
+  );
+  assert.deepEqual(
+    book.trackerLines({ primary: "10.6.6.6:8765" }).slice(0, 1),
+    ["10.0.0.7:8765"],
+    "a primary that never welcomed us does not lead",
+  );
   for (let i = 0; i < 3; i++) book.failed("10.0.0.2:8765");
-  assert.ok(!book.trackerLines([]).includes("10.0.0.2:8765"), "a line that failed three times goes");
-  assert.deepEqual(book.candidates(), ["10.0.0.9:8765", "10.0.0.1:8765", "10.0.0.2:8765", "10.6.6.6:8765"]);
+  assert.ok(!book.trackerLines({}).includes("10.0.0.2:8765"), "a line that failed three times goes");
+  assert.ok(!book.trackerLines({}).includes("10.6.6.6:8765"), "hearsay never");
 });
 
 Deno.test("a node bound to an IPv6 address advertises it in brackets, as every parser reads it back", () => {
@@ -388,11 +450,11 @@ Deno.test("address book: IPv6 addresses keep their brackets ([::1]:8765, not ::1
   const clock = manualClock();
   const tracker = memoryTracker([]);
   const book = new AddressBook(tracker, clock);
-  book.scheduleWrite(["::1 8765"]);
+  book.scheduleWrite({ self: "::1 8765" });
   await new Promise((r) => setTimeout(r, 0)); // real time: the manual clock has not moved
   assert.deepEqual(tracker.writes, [["[::1]:8765"]], "the first write goes at once");
-  book.scheduleWrite(["10.0.0.1:1"]);
-  book.scheduleWrite(["10.0.0.2:1"]);
+  book.scheduleWrite({ self: "10.0.0.1:1" });
+  book.scheduleWrite({ self: "10.0.0.2:1" });
   await Promise.resolve();
   assert.equal(tracker.writes.length, 1, "then at most one a second");
   clock.advance(1000);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BanList } from "../lib/net/ban.ts";
+import { BanList, HOST_BAN_MS } from "../lib/net/ban.ts";
 import { AddressBook } from "../lib/net/address_book.ts";
 import { systemClock } from "../lib/net/transport.ts";
 import {
@@ -134,7 +134,7 @@ Deno.test("tracker: a SuperPeer named first by the given file still writes itsel
     const learned = learnedTrackerPath(given, "regtest");
     const book = new AddressBook(trackerFile(given, learned), systemClock);
     await book.load();
-    book.scheduleWrite(["10.200.0.1:18765"]);
+    book.scheduleWrite({ self: "10.200.0.1:18765" });
     await book.flush();
     assert.equal((await Deno.readTextFile(learned)).split("\n")[0], "10.200.0.1 18765");
     assert.equal(await Deno.readTextFile(given), "10.200.0.1 18765\n10.200.0.2 18765\n");
@@ -145,7 +145,7 @@ Deno.test("tracker: a SuperPeer named first by the given file still writes itsel
 
 Deno.test("ban list: scores add up to a ban at 100, which expires after 24 h", () => {
   let now = 1_000_000;
-  const bans = new BanList({ now: () => now });
+  const bans = new BanList({ now: () => now, hostBanMs: 24 * 3600 * 1000 });
   assert.equal(bans.add("10.0.0.1", 20), false);
   assert.equal(bans.add("10.0.0.1", 79), false);
   assert.equal(bans.isBanned("10.0.0.1"), false);
@@ -177,4 +177,33 @@ Deno.test("ban list: hosts are normalised, manual ban and unban, bounded memory"
   assert.equal(bans.score("10.0.0.9"), 1);
   now = 1000;
   assert.equal(bans.isBanned("::1"), false);
+});
+
+Deno.test("ban list: a ban names the proven key for 24 h and the host only briefly, so a reused address with another key gets in", () => {
+  let now = 1_000_000;
+  const day = 24 * 3600 * 1000;
+  const bans = new BanList({ now: () => now });
+  assert.equal(bans.add("10.0.0.7", 60, "key-a"), false);
+  assert.equal(bans.add("10.0.0.7", 40, "key-a"), true);
+  assert.equal(bans.isBanned("10.0.0.7"), true, "the host at once");
+  assert.equal(bans.isKeyBanned("key-a"), true);
+  assert.equal(bans.isKeyBanned("key-b"), false);
+  assert.deepEqual(bans.banned(), [
+    { host: "10.0.0.7", until: now + HOST_BAN_MS },
+    { host: "10.0.0.7", nodeId: "key-a", until: now + day },
+  ]);
+  now += HOST_BAN_MS;
+  assert.equal(bans.isBanned("10.0.0.7"), false, "DHCP gave the address to another machine: it may connect");
+  assert.equal(bans.isKeyBanned("key-a"), true, "the banned key stays banned, from any address");
+  assert.equal(bans.add("10.0.0.7", 20, "key-b"), false, "the new machine starts from zero");
+  assert.ok(bans.isListed("10.0.0.7"), "bans still lists the host's key ban");
+  bans.unban("10.0.0.7");
+  assert.equal(bans.isKeyBanned("key-a"), false, "unban HOST lifts the keys banned from it too");
+  assert.deepEqual(bans.banned(), []);
+  // Without a proven key the host ban is as short; a key ban ends after 24 h.
+  bans.add("10.0.0.8", 100);
+  assert.deepEqual(bans.banned(), [{ host: "10.0.0.8", until: now + HOST_BAN_MS }]);
+  bans.add("10.0.0.9", 100, "key-c");
+  now += day;
+  assert.equal(bans.isKeyBanned("key-c"), false);
 });

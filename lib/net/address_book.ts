@@ -1,8 +1,10 @@
 /**
  * The address book: every address this node has heard of, what it learned by dialling each, and the
  * tracker file it keeps (like bcoin's `hostlist.js` and btcd's `addrmgr`). Addresses others tell us about
- * are only candidates; the tracker file lists only SuperPeers this node dialled and greeted itself (plus
- * the file's own lines it has not disproved), so no single peer's word can rewrite it.
+ * are only candidates; the tracker file lists only SuperPeers this node dialled and that answered its join or
+ * mesh in a proven handshake, those that served it (relayed a block or transaction) before the others, plus
+ * the file's own lines it has not disproved, so no peer's word (a role claimed in `hello`, a directory
+ * entry) can rewrite it.
  * @module
  */
 import { SerialQueue } from "../serial_queue.ts";
@@ -17,8 +19,12 @@ export type AddressSource = "tracker" | "connect" | "heard";
 interface Entry {
   addr: string;
   source: AddressSource;
-  /** When we last dialled it and it answered as a SuperPeer (undefined: never). */
+  /** When we last dialled it and it proved its key in a hello as a SuperPeer (undefined: never). */
   greetedAt?: number;
+  /** When we last dialled it and it answered our join or mesh with a welcome (undefined: never). */
+  welcomedAt?: number;
+  /** When it last relayed a block or transaction to us on such a link (undefined: never). */
+  servedAt?: number;
   /** Failed dials since it last answered. */
   failures: number;
   /** Insertion order, for stable ordering. */
@@ -34,6 +40,17 @@ export function normalizeAddress(addr: string): string | undefined {
   }
 }
 
+/**
+ * What leads the tracker file: `self`, this node when it is a SuperPeer, then `primary`, the SuperPeer it is
+ * a Peer of (only once that one has served it).
+ */
+export interface TrackerLead {
+  /** This node's own address, when it is a SuperPeer. */
+  self?: string;
+  /** The address this node dialled its current primary SuperPeer at, when it is a Peer. */
+  primary?: string;
+}
+
 /** Remembered addresses and the tracker file. */
 export class AddressBook {
   #entries = new Map<string, Entry>();
@@ -41,7 +58,7 @@ export class AddressBook {
   #clock: Clock;
   #max: number;
   #seq = 0;
-  #lead: string[] = [];
+  #lead: TrackerLead = {};
   #writeTimer: unknown;
   #writing = new SerialQueue();
   #lastWritten = "";
@@ -84,13 +101,38 @@ export class AddressBook {
     return a;
   }
 
-  /** We dialled `addr` and it answered as a SuperPeer: it may go in the tracker file. */
+  /** We dialled `addr` and it proved its node id in a hello that says SuperPeer (for whom to dial first). */
   greeted(addr: string): void {
     const a = this.add(addr, "heard");
     if (!a) return;
     const e = this.#entries.get(a)!;
     e.greetedAt = this.#clock.now();
     e.failures = 0;
+  }
+
+  /**
+   * We dialled `addr` and it answered our join or mesh with a welcome after proving its node id: a SuperPeer
+   * that exists, not only its role claimed in `hello`. It goes in the tracker file, before the others once
+   * it also `served` us.
+   */
+  welcomed(addr: string): void {
+    this.greeted(addr);
+    const a = normalizeAddress(addr);
+    const e = a && this.#entries.get(a);
+    if (e) e.welcomedAt = this.#clock.now();
+  }
+
+  /**
+   * A SuperPeer we `welcomed` at `addr` relayed a block or transaction to us on that link. Returns true when
+   * that is its first service (it moves up in the tracker file, worth a write soon).
+   */
+  served(addr: string): boolean {
+    const a = normalizeAddress(addr);
+    const e = a && this.#entries.get(a);
+    if (!e || e.welcomedAt === undefined) return false;
+    const first = e.servedAt === undefined;
+    e.servedAt = this.#clock.now();
+    return first;
   }
 
   /** A dial to `addr` failed, or it was no SuperPeer. */
@@ -131,19 +173,30 @@ export class AddressBook {
   }
 
   /**
-   * The tracker file's contents: `lead` first (this node when it is a SuperPeer, then its own SuperPeers),
-   * then SuperPeers it greeted, latest first, then the file's own lines not yet disproved.
+   * The tracker file's contents: `lead.self` first (this node as a SuperPeer), then `lead.primary` if it
+   * answered our join, then the SuperPeers we greeted that served us, most recently served first, then those
+   * we greeted that have not served us yet (latest greeting first: a fresh network has no blocks), then the
+   * file's own lines not yet disproved. A node that only claimed to be a SuperPeer (in `hello`, in an entry)
+   * is left out, and one that served nothing never goes before one that did.
    */
-  trackerLines(lead: readonly string[] = this.#lead): string[] {
-    const greeted = [...this.#entries.values()].filter((e) => e.greetedAt !== undefined)
-      .sort((a, b) => b.greetedAt! - a.greetedAt!).map((e) => e.addr);
+  trackerLines(lead: TrackerLead = this.#lead): string[] {
+    const greeted = [...this.#entries.values()].filter((e) => e.welcomedAt !== undefined);
+    const served = greeted.filter((e) => e.servedAt !== undefined)
+      .sort((a, b) => b.servedAt! - a.servedAt! || a.seq - b.seq).map((e) => e.addr);
+    const idle = greeted.filter((e) => e.servedAt === undefined)
+      .sort((a, b) => b.welcomedAt! - a.welcomedAt! || a.seq - b.seq).map((e) => e.addr);
+    const primary = lead.primary === undefined ? undefined : normalizeAddress(lead.primary);
     const kept = [...this.#entries.values()]
       .filter((e) =>
-        e.greetedAt === undefined && (e.source === "tracker" || e.source === "connect") && e.failures < 3
+        e.welcomedAt === undefined && (e.source === "tracker" || e.source === "connect") && e.failures < 3
       )
       .sort((a, b) => a.seq - b.seq).map((e) => e.addr);
+    const first = [
+      ...(lead.self === undefined ? [] : [normalizeAddress(lead.self)]),
+      ...(primary !== undefined && greeted.some((e) => e.addr === primary) ? [primary] : []),
+    ];
     const out: string[] = [];
-    for (const a of [...lead.map(normalizeAddress), ...greeted, ...kept]) {
+    for (const a of [...first, ...served, ...idle, ...kept]) {
       if (a && !out.includes(a)) out.push(a);
       if (out.length >= TRACKER_MAX) break;
     }
@@ -151,11 +204,11 @@ export class AddressBook {
   }
 
   /**
-   * Writes the tracker with `lead` first: at once when the last write is `TRACKER_WRITE_MS` old (a new
+   * Writes the tracker with `lead` first (see `trackerLines`): at once when the last write is `TRACKER_WRITE_MS` old (a new
    * SuperPeer is in the file before a second node in the same folder reads it), else coalesced after it.
    */
-  scheduleWrite(lead: readonly string[]): void {
-    this.#lead = [...lead];
+  scheduleWrite(lead: TrackerLead): void {
+    this.#lead = { ...lead };
     if (this.#writeTimer !== undefined) return;
     const wait = this.#lastWriteAt + TRACKER_WRITE_MS - this.#clock.now();
     if (wait <= 0) return this.#writeNow();

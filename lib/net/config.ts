@@ -103,6 +103,11 @@ export const DIR_MEMBER_REFRESH_MS = 15_000;
 /** Entries a directory holds at most (a 10,000-node LAN needs about 630). */
 export const DIR_MAX = 4096;
 /**
+ * Entries a directory holds at most from one source (link): a whole 10,000-node LAN's ~630 fit, one
+ * flooding link cannot fill the directory.
+ */
+export const DIR_MAX_PER_SOURCE = 1024;
+/**
  * Directory entries one link may make this node check, at once (a welcome of a 10,000-node LAN's ~630
  * SuperPeers fits) and then per second (every SuperPeer's heartbeat, 630 / 20 s, fits too): past that a link's
  * entries are dropped unread, so a flood costs its sender, not the signature checks of every receiver.

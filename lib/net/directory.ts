@@ -5,7 +5,7 @@
  * is a claim: it decides only whom to dial, never whom to trust, and a dial checks it.
  * @module
  */
-import { DIR_MAX, DIR_MAX_SEQ_AHEAD_MS, DIR_TTL_MS } from "./config.ts";
+import { DIR_MAX, DIR_MAX_PER_SOURCE, DIR_MAX_SEQ_AHEAD_MS, DIR_TTL_MS } from "./config.ts";
 import type { SuperPeerEntry } from "./messages.ts";
 
 /** What a merge did: a SuperPeer not known before, a newer entry of a known one, or nothing. */
@@ -26,15 +26,29 @@ export interface Changes {
   remove: { nodeId: string; seq: number; from: unknown; sig?: string }[];
 }
 
-/** A bounded, expiring map of SuperPeer entries with an outbox of changes. */
+/**
+ * A bounded, expiring map of SuperPeer entries with an outbox of changes. Bounded in total and per source:
+ * one source (a link) holds at most `maxPerSource` entries, its stalest giving way to its newest, and when the
+ * directory is full the noisiest source (the one holding the most entries) loses its stalest first, so one
+ * flooding link cannot push out what the others said.
+ */
 export class Directory {
   #slots = new Map<string, Slot>();
   #outbox = new Map<string, { entry?: SuperPeerEntry; seq: number; from: unknown; sig?: string }>();
+  /** Entries held per source. */
+  #perSource = new Map<unknown, number>();
   #max: number;
+  #maxPerSource: number;
 
-  /** An empty directory holding at most `max` entries. */
-  constructor(max = DIR_MAX) {
+  /** An empty directory holding at most `max` entries, and at most `maxPerSource` from one source. */
+  constructor(max = DIR_MAX, maxPerSource = Math.min(DIR_MAX_PER_SOURCE, max)) {
     this.#max = max;
+    this.#maxPerSource = maxPerSource;
+  }
+
+  /** Entries held now that came from `from`. */
+  heldFrom(from: unknown): number {
+    return this.#perSource.get(from) ?? 0;
   }
 
   /** Number of SuperPeers known. */
@@ -60,7 +74,11 @@ export class Directory {
     if (entry.seq > now + DIR_MAX_SEQ_AHEAD_MS) return undefined;
     const old = this.#slots.get(entry.nodeId);
     if (old && old.entry.seq >= entry.seq) return undefined;
+    if (old) this.#count(old.from, -1);
+    // Its source at its bound: that source's stalest entry gives way.
+    if (this.heldFrom(from) >= this.#maxPerSource) this.#dropStalestOf(from);
     this.#slots.set(entry.nodeId, { entry, expiresAt: now + DIR_TTL_MS, from });
+    this.#count(from, 1);
     this.#outbox.set(entry.nodeId, { entry, seq: entry.seq, from });
     if (!old) this.#evict();
     return old ? "newer" : "new";
@@ -73,7 +91,7 @@ export class Directory {
   remove(nodeId: string, seq: number, from?: unknown, sig?: string): boolean {
     const old = this.#slots.get(nodeId);
     if (!old || old.entry.seq > seq) return false;
-    this.#slots.delete(nodeId);
+    this.#delete(nodeId);
     this.#outbox.set(nodeId, { seq, from, sig });
     return true;
   }
@@ -83,7 +101,7 @@ export class Directory {
     const gone: string[] = [];
     for (const [id, s] of this.#slots) {
       if (s.expiresAt <= now && id !== keep) {
-        this.#slots.delete(id);
+        this.#delete(id);
         this.#outbox.set(id, { seq: s.entry.seq, from: undefined });
         gone.push(id);
       }
@@ -110,11 +128,33 @@ export class Directory {
 
   #evict(): void {
     if (this.#slots.size <= this.#max) return;
-    // Full: the entry closest to expiry goes (the stalest news).
+    // Full: the noisiest source's stalest entry goes.
+    let noisiest: unknown, most = 0;
+    for (const [from, n] of this.#perSource) {
+      if (n > most) [noisiest, most] = [from, n];
+    }
+    this.#dropStalestOf(noisiest);
+  }
+
+  /** Drops the entry from `from` closest to expiry (the stalest news it gave). */
+  #dropStalestOf(from: unknown): void {
     let victim: string | undefined, soonest = Infinity;
     for (const [id, s] of this.#slots) {
-      if (s.expiresAt < soonest) [victim, soonest] = [id, s.expiresAt];
+      if (s.from === from && s.expiresAt < soonest) [victim, soonest] = [id, s.expiresAt];
     }
-    if (victim !== undefined) this.#slots.delete(victim);
+    if (victim !== undefined) this.#delete(victim);
+  }
+
+  #delete(nodeId: string): void {
+    const s = this.#slots.get(nodeId);
+    if (!s) return;
+    this.#slots.delete(nodeId);
+    this.#count(s.from, -1);
+  }
+
+  #count(from: unknown, by: number): void {
+    const n = (this.#perSource.get(from) ?? 0) + by;
+    if (n > 0) this.#perSource.set(from, n);
+    else this.#perSource.delete(from);
   }
 }

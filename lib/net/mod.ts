@@ -44,7 +44,7 @@ export {
   type SignatureCheck,
 } from "./identity.ts";
 export type { Discover, DiscoverHost } from "./discovery.ts";
-export type { BanList } from "./ban.ts";
+export type { Ban, BanList } from "./ban.ts";
 export type { Clock, Listener, Stream, TimerId, Transport } from "./transport.ts";
 export type { LedgerPort, TipInfo, Verdict } from "./ledger_port.ts";
 export type { Link } from "./link.ts";

@@ -14,7 +14,7 @@
  * functions in `overlay.ts`; this class keeps the state and does the talking.
  * @module
  */
-import { AddressBook } from "./address_book.ts";
+import { AddressBook, type TrackerLead } from "./address_book.ts";
 import { BAN_THRESHOLD, BanList, MALFORMED_SCORE } from "./ban.ts";
 import {
   BACKUP_RETRY_MAX_MS,
@@ -178,10 +178,11 @@ type AskResult =
 /** What each link is for; kept here, not on the link, so one owner changes it. */
 type LinkState =
   | { kind: "pending" }
-  | { kind: "asking"; intent: Intent; resolve: (r: AskResult) => void }
+  | { kind: "asking"; intent: Intent; resolve: (r: AskResult) => void; addr: string }
   | { kind: "member"; primary: boolean; lastBlock: number; lastTx: number }
-  | { kind: "superpeer"; primary: boolean; roster: PeerEntry[]; dir: Directory }
-  | { kind: "mesh"; lastBlock: number; lastTx: number };
+  | { kind: "superpeer"; primary: boolean; roster: PeerEntry[]; dir: Directory; addr: string }
+  /** `addr`: where we dialled it (undefined when it dialled us). */
+  | { kind: "mesh"; lastBlock: number; lastTx: number; addr?: string };
 
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
 export class Network {
@@ -429,6 +430,8 @@ export class Network {
       };
     }
     if (h.nodeId === this.nodeId) return { code: "self", reason: "connected to myself" };
+    // A banned key, from whatever address (its host's own ban is short: DHCP may give it to another machine).
+    if (this.#bans.isKeyBanned(h.nodeId)) return { code: "banned", reason: "this node key is banned here" };
     return undefined;
   }
 
@@ -663,7 +666,7 @@ export class Network {
     const want: Intent = hello.role === "superpeer" ? intent : { kind: "getaddr" };
     if (hello.role === "superpeer") this.#book.greeted(addr);
     const result = new Promise<AskResult>((resolve) => {
-      this.#state.set(link, { kind: "asking", intent: want, resolve });
+      this.#state.set(link, { kind: "asking", intent: want, resolve, addr });
       link.conn.closed.then(() => resolve(link.rejectCode === "busy" ? { kind: "busy" } : { kind: "dead" }));
     });
     const timer = this.#clock.setTimeout(() => link.conn.close("no answer"), HANDSHAKE_TIMEOUT_MS);
@@ -683,6 +686,8 @@ export class Network {
   #onAnswer(link: Link, s: Extract<LinkState, { kind: "asking" }>, msg: Message): void {
     switch (msg.type) {
       case "welcome": {
+        // It proved its node id and answered our join or mesh: greeted (its role in hello alone is a claim).
+        if (s.intent.kind === "join" || s.intent.kind === "mesh") this.#book.welcomed(s.addr);
         if (s.intent.kind === "join") {
           const dir = new Directory();
           this.#state.set(link, {
@@ -690,11 +695,13 @@ export class Network {
             primary: s.intent.primary,
             roster: [...msg.members],
             dir,
+            addr: s.addr,
           });
           // Fellow Peers are where a SuperPeer left alone after a failover looks for the rest (`#probe`).
           for (const p of msg.members) this.#book.add(p.listen, "heard");
-        } else if (s.intent.kind === "mesh") this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0 });
-        else return void link.conn.close("unasked welcome");
+        } else if (s.intent.kind === "mesh") {
+          this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0, addr: s.addr });
+        } else return void link.conn.close("unasked welcome");
         void this.#mergeEntries(msg.superpeers, link);
         s.resolve({ kind: "linked", link });
         return;
@@ -1401,9 +1408,15 @@ export class Network {
     }
   }
 
-  /** A link relayed something new to us: remembered for eviction (useful links are kept). */
+  /**
+   * A link relayed something new to us: remembered for eviction (useful links are kept), and a SuperPeer we
+   * dialled and greeted on it has served us (it may go in the tracker file).
+   */
   #news(link: Link, kind: "block" | "tx"): void {
     const s = this.#state.get(link);
+    if ((s?.kind === "superpeer" || s?.kind === "mesh") && s.addr !== undefined) {
+      if (this.#book.served(s.addr)) this.#book.scheduleWrite(this.#trackerLead());
+    }
     if (s?.kind !== "member" && s?.kind !== "mesh") return;
     if (kind === "block") s.lastBlock = this.#clock.now();
     else s.lastTx = this.#clock.now();
@@ -1467,8 +1480,11 @@ export class Network {
     const host = link.conn.remote.hostname;
     this.#emit({ type: "misbehaviour", host, score, reason });
     // Many nodes may share a loopback address: there a misbehaving link is cut, never the whole host.
-    if (!isLoopback(host) && score > 0) this.#bans.add(host, score);
-    if (score >= BAN_THRESHOLD || this.#bans.isBanned(host)) link.conn.close(`misbehaviour: ${reason}`);
+    // The ban names the link's proven key, if it has one, beside the host.
+    const banned = !isLoopback(host) && score > 0 && this.#bans.add(host, score, link.hello?.nodeId);
+    if (score >= BAN_THRESHOLD || banned || this.#bans.isBanned(host)) {
+      link.conn.close(`misbehaviour: ${reason}`);
+    }
   }
 
   // ---- small helpers ----
@@ -1490,12 +1506,12 @@ export class Network {
     return this.#dir.entries().filter((e) => e.nodeId !== this.nodeId);
   }
 
-  /** What leads the tracker file: this node when it is a SuperPeer, then its own SuperPeers. */
-  #trackerLead(): string[] {
+  /** What leads the tracker file: this node when it is a SuperPeer, else its primary (once that served it). */
+  #trackerLead(): TrackerLead {
     const r = this.#role;
-    if (r.kind === "superpeer") return [this.#advertise];
-    if (r.kind === "peer") return [r.primary, r.backup].filter((l) => l).map((l) => entryOf(l!).listen);
-    return [];
+    if (r.kind === "superpeer") return { self: this.#advertise };
+    const s = r.kind === "peer" ? this.#state.get(r.primary) : undefined;
+    return s?.kind === "superpeer" ? { primary: s.addr } : {};
   }
 
   #jitter(ms: number): number {

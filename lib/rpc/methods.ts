@@ -338,7 +338,7 @@ export const METHODS: Record<string, Method> = {
       throw new RpcBadParams("unban takes a host, e.g. 192.168.1.7");
     }
     const h = host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
-    if (!node.bans.isBanned(h)) throw new RpcRefused(`${host} is not banned`, RPC_ERRORS.unknown);
+    if (!node.bans.isListed(h)) throw new RpcRefused(`${host} is not banned`, RPC_ERRORS.unknown);
     node.bans.unban(h);
     await node.bans.flush();
     return { host: h, banned: false };
