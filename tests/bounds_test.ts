@@ -537,8 +537,6 @@ const NO_ROW: Record<string, string> = {
   MAX_REDIRECTS: "enforced in network.ts (being rebuilt)",
   DIR_MAX: "enforced in directory.ts (being rebuilt)",
   DEFAULT_MAX_PEERS: "enforced in network.ts and overlay.ts (being rebuilt)",
-  FAILOVER_MAX_DIALS:
-    "how many entries a failover dials at once (network.ts); net_flood_failover_test runs it",
   TRACKER_MAX: "the lines of the tracker file the address book writes; not a pool",
   FAILOVER_MAX_DIALS:
     "dials of one failover, not a pool: failoverOrder's bound, tested in net_overlay_rules_test",
