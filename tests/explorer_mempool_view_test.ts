@@ -51,8 +51,15 @@ Deno.test("mempool view: the next block, fees per block, and /api documenting ev
           assert.equal(m.nextBlock.minFeeRate, +rates[0].toFixed(3));
           assert.equal(m.nextBlock.medianFeeRate, +rates[1].toFixed(3));
           assert.equal(m.nextBlock.maxFeeRate, +rates[2].toFixed(3));
+          // The wallet's suggestion, as the menu shows it before a payment's confirm.
+          assert.equal(m.nextBlock.suggestedFeeRate, node.suggestedFeeRate());
+          assert.ok(m.nextBlock.suggestedFeeRate > 0);
           const page = await get("/");
           assert.match(page.text, /Next block: <b>3<\/b> transactions/);
+          assert.match(
+            page.text,
+            new RegExp(`A payment now: <b>${node.suggestedFeeRate()}</b> base units per`),
+          );
         },
       );
 

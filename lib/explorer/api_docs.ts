@@ -52,7 +52,7 @@ export const API_DOCS: readonly ApiEntry[] = [
   {
     path: "/api/mempool",
     answer: "count, bytes, fees, histogram [{min, count, bytes}] (fee-rate buckets from 1, 2, 4 … 128 base " +
-      "units a byte), newest (10), nextBlock {count, bytes, fees, minFeeRate, medianFeeRate, maxFeeRate}: the " +
+      "units a byte), newest (10), nextBlock {count, bytes, fees, minFeeRate, medianFeeRate, maxFeeRate, suggestedFeeRate}: the " +
       "next block as this node's miner would fill it",
   },
   {

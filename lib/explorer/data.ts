@@ -102,6 +102,8 @@ export interface NextBlock {
   minFeeRate: number | null;
   medianFeeRate: number | null;
   maxFeeRate: number | null;
+  /** The fee rate the wallet suggests for a payment now (`Node.suggestedFeeRate`: the menu shows the same). */
+  suggestedFeeRate: number;
 }
 
 /** Series for the charts, one entry per block, oldest first. */
@@ -318,6 +320,7 @@ export class ExplorerData {
         ? null
         : round(rates.length % 2 ? rates[mid] : (rates[mid - 1] + rates[mid]) / 2),
       maxFeeRate: round(rates.at(-1)),
+      suggestedFeeRate: this.node.suggestedFeeRate(),
     };
   }
 

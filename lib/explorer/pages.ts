@@ -328,15 +328,17 @@ function histogramSvg(m: MempoolSummary): Safe {
 
 /** The next block as the mempool would fill it, in one line. */
 function renderNextBlock(n: NextBlock): Safe {
+  const suggested = html`<p class="suggested-fee">A payment now: <b>${n.suggestedFeeRate}</b> base units per
+    byte suggested (what the wallet offers)</p>`;
   if (n.count === 0) {
-    return html`<p class="next-block">Next block: <span class="dim">no transactions waiting</span></p>`;
+    return html`<p class="next-block">Next block: <span class="dim">no transactions waiting</span></p>${suggested}`;
   }
   return html`
     <p
       class="next-block">Next block: <b>${n.count}</b> transaction${n.count === 1 ? "" : "s"}, ${bytes(
         n.bytes,
       )}, ${coins(n.fees)} in fees; fee rates ${n.minFeeRate} to ${n.maxFeeRate}, median <b>${n
-        .medianFeeRate}</b> base units per byte</p>
+        .medianFeeRate}</b> base units per byte</p>${suggested}
   `;
 }
 
