@@ -23,7 +23,7 @@ import { callRpc, NoNode, RpcError } from "./lib/rpc/client.ts";
 import { RPC_ERRORS, startRpc } from "./lib/rpc/server.ts";
 import { RPC_ERROR_NAMES } from "./lib/rpc/methods.ts";
 import { DataDirLocked } from "./lib/store/lock.ts";
-import { syncLine } from "./lib/sync_progress.ts";
+import { syncLine } from "./lib/node/sync_progress.ts";
 import { StoreError } from "./lib/store/store.ts";
 import { WalletError } from "./lib/wallet/errors.ts";
 import type { Explorer } from "./lib/explorer/server.ts";

@@ -9,7 +9,7 @@ import { Chain, type ChainUpdate, partialUpdate } from "./chain/chain.ts";
 import { Mempool, type MempoolEntry } from "./chain/mempool.ts";
 import { checkProofOfWork } from "./consensus/pow.ts";
 import { nextBits } from "./chain/block_rules.ts";
-import { ClockSkew, skewWarning } from "./clock_skew.ts";
+import { ClockSkew, skewWarning } from "./node/clock_skew.ts";
 import { type NetworkName, type NetworkParams, NETWORKS } from "./consensus/params.ts";
 import { type Block, decodeBlock, encodeBlock } from "./primitives/block.ts";
 import { blockHashSync, type BlockHeader, decodeHeader, HEADER_SIZE } from "./primitives/header.ts";
@@ -25,23 +25,23 @@ import { openStore, type Store } from "./store/store.ts";
 import { Wallet, type WalletView } from "./wallet/wallet.ts";
 import { RecentFeeRates, suggestFeeRate } from "./wallet/fee_rate.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
-import { malformed, refused } from "./verdict.ts";
-import { countVerdict } from "./metrics.ts";
+import { malformed, refused } from "./node/verdict.ts";
+import { countVerdict } from "./runtime/metrics.ts";
 import { BanList } from "./net/ban.ts";
-import { StallMonitor } from "./stall_monitor.ts";
-import { turns } from "./turns.ts";
-import { SerialQueue } from "./serial_queue.ts";
+import { StallMonitor } from "./runtime/stall_monitor.ts";
+import { turns } from "./runtime/turns.ts";
+import { SerialQueue } from "./runtime/serial_queue.ts";
 import { Network, type NetworkEvent, type NetworkOptions, type Role } from "./net/network.ts";
 import type { HostPort } from "./net/messages.ts";
 import { learnedTrackerPath, type TrackerFile, trackerFile } from "./net/tracker.ts";
 import { LanDiscovery } from "./net/discovery.ts";
 import { Miner } from "./mining/miner.ts";
 import { createTemplate } from "./mining/template.ts";
-import { SyncMeter, type SyncProgress } from "./sync_progress.ts";
+import { SyncMeter, type SyncProgress } from "./node/sync_progress.ts";
 import { VerifyPool } from "./crypto/verify_pool.ts";
 import { VerifyQueue } from "./crypto/verify_queue.ts";
 
-export { syncLine, type SyncProgress } from "./sync_progress.ts";
+export { syncLine, type SyncProgress } from "./node/sync_progress.ts";
 
 /** How to start a node. */
 export interface NodeOptions {

@@ -4,7 +4,7 @@
  * menu's status line, while blocks whose work is not what the tip needs count for nothing.
  */
 import assert from "node:assert/strict";
-import { CLOCK_WARN_S, ClockSkew, medianOffset, skewWarning } from "../lib/clock_skew.ts";
+import { CLOCK_WARN_S, ClockSkew, medianOffset, skewWarning } from "../lib/node/clock_skew.ts";
 import { humanText } from "../lib/cli/output.ts";
 import { encodeBlock } from "../lib/primitives/block.ts";
 import { createTemplate, solveSync } from "../lib/mining/template.ts";

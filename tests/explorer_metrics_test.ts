@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { parsePrometheusTextFormat } from "./support/test_deps.ts";
 import { startExplorer } from "../lib/explorer/server.ts";
 import { renderPrometheus } from "../lib/explorer/prometheus.ts";
-import { Counters, countVerdict, MAX_COUNTER_KEYS, OTHER } from "../lib/metrics.ts";
+import { Counters, countVerdict, MAX_COUNTER_KEYS, OTHER } from "../lib/runtime/metrics.ts";
 import { startLocalNode } from "./support/local_node.ts";
 import { withTempDir } from "./support/temp_dir.ts";
 import { waitFor } from "./support/wait.ts";

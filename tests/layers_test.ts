@@ -11,9 +11,9 @@ import assert from "node:assert/strict";
  * from a module beside it (mining and wallet, say, stay strangers) or above it.
  */
 export const FLOORS: readonly (readonly string[])[] = [
-  // Tools that know nothing of a ledger: atomic files, one-at-a-time queues, turns, stall watch; and (arriving
-  // with the explorer branch) lib/http, the bounded HTTP server of the explorer and the RPC.
-  ["util", "http"],
+  // Tools that know nothing of a ledger (lib/runtime: atomic files, one-at-a-time queues, turns, stall watch,
+  // the process's counters) and lib/http, the bounded HTTP server of the explorer and the RPC.
+  ["runtime", "http"],
   ["crypto"],
   ["primitives"], // encodings, ids, and the coin (an unspent output): data, no rules
   ["consensus"],
@@ -28,19 +28,7 @@ export const FLOORS: readonly (readonly string[])[] = [
 
 /** The loose files of `lib/` and the module each belongs to (folders are modules by their name). */
 export const LOOSE: Readonly<Record<string, string>> = {
-  "lib/atomic_file.ts": "util",
-  "lib/serial_queue.ts": "util",
-  "lib/stall_monitor.ts": "util",
-  "lib/turns.ts": "util",
-  "lib/node.ts": "node",
-  "lib/verdict.ts": "node", // turns the ledger's errors into the network's verdicts, for node.ts only
-  "lib/sync_progress.ts": "node", // what the node reports of a sync; read by the menu above
-  "lib/data_dir.ts": "node", // where a node keeps its files; read by the command line above
-  // Arriving with other branches, placed here so that the merge only has to look at real breaches:
-  "lib/clock_skew.ts": "node", // first-hour: the node's clock against its peers'; pure, used by node.ts
-  // explorer: counters that lib/net/connection.ts and node.ts feed, so below net; it imports net's `Verdict`
-  // type, a breach to settle at the merge (name the verdict kinds in metrics.ts, or let node.ts count them).
-  "lib/metrics.ts": "util",
+  "lib/node.ts": "node", // its parts are in lib/node/
 };
 
 /** The test kit: only itself (and tests, benchmarks, scripts) may import it. */
@@ -52,7 +40,7 @@ const OUTSIDE_ALLOWED: ReadonlySet<string> = new Set(["deno.json"]); // the vers
 /**
  * What `lib/net` may take from the ledger's floors. The network speaks bytes, ids and `LedgerPort`: blocks and
  * transactions cross it as canonical bytes and hex ids, and the ledger answers in `LedgerPort`'s own words
- * (`Verdict`, `TipInfo`). So, besides `lib/crypto` and the utilities (hashes, keys, hex, queues: all allowed),
+ * (`Verdict`, `TipInfo`). So, besides `lib/crypto` and `lib/runtime` (hashes, keys, hex, queues: all allowed),
  * it may import only the network's name (a type) and the policy limits a message is measured against before
  * anything decodes it. Nothing from `lib/primitives`, `lib/chain`, `lib/store`, `lib/mining` or
  * `lib/wallet`, not even a type.
@@ -180,14 +168,14 @@ Deno.test("layers: the rules refuse an upward, a sideways and a test-kit import,
   // Downwards and within a module: allowed.
   assert.equal(breach("lib/chain/chain.ts", "lib/store/store.ts", false), undefined);
   assert.equal(breach("lib/chain/chain.ts", "lib/chain/errors.ts", false), undefined);
-  assert.equal(breach("lib/node.ts", "lib/serial_queue.ts", false), undefined);
-  assert.equal(breach("lib/node.ts", "lib/verdict.ts", false), undefined);
-  assert.equal(breach("lib/ui/menu.ts", "lib/sync_progress.ts", false), undefined);
+  assert.equal(breach("lib/node.ts", "lib/runtime/serial_queue.ts", false), undefined);
+  assert.equal(breach("lib/node.ts", "lib/node/verdict.ts", false), undefined);
+  assert.equal(breach("lib/ui/menu.ts", "lib/node/sync_progress.ts", false), undefined);
   assert.equal(breach("lib/cli/help.ts", "deno.json", false), undefined);
   // Upwards, even for a type.
   assert.match(breach("lib/store/store.ts", "lib/chain/coins.ts", true)!, /higher floor/);
   assert.match(breach("lib/primitives/block.ts", "lib/consensus/params.ts", false)!, /higher floor/);
-  assert.match(breach("lib/serial_queue.ts", "lib/crypto/hex.ts", false)!, /higher floor/);
+  assert.match(breach("lib/runtime/serial_queue.ts", "lib/crypto/hex.ts", false)!, /higher floor/);
   assert.match(breach("lib/chain/chain.ts", "lib/node.ts", true)!, /higher floor/);
   // Beside.
   assert.match(breach("lib/wallet/wallet.ts", "lib/mining/template.ts", false)!, /beside/);

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { BanList } from "../lib/net/ban.ts";
 import { generateIdentity } from "../lib/net/identity.ts";
-import { StallMonitor } from "../lib/stall_monitor.ts";
+import { StallMonitor } from "../lib/runtime/stall_monitor.ts";
 import { helloMessage, rawPeer } from "./support/raw_peer.ts";
 import { waitFor } from "./support/wait.ts";
 import { startLocalNode } from "./support/local_node.ts";

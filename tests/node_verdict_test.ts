@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { BAN, NO_BLAME, ValidationError } from "../lib/chain/errors.ts";
 import { MALFORMED_SCORE } from "../lib/net/ban.ts";
 import { DecodeError } from "../lib/primitives/bytes.ts";
-import { malformed, refused } from "../lib/verdict.ts";
+import { malformed, refused } from "../lib/node/verdict.ts";
 
 Deno.test("verdict: bytes that do not decode are malformed, scored MALFORMED_SCORE; other errors are thrown", () => {
   assert.deepEqual(malformed(new DecodeError("truncated header")), {

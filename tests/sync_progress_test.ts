@@ -11,7 +11,7 @@ import {
   SHOW_FROM_BLOCKS,
   syncLine,
   SyncMeter,
-} from "../lib/sync_progress.ts";
+} from "../lib/node/sync_progress.ts";
 import { Cluster } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 

@@ -1,7 +1,7 @@
 /** Turns of the event loop for peers' messages: one per turn, small ones mostly first, large ones never starved. */
 import assert from "node:assert/strict";
 import { setImmediate } from "node:timers";
-import { SLICE_MS, SMALL_COST, Turns } from "../lib/turns.ts";
+import { SLICE_MS, SMALL_COST, Turns } from "../lib/runtime/turns.ts";
 
 /** Uses up the current slice, as a long run of checks would. */
 function busySlice(turns: Turns): void {

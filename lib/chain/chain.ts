@@ -35,7 +35,7 @@ import { ensure, NO_BLAME, ValidationError } from "./errors.ts";
 import { checkBlockSignatures, checkInputs, signatureKey } from "./tx_rules.ts";
 import { decodeUndo, encodeUndo } from "./undo.ts";
 import { prevHashOf, StoredEntry } from "./stored_entry.ts";
-import { SerialQueue } from "../serial_queue.ts";
+import { SerialQueue } from "../runtime/serial_queue.ts";
 import type { VerifyQueue } from "../crypto/verify_queue.ts";
 
 /** Status flags of a stored block. */

@@ -6,7 +6,7 @@
  */
 import type { NetworkName } from "../consensus/params.ts";
 import { NETWORKS } from "../consensus/params.ts";
-import { defaultDataDir } from "../data_dir.ts";
+import { defaultDataDir } from "./data_dir.ts";
 import type { Args } from "./commands.ts";
 
 /** The clone's folder (where deno.json and cli.ts are), when running from source. */

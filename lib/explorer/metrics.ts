@@ -7,8 +7,8 @@
  * @module
  */
 import type { Node } from "../node.ts";
-import { traffic, verdicts } from "../metrics.ts";
-import type { Counters } from "../metrics.ts";
+import { traffic, verdicts } from "../runtime/metrics.ts";
+import type { Counters } from "../runtime/metrics.ts";
 import { verifyQueue } from "../crypto/verify_queue.ts";
 import { type Family, PROMETHEUS_CONTENT_TYPE, renderPrometheus, type Sample } from "./prometheus.ts";
 import { networkView } from "./network_view.ts";

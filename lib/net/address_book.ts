@@ -7,7 +7,7 @@
  * entry) can rewrite it.
  * @module
  */
-import { SerialQueue } from "../serial_queue.ts";
+import { SerialQueue } from "../runtime/serial_queue.ts";
 import { ADDRESS_BOOK_MAX, TRACKER_MAX, TRACKER_WRITE_MS } from "./config.ts";
 import { formatHostPort, type HostPort, parseHostPort } from "./messages.ts";
 import type { TrackerFile } from "./tracker.ts";

@@ -7,9 +7,9 @@
  * rewritten atomically whenever one starts or is lifted, so a restart does not set a hostile host free.
  * @module
  */
-import { writeFileAtomic } from "../atomic_file.ts";
+import { writeFileAtomic } from "../runtime/atomic_file.ts";
 import { BAN } from "../consensus/policy.ts";
-import { SerialQueue } from "../serial_queue.ts";
+import { SerialQueue } from "../runtime/serial_queue.ts";
 
 /** Score at which a host is banned: the ledger's `BAN`, so a block or transaction scored `BAN` bans at once. */
 export const BAN_THRESHOLD = BAN;

@@ -7,7 +7,7 @@
 
 import { MALFORMED_SCORE } from "./ban.ts";
 import { encodeFrame, FrameDecoder, FrameError } from "./frame.ts";
-import { countFrame } from "../metrics.ts";
+import { countFrame } from "../runtime/metrics.ts";
 import { type HostPort, type Message, MessageError, parseMessage } from "./messages.ts";
 import {
   type Clock,
@@ -18,7 +18,7 @@ import {
   type TimerId,
 } from "./transport.ts";
 
-import { turns } from "../turns.ts";
+import { turns } from "../runtime/turns.ts";
 
 export { ConnectError };
 

@@ -6,7 +6,7 @@
  * queue, and a single request is answered up to a byte budget.
  * @module
  */
-import { turns } from "../turns.ts";
+import { turns } from "../runtime/turns.ts";
 import type { Link } from "./link.ts";
 
 /** Bytes one `getdata` is answered with, at most (four full blocks); the rest is reported `notfound`. */

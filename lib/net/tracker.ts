@@ -8,7 +8,7 @@
  * @module
  */
 
-import { writeFileAtomic } from "../atomic_file.ts";
+import { writeFileAtomic } from "../runtime/atomic_file.ts";
 import { AddressFormatError, type HostPort, parseHostPort } from "./messages.ts";
 
 /** What `readTracker` found: the usable addresses in file order, and one warning per skipped line. */

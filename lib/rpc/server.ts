@@ -3,7 +3,7 @@
  * cookie written to `rpc.json` (mode 0600) in the data directory for the subcommands to find.
  * @module
  */
-import { writeFileAtomic } from "../atomic_file.ts";
+import { writeFileAtomic } from "../runtime/atomic_file.ts";
 import type { Node } from "../node.ts";
 import { answerRpc, RPC_ERRORS } from "./methods.ts";
 import { BoundedServer } from "../http/bounded_server.ts";

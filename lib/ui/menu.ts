@@ -20,7 +20,7 @@ import {
   waitForKey,
 } from "./prompts.ts";
 import { clock, formatHashrate, newsLine, palette, statusLine, visibleWidth, wantColour } from "./render.ts";
-import { syncLine } from "../sync_progress.ts";
+import { syncLine } from "../node/sync_progress.ts";
 import { blockScreen, chainScreen, findBlock, mempoolScreen, peersScreen } from "./screens.ts";
 import { walletFlow, withMenuPassphrase } from "./wallet_menu.ts";
 

@@ -11,7 +11,7 @@ import { AddressError, decodeAddress, encodeAddress, pubKeyHash } from "../crypt
 import { sign } from "../crypto/ed25519.ts";
 import type { Block } from "../primitives/block.ts";
 import { sigHash, type Transaction } from "../primitives/transaction.ts";
-import { SerialQueue } from "../serial_queue.ts";
+import { SerialQueue } from "../runtime/serial_queue.ts";
 import { InsufficientFunds, WalletError } from "./errors.ts";
 import { DEFAULT_FEE_RATE } from "./fee_rate.ts";
 import { type DatedEntry, type HistoryEntry, WalletHistory } from "./history.ts";

@@ -13,7 +13,7 @@
  * it is read so that it can be migrated, in one atomic write, to format 2 with its keys as imported keys.
  * @module
  */
-import { writeFileAtomic } from "../atomic_file.ts";
+import { writeFileAtomic } from "../runtime/atomic_file.ts";
 import { WalletError } from "./errors.ts";
 import { checkBox, type SealedBox } from "./secret_box.ts";
 

@@ -4,10 +4,10 @@
  * both sides, so that `lib/net` needs nothing of the ledger's error classes.
  * @module
  */
-import { ValidationError } from "./chain/errors.ts";
-import { DecodeError } from "./primitives/bytes.ts";
-import { MALFORMED_SCORE } from "./net/ban.ts";
-import type { Verdict } from "./net/ledger_port.ts";
+import { ValidationError } from "../chain/errors.ts";
+import { DecodeError } from "../primitives/bytes.ts";
+import { MALFORMED_SCORE } from "../net/ban.ts";
+import type { Verdict } from "../net/ledger_port.ts";
 
 /** Refusal codes that only mean the ledger has the item already: no blame, nothing to relay. */
 const KNOWN_CODES: ReadonlySet<string> = new Set([

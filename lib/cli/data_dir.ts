@@ -2,7 +2,7 @@
  * Where a node keeps its files by default: per user and per network, like bitcoind.
  * @module
  */
-import type { NetworkName } from "./consensus/params.ts";
+import type { NetworkName } from "../consensus/params.ts";
 
 /**
  * The default data directory for `network`: `$XDG_DATA_HOME/peerchain/<network>` (or
