@@ -222,10 +222,13 @@ export class World {
     return this.#byId.get(id);
   }
 
-  /** Creates a node (not started): the next address, a fresh id, its own tracker copy, ledger and clock. */
-  addNode(): SimNode {
+  /**
+   * Creates a node (not started): the next address, a fresh id, its own tracker copy, ledger and clock. `at`
+   * puts it on a given host and port instead (several nodes on one machine), with options of its own.
+   */
+  addNode(at: { host?: string; port?: number; network?: Partial<NetworkOptions> } = {}): SimNode {
     const index = this.nodes.length;
-    const host = hostOf(index);
+    const host = at.host ?? hostOf(index), port = at.port ?? SIM_PORT;
     let id = "";
     do {
       id = "";
@@ -237,7 +240,7 @@ export class World {
       index,
       id,
       host,
-      listen: `${host}:${SIM_PORT}`,
+      listen: `${host}:${port}`,
       ledger,
       clock,
       net: undefined,
@@ -246,9 +249,10 @@ export class World {
     };
     node.net = new Network(ledger, {
       ...this.#opts.network,
+      ...at.network,
       identity: this.keys.identity(id, randomInt(this.#secrets, 0x100000000)),
       checkSignature: this.keys.check,
-      bind: { hostname: host, port: SIM_PORT },
+      bind: { hostname: host, port },
       tracker: memoryTracker(this.#tracker),
       transport: this.lan.transport(host, clock),
       clock,
