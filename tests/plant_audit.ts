@@ -63,6 +63,11 @@ const FAILURE_TESTS = [
 ];
 /** The overlay's rules in process: its pure functions, and the real Network on the simulated LAN. */
 const OVERLAY_TESTS = ["tests/net_overlay_rules_test.ts", "tests/net_sim_test.ts"];
+/** The overlay's rules as `Network` feeds them, on the simulated LAN. */
+const WIRING_TESTS = ["tests/net_wiring_test.ts"];
+/** The k-th write of the bans, tracker and wallet files failing, and a store write failing under a Node. */
+const WRITE_FAULT_TESTS = ["tests/write_fault_test.ts"];
+const NODE_FAILURE_TESTS = ["tests/node_store_failure_test.ts"];
 
 const ensureTrue = (cond: string) => ({ from: cond, to: "true" });
 
@@ -1427,6 +1432,122 @@ export const PLANTS: Plant[] = [
     from: "Math.floor(e.feeRate) + 1",
     to: "Math.floor(e.feeRate)",
     tests: ["tests/wallet_fee_rate_test.ts"],
+  },
+  // ---- issue 25, round three: the mempool's count, k-th write faults, partialUpdate under a Node ----
+  {
+    id: "bound-mempool-count",
+    rule: "mempool: at most MAX_MEMPOOL_TXS transactions (the N-th still fits)",
+    file: "lib/chain/mempool.ts",
+    from: "this.#entries.size - freedCount + 1 <= this.maxCount",
+    to: "this.#entries.size - freedCount + 1 < this.maxCount",
+    tests: BOUND_TESTS,
+  },
+  {
+    id: "mempool-count-ignored",
+    rule: "mempool: a pool full in count evicts by fee rate too",
+    file: "lib/chain/mempool.ts",
+    from: " && this.#entries.size - freedCount + 1 <= this.maxCount",
+    to: "",
+    tests: BOUND_TESTS,
+  },
+  {
+    id: "ban-flush-retry",
+    rule: "bans file: flush writes again after a failed write",
+    file: "lib/net/ban.ts",
+    from: "    if (this.#saveError) {\n      this.#save();",
+    to: "    if (this.#saveError && false) {\n      this.#save();",
+    tests: WRITE_FAULT_TESTS,
+  },
+  {
+    id: "tracker-failed-write",
+    rule: "tracker file: a failed write is not taken for written",
+    file: "lib/net/address_book.ts",
+    from: 'if (this.#lastWritten === text) this.#lastWritten = "";',
+    to: "void text;",
+    tests: WRITE_FAULT_TESTS,
+  },
+  {
+    id: "wallet-dirty-on-failure",
+    rule: "wallet file: a failed save leaves the wallet to be written again",
+    file: "lib/wallet/wallet.ts",
+    from: "      this.#dirty = true;\n      throw e;",
+    to: "      throw e;",
+    tests: WRITE_FAULT_TESTS,
+  },
+  {
+    id: "node-partial-update",
+    rule: "a Node follows what a failed processBlock changed all the same (partialUpdate)",
+    file: "lib/node.ts",
+    from: "    if (update) await this.#afterChainUpdate(update, source);",
+    to: "    void [update, source];",
+    tests: NODE_FAILURE_TESTS,
+  },
+  {
+    id: "dir-gone-comes-back",
+    rule: "directory: an expired or removed entry is not taken back at the same sequence",
+    file: "lib/net/directory.ts",
+    from: "    if ((this.#gone.get(entry.nodeId) ?? -1) >= entry.seq) return undefined;",
+    to: "",
+    tests: WIRING_TESTS,
+  },
+  // ---- the overlay's rules as lib/net/network.ts wires them. These texts are network.ts's today; it is being
+  // split into modules: after that merge, re-point each `file` (and check each `from` still occurs once). ----
+  {
+    id: "wired-eviction-lastblock",
+    rule: "a full SuperPeer's eviction is fed when each member last relayed a block",
+    file: "lib/net/network.ts",
+    from: "          lastBlock: s.lastBlock,\n          lastTx: s.lastTx,",
+    to: "          lastBlock: s.lastTx,\n          lastTx: s.lastTx,",
+    tests: WIRING_TESTS,
+  },
+  {
+    id: "wired-eviction-since",
+    rule: "a full SuperPeer's eviction is fed when each member's link opened",
+    file: "lib/net/network.ts",
+    from: "          since: l.openedAt,\n          pingMs",
+    to: "          since: 0,\n          pingMs",
+    tests: WIRING_TESTS,
+  },
+  {
+    id: "wired-backup-excludes-primary",
+    rule: "a Peer's second SuperPeer is never its primary",
+    file: "lib/net/network.ts",
+    from: "const exclude = new Set([primary.nodeId, ...this.#dead.keys()]);",
+    to: "const exclude = new Set([...this.#dead.keys()]);",
+    tests: WIRING_TESTS,
+  },
+  {
+    id: "wired-mesh-linked",
+    rule: "mesh planning is fed the mesh links this SuperPeer holds",
+    file: "lib/net/network.ts",
+    from: "const plan = planMesh(linked.map((l) => entryOf(l).nodeId), this.#others(), this.#random);",
+    to: "const plan = planMesh([], this.#others(), this.#random);",
+    tests: WIRING_TESTS,
+  },
+  {
+    id: "wired-dir-touch-linked",
+    rule: "directory: only entries of live mesh links are kept alive without a new entry",
+    file: "lib/net/network.ts",
+    from:
+      'for (const [link, s] of this.#state) if (s.kind === "mesh") this.#dir.touch(entryOf(link).nodeId, now);',
+    to: "for (const e of this.#dir.entries()) this.#dir.touch(e.nodeId, now);",
+    tests: WIRING_TESTS,
+  },
+  {
+    id: "wired-peer-dir-expire",
+    rule: "directory: a Peer's view of each SuperPeer's directory expires too",
+    file: "lib/net/network.ts",
+    from: "        s.dir.expire(now);\n",
+    to: "",
+    tests: WIRING_TESTS,
+  },
+  {
+    id: "wired-dir-newer",
+    rule: "directory: a newer entry of a known SuperPeer replaces the older",
+    file: "lib/net/network.ts",
+    from: "if (e.seq > now + DIR_MAX_SEQ_AHEAD_MS || (dir.get(e.nodeId)?.seq ?? -1) >= e.seq) continue;",
+    to: "if (e.seq > now + DIR_MAX_SEQ_AHEAD_MS || dir.get(e.nodeId) !== undefined) continue;",
+    tests: WIRING_TESTS,
   },
 ];
 
