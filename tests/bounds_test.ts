@@ -647,7 +647,8 @@ const BOUNDS: Bound[] = [
  */
 const NO_ROW: Record<string, string> = {
   MAX_WAITING_LINKS: "enforced in network.ts (being rebuilt)",
-  MAX_LINKS_PER_HOST: "enforced in overlay.ts (being rebuilt)",
+  MAX_LINKS_PER_HOST:
+    "links, not a pool: net_wiring_test opens N+2 from one host through the real Network (held: 1..N, N, N)",
   MAX_REDIRECTS: "enforced in network.ts (being rebuilt)",
   DIR_MAX: "enforced in directory.ts (being rebuilt)",
   DEFAULT_MAX_PEERS: "enforced in network.ts and overlay.ts (being rebuilt)",

@@ -10,6 +10,7 @@ import {
   DIR_HEARTBEAT_MS,
   DIR_MEMBER_REFRESH_MS,
   DIR_TTL_MS,
+  MAX_LINKS_PER_HOST,
   MESH_DEGREE,
   MESH_FULL_UP_TO,
 } from "../lib/net/config.ts";
@@ -103,4 +104,27 @@ Deno.test("a settled overlay past a full mesh, as wired: Peers hold a backup tha
   }
   const holding = w.live().filter((n) => after.get(n)!.has(gone.id));
   assert.deepEqual(holding.map((n) => n.host), [], "nobody holds the dead SuperPeer's entry");
+});
+
+Deno.test("one machine holds at most MAX_LINKS_PER_HOST links to a SuperPeer with room for more: the links its nodes open are counted by their socket's host", async () => {
+  const w = new World({ seed: 9, trackerSeeds: 1, network: { maxPeers: 16, ...NO_PINGS } });
+  const sp = w.addNode();
+  w.start(sp);
+  await w.clock.advance(3_000);
+  assert.equal(sp.net!.role, "superpeer");
+  const crowd = Array.from(
+    { length: MAX_LINKS_PER_HOST + 2 },
+    (_, i) => w.addNode({ host: "10.0.9.1", port: 9001 + i }),
+  );
+  const fromCrowd = () => sp.net!.linkInfo().filter((l) => l.listen.startsWith("10.0.9.1:")).length;
+  for (const [i, n] of crowd.entries()) {
+    w.start(n);
+    await w.clock.advance(1_000);
+    assert.equal(fromCrowd(), Math.min(i + 1, MAX_LINKS_PER_HOST), `${i + 1} nodes of one machine started`);
+  }
+  // Another machine is not affected by the first one's limit.
+  const other = w.addNode({ host: "10.0.9.2", port: 9001 });
+  w.start(other);
+  await w.clock.advance(1_000);
+  assert.ok(membersOf(sp).includes(other.id));
 });

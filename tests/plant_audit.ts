@@ -1542,6 +1542,14 @@ export const PLANTS: Plant[] = [
     tests: WIRING_TESTS,
   },
   {
+    id: "wired-host-limit",
+    rule: "a SuperPeer counts the links a host holds before it takes one more",
+    file: "lib/net/network.ts",
+    from: "overHostLimit(host, this.#links.fromHost(host))",
+    to: "overHostLimit(host, 0)",
+    tests: WIRING_TESTS,
+  },
+  {
     id: "wired-dir-newer",
     rule: "directory: a newer entry of a known SuperPeer replaces the older",
     file: "lib/net/network.ts",
