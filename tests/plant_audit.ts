@@ -1043,7 +1043,7 @@ export const PLANTS: Plant[] = [
     file: "lib/net/ban.ts",
     from: "    if (this.#saveError) {\n      this.#save();\n      await this.#saving.idle();\n    }\n",
     to: "",
-    tests: ["tests/net_ban_failure_test.ts"],
+    tests: ["tests/net_ban_failure_test.ts", ...WRITE_FAULT_TESTS],
   },
   {
     id: "tracker-write-retry",
@@ -1051,7 +1051,7 @@ export const PLANTS: Plant[] = [
     file: "lib/net/address_book.ts",
     from: 'if (this.#lastWritten === text) this.#lastWritten = "";',
     to: "",
-    tests: ["tests/net_ban_failure_test.ts"],
+    tests: ["tests/net_ban_failure_test.ts", ...WRITE_FAULT_TESTS],
   },
   // Wiring (issue 25): the bound a pool runs with is the one the table names.
   {
@@ -1449,22 +1449,6 @@ export const PLANTS: Plant[] = [
     from: " && this.#entries.size - freedCount + 1 <= this.maxCount",
     to: "",
     tests: BOUND_TESTS,
-  },
-  {
-    id: "ban-flush-retry",
-    rule: "bans file: flush writes again after a failed write",
-    file: "lib/net/ban.ts",
-    from: "    if (this.#saveError) {\n      this.#save();",
-    to: "    if (this.#saveError && false) {\n      this.#save();",
-    tests: WRITE_FAULT_TESTS,
-  },
-  {
-    id: "tracker-failed-write",
-    rule: "tracker file: a failed write is not taken for written",
-    file: "lib/net/address_book.ts",
-    from: 'if (this.#lastWritten === text) this.#lastWritten = "";',
-    to: "void text;",
-    tests: WRITE_FAULT_TESTS,
   },
   {
     id: "wallet-dirty-on-failure",
