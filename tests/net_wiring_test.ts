@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import {
+  DEMOTE_AFTER_MS,
+  DEMOTE_MIN_OTHERS,
   DIR_HEARTBEAT_MS,
   DIR_MEMBER_REFRESH_MS,
   DIR_TTL_MS,
@@ -127,4 +129,33 @@ Deno.test("one machine holds at most MAX_LINKS_PER_HOST links to a SuperPeer wit
   w.start(other);
   await w.clock.advance(1_000);
   assert.ok(membersOf(sp).includes(other.id));
+});
+
+Deno.test("step-down is fed the age of the mesh links: idle SuperPeers whose links were cut and re-formed wait DEMOTE_AFTER_MS from the new links, then one steps down", async () => {
+  const changes: { at: number; host: string }[] = [];
+  const w = new World({
+    seed: 2,
+    network: { maxPeers: 1 },
+    onEvent: (n, e) => void (e.type === "role" && changes.push({ at: w.clock.elapsed, host: n.host })),
+  });
+  w.startNodes(6, 2_000);
+  await w.clock.advance(15_000);
+  for (const n of w.live().filter((n) => n.net!.role === "peer")) w.stop(n);
+  await w.clock.advance(2_000);
+  const sps = w.superPeers();
+  assert.ok(sps.length >= DEMOTE_MIN_OTHERS + 1, `${sps.length} idle SuperPeers`);
+  // Idle long enough, but alone: every mesh link cut.
+  w.partition(sps.map((n) => [n]));
+  await w.clock.advance(DEMOTE_AFTER_MS * 1.5 + 5_000);
+  assert.ok(sps.every((n) => n.net!.role === "superpeer" && n.net!.linkInfo().length === 0));
+  w.heal();
+  const healed = w.clock.elapsed;
+  changes.length = 0;
+  await w.clock.until(() => changes.length > 0, healed + 3 * DEMOTE_AFTER_MS - w.clock.elapsed);
+  assert.ok(changes.length > 0, "an idle SuperPeer with two SuperPeers of its own steps down");
+  assert.ok(
+    changes[0].at >= healed + DEMOTE_AFTER_MS,
+    `${changes[0].host} stepped down ${changes[0].at - healed} ms after its links formed again`,
+  );
+  assert.ok(w.superPeers().length >= DEMOTE_MIN_OTHERS, "enough stay for every Peer to hold two");
 });

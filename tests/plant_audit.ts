@@ -1534,6 +1534,14 @@ export const PLANTS: Plant[] = [
     tests: WIRING_TESTS,
   },
   {
+    id: "wired-demote-link-age",
+    rule: "step-down is fed when each mesh link opened (links held DEMOTE_AFTER_MS)",
+    file: "lib/net/network.ts",
+    from: "            since: l.openedAt,\n            roomy",
+    to: "            since: 0,\n            roomy",
+    tests: WIRING_TESTS,
+  },
+  {
     id: "wired-dir-newer",
     rule: "directory: a newer entry of a known SuperPeer replaces the older",
     file: "lib/net/network.ts",
