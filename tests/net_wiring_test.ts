@@ -159,3 +159,37 @@ Deno.test("step-down is fed the age of the mesh links: idle SuperPeers whose lin
   );
   assert.ok(w.superPeers().length >= DEMOTE_MIN_OTHERS, "enough stay for every Peer to hold two");
 });
+
+Deno.test("failover as wired: the only SuperPeer SIGKILLed, the first Peer of its roster (join order) takes over and the others join it", async () => {
+  for (const seed of [1, 2]) {
+    const w = new World({ seed, trackerSeeds: 1 });
+    const sp = w.addNode();
+    w.start(sp);
+    await w.clock.advance(3_000);
+    const peers: SimNode[] = [];
+    for (let i = 0; i < 4; i++) {
+      const n = w.addNode();
+      peers.push(n);
+      w.start(n);
+      await w.clock.advance(1_000);
+    }
+    assert.deepEqual(
+      peers.map((n) => n.net!.hub?.nodeId),
+      peers.map(() => sp.id),
+      "one SuperPeer serves all",
+    );
+    w.kill(sp);
+    const [first, ...rest] = peers;
+    const settled = await w.clock.until(
+      () => first.net!.role === "superpeer" && rest.every((n) => n.net!.hub?.nodeId === first.id),
+      15_000,
+    );
+    assert.ok(
+      settled,
+      `seed ${seed}: roles ${
+        peers.map((n) => `${n.host} ${n.net!.role} -> ${n.net!.hub?.listen}`).join("; ")
+      }`,
+    );
+    assert.equal(w.superPeers().length, 1, "one successor, not one per Peer");
+  }
+});

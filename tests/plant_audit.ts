@@ -1542,6 +1542,22 @@ export const PLANTS: Plant[] = [
     tests: WIRING_TESTS,
   },
   {
+    id: "wired-successor-order",
+    rule: "failover: the lost SuperPeer's roster is read in join order (its first live Peer takes over)",
+    file: "lib/net/network.ts",
+    from: "const next = successor(roster, gone);",
+    to: "const next = successor([...roster].reverse(), gone);",
+    tests: WIRING_TESTS,
+  },
+  {
+    id: "wired-roster-join-order",
+    rule: "a SuperPeer's roster lists its Peers in join order",
+    file: "lib/net/network.ts",
+    from: "this.#roster = [...this.#roster.filter((p) => p.nodeId !== peer.nodeId), peer];",
+    to: "this.#roster = [peer, ...this.#roster.filter((p) => p.nodeId !== peer.nodeId)];",
+    tests: WIRING_TESTS,
+  },
+  {
     id: "wired-dir-newer",
     rule: "directory: a newer entry of a known SuperPeer replaces the older",
     file: "lib/net/network.ts",
