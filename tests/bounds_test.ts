@@ -385,6 +385,23 @@ const BOUNDS: Bound[] = [
     },
   },
   {
+    name: "DIR_MAX",
+    what: "directory entries in all, from as many sources as it takes",
+    dimension: "count",
+    limit: config.DIR_MAX,
+    probe(n) {
+      const dir = new Directory();
+      for (let i = 0; i < n; i++) {
+        dir.merge(
+          { nodeId: `sp${i}`, listen: "10.0.0.1:1", peers: 0, load: 0, capacity: 8, seq: 1 },
+          i,
+          `link-${Math.floor(i / config.DIR_MAX_PER_SOURCE)}`,
+        );
+      }
+      return dir.size;
+    },
+  },
+  {
     name: "MAX_ORPHAN_BLOCKS",
     what: "orphan blocks a chain keeps",
     dimension: "count",
@@ -650,7 +667,6 @@ const NO_ROW: Record<string, string> = {
   MAX_LINKS_PER_HOST:
     "links, not a pool: net_wiring_test opens N+2 from one host through the real Network (held: 1..N, N, N)",
   MAX_REDIRECTS: "enforced in network.ts (being rebuilt)",
-  DIR_MAX: "enforced in directory.ts (being rebuilt)",
   DEFAULT_MAX_PEERS: "enforced in network.ts and overlay.ts (being rebuilt)",
   TRACKER_MAX: "the lines of the tracker file the address book writes; not a pool",
   FAILOVER_MAX_DIALS:

@@ -1474,6 +1474,14 @@ export const PLANTS: Plant[] = [
     to: "",
     tests: WIRING_TESTS,
   },
+  {
+    id: "bound-dir-max",
+    rule: "directory: at most DIR_MAX entries (the N-th still fits)",
+    file: "lib/net/directory.ts",
+    from: "if (this.#slots.size <= this.#max) return;",
+    to: "if (this.#slots.size < this.#max) return;",
+    tests: BOUND_TESTS,
+  },
   // ---- the overlay's rules as lib/net/network.ts wires them. These texts are network.ts's today; it is being
   // split into modules: after that merge, re-point each `file` (and check each `from` still occurs once). ----
   {
