@@ -27,6 +27,7 @@ import {
 import { SseHub } from "../lib/explorer/events.ts";
 import { VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
+import { World } from "../lib/sim/world.ts";
 import { makeBlock, mine, newKey, newLedger, spend, type TestKey } from "./support/ledger.ts";
 import { COIN_AMOUNT, fundedLedger } from "./support/rules.ts";
 import { seededBytes } from "./support/random.ts";
@@ -402,6 +403,24 @@ const BOUNDS: Bound[] = [
     },
   },
   {
+    name: "DEFAULT_MAX_PEERS",
+    what: "Peers a SuperPeer serves, through the real Network on the simulated LAN (one node per host)",
+    dimension: "count",
+    limit: config.DEFAULT_MAX_PEERS,
+    async probe(n) {
+      const w = new World({ seed: 1, trackerSeeds: 1 });
+      const sp = w.addNode();
+      w.start(sp);
+      await w.clock.advance(3_000);
+      for (let i = 0; i < n; i++) {
+        w.start(w.addNode());
+        await w.clock.advance(200);
+      }
+      await w.clock.advance(5_000);
+      return sp.net!.linkInfo().filter((l) => l.kind === "member").length;
+    },
+  },
+  {
     name: "MAX_ORPHAN_BLOCKS",
     what: "orphan blocks a chain keeps",
     dimension: "count",
@@ -667,7 +686,6 @@ const NO_ROW: Record<string, string> = {
   MAX_LINKS_PER_HOST:
     "links, not a pool: net_wiring_test opens N+2 from one host through the real Network (held: 1..N, N, N)",
   MAX_REDIRECTS: "enforced in network.ts (being rebuilt)",
-  DEFAULT_MAX_PEERS: "enforced in network.ts and overlay.ts (being rebuilt)",
   TRACKER_MAX: "the lines of the tracker file the address book writes; not a pool",
   FAILOVER_MAX_DIALS:
     "dials of one failover, not a pool: failoverOrder's bound, tested in net_overlay_rules_test",

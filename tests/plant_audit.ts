@@ -1482,6 +1482,14 @@ export const PLANTS: Plant[] = [
     to: "if (this.#slots.size < this.#max) return;",
     tests: BOUND_TESTS,
   },
+  {
+    id: "bound-max-peers-admit",
+    rule: "a SuperPeer admits a Peer only below its capacity (DEFAULT_MAX_PEERS, as wired)",
+    file: "lib/net/overlay.ts",
+    from: 'if (s.members < s.capacity) return { kind: "admit" };',
+    to: 'if (s.members <= s.capacity) return { kind: "admit" };',
+    tests: BOUND_TESTS,
+  },
   // ---- the overlay's rules as lib/net/network.ts wires them. These texts are network.ts's today; it is being
   // split into modules: after that merge, re-point each `file` (and check each `from` still occurs once). ----
   {
@@ -1564,6 +1572,14 @@ export const PLANTS: Plant[] = [
     from: "this.#roster = [...this.#roster.filter((p) => p.nodeId !== peer.nodeId), peer];",
     to: "this.#roster = [peer, ...this.#roster.filter((p) => p.nodeId !== peer.nodeId)];",
     tests: WIRING_TESTS,
+  },
+  {
+    id: "wired-max-peers",
+    rule: "a SuperPeer's join answer is fed its own --max-peers as capacity",
+    file: "lib/net/network.ts",
+    from: "      capacity: this.#o.maxPeers,",
+    to: "      capacity: this.#o.maxPeers + 1,",
+    tests: BOUND_TESTS,
   },
   {
     id: "wired-dir-newer",
