@@ -28,6 +28,7 @@ import { SseHub } from "../lib/explorer/events.ts";
 import { VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
 import { World } from "../lib/sim/world.ts";
+import { SIM_PORT } from "../lib/sim/memory_transport.ts";
 import { makeBlock, mine, newKey, newLedger, spend, type TestKey } from "./support/ledger.ts";
 import { COIN_AMOUNT, fundedLedger } from "./support/rules.ts";
 import { seededBytes } from "./support/random.ts";
@@ -421,6 +422,23 @@ const BOUNDS: Bound[] = [
     },
   },
   {
+    name: "MAX_WAITING_LINKS",
+    what: "sockets that have not said hello, at a SuperPeer on the simulated LAN (one per host)",
+    dimension: "count",
+    limit: config.MAX_WAITING_LINKS,
+    async probe(n) {
+      const w = new World({ seed: 1, trackerSeeds: 1 });
+      const sp = w.addNode();
+      w.start(sp);
+      await w.clock.advance(3_000);
+      for (let i = 0; i < n; i++) {
+        w.lan.transport(`10.0.8.${i + 1}`).dial({ hostname: sp.host, port: SIM_PORT }, 1_000);
+        await w.clock.advance(10); // well within the handshake's time
+      }
+      return w.lan.openStreams(sp.host);
+    },
+  },
+  {
     name: "MAX_ORPHAN_BLOCKS",
     what: "orphan blocks a chain keeps",
     dimension: "count",
@@ -682,7 +700,6 @@ const BOUNDS: Bound[] = [
  * Network with the new overlay (issue 25, first part).
  */
 const NO_ROW: Record<string, string> = {
-  MAX_WAITING_LINKS: "enforced in network.ts (being rebuilt)",
   MAX_LINKS_PER_HOST:
     "links, not a pool: net_wiring_test opens N+2 from one host through the real Network (held: 1..N, N, N)",
   MAX_REDIRECTS: "enforced in network.ts (being rebuilt)",

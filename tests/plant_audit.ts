@@ -1582,6 +1582,14 @@ export const PLANTS: Plant[] = [
     tests: BOUND_TESTS,
   },
   {
+    id: "wired-waiting-links",
+    rule: "past MAX_WAITING_LINKS silent sockets, the oldest makes room (the N-th still waits)",
+    file: "lib/net/network.ts",
+    from: "if (waiting.length >= MAX_WAITING_LINKS) waiting[0]",
+    to: "if (waiting.length > MAX_WAITING_LINKS) waiting[0]",
+    tests: BOUND_TESTS,
+  },
+  {
     id: "wired-dir-newer",
     rule: "directory: a newer entry of a known SuperPeer replaces the older",
     file: "lib/net/network.ts",
