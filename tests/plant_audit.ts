@@ -826,7 +826,7 @@ export const PLANTS: Plant[] = [
   {
     id: "join-follow-room",
     rule: "a joiner follows the SuperPeers with room it is pointed to before it adds capacity",
-    file: "lib/net/network.ts",
+    file: "lib/net/joining.ts",
     from: "if (!r.try.length || pointed.has(a)) refusals.push(r.by);",
     to: "refusals.push(r.by);",
     tests: OVERLAY_TESTS,
@@ -908,7 +908,7 @@ export const PLANTS: Plant[] = [
   {
     id: "entry-signed",
     rule: "a directory entry counts only when signed by the SuperPeer it describes",
-    file: "lib/net/network.ts",
+    file: "lib/net/gossip.ts",
     from: "if (!e.sig || !await this.#checkSig(e.nodeId, e.sig, entryMessage(e))) {",
     to: "if (false) {",
     tests: ["tests/net_directory_test.ts"],
@@ -916,7 +916,7 @@ export const PLANTS: Plant[] = [
   {
     id: "removal-signed",
     rule: "only a SuperPeer can withdraw its own directory entry",
-    file: "lib/net/network.ts",
+    file: "lib/net/gossip.ts",
     from: "if (!sig || !await this.#checkSig(nodeId, sig, removalMessage(nodeId, seq))) {",
     to: "if (false) {",
     tests: ["tests/net_directory_test.ts"],
@@ -940,7 +940,7 @@ export const PLANTS: Plant[] = [
   {
     id: "entry-budget",
     rule: "a link's directory entries are checked within its budget; the surplus is dropped unread",
-    file: "lib/net/network.ts",
+    file: "lib/net/gossip.ts",
     from: "      if (!budget.take(now)) {",
     to: "      if (false) {",
     tests: ["tests/net_flood_failover_test.ts"],

@@ -83,6 +83,8 @@ export const FAILOVER_WAIT_MS = 1000;
  * 19's goal: failover within 1 s with 10,000 poisoned entries).
  */
 export const SUCCESSOR_WAIT_MS = 300;
+/** A SuperPeer found dead is not chosen again (as a second, or in a failover) for this long, in ms. */
+export const DEAD_FORGET_MS = 30_000;
 /** A Peer without a second SuperPeer looks for one this often, in ms. */
 export const BACKUP_RETRY_MS = 1000;
 /** How often a SuperPeer checks its mesh degree, in ms. */

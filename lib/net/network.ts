@@ -17,24 +17,12 @@
 import { AddressBook, type TrackerLead } from "./address_book.ts";
 import { BAN_THRESHOLD, BanList, MALFORMED_SCORE } from "./ban.ts";
 import {
-  BACKUP_RETRY_MAX_MS,
-  BACKUP_RETRY_MS,
   DEFAULT_MAX_PEERS,
   DEFAULT_TIMINGS,
-  DIR_GOSSIP_LARGE_MS,
-  DIR_GOSSIP_MS,
   DIR_HEARTBEAT_MS,
-  DIR_LINK_BUDGET,
-  DIR_MAX_SEQ_AHEAD_MS,
-  DIR_MEMBER_REFRESH_MS,
   DIR_PUBLISH_MIN_MS,
-  FAILOVER_MAX_DIALS,
-  FAILOVER_WAIT_MS,
-  FOUND_WAIT_MS,
   HANDSHAKE_TIMEOUT_MS,
-  JOIN_PARALLEL,
   LIST_PAGE,
-  MAX_REDIRECTS,
   MAX_WAITING_LINKS,
   MESH_DEGREE,
   MESH_FULL_UP_TO,
@@ -42,11 +30,12 @@ import {
   MESH_REDIRECT_FANOUT,
   MESH_TICK_MS,
   type NetworkTimings,
-  SELF_PROMOTE_MIN_MS,
-  SUCCESSOR_WAIT_MS,
 } from "./config.ts";
 import { Directory } from "./directory.ts";
-import { DialBudget, TokenBucket } from "./dial_budget.ts";
+import { DirectoryGossip, sendPaged } from "./gossip.ts";
+import { Joining } from "./joining.ts";
+import { type AskResult, entryOf, type Intent, type LinkState, type RoleState } from "./link_state.ts";
+import { DialBudget } from "./dial_budget.ts";
 import type { Discover } from "./discovery.ts";
 import type { LedgerPort } from "./ledger_port.ts";
 import { type Link, LinkSet } from "./link.ts";
@@ -59,37 +48,23 @@ import {
   MIN_PROTOCOL_VERSION,
   type PeerEntry,
   PROTOCOL_VERSION,
-  type Removal,
   type SuperPeerEntry,
   type WelcomeMessage,
 } from "./messages.ts";
 import {
   answerJoin,
-  chooseSecond,
   evictionVictim,
-  failoverOrder,
   isLoopback,
   type MeshCandidate,
   meshEvictionVictim,
   overHostLimit,
   planMesh,
-  type Refusal,
   sample,
   shouldDemote,
-  successor,
-  turnedAwayEnough,
 } from "./overlay.ts";
 import { Relay } from "./relay.ts";
 import type { TrackerFile } from "./tracker.ts";
-import {
-  type Clock,
-  every,
-  type Listener,
-  sleep,
-  systemClock,
-  tcpTransport,
-  type Transport,
-} from "./transport.ts";
+import { type Clock, every, type Listener, systemClock, tcpTransport, type Transport } from "./transport.ts";
 import { normalizeAddress } from "./address_book.ts";
 import {
   ed25519Check,
@@ -158,32 +133,6 @@ export interface NetworkOptions extends Partial<NetworkTimings> {
   discover?: Discover;
 }
 
-/** Where this node stands: looking for SuperPeers, a Peer of one or two, or a SuperPeer. */
-type RoleState =
-  | { kind: "joining" }
-  | { kind: "peer"; primary: Link; backup: Link | null }
-  | { kind: "superpeer"; since: number };
-
-/** What we asked a link we dialled for, once its hello came. */
-type Intent = { kind: "join"; primary: boolean; holds?: string } | { kind: "mesh" } | { kind: "getaddr" };
-
-/** What came of asking. */
-type AskResult =
-  | { kind: "linked"; link: Link }
-  | { kind: "full"; try: readonly string[]; promote: boolean; by: Refusal }
-  | { kind: "redirect"; to: readonly string[]; superpeer: boolean }
-  | { kind: "busy" }
-  | { kind: "dead" };
-
-/** What each link is for; kept here, not on the link, so one owner changes it. */
-type LinkState =
-  | { kind: "pending" }
-  | { kind: "asking"; intent: Intent; resolve: (r: AskResult) => void; addr: string }
-  | { kind: "member"; primary: boolean; lastBlock: number; lastTx: number }
-  | { kind: "superpeer"; primary: boolean; roster: PeerEntry[]; dir: Directory; addr: string }
-  /** `addr`: where we dialled it (undefined when it dialled us). */
-  | { kind: "mesh"; lastBlock: number; lastTx: number; addr?: string };
-
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
 export class Network {
   /** This node's id, as sent in `hello` and proven there: its public key. */
@@ -199,34 +148,21 @@ export class Network {
   #relay: Relay;
   #bans: BanList;
   #book: AddressBook;
-  /** The directory a SuperPeer keeps and gossips; a Peer's view is what its own SuperPeers tell it. */
-  #dir = new Directory();
+  /** The directory a SuperPeer keeps and gossips, and the gossip of its changes. */
+  #gossip: DirectoryGossip;
   #listener?: Listener;
   #advertise = "";
   #role: RoleState = { kind: "joining" };
-  /** SuperPeers recently found dead (node id → when), not to be chosen again for a while. */
-  #dead = new Map<string, number>();
   #stopping = false;
-  #joining = false;
-  #seeking = false;
-  /** How long a Peer without a second SuperPeer waits before it looks again (doubles while all are full). */
-  #backupWait = BACKUP_RETRY_MS;
   #lastPromotion = -Infinity;
-  /** When this node last promoted itself (`SELF_PROMOTE_MIN_MS` apart at least). */
-  #lastOwnPromotion = -Infinity;
+  /** Joining, the second SuperPeer, failover. */
+  #joiner: Joining;
   #lowSince: number | undefined;
   #ownSeq = 0;
   #ownPublished = { load: -1, peers: -1, at: -Infinity };
-  /** Directory changes our Peers have not heard of yet (past a full mesh they hear them in batches). */
-  #memberRefresh = new Set<string>();
-  #memberRemovals = new Map<string, Removal>();
-  #lastMemberRefresh = 0;
-  #gossipTimer: unknown;
   #meshDialing = new Set<string>();
   /** Mesh dials: a global rate, and no address dialled again within `MESH_REDIAL_MS`. */
   #meshDialBudget = new DialBudget();
-  /** Each link's budget of directory entries to check. */
-  #entryBudgets = new WeakMap<Link, TokenBucket>();
   /** A SuperPeer's Peers in the order it admitted them: sent to each, who walk it if this one dies. */
   #roster: PeerEntry[] = [];
   /**
@@ -274,6 +210,51 @@ export class Network {
       news: (link, kind) => this.#news(link, kind),
       now: () => this.#clock.now(),
     });
+    const checkSignature = opts.checkSignature ?? ed25519Check;
+    this.#gossip = new DirectoryGossip({
+      nodeId: this.nodeId,
+      clock: this.#clock,
+      isSuperPeer: () => this.#role.kind === "superpeer",
+      viewOf: (link) => {
+        const s = this.#state.get(link);
+        return s?.kind === "superpeer" ? s.dir : undefined;
+      },
+      isMember: (link) => this.#state.get(link)?.kind === "member",
+      meshLinks: () => this.#meshLinks(),
+      memberLinks: () => this.#members().map(([l]) => l),
+      checkSig: (nodeId, sig, message) => checkSignature(nodeId, fromHex(sig), message),
+      misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
+      heardNew: () => {
+        if (this.#role.kind === "superpeer") this.#maintainMesh();
+        if (this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
+      },
+    });
+    this.#joiner = new Joining({
+      nodeId: this.nodeId,
+      clock: this.#clock,
+      random: this.#random,
+      book: this.#book,
+      discover: opts.discover,
+      deadAfterMs: this.#o.deadAfterMs,
+      advertise: () => this.#advertise,
+      stopping: () => this.#stopping,
+      role: () => this.#role,
+      ask: (addr, intent) => this.#ask(addr, intent),
+      took: (link, reason) => this.#tookSuperPeer(link, reason),
+      release: (link, reason) => {
+        this.#state.delete(link);
+        link.conn.close(reason);
+      },
+      directory: () => this.directory(),
+      promote: (reason) => this.#promote(reason),
+      dialMesh: (addr) => void this.#dialMesh(addr),
+      jitter: (ms) => this.#jitter(ms),
+    });
+  }
+
+  /** The directory this node keeps while a SuperPeer (`DirectoryGossip` holds it). */
+  get #dir(): Directory {
+    return this.#gossip.dir;
   }
 
   // ---- what others read ----
@@ -364,14 +345,14 @@ export class Network {
       every(this.#clock, MESH_TICK_MS, () => this.#tick()),
       every(this.#clock, this.#o.probeIntervalMs, () => this.#probe()),
     );
-    await this.#join("start");
+    await this.#joiner.join("start");
   }
 
   /** Closes every link and the listener. */
   async stop(): Promise<void> {
     this.#stopping = true;
     for (const stop of this.#timers) stop();
-    this.#clock.clearTimeout(this.#gossipTimer);
+    this.#gossip.stop();
     this.#listener?.close();
     this.#book.scheduleWrite(this.#trackerLead());
     await this.#links.closeAll("shutdown");
@@ -648,7 +629,7 @@ export class Network {
   async #checkSuperPeer(peer: PeerEntry): Promise<void> {
     if (this.#role.kind !== "superpeer" || !this.#dir.get(peer.nodeId)) return;
     const r = await this.#ask(peer.listen, { kind: "getaddr" });
-    if (r.kind === "dead" || (r.kind === "redirect" && !r.superpeer)) this.#dropFromDirectory(peer.nodeId);
+    if (r.kind === "dead" || (r.kind === "redirect" && !r.superpeer)) this.#gossip.drop(peer.nodeId);
   }
 
   // ---- asking others ----
@@ -702,7 +683,7 @@ export class Network {
         } else if (s.intent.kind === "mesh") {
           this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0, addr: s.addr });
         } else return void link.conn.close("unasked welcome");
-        void this.#mergeEntries(msg.superpeers, link);
+        void this.#gossip.mergeEntries(msg.superpeers, link);
         s.resolve({ kind: "linked", link });
         return;
       }
@@ -729,108 +710,6 @@ export class Network {
   }
 
   // ---- joining ----
-
-  /**
-   * Finds SuperPeers: tries the address book's candidates (greeted SuperPeers, the tracker, then hearsay)
-   * a few at a time, following `full` and `redirect` answers; when none took it, those found on the LAN
-   * (`discover`), all at once. With none to take it, it becomes a SuperPeer: linked to every SuperPeer it
-   * reached, so a node turned away still belongs to the same network.
-   */
-  async #join(reason: string, first: string[] = []): Promise<void> {
-    if (this.#joining || this.#stopping || this.#role.kind !== "joining") return;
-    this.#joining = true;
-    try {
-      const tried = new Set<string>([this.#advertise]);
-      const reached: string[] = [], reachedHosts: string[] = [];
-      // Addresses a full SuperPeer named as having room: turned away there too, capacity is short.
-      const pointed = new Set<string>();
-      // Proven SuperPeers that turned us away with nowhere else to go. A `promote` in their answer is only a
-      // hint: one node (or one liar's many keys on one machine) cannot order us to promote.
-      const refusals: Refusal[] = [];
-      let promoteHint = false;
-      const queue = [...first, ...this.#book.candidates(tried)];
-      let hops = 0;
-      let discover = this.#opts.discover, width = JOIN_PARALLEL, maxWaitMs: number | undefined;
-      while (this.#role.kind === "joining" && !this.#stopping) {
-        if (!queue.length) {
-          if (!discover) break;
-          // Found on the LAN: a forged answer may name a dead address, so all are dialled at once and
-          // the first SuperPeer to take us ends the wait.
-          const found = await discover.find();
-          discover = undefined;
-          queue.push(...found);
-          width = Math.max(JOIN_PARALLEL, found.length);
-          maxWaitMs = FOUND_WAIT_MS;
-          continue;
-        }
-        const batch: string[] = [];
-        while (queue.length && batch.length < width) {
-          const a = normalizeAddress(queue.shift()!);
-          if (a && !tried.has(a)) {
-            tried.add(a);
-            batch.push(a);
-          }
-        }
-        if (!batch.length) continue;
-        const answers = await this.#askToJoin(batch, reason, maxWaitMs);
-        const next: string[] = [];
-        for (const { a, r } of answers) {
-          if (r.kind === "linked") continue; // taken as it came
-          else if (r.kind === "full") {
-            reached.push(a);
-            reachedHosts.push(r.by.host);
-            // A full SuperPeer that names others with room has not turned us away yet: they may take us.
-            if (!r.try.length || pointed.has(a)) refusals.push(r.by);
-            promoteHint ||= r.promote;
-            if (hops < MAX_REDIRECTS) next.push(...r.try);
-            for (const t of r.try) pointed.add(normalizeAddress(t) ?? t);
-          } else if (r.kind === "redirect" && hops < MAX_REDIRECTS) next.push(...r.to);
-          else if (r.kind === "busy") reached.push(a);
-        }
-        // Turned away by distinct SuperPeers where we were pointed to (news of each other's load is a little
-        // old while the network grows) or with nowhere to go: capacity is short. Else on to the rest; once
-        // every SuperPeer we could reach turned us away, the loop ends with the queue and we promote.
-        if (this.#role.kind === "joining" && turnedAwayEnough(refusals, reachedHosts)) break;
-        if (next.length) hops++;
-        queue.unshift(...next);
-      }
-      if (this.#role.kind !== "joining" || this.#stopping) return;
-      if (reached.length) {
-        await this.#promotionRate();
-        if (this.#role.kind !== "joining" || this.#stopping) return;
-        this.#promote(
-          promoteHint ? "every SuperPeer is full: adding capacity" : "turned away: adding capacity",
-        );
-        for (const a of reached) this.#dialMesh(a);
-      } else this.#promote(tried.size > 1 ? "no SuperPeer answered" : "no SuperPeer known");
-    } finally {
-      this.#joining = false;
-    }
-  }
-
-  /**
-   * Asks each of `addrs` at once to take us as its Peer. A welcome is taken as it comes (the first becomes
-   * primary, a later one backup); resolves with the answers so far once all are in, one took us, or
-   * `maxWaitMs` passed, so one dead or silent address does not hold up a join another SuperPeer accepted.
-   */
-  #askToJoin(addrs: string[], reason: string, maxWaitMs?: number): Promise<{ a: string; r: AskResult }[]> {
-    const answers: { a: string; r: AskResult }[] = [];
-    return new Promise((resolve) => {
-      const timer = maxWaitMs === undefined
-        ? undefined
-        : this.#clock.setTimeout(() => resolve([...answers]), maxWaitMs);
-      for (const a of addrs) {
-        this.#ask(a, { kind: "join", primary: true }).then((r) => {
-          if (r.kind === "linked") this.#tookSuperPeer(r.link, reason);
-          answers.push({ a, r });
-          if (answers.length === addrs.length || r.kind === "linked") {
-            this.#clock.clearTimeout(timer);
-            resolve([...answers]);
-          }
-        });
-      }
-    });
-  }
 
   /**
    * SuperPeers found on the LAN while we are one (two that started at once, or two networks that never
@@ -885,6 +764,11 @@ export class Network {
     this.#seekSecond();
   }
 
+  /** A Peer with one SuperPeer takes a second when another exists (`Joining.seekSecond`). */
+  #seekSecond(): void {
+    void this.#joiner.seekSecond();
+  }
+
   #isPrimary(link: Link): boolean {
     const r = this.#role;
     return r.kind === "peer" && r.primary === link;
@@ -898,166 +782,18 @@ export class Network {
     link.conn.send({ type: "primary", primary });
   }
 
-  /** A Peer with one SuperPeer takes a second when another exists, retrying until it has one. */
-  async #seekSecond(): Promise<void> {
-    if (this.#seeking) return;
-    this.#seeking = true;
-    try {
-      let next: string[] = [], quick = 0;
-      const refusals: Refusal[] = [];
-      while (!this.#stopping) {
-        const r = this.#role;
-        if (r.kind !== "peer" || r.backup) return;
-        const primary = entryOf(r.primary);
-        let addr = next.shift();
-        let pickId: string | undefined;
-        if (!addr) {
-          const exclude = new Set([primary.nodeId, ...this.#dead.keys()]);
-          const pick = chooseSecond(this.directory(), exclude, this.#random, {
-            greeted: (e) => this.#book.wasGreeted(e.listen),
-            primaryHost: r.primary.conn.remote.hostname,
-          });
-          if (!pick) return; // one SuperPeer in all: nothing to take; a directory change calls again
-          [addr, pickId] = [pick.listen, pick.nodeId];
-        }
-        const a = await this.#ask(addr, { kind: "join", primary: false, holds: primary.nodeId });
-        if (a.kind === "linked" && pickId !== undefined && entryOf(a.link).nodeId !== pickId) {
-          // Another key answers where the entry said this SuperPeer listens (an impostor, or the address
-          // reused): not the one we chose, and the entry is not believed again for a while.
-          this.#state.delete(a.link);
-          a.link.conn.close("not the SuperPeer its entry names");
-          this.#markDead(pickId);
-          if (++quick <= MAX_REDIRECTS) continue;
-        } else if (a.kind === "linked") {
-          this.#backupWait = BACKUP_RETRY_MS;
-          refusals.length = 0;
-          this.#tookSuperPeer(a.link, "second SuperPeer");
-        } else if (
-          a.kind === "full" && (refusals.push(a.by), a.promote) && this.#role.kind === "peer" &&
-          turnedAwayEnough(refusals, refusals.map((r) => r.host))
-        ) {
-          // Turned away by distinct proven SuperPeers (one says so, the others agree): capacity is short.
-          await this.#promotionRate();
-          if (this.#role.kind === "peer" && !this.#role.backup) {
-            this.#promote("every SuperPeer is full: adding capacity");
-          }
-          return;
-        } else if (a.kind === "full" && a.try.length) {
-          // Straight on to the ones it says have room, rather than waiting for the next round.
-          next = a.try.filter((t) => normalizeAddress(t) !== normalizeAddress(primary.listen)).slice(0, 3);
-          if (++quick <= MAX_REDIRECTS) continue;
-        } else if (a.kind === "dead" && pickId) {
-          this.#markDead(pickId);
-          if (++quick <= MAX_REDIRECTS) continue;
-        }
-        next = [];
-        quick = 0;
-        if (this.#role.kind === "peer" && !(this.#role as { backup: Link | null }).backup) {
-          // Every SuperPeer full: a second is a luxury, so look again later and later (it resets on success).
-          await sleep(this.#clock, this.#jitter(this.#backupWait));
-          this.#backupWait = Math.min(2 * this.#backupWait, BACKUP_RETRY_MAX_MS);
-        }
-      }
-    } finally {
-      this.#seeking = false;
-    }
-  }
-
-  /**
-   * Our only SuperPeer is gone. First the SuperPeers this node greeted before (proven to exist) with a bounded
-   * sample of the other entries, all at once and for at most `FAILOVER_WAIT_MS`; with none greeted, that
-   * sample is dialled alongside the roster's successor instead of before it, since entries are hearsay (a
-   * flood of made-up ones must not stall the failover). The lost SuperPeer's roster says who takes over: its
-   * first live Peer promotes itself, the rest dial it.
-   */
-  async #lostAll(dead: PeerEntry, roster: PeerEntry[], known: SuperPeerEntry[]): Promise<void> {
-    const reason = `lost SuperPeer ${dead.listen}`;
-    const others = known.filter((e) =>
-      e.nodeId !== dead.nodeId && e.nodeId !== this.nodeId && !this.#dead.has(e.nodeId)
-    );
-    const order = failoverOrder(
-      others,
-      (e) => this.#book.wasGreeted(e.listen),
-      FAILOVER_MAX_DIALS,
-      this.#random,
-    );
-    let hearsay: Promise<{ a: string; r: AskResult }[]> | undefined;
-    // SuperPeers that answered but were full: a successor that promotes links to them.
-    const reached: string[] = [];
-    const note = (answers: { a: string; r: AskResult }[]) => {
-      for (const { a, r } of answers) if (r.kind === "full" || r.kind === "busy") reached.push(a);
-    };
-    if (order.greeted.length) {
-      note(await this.#askToJoin([...order.greeted, ...order.rest], reason, FAILOVER_WAIT_MS));
-      if (this.#role.kind !== "joining" || this.#stopping) return;
-    } else if (order.rest.length) hearsay = this.#askToJoin(order.rest, reason, SUCCESSOR_WAIT_MS);
-    const gone = new Set([dead.nodeId]);
-    const deadline = this.#clock.now() + this.#o.deadAfterMs + 2000;
-    while (this.#role.kind === "joining" && !this.#stopping && this.#clock.now() < deadline) {
-      const next = successor(roster, gone);
-      if (!next || next.nodeId === this.nodeId) {
-        // The successor lets the entries it dialled answer first (bounded by SUCCESSOR_WAIT_MS): one may be
-        // a live SuperPeer, and then no new one is needed.
-        if (hearsay) note(await hearsay);
-        if (this.#role.kind !== "joining" || this.#stopping) return;
-        this.#promote(`successor of ${dead.listen}`);
-        for (const a of reached) this.#dialMesh(a);
-        return;
-      }
-      const a = await this.#ask(next.listen, { kind: "join", primary: true });
-      if (a.kind === "linked") return this.#tookSuperPeer(a.link, `failover from ${dead.listen}`);
-      if (a.kind === "dead") {
-        gone.add(next.nodeId);
-        continue;
-      }
-      // A successor that still names the dead SuperPeer has not noticed its death yet: give it a moment.
-      const elsewhere = (a.kind === "full" ? a.try : a.kind === "redirect" ? a.to : [])
-        .filter((x) => normalizeAddress(x) !== normalizeAddress(dead.listen));
-      if (elsewhere.length) return this.#join(`failover from ${dead.listen}`, [...elsewhere]);
-      await sleep(this.#clock, this.#jitter(150));
-    }
-    if (this.#role.kind === "joining") await this.#join(`lost SuperPeer ${dead.listen}`);
-  }
-
-  /**
-   * Waits until this node may promote itself again: at most once per `SELF_PROMOTE_MIN_MS`, so answers that
-   * keep turning it away (or liars) cannot make it flap between roles.
-   */
-  async #promotionRate(): Promise<void> {
-    const wait = this.#lastOwnPromotion + SELF_PROMOTE_MIN_MS - this.#clock.now();
-    if (wait > 0) await sleep(this.#clock, wait);
-  }
-
-  /** The directory entry budget of `link` (`DIR_LINK_BUDGET`), made on first use. */
-  #entryBudget(link: Link): TokenBucket {
-    let b = this.#entryBudgets.get(link);
-    if (!b) {
-      b = new TokenBucket(DIR_LINK_BUDGET.burst, DIR_LINK_BUDGET.perSecond, this.#clock.now());
-      this.#entryBudgets.set(link, b);
-    }
-    return b;
-  }
-
-  /** True when `sig` (hex) is `nodeId`'s signature of `message`. */
-  #checkSig(nodeId: string, sig: string, message: Uint8Array<ArrayBuffer>): Promise<boolean> {
-    return (this.#opts.checkSignature ?? ed25519Check)(nodeId, fromHex(sig), message);
-  }
-
-  #markDead(nodeId: string): void {
-    this.#dead.set(nodeId, this.#clock.now());
-  }
-
   // ---- SuperPeer life ----
 
   #promote(reason: string): void {
     if (this.#stopping || this.#role.kind === "superpeer") return;
     const old = this.#role;
     // What our SuperPeers told us seeds the directory we now keep ourselves.
-    this.#dir = new Directory();
+    const seed = new Directory();
     const now = this.#clock.now();
-    for (const e of this.directory()) this.#dir.merge(e, now);
+    for (const e of this.directory()) seed.merge(e, now);
+    this.#gossip.reset(seed);
     this.#role = { kind: "superpeer", since: now };
-    this.#lastOwnPromotion = now;
+    this.#joiner.promoted(now);
     this.#lowSince = undefined;
     if (old.kind === "peer") {
       // Our SuperPeers still count us as their Peer: close and dial again as a SuperPeer.
@@ -1082,22 +818,22 @@ export class Network {
     const sig = toHex(await this.#opts.identity.sign(removalMessage(this.nodeId, seq)));
     if (this.#role.kind !== "superpeer") return;
     this.#dir.remove(this.nodeId, seq, undefined, sig);
-    this.#flushGossip();
+    this.#gossip.flush();
     const links = [...this.#state].filter(([, s]) => s.kind === "member" || s.kind === "mesh").map(([l]) =>
       l
     );
     const others = this.#others().map((e) => e.listen);
-    this.#dir = new Directory();
+    this.#gossip.reset();
     this.#role = { kind: "joining" };
     for (const l of links) this.#state.delete(l);
     await Promise.all(links.map((l) => l.conn.close("stepping down", { flush: true })));
-    await this.#join(reason, others); // joining says "became a Peer" once, with the reason
+    await this.#joiner.join(reason, others); // joining says "became a Peer" once, with the reason
   }
 
   /** Once a second: expire the directory, republish our entry, keep the mesh degree, consider stepping down. */
   #tick(): void {
     const now = this.#clock.now();
-    for (const [id, at] of this.#dead) if (now - at > 30_000) this.#dead.delete(id);
+    this.#joiner.expireDead(now);
     if (this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
     if (this.#role.kind !== "superpeer") {
       // A SuperPeer's view, as its Peer keeps it, expires too: deaths are no longer gossiped unsigned.
@@ -1109,7 +845,7 @@ export class Network {
       return;
     }
     for (const [link, s] of this.#state) if (s.kind === "mesh") this.#dir.touch(entryOf(link).nodeId, now);
-    if (this.#dir.expire(now, this.nodeId).length) this.#scheduleGossip();
+    if (this.#dir.expire(now, this.nodeId).length) this.#gossip.schedule();
     this.#publish();
     this.#maintainMesh();
     this.#shareRoster();
@@ -1132,7 +868,7 @@ export class Network {
         }),
       }, this.#random)
     ) this.#demote("idle, with SuperPeers of its own: stepping down");
-    if (now - this.#lastMemberRefresh >= DIR_MEMBER_REFRESH_MS) this.#refreshMembers(now);
+    this.#gossip.refreshMembersIfDue(now);
   }
 
   /** Now the only SuperPeer: our Peers get our whole roster (it replaces what they held); no longer: not kept. */
@@ -1174,7 +910,7 @@ export class Network {
       const r = await this.#ask(a, { kind: "mesh" });
       if (r.kind === "linked") {
         // Another node now answers at that address (a restart): the old entry is gone for good.
-        if (nodeId && entryOf(r.link).nodeId !== nodeId) this.#dropFromDirectory(nodeId);
+        if (nodeId && entryOf(r.link).nodeId !== nodeId) this.#gossip.drop(nodeId);
         if (this.#role.kind !== "superpeer") {
           this.#state.delete(r.link);
           r.link.conn.close("no longer a SuperPeer");
@@ -1183,22 +919,17 @@ export class Network {
         for (const to of r.to) this.#book.add(to, "heard");
         // A SuperPeer asked for a mesh link takes it: whatever answers with a redirect is not the SuperPeer
         // the entry names (any more), whatever its hello claims.
-        if (nodeId) this.#dropFromDirectory(nodeId);
+        if (nodeId) this.#gossip.drop(nodeId);
         // Redirects are followed MESH_REDIRECT_DEPTH hops deep, to MESH_REDIRECT_FANOUT addresses, within the
         // dial budget: entries that redirect to each other cannot make this node dial without end, nor aim
         // its dials at a third party (a reflector).
         if (depth < MESH_REDIRECT_DEPTH) {
           for (const to of r.to.slice(0, MESH_REDIRECT_FANOUT)) this.#dialMesh(to, undefined, depth + 1);
         }
-      } else if (r.kind === "dead" && nodeId) this.#dropFromDirectory(nodeId);
+      } else if (r.kind === "dead" && nodeId) this.#gossip.drop(nodeId);
     } finally {
       this.#meshDialing.delete(a);
     }
-  }
-
-  #dropFromDirectory(nodeId: string): void {
-    const e = this.#dir.get(nodeId);
-    if (e && nodeId !== this.nodeId && this.#dir.remove(nodeId, e.seq)) this.#scheduleGossip();
   }
 
   /**
@@ -1244,108 +975,13 @@ export class Network {
     this.#opts.identity.sign(entryMessage(signed)).then((sig) => {
       if (this.#role.kind !== "superpeer" || this.#stopping) return;
       this.#dir.merge({ ...signed, sig: toHex(sig) }, this.#clock.now(), this);
-      this.#scheduleGossip();
+      this.#gossip.schedule();
     });
   }
 
   #nextSeq(): number {
     this.#ownSeq = Math.max(this.#ownSeq + 1, Math.floor(this.#clock.now()));
     return this.#ownSeq;
-  }
-
-  // ---- directory gossip ----
-
-  /**
-   * Merges entries `from` a link: each counts only when signed by the SuperPeer it describes (`entryMessage`).
-   * Cheap checks first (ours, too far ahead, not newer than what we hold), then the signature, one at a time;
-   * a forged or unsigned entry scores its sender and changes nothing.
-   */
-  async #mergeEntries(entries: readonly SuperPeerEntry[], from: Link): Promise<void> {
-    const s = this.#state.get(from);
-    // A Peer keeps what each of its SuperPeers says apart; a SuperPeer merges into the directory it gossips.
-    const dir = s?.kind === "superpeer" ? s.dir : this.#dir;
-    let changed = false, fresh = false, forged = 0, over = 0;
-    const budget = this.#entryBudget(from);
-    for (const e of entries) {
-      // Our own entry is ours alone to write; a forged one is refused.
-      if (e.nodeId === this.nodeId) continue;
-      const now = this.#clock.now();
-      if (e.seq > now + DIR_MAX_SEQ_AHEAD_MS || (dir.get(e.nodeId)?.seq ?? -1) >= e.seq) continue;
-      if (!budget.take(now)) {
-        over++;
-        continue;
-      }
-      if (!e.sig || !await this.#checkSig(e.nodeId, e.sig, entryMessage(e))) {
-        forged++;
-        continue;
-      }
-      const r = dir.merge(e, this.#clock.now(), from);
-      if (r) changed = true;
-      if (r === "new") fresh = true;
-    }
-    if (forged) {
-      this.#misbehaved(from, MALFORMED_SCORE, `${forged} directory entries not signed by their node`);
-    }
-    if (over) this.#misbehaved(from, 0, `${over} directory entries over the link's budget, dropped unread`);
-    if (dir !== this.#dir) dir.takeChanges(); // a Peer forwards nothing
-    else if (changed) this.#scheduleGossip();
-    if (fresh && this.#role.kind === "superpeer") this.#maintainMesh();
-    if (fresh && this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
-  }
-
-  /** Batches directory changes: a few at once while SuperPeers are few, a second's worth past a full mesh. */
-  #scheduleGossip(): void {
-    if (this.#gossipTimer !== undefined) return;
-    this.#gossipTimer = this.#clock.setTimeout(() => {
-      this.#gossipTimer = undefined;
-      this.#flushGossip();
-    }, this.#dir.size <= MESH_FULL_UP_TO ? DIR_GOSSIP_MS : DIR_GOSSIP_LARGE_MS);
-  }
-
-  /**
-   * Sends the directory's changes: every change to mesh neighbours (not back where it came from); to our
-   * Peers only SuperPeers new to them and removals at once, load updates every `DIR_MEMBER_REFRESH_MS`.
-   * A Peer forwards nothing.
-   */
-  #flushGossip(): void {
-    const changes = this.#dir.takeChanges();
-    if (this.#role.kind !== "superpeer") return;
-    for (const link of this.#meshLinks()) {
-      const add = changes.add.filter((c) => c.from !== link).map((c) => c.entry);
-      const remove = changes.remove.filter((c) => c.from !== link && c.sig).map(({ nodeId, seq, sig }) => ({
-        nodeId,
-        seq,
-        sig,
-      }));
-      sendPaged(link, add, remove);
-    }
-    // While SuperPeers are few, our Peers hear every change at once. Past that, every SuperPeer's Peers would
-    // hear of every promotion and load change in the network, which grows with the network times the
-    // SuperPeers: they hear it in one batch every `DIR_MEMBER_REFRESH_MS` instead (their dials check it).
-    const add = changes.add.map((c) => c.entry);
-    // Only withdrawals signed by their SuperPeer travel; our own observations of a death stay ours.
-    const remove = changes.remove.filter((c) => c.sig).map(({ nodeId, seq, sig }) => ({ nodeId, seq, sig }));
-    if (this.#dir.size <= MESH_FULL_UP_TO) {
-      if (add.length || remove.length) { for (const [l] of this.#members()) sendPaged(l, add, remove); }
-      return;
-    }
-    for (const e of add) {
-      this.#memberRefresh.add(e.nodeId);
-      this.#memberRemovals.delete(e.nodeId);
-    }
-    for (const r of remove) {
-      this.#memberRefresh.delete(r.nodeId);
-      this.#memberRemovals.set(r.nodeId, r);
-    }
-  }
-
-  #refreshMembers(now: number): void {
-    this.#lastMemberRefresh = now;
-    const add = [...this.#memberRefresh].map((id) => this.#dir.get(id)).filter((e) => e !== undefined);
-    const remove = [...this.#memberRemovals.values()];
-    this.#memberRefresh.clear();
-    this.#memberRemovals.clear();
-    if (add.length || remove.length) { for (const [l] of this.#members()) sendPaged(l, add, remove); }
   }
 
   // ---- messages ----
@@ -1357,24 +993,7 @@ export class Network {
     if (s.kind === "asking") return this.#onAnswer(link, s, msg);
     switch (msg.type) {
       case "superpeers":
-        if (s.kind === "member") {
-          return this.#misbehaved(link, MALFORMED_SCORE, "a Peer sent directory entries");
-        }
-        await this.#mergeEntries(msg.add, link);
-        // Only a SuperPeer can withdraw its own entry: an unsigned or forged removal is not acted on.
-        for (const { nodeId, seq, sig } of msg.remove) {
-          if (nodeId === this.nodeId || seq > this.#clock.now() + DIR_MAX_SEQ_AHEAD_MS) continue;
-          const held = s.kind === "superpeer" ? s.dir : this.#dir;
-          if ((held.get(nodeId)?.seq ?? Infinity) > seq) continue; // unknown, or a newer entry known
-          if (!sig || !await this.#checkSig(nodeId, sig, removalMessage(nodeId, seq))) {
-            this.#misbehaved(link, MALFORMED_SCORE, "a removal not signed by its node");
-            continue;
-          }
-          if (s.kind === "superpeer") s.dir.remove(nodeId, seq, link, sig);
-          else if (this.#dir.remove(nodeId, seq, link, sig)) this.#scheduleGossip();
-        }
-        if (s.kind === "superpeer") s.dir.takeChanges();
-        return;
+        return await this.#gossip.onSuperpeers(link, msg.add, msg.remove);
       case "members":
         if (s.kind !== "superpeer") return;
         if (msg.reset) s.roster = [];
@@ -1459,13 +1078,13 @@ export class Network {
     const r = this.#role;
     if (r.kind !== "peer") return;
     const dead = entryOf(link);
-    this.#markDead(dead.nodeId);
+    this.#joiner.markDead(dead.nodeId);
     this.#emit({ type: "superpeer-lost", peer: dead, primary: r.primary === link });
     if (r.backup === link) r.backup = null;
     else if (r.primary === link) {
       if (!r.backup) {
         this.#role = { kind: "joining" };
-        this.#lostAll(dead, s.roster, s.dir.entries());
+        this.#joiner.lostAll(dead, s.roster, s.dir.entries());
         return;
       }
       r.primary = r.backup;
@@ -1532,23 +1151,4 @@ export class Network {
 export function advertiseAddress(bound: HostPort, advertise?: string, advertiseHost?: string): string {
   const own = formatHostPort({ hostname: advertiseHost ?? bound.hostname, port: bound.port });
   return normalizeAddress(advertise ?? own) ?? own;
-}
-
-/** A link's far end as an entry: its node id and where it listens (its socket address if it gave none). */
-function entryOf(link: Link): PeerEntry {
-  return {
-    nodeId: link.hello?.nodeId ?? "?",
-    listen: link.hello?.listen ?? formatHostPort(link.conn.remote),
-  };
-}
-
-/** Sends directory changes in pages. */
-function sendPaged(link: Link, add: SuperPeerEntry[], remove: Removal[]): void {
-  for (let i = 0; i < Math.max(add.length, remove.length); i += LIST_PAGE) {
-    link.conn.send({
-      type: "superpeers",
-      add: add.slice(i, i + LIST_PAGE),
-      remove: remove.slice(i, i + LIST_PAGE),
-    });
-  }
 }
