@@ -810,15 +810,15 @@ export const PLANTS: Plant[] = [
   {
     id: "demote-step",
     rule: "idle SuperPeers step down: the overlay shrinks back",
-    file: "lib/net/network.ts",
-    from: ') this.#demote("idle, with SuperPeers of its own: stepping down");',
+    file: "lib/net/superpeer.ts",
+    from: ') this.#h.demote("idle, with SuperPeers of its own: stepping down");',
     to: ") void 0;",
     tests: OVERLAY_TESTS,
   },
   {
     id: "full-skips-asker",
     rule: "a full SuperPeer never points a node to itself, nor a Peer to the SuperPeer it holds",
-    file: "lib/net/network.ts",
+    file: "lib/net/superpeer.ts",
     from: "skip: holds === undefined ? [entryOf(link).nodeId] : [entryOf(link).nodeId, holds],",
     to: "skip: [],",
     tests: OVERLAY_TESTS,
@@ -835,7 +835,7 @@ export const PLANTS: Plant[] = [
     id: "welcome-roster",
     rule:
       "a welcome carries the roster so far, so Peers that lose their SuperPeers at once agree on a successor",
-    file: "lib/net/network.ts",
+    file: "lib/net/superpeer.ts",
     from: "    this.#sendWelcome(link, this.#roster);",
     to: "    this.#sendWelcome(link, this.#rosterShared ? this.#roster : []);",
     tests: OVERLAY_TESTS,

@@ -13,11 +13,14 @@ import {
   BACKUP_RETRY_MS,
   DEAD_FORGET_MS,
   FAILOVER_MAX_DIALS,
+  FAILOVER_ROSTER_EXTRA_MS,
   FAILOVER_WAIT_MS,
   FOUND_WAIT_MS,
   JOIN_PARALLEL,
+  JOIN_TRY,
   MAX_REDIRECTS,
   SELF_PROMOTE_MIN_MS,
+  SUCCESSOR_RETRY_MS,
   SUCCESSOR_WAIT_MS,
 } from "./config.ts";
 import type { Discover } from "./discovery.ts";
@@ -237,7 +240,8 @@ export class Joining {
           return;
         } else if (a.kind === "full" && a.try.length) {
           // Straight on to the ones it says have room, rather than waiting for the next round.
-          next = a.try.filter((t) => normalizeAddress(t) !== normalizeAddress(primary.listen)).slice(0, 3);
+          const primaryAt = normalizeAddress(primary.listen);
+          next = a.try.filter((t) => normalizeAddress(t) !== primaryAt).slice(0, JOIN_TRY);
           if (++quick <= MAX_REDIRECTS) continue;
         } else if (a.kind === "dead" && pickId) {
           this.markDead(pickId);
@@ -285,7 +289,7 @@ export class Joining {
       if (this.#h.role().kind !== "joining" || this.#h.stopping()) return;
     } else if (order.rest.length) hearsay = this.#askToJoin(order.rest, reason, SUCCESSOR_WAIT_MS);
     const gone = new Set([dead.nodeId]);
-    const deadline = this.#h.clock.now() + this.#h.deadAfterMs + 2000;
+    const deadline = this.#h.clock.now() + this.#h.deadAfterMs + FAILOVER_ROSTER_EXTRA_MS;
     while (this.#h.role().kind === "joining" && !this.#h.stopping() && this.#h.clock.now() < deadline) {
       const next = successor(roster, gone);
       if (!next || next.nodeId === this.#h.nodeId) {
@@ -307,7 +311,7 @@ export class Joining {
       const elsewhere = (a.kind === "full" ? a.try : a.kind === "redirect" ? a.to : [])
         .filter((x) => normalizeAddress(x) !== normalizeAddress(dead.listen));
       if (elsewhere.length) return this.join(`failover from ${dead.listen}`, [...elsewhere]);
-      await sleep(this.#h.clock, this.#h.jitter(150));
+      await sleep(this.#h.clock, this.#h.jitter(SUCCESSOR_RETRY_MS));
     }
     if (this.#h.role().kind === "joining") await this.join(`lost SuperPeer ${dead.listen}`);
   }

@@ -17,25 +17,22 @@
 import { AddressBook, type TrackerLead } from "./address_book.ts";
 import { BAN_THRESHOLD, BanList, MALFORMED_SCORE } from "./ban.ts";
 import {
-  DEFAULT_MAX_PEERS,
-  DEFAULT_TIMINGS,
-  DIR_HEARTBEAT_MS,
-  DIR_PUBLISH_MIN_MS,
   HANDSHAKE_TIMEOUT_MS,
-  LIST_PAGE,
+  JITTER_SHARE,
   MAX_WAITING_LINKS,
+  MESH_CHECK_DELAY_MS,
   MESH_DEGREE,
-  MESH_FULL_UP_TO,
-  MESH_REDIRECT_DEPTH,
-  MESH_REDIRECT_FANOUT,
   MESH_TICK_MS,
+  type NetworkConfig,
   type NetworkTimings,
+  resolveNetworkConfig,
+  ROSTER_BOUND,
 } from "./config.ts";
 import { Directory } from "./directory.ts";
-import { DirectoryGossip, sendPaged } from "./gossip.ts";
+import { DirectoryGossip } from "./gossip.ts";
 import { Joining } from "./joining.ts";
+import { SuperPeerDuties } from "./superpeer.ts";
 import { type AskResult, entryOf, type Intent, type LinkState, type RoleState } from "./link_state.ts";
-import { DialBudget } from "./dial_budget.ts";
 import type { Discover } from "./discovery.ts";
 import type { LedgerPort } from "./ledger_port.ts";
 import { type Link, LinkSet } from "./link.ts";
@@ -49,30 +46,13 @@ import {
   type PeerEntry,
   PROTOCOL_VERSION,
   type SuperPeerEntry,
-  type WelcomeMessage,
 } from "./messages.ts";
-import {
-  answerJoin,
-  evictionVictim,
-  isLoopback,
-  type MeshCandidate,
-  meshEvictionVictim,
-  overHostLimit,
-  planMesh,
-  sample,
-  shouldDemote,
-} from "./overlay.ts";
+import { isLoopback, type MeshCandidate, meshEvictionVictim, overHostLimit, sample } from "./overlay.ts";
 import { Relay } from "./relay.ts";
 import type { TrackerFile } from "./tracker.ts";
 import { type Clock, every, type Listener, systemClock, tcpTransport, type Transport } from "./transport.ts";
 import { normalizeAddress } from "./address_book.ts";
-import {
-  ed25519Check,
-  entryMessage,
-  type NodeIdentity,
-  removalMessage,
-  type SignatureCheck,
-} from "./identity.ts";
+import { ed25519Check, type NodeIdentity, removalMessage, type SignatureCheck } from "./identity.ts";
 import { fromHex, toHex } from "../crypto/hex.ts";
 
 /** A node's role in the overlay. */
@@ -133,12 +113,15 @@ export interface NetworkOptions extends Partial<NetworkTimings> {
   discover?: Discover;
 }
 
+/** `NetworkOptions` once resolved: the timings and the capacity always set (`NetworkConfig`). */
+type ResolvedOptions = Omit<NetworkOptions, keyof NetworkTimings | "maxPeers"> & NetworkConfig;
+
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
 export class Network {
   /** This node's id, as sent in `hello` and proven there: its public key. */
   readonly nodeId: string;
-  #o: NetworkTimings & { maxPeers: number };
-  #opts: NetworkOptions;
+  /** The owner's options with every number resolved once (`resolveNetworkConfig`): the one place they are read. */
+  #opts: ResolvedOptions;
   #clock: Clock;
   #random: () => number;
   #transport: Transport;
@@ -154,23 +137,10 @@ export class Network {
   #advertise = "";
   #role: RoleState = { kind: "joining" };
   #stopping = false;
-  #lastPromotion = -Infinity;
   /** Joining, the second SuperPeer, failover. */
   #joiner: Joining;
-  #lowSince: number | undefined;
-  #ownSeq = 0;
-  #ownPublished = { load: -1, peers: -1, at: -Infinity };
-  #meshDialing = new Set<string>();
-  /** Mesh dials: a global rate, and no address dialled again within `MESH_REDIAL_MS`. */
-  #meshDialBudget = new DialBudget();
-  /** A SuperPeer's Peers in the order it admitted them: sent to each, who walk it if this one dies. */
-  #roster: PeerEntry[] = [];
-  /**
-   * True while our Peers hold our roster: only while we are the only SuperPeer, since only then would they
-   * need it (with others about, a Peer that loses us has them). Keeping every Peer's copy current otherwise
-   * would cost each join a message to every Peer.
-   */
-  #rosterShared = false;
+  /** A SuperPeer's duties: admitting, the mesh, publishing. */
+  #sp: SuperPeerDuties;
   #timers: (() => void)[] = [];
 
   /**
@@ -180,20 +150,15 @@ export class Network {
   constructor(ledger: LedgerPort, opts: NetworkOptions) {
     this.nodeId = opts.identity.nodeId;
     this.#ledger = ledger;
-    this.#opts = opts;
-    // An option given as `undefined` (the CLI passes timings it was not told) keeps its default.
-    const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
-    this.#o = { ...DEFAULT_TIMINGS, maxPeers: DEFAULT_MAX_PEERS, ...given } as NetworkTimings & {
-      maxPeers: number;
-    };
+    this.#opts = { ...opts, ...resolveNetworkConfig(opts) };
     this.#clock = opts.clock ?? systemClock;
     this.#random = opts.random ?? Math.random;
     this.#transport = opts.transport ?? tcpTransport;
     this.#bans = opts.bans ?? new BanList();
     this.#book = new AddressBook(opts.tracker, this.#clock);
     this.#links = new LinkSet({
-      pingIntervalMs: this.#o.pingIntervalMs,
-      deadAfterMs: this.#o.deadAfterMs,
+      pingIntervalMs: this.#opts.pingIntervalMs,
+      deadAfterMs: this.#opts.deadAfterMs,
       transport: this.#transport,
       clock: this.#clock,
       random: this.#random,
@@ -225,7 +190,7 @@ export class Network {
       checkSig: (nodeId, sig, message) => checkSignature(nodeId, fromHex(sig), message),
       misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
       heardNew: () => {
-        if (this.#role.kind === "superpeer") this.#maintainMesh();
+        if (this.#role.kind === "superpeer") this.#sp.maintainMesh();
         if (this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
       },
     });
@@ -235,7 +200,7 @@ export class Network {
       random: this.#random,
       book: this.#book,
       discover: opts.discover,
-      deadAfterMs: this.#o.deadAfterMs,
+      deadAfterMs: this.#opts.deadAfterMs,
       advertise: () => this.#advertise,
       stopping: () => this.#stopping,
       role: () => this.#role,
@@ -247,8 +212,31 @@ export class Network {
       },
       directory: () => this.directory(),
       promote: (reason) => this.#promote(reason),
-      dialMesh: (addr) => void this.#dialMesh(addr),
+      dialMesh: (addr) => void this.#sp.dialMesh(addr),
       jitter: (ms) => this.#jitter(ms),
+    });
+    this.#sp = new SuperPeerDuties({
+      nodeId: this.nodeId,
+      clock: this.#clock,
+      random: this.#random,
+      book: this.#book,
+      gossip: this.#gossip,
+      identity: opts.identity,
+      capacity: this.#opts.capacity,
+      fixedAddresses: opts.connect !== undefined,
+      advertise: () => this.#advertise,
+      stopping: () => this.#stopping,
+      isSuperPeer: () => this.#role.kind === "superpeer",
+      links: () => this.#links.all(),
+      members: () => this.#members(),
+      meshLinks: () => this.#meshLinks(),
+      setState: (link, state) => void this.#state.set(link, state),
+      forget: (link) => void this.#state.delete(link),
+      ask: (addr, intent) => this.#ask(addr, intent),
+      relayReady: (link) => this.#relay.afterHandshake(link, link.hello!),
+      writeTracker: () => this.#book.scheduleWrite(this.#trackerLead()),
+      demote: (reason) => void this.#demote(reason),
+      emit: (e) => this.#emit(e),
     });
   }
 
@@ -334,7 +322,7 @@ export class Network {
     this.#acceptLoop(this.#listener);
     this.#opts.discover?.serve({
       listen: () => this.#role.kind === "superpeer" ? this.#advertise : undefined,
-      found: (addrs) => this.#meetFound(addrs),
+      found: (addrs) => this.#sp.meetFound(addrs),
     });
     if (this.#opts.connect) {
       for (const a of this.#opts.connect) this.#book.add(a, "connect");
@@ -343,7 +331,7 @@ export class Network {
     }
     this.#timers.push(
       every(this.#clock, MESH_TICK_MS, () => this.#tick()),
-      every(this.#clock, this.#o.probeIntervalMs, () => this.#probe()),
+      every(this.#clock, this.#opts.probeIntervalMs, () => this.#sp.probe()),
     );
     await this.#joiner.join("start");
   }
@@ -464,7 +452,7 @@ export class Network {
 
   /** Sockets at most: every Peer slot, room for mesh links both ways, and the handshakes under way. */
   #socketCap(): number {
-    return this.#o.maxPeers + 2 * MESH_DEGREE.high + MAX_WAITING_LINKS;
+    return this.#opts.capacity + 2 * MESH_DEGREE.high + MAX_WAITING_LINKS;
   }
 
   async #onInbound(link: Link): Promise<void> {
@@ -481,9 +469,9 @@ export class Network {
   /** Answers what a dialler asks for after its hello. */
   async #onRequest(link: Link, msg: Message): Promise<void> {
     const r = this.#role;
-    if (msg.type === "join" && r.kind === "superpeer") return this.#admit(link, msg.primary, msg.holds);
+    if (msg.type === "join" && r.kind === "superpeer") return this.#sp.admit(link, msg.primary, msg.holds);
     if (msg.type === "mesh" && r.kind === "superpeer" && link.hello?.role === "superpeer") {
-      return this.#acceptMesh(link);
+      return this.#sp.acceptMesh(link);
     }
     if (msg.type === "join" || msg.type === "mesh" || msg.type === "getaddr") {
       if (r.kind === "joining") {
@@ -502,141 +490,15 @@ export class Network {
   #myAddrs(): string[] {
     const r = this.#role;
     if (r.kind === "peer") return [r.primary, r.backup].filter((l) => l).map((l) => entryOf(l!).listen);
-    const others = sample(this.#others(), MAX_ADDRS - 1, this.#random).map((e) => e.listen);
+    const others = sample(this.#sp.others(), MAX_ADDRS - 1, this.#random).map((e) => e.listen);
     return r.kind === "superpeer" ? [this.#advertise, ...others] : others;
-  }
-
-  /** A `join` on `link`; `holds`: the SuperPeer a Peer asking for a backup has, not one to point it to. */
-  #admit(link: Link, primary: boolean, holds?: string): void {
-    const members = this.#members();
-    let answer = answerJoin({
-      members: members.length,
-      capacity: this.#o.maxPeers,
-      others: this.#others(),
-      now: this.#clock.now(),
-      lastPromotion: this.#lastPromotion,
-      skip: holds === undefined ? [entryOf(link).nodeId] : [entryOf(link).nodeId, holds],
-    }, this.#random);
-    if (answer.kind === "full") {
-      const victim = evictionVictim(
-        members.map(([l, s]) => ({
-          id: l,
-          host: l.conn.remote.hostname,
-          since: l.openedAt,
-          pingMs: l.conn.rttMs,
-          lastBlock: s.lastBlock,
-          lastTx: s.lastTx,
-        })),
-        link.conn.remote.hostname,
-      );
-      if (victim) {
-        victim.conn.close("evicted: its address holds the most links");
-        this.#dropMember(victim);
-        answer = { kind: "admit" };
-      }
-    }
-    if (answer.kind === "full") {
-      if (answer.promote) this.#lastPromotion = this.#clock.now();
-      link.conn.send({ type: "full", try: answer.try, promote: answer.promote });
-      link.conn.close("full", { flush: true });
-      return;
-    }
-    const peer = entryOf(link);
-    // A node that rejoins (a new link, same id) replaces its old link.
-    for (const [l] of this.#members()) {
-      if (l.hello?.nodeId === peer.nodeId) {
-        this.#dropMember(l);
-        l.conn.close("replaced");
-      }
-    }
-    this.#roster = [...this.#roster.filter((p) => p.nodeId !== peer.nodeId), peer];
-    this.#state.set(link, { kind: "member", primary, lastBlock: 0, lastTx: 0 });
-    this.#rosterShared ||= this.#others().length === 0;
-    // The roster so far, in join order, always: every Peer then holds a prefix of one order, so all that lost
-    // their SuperPeers at once agree on its first live Peer as successor, whether or not they heard later joins.
-    this.#sendWelcome(link, this.#roster);
-    if (this.#rosterShared) {
-      for (const [l] of this.#members()) {
-        if (l !== link) l.conn.send({ type: "members", add: [peer], remove: [] });
-      }
-    }
-    this.#emit({ type: "peer-joined", peer });
-    this.#publish();
-    this.#relay.afterHandshake(link, link.hello!);
-  }
-
-  #acceptMesh(link: Link): void {
-    this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0 });
-    this.#sendWelcome(link, []);
-    if (this.#keepMesh(link)) this.#meshUp(link, false);
-  }
-
-  /**
-   * Two SuperPeers that dial each other at once end up with two links: both ends keep the one dialled by
-   * the smaller node id (so they close the same one) and drop the other. True when `link` is kept.
-   */
-  #keepMesh(link: Link): boolean {
-    const id = entryOf(link).nodeId;
-    const old = this.#meshLinks().find((l) => l !== link && entryOf(l).nodeId === id);
-    if (!old) return true;
-    const dialer = (l: Link) => l.inbound ? id : this.nodeId;
-    const [keep, drop] = dialer(link) < dialer(old) ? [link, old] : [old, link];
-    this.#prune(drop, "duplicate mesh link");
-    return keep === link;
-  }
-
-  /** Sends `welcome` with the first pages of the directory and `roster`, then the rest as pages. */
-  #sendWelcome(link: Link, roster: PeerEntry[]): void {
-    const dir = this.#dir.entries();
-    const welcome: WelcomeMessage = {
-      type: "welcome",
-      superpeers: dir.slice(0, LIST_PAGE),
-      members: roster.slice(0, LIST_PAGE),
-    };
-    link.conn.send(welcome);
-    for (let i = LIST_PAGE; i < dir.length; i += LIST_PAGE) {
-      link.conn.send({ type: "superpeers", add: dir.slice(i, i + LIST_PAGE), remove: [] });
-    }
-    for (let i = LIST_PAGE; i < roster.length; i += LIST_PAGE) {
-      link.conn.send({ type: "members", add: roster.slice(i, i + LIST_PAGE), remove: [] });
-    }
-  }
-
-  /**
-   * A mesh link is up. Each side's directory crosses it in full once (the other may come from a partition
-   * that knew none): the side that accepted sent its own with `welcome`, the side that dialled sends it now.
-   */
-  #meshUp(link: Link, dialled: boolean): void {
-    const peer = entryOf(link);
-    this.#book.add(peer.listen, "heard");
-    this.#book.scheduleWrite(this.#trackerLead());
-    this.#emit({ type: "mesh-linked", peer });
-    this.#relay.afterHandshake(link, link.hello!);
-    if (dialled) sendPaged(link, this.#dir.entries(), []);
-  }
-
-  /**
-   * Closes a mesh link we no longer want, saying so first: the far end then knows its neighbour is alive and
-   * does not dial straight back (which would re-make every pruned link a moment later).
-   */
-  #prune(link: Link, reason: string): void {
-    this.#state.delete(link);
-    link.conn.send({ type: "reject", code: "prune", reason });
-    link.conn.close(reason, { flush: true });
-  }
-
-  /** A mesh link closed without a prune: is that SuperPeer gone, or only the link? Asks it where it stands. */
-  async #checkSuperPeer(peer: PeerEntry): Promise<void> {
-    if (this.#role.kind !== "superpeer" || !this.#dir.get(peer.nodeId)) return;
-    const r = await this.#ask(peer.listen, { kind: "getaddr" });
-    if (r.kind === "dead" || (r.kind === "redirect" && !r.superpeer)) this.#gossip.drop(peer.nodeId);
   }
 
   // ---- asking others ----
 
   /** Dials `addr`, and once it said hello asks it for `intent` (or only for addresses if it is no SuperPeer). */
   async #ask(addr: string, intent: Intent): Promise<AskResult> {
-    const r = await this.#links.dial(addr, this.#o.connectTimeoutMs, HANDSHAKE_TIMEOUT_MS);
+    const r = await this.#links.dial(addr, this.#opts.connectTimeoutMs, HANDSHAKE_TIMEOUT_MS);
     if (!r?.hello) {
       if (r?.link.rejectCode === "busy") return { kind: "busy" };
       this.#book.failed(addr);
@@ -712,31 +574,13 @@ export class Network {
   // ---- joining ----
 
   /**
-   * SuperPeers found on the LAN while we are one (two that started at once, or two networks that never
-   * met): each is dialled for a mesh link unless we dialled and greeted it already and still know it. So a
-   * neighbour that only ever dialled us is dialled once too: greeted, it may go in our tracker file and the
-   * next start finds it without a search. Only dialled, never remembered: the overlay greets them first.
-   */
-  #meetFound(addrs: string[]): void {
-    if (this.#role.kind !== "superpeer" || this.#stopping) return;
-    const known = new Set(this.#dir.entries().map((e) => normalizeAddress(e.listen)));
-    for (const l of this.#links.all()) if (l.hello?.listen) known.add(normalizeAddress(l.hello.listen));
-    for (const found of addrs) {
-      const a = normalizeAddress(found);
-      if (!a || a === this.#advertise || (known.has(a) && this.#book.wasGreeted(a))) continue;
-      // Greeted, it belongs in the tracker file even when the link is the duplicate the other end keeps.
-      this.#dialMesh(a).then(() => this.#book.wasGreeted(a) && this.#book.scheduleWrite(this.#trackerLead()));
-    }
-  }
-
-  /**
    * SuperPeers found on the LAN at the person's request (the menu): a SuperPeer that serves no Peer steps
    * down and joins them as a Peer (it greets them, so its tracker file names them); one that serves Peers
    * links to them instead. Resolves once the join is settled.
    */
   async joinFound(addrs: string[]): Promise<void> {
     if (this.#role.kind !== "superpeer" || !addrs.length || this.#stopping) return;
-    if (this.#members().length) return this.#meetFound(addrs);
+    if (this.#members().length) return this.#sp.meetFound(addrs);
     for (const a of addrs) this.#book.add(a, "heard");
     await this.#demote("found SuperPeers on this LAN");
   }
@@ -794,7 +638,6 @@ export class Network {
     this.#gossip.reset(seed);
     this.#role = { kind: "superpeer", since: now };
     this.#joiner.promoted(now);
-    this.#lowSince = undefined;
     if (old.kind === "peer") {
       // Our SuperPeers still count us as their Peer: close and dial again as a SuperPeer.
       for (const l of [old.primary, old.backup]) {
@@ -802,19 +645,17 @@ export class Network {
         const listen = entryOf(l).listen;
         this.#state.delete(l);
         l.conn.close("promoted");
-        this.#dialMesh(listen);
+        this.#sp.dialMesh(listen);
       }
     }
     this.#emit({ type: "role", role: "superpeer", reason });
-    this.#publish(true);
-    this.#book.scheduleWrite(this.#trackerLead());
-    this.#maintainMesh();
+    this.#sp.promoted();
   }
 
   /** Steps down: tells the mesh, lets its Peers go (each keeps its other SuperPeer) and joins as a Peer. */
   async #demote(reason: string): Promise<void> {
     if (this.#role.kind !== "superpeer") return;
-    const seq = this.#nextSeq();
+    const seq = this.#sp.nextSeq();
     const sig = toHex(await this.#opts.identity.sign(removalMessage(this.nodeId, seq)));
     if (this.#role.kind !== "superpeer") return;
     this.#dir.remove(this.nodeId, seq, undefined, sig);
@@ -822,7 +663,7 @@ export class Network {
     const links = [...this.#state].filter(([, s]) => s.kind === "member" || s.kind === "mesh").map(([l]) =>
       l
     );
-    const others = this.#others().map((e) => e.listen);
+    const others = this.#sp.others().map((e) => e.listen);
     this.#gossip.reset();
     this.#role = { kind: "joining" };
     for (const l of links) this.#state.delete(l);
@@ -844,144 +685,7 @@ export class Network {
       }
       return;
     }
-    for (const [link, s] of this.#state) if (s.kind === "mesh") this.#dir.touch(entryOf(link).nodeId, now);
-    if (this.#dir.expire(now, this.nodeId).length) this.#gossip.schedule();
-    this.#publish();
-    this.#maintainMesh();
-    this.#shareRoster();
-    const load = this.#members().length;
-    if (load > 0) this.#lowSince = undefined;
-    else this.#lowSince ??= now;
-    if (
-      shouldDemote({
-        load,
-        idleSince: this.#lowSince,
-        now,
-        mesh: this.#meshLinks().map((l) => {
-          const e = this.#dir.get(entryOf(l).nodeId);
-          return {
-            nodeId: entryOf(l).nodeId,
-            host: l.conn.remote.hostname,
-            since: l.openedAt,
-            roomy: e !== undefined && e.load < e.capacity,
-          };
-        }),
-      }, this.#random)
-    ) this.#demote("idle, with SuperPeers of its own: stepping down");
-    this.#gossip.refreshMembersIfDue(now);
-  }
-
-  /** Now the only SuperPeer: our Peers get our whole roster (it replaces what they held); no longer: not kept. */
-  #shareRoster(): void {
-    const sole = this.#others().length === 0;
-    if (sole && !this.#rosterShared) {
-      for (const [l] of this.#members()) {
-        for (let i = 0; i === 0 || i < this.#roster.length; i += LIST_PAGE) {
-          l.conn.send({
-            type: "members",
-            add: this.#roster.slice(i, i + LIST_PAGE),
-            remove: [],
-            reset: i === 0,
-          });
-        }
-      }
-    }
-    this.#rosterShared = sole;
-  }
-
-  #maintainMesh(): void {
-    if (this.#role.kind !== "superpeer") return;
-    const linked = this.#meshLinks();
-    const plan = planMesh(linked.map((l) => entryOf(l).nodeId), this.#others(), this.#random);
-    for (const e of plan.dial) this.#dialMesh(e.listen, e.nodeId);
-    for (const id of plan.drop) {
-      const l = linked.find((x) => entryOf(x).nodeId === id);
-      if (l) this.#prune(l, "mesh degree");
-    }
-  }
-
-  /** Dials a SuperPeer for a mesh link (once at a time per address); a dead one leaves the directory. */
-  async #dialMesh(addr: string, nodeId?: string, depth = 0): Promise<void> {
-    const a = normalizeAddress(addr);
-    if (!a || a === this.#advertise || this.#meshDialing.has(a) || this.#role.kind !== "superpeer") return;
-    if (!this.#meshDialBudget.take(a, this.#clock.now())) return;
-    this.#meshDialing.add(a);
-    try {
-      const r = await this.#ask(a, { kind: "mesh" });
-      if (r.kind === "linked") {
-        // Another node now answers at that address (a restart): the old entry is gone for good.
-        if (nodeId && entryOf(r.link).nodeId !== nodeId) this.#gossip.drop(nodeId);
-        if (this.#role.kind !== "superpeer") {
-          this.#state.delete(r.link);
-          r.link.conn.close("no longer a SuperPeer");
-        } else if (this.#keepMesh(r.link)) this.#meshUp(r.link, true);
-      } else if (r.kind === "redirect") {
-        for (const to of r.to) this.#book.add(to, "heard");
-        // A SuperPeer asked for a mesh link takes it: whatever answers with a redirect is not the SuperPeer
-        // the entry names (any more), whatever its hello claims.
-        if (nodeId) this.#gossip.drop(nodeId);
-        // Redirects are followed MESH_REDIRECT_DEPTH hops deep, to MESH_REDIRECT_FANOUT addresses, within the
-        // dial budget: entries that redirect to each other cannot make this node dial without end, nor aim
-        // its dials at a third party (a reflector).
-        if (depth < MESH_REDIRECT_DEPTH) {
-          for (const to of r.to.slice(0, MESH_REDIRECT_FANOUT)) this.#dialMesh(to, undefined, depth + 1);
-        }
-      } else if (r.kind === "dead" && nodeId) this.#gossip.drop(nodeId);
-    } finally {
-      this.#meshDialing.delete(a);
-    }
-  }
-
-  /**
-   * A SuperPeer dials one remembered address outside its directory now and then: partitions heal so. With
-   * nothing left to try it reads the tracker file again: a node started later in the same folder (or an
-   * edited file) names SuperPeers this one has not heard of.
-   */
-  async #probe(): Promise<void> {
-    if (this.#role.kind !== "superpeer" || this.#stopping) return;
-    const known = new Set([this.#advertise, ...this.#dir.entries().map((e) => normalizeAddress(e.listen)!)]);
-    for (const l of this.#links.all()) if (l.hello?.listen) known.add(normalizeAddress(l.hello.listen)!);
-    let addr = this.#book.pick(known, this.#random);
-    if (!addr && !this.#opts.connect) {
-      await this.#book.load().catch(() => {});
-      addr = this.#book.pick(known, this.#random);
-    }
-    if (addr) this.#dialMesh(addr);
-  }
-
-  /**
-   * Republishes our own entry when our load changed or for the heartbeat. While SuperPeers are few every
-   * change goes out at once. Past that every entry floods the whole mesh, so a change goes out only when it
-   * matters to others (room appeared or ran out, or the load moved by an eighth of capacity), at most every
-   * `DIR_PUBLISH_MIN_MS`; the heartbeat carries the exact counts.
-   */
-  #publish(force = false): void {
-    if (this.#role.kind !== "superpeer") return;
-    const members = this.#members();
-    const load = members.length, peers = members.filter(([, s]) => s.primary).length;
-    const now = this.#clock.now(), last = this.#ownPublished, cap = this.#o.maxPeers;
-    const small = this.#dir.size <= MESH_FULL_UP_TO;
-    const step = Math.max(1, Math.floor(cap / 8));
-    const flipped = (load < cap) !== (last.load < cap); // room appeared or ran out: what joiners go by
-    const changed = small
-      ? load !== last.load || peers !== last.peers
-      : flipped || Math.abs(load - last.load) >= step || Math.abs(peers - last.peers) >= step;
-    const gap = small || flipped ? 0 : DIR_PUBLISH_MIN_MS;
-    if (!force && !(changed && now - last.at >= gap) && now - last.at < DIR_HEARTBEAT_MS) return;
-    this.#ownPublished = { load, peers, at: now };
-    const entry = { nodeId: this.nodeId, listen: this.#advertise, peers, load, capacity: this.#o.maxPeers };
-    const signed = { ...entry, seq: this.#nextSeq() };
-    // Signed by us, as every node checks: an entry about us counts only with our signature.
-    this.#opts.identity.sign(entryMessage(signed)).then((sig) => {
-      if (this.#role.kind !== "superpeer" || this.#stopping) return;
-      this.#dir.merge({ ...signed, sig: toHex(sig) }, this.#clock.now(), this);
-      this.#gossip.schedule();
-    });
-  }
-
-  #nextSeq(): number {
-    this.#ownSeq = Math.max(this.#ownSeq + 1, Math.floor(this.#clock.now()));
-    return this.#ownSeq;
+    this.#sp.tick(now);
   }
 
   // ---- messages ----
@@ -994,7 +698,7 @@ export class Network {
     switch (msg.type) {
       case "superpeers":
         return await this.#gossip.onSuperpeers(link, msg.add, msg.remove);
-      case "members":
+      case "members": {
         if (s.kind !== "superpeer") return;
         if (msg.reset) s.roster = [];
         for (const p of msg.add) {
@@ -1004,12 +708,14 @@ export class Network {
         }
         if (msg.remove.length) s.roster = s.roster.filter((p) => !msg.remove.includes(p.nodeId));
         // A roster is bounded by the SuperPeer's capacity; a longer one is a lie we need not keep.
-        if (s.roster.length > 4 * this.#o.maxPeers + 100) s.roster.length = 4 * this.#o.maxPeers + 100;
+        const kept = ROSTER_BOUND.perCapacity * this.#opts.capacity + ROSTER_BOUND.slack;
+        if (s.roster.length > kept) s.roster.length = kept;
         return;
+      }
       case "primary":
         if (s.kind === "member" && s.primary !== msg.primary) {
           s.primary = msg.primary;
-          this.#publish();
+          this.#sp.publish();
         }
         return;
       case "join":
@@ -1045,32 +751,16 @@ export class Network {
     const s = this.#state.get(link);
     this.#state.delete(link);
     if (this.#stopping || !s) return;
-    if (s.kind === "member") return this.#memberGone(link);
+    if (s.kind === "member") return this.#sp.memberGone(link);
     if (s.kind === "mesh") {
       const peer = entryOf(link);
       this.#emit({ type: "mesh-lost", peer });
       if (link.rejectCode !== "prune") {
-        this.#clock.setTimeout(() => this.#checkSuperPeer(peer), this.#jitter(300));
+        this.#clock.setTimeout(() => this.#sp.checkSuperPeer(peer), this.#jitter(MESH_CHECK_DELAY_MS));
       }
       return;
     }
     if (s.kind === "superpeer") this.#superPeerGone(link, s);
-  }
-
-  #dropMember(link: Link): void {
-    if (this.#state.get(link)?.kind !== "member") return;
-    this.#state.delete(link);
-    this.#memberGone(link);
-  }
-
-  #memberGone(link: Link): void {
-    const peer = entryOf(link);
-    this.#roster = this.#roster.filter((p) => p.nodeId !== peer.nodeId);
-    if (this.#rosterShared) {
-      for (const [l] of this.#members()) l.conn.send({ type: "members", add: [], remove: [peer.nodeId] });
-    }
-    this.#emit({ type: "peer-left", peer });
-    this.#publish();
   }
 
   /** One of our SuperPeers is gone: the backup becomes primary and we look for a new second at once. */
@@ -1134,7 +824,7 @@ export class Network {
   }
 
   #jitter(ms: number): number {
-    return Math.round(ms * (0.7 + this.#random() * 0.6));
+    return Math.round(ms * (1 - JITTER_SHARE + this.#random() * 2 * JITTER_SHARE));
   }
 
   #emit(e: NetworkEvent): void {
