@@ -948,7 +948,7 @@ export const PLANTS: Plant[] = [
   {
     id: "mesh-evictable",
     rule: "a full SuperPeer evicts an idle inbound mesh link for a newcomer (loopback too)",
-    file: "lib/net/network.ts",
+    file: "lib/net/handshake.ts",
     from: "const victim = idle ?? this.#meshVictim();",
     to: "const victim = idle;",
     tests: ["tests/net_budget_test.ts"],

@@ -1,6 +1,6 @@
 /**
  * What `Network` keeps per link and about its own role, shared by the modules that carry the overlay
- * (`joining.ts`, `superpeer.ts`, `gossip.ts`); one owner, `Network`, changes it.
+ * (`handshake.ts`, `joining.ts`, `superpeer.ts`, `gossip.ts`); one owner, `Network`, changes it.
  * @module
  */
 import type { Directory } from "./directory.ts";

@@ -15,13 +15,10 @@
  * @module
  */
 import { AddressBook, type TrackerLead } from "./address_book.ts";
-import { BAN_THRESHOLD, BanList, MALFORMED_SCORE } from "./ban.ts";
+import { BAN_THRESHOLD, BanList } from "./ban.ts";
 import {
-  HANDSHAKE_TIMEOUT_MS,
   JITTER_SHARE,
-  MAX_WAITING_LINKS,
   MESH_CHECK_DELAY_MS,
-  MESH_DEGREE,
   MESH_TICK_MS,
   type NetworkConfig,
   type NetworkTimings,
@@ -31,23 +28,20 @@ import {
 import { Directory } from "./directory.ts";
 import { DirectoryGossip } from "./gossip.ts";
 import { Joining } from "./joining.ts";
+import { Handshake } from "./handshake.ts";
 import { SuperPeerDuties } from "./superpeer.ts";
-import { type AskResult, entryOf, type Intent, type LinkState, type RoleState } from "./link_state.ts";
+import { entryOf, type LinkState, type RoleState } from "./link_state.ts";
 import type { Discover } from "./discovery.ts";
 import type { LedgerPort } from "./ledger_port.ts";
 import { type Link, LinkSet } from "./link.ts";
 import {
   formatHostPort,
-  type HelloMessage,
   type HostPort,
-  MAX_ADDRS,
   type Message,
-  MIN_PROTOCOL_VERSION,
   type PeerEntry,
-  PROTOCOL_VERSION,
   type SuperPeerEntry,
 } from "./messages.ts";
-import { isLoopback, type MeshCandidate, meshEvictionVictim, overHostLimit, sample } from "./overlay.ts";
+import { isLoopback } from "./overlay.ts";
 import { Relay } from "./relay.ts";
 import type { TrackerFile } from "./tracker.ts";
 import { type Clock, every, type Listener, systemClock, tcpTransport, type Transport } from "./transport.ts";
@@ -141,6 +135,8 @@ export class Network {
   #joiner: Joining;
   /** A SuperPeer's duties: admitting, the mesh, publishing. */
   #sp: SuperPeerDuties;
+  /** Hellos, inbound sockets, asking. */
+  #handshake: Handshake;
   #timers: (() => void)[] = [];
 
   /**
@@ -165,8 +161,8 @@ export class Network {
       onMessage: (link, msg) => this.#onMessage(link, msg),
       onMisbehaviour: (link, score, reason) => this.#misbehaved(link, score, reason),
       onClose: (link) => this.#onClose(link),
-      myHello: () => this.#hello(),
-      checkHello: (hello) => this.#checkHello(hello),
+      myHello: () => this.#handshake.hello(),
+      checkHello: (hello) => this.#handshake.checkHello(hello),
       identity: opts.identity,
       checkSignature: opts.checkSignature ?? ed25519Check,
     });
@@ -204,7 +200,7 @@ export class Network {
       advertise: () => this.#advertise,
       stopping: () => this.#stopping,
       role: () => this.#role,
-      ask: (addr, intent) => this.#ask(addr, intent),
+      ask: (addr, intent) => this.#handshake.ask(addr, intent),
       took: (link, reason) => this.#tookSuperPeer(link, reason),
       release: (link, reason) => {
         this.#state.delete(link);
@@ -232,11 +228,32 @@ export class Network {
       meshLinks: () => this.#meshLinks(),
       setState: (link, state) => void this.#state.set(link, state),
       forget: (link) => void this.#state.delete(link),
-      ask: (addr, intent) => this.#ask(addr, intent),
+      ask: (addr, intent) => this.#handshake.ask(addr, intent),
       relayReady: (link) => this.#relay.afterHandshake(link, link.hello!),
       writeTracker: () => this.#book.scheduleWrite(this.#trackerLead()),
       demote: (reason) => void this.#demote(reason),
       emit: (e) => this.#emit(e),
+    });
+    this.#handshake = new Handshake({
+      nodeId: this.nodeId,
+      clock: this.#clock,
+      random: this.#random,
+      ledger,
+      bans: this.#bans,
+      book: this.#book,
+      links: this.#links,
+      capacity: this.#opts.capacity,
+      connectTimeoutMs: this.#opts.connectTimeoutMs,
+      advertise: () => this.#advertise,
+      stopping: () => this.#stopping,
+      role: () => this.#role,
+      states: () => this.#state,
+      setState: (link, state) => void this.#state.set(link, state),
+      others: () => this.#sp.others(),
+      admit: (link, primary, holds) => this.#sp.admit(link, primary, holds),
+      acceptMesh: (link) => this.#sp.acceptMesh(link),
+      mergeEntries: (entries, from) => this.#gossip.mergeEntries(entries, from),
+      misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
     });
   }
 
@@ -319,7 +336,7 @@ export class Network {
   async start(): Promise<void> {
     this.#listener = this.#transport.listen(this.#opts.bind);
     this.#advertise = advertiseAddress(this.#listener.addr, this.#opts.advertise, this.#opts.advertiseHost);
-    this.#acceptLoop(this.#listener);
+    this.#handshake.acceptLoop(this.#listener);
     this.#opts.discover?.serve({
       listen: () => this.#role.kind === "superpeer" ? this.#advertise : undefined,
       found: (addrs) => this.#sp.meetFound(addrs),
@@ -366,209 +383,6 @@ export class Network {
       }
     }
     return out;
-  }
-
-  // ---- handshake ----
-
-  #hello(): Omit<HelloMessage, "type"> & { since: null } {
-    const tip = this.#ledger.tip();
-    return {
-      protocol: PROTOCOL_VERSION,
-      network: this.#ledger.network,
-      genesis: this.#ledger.genesis,
-      nodeId: this.nodeId,
-      listen: this.#advertise,
-      address: this.#ledger.walletAddress,
-      tip: { hash: tip.hash, height: tip.height, work: tip.work.toString(16) },
-      role: this.role,
-      // Protocol 1 parsers require this field; with it they read our hello and then our reject's reason.
-      since: null,
-    };
-  }
-
-  /** Why a hello is refused, or undefined when it is welcome. */
-  #checkHello(h: HelloMessage): { code: string; reason: string } | undefined {
-    if (h.network !== this.#ledger.network) {
-      return { code: "network", reason: `this node is on ${this.#ledger.network}, not ${h.network}` };
-    }
-    if (h.genesis !== this.#ledger.genesis) return { code: "genesis", reason: "different genesis block" };
-    if (h.protocol < MIN_PROTOCOL_VERSION) {
-      return {
-        code: "protocol",
-        reason: `protocol ${h.protocol} is too old: this node speaks ${PROTOCOL_VERSION}; upgrade peerchain`,
-      };
-    }
-    if (h.nodeId === this.nodeId) return { code: "self", reason: "connected to myself" };
-    // A banned key, from whatever address (its host's own ban is short: DHCP may give it to another machine).
-    if (this.#bans.isKeyBanned(h.nodeId)) return { code: "banned", reason: "this node key is banned here" };
-    return undefined;
-  }
-
-  async #acceptLoop(listener: Listener): Promise<void> {
-    for await (const stream of listener) {
-      const host = stream.remote.hostname;
-      if (this.#stopping || this.#bans.isBanned(host) || overHostLimit(host, this.#links.fromHost(host))) {
-        stream.close();
-        continue;
-      }
-      // Silent sockets must not lock honest peers out: past a few, the oldest silent one makes room.
-      const waiting = this.#links.waiting();
-      if (waiting.length >= MAX_WAITING_LINKS) waiting[0].conn.close("no hello: making room");
-      if (this.#links.size >= this.#socketCap()) {
-        // Full: a socket that has not said what it wants yet (no join, no mesh) makes room; links that
-        // serve someone are never pushed out by a mere connection.
-        const idle = this.#links.all().find((l) =>
-          l.inbound && !l.conn.isClosed && this.#state.get(l)?.kind === "pending"
-        );
-        // Else an inbound mesh link that relayed no block makes room (never the oldest proven ones): links
-        // that say they are SuperPeers cannot fill every slot and keep an honest newcomer out, from
-        // loopback neither.
-        const victim = idle ?? this.#meshVictim();
-        if (!victim) {
-          stream.close();
-          continue;
-        }
-        victim.conn.close(idle ? "idle: making room" : "evicted: an idle mesh link makes room");
-      }
-      this.#onInbound(this.#links.adopt(stream, true));
-    }
-  }
-
-  /** The inbound mesh link to evict for a newcomer, if any (`meshEvictionVictim`). */
-  #meshVictim(): Link | undefined {
-    const mesh: MeshCandidate<Link>[] = [];
-    for (const [l, s] of this.#state) {
-      if (s.kind !== "mesh" || l.conn.isClosed) continue;
-      mesh.push({
-        id: l,
-        host: l.conn.remote.hostname,
-        since: l.openedAt,
-        inbound: l.inbound,
-        lastBlock: s.lastBlock,
-      });
-    }
-    return meshEvictionVictim(mesh);
-  }
-
-  /** Sockets at most: every Peer slot, room for mesh links both ways, and the handshakes under way. */
-  #socketCap(): number {
-    return this.#opts.capacity + 2 * MESH_DEGREE.high + MAX_WAITING_LINKS;
-  }
-
-  async #onInbound(link: Link): Promise<void> {
-    this.#state.set(link, { kind: "pending" });
-    const hello = await this.#links.greet(link, HANDSHAKE_TIMEOUT_MS);
-    if (!hello) return;
-    if (hello.listen) this.#book.add(hello.listen, "heard");
-    // It must say what it wants soon; a socket that only answers pings holds no slot for long.
-    this.#clock.setTimeout(() => {
-      if (this.#state.get(link)?.kind === "pending") link.conn.close("no join after hello");
-    }, HANDSHAKE_TIMEOUT_MS);
-  }
-
-  /** Answers what a dialler asks for after its hello. */
-  async #onRequest(link: Link, msg: Message): Promise<void> {
-    const r = this.#role;
-    if (msg.type === "join" && r.kind === "superpeer") return this.#sp.admit(link, msg.primary, msg.holds);
-    if (msg.type === "mesh" && r.kind === "superpeer" && link.hello?.role === "superpeer") {
-      return this.#sp.acceptMesh(link);
-    }
-    if (msg.type === "join" || msg.type === "mesh" || msg.type === "getaddr") {
-      if (r.kind === "joining") {
-        link.conn.send({ type: "reject", code: "busy", reason: "looking for a SuperPeer; retry shortly" });
-      } else {
-        link.conn.send({ type: "redirect", to: this.#myAddrs() });
-      }
-      await link.conn.close("redirected", { flush: true });
-      return;
-    }
-    this.#misbehaved(link, MALFORMED_SCORE, `${msg.type} before join`);
-    link.conn.close(`${msg.type} before join`);
-  }
-
-  /** SuperPeers to name when redirecting: ours (as a Peer), or ourselves and some we know (as one). */
-  #myAddrs(): string[] {
-    const r = this.#role;
-    if (r.kind === "peer") return [r.primary, r.backup].filter((l) => l).map((l) => entryOf(l!).listen);
-    const others = sample(this.#sp.others(), MAX_ADDRS - 1, this.#random).map((e) => e.listen);
-    return r.kind === "superpeer" ? [this.#advertise, ...others] : others;
-  }
-
-  // ---- asking others ----
-
-  /** Dials `addr`, and once it said hello asks it for `intent` (or only for addresses if it is no SuperPeer). */
-  async #ask(addr: string, intent: Intent): Promise<AskResult> {
-    const r = await this.#links.dial(addr, this.#opts.connectTimeoutMs, HANDSHAKE_TIMEOUT_MS);
-    if (!r?.hello) {
-      if (r?.link.rejectCode === "busy") return { kind: "busy" };
-      this.#book.failed(addr);
-      return { kind: "dead" };
-    }
-    const { link, hello } = r;
-    if (hello.listen) this.#book.add(hello.listen, "heard");
-    const want: Intent = hello.role === "superpeer" ? intent : { kind: "getaddr" };
-    if (hello.role === "superpeer") this.#book.greeted(addr);
-    const result = new Promise<AskResult>((resolve) => {
-      this.#state.set(link, { kind: "asking", intent: want, resolve, addr });
-      link.conn.closed.then(() => resolve(link.rejectCode === "busy" ? { kind: "busy" } : { kind: "dead" }));
-    });
-    const timer = this.#clock.setTimeout(() => link.conn.close("no answer"), HANDSHAKE_TIMEOUT_MS);
-    if (want.kind === "join") {
-      link.conn.send({
-        type: "join",
-        primary: want.primary,
-        ...(want.holds === undefined ? {} : { holds: want.holds }),
-      });
-    } else link.conn.send({ type: want.kind });
-    const out = await result;
-    this.#clock.clearTimeout(timer);
-    return out;
-  }
-
-  /** The answer to something we asked for, on a link in state "asking". */
-  #onAnswer(link: Link, s: Extract<LinkState, { kind: "asking" }>, msg: Message): void {
-    switch (msg.type) {
-      case "welcome": {
-        // It proved its node id and answered our join or mesh: greeted (its role in hello alone is a claim).
-        if (s.intent.kind === "join" || s.intent.kind === "mesh") this.#book.welcomed(s.addr);
-        if (s.intent.kind === "join") {
-          const dir = new Directory();
-          this.#state.set(link, {
-            kind: "superpeer",
-            primary: s.intent.primary,
-            roster: [...msg.members],
-            dir,
-            addr: s.addr,
-          });
-          // Fellow Peers are where a SuperPeer left alone after a failover looks for the rest (`#probe`).
-          for (const p of msg.members) this.#book.add(p.listen, "heard");
-        } else if (s.intent.kind === "mesh") {
-          this.#state.set(link, { kind: "mesh", lastBlock: 0, lastTx: 0, addr: s.addr });
-        } else return void link.conn.close("unasked welcome");
-        void this.#gossip.mergeEntries(msg.superpeers, link);
-        s.resolve({ kind: "linked", link });
-        return;
-      }
-      case "full":
-        s.resolve({
-          kind: "full",
-          try: msg.try,
-          promote: msg.promote,
-          by: { nodeId: entryOf(link).nodeId, host: link.conn.remote.hostname },
-        });
-        link.conn.close("full");
-        return;
-      case "redirect":
-        s.resolve({ kind: "redirect", to: msg.to, superpeer: link.hello?.role === "superpeer" });
-        link.conn.close("redirected");
-        return;
-      case "reject":
-        link.rejectCode = msg.code;
-        link.conn.close(`rejected: ${msg.reason}`);
-        return;
-      default:
-        return; // pings aside, an honest SuperPeer says nothing else first
-    }
   }
 
   // ---- joining ----
@@ -693,8 +507,8 @@ export class Network {
   async #onMessage(link: Link, msg: Message): Promise<void> {
     const s = this.#state.get(link);
     if (!s) return; // a link we let go of, closing
-    if (s.kind === "pending") return await this.#onRequest(link, msg);
-    if (s.kind === "asking") return this.#onAnswer(link, s, msg);
+    if (s.kind === "pending") return await this.#handshake.onRequest(link, msg);
+    if (s.kind === "asking") return this.#handshake.onAnswer(link, s, msg);
     switch (msg.type) {
       case "superpeers":
         return await this.#gossip.onSuperpeers(link, msg.add, msg.remove);
