@@ -11,6 +11,9 @@
  *   with `full` + `promote` pointing at other Sybils, or with a redirect to two other Sybils (a loop);
  * - it answers `getaddr` with a redirect to two other Sybils (a loop);
  * - it relays nothing: blocks and transactions sent to it are swallowed, and it sends no block to anyone;
+ * - with `flood`, it sends pages of 500 fresh entries down each mesh link it dialled, each entry signed by a key
+ *   minted for it (valid: one machine can make keys without end), naming silent addresses (issue 19's gossip
+ *   flood);
  * - with `hijack`, it also claims honest SuperPeers' node ids: an entry naming an honest id at its own address,
  *   far ahead, signed with its own key (it holds no other), once per heartbeat on each mesh link.
  *
@@ -63,6 +66,18 @@ export interface SybilSetup {
   };
   /** Addresses to dial first (the tracker file's). */
   seeds: readonly string[];
+  /** Makes a fresh key (for `flood`). */
+  mint?: () => NodeIdentity;
+}
+
+/** Pages of fresh entries a flooding Sybil sends down each mesh link it dialled. */
+export interface SybilFlood {
+  /** Pages sent, one every `everyMs`. */
+  pages: number;
+  /** Entries per page. */
+  perPage: number;
+  /** Time between pages, in ms. */
+  everyMs: number;
 }
 
 /** What a Sybil's link is for. */
@@ -77,15 +92,20 @@ export class SybilBand {
   readonly #meshTarget: number;
   /** Whether its Sybils also send entries naming honest node ids at their own addresses. */
   readonly hijack: boolean;
+  /** Whether (and how) its Sybils flood their mesh links with fresh entries. */
+  readonly flood: SybilFlood | undefined;
 
   /**
    * A band answering joins with `answers`, each Sybil holding up to `meshTarget` mesh links it dialled, and
    * with `hijack` also forging entries of honest SuperPeers.
    */
-  constructor(opts: { answers?: SybilAnswers; meshTarget?: number; hijack?: boolean } = {}) {
+  constructor(
+    opts: { answers?: SybilAnswers; meshTarget?: number; hijack?: boolean; flood?: SybilFlood } = {},
+  ) {
     this.#answers = opts.answers ?? "mixed";
     this.#meshTarget = opts.meshTarget ?? 8;
     this.hijack = opts.hijack ?? false;
+    this.flood = opts.flood;
   }
 
   /** Adds a Sybil (not started). */
@@ -113,7 +133,7 @@ export class SybilBand {
 
   /** Counters summed over the band. */
   totals(): SybilCounts {
-    const t: SybilCounts = { joinsTaken: 0, full: 0, redirects: 0, meshLinks: 0, swallowed: 0 };
+    const t: SybilCounts = { joinsTaken: 0, full: 0, redirects: 0, meshLinks: 0, swallowed: 0, flooded: 0 };
     for (const s of this.members) {
       for (const k of Object.keys(t) as (keyof SybilCounts)[]) t[k] += s.counts[k];
     }
@@ -133,6 +153,8 @@ export interface SybilCounts {
   meshLinks: number;
   /** Blocks and transactions it received and relayed to nobody. */
   swallowed: number;
+  /** Fresh entries it flooded. */
+  flooded: number;
 }
 
 /** One Sybil SuperPeer. */
@@ -148,7 +170,14 @@ export class Sybil {
   /** True between `start` and `kill`. */
   running = false;
   /** What it did. */
-  readonly counts: SybilCounts = { joinsTaken: 0, full: 0, redirects: 0, meshLinks: 0, swallowed: 0 };
+  readonly counts: SybilCounts = {
+    joinsTaken: 0,
+    full: 0,
+    redirects: 0,
+    meshLinks: 0,
+    swallowed: 0,
+    flooded: 0,
+  };
   readonly #band: SybilBand;
   readonly #s: SybilSetup;
   readonly #answers: SybilAnswers;
@@ -263,14 +292,14 @@ export class Sybil {
     }
   }
 
-  /** Dials one honest SuperPeer it heard of, while it holds fewer mesh links than its target. */
-  async #dialSome(): Promise<void> {
+  /** Dials one honest SuperPeer it heard of (`to`, or one at random), while it holds fewer mesh links than its target. */
+  async #dialSome(to?: string): Promise<void> {
     if (this.linkCounts().mesh + this.#dialling >= this.#meshTarget || !this.#known.size) return;
     const linked = new Set<string>();
     for (const l of this.#kind.keys()) if (l.hello?.listen) linked.add(l.hello.listen);
     const open = [...this.#known].filter((a) => !linked.has(a));
     if (!open.length) return;
-    const addr = open[randomInt(this.#s.random, open.length)];
+    const addr = to ?? open[randomInt(this.#s.random, open.length)];
     this.#dialling++;
     try {
       const r = await this.#links.dial(addr, 1000, 3000);
@@ -280,6 +309,30 @@ export class Sybil {
       r.link.conn.send({ type: "mesh" });
     } finally {
       this.#dialling--;
+    }
+  }
+
+  /** Sends `f.pages` pages of fresh entries down `link`, each signed by a key minted for it. */
+  async #flood(link: Link, f: SybilFlood): Promise<void> {
+    const mint = this.#s.mint;
+    if (!mint) return;
+    for (let p = 0; p < f.pages && this.running && !link.conn.isClosed; p++) {
+      const add: SuperPeerEntry[] = [];
+      for (let i = 0; i < f.perPage; i++) {
+        const key = mint();
+        const n = ++this.counts.flooded;
+        const fields = {
+          nodeId: key.nodeId,
+          listen: `10.252.${(n >> 8) & 255}.${n & 255}:8765`, // nobody listens there
+          peers: 0,
+          load: 0,
+          capacity: SYBIL_CAPACITY,
+          seq: this.#s.clock.now(),
+        };
+        add.push({ ...fields, sig: toHex(await key.sign(entryMessage(fields))) });
+      }
+      link.conn.send({ type: "superpeers", add, remove: [] });
+      await new Promise<void>((r) => this.#s.clock.setTimeout(r, f.everyMs));
     }
   }
 
@@ -317,10 +370,16 @@ export class Sybil {
           this.counts.meshLinks++;
           this.#learn(msg.superpeers);
           link.conn.send({ type: "superpeers", add: this.#band.entries(), remove: [] });
+          if (this.#band.flood) void this.#flood(link, this.#band.flood);
         }
         return;
       case "superpeers":
         this.#learn(msg.add);
+        return;
+      case "redirect":
+        // A Peer (or a full node) names its SuperPeers: follow it at once, and remember them.
+        for (const a of msg.to) if (this.#known.size < SYBIL_KNOWN_MAX) this.#known.add(a);
+        if (msg.to.length) void this.#dialSome(msg.to[randomInt(this.#s.random, msg.to.length)]);
         return;
       case "block":
       case "tx":

@@ -16,7 +16,7 @@ import type { HostPort } from "../net/messages.ts";
 import type { TrackerContents, TrackerFile } from "../net/tracker.ts";
 import { type LanModel, MemoryNet, SIM_PORT } from "./memory_transport.ts";
 import { SimKeys } from "./sim_keys.ts";
-import { type SybilAnswers, SybilBand } from "./sybil.ts";
+import { type SybilAnswers, SybilBand, type SybilFlood } from "./sybil.ts";
 import { type Random, randomInt, sample, seededRandom } from "./random.ts";
 import { BlockStore, type SimBlock, SimLedger } from "./sim_ledger.ts";
 import { type NodeClock, VirtualClock } from "./virtual_clock.ts";
@@ -246,6 +246,7 @@ export class World {
       answers?: SybilAnswers;
       meshTarget?: number;
       hijack?: boolean;
+      flood?: SybilFlood;
     },
   ): SybilBand {
     const band = new SybilBand(opts);
@@ -256,6 +257,7 @@ export class World {
       tip: { hash: genesis.hash, height: 0, work: "1" },
     };
     const seeds = this.#tracker.map((a) => `${a.hostname}:${a.port}`);
+    let minted = 0;
     for (let i = 0; i < k; i++) {
       const host = opts.oneHost ? "10.254.0.1" : `10.253.${((i + 1) >> 8) & 255}.${(i + 1) & 255}`;
       let id = "";
@@ -274,6 +276,11 @@ export class World {
         random: seededRandom(this.#opts.seed, `sybil ${i}`),
         chain,
         seeds,
+        mint: () =>
+          this.keys.identity(
+            `flood-${minted++}`,
+            randomInt(this.#secrets, 0x100000000),
+          ),
       });
       this.clock.setTimeout(() => {
         s.start().catch((e) => this.events.errors.push(`sybil ${s.listen}: ${(e as Error).message}`));
