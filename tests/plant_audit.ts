@@ -817,15 +817,15 @@ export const PLANTS: Plant[] = [
   {
     id: "demote-step",
     rule: "idle SuperPeers step down: the overlay shrinks back",
-    file: "lib/net/network.ts",
-    from: ') this.#demote("idle, with SuperPeers of its own: stepping down");',
+    file: "lib/net/superpeer.ts",
+    from: ') this.#h.demote("idle, with SuperPeers of its own: stepping down");',
     to: ") void 0;",
     tests: OVERLAY_TESTS,
   },
   {
     id: "full-skips-asker",
     rule: "a full SuperPeer never points a node to itself, nor a Peer to the SuperPeer it holds",
-    file: "lib/net/network.ts",
+    file: "lib/net/superpeer.ts",
     from: "skip: holds === undefined ? [entryOf(link).nodeId] : [entryOf(link).nodeId, holds],",
     to: "skip: [],",
     tests: OVERLAY_TESTS,
@@ -833,7 +833,7 @@ export const PLANTS: Plant[] = [
   {
     id: "join-follow-room",
     rule: "a joiner follows the SuperPeers with room it is pointed to before it adds capacity",
-    file: "lib/net/network.ts",
+    file: "lib/net/joining.ts",
     from: "if (!r.try.length || pointed.has(a)) refusals.push(r.by);",
     to: "refusals.push(r.by);",
     tests: OVERLAY_TESTS,
@@ -842,7 +842,7 @@ export const PLANTS: Plant[] = [
     id: "welcome-roster",
     rule:
       "a welcome carries the roster so far, so Peers that lose their SuperPeers at once agree on a successor",
-    file: "lib/net/network.ts",
+    file: "lib/net/superpeer.ts",
     from: "    this.#sendWelcome(link, this.#roster);",
     to: "    this.#sendWelcome(link, this.#rosterShared ? this.#roster : []);",
     tests: OVERLAY_TESTS,
@@ -915,7 +915,7 @@ export const PLANTS: Plant[] = [
   {
     id: "entry-signed",
     rule: "a directory entry counts only when signed by the SuperPeer it describes",
-    file: "lib/net/network.ts",
+    file: "lib/net/gossip.ts",
     from: "if (!e.sig || !await this.#checkSig(e.nodeId, e.sig, entryMessage(e))) {",
     to: "if (false) {",
     tests: ["tests/net_directory_test.ts"],
@@ -923,7 +923,7 @@ export const PLANTS: Plant[] = [
   {
     id: "removal-signed",
     rule: "only a SuperPeer can withdraw its own directory entry",
-    file: "lib/net/network.ts",
+    file: "lib/net/gossip.ts",
     from: "if (!sig || !await this.#checkSig(nodeId, sig, removalMessage(nodeId, seq))) {",
     to: "if (false) {",
     tests: ["tests/net_directory_test.ts"],
@@ -947,7 +947,7 @@ export const PLANTS: Plant[] = [
   {
     id: "entry-budget",
     rule: "a link's directory entries are checked within its budget; the surplus is dropped unread",
-    file: "lib/net/network.ts",
+    file: "lib/net/gossip.ts",
     from: "      if (!budget.take(now)) {",
     to: "      if (false) {",
     tests: ["tests/net_flood_failover_test.ts"],
@@ -955,7 +955,7 @@ export const PLANTS: Plant[] = [
   {
     id: "mesh-evictable",
     rule: "a full SuperPeer evicts an idle inbound mesh link for a newcomer (loopback too)",
-    file: "lib/net/network.ts",
+    file: "lib/net/handshake.ts",
     from: "const victim = idle ?? this.#meshVictim();",
     to: "const victim = idle;",
     tests: ["tests/net_budget_test.ts"],
@@ -1490,12 +1490,12 @@ export const PLANTS: Plant[] = [
     to: 'if (s.members <= s.capacity) return { kind: "admit" };',
     tests: BOUND_TESTS,
   },
-  // ---- the overlay's rules as lib/net/network.ts wires them. These texts are network.ts's today; it is being
-  // split into modules: after that merge, re-point each `file` (and check each `from` still occurs once). ----
+  // ---- the overlay's rules as Network wires them (network.ts and the modules split from it: superpeer.ts,
+  // joining.ts, handshake.ts, gossip.ts) ----
   {
     id: "wired-eviction-lastblock",
     rule: "a full SuperPeer's eviction is fed when each member last relayed a block",
-    file: "lib/net/network.ts",
+    file: "lib/net/superpeer.ts",
     from: "          lastBlock: s.lastBlock,\n          lastTx: s.lastTx,",
     to: "          lastBlock: s.lastTx,\n          lastTx: s.lastTx,",
     tests: WIRING_TESTS,
@@ -1503,7 +1503,7 @@ export const PLANTS: Plant[] = [
   {
     id: "wired-eviction-since",
     rule: "a full SuperPeer's eviction is fed when each member's link opened",
-    file: "lib/net/network.ts",
+    file: "lib/net/superpeer.ts",
     from: "          since: l.openedAt,\n          pingMs",
     to: "          since: 0,\n          pingMs",
     tests: WIRING_TESTS,
@@ -1511,7 +1511,7 @@ export const PLANTS: Plant[] = [
   {
     id: "wired-backup-excludes-primary",
     rule: "a Peer's second SuperPeer is never its primary",
-    file: "lib/net/network.ts",
+    file: "lib/net/joining.ts",
     from: "const exclude = new Set([primary.nodeId, ...this.#dead.keys()]);",
     to: "const exclude = new Set([...this.#dead.keys()]);",
     tests: WIRING_TESTS,
@@ -1519,17 +1519,16 @@ export const PLANTS: Plant[] = [
   {
     id: "wired-mesh-linked",
     rule: "mesh planning is fed the mesh links this SuperPeer holds",
-    file: "lib/net/network.ts",
-    from: "const plan = planMesh(linked.map((l) => entryOf(l).nodeId), this.#others(), this.#random);",
-    to: "const plan = planMesh([], this.#others(), this.#random);",
+    file: "lib/net/superpeer.ts",
+    from: "const plan = planMesh(linked.map((l) => entryOf(l).nodeId), this.others(), this.#h.random);",
+    to: "const plan = planMesh([], this.others(), this.#h.random);",
     tests: WIRING_TESTS,
   },
   {
     id: "wired-dir-touch-linked",
     rule: "directory: only entries of live mesh links are kept alive without a new entry",
-    file: "lib/net/network.ts",
-    from:
-      'for (const [link, s] of this.#state) if (s.kind === "mesh") this.#dir.touch(entryOf(link).nodeId, now);',
+    file: "lib/net/superpeer.ts",
+    from: "for (const link of this.#h.meshLinks()) this.#dir.touch(entryOf(link).nodeId, now);",
     to: "for (const e of this.#dir.entries()) this.#dir.touch(e.nodeId, now);",
     tests: WIRING_TESTS,
   },
@@ -1544,15 +1543,15 @@ export const PLANTS: Plant[] = [
   {
     id: "wired-host-limit",
     rule: "a SuperPeer counts the links a host holds before it takes one more",
-    file: "lib/net/network.ts",
-    from: "overHostLimit(host, this.#links.fromHost(host))",
+    file: "lib/net/handshake.ts",
+    from: "overHostLimit(host, this.#h.links.fromHost(host))",
     to: "overHostLimit(host, 0)",
     tests: WIRING_TESTS,
   },
   {
     id: "wired-demote-link-age",
     rule: "step-down is fed when each mesh link opened (links held DEMOTE_AFTER_MS)",
-    file: "lib/net/network.ts",
+    file: "lib/net/superpeer.ts",
     from: "            since: l.openedAt,\n            roomy",
     to: "            since: 0,\n            roomy",
     tests: WIRING_TESTS,
@@ -1560,7 +1559,7 @@ export const PLANTS: Plant[] = [
   {
     id: "wired-successor-order",
     rule: "failover: the lost SuperPeer's roster is read in join order (its first live Peer takes over)",
-    file: "lib/net/network.ts",
+    file: "lib/net/joining.ts",
     from: "const next = successor(roster, gone);",
     to: "const next = successor([...roster].reverse(), gone);",
     tests: WIRING_TESTS,
@@ -1568,7 +1567,7 @@ export const PLANTS: Plant[] = [
   {
     id: "wired-roster-join-order",
     rule: "a SuperPeer's roster lists its Peers in join order",
-    file: "lib/net/network.ts",
+    file: "lib/net/superpeer.ts",
     from: "this.#roster = [...this.#roster.filter((p) => p.nodeId !== peer.nodeId), peer];",
     to: "this.#roster = [peer, ...this.#roster.filter((p) => p.nodeId !== peer.nodeId)];",
     tests: WIRING_TESTS,
@@ -1576,15 +1575,15 @@ export const PLANTS: Plant[] = [
   {
     id: "wired-max-peers",
     rule: "a SuperPeer's join answer is fed its own --max-peers as capacity",
-    file: "lib/net/network.ts",
-    from: "      capacity: this.#o.maxPeers,",
-    to: "      capacity: this.#o.maxPeers + 1,",
+    file: "lib/net/superpeer.ts",
+    from: "      capacity: this.#h.capacity,\n      others: this.others(),",
+    to: "      capacity: this.#h.capacity + 1,\n      others: this.others(),",
     tests: BOUND_TESTS,
   },
   {
     id: "wired-waiting-links",
     rule: "past MAX_WAITING_LINKS silent sockets, the oldest makes room (the N-th still waits)",
-    file: "lib/net/network.ts",
+    file: "lib/net/handshake.ts",
     from: "if (waiting.length >= MAX_WAITING_LINKS) waiting[0]",
     to: "if (waiting.length > MAX_WAITING_LINKS) waiting[0]",
     tests: BOUND_TESTS,
@@ -1592,7 +1591,7 @@ export const PLANTS: Plant[] = [
   {
     id: "wired-dir-newer",
     rule: "directory: a newer entry of a known SuperPeer replaces the older",
-    file: "lib/net/network.ts",
+    file: "lib/net/gossip.ts",
     from: "if (e.seq > now + DIR_MAX_SEQ_AHEAD_MS || (dir.get(e.nodeId)?.seq ?? -1) >= e.seq) continue;",
     to: "if (e.seq > now + DIR_MAX_SEQ_AHEAD_MS || dir.get(e.nodeId) !== undefined) continue;",
     tests: WIRING_TESTS,
