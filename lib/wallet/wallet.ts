@@ -30,6 +30,13 @@ export type { DatedEntry, HistoryEntry };
  */
 export const RESCAN_BLOCKS_PER_TURN = 250;
 
+/**
+ * How long used marks may wait before `saveSoon` writes them: a node paying 40 times a second wrote the whole
+ * file (every key derived so far) 40 times a second. A crash loses at most this much of marks, which the
+ * next start's rescan finds again; a change key itself is always on disk before a payment pays it.
+ */
+export const MARK_SAVE_DELAY_MS = 1000;
+
 /** What a rescan reads of the chain (a `Chain` is one). */
 export interface ChainReader {
   /** Height of the tip. */
@@ -86,12 +93,17 @@ export class Wallet {
   /** Saves run one at a time, so two `newAddress` calls cannot each write a file missing the other's key. */
   #saving = new SerialQueue();
   #dirty = false;
+  /** Change keys in the file as last written: a payment's change key must be one of them. */
+  #changeOnDisk: number;
+  /** The save `saveSoon` scheduled, if any. */
+  #soon: ReturnType<typeof setTimeout> | undefined;
   #scrypt: number | undefined;
 
   private constructor(params: NetworkParams, path: string | null, keys: Keyring, opts: WalletOptions = {}) {
     this.params = params;
     this.#path = path;
     this.#keys = keys;
+    this.#changeOnDisk = path === null ? Infinity : keys.toFile().change.keys.length;
     this.#scrypt = opts.scryptN;
   }
 
@@ -327,8 +339,27 @@ export class Wallet {
    * new keys were derived, so blocks scanned before should be scanned again (`rescanNeeded`).
    */
   async flush(): Promise<boolean> {
+    if (this.#soon !== undefined) clearTimeout(this.#soon);
+    this.#soon = undefined;
     if (!this.#dirty) return false;
-    return await this.#saveWith(() => this.#keys.topUp());
+    return await this.#saving.run(async () => {
+      if (!this.#dirty) return false; // a save queued before this one wrote the marks already
+      const added = await this.#keys.topUp();
+      await this.#write();
+      return added;
+    });
+  }
+
+  /**
+   * `flush` within `MARK_SAVE_DELAY_MS`, once for every mark made in between (a node calls it after each
+   * payment, so a payment waits for no file and many payments cost one write). `flush` or `settled` after.
+   */
+  saveSoon(): void {
+    if (!this.#dirty || this.#soon !== undefined) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      this.flush().catch(() => {}); // the marks stay dirty: the next save or the next rescan has them
+    }, MARK_SAVE_DELAY_MS);
   }
 
   /** Resolves once every save asked for so far has finished (or failed). */
@@ -425,7 +456,9 @@ export class Wallet {
     const to = this.parseAddress(toAddress);
     // Change goes to a fresh address of the change chain, handed out once the payment is accepted. Its key is
     // on disk before any coin is sent to it: a pool used up is topped up and saved first.
-    if (this.#keys.poolLeft("change") === 0) await this.#saveWith(() => this.#keys.topUp());
+    if (this.#keys.poolLeft("change") === 0 || this.#keys.handedOut("change") >= this.#changeOnDisk) {
+      await this.#saveWith(() => this.#keys.topUp());
+    }
     const change = await this.#keys.peek("change");
     const draft = buildPayment(view, {
       mine: this.pubKeyHashes,
@@ -469,7 +502,9 @@ export class Wallet {
   async #write(): Promise<void> {
     this.#dirty = false;
     if (this.#path === null) return;
-    await writeWalletFile(this.#path, this.#keys.toFile());
+    const file = this.#keys.toFile();
+    await writeWalletFile(this.#path, file);
+    this.#changeOnDisk = file.change.keys.length;
   }
 }
 
