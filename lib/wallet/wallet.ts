@@ -45,6 +45,8 @@ export interface ChainReader {
   entryAt(height: number): { hash: string } | undefined;
   /** A stored block. */
   getBlock(hash: string): Block | undefined;
+  /** The active chain's blocks from `from` to `to`, in order, read in pages (a `Chain` has it; optional). */
+  activeBlocks?(from: number, to: number): Iterable<{ height: number; block: Block }>;
 }
 
 /** Options of `Wallet.open`. */
@@ -319,16 +321,25 @@ export class Wallet {
     opts: { to?: number; signal?: AbortSignal } = {},
   ): Promise<number> {
     let found = 0;
-    for (let h = from; h <= Math.min(opts.to ?? Infinity, chain.height); h++) {
-      const block = chain.getBlock(chain.entryAt(h)!.hash);
-      if (!block) throw new WalletError(`block ${h} of the active chain is missing from the store`);
-      found += this.scanBlock(block, h);
-      if (this.#keys.needsTopUp) await this.#keys.topUp();
-      // Let other work (a node's peers, its RPC) run during a long rescan.
-      if (h % RESCAN_BLOCKS_PER_TURN === 0) {
-        await new Promise((r) => setTimeout(r, 0));
-        if (opts.signal?.aborted) return found;
+    const pages = chain.activeBlocks?.bind(chain) ?? function* (a: number, b: number) {
+      for (let height = a; height <= b; height++) {
+        const block = chain.getBlock(chain.entryAt(height)!.hash);
+        if (block) yield { height, block };
       }
+    };
+    for (let h = from; h <= Math.min(opts.to ?? Infinity, chain.height); h += RESCAN_BLOCKS_PER_TURN) {
+      const last = Math.min(h + RESCAN_BLOCKS_PER_TURN - 1, opts.to ?? Infinity, chain.height);
+      let next = h;
+      for (const { height, block } of pages(h, last)) {
+        if (height !== next) break;
+        found += this.scanBlock(block, height);
+        next++;
+        if (this.#keys.needsTopUp) await this.#keys.topUp();
+      }
+      if (next <= last) throw new WalletError(`block ${next} of the active chain is missing from the store`);
+      // Let other work (a node's peers, its RPC) run during a long rescan.
+      await new Promise((r) => setTimeout(r, 0));
+      if (opts.signal?.aborted) return found;
     }
     await this.flush();
     return found;
