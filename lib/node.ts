@@ -31,9 +31,9 @@ import { BanList } from "./net/ban.ts";
 import { StallMonitor } from "./runtime/stall_monitor.ts";
 import { turns } from "./runtime/turns.ts";
 import { SerialQueue } from "./runtime/serial_queue.ts";
-import { Network, type NetworkEvent, type NetworkOptions, type Role } from "./net/network.ts";
-import type { HostPort } from "./net/messages.ts";
-import { learnedTrackerPath, type TrackerFile, trackerFile } from "./net/tracker.ts";
+import { Network, type Role } from "./net/network.ts";
+import { type TrackerFile, trackerFile } from "./net/tracker.ts";
+import { type NodeConfig, type NodeEvent, type NodeOptions, resolveNodeOptions } from "./node/config.ts";
 import { LanDiscovery } from "./net/discovery.ts";
 import { Miner } from "./mining/miner.ts";
 import { createTemplate } from "./mining/template.ts";
@@ -42,55 +42,31 @@ import { VerifyPool } from "./crypto/verify_pool.ts";
 import { VerifyQueue } from "./crypto/verify_queue.ts";
 
 export { syncLine, type SyncProgress } from "./node/sync_progress.ts";
+export { type NodeConfig, type NodeEvent, type NodeOptions, resolveNodeOptions } from "./node/config.ts";
 
-/** How to start a node. */
-export interface NodeOptions {
-  /** Which network to join. */
-  network: NetworkName;
-  /** The data directory (created if missing). */
-  dataDir: string;
-  /** The tracker file (`server_tracker.txt`): read, never written. */
-  trackerPath: string;
-  /**
-   * Where this node writes the SuperPeers it learned, read before `trackerPath` (default
-   * `learnedTrackerPath(trackerPath, network)`: `server_tracker.<network>.txt` beside it).
-   */
-  learnedTrackerPath?: string;
-  /** The address to bind (`--listen`); port 0 picks a free one. What others dial is `Network.listen`. */
-  bind: HostPort;
-  /** The address others should dial, when it differs from `bind`. */
-  advertise?: string;
-  /** The host others should dial when `bind` is all interfaces. */
-  advertiseHost?: string;
-  /** Addresses to join instead of the tracker's. */
-  connect?: string[];
-  /** Receives every event from the start, including the first join or promotion. */
-  onEvent?: (e: NodeEvent) => void;
-  /** Mining workers (default: all cores but one). */
-  threads?: number;
-  /** Peers this node serves at most when it is a SuperPeer (`--max-peers`). */
-  maxPeers?: number;
-  /** Look for SuperPeers on the LAN by UDP broadcast when no remembered address answers (`--discover`). */
-  discover?: boolean;
-  /** Network timings, for tests. */
-  timings?: Pick<NetworkOptions, "connectTimeoutMs" | "pingIntervalMs" | "deadAfterMs" | "probeIntervalMs">;
+/** What `Node.start` opens before the node exists, handed to its constructor in one piece. */
+interface NodeParts {
+  /** The resolved configuration. */
+  config: NodeConfig;
+  /** The data directory's lock, held until `stop`. */
+  lock: DirLock;
+  /** The chain store. */
+  store: Store;
+  /** The chain, opened on `store`. */
+  chain: Chain;
+  /** The wallet, rescanned. */
+  wallet: Wallet;
+  /** Misbehaviour scores and bans, from `bans.json`. */
+  bans: BanList;
+  /** Signature checks on every core. */
+  verifyPool: VerifyPool;
+  /** The tracker files, read. */
+  tracker: TrackerFile;
+  /** One line per tracker-file line that could not be read. */
+  trackerWarnings: readonly string[];
+  /** The node key. */
+  identity: NodeIdentity;
 }
-
-/** What a node reports as it happens. */
-export type NodeEvent =
-  | NetworkEvent
-  | { type: "block"; hash: string; height: number; source: "local" | "network" }
-  /** A valid block on a branch with less work than the tip: stored, not connected. */
-  | { type: "side"; hash: string; height: number; source: "local" | "network" }
-  | { type: "reorg"; disconnected: number; connected: number }
-  | { type: "tx"; txid: string; source: "local" | "network" }
-  | { type: "mined"; hash: string }
-  | { type: "discovery"; found: string[]; ms: number }
-  /**
-   * The median of peers' clocks moved past the warning threshold (`warning` says what to do) or back
-   * within it (`warning` null); `offset`: their median minus this node's clock, in seconds.
-   */
-  | { type: "clock"; offset: number | null; warning: string | null };
 
 /** What anyone may see of a node: its place in the network, its chain, mempool and mining; nothing of its wallet. */
 export interface NodeOverview {
@@ -211,6 +187,8 @@ export class Node {
   readonly net: Network;
   /** Where its files live. */
   readonly dataDir: string;
+  /** The configuration it runs with: its options with every default filled in (`resolveNodeOptions`). */
+  readonly config: NodeConfig;
   /** The explorer's URL, set by whoever serves it (the CLI); null while none does. */
   explorerUrl: string | null = null;
   /** One line per tracker-file line this node could not read at start (the lines themselves are kept). */
@@ -220,7 +198,6 @@ export class Node {
   #listeners = new Set<(e: NodeEvent) => void>();
   #stopped = false;
   #miner?: Miner;
-  #threads?: number;
   #tipWatchers = new Set<() => void>();
   #bans: BanList;
   #verifyPool: VerifyPool;
@@ -236,53 +213,43 @@ export class Node {
   #clock = new ClockSkew();
   #clockWarning: string | null = null;
 
-  private constructor(
-    opts: NodeOptions,
-    lock: DirLock,
-    store: Store,
-    chain: Chain,
-    wallet: Wallet,
-    bans: BanList,
-    verifyPool: VerifyPool,
-    tracker: TrackerFile,
-    trackerWarnings: string[],
-    identity: NodeIdentity,
-  ) {
-    this.trackerWarnings = trackerWarnings;
-    this.params = NETWORKS[opts.network];
-    this.dataDir = opts.dataDir;
-    this.#lock = lock;
-    this.#store = store;
-    this.chain = chain;
-    this.#verifyPool = verifyPool;
+  private constructor(parts: NodeParts) {
+    const { config, bans, identity } = parts;
+    this.config = config;
+    this.trackerWarnings = parts.trackerWarnings;
+    this.params = NETWORKS[config.network];
+    this.dataDir = config.dataDir;
+    this.#lock = parts.lock;
+    this.#store = parts.store;
+    this.chain = parts.chain;
+    this.#verifyPool = parts.verifyPool;
     // Payments are checked here, not on the pool: WebCrypto already verifies on Deno's own threads, and the
     // hand-off to a worker cost payments latency under load (stress load scenario, 200 tx/s over 5 nodes:
     // 66 tx/s and relay p99 1,572 ms through the pool, 118 tx/s and 399 ms in this thread). Blocks, checked in
     // batches, use the pool (`Chain.open`'s verifier).
-    this.mempool = new Mempool(chain);
-    this.wallet = wallet;
+    this.mempool = new Mempool(parts.chain);
+    this.wallet = parts.wallet;
     this.#bans = bans;
-    this.#threads = opts.threads;
-    if (opts.onEvent) this.#listeners.add(opts.onEvent);
+    if (config.onEvent) this.#listeners.add(config.onEvent);
     // Always there, but inert (nothing bound or sent) unless `--discover` or the menu turns it on.
     this.#discovery = new LanDiscovery({
       network: this.params.name,
       genesis: this.params.genesisHash,
       port: this.params.defaultPort,
-      enabled: opts.discover,
+      enabled: config.discover,
       onFind: (found, ms) => this.#emit({ type: "discovery", found, ms }),
     });
     this.net = new Network(this.#ledgerPort(), {
       identity,
-      bind: opts.bind,
-      advertise: opts.advertise,
-      advertiseHost: opts.advertiseHost,
-      tracker,
-      connect: opts.connect,
-      maxPeers: opts.maxPeers,
+      bind: { ...config.bind },
+      advertise: config.advertise,
+      advertiseHost: config.advertiseHost,
+      tracker: parts.tracker,
+      connect: config.connect && [...config.connect],
+      maxPeers: config.maxPeers,
       bans,
       discover: this.#discovery,
-      ...opts.timings,
+      ...config.timings,
       onEvent: (e) => this.#emit(e),
     });
   }
@@ -313,51 +280,49 @@ export class Node {
    * ```
    */
   static async start(opts: NodeOptions): Promise<Node> {
-    await makeDataDir(opts.dataDir);
-    const tracker = trackerFile(
-      opts.trackerPath,
-      opts.learnedTrackerPath ?? learnedTrackerPath(opts.trackerPath, opts.network),
-    );
+    const config = resolveNodeOptions(opts);
+    await makeDataDir(config.dataDir);
+    const tracker = trackerFile(config.trackerPath, config.learnedTrackerPath);
     let known;
     try {
       known = await tracker.read();
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
-      throw new NodeStartError(`cannot read the tracker file ${opts.trackerPath}: ${why}`);
+      throw new NodeStartError(`cannot read the tracker file ${config.trackerPath}: ${why}`);
     }
-    const lock = lockDataDir(opts.dataDir);
+    const lock = lockDataDir(config.dataDir);
     let store: Store | undefined;
     // Signature checks on every core; the workers start with the first check.
     const pool = new VerifyPool();
     try {
-      const params = NETWORKS[opts.network];
+      const params = NETWORKS[config.network];
       // Read the wallet before the store may be created or migrated: a wallet this program refuses (newer,
       // corrupt, another network's) must leave the whole data directory as it was.
-      await Wallet.check(`${opts.dataDir}/wallet.json`, params);
-      store = openStore(`${opts.dataDir}/chain.sqlite`);
+      await Wallet.check(`${config.dataDir}/wallet.json`, params);
+      store = openStore(`${config.dataDir}/chain.sqlite`);
       const verifier = new VerifyQueue(pool.capacity, pool.check);
       const chain = Chain.open(store, params, { verifier });
-      const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);
+      const wallet = await Wallet.open(`${config.dataDir}/wallet.json`, params);
       // The rescan: the wallet's history and used addresses come from the chain itself.
       await wallet.scanChain(chain);
-      const bans = await BanList.open(`${opts.dataDir}/bans.json`);
+      const bans = await BanList.open(`${config.dataDir}/bans.json`);
       // The node key (node_key, 0600): its public key is this node's id, kept across restarts.
-      const identity = await loadOrCreateIdentity(opts.dataDir);
-      const node = new Node(
-        opts,
+      const identity = await loadOrCreateIdentity(config.dataDir);
+      const node = new Node({
+        config,
         lock,
         store,
         chain,
         wallet,
         bans,
-        pool,
+        verifyPool: pool,
         tracker,
-        known.warnings,
+        trackerWarnings: known.warnings,
         identity,
-      );
+      });
       // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
       await node.#afterChainUpdate(await chain.resume(), "local");
-      node.#knewNobody = !opts.connect?.length && known.addrs.length === 0;
+      node.#knewNobody = !config.connect && known.addrs.length === 0;
       await node.net.start();
       return node;
     } catch (e) {
@@ -585,7 +550,7 @@ export class Node {
         return () => this.#tipWatchers.delete(onChange);
       },
       mempoolFees: () => this.mempool.totalFees,
-    }, { threads: this.#threads, onFound: (hash) => this.#emit({ type: "mined", hash }) });
+    }, { threads: this.config.threads, onFound: (hash) => this.#emit({ type: "mined", hash }) });
   }
 
   /** Follows what a `processBlock` that threw had changed all the same (a store write failed mid-reorg). */

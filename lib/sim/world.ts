@@ -11,7 +11,8 @@
  * @module
  */
 import { BanList } from "../net/ban.ts";
-import { Network, type NetworkEvent, type NetworkOptions, type Role } from "../net/network.ts";
+import type { NetworkTimings } from "../net/config.ts";
+import { Network, type NetworkEvent, type Role } from "../net/network.ts";
 import type { HostPort } from "../net/messages.ts";
 import type { TrackerContents, TrackerFile } from "../net/tracker.ts";
 import { type LanModel, MemoryNet, SIM_PORT } from "./memory_transport.ts";
@@ -20,15 +21,21 @@ import { type Random, randomInt, sample, seededRandom } from "./random.ts";
 import { BlockStore, type SimBlock, SimLedger } from "./sim_ledger.ts";
 import { type NodeClock, VirtualClock } from "./virtual_clock.ts";
 
+/**
+ * What a world may choose of every node's `Network`: its timings and the Peers a SuperPeer serves. The world
+ * sets node id, address, tracker, transport, clock, bans, random and events itself.
+ */
+export interface WorldNetworkOptions extends Partial<NetworkTimings> {
+  /** Peers a SuperPeer serves at most (default `DEFAULT_MAX_PEERS`). */
+  maxPeers?: number;
+}
+
 /** Settings of a world. */
 export interface WorldOptions {
   /** Seeds every random choice: node ids, latencies, churn, each network's `random`. */
   seed: number;
-  /**
-   * Options given to every node's `Network` (timings, and whatever a later network version adds, such as
-   * `maxPeers`); the world sets node id, address, tracker, transport, clock, bans, random and events itself.
-   */
-  network?: Partial<NetworkOptions> & Record<string, unknown>;
+  /** What every node's `Network` is given besides what the world sets itself (`WorldNetworkOptions`). */
+  network?: WorldNetworkOptions;
   /** The LAN model (default `GIGABIT_LAN`). */
   lan?: Partial<LanModel>;
   /** The clock's step quantum in ms (default `DEFAULT_QUANTUM_MS`). */
