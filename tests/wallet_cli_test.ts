@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { assertRefusal, cli, json } from "./support/cli.ts";
 import { Cluster, statuses, type TestNode } from "./support/cluster.ts";
 import { sleep, waitFor } from "./support/wait.ts";
+import type { WalletHistoryRow } from "../lib/rpc/wallet_methods.ts";
 
 interface Info {
   encrypted: boolean;
@@ -15,14 +16,7 @@ interface Info {
   addresses: string[];
   feeRate: number;
 }
-interface Entry {
-  txid: string;
-  confirmations: number;
-  received: string;
-  sent: string;
-  fee: string;
-  coinbase: boolean;
-}
+type Entry = WalletHistoryRow;
 
 const balanceOf = async (n: TestNode) => {
   const s = await n.rpc<{ balance: number; immature: number; pending: number }>("status");
