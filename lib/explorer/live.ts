@@ -7,7 +7,7 @@
  */
 import type { Node, NodeEvent } from "../node.ts";
 import { apiAmounts, type ExplorerData } from "./data.ts";
-import { type SseHub, type SseMessage, sseMessage } from "./events.ts";
+import { type EventStreams, type SseMessage, sseMessage } from "./events.ts";
 import type { LostNode } from "./network_map.ts";
 import type { NetworkView, ViewRole } from "./network_view.ts";
 import { type NewsItem, renderSection, type SectionId } from "./pages.ts";
@@ -34,7 +34,7 @@ export class Live {
   readonly news: NewsItem[] = [];
   #node: Node;
   #data: ExplorerData;
-  #hub: SseHub;
+  #streams: EventStreams;
   #dirty = new Set<SectionId>();
   /** JSON events waiting for the next flush, built only then (and only if an API client listens). */
   #json: (() => SseMessage)[] = [];
@@ -55,10 +55,10 @@ export class Live {
   #indexing = false;
   #closed = false;
 
-  constructor(node: Node, data: ExplorerData, hub: SseHub) {
+  constructor(node: Node, data: ExplorerData, streams: EventStreams) {
     this.#node = node;
     this.#data = data;
-    this.#hub = hub;
+    this.#streams = streams;
     this.#view = data.network().view;
     this.#viewKey = JSON.stringify(this.#view);
     this.#unsubscribe = node.subscribe((e) => this.#onEvent(e));
@@ -212,16 +212,16 @@ export class Live {
 
   /** Sends what changed since the last flush. */
   flush(): void {
-    const hub = this.#hub;
-    if (hub.count("json")) {
+    const streams = this.#streams;
+    if (streams.count("json")) {
       if (this.#jsonDropped) {
-        hub.publish("json", sseMessage("lagged", JSON.stringify({ dropped: this.#jsonDropped })));
+        streams.publish("json", sseMessage("lagged", JSON.stringify({ dropped: this.#jsonDropped })));
       }
-      for (const make of this.#json) hub.publish("json", make());
-      for (const id of this.#txs) hub.publish("json", sseMessage("tx", JSON.stringify({ txid: id })));
+      for (const make of this.#json) streams.publish("json", make());
+      for (const id of this.#txs) streams.publish("json", sseMessage("tx", JSON.stringify({ txid: id })));
       if (this.#dirty.has("mempool")) {
         const m = this.#data.mempool();
-        hub.publish(
+        streams.publish(
           "json",
           sseMessage(
             "mempool",
@@ -231,15 +231,15 @@ export class Live {
         );
       }
       if (this.#networkDirty) {
-        hub.publish("json", sseMessage("network", JSON.stringify(this.#data.network()), "network"));
+        streams.publish("json", sseMessage("network", JSON.stringify(this.#data.network()), "network"));
       }
       if (this.#dirty.has("status")) {
-        hub.publish("json", sseMessage("status", JSON.stringify(this.#data.status()), "status"));
+        streams.publish("json", sseMessage("status", JSON.stringify(this.#data.status()), "status"));
       }
     }
-    if (hub.count("html")) {
-      for (const id of this.#dirty) hub.publish("html", this.sectionMessage(id));
-      if (this.#chartsDirty) hub.publish("html", this.chartsMessage());
+    if (streams.count("html")) {
+      for (const id of this.#dirty) streams.publish("html", this.sectionMessage(id));
+      if (this.#chartsDirty) streams.publish("html", this.chartsMessage());
     }
     this.#json = [];
     this.#jsonDropped = 0;
