@@ -36,13 +36,18 @@ async function breakFile(path: string): Promise<() => Promise<void>> {
   };
 }
 
+/** A bans file in `dir` holding 10.0.0.1, then broken: every write fails until `heal()`. */
+async function brokenBans(dir: string): Promise<{ path: string; list: BanList; heal: () => Promise<void> }> {
+  const path = `${dir}/bans.json`;
+  const list = await BanList.open(path);
+  list.ban("10.0.0.1");
+  await list.flush();
+  return { path, list, heal: await breakFile(path) };
+}
+
 Deno.test("bans file: a failed write keeps the ban in memory and says so; flush writes everything once the disk is back", async () => {
   await withDir(async (dir) => {
-    const path = `${dir}/bans.json`;
-    const list = await BanList.open(path);
-    list.ban("10.0.0.1");
-    await list.flush();
-    const heal = await breakFile(path);
+    const { path, list, heal } = await brokenBans(dir);
     list.ban("10.0.0.2");
     await assert.rejects(list.flush(), "the failed write is reported");
     assert.ok(list.isBanned("10.0.0.2"), "the ban holds in memory");
@@ -56,11 +61,7 @@ Deno.test("bans file: a failed write keeps the ban in memory and says so; flush 
 
 Deno.test("bans file: bans that come while a write is in flight or failing are all written by the next one", async () => {
   await withDir(async (dir) => {
-    const path = `${dir}/bans.json`;
-    const list = await BanList.open(path);
-    list.ban("10.0.0.1");
-    await list.flush();
-    const heal = await breakFile(path);
+    const { path, list, heal } = await brokenBans(dir);
     list.ban("10.0.0.2"); // its write starts, and fails
     list.ban("10.0.0.3"); // arrives while that write is in flight
     await assert.rejects(list.flush());
