@@ -22,7 +22,7 @@ import {
 } from "./primitives/transaction.ts";
 import { type DirLock, lockDataDir } from "./store/lock.ts";
 import { openStore, type Store } from "./store/store.ts";
-import { Wallet, type WalletView } from "./wallet/wallet.ts";
+import { Wallet, type WalletView, walletViewOf } from "./wallet/wallet.ts";
 import { RecentFeeRates, suggestFeeRate } from "./wallet/fee_rate.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
 import { malformed, refused } from "./node/verdict.ts";
@@ -471,13 +471,7 @@ export class Node {
 
   /** What the wallet needs to see of the chain and the mempool. */
   walletView(): WalletView {
-    return {
-      height: this.chain.height,
-      coinbaseMaturity: this.params.coinbaseMaturity,
-      coinsOf: (pkhs) => this.chain.coinsOf(pkhs),
-      mempoolCoinsOf: (pkhs) => this.mempool.coinsOf(pkhs),
-      isSpentInMempool: (o) => this.mempool.isSpent(o),
-    };
+    return walletViewOf(this.chain, this.mempool);
   }
 
   /**
