@@ -14,7 +14,7 @@ import { VirtualClock } from "../lib/sim/virtual_clock.ts";
 import { childHost, childPort } from "./support/atomic_child.ts";
 import { seededRandom } from "./support/random.ts";
 import { sleep } from "./support/wait.ts";
-import { withTempDir } from "./support/temp_dir.ts";
+import { namesIn, withTempDir } from "./support/temp_dir.ts";
 
 const withDir = (fn: (dir: string) => Promise<void>) => withTempDir(fn, "peerchain-ban-failure-");
 
@@ -116,9 +116,10 @@ Deno.test("bans and tracker files: a process SIGKILLed at random moments leaves 
       const saved = lines.filter((l) => l.startsWith("saved ")).map((l) => Number(l.slice(6)));
       assert.ok(saved.length > 0, "the child wrote before it was killed");
       const last = saved[saved.length - 1];
-      const names: string[] = [];
-      for await (const e of Deno.readDir(dir)) names.push(e.name);
-      assert.ok(!names.includes("bans.json.bad"), `round ${round}: the bans file was unreadable`);
+      assert.ok(
+        !(await namesIn(dir)).includes("bans.json.bad"),
+        `round ${round}: the bans file was unreadable`,
+      );
       const banned = await onDisk(`${dir}/bans.json`);
       for (let i = 0; i <= last; i++) {
         assert.ok(banned.includes(childHost(i)), `round ${round}: ban ${i} lost`);

@@ -5,6 +5,7 @@
  * opens it for a while; a locked wallet still hands out addresses), and bad seed words refused in one line.
  */
 import assert from "node:assert/strict";
+import { namesIn } from "./support/temp_dir.ts";
 import { assertRefusal, cli, json } from "./support/cli.ts";
 import { Cluster, statuses, type TestNode } from "./support/cluster.ts";
 import { sleep, waitFor } from "./support/wait.ts";
@@ -307,7 +308,7 @@ Deno.test("a node refuses a corrupt or damaged wallet with one line, exit 1, and
       );
       assertRefusal(r, 1, message);
       assert.equal(await Deno.readTextFile(`${dir}/wallet.json`), text, "the file is left as it was");
-      const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).filter((n) => n !== "LOCK");
+      const names = (await namesIn(dir)).filter((n) => n !== "LOCK");
       assert.deepEqual(names, ["wallet.json"], "no store was made");
     }
   } finally {

@@ -13,7 +13,7 @@ import { encodeAddress } from "../lib/crypto/address.ts";
 import { KEY_POOL } from "../lib/wallet/keyring.ts";
 import { Wallet, WalletError, walletViewOf } from "../lib/wallet/wallet.ts";
 import { mine, newKey, newLedger } from "./support/ledger.ts";
-import { withTempDir } from "./support/temp_dir.ts";
+import { namesIn, withTempDir } from "./support/temp_dir.ts";
 
 const regtest = NETWORKS.regtest;
 /** A BIP-39 vector's words (tests/testdata/wallet); its first two swapped break the checksum. */
@@ -155,6 +155,6 @@ Deno.test("restore refuses bad words with one line and never overwrites a wallet
     await refused(`${dir}/new.json`, [HAMSTER[1], HAMSTER[0], ...HAMSTER.slice(2)].join(" "), /checksum/);
     await refused(`${dir}/wallet.json`, words.join(" "), /already exists: restore into a new data directory/);
     assert.deepEqual(await Deno.readFile(`${dir}/wallet.json`), before);
-    assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["wallet.json"]);
+    assert.deepEqual(await namesIn(dir), ["wallet.json"]);
   }, "peerchain-restore-");
 });
