@@ -292,10 +292,7 @@ export class World {
   kill(node: SimNode): void {
     if (!isLive(node) && node.state !== "stopping") return;
     if (isLive(node)) this.#live--;
-    node.clock.kill();
-    this.lan.kill(node.host);
-    node.state = "killed";
-    this.#gone(node);
+    this.#gone(node, "killed");
   }
 
   /** A graceful stop (`Network.stop()`); the machine goes away once it has finished. */
@@ -305,11 +302,7 @@ export class World {
     this.#live--;
     const net = node.net!;
     net.stop().catch((e) => this.#error(node, "stop", e)).finally(() => {
-      if (node.state !== "stopping") return;
-      node.clock.kill();
-      this.lan.kill(node.host);
-      node.state = "stopped";
-      this.#gone(node);
+      if (node.state === "stopping") this.#gone(node, "stopped");
     });
   }
 
@@ -537,7 +530,11 @@ export class World {
     this.events.errors.push(`${node.host} ${what}: ${e instanceof Error ? e.message : String(e)}`);
   }
 
-  #gone(node: SimNode): void {
+  /** The machine goes away: its timers stop, its address refuses dials, its network is dropped. */
+  #gone(node: SimNode, state: "killed" | "stopped"): void {
+    node.clock.kill();
+    this.lan.kill(node.host);
+    node.state = state;
     node.net = undefined;
   }
 
