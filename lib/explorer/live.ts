@@ -43,10 +43,10 @@ export class Live {
   #txsDropped = 0;
   #chartsDirty = false;
   #networkDirty = false;
-  #flushTimer?: ReturnType<typeof setTimeout>;
-  #lastFlush = 0;
-  #netTimer?: ReturnType<typeof setTimeout>;
-  #lastNet = 0;
+  /** Updates go out at once after a quiet spell, then at most every `FLUSH_MS`. */
+  #flushes = new Throttle(FLUSH_MS, () => this.flush());
+  /** The network view is re-read at once after a quiet spell, then at most every `NETWORK_MS`. */
+  #netReads = new Throttle(NETWORK_MS, () => this.#readNetwork());
   #view: NetworkView;
   #viewKey: string;
   #lost: LostNode[] = [];
@@ -131,13 +131,7 @@ export class Live {
 
   /** Re-reads the network view soon (at once after a quiet spell, then at most every `NETWORK_MS`). */
   #networkChanged(): void {
-    if (this.#netTimer !== undefined || this.#closed) return;
-    const wait = Math.max(0, this.#lastNet + NETWORK_MS - Date.now());
-    this.#netTimer = setTimeout(() => {
-      this.#netTimer = undefined;
-      this.#lastNet = Date.now();
-      this.#readNetwork();
-    }, wait);
+    if (!this.#closed) this.#netReads.request();
   }
 
   #readNetwork(): void {
@@ -201,13 +195,7 @@ export class Live {
   }
 
   #schedule(): void {
-    if (this.#flushTimer !== undefined || this.#closed) return;
-    const wait = Math.max(0, this.#lastFlush + FLUSH_MS - Date.now());
-    this.#flushTimer = setTimeout(() => {
-      this.#flushTimer = undefined;
-      this.#lastFlush = Date.now();
-      this.flush();
-    }, wait);
+    if (!this.#closed) this.#flushes.request();
   }
 
   /** Sends what changed since the last flush. */
@@ -265,9 +253,39 @@ export class Live {
   close(): void {
     this.#closed = true;
     this.#unsubscribe();
-    clearTimeout(this.#flushTimer);
-    clearTimeout(this.#netTimer);
+    this.#flushes.cancel();
+    this.#netReads.cancel();
     clearTimeout(this.#expiry);
+  }
+}
+
+/** Runs a job soon: at once after a quiet spell, then at most every `everyMs`; requests meanwhile merge. */
+class Throttle {
+  #timer?: ReturnType<typeof setTimeout>;
+  #last = 0;
+  readonly #everyMs: number;
+  readonly #job: () => void;
+
+  constructor(everyMs: number, job: () => void) {
+    this.#everyMs = everyMs;
+    this.#job = job;
+  }
+
+  /** Runs the job once the interval since its last run is over, unless a run is already due. */
+  request(): void {
+    if (this.#timer !== undefined) return;
+    const wait = Math.max(0, this.#last + this.#everyMs - Date.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#last = Date.now();
+      this.#job();
+    }, wait);
+  }
+
+  /** Drops a run that is due. */
+  cancel(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }
 
