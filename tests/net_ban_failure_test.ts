@@ -12,8 +12,9 @@ import { formatHostPort } from "../lib/net/messages.ts";
 import { readTracker, type TrackerFile } from "../lib/net/tracker.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
 import { childHost, childPort } from "./support/atomic_child.ts";
+import { spawnChild } from "./support/crash_child.ts";
 import { seededRandom } from "./support/random.ts";
-import { sleep } from "./support/wait.ts";
+import { sleep, waitFor } from "./support/wait.ts";
 import { namesIn, withTempDir } from "./support/temp_dir.ts";
 
 const withDir = (fn: (dir: string) => Promise<void>) => withTempDir(fn, "peerchain-ban-failure-");
@@ -88,31 +89,18 @@ Deno.test("bans and tracker files: a process SIGKILLed at random moments leaves 
   const random = seededRandom(25);
   for (let round = 0; round < 6; round++) {
     await withDir(async (dir) => {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-read", "--allow-write", CHILD, dir],
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-      const lines: string[] = [];
-      const reading = (async () => {
-        const decoder = new TextDecoder();
-        let pending = "";
-        for await (const chunk of child.stdout) {
-          pending += decoder.decode(chunk, { stream: true });
-          const parts = pending.split("\n");
-          pending = parts.pop()!;
-          lines.push(...parts);
-        }
-      })();
+      const child = spawnChild([dir], CHILD);
       try {
-        const started = Date.now();
-        while (!lines.some((l) => l.startsWith("saved")) && Date.now() - started < 30_000) await sleep(10);
+        await waitFor(
+          () => child.lines.some((l) => l.startsWith("saved")),
+          30_000,
+          "the child's first write",
+        );
         await sleep(Math.floor(random() * 300));
       } finally {
-        child.kill("SIGKILL");
-        await child.status;
-        await reading;
+        await child.kill();
       }
+      const lines = child.lines;
       const saved = lines.filter((l) => l.startsWith("saved ")).map((l) => Number(l.slice(6)));
       assert.ok(saved.length > 0, "the child wrote before it was killed");
       const last = saved[saved.length - 1];
