@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { Message } from "../lib/net/messages.ts";
 import { parseTracker } from "../lib/net/tracker.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, statuses, waitForOnePrimary, waitForTip } from "./support/cluster.ts";
+import { Cluster, statuses, waitForOnePrimary, waitForTip, withCluster } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 import { helloMessage, type RawPeer, rawPeer } from "./support/raw_peer.ts";
 
@@ -123,8 +123,7 @@ Deno.test("64 idle sockets from one address that greet and answer pings, and 40 
 });
 
 Deno.test("a node of the old protocol is refused with a reason that says so", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const sp = await cluster.start("sp");
     const old = await rawPeer(sp.port, helloMessage("old-timer", { protocol: 1, since: null }));
     await waitFor(() => old.conn.isClosed, 5_000, "the node to close the old-protocol link");
@@ -138,14 +137,11 @@ Deno.test("a node of the old protocol is refused with a reason that says so", as
     const r2 = v2.got.find((m) => m.type === "reject");
     assert.ok(r2 && r2.type === "reject" && r2.code === "protocol", "a protocol-2 node gets a reject");
     assert.match(r2.reason, /protocol 2 is too old: this node speaks 3/);
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });
 
 Deno.test("refused hellos (another genesis) release their slots: after 120 of them an honest node still joins", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const sp = await cluster.start("sp");
     for (let i = 0; i < 120; i++) {
       const p = await rawPeer(sp.port, helloMessage(`stranger-${i}`, { genesis: "ab".repeat(32) }));
@@ -153,7 +149,5 @@ Deno.test("refused hellos (another genesis) release their slots: after 120 of th
     }
     const late = await cluster.start("late");
     await waitForOnePrimary([sp, late], 10_000, "an honest node to join after the refusals");
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });

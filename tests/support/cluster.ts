@@ -484,3 +484,16 @@ export async function describeNodes(nodes: readonly RpcNode[], logLines = 15): P
   }
   return out.join("\n");
 }
+
+/**
+ * Runs `fn` with a fresh cluster (its folder named with `prefix`) and cleans it up afterwards, also when `fn`
+ * fails: every node killed, the folder removed.
+ */
+export async function withCluster<T>(fn: (cluster: Cluster) => Promise<T>, prefix?: string): Promise<T> {
+  const cluster = await Cluster.create(prefix);
+  try {
+    return await fn(cluster);
+  } finally {
+    await cluster.cleanup();
+  }
+}
