@@ -7,7 +7,14 @@ import assert from "node:assert/strict";
 import type { Message } from "../lib/net/messages.ts";
 import { parseTracker } from "../lib/net/tracker.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, statuses, waitForOnePrimary, waitForTip, withCluster } from "./support/cluster.ts";
+import {
+  Cluster,
+  startSuperPeerAndPeer,
+  statuses,
+  waitForOnePrimary,
+  waitForTip,
+  withCluster,
+} from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 import { helloMessage, type RawPeer, rawPeer } from "./support/raw_peer.ts";
 
@@ -92,9 +99,7 @@ Deno.test("64 idle sockets from one address that greet and answer pings, and 40 
   const cluster = await Cluster.create();
   const idle: RawPeer[] = [];
   try {
-    const sp = await cluster.start("sp");
-    const b = await cluster.start("b");
-    await waitForOnePrimary([sp, b], 10_000, "a SuperPeer and a Peer");
+    const { sp, b } = await startSuperPeerAndPeer(cluster);
     // The old lock-out: sockets that only greet. Then sockets that also join, filling the Peer slots.
     for (let i = 0; i < 64; i++) idle.push(await rawPeer(sp.port, helloMessage(`idle-${i}`)));
     for (let i = 0; i < 40; i++) {

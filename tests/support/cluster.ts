@@ -497,3 +497,11 @@ export async function withCluster<T>(fn: (cluster: Cluster) => Promise<T>, prefi
     await cluster.cleanup();
   }
 }
+
+/** A SuperPeer `sp` and a Peer `b` it serves, started one after the other in `cluster`. */
+export async function startSuperPeerAndPeer(cluster: Cluster): Promise<{ sp: TestNode; b: TestNode }> {
+  const sp = await cluster.start("sp");
+  const b = await cluster.start("b");
+  await waitForOnePrimary([sp, b], 10_000, "a SuperPeer and a Peer");
+  return { sp, b };
+}
