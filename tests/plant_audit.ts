@@ -810,15 +810,15 @@ export const PLANTS: Plant[] = [
   {
     id: "demote-step",
     rule: "idle SuperPeers step down: the overlay shrinks back",
-    file: "lib/net/network.ts",
-    from: ') this.#demote("idle, with SuperPeers of its own: stepping down");',
+    file: "lib/net/superpeer.ts",
+    from: ') this.#h.demote("idle, with SuperPeers of its own: stepping down");',
     to: ") void 0;",
     tests: OVERLAY_TESTS,
   },
   {
     id: "full-skips-asker",
     rule: "a full SuperPeer never points a node to itself, nor a Peer to the SuperPeer it holds",
-    file: "lib/net/network.ts",
+    file: "lib/net/superpeer.ts",
     from: "skip: holds === undefined ? [entryOf(link).nodeId] : [entryOf(link).nodeId, holds],",
     to: "skip: [],",
     tests: OVERLAY_TESTS,
@@ -826,7 +826,7 @@ export const PLANTS: Plant[] = [
   {
     id: "join-follow-room",
     rule: "a joiner follows the SuperPeers with room it is pointed to before it adds capacity",
-    file: "lib/net/network.ts",
+    file: "lib/net/joining.ts",
     from: "if (!r.try.length || pointed.has(a)) refusals.push(r.by);",
     to: "refusals.push(r.by);",
     tests: OVERLAY_TESTS,
@@ -835,7 +835,7 @@ export const PLANTS: Plant[] = [
     id: "welcome-roster",
     rule:
       "a welcome carries the roster so far, so Peers that lose their SuperPeers at once agree on a successor",
-    file: "lib/net/network.ts",
+    file: "lib/net/superpeer.ts",
     from: "    this.#sendWelcome(link, this.#roster);",
     to: "    this.#sendWelcome(link, this.#rosterShared ? this.#roster : []);",
     tests: OVERLAY_TESTS,
@@ -908,7 +908,7 @@ export const PLANTS: Plant[] = [
   {
     id: "entry-signed",
     rule: "a directory entry counts only when signed by the SuperPeer it describes",
-    file: "lib/net/network.ts",
+    file: "lib/net/gossip.ts",
     from: "if (!e.sig || !await this.#checkSig(e.nodeId, e.sig, entryMessage(e))) {",
     to: "if (false) {",
     tests: ["tests/net_directory_test.ts"],
@@ -916,7 +916,7 @@ export const PLANTS: Plant[] = [
   {
     id: "removal-signed",
     rule: "only a SuperPeer can withdraw its own directory entry",
-    file: "lib/net/network.ts",
+    file: "lib/net/gossip.ts",
     from: "if (!sig || !await this.#checkSig(nodeId, sig, removalMessage(nodeId, seq))) {",
     to: "if (false) {",
     tests: ["tests/net_directory_test.ts"],
@@ -940,7 +940,7 @@ export const PLANTS: Plant[] = [
   {
     id: "entry-budget",
     rule: "a link's directory entries are checked within its budget; the surplus is dropped unread",
-    file: "lib/net/network.ts",
+    file: "lib/net/gossip.ts",
     from: "      if (!budget.take(now)) {",
     to: "      if (false) {",
     tests: ["tests/net_flood_failover_test.ts"],
@@ -948,7 +948,7 @@ export const PLANTS: Plant[] = [
   {
     id: "mesh-evictable",
     rule: "a full SuperPeer evicts an idle inbound mesh link for a newcomer (loopback too)",
-    file: "lib/net/network.ts",
+    file: "lib/net/handshake.ts",
     from: "const victim = idle ?? this.#meshVictim();",
     to: "const victim = idle;",
     tests: ["tests/net_budget_test.ts"],
