@@ -246,10 +246,13 @@ export class Node {
       advertiseHost: config.advertiseHost,
       tracker: parts.tracker,
       connect: config.connect && [...config.connect],
-      maxPeers: config.maxPeers,
       bans,
       discover: this.#discovery,
-      ...config.timings,
+      connectTimeoutMs: config.net.connectTimeoutMs,
+      pingIntervalMs: config.net.pingIntervalMs,
+      deadAfterMs: config.net.deadAfterMs,
+      probeIntervalMs: config.net.probeIntervalMs,
+      maxPeers: config.net.capacity,
       onEvent: (e) => this.#emit(e),
     });
   }

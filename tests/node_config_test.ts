@@ -1,7 +1,7 @@
 /** The node's configuration: every default filled in once by `resolveNodeOptions`, every timing checked. */
 import assert from "node:assert/strict";
 import { resolveNodeOptions } from "../lib/node/config.ts";
-import { DEFAULT_MAX_PEERS, DEFAULT_TIMINGS } from "../lib/net/config.ts";
+import { DEFAULT_MAX_PEERS, DEFAULT_TIMINGS, resolveNetworkConfig } from "../lib/net/config.ts";
 import { defaultMiningThreads } from "../lib/mining/pool.ts";
 
 const base = {
@@ -13,8 +13,12 @@ const base = {
 
 Deno.test("node config: what is not given takes its default, once, in one place", () => {
   const c = resolveNodeOptions(base);
-  assert.deepEqual(c.timings, DEFAULT_TIMINGS);
-  assert.equal(c.maxPeers, DEFAULT_MAX_PEERS);
+  assert.deepEqual(c.net, { ...DEFAULT_TIMINGS, capacity: DEFAULT_MAX_PEERS });
+  assert.deepEqual(
+    c.net,
+    resolveNetworkConfig({}),
+    "the network's defaults, from the network's own resolver",
+  );
   assert.equal(c.threads, defaultMiningThreads());
   assert.equal(c.learnedTrackerPath, "/tmp/x/server_tracker.regtest.txt");
   assert.equal(c.discover, false);
@@ -29,7 +33,7 @@ Deno.test("node config: what is not given takes its default, once, in one place"
 Deno.test("node config: a timing given as undefined keeps its default; one given replaces only itself", () => {
   // The command line passes the timing flags it was not given as undefined.
   const c = resolveNodeOptions({ ...base, timings: { pingIntervalMs: 300, deadAfterMs: undefined } });
-  assert.deepEqual(c.timings, { ...DEFAULT_TIMINGS, pingIntervalMs: 300 });
+  assert.deepEqual(c.net, { ...DEFAULT_TIMINGS, pingIntervalMs: 300, capacity: DEFAULT_MAX_PEERS });
   const d = resolveNodeOptions({
     ...base,
     maxPeers: 4,
@@ -37,7 +41,7 @@ Deno.test("node config: a timing given as undefined keeps its default; one given
     connect: ["127.0.0.1:1"],
     discover: true,
   });
-  assert.deepEqual([d.maxPeers, d.threads, d.connect, d.discover], [4, 2, ["127.0.0.1:1"], true]);
+  assert.deepEqual([d.net.capacity, d.threads, d.connect, d.discover], [4, 2, ["127.0.0.1:1"], true]);
 });
 
 Deno.test("node config: a timing or maxPeers out of range is a RangeError naming it", () => {

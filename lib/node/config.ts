@@ -6,7 +6,7 @@
  */
 import type { NetworkName } from "../consensus/params.ts";
 import type { HostPort } from "../net/messages.ts";
-import { DEFAULT_MAX_PEERS, DEFAULT_TIMINGS, type NetworkTimings } from "../net/config.ts";
+import { type NetworkConfig, type NetworkTimings, resolveNetworkConfig } from "../net/config.ts";
 import type { NetworkEvent } from "../net/network.ts";
 import { learnedTrackerPath } from "../net/tracker.ts";
 import { defaultMiningThreads } from "../mining/pool.ts";
@@ -85,38 +85,33 @@ export interface NodeConfig {
   readonly onEvent: ((e: NodeEvent) => void) | undefined;
   /** Mining workers. */
   readonly threads: number;
-  /** Peers this node serves at most when it is a SuperPeer. */
-  readonly maxPeers: number;
   /** LAN discovery on from the start. */
   readonly discover: boolean;
-  /** Every network timing, in ms. */
-  readonly timings: Readonly<NetworkTimings>;
+  /** The network's numbers, resolved by the network's own `resolveNetworkConfig`: every timing, the capacity. */
+  readonly net: Readonly<NetworkConfig>;
 }
 
 /** A whole number of ms a timing may be: at least 1 ms, at most a day. */
 const TIMING_MAX_MS = 86_400_000;
 
 /**
- * The configuration a node runs with: `opts` with every default filled in (`DEFAULT_TIMINGS`,
- * `DEFAULT_MAX_PEERS`, `defaultMiningThreads()`, the learned tracker file beside the tracker file). A timing or
- * `maxPeers` out of range is a `RangeError` naming it.
- * @example resolveNodeOptions({ network: "regtest", dataDir: "d", trackerPath: "t.txt", bind }).timings.deadAfterMs // 8000
+ * The configuration a node runs with: `opts` with every default filled in (the network's timings and
+ * capacity by `resolveNetworkConfig`, where the network keeps its defaults; `defaultMiningThreads()`; the
+ * learned tracker file beside the tracker file). A timing or `maxPeers` out of range is a `RangeError` naming it.
+ * @example resolveNodeOptions({ network: "regtest", dataDir: "d", trackerPath: "t.txt", bind }).net.deadAfterMs // 8000
  */
 export function resolveNodeOptions(opts: NodeOptions): NodeConfig {
-  const timings: NetworkTimings = { ...DEFAULT_TIMINGS };
-  for (const key of Object.keys(DEFAULT_TIMINGS) as (keyof NetworkTimings)[]) {
-    const v = opts.timings?.[key];
-    if (v === undefined) continue;
+  const net = resolveNetworkConfig({ ...opts.timings, maxPeers: opts.maxPeers });
+  for (const key of ["connectTimeoutMs", "pingIntervalMs", "deadAfterMs", "probeIntervalMs"] as const) {
+    const v = net[key];
     if (!Number.isInteger(v) || v < 1 || v > TIMING_MAX_MS) {
       throw new RangeError(
         `timings.${key} must be a whole number of ms from 1 to ${TIMING_MAX_MS}, got ${v}`,
       );
     }
-    timings[key] = v;
   }
-  const maxPeers = opts.maxPeers ?? DEFAULT_MAX_PEERS;
-  if (!Number.isInteger(maxPeers) || maxPeers < 1) {
-    throw new RangeError(`maxPeers must be a whole number of at least 1, got ${maxPeers}`);
+  if (!Number.isInteger(net.capacity) || net.capacity < 1) {
+    throw new RangeError(`maxPeers must be a whole number of at least 1, got ${net.capacity}`);
   }
   // Its range (1..256) is the miner pool's to check, when mining starts.
   const threads = opts.threads ?? defaultMiningThreads();
@@ -131,8 +126,7 @@ export function resolveNodeOptions(opts: NodeOptions): NodeConfig {
     connect: opts.connect?.length ? [...opts.connect] : undefined,
     onEvent: opts.onEvent,
     threads,
-    maxPeers,
     discover: opts.discover ?? false,
-    timings,
+    net,
   };
 }
