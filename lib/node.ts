@@ -43,6 +43,7 @@ import { VerifyQueue } from "./crypto/verify_queue.ts";
 
 export { syncLine, type SyncProgress } from "./node/sync_progress.ts";
 export { type NodeConfig, type NodeEvent, type NodeOptions, resolveNodeOptions } from "./node/config.ts";
+export type { NetworkConfig } from "./net/config.ts";
 
 /** What `Node.start` opens before the node exists, handed to its constructor in one piece. */
 interface NodeParts {
