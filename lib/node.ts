@@ -32,6 +32,7 @@ import { StallMonitor } from "./runtime/stall_monitor.ts";
 import { turns } from "./runtime/turns.ts";
 import { SerialQueue } from "./runtime/serial_queue.ts";
 import { Network, type Role } from "./net/network.ts";
+import { LEGACY_PROTOCOL_VERSION } from "./net/messages.ts";
 import { type TrackerFile, trackerFile } from "./net/tracker.ts";
 import { type NodeConfig, type NodeEvent, type NodeOptions, resolveNodeOptions } from "./node/config.ts";
 import { LanDiscovery } from "./net/discovery.ts";
@@ -123,6 +124,11 @@ export interface NodeStatus extends NodeOverview {
   backups: string[];
   /** Nodes this node knows of in the whole network. */
   networkSize: number;
+  /**
+   * Peers of the previous protocol this node serves ("host:port" as they claim it): a rolling upgrade's
+   * stragglers, served for one release though they prove no node id; upgrade them.
+   */
+  legacyPeers: string[];
   /**
    * The same as `networkSize`, under its old snake_case name.
    * @deprecated Read `networkSize`; `network_size` stays in `--json` and RPC output for one version.
@@ -438,6 +444,9 @@ export class Node {
       superpeers: this.net.superpeers.map((s) => s.listen),
       backups: this.net.linkInfo().filter((l) => l.kind === "superpeer" && !l.primary).map((l) => l.listen),
       networkSize: this.net.networkSize,
+      legacyPeers: this.net.linkInfo().filter((l) => l.protocol === LEGACY_PROTOCOL_VERSION).map((l) =>
+        l.listen
+      ),
       network_size: this.net.networkSize,
       address: this.wallet.address,
       dataDir: this.dataDir,

@@ -136,12 +136,7 @@ Deno.test("a node of the old protocol is refused with a reason that says so", as
     assert.ok(reject && reject.type === "reject", "a reject came before the close");
     assert.equal(reject.code, "protocol");
     assert.match(reject.reason, /protocol 1 is too old: this node speaks 3/);
-    // Protocol 2 claimed node ids without proving them: refused the same way, with its number.
-    const v2 = await rawPeer(sp.port, helloMessage("v2-node", { protocol: 2 }));
-    await waitFor(() => v2.conn.isClosed, 5_000, "the node to close the protocol-2 link");
-    const r2 = v2.got.find((m) => m.type === "reject");
-    assert.ok(r2 && r2.type === "reject" && r2.code === "protocol", "a protocol-2 node gets a reject");
-    assert.match(r2.reason, /protocol 2 is too old: this node speaks 3/);
+    // Protocol 2 may still join as a Peer for one release: tests/net_legacy_test.ts.
   });
 });
 

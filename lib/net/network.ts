@@ -39,6 +39,7 @@ import {
   type HostPort,
   type Message,
   type PeerEntry,
+  PROTOCOL_VERSION,
   type SuperPeerEntry,
 } from "./messages.ts";
 import { isLoopback } from "./overlay.ts";
@@ -70,6 +71,11 @@ export interface LinkInfo extends PeerEntry {
   inbound: boolean;
   /** Last ping round trip in ms, if measured. */
   pingMs?: number;
+  /**
+   * The far end's protocol: `LEGACY_PROTOCOL_VERSION` (2) for a Peer of the previous release, served during a
+   * rolling upgrade though it proved no node id; `PROTOCOL_VERSION` otherwise.
+   */
+  protocol: number;
 }
 
 /** Settings of a `Network`. */
@@ -297,6 +303,7 @@ export class Network {
         primary: s.kind === "mesh" ? false : s.primary,
         inbound: link.inbound,
         pingMs: link.conn.rttMs === undefined ? undefined : Math.round(link.conn.rttMs * 10) / 10,
+        protocol: link.hello?.protocol ?? PROTOCOL_VERSION,
       });
     }
     return out;
