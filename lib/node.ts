@@ -266,7 +266,7 @@ export class Node {
 
   /**
    * Opens the data directory (refusing one in use), loads the chain and wallet, and joins the network.
-   * @example A node of its own: it finds no hub in an empty tracker file, so it becomes one, and mines
+   * @example A node of its own: it finds no SuperPeer in an empty tracker file, so it becomes one, and mines
    * ```ts
    * import { Node } from "@peerchain/peerchain/node";
    * import assert from "node:assert/strict";
@@ -384,8 +384,8 @@ export class Node {
     const m = this.miner.status();
     return {
       role: this.net.role,
-      primary: this.net.hub?.listen ?? null,
-      hub: this.net.hub?.listen ?? null,
+      primary: this.net.primary?.listen ?? null,
+      hub: this.net.primary?.listen ?? null,
       listen: this.net.listen,
       network: this.params.name,
       height: this.chain.height,

@@ -189,7 +189,7 @@ export async function runNode(args: Args): Promise<void> {
   for (const w of node.trackerWarnings) log(`warning: tracker ${w} (line kept, not used)`);
   log(
     `role ${node.net.role}, primary ${
-      node.net.hub?.listen ?? "none"
+      node.net.primary?.listen ?? "none"
     }, height ${node.chain.height}, address ${node.wallet.address}`,
   );
   if (args.mine) node.miner.start();

@@ -276,10 +276,18 @@ export class Network {
   }
 
   /** This node's primary SuperPeer (itself when it is one), or null while looking for one. */
-  get hub(): PeerEntry | null {
+  get primary(): PeerEntry | null {
     const r = this.#role;
     if (r.kind === "superpeer") return { nodeId: this.nodeId, listen: this.#advertise };
     return r.kind === "peer" ? entryOf(r.primary) : null;
+  }
+
+  /**
+   * The same as `primary`, under its old name.
+   * @deprecated Read `primary`; `hub` goes in 0.2.0, with the JSON alias of the same name (CHANGELOG.md).
+   */
+  get hub(): PeerEntry | null {
+    return this.primary;
   }
 
   /** The address others dial to reach this node. */

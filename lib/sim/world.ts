@@ -6,7 +6,7 @@
  * long joining took, how far and fast a block spread, how many frames that cost, how many links a node holds.
  *
  * It uses only the network's public surface (constructor options, `start`, `stop`, `relayBlock`, `role`,
- * `hub`, `linkCount`, `onEvent`'s `role` events); links and traffic are read from the transport, blocks from
+ * `primary`, `linkCount`, `onEvent`'s `role` events); links and traffic are read from the transport, blocks from
  * the ledgers, so the world keeps working when the network's insides change.
  * @module
  */
