@@ -13,13 +13,12 @@ import { keyPairOf, mnemonicToSeedBytes, normalizeMnemonic, walletKey } from "..
 import { accountKey } from "../lib/wallet/seed.ts";
 import { Wallet, WalletError } from "../lib/wallet/wallet.ts";
 import { parseWalletFile, WALLET_FILE_VERSION } from "../lib/wallet/wallet_file.ts";
-import { withTempDir } from "./support/temp_dir.ts";
+import { namesIn, withTempDir } from "./support/temp_dir.ts";
 
 const regtest = NETWORKS.regtest;
 const UNIX = Deno.build.os !== "windows";
 
 const modeOf = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
-const namesIn = async (dir: string) => (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
 
 /** Asserts opening `path` fails with a WalletError naming it and matching `message`, bytes untouched. */
 async function assertRefused(path: string, network: "main" | "regtest", message?: RegExp): Promise<void> {

@@ -21,7 +21,13 @@ import { generateMnemonic } from "./seed.ts";
 import { readWalletFile, restrictToOwner, writeWalletFile } from "./wallet_file.ts";
 
 export { DEFAULT_FEE_RATE, InsufficientFunds, WalletError, WalletLocked, WrongPassphrase };
-export { type Balance, isMatureForNextBlock, MAX_WALLET_TX_SIZE, type WalletView } from "./payment.ts";
+export {
+  type Balance,
+  isMatureForNextBlock,
+  MAX_WALLET_TX_SIZE,
+  type WalletView,
+  walletViewOf,
+} from "./payment.ts";
 export type { DatedEntry, HistoryEntry };
 
 /**
