@@ -193,3 +193,27 @@ Deno.test("failover as wired: the only SuperPeer SIGKILLed, the first Peer of it
     assert.equal(w.superPeers().length, 1, "one successor, not one per Peer");
   }
 });
+
+Deno.test("a Peer's directory keeps the newer of two copies of an entry: one SuperPeer's own heartbeat wins over the stale copy its frozen other SuperPeer still holds", async () => {
+  const w = new World({ seed: 3, network: { maxPeers: 1, ...NO_PINGS } });
+  w.startNodes(4, 2_000);
+  await w.clock.advance(10_000);
+  const peer = w.live().find((n) =>
+    n.net!.role === "peer" && n.net!.linkInfo().filter((l) => l.kind === "superpeer").length === 2
+  );
+  assert.ok(peer, "a Peer holds two SuperPeers");
+  const [frozen, fresh] = peer.net!.linkInfo().filter((l) => l.kind === "superpeer").map((l) =>
+    w.node(l.nodeId)!
+  );
+  const seqOf = (n: SimNode, id: string) => n.net!.directory().find((e) => e.nodeId === id)?.seq;
+  // The first SuperPeer stops (SIGSTOP): what it told the Peer about the second stays as it was, while the
+  // second's own heartbeats reach the Peer with higher sequences.
+  w.freeze(frozen);
+  const stale = seqOf(frozen, fresh.id);
+  assert.ok(stale !== undefined, "the frozen SuperPeer holds the other's entry");
+  await w.clock.advance(DIR_HEARTBEAT_MS + 2_000);
+  const own = seqOf(fresh, fresh.id)!;
+  assert.ok(own > stale, `the live SuperPeer republished: ${stale} -> ${own}`);
+  assert.equal(seqOf(peer, fresh.id), own, "the Peer's directory holds the newer copy");
+  assert.equal(seqOf(frozen, fresh.id), stale, "the frozen one still holds the older copy");
+});

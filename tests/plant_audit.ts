@@ -1597,6 +1597,14 @@ export const PLANTS: Plant[] = [
     to: "if (e.seq > now + DIR_MAX_SEQ_AHEAD_MS || dir.get(e.nodeId) !== undefined) continue;",
     tests: WIRING_TESTS,
   },
+  {
+    id: "wired-peer-view-newer",
+    rule: "directory: a Peer's view of two SuperPeers' copies of an entry keeps the newer",
+    file: "lib/net/network.ts",
+    from: "if (!old || old.seq < e.seq) view.set(e.nodeId, e);",
+    to: "if (!old || old.seq > e.seq) view.set(e.nodeId, e);",
+    tests: WIRING_TESTS,
+  },
 ];
 
 /** The result of one plant: the tests that went red (or why it could not be run). */
