@@ -217,3 +217,37 @@ Deno.test("a Peer's directory keeps the newer of two copies of an entry: one Sup
   assert.equal(seqOf(peer, fresh.id), own, "the Peer's directory holds the newer copy");
   assert.equal(seqOf(frozen, fresh.id), stale, "the frozen one still holds the older copy");
 });
+
+Deno.test("step-down is fed each mesh link's own host: two SuperPeers on one machine count as one, so an idle SuperPeer waits for its link to a second machine to age", async () => {
+  const w = new World({ seed: 5, trackerSeeds: 1, network: { maxPeers: 1, ...NO_PINGS } });
+  // x serves nobody (capacity 0): it stays idle. Two SuperPeers share the machine 10.0.9.1, one sits on
+  // 10.0.9.2; a Peer fills both of the first machine's meanwhile, so the third has to promote too.
+  const x = w.addNode({ network: { maxPeers: 0 } });
+  const [sameA, sameB] = [9001, 9002].map((port) => w.addNode({ host: "10.0.9.1", port }));
+  const apart = w.addNode({ host: "10.0.9.2", port: 9001 });
+  const peer = w.addNode();
+  for (const n of [x, sameA, peer, sameB]) {
+    w.start(n);
+    await w.clock.advance(2_000);
+  }
+  await w.clock.advance(14_000);
+  w.start(apart);
+  await w.clock.advance(3_000);
+  const hosts = () => x.net!.linkInfo().map((l) => `${l.kind} ${l.listen}`).sort();
+  assert.deepEqual(hosts(), ["mesh 10.0.9.1:9001", "mesh 10.0.9.1:9002", "mesh 10.0.9.2:9001"]);
+  const apartLinked = apart.firstRole!.at;
+  // The Peer leaves (both SuperPeers of the first machine have room again, and say so), then the three stop
+  // running (their links stay open): x is idle, its links to the first machine are old, the other is young.
+  w.stop(peer);
+  await w.clock.advance(2_000);
+  for (const n of [sameA, sameB, apart]) w.freeze(n);
+  assert.ok(
+    await w.clock.until(() => x.net!.role !== "superpeer", 3 * DEMOTE_AFTER_MS),
+    "x steps down once links to two machines have aged",
+  );
+  const steppedDown = w.clock.elapsed;
+  assert.ok(
+    steppedDown >= apartLinked + DEMOTE_AFTER_MS,
+    `x stepped down ${steppedDown - apartLinked} ms after its link to the second machine formed`,
+  );
+});

@@ -1598,6 +1598,14 @@ export const PLANTS: Plant[] = [
     tests: WIRING_TESTS,
   },
   {
+    id: "wired-demote-hosts",
+    rule: "step-down is fed each mesh link's own host (two SuperPeers on one machine count as one)",
+    file: "lib/net/superpeer.ts",
+    from: "            host: l.conn.remote.hostname,\n            since: l.openedAt,",
+    to: '            host: "127.0.0.1",\n            since: l.openedAt,',
+    tests: WIRING_TESTS,
+  },
+  {
     id: "wired-peer-view-newer",
     rule: "directory: a Peer's view of two SuperPeers' copies of an entry keeps the newer",
     file: "lib/net/network.ts",
