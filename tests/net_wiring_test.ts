@@ -251,3 +251,45 @@ Deno.test("step-down is fed each mesh link's own host: two SuperPeers on one mac
     `x stepped down ${steppedDown - apartLinked} ms after its link to the second machine formed`,
   );
 });
+
+Deno.test("a full SuperPeer's eviction tells a block relay from a transaction relay: the member whose block came before four others' transactions stays protected by the block", async () => {
+  const w = new World({ seed: 11, trackerSeeds: 1, network: { maxPeers: 7, ...NO_PINGS } });
+  const sp = w.addNode();
+  w.start(sp);
+  await w.clock.advance(3_000);
+  // Three members share the machine 10.0.9.1, the block's relayer (`relayer`) joining last of them; four more
+  // sit on machines of their own.
+  const [older, old, relayer] = [9001, 9002, 9003].map((port) => w.addNode({ host: "10.0.9.1", port }));
+  const txRelayers = [1, 2, 3, 4].map(() => w.addNode());
+  for (const n of [older, old, relayer, ...txRelayers]) {
+    w.start(n);
+    await w.clock.advance(1_000);
+  }
+  assert.equal(membersOf(sp).length, 7, "the SuperPeer is full");
+  w.mine(relayer);
+  await w.clock.advance(500);
+  assert.equal(sp.ledger.tip().hash, relayer.ledger.tip().hash);
+  // Then each of the four relays a transaction of its own, all after the block.
+  for (const [i, n] of txRelayers.entries()) {
+    const tx = new TextEncoder().encode(`sim tx ${i}`);
+    n.ledger.takeTx(tx);
+    n.net!.relayTx(tx);
+    await w.clock.advance(200);
+  }
+  const took = txRelayers.map((_, i) => sp.ledger.takeTx(new TextEncoder().encode(`sim tx ${i}`)).kind);
+  assert.deepEqual(took, ["known", "known", "known", "known"], "the SuperPeer took each transaction");
+  const newcomer = w.addNode({ host: "10.0.9.2", port: 9001 });
+  w.start(newcomer);
+  await w.clock.advance(2_000);
+  const members = membersOf(sp);
+  assert.ok(members.includes(newcomer.id), "the newcomer got a slot");
+  assert.ok(
+    members.includes(relayer.id),
+    "the member that relayed a block stays, however recent others' transactions",
+  );
+  assert.deepEqual(
+    [older, old].map((n) => members.includes(n.id)),
+    [true, false],
+    "the newest other of its machine goes",
+  );
+});

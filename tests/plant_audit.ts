@@ -1606,6 +1606,15 @@ export const PLANTS: Plant[] = [
     tests: WIRING_TESTS,
   },
   {
+    id: "wired-news-block-as-tx",
+    rule:
+      "a block a member relayed is recorded as a block relay (eviction protects blocks and transactions apart)",
+    file: "lib/net/network.ts",
+    from: 'if (kind === "block") s.lastBlock = this.#clock.now();',
+    to: 'if (kind === "block") s.lastTx = this.#clock.now();',
+    tests: WIRING_TESTS,
+  },
+  {
     id: "wired-peer-view-newer",
     rule: "directory: a Peer's view of two SuperPeers' copies of an entry keeps the newer",
     file: "lib/net/network.ts",
