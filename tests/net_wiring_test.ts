@@ -293,3 +293,24 @@ Deno.test("a full SuperPeer's eviction tells a block relay from a transaction re
     "the newest other of its machine goes",
   );
 });
+
+Deno.test("a full SuperPeer's join answer is fed its directory: it points a newcomer to a SuperPeer with room, and the newcomer joins there instead of promoting itself", async () => {
+  const w = new World({ seed: 12, trackerSeeds: 1, network: { maxPeers: 1, ...NO_PINGS } });
+  const full = w.addNode();
+  const first = w.addNode();
+  const roomy = w.addNode({ network: { maxPeers: 3, ...NO_PINGS } });
+  for (const n of [full, first, roomy]) {
+    w.start(n);
+    await w.clock.advance(3_000);
+  }
+  await w.clock.advance(5_000);
+  assert.deepEqual(w.superPeers(), [full, roomy]);
+  assert.equal(membersOf(full).length, 1, "the first SuperPeer is full");
+  // The newcomer knows only the full one (the tracker file): only its answer can name the other.
+  const newcomer = w.addNode();
+  w.start(newcomer);
+  await w.clock.advance(5_000);
+  assert.equal(newcomer.net!.role, "peer");
+  assert.equal(newcomer.net!.hub?.nodeId, roomy.id, "it joined the SuperPeer with room");
+  assert.deepEqual(w.superPeers(), [full, roomy], "no new SuperPeer");
+});

@@ -1615,6 +1615,14 @@ export const PLANTS: Plant[] = [
     tests: WIRING_TESTS,
   },
   {
+    id: "wired-join-answer-others",
+    rule: "a full SuperPeer's join answer is fed its directory (it points newcomers to SuperPeers with room)",
+    file: "lib/net/superpeer.ts",
+    from: "      others: this.others(),\n      now: this.#h.clock.now(),",
+    to: "      others: [],\n      now: this.#h.clock.now(),",
+    tests: WIRING_TESTS,
+  },
+  {
     id: "wired-peer-view-newer",
     rule: "directory: a Peer's view of two SuperPeers' copies of an entry keeps the newer",
     file: "lib/net/network.ts",
