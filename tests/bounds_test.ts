@@ -702,7 +702,11 @@ const BOUNDS: Bound[] = [
 const NO_ROW: Record<string, string> = {
   MAX_LINKS_PER_HOST:
     "links, not a pool: net_wiring_test opens N+2 from one host through the real Network (held: 1..N, N, N)",
-  MAX_REDIRECTS: "enforced in network.ts (being rebuilt)",
+  MAX_REDIRECTS:
+    "hops a join follows (joining.ts: `full` try lists and `redirect`s), not a pool. Honest nodes " +
+    "chain at most two (a Peer redirects to its SuperPeers, a full one points to one with room), so hops 3 " +
+    "and 4 need scripted redirectors; lib/sim's Sybils only redirect into loops among themselves, which the " +
+    "join's `tried` set cuts before the bound does. No row until the simulated LAN has such a responder",
   TRACKER_MAX: "the lines of the tracker file the address book writes; not a pool",
   FAILOVER_MAX_DIALS:
     "dials of one failover, not a pool: failoverOrder's bound, tested in net_overlay_rules_test",
