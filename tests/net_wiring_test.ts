@@ -314,3 +314,24 @@ Deno.test("a full SuperPeer's join answer is fed its directory: it points a newc
   assert.equal(newcomer.net!.hub?.nodeId, roomy.id, "it joined the SuperPeer with room");
   assert.deepEqual(w.superPeers(), [full, roomy], "no new SuperPeer");
 });
+
+Deno.test("a joining node counts as refusals only full answers with nowhere else to go: two full SuperPeers that both point to a third with room do not make it promote", async () => {
+  const w = new World({ seed: 13, trackerSeeds: 2, network: { maxPeers: 1, ...NO_PINGS } });
+  const [a, b] = [w.addNode(), w.addNode()];
+  const member = w.addNode();
+  const roomy = w.addNode({ network: { maxPeers: 3, ...NO_PINGS } });
+  for (const n of [a, member, b, roomy]) {
+    w.start(n);
+    await w.clock.advance(3_000);
+  }
+  await w.clock.advance(5_000);
+  assert.deepEqual(w.superPeers(), [a, b, roomy]);
+  assert.deepEqual([a, b].map((n) => membersOf(n).length), [1, 1], "the tracker's two SuperPeers are full");
+  // The newcomer asks the tracker's two: each turns it away, naming the third.
+  const newcomer = w.addNode();
+  w.start(newcomer);
+  await w.clock.advance(5_000);
+  assert.equal(newcomer.net!.role, "peer");
+  assert.equal(newcomer.net!.hub?.nodeId, roomy.id, "it joined the SuperPeer with room");
+  assert.deepEqual(w.superPeers(), [a, b, roomy], "no new SuperPeer");
+});

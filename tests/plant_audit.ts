@@ -836,7 +836,7 @@ export const PLANTS: Plant[] = [
     file: "lib/net/joining.ts",
     from: "if (!r.try.length || pointed.has(a)) refusals.push(r.by);",
     to: "refusals.push(r.by);",
-    tests: OVERLAY_TESTS,
+    tests: [...OVERLAY_TESTS, ...WIRING_TESTS],
   },
   {
     id: "welcome-roster",
