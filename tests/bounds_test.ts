@@ -14,6 +14,12 @@ import { AddressBook } from "../lib/net/address_book.ts";
 import { BanList } from "../lib/net/ban.ts";
 import * as config from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
+import { CompactRelay, MAX_WAITING_COMPACT, MAX_WAITING_COMPACT_BYTES } from "../lib/net/compact_relay.ts";
+import type { LedgerPort } from "../lib/net/ledger_port.ts";
+import type { Link } from "../lib/net/link.ts";
+import { MAX_BLOCKTXN, parseMessage } from "../lib/net/messages.ts";
+import { ServeQueue } from "../lib/net/serve.ts";
+import { MAX_SHORT_IDS } from "../lib/primitives/compact_block.ts";
 import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME } from "../lib/net/frame.ts";
 import type { TrackerFile } from "../lib/net/tracker.ts";
 import type { BlockHeader } from "../lib/primitives/header.ts";
@@ -273,7 +279,63 @@ const noTracker: TrackerFile = {
 
 // ---- the table ----
 
+/**
+ * A compact relay whose ledger lacks every transaction of every compact block (each waits for a `blocktxn`),
+ * fed compact blocks of these sizes in bytes; what it keeps waiting afterwards.
+ */
+async function waitingCompact(sizes: number[]): Promise<{ count: number; bytes: number }> {
+  let seq = 0;
+  const ledger = {
+    compactBlock: () => new Uint8Array(1),
+    rebuildCompact: () => ({ kind: "missing", id: (seq++).toString(16).padStart(64, "0"), missing: [1] }),
+  } as unknown as LedgerPort;
+  const link = { conn: { send: () => true, isClosed: false } } as unknown as Link;
+  const relay = new CompactRelay(ledger, {
+    takeBlock: () => Promise.resolve(),
+    orphan: () => {},
+    misbehaved: () => {},
+  }, new ServeQueue());
+  for (const size of sizes) {
+    await relay.onCompact(link, { type: "cmpctblock", data: "00".repeat(size) }, () => []);
+  }
+  return relay.waiting;
+}
+
 const BOUNDS: Bound[] = [
+  {
+    name: "MAX_WAITING_COMPACT",
+    what: "compact blocks kept while their missing transactions are asked for",
+    dimension: "count",
+    limit: MAX_WAITING_COMPACT,
+    async probe(n) {
+      return (await waitingCompact(Array(n).fill(100))).count;
+    },
+  },
+  {
+    name: "MAX_WAITING_COMPACT_BYTES",
+    what: "bytes of compact blocks kept while their missing transactions are asked for",
+    dimension: "bytes",
+    limit: MAX_WAITING_COMPACT_BYTES,
+    async probe(n) {
+      const part = 200_000, k = Math.floor((n - 1) / part);
+      return (await waitingCompact([...Array(k).fill(part), n - k * part])).bytes;
+    },
+  },
+  {
+    name: "MAX_BLOCKTXN",
+    what: "transactions one getblocktxn asks for",
+    dimension: "count",
+    limit: MAX_BLOCKTXN,
+    probe(n) {
+      const positions = Array.from({ length: n }, (_, i) => i + 1);
+      try {
+        const msg = parseMessage({ type: "getblocktxn", hash: "00".repeat(32), positions });
+        return msg.type === "getblocktxn" ? msg.positions.length : 0;
+      } catch {
+        return 0;
+      }
+    },
+  },
   {
     name: "DIR_MAX_PER_SOURCE",
     what: "directory entries one source link holds",
@@ -541,6 +603,10 @@ const NO_ROW: Record<string, string> = {
   FAILOVER_MAX_DIALS:
     "dials of one failover, not a pool: failoverOrder's bound, tested in net_overlay_rules_test",
 };
+
+Deno.test("a getblocktxn or blocktxn can name every transaction of the largest block after its coinbase", () => {
+  assert.ok(MAX_BLOCKTXN >= MAX_SHORT_IDS, `MAX_BLOCKTXN ${MAX_BLOCKTXN} < MAX_SHORT_IDS ${MAX_SHORT_IDS}`);
+});
 
 Deno.test("every limit has a row in the bounds table, or a stated reason it has none", () => {
   const limits = [...Object.keys(policy), ...Object.keys(config), "MAX_FRAME"].filter((k) =>

@@ -9,6 +9,7 @@ import type { Link } from "../lib/net/link.ts";
 import type { HelloMessage, Message } from "../lib/net/messages.ts";
 import { Relay } from "../lib/net/relay.ts";
 import { encodeTransaction, type Transaction, txid } from "../lib/primitives/transaction.ts";
+import { idOf } from "../lib/node/compact.ts";
 
 /** A link that records what is sent on it. */
 function fakeLink(name: string): Link & { sent: Message[] } {
@@ -43,6 +44,7 @@ function fakeLedger(): LedgerPort & { judged: string[]; pool: Set<string> } {
       return Promise.resolve({ kind: "accepted", id: "x" });
     },
     pendingTxids: () => [],
+    idOf,
   };
 }
 

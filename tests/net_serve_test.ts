@@ -21,6 +21,7 @@ import { encodeBlock } from "../lib/primitives/block.ts";
 import { encodeTransaction } from "../lib/primitives/transaction.ts";
 import { hashOf } from "./support/rules.ts";
 import { waitFor } from "./support/wait.ts";
+import { idOf } from "../lib/node/compact.ts";
 
 const MB = 1_000_000;
 const id = (n: number) => n.toString(16).padStart(64, "0");
@@ -73,6 +74,7 @@ function fakeLedger(blocks: Map<string, Uint8Array>, verdict: Verdict = { kind: 
       return Promise.resolve({ kind: "known", id: id(0) });
     },
     pendingTxids: () => [],
+    idOf,
   };
   return { ledger, received, txs };
 }

@@ -6,8 +6,7 @@
  * @module
  */
 import { fromHex, toHex } from "../crypto/hex.ts";
-import { blockHashSync, decodeHeader, HEADER_SIZE } from "../primitives/header.ts";
-import { decodeTransaction, txid } from "../primitives/transaction.ts";
+import { CompactRelay } from "./compact_relay.ts";
 import type { LedgerPort, Verdict } from "./ledger_port.ts";
 import type { Link } from "./link.ts";
 import { MALFORMED_SCORE } from "./ban.ts";
@@ -56,10 +55,16 @@ export class Relay {
   #deferred = new Map<Link, Set<string>>();
   #serve = new ServeQueue();
   #asked = new WeakMap<Link, Asked>();
+  #compact: CompactRelay;
 
   constructor(ledger: LedgerPort, hooks: RelayHooks) {
     this.#ledger = ledger;
     this.#hooks = hooks;
+    this.#compact = new CompactRelay(ledger, {
+      takeBlock: (link, bytes, others) => this.#takePushed(link, bytes, others),
+      orphan: (link) => this.#orphanFrom(link),
+      misbehaved: (link, score, reason) => hooks.misbehaved(link, score, reason),
+    }, this.#serve);
   }
 
   /** After a handshake: download if the far end has more work, and re-announce our pending transactions. */
@@ -79,11 +84,14 @@ export class Relay {
     }
   }
 
-  /** Pushes a block to `targets`. */
+  /**
+   * Pushes a block to `targets`: compact (header, coinbase, short ids) when the ledger can rebuild such, as
+   * every node of protocol 3 can; whole otherwise, or when the compact form is no smaller.
+   */
   pushBlock(bytes: Uint8Array, targets: Link[]): void {
     if (!targets.length) return;
-    const data = toHex(bytes);
-    for (const t of targets) t.conn.send({ type: "block", data });
+    const msg = this.#compact.message(bytes) ?? { type: "block", data: toHex(bytes) } as const;
+    for (const t of targets) t.conn.send(msg);
   }
 
   /** Pushes a transaction to `targets`. */
@@ -153,24 +161,18 @@ export class Relay {
    */
   async handle(link: Link, msg: Message, others: () => Link[]): Promise<void> {
     switch (msg.type) {
-      case "block": {
-        const bytes = fromHex(msg.data);
-        const v = await this.#ledger.receiveBlock(bytes, link.hello?.nodeId, false);
-        if (v.kind === "accepted") {
-          this.#hooks.news?.(link, "block");
-          this.pushBlock(bytes, others());
-        } else if (v.kind === "orphan") {
-          // One request at a time per link: a burst of orphans must not become a burst of requests.
-          const asked = this.#askedOf(link);
-          if (asked.pending === 0) this.#requestBlocks(link);
-          else asked.again = true;
-        } else this.#judge(link, v);
-        return;
-      }
+      case "block":
+        return await this.#takePushed(link, fromHex(msg.data), others);
+      case "cmpctblock":
+        return await this.#compact.onCompact(link, msg, others);
+      case "blocktxn":
+        return await this.#compact.onBlockTxn(link, msg, others);
+      case "getblocktxn":
+        return await this.#compact.onGetBlockTxn(link, msg);
       case "tx": {
         const bytes = fromHex(msg.data);
         if (this.#downloading()) {
-          const id = txidOf(bytes);
+          const id = this.#ledger.idOf("tx", bytes);
           if (id) return this.#defer(link, [id]);
         } else if (this.#deferred.size) this.#askDeferred();
         const v = await this.#ledger.receiveTx(bytes, link.hello?.nodeId);
@@ -205,7 +207,9 @@ export class Relay {
         const before = this.#ledger.tip().hash;
         // Ask for the next batch now, from this batch's last block, so it travels while this one is
         // validated; an empty reply ends the download.
-        const last = msg.data.length ? hashOfBlockHex(msg.data[msg.data.length - 1]) : undefined;
+        const last = msg.data.length
+          ? this.#ledger.idOf("block", fromHex(msg.data.at(-1)!.slice(0, 160)))
+          : undefined;
         if (last) this.#ask(link, [last, ...this.#ledger.locator().slice(0, MAX_LOCATOR - 1)]);
         let progressed = false;
         for (const hex of msg.data) {
@@ -264,25 +268,25 @@ export class Relay {
     }
   }
 
+  /** A block `link` pushed (whole, or rebuilt from its compact form): relayed on if it extends our chain. */
+  async #takePushed(link: Link, bytes: Uint8Array, others: () => Link[]): Promise<void> {
+    const v = await this.#ledger.receiveBlock(bytes, link.hello?.nodeId, false);
+    if (v.kind === "accepted") {
+      this.#hooks.news?.(link, "block");
+      this.pushBlock(bytes, others());
+    } else if (v.kind === "orphan") this.#orphanFrom(link);
+    else this.#judge(link, v);
+  }
+
+  /** `link` sent a block whose parent we lack: download from it, one request at a time per link. */
+  #orphanFrom(link: Link): void {
+    // A burst of orphans must not become a burst of requests.
+    const asked = this.#askedOf(link);
+    if (asked.pending === 0) this.#requestBlocks(link);
+    else asked.again = true;
+  }
+
   #judge(link: Link, v: Verdict): void {
     if (v.kind === "rejected" && v.score > 0) this.#hooks.misbehaved(link, v.score, `${v.code}: ${v.reason}`);
-  }
-}
-
-/** The id of an encoded transaction; undefined if it does not decode (the ledger then judges it). */
-function txidOf(bytes: Uint8Array): string | undefined {
-  try {
-    return txid(decodeTransaction(bytes));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The hash of a hex-encoded block, from its first 80 bytes; undefined if they are not a header. */
-function hashOfBlockHex(hex: string): string | undefined {
-  try {
-    return blockHashSync(decodeHeader(fromHex(hex.slice(0, 2 * HEADER_SIZE))));
-  } catch {
-    return undefined;
   }
 }

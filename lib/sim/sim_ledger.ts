@@ -271,6 +271,11 @@ export class SimLedger implements LedgerPort {
     return [];
   }
 
+  idOf(kind: "block" | "tx", bytes: Uint8Array): string | undefined {
+    // No transactions here; a block is named by its header's hash, as #receive names it.
+    return kind === "block" && bytes.length >= HEADER_SIZE ? hashOf(bytes) : undefined;
+  }
+
   /** Mines a block on this node's tip and connects it here; the caller relays `bytes`. */
   mine(): SimBlock {
     const payTo = this.nodeId.padEnd(40, "0").slice(0, 40).replace(/[^0-9a-f]/g, "0");
