@@ -15,9 +15,10 @@ import { BanList } from "../lib/net/ban.ts";
 import * as config from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
 import { CompactRelay, MAX_WAITING_COMPACT, MAX_WAITING_COMPACT_BYTES } from "../lib/net/compact_relay.ts";
+import { BlockSync, SYNC_PER_LINK, SYNC_WINDOW, SYNC_WINDOW_BYTES } from "../lib/net/block_sync.ts";
 import type { LedgerPort } from "../lib/net/ledger_port.ts";
 import type { Link } from "../lib/net/link.ts";
-import { MAX_BLOCKTXN, parseMessage } from "../lib/net/messages.ts";
+import { MAX_BLOCKTXN, MAX_HASHES, parseMessage } from "../lib/net/messages.ts";
 import { ServeQueue } from "../lib/net/serve.ts";
 import { MAX_SHORT_IDS } from "../lib/primitives/compact_block.ts";
 import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME } from "../lib/net/frame.ts";
@@ -301,7 +302,59 @@ async function waitingCompact(sizes: number[]): Promise<{ count: number; bytes: 
   return relay.waiting;
 }
 
+/**
+ * A block sync led by enough links to ask more than its window, over `want` blocks nobody has answered yet;
+ * then `sizes` bytes of blocks arrive out of order (never the next to connect). What its window holds.
+ */
+function syncWindow(
+  want: number,
+  sizes: number[] = [],
+): { inflight: number; arrived: number; bytes: number } {
+  const ids = Array.from({ length: want + 1 }, (_, i) => i.toString(16).padStart(64, "0"));
+  const ledger = { locator: () => [], has: () => false } as unknown as LedgerPort;
+  const sync = new BlockSync(ledger, { misbehaved: () => {}, now: () => 0, finished: () => {} });
+  const links = Array.from(
+    { length: Math.ceil(SYNC_WINDOW / SYNC_PER_LINK) + 1 },
+    () => ({ conn: { send: () => true, isClosed: false } }) as unknown as Link,
+  );
+  for (const l of links) sync.offer(l);
+  sync.onHashes(links[0], ids.slice(0, want));
+  sizes.forEach((size, i) => void sync.onBlock(links[0], ids[i + 1], new Uint8Array(size)));
+  return sync.window;
+}
+
 const BOUNDS: Bound[] = [
+  {
+    name: "SYNC_WINDOW",
+    what: "blocks a sync asks ahead of the next one to connect",
+    dimension: "count",
+    limit: SYNC_WINDOW,
+    probe: (n) => syncWindow(n).inflight,
+  },
+  {
+    name: "SYNC_WINDOW_BYTES",
+    what: "bytes of blocks a sync holds that wait for their turn",
+    dimension: "bytes",
+    limit: SYNC_WINDOW_BYTES,
+    probe(n) {
+      const part = 1_000_000, k = Math.floor((n - 1) / part);
+      return syncWindow(SYNC_WINDOW, [...Array(k).fill(part), n - k * part]).bytes;
+    },
+  },
+  {
+    name: "MAX_HASHES",
+    what: "block hashes one hashes message carries",
+    dimension: "count",
+    limit: MAX_HASHES,
+    probe(n) {
+      try {
+        const msg = parseMessage({ type: "hashes", ids: Array(n).fill("00".repeat(32)) });
+        return msg.type === "hashes" ? msg.ids.length : 0;
+      } catch {
+        return 0;
+      }
+    },
+  },
   {
     name: "MAX_WAITING_COMPACT",
     what: "compact blocks kept while their missing transactions are asked for",

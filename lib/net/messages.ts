@@ -23,6 +23,8 @@ const MAX_LIST = 500;
 export const MAX_ADDRS = 16;
 /** Most hashes in a `getblocks` locator. */
 export const MAX_LOCATOR = 101;
+/** Most block hashes in one `hashes` message (the answer to a `gethashes`). */
+export const MAX_HASHES = 2000;
 /** Most blocks in one `blocks` message. */
 export const MAX_BLOCKS_PER_MESSAGE = 500;
 /** Largest decoded `block` payload in bytes. */
@@ -289,6 +291,21 @@ export interface BlockTxnMessage {
   readonly data: readonly string[];
 }
 
+/** Asks for the hashes of the active chain after the locator's fork point (a sync's first step, no bodies). */
+export interface GetHashesMessage {
+  /** Always "gethashes". */
+  readonly type: "gethashes";
+  /** The asker's block locator. */
+  readonly locator: readonly string[];
+}
+/** The answer to a `gethashes`: consecutive block hashes, oldest first; empty when there are none. */
+export interface HashesMessage {
+  /** Always "hashes". */
+  readonly type: "hashes";
+  /** Block hashes, display order. */
+  readonly ids: readonly string[];
+}
+
 /** Every message of the protocol. */
 export type Message =
   | HelloMessage
@@ -314,7 +331,9 @@ export type Message =
   | BlocksMessage
   | CompactBlockMessage
   | GetBlockTxnMessage
-  | BlockTxnMessage;
+  | BlockTxnMessage
+  | GetHashesMessage
+  | HashesMessage;
 
 /** The `type` strings of `Message`. */
 export type MessageType = Message["type"];
@@ -512,6 +531,11 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
     type: "blocks",
     data: arr(field(o, "data"), "blocks.data", MAX_BLOCKS_PER_MESSAGE, (x, at) => data(x, at)),
   }),
+  gethashes: (o) => ({
+    type: "gethashes",
+    locator: arr(field(o, "locator"), "gethashes.locator", MAX_LOCATOR, hash),
+  }),
+  hashes: (o) => ({ type: "hashes", ids: arr(field(o, "ids"), "hashes.ids", MAX_HASHES, hash) }),
   cmpctblock: (o) => ({ type: "cmpctblock", data: data(field(o, "data"), "cmpctblock.data") }),
   getblocktxn: (o) => ({
     type: "getblocktxn",

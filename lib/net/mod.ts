@@ -68,6 +68,8 @@ export {
   type GetAddrMessage,
   type GetBlocksMessage,
   type GetBlockTxnMessage,
+  type GetHashesMessage,
+  type HashesMessage,
   type HelloMessage,
   type HostPort,
   type InvKind,
