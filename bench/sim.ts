@@ -1,5 +1,6 @@
 /**
- * `deno task sim [--nodes N] [--seed S] [--quick]`: the network simulation of issue 10. The real `Network`
+ * `deno task sim [--scenario all|main|sybil] [--nodes N] [--sybils K] [--seed S] [--quick]`: the network
+ * simulation of issue 10, and the Sybil scenario of issue 19 (bench/sim_sybil.ts). The real `Network`
  * code runs as N in-process nodes (lib/sim) over a modelled gigabit LAN and a virtual clock; the scenario
  * starts them, churns them (10 % of N joining and as many leaving per minute, half SIGKILLed, half stopped),
  * SIGKILLs the busiest SuperPeers, freezes a SuperPeer and some nodes, partitions the LAN in two and heals
@@ -14,6 +15,7 @@ import type { SimBlock } from "../lib/sim/sim_ledger.ts";
 import { World } from "../lib/sim/world.ts";
 import type { FrameTotals } from "../lib/sim/memory_transport.ts";
 import type { ClockStats } from "../lib/sim/virtual_clock.ts";
+import { runSybilScenario, type SybilReport, sybilRows, sybilScenario } from "./sim_sybil.ts";
 
 /** What the scenario does; all times are virtual ms. */
 export interface SimScenario {
@@ -390,6 +392,56 @@ export function figureRows(r: SimReport): [string, string][] {
 
 /** The results file. */
 export function renderResults(
+  r: SimReport | undefined,
+  meta: { date: string; commit: string; machine: string; load: string },
+  sybil: SybilReport[] = [],
+): string {
+  const head = `# Simulation results
+
+- date: ${meta.date}
+- commit: ${meta.commit}
+- machine: ${meta.machine}; load average before / after: ${meta.load}
+`;
+  return (r ? renderMain(r, meta) : head) + renderSybil(sybil);
+}
+
+function renderSybil(reports: SybilReport[]): string {
+  if (!reports.length) return "";
+  const one = reports[0].scenario;
+  const table = (r: SybilReport) =>
+    sybilRows(r).map(([k, v]) => `| ${k} | ${v.replaceAll("|", "\\|")} |`).join("\n");
+  return `
+## Sybil SuperPeers (issue 19)
+
+Written by \`deno task sim\` (bench/sim_sybil.ts): ${one.nodes} honest nodes and ${one.sybils} Sybil SuperPeers
+(lib/sim/sybil.ts), each Sybil with its own valid key, speaking the real protocol: a proven hello as
+SuperPeer, entries signed by its own key claiming capacity 10,000 and load 0 with sequence numbers as far ahead
+as receivers take, re-signed every 5 s and pushed down every mesh link; mesh links dialled to honest
+SuperPeers; joins answered with a welcome naming only Sybils (half), \`full\` + \`promote\` pointing at other
+Sybils (a quarter) or a redirect to two other Sybils (a quarter); getaddr answered with a redirect loop; every
+block and transaction swallowed. A captured node is a live honest node whose every overlay link (its
+SuperPeers, or as a SuperPeer its mesh neighbours and Peers) goes to a Sybil. Goal: 0 captured.
+Steps: honest nodes start over ${one.startSpreadMs / 1000} s, Sybils ${
+    one.sybilStartMs / 1000
+  } s after the first; settle ${one.settleMs / 1000} s; ${one.blocks} blocks at random honest nodes, ${
+    one.blockEveryMs / 1000
+  } s apart; SIGKILL the ${one.superPeerKills} busiest honest SuperPeers; ${
+    one.afterKillsMs / 1000
+  } s later count again and mine once more.
+${
+    reports.map((r) => `
+### ${
+      r.scenario.oneHost ? "Sybils on one host" : `Sybils on ${r.scenario.sybils} hosts`
+    } (seed ${r.scenario.seed})
+
+| figure | value |
+| --- | --- |
+${table(r)}
+`).join("")
+  }`;
+}
+
+function renderMain(
   r: SimReport,
   meta: { date: string; commit: string; machine: string; load: string },
 ): string {
@@ -470,15 +522,40 @@ function loadAverage(): string {
   }
 }
 
-/** Parses `--nodes N`, `--seed S`, `--quick`. */
-export function parseSimArgs(args: string[]): { nodes?: number; seed: number; quick: boolean } {
-  const out: { nodes?: number; seed: number; quick: boolean } = { seed: 1, quick: false };
+/** Which scenarios `deno task sim` runs. */
+export type SimChoice = "all" | "main" | "sybil";
+
+/** What the command line asked for. */
+export interface SimArgs {
+  /** Nodes of the main scenario (honest nodes of the Sybil one). */
+  nodes?: number;
+  /** Sybils of the Sybil scenario. */
+  sybils?: number;
+  /** The seed. */
+  seed: number;
+  /** A shorter run, printed only. */
+  quick: boolean;
+  /** Which scenarios. */
+  scenario: SimChoice;
+}
+
+/** Parses `--scenario all|main|sybil`, `--nodes N`, `--sybils K`, `--seed S`, `--quick`. */
+export function parseSimArgs(args: string[]): SimArgs {
+  const out: SimArgs = { seed: 1, quick: false, scenario: "all" };
   for (let i = 0; i < args.length; i++) {
     const v = Number(args[i + 1]);
     if (args[i] === "--quick") out.quick = true;
+    else if (args[i] === "--scenario" && ["all", "main", "sybil"].includes(args[i + 1])) {
+      out.scenario = args[++i] as SimChoice;
+    } else if (args[i] === "--sybils" && Number.isInteger(v) && v >= 1 && v <= 60_000) (out.sybils = v, i++);
     else if (args[i] === "--nodes" && Number.isInteger(v) && v >= 2 && v <= 1_000_000) (out.nodes = v, i++);
     else if (args[i] === "--seed" && Number.isInteger(v) && v >= 0 && v < 2 ** 32) (out.seed = v, i++);
-    else throw new Error(`unknown or bad argument ${args[i]}: use --nodes 2.., --seed 0..2^32-1, --quick`);
+    else {
+      throw new Error(
+        `unknown or bad argument ${args[i]}: use --scenario all|main|sybil, --nodes 2.., --sybils 1.., ` +
+          `--seed 0..2^32-1, --quick`,
+      );
+    }
   }
   return out;
 }
@@ -491,14 +568,32 @@ if (import.meta.main) {
     console.error((e as Error).message);
     Deno.exit(2);
   }
-  const scenario = args.quick
-    ? shortScenario(args.nodes ?? 1_000, args.seed)
-    : fullScenario(args.nodes, args.seed);
   const loadBefore = loadAverage();
-  console.log(`simulating ${scenario.nodes} nodes, seed ${scenario.seed}${args.quick ? " (quick)" : ""}`);
-  const report = await runScenario(scenario, (line) => console.log(`  ${line}`));
-  console.log();
-  for (const [k, v] of figureRows(report)) console.log(`${k.padEnd(42)} ${v}`);
+  let report: SimReport | undefined;
+  if (args.scenario !== "sybil") {
+    const scenario = args.quick
+      ? shortScenario(args.nodes ?? 1_000, args.seed)
+      : fullScenario(args.nodes, args.seed);
+    console.log(`simulating ${scenario.nodes} nodes, seed ${scenario.seed}${args.quick ? " (quick)" : ""}`);
+    report = await runScenario(scenario, (line) => console.log(`  ${line}`));
+    console.log();
+    for (const [k, v] of figureRows(report)) console.log(`${k.padEnd(42)} ${v}`);
+  }
+  const sybil: SybilReport[] = [];
+  if (args.scenario !== "main") {
+    // Issue 19's figure: 50 Sybils among 1,000 nodes (--nodes and --sybils change it with --scenario sybil).
+    const nodes = args.scenario === "sybil" ? args.nodes ?? 1_000 : 1_000;
+    const k = args.sybils ?? Math.max(1, Math.round(nodes / 20));
+    for (const oneHost of [true, false]) {
+      const s = sybilScenario(oneHost, nodes, k, args.seed);
+      console.log(
+        `\nsimulating ${nodes} honest nodes and ${k} Sybils on ${oneHost ? "one host" : `${k} hosts`}`,
+      );
+      const r = await runSybilScenario(s, (line) => console.log(`  ${line}`));
+      sybil.push(r);
+      for (const [name, v] of sybilRows(r)) console.log(`${name.padEnd(42)} ${v}`);
+    }
+  }
   if (!args.quick) {
     const meta = {
       date: new Date().toISOString(),
@@ -508,7 +603,7 @@ if (import.meta.main) {
       load: `${loadBefore} / ${loadAverage()}`,
     };
     const path = new URL("./sim-results.md", import.meta.url);
-    await Deno.writeTextFile(path, renderResults(report, meta));
+    await Deno.writeTextFile(path, renderResults(report, meta, sybil));
     console.log(`\nwrote ${path.pathname}`);
   }
   // Killed nodes leave promises that never settle, as a killed process would: exit rather than wait on them.

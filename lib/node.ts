@@ -73,6 +73,8 @@ export interface NodeOptions {
   maxPeers?: number;
   /** Look for SuperPeers on the LAN by UDP broadcast when no remembered address answers (`--discover`). */
   discover?: boolean;
+  /** Opens the chain store at a path (default `openStore`): a test hands in one whose writes fail on demand. */
+  openStore?: (path: string) => Store;
   /** Network timings, for tests. */
   timings?: Pick<NetworkOptions, "connectTimeoutMs" | "pingIntervalMs" | "deadAfterMs" | "probeIntervalMs">;
 }
@@ -335,7 +337,7 @@ export class Node {
       // Read the wallet before the store may be created or migrated: a wallet this program refuses (newer,
       // corrupt, another network's) must leave the whole data directory as it was.
       await Wallet.check(`${opts.dataDir}/wallet.json`, params);
-      store = openStore(`${opts.dataDir}/chain.sqlite`);
+      store = (opts.openStore ?? openStore)(`${opts.dataDir}/chain.sqlite`);
       const verifier = new VerifyQueue(pool.capacity, pool.check);
       const chain = Chain.open(store, params, { verifier });
       const wallet = await Wallet.open(`${opts.dataDir}/wallet.json`, params);

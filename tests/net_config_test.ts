@@ -32,3 +32,40 @@ Deno.test("the network's limits keep their relations", () => {
   assert.ok(c.BACKUP_RETRY_MS <= c.BACKUP_RETRY_MAX_MS);
   assert.ok(c.TRACKER_MAX <= c.ADDRESS_BOOK_MAX);
 });
+
+Deno.test("the overlay's named timings keep their relations", () => {
+  const t = c.DEFAULT_TIMINGS;
+  assert.ok(t.pingIntervalMs < t.deadAfterMs, "a live link pings before it would be called dead");
+  assert.ok(
+    c.CONNECT_TOOL_TIMEOUT_MS >= t.connectTimeoutMs,
+    "a tool's one dial waits at least the overlay's",
+  );
+  assert.ok(0 < c.JITTER_SHARE && c.JITTER_SHARE < 1, "jitter: low (1 − share) > 0, and ≤ target ≤ high");
+  assert.ok(
+    c.SUCCESSOR_RETRY_MS * (1 + c.JITTER_SHARE) < c.FAILOVER_ROSTER_EXTRA_MS,
+    "the roster walk asks a slow successor again within its extra time",
+  );
+  assert.ok(
+    t.deadAfterMs < c.DEAD_FORGET_MS && c.DEAD_FORGET_MS < c.DIR_TTL_MS,
+    "a dead SuperPeer is shunned longer than a death takes to notice, shorter than an entry lives",
+  );
+  assert.ok(
+    c.MESH_CHECK_DELAY_MS * (1 + c.JITTER_SHARE) < t.deadAfterMs,
+    "a closed mesh link is checked soon",
+  );
+  assert.ok(
+    1 <= c.DIR_PUBLISH_STEP && c.DIR_PUBLISH_STEP <= c.DEFAULT_MAX_PEERS,
+    "a default SuperPeer's load step is at least one Peer",
+  );
+  assert.ok(c.ROSTER_BOUND.perCapacity >= 1 && c.ROSTER_BOUND.slack >= 0, "an honest roster always fits");
+  assert.ok(c.JOIN_TRY <= MAX_ADDRS, "the SuperPeers a full one names fit one answer");
+});
+
+Deno.test("a network's numbers are resolved once: defaults for what is absent or undefined, maxPeers as capacity", () => {
+  assert.deepEqual(c.resolveNetworkConfig({}), { ...c.DEFAULT_TIMINGS, capacity: c.DEFAULT_MAX_PEERS });
+  const r = c.resolveNetworkConfig({ pingIntervalMs: undefined, deadAfterMs: 300, maxPeers: 8 });
+  assert.equal(r.pingIntervalMs, c.DEFAULT_TIMINGS.pingIntervalMs);
+  assert.equal(r.deadAfterMs, 300);
+  assert.equal(r.capacity, 8);
+  assert.ok(Object.isFrozen(r));
+});

@@ -4,7 +4,7 @@
  * known, then fees, room and chain limits, and signatures last, so a refusal never waits for (or starts) a
  * signature check. Unconfirmed chains are bounded (25 transactions, 101 kB, each way), and each entry keeps its
  * package counts up to date as transactions come and go, so templates and eviction cost O(n log n), not O(n²).
- * The pool is bounded in bytes and evicts the lowest fee rate; it follows the chain, dropping what blocks
+ * The pool is bounded in bytes and in count, and evicts the lowest fee rate; it follows the chain, dropping what blocks
  * confirm or conflict with, taking back still-valid transactions from disconnected blocks, and accepting the
  * waiting transactions whose parents arrive.
  * @module
@@ -14,6 +14,8 @@ import {
   MAX_ANCESTORS,
   MAX_DESCENDANT_BYTES,
   MAX_DESCENDANTS,
+  MAX_MEMPOOL_BYTES,
+  MAX_MEMPOOL_TXS,
   MAX_ORPHAN_TXS,
   MAX_STANDARD_TX_SIZE,
 } from "../consensus/policy.ts";
@@ -74,8 +76,10 @@ interface PoolEntry extends MempoolEntry {
 
 /** Options of a `Mempool`. */
 export interface MempoolOptions {
-  /** Bound on the sum of encoded sizes (default 5 MB). */
+  /** Bound on the sum of encoded sizes (default `MAX_MEMPOOL_BYTES`). */
   maxBytes?: number;
+  /** Bound on the number of transactions (default `MAX_MEMPOOL_TXS`). */
+  maxCount?: number;
   /** Lowest fee rate accepted, base units per byte (default 1). */
   minFeeRate?: number;
   /** Bounds and seams of the pool of transactions waiting for a parent. */
@@ -176,6 +180,8 @@ function minesBefore(a: PoolEntry, b: PoolEntry): boolean {
 export class Mempool implements CoinView {
   /** Bound on the pool's encoded bytes. */
   readonly maxBytes: number;
+  /** Bound on the pool's number of transactions. */
+  readonly maxCount: number;
   /** Lowest accepted fee rate, base units per byte. */
   readonly minFeeRate: number;
   #chain: Chain;
@@ -208,7 +214,8 @@ export class Mempool implements CoinView {
    */
   constructor(chain: Chain, opts: MempoolOptions = {}) {
     this.#chain = chain;
-    this.maxBytes = opts.maxBytes ?? 5_000_000;
+    this.maxBytes = opts.maxBytes ?? MAX_MEMPOOL_BYTES;
+    this.maxCount = opts.maxCount ?? MAX_MEMPOOL_TXS;
     this.minFeeRate = opts.minFeeRate ?? 1;
     this.#orphans = new OrphanTxs(opts.orphans);
     this.#verifier = opts.verifier ?? verifyQueue;
@@ -527,16 +534,19 @@ export class Mempool implements CoinView {
   }
 
   /**
-   * What to evict so that a newcomer of `size` fits: the lowest fee rates first, each with its descendants,
-   * never one of the newcomer's own ancestors; refuses it when only higher fee rates would have to go.
+   * What to evict so that a newcomer of `size` fits, in bytes and in count: the lowest fee rates first, each
+   * with its descendants, never one of the newcomer's own ancestors; refuses it when only equal or higher fee
+   * rates would have to go.
    */
   #victimsFor(size: number, feeRate: number, ancestors: ReadonlySet<PoolEntry>): ReadonlySet<PoolEntry> {
-    if (this.#bytes + size <= this.maxBytes) return NONE;
+    const fits = (freed: number, freedCount: number) =>
+      this.#bytes - freed + size <= this.maxBytes && this.#entries.size - freedCount + 1 <= this.maxCount;
+    if (fits(0, 0)) return NONE;
     const victims = new Set<PoolEntry>();
     let freed = 0;
     this.#byFeeRate ??= [...this.#entries.values()].sort((a, b) => evictsBefore(a, b) ? -1 : 1);
     for (const e of this.#byFeeRate) {
-      if (this.#bytes - freed + size <= this.maxBytes) break;
+      if (fits(freed, victims.size)) break;
       if (e.feeRate >= feeRate) break;
       if (victims.has(e) || ancestors.has(e)) continue; // evicting a parent would leave the newcomer spending nothing
       for (const d of [e, ...relatives(e, "children")]) {
@@ -546,7 +556,7 @@ export class Mempool implements CoinView {
         }
       }
     }
-    if (this.#bytes - freed + size > this.maxBytes) {
+    if (!fits(freed, victims.size)) {
       throw new ValidationError(
         "mempool-full",
         `the mempool is full and fee rate ${feeRate.toFixed(2)} is too low`,
@@ -628,7 +638,9 @@ export class Mempool implements CoinView {
       this.#bytes -= x.size;
       this.#fees -= x.fee;
     }
-    if (this.#bytes < this.maxBytes / 2) this.#byFeeRate = undefined; // plenty of room again
+    if (this.#bytes < this.maxBytes / 2 && this.#entries.size < this.maxCount / 2) {
+      this.#byFeeRate = undefined; // plenty of room again
+    }
     this.#version++;
   }
 

@@ -16,13 +16,46 @@ export interface NetworkTimings {
   probeIntervalMs: number;
 }
 
-/** Default timings: a dead or frozen link is noticed within 8–10 s, a refused dial at once. */
+/**
+ * Default timings: a dead or frozen link is noticed within 8–10 s, a refused dial at once. The one place a
+ * timing default is set: a `Connection` made without a `Network` (tools, tests) pings and gives up by these too.
+ */
 export const DEFAULT_TIMINGS: Readonly<NetworkTimings> = {
   connectTimeoutMs: 1000,
   pingIntervalMs: 2000,
   deadAfterMs: 8000,
   probeIntervalMs: 3000,
 };
+
+/**
+ * A `connect()` (a tool or a test dialling one node, never the overlay, which dials with `connectTimeoutMs`)
+ * waits this long for the socket by default, in ms: a person's one dial may cross a slow link, so it gets
+ * more than the overlay's dials, which give up fast and try another address.
+ */
+export const CONNECT_TOOL_TIMEOUT_MS = 5000;
+
+/** A `Network`'s numbers once resolved: every timing with its default applied, and the capacity. */
+export interface NetworkConfig extends NetworkTimings {
+  /** Peers this node serves at most as a SuperPeer (the `maxPeers` option, `--max-peers`). */
+  readonly capacity: number;
+}
+
+/**
+ * Resolves a `Network`'s numbers once, like btcd connmgr's `New`: each absent (or `undefined`: the CLI passes
+ * timings it was not told) keeps its default; `maxPeers` is from here on the `capacity`.
+ */
+export function resolveNetworkConfig(
+  given: Partial<NetworkTimings> & { maxPeers?: number },
+): Readonly<NetworkConfig> {
+  const d = DEFAULT_TIMINGS;
+  return Object.freeze({
+    connectTimeoutMs: given.connectTimeoutMs ?? d.connectTimeoutMs,
+    pingIntervalMs: given.pingIntervalMs ?? d.pingIntervalMs,
+    deadAfterMs: given.deadAfterMs ?? d.deadAfterMs,
+    probeIntervalMs: given.probeIntervalMs ?? d.probeIntervalMs,
+    capacity: given.maxPeers ?? DEFAULT_MAX_PEERS,
+  });
+}
 
 /**
  * Peers one SuperPeer serves by default (`--max-peers`). Up to this many nodes the network is a star around
@@ -83,6 +116,19 @@ export const FAILOVER_WAIT_MS = 1000;
  * 19's goal: failover within 1 s with 10,000 poisoned entries).
  */
 export const SUCCESSOR_WAIT_MS = 300;
+/**
+ * A Peer that lost its only SuperPeer walks the roster's successors for `deadAfterMs` plus this, in ms: a
+ * successor needs `deadAfterMs` to notice the death itself, and this much more to promote.
+ */
+export const FAILOVER_ROSTER_EXTRA_MS = 2000;
+/** A roster successor that has not noticed the death yet is asked again after about this, in ms. */
+export const SUCCESSOR_RETRY_MS = 150;
+/** A mesh link closed without a prune: the SuperPeer is asked where it stands after about this, in ms. */
+export const MESH_CHECK_DELAY_MS = 300;
+/** Timers the overlay sets are spread by this share either way (±30 %), so nodes do not act in step. */
+export const JITTER_SHARE = 0.3;
+/** A SuperPeer found dead is not chosen again (as a second, or in a failover) for this long, in ms. */
+export const DEAD_FORGET_MS = 30_000;
 /** A Peer without a second SuperPeer looks for one this often, in ms. */
 export const BACKUP_RETRY_MS = 1000;
 /** How often a SuperPeer checks its mesh degree, in ms. */
@@ -94,6 +140,11 @@ export const DIR_GOSSIP_MS = 200;
 export const DIR_GOSSIP_LARGE_MS = 1000;
 /** Past a full mesh, a SuperPeer republishes a changed load at most this often, in ms. */
 export const DIR_PUBLISH_MIN_MS = 2000;
+/**
+ * Past a full mesh, a SuperPeer republishes a load change of at least capacity / this (an eighth), or one that
+ * makes room appear or run out.
+ */
+export const DIR_PUBLISH_STEP = 8;
 /** A SuperPeer republishes its own entry at least this often, in ms (and when its load changes). */
 export const DIR_HEARTBEAT_MS = 20_000;
 /** An entry not refreshed for this long is dropped, in ms. */
@@ -113,6 +164,11 @@ export const DIR_MAX_PER_SOURCE = 1024;
  * entries are dropped unread, so a flood costs its sender, not the signature checks of every receiver.
  */
 export const DIR_LINK_BUDGET = { burst: 1000, perSecond: 100 } as const;
+/**
+ * A Peer keeps at most `perCapacity` × its own capacity + `slack` of a SuperPeer's roster: an honest roster is
+ * bounded by that SuperPeer's capacity (ours is a fair guess of it), a longer one is a lie not worth memory.
+ */
+export const ROSTER_BOUND = { perCapacity: 4, slack: 100 } as const;
 /** Entries in one `superpeers` or `members` message at most. */
 export const LIST_PAGE = 500;
 /** A sequence number further than this ahead of our clock is refused, in ms: it would pin an entry. */

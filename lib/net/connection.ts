@@ -6,6 +6,7 @@
  */
 
 import { MALFORMED_SCORE } from "./ban.ts";
+import { CONNECT_TOOL_TIMEOUT_MS, DEFAULT_TIMINGS } from "./config.ts";
 import { encodeFrame, FrameDecoder, FrameError } from "./frame.ts";
 import { countFrame } from "../runtime/metrics.ts";
 import { type HostPort, type Message, MessageError, parseMessage } from "./messages.ts";
@@ -31,9 +32,9 @@ export interface ConnectionOptions {
   onMessage?: (msg: Message, conn: Connection) => void | Promise<void>;
   /** Called once when the peer sent something malformed or flooded us, just before the close. */
   onMisbehaviour?: (score: number, reason: string, conn: Connection) => void;
-  /** Interval between pings in ms (default 5000). */
+  /** Interval between pings in ms (default `DEFAULT_TIMINGS.pingIntervalMs`). */
   pingIntervalMs?: number;
-  /** Close when no frame has arrived for this long, in ms (default 15000). */
+  /** Close when no frame has arrived for this long, in ms (default `DEFAULT_TIMINGS.deadAfterMs`). */
   deadAfterMs?: number;
   /** Close when unsent bytes exceed this: the peer reads too slowly (default 16 MiB). */
   maxQueuedBytes?: number;
@@ -96,8 +97,8 @@ export class Connection {
     this.#onMessage = options.onMessage;
     this.#onMisbehaviour = options.onMisbehaviour;
     this.#opts = {
-      pingIntervalMs: options.pingIntervalMs ?? 5000,
-      deadAfterMs: options.deadAfterMs ?? 15000,
+      pingIntervalMs: options.pingIntervalMs ?? DEFAULT_TIMINGS.pingIntervalMs,
+      deadAfterMs: options.deadAfterMs ?? DEFAULT_TIMINGS.deadAfterMs,
       maxQueuedBytes: options.maxQueuedBytes ?? 16 * 1024 * 1024,
       rateBurst: options.rateBurst ?? 2000,
       ratePerSecond: options.ratePerSecond ?? 500,
@@ -350,6 +351,6 @@ export async function connect(
   port: number,
   options: ConnectionOptions & { timeoutMs?: number } = {},
 ): Promise<Connection> {
-  const { timeoutMs = 5000, ...connOptions } = options;
+  const { timeoutMs = CONNECT_TOOL_TIMEOUT_MS, ...connOptions } = options;
   return new Connection(await tcpTransport.dial({ hostname, port }, timeoutMs), connOptions);
 }

@@ -16,6 +16,7 @@ import type { HostPort } from "../net/messages.ts";
 import type { TrackerContents, TrackerFile } from "../net/tracker.ts";
 import { type LanModel, MemoryNet, SIM_PORT } from "./memory_transport.ts";
 import { SimKeys } from "./sim_keys.ts";
+import { type SybilAnswers, SybilBand, type SybilFlood } from "./sybil.ts";
 import { type Random, randomInt, sample, seededRandom } from "./random.ts";
 import { BlockStore, type SimBlock, SimLedger } from "./sim_ledger.ts";
 import { type NodeClock, VirtualClock } from "./virtual_clock.ts";
@@ -137,6 +138,16 @@ export interface EventCounts {
   errors: string[];
 }
 
+/** Honest nodes of one capture count (`World.captured`). */
+export interface Capture {
+  /** Live honest nodes. */
+  honest: number;
+  /** Of those, nodes whose every overlay link (SuperPeers, mesh neighbours, Peers) goes to an attacker. */
+  captured: number;
+  /** Of those, nodes holding no overlay link at all. */
+  alone: number;
+}
+
 /** The virtual IPv4 address of node `index`: 10.0.0.1, 10.0.0.2, ... */
 export function hostOf(index: number): string {
   const n = index + 1;
@@ -222,10 +233,84 @@ export class World {
     return this.#byId.get(id);
   }
 
-  /** Creates a node (not started): the next address, a fresh id, its own tracker copy, ledger and clock. */
-  addNode(): SimNode {
+  /**
+   * Adds `k` Sybil SuperPeers (lib/sim/sybil.ts), each with its own key, on one host (10.254.0.1, ports from
+   * `SIM_PORT`) or on `k` hosts (10.253.x.y), knowing the shared tracker file's addresses; each starts at
+   * `startAt` virtual ms from now. They are not in `nodes`: every figure of the world counts honest nodes only.
+   */
+  addSybils(
+    k: number,
+    opts: {
+      oneHost: boolean;
+      startAt?: number;
+      answers?: SybilAnswers;
+      meshTarget?: number;
+      hijack?: boolean;
+      flood?: SybilFlood;
+    },
+  ): SybilBand {
+    const band = new SybilBand(opts);
+    const genesis = this.blocks.genesis;
+    const chain = {
+      network: "regtest" as const,
+      genesis: genesis.hash,
+      tip: { hash: genesis.hash, height: 0, work: "1" },
+    };
+    const seeds = this.#tracker.map((a) => `${a.hostname}:${a.port}`);
+    let minted = 0;
+    for (let i = 0; i < k; i++) {
+      const host = opts.oneHost ? "10.254.0.1" : `10.253.${((i + 1) >> 8) & 255}.${(i + 1) & 255}`;
+      let id = "";
+      do {
+        id = "5b";
+        for (let j = 0; j < 4; j++) id += randomInt(this.#ids, 0x10000).toString(16).padStart(4, "0");
+      } while (this.#byId.has(id) || band.has(id));
+      const clock = this.clock.forNode();
+      const s = band.add({
+        identity: this.keys.identity(id, randomInt(this.#secrets, 0x100000000)),
+        checkSignature: this.keys.check,
+        host,
+        port: opts.oneHost ? SIM_PORT + i : SIM_PORT,
+        transport: this.lan.transport(host, clock),
+        clock,
+        random: seededRandom(this.#opts.seed, `sybil ${i}`),
+        chain,
+        seeds,
+        mint: () =>
+          this.keys.identity(
+            `flood-${minted++}`,
+            randomInt(this.#secrets, 0x100000000),
+          ),
+      });
+      this.clock.setTimeout(() => {
+        s.start().catch((e) => this.events.errors.push(`sybil ${s.listen}: ${(e as Error).message}`));
+      }, opts.startAt ?? 0);
+    }
+    return band;
+  }
+
+  /**
+   * Live honest nodes whose every overlay link goes to a node `isAttacker` names: a Peer whose SuperPeers are
+   * all attackers, or a SuperPeer whose mesh neighbours are all attackers and that serves no Peer.
+   */
+  captured(isAttacker: (nodeId: string) => boolean): Capture {
+    let honest = 0, captured = 0, alone = 0;
+    for (const n of this.live()) {
+      honest++;
+      const links = n.net?.linkInfo() ?? [];
+      if (!links.length) alone++;
+      else if (links.every((l) => isAttacker(l.nodeId))) captured++;
+    }
+    return { honest, captured, alone };
+  }
+
+  /**
+   * Creates a node (not started): the next address, a fresh id, its own tracker copy, ledger and clock. `at`
+   * puts it on a given host and port instead (several nodes on one machine), with options of its own.
+   */
+  addNode(at: { host?: string; port?: number; network?: Partial<NetworkOptions> } = {}): SimNode {
     const index = this.nodes.length;
-    const host = hostOf(index);
+    const host = at.host ?? hostOf(index), port = at.port ?? SIM_PORT;
     let id = "";
     do {
       id = "";
@@ -237,7 +322,7 @@ export class World {
       index,
       id,
       host,
-      listen: `${host}:${SIM_PORT}`,
+      listen: `${host}:${port}`,
       ledger,
       clock,
       net: undefined,
@@ -246,9 +331,10 @@ export class World {
     };
     node.net = new Network(ledger, {
       ...this.#opts.network,
+      ...at.network,
       identity: this.keys.identity(id, randomInt(this.#secrets, 0x100000000)),
       checkSignature: this.keys.check,
-      bind: { hostname: host, port: SIM_PORT },
+      bind: { hostname: host, port },
       tracker: memoryTracker(this.#tracker),
       transport: this.lan.transport(host, clock),
       clock,
@@ -484,6 +570,28 @@ export class World {
       largest: Math.max(0, ...sizes.values()),
       isolated: live.length - linked.size,
     };
+  }
+
+  /**
+   * Live nodes reachable from `from` over streams open at both ends between live honest nodes (links to
+   * hosts outside `nodes`, such as Sybils, carry nothing here), `from` included.
+   */
+  reachable(from: SimNode): Set<SimNode> {
+    const byHost = new Map(this.live().map((n) => [n.host, n]));
+    const next = new Map<string, string[]>();
+    this.lan.forEachLink((a, b) => {
+      if (!byHost.has(a) || !byHost.has(b)) return;
+      (next.get(a) ?? next.set(a, []).get(a)!).push(b);
+      (next.get(b) ?? next.set(b, []).get(b)!).push(a);
+    });
+    const seen = new Set<string>([from.host]);
+    const todo = [from.host];
+    while (todo.length) {
+      for (const h of next.get(todo.pop()!) ?? []) {
+        if (!seen.has(h)) (seen.add(h), todo.push(h));
+      }
+    }
+    return new Set([...seen].map((h) => byHost.get(h)!).filter((n) => n !== undefined));
   }
 
   /** Most open streams on any live node (transport), and most greeted links (`linkCount`). */

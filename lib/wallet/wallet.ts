@@ -454,7 +454,13 @@ export class Wallet {
   async #write(): Promise<void> {
     this.#dirty = false;
     if (this.#path === null) return;
-    await writeWalletFile(this.#path, this.#keys.toFile());
+    try {
+      await writeWalletFile(this.#path, this.#keys.toFile());
+    } catch (e) {
+      // Memory holds what the file does not (a key handed out, or marked used): the next flush writes it.
+      this.#dirty = true;
+      throw e;
+    }
   }
 }
 

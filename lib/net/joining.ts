@@ -1,0 +1,332 @@
+/**
+ * Joining the overlay: finding SuperPeers (`join`, following `full` and `redirect` answers), a Peer's second
+ * SuperPeer (`seekSecond`), the failover when its only one is lost (`lostAll`) and the bounded rate at which
+ * a node promotes itself. `Network` keeps the links and the role and makes every change to them; this class
+ * keeps only what joining remembers (SuperPeers found dead, the backoff) and reaches the rest through
+ * `JoiningHooks`.
+ * @module
+ */
+import type { AddressBook } from "./address_book.ts";
+import { normalizeAddress } from "./address_book.ts";
+import {
+  BACKUP_RETRY_MAX_MS,
+  BACKUP_RETRY_MS,
+  DEAD_FORGET_MS,
+  FAILOVER_MAX_DIALS,
+  FAILOVER_ROSTER_EXTRA_MS,
+  FAILOVER_WAIT_MS,
+  FOUND_WAIT_MS,
+  JOIN_PARALLEL,
+  JOIN_TRY,
+  MAX_REDIRECTS,
+  SELF_PROMOTE_MIN_MS,
+  SUCCESSOR_RETRY_MS,
+  SUCCESSOR_WAIT_MS,
+} from "./config.ts";
+import type { Discover } from "./discovery.ts";
+import type { Link } from "./link.ts";
+import { type AskResult, entryOf, type Intent, type RoleState } from "./link_state.ts";
+import type { PeerEntry, SuperPeerEntry } from "./messages.ts";
+import { chooseSecond, failoverOrder, type Refusal, successor, turnedAwayEnough } from "./overlay.ts";
+import { type Clock, sleep } from "./transport.ts";
+
+/** What joining needs of the network: its role, asking an address, and the role changes `Network` makes. */
+export interface JoiningHooks {
+  /** This node's id. */
+  readonly nodeId: string;
+  /** Time and timers. */
+  readonly clock: Clock;
+  /** Random numbers in [0, 1). */
+  readonly random: () => number;
+  /** Where SuperPeers were heard of, greeted and served. */
+  readonly book: AddressBook;
+  /** LAN discovery, when on. */
+  readonly discover?: Discover;
+  /** A link with no frame for this long is dead, in ms (the failover waits about that long for a successor). */
+  readonly deadAfterMs: number;
+  /** The address others dial to reach this node. */
+  advertise(): string;
+  /** True once the network is stopping. */
+  stopping(): boolean;
+  /** Where this node stands now (read again after every wait). */
+  role(): RoleState;
+  /** Dials `addr` and asks it for `intent`. */
+  ask(addr: string, intent: Intent): Promise<AskResult>;
+  /** A SuperPeer took us on `link`: it becomes our primary, our backup, or one too many. */
+  took(link: Link, reason: string): void;
+  /** Lets go of a link we asked on and do not want. */
+  release(link: Link, reason: string): void;
+  /** The SuperPeer directory as this node knows it. */
+  directory(): SuperPeerEntry[];
+  /** Makes this node a SuperPeer. */
+  promote(reason: string): void;
+  /** Dials a SuperPeer for a mesh link. */
+  dialMesh(addr: string): void;
+  /** `ms` give or take 30 %. */
+  jitter(ms: number): number;
+}
+
+/** Joining, the second SuperPeer and failover, for the network behind `JoiningHooks`. */
+export class Joining {
+  #h: JoiningHooks;
+  /** SuperPeers recently found dead (node id → when), not to be chosen again for a while. */
+  #dead = new Map<string, number>();
+  #busyJoining = false;
+  #seeking = false;
+  /** How long a Peer without a second SuperPeer waits before it looks again (doubles while all are full). */
+  #backupWait = BACKUP_RETRY_MS;
+  /** When this node last promoted itself (`SELF_PROMOTE_MIN_MS` apart at least). */
+  #lastOwnPromotion = -Infinity;
+
+  /** Joining for the network behind `hooks`. */
+  constructor(hooks: JoiningHooks) {
+    this.#h = hooks;
+  }
+
+  /** This node promoted itself at `now`: the next self-promotion waits `SELF_PROMOTE_MIN_MS`. */
+  promoted(now: number): void {
+    this.#lastOwnPromotion = now;
+  }
+
+  /** Forgets SuperPeers found dead longer than `DEAD_FORGET_MS` ago. */
+  expireDead(now: number): void {
+    for (const [id, at] of this.#dead) if (now - at > DEAD_FORGET_MS) this.#dead.delete(id);
+  }
+
+  /**
+   * Finds SuperPeers: tries the address book's candidates (greeted SuperPeers, the tracker, then hearsay)
+   * a few at a time, following `full` and `redirect` answers; when none took it, those found on the LAN
+   * (`discover`), all at once. With none to take it, it becomes a SuperPeer: linked to every SuperPeer it
+   * reached, so a node turned away still belongs to the same network.
+   */
+  async join(reason: string, first: string[] = []): Promise<void> {
+    if (this.#busyJoining || this.#h.stopping() || this.#h.role().kind !== "joining") return;
+    this.#busyJoining = true;
+    try {
+      const tried = new Set<string>([this.#h.advertise()]);
+      const reached: string[] = [], reachedHosts: string[] = [];
+      // Addresses a full SuperPeer named as having room: turned away there too, capacity is short.
+      const pointed = new Set<string>();
+      // Proven SuperPeers that turned us away with nowhere else to go. A `promote` in their answer is only a
+      // hint: one node (or one liar's many keys on one machine) cannot order us to promote.
+      const refusals: Refusal[] = [];
+      let promoteHint = false;
+      const queue = [...first, ...this.#h.book.candidates(tried)];
+      let hops = 0;
+      let discover = this.#h.discover, width = JOIN_PARALLEL, maxWaitMs: number | undefined;
+      while (this.#h.role().kind === "joining" && !this.#h.stopping()) {
+        if (!queue.length) {
+          if (!discover) break;
+          // Found on the LAN: a forged answer may name a dead address, so all are dialled at once and
+          // the first SuperPeer to take us ends the wait.
+          const found = await discover.find();
+          discover = undefined;
+          queue.push(...found);
+          width = Math.max(JOIN_PARALLEL, found.length);
+          maxWaitMs = FOUND_WAIT_MS;
+          continue;
+        }
+        const batch: string[] = [];
+        while (queue.length && batch.length < width) {
+          const a = normalizeAddress(queue.shift()!);
+          if (a && !tried.has(a)) {
+            tried.add(a);
+            batch.push(a);
+          }
+        }
+        if (!batch.length) continue;
+        const answers = await this.#askToJoin(batch, reason, maxWaitMs);
+        const next: string[] = [];
+        for (const { a, r } of answers) {
+          if (r.kind === "linked") continue; // taken as it came
+          else if (r.kind === "full") {
+            reached.push(a);
+            reachedHosts.push(r.by.host);
+            // A full SuperPeer that names others with room has not turned us away yet: they may take us.
+            if (!r.try.length || pointed.has(a)) refusals.push(r.by);
+            promoteHint ||= r.promote;
+            if (hops < MAX_REDIRECTS) next.push(...r.try);
+            for (const t of r.try) pointed.add(normalizeAddress(t) ?? t);
+          } else if (r.kind === "redirect" && hops < MAX_REDIRECTS) next.push(...r.to);
+          else if (r.kind === "busy") reached.push(a);
+        }
+        // Turned away by distinct SuperPeers where we were pointed to (news of each other's load is a little
+        // old while the network grows) or with nowhere to go: capacity is short. Else on to the rest; once
+        // every SuperPeer we could reach turned us away, the loop ends with the queue and we promote.
+        if (this.#h.role().kind === "joining" && turnedAwayEnough(refusals, reachedHosts)) break;
+        if (next.length) hops++;
+        queue.unshift(...next);
+      }
+      if (this.#h.role().kind !== "joining" || this.#h.stopping()) return;
+      if (reached.length) {
+        await this.#promotionRate();
+        if (this.#h.role().kind !== "joining" || this.#h.stopping()) return;
+        this.#h.promote(
+          promoteHint ? "every SuperPeer is full: adding capacity" : "turned away: adding capacity",
+        );
+        for (const a of reached) this.#h.dialMesh(a);
+      } else this.#h.promote(tried.size > 1 ? "no SuperPeer answered" : "no SuperPeer known");
+    } finally {
+      this.#busyJoining = false;
+    }
+  }
+
+  /**
+   * Asks each of `addrs` at once to take us as its Peer. A welcome is taken as it comes (the first becomes
+   * primary, a later one backup); resolves with the answers so far once all are in, one took us, or
+   * `maxWaitMs` passed, so one dead or silent address does not hold up a join another SuperPeer accepted.
+   */
+  #askToJoin(addrs: string[], reason: string, maxWaitMs?: number): Promise<{ a: string; r: AskResult }[]> {
+    const answers: { a: string; r: AskResult }[] = [];
+    return new Promise((resolve) => {
+      const timer = maxWaitMs === undefined
+        ? undefined
+        : this.#h.clock.setTimeout(() => resolve([...answers]), maxWaitMs);
+      for (const a of addrs) {
+        this.#h.ask(a, { kind: "join", primary: true }).then((r) => {
+          if (r.kind === "linked") this.#h.took(r.link, reason);
+          answers.push({ a, r });
+          if (answers.length === addrs.length || r.kind === "linked") {
+            this.#h.clock.clearTimeout(timer);
+            resolve([...answers]);
+          }
+        });
+      }
+    });
+  }
+
+  /** A Peer with one SuperPeer takes a second when another exists, retrying until it has one. */
+  async seekSecond(): Promise<void> {
+    if (this.#seeking) return;
+    this.#seeking = true;
+    try {
+      let next: string[] = [], quick = 0;
+      const refusals: Refusal[] = [];
+      while (!this.#h.stopping()) {
+        const r = this.#h.role();
+        if (r.kind !== "peer" || r.backup) return;
+        const primary = entryOf(r.primary);
+        let addr = next.shift();
+        let pickId: string | undefined;
+        if (!addr) {
+          const exclude = new Set([primary.nodeId, ...this.#dead.keys()]);
+          const pick = chooseSecond(this.#h.directory(), exclude, this.#h.random, {
+            greeted: (e) => this.#h.book.wasGreeted(e.listen),
+            primaryHost: r.primary.conn.remote.hostname,
+          });
+          if (!pick) return; // one SuperPeer in all: nothing to take; a directory change calls again
+          [addr, pickId] = [pick.listen, pick.nodeId];
+        }
+        const a = await this.#h.ask(addr, { kind: "join", primary: false, holds: primary.nodeId });
+        if (a.kind === "linked" && pickId !== undefined && entryOf(a.link).nodeId !== pickId) {
+          // Another key answers where the entry said this SuperPeer listens (an impostor, or the address
+          // reused): not the one we chose, and the entry is not believed again for a while.
+          this.#h.release(a.link, "not the SuperPeer its entry names");
+          this.markDead(pickId);
+          if (++quick <= MAX_REDIRECTS) continue;
+        } else if (a.kind === "linked") {
+          this.#backupWait = BACKUP_RETRY_MS;
+          refusals.length = 0;
+          this.#h.took(a.link, "second SuperPeer");
+        } else if (
+          a.kind === "full" && (refusals.push(a.by), a.promote) && this.#h.role().kind === "peer" &&
+          turnedAwayEnough(refusals, refusals.map((r) => r.host))
+        ) {
+          // Turned away by distinct proven SuperPeers (one says so, the others agree): capacity is short.
+          await this.#promotionRate();
+          if (this.#h.role().kind === "peer" && !(this.#h.role() as { backup: Link | null }).backup) {
+            this.#h.promote("every SuperPeer is full: adding capacity");
+          }
+          return;
+        } else if (a.kind === "full" && a.try.length) {
+          // Straight on to the ones it says have room, rather than waiting for the next round.
+          const primaryAt = normalizeAddress(primary.listen);
+          next = a.try.filter((t) => normalizeAddress(t) !== primaryAt).slice(0, JOIN_TRY);
+          if (++quick <= MAX_REDIRECTS) continue;
+        } else if (a.kind === "dead" && pickId) {
+          this.markDead(pickId);
+          if (++quick <= MAX_REDIRECTS) continue;
+        }
+        next = [];
+        quick = 0;
+        if (this.#h.role().kind === "peer" && !(this.#h.role() as { backup: Link | null }).backup) {
+          // Every SuperPeer full: a second is a luxury, so look again later and later (it resets on success).
+          await sleep(this.#h.clock, this.#h.jitter(this.#backupWait));
+          this.#backupWait = Math.min(2 * this.#backupWait, BACKUP_RETRY_MAX_MS);
+        }
+      }
+    } finally {
+      this.#seeking = false;
+    }
+  }
+
+  /**
+   * Our only SuperPeer is gone. First the SuperPeers this node greeted before (proven to exist) with a bounded
+   * sample of the other entries, all at once and for at most `FAILOVER_WAIT_MS`; with none greeted, that
+   * sample is dialled alongside the roster's successor instead of before it, since entries are hearsay (a
+   * flood of made-up ones must not stall the failover). The lost SuperPeer's roster says who takes over: its
+   * first live Peer promotes itself, the rest dial it.
+   */
+  async lostAll(dead: PeerEntry, roster: PeerEntry[], known: SuperPeerEntry[]): Promise<void> {
+    const reason = `lost SuperPeer ${dead.listen}`;
+    const others = known.filter((e) =>
+      e.nodeId !== dead.nodeId && e.nodeId !== this.#h.nodeId && !this.#dead.has(e.nodeId)
+    );
+    const order = failoverOrder(
+      others,
+      (e) => this.#h.book.wasGreeted(e.listen),
+      FAILOVER_MAX_DIALS,
+      this.#h.random,
+    );
+    let hearsay: Promise<{ a: string; r: AskResult }[]> | undefined;
+    // SuperPeers that answered but were full: a successor that promotes links to them.
+    const reached: string[] = [];
+    const note = (answers: { a: string; r: AskResult }[]) => {
+      for (const { a, r } of answers) if (r.kind === "full" || r.kind === "busy") reached.push(a);
+    };
+    if (order.greeted.length) {
+      note(await this.#askToJoin([...order.greeted, ...order.rest], reason, FAILOVER_WAIT_MS));
+      if (this.#h.role().kind !== "joining" || this.#h.stopping()) return;
+    } else if (order.rest.length) hearsay = this.#askToJoin(order.rest, reason, SUCCESSOR_WAIT_MS);
+    const gone = new Set([dead.nodeId]);
+    const deadline = this.#h.clock.now() + this.#h.deadAfterMs + FAILOVER_ROSTER_EXTRA_MS;
+    while (this.#h.role().kind === "joining" && !this.#h.stopping() && this.#h.clock.now() < deadline) {
+      const next = successor(roster, gone);
+      if (!next || next.nodeId === this.#h.nodeId) {
+        // The successor lets the entries it dialled answer first (bounded by SUCCESSOR_WAIT_MS): one may be
+        // a live SuperPeer, and then no new one is needed.
+        if (hearsay) note(await hearsay);
+        if (this.#h.role().kind !== "joining" || this.#h.stopping()) return;
+        this.#h.promote(`successor of ${dead.listen}`);
+        for (const a of reached) this.#h.dialMesh(a);
+        return;
+      }
+      const a = await this.#h.ask(next.listen, { kind: "join", primary: true });
+      if (a.kind === "linked") return this.#h.took(a.link, `failover from ${dead.listen}`);
+      if (a.kind === "dead") {
+        gone.add(next.nodeId);
+        continue;
+      }
+      // A successor that still names the dead SuperPeer has not noticed its death yet: give it a moment.
+      const elsewhere = (a.kind === "full" ? a.try : a.kind === "redirect" ? a.to : [])
+        .filter((x) => normalizeAddress(x) !== normalizeAddress(dead.listen));
+      if (elsewhere.length) return this.join(`failover from ${dead.listen}`, [...elsewhere]);
+      await sleep(this.#h.clock, this.#h.jitter(SUCCESSOR_RETRY_MS));
+    }
+    if (this.#h.role().kind === "joining") await this.join(`lost SuperPeer ${dead.listen}`);
+  }
+
+  /**
+   * Waits until this node may promote itself again: at most once per `SELF_PROMOTE_MIN_MS`, so answers that
+   * keep turning it away (or liars) cannot make it flap between roles.
+   */
+  async #promotionRate(): Promise<void> {
+    const wait = this.#lastOwnPromotion + SELF_PROMOTE_MIN_MS - this.#h.clock.now();
+    if (wait > 0) await sleep(this.#h.clock, wait);
+  }
+
+  /** Marks `nodeId` dead: not chosen again for `DEAD_FORGET_MS`. */
+  markDead(nodeId: string): void {
+    this.#dead.set(nodeId, this.#h.clock.now());
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Sybil SuperPeers in the simulation (issue 19, lib/sim/sybil.ts): adversaries with keys of their own that
+ * speak the real protocol, lie in every claim about themselves, relay nothing and redirect in loops. A small
+ * version of `deno task sim`'s Sybil scenario: what the Sybils cannot do, whatever they claim.
+ */
+import assert from "node:assert/strict";
+import { World } from "../lib/sim/world.ts";
+import { runSybilScenario, sybilScenario } from "../bench/sim_sybil.ts";
+
+Deno.test("Sybil SuperPeers with their own keys cannot hijack an honest node's entry nor stop a block among honest links", async () => {
+  const w = new World({ seed: 2, network: { maxPeers: 8 } });
+  w.startNodes(70, 4_000);
+  const band = w.addSybils(5, { oneHost: false, startAt: 1_000, hijack: true });
+  await w.clock.advance(12_000);
+  const t = band.totals();
+  assert.ok(t.joinsTaken > 0 && t.full > 0 && t.redirects > 0 && t.meshLinks > 0, JSON.stringify(t));
+  assert.ok(w.superPeers().length >= 4, "honest SuperPeers remain");
+
+  // Entries are signed by their subject: every honest node's directory names each node at its own address.
+  const listenOf = new Map<string, string>();
+  for (const n of w.nodes) listenOf.set(n.id, n.listen);
+  for (const s of band.members) listenOf.set(s.nodeId, s.listen);
+  let entries = 0, sybilEntries = 0;
+  for (const n of w.live()) {
+    for (const e of n.net!.directory()) {
+      entries++;
+      if (band.has(e.nodeId)) sybilEntries++;
+      assert.equal(e.listen, listenOf.get(e.nodeId), `${n.host} holds ${e.nodeId} at ${e.listen}`);
+    }
+  }
+  assert.ok(sybilEntries > 0 && sybilEntries < entries, `${sybilEntries} Sybil entries of ${entries}`);
+  assert.ok(
+    w.events.misbehaviourSamples.some((x) => x.includes("not signed by their node")),
+    "the forged entries were refused and scored",
+  );
+
+  // A block mined at an honest node reaches every honest node linked to it by honest links, whatever the
+  // Sybils swallow.
+  const miner = w.running().find((n) => n.net!.linkInfo().some((l) => !band.has(l.nodeId)))!;
+  const linked = w.reachable(miner);
+  assert.ok(linked.size > 1);
+  const m = w.mine(miner);
+  await w.clock.advance(3_000);
+  const missing = [...linked].filter((n) => !n.ledger.knows(m.block.hash)).map((n) => n.host);
+  assert.deepEqual(missing, []);
+  assert.ok(band.totals().swallowed > 0, "honest nodes relayed to Sybils, which swallowed it");
+  const c = w.captured((id) => band.has(id));
+  assert.equal(c.honest, 70);
+  assert.ok(c.captured + linked.size <= c.honest, "a captured node has no honest link");
+});
+
+Deno.test("the Sybil scenario reports the capture share and the blocks' reach among honest nodes", async () => {
+  const r = await runSybilScenario({
+    ...sybilScenario(true, 60, 4, 3),
+    startSpreadMs: 3_000,
+    settleMs: 5_000,
+    blocks: 1,
+    superPeerKills: 1,
+    afterKillsMs: 5_000,
+    spreadWaitMs: 2_000,
+    network: { maxPeers: 8 },
+  });
+  assert.deepEqual(r.capture.map((c) => c.step), ["settled", "after blocks", "after kills"]);
+  assert.equal(r.capture[0].capture.honest, 60);
+  assert.equal(r.capture[2].capture.honest, 59, "one honest SuperPeer SIGKILLed");
+  assert.equal(r.blocks.length, 2);
+  for (const b of r.blocks) assert.ok(b.reached >= 1 && b.reached <= b.live);
+  assert.ok(r.sybils.meshLinks > 0);
+  assert.deepEqual(r.errors, []);
+});
