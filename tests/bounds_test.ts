@@ -31,7 +31,7 @@ import {
   txid,
   txSize,
 } from "../lib/primitives/transaction.ts";
-import { SseHub } from "../lib/explorer/events.ts";
+import { EventStreams } from "../lib/explorer/events.ts";
 import { VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
 import { World } from "../lib/sim/world.ts";
@@ -717,60 +717,60 @@ const BOUNDS: Bound[] = [
     },
   },
   {
-    name: "SseHub maxClients (128)",
+    name: "EventStreams maxClients (128)",
     what: "explorer event streams open at once",
     dimension: "count",
     limit: 128,
     probe(n) {
-      const hub = new SseHub();
+      const streams = new EventStreams();
       let opened = 0;
-      for (let i = 0; i < n; i++) if (hub.open("127.0.0.1", "json", [])) opened++;
-      hub.close();
+      for (let i = 0; i < n; i++) if (streams.open("127.0.0.1", "json", [])) opened++;
+      streams.close();
       return opened;
     },
   },
   {
-    name: "SseHub maxPerHost (16)",
+    name: "EventStreams maxPerHost (16)",
     what: "explorer event streams from one LAN host",
     dimension: "count",
     limit: 16,
     probe(n) {
-      const hub = new SseHub();
+      const streams = new EventStreams();
       let opened = 0;
-      for (let i = 0; i < n; i++) if (hub.open("192.168.1.9", "json", [])) opened++;
-      hub.close();
+      for (let i = 0; i < n; i++) if (streams.open("192.168.1.9", "json", [])) opened++;
+      streams.close();
       return opened;
     },
   },
   {
-    name: "SseHub maxQueue (64)",
+    name: "EventStreams maxQueue (64)",
     what: "messages queued for an explorer client that does not read",
     dimension: "count",
     sheds: true,
     limit: 64,
     probe(n) {
-      const hub = new SseHub();
-      assert.ok(hub.open("127.0.0.1", "json", []));
-      for (let i = 0; i < n; i++) hub.publish("json", { bytes: new Uint8Array(10) });
-      const held = hub.queues()[0].messages;
-      hub.close();
+      const streams = new EventStreams();
+      assert.ok(streams.open("127.0.0.1", "json", []));
+      for (let i = 0; i < n; i++) streams.publish("json", { bytes: new Uint8Array(10) });
+      const held = streams.queues()[0].messages;
+      streams.close();
       return held;
     },
   },
   {
-    name: "SseHub maxQueueBytes (512 KiB)",
+    name: "EventStreams maxQueueBytes (512 KiB)",
     what: "bytes queued for an explorer client that does not read",
     dimension: "bytes",
     limit: 512 * 1024,
     probe(n) {
-      const hub = new SseHub();
-      assert.ok(hub.open("127.0.0.1", "json", []));
+      const streams = new EventStreams();
+      assert.ok(streams.open("127.0.0.1", "json", []));
       const part = 64 * 1024, k = Math.floor((n - 1) / part);
       for (const size of [...Array(k).fill(part), n - k * part]) {
-        hub.publish("json", { bytes: new Uint8Array(size) });
+        streams.publish("json", { bytes: new Uint8Array(size) });
       }
-      const held = hub.queues()[0].bytes;
-      hub.close();
+      const held = streams.queues()[0].bytes;
+      streams.close();
       return held;
     },
   },

@@ -11,7 +11,12 @@ import type { Mempool } from "../lib/chain/mempool.ts";
 import { fromHex, toHex } from "../lib/crypto/hex.ts";
 import type { LedgerPort, Verdict } from "../lib/net/ledger_port.ts";
 import type { Link } from "../lib/net/link.ts";
-import { type HelloMessage, type Message, parseMessage } from "../lib/net/messages.ts";
+import {
+  type HelloMessage,
+  LEGACY_PROTOCOL_VERSION,
+  type Message,
+  parseMessage,
+} from "../lib/net/messages.ts";
 import { Relay } from "../lib/net/relay.ts";
 import { compactLedger } from "../lib/node/compact.ts";
 import { malformed, refused } from "../lib/node/verdict.ts";
@@ -277,4 +282,18 @@ Deno.test("compact relay: the ledger side never throws on bytes that are not a c
     const r = rebuildCompact(bytes);
     assert.equal(r.kind, "malformed");
   }
+});
+
+Deno.test("compact relay: a protocol-2 Peer (it knows no cmpctblock) gets the block whole, the others compact", async () => {
+  const p = await pair();
+  const txs = await payments(p.a, 2);
+  const block = await mineOnA(p, txs);
+  const legacy = link("old");
+  (legacy as { hello: HelloMessage }).hello = {
+    nodeId: "old",
+    protocol: LEGACY_PROTOCOL_VERSION,
+  } as HelloMessage;
+  p.ra.pushBlock(encodeBlock(block), [p.ab, legacy]);
+  assert.deepEqual(p.ab.sent.map((m) => m.type), ["cmpctblock"]);
+  assert.deepEqual(legacy.sent.map((m) => m.type), ["block"]);
 });

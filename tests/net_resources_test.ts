@@ -11,7 +11,7 @@ import { encodeFrame } from "../lib/net/frame.ts";
 import { encodeBlock } from "../lib/primitives/block.ts";
 import { blockHashSync } from "../lib/primitives/header.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, waitForOnePrimary } from "./support/cluster.ts";
+import { waitForOnePrimary, withCluster } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 import { seeded } from "./support/random.ts";
 import { Attacker, bigBlock, fakeTx, storeBytes } from "./support/hostile.ts";
@@ -21,8 +21,7 @@ const MB = 990_000;
 
 Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kept beyond its bounds, nothing stored, honest relay goes on", async (t) => {
   const rand = seeded(5);
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const hub = await cluster.start("hub");
     await hub.rpc("mine", [1]);
     const now = Math.floor(Date.now() / 1000) + 600;
@@ -138,7 +137,5 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
         );
       },
     );
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });

@@ -9,7 +9,13 @@ import { toHex } from "../lib/crypto/hex.ts";
 import { SYNC_LIE_SCORE, SYNC_PER_LINK, SYNC_SLOW_MS, SYNC_WINDOW } from "../lib/net/block_sync.ts";
 import type { LedgerPort, Verdict } from "../lib/net/ledger_port.ts";
 import type { Link } from "../lib/net/link.ts";
-import { type HelloMessage, MAX_HASHES, type Message, parseMessage } from "../lib/net/messages.ts";
+import {
+  type HelloMessage,
+  LEGACY_PROTOCOL_VERSION,
+  MAX_HASHES,
+  type Message,
+  parseMessage,
+} from "../lib/net/messages.ts";
 import { Relay } from "../lib/net/relay.ts";
 import { idOf } from "../lib/node/compact.ts";
 import { encodeHeader } from "../lib/primitives/header.ts";
@@ -245,4 +251,19 @@ Deno.test("pipelined sync: a lead that answers notfound for blocks it named is s
   assert.deepEqual(r.scores.map((s) => [s.name, s.score]), [["liar", SYNC_LIE_SCORE]]);
   assert.deepEqual(r.connected, ids, "the chain, led by the honest link");
   assert.ok(honest.asked.length >= ids.length - SYNC_PER_LINK);
+});
+
+Deno.test("pipelined sync: a protocol-2 Peer (it knows no gethashes) is never asked; it downloads from us with getblocks", async () => {
+  const { ids, bytes } = chain(4);
+  const old = source("old", "honest");
+  (old.link as { hello: HelloMessage }).hello = {
+    nodeId: "old",
+    protocol: LEGACY_PROTOCOL_VERSION,
+  } as HelloMessage;
+  const r = run(ids, bytes, [old]);
+  r.relay.afterHandshake(old.link, ahead);
+  await r.relay.handle(old.link, { type: "block", data: "00" }, () => []); // an orphan push
+  assert.deepEqual(old.sent.map((m) => m.type), [], "no gethashes, no getdata");
+  await r.relay.handle(old.link, { type: "getblocks", locator: [GENESIS], stop: null }, () => []);
+  assert.deepEqual(old.sent.map((m) => m.type), ["blocks"], "served as before");
 });

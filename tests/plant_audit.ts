@@ -1416,7 +1416,8 @@ export const PLANTS: Plant[] = [
     id: "startup-rescan",
     rule: "a node rescans the chain for its wallet at start (history, used addresses)",
     file: "lib/node.ts",
-    from: "      await wallet.scanChain(chain);\n",
+    from:
+      "      node.#scanWallet(() => wallet.scanChain(chain, 1, { to: chain.height, signal: node.#stopping.signal }));\n",
     to: "",
     tests: ["tests/wallet_cli_test.ts"],
   },

@@ -188,6 +188,11 @@ export class Mempool implements CoinView {
   #entries = new Map<string, PoolEntry>();
   #spentBy = new Map<string, PoolEntry>();
   /**
+   * Entries by the key hashes their outputs pay: a wallet's coins in the pool are found without a walk over
+   * the whole pool (a node paying 40 times a second under the stress load walked thousands of entries each time).
+   */
+  #byPkh = new Map<string, Set<PoolEntry>>();
+  /**
    * Every entry, ascending by `evictsBefore`: built when the pool first needs to evict (one sort), kept up to
    * date while it is near full (a binary search and a move per change), dropped when the pool empties out, so
    * a pool with room pays nothing for it.
@@ -282,12 +287,21 @@ export class Mempool implements CoinView {
 
   /** Outputs of pool transactions paying any of `pubKeyHashes`. */
   coinsOf(pubKeyHashes: ReadonlySet<string>): OwnedCoin[] {
+    // The entries paying any of them, through the smaller side: the keys asked for or the keys the pool pays.
+    const paying = new Set<PoolEntry>();
+    if (pubKeyHashes.size <= this.#byPkh.size) {
+      for (const pkh of pubKeyHashes) for (const e of this.#byPkh.get(pkh) ?? []) paying.add(e);
+    } else {
+      for (const [pkh, set] of this.#byPkh) if (pubKeyHashes.has(pkh)) { for (const e of set) paying.add(e); }
+    }
     const out: OwnedCoin[] = [];
-    for (const e of this.#entries.values()) {
+    const height = this.#chain.height + 1;
+    // Oldest first, as the pool holds them (coin selection breaks ties in this order).
+    for (const e of [...paying].sort((a, b) => a.seq - b.seq)) {
       e.tx.outputs.forEach((o, index) => {
-        if (pubKeyHashes.has(o.pubKeyHash)) {
-          out.push({ outpoint: { txid: e.txid, index }, coin: this.getCoin({ txid: e.txid, index })! });
-        }
+        if (!pubKeyHashes.has(o.pubKeyHash)) return;
+        const coin = { amount: o.amount, pubKeyHash: o.pubKeyHash, height, coinbase: false };
+        out.push({ outpoint: { txid: e.txid, index }, coin });
       });
     }
     return out;
@@ -591,6 +605,11 @@ export class Mempool implements CoinView {
     for (const p of plan.parents) p.children.add(e);
     this.#entries.set(id, e);
     for (const i of tx.inputs) this.#spentBy.set(outpointKey(i.prevout), e);
+    for (const o of tx.outputs) {
+      const set = this.#byPkh.get(o.pubKeyHash);
+      if (set) set.add(e);
+      else this.#byPkh.set(o.pubKeyHash, new Set([e]));
+    }
     this.#byFeeRate?.splice(this.#feeRateIndex(this.#byFeeRate, e), 0, e);
     this.#bytes += size;
     this.#fees += plan.fee;
@@ -630,6 +649,10 @@ export class Mempool implements CoinView {
       for (const p of x.parents) p.children.delete(x);
       for (const c of x.children) c.parents.delete(x);
       this.#entries.delete(x.txid);
+      for (const o of x.tx.outputs) {
+        const set = this.#byPkh.get(o.pubKeyHash);
+        if (set?.delete(x) && set.size === 0) this.#byPkh.delete(o.pubKeyHash);
+      }
       for (const i of x.tx.inputs) {
         const key = outpointKey(i.prevout);
         if (this.#spentBy.get(key) === x) this.#spentBy.delete(key);

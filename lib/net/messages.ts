@@ -12,8 +12,14 @@ import { MAX_STANDARD_TX_SIZE } from "../consensus/policy.ts";
  * super-peer overlay with claimed ids, 1 the star with elections.
  */
 export const PROTOCOL_VERSION = 3;
-/** The oldest protocol this node talks to. */
-export const MIN_PROTOCOL_VERSION = 3;
+/**
+ * The previous protocol, for one release of a rolling upgrade: its nodes prove no node id, so they may still
+ * join this node as Peers (only by dialling it, their role and other claims ignored, flagged in `status`),
+ * never serve as anyone's SuperPeer. A node of an older protocol is refused with a reason.
+ */
+export const LEGACY_PROTOCOL_VERSION = 2;
+/** The oldest protocol this node talks to (`LEGACY_PROTOCOL_VERSION`, as a Peer it serves only). */
+export const MIN_PROTOCOL_VERSION = LEGACY_PROTOCOL_VERSION;
 
 /** Most ids in one `inv`, `getdata` or `notfound`. */
 export const MAX_INV = 1000;

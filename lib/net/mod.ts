@@ -25,7 +25,7 @@
  * assert.deepEqual(parseHostPort("[::1]:8765"), { hostname: "::1", port: 8765 });
  * assert.throws(() => parseHostPort("lan-box:99999"), AddressFormatError);
  *
- * // The hub first, then fallbacks; a line that is no address becomes a warning.
+ * // The primary SuperPeer first, then fallbacks; a line that is no address becomes a warning.
  * const { addrs, warnings } = parseTracker("10.0.0.5 8765\n10.0.0.6:8765\nnot an address\n");
  * assert.deepEqual(addrs.map((a) => `${a.hostname}:${a.port}`), ["10.0.0.5:8765", "10.0.0.6:8765"]);
  * assert.equal(warnings.length, 1);

@@ -9,7 +9,7 @@ import { fromHex, toHex } from "../crypto/hex.ts";
 import { BlockSync } from "./block_sync.ts";
 import { CompactRelay } from "./compact_relay.ts";
 import type { LedgerPort, Verdict } from "./ledger_port.ts";
-import type { Link } from "./link.ts";
+import { isLegacy, type Link } from "./link.ts";
 import { MALFORMED_SCORE } from "./ban.ts";
 import { type HelloMessage, MAX_BLOCKS_PER_MESSAGE, MAX_HASHES, MAX_INV, type Message } from "./messages.ts";
 import { ServeQueue } from "./serve.ts";
@@ -89,8 +89,12 @@ export class Relay {
    */
   pushBlock(bytes: Uint8Array, targets: Link[]): void {
     if (!targets.length) return;
-    const msg = this.#compact.message(bytes) ?? { type: "block", data: toHex(bytes) } as const;
-    for (const t of targets) t.conn.send(msg);
+    // A protocol-2 Peer knows no cmpctblock: it gets the block whole.
+    const compact = targets.some((t) => !isLegacy(t)) ? this.#compact.message(bytes) : undefined;
+    let whole: Message | undefined;
+    for (const t of targets) {
+      t.conn.send(compact && !isLegacy(t) ? compact : whole ??= { type: "block", data: toHex(bytes) });
+    }
   }
 
   /** Looks for a stalled download (the network calls it about every second). */
@@ -105,8 +109,12 @@ export class Relay {
     for (const t of targets) t.conn.send({ type: "tx", data });
   }
 
-  /** `link` has blocks we lack: it serves the download, and leads one if none runs. */
+  /**
+   * `link` has blocks we lack: it serves the download, and leads one if none runs. A protocol-2 Peer knows no
+   * gethashes: it is never asked (it downloads from us with getblocks, which we serve).
+   */
   #startSync(link: Link): void {
+    if (isLegacy(link)) return;
     if (!this.#sync.active) this.#syncFrom = this.#ledger.tip().hash;
     this.#sync.offer(link);
   }

@@ -63,3 +63,18 @@ async function syncDirectory(path: string): Promise<void> {
     }
   } catch { /* the file is written; only its durability across a power cut is less certain */ }
 }
+
+/**
+ * The text of `path`, or undefined when there is no such file (a first start). Any other failure (no
+ * permission, a directory in its place) is thrown: a file that exists but cannot be read is never taken for
+ * a missing one.
+ * @example const text = await readTextIfExists(`${dataDir}/bans.json`); // undefined on a first start
+ */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
