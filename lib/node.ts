@@ -21,7 +21,7 @@ import {
   txid,
 } from "./primitives/transaction.ts";
 import { type DirLock, lockDataDir } from "./store/lock.ts";
-import { openStore, type Store } from "./store/store.ts";
+import type { Store } from "./store/store.ts";
 import { Wallet, type WalletView, walletViewOf } from "./wallet/wallet.ts";
 import { RecentFeeRates, suggestFeeRate } from "./wallet/fee_rate.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
@@ -217,6 +217,13 @@ export class Node {
   /** Payments are built one at a time, so two at once never pick the same coins. */
   #sending = new SerialQueue();
   #feeRates = new RecentFeeRates();
+  /**
+   * The wallet's scans in chain order: the start-up rescan, then the blocks of chain updates that came while
+   * it ran. `#walletScansQueued` counts those not finished; at 0 an update is scanned at once.
+   */
+  #walletScans = new SerialQueue();
+  #walletScansQueued = 0;
+  #stopping = new AbortController();
   #clock = new ClockSkew();
   #clockWarning: string | null = null;
 
@@ -309,12 +316,10 @@ export class Node {
       // Read the wallet before the store may be created or migrated: a wallet this program refuses (newer,
       // corrupt, another network's) must leave the whole data directory as it was.
       await Wallet.check(`${config.dataDir}/wallet.json`, params);
-      store = openStore(`${config.dataDir}/chain.sqlite`);
+      store = config.openStore(`${config.dataDir}/chain.sqlite`);
       const verifier = new VerifyQueue(pool.capacity, pool.check);
       const chain = Chain.open(store, params, { verifier });
       const wallet = await Wallet.open(`${config.dataDir}/wallet.json`, params);
-      // The rescan: the wallet's history and used addresses come from the chain itself.
-      await wallet.scanChain(chain);
       const bans = await BanList.open(`${config.dataDir}/bans.json`);
       // The node key (node_key, 0600): its public key is this node's id, kept across restarts.
       const identity = await loadOrCreateIdentity(config.dataDir);
@@ -330,6 +335,10 @@ export class Node {
         trackerWarnings: known.warnings,
         identity,
       });
+      // The rescan: the wallet's history and used addresses come from the chain itself. It runs in the
+      // background (with 10,000 blocks it took 230-380 ms of a 430-640 ms start); blocks connected meanwhile
+      // are scanned after it, in order. `walletScanned` waits for it.
+      node.#scanWallet(() => wallet.scanChain(chain, 1, { to: chain.height, signal: node.#stopping.signal }));
       // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
       await node.#afterChainUpdate(await chain.resume(), "local");
       node.#knewNobody = !config.connect && known.addrs.length === 0;
@@ -341,6 +350,20 @@ export class Node {
       lock.release();
       throw e;
     }
+  }
+
+  /**
+   * Resolves once the wallet has scanned every block connected so far (the start-up rescan included): its
+   * history and used addresses are then complete. Balances never wait: they come from the coins.
+   */
+  async walletScanned(): Promise<void> {
+    await this.#walletScans.idle();
+  }
+
+  /** Runs a wallet scan after those queued before it; a failed one is left to the next start's rescan. */
+  #scanWallet(scan: () => Promise<unknown>): void {
+    this.#walletScansQueued++;
+    this.#walletScans.run(scan).catch(() => {}).finally(() => this.#walletScansQueued--);
   }
 
   /** True when this node started knowing no address (an empty tracker file, no `--connect`). */
@@ -531,10 +554,11 @@ export class Node {
         () => this.wallet.createTransaction(spendable, address, amount, { feeRate: opts.feeRate }),
       );
       const txid = await this.submitTx(tx);
-      // Its change address is now used. The key was saved with the pool long before, so the mark can be saved
-      // after the reply (a crash before it only leaves the mark to the next start's rescan).
+      // Its change address is now used. The key is on disk already (the wallet saw to it), so the mark is
+      // saved after the reply, once for the payments of the next second (a crash before it only leaves the
+      // mark to the next start's rescan): 40 payments a second wrote the whole wallet file 40 times.
       this.wallet.sawTransaction(tx);
-      this.wallet.flush().catch(() => {});
+      this.wallet.saveSoon();
       return { txid, fee };
     });
   }
@@ -577,10 +601,15 @@ export class Node {
     // Transactions a reorg put back in the mempool are news to peers that never saw them unconfirmed.
     for (const e of restored) this.net.relayTx(encodeTransaction(e.tx));
     if (update.connected.length) { for (const w of this.#tipWatchers) w(); }
-    for (const { height } of update.disconnected) this.wallet.disconnectFrom(height);
-    for (const { block, height } of update.connected) this.wallet.scanBlock(block, height);
-    // Used marks the file misses are found again by the next start's rescan: a failed save stops nothing.
-    await this.wallet.flush().catch(() => {});
+    const scan = () => {
+      for (const { height } of update.disconnected) this.wallet.disconnectFrom(height);
+      for (const { block, height } of update.connected) this.wallet.scanBlock(block, height);
+      // Used marks the file misses are found again by the next start's rescan: a failed save stops nothing.
+      return this.wallet.flush().catch(() => {});
+    };
+    // In order: behind the start-up rescan while it runs, at once (before the events) otherwise.
+    if (this.#walletScansQueued > 0) this.#scanWallet(scan);
+    else await scan();
     if (update.disconnected.length) {
       this.#emit({
         type: "reorg",
@@ -715,11 +744,13 @@ export class Node {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.#stopping.abort();
     this.#stalls.stop();
     await this.#miner?.close();
     await this.net.stop();
     this.#discovery.close();
     await this.#bans.flush().catch(() => {}); // a ban that could not be written still held while we ran
+    await this.#walletScans.idle(); // a rescan stops at its next turn
     await this.wallet.flush().catch(() => {}); // and a used mark not yet saved (the next rescan finds it too)
     await this.wallet.settled();
     // Checks still running finish in this thread (nothing is left unverified), then the store closes.

@@ -243,3 +243,33 @@ Deno.test("a payment's change key is on disk before the payment exists, also onc
     }
   }, "peerchain-wallet-");
 });
+
+Deno.test("saveSoon: the used marks of many payments wait and go to disk in one save; flush writes them at once", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/wallet.json`;
+    const w = await Wallet.open(path, regtest);
+    const coin = {
+      outpoint: { txid: "ab".repeat(32), index: 0 },
+      coin: { amount: 50 * 1e8, pubKeyHash: w.pubKeyHash, height: 1, coinbase: false },
+    };
+    const view = {
+      height: 100,
+      coinbaseMaturity: 10,
+      coinsOf: () => [coin],
+      mempoolCoinsOf: () => [],
+      isSpentInMempool: () => false,
+    };
+    const other = encodeAddress("cd".repeat(20), regtest.addressPrefix);
+    const usedOnDisk = async () => JSON.parse(await Deno.readTextFile(path)).change.used;
+    const before = await usedOnDisk();
+    for (let i = 0; i < 20; i++) {
+      const { tx } = await w.createTransaction(view, other, 1e8);
+      w.sawTransaction(tx);
+      w.saveSoon();
+      await w.settled();
+      assert.equal(await usedOnDisk(), before, `payment ${i}: no save of its own`);
+    }
+    await w.flush();
+    assert.equal(await usedOnDisk(), before + 20, "flush wrote every mark");
+  }, "peerchain-wallet-");
+});

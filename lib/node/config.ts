@@ -10,6 +10,7 @@ import { type NetworkConfig, type NetworkTimings, resolveNetworkConfig } from ".
 import type { NetworkEvent } from "../net/network.ts";
 import { learnedTrackerPath } from "../net/tracker.ts";
 import { defaultMiningThreads } from "../mining/pool.ts";
+import { openStore, type Store } from "../store/store.ts";
 
 /** What a node reports as it happens. */
 export type NodeEvent =
@@ -56,6 +57,8 @@ export interface NodeOptions {
   maxPeers?: number;
   /** Look for SuperPeers on the LAN by UDP broadcast when no remembered address answers (`--discover`). */
   discover?: boolean;
+  /** Opens the chain store at a path (default `openStore`): a test hands in one whose writes fail on demand. */
+  openStore?: (path: string) => Store;
   /**
    * The network's timings (tests run with short ones); one left out, or given as `undefined` (the command
    * line passes the timing flags it was not given), keeps its `DEFAULT_TIMINGS` value.
@@ -87,6 +90,8 @@ export interface NodeConfig {
   readonly threads: number;
   /** LAN discovery on from the start. */
   readonly discover: boolean;
+  /** Opens the chain store at a path. */
+  readonly openStore: (path: string) => Store;
   /** The network's numbers, resolved by the network's own `resolveNetworkConfig`: every timing, the capacity. */
   readonly net: Readonly<NetworkConfig>;
 }
@@ -127,6 +132,7 @@ export function resolveNodeOptions(opts: NodeOptions): NodeConfig {
     onEvent: opts.onEvent,
     threads,
     discover: opts.discover ?? false,
+    openStore: opts.openStore ?? openStore,
     net,
   };
 }

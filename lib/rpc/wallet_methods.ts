@@ -57,7 +57,8 @@ export const WALLET_METHODS: Record<string, Method> = {
     refusing(() =>
       node.wallet.withPassphrase(passphraseParam(passphrase), () => Promise.resolve(node.wallet.backup()))
     ),
-  "wallet.history": (node): WalletHistoryRow[] => {
+  "wallet.history": async (node): Promise<WalletHistoryRow[]> => {
+    await node.walletScanned(); // the start-up rescan, when a call comes right after the start
     const mempool = node.mempool.entries().map((e) => e.tx);
     return node.wallet.history({ height: node.chain.height }, mempool).map((e) => ({
       txid: e.txid,

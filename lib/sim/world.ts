@@ -18,7 +18,8 @@ import type { TrackerContents, TrackerFile } from "../net/tracker.ts";
 import { type LanModel, MemoryNet, SIM_PORT } from "./memory_transport.ts";
 import { SimKeys } from "./sim_keys.ts";
 import { type SybilAnswers, SybilBand, type SybilFlood } from "./sybil.ts";
-import { type Random, randomInt, sample, seededRandom } from "./random.ts";
+import { type Random, randomInt, seededRandom } from "./random.ts";
+import { sample } from "../net/overlay.ts";
 import { BlockStore, type SimBlock, SimLedger } from "./sim_ledger.ts";
 import { type NodeClock, VirtualClock } from "./virtual_clock.ts";
 
@@ -311,10 +312,13 @@ export class World {
     return { honest, captured, alone };
   }
 
-  /** Creates a node (not started): the next address, a fresh id, its own tracker copy, ledger and clock. */
-  addNode(): SimNode {
+  /**
+   * Creates a node (not started): the next address, a fresh id, its own tracker copy, ledger and clock. `at`
+   * puts it on a given host and port instead (several nodes on one machine), with options of its own.
+   */
+  addNode(at: { host?: string; port?: number; network?: WorldNetworkOptions } = {}): SimNode {
     const index = this.nodes.length;
-    const host = hostOf(index);
+    const host = at.host ?? hostOf(index), port = at.port ?? SIM_PORT;
     let id = "";
     do {
       id = "";
@@ -326,7 +330,7 @@ export class World {
       index,
       id,
       host,
-      listen: `${host}:${SIM_PORT}`,
+      listen: `${host}:${port}`,
       ledger,
       clock,
       net: undefined,
@@ -335,9 +339,10 @@ export class World {
     };
     node.net = new Network(ledger, {
       ...this.#opts.network,
+      ...at.network,
       identity: this.keys.identity(id, randomInt(this.#secrets, 0x100000000)),
       checkSignature: this.keys.check,
-      bind: { hostname: host, port: SIM_PORT },
+      bind: { hostname: host, port },
       tracker: memoryTracker(this.#tracker),
       transport: this.lan.transport(host, clock),
       clock,
@@ -461,14 +466,14 @@ export class World {
       if (sp) chosen.push(sp);
     }
     const rest = this.running().filter((n) => !chosen.includes(n));
-    chosen.push(...sample(this.#pick, rest, count - chosen.length));
+    chosen.push(...sample(rest, count - chosen.length, this.#pick));
     for (const n of chosen) this.freeze(n);
     return chosen;
   }
 
   /** Splits the live nodes at random into `groups` groups of about equal size and partitions the LAN so. */
   partitionAtRandom(groups: number): SimNode[][] {
-    const shuffled = sample(this.#pick, this.live(), this.#live);
+    const shuffled = sample(this.live(), this.#live, this.#pick);
     const out: SimNode[][] = Array.from({ length: groups }, () => []);
     shuffled.forEach((n, i) => out[i % groups].push(n));
     this.partition(out);
