@@ -368,6 +368,15 @@ const noTracker: TrackerFile = {
 
 // ---- the table ----
 
+/** How many of `n` event streams from `host` a fresh `EventStreams` opens. */
+function streamsOpened(host: string, n: number): number {
+  const streams = new EventStreams();
+  let opened = 0;
+  for (let i = 0; i < n; i++) if (streams.open(host, "json", [])) opened++;
+  streams.close();
+  return opened;
+}
+
 const BOUNDS: Bound[] = [
   {
     name: "DIR_MAX_PER_SOURCE",
@@ -606,26 +615,14 @@ const BOUNDS: Bound[] = [
     what: "explorer event streams open at once",
     dimension: "count",
     limit: 128,
-    probe(n) {
-      const streams = new EventStreams();
-      let opened = 0;
-      for (let i = 0; i < n; i++) if (streams.open("127.0.0.1", "json", [])) opened++;
-      streams.close();
-      return opened;
-    },
+    probe: (n) => streamsOpened("127.0.0.1", n),
   },
   {
     name: "EventStreams maxPerHost (16)",
     what: "explorer event streams from one LAN host",
     dimension: "count",
     limit: 16,
-    probe(n) {
-      const streams = new EventStreams();
-      let opened = 0;
-      for (let i = 0; i < n; i++) if (streams.open("192.168.1.9", "json", [])) opened++;
-      streams.close();
-      return opened;
-    },
+    probe: (n) => streamsOpened("192.168.1.9", n),
   },
   {
     name: "EventStreams maxQueue (64)",
