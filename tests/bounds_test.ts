@@ -27,7 +27,7 @@ import {
 import { EventStreams } from "../lib/explorer/events.ts";
 import { VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
-import { World } from "../lib/sim/world.ts";
+import { type SimNode, World } from "../lib/sim/world.ts";
 import { SIM_PORT } from "../lib/sim/memory_transport.ts";
 import { makeBlock, mine, newKey, newLedger, spend, type TestKey } from "./support/ledger.ts";
 import { COIN_AMOUNT, fundedLedger } from "./support/rules.ts";
@@ -368,6 +368,15 @@ const noTracker: TrackerFile = {
 
 // ---- the table ----
 
+/** A simulated LAN whose first node has become its SuperPeer (3 s of virtual time). */
+async function settledSuperPeer(): Promise<{ w: World; sp: SimNode }> {
+  const w = new World({ seed: 1, trackerSeeds: 1 });
+  const sp = w.addNode();
+  w.start(sp);
+  await w.clock.advance(3_000);
+  return { w, sp };
+}
+
 /** How many of `n` event streams from `host` a fresh `EventStreams` opens. */
 function streamsOpened(host: string, n: number): number {
   const streams = new EventStreams();
@@ -418,10 +427,7 @@ const BOUNDS: Bound[] = [
     dimension: "count",
     limit: config.DEFAULT_MAX_PEERS,
     async probe(n) {
-      const w = new World({ seed: 1, trackerSeeds: 1 });
-      const sp = w.addNode();
-      w.start(sp);
-      await w.clock.advance(3_000);
+      const { w, sp } = await settledSuperPeer();
       for (let i = 0; i < n; i++) {
         w.start(w.addNode());
         await w.clock.advance(200);
@@ -436,10 +442,7 @@ const BOUNDS: Bound[] = [
     dimension: "count",
     limit: config.MAX_WAITING_LINKS,
     async probe(n) {
-      const w = new World({ seed: 1, trackerSeeds: 1 });
-      const sp = w.addNode();
-      w.start(sp);
-      await w.clock.advance(3_000);
+      const { w, sp } = await settledSuperPeer();
       for (let i = 0; i < n; i++) {
         w.lan.transport(`10.0.8.${i + 1}`).dial({ hostname: sp.host, port: SIM_PORT }, 1_000);
         await w.clock.advance(10); // well within the handshake's time
