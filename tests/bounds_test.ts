@@ -34,7 +34,7 @@ import {
 import { EventStreams } from "../lib/explorer/events.ts";
 import { VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
-import { World } from "../lib/sim/world.ts";
+import { type SimNode, World } from "../lib/sim/world.ts";
 import { SIM_PORT } from "../lib/sim/memory_transport.ts";
 import { makeBlock, mine, newKey, newLedger, spend, type TestKey } from "./support/ledger.ts";
 import { COIN_AMOUNT, fundedLedger } from "./support/rules.ts";
@@ -418,6 +418,24 @@ function syncWindow(
   return sync.window;
 }
 
+/** A simulated LAN whose first node has become its SuperPeer (3 s of virtual time). */
+async function settledSuperPeer(): Promise<{ w: World; sp: SimNode }> {
+  const w = new World({ seed: 1, trackerSeeds: 1 });
+  const sp = w.addNode();
+  w.start(sp);
+  await w.clock.advance(3_000);
+  return { w, sp };
+}
+
+/** How many of `n` event streams from `host` a fresh `EventStreams` opens. */
+function streamsOpened(host: string, n: number): number {
+  const streams = new EventStreams();
+  let opened = 0;
+  for (let i = 0; i < n; i++) if (streams.open(host, "json", [])) opened++;
+  streams.close();
+  return opened;
+}
+
 const BOUNDS: Bound[] = [
   {
     name: "SYNC_WINDOW",
@@ -524,10 +542,7 @@ const BOUNDS: Bound[] = [
     dimension: "count",
     limit: config.DEFAULT_MAX_PEERS,
     async probe(n) {
-      const w = new World({ seed: 1, trackerSeeds: 1 });
-      const sp = w.addNode();
-      w.start(sp);
-      await w.clock.advance(3_000);
+      const { w, sp } = await settledSuperPeer();
       for (let i = 0; i < n; i++) {
         w.start(w.addNode());
         await w.clock.advance(200);
@@ -542,10 +557,7 @@ const BOUNDS: Bound[] = [
     dimension: "count",
     limit: config.MAX_WAITING_LINKS,
     async probe(n) {
-      const w = new World({ seed: 1, trackerSeeds: 1 });
-      const sp = w.addNode();
-      w.start(sp);
-      await w.clock.advance(3_000);
+      const { w, sp } = await settledSuperPeer();
       for (let i = 0; i < n; i++) {
         w.lan.transport(`10.0.8.${i + 1}`).dial({ hostname: sp.host, port: SIM_PORT }, 1_000);
         await w.clock.advance(10); // well within the handshake's time
@@ -721,26 +733,14 @@ const BOUNDS: Bound[] = [
     what: "explorer event streams open at once",
     dimension: "count",
     limit: 128,
-    probe(n) {
-      const streams = new EventStreams();
-      let opened = 0;
-      for (let i = 0; i < n; i++) if (streams.open("127.0.0.1", "json", [])) opened++;
-      streams.close();
-      return opened;
-    },
+    probe: (n) => streamsOpened("127.0.0.1", n),
   },
   {
     name: "EventStreams maxPerHost (16)",
     what: "explorer event streams from one LAN host",
     dimension: "count",
     limit: 16,
-    probe(n) {
-      const streams = new EventStreams();
-      let opened = 0;
-      for (let i = 0; i < n; i++) if (streams.open("192.168.1.9", "json", [])) opened++;
-      streams.close();
-      return opened;
-    },
+    probe: (n) => streamsOpened("192.168.1.9", n),
   },
   {
     name: "EventStreams maxQueue (64)",
