@@ -25,6 +25,7 @@ import type { Store } from "./store/store.ts";
 import { Wallet, type WalletView, walletViewOf } from "./wallet/wallet.ts";
 import { RecentFeeRates, suggestFeeRate } from "./wallet/fee_rate.ts";
 import type { LedgerPort, Verdict } from "./net/ledger_port.ts";
+import { compactLedger } from "./node/compact.ts";
 import { malformed, refused } from "./node/verdict.ts";
 import { countVerdict } from "./runtime/metrics.ts";
 import { BanList } from "./net/ban.ts";
@@ -649,6 +650,7 @@ export class Node {
         this.receiveBlock(bytes, requested, from).then((v) => countVerdict("block", v)),
       receiveTx: (bytes) => this.receiveTx(bytes).then((v) => countVerdict("tx", v)),
       pendingTxids: () => this.mempool.entries().map((e) => e.txid),
+      ...compactLedger(this.chain, this.mempool),
       peerTip: (height) => this.#sync.announce(height),
     };
   }

@@ -14,6 +14,13 @@ import { AddressBook } from "../lib/net/address_book.ts";
 import { BanList } from "../lib/net/ban.ts";
 import * as config from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
+import { CompactRelay, MAX_WAITING_COMPACT, MAX_WAITING_COMPACT_BYTES } from "../lib/net/compact_relay.ts";
+import { BlockSync, SYNC_PER_LINK, SYNC_WINDOW, SYNC_WINDOW_BYTES } from "../lib/net/block_sync.ts";
+import type { LedgerPort } from "../lib/net/ledger_port.ts";
+import type { Link } from "../lib/net/link.ts";
+import { MAX_BLOCKTXN, MAX_HASHES, parseMessage } from "../lib/net/messages.ts";
+import { ServeQueue } from "../lib/net/serve.ts";
+import { MAX_SHORT_IDS } from "../lib/primitives/compact_block.ts";
 import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME } from "../lib/net/frame.ts";
 import type { TrackerFile } from "../lib/net/tracker.ts";
 import type { BlockHeader } from "../lib/primitives/header.ts";
@@ -27,7 +34,7 @@ import {
 import { EventStreams } from "../lib/explorer/events.ts";
 import { VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
-import { World } from "../lib/sim/world.ts";
+import { type SimNode, World } from "../lib/sim/world.ts";
 import { SIM_PORT } from "../lib/sim/memory_transport.ts";
 import { makeBlock, mine, newKey, newLedger, spend, type TestKey } from "./support/ledger.ts";
 import { COIN_AMOUNT, fundedLedger } from "./support/rules.ts";
@@ -368,7 +375,133 @@ const noTracker: TrackerFile = {
 
 // ---- the table ----
 
+/**
+ * A compact relay whose ledger lacks every transaction of every compact block (each waits for a `blocktxn`),
+ * fed compact blocks of these sizes in bytes; what it keeps waiting afterwards.
+ */
+async function waitingCompact(sizes: number[]): Promise<{ count: number; bytes: number }> {
+  let seq = 0;
+  const ledger = {
+    compactBlock: () => new Uint8Array(1),
+    rebuildCompact: () => ({ kind: "missing", id: (seq++).toString(16).padStart(64, "0"), missing: [1] }),
+  } as unknown as LedgerPort;
+  const link = { conn: { send: () => true, isClosed: false } } as unknown as Link;
+  const relay = new CompactRelay(ledger, {
+    takeBlock: () => Promise.resolve(),
+    orphan: () => {},
+    misbehaved: () => {},
+  }, new ServeQueue());
+  for (const size of sizes) {
+    await relay.onCompact(link, { type: "cmpctblock", data: "00".repeat(size) }, () => []);
+  }
+  return relay.waiting;
+}
+
+/**
+ * A block sync led by enough links to ask more than its window, over `want` blocks nobody has answered yet;
+ * then `sizes` bytes of blocks arrive out of order (never the next to connect). What its window holds.
+ */
+function syncWindow(
+  want: number,
+  sizes: number[] = [],
+): { inflight: number; arrived: number; bytes: number } {
+  const ids = Array.from({ length: want + 1 }, (_, i) => i.toString(16).padStart(64, "0"));
+  const ledger = { locator: () => [], has: () => false } as unknown as LedgerPort;
+  const sync = new BlockSync(ledger, { misbehaved: () => {}, now: () => 0, finished: () => {} });
+  const links = Array.from(
+    { length: Math.ceil(SYNC_WINDOW / SYNC_PER_LINK) + 1 },
+    () => ({ conn: { send: () => true, isClosed: false } }) as unknown as Link,
+  );
+  for (const l of links) sync.offer(l);
+  sync.onHashes(links[0], ids.slice(0, want));
+  sizes.forEach((size, i) => void sync.onBlock(links[0], ids[i + 1], new Uint8Array(size)));
+  return sync.window;
+}
+
+/** A simulated LAN whose first node has become its SuperPeer (3 s of virtual time). */
+async function settledSuperPeer(): Promise<{ w: World; sp: SimNode }> {
+  const w = new World({ seed: 1, trackerSeeds: 1 });
+  const sp = w.addNode();
+  w.start(sp);
+  await w.clock.advance(3_000);
+  return { w, sp };
+}
+
+/** How many of `n` event streams from `host` a fresh `EventStreams` opens. */
+function streamsOpened(host: string, n: number): number {
+  const streams = new EventStreams();
+  let opened = 0;
+  for (let i = 0; i < n; i++) if (streams.open(host, "json", [])) opened++;
+  streams.close();
+  return opened;
+}
+
 const BOUNDS: Bound[] = [
+  {
+    name: "SYNC_WINDOW",
+    what: "blocks a sync asks ahead of the next one to connect",
+    dimension: "count",
+    limit: SYNC_WINDOW,
+    probe: (n) => syncWindow(n).inflight,
+  },
+  {
+    name: "SYNC_WINDOW_BYTES",
+    what: "bytes of blocks a sync holds that wait for their turn",
+    dimension: "bytes",
+    limit: SYNC_WINDOW_BYTES,
+    probe(n) {
+      const part = 1_000_000, k = Math.floor((n - 1) / part);
+      return syncWindow(SYNC_WINDOW, [...Array(k).fill(part), n - k * part]).bytes;
+    },
+  },
+  {
+    name: "MAX_HASHES",
+    what: "block hashes one hashes message carries",
+    dimension: "count",
+    limit: MAX_HASHES,
+    probe(n) {
+      try {
+        const msg = parseMessage({ type: "hashes", ids: Array(n).fill("00".repeat(32)) });
+        return msg.type === "hashes" ? msg.ids.length : 0;
+      } catch {
+        return 0;
+      }
+    },
+  },
+  {
+    name: "MAX_WAITING_COMPACT",
+    what: "compact blocks kept while their missing transactions are asked for",
+    dimension: "count",
+    limit: MAX_WAITING_COMPACT,
+    async probe(n) {
+      return (await waitingCompact(Array(n).fill(100))).count;
+    },
+  },
+  {
+    name: "MAX_WAITING_COMPACT_BYTES",
+    what: "bytes of compact blocks kept while their missing transactions are asked for",
+    dimension: "bytes",
+    limit: MAX_WAITING_COMPACT_BYTES,
+    async probe(n) {
+      const part = 200_000, k = Math.floor((n - 1) / part);
+      return (await waitingCompact([...Array(k).fill(part), n - k * part])).bytes;
+    },
+  },
+  {
+    name: "MAX_BLOCKTXN",
+    what: "transactions one getblocktxn asks for",
+    dimension: "count",
+    limit: MAX_BLOCKTXN,
+    probe(n) {
+      const positions = Array.from({ length: n }, (_, i) => i + 1);
+      try {
+        const msg = parseMessage({ type: "getblocktxn", hash: "00".repeat(32), positions });
+        return msg.type === "getblocktxn" ? msg.positions.length : 0;
+      } catch {
+        return 0;
+      }
+    },
+  },
   {
     name: "DIR_MAX_PER_SOURCE",
     what: "directory entries one source link holds",
@@ -409,10 +542,7 @@ const BOUNDS: Bound[] = [
     dimension: "count",
     limit: config.DEFAULT_MAX_PEERS,
     async probe(n) {
-      const w = new World({ seed: 1, trackerSeeds: 1 });
-      const sp = w.addNode();
-      w.start(sp);
-      await w.clock.advance(3_000);
+      const { w, sp } = await settledSuperPeer();
       for (let i = 0; i < n; i++) {
         w.start(w.addNode());
         await w.clock.advance(200);
@@ -427,10 +557,7 @@ const BOUNDS: Bound[] = [
     dimension: "count",
     limit: config.MAX_WAITING_LINKS,
     async probe(n) {
-      const w = new World({ seed: 1, trackerSeeds: 1 });
-      const sp = w.addNode();
-      w.start(sp);
-      await w.clock.advance(3_000);
+      const { w, sp } = await settledSuperPeer();
       for (let i = 0; i < n; i++) {
         w.lan.transport(`10.0.8.${i + 1}`).dial({ hostname: sp.host, port: SIM_PORT }, 1_000);
         await w.clock.advance(10); // well within the handshake's time
@@ -606,26 +733,14 @@ const BOUNDS: Bound[] = [
     what: "explorer event streams open at once",
     dimension: "count",
     limit: 128,
-    probe(n) {
-      const streams = new EventStreams();
-      let opened = 0;
-      for (let i = 0; i < n; i++) if (streams.open("127.0.0.1", "json", [])) opened++;
-      streams.close();
-      return opened;
-    },
+    probe: (n) => streamsOpened("127.0.0.1", n),
   },
   {
     name: "EventStreams maxPerHost (16)",
     what: "explorer event streams from one LAN host",
     dimension: "count",
     limit: 16,
-    probe(n) {
-      const streams = new EventStreams();
-      let opened = 0;
-      for (let i = 0; i < n; i++) if (streams.open("192.168.1.9", "json", [])) opened++;
-      streams.close();
-      return opened;
-    },
+    probe: (n) => streamsOpened("192.168.1.9", n),
   },
   {
     name: "EventStreams maxQueue (64)",
@@ -711,6 +826,10 @@ const NO_ROW: Record<string, string> = {
   FAILOVER_MAX_DIALS:
     "dials of one failover, not a pool: failoverOrder's bound, tested in net_overlay_rules_test",
 };
+
+Deno.test("a getblocktxn or blocktxn can name every transaction of the largest block after its coinbase", () => {
+  assert.ok(MAX_BLOCKTXN >= MAX_SHORT_IDS, `MAX_BLOCKTXN ${MAX_BLOCKTXN} < MAX_SHORT_IDS ${MAX_SHORT_IDS}`);
+});
 
 Deno.test("every limit has a row in the bounds table, or a stated reason it has none", () => {
   const limits = [...Object.keys(policy), ...Object.keys(config), "MAX_FRAME"].filter((k) =>

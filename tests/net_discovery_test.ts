@@ -36,6 +36,7 @@ import { formatHostPort, parseHostPort } from "../lib/net/messages.ts";
 import { tcpTransport } from "../lib/net/transport.ts";
 import { seededRandom } from "./support/random.ts";
 import { sleep, waitFor } from "./support/wait.ts";
+import { idOf } from "../lib/node/compact.ts";
 
 /** Waits in one process: polled every 20 ms, the deadline as given (nothing here waits on another process). */
 const IN_PROCESS = { everyMs: 20, atLeastMs: 0 };
@@ -488,6 +489,7 @@ function stubLedger(): LedgerPort {
     receiveBlock: () => Promise.resolve({ kind: "known", id: "" }),
     receiveTx: () => Promise.resolve({ kind: "known", id: "" }),
     pendingTxids: () => [],
+    idOf,
   };
 }
 

@@ -14,7 +14,7 @@ import type { NodeStatus } from "../lib/node.ts";
 import { waitForOnePrimary, withCluster } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 import { seeded } from "./support/random.ts";
-import { Attacker, bigBlock, fakeTx, storeBytes } from "./support/hostile.ts";
+import { Attacker, bigBlock, fakeTx, pushSideBlock, storeBytes } from "./support/hostile.ts";
 
 const REGTEST = NETWORKS.regtest;
 const MB = 990_000;
@@ -26,16 +26,7 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
     await hub.rpc("mine", [1]);
     const now = Math.floor(Date.now() / 1000) + 600;
     // A 1 MB competitor of block 1, of equal work: kept by the hub (off the best chain), the getdata target.
-    const side = bigBlock(REGTEST.genesisHash, 1, now, MB, 1);
-    const sideHash = blockHashSync(side.header);
-    const pusher = await Attacker.open(hub.port);
-    await pusher.send(encodeFrame({ type: "block", data: encodeBlock(side).toHex() }));
-    await waitFor(
-      () => hub.rpc("block", [sideHash]).then(() => true, () => false),
-      15_000,
-      "the side block",
-    );
-    await pusher.close();
+    const sideHash = await pushSideBlock(hub, MB, 15_000);
     const b = await cluster.start("b"), c = await cluster.start("c");
     await waitForOnePrimary([hub, b, c], 20_000, "three nodes in one network");
     await b.rpc("mine", [REGTEST.coinbaseMaturity + 2]);

@@ -72,6 +72,9 @@ const NODE_FAILURE_TESTS = ["tests/node_store_failure_test.ts"];
 const ensureTrue = (cond: string) => ({ from: cond, to: "true" });
 
 /** Every plant, grouped by file. */
+/** Compact relay and pipelined sync, in process: about a second. */
+const RELAY_TESTS = ["tests/net_compact_test.ts", "tests/net_sync_test.ts"];
+
 export const PLANTS: Plant[] = [
   // lib/consensus/amount.ts
   {
@@ -1629,6 +1632,65 @@ export const PLANTS: Plant[] = [
     from: "if (!old || old.seq < e.seq) view.set(e.nodeId, e);",
     to: "if (!old || old.seq > e.seq) view.set(e.nodeId, e);",
     tests: WIRING_TESTS,
+  },
+  // Compact relay and pipelined sync (issue 22).
+  {
+    id: "compact-merkle",
+    rule:
+      "compact relay: a rebuilt block whose merkle root differs (a short-id collision) falls back to the full block",
+    file: "lib/primitives/compact_block.ts",
+    from:
+      'if (blockMerkleRoot(txs) !== header.merkleRoot) return { status: "failed", reason: "merkle-mismatch" };',
+    to: 'if (false) return { status: "failed", reason: "merkle-mismatch" };',
+    tests: RELAY_TESTS,
+  },
+  {
+    id: "compact-getblocktxn",
+    rule: "compact relay: only the missing transactions are asked for (getblocktxn), not the whole block",
+    file: "lib/net/compact_relay.ts",
+    from: 'link.conn.send({ type: "getblocktxn", hash: r.id, positions: r.missing });',
+    to: "this.#full(link, r.id);",
+    tests: RELAY_TESTS,
+  },
+  {
+    id: "compact-blocktxn-unasked",
+    rule: "compact relay: a blocktxn counts only as the answer, on that link, to our getblocktxn",
+    file: "lib/net/compact_relay.ts",
+    from: "if (!w || w.link !== link || !this.#ledger.rebuildCompact) {",
+    to: "if (!this.#ledger.rebuildCompact) {",
+    tests: RELAY_TESTS,
+  },
+  {
+    id: "relay-compact-push",
+    rule: "compact relay: a block is pushed compact",
+    file: "lib/net/relay.ts",
+    from: "const msg = this.#compact.message(bytes) ?? ",
+    to: "const msg = ",
+    tests: RELAY_TESTS,
+  },
+  {
+    id: "sync-window",
+    rule: "pipelined sync: no more than SYNC_WINDOW blocks are asked ahead",
+    file: "lib/net/block_sync.ts",
+    from: "const end = Math.min(this.#want.length, SYNC_WINDOW);",
+    to: "const end = this.#want.length;",
+    tests: RELAY_TESTS,
+  },
+  {
+    id: "sync-slow",
+    rule: "pipelined sync: a source silent for SYNC_SLOW_MS is dropped and its share asked elsewhere",
+    file: "lib/net/block_sync.ts",
+    from: "else if (s.inflight > 0 && now - s.last > SYNC_SLOW_MS) this.#drop(link);",
+    to: "else if (false) this.#drop(link);",
+    tests: RELAY_TESTS,
+  },
+  {
+    id: "sync-lead-lie",
+    rule: "pipelined sync: a lead answering notfound for blocks it named is scored",
+    file: "lib/net/block_sync.ts",
+    from: "this.#hooks.misbehaved(link, SYNC_LIE_SCORE,",
+    to: "if (false) this.#hooks.misbehaved(link, SYNC_LIE_SCORE,",
+    tests: RELAY_TESTS,
   },
 ];
 

@@ -46,7 +46,7 @@ export {
 export type { Discover, DiscoverHost } from "./discovery.ts";
 export type { Ban, BanList } from "./ban.ts";
 export type { Clock, Listener, Stream, TimerId, Transport } from "./transport.ts";
-export type { LedgerPort, TipInfo, Verdict } from "./ledger_port.ts";
+export type { CompactOutcome, LedgerPort, TipInfo, Verdict } from "./ledger_port.ts";
 export type { Link } from "./link.ts";
 export type { Connection } from "./connection.ts";
 export { encodeFrame, FrameDecoder, FrameError, type FrameObject, MAX_FRAME } from "./frame.ts";
@@ -61,10 +61,15 @@ export {
 export {
   AddressFormatError,
   type BlocksMessage,
+  type BlockTxnMessage,
+  type CompactBlockMessage,
   type DataMessage,
   type FullMessage,
   type GetAddrMessage,
   type GetBlocksMessage,
+  type GetBlockTxnMessage,
+  type GetHashesMessage,
+  type HashesMessage,
   type HelloMessage,
   type HostPort,
   type InvKind,

@@ -502,6 +502,7 @@ export class Network {
 
   /** Once a second: expire the directory, republish our entry, keep the mesh degree, consider stepping down. */
   #tick(): void {
+    this.#relay.tick(); // a stalled block download's share goes to other links
     const now = this.#clock.now();
     this.#joiner.expireDead(now);
     if (this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();

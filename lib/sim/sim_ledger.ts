@@ -182,6 +182,11 @@ export function hashOf(bytes: Uint8Array): string {
 /** Transactions one simulated ledger keeps at most (the oldest forgotten first). */
 export const SIM_TX_MAX = 1_000;
 
+/** A simulated transaction's id: the double SHA-256 of its bytes, display order. */
+function txIdOf(bytes: Uint8Array): string {
+  return toHexReversed(sha256dSync(bytes));
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -279,7 +284,7 @@ export class SimLedger implements LedgerPort {
     if (bytes.length === 0) {
       return { kind: "rejected", code: "sim", reason: "an empty transaction", score: 0 };
     }
-    const id = toHexReversed(sha256dSync(bytes));
+    const id = txIdOf(bytes);
     if (this.#txs.has(id)) return { kind: "known", id };
     this.#txs.set(id, bytes.slice());
     if (this.#txs.size > SIM_TX_MAX) this.#txs.delete(this.#txs.keys().next().value!);
@@ -288,6 +293,12 @@ export class SimLedger implements LedgerPort {
 
   pendingTxids(): string[] {
     return [];
+  }
+
+  idOf(kind: "block" | "tx", bytes: Uint8Array): string | undefined {
+    // A block is named by its header's hash, as #receive names it; a transaction as takeTx names it.
+    if (kind === "tx") return bytes.length ? txIdOf(bytes) : undefined;
+    return bytes.length >= HEADER_SIZE ? hashOf(bytes) : undefined;
   }
 
   /** Mines a block on this node's tip and connects it here; the caller relays `bytes`. */

@@ -18,7 +18,8 @@ import type { TrackerContents, TrackerFile } from "../net/tracker.ts";
 import { type LanModel, MemoryNet, SIM_PORT } from "./memory_transport.ts";
 import { SimKeys } from "./sim_keys.ts";
 import { type SybilAnswers, SybilBand, type SybilFlood } from "./sybil.ts";
-import { type Random, randomInt, sample, seededRandom } from "./random.ts";
+import { type Random, randomInt, seededRandom } from "./random.ts";
+import { sample } from "../net/overlay.ts";
 import { BlockStore, type SimBlock, SimLedger } from "./sim_ledger.ts";
 import { type NodeClock, VirtualClock } from "./virtual_clock.ts";
 
@@ -465,14 +466,14 @@ export class World {
       if (sp) chosen.push(sp);
     }
     const rest = this.running().filter((n) => !chosen.includes(n));
-    chosen.push(...sample(this.#pick, rest, count - chosen.length));
+    chosen.push(...sample(rest, count - chosen.length, this.#pick));
     for (const n of chosen) this.freeze(n);
     return chosen;
   }
 
   /** Splits the live nodes at random into `groups` groups of about equal size and partitions the LAN so. */
   partitionAtRandom(groups: number): SimNode[][] {
-    const shuffled = sample(this.#pick, this.live(), this.#live);
+    const shuffled = sample(this.live(), this.#live, this.#pick);
     const out: SimNode[][] = Array.from({ length: groups }, () => []);
     shuffled.forEach((n, i) => out[i % groups].push(n));
     this.partition(out);
