@@ -335,3 +335,38 @@ Deno.test("a joining node counts as refusals only full answers with nowhere else
   assert.equal(newcomer.net!.hub?.nodeId, roomy.id, "it joined the SuperPeer with room");
   assert.deepEqual(w.superPeers(), [a, b, roomy], "no new SuperPeer");
 });
+
+Deno.test("failover as wired: a Peer that lost its only SuperPeer dials the SuperPeers it greeted before first, and waits for their answer rather than promoting itself as the roster's successor", async () => {
+  // A slow LAN (120 ms each way): a join takes ~700 ms, longer than the successor waits for hearsay
+  // (SUCCESSOR_WAIT_MS) and shorter than it waits for SuperPeers it greeted (FAILOVER_WAIT_MS).
+  const w = new World({
+    seed: 21,
+    trackerSeeds: 1,
+    lan: { minLatencyMs: 120, maxLatencyMs: 120 },
+    network: { maxPeers: 1, ...NO_PINGS },
+  });
+  const [first, peer, other, otherMember] = [w.addNode(), w.addNode(), w.addNode(), w.addNode()];
+  w.start(first);
+  await w.clock.advance(3_000);
+  w.start(peer);
+  await w.clock.advance(3_000);
+  // While the Peer is stopped (SIGSTOP), a second SuperPeer appears and fills up.
+  w.freeze(peer);
+  for (const n of [other, otherMember]) {
+    w.start(n);
+    await w.clock.advance(3_000);
+  }
+  assert.deepEqual(membersOf(other), [otherMember.id]);
+  // Running again, the Peer hears of it and asks it for a second slot: turned away, but greeted.
+  w.thaw(peer);
+  await w.clock.advance(1_500);
+  assert.deepEqual(peer.net!.linkInfo().map((l) => l.nodeId), [first.id], "the Peer holds its first only");
+  // The second SuperPeer's member leaves as the first SuperPeer is SIGKILLed: the Peer, alone on the lost
+  // one's roster, is its successor, but the SuperPeer it greeted now has room.
+  w.stop(otherMember);
+  w.kill(first);
+  await w.clock.advance(3_000);
+  assert.equal(peer.net!.role, "peer", "it joined the SuperPeer it greeted instead of promoting itself");
+  assert.equal(peer.net!.hub?.nodeId, other.id);
+  assert.deepEqual(w.superPeers(), [other]);
+});

@@ -1626,6 +1626,15 @@ export const PLANTS: Plant[] = [
     tests: WIRING_TESTS,
   },
   {
+    id: "wired-failover-greeted",
+    rule:
+      "failover is fed which SuperPeers this node greeted (dialled first, waited for before the successor)",
+    file: "lib/net/joining.ts",
+    from: "      others,\n      (e) => this.#h.book.wasGreeted(e.listen),",
+    to: "      others,\n      () => false,",
+    tests: WIRING_TESTS,
+  },
+  {
     id: "wired-peer-view-newer",
     rule: "directory: a Peer's view of two SuperPeers' copies of an entry keeps the newer",
     file: "lib/net/network.ts",
