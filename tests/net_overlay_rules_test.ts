@@ -10,9 +10,11 @@ import {
   DIR_MAX_PER_SOURCE,
   DIR_MAX_SEQ_AHEAD_MS,
   DIR_TTL_MS,
+  FROZEN_SILENT_MS,
   MAX_LINKS_PER_HOST,
   MESH_DEGREE,
   PROMOTE_COOLDOWN_MS,
+  REPLACE_AFTER_MISSES,
 } from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
 import { DialBudget, TokenBucket } from "../lib/net/dial_budget.ts";
@@ -25,6 +27,7 @@ import {
   evictionVictim,
   failoverOrder,
   hostGroup,
+  judgeSuperPeers,
   type MeshCandidate,
   meshEvictionVictim,
   overHostLimit,
@@ -614,4 +617,22 @@ Deno.test("mesh eviction: never our own dials, never one that relayed a block, n
   assert.equal(meshEvictionVictim([...old, ...fakes, relayed, ours]), "fake9");
   const v6 = [m("a", "2001:db8::1", 200), m("b", "2001:db8::2", 201), m("c", "2001:db8::3", 202)];
   assert.equal(meshEvictionVictim([...old, m("x", "10.0.0.1", 300), ...v6]), "c", "a /64 is one host");
+});
+
+Deno.test("a Peer's two SuperPeers are judged on what it saw: a silent primary swaps only while the backup answers; one that misses blocks the other delivered is replaced", () => {
+  const ok = { silentMs: 100, misses: 0 };
+  assert.equal(judgeSuperPeers(ok, ok), "keep");
+  assert.equal(judgeSuperPeers({ silentMs: FROZEN_SILENT_MS, misses: 0 }, ok), "swap");
+  assert.equal(judgeSuperPeers({ silentMs: FROZEN_SILENT_MS - 1, misses: 0 }, ok), "keep");
+  // Both silent: this node stalled, or the LAN did: silence alone is no evidence against the primary.
+  assert.equal(
+    judgeSuperPeers({ silentMs: FROZEN_SILENT_MS, misses: 0 }, { silentMs: FROZEN_SILENT_MS, misses: 0 }),
+    "keep",
+  );
+  assert.equal(judgeSuperPeers({ silentMs: 100, misses: REPLACE_AFTER_MISSES }, ok), "replace-primary");
+  assert.equal(judgeSuperPeers({ silentMs: 100, misses: REPLACE_AFTER_MISSES - 1 }, ok), "keep");
+  assert.equal(judgeSuperPeers(ok, { silentMs: 100, misses: REPLACE_AFTER_MISSES }), "replace-backup");
+  // Both missing: neither delivered what the other did; nothing to tell them apart (the stale-tip check acts).
+  const bad = { silentMs: 100, misses: REPLACE_AFTER_MISSES };
+  assert.equal(judgeSuperPeers(bad, bad), "keep");
 });

@@ -121,6 +121,8 @@ export const DELIVERY_BOUND_MS = 1000;
 export const REPLACE_AFTER_MISSES = 2;
 /** A Peer that accepted no new block for this long (three 10 s target spacings) tries another SuperPeer, in ms. */
 export const STALE_TIP_MS = 30_000;
+/** ... and asks at most this many SuperPeers each time (its own book's pick, then those the answers name). */
+export const STALE_TIP_ASKS = 6;
 /** A Peer that found no second SuperPeer waits at most this long before it looks again, in ms. */
 export const BACKUP_RETRY_MAX_MS = 30_000;
 /** Dials a joining node runs at once. */

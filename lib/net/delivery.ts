@@ -102,10 +102,13 @@ export class DeliveryWatch {
     return judgeSuperPeers(primary, view(p.backup));
   }
 
-  /** True (once per `STALE_TIP_MS`) when no new block came for `STALE_TIP_MS`: time to try another SuperPeer. */
+  /**
+   * True when no new block came for `STALE_TIP_MS`: time to try another SuperPeer (again every third of that
+   * while it lasts).
+   */
   stale(): boolean {
     const now = this.#h.clock.now();
-    if (now - this.#lastNewBlock < STALE_TIP_MS || now - this.#lastStaleTry < STALE_TIP_MS) return false;
+    if (now - this.#lastNewBlock < STALE_TIP_MS || now - this.#lastStaleTry < STALE_TIP_MS / 3) return false;
     this.#lastStaleTry = now;
     return true;
   }

@@ -21,6 +21,7 @@ import {
   MAX_REDIRECTS,
   OWN_BOOK_SAMPLE,
   SELF_PROMOTE_MIN_MS,
+  STALE_TIP_ASKS,
   SUCCESSOR_RETRY_MS,
   SUCCESSOR_WAIT_MS,
 } from "./config.ts";
@@ -64,6 +65,8 @@ export interface JoiningHooks {
    * blocks this node lacks; true when kept.
    */
   extra(link: Link): boolean;
+  /** This node's tip height. */
+  tipHeight(): number;
   /** Lets go of a link we asked on and do not want. */
   release(link: Link, reason: string): void;
   /** The SuperPeer directory as this node knows it. */
@@ -93,11 +96,12 @@ export class Joining {
   /** When this node last promoted itself (`SELF_PROMOTE_MIN_MS` apart at least). */
   #lastOwnPromotion = -Infinity;
   /**
-   * Dials of addresses other nodes named (`full` and `redirect` answers): the mesh's dial budget (a global rate,
-   * no address again within `MESH_REDIAL_MS`), so answers cannot make a joining node dial without end or aim
-   * its dials at a third party. Its own book's addresses (tracker, greeted) are not counted.
+   * Dials of addresses other nodes named (`full` and `redirect` answers): the mesh's dial rate (4 a second,
+   * burst 16), so answers cannot make a joining node dial without end or aim its dials at a third party. An
+   * address is not dialled again within `SUCCESSOR_RETRY_MS` (the mesh's 5 s would stall a failover that
+   * is pointed twice to the successor that has just promoted). Its own book's addresses are not counted.
    */
-  #answerDials = new DialBudget();
+  #answerDials = new DialBudget({ redialMs: SUCCESSOR_RETRY_MS });
 
   /** Joining for the network behind `hooks`. */
   constructor(hooks: JoiningHooks) {
@@ -317,26 +321,42 @@ export class Joining {
         normalizeAddress(this.#h.advertise()) ?? this.#h.advertise(),
         ...this.#dead.keys(),
       ]);
-      const pick = chooseSecond(this.#h.directory(), exclude, this.#h.random, {
+      // The SuperPeers we hold told us of the others, and brought no block: its own book only (tracker
+      // lines, SuperPeers greeted and served), then what those answer.
+      const pick = chooseSecond([], exclude, this.#h.random, {
         greeted: (a) => this.#h.book.wasGreeted(a),
         served: (a) => this.#h.book.wasServed(a),
         primaryHost: r.primary.conn.remote.hostname,
         ownBook: this.#h.book.own(OWN_BOOK_SAMPLE),
       });
       const queue = pick ? [pick.listen] : [];
-      for (let hops = 0; queue.length && hops <= MAX_REDIRECTS && !this.#h.stopping(); hops++) {
+      const refusals: Refusal[] = [], reached: string[] = [];
+      for (let asked = 0; queue.length && asked < STALE_TIP_ASKS && !this.#h.stopping(); asked++) {
         const addr = queue.shift()!;
+        exclude.add(normalizeAddress(addr) ?? addr);
         const a = await this.#h.ask(addr, { kind: "join", primary: false, holds: entryOf(r.primary).nodeId });
+        if (this.#h.role().kind !== "peer") return;
         if (a.kind === "linked") {
-          if (exclude.has(entryOf(a.link).nodeId) || !this.#h.extra(a.link)) {
-            this.#h.release(a.link, "stale tip: no newer blocks there");
-          }
-          return;
+          const id = entryOf(a.link).nodeId;
+          if (!exclude.has(id) && this.#h.extra(a.link)) return;
+          this.#h.release(a.link, "stale tip: no newer blocks there");
+          exclude.add(id);
+          continue;
+        }
+        if (a.kind === "full" && (a.by.height ?? 0) > this.#h.tipHeight()) {
+          (refusals.push(a.by), reached.push(addr));
         }
         const named = a.kind === "full" ? a.try : a.kind === "redirect" ? a.to : [];
-        queue.push(
-          ...this.#budgeted(named.filter((t) => !exclude.has(normalizeAddress(t) ?? t))).slice(0, 1),
-        );
+        queue.push(...this.#budgeted(named.filter((t) => !exclude.has(normalizeAddress(t) ?? t))));
+      }
+      // Every SuperPeer reached that says it has blocks we lack turned us away (one that took us would have been
+      // kept), while ours bring none: capacity with the blocks is short, so this node adds some, linked to them
+      // (a SuperPeer takes mesh links). At most once per `SELF_PROMOTE_MIN_MS`, like every self-promotion.
+      if (refusals.length && this.#h.role().kind === "peer") {
+        await this.#promotionRate();
+        if (this.#h.role().kind !== "peer" || this.#h.stopping()) return;
+        this.#h.promote("stale tip: the SuperPeers with newer blocks are full");
+        for (const a of reached) this.#h.dialMesh(a);
       }
     } finally {
       this.#seeking = false;

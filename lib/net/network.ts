@@ -207,6 +207,7 @@ export class Network {
       ask: (addr, intent) => this.#handshake.ask(addr, intent),
       took: (link, reason, anyHost) => this.#tookSuperPeer(link, reason, anyHost),
       extra: (link) => this.#extraSuperPeer(link),
+      tipHeight: () => this.#ledger.tip().height,
       release: (link, reason) => {
         this.#state.delete(link);
         link.conn.close(reason);

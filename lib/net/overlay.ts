@@ -313,6 +313,8 @@ export interface Refusal {
   nodeId: string;
   /** Its socket address. */
   host: string;
+  /** The tip height its hello claimed (a claim: it only tells a stale Peer where blocks may be). */
+  height?: number;
 }
 
 /**
