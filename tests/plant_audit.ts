@@ -972,6 +972,15 @@ export const PLANTS: Plant[] = [
     tests: ["tests/net_delivery_test.ts"],
   },
   {
+    id: "join-dial-budget",
+    rule:
+      "a joining node dials addresses named in answers within the dial budget (no redirect storm, no reflector)",
+    file: "lib/net/joining.ts",
+    from: "return addrs.filter((a) => this.#answerDials.take(normalizeAddress(a) ?? a, now));",
+    to: 'return addrs.filter((a) => this.#answerDials && now >= 0 && a !== "");',
+    tests: ["tests/net_join_budget_test.ts"],
+  },
+  {
     id: "failover-bounded",
     rule: "failover dials greeted SuperPeers first and a bounded sample of hearsay",
     file: "lib/net/overlay.ts",
