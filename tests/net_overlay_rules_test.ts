@@ -10,9 +10,11 @@ import {
   DIR_MAX_PER_SOURCE,
   DIR_MAX_SEQ_AHEAD_MS,
   DIR_TTL_MS,
+  FROZEN_SILENT_MS,
   MAX_LINKS_PER_HOST,
   MESH_DEGREE,
   PROMOTE_COOLDOWN_MS,
+  REPLACE_AFTER_MISSES,
 } from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
 import { DialBudget, TokenBucket } from "../lib/net/dial_budget.ts";
@@ -25,6 +27,7 @@ import {
   evictionVictim,
   failoverOrder,
   hostGroup,
+  judgeSuperPeers,
   type MeshCandidate,
   meshEvictionVictim,
   overHostLimit,
@@ -226,7 +229,7 @@ Deno.test("a Peer's second SuperPeer: one with room, never its first or a dead o
   // and to one on another host than our primary; room decides only between equals.
   const liar = sp(9, { capacity: 10_000, load: 0, listen: "10.0.0.50:8765" });
   const full = sp(1, { load: 8 });
-  const greeted = (e: SuperPeerEntry) => e.nodeId === "sp1";
+  const greeted = (listen: string) => listen === full.listen;
   for (let i = 0; i < 20; i++) {
     assert.equal(chooseSecond([liar, full], new Set(), random, { greeted })?.nodeId, "sp1");
     assert.equal(
@@ -240,6 +243,67 @@ Deno.test("a Peer's second SuperPeer: one with room, never its first or a dead o
     "sp9",
     "with no evidence, room breaks the tie",
   );
+});
+
+Deno.test("a Peer's second SuperPeer: never on its primary's host while another host is known, its own book before its primary's word, delivery before greeting", () => {
+  const random = seededRandom(7);
+  // A band of liars on one host (10.9.9.9) names only itself; the primary is one of them.
+  const band = [1, 2, 3].map((i) =>
+    sp(90 + i, { capacity: 10_000, load: 0, listen: `10.9.9.9:${8000 + i}` })
+  );
+  const primaryHost = "10.9.9.9";
+  const honest = "10.0.0.5:8765"; // a tracker line: this node's own book
+  for (let i = 0; i < 20; i++) {
+    assert.deepEqual(
+      chooseSecond(band, new Set(["sp91"]), random, { primaryHost, ownBook: [honest] }),
+      { listen: honest },
+      "the own book on another host, not the primary's accomplices",
+    );
+  }
+  // Even when that address is excluded for now (asked a moment ago), the primary's host is not the answer.
+  assert.equal(
+    chooseSecond(band, new Set(["sp91", honest]), random, { primaryHost, ownBook: [honest] }),
+    undefined,
+  );
+  // With no other host known at all, the same host is better than nothing.
+  assert.equal(
+    chooseSecond(band, new Set(["sp91"]), random, { primaryHost })?.listen.startsWith("10.9.9.9"),
+    true,
+  );
+  // Loopback is one machine's own nodes: no host rule there.
+  const local = [sp(1, { listen: "127.0.0.1:9001" }), sp(2, { listen: "127.0.0.1:9002" })];
+  assert.equal(chooseSecond(local, new Set(["sp1"]), random, { primaryHost: "127.0.0.1" })?.nodeId, "sp2");
+  // Among other hosts: one that delivered to us beats one merely greeted, which beats the own book's others.
+  const a = sp(4), b = sp(5), c = sp(6);
+  const served = (l: string) => l === a.listen;
+  const greeted = (l: string) => l === a.listen || l === b.listen;
+  for (let i = 0; i < 20; i++) {
+    assert.equal(chooseSecond([a, b, c], new Set(), random, { served, greeted })?.nodeId, "sp4");
+    assert.equal(chooseSecond([b, c], new Set(), random, { served, greeted })?.nodeId, "sp5");
+    assert.equal(
+      chooseSecond([], new Set(), random, { ownBook: ["10.0.0.7:8765"] })?.listen,
+      "10.0.0.7:8765",
+    );
+  }
+});
+
+Deno.test("a full SuperPeer's pointers: one per host, those that delivered blocks to it before those that only claim room", () => {
+  const random = seededRandom(8);
+  const base = { capacity: 8, members: 8, now: 10_000, lastPromotion: -Infinity };
+  const band = [1, 2, 3, 4].map((i) => sp(90 + i, { capacity: 10_000, listen: `10.9.9.9:${8000 + i}` }));
+  const honest = [sp(2, { load: 6 }), sp(3, { load: 7 })];
+  for (let i = 0; i < 20; i++) {
+    const a = answerJoin({ ...base, others: [...band, ...honest] }, random);
+    assert.equal(
+      a.kind === "full" && a.try.filter((t) => t.startsWith("10.9.9.9")).length,
+      1,
+      "one per host",
+    );
+    assert.equal(a.kind === "full" && a.try.length, 3);
+    const delivered = (e: SuperPeerEntry) => e.nodeId === "sp3";
+    const b = answerJoin({ ...base, others: [...band, ...honest], delivered }, random);
+    assert.equal(b.kind === "full" && b.try[0], "10.0.0.3:8765", "the one that delivered, first");
+  }
 });
 
 Deno.test("promotion needs refusals by distinct proven keys, on distinct hosts where two answered; one liar's keys do not suffice", () => {
@@ -553,4 +617,22 @@ Deno.test("mesh eviction: never our own dials, never one that relayed a block, n
   assert.equal(meshEvictionVictim([...old, ...fakes, relayed, ours]), "fake9");
   const v6 = [m("a", "2001:db8::1", 200), m("b", "2001:db8::2", 201), m("c", "2001:db8::3", 202)];
   assert.equal(meshEvictionVictim([...old, m("x", "10.0.0.1", 300), ...v6]), "c", "a /64 is one host");
+});
+
+Deno.test("a Peer's two SuperPeers are judged on what it saw: a silent primary swaps only while the backup answers; one that misses blocks the other delivered is replaced", () => {
+  const ok = { silentMs: 100, misses: 0 };
+  assert.equal(judgeSuperPeers(ok, ok), "keep");
+  assert.equal(judgeSuperPeers({ silentMs: FROZEN_SILENT_MS, misses: 0 }, ok), "swap");
+  assert.equal(judgeSuperPeers({ silentMs: FROZEN_SILENT_MS - 1, misses: 0 }, ok), "keep");
+  // Both silent: this node stalled, or the LAN did: silence alone is no evidence against the primary.
+  assert.equal(
+    judgeSuperPeers({ silentMs: FROZEN_SILENT_MS, misses: 0 }, { silentMs: FROZEN_SILENT_MS, misses: 0 }),
+    "keep",
+  );
+  assert.equal(judgeSuperPeers({ silentMs: 100, misses: REPLACE_AFTER_MISSES }, ok), "replace-primary");
+  assert.equal(judgeSuperPeers({ silentMs: 100, misses: REPLACE_AFTER_MISSES - 1 }, ok), "keep");
+  assert.equal(judgeSuperPeers(ok, { silentMs: 100, misses: REPLACE_AFTER_MISSES }), "replace-backup");
+  // Both missing: neither delivered what the other did; nothing to tell them apart (the stale-tip check acts).
+  const bad = { silentMs: 100, misses: REPLACE_AFTER_MISSES };
+  assert.equal(judgeSuperPeers(bad, bad), "keep");
 });

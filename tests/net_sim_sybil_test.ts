@@ -67,4 +67,8 @@ Deno.test("the Sybil scenario reports the capture share and the blocks' reach am
   for (const b of r.blocks) assert.ok(b.reached >= 1 && b.reached <= b.live);
   assert.ok(r.sybils.meshLinks > 0);
   assert.deepEqual(r.errors, []);
+  // Sybils on one host hold no honest node: a Peer's two SuperPeers are never both on one host while another
+  // is known, and a full SuperPeer names one SuperPeer per host (10 of 60 captured at every step before).
+  assert.deepEqual(r.capture.map((c) => c.capture.captured), [0, 0, 0], "honest nodes captured");
+  for (const b of r.blocks) assert.equal(b.reached, b.live, `block ${b.height} (${b.step})`);
 });

@@ -163,6 +163,23 @@ export class AddressBook {
       .map((e) => e.addr);
   }
 
+  /**
+   * Addresses this node knows as SuperPeers by itself, not on any other node's word: the tracker file's and
+   * `--connect` lines and those it greeted; at most `max`, best first (as `candidates`).
+   */
+  own(max: number): string[] {
+    return this.candidates().filter((a) => {
+      const e = this.#entries.get(a)!;
+      return e.greetedAt !== undefined || e.source !== "heard";
+    }).slice(0, max);
+  }
+
+  /** True when a SuperPeer we welcomed at `addr` relayed a block or transaction to us there. */
+  wasServed(addr: string): boolean {
+    const a = normalizeAddress(addr);
+    return !!a && this.#entries.get(a)?.servedAt !== undefined;
+  }
+
   /** A random remembered address outside `exclude`, failed ones less likely (for partition probes). */
   pick(exclude: ReadonlySet<string>, random: () => number): string | undefined {
     const pool = [...this.#entries.values()].filter((e) => !exclude.has(e.addr));

@@ -100,6 +100,29 @@ export const TURNED_AWAY_AFTER = 2;
 export const SELF_PROMOTE_MIN_MS = 10_000;
 /** SuperPeers a full one names as having room, at most: the least loaded it knows. */
 export const JOIN_TRY = 3;
+/**
+ * Addresses of its own book (tracker lines, SuperPeers it greeted) a node weighs beside what others told it:
+ * as a Peer's second beside its primary's entries, and as a new SuperPeer's first mesh dials beside the
+ * directory it inherited; the best few, so the SuperPeers that told it do not choose for it alone.
+ */
+export const OWN_BOOK_SAMPLE = 16;
+/** A Peer checks what its two SuperPeers delivered and whether they answer this often, in ms. */
+export const WATCH_TICK_MS = 250;
+/** A Peer pings a SuperPeer of its own that has sent nothing for this long (its own probe), in ms. */
+export const PROBE_AFTER_MS = 750;
+/**
+ * A primary that sent nothing for this long (a probe unanswered for over a second), while the backup was heard
+ * within it, is frozen: the Peer swaps them at once rather than waiting for the ping deadline (issue 22).
+ */
+export const FROZEN_SILENT_MS = 2000;
+/** A block one SuperPeer delivered counts against the other if it sent no block within this much, in ms. */
+export const DELIVERY_BOUND_MS = 1000;
+/** A SuperPeer that missed this many blocks in a row that the other delivered is replaced. */
+export const REPLACE_AFTER_MISSES = 2;
+/** A Peer that accepted no new block for this long (three 10 s target spacings) tries another SuperPeer, in ms. */
+export const STALE_TIP_MS = 30_000;
+/** ... and asks at most this many SuperPeers each time (its own book's pick, then those the answers name). */
+export const STALE_TIP_ASKS = 6;
 /** A Peer that found no second SuperPeer waits at most this long before it looks again, in ms. */
 export const BACKUP_RETRY_MAX_MS = 30_000;
 /** Dials a joining node runs at once. */

@@ -263,7 +263,11 @@ export class Handshake {
           kind: "full",
           try: msg.try,
           promote: msg.promote,
-          by: { nodeId: entryOf(link).nodeId, host: link.conn.remote.hostname },
+          by: {
+            nodeId: entryOf(link).nodeId,
+            host: link.conn.remote.hostname,
+            height: link.hello?.tip.height,
+          },
         });
         link.conn.close("full");
         return;

@@ -19,10 +19,13 @@ import {
   JOIN_PARALLEL,
   JOIN_TRY,
   MAX_REDIRECTS,
+  OWN_BOOK_SAMPLE,
   SELF_PROMOTE_MIN_MS,
+  STALE_TIP_ASKS,
   SUCCESSOR_RETRY_MS,
   SUCCESSOR_WAIT_MS,
 } from "./config.ts";
+import { DialBudget } from "./dial_budget.ts";
 import type { Discover } from "./discovery.ts";
 import type { Link } from "./link.ts";
 import { type AskResult, entryOf, type Intent, type RoleState } from "./link_state.ts";
@@ -52,8 +55,18 @@ export interface JoiningHooks {
   role(): RoleState;
   /** Dials `addr` and asks it for `intent`. */
   ask(addr: string, intent: Intent): Promise<AskResult>;
-  /** A SuperPeer took us on `link`: it becomes our primary, our backup, or one too many. */
-  took(link: Link, reason: string): void;
+  /**
+   * A SuperPeer took us on `link`: it becomes our primary, our backup, or one too many (also a backup on the
+   * primary's host, unless `anyHost`: `seekSecond` chose it, none other being known).
+   */
+  took(link: Link, reason: string, anyHost?: boolean): void;
+  /**
+   * The stale-tip check's extra SuperPeer took us on `link`: kept (in place of a backup) only if it has
+   * blocks this node lacks; true when kept.
+   */
+  extra(link: Link): boolean;
+  /** This node's tip height. */
+  tipHeight(): number;
   /** Lets go of a link we asked on and do not want. */
   release(link: Link, reason: string): void;
   /** The SuperPeer directory as this node knows it. */
@@ -71,12 +84,24 @@ export class Joining {
   #h: JoiningHooks;
   /** SuperPeers recently found dead (node id → when), not to be chosen again for a while. */
   #dead = new Map<string, number>();
+  /**
+   * Addresses of our own book asked for a backup (address → when): asked once per `DEAD_FORGET_MS`, so a full
+   * tracker SuperPeer is not asked again and again while the others it points to are tried.
+   */
+  #deadAddrs = new Map<string, number>();
   #busyJoining = false;
   #seeking = false;
   /** How long a Peer without a second SuperPeer waits before it looks again (doubles while all are full). */
   #backupWait = BACKUP_RETRY_MS;
   /** When this node last promoted itself (`SELF_PROMOTE_MIN_MS` apart at least). */
   #lastOwnPromotion = -Infinity;
+  /**
+   * Dials of addresses other nodes named (`full` and `redirect` answers): the mesh's dial rate (4 a second,
+   * burst 16), so answers cannot make a joining node dial without end or aim its dials at a third party. An
+   * address is not dialled again within `SUCCESSOR_RETRY_MS` (the mesh's 5 s would stall a failover that
+   * is pointed twice to the successor that has just promoted). Its own book's addresses are not counted.
+   */
+  #answerDials = new DialBudget({ redialMs: SUCCESSOR_RETRY_MS });
 
   /** Joining for the network behind `hooks`. */
   constructor(hooks: JoiningHooks) {
@@ -91,6 +116,7 @@ export class Joining {
   /** Forgets SuperPeers found dead longer than `DEAD_FORGET_MS` ago. */
   expireDead(now: number): void {
     for (const [id, at] of this.#dead) if (now - at > DEAD_FORGET_MS) this.#dead.delete(id);
+    for (const [a, at] of this.#deadAddrs) if (now - at > DEAD_FORGET_MS) this.#deadAddrs.delete(a);
   }
 
   /**
@@ -154,8 +180,9 @@ export class Joining {
         // old while the network grows) or with nowhere to go: capacity is short. Else on to the rest; once
         // every SuperPeer we could reach turned us away, the loop ends with the queue and we promote.
         if (this.#h.role().kind === "joining" && turnedAwayEnough(refusals, reachedHosts)) break;
-        if (next.length) hops++;
-        queue.unshift(...next);
+        const allowed = this.#budgeted(next);
+        if (allowed.length) hops++;
+        queue.unshift(...allowed);
       }
       if (this.#h.role().kind !== "joining" || this.#h.stopping()) return;
       if (reached.length) {
@@ -208,14 +235,25 @@ export class Joining {
         const primary = entryOf(r.primary);
         let addr = next.shift();
         let pickId: string | undefined;
+        // Chosen here by `chooseSecond` (which weighed the hosts), not named in another node's answer.
+        const chosen = !addr;
         if (!addr) {
-          const exclude = new Set([primary.nodeId, ...this.#dead.keys()]);
+          const exclude = new Set([
+            primary.nodeId,
+            ...this.#dead.keys(),
+            ...[primary.listen, this.#h.advertise(), ...this.#deadAddrs.keys()].map((a) =>
+              normalizeAddress(a) ?? a
+            ),
+          ]);
           const pick = chooseSecond(this.#h.directory(), exclude, this.#h.random, {
-            greeted: (e) => this.#h.book.wasGreeted(e.listen),
+            greeted: (a) => this.#h.book.wasGreeted(a),
+            served: (a) => this.#h.book.wasServed(a),
             primaryHost: r.primary.conn.remote.hostname,
+            ownBook: this.#h.book.own(OWN_BOOK_SAMPLE),
           });
           if (!pick) return; // one SuperPeer in all: nothing to take; a directory change calls again
           [addr, pickId] = [pick.listen, pick.nodeId];
+          if (pickId === undefined) this.#deadAddrs.set(normalizeAddress(addr) ?? addr, this.#h.clock.now());
         }
         const a = await this.#h.ask(addr, { kind: "join", primary: false, holds: primary.nodeId });
         if (a.kind === "linked" && pickId !== undefined && entryOf(a.link).nodeId !== pickId) {
@@ -227,10 +265,10 @@ export class Joining {
         } else if (a.kind === "linked") {
           this.#backupWait = BACKUP_RETRY_MS;
           refusals.length = 0;
-          this.#h.took(a.link, "second SuperPeer");
+          this.#h.took(a.link, "second SuperPeer", chosen);
         } else if (
           a.kind === "full" && (refusals.push(a.by), a.promote) && this.#h.role().kind === "peer" &&
-          turnedAwayEnough(refusals, refusals.map((r) => r.host))
+          turnedAwayEnough(refusals, [...refusals.map((r) => r.host), r.primary.conn.remote.hostname])
         ) {
           // Turned away by distinct proven SuperPeers (one says so, the others agree): capacity is short.
           await this.#promotionRate();
@@ -241,7 +279,13 @@ export class Joining {
         } else if (a.kind === "full" && a.try.length) {
           // Straight on to the ones it says have room, rather than waiting for the next round.
           const primaryAt = normalizeAddress(primary.listen);
-          next = a.try.filter((t) => normalizeAddress(t) !== primaryAt).slice(0, JOIN_TRY);
+          next = this.#budgeted(a.try.filter((t) => normalizeAddress(t) !== primaryAt).slice(0, JOIN_TRY));
+          if (++quick <= MAX_REDIRECTS) continue;
+        } else if (a.kind === "redirect" && a.to.length) {
+          // A node of our own book that is a Peer now names its SuperPeers: another way in than our primary's
+          // word, so they are tried next (within the dial budget).
+          const primaryAt = normalizeAddress(primary.listen);
+          next = this.#budgeted(a.to.filter((t) => normalizeAddress(t) !== primaryAt).slice(0, JOIN_TRY));
           if (++quick <= MAX_REDIRECTS) continue;
         } else if (a.kind === "dead" && pickId) {
           this.markDead(pickId);
@@ -254,6 +298,65 @@ export class Joining {
           await sleep(this.#h.clock, this.#h.jitter(this.#backupWait));
           this.#backupWait = Math.min(2 * this.#backupWait, BACKUP_RETRY_MAX_MS);
         }
+      }
+    } finally {
+      this.#seeking = false;
+    }
+  }
+
+  /**
+   * Bitcoin Core's stale-tip check: no new block for `STALE_TIP_MS`, so one more SuperPeer is tried, chosen as a
+   * second is (its own book first, not on its primary's host), following one `full` or `redirect` answer. Two
+   * SuperPeers that relay nothing cannot keep a Peer from the blocks of the network.
+   */
+  async staleTip(): Promise<void> {
+    const r = this.#h.role();
+    if (r.kind !== "peer" || this.#seeking) return;
+    this.#seeking = true;
+    try {
+      const held = [r.primary, ...(r.backup ? [r.backup] : [])].map(entryOf);
+      const exclude = new Set([
+        ...held.map((e) => e.nodeId),
+        ...held.map((e) => normalizeAddress(e.listen) ?? e.listen),
+        normalizeAddress(this.#h.advertise()) ?? this.#h.advertise(),
+        ...this.#dead.keys(),
+      ]);
+      // The SuperPeers we hold told us of the others, and brought no block: its own book only (tracker
+      // lines, SuperPeers greeted and served), then what those answer.
+      const pick = chooseSecond([], exclude, this.#h.random, {
+        greeted: (a) => this.#h.book.wasGreeted(a),
+        served: (a) => this.#h.book.wasServed(a),
+        primaryHost: r.primary.conn.remote.hostname,
+        ownBook: this.#h.book.own(OWN_BOOK_SAMPLE),
+      });
+      const queue = pick ? [pick.listen] : [];
+      const refusals: Refusal[] = [], reached: string[] = [];
+      for (let asked = 0; queue.length && asked < STALE_TIP_ASKS && !this.#h.stopping(); asked++) {
+        const addr = queue.shift()!;
+        exclude.add(normalizeAddress(addr) ?? addr);
+        const a = await this.#h.ask(addr, { kind: "join", primary: false, holds: entryOf(r.primary).nodeId });
+        if (this.#h.role().kind !== "peer") return;
+        if (a.kind === "linked") {
+          const id = entryOf(a.link).nodeId;
+          if (!exclude.has(id) && this.#h.extra(a.link)) return;
+          this.#h.release(a.link, "stale tip: no newer blocks there");
+          exclude.add(id);
+          continue;
+        }
+        if (a.kind === "full" && (a.by.height ?? 0) > this.#h.tipHeight()) {
+          (refusals.push(a.by), reached.push(addr));
+        }
+        const named = a.kind === "full" ? a.try : a.kind === "redirect" ? a.to : [];
+        queue.push(...this.#budgeted(named.filter((t) => !exclude.has(normalizeAddress(t) ?? t))));
+      }
+      // Every SuperPeer reached that says it has blocks we lack turned us away (one that took us would have been
+      // kept), while ours bring none: capacity with the blocks is short, so this node adds some, linked to them
+      // (a SuperPeer takes mesh links). At most once per `SELF_PROMOTE_MIN_MS`, like every self-promotion.
+      if (refusals.length && this.#h.role().kind === "peer") {
+        await this.#promotionRate();
+        if (this.#h.role().kind !== "peer" || this.#h.stopping()) return;
+        this.#h.promote("stale tip: the SuperPeers with newer blocks are full");
+        for (const a of reached) this.#h.dialMesh(a);
       }
     } finally {
       this.#seeking = false;
@@ -323,6 +426,12 @@ export class Joining {
   async #promotionRate(): Promise<void> {
     const wait = this.#lastOwnPromotion + SELF_PROMOTE_MIN_MS - this.#h.clock.now();
     if (wait > 0) await sleep(this.#h.clock, wait);
+  }
+
+  /** Those of `addrs` (named in another node's answer) the dial budget lets this node dial now. */
+  #budgeted(addrs: readonly string[]): string[] {
+    const now = this.#h.clock.now();
+    return addrs.filter((a) => this.#answerDials.take(normalizeAddress(a) ?? a, now));
   }
 
   /** Marks `nodeId` dead: not chosen again for `DEAD_FORGET_MS`. */

@@ -24,7 +24,9 @@ import {
   type NetworkTimings,
   resolveNetworkConfig,
   ROSTER_BOUND,
+  WATCH_TICK_MS,
 } from "./config.ts";
+import { DeliveryWatch } from "./delivery.ts";
 import { Directory } from "./directory.ts";
 import { DirectoryGossip } from "./gossip.ts";
 import { Joining } from "./joining.ts";
@@ -42,7 +44,7 @@ import {
   PROTOCOL_VERSION,
   type SuperPeerEntry,
 } from "./messages.ts";
-import { isLoopback } from "./overlay.ts";
+import { hostGroup, isLoopback } from "./overlay.ts";
 import { Relay } from "./relay.ts";
 import type { TrackerFile } from "./tracker.ts";
 import { type Clock, every, type Listener, systemClock, tcpTransport, type Transport } from "./transport.ts";
@@ -144,6 +146,8 @@ export class Network {
   /** Hellos, inbound sockets, asking. */
   #handshake: Handshake;
   #timers: (() => void)[] = [];
+  /** A Peer's watch over its two SuperPeers: frozen, not delivering, stale tip. */
+  #watch: DeliveryWatch;
 
   /**
    * A network for `ledger`; nothing happens until `start()`.
@@ -207,7 +211,9 @@ export class Network {
       stopping: () => this.#stopping,
       role: () => this.#role,
       ask: (addr, intent) => this.#handshake.ask(addr, intent),
-      took: (link, reason) => this.#tookSuperPeer(link, reason),
+      took: (link, reason, anyHost) => this.#tookSuperPeer(link, reason, anyHost),
+      extra: (link) => this.#extraSuperPeer(link),
+      tipHeight: () => this.#ledger.tip().height,
       release: (link, reason) => {
         this.#state.delete(link);
         link.conn.close(reason);
@@ -232,6 +238,13 @@ export class Network {
       links: () => this.#links.all(),
       members: () => this.#members(),
       meshLinks: () => this.#meshLinks(),
+      meshDelivered: () => {
+        const ids = new Set<string>();
+        for (const [l, st] of this.#state) {
+          if (st.kind === "mesh" && st.lastBlock > 0) ids.add(entryOf(l).nodeId);
+        }
+        return ids;
+      },
       setState: (link, state) => void this.#state.set(link, state),
       forget: (link) => void this.#state.delete(link),
       ask: (addr, intent) => this.#handshake.ask(addr, intent),
@@ -239,6 +252,11 @@ export class Network {
       writeTracker: () => this.#book.scheduleWrite(this.#trackerLead()),
       demote: (reason) => void this.#demote(reason),
       emit: (e) => this.#emit(e),
+    });
+    this.#watch = new DeliveryWatch({
+      clock: this.#clock,
+      random: this.#random,
+      pair: () => this.#role.kind === "peer" ? this.#role : undefined,
     });
     this.#handshake = new Handshake({
       nodeId: this.nodeId,
@@ -364,6 +382,7 @@ export class Network {
     this.#timers.push(
       every(this.#clock, MESH_TICK_MS, () => this.#tick()),
       every(this.#clock, this.#opts.probeIntervalMs, () => this.#sp.probe()),
+      every(this.#clock, WATCH_TICK_MS, () => this.#watchTick()),
     );
     await this.#joiner.join("start");
   }
@@ -415,7 +434,7 @@ export class Network {
   }
 
   /** A SuperPeer took us (`link` welcomed our join): it becomes our primary, our backup, or one too many. */
-  #tookSuperPeer(link: Link, reason: string): void {
+  #tookSuperPeer(link: Link, reason: string, anyHost = false): void {
     const s = this.#state.get(link);
     if (s?.kind !== "superpeer") return;
     const r = this.#role;
@@ -423,18 +442,44 @@ export class Network {
       this.#role = { kind: "peer", primary: link, backup: null };
       if (!s.primary) this.#setPrimary(link, true);
       this.#emit({ type: "role", role: "peer", reason });
-    } else if (r.kind === "peer" && !r.backup && entryOf(r.primary).nodeId !== entryOf(link).nodeId) {
+    } else if (
+      r.kind === "peer" && !r.backup && entryOf(r.primary).nodeId !== entryOf(link).nodeId &&
+      (anyHost || !sameHost(r.primary, link))
+    ) {
       r.backup = link;
       if (s.primary) this.#setPrimary(link, false);
     } else {
+      // One too many, or a second on the primary's machine: one machine's many keys must not hold both of a
+      // Peer's SuperPeers; `seekSecond` looks elsewhere first and comes back to that host only if none other.
       this.#state.delete(link);
       link.conn.close("not needed");
+      if (r.kind === "peer" && !r.backup) this.#seekSecond();
       return;
     }
     this.#emit({ type: "superpeer-linked", peer: entryOf(link), primary: this.#isPrimary(link) });
     this.#relay.afterHandshake(link, link.hello!);
     this.#book.scheduleWrite(this.#trackerLead());
     this.#seekSecond();
+  }
+
+  /**
+   * The stale-tip check's extra SuperPeer took us: it says it has blocks we lack (a claim, tested at once: it
+   * must now deliver them or `judgeSuperPeers` replaces it), so it takes the backup's place; else it is let go.
+   */
+  #extraSuperPeer(link: Link): boolean {
+    const r = this.#role;
+    const s = this.#state.get(link);
+    if (r.kind !== "peer" || s?.kind !== "superpeer" || !link.hello) return false;
+    if (link.hello.tip.height <= this.#ledger.tip().height) return false;
+    if (r.backup) {
+      const old = r.backup;
+      r.backup = null;
+      this.#state.delete(old);
+      old.conn.close("stale tip: another SuperPeer has newer blocks");
+      this.#emit({ type: "superpeer-lost", peer: entryOf(old), primary: false });
+    }
+    this.#tookSuperPeer(link, "stale tip", true);
+    return true;
   }
 
   /** A Peer with one SuperPeer takes a second when another exists (`Joining.seekSecond`). */
@@ -453,6 +498,33 @@ export class Network {
     if (s?.kind !== "superpeer") return;
     s.primary = primary;
     link.conn.send({ type: "primary", primary });
+  }
+
+  /**
+   * What a Peer saw of its two SuperPeers decides (`judgeSuperPeers`): a frozen primary swaps with the backup
+   * at once, one that delivers none of the blocks the other delivers is replaced; with no new block for
+   * `STALE_TIP_MS`, one more SuperPeer of its own book is tried.
+   */
+  #watchTick(): void {
+    const r = this.#role;
+    if (r.kind !== "peer" || this.#stopping) return;
+    const verdict = this.#watch.tick();
+    if (verdict === "swap" && r.backup) {
+      const [old, next] = [r.primary, r.backup];
+      r.primary = next;
+      r.backup = old;
+      this.#watch.reset(old);
+      this.#watch.reset(next);
+      this.#setPrimary(next, true);
+      this.#setPrimary(old, false);
+      this.#emit({ type: "superpeer-linked", peer: entryOf(next), primary: true });
+      this.#book.scheduleWrite(this.#trackerLead());
+    } else if (verdict === "replace-primary" || verdict === "replace-backup") {
+      const link = verdict === "replace-primary" ? r.primary : r.backup!;
+      link.conn.close("delivered none of the blocks the other SuperPeer delivered");
+    } else if (this.#watch.stale()) {
+      void this.#joiner.staleTip();
+    }
   }
 
   // ---- SuperPeer life ----
@@ -559,6 +631,9 @@ export class Network {
         link.rejectCode = msg.code; // "prune": a neighbour letting go of a mesh link, alive
         return;
       default:
+        if (s.kind === "superpeer" && (msg.type === "block" || msg.type === "blocks")) {
+          this.#watch.blockFrame(link);
+        }
         await this.#relay.handle(link, msg, () => this.#targets(link));
     }
   }
@@ -572,6 +647,7 @@ export class Network {
     if ((s?.kind === "superpeer" || s?.kind === "mesh") && s.addr !== undefined) {
       if (this.#book.served(s.addr)) this.#book.scheduleWrite(this.#trackerLead());
     }
+    if (s?.kind === "superpeer" && kind === "block") this.#watch.newBlock(link);
     if (s?.kind !== "member" && s?.kind !== "mesh") return;
     if (kind === "block") s.lastBlock = this.#clock.now();
     else s.lastTx = this.#clock.now();
@@ -662,6 +738,12 @@ export class Network {
       this.#opts.onEvent?.(e);
     } catch { /* an observer's bug must not break the network */ }
   }
+}
+
+/** True when two links' far ends share a host group (an IPv4 address or an IPv6 /64) other than loopback. */
+function sameHost(a: Link, b: Link): boolean {
+  const h = a.conn.remote.hostname;
+  return !isLoopback(h) && hostGroup(h) === hostGroup(b.conn.remote.hostname);
 }
 
 /**

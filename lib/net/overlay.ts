@@ -9,12 +9,14 @@ import {
   DEMOTE_AFTER_MS,
   DEMOTE_MIN_OTHERS,
   EVICTION_PROTECT,
+  FROZEN_SILENT_MS,
   JOIN_TRY,
   MAX_LINKS_PER_HOST,
   MESH_DEGREE,
   MESH_FULL_UP_TO,
   MESH_PROTECT_OLDEST,
   PROMOTE_COOLDOWN_MS,
+  REPLACE_AFTER_MISSES,
   TURNED_AWAY_AFTER,
 } from "./config.ts";
 import type { SuperPeerEntry } from "./messages.ts";
@@ -45,7 +47,8 @@ export type JoinAnswer =
 
 /**
  * A `join` reaches a SuperPeer with `members` of `capacity` Peers: admit it, or point it to the least loaded
- * SuperPeers that say they have room (`JOIN_TRY`), never one in `skip`; when none does, tell it to become a
+ * SuperPeers that say they have room (`JOIN_TRY`, at most one per host, those that `delivered` blocks to
+ * this SuperPeer first, a claimed room only breaking ties), never one in `skip`; when none does, tell it to become a
  * SuperPeer itself, at most once per `PROMOTE_COOLDOWN_MS`, so capacity grows by one SuperPeer at a time
  * rather than by a stampede. `skip` holds the asker (a SuperPeer that just stepped down lingers in directories
  * with room: pointed to itself, it was turned away and promoted itself again, over and over) and the
@@ -59,15 +62,27 @@ export function answerJoin(
     now: number;
     lastPromotion: number;
     skip?: readonly string[];
+    delivered?: (e: SuperPeerEntry) => boolean;
   },
   random: () => number,
 ): JoinAnswer {
   if (s.members < s.capacity) return { kind: "admit" };
   const open = s.others.filter((e) => hasRoom(e) && !s.skip?.includes(e.nodeId));
-  // The least loaded first (ties at random): the fuller ones may have filled up since they last said.
+  // What this SuperPeer saw first (`delivered`: a mesh link that relayed it a block), then the least loaded
+  // as they claim (ties at random): the claim only orders SuperPeers that nothing else tells apart.
+  const seen = (e: SuperPeerEntry) => s.delivered?.(e) ? 0 : 1;
   const roomy = sample(open, open.length, random)
-    .sort((a, b) => a.load / a.capacity - b.load / b.capacity);
-  const tries = roomy.slice(0, JOIN_TRY).map((e) => e.listen);
+    .sort((a, b) => seen(a) - seen(b) || a.load / a.capacity - b.load / b.capacity);
+  // One per host: a machine holding many keys (a Sybil band on one host) fills one place of the list.
+  const tries: string[] = [];
+  const hosts = new Set<string>();
+  for (const e of roomy) {
+    if (tries.length >= JOIN_TRY) break;
+    const h = hostGroup(hostOf(e.listen));
+    if (hosts.has(h) && !isLoopback(hostOf(e.listen))) continue;
+    hosts.add(h);
+    tries.push(e.listen);
+  }
   return {
     kind: "full",
     try: tries,
@@ -231,26 +246,65 @@ export function shouldDemote(
   return new Set(held.map((l) => hostGroup(l.host))).size >= DEMOTE_MIN_OTHERS;
 }
 
+/** A SuperPeer a Peer may take as its second: an entry, or an address from its own book (no id known yet). */
+export interface SecondCandidate {
+  /** Where it listens. */
+  listen: string;
+  /** Its node id, when an entry names it. */
+  nodeId?: string;
+}
+
 /**
- * A second SuperPeer for a Peer, never one in `exclude` (node ids). Evidence first: one this node greeted
- * before (`greeted`), then one on another host than its primary (`primaryHost`); what entries claim of their
- * room only breaks ties, and then at random, so a liar claiming capacity 10,000 does not sort first.
+ * A second SuperPeer for a Peer, never one in `exclude` (node ids or addresses). Evidence first, claims last:
+ * - never on its primary's host (`primaryHost`, loopback aside) while it knows a SuperPeer on another host
+ *   (even one excluded for now): one machine's many keys (a Sybil band) must not hold both of a Peer's
+ *   SuperPeers;
+ * - then one that delivered to this node before (`served`), then one it greeted (`greeted`);
+ * - the addresses it knows independently of its primary (`ownBook`: its tracker file and the SuperPeers it
+ *   greeted, which its primary cannot have chosen for it) stand beside its primary's hearsay (`entries`), so a
+ *   primary that names only its accomplices does not choose its backup alone;
+ * - what entries claim of their room only breaks ties, and then at random, so a liar claiming capacity
+ *   10,000 does not sort first.
  */
 export function chooseSecond(
   entries: readonly SuperPeerEntry[],
   exclude: ReadonlySet<string>,
   random: () => number,
-  evidence: { greeted?: (e: SuperPeerEntry) => boolean; primaryHost?: string } = {},
-): SuperPeerEntry | undefined {
-  const open = entries.filter((e) => !exclude.has(e.nodeId));
-  if (!open.length) return undefined;
+  evidence: {
+    greeted?: (listen: string) => boolean;
+    served?: (listen: string) => boolean;
+    primaryHost?: string;
+    ownBook?: readonly string[];
+  } = {},
+): SecondCandidate | undefined {
+  const named = new Set(entries.map((e) => e.listen));
+  let open: (SecondCandidate & { room: boolean })[] = [
+    ...entries.filter((e) => !exclude.has(e.nodeId) && !exclude.has(e.listen)).map((e) => ({
+      listen: e.listen,
+      nodeId: e.nodeId,
+      room: hasRoom(e),
+    })),
+    ...(evidence.ownBook ?? []).filter((a) => !exclude.has(a) && !named.has(a)).map((a) => ({
+      listen: a,
+      room: false,
+    })),
+  ];
   const group = evidence.primaryHost === undefined ? undefined : hostGroup(evidence.primaryHost);
-  const rank = (e: SuperPeerEntry) =>
-    (evidence.greeted?.(e) ? 0 : 4) + (group !== undefined && hostGroup(hostOf(e.listen)) === group ? 2 : 0) +
-    (hasRoom(e) ? 0 : 1);
+  // Another host exists when anything this node knows (chosen before or not) lives elsewhere: then a backup on
+  // the primary's host is never the answer, even while the others are excluded for a while.
+  const elsewhere = group !== undefined && [...entries.map((e) => e.listen), ...(evidence.ownBook ?? [])]
+    .some((a) => hostGroup(hostOf(a)) !== group);
+  const sameHost = (a: string) =>
+    group !== undefined && !isLoopback(hostOf(a)) && hostGroup(hostOf(a)) === group;
+  if (elsewhere) open = open.filter((c) => !sameHost(c.listen));
+  if (!open.length) return undefined;
+  const rank = (c: (typeof open)[number]) =>
+    (evidence.served?.(c.listen) ? 0 : 8) + (evidence.greeted?.(c.listen) ? 0 : 4) +
+    (c.room ? 0 : 1);
   const best = Math.min(...open.map(rank));
-  const pool = open.filter((e) => rank(e) === best);
-  return pool[Math.floor(random() * pool.length)];
+  const pool = open.filter((c) => rank(c) === best);
+  const pick = pool[Math.floor(random() * pool.length)];
+  return pick.nodeId === undefined ? { listen: pick.listen } : { listen: pick.listen, nodeId: pick.nodeId };
 }
 
 /** A SuperPeer that turned this node away in a proven handshake: its proven key and its socket's host. */
@@ -259,6 +313,8 @@ export interface Refusal {
   nodeId: string;
   /** Its socket address. */
   host: string;
+  /** The tip height its hello claimed (a claim: it only tells a stale Peer where blocks may be). */
+  height?: number;
 }
 
 /**
@@ -300,4 +356,32 @@ export function successor<T extends { nodeId: string }>(
   dead: ReadonlySet<string>,
 ): T | undefined {
   return roster.find((p) => !dead.has(p.nodeId));
+}
+
+/** What a Peer itself saw of one of its two SuperPeers. */
+export interface DeliveryView {
+  /** ms since any frame came from it (a ping's answer included). */
+  silentMs: number;
+  /** Blocks in a row the other SuperPeer delivered new to us while this one sent no block within the bound. */
+  misses: number;
+}
+
+/** What a Peer does with its two SuperPeers: keep them, swap them, or replace one. */
+export type SuperPeerVerdict = "keep" | "swap" | "replace-primary" | "replace-backup";
+
+/**
+ * Judges a Peer's two SuperPeers on what it saw, never on what they say:
+ * - the primary sent nothing for `FROZEN_SILENT_MS` (its probe unanswered) while the backup was heard within
+ *   that time: frozen, so they swap at once (the backup's answer is the evidence; silence alone, which this
+ *   node's own stall also produces, never suffices);
+ * - one missed `REPLACE_AFTER_MISSES` blocks in a row that the other delivered: it is replaced (a SuperPeer
+ *   that answers pings and relays nothing, a Sybil, does not keep its place by answering);
+ * - otherwise both stay. An honest busy primary sends frames all the time and delivers the blocks, so no rule
+ *   fires on it.
+ */
+export function judgeSuperPeers(primary: DeliveryView, backup: DeliveryView): SuperPeerVerdict {
+  if (primary.silentMs >= FROZEN_SILENT_MS && backup.silentMs < FROZEN_SILENT_MS) return "swap";
+  if (primary.misses >= REPLACE_AFTER_MISSES && backup.misses === 0) return "replace-primary";
+  if (backup.misses >= REPLACE_AFTER_MISSES && primary.misses === 0) return "replace-backup";
+  return "keep";
 }

@@ -16,6 +16,7 @@ import {
   MESH_FULL_UP_TO,
   MESH_REDIRECT_DEPTH,
   MESH_REDIRECT_FANOUT,
+  OWN_BOOK_SAMPLE,
 } from "./config.ts";
 import { DialBudget } from "./dial_budget.ts";
 import { type DirectoryGossip, sendPaged } from "./gossip.ts";
@@ -33,6 +34,8 @@ export type Member = [Link, Extract<LinkState, { kind: "member" }>];
 
 /** What a SuperPeer's duties need of the network: its links by kind, asking, and the changes `Network` makes. */
 export interface SuperPeerHooks {
+  /** Proven node ids of the mesh links that relayed a new block to this SuperPeer (evidence, not a claim). */
+  meshDelivered(): ReadonlySet<string>;
   /** This node's id. */
   readonly nodeId: string;
   /** Time and timers. */
@@ -109,6 +112,11 @@ export class SuperPeerDuties {
     this.publish(true);
     this.#h.writeTracker();
     this.maintainMesh();
+    // The directory it inherited is its SuperPeers' word: its own book's SuperPeers are dialled too, so those
+    // that told it (accomplices naming only each other) do not make up its whole mesh.
+    for (const a of this.#h.book.own(OWN_BOOK_SAMPLE)) {
+      if (a !== this.#h.advertise()) void this.dialMesh(a);
+    }
   }
 
   get #dir() {
@@ -130,6 +138,7 @@ export class SuperPeerDuties {
       return;
     }
     const members = this.#h.members();
+    const delivered = this.#h.meshDelivered();
     let answer = answerJoin({
       members: members.length,
       capacity: this.#h.capacity,
@@ -137,6 +146,7 @@ export class SuperPeerDuties {
       now: this.#h.clock.now(),
       lastPromotion: this.#lastPromotion,
       skip: holds === undefined ? [entryOf(link).nodeId] : [entryOf(link).nodeId, holds],
+      delivered: (e) => delivered.has(e.nodeId),
     }, this.#h.random);
     if (answer.kind === "full") {
       const victim = evictionVictim(
