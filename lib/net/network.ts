@@ -52,6 +52,8 @@ import { normalizeAddress } from "./address_book.ts";
 import { ed25519Check, type NodeIdentity, removalMessage, type SignatureCheck } from "./identity.ts";
 import { fromHex, toHex } from "../crypto/hex.ts";
 
+/** The messages that carry a block: a SuperPeer sending any of them is delivering (`DeliveryWatch`). */
+const BLOCK_FRAMES: ReadonlySet<string> = new Set(["block", "blocks", "cmpctblock", "blocktxn"]);
 /** A node's role in the overlay. */
 export type Role = "peer" | "superpeer";
 
@@ -631,7 +633,8 @@ export class Network {
         link.rejectCode = msg.code; // "prune": a neighbour letting go of a mesh link, alive
         return;
       default:
-        if (s.kind === "superpeer" && (msg.type === "block" || msg.type === "blocks")) {
+        // A block frame in any form: whole, a batch, or compact (its header, then the transactions it lacked).
+        if (s.kind === "superpeer" && BLOCK_FRAMES.has(msg.type)) {
           this.#watch.blockFrame(link);
         }
         await this.#relay.handle(link, msg, () => this.#targets(link));
