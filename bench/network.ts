@@ -13,8 +13,10 @@
  *   until its backup takes over, and (`failover_second_*`) until it holds two SuperPeers again.
  * - `failover_sigkill_*`: the only SuperPeer SIGKILLed (its sockets close at once) until every survivor has a
  *   new one.
- * - `failover_frozen_*`: the same with the SuperPeer SIGSTOPped and the nodes' default timings, so only
- *   missed pings tell.
+ * - `failover_frozen_*`: a Peer's primary SIGSTOPped (frozen: its sockets stay open) in a network of several
+ *   (`--max-peers 2`, the nodes' default timings), until the Peer makes its live backup its primary: the
+ *   evidence rule (the primary silent while the backup answers) against the 8 s ping deadline.
+ * - `failover_frozen_alone_*`: the only SuperPeer SIGSTOPped, default timings: nothing but missed pings tells.
  * - `failover_poisoned_*`: the same SIGKILL after a mesh link flooded every Peer's directory with 10,000
  *   made-up SuperPeers at silent addresses (a directory keeps `DIR_MAX`, 4,096).
  * - `join_1000_s`, `propagation_1000_*`, `superpeer_*`: the overlay at 1,000 nodes (`network_scale.ts`).
@@ -380,11 +382,23 @@ interface BackupFailover {
  * Per round, in a network of several SuperPeers (`--max-peers 2`, so every Peer holds two): SIGKILL the
  * SuperPeer that is the primary of the most Peers; for each of them, the time until its backup took over
  * (`superpeer-lost X primary`) and until it linked a new second (`superpeer-linked Y backup`).
+ *
+ * With `mode.signal` SIGSTOP (and the nodes' default timings when `mode.defaultTimings`), the SuperPeer is
+ * frozen instead: its sockets stay open and only evidence tells (its silence while the backup answers, issue
+ * 22), so `primaryMs` runs until the Peer made another SuperPeer its primary (`superpeer-linked Y primary`, or
+ * `superpeer-lost X primary` when the ping deadline came first) and `secondMs` is not waited for (0); the
+ * frozen node is SIGKILLed after the round.
  */
-export async function failoverBackup(rounds: number, nodes: number): Promise<BackupFailover[]> {
+export async function failoverBackup(
+  rounds: number,
+  nodes: number,
+  mode: FailoverMode = { signal: "SIGKILL", defaultTimings: false },
+): Promise<BackupFailover[]> {
   const cluster = await Cluster.create();
   try {
-    for (let i = 0; i < nodes; i++) await cluster.start(`b${i}`, { args: ["--max-peers", "2"] });
+    for (let i = 0; i < nodes; i++) {
+      await cluster.start(`b${i}`, { args: ["--max-peers", "2"], defaultTimings: mode.defaultTimings });
+    }
     const out: BackupFailover[] = [];
     for (let k = 0; k < rounds; k++) {
       // Every Peer holds two SuperPeers (or there are not two to hold) before the kill.
@@ -404,8 +418,24 @@ export async function failoverBackup(rounds: number, nodes: number): Promise<Bac
       const [victimListen, orphans] = [...byPrimary].sort((a, b) => b[1].length - a[1].length)[0];
       const victim = alive.find((n) => n.listen === victimListen)!;
       const killedAt = Date.now();
-      victim.kill("SIGKILL");
+      victim.kill(mode.signal);
       const esc = victimListen.replaceAll(".", "\\.");
+      if (mode.signal === "SIGSTOP") {
+        // Another SuperPeer made primary: swapped on evidence, or the frozen one found dead at its deadline.
+        const moved = new RegExp(`superpeer-linked (?!${esc} )\\S+ primary|superpeer-lost ${esc} primary`);
+        await waitFor(
+          () => orphans.every((n) => logTime(n, moved, killedAt) !== undefined),
+          60_000,
+          "every Peer of the frozen SuperPeer to make another its primary",
+        ).catch(async (e) => {
+          throw new Error(`round ${k + 1}: ${e.message}\n${await describeNodes(cluster.alive, 20)}`);
+        });
+        for (const n of orphans) {
+          out.push({ primaryMs: logTime(n, moved, killedAt)! - killedAt, secondMs: 0 });
+        }
+        victim.kill("SIGKILL");
+        continue;
+      }
       const whole = /superpeer-linked \S+ backup|promoted to SuperPeer/;
       await waitFor(
         () => orphans.every((n) => logTime(n, whole, killedAt) !== undefined),
@@ -460,8 +490,10 @@ export async function benchNetwork(
   for (let i = 0; i < syncRuns; i++) connects.push(await connectRate(setup, full));
   const syncs = await syncFull(setup, full, syncRuns);
   const propFull = await propagationFull(nodes, setup, full);
-  const froze = await failover(frozen, { signal: "SIGSTOP", defaultTimings: true });
+  const frozeAlone = await failover(frozen, { signal: "SIGSTOP", defaultTimings: true });
   const backup = await failoverBackup(q ? 2 : 5, q ? 6 : 9);
+  const froze = (await failoverBackup(frozen, q ? 6 : 9, { signal: "SIGSTOP", defaultTimings: true }))
+    .map((b) => b.primaryMs);
   const poisoned = await failoverPoisoned(q ? 2 : 5, 10_000);
 
   const round = (x: number, d = 1) => +x.toFixed(d);
@@ -472,7 +504,9 @@ export async function benchNetwork(
       `SIGKILLs (ping 300 ms, dead 1.5 s); ${frozen} hub SIGSTOPs (default timings: ping 2 s, dead 8 s)`,
     renamed: "sync_blocks_per_s → sync_empty_blocks_per_s, propagation_p50_ms → propagation_empty_p50_ms, " +
       "propagation_p99_ms → propagation_empty_max_ms (it was the max of 20), failover_p50_ms → " +
-      "failover_sigkill_p50_ms: the old names did not say the blocks were empty or the hub SIGKILLed",
+      "failover_sigkill_p50_ms: the old names did not say the blocks were empty or the hub SIGKILLed; " +
+      "failover_frozen_p50_ms (a sole SuperPeer SIGSTOPped) → failover_frozen_alone_p50_ms, and " +
+      "failover_frozen_p50_ms now measures a frozen primary beside a live backup (issue 22)",
     propagation_empty_p50_ms: median(prop),
     propagation_empty_max_ms: Math.max(...prop),
     propagation_full_p50_ms: median(propFull),
@@ -498,7 +532,17 @@ export async function benchNetwork(
     failover_poisoned_p50_ms: median(poisoned),
     failover_poisoned_spread: spread(poisoned, `${poisoned.length} SIGKILLs, 10,000 poisoned entries`, 0),
     failover_frozen_p50_ms: median(froze),
-    failover_frozen_spread: spread(froze, `${froze.length} SIGSTOPs`, 0),
+    failover_frozen_spread: spread(
+      froze,
+      `${froze.length} Peers whose primary was SIGSTOPped while their backup lived (default timings)`,
+      0,
+    ),
+    failover_frozen_alone_p50_ms: median(frozeAlone),
+    failover_frozen_alone_spread: spread(
+      frozeAlone,
+      `${frozeAlone.length} SIGSTOPs of the only SuperPeer (no backup: its ping deadline tells)`,
+      0,
+    ),
     ...await benchNetworkScale(opts),
     load_average: await loadAverage(),
   };
