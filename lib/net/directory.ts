@@ -5,7 +5,7 @@
  * is a claim: it decides only whom to dial, never whom to trust, and a dial checks it.
  * @module
  */
-import { DIR_MAX, DIR_MAX_PER_SOURCE, DIR_MAX_SEQ_AHEAD_MS, DIR_TTL_MS } from "./config.ts";
+import { DIR_MAX, DIR_MAX_PER_SOURCE, DIR_MAX_SEQ_AHEAD_MS, DIR_REFRESH_MS, DIR_TTL_MS } from "./config.ts";
 import type { SuperPeerEntry } from "./messages.ts";
 
 /** What a merge did: a SuperPeer not known before, a newer entry of a known one, or nothing. */
@@ -16,6 +16,8 @@ interface Slot {
   expiresAt: number;
   /** The link (or other source) it came from, so gossip does not send it straight back. */
   from: unknown;
+  /** The sequence number of the version last put out as news. */
+  announced: number;
 }
 
 /** Changes waiting to be gossiped, with where each came from. */
@@ -77,9 +79,13 @@ export class Directory {
     if (old) this.#count(old.from, -1);
     // Its source at its bound: that source's stalest entry gives way.
     if (this.heldFrom(from) >= this.#maxPerSource) this.#dropStalestOf(from);
-    this.#slots.set(entry.nodeId, { entry, expiresAt: now + DIR_TTL_MS, from });
+    // A heartbeat (only the sequence moved) is news only every `DIR_REFRESH_MS`: it refreshes this node's copy,
+    // and goes no further, so heartbeats stay local and cost no SuperPeer a message per SuperPeer.
+    const news = !old || changedClaims(old.entry, entry) || entry.seq - old.announced >= DIR_REFRESH_MS;
+    const announced = news ? entry.seq : old.announced;
+    this.#slots.set(entry.nodeId, { entry, expiresAt: now + DIR_TTL_MS, from, announced });
     this.#count(from, 1);
-    this.#outbox.set(entry.nodeId, { entry, seq: entry.seq, from });
+    if (news) this.#outbox.set(entry.nodeId, { entry, seq: entry.seq, from });
     if (!old) this.#evict();
     return old ? "newer" : "new";
   }
@@ -157,4 +163,9 @@ export class Directory {
     if (n > 0) this.#perSource.set(from, n);
     else this.#perSource.delete(from);
   }
+}
+
+/** True when `b` says anything `a` did not: an address, counts or capacity (not only a newer sequence). */
+function changedClaims(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
+  return a.listen !== b.listen || a.peers !== b.peers || a.load !== b.load || a.capacity !== b.capacity;
 }
