@@ -5,7 +5,14 @@
  * is a claim: it decides only whom to dial, never whom to trust, and a dial checks it.
  * @module
  */
-import { DIR_MAX, DIR_MAX_PER_SOURCE, DIR_MAX_SEQ_AHEAD_MS, DIR_REFRESH_MS, DIR_TTL_MS } from "./config.ts";
+import {
+  DIR_MAX,
+  DIR_MAX_PER_SOURCE,
+  DIR_MAX_SEQ_AHEAD_MS,
+  DIR_REFRESH_MS,
+  DIR_TTL_MS,
+  MESH_FULL_UP_TO,
+} from "./config.ts";
 import type { SuperPeerEntry } from "./messages.ts";
 
 /** What a merge did: a SuperPeer not known before, a newer entry of a known one, or nothing. */
@@ -79,9 +86,11 @@ export class Directory {
     if (old) this.#count(old.from, -1);
     // Its source at its bound: that source's stalest entry gives way.
     if (this.heldFrom(from) >= this.#maxPerSource) this.#dropStalestOf(from);
-    // A heartbeat (only the sequence moved) is news only every `DIR_REFRESH_MS`: it refreshes this node's copy,
-    // and goes no further, so heartbeats stay local and cost no SuperPeer a message per SuperPeer.
-    const news = !old || changedClaims(old.entry, entry) || entry.seq - old.announced >= DIR_REFRESH_MS;
+    // While SuperPeers are few every change is news. Past that, a heartbeat or a load change that leaves room
+    // as it was is news only every `DIR_REFRESH_MS`: it refreshes this node's copy and goes no further, so
+    // heartbeats and loads stay local and cost no SuperPeer a message per SuperPeer.
+    const news = !old || this.#slots.size <= MESH_FULL_UP_TO || changedClaims(old.entry, entry) ||
+      entry.seq - old.announced >= DIR_REFRESH_MS;
     const announced = news ? entry.seq : old.announced;
     this.#slots.set(entry.nodeId, { entry, expiresAt: now + DIR_TTL_MS, from, announced });
     this.#count(from, 1);
@@ -165,7 +174,8 @@ export class Directory {
   }
 }
 
-/** True when `b` says anything `a` did not: an address, counts or capacity (not only a newer sequence). */
+/** True when `b` says what joiners go by differently from `a`: its address, its capacity, or whether it has room. */
 function changedClaims(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
-  return a.listen !== b.listen || a.peers !== b.peers || a.load !== b.load || a.capacity !== b.capacity;
+  return a.listen !== b.listen || a.capacity !== b.capacity ||
+    (a.load < a.capacity) !== (b.load < b.capacity);
 }
