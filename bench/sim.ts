@@ -332,6 +332,15 @@ const ppm = (xs: number[], digits = 0) =>
     fmt(xs.length ? Math.max(...xs) : NaN, digits)
   }`;
 
+/** Directory gossip's and welcomes' share of all bytes written (issue 19's goal: gossip at most 25 %). */
+export function directoryShare(frames: FrameTotals): string {
+  const bytes = (t: string) => frames[t]?.bytes ?? 0;
+  const all = sum(Object.values(frames).map((t) => t.bytes));
+  const gossip = bytes("superpeers") + bytes("ihave") + bytes("iwant");
+  const pct = (x: number) => `${all ? (100 * x / all).toFixed(1) : "–"} %`;
+  return `${pct(gossip)} / ${pct(bytes("welcome"))}`;
+}
+
 /** The figures as `name value` rows, for the console and the results file. */
 export function figureRows(r: SimReport): [string, string][] {
   const f = r.figures, c = r.cost;
@@ -367,6 +376,10 @@ export function figureRows(r: SimReport): [string, string][] {
       Object.entries(f.frames).sort((a, b) => b[1].frames - a[1].frames).map(([k, t]) =>
         `${k} ${t.frames} (${fmt(t.bytes / 1e6, 1)})`
       ).join(", "),
+    ],
+    [
+      "directory bytes: gossip (superpeers, ihave, iwant) / welcomes, share of all bytes",
+      directoryShare(f.frames),
     ],
     [
       "frames written: all types",
