@@ -8,6 +8,7 @@ import { benchLedger } from "./ledger.ts";
 import { benchMining } from "./mining.ts";
 import { benchNetwork } from "./network.ts";
 import { benchNode } from "./node.ts";
+import { benchRelay } from "./relay.ts";
 import { loadAverage } from "./stats.ts";
 import { benchWallet } from "./wallet.ts";
 
@@ -17,6 +18,7 @@ const SECTIONS: Record<string, Section> = {
   ledger: benchLedger,
   mining: benchMining,
   network: benchNetwork,
+  relay: benchRelay,
   node: benchNode,
   explorer: benchExplorer,
   wallet: benchWallet,

@@ -1,11 +1,13 @@
 /**
  * Node benchmark: how long a headless regtest node with a long chain on disk takes from spawning its process
  * to the first answered RPC call, and how much memory it then holds. Diagnostic figures split the start-up:
- * a bare `deno run`, loading `cli.ts`'s modules, opening the chain in process, and an empty chain.
+ * a bare `deno run`, loading `cli.ts`'s modules, opening the chain in process, `Node.start` in process and the
+ * wallet's rescan after it (in the background: the node answers before it ends), and an empty chain.
  * `deno run --allow-read --allow-write --allow-run --allow-net=127.0.0.1 --allow-env bench/node.ts [--quick]`
  * @module
  */
 import { Chain } from "../lib/chain/chain.ts";
+import { Node } from "../lib/node.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import { openStore } from "../lib/store/store.ts";
 import { mine, newKey, newLedger } from "../tests/support/ledger.ts";
@@ -110,6 +112,26 @@ export async function benchNode(
       store.close();
     }
 
+    // In process: the whole Node.start on that chain (a spawned node adds the runtime, the module graph, the
+    // explorer and the RPC to it), and how long after it the wallet's rescan, which runs in the background, ends.
+    const starts: number[] = [], rescans: number[] = [];
+    await Deno.writeTextFile(`${root}/in_process_tracker.txt`, "");
+    for (let i = 0; i < RUNS; i++) {
+      const t = performance.now();
+      const node = await Node.start({
+        network: "regtest",
+        dataDir: full,
+        trackerPath: `${root}/in_process_tracker.txt`,
+        bind: { hostname: "127.0.0.1", port: 0 },
+        threads: 1,
+      });
+      const started = performance.now();
+      await node.walletScanned();
+      starts.push(started - t);
+      rescans.push(performance.now() - started);
+      await node.stop();
+    }
+
     // Out of process: a bare Deno, then Deno loading every module cli.ts imports (it runs nothing when imported).
     await Deno.mkdir(empty);
     const probe = `${root}/load_cli.ts`;
@@ -132,6 +154,8 @@ export async function benchNode(
       startup_empty_chain_ms: emptyNode.startup,
       rss_empty_chain_mb: emptyNode.rss,
       chain_open_in_process_ms: round(median(opens)),
+      node_start_in_process_ms: round(median(starts)),
+      wallet_rescan_after_start_ms: round(median(rescans)),
       deno_bare_ms: round(median(bare)),
       deno_load_cli_modules_ms: round(median(load)),
     };

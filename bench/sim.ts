@@ -11,7 +11,7 @@
  * @module
  */
 import { percentile } from "./stats.ts";
-import type { BlockSpread, Components, EventCounts } from "../lib/sim/world.ts";
+import type { BlockSpread, Components, EventCounts, WorldNetworkOptions } from "../lib/sim/world.ts";
 import type { SimBlock } from "../lib/sim/sim_ledger.ts";
 import { World } from "../lib/sim/world.ts";
 import type { FrameTotals } from "../lib/sim/memory_transport.ts";
@@ -54,8 +54,8 @@ export interface SimScenario {
   spreadWaitMs: number;
   /** The clock's step quantum. */
   quantumMs?: number;
-  /** Extra options for every `Network` (a later version's `maxPeers`, timings). */
-  network?: Record<string, unknown>;
+  /** Extra options for every `Network` (timings, `maxPeers`). */
+  network?: WorldNetworkOptions;
 }
 
 /** The issue's scenario for `nodes` nodes. */

@@ -6,27 +6,15 @@
  * the disk. Run alone with `deno run -A bench/wallet.ts`, or through `deno task bench wallet`.
  * @module
  */
-import type { Chain } from "../lib/chain/chain.ts";
-import type { Mempool } from "../lib/chain/mempool.ts";
 import { COIN } from "../lib/consensus/amount.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import { encodeAddress } from "../lib/crypto/address.ts";
 import { txid } from "../lib/primitives/transaction.ts";
-import { Wallet, type WalletView } from "../lib/wallet/wallet.ts";
+import { Wallet, walletViewOf } from "../lib/wallet/wallet.ts";
 import { coinbaseOut, mine, newKey, newLedger, spend } from "../tests/support/ledger.ts";
 import { median, percentile } from "./stats.ts";
 
 const params = NETWORKS.regtest;
-
-function viewOf(chain: Chain, mempool: Mempool): WalletView {
-  return {
-    height: chain.height,
-    coinbaseMaturity: params.coinbaseMaturity,
-    coinsOf: (p) => chain.coinsOf(p),
-    mempoolCoinsOf: (p) => mempool.coinsOf(p),
-    isSpentInMempool: (o) => mempool.isSpent(o),
-  };
-}
 
 /** A chain of `blocks` blocks with `payments` payments of 1 coin to fresh addresses of `wallet`, spread evenly. */
 async function buildChain(wallet: Wallet, blocks: number, payments: number) {
@@ -69,7 +57,7 @@ export async function benchWallet(opts: { quick?: boolean } = {}): Promise<Recor
     await restored.scanChain(chain);
     restoreS.push((performance.now() - start) / 1000);
   }
-  const view = viewOf(chain, mempool);
+  const view = walletViewOf(chain, mempool);
   const balance = restored!.balance(view).confirmed;
   if (balance !== payments * COIN) throw new Error(`bench: restored ${balance} units, not ${payments} coins`);
 
@@ -78,7 +66,7 @@ export async function benchWallet(opts: { quick?: boolean } = {}): Promise<Recor
   const sendMs: number[] = [];
   for (let i = 0; i < (opts.quick ? 20 : 50); i++) {
     const start = performance.now();
-    const { tx } = await restored!.createTransaction(viewOf(chain, mempool), to, COIN / 10);
+    const { tx } = await restored!.createTransaction(walletViewOf(chain, mempool), to, COIN / 10);
     await mempool.accept(tx);
     restored!.sawTransaction(tx);
     sendMs.push(performance.now() - start);

@@ -15,12 +15,28 @@ import { BanList } from "../lib/net/ban.ts";
 import * as config from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
 import { entryBytes, GossipBudget, WantList } from "../lib/net/dir_gossip.ts";
+import { CompactRelay, MAX_WAITING_COMPACT, MAX_WAITING_COMPACT_BYTES } from "../lib/net/compact_relay.ts";
+import { BlockSync, SYNC_PER_LINK, SYNC_WINDOW, SYNC_WINDOW_BYTES } from "../lib/net/block_sync.ts";
+import type { LedgerPort } from "../lib/net/ledger_port.ts";
+import type { Link } from "../lib/net/link.ts";
+import { MAX_BLOCKTXN, MAX_HASHES, parseMessage } from "../lib/net/messages.ts";
+import { ServeQueue } from "../lib/net/serve.ts";
+import { MAX_SHORT_IDS } from "../lib/primitives/compact_block.ts";
 import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME } from "../lib/net/frame.ts";
 import type { TrackerFile } from "../lib/net/tracker.ts";
 import type { BlockHeader } from "../lib/primitives/header.ts";
-import { compactSizeLength, type Transaction, txid, txSize } from "../lib/primitives/transaction.ts";
-import { SseHub } from "../lib/explorer/events.ts";
+import {
+  compactSizeLength,
+  type OutPoint,
+  type Transaction,
+  txid,
+  txSize,
+} from "../lib/primitives/transaction.ts";
+import { EventStreams } from "../lib/explorer/events.ts";
+import { VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
+import { type SimNode, World } from "../lib/sim/world.ts";
+import { SIM_PORT } from "../lib/sim/memory_transport.ts";
 import { makeBlock, mine, newKey, newLedger, spend, type TestKey } from "./support/ledger.ts";
 import { COIN_AMOUNT, fundedLedger } from "./support/rules.ts";
 import { seededBytes } from "./support/random.ts";
@@ -261,6 +277,92 @@ async function poolOf(chain: Chain, txs: Transaction[]): Promise<number> {
   return pool.size;
 }
 
+/** Coins of `RICH_VALUE` for the byte row of the mempool: enough for 50 of the largest transactions and two more. */
+const RICH_COINS = 70, RICH_VALUE = 8_000_000;
+
+let manyCoins:
+  | Promise<{ chain: Chain; payments: Transaction[]; rich: OutPoint[]; key: TestKey }>
+  | undefined;
+/**
+ * N + 1 one-in, one-out payments of one fee rate, each spending its own confirmed coin (one wide transaction
+ * mined into a block: it is larger than the mempool takes), and `RICH_COINS` larger coins. Signatures are
+ * blank: the pools they fill check signatures with a queue that accepts every one, so a row of 20,000 costs a
+ * second, not a minute.
+ */
+function manyPayments() {
+  const n = policy.MAX_MEMPOOL_TXS + 1;
+  return manyCoins ??= (async () => {
+    const l = await fundedLedger();
+    const each = Math.floor(COIN_AMOUNT / n) - 100;
+    const to = (amount: number, k: number) =>
+      Array.from({ length: k }, () => ({ amount, pubKeyHash: l.key.pkh }));
+    const wide = await spend(l.key, [l.coins[3]], to(each, n));
+    const richTx = await spend(l.key, [l.coins[4]], to(RICH_VALUE, RICH_COINS));
+    const block = makeBlock(l.chain, undefined, l.key.pkh, (b) => b.txs.push(wide, richTx));
+    await l.chain.processBlock(block);
+    assert.equal(l.chain.height, l.blocks.length + 1);
+    const id = txid(wide);
+    const payments = Array.from(
+      { length: n },
+      (_, index) => blank(l.key, [{ txid: id, index }], 1, each - 1000),
+    );
+    const rich = Array.from({ length: RICH_COINS }, (_, index) => ({ txid: txid(richTx), index }));
+    return { chain: l.chain, payments, rich, key: l.key };
+  })();
+}
+
+/** A transaction spending `inputs` into `o` outputs of `amount`, its signatures blank. */
+function blank(key: TestKey, inputs: OutPoint[], o: number, amount: number): Transaction {
+  return {
+    version: 1,
+    inputs: inputs.map((prevout) => ({ prevout, publicKey: key.publicKey, signature: new Uint8Array(64) })),
+    outputs: Array.from({ length: o }, () => ({ amount, pubKeyHash: key.pkh })),
+    lockTime: 0,
+  };
+}
+
+/**
+ * Transactions (blank signatures, outputs of 1 unit) of exactly `total` bytes in all (even), each within the
+ * standard size: as many of the largest as fit, and two (or three) that make up the rest.
+ */
+async function bytesOf(total: number): Promise<Transaction[]> {
+  const { rich, key } = await manyPayments();
+  const bigOut = outputsFor(1, policy.MAX_STANDARD_TX_SIZE - 8) ?? assert.fail("no largest size");
+  const big = txBytes(1, bigOut);
+  const k = Math.floor(total / big) - 1;
+  const txs = Array.from({ length: k }, (_, j) => blank(key, [rich[j]], bigOut, 1));
+  // Fewer than 253 outputs make a size of 2 mod 4, more make 0 mod 4: one small transaction for the first.
+  if (total % 4 === 2) txs.push(blank(key, [rich[RICH_COINS - 1]], 1, 1));
+  const rest = total - txs.reduce((s, t) => s + txSize(t), 0); // about [big, 2 big): two transactions
+  const coins = (from: number, i: number) => rich.slice(from, from + i);
+  for (let r1 = Math.floor(rest / 4) * 2; r1 > rest / 2 - 400; r1 -= 2) {
+    for (let a = 1; a <= 7; a++) {
+      for (let b = 1; b <= 7; b++) {
+        const oa = outputsFor(a, r1), ob = outputsFor(b, rest - r1);
+        if (oa === undefined || ob === undefined) continue;
+        txs.push(blank(key, coins(k, a), oa, 1), blank(key, coins(k + a, b), ob, 1));
+        assert.equal(txs.reduce((s, t) => s + txSize(t), 0), total);
+        return txs;
+      }
+    }
+  }
+  throw new Error(`no transactions of exactly ${total} bytes`);
+}
+
+/** Fills a fresh pool (default bounds, signatures passed) with `txs`; the ones past its room are refused. */
+async function fill(chain: Chain, txs: Transaction[]): Promise<Mempool> {
+  const pool = new Mempool(chain, { verifier: passAll() });
+  for (const tx of txs) {
+    await pool.accept(tx).catch((e) => {
+      if (e.code !== "mempool-full") throw e;
+    });
+  }
+  return pool;
+}
+
+/** A signature queue that passes every signature: for pools filled with `manyPayments`. */
+const passAll = () => new VerifyQueue(16, () => Promise.resolve(true));
+
 /** A frame body of exactly `n` bytes: `{"type":"x","p":"aaa…"}`. */
 function body(n: number): string {
   const empty = '{"type":"x","p":""}';
@@ -273,6 +375,67 @@ const noTracker: TrackerFile = {
 };
 
 // ---- the table ----
+
+/**
+ * A compact relay whose ledger lacks every transaction of every compact block (each waits for a `blocktxn`),
+ * fed compact blocks of these sizes in bytes; what it keeps waiting afterwards.
+ */
+async function waitingCompact(sizes: number[]): Promise<{ count: number; bytes: number }> {
+  let seq = 0;
+  const ledger = {
+    compactBlock: () => new Uint8Array(1),
+    rebuildCompact: () => ({ kind: "missing", id: (seq++).toString(16).padStart(64, "0"), missing: [1] }),
+  } as unknown as LedgerPort;
+  const link = { conn: { send: () => true, isClosed: false } } as unknown as Link;
+  const relay = new CompactRelay(ledger, {
+    takeBlock: () => Promise.resolve(),
+    orphan: () => {},
+    misbehaved: () => {},
+  }, new ServeQueue());
+  for (const size of sizes) {
+    await relay.onCompact(link, { type: "cmpctblock", data: "00".repeat(size) }, () => []);
+  }
+  return relay.waiting;
+}
+
+/**
+ * A block sync led by enough links to ask more than its window, over `want` blocks nobody has answered yet;
+ * then `sizes` bytes of blocks arrive out of order (never the next to connect). What its window holds.
+ */
+function syncWindow(
+  want: number,
+  sizes: number[] = [],
+): { inflight: number; arrived: number; bytes: number } {
+  const ids = Array.from({ length: want + 1 }, (_, i) => i.toString(16).padStart(64, "0"));
+  const ledger = { locator: () => [], has: () => false } as unknown as LedgerPort;
+  const sync = new BlockSync(ledger, { misbehaved: () => {}, now: () => 0, finished: () => {} });
+  const links = Array.from(
+    { length: Math.ceil(SYNC_WINDOW / SYNC_PER_LINK) + 1 },
+    () => ({ conn: { send: () => true, isClosed: false } }) as unknown as Link,
+  );
+  for (const l of links) sync.offer(l);
+  sync.onHashes(links[0], ids.slice(0, want));
+  sizes.forEach((size, i) => void sync.onBlock(links[0], ids[i + 1], new Uint8Array(size)));
+  return sync.window;
+}
+
+/** A simulated LAN whose first node has become its SuperPeer (3 s of virtual time). */
+async function settledSuperPeer(): Promise<{ w: World; sp: SimNode }> {
+  const w = new World({ seed: 1, trackerSeeds: 1 });
+  const sp = w.addNode();
+  w.start(sp);
+  await w.clock.advance(3_000);
+  return { w, sp };
+}
+
+/** How many of `n` event streams from `host` a fresh `EventStreams` opens. */
+function streamsOpened(host: string, n: number): number {
+  const streams = new EventStreams();
+  let opened = 0;
+  for (let i = 0; i < n; i++) if (streams.open(host, "json", [])) opened++;
+  streams.close();
+  return opened;
+}
 
 /** `n` directory items of exactly `bytes` each as a gossip budget counts them (`entryBytes`). */
 function gossipItems(n: number, bytes: number) {
@@ -314,6 +477,71 @@ const BOUNDS: Bound[] = [
     },
   },
   {
+    name: "SYNC_WINDOW",
+    what: "blocks a sync asks ahead of the next one to connect",
+    dimension: "count",
+    limit: SYNC_WINDOW,
+    probe: (n) => syncWindow(n).inflight,
+  },
+  {
+    name: "SYNC_WINDOW_BYTES",
+    what: "bytes of blocks a sync holds that wait for their turn",
+    dimension: "bytes",
+    limit: SYNC_WINDOW_BYTES,
+    probe(n) {
+      const part = 1_000_000, k = Math.floor((n - 1) / part);
+      return syncWindow(SYNC_WINDOW, [...Array(k).fill(part), n - k * part]).bytes;
+    },
+  },
+  {
+    name: "MAX_HASHES",
+    what: "block hashes one hashes message carries",
+    dimension: "count",
+    limit: MAX_HASHES,
+    probe(n) {
+      try {
+        const msg = parseMessage({ type: "hashes", ids: Array(n).fill("00".repeat(32)) });
+        return msg.type === "hashes" ? msg.ids.length : 0;
+      } catch {
+        return 0;
+      }
+    },
+  },
+  {
+    name: "MAX_WAITING_COMPACT",
+    what: "compact blocks kept while their missing transactions are asked for",
+    dimension: "count",
+    limit: MAX_WAITING_COMPACT,
+    async probe(n) {
+      return (await waitingCompact(Array(n).fill(100))).count;
+    },
+  },
+  {
+    name: "MAX_WAITING_COMPACT_BYTES",
+    what: "bytes of compact blocks kept while their missing transactions are asked for",
+    dimension: "bytes",
+    limit: MAX_WAITING_COMPACT_BYTES,
+    async probe(n) {
+      const part = 200_000, k = Math.floor((n - 1) / part);
+      return (await waitingCompact([...Array(k).fill(part), n - k * part])).bytes;
+    },
+  },
+  {
+    name: "MAX_BLOCKTXN",
+    what: "transactions one getblocktxn asks for",
+    dimension: "count",
+    limit: MAX_BLOCKTXN,
+    probe(n) {
+      const positions = Array.from({ length: n }, (_, i) => i + 1);
+      try {
+        const msg = parseMessage({ type: "getblocktxn", hash: "00".repeat(32), positions });
+        return msg.type === "getblocktxn" ? msg.positions.length : 0;
+      } catch {
+        return 0;
+      }
+    },
+  },
+  {
     name: "DIR_MAX_PER_SOURCE",
     what: "directory entries one source link holds",
     dimension: "count",
@@ -328,6 +556,52 @@ const BOUNDS: Bound[] = [
         );
       }
       return dir.heldFrom("one");
+    },
+  },
+  {
+    name: "DIR_MAX",
+    what: "directory entries in all, from as many sources as it takes",
+    dimension: "count",
+    limit: config.DIR_MAX,
+    probe(n) {
+      const dir = new Directory();
+      for (let i = 0; i < n; i++) {
+        dir.merge(
+          { nodeId: `sp${i}`, listen: "10.0.0.1:1", peers: 0, load: 0, capacity: 8, seq: 1 },
+          i,
+          `link-${Math.floor(i / config.DIR_MAX_PER_SOURCE)}`,
+        );
+      }
+      return dir.size;
+    },
+  },
+  {
+    name: "DEFAULT_MAX_PEERS",
+    what: "Peers a SuperPeer serves, through the real Network on the simulated LAN (one node per host)",
+    dimension: "count",
+    limit: config.DEFAULT_MAX_PEERS,
+    async probe(n) {
+      const { w, sp } = await settledSuperPeer();
+      for (let i = 0; i < n; i++) {
+        w.start(w.addNode());
+        await w.clock.advance(200);
+      }
+      await w.clock.advance(5_000);
+      return sp.net!.linkInfo().filter((l) => l.kind === "member").length;
+    },
+  },
+  {
+    name: "MAX_WAITING_LINKS",
+    what: "sockets that have not said hello, at a SuperPeer on the simulated LAN (one per host)",
+    dimension: "count",
+    limit: config.MAX_WAITING_LINKS,
+    async probe(n) {
+      const { w, sp } = await settledSuperPeer();
+      for (let i = 0; i < n; i++) {
+        w.lan.transport(`10.0.8.${i + 1}`).dial({ hostname: sp.host, port: SIM_PORT }, 1_000);
+        await w.clock.advance(10); // well within the handshake's time
+      }
+      return w.lan.openStreams(sp.host);
     },
   },
   {
@@ -354,6 +628,27 @@ const BOUNDS: Bound[] = [
         n - full * ORPHAN_BLOCK_FILL,
       ]);
       return chain.orphanBytes;
+    },
+  },
+  {
+    name: "MAX_MEMPOOL_TXS",
+    what: "transactions in the mempool (payments of one fee rate: the one past N is refused)",
+    dimension: "count",
+    limit: policy.MAX_MEMPOOL_TXS,
+    async probe(n) {
+      const { chain, payments } = await manyPayments();
+      return (await fill(chain, payments.slice(0, n))).size;
+    },
+  },
+  {
+    name: "MAX_MEMPOOL_BYTES",
+    what: "bytes of the transactions in the mempool (sizes are even: N±2)",
+    dimension: "bytes",
+    step: 2,
+    limit: policy.MAX_MEMPOOL_BYTES,
+    async probe(n) {
+      const { chain } = await manyPayments();
+      return (await fill(chain, await bytesOf(n))).bytes;
     },
   },
   {
@@ -473,60 +768,48 @@ const BOUNDS: Bound[] = [
     },
   },
   {
-    name: "SseHub maxClients (128)",
+    name: "EventStreams maxClients (128)",
     what: "explorer event streams open at once",
     dimension: "count",
     limit: 128,
-    probe(n) {
-      const hub = new SseHub();
-      let opened = 0;
-      for (let i = 0; i < n; i++) if (hub.open("127.0.0.1", "json", [])) opened++;
-      hub.close();
-      return opened;
-    },
+    probe: (n) => streamsOpened("127.0.0.1", n),
   },
   {
-    name: "SseHub maxPerHost (16)",
+    name: "EventStreams maxPerHost (16)",
     what: "explorer event streams from one LAN host",
     dimension: "count",
     limit: 16,
-    probe(n) {
-      const hub = new SseHub();
-      let opened = 0;
-      for (let i = 0; i < n; i++) if (hub.open("192.168.1.9", "json", [])) opened++;
-      hub.close();
-      return opened;
-    },
+    probe: (n) => streamsOpened("192.168.1.9", n),
   },
   {
-    name: "SseHub maxQueue (64)",
+    name: "EventStreams maxQueue (64)",
     what: "messages queued for an explorer client that does not read",
     dimension: "count",
     sheds: true,
     limit: 64,
     probe(n) {
-      const hub = new SseHub();
-      assert.ok(hub.open("127.0.0.1", "json", []));
-      for (let i = 0; i < n; i++) hub.publish("json", { bytes: new Uint8Array(10) });
-      const held = hub.queues()[0].messages;
-      hub.close();
+      const streams = new EventStreams();
+      assert.ok(streams.open("127.0.0.1", "json", []));
+      for (let i = 0; i < n; i++) streams.publish("json", { bytes: new Uint8Array(10) });
+      const held = streams.queues()[0].messages;
+      streams.close();
       return held;
     },
   },
   {
-    name: "SseHub maxQueueBytes (512 KiB)",
+    name: "EventStreams maxQueueBytes (512 KiB)",
     what: "bytes queued for an explorer client that does not read",
     dimension: "bytes",
     limit: 512 * 1024,
     probe(n) {
-      const hub = new SseHub();
-      assert.ok(hub.open("127.0.0.1", "json", []));
+      const streams = new EventStreams();
+      assert.ok(streams.open("127.0.0.1", "json", []));
       const part = 64 * 1024, k = Math.floor((n - 1) / part);
       for (const size of [...Array(k).fill(part), n - k * part]) {
-        hub.publish("json", { bytes: new Uint8Array(size) });
+        streams.publish("json", { bytes: new Uint8Array(size) });
       }
-      const held = hub.queues()[0].bytes;
-      hub.close();
+      const held = streams.queues()[0].bytes;
+      streams.close();
       return held;
     },
   },
@@ -571,15 +854,21 @@ const BOUNDS: Bound[] = [
  * Network with the new overlay (issue 25, first part).
  */
 const NO_ROW: Record<string, string> = {
-  MAX_WAITING_LINKS: "enforced in network.ts (being rebuilt)",
-  MAX_LINKS_PER_HOST: "enforced in overlay.ts (being rebuilt)",
-  MAX_REDIRECTS: "enforced in network.ts (being rebuilt)",
-  DIR_MAX: "enforced in directory.ts (being rebuilt)",
-  DEFAULT_MAX_PEERS: "enforced in network.ts and overlay.ts (being rebuilt)",
+  MAX_LINKS_PER_HOST:
+    "links, not a pool: net_wiring_test opens N+2 from one host through the real Network (held: 1..N, N, N)",
+  MAX_REDIRECTS:
+    "hops a join follows (joining.ts: `full` try lists and `redirect`s), not a pool. Honest nodes " +
+    "chain at most two (a Peer redirects to its SuperPeers, a full one points to one with room), so hops 3 " +
+    "and 4 need scripted redirectors; lib/sim's Sybils only redirect into loops among themselves, which the " +
+    "join's `tried` set cuts before the bound does. No row until the simulated LAN has such a responder",
   TRACKER_MAX: "the lines of the tracker file the address book writes; not a pool",
   FAILOVER_MAX_DIALS:
     "dials of one failover, not a pool: failoverOrder's bound, tested in net_overlay_rules_test",
 };
+
+Deno.test("a getblocktxn or blocktxn can name every transaction of the largest block after its coinbase", () => {
+  assert.ok(MAX_BLOCKTXN >= MAX_SHORT_IDS, `MAX_BLOCKTXN ${MAX_BLOCKTXN} < MAX_SHORT_IDS ${MAX_SHORT_IDS}`);
+});
 
 Deno.test("every limit has a row in the bounds table, or a stated reason it has none", () => {
   const limits = [...Object.keys(policy), ...Object.keys(config), "MAX_FRAME"].filter((k) =>
@@ -618,7 +907,8 @@ Deno.test("bound MAX_ORPHAN_BLOCK_BYTES: an orphan larger than the whole pool is
   assert.equal(chain.orphanBytes, 800);
 });
 
-// ---- the mempool's room: bytes at N−1, N, N+1, and the fee rate that may evict at lower, equal, higher ----
+// ---- the mempool's room: bytes at N−1, N, N+1, and the fee rate that may evict at lower, equal, higher, when
+// full in bytes and when full in count ----
 
 /** A one-in, one-out payment to `key` itself of exactly `fee`. */
 async function withFee(l: Awaited<ReturnType<typeof fundedLedger>>, coin: number, fee: number) {
@@ -646,21 +936,24 @@ for (
     "evicts",
   ]] as const
 ) {
-  Deno.test(`fee-rate eviction: a newcomer whose fee rate is ${name} the pool's lowest ${expected === "evicts" ? "evicts it" : "is refused"}`, async () => {
-    const l = await fundedLedger();
-    const low = await withFee(l, 0, 2 * txSize(await withFee(l, 0, 0)));
-    const size = txSize(low);
-    const high = await withFee(l, 1, 10 * size);
-    const pool = new Mempool(l.chain, { maxBytes: 2 * size });
-    await pool.accept(low);
-    await pool.accept(high);
-    const newcomer = await withFee(l, 2, 2 * size + extra);
-    assert.equal(txSize(newcomer), size);
-    const r = await pool.accept(newcomer).then(() => "evicts", (e) => e.code);
-    assert.equal(r, expected);
-    assert.equal(pool.has(txid(low)), expected !== "evicts");
-    assert.ok(pool.has(txid(high)));
-  });
+  for (const dimension of ["bytes", "count"] as const) {
+    Deno.test(`fee-rate eviction (${dimension} full): a newcomer whose fee rate is ${name} the pool's lowest ${expected === "evicts" ? "evicts it" : "is refused"}`, async () => {
+      const l = await fundedLedger();
+      const low = await withFee(l, 0, 2 * txSize(await withFee(l, 0, 0)));
+      const size = txSize(low);
+      const high = await withFee(l, 1, 10 * size);
+      const pool = new Mempool(l.chain, dimension === "bytes" ? { maxBytes: 2 * size } : { maxCount: 2 });
+      await pool.accept(low);
+      await pool.accept(high);
+      const newcomer = await withFee(l, 2, 2 * size + extra);
+      assert.equal(txSize(newcomer), size);
+      const r = await pool.accept(newcomer).then(() => "evicts", (e) => e.code);
+      assert.equal(r, expected);
+      assert.equal(pool.has(txid(low)), expected !== "evicts");
+      assert.ok(pool.has(txid(high)));
+      assert.equal(pool.size, 2);
+    });
+  }
 }
 
 Deno.test("fee-rate eviction makes exactly the room it needs: after one eviction the pool is full to N, not below", async () => {

@@ -377,3 +377,49 @@ Deno.test("a forged copy (same txid, other signature) cannot keep the honest cop
   assert.equal(honest.status, "fulfilled");
   assert.ok(l.mempool.has(txid(other)));
 });
+
+Deno.test("coinsOf finds a key's pool outputs through its index, oldest first, and forgets confirmed ones", async () => {
+  const { chain, mempool, key, coins } = await fundedLedger();
+  const pkhs = Array.from({ length: 6 }, (_, i) => i.toString(16).padStart(40, "0"));
+  /** What coinsOf must answer: every pool output paying `keys`, in pool order, walked the long way. */
+  const naive = (keys: Set<string>) =>
+    mempool.entries().flatMap((e) =>
+      e.tx.outputs.flatMap((o, index) =>
+        keys.has(o.pubKeyHash)
+          ? [{ outpoint: { txid: e.txid, index }, coin: mempool.getCoin({ txid: e.txid, index }) }]
+          : []
+      )
+    );
+  const check = (label: string) => {
+    for (
+      const keys of [
+        new Set([pkhs[0]]),
+        new Set(pkhs.slice(1, 4)),
+        new Set([pkhs[2], pkhs[1]]),
+        new Set(pkhs),
+        new Set(["ff".repeat(20)]),
+      ]
+    ) {
+      assert.deepEqual(mempool.coinsOf(keys), naive(keys), `${label}: keys ${[...keys].length}`);
+    }
+  };
+  // Three independent payments, each to two of the keys (one pays the same key twice).
+  for (let i = 0; i < 3; i++) {
+    const c = mempool.getCoin(coins[i])!;
+    const outs = [pkhs[i], pkhs[(i * 2 + 1) % 6], pkhs[i]].map((pkh) => ({
+      amount: Math.floor((c.amount - 10_000) / 4),
+      pubKeyHash: pkh,
+    }));
+    await mempool.accept(await spend(key, [coins[i]], outs));
+  }
+  check("three payments");
+  assert.equal(mempool.coinsOf(new Set([pkhs[0]])).length, 2);
+  // A block confirms the first payment: its outputs are the chain's now, not the pool's.
+  const first = mempool.entries()[0].tx;
+  const block = makeBlock(chain, undefined, "ee".repeat(20), (b) => void b.txs.push(first));
+  const r = await chain.processBlock(block);
+  await mempool.chainUpdated(r.update);
+  assert.equal(mempool.size, 2);
+  check("after a block");
+  assert.deepEqual(mempool.coinsOf(new Set([pkhs[0]])), []);
+});

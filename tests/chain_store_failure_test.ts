@@ -17,16 +17,7 @@ import { type OutPoint, type Transaction, txid } from "../lib/primitives/transac
 import { openStore } from "../lib/store/store.ts";
 import { Chain as ChainClass } from "../lib/chain/chain.ts";
 import { openFailingStore } from "./support/failing_store.ts";
-import {
-  coinbaseOut,
-  makeBlock,
-  mine,
-  newKey,
-  newLedger,
-  params,
-  spend,
-  type TestKey,
-} from "./support/ledger.ts";
+import { fannedLedger, makeBlock, newLedger, params, spend, type TestKey } from "./support/ledger.ts";
 import { hashOf, withTxs } from "./support/rules.ts";
 import { withTempDir } from "./support/temp_dir.ts";
 import { diffCoins, rebuildCoins } from "./support/utxo_rebuild.ts";
@@ -51,16 +42,7 @@ interface Scenario {
 }
 
 async function scenario(dir: string): Promise<Scenario> {
-  const key = await newKey();
-  const m = newLedger();
-  const history = await mine(m.chain, m.mempool, key.pkh, 11);
-  const fan = await spend(
-    key,
-    [coinbaseOut(history[0])],
-    Array.from({ length: 6 }, () => ({ amount: 8e8, pubKeyHash: key.pkh })),
-  );
-  await m.mempool.accept(fan);
-  history.push(...await mine(m.chain, m.mempool, key.pkh, 1));
+  const { key, ledger: m, history, fan } = await fannedLedger();
   const coin = (i: number) => ({ txid: txid(fan), index: i });
   const at = async (blocks: Block[]) => {
     const l = newLedger();

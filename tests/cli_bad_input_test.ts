@@ -4,6 +4,7 @@
  * nothing changed.
  */
 import assert from "node:assert/strict";
+import { namesIn } from "./support/temp_dir.ts";
 import { nearestCommand } from "../lib/cli/args.ts";
 import { CLI, startPermissions } from "./support/cli.ts";
 import { freePort } from "./support/cluster.ts";
@@ -55,9 +56,7 @@ Deno.test("a tracker file that cannot be read: one line, exit 1, nothing created
       ...["--data-dir", `${dir}/data`, "--tracker", `${dir}/tracker.txt`],
     );
     assertOneLine(r, 1, /cannot read the tracker file .*tracker\.txt/);
-    const names = [];
-    for await (const e of Deno.readDir(dir)) names.push(e.name);
-    assert.deepEqual(names.sort(), ["data", "tracker.txt"]);
+    assert.deepEqual(await namesIn(dir), ["data", "tracker.txt"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

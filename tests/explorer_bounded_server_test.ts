@@ -51,6 +51,13 @@ async function readToEnd(conn: Deno.Conn, ms = 5000): Promise<string> {
 
 const connect = (port: number) => Deno.connect({ hostname: "127.0.0.1", port });
 
+/** A new connection to `s`, once the server holds `open` connections (`name` says which, if it times out). */
+async function connectHeld(s: BoundedServer, open: number, name: string): Promise<Deno.TcpConn> {
+  const conn = await connect(s.port);
+  await waitFor(() => s.stats().open === open, 5000, `${name} accepted`);
+  return conn;
+}
+
 Deno.test("bounded: a request answered; slow headers, a slow body and an idle keep-alive are closed in time", async () => {
   const s = serve({ headersTimeoutMs: 300, bodyTimeoutMs: 300, idleTimeoutMs: 300 });
   try {
@@ -133,10 +140,8 @@ Deno.test("bounded: at the caps the oldest idle connection makes room; busy ones
   });
   try {
     // Per address: two idle connections, then a third from the same address closes the oldest.
-    const a = await connect(s.port);
-    await waitFor(() => s.stats().open === 1, 5000, "a accepted");
-    const b = await connect(s.port);
-    await waitFor(() => s.stats().open === 2, 5000, "b accepted");
+    const a = await connectHeld(s, 1, "a");
+    const b = await connectHeld(s, 2, "b");
     const c = await connect(s.port);
     assert.equal(await readToEnd(a), "", "the oldest idle one was closed");
     await waitFor(() => s.stats().evicted === 1 && s.stats().open === 2, 5000, "c took a's place");
@@ -163,10 +168,8 @@ Deno.test("bounded: at the total cap the oldest idle connection makes room too",
   // One address here, so the total cap is set below the per-address one to be the one reached.
   const s = serve({ maxConnections: 2, maxPerAddress: 10, evictAfterMs: 0 });
   try {
-    const a = await connect(s.port);
-    await waitFor(() => s.stats().open === 1, 5000, "a accepted");
-    const b = await connect(s.port);
-    await waitFor(() => s.stats().open === 2, 5000, "b accepted");
+    const a = await connectHeld(s, 1, "a");
+    const b = await connectHeld(s, 2, "b");
     const c = await connect(s.port);
     assert.equal(await readToEnd(a), "", "the oldest idle one was closed");
     await c.write(enc.encode("GET /c HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"));
@@ -180,8 +183,7 @@ Deno.test("bounded: at the total cap the oldest idle connection makes room too",
 Deno.test("bounded: a connection idle for less than evictAfterMs is not closed for room: the newcomer is", async () => {
   const s = serve({ maxConnections: 10, maxPerAddress: 1, evictAfterMs: 400 });
   try {
-    const a = await connect(s.port);
-    await waitFor(() => s.stats().open === 1, 5000, "a accepted");
+    const a = await connectHeld(s, 1, "a");
     // A flood right after a arrived cannot churn it out.
     const b = await connect(s.port);
     assert.equal(await readToEnd(b), "", "b refused");

@@ -5,10 +5,9 @@
  * origin and nothing breaks the CSP.
  */
 import assert from "node:assert/strict";
-import type { HTTPRequest, Page } from "./support/test_deps.ts";
+import type { Page } from "./support/test_deps.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, freePort, waitForOnePrimary } from "./support/cluster.ts";
-import { haveChromium, launchBrowser } from "./support/browser.ts";
+import { haveChromium, OriginGuard, paidPair, withBrowser } from "./support/browser.ts";
 
 const hasChromium = haveChromium();
 
@@ -27,33 +26,11 @@ Deno.test({
   ignore: !hasChromium,
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn(t) {
-    const cluster = await Cluster.create();
-    const browser = await launchBrowser();
-    try {
-      const pa = freePort();
-      const a = await cluster.start("a", { args: ["--explorer", `127.0.0.1:${pa}`] });
-      const b = await cluster.start("b", { args: ["--no-explorer"] });
-      await waitForOnePrimary([a, b], 20_000, "a and b to form a network");
-      const origin = `http://127.0.0.1:${pa}`;
-      await a.rpc("mine", [11]);
-      const bAddress = (await b.rpc<NodeStatus>("status")).address;
-      const { txid } = await a.rpc<{ txid: string }>("send", [bAddress, "1.5"]);
-
-      const page = await browser.newPage();
-      const elsewhere: string[] = [], refused: string[] = [];
-      await page.setRequestInterception(true);
-      page.on("request", (req: HTTPRequest) => {
-        if (new URL(req.url()).origin === origin) req.continue();
-        else {
-          elsewhere.push(req.url());
-          req.abort();
-        }
-      });
-      page.on("console", (m) => {
-        if (/Refused to|Content Security Policy/i.test(m.text())) refused.push(m.text());
-      });
-      page.on("pageerror", (e) => refused.push(`page error: ${e}`));
+  fn: (t) =>
+    withBrowser(async (browser, cluster) => {
+      const { a, origin, bAddress, txid } = await paidPair(cluster);
+      const guard = new OriginGuard(origin);
+      const page = await guard.page(browser);
 
       await t.step(
         "a transaction page: pending, then confirmed in block 12, then 2 confirmations",
@@ -97,11 +74,6 @@ Deno.test({
         assert.ok(await marked(page), "the page was not reloaded");
       });
 
-      assert.deepEqual(elsewhere, [], "requests that left the origin");
-      assert.deepEqual(refused, [], "CSP refusals or page errors");
-    } finally {
-      await browser.close();
-      await cluster.cleanup();
-    }
-  },
+      guard.assertClean();
+    }),
 });

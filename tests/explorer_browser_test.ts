@@ -6,11 +6,10 @@
  */
 import { formatAmount, parseAmount } from "../lib/consensus/amount.ts";
 import assert from "node:assert/strict";
-import type { HTTPRequest, Page } from "./support/test_deps.ts";
+import type { Page } from "./support/test_deps.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, freePort, waitForOnePrimary } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
-import { haveChromium, launchBrowser } from "./support/browser.ts";
+import { haveChromium, OriginGuard, paidPair, withBrowser } from "./support/browser.ts";
 
 const hasChromium = haveChromium();
 
@@ -23,40 +22,18 @@ Deno.test({
   ignore: !hasChromium,
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn(t) {
-    const cluster = await Cluster.create();
-    const browser = await launchBrowser();
-    try {
-      const pa = freePort(), pb = freePort();
-      const a = await cluster.start("a", { args: ["--explorer", `127.0.0.1:${pa}`] });
-      const b = await cluster.start("b", { args: ["--explorer", `127.0.0.1:${pb}`] });
-      await waitForOnePrimary([a, b], 20_000, "a and b to form a network");
-      const origin = `http://127.0.0.1:${pa}`;
+  fn: (t) =>
+    withBrowser(async (browser, cluster) => {
+      const { a, b, origin, bOrigin, bAddress, txid } = await paidPair(cluster, { bExplorer: true });
       assert.equal((await a.rpc<NodeStatus>("status")).explorer, `${origin}/`);
-
-      await a.rpc("mine", [11]);
-      const bAddress = (await b.rpc<NodeStatus>("status")).address;
-      const { txid } = await a.rpc<{ txid: string }>("send", [bAddress, "1.5"]);
       await waitFor(
         async () => (await b.rpc<NodeStatus>("status")).mempool === 1,
         10_000,
         "b to get the payment",
       );
 
-      const page = await browser.newPage();
-      const elsewhere: string[] = [], refused: string[] = [];
-      await page.setRequestInterception(true);
-      page.on("request", (req: HTTPRequest) => {
-        if (new URL(req.url()).origin === origin || req.url().startsWith("data:")) req.continue();
-        else {
-          elsewhere.push(req.url());
-          req.abort();
-        }
-      });
-      page.on("console", (m) => {
-        if (/Refused to|Content Security Policy/i.test(m.text())) refused.push(m.text());
-      });
-      page.on("pageerror", (e) => refused.push(`page error: ${e}`));
+      const guard = new OriginGuard(origin, { allowData: true });
+      const page = await guard.page(browser);
 
       await t.step("the dashboard shows the tip, the other node and the payment", async () => {
         const res = await page.goto(`${origin}/`, { waitUntil: "load" });
@@ -128,7 +105,7 @@ Deno.test({
         "b's dashboard names a as its SuperPeer, then shows a's death and b's promotion live",
         async () => {
           const pageB = await browser.newPage();
-          await pageB.goto(`http://127.0.0.1:${pb}/`);
+          await pageB.goto(`${bOrigin}/`);
           const map = await textOf(pageB, "#network");
           assert.ok(map.includes(a.listen));
           assert.match(map, /SuperPeer/);
@@ -142,11 +119,6 @@ Deno.test({
         },
       );
 
-      assert.deepEqual(elsewhere, [], "requests that left the origin");
-      assert.deepEqual(refused, [], "CSP refusals or page errors");
-    } finally {
-      await browser.close();
-      await cluster.cleanup();
-    }
-  },
+      guard.assertClean();
+    }),
 });

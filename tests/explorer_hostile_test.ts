@@ -84,6 +84,7 @@ Deno.test("explorer: a hostile string in every field that reaches a page is esca
       listen,
       primary,
       inbound: kind === "member",
+      protocol: 3,
     });
     const links: LinkInfo[] = [
       link(

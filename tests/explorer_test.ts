@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { escapeHtml, html, raw } from "../lib/explorer/html.ts";
-import { SseHub, sseMessage } from "../lib/explorer/events.ts";
+import { EventStreams, sseMessage } from "../lib/explorer/events.ts";
 import { ChainIndex } from "../lib/explorer/chain_index.ts";
 import { layoutNetwork, renderNetworkMap } from "../lib/explorer/network_map.ts";
 import type { NetworkView } from "../lib/explorer/network_view.ts";
@@ -29,14 +29,14 @@ Deno.test("html: every interpolated value is escaped, text and attributes alike;
 
 Deno.test("events: a client that never reads keeps a bounded queue, keyed messages coalesce, a stalled one is closed", async () => {
   let now = 0;
-  const hub = new SseHub({ maxQueue: 16, maxQueueBytes: 4096, stallMs: 30_000, now: () => now });
-  const stream = hub.open("127.0.0.1", "json", []);
+  const streams = new EventStreams({ maxQueue: 16, maxQueueBytes: 4096, stallMs: 30_000, now: () => now });
+  const stream = streams.open("127.0.0.1", "json", []);
   assert.ok(stream);
   for (let i = 0; i < 10_000; i++) {
-    hub.publish("json", sseMessage("block", JSON.stringify({ height: i, pad: "x".repeat(100) })));
-    hub.publish("json", sseMessage("network", JSON.stringify({ n: i }), "network"));
+    streams.publish("json", sseMessage("block", JSON.stringify({ height: i, pad: "x".repeat(100) })));
+    streams.publish("json", sseMessage("network", JSON.stringify({ n: i }), "network"));
   }
-  const [q] = hub.queues();
+  const [q] = streams.queues();
   assert.ok(q.messages <= 16, `${q.messages} messages queued`);
   assert.ok(q.bytes <= 4096, `${q.bytes} bytes queued`);
   // What the client reads: the newest network view once, and that it lagged.
@@ -46,24 +46,24 @@ Deno.test("events: a client that never reads keeps a bounded queue, keyed messag
   assert.match(text, /"n":9999/);
   assert.match(text, /event: lagged\ndata: \{"dropped":\d+\}/);
   // Then it stops reading while messages wait: after stallMs it is closed.
-  hub.publish("json", sseMessage("block", "{}"));
+  streams.publish("json", sseMessage("block", "{}"));
   await new Promise((r) => setTimeout(r, 0));
   now += 31_000;
-  hub.sweep();
-  assert.equal(hub.size, 0);
-  hub.close();
+  streams.sweep();
+  assert.equal(streams.size, 0);
+  streams.close();
 });
 
 Deno.test("events: the number of clients is bounded, in all and per remote host", () => {
-  const hub = new SseHub({ maxClients: 5, maxPerHost: 2 });
-  assert.ok(hub.open("192.168.1.9", "html", []));
-  assert.ok(hub.open("192.168.1.9", "html", []));
-  assert.equal(hub.open("192.168.1.9", "html", []), undefined, "a third from one LAN host");
-  assert.ok(hub.open("127.0.0.1", "html", []));
-  assert.ok(hub.open("127.0.0.1", "json", []));
-  assert.ok(hub.open("127.0.0.1", "json", []));
-  assert.equal(hub.open("127.0.0.1", "json", []), undefined, "past the total");
-  hub.close();
+  const streams = new EventStreams({ maxClients: 5, maxPerHost: 2 });
+  assert.ok(streams.open("192.168.1.9", "html", []));
+  assert.ok(streams.open("192.168.1.9", "html", []));
+  assert.equal(streams.open("192.168.1.9", "html", []), undefined, "a third from one LAN host");
+  assert.ok(streams.open("127.0.0.1", "html", []));
+  assert.ok(streams.open("127.0.0.1", "json", []));
+  assert.ok(streams.open("127.0.0.1", "json", []));
+  assert.equal(streams.open("127.0.0.1", "json", []), undefined, "past the total");
+  streams.close();
 });
 
 Deno.test("index: a reorg takes the old branch's transactions, spends and totals back out", async () => {

@@ -12,9 +12,10 @@ import { formatHostPort } from "../lib/net/messages.ts";
 import { readTracker, type TrackerFile } from "../lib/net/tracker.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
 import { childHost, childPort } from "./support/atomic_child.ts";
+import { spawnChild } from "./support/crash_child.ts";
 import { seededRandom } from "./support/random.ts";
-import { sleep } from "./support/wait.ts";
-import { withTempDir } from "./support/temp_dir.ts";
+import { sleep, waitFor } from "./support/wait.ts";
+import { namesIn, withTempDir } from "./support/temp_dir.ts";
 
 const withDir = (fn: (dir: string) => Promise<void>) => withTempDir(fn, "peerchain-ban-failure-");
 
@@ -36,13 +37,18 @@ async function breakFile(path: string): Promise<() => Promise<void>> {
   };
 }
 
+/** A bans file in `dir` holding 10.0.0.1, then broken: every write fails until `heal()`. */
+async function brokenBans(dir: string): Promise<{ path: string; list: BanList; heal: () => Promise<void> }> {
+  const path = `${dir}/bans.json`;
+  const list = await BanList.open(path);
+  list.ban("10.0.0.1");
+  await list.flush();
+  return { path, list, heal: await breakFile(path) };
+}
+
 Deno.test("bans file: a failed write keeps the ban in memory and says so; flush writes everything once the disk is back", async () => {
   await withDir(async (dir) => {
-    const path = `${dir}/bans.json`;
-    const list = await BanList.open(path);
-    list.ban("10.0.0.1");
-    await list.flush();
-    const heal = await breakFile(path);
+    const { path, list, heal } = await brokenBans(dir);
     list.ban("10.0.0.2");
     await assert.rejects(list.flush(), "the failed write is reported");
     assert.ok(list.isBanned("10.0.0.2"), "the ban holds in memory");
@@ -56,11 +62,7 @@ Deno.test("bans file: a failed write keeps the ban in memory and says so; flush 
 
 Deno.test("bans file: bans that come while a write is in flight or failing are all written by the next one", async () => {
   await withDir(async (dir) => {
-    const path = `${dir}/bans.json`;
-    const list = await BanList.open(path);
-    list.ban("10.0.0.1");
-    await list.flush();
-    const heal = await breakFile(path);
+    const { path, list, heal } = await brokenBans(dir);
     list.ban("10.0.0.2"); // its write starts, and fails
     list.ban("10.0.0.3"); // arrives while that write is in flight
     await assert.rejects(list.flush());
@@ -87,37 +89,25 @@ Deno.test("bans and tracker files: a process SIGKILLed at random moments leaves 
   const random = seededRandom(25);
   for (let round = 0; round < 6; round++) {
     await withDir(async (dir) => {
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-read", "--allow-write", CHILD, dir],
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-      const lines: string[] = [];
-      const reading = (async () => {
-        const decoder = new TextDecoder();
-        let pending = "";
-        for await (const chunk of child.stdout) {
-          pending += decoder.decode(chunk, { stream: true });
-          const parts = pending.split("\n");
-          pending = parts.pop()!;
-          lines.push(...parts);
-        }
-      })();
+      const child = spawnChild([dir], CHILD);
       try {
-        const started = Date.now();
-        while (!lines.some((l) => l.startsWith("saved")) && Date.now() - started < 30_000) await sleep(10);
+        await waitFor(
+          () => child.lines.some((l) => l.startsWith("saved")),
+          30_000,
+          "the child's first write",
+        );
         await sleep(Math.floor(random() * 300));
       } finally {
-        child.kill("SIGKILL");
-        await child.status;
-        await reading;
+        await child.kill();
       }
+      const lines = child.lines;
       const saved = lines.filter((l) => l.startsWith("saved ")).map((l) => Number(l.slice(6)));
       assert.ok(saved.length > 0, "the child wrote before it was killed");
       const last = saved[saved.length - 1];
-      const names: string[] = [];
-      for await (const e of Deno.readDir(dir)) names.push(e.name);
-      assert.ok(!names.includes("bans.json.bad"), `round ${round}: the bans file was unreadable`);
+      assert.ok(
+        !(await namesIn(dir)).includes("bans.json.bad"),
+        `round ${round}: the bans file was unreadable`,
+      );
       const banned = await onDisk(`${dir}/bans.json`);
       for (let i = 0; i <= last; i++) {
         assert.ok(banned.includes(childHost(i)), `round ${round}: ban ${i} lost`);

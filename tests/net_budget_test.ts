@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import type { SuperPeerEntry } from "../lib/net/messages.ts";
 import { DEFAULT_MAX_PEERS, MAX_WAITING_LINKS, MESH_DEGREE } from "../lib/net/config.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, waitForOnePrimary } from "./support/cluster.ts";
+import { Cluster, startSuperPeerAndPeer } from "./support/cluster.ts";
 import { helloMessage, type RawPeer, rawPeer } from "./support/raw_peer.ts";
 import { type Liar, startLiar } from "./support/liar.ts";
 import { sleep, waitFor } from "./support/wait.ts";
@@ -58,9 +58,7 @@ Deno.test("mesh-slot exhaustion: 80 loopback links that say they are SuperPeers,
   const cluster = await Cluster.create();
   const fakes: RawPeer[] = [];
   try {
-    const sp = await cluster.start("sp");
-    const b = await cluster.start("b");
-    await waitForOnePrimary([sp, b], 10_000, "a SuperPeer and a Peer");
+    const { sp } = await startSuperPeerAndPeer(cluster);
     // Fakes one at a time, each welcomed (or pushed out) before the next, until the sockets are full.
     const greeted = async () => (await sp.rpc<{ links: unknown[] }>("peers")).links.length;
     for (let i = 0; i < 200 && await greeted() < CAP; i++) {

@@ -6,7 +6,14 @@
 import assert from "node:assert/strict";
 import { parseTracker } from "../lib/net/tracker.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, statuses, type TestNode, waitForOnePrimary, waitForTip } from "./support/cluster.ts";
+import {
+  type Cluster,
+  statuses,
+  type TestNode,
+  waitForOnePrimary,
+  waitForTip,
+  withCluster,
+} from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 
 /** Starts `names` one after another in `cluster` (each joins through the shared tracker file). */
@@ -21,8 +28,7 @@ async function mempoolIds(node: TestNode): Promise<string[]> {
 }
 
 Deno.test("five nodes form one network: one SuperPeer serving the other four, first in the tracker", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const nodes = await startAll(cluster, ["a", "b", "c", "d", "e"]);
     const hub = await waitForOnePrimary(nodes, 10_000, "five nodes to form a star around one SuperPeer");
     // The first node found no SuperPeer and promoted itself; the others joined it.
@@ -45,28 +51,22 @@ Deno.test("five nodes form one network: one SuperPeer serving the other four, fi
       5_000,
       "the tracker file to list the SuperPeer first",
     );
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });
 
 Deno.test("nodes run with the default timings (no timing flags) also form one network", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const nodes: TestNode[] = [];
     for (const n of ["a", "b", "c"]) nodes.push(await cluster.start(n, { defaultTimings: true }));
     assert.equal(
       await waitForOnePrimary(nodes, 10_000, "three nodes with default timings to form one network"),
       nodes[0],
     );
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });
 
 Deno.test("a transaction and a block made on a Peer (not the hub) reach every node", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const nodes = await startAll(cluster, ["a", "b", "c", "d", "e"]);
     const hub = await waitForOnePrimary(nodes, 10_000, "one network");
     const [miner, sender, receiver] = nodes.filter((n) => n !== hub);
@@ -99,14 +99,11 @@ Deno.test("a transaction and a block made on a Peer (not the hub) reach every no
       "1.5",
       "the receiver's wallet sees the payment (JSON amounts: decimal coin strings)",
     );
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });
 
 Deno.test("a late joiner downloads and validates a 2,000-block chain up to the same tip", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const [a, b] = await startAll(cluster, ["a", "b"]);
     for (let i = 0; i < 4; i++) await b.rpc("mine", [500]);
     const tip = await b.rpc<NodeStatus>("status");
@@ -116,14 +113,11 @@ Deno.test("a late joiner downloads and validates a 2,000-block chain up to the s
     const [top] = await late.rpc<{ height: number; hash: string }[]>("chain", [1]);
     assert.deepEqual(top, { ...top, height: 2000, hash: tip.tip });
     await waitForOnePrimary([a, b, late], 5_000, "the late joiner to be served by the SuperPeer");
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });
 
 Deno.test("nodes started from different folders with copies of one tracker file join one network", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const hub = await cluster.start("hub");
     await waitFor(
       async () =>
@@ -157,7 +151,5 @@ Deno.test("nodes started from different folders with copies of one tracker file 
         `${name}'s tracker copy to name the SuperPeer first`,
       );
     }
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });

@@ -6,14 +6,13 @@ import assert from "node:assert/strict";
 import type { SuperPeerEntry } from "../lib/net/messages.ts";
 import type { NodeStatus } from "../lib/node.ts";
 import { entryMessage, removalMessage } from "../lib/net/identity.ts";
-import { Cluster } from "./support/cluster.ts";
+import { withCluster } from "./support/cluster.ts";
 import { helloMessage, rawPeer } from "./support/raw_peer.ts";
 import { generateIdentity } from "../lib/net/identity.ts";
 import { waitFor } from "./support/wait.ts";
 
 Deno.test("entry hijack: an entry with an honest SuperPeer's id at the attacker's address (seq 9.5 min ahead), and removals of it (seq 2^53−1, or signed by another key), change nothing", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const sp1 = await cluster.start("sp1", { args: ["--max-peers", "1"] });
     const p1 = await cluster.start("p1");
     await waitFor(async () => (await p1.rpc<NodeStatus>("status")).hub === sp1.listen, 10_000, "p1 to join");
@@ -89,7 +88,5 @@ Deno.test("entry hijack: an entry with an honest SuperPeer's id at the attacker'
     } finally {
       await raw.conn.close("done");
     }
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });

@@ -36,6 +36,7 @@ import { formatHostPort, parseHostPort } from "../lib/net/messages.ts";
 import { tcpTransport } from "../lib/net/transport.ts";
 import { seededRandom } from "./support/random.ts";
 import { sleep, waitFor } from "./support/wait.ts";
+import { idOf } from "../lib/node/compact.ts";
 
 /** Waits in one process: polled every 20 ms, the deadline as given (nothing here waits on another process). */
 const IN_PROCESS = { everyMs: 20, atLeastMs: 0 };
@@ -488,6 +489,7 @@ function stubLedger(): LedgerPort {
     receiveBlock: () => Promise.resolve({ kind: "known", id: "" }),
     receiveTx: () => Promise.resolve({ kind: "known", id: "" }),
     pendingTxids: () => [],
+    idOf,
   };
 }
 
@@ -572,19 +574,19 @@ Deno.test("network: the discoverer is asked only when nothing remembered took us
     // Remembered and alive: no search.
     const known = fakeDiscover(() => [sp.listen]);
     nets.push(await startNet("known", [sp.listen], known));
-    assert.equal(nets[1].hub?.listen, sp.listen);
+    assert.equal(nets[1].primary?.listen, sp.listen);
     assert.equal(known.calls, 0, "a node whose tracker answered did not search");
     // Nothing remembered: one search, and the SuperPeer it found takes it.
     const fresh = fakeDiscover(() => [sp.listen]);
     nets.push(await startNet("fresh", [], fresh));
     assert.equal(fresh.calls, 1);
     assert.equal(nets[2].role, "peer");
-    assert.equal(nets[2].hub?.listen, sp.listen);
+    assert.equal(nets[2].primary?.listen, sp.listen);
     // A dead tracker line, then the search.
     const dead = fakeDiscover(() => [sp.listen]);
     nets.push(await startNet("dead-tracker", ["127.0.0.1:1"], dead));
     assert.equal(dead.calls, 1);
-    assert.equal(nets[3].hub?.listen, sp.listen);
+    assert.equal(nets[3].primary?.listen, sp.listen);
     // Nobody answers the search either: it promotes itself, as without discovery.
     const none = fakeDiscover(() => []);
     nets.push(await startNet("alone", [], none));
@@ -607,7 +609,7 @@ Deno.test("network: a found address that accepts and stays silent holds up neith
     // The silent address comes first, the SuperPeer second: the SuperPeer's welcome ends the wait.
     const d = fakeDiscover(() => [pit.addr, sp.listen]);
     nets.push(await startNet("joiner", [], d));
-    assert.equal(nets[1].hub?.listen, sp.listen);
+    assert.equal(nets[1].primary?.listen, sp.listen);
     assert.equal(pit.accepted, 1, "the silent address was dialled alongside");
     await sleep(200);
     assert.equal(pit.open, 1, "the join did not wait for the silent address to time out");
@@ -615,7 +617,7 @@ Deno.test("network: a found address that accepts and stays silent holds up neith
     const pit3 = tarpit();
     try {
       nets.push(await startNet("tracker-joiner", [pit3.addr, sp.listen]));
-      assert.equal(nets.at(-1)!.hub?.listen, sp.listen);
+      assert.equal(nets.at(-1)!.primary?.listen, sp.listen);
       await sleep(200);
       assert.equal(pit3.open, 1, "the join from the tracker did not wait for its silent line");
     } finally {
@@ -740,12 +742,12 @@ Deno.test("network: found at the person's request, a SuperPeer serving nobody jo
     assert.equal(lone.role, "superpeer");
     await lone.joinFound([sp.listen]);
     assert.equal(lone.role, "peer");
-    assert.equal(lone.hub?.listen, sp.listen, "it joined the SuperPeer found");
+    assert.equal(lone.primary?.listen, sp.listen, "it joined the SuperPeer found");
     // A SuperPeer with a Peer of its own keeps it and links to what was found.
     const busy = await startNet("busy", []);
     nets.push(busy);
     nets.push(await startNet("member", [busy.listen]));
-    assert.equal(nets.at(-1)!.hub?.listen, busy.listen);
+    assert.equal(nets.at(-1)!.primary?.listen, busy.listen);
     await busy.joinFound([sp.listen]);
     assert.equal(busy.role, "superpeer");
     await waitFor(
@@ -754,7 +756,7 @@ Deno.test("network: found at the person's request, a SuperPeer serving nobody jo
       "a mesh link to the one found",
       IN_PROCESS,
     );
-    assert.equal(nets.at(-1)!.hub?.listen, busy.listen, "its Peer stayed");
+    assert.equal(nets.at(-1)!.primary?.listen, busy.listen, "its Peer stayed");
   } finally {
     for (const n of nets.reverse()) await n.stop();
   }

@@ -6,7 +6,14 @@
 import assert from "node:assert/strict";
 import type { NodeStatus } from "../lib/node.ts";
 import { parseTracker } from "../lib/net/tracker.ts";
-import { Cluster, statuses, type TestNode, waitForOnePrimary, waitForTip } from "./support/cluster.ts";
+import {
+  Cluster,
+  statuses,
+  type TestNode,
+  waitForOnePrimary,
+  waitForTip,
+  withCluster,
+} from "./support/cluster.ts";
 import { startLiar } from "./support/liar.ts";
 import { sleep, waitFor } from "./support/wait.ts";
 
@@ -50,8 +57,7 @@ Deno.test("forced promotion: a liar 'with room' that answers every join with ful
 });
 
 Deno.test("a lone full SuperPeer's next joiner still promotes itself: turned away by every SuperPeer it reached", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const sp = await cluster.start("sp", { args: ["--max-peers", "1"] });
     const p1 = await cluster.start("p1");
     await waitFor(
@@ -66,9 +72,7 @@ Deno.test("a lone full SuperPeer's next joiner still promotes itself: turned awa
       "the next joiner, turned away by the only (full) SuperPeer, to promote itself",
     );
     assert.ok(p2.log.some((l) => /promoted to SuperPeer \(.*(full|turned away)/.test(l)), p2.log.join("\n"));
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });
 
 Deno.test("eclipse by step-down: two lying SuperPeers 'with room' linked to an honest SuperPeer that serves four Peers capture nothing in 50 s", async () => {

@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import type { NodeStatus } from "../lib/node.ts";
 import {
   chainTxids,
-  Cluster,
   describeNodes,
   freePort,
   mempoolIds,
@@ -16,6 +15,7 @@ import {
   waitForOneNetwork,
   waitForOnePrimary,
   waitForTip,
+  withCluster,
 } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 
@@ -43,8 +43,7 @@ async function nothingLost(
 }
 
 Deno.test("the hub SIGKILLed five times in a row: each time the survivors agree on one live hub and lose no block or transaction it never relayed", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const names = ["a", "b", "c", "d", "e", "f", "g"];
     const nodes: TestNode[] = [];
     for (const n of names) nodes.push(await cluster.start(n));
@@ -91,14 +90,11 @@ Deno.test("the hub SIGKILLed five times in a row: each time the survivors agree 
       });
     }
     assert.equal(cluster.alive.length, 2);
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });
 
 Deno.test("a SIGSTOPped SuperPeer is noticed by missed pings and replaced; resumed, it links to the new one and takes nobody back", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const nodes: TestNode[] = [];
     for (const n of ["a", "b", "c", "d"]) nodes.push(await cluster.start(n));
     const hub = await waitForOnePrimary(nodes, 10_000, "four nodes to form one network");
@@ -132,14 +128,11 @@ Deno.test("a SIGSTOPped SuperPeer is noticed by missed pings and replaced; resum
     // And the network still works end to end, from the resumed node.
     const [hash] = (await hub.rpc<{ hashes: string[] }>("mine", [1])).hashes;
     await waitForTip(nodes, hash, 5_000, "a block mined on the resumed node to reach all four nodes");
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });
 
 Deno.test("two SuperPeers that do not know each other at start find each other through the probe and link up; nobody steps down, every Peer then holds both", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     // `first` knows where `second` will listen, but `second` is not up yet: `first` finds no SuperPeer,
     // promotes itself, and remembers the address for its probes.
     const secondPort = freePort();
@@ -166,7 +159,5 @@ Deno.test("two SuperPeers that do not know each other at start find each other t
     );
     const [hash] = (await follower.rpc<{ hashes: string[] }>("mine", [1])).hashes;
     await waitForTip(all, hash, 5_000, "a block from one side to reach the other");
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });

@@ -8,7 +8,7 @@ import { fromHex, toHex } from "../lib/crypto/hex.ts";
 import { encodeFrame } from "../lib/net/frame.ts";
 import { encodeTransaction, type Transaction } from "../lib/primitives/transaction.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, describeNodes, statuses, type TestNode } from "./support/cluster.ts";
+import { describeNodes, statuses, type TestNode, withCluster } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 import { badPowBlock, concat, handshake, joinFrame } from "./support/hostile.ts";
 
@@ -94,8 +94,7 @@ async function forgedTx(owner: TestNode): Promise<Uint8Array> {
 }
 
 Deno.test("a hostile peer (garbage, a 100 MiB length, a bad-PoW block, a forged signature, a flood) is cut off while the others keep working", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const nodes: TestNode[] = [];
     for (const n of ["hub", "b", "c"]) nodes.push(await cluster.start(n));
     const [hub, b, c] = nodes;
@@ -172,7 +171,5 @@ Deno.test("a hostile peer (garbage, a 100 MiB length, a bad-PoW block, a forged 
       30_000,
       "the hostile links to be gone from the SuperPeer",
     );
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });

@@ -14,7 +14,7 @@ import {
 import { ed25519Check } from "../lib/net/identity.ts";
 import type { LinkInfo } from "../lib/net/network.ts";
 import { encodeFrame } from "../lib/net/frame.ts";
-import { Cluster, waitForOnePrimary } from "./support/cluster.ts";
+import { Cluster, waitForOnePrimary, withCluster } from "./support/cluster.ts";
 import { helloFrame, joinFrame, readFrame } from "./support/hostile.ts";
 import { helloMessage, rawPeer } from "./support/raw_peer.ts";
 import { waitFor } from "./support/wait.ts";
@@ -160,8 +160,7 @@ Deno.test("node-id impersonation: a join carrying a served Peer's id, with no pr
 });
 
 Deno.test("a node keeps its id across a restart from the same data directory", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const sp = await cluster.start("sp");
     const id = async () => (await sp.rpc<{ hub: { nodeId: string } }>("peers")).hub.nodeId;
     const before = await id();
@@ -171,7 +170,5 @@ Deno.test("a node keeps its id across a restart from the same data directory", a
     await sp.exited.catch(() => {});
     await cluster.restart(sp);
     assert.equal(await id(), before);
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });

@@ -3,7 +3,9 @@ import { fc } from "./support/test_deps.ts";
 import {
   AddressFormatError,
   formatHostPort,
+  MAX_BLOCKTXN,
   MAX_DATA_BYTES,
+  MAX_HASHES,
   MAX_TX_DATA_BYTES,
   type Message,
   MessageError,
@@ -59,6 +61,11 @@ const VALID: Record<Message["type"], Record<string, unknown>> = {
   block: { type: "block", data: "01".repeat(80) },
   getblocks: { type: "getblocks", locator: [H, H2], stop: null },
   blocks: { type: "blocks", data: ["00", "abcd"] },
+  gethashes: { type: "gethashes", locator: [H, H2] },
+  hashes: { type: "hashes", ids: [H, H2] },
+  cmpctblock: { type: "cmpctblock", data: "01".repeat(95) },
+  getblocktxn: { type: "getblocktxn", hash: H, positions: [1, 2, 7] },
+  blocktxn: { type: "blocktxn", hash: H, data: ["00ff", "abcd"] },
 };
 
 /** Per type, field paths and values that must each be rejected. */
@@ -135,6 +142,27 @@ const INVALID: Record<Message["type"], [string, unknown][]> = {
   block: [["data", ["00"]], ["data", 1], ["data", "00".repeat(MAX_DATA_BYTES + 1)]],
   getblocks: [["locator", Array(102).fill(H)], ["locator", [null]], ["stop", ""], ["stop", undefined]],
   blocks: [["data", Array(501).fill("00")], ["data", ["0"]], ["data", "00"]],
+  gethashes: [["locator", Array(102).fill(H)], ["locator", [null]], ["locator", H]],
+  hashes: [["ids", Array(MAX_HASHES + 1).fill(H)], ["ids", ["ab"]], ["ids", null]],
+  cmpctblock: [["data", ""], ["data", "0"], ["data", "AB"], ["data", "00".repeat(MAX_DATA_BYTES + 1)], [
+    "data",
+    5,
+  ]],
+  getblocktxn: [
+    ["hash", "ab"],
+    ["positions", [0]],
+    ["positions", [2, 1]],
+    ["positions", [3, 3]],
+    ["positions", [1.5]],
+    ["positions", Array.from({ length: MAX_BLOCKTXN + 1 }, (_, i) => i + 1)],
+  ],
+  blocktxn: [
+    ["hash", null],
+    ["data", [""]],
+    ["data", ["00".repeat(MAX_TX_DATA_BYTES + 1)]],
+    ["data", Array(MAX_BLOCKTXN + 1).fill("00")],
+    ["data", Array(Math.ceil(MAX_DATA_BYTES / MAX_TX_DATA_BYTES) + 1).fill("00".repeat(MAX_TX_DATA_BYTES))],
+  ],
 };
 
 function withField(base: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> {

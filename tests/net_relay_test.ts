@@ -3,12 +3,13 @@
  * transactions offered during a download fetched only after it.
  */
 import assert from "node:assert/strict";
-import { toHex } from "../lib/crypto/hex.ts";
+import { fromHex, toHex } from "../lib/crypto/hex.ts";
 import type { LedgerPort, Verdict } from "../lib/net/ledger_port.ts";
 import type { Link } from "../lib/net/link.ts";
 import type { HelloMessage, Message } from "../lib/net/messages.ts";
 import { Relay } from "../lib/net/relay.ts";
 import { encodeTransaction, type Transaction, txid } from "../lib/primitives/transaction.ts";
+import { idOf } from "../lib/node/compact.ts";
 
 /** A link that records what is sent on it. */
 function fakeLink(name: string): Link & { sent: Message[] } {
@@ -43,6 +44,7 @@ function fakeLedger(): LedgerPort & { judged: string[]; pool: Set<string> } {
       return Promise.resolve({ kind: "accepted", id: "x" });
     },
     pendingTxids: () => [],
+    idOf,
   };
 }
 
@@ -60,34 +62,39 @@ const aheadHello = { tip: { hash: "22".repeat(32), height: 500, work: "ff" } } a
 /** A block's bytes as hex, as far as the relay reads them (its header). */
 const BLOCK_HEX = "00".repeat(81);
 
-Deno.test("relay: a node that is behind downloads from one link at a time, however many offer blocks", async () => {
+Deno.test("relay: a node that is behind follows one link's hashes at a time, however many offer blocks", async () => {
   const ledger = fakeLedger();
   const relay = new Relay(ledger, { misbehaved: () => {} });
   const [a, b] = [fakeLink("a"), fakeLink("b")];
   relay.afterHandshake(a, aheadHello);
   relay.afterHandshake(b, aheadHello);
   await relay.handle(b, { type: "block", data: "00" }, () => []); // an orphan from b during a's download
-  assert.equal(a.sent.filter((m) => m.type === "getblocks").length, 1);
-  assert.equal(b.sent.filter((m) => m.type === "getblocks").length, 0, "b is not asked for the same chain");
-  await relay.handle(a, { type: "blocks", data: [] }, () => []); // a is done
-  await relay.handle(b, { type: "block", data: "00" }, () => []);
-  assert.equal(b.sent.filter((m) => m.type === "getblocks").length, 1, "after a's download, b may be asked");
+  assert.equal(a.sent.filter((m) => m.type === "gethashes").length, 1);
+  assert.equal(b.sent.filter((m) => m.type === "gethashes").length, 0, "b is not asked for the same chain");
+  await relay.handle(a, { type: "hashes", ids: [] }, () => []); // a is done
+  assert.equal(b.sent.filter((m) => m.type === "gethashes").length, 1, "after a's download, b is asked");
 });
+
+/** Two blocks' bytes as hex (as far as the relay reads them: their headers differ). */
+const BLOCKS_HEX = [BLOCK_HEX, "01" + "00".repeat(80)];
 
 Deno.test("relay: transactions offered or pushed during a download are fetched after it, not judged half-synced", async () => {
   const ledger = fakeLedger();
   const relay = new Relay(ledger, { misbehaved: () => {} });
   const sp = fakeLink("sp");
   relay.afterHandshake(sp, aheadHello); // behind: the download starts
-  await relay.handle(sp, { type: "blocks", data: [BLOCK_HEX] }, () => []); // and brings blocks
+  const ids = BLOCKS_HEX.map((h) => idOf("block", fromHex(h))!);
+  await relay.handle(sp, { type: "hashes", ids }, () => []);
+  await relay.handle(sp, { type: "block", data: BLOCKS_HEX[0] }, () => []); // and brings a block
   const [t1, t2, t3] = [tx(1), tx(2), tx(3)];
   await relay.handle(sp, { type: "inv", kind: "tx", ids: [txid(t1), txid(t2)] }, () => []);
   await relay.handle(sp, { type: "tx", data: toHex(encodeTransaction(t3)) }, () => []);
   assert.deepEqual(ledger.judged, [], "nothing judged while the blocks it may spend are on their way");
-  assert.equal(sp.sent.filter((m) => m.type === "getdata").length, 0);
+  assert.equal(sp.sent.filter((m) => m.type === "getdata" && m.kind === "tx").length, 0);
   ledger.pool.add(txid(t2)); // meanwhile t2 arrived some other way
-  await relay.handle(sp, { type: "blocks", data: [] }, () => []); // level: the download is over
-  const asked = sp.sent.filter((m) => m.type === "getdata").flatMap((m) => m.type === "getdata" ? m.ids : []);
+  await relay.handle(sp, { type: "block", data: BLOCKS_HEX[1] }, () => []); // level: the download is over
+  const asked = sp.sent.filter((m) => m.type === "getdata" && m.kind === "tx")
+    .flatMap((m) => m.type === "getdata" ? m.ids : []);
   assert.deepEqual(asked.sort(), [txid(t1), txid(t3)].sort());
   // Level now: a pushed transaction is judged at once.
   await relay.handle(sp, { type: "tx", data: toHex(encodeTransaction(t3)) }, () => []);

@@ -11,32 +11,22 @@ import { encodeFrame } from "../lib/net/frame.ts";
 import { encodeBlock } from "../lib/primitives/block.ts";
 import { blockHashSync } from "../lib/primitives/header.ts";
 import type { NodeStatus } from "../lib/node.ts";
-import { Cluster, waitForOnePrimary } from "./support/cluster.ts";
+import { waitForOnePrimary, withCluster } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 import { seeded } from "./support/random.ts";
-import { Attacker, bigBlock, fakeTx, storeBytes } from "./support/hostile.ts";
+import { Attacker, bigBlock, fakeTx, pushSideBlock, storeBytes } from "./support/hostile.ts";
 
 const REGTEST = NETWORKS.regtest;
 const MB = 990_000;
 
 Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kept beyond its bounds, nothing stored, honest relay goes on", async (t) => {
   const rand = seeded(5);
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const hub = await cluster.start("hub");
     await hub.rpc("mine", [1]);
     const now = Math.floor(Date.now() / 1000) + 600;
     // A 1 MB competitor of block 1, of equal work: kept by the hub (off the best chain), the getdata target.
-    const side = bigBlock(REGTEST.genesisHash, 1, now, MB, 1);
-    const sideHash = blockHashSync(side.header);
-    const pusher = await Attacker.open(hub.port);
-    await pusher.send(encodeFrame({ type: "block", data: encodeBlock(side).toHex() }));
-    await waitFor(
-      () => hub.rpc("block", [sideHash]).then(() => true, () => false),
-      15_000,
-      "the side block",
-    );
-    await pusher.close();
+    const sideHash = await pushSideBlock(hub, MB, 15_000);
     const b = await cluster.start("b"), c = await cluster.start("c");
     await waitForOnePrimary([hub, b, c], 20_000, "three nodes in one network");
     await b.rpc("mine", [REGTEST.coinbaseMaturity + 2]);
@@ -138,7 +128,5 @@ Deno.test("resource attacks on a hub cost the attacker, not the hub: nothing kep
         );
       },
     );
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });

@@ -21,6 +21,7 @@ import { encodeBlock } from "../lib/primitives/block.ts";
 import { encodeTransaction } from "../lib/primitives/transaction.ts";
 import { hashOf } from "./support/rules.ts";
 import { waitFor } from "./support/wait.ts";
+import { idOf } from "../lib/node/compact.ts";
 
 const MB = 1_000_000;
 const id = (n: number) => n.toString(16).padStart(64, "0");
@@ -73,6 +74,7 @@ function fakeLedger(blocks: Map<string, Uint8Array>, verdict: Verdict = { kind: 
       return Promise.resolve({ kind: "known", id: id(0) });
     },
     pendingTxids: () => [],
+    idOf,
   };
   return { ledger, received, txs };
 }
@@ -219,20 +221,23 @@ Deno.test(
   },
 );
 
-Deno.test("a blocks reply is taken as requested only in answer to our getblocks; unasked it costs 20", async () => {
+Deno.test("a block is taken as requested only as the answer to our sync's getdata; unasked blocks or hashes cost 20", async () => {
   const { ledger, received } = fakeLedger(new Map());
   const { relay, scores } = relayWith(ledger);
   const { link, sent } = fakeLink();
-  const hex = encodeBlock(NETWORKS.regtest.genesis).toHex();
+  const hex = encodeBlock(NETWORKS.regtest.genesis).toHex(), hash = hashOf(NETWORKS.regtest.genesis);
   await relay.handle(link, { type: "blocks", data: [hex] }, () => []);
+  await relay.handle(link, { type: "hashes", ids: [hash] }, () => []);
   assert.equal(received.length, 0, "not looked at");
-  assert.deepEqual(scores.map((s) => s.score), [20]);
-  // Our hello-time request, then its answer.
+  assert.deepEqual(scores.map((s) => s.score), [20, 20]);
+  // Our hello-time request, its answer, our getdata and its answer.
   relay.afterHandshake(link, { tip: { work: "ff" } } as Parameters<Relay["afterHandshake"]>[1]);
-  assert.equal(sent.filter((m) => m.type === "getblocks").length, 1);
-  await relay.handle(link, { type: "blocks", data: [hex] }, () => []);
+  assert.equal(sent.filter((m) => m.type === "gethashes").length, 1);
+  await relay.handle(link, { type: "hashes", ids: [hash] }, () => []);
+  assert.deepEqual(sent.at(-1), { type: "getdata", kind: "block", ids: [hash] });
+  await relay.handle(link, { type: "block", data: hex }, () => []);
   assert.deepEqual(received, [{ requested: true }]);
-  assert.equal(scores.length, 1);
+  assert.equal(scores.length, 2);
 });
 
 Deno.test("a pushed block is passed on as unrequested, and relayed only when it joined the best chain", async () => {
@@ -259,12 +264,12 @@ Deno.test("a getblocks from a link that is behind is answered once it drains (a 
   assert.deepEqual(sent.map((m) => m.type), ["blocks"]);
 });
 
-Deno.test("an orphan block from a peer that never answers our getblocks does not hold back others' transactions", async () => {
+Deno.test("an orphan block from a peer that never answers our gethashes does not hold back others' transactions", async () => {
   const { ledger, txs } = fakeLedger(new Map(), { kind: "orphan", id: id(9) });
   const { relay } = relayWith(ledger);
   const attacker = fakeLink("attacker"), honest = fakeLink("honest");
   await relay.handle(attacker.link, { type: "block", data: "00" }, () => []);
-  assert.deepEqual(attacker.sent.map((m) => m.type), ["getblocks"], "asked for the missing parent");
+  assert.deepEqual(attacker.sent.map((m) => m.type), ["gethashes"], "asked for the missing parent");
   const payment = encodeTransaction({
     version: 1,
     inputs: [{

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { namesIn } from "./support/temp_dir.ts";
 import { BanList, HOST_BAN_MS } from "../lib/net/ban.ts";
 import { AddressBook } from "../lib/net/address_book.ts";
 import { systemClock } from "../lib/net/transport.ts";
@@ -62,9 +63,7 @@ Deno.test("tracker: round trip, missing file is empty, write is atomic and leave
     }
     const final = await readTracker(path);
     assert.ok(versions.some((v) => JSON.stringify(v) === JSON.stringify(final.addrs)));
-    const names = [];
-    for await (const e of Deno.readDir(dir)) names.push(e.name);
-    assert.deepEqual(names, ["server_tracker.txt"]);
+    assert.deepEqual(await namesIn(dir), ["server_tracker.txt"]);
 
     // A failed write (target is a directory) leaves the old file alone and cleans its temp file.
     await Deno.mkdir(`${dir}/sub/server_tracker.txt`, { recursive: true });
@@ -116,9 +115,7 @@ Deno.test("tracker: what a node learns goes to its network's own file, read firs
     assert.match(text, /^127\.0\.0\.1 port\?$/m, "the unreadable line is kept");
     assert.equal((await regtest.read()).addrs[0].port, 18766);
     // No temporary file is left, and main wrote nothing.
-    const names = [];
-    for await (const e of Deno.readDir(dir)) names.push(e.name);
-    assert.deepEqual(names.sort(), ["server_tracker.regtest.txt", "server_tracker.txt"]);
+    assert.deepEqual(await namesIn(dir), ["server_tracker.regtest.txt", "server_tracker.txt"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

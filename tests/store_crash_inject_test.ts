@@ -15,7 +15,7 @@ import { type Block, encodeBlock } from "../lib/primitives/block.ts";
 import { type OutPoint, txid } from "../lib/primitives/transaction.ts";
 import { openStore } from "../lib/store/store.ts";
 import { spawnChild } from "./support/crash_child.ts";
-import { coinbaseOut, makeBlock, mine, newKey, newLedger, spend, type TestKey } from "./support/ledger.ts";
+import { coinbaseOut, fannedLedger, makeBlock, newLedger, spend, type TestKey } from "./support/ledger.ts";
 import { hashOf, withTxs } from "./support/rules.ts";
 import { diffCoins, rebuildCoins } from "./support/utxo_rebuild.ts";
 
@@ -69,16 +69,7 @@ interface Scenario {
 async function scenarios(
   dir: string,
 ): Promise<{ connect: Scenario; reorg: Scenario; final: Block[]; names: Map<string, string> }> {
-  const key = await newKey();
-  const m = newLedger();
-  const history = await mine(m.chain, m.mempool, key.pkh, 11);
-  const fan = await spend(
-    key,
-    [coinbaseOut(history[0])],
-    Array.from({ length: 6 }, () => ({ amount: 8e8, pubKeyHash: key.pkh })),
-  );
-  await m.mempool.accept(fan);
-  history.push(...await mine(m.chain, m.mempool, key.pkh, 1));
+  const { key, ledger: m, history, fan } = await fannedLedger();
   const coin = (i: number) => ({ outpoint: { txid: txid(fan), index: i }, amount: 8e8 });
   const cb = (h: number) => ({ outpoint: coinbaseOut(history[h - 1]), amount: 50e8 });
 

@@ -6,7 +6,8 @@
 import assert from "node:assert/strict";
 import { Chain } from "../lib/chain/chain.ts";
 import { encodeHeader } from "../lib/primitives/header.ts";
-import { openStore, PAGE_ROWS } from "../lib/store/store.ts";
+import { BLOCK_PAGE_HEIGHTS, openStore, PAGE_ROWS } from "../lib/store/store.ts";
+import { encodeBlock } from "../lib/primitives/block.ts";
 import type { CoinEntry } from "../lib/store/store.ts";
 import { mine, newKey, newLedger, params } from "./support/ledger.ts";
 import { seededBytes } from "./support/random.ts";
@@ -96,4 +97,32 @@ Deno.test("a reopened chain's entries have the same headers, parents and branche
       store.close();
     }
   });
+});
+
+Deno.test("the active chain's blocks are read a few heights per query, side blocks left out", async () => {
+  const { store, chain, mempool } = newLedger();
+  try {
+    const key = await newKey();
+    const blocks = await mine(chain, mempool, key.pkh, 2 * BLOCK_PAGE_HEIGHTS + 3);
+    // A side block's row at height 5 (never decoded: only the active chain's blocks are).
+    store.putBlock(
+      { hash: hashOf(7), height: 5, header: seededBytes(80, 7), chainWork: 1n, status: 0 },
+      new Uint8Array([1, 2, 3]),
+    );
+    assert.equal([...store.blocksBetween(1, chain.height)].length, chain.height + 1, "the side row too");
+    const all = [...chain.activeBlocks(1, chain.height)];
+    assert.deepEqual(all.map((b) => b.height), blocks.map((_, i) => i + 1));
+    assert.deepEqual(all.map((b) => encodeBlock(b.block)), blocks.map(encodeBlock));
+    const across = [...chain.activeBlocks(BLOCK_PAGE_HEIGHTS - 1, BLOCK_PAGE_HEIGHTS + 1)];
+    assert.deepEqual(across.map((b) => b.height), [
+      BLOCK_PAGE_HEIGHTS - 1,
+      BLOCK_PAGE_HEIGHTS,
+      BLOCK_PAGE_HEIGHTS + 1,
+    ]);
+    assert.deepEqual([...chain.activeBlocks(chain.height, chain.height + 5)].map((b) => b.height), [
+      chain.height,
+    ]);
+  } finally {
+    store.close();
+  }
 });

@@ -12,7 +12,7 @@ import {
   syncLine,
   SyncMeter,
 } from "../lib/node/sync_progress.ts";
-import { Cluster } from "./support/cluster.ts";
+import { withCluster } from "./support/cluster.ts";
 import { waitFor } from "./support/wait.ts";
 
 Deno.test("RateWindow: the rate across the window, sliding, with a bounded number of samples", () => {
@@ -94,8 +94,7 @@ Deno.test("the progress line and durations read as a person expects", () => {
 });
 
 Deno.test("a headless node that joins 400 blocks behind logs its sync progress, then synced, not a line per block", async () => {
-  const cluster = await Cluster.create();
-  try {
+  await withCluster(async (cluster) => {
     const a = await cluster.start("a");
     await a.rpc("mine", [400]);
     const b = await cluster.start("b", { args: ["--connect", a.listen] });
@@ -109,7 +108,5 @@ Deno.test("a headless node that joins 400 blocks behind logs its sync progress, 
     assert.ok(progress.length >= 1, b.log.join("\n"));
     const perBlock = b.log.filter((l) => / block \d+ [0-9a-f]{64} \(network\)$/.test(l));
     assert.ok(perBlock.length < 50, `${perBlock.length} per-block lines during a 400-block sync`);
-  } finally {
-    await cluster.cleanup();
-  }
+  });
 });

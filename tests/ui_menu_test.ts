@@ -197,7 +197,7 @@ function fakeNode(
     net: {
       role: over.role ?? "superpeer",
       linkCount: over.links ?? 0,
-      hub: null as { listen: string } | null,
+      primary: null as { listen: string } | null,
     },
     searches: 0,
     found: ["10.200.1.1:18765"],
@@ -205,7 +205,9 @@ function fakeNode(
       n.searches++;
       n.discovering = true;
       // What the node does with it: joins the first as a Peer.
-      if (n.found.length) Object.assign(n.net, { role: "peer", linkCount: 1, hub: { listen: n.found[0] } });
+      if (n.found.length) {
+        Object.assign(n.net, { role: "peer", linkCount: 1, primary: { listen: n.found[0] } });
+      }
       return Promise.resolve(n.found);
     },
     ...over,

@@ -5,9 +5,11 @@
  * opens it for a while; a locked wallet still hands out addresses), and bad seed words refused in one line.
  */
 import assert from "node:assert/strict";
+import { namesIn } from "./support/temp_dir.ts";
 import { assertRefusal, cli, json } from "./support/cli.ts";
-import { Cluster, statuses, type TestNode } from "./support/cluster.ts";
+import { statuses, type TestNode, withCluster } from "./support/cluster.ts";
 import { sleep, waitFor } from "./support/wait.ts";
+import type { WalletHistoryRow } from "../lib/rpc/wallet_methods.ts";
 
 interface Info {
   encrypted: boolean;
@@ -15,14 +17,7 @@ interface Info {
   addresses: string[];
   feeRate: number;
 }
-interface Entry {
-  txid: string;
-  confirmations: number;
-  received: string;
-  sent: string;
-  fee: string;
-  coinbase: boolean;
-}
+type Entry = WalletHistoryRow;
 
 const balanceOf = async (n: TestNode) => {
   const s = await n.rpc<{ balance: number; immature: number; pending: number }>("status");
@@ -30,8 +25,7 @@ const balanceOf = async (n: TestNode) => {
 };
 
 Deno.test("restore on another node: the same addresses, balance and history, and it can spend", async () => {
-  const cluster = await Cluster.create("peerchain-wallet-");
-  try {
+  await withCluster(async (cluster) => {
     const a = await cluster.start("a");
     await a.rpc("mine", [12]);
     const fresh = (await json<{ address: string }>(a.dataDir, "address", "--new")).address;
@@ -108,14 +102,11 @@ Deno.test("restore on another node: the same addresses, balance and history, and
     assert.equal((await json<Entry[]>(a.dataDir, "wallet", "history")).length, 16);
     assert.deepEqual(await balanceOf(a), await balanceOf(b));
     assert.equal(aBytes.length > 0, true);
-  } finally {
-    await cluster.cleanup();
-  }
+  }, "peerchain-wallet-");
 });
 
 Deno.test("an encrypted wallet: a wrong passphrase or none is refused in one line and nothing changes", async () => {
-  const cluster = await Cluster.create("peerchain-wallet-");
-  try {
+  await withCluster(async (cluster) => {
     const a = await cluster.start("a");
     await a.rpc("mine", [12]);
     const pw = `${cluster.root}/pw.txt`, wrong = `${cluster.root}/wrong.txt`;
@@ -186,9 +177,7 @@ Deno.test("an encrypted wallet: a wrong passphrase or none is refused in one lin
       words,
     );
     assert.deepEqual(await json<Entry[]>(a.dataDir, "wallet", "history"), historyBefore);
-  } finally {
-    await cluster.cleanup();
-  }
+  }, "peerchain-wallet-");
 });
 
 Deno.test("restore refuses truncated words, a word not in the list and a bad checksum, in one line, making nothing", async () => {
@@ -224,8 +213,7 @@ Deno.test("restore refuses truncated words, a word not in the list and a bad che
 });
 
 Deno.test("wallet encrypt refuses a passphrase under 8 characters, changing nothing", async () => {
-  const cluster = await Cluster.create("peerchain-wallet-");
-  try {
+  await withCluster(async (cluster) => {
     const a = await cluster.start("a");
     const short = `${cluster.root}/short.txt`;
     await Deno.writeTextFile(short, "1234567\n");
@@ -237,14 +225,11 @@ Deno.test("wallet encrypt refuses a passphrase under 8 characters, changing noth
     );
     assert.deepEqual(await Deno.readFile(`${a.dataDir}/wallet.json`), before);
     assert.equal((await json<Info>(a.dataDir, "wallet", "info")).encrypted, false);
-  } finally {
-    await cluster.cleanup();
-  }
+  }, "peerchain-wallet-");
 });
 
 Deno.test("a format-1 wallet on a node: migrated at start, its address kept; wallet backup prints its key beside the words", async () => {
-  const cluster = await Cluster.create("peerchain-wallet-");
-  try {
+  await withCluster(async (cluster) => {
     const { exportPrivateKey, generateKeyPair } = await import("../lib/crypto/ed25519.ts");
     const { encodeAddress, pubKeyHash } = await import("../lib/crypto/address.ts");
     const pair = await generateKeyPair();
@@ -268,9 +253,7 @@ Deno.test("a format-1 wallet on a node: migrated at start, its address kept; wal
     assert.match(backup.stdout, /The words do not cover this imported key/);
     assert.ok(backup.stdout.includes(`${oldAddress} ${key.pkcs8}`));
     assert.ok(old.alive);
-  } finally {
-    await cluster.cleanup();
-  }
+  }, "peerchain-wallet-");
 });
 
 Deno.test("a node refuses a corrupt or damaged wallet with one line, exit 1, and changes nothing", async () => {
@@ -313,7 +296,7 @@ Deno.test("a node refuses a corrupt or damaged wallet with one line, exit 1, and
       );
       assertRefusal(r, 1, message);
       assert.equal(await Deno.readTextFile(`${dir}/wallet.json`), text, "the file is left as it was");
-      const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).filter((n) => n !== "LOCK");
+      const names = (await namesIn(dir)).filter((n) => n !== "LOCK");
       assert.deepEqual(names, ["wallet.json"], "no store was made");
     }
   } finally {

@@ -12,7 +12,7 @@ import { toHex } from "../lib/crypto/hex.ts";
 import { MIN_SCRYPT_N } from "../lib/wallet/secret_box.ts";
 import { Wallet } from "../lib/wallet/wallet.ts";
 import { PASSPHRASE } from "./support/wallet_crash_child.ts";
-import { withTempDir } from "./support/temp_dir.ts";
+import { namesIn, withTempDir } from "./support/temp_dir.ts";
 
 const regtest = NETWORKS.regtest;
 const CHILD = new URL("./support/wallet_crash_child.ts", import.meta.url).pathname;
@@ -86,8 +86,11 @@ for (const scenario of ["create", "migrate", "encrypt", "save"]) {
         if (before.words) assert.equal(got.words, before.words, `step ${k}: the same words`);
         assert.deepEqual(got.imported, before.imported, `step ${k}: every imported key`);
         for (const a of handedOut) assert.ok(got.addresses.includes(a), `step ${k}: handed-out ${a} kept`);
-        const names = (await Array.fromAsync(Deno.readDir(at))).map((e) => e.name);
-        assert.deepEqual(names, ["wallet.json"], `step ${k}: no temporary file left after reopening`);
+        assert.deepEqual(
+          await namesIn(at),
+          ["wallet.json"],
+          `step ${k}: no temporary file left after reopening`,
+        );
       }
     }, "peerchain-wallet-crash-");
   });

@@ -13,13 +13,12 @@ import { keyPairOf, mnemonicToSeedBytes, normalizeMnemonic, walletKey } from "..
 import { accountKey } from "../lib/wallet/seed.ts";
 import { Wallet, WalletError } from "../lib/wallet/wallet.ts";
 import { parseWalletFile, WALLET_FILE_VERSION } from "../lib/wallet/wallet_file.ts";
-import { withTempDir } from "./support/temp_dir.ts";
+import { namesIn, withTempDir } from "./support/temp_dir.ts";
 
 const regtest = NETWORKS.regtest;
 const UNIX = Deno.build.os !== "windows";
 
 const modeOf = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
-const namesIn = async (dir: string) => (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
 
 /** Asserts opening `path` fails with a WalletError naming it and matching `message`, bytes untouched. */
 async function assertRefused(path: string, network: "main" | "regtest", message?: RegExp): Promise<void> {
@@ -217,22 +216,27 @@ Deno.test("an in-memory wallet writes nothing and still hands out addresses", as
   assert.notEqual(a, w.address);
 });
 
+/** A wallet at `path` with one confirmed 50-coin coin to spend, its view of the chain, and an address to pay. */
+async function oneCoinWallet(path: string) {
+  const w = await Wallet.open(path, regtest);
+  const coin = {
+    outpoint: { txid: "ab".repeat(32), index: 0 },
+    coin: { amount: 50 * 1e8, pubKeyHash: w.pubKeyHash, height: 1, coinbase: false },
+  };
+  const view = {
+    height: 100,
+    coinbaseMaturity: 10,
+    coinsOf: () => [coin],
+    mempoolCoinsOf: () => [],
+    isSpentInMempool: () => false,
+  };
+  return { w, view, other: encodeAddress("cd".repeat(20), regtest.addressPrefix) };
+}
+
 Deno.test("a payment's change key is on disk before the payment exists, also once the change pool is used up", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/wallet.json`;
-    const w = await Wallet.open(path, regtest);
-    const coin = {
-      outpoint: { txid: "ab".repeat(32), index: 0 },
-      coin: { amount: 50 * 1e8, pubKeyHash: w.pubKeyHash, height: 1, coinbase: false },
-    };
-    const view = {
-      height: 100,
-      coinbaseMaturity: 10,
-      coinsOf: () => [coin],
-      mempoolCoinsOf: () => [],
-      isSpentInMempool: () => false,
-    };
-    const other = encodeAddress("cd".repeat(20), regtest.addressPrefix);
+    const { w, view, other } = await oneCoinWallet(path);
     // Payments whose change marks are never saved (as if every lazy save were lost): the pool runs out.
     for (let i = 0; i <= KEY_POOL; i++) {
       const { tx } = await w.createTransaction(view, other, 1e8);
@@ -242,5 +246,23 @@ Deno.test("a payment's change key is on disk before the payment exists, also onc
       );
       assert.ok(onDisk.includes(tx.outputs[1].pubKeyHash), `payment ${i}: its change key is in the file`);
     }
+  }, "peerchain-wallet-");
+});
+
+Deno.test("saveSoon: the used marks of many payments wait and go to disk in one save; flush writes them at once", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/wallet.json`;
+    const { w, view, other } = await oneCoinWallet(path);
+    const usedOnDisk = async () => JSON.parse(await Deno.readTextFile(path)).change.used;
+    const before = await usedOnDisk();
+    for (let i = 0; i < 20; i++) {
+      const { tx } = await w.createTransaction(view, other, 1e8);
+      w.sawTransaction(tx);
+      w.saveSoon();
+      await w.settled();
+      assert.equal(await usedOnDisk(), before, `payment ${i}: no save of its own`);
+    }
+    await w.flush();
+    assert.equal(await usedOnDisk(), before + 20, "flush wrote every mark");
   }, "peerchain-wallet-");
 });

@@ -11,9 +11,9 @@ import { COIN } from "../lib/consensus/amount.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import { encodeAddress } from "../lib/crypto/address.ts";
 import { KEY_POOL } from "../lib/wallet/keyring.ts";
-import { Wallet, WalletError, type WalletView } from "../lib/wallet/wallet.ts";
+import { Wallet, WalletError, walletViewOf } from "../lib/wallet/wallet.ts";
 import { mine, newKey, newLedger } from "./support/ledger.ts";
-import { withTempDir } from "./support/temp_dir.ts";
+import { namesIn, withTempDir } from "./support/temp_dir.ts";
 
 const regtest = NETWORKS.regtest;
 /** A BIP-39 vector's words (tests/testdata/wallet); its first two swapped break the checksum. */
@@ -21,18 +21,8 @@ const HAMSTER =
   ("hamster diagram private dutch cause delay private meat slide toddler razor book happy fancy " +
     "gospel tennis maple dilemma loan word shrug inflict delay length").split(" ");
 
-function viewOf(chain: Chain, mempool: Mempool): WalletView {
-  return {
-    height: chain.height,
-    coinbaseMaturity: regtest.coinbaseMaturity,
-    coinsOf: (p) => chain.coinsOf(p),
-    mempoolCoinsOf: (p) => mempool.coinsOf(p),
-    isSpentInMempool: (o) => mempool.isSpent(o),
-  };
-}
-
 const total = (w: Wallet, chain: Chain, mempool: Mempool) => {
-  const b = w.balance(viewOf(chain, mempool));
+  const b = w.balance(walletViewOf(chain, mempool));
   return b.confirmed + b.immature + b.pending;
 };
 
@@ -49,7 +39,7 @@ async function liveHistory(w: Wallet) {
   await w.scanChain(chain);
   const fees: number[] = [];
   const pay = async (to: string, amount: number) => {
-    const { tx, fee } = await w.createTransaction(viewOf(chain, mempool), to, amount);
+    const { tx, fee } = await w.createTransaction(walletViewOf(chain, mempool), to, amount);
     await mempool.accept(tx);
     w.sawTransaction(tx);
     fees.push(fee);
@@ -101,7 +91,7 @@ Deno.test("a wallet restored from the words finds the same addresses, balance an
     assert.equal(await reopened.newAddress(), await original.newAddress());
 
     // And it spends.
-    const { tx } = await restored.createTransaction(viewOf(chain, mempool), original.address, 5 * COIN);
+    const { tx } = await restored.createTransaction(walletViewOf(chain, mempool), original.address, 5 * COIN);
     await mempool.accept(tx);
     assert.equal(fees.length, 4);
   }, "peerchain-restore-");
@@ -165,6 +155,6 @@ Deno.test("restore refuses bad words with one line and never overwrites a wallet
     await refused(`${dir}/new.json`, [HAMSTER[1], HAMSTER[0], ...HAMSTER.slice(2)].join(" "), /checksum/);
     await refused(`${dir}/wallet.json`, words.join(" "), /already exists: restore into a new data directory/);
     assert.deepEqual(await Deno.readFile(`${dir}/wallet.json`), before);
-    assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["wallet.json"]);
+    assert.deepEqual(await namesIn(dir), ["wallet.json"]);
   }, "peerchain-restore-");
 });

@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { fc } from "./support/test_deps.ts";
-import type { Chain } from "../lib/chain/chain.ts";
 import type { OwnedCoin } from "../lib/chain/coins.ts";
 import type { Mempool } from "../lib/chain/mempool.ts";
 import { isMature } from "../lib/chain/tx_rules.ts";
@@ -31,6 +30,7 @@ import {
   Wallet,
   WalletError,
   type WalletView,
+  walletViewOf,
 } from "../lib/wallet/wallet.ts";
 import { mine, newKey, newLedger, params } from "./support/ledger.ts";
 import { withTempDir } from "./support/temp_dir.ts";
@@ -274,17 +274,6 @@ Deno.test("createTransaction: random wallets either pay correctly or refuse for 
 
 // ---- on a real chain and mempool ----
 
-/** What lib/node.ts gives the wallet. */
-function viewOf(chain: Chain, mempool: Mempool): WalletView {
-  return {
-    height: chain.height,
-    coinbaseMaturity: params.coinbaseMaturity,
-    coinsOf: (s) => chain.coinsOf(s),
-    mempoolCoinsOf: (s) => mempool.coinsOf(s),
-    isSpentInMempool: (o) => mempool.isSpent(o),
-  };
-}
-
 /**
  * Checks a payment against the chain and mempool it was built from: it pays `amount` to `to`, the change (if
  * any) returns to the wallet, outputs = inputs − fee with fee = rate × size, every input is a mature coin
@@ -336,11 +325,11 @@ Deno.test("balance: coinbases split into confirmed and immature exactly at the m
     for (let t = 1; t <= 12; t++) {
       await mine(chain, mempool, w.pubKeyHash);
       const mature = Math.max(0, t + 1 - params.coinbaseMaturity); // heights h with t + 1 − h ≥ maturity
-      const b = w.balance(viewOf(chain, mempool));
+      const b = w.balance(walletViewOf(chain, mempool));
       assert.deepEqual(b, balance(mature * SUBSIDY, (t - mature) * SUBSIDY, 0), `at height ${t}`);
     }
-    assert.deepEqual(w.balance(viewOf(chain, mempool)), balance(3 * SUBSIDY, 9 * SUBSIDY, 0));
-    assert.ok(w.spendable(viewOf(chain, mempool)).every((c) => c.coin.height <= 3));
+    assert.deepEqual(w.balance(walletViewOf(chain, mempool)), balance(3 * SUBSIDY, 9 * SUBSIDY, 0));
+    assert.ok(w.spendable(walletViewOf(chain, mempool)).every((c) => c.coin.height <= 3));
   } finally {
     store.close();
   }
@@ -355,16 +344,16 @@ Deno.test("payments from keys read back from disk are accepted; change is spenda
       const w = await Wallet.open(path, params); // the keys now come from the file
       const bob = await newKey(), toBob = encodeAddress(bob.pkh, params.addressPrefix);
 
-      const view1 = viewOf(chain, mempool), amount1 = 7 * COIN + 1234;
+      const view1 = walletViewOf(chain, mempool), amount1 = 7 * COIN + 1234;
       const p1 = await w.createTransaction(view1, toBob, amount1);
       assert.equal(await assertPaymentOnChain(w, mempool, view1, p1, bob.pkh, amount1), SUBSIDY, "one coin");
       assert.equal(p1.tx.outputs.length, 2);
       assert.equal((await mempool.accept(p1.tx))[0].fee, p1.fee);
       const change1 = p1.tx.outputs[1].amount;
-      assert.deepEqual(w.balance(viewOf(chain, mempool)), balance(2 * SUBSIDY, 9 * SUBSIDY, change1));
+      assert.deepEqual(w.balance(walletViewOf(chain, mempool)), balance(2 * SUBSIDY, 9 * SUBSIDY, change1));
 
       // More than the confirmed coins hold: the unconfirmed change must be spent too.
-      const view2 = viewOf(chain, mempool), amount2 = 120 * COIN;
+      const view2 = walletViewOf(chain, mempool), amount2 = 120 * COIN;
       const p2 = await w.createTransaction(view2, toBob, amount2);
       assert.equal(
         await assertPaymentOnChain(w, mempool, view2, p2, bob.pkh, amount2),
@@ -374,11 +363,11 @@ Deno.test("payments from keys read back from disk are accepted; change is spenda
       assert.equal(p2.tx.inputs[p2.tx.inputs.length - 1].prevout.txid, txid(p1.tx), "confirmed coins first");
       await mempool.accept(p2.tx);
       const change2 = p2.tx.outputs[1].amount;
-      assert.deepEqual(w.balance(viewOf(chain, mempool)), balance(0, 9 * SUBSIDY, change2));
+      assert.deepEqual(w.balance(walletViewOf(chain, mempool)), balance(0, 9 * SUBSIDY, change2));
       assert.equal(3 * SUBSIDY - amount1 - amount2 - p1.fee - p2.fee, change2, "nothing lost on the way");
       // What is left to pay with is the pending change; the coinbases still maturing are not spent.
       await assert.rejects(
-        w.createTransaction(viewOf(chain, mempool), toBob, change2 + COIN),
+        w.createTransaction(walletViewOf(chain, mempool), toBob, change2 + COIN),
         /still maturing/,
       );
 
@@ -386,7 +375,7 @@ Deno.test("payments from keys read back from disk are accepted; change is spenda
       assert.equal(mempool.size, 0, "both payments confirmed");
       // The coinbase of height 4 matured; those of heights 5..13 mature later, the last one with the fees.
       const after = balance(SUBSIDY + change2, 9 * SUBSIDY + p1.fee + p2.fee, 0);
-      assert.deepEqual(w.balance(viewOf(chain, mempool)), after);
+      assert.deepEqual(w.balance(walletViewOf(chain, mempool)), after);
       assert.deepEqual(chain.coinsOf(new Set([bob.pkh])).map((c) => c.coin.amount).sort(), [
         amount2,
         amount1,
@@ -403,7 +392,7 @@ Deno.test("inputs of several keys are each signed by their own key and accepted"
     const w = await Wallet.createInMemory(params);
     const second = w.parseAddress(await w.newAddress());
     for (let h = 1; h <= 12; h++) await mine(chain, mempool, h % 2 ? w.pubKeyHash : second);
-    const view = viewOf(chain, mempool), bob = await newKey();
+    const view = walletViewOf(chain, mempool), bob = await newKey();
     assert.deepEqual(w.balance(view), balance(3 * SUBSIDY, 9 * SUBSIDY, 0));
     const p = await w.createTransaction(view, encodeAddress(bob.pkh, "pcrt"), 120 * COIN);
     await assertPaymentOnChain(w, mempool, view, p, bob.pkh, 120 * COIN);
@@ -422,7 +411,7 @@ Deno.test("insufficient funds: refused with both amounts; the whole balance less
   try {
     const w = await Wallet.createInMemory(params);
     await mine(chain, mempool, w.pubKeyHash, 12);
-    const view = viewOf(chain, mempool), to = encodeAddress((await newKey()).pkh, "pcrt");
+    const view = walletViewOf(chain, mempool), to = encodeAddress((await newKey()).pkh, "pcrt");
     for (const amount of [3 * SUBSIDY, 3 * SUBSIDY + 1, 151 * COIN, MAX_MONEY]) {
       const e = await w.createTransaction(view, to, amount).then(
         () => assert.fail("paid"),
@@ -441,7 +430,7 @@ Deno.test("insufficient funds: refused with both amounts; the whole balance less
     assert.equal(p.fee, fee);
     assert.equal(p.tx.outputs.length, 1);
     await mempool.accept(p.tx);
-    assert.deepEqual(w.balance(viewOf(chain, mempool)), balance(0, 9 * SUBSIDY, 0));
+    assert.deepEqual(w.balance(walletViewOf(chain, mempool)), balance(0, 9 * SUBSIDY, 0));
   } finally {
     store.close();
   }
@@ -453,22 +442,22 @@ Deno.test("immature coinbases are never spent, even when they alone could pay", 
     const w = await Wallet.createInMemory(params);
     const to = encodeAddress((await newKey()).pkh, "pcrt");
     await mine(chain, mempool, w.pubKeyHash, params.coinbaseMaturity - 1);
-    const e = await w.createTransaction(viewOf(chain, mempool), to, COIN).catch((e) => e);
+    const e = await w.createTransaction(walletViewOf(chain, mempool), to, COIN).catch((e) => e);
     assert.ok(e instanceof InsufficientFunds, String(e));
     assert.equal(e.available, 0);
     assert.match(e.message, /maturing/);
 
     await mine(chain, mempool, w.pubKeyHash); // now the coinbase of height 1 is mature for the next block
-    const view = viewOf(chain, mempool);
+    const view = walletViewOf(chain, mempool);
     const p = await w.createTransaction(view, to, 10 * COIN);
     assert.deepEqual(p.tx.inputs.map((i) => mempool.getCoin(i.prevout)!.height), [1]);
     await mempool.accept(p.tx);
     const change = p.tx.outputs[1].amount;
     // Only the pending change may pay now; the nine maturing coinbases must not be touched.
-    const e2 = await w.createTransaction(viewOf(chain, mempool), to, 45 * COIN).catch((e) => e);
+    const e2 = await w.createTransaction(walletViewOf(chain, mempool), to, 45 * COIN).catch((e) => e);
     assert.ok(e2 instanceof InsufficientFunds, String(e2));
     assert.equal(e2.available, change);
-    const p2 = await w.createTransaction(viewOf(chain, mempool), to, change - 10_000);
+    const p2 = await w.createTransaction(walletViewOf(chain, mempool), to, change - 10_000);
     assert.deepEqual(p2.tx.inputs.map((i) => i.prevout), [{ txid: txid(p.tx), index: 1 }]);
     await mempool.accept(p2.tx);
   } finally {
@@ -481,7 +470,7 @@ Deno.test("bad amounts and fee rates are WalletErrors, bad addresses AddressErro
   try {
     const w = await Wallet.createInMemory(params);
     await mine(chain, mempool, w.pubKeyHash, 12);
-    const view = viewOf(chain, mempool), to = encodeAddress((await newKey()).pkh, "pcrt");
+    const view = walletViewOf(chain, mempool), to = encodeAddress((await newKey()).pkh, "pcrt");
     const bad = [
       0,
       -0,
@@ -528,7 +517,7 @@ Deno.test("change: a remainder too small to pay for its output goes to the fee, 
   try {
     const w = await Wallet.createInMemory(params);
     await mine(chain, mempool, w.pubKeyHash, 12);
-    const view = viewOf(chain, mempool), bob = await newKey(), to = encodeAddress(bob.pkh, "pcrt");
+    const view = walletViewOf(chain, mempool), bob = await newKey(), to = encodeAddress(bob.pkh, "pcrt");
     const oneOut = DEFAULT_FEE_RATE * (4 + 1 + 132 + 1 + 28 + 4), twoOut = oneOut + DEFAULT_FEE_RATE * 28;
     const cases: [number, number[], number][] = [ // amount, output amounts after the payment, fee
       [SUBSIDY - oneOut, [], oneOut],

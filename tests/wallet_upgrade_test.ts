@@ -11,7 +11,7 @@ import { exportPrivateKey, generateKeyPair, verify } from "../lib/crypto/ed25519
 import { toHex } from "../lib/crypto/hex.ts";
 import { sigHash } from "../lib/primitives/transaction.ts";
 import { Wallet, WalletError, type WalletView } from "../lib/wallet/wallet.ts";
-import { withTempDir } from "./support/temp_dir.ts";
+import { namesIn, withTempDir } from "./support/temp_dir.ts";
 
 const regtest = NETWORKS.regtest;
 
@@ -34,7 +34,7 @@ Deno.test("a format-1 wallet migrates in one write: its keys imported beside new
     assert.equal(file.version, 2);
     assert.deepEqual(file.imported, keys.map((k) => k.publicKey));
     assert.deepEqual(file.secrets.imported, keys.map((k) => k.pkcs8));
-    assert.deepEqual((await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name), ["wallet.json"]);
+    assert.deepEqual(await namesIn(dir), ["wallet.json"]);
     const pkhs = keys.map((k) => pubKeyHash(Uint8Array.fromHex(k.publicKey)));
     const addresses = pkhs.map((p) => encodeAddress(p, regtest.addressPrefix));
     for (const p of pkhs) assert.ok(w.pubKeyHashes.has(p));

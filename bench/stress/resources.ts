@@ -10,7 +10,6 @@
 import { NETWORKS } from "../../lib/consensus/params.ts";
 import { encodeFrame } from "../../lib/net/frame.ts";
 import { encodeBlock } from "../../lib/primitives/block.ts";
-import { blockHashSync } from "../../lib/primitives/header.ts";
 import type { NodeStatus } from "../../lib/node.ts";
 import { Cluster, waitForOnePrimary } from "../../tests/support/cluster.ts";
 import { sleep, waitFor } from "../../tests/support/wait.ts";
@@ -18,7 +17,14 @@ import { percentile, rssMiB } from "../stats.ts";
 import { arrivals, JUDGED, JUDGED_STAR, mineMature, scenarioResult } from "./scenario.ts";
 import type { Progress, ScenarioResult } from "./scenario.ts";
 import { seeded } from "../../tests/support/random.ts";
-import { Attacker, bigBlock, bytesFrom, fakeTx, storeBytes } from "../../tests/support/hostile.ts";
+import {
+  Attacker,
+  bigBlock,
+  bytesFrom,
+  fakeTx,
+  pushSideBlock,
+  storeBytes,
+} from "../../tests/support/hostile.ts";
 
 const REGTEST = NETWORKS.regtest;
 
@@ -68,17 +74,7 @@ export async function resources(o: ResourcesOptions): Promise<ScenarioResult> {
     // peers that wait 1.5 s would take it for dead.
     await hub.rpc("mine", [1]);
     const now = Math.floor(Date.now() / 1000) + 600; // ahead of blocks mined in a burst, which run ahead of the clock
-    const bigOne = bigBlock(REGTEST.genesisHash, 1, now, 990_000, 1);
-    const bigHash = blockHashSync(bigOne.header);
-    const pusher = await Attacker.open(hub.port);
-    await pusher.send(encodeFrame({ type: "block", data: encodeBlock(bigOne).toHex() }));
-    await waitFor(
-      () => hub.rpc("block", [bigHash]).then(() => true, () => false),
-      20_000,
-      "the hub to keep the 1 MB side block",
-      JUDGED,
-    );
-    await pusher.close();
+    const bigHash = await pushSideBlock(hub, 990_000, 20_000, JUDGED);
     const b = await cluster.start("b"), c = await cluster.start("c");
     await waitForOnePrimary([hub, b, c], 20_000, "three nodes to form one network", JUDGED_STAR);
     // The payer's coins: chains of unconfirmed change are limited to 25, so one coin per 20 payments.

@@ -291,6 +291,15 @@ export class Chain {
     return bytes && decodeBlock(bytes);
   }
 
+  /** The active chain's blocks at heights `from` to `to` (within the chain), decoded, a few per store query. */
+  *activeBlocks(from: number, to: number): IterableIterator<{ height: number; block: Block }> {
+    for (
+      const [height, hash, bytes] of this.#store.blocksBetween(Math.max(from, 0), Math.min(to, this.height))
+    ) {
+      if (this.#active[height]?.hash === hash) yield { height, block: decodeBlock(bytes) };
+    }
+  }
+
   /** A stored block's canonical bytes, for relaying without re-encoding. */
   getBlockBytes(hash: string): Uint8Array | undefined {
     return this.#unstored.get(hash)?.data ?? this.#store.getBlock(hash);

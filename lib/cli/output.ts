@@ -61,6 +61,13 @@ function statusText(s: Obj): string {
   if (Number(s.orphanBlocks) || Number(s.orphanTxs)) {
     out.push(["orphans", `${s.orphanBlocks} blocks, ${s.orphanTxs} transactions waiting for a parent`]);
   }
+  const legacy = (s.legacyPeers as string[] | undefined) ?? [];
+  if (legacy.length) {
+    out.push([
+      "old peers",
+      `${legacy.join(", ")}: protocol 2, served as Peers for this release only; upgrade peerchain there`,
+    ]);
+  }
   out.push(["stalls", `longest ${s.maxStallMs} ms, lately ${s.recentStallMs} ms (event loop)`]);
   if (typeof s.clockOffset === "number") {
     out.push([

@@ -7,6 +7,7 @@
  */
 import { NETWORKS } from "../consensus/params.ts";
 import { callRpc, RpcError } from "../rpc/client.ts";
+import type { WalletHistoryRow } from "../rpc/wallet_methods.ts";
 import { WalletError } from "../wallet/errors.ts";
 import { normalizeMnemonic } from "../wallet/seed.ts";
 import { Wallet } from "../wallet/wallet.ts";
@@ -153,14 +154,7 @@ export async function runWalletCommand(args: Args, dataDir: string): Promise<boo
       return true;
     }
     case "history": {
-      const r = await callRpc(dataDir, "wallet.history") as {
-        txid: string;
-        confirmations: number;
-        received: string;
-        sent: string;
-        fee: string;
-        coinbase: boolean;
-      }[];
+      const r = await callRpc(dataDir, "wallet.history") as WalletHistoryRow[];
       if (args.json) return json(r), true;
       if (r.length === 0) console.log("no payments yet");
       for (const e of r) {

@@ -15,6 +15,15 @@ export const BAN = 100, NO_BLAME = 0;
 /** Largest transaction relayed or kept in the mempool, in bytes (Bitcoin Core's 100 kB; a block may hold larger). */
 export const MAX_STANDARD_TX_SIZE = 100_000;
 
+/** Encoded bytes of the transactions in the mempool, at most (5 MB: five full blocks of payments). */
+export const MAX_MEMPOOL_BYTES = 5_000_000;
+/**
+ * Transactions in the mempool, at most. The byte bound alone lets a pool of the smallest payments (170 bytes)
+ * reach about 29,000 entries, each with its maps, sets and place in the fee-rate index; this bounds that
+ * bookkeeping. Typical payments (about 200 bytes) reach both bounds near the same point.
+ */
+export const MAX_MEMPOOL_TXS = 20_000;
+
 /** Transactions waiting for a missing parent, at most (Bitcoin Core's 100). */
 export const MAX_ORPHAN_TXS = 100;
 /** Encoded bytes of all transactions waiting for a parent, at most: ten of the largest, hundreds of payments. */

@@ -19,9 +19,16 @@ export function isHex(s: unknown, bytes: number): s is string {
   return typeof s === "string" && s.length === bytes * 2 && /^[0-9a-fA-F]*$/.test(s);
 }
 
+/** Hashes and shorter reverse into this buffer: no copy allocated per call (start-up reverses 10,000s). */
+const REVERSE_SCRATCH = new Uint8Array(64);
+
 /** Hex of `bytes` in reverse byte order: Bitcoin's "display order" for hashes. */
 export function toHexReversed(bytes: Uint8Array): string {
-  return bytes.slice().reverse().toHex();
+  const n = bytes.length;
+  if (n > REVERSE_SCRATCH.length) return bytes.slice().reverse().toHex();
+  const out = REVERSE_SCRATCH.subarray(0, n);
+  for (let i = 0; i < n; i++) out[i] = bytes[n - 1 - i];
+  return out.toHex();
 }
 
 /** Bytes of a display-order hash (`toHexReversed`'s inverse). */

@@ -12,7 +12,7 @@ import { isLoopback as isNetLoopback } from "../net/address.ts";
 /** Who gets a message: API clients (JSON events) or dashboards (page sections). */
 export type Audience = "json" | "html";
 
-/** Limits of an `SseHub`. */
+/** Limits of an `EventStreams`. */
 export interface SseLimits {
   /** Clients at most (default 128). */
   maxClients?: number;
@@ -66,15 +66,15 @@ class Client {
 }
 
 /** The clients of `/events` and what waits for each. */
-export class SseHub {
+export class EventStreams {
   #clients = new Set<Client>();
   #limits: Required<Omit<SseLimits, "now">>;
   #now: () => number;
   #timer?: ReturnType<typeof setInterval>;
 
   /**
-   * A hub; `start()` runs its sweeps.
-   * @example const hub = new SseHub({ maxClients: 64 });
+   * The streams of `/events`, none open yet; `start()` runs their sweeps.
+   * @example const streams = new EventStreams({ maxClients: 64 });
    */
   constructor(limits: SseLimits = {}) {
     this.#limits = {
@@ -106,7 +106,7 @@ export class SseHub {
   }
 
   /**
-   * A new client's stream, starting with `first`; undefined when the hub is full (in all, or for this host).
+   * A new client's stream, starting with `first`; undefined when they are full (in all, or for this host).
    */
   open(host: string, audience: Audience, first: SseMessage[]): ReadableStream<Uint8Array> | undefined {
     if (this.#clients.size >= this.#limits.maxClients) return undefined;

@@ -7,7 +7,7 @@
  */
 import type { Node, NodeEvent } from "../node.ts";
 import { apiAmounts, type ExplorerData } from "./data.ts";
-import { type SseHub, type SseMessage, sseMessage } from "./events.ts";
+import { type EventStreams, type SseMessage, sseMessage } from "./events.ts";
 import type { LostNode } from "./network_map.ts";
 import type { NetworkView, ViewRole } from "./network_view.ts";
 import { type NewsItem, renderSection, type SectionId } from "./pages.ts";
@@ -34,7 +34,7 @@ export class Live {
   readonly news: NewsItem[] = [];
   #node: Node;
   #data: ExplorerData;
-  #hub: SseHub;
+  #streams: EventStreams;
   #dirty = new Set<SectionId>();
   /** JSON events waiting for the next flush, built only then (and only if an API client listens). */
   #json: (() => SseMessage)[] = [];
@@ -43,10 +43,10 @@ export class Live {
   #txsDropped = 0;
   #chartsDirty = false;
   #networkDirty = false;
-  #flushTimer?: ReturnType<typeof setTimeout>;
-  #lastFlush = 0;
-  #netTimer?: ReturnType<typeof setTimeout>;
-  #lastNet = 0;
+  /** Updates go out at once after a quiet spell, then at most every `FLUSH_MS`. */
+  #flushes = new Throttle(FLUSH_MS, () => this.flush());
+  /** The network view is re-read at once after a quiet spell, then at most every `NETWORK_MS`. */
+  #netReads = new Throttle(NETWORK_MS, () => this.#readNetwork());
   #view: NetworkView;
   #viewKey: string;
   #lost: LostNode[] = [];
@@ -55,10 +55,10 @@ export class Live {
   #indexing = false;
   #closed = false;
 
-  constructor(node: Node, data: ExplorerData, hub: SseHub) {
+  constructor(node: Node, data: ExplorerData, streams: EventStreams) {
     this.#node = node;
     this.#data = data;
-    this.#hub = hub;
+    this.#streams = streams;
     this.#view = data.network().view;
     this.#viewKey = JSON.stringify(this.#view);
     this.#unsubscribe = node.subscribe((e) => this.#onEvent(e));
@@ -131,13 +131,7 @@ export class Live {
 
   /** Re-reads the network view soon (at once after a quiet spell, then at most every `NETWORK_MS`). */
   #networkChanged(): void {
-    if (this.#netTimer !== undefined || this.#closed) return;
-    const wait = Math.max(0, this.#lastNet + NETWORK_MS - Date.now());
-    this.#netTimer = setTimeout(() => {
-      this.#netTimer = undefined;
-      this.#lastNet = Date.now();
-      this.#readNetwork();
-    }, wait);
+    if (!this.#closed) this.#netReads.request();
   }
 
   #readNetwork(): void {
@@ -201,27 +195,21 @@ export class Live {
   }
 
   #schedule(): void {
-    if (this.#flushTimer !== undefined || this.#closed) return;
-    const wait = Math.max(0, this.#lastFlush + FLUSH_MS - Date.now());
-    this.#flushTimer = setTimeout(() => {
-      this.#flushTimer = undefined;
-      this.#lastFlush = Date.now();
-      this.flush();
-    }, wait);
+    if (!this.#closed) this.#flushes.request();
   }
 
   /** Sends what changed since the last flush. */
   flush(): void {
-    const hub = this.#hub;
-    if (hub.count("json")) {
+    const streams = this.#streams;
+    if (streams.count("json")) {
       if (this.#jsonDropped) {
-        hub.publish("json", sseMessage("lagged", JSON.stringify({ dropped: this.#jsonDropped })));
+        streams.publish("json", sseMessage("lagged", JSON.stringify({ dropped: this.#jsonDropped })));
       }
-      for (const make of this.#json) hub.publish("json", make());
-      for (const id of this.#txs) hub.publish("json", sseMessage("tx", JSON.stringify({ txid: id })));
+      for (const make of this.#json) streams.publish("json", make());
+      for (const id of this.#txs) streams.publish("json", sseMessage("tx", JSON.stringify({ txid: id })));
       if (this.#dirty.has("mempool")) {
         const m = this.#data.mempool();
-        hub.publish(
+        streams.publish(
           "json",
           sseMessage(
             "mempool",
@@ -231,15 +219,15 @@ export class Live {
         );
       }
       if (this.#networkDirty) {
-        hub.publish("json", sseMessage("network", JSON.stringify(this.#data.network()), "network"));
+        streams.publish("json", sseMessage("network", JSON.stringify(this.#data.network()), "network"));
       }
       if (this.#dirty.has("status")) {
-        hub.publish("json", sseMessage("status", JSON.stringify(this.#data.status()), "status"));
+        streams.publish("json", sseMessage("status", JSON.stringify(this.#data.status()), "status"));
       }
     }
-    if (hub.count("html")) {
-      for (const id of this.#dirty) hub.publish("html", this.sectionMessage(id));
-      if (this.#chartsDirty) hub.publish("html", this.chartsMessage());
+    if (streams.count("html")) {
+      for (const id of this.#dirty) streams.publish("html", this.sectionMessage(id));
+      if (this.#chartsDirty) streams.publish("html", this.chartsMessage());
     }
     this.#json = [];
     this.#jsonDropped = 0;
@@ -265,9 +253,39 @@ export class Live {
   close(): void {
     this.#closed = true;
     this.#unsubscribe();
-    clearTimeout(this.#flushTimer);
-    clearTimeout(this.#netTimer);
+    this.#flushes.cancel();
+    this.#netReads.cancel();
     clearTimeout(this.#expiry);
+  }
+}
+
+/** Runs a job soon: at once after a quiet spell, then at most every `everyMs`; requests meanwhile merge. */
+class Throttle {
+  #timer?: ReturnType<typeof setTimeout>;
+  #last = 0;
+  readonly #everyMs: number;
+  readonly #job: () => void;
+
+  constructor(everyMs: number, job: () => void) {
+    this.#everyMs = everyMs;
+    this.#job = job;
+  }
+
+  /** Runs the job once the interval since its last run is over, unless a run is already due. */
+  request(): void {
+    if (this.#timer !== undefined) return;
+    const wait = Math.max(0, this.#last + this.#everyMs - Date.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#last = Date.now();
+      this.#job();
+    }, wait);
+  }
+
+  /** Drops a run that is due. */
+  cancel(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 }
 

@@ -13,7 +13,7 @@ import { verifyQueue } from "../crypto/verify_queue.ts";
 import { type Family, PROMETHEUS_CONTENT_TYPE, renderPrometheus, type Sample } from "./prometheus.ts";
 import { networkView } from "./network_view.ts";
 import { linkKind } from "./network_map.ts";
-import type { SseHub } from "./events.ts";
+import type { EventStreams } from "./events.ts";
 import type { BoundedServerStats } from "../http/bounded_server.ts";
 
 /** The content type of the text format, version 0.0.4. */
@@ -22,7 +22,7 @@ export const METRICS_CONTENT_TYPE: string = PROMETHEUS_CONTENT_TYPE;
 /** What the explorer adds to the node's figures. */
 export interface MetricsSources {
   /** The explorer's `/events` clients. */
-  hub: SseHub;
+  streams: EventStreams;
   /** The explorer's connection counts. */
   connections: () => BoundedServerStats;
 }
@@ -173,7 +173,7 @@ export class NodeMetrics {
       "This node's hash rate.",
       () => node.miner.status().hashrate,
     );
-    gauge("peerchain_explorer_event_stream_clients", "Open /events connections.", () => sources.hub.size);
+    gauge("peerchain_explorer_event_stream_clients", "Open /events connections.", () => sources.streams.size);
     gauge(
       "peerchain_explorer_connections",
       "Open connections to the explorer's port.",

@@ -10,7 +10,7 @@
 import type { Node } from "../node.ts";
 import { ChainIndex } from "./chain_index.ts";
 import { apiAmounts, clip, ExplorerData, MAX_BLOCKS_PAGE, NotFound } from "./data.ts";
-import { SseHub, type SseLimits, type SseMessage, sseMessage } from "./events.ts";
+import { EventStreams, type SseLimits, type SseMessage, sseMessage } from "./events.ts";
 import { Live, LIVE_SECTIONS } from "./live.ts";
 import { METRICS_CONTENT_TYPE, NodeMetrics } from "./metrics.ts";
 import type { Safe } from "./html.ts";
@@ -52,7 +52,7 @@ export interface Explorer {
   /** Its data and caches (for tests and the bench). */
   data: ExplorerData;
   /** Its `/events` clients. */
-  hub: SseHub;
+  streams: EventStreams;
   /** Its connections' counts. */
   connections(): BoundedServerStats;
   /** Stops serving and closes the index. */
@@ -135,13 +135,13 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
   };
   const index = ChainIndex.open(opts.indexPath ?? `${node.dataDir}/explorer.sqlite`, node.chain);
   const data = new ExplorerData(node, index);
-  const hub = new SseHub(opts.events);
-  const live = new Live(node, data, hub);
-  hub.start();
+  const streams = new EventStreams(opts.events);
+  const live = new Live(node, data, streams);
+  streams.start();
   const network = node.params.name;
   let inFlight = 0;
   // Read when scraped; `server` is assigned below, before any request can come.
-  const metrics = new NodeMetrics(node, { hub, connections: () => server.stats() });
+  const metrics = new NodeMetrics(node, { streams, connections: () => server.stats() });
 
   const handle = (req: Request, remote: string): Response => {
     const url = new URL(req.url);
@@ -258,7 +258,7 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
       for (const id of LIVE_SECTIONS) first.push(live.sectionMessage(id));
       first.push(live.chartsMessage());
     } else first.push(sseMessage("status", JSON.stringify(data.status()), "status"));
-    const stream = hub.open(remote, dashboard ? "html" : "json", first);
+    const stream = streams.open(remote, dashboard ? "html" : "json", first);
     if (!stream) return text(503, "too many live connections: try again later\n", { "retry-after": "10" });
     return new Response(stream, {
       headers: {
@@ -292,7 +292,7 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
     });
   } catch (e) {
     live.close();
-    hub.close();
+    streams.close();
     index.close();
     throw e;
   }
@@ -304,11 +304,11 @@ export async function startExplorer(node: Node, opts: ExplorerOptions): Promise<
     url: `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}/`,
     port,
     data,
-    hub,
+    streams,
     connections: () => server.stats(),
     async close() {
       live.close();
-      hub.close();
+      streams.close();
       await server.close();
       index.close();
     },

@@ -52,6 +52,11 @@ interface Active {
   found(time: number, nonce: number): void;
 }
 
+/** Mining workers when not told: all cores but one (one core stays free for the node itself), at least one. */
+export function defaultMiningThreads(): number {
+  return Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1);
+}
+
 /**
  * Mining workers, each scanning its own share of the nonces.
  * @example Search a header's nonces in a worker
@@ -87,7 +92,7 @@ export class MinerPool {
 
   /** Starts the workers; `kernel: "ts"` forces the TypeScript kernel (for comparisons). */
   constructor(opts: { threads?: number; kernel?: "auto" | "ts" } = {}) {
-    const n = opts.threads ?? Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1);
+    const n = opts.threads ?? defaultMiningThreads();
     if (!Number.isInteger(n) || n < 1 || n > 256) throw new RangeError(`threads must be 1..256, got ${n}`);
     this.threads = n;
     // [generation, busy flag per worker, holds]

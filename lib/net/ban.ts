@@ -7,7 +7,7 @@
  * rewritten atomically whenever one starts or is lifted, so a restart does not set a hostile host free.
  * @module
  */
-import { writeFileAtomic } from "../runtime/atomic_file.ts";
+import { readTextIfExists, writeFileAtomic } from "../runtime/atomic_file.ts";
 import { BAN } from "../consensus/policy.ts";
 import { SerialQueue } from "../runtime/serial_queue.ts";
 
@@ -94,12 +94,7 @@ export class BanList {
    */
   static async open(path: string, options: BanListOptions = {}): Promise<BanList> {
     const list = new BanList(options);
-    let text: string | undefined;
-    try {
-      text = await Deno.readTextFile(path);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
+    const text = await readTextIfExists(path);
     if (text !== undefined) {
       const bans = parseBans(text);
       if (bans) {

@@ -315,7 +315,7 @@ export class Connection {
     this.#timer = this.#opts.clock.setTimeout(() => this.#onTick(), this.#tickMs);
     const now = this.#now();
     // A tick over half the deadline late: this process stalled (a large block written to disk), and the far
-    // end's frames may be waiting unread in the socket. The stall is not its silence (a hub that stalled for
+    // end's frames may be waiting unread in the socket. The stall is not its silence (a SuperPeer that stalled for
     // the deadline dropped every Peer it had at once): count it as heard from a ping interval ago, so it is
     // pinged now and has the rest of the deadline to answer.
     if (now - this.#tickDue > this.#opts.deadAfterMs / 2) {

@@ -1,8 +1,11 @@
 /**
  * The SuperPeer directory: which SuperPeers exist, where they listen and how loaded they say they are.
  * Each SuperPeer publishes its own entry with a rising sequence number; entries travel as changes
- * (added, updated, removed), newer replaces older, and an entry nobody refreshes expires. What an entry says
- * is a claim: it decides only whom to dial, never whom to trust, and a dial checks it.
+ * (added, updated, removed), newer replaces older, and an entry nobody refreshes expires. An entry that
+ * expired or was removed is not taken back at the same (or an older) sequence: a dead SuperPeer's last entry,
+ * still held by others and sent again in every full list a new link exchanges, would otherwise come back with
+ * a fresh time to live each time and never leave the network. What an entry says is a claim: it decides only
+ * whom to dial, never whom to trust, and a dial checks it.
  * @module
  */
 import {
@@ -48,6 +51,11 @@ export class Directory {
   #perSource = new Map<unknown, number>();
   #max: number;
   #maxPerSource: number;
+  /**
+   * The sequence of each entry that expired or was removed: a copy at that sequence or older is not taken
+   * again (only the SuperPeer's next entry is). At most `max`, the oldest forgotten first.
+   */
+  #gone = new Map<string, number>();
 
   /** An empty directory holding at most `max` entries, and at most `maxPerSource` from one source. */
   constructor(max = DIR_MAX, maxPerSource = Math.min(DIR_MAX_PER_SOURCE, max)) {
@@ -81,6 +89,8 @@ export class Directory {
    */
   merge(entry: SuperPeerEntry, now: number, from?: unknown): MergeResult {
     if (entry.seq > now + DIR_MAX_SEQ_AHEAD_MS) return undefined;
+    if ((this.#gone.get(entry.nodeId) ?? -1) >= entry.seq) return undefined; // expired or removed: not again
+    this.#gone.delete(entry.nodeId);
     const old = this.#slots.get(entry.nodeId);
     if (old && old.entry.seq >= entry.seq) return undefined;
     if (old) this.#count(old.from, -1);
@@ -107,6 +117,7 @@ export class Directory {
     const old = this.#slots.get(nodeId);
     if (!old || old.entry.seq > seq) return false;
     this.#delete(nodeId);
+    this.#bury(nodeId, old.entry.seq);
     this.#outbox.set(nodeId, { seq, from, sig });
     return true;
   }
@@ -117,6 +128,7 @@ export class Directory {
     for (const [id, s] of this.#slots) {
       if (s.expiresAt <= now && id !== keep) {
         this.#delete(id);
+        this.#bury(id, s.entry.seq);
         this.#outbox.set(id, { seq: s.entry.seq, from: undefined });
         gone.push(id);
       }
@@ -139,6 +151,13 @@ export class Directory {
     }
     this.#outbox.clear();
     return out;
+  }
+
+  /** Remembers that `nodeId`'s entry up to `seq` is gone (bounded: the oldest memory goes first). */
+  #bury(nodeId: string, seq: number): void {
+    this.#gone.delete(nodeId);
+    this.#gone.set(nodeId, seq);
+    if (this.#gone.size > this.#max) this.#gone.delete(this.#gone.keys().next().value!);
   }
 
   #evict(): void {
@@ -174,8 +193,11 @@ export class Directory {
   }
 }
 
-/** True when `b` says what joiners go by differently from `a`: its address, its capacity, or whether it has room. */
+/**
+ * True when `b` says what joiners and SuperPeers go by differently from `a`: its address, its capacity, whether it
+ * has room, or whether it serves anyone (an idle SuperPeer may step down; joiners are better sent there).
+ */
 function changedClaims(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
   return a.listen !== b.listen || a.capacity !== b.capacity ||
-    (a.load < a.capacity) !== (b.load < b.capacity);
+    (a.load < a.capacity) !== (b.load < b.capacity) || (a.load === 0) !== (b.load === 0);
 }

@@ -10,7 +10,7 @@ import { type BanList, MALFORMED_SCORE } from "./ban.ts";
 import { HANDSHAKE_TIMEOUT_MS, MAX_WAITING_LINKS, MESH_DEGREE } from "./config.ts";
 import { Directory } from "./directory.ts";
 import type { LedgerPort } from "./ledger_port.ts";
-import type { Link, LinkSet } from "./link.ts";
+import { isLegacy, type Link, type LinkSet } from "./link.ts";
 import { type AskResult, entryOf, type Intent, type LinkState, type RoleState } from "./link_state.ts";
 import {
   type HelloMessage,
@@ -167,7 +167,8 @@ export class Handshake {
     this.#h.setState(link, { kind: "pending" });
     const hello = await this.#h.links.greet(link, HANDSHAKE_TIMEOUT_MS);
     if (!hello) return;
-    if (hello.listen) this.#h.book.add(hello.listen, "heard");
+    // A legacy node's address is a claim, and it may never serve: not one to dial later.
+    if (hello.listen && !isLegacy(link)) this.#h.book.add(hello.listen, "heard");
     // It must say what it wants soon; a socket that only answers pings holds no slot for long.
     this.#h.clock.setTimeout(() => {
       if (this.#h.states().get(link)?.kind === "pending") link.conn.close("no join after hello");

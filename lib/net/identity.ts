@@ -10,6 +10,7 @@
  */
 import { exportPrivateKey, generateKeyPair, importPrivateKey, sign, verify } from "../crypto/ed25519.ts";
 import { fromHex, isHex, toHex } from "../crypto/hex.ts";
+import { readTextIfExists } from "../runtime/atomic_file.ts";
 
 /** The domain string every handshake proof signs first: a proof is valid for this purpose only. */
 export const HELLO_DOMAIN = "peerchain-hello-v3";
@@ -71,12 +72,7 @@ export class NodeKeyError extends Error {
  */
 export async function loadOrCreateIdentity(dir: string): Promise<NodeIdentity> {
   const path = `${dir}/${NODE_KEY_FILE}`;
-  let text: string | undefined;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-  }
+  const text = await readTextIfExists(path);
   if (text !== undefined) {
     const hex = text.trim();
     if (!/^([0-9a-f]{2})+$/.test(hex)) throw new NodeKeyError(`${path}: not a node key (expected hex)`);

@@ -8,10 +8,45 @@
  */
 import type { Connection, ConnectionOptions } from "./connection.ts";
 import { Connection as Conn, MISBEHAVIOUR } from "./connection.ts";
-import { type HelloMessage, type Message, parseHostPort } from "./messages.ts";
+import {
+  type HelloMessage,
+  LEGACY_PROTOCOL_VERSION,
+  type Message,
+  parseHostPort,
+  PROTOCOL_VERSION,
+} from "./messages.ts";
 import { fromHex, toHex } from "../crypto/hex.ts";
 import { freshNonce, type NodeIdentity, proofMessage, type SignatureCheck } from "./identity.ts";
 import type { Clock, Stream, Transport } from "./transport.ts";
+
+/**
+ * Why a hello that passed the network's checks is still refused on this link, or undefined: a node of the
+ * current protocol must send a nonce (it proves its id), and one of `LEGACY_PROTOCOL_VERSION` may only dial
+ * us to be served, never be dialled by us (we would be asking it to serve us, or to link as a SuperPeer).
+ */
+export function helloRefusal(
+  hello: HelloMessage,
+  inbound: boolean,
+): { code: string; reason: string } | undefined {
+  if (hello.protocol === LEGACY_PROTOCOL_VERSION) {
+    return inbound ? undefined : {
+      code: "protocol",
+      reason: `protocol ${hello.protocol} may only join as a Peer until it upgrades to ${PROTOCOL_VERSION}`,
+    };
+  }
+  if (hello.nonce === undefined) {
+    return {
+      code: "protocol",
+      reason: `hello without a nonce: protocol ${PROTOCOL_VERSION} proves node ids`,
+    };
+  }
+  return undefined;
+}
+
+/** True for a link to a node of the previous protocol (`LEGACY_PROTOCOL_VERSION`): a Peer that proved no id. */
+export function isLegacy(link: { readonly hello?: HelloMessage }): boolean {
+  return link.hello?.protocol === LEGACY_PROTOCOL_VERSION;
+}
 
 /** One link and what we know of its far end. */
 export interface Link {
@@ -169,11 +204,16 @@ export class LinkSet {
         conn.close("no hello");
         return;
       }
-      const refusal = this.#opts.checkHello(msg) ??
-        (msg.nonce === undefined
-          ? { code: "protocol", reason: "hello without a nonce: protocol 3 proves node ids" }
-          : undefined);
+      const refusal = this.#opts.checkHello(msg) ?? helloRefusal(msg, link.inbound);
       if (refusal) return await this.#refuse(link, refusal);
+      if (msg.protocol === LEGACY_PROTOCOL_VERSION) {
+        // The previous protocol proves nothing: its node id and role are claims. It dialled us to be served
+        // (`helloRefusal` took care of that), so it is a Peer whatever its hello says, and has no proof to give.
+        const legacy: HelloMessage = { ...msg, role: "peer" };
+        link.hello = legacy;
+        link.resolveHello(legacy);
+        return;
+      }
       const claimed = msg as HelloMessage & { nonce: string };
       link.claimed = claimed;
       const mine = link.mine;

@@ -12,8 +12,14 @@ import { MAX_STANDARD_TX_SIZE } from "../consensus/policy.ts";
  * super-peer overlay with claimed ids, 1 the star with elections.
  */
 export const PROTOCOL_VERSION = 3;
-/** The oldest protocol this node talks to. */
-export const MIN_PROTOCOL_VERSION = 3;
+/**
+ * The previous protocol, for one release of a rolling upgrade: its nodes prove no node id, so they may still
+ * join this node as Peers (only by dialling it, their role and other claims ignored, flagged in `status`),
+ * never serve as anyone's SuperPeer. A node of an older protocol is refused with a reason.
+ */
+export const LEGACY_PROTOCOL_VERSION = 2;
+/** The oldest protocol this node talks to (`LEGACY_PROTOCOL_VERSION`, as a Peer it serves only). */
+export const MIN_PROTOCOL_VERSION = LEGACY_PROTOCOL_VERSION;
 
 /** Most ids in one `inv`, `getdata` or `notfound`. */
 export const MAX_INV = 1000;
@@ -23,6 +29,8 @@ const MAX_LIST = 500;
 export const MAX_ADDRS = 16;
 /** Most hashes in a `getblocks` locator. */
 export const MAX_LOCATOR = 101;
+/** Most block hashes in one `hashes` message (the answer to a `gethashes`). */
+export const MAX_HASHES = 2000;
 /** Most blocks in one `blocks` message. */
 export const MAX_BLOCKS_PER_MESSAGE = 500;
 /** Largest decoded `block` payload in bytes. */
@@ -32,6 +40,12 @@ export const MAX_DATA_BYTES = 2_000_000;
  * before it is decoded, hashed or looked at (and its sender is scored for a malformed message).
  */
 export const MAX_TX_DATA_BYTES = MAX_STANDARD_TX_SIZE;
+
+/**
+ * Most transactions one `getblocktxn` asks for or one `blocktxn` carries: at least the most a block can hold
+ * after its coinbase (`MAX_SHORT_IDS`, 5,882; tests/bounds_test.ts asserts the relation).
+ */
+export const MAX_BLOCKTXN = 6_000;
 
 /** A message that fails its schema; `message` names the offending field. */
 export class MessageError extends Error {
@@ -278,6 +292,50 @@ export interface BlocksMessage {
   readonly data: readonly string[];
 }
 
+/**
+ * A block as its header, the coinbase and a short id per other transaction (`lib/primitives/compact_block.ts`,
+ * BIP-152's idea): the receiver rebuilds it from its mempool.
+ */
+export interface CompactBlockMessage {
+  /** Always "cmpctblock". */
+  readonly type: "cmpctblock";
+  /** The compact block's canonical encoding, lowercase hex. */
+  readonly data: string;
+}
+/** Asks the sender of a compact block for the transactions at these positions (1 = first after the coinbase). */
+export interface GetBlockTxnMessage {
+  /** Always "getblocktxn". */
+  readonly type: "getblocktxn";
+  /** The block's hash. */
+  readonly hash: string;
+  /** Positions in the block, ascending, each once. */
+  readonly positions: readonly number[];
+}
+/** The answer to a `getblocktxn`: the transactions at the positions asked, in that order. */
+export interface BlockTxnMessage {
+  /** Always "blocktxn". */
+  readonly type: "blocktxn";
+  /** The block's hash. */
+  readonly hash: string;
+  /** The transactions, canonical encoding in lowercase hex each. */
+  readonly data: readonly string[];
+}
+
+/** Asks for the hashes of the active chain after the locator's fork point (a sync's first step, no bodies). */
+export interface GetHashesMessage {
+  /** Always "gethashes". */
+  readonly type: "gethashes";
+  /** The asker's block locator. */
+  readonly locator: readonly string[];
+}
+/** The answer to a `gethashes`: consecutive block hashes, oldest first; empty when there are none. */
+export interface HashesMessage {
+  /** Always "hashes". */
+  readonly type: "hashes";
+  /** Block hashes, display order. */
+  readonly ids: readonly string[];
+}
+
 /** Every message of the protocol. */
 export type Message =
   | HelloMessage
@@ -302,7 +360,12 @@ export type Message =
   | DataMessage<"tx">
   | DataMessage<"block">
   | GetBlocksMessage
-  | BlocksMessage;
+  | BlocksMessage
+  | CompactBlockMessage
+  | GetBlockTxnMessage
+  | BlockTxnMessage
+  | GetHashesMessage
+  | HashesMessage;
 
 /** The `type` strings of `Message`. */
 export type MessageType = Message["type"];
@@ -511,7 +574,40 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
     type: "blocks",
     data: arr(field(o, "data"), "blocks.data", MAX_BLOCKS_PER_MESSAGE, (x, at) => data(x, at)),
   }),
+  gethashes: (o) => ({
+    type: "gethashes",
+    locator: arr(field(o, "locator"), "gethashes.locator", MAX_LOCATOR, hash),
+  }),
+  hashes: (o) => ({ type: "hashes", ids: arr(field(o, "ids"), "hashes.ids", MAX_HASHES, hash) }),
+  cmpctblock: (o) => ({ type: "cmpctblock", data: data(field(o, "data"), "cmpctblock.data") }),
+  getblocktxn: (o) => ({
+    type: "getblocktxn",
+    hash: hash(field(o, "hash"), "getblocktxn.hash"),
+    positions: positions(field(o, "positions"), "getblocktxn.positions"),
+  }),
+  blocktxn: (o) => ({
+    type: "blocktxn",
+    hash: hash(field(o, "hash"), "blocktxn.hash"),
+    data: transactions(field(o, "data"), "blocktxn.data"),
+  }),
 };
+
+/** Positions of a `getblocktxn`: ascending, each once, within a block. */
+function positions(v: unknown, at: string): number[] {
+  const ps = arr(v, at, MAX_BLOCKTXN, (x, a) => int(x, a, 1));
+  ps.forEach((p, i) => {
+    if (i > 0 && p <= ps[i - 1]) throw new MessageError(`${at}[${i}]: positions must ascend`);
+  });
+  return ps;
+}
+
+/** Transactions of a `blocktxn`: each at most a standard transaction, all together at most a block message. */
+function transactions(v: unknown, at: string): string[] {
+  const txs = arr(v, at, MAX_BLOCKTXN, (x, a) => data(x, a, MAX_TX_DATA_BYTES));
+  const total = txs.reduce((n, t) => n + t.length / 2, 0);
+  if (total > MAX_DATA_BYTES) throw new MessageError(`${at}: ${total} bytes exceed ${MAX_DATA_BYTES}`);
+  return txs;
+}
 
 /** Checks `json` against its type's schema; returns a fresh typed message or throws `MessageError`. */
 export function parseMessage(json: unknown): Message {

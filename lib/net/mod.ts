@@ -25,7 +25,7 @@
  * assert.deepEqual(parseHostPort("[::1]:8765"), { hostname: "::1", port: 8765 });
  * assert.throws(() => parseHostPort("lan-box:99999"), AddressFormatError);
  *
- * // The hub first, then fallbacks; a line that is no address becomes a warning.
+ * // The primary SuperPeer first, then fallbacks; a line that is no address becomes a warning.
  * const { addrs, warnings } = parseTracker("10.0.0.5 8765\n10.0.0.6:8765\nnot an address\n");
  * assert.deepEqual(addrs.map((a) => `${a.hostname}:${a.port}`), ["10.0.0.5:8765", "10.0.0.6:8765"]);
  * assert.equal(warnings.length, 1);
@@ -46,7 +46,7 @@ export {
 export type { Discover, DiscoverHost } from "./discovery.ts";
 export type { Ban, BanList } from "./ban.ts";
 export type { Clock, Listener, Stream, TimerId, Transport } from "./transport.ts";
-export type { LedgerPort, TipInfo, Verdict } from "./ledger_port.ts";
+export type { CompactOutcome, LedgerPort, TipInfo, Verdict } from "./ledger_port.ts";
 export type { Link } from "./link.ts";
 export type { Connection } from "./connection.ts";
 export { encodeFrame, FrameDecoder, FrameError, type FrameObject, MAX_FRAME } from "./frame.ts";
@@ -61,11 +61,16 @@ export {
 export {
   AddressFormatError,
   type BlocksMessage,
+  type BlockTxnMessage,
+  type CompactBlockMessage,
   type DataMessage,
   type Digest,
   type FullMessage,
   type GetAddrMessage,
   type GetBlocksMessage,
+  type GetBlockTxnMessage,
+  type GetHashesMessage,
+  type HashesMessage,
   type HelloMessage,
   type HostPort,
   type IHaveMessage,

@@ -39,6 +39,7 @@ import {
   type HostPort,
   type Message,
   type PeerEntry,
+  PROTOCOL_VERSION,
   type SuperPeerEntry,
 } from "./messages.ts";
 import { isLoopback } from "./overlay.ts";
@@ -70,6 +71,11 @@ export interface LinkInfo extends PeerEntry {
   inbound: boolean;
   /** Last ping round trip in ms, if measured. */
   pingMs?: number;
+  /**
+   * The far end's protocol: `LEGACY_PROTOCOL_VERSION` (2) for a Peer of the previous release, served during a
+   * rolling upgrade though it proved no node id; `PROTOCOL_VERSION` otherwise.
+   */
+  protocol: number;
 }
 
 /** Settings of a `Network`. */
@@ -272,10 +278,18 @@ export class Network {
   }
 
   /** This node's primary SuperPeer (itself when it is one), or null while looking for one. */
-  get hub(): PeerEntry | null {
+  get primary(): PeerEntry | null {
     const r = this.#role;
     if (r.kind === "superpeer") return { nodeId: this.nodeId, listen: this.#advertise };
     return r.kind === "peer" ? entryOf(r.primary) : null;
+  }
+
+  /**
+   * The same as `primary`, under its old name.
+   * @deprecated Read `primary`; `hub` goes in 0.2.0, with the JSON alias of the same name (CHANGELOG.md).
+   */
+  get hub(): PeerEntry | null {
+    return this.primary;
   }
 
   /** The address others dial to reach this node. */
@@ -299,6 +313,7 @@ export class Network {
         primary: s.kind === "mesh" ? false : s.primary,
         inbound: link.inbound,
         pingMs: link.conn.rttMs === undefined ? undefined : Math.round(link.conn.rttMs * 10) / 10,
+        protocol: link.hello?.protocol ?? PROTOCOL_VERSION,
       });
     }
     return out;
@@ -489,6 +504,7 @@ export class Network {
 
   /** Once a second: expire the directory, republish our entry, keep the mesh degree, consider stepping down. */
   #tick(): void {
+    this.#relay.tick(); // a stalled block download's share goes to other links
     const now = this.#clock.now();
     this.#joiner.expireDead(now);
     if (this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();

@@ -1,27 +1,21 @@
 /**
- * Relay and sync over links: blocks and transactions pushed once to every other link when the ledger
- * accepts them (blocks only once on the best chain), inventories answered within budgets (`ServeQueue`), and
- * block download from a locator in batches until level. A `blocks` batch counts as requested only as the answer
- * to a `getblocks` this node sent on that link.
+ * Relay and sync over links: blocks (compact, `compact_relay.ts`) and transactions pushed once to every other
+ * link when the ledger accepts them (blocks only once on the best chain), inventories answered within budgets
+ * (`ServeQueue`), and block download pipelined over every link that has the blocks (`block_sync.ts`). A block
+ * counts as requested only as the answer to a `getdata` of the sync's window.
  * @module
  */
 import { fromHex, toHex } from "../crypto/hex.ts";
-import { blockHashSync, decodeHeader, HEADER_SIZE } from "../primitives/header.ts";
-import { decodeTransaction, txid } from "../primitives/transaction.ts";
+import { BlockSync } from "./block_sync.ts";
+import { CompactRelay } from "./compact_relay.ts";
 import type { LedgerPort, Verdict } from "./ledger_port.ts";
-import type { Link } from "./link.ts";
+import { isLegacy, type Link } from "./link.ts";
 import { MALFORMED_SCORE } from "./ban.ts";
-import { type HelloMessage, MAX_BLOCKS_PER_MESSAGE, MAX_INV, MAX_LOCATOR, type Message } from "./messages.ts";
+import { type HelloMessage, MAX_BLOCKS_PER_MESSAGE, MAX_HASHES, MAX_INV, type Message } from "./messages.ts";
 import { ServeQueue } from "./serve.ts";
 
 /** Bytes of block data put in one `blocks` reply, well under the 4 MiB frame. */
 const BATCH_BYTES = 1_500_000;
-
-/** Our block requests on one link: `getblocks` sent and not yet answered, and whether to ask again after. */
-interface Asked {
-  pending: number;
-  again: boolean;
-}
 
 /** What the relay reports to the network about links. */
 export interface RelayHooks {
@@ -33,20 +27,20 @@ export interface RelayHooks {
   now?(): number;
 }
 
-/** A download that made no progress for this long gives way to another link, in ms. */
-const SYNC_STALL_MS = 10_000;
-
 /** Moves blocks and transactions between the ledger and links. */
 export class Relay {
   #ledger: LedgerPort;
   #hooks: RelayHooks;
   /**
-   * The link blocks are being downloaded from, and when it last delivered: one download at a time. `defers`:
-   * transactions wait for its end once a batch brought blocks we lacked, not before: a hello claiming more
-   * work, or one orphan block, from a peer that never answers would otherwise hold back every payment for
-   * `SYNC_STALL_MS` (and a transaction that does arrive early and waits for a parent is kept by the mempool).
+   * The block download: one at a time, from every link that has the blocks. Transactions wait for its end
+   * once it connected a block we lacked, not before: a hello claiming more work, or one orphan block, from a
+   * peer that never answers would otherwise hold back every payment until the sync gives it up (and a
+   * transaction that does arrive early and waits for a parent is kept by the mempool).
    */
-  #sync?: { link: Link; at: number; defers: boolean };
+  #sync: BlockSync;
+  /** Where the sync's news goes when it ends: the links other than the last one it heard from. */
+  #syncOthers: () => Link[] = () => [];
+  #syncFrom?: string;
   /**
    * Transactions announced or pushed while we download blocks, by the link that has them: a node that is
    * behind cannot judge them (their inputs may be in blocks still on their way, or coinbases not yet
@@ -55,18 +49,28 @@ export class Relay {
    */
   #deferred = new Map<Link, Set<string>>();
   #serve = new ServeQueue();
-  #asked = new WeakMap<Link, Asked>();
+  #compact: CompactRelay;
 
   constructor(ledger: LedgerPort, hooks: RelayHooks) {
     this.#ledger = ledger;
     this.#hooks = hooks;
+    this.#compact = new CompactRelay(ledger, {
+      takeBlock: (link, bytes, others) => this.#takePushed(link, bytes, others),
+      orphan: (link) => this.#startSync(link),
+      misbehaved: (link, score, reason) => hooks.misbehaved(link, score, reason),
+    }, this.#serve);
+    this.#sync = new BlockSync(ledger, {
+      misbehaved: (link, score, reason) => hooks.misbehaved(link, score, reason),
+      now: () => this.#now(),
+      finished: () => this.#synced(),
+    });
   }
 
   /** After a handshake: download if the far end has more work, and re-announce our pending transactions. */
   afterHandshake(link: Link, hello: HelloMessage): void {
     this.#ledger.peerTip?.(hello.tip.height);
     const tip = this.#ledger.tip();
-    if (BigInt("0x" + hello.tip.work) > tip.work) this.#requestBlocks(link);
+    if (BigInt("0x" + hello.tip.work) > tip.work) this.#startSync(link);
     else if (tip.hash !== link.sentTip && tip.hash !== hello.tip.hash) {
       // Our tip moved after our hello left, before this link could receive relays: send it now, or a block
       // connected in that gap would reach this peer only with the next one.
@@ -79,11 +83,23 @@ export class Relay {
     }
   }
 
-  /** Pushes a block to `targets`. */
+  /**
+   * Pushes a block to `targets`: compact (header, coinbase, short ids) when the ledger can rebuild such, as
+   * every node of protocol 3 can; whole otherwise, or when the compact form is no smaller.
+   */
   pushBlock(bytes: Uint8Array, targets: Link[]): void {
     if (!targets.length) return;
-    const data = toHex(bytes);
-    for (const t of targets) t.conn.send({ type: "block", data });
+    // A protocol-2 Peer knows no cmpctblock: it gets the block whole.
+    const compact = targets.some((t) => !isLegacy(t)) ? this.#compact.message(bytes) : undefined;
+    let whole: Message | undefined;
+    for (const t of targets) {
+      t.conn.send(compact && !isLegacy(t) ? compact : whole ??= { type: "block", data: toHex(bytes) });
+    }
+  }
+
+  /** Looks for a stalled download (the network calls it about every second). */
+  tick(): void {
+    this.#sync.tick();
   }
 
   /** Pushes a transaction to `targets`. */
@@ -94,39 +110,33 @@ export class Relay {
   }
 
   /**
-   * Asks `link` for the blocks after our locator, unless another link is already sending us blocks: a Peer
-   * with two SuperPeers, or a burst of orphans, would otherwise download the same chain twice over.
+   * `link` has blocks we lack: it serves the download, and leads one if none runs. A protocol-2 Peer knows no
+   * gethashes: it is never asked (it downloads from us with getblocks, which we serve).
    */
-  #requestBlocks(link: Link): void {
-    if (this.#syncing() && this.#sync!.link !== link) return;
-    this.#sync = { link, at: this.#now(), defers: this.#sync?.link === link && this.#sync.defers };
-    this.#ask(link, this.#ledger.locator().slice(0, MAX_LOCATOR));
+  #startSync(link: Link): void {
+    if (isLegacy(link)) return;
+    if (!this.#sync.active) this.#syncFrom = this.#ledger.tip().hash;
+    this.#sync.offer(link);
   }
 
-  /** Sends a `getblocks`, counting it: only its answer is taken as requested. */
-  #ask(link: Link, locator: string[]): void {
-    if (link.conn.send({ type: "getblocks", locator, stop: null })) this.#askedOf(link).pending++;
-  }
-
-  #askedOf(link: Link): Asked {
-    let a = this.#asked.get(link);
-    if (!a) this.#asked.set(link, a = { pending: 0, again: false });
-    return a;
+  /** A download ended: the new tip is announced once (whoever lacks its parents asks), deferred payments asked. */
+  #synced(): void {
+    const tip = this.#ledger.tip().hash;
+    if (this.#syncFrom !== undefined && tip !== this.#syncFrom) {
+      const bytes = this.#ledger.blockBytes(tip);
+      if (bytes) this.pushBlock(bytes, this.#syncOthers());
+    }
+    this.#syncFrom = undefined;
+    this.#askDeferred();
   }
 
   #now(): number {
     return this.#hooks.now?.() ?? Date.now();
   }
 
-  /** True while a block download is under way and not stalled. */
-  #syncing(): boolean {
-    const s = this.#sync;
-    return !!s && !s.link.conn.isClosed && this.#now() - s.at < SYNC_STALL_MS;
-  }
-
   /** True while a download is under way that transactions wait for (see `#sync`). */
   #downloading(): boolean {
-    return this.#syncing() && this.#sync!.defers;
+    return this.#sync.progressed;
   }
 
   /** Remembers transaction ids `link` offered during a download (at most `MAX_INV` per link). */
@@ -155,22 +165,23 @@ export class Relay {
     switch (msg.type) {
       case "block": {
         const bytes = fromHex(msg.data);
-        const v = await this.#ledger.receiveBlock(bytes, link.hello?.nodeId, false);
-        if (v.kind === "accepted") {
-          this.#hooks.news?.(link, "block");
-          this.pushBlock(bytes, others());
-        } else if (v.kind === "orphan") {
-          // One request at a time per link: a burst of orphans must not become a burst of requests.
-          const asked = this.#askedOf(link);
-          if (asked.pending === 0) this.#requestBlocks(link);
-          else asked.again = true;
-        } else this.#judge(link, v);
-        return;
+        const id = this.#sync.active ? this.#ledger.idOf("block", bytes) : undefined;
+        if (id !== undefined) {
+          this.#syncOthers = others;
+          if (await this.#sync.onBlock(link, id, bytes)) return;
+        }
+        return await this.#takePushed(link, bytes, others);
       }
+      case "cmpctblock":
+        return await this.#compact.onCompact(link, msg, others);
+      case "blocktxn":
+        return await this.#compact.onBlockTxn(link, msg, others);
+      case "getblocktxn":
+        return await this.#compact.onGetBlockTxn(link, msg);
       case "tx": {
         const bytes = fromHex(msg.data);
         if (this.#downloading()) {
-          const id = txidOf(bytes);
+          const id = this.#ledger.idOf("tx", bytes);
           if (id) return this.#defer(link, [id]);
         } else if (this.#deferred.size) this.#askDeferred();
         const v = await this.#ledger.receiveTx(bytes, link.hello?.nodeId);
@@ -195,44 +206,23 @@ export class Relay {
         });
         return;
       }
-      case "blocks": {
-        const asked = this.#askedOf(link);
-        if (asked.pending === 0) {
-          this.#hooks.misbehaved(link, MALFORMED_SCORE, "blocks: not requested");
-          return;
-        }
-        asked.pending--;
-        const before = this.#ledger.tip().hash;
-        // Ask for the next batch now, from this batch's last block, so it travels while this one is
-        // validated; an empty reply ends the download.
-        const last = msg.data.length ? hashOfBlockHex(msg.data[msg.data.length - 1]) : undefined;
-        if (last) this.#ask(link, [last, ...this.#ledger.locator().slice(0, MAX_LOCATOR - 1)]);
-        let progressed = false;
-        for (const hex of msg.data) {
-          const v = await this.#ledger.receiveBlock(fromHex(hex), link.hello?.nodeId, true);
-          if (v.kind === "accepted" || v.kind === "orphan" || v.kind === "side") progressed = true;
-          else if (v.kind === "rejected") {
-            this.#judge(link, v);
-            if (v.score > 0) return;
-          }
-        }
-        if (this.#sync?.link === link) {
-          this.#sync.at = this.#now();
-          if (progressed) this.#sync.defers = true;
-          if (!last) {
-            this.#sync = undefined; // an empty batch: level with this link
-            this.#askDeferred();
-          }
-        }
-        if (!last && (progressed || asked.again) && asked.pending === 0) {
-          asked.again = false;
-          this.#requestBlocks(link);
-        }
-        const tip = this.#ledger.tip().hash;
-        // Announce the new tip once; whoever lacks its parents asks for them.
-        if (tip !== before) this.pushBlock(this.#ledger.blockBytes(tip)!, others());
+      case "gethashes": {
+        await this.#serve.serveOne(link, () => {
+          const ids = this.#ledger.hashesAfter(msg.locator as string[], MAX_HASHES);
+          link.conn.send({ type: "hashes", ids });
+          return ids.length * 32;
+        });
         return;
       }
+      case "hashes":
+        this.#syncOthers = others;
+        return this.#sync.onHashes(link, msg.ids);
+      case "notfound":
+        if (msg.kind === "block") this.#sync.onNotFound(link, msg.ids);
+        return;
+      case "blocks":
+        // This node asks with gethashes and getdata; it serves getblocks, it never sends one.
+        return this.#hooks.misbehaved(link, MALFORMED_SCORE, "blocks: not requested");
       case "inv": {
         const missing = msg.ids.filter((id) => !this.#ledger.has(msg.kind, id));
         if (msg.kind === "tx" && this.#downloading()) return this.#defer(link, missing);
@@ -260,29 +250,23 @@ export class Relay {
         return;
       }
       default:
-        return; // notfound, ping/pong and handshake messages need nothing here
+        return; // ping/pong and handshake messages need nothing here
     }
+  }
+
+  /** A block `link` pushed (whole, or rebuilt from its compact form): relayed on if it extends our chain. */
+  async #takePushed(link: Link, bytes: Uint8Array, others: () => Link[]): Promise<void> {
+    const v = await this.#ledger.receiveBlock(bytes, link.hello?.nodeId, false);
+    if (v.kind === "accepted") {
+      this.#hooks.news?.(link, "block");
+      this.pushBlock(bytes, others());
+    } else if (v.kind === "orphan") {
+      this.#syncOthers = others;
+      this.#startSync(link); // one download at a time: a burst of orphans is not a burst of requests
+    } else this.#judge(link, v);
   }
 
   #judge(link: Link, v: Verdict): void {
     if (v.kind === "rejected" && v.score > 0) this.#hooks.misbehaved(link, v.score, `${v.code}: ${v.reason}`);
-  }
-}
-
-/** The id of an encoded transaction; undefined if it does not decode (the ledger then judges it). */
-function txidOf(bytes: Uint8Array): string | undefined {
-  try {
-    return txid(decodeTransaction(bytes));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The hash of a hex-encoded block, from its first 80 bytes; undefined if they are not a header. */
-function hashOfBlockHex(hex: string): string | undefined {
-  try {
-    return blockHashSync(decodeHeader(fromHex(hex.slice(0, 2 * HEADER_SIZE))));
-  } catch {
-    return undefined;
   }
 }

@@ -21,7 +21,7 @@ import {
 import { DialBudget } from "./dial_budget.ts";
 import { type DirectoryGossip, sendDigest, sendPaged } from "./gossip.ts";
 import { entryMessage, type NodeIdentity } from "./identity.ts";
-import type { Link } from "./link.ts";
+import { isLegacy, type Link } from "./link.ts";
 import { type AskResult, entryOf, type Intent, type LinkState } from "./link_state.ts";
 import type { PeerEntry, SuperPeerEntry, WelcomeMessage } from "./messages.ts";
 import type { NetworkEvent } from "./network.ts";
@@ -123,6 +123,13 @@ export class SuperPeerDuties {
 
   /** A `join` on `link`; `holds`: the SuperPeer a Peer asking for a backup has, not one to point it to. */
   admit(link: Link, primary: boolean, holds?: string): void {
+    const legacy = isLegacy(link);
+    if (legacy && this.#h.members().some(([l]) => l.hello?.nodeId === entryOf(link).nodeId)) {
+      // An unproven (protocol 2) id replaces nobody: it could be anyone's.
+      link.conn.send({ type: "reject", code: "id", reason: "a node with this id is served here already" });
+      link.conn.close("legacy id in use", { flush: true });
+      return;
+    }
     const members = this.#h.members();
     let answer = answerJoin({
       members: members.length,
@@ -157,20 +164,23 @@ export class SuperPeerDuties {
       return;
     }
     const peer = entryOf(link);
-    // A node that rejoins (a new link, same id) replaces its old link.
+    // A node that rejoins (a new link, same proven id) replaces its old link, and a legacy link claiming it.
     for (const [l] of this.#h.members()) {
       if (l.hello?.nodeId === peer.nodeId) {
         this.#dropMember(l);
         l.conn.close("replaced");
       }
     }
-    this.#roster = [...this.#roster.filter((p) => p.nodeId !== peer.nodeId), peer];
     this.#h.setState(link, { kind: "member", primary, lastBlock: 0, lastTx: 0 });
-    this.#rosterShared ||= this.others().length === 0;
+    // A legacy Peer is served but never on the roster: no one is to wait for it, or join it, as a successor.
+    if (!legacy) {
+      this.#roster = [...this.#roster.filter((p) => p.nodeId !== peer.nodeId), peer];
+      this.#rosterShared ||= this.others().length === 0;
+    }
     // The roster so far, in join order, always: every Peer then holds a prefix of one order, so all that lost
     // their SuperPeers at once agree on its first live Peer as successor, whether or not they heard later joins.
     this.#sendWelcome(link, this.#roster);
-    if (this.#rosterShared) {
+    if (this.#rosterShared && !legacy) {
       for (const [l] of this.#h.members()) {
         if (l !== link) l.conn.send({ type: "members", add: [peer], remove: [] });
       }
@@ -400,8 +410,8 @@ export class SuperPeerDuties {
   /** A Peer we served is gone: off the roster, our Peers told (while they hold it), our entry republished. */
   memberGone(link: Link): void {
     const peer = entryOf(link);
-    this.#roster = this.#roster.filter((p) => p.nodeId !== peer.nodeId);
-    if (this.#rosterShared) {
+    if (!isLegacy(link)) this.#roster = this.#roster.filter((p) => p.nodeId !== peer.nodeId);
+    if (this.#rosterShared && !isLegacy(link)) {
       for (const [l] of this.#h.members()) l.conn.send({ type: "members", add: [], remove: [peer.nodeId] });
     }
     this.#h.emit({ type: "peer-left", peer });

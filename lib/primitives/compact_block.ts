@@ -8,12 +8,20 @@
  * a collision only costs a fallback to the full block, never a wrong block (the merkle root is checked).
  * @module
  */
-import siphash from "siphash";
+import siphash from "./vendor/siphash.ts";
 import { fromHexReversed } from "../crypto/hex.ts";
 import { sha256Sync } from "../crypto/sha256.ts";
 import { type Block, blockMerkleRoot, MAX_BLOCK_SIZE } from "./block.ts";
-import { type BlockHeader, encodeHeader } from "./header.ts";
-import { INPUT_SIZE, OUTPUT_SIZE, type Transaction, wtxid } from "./transaction.ts";
+import { Reader, Writer } from "./bytes.ts";
+import { type BlockHeader, encodeHeader, readHeader } from "./header.ts";
+import {
+  INPUT_SIZE,
+  OUTPUT_SIZE,
+  readTransaction,
+  type Transaction,
+  writeTransaction,
+  wtxid,
+} from "./transaction.ts";
 
 /** A short id's bits: 6 bytes. */
 export const SHORT_ID_BITS = 48;
@@ -55,11 +63,8 @@ export function shortIdKey(header: BlockHeader, nonce: bigint): ShortIdKey {
   ];
 }
 
-/** The npm `siphash` library (SipHash-2-4, untyped): a 64-bit hash as its high and low 32-bit words. */
-interface SipHashLib {
-  hash(key: ShortIdKey, message: Uint8Array): { h: number; l: number };
-}
-const sip = siphash as SipHashLib;
+/** The `siphash` library (SipHash-2-4, vendored): a 64-bit hash as its high and low 32-bit words. */
+const sip = siphash;
 
 /** SipHash-2-4 of `data` under `key`, as a bigint (for the reference vectors). */
 export function sipHash24(key: ShortIdKey, data: Uint8Array): bigint {
@@ -90,12 +95,17 @@ export function compactBlock(block: Block, nonce: bigint): CompactBlock {
 /**
  * What a receiver holds under a block's short ids: every transaction it offers (its mempool), indexed by
  * short id under `key`. Two of them with one short id map to null: neither can be told apart, so that slot is
- * asked for (BIP-152 does the same).
+ * asked for (BIP-152 does the same). `wtxidOf` may be a memo of `wtxid` (a mempool's transactions are indexed
+ * again for every block).
  */
-export function shortIdIndex(key: ShortIdKey, txs: Iterable<Transaction>): Map<number, Transaction | null> {
+export function shortIdIndex(
+  key: ShortIdKey,
+  txs: Iterable<Transaction>,
+  wtxidOf: (tx: Transaction) => string = wtxid,
+): Map<number, Transaction | null> {
   const index = new Map<number, Transaction | null>();
   for (const tx of txs) {
-    const id = shortId(key, wtxid(tx));
+    const id = shortId(key, wtxidOf(tx));
     index.set(id, index.has(id) ? null : tx);
   }
   return index;
@@ -142,4 +152,47 @@ export function rebuildBlock(
   if (missing.length) return { status: "missing", missing };
   if (blockMerkleRoot(txs) !== header.merkleRoot) return { status: "failed", reason: "merkle-mismatch" };
   return { status: "rebuilt", block: { header, txs } };
+}
+
+/** Bytes of one short id on the wire (little-endian). */
+const SHORT_ID_BYTES = SHORT_ID_BITS / 8;
+
+/**
+ * The canonical bytes of a compact block: header (80) ‖ nonce (u64 LE) ‖ coinbase ‖ CompactSize count ‖ 6-byte
+ * little-endian short ids.
+ */
+export function encodeCompactBlock(cb: CompactBlock): Uint8Array<ArrayBuffer> {
+  const nonce = new Uint8Array(8);
+  new DataView(nonce.buffer).setBigUint64(0, cb.nonce, true);
+  const w = new Writer().bytes(encodeHeader(cb.header)).bytes(nonce);
+  writeTransaction(w, cb.coinbase);
+  w.compactSize(cb.shortIds.length);
+  const ids = new Uint8Array(cb.shortIds.length * SHORT_ID_BYTES);
+  cb.shortIds.forEach((id, i) => {
+    for (let b = 0, v = id; b < SHORT_ID_BYTES; b++, v = Math.floor(v / 256)) {
+      ids[i * SHORT_ID_BYTES + b] = v & 0xff;
+    }
+  });
+  return w.bytes(ids).finish();
+}
+
+/** A compact block from exactly its bytes; throws `DecodeError` on anything else (at most `MAX_SHORT_IDS` ids). */
+export function decodeCompactBlock(bytes: Uint8Array): CompactBlock {
+  const r = new Reader(bytes);
+  const header = readHeader(r);
+  const nonce = new DataView(r.take(8, "nonce").buffer).getBigUint64(0, true);
+  const coinbase = readTransaction(r);
+  const n = r.compactSize(
+    Math.min(MAX_SHORT_IDS, Math.floor(r.remaining / SHORT_ID_BYTES)),
+    "short id count",
+  );
+  const raw = r.take(n * SHORT_ID_BYTES, "short ids");
+  r.end("compact block");
+  const shortIds: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let v = 0;
+    for (let b = SHORT_ID_BYTES - 1; b >= 0; b--) v = v * 256 + raw[i * SHORT_ID_BYTES + b];
+    shortIds.push(v);
+  }
+  return { header, nonce, coinbase, shortIds };
 }

@@ -237,8 +237,8 @@ export const METHODS: Record<string, Method> = {
   },
   peers: (node): PeersReply => ({
     role: node.net.role,
-    primary: node.net.hub,
-    hub: node.net.hub,
+    primary: node.net.primary,
+    hub: node.net.primary,
     links: node.net.linkInfo(),
     superpeers: node.net.directory(),
     networkSize: node.net.networkSize,

@@ -32,6 +32,24 @@ async function refusing<T>(f: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/** One payment of `wallet.history`, as the RPC answers it: amounts are exact decimal coin strings. */
+export interface WalletHistoryRow {
+  /** The transaction's id. */
+  txid: string;
+  /** The height of its block, or null while unconfirmed. */
+  height: number | null;
+  /** Blocks that confirm it (0: in the mempool). */
+  confirmations: number;
+  /** Paid to this wallet by others, in coins (change is not counted). */
+  received: string;
+  /** Paid by this wallet to others, in coins. */
+  sent: string;
+  /** The fee this wallet paid, in coins ("0" when someone else paid it). */
+  fee: string;
+  /** True for a block reward. */
+  coinbase: boolean;
+}
+
 /** The wallet's methods by name (merged into `METHODS`). */
 export const WALLET_METHODS: Record<string, Method> = {
   "wallet.address": (node) => refusing(async () => ({ address: await node.wallet.newAddress() })),
@@ -39,7 +57,8 @@ export const WALLET_METHODS: Record<string, Method> = {
     refusing(() =>
       node.wallet.withPassphrase(passphraseParam(passphrase), () => Promise.resolve(node.wallet.backup()))
     ),
-  "wallet.history": (node) => {
+  "wallet.history": async (node): Promise<WalletHistoryRow[]> => {
+    await node.walletScanned(); // the start-up rescan, when a call comes right after the start
     const mempool = node.mempool.entries().map((e) => e.tx);
     return node.wallet.history({ height: node.chain.height }, mempool).map((e) => ({
       txid: e.txid,

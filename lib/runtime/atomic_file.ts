@@ -9,6 +9,20 @@
 /** Windows has no Unix permissions, and cannot open a directory as a file. */
 const WINDOWS = Deno.build.os === "windows";
 
+/** The fault-injection seam (`setWriteFault`): undefined in a running node. */
+let writeFault: ((path: string) => void) | undefined;
+
+/**
+ * Fault injection for tests: `hook` runs in every `writeFileAtomic`, after the data is in the temporary file
+ * and before the rename; when it throws, that write fails as a full disk would (the old file stays whole, the
+ * temporary file is removed, the caller gets the error). `undefined` removes it. A test that counts the calls
+ * can fail exactly the k-th write.
+ * @example setWriteFault(() => { throw new Error("injected: disk full"); });
+ */
+export function setWriteFault(hook: ((path: string) => void) | undefined): void {
+  writeFault = hook;
+}
+
 /**
  * Writes `data` to `path` atomically and durably. With `mode` (e.g. 0o600 for a file that holds secrets) the
  * file has exactly that mode, whatever the umask or the platform's handling of a create mode; without it a new
@@ -26,6 +40,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array, mode?: num
       f.close();
     }
     if (mode !== undefined && !WINDOWS) await Deno.chmod(tmp, mode);
+    writeFault?.(path);
     await Deno.rename(tmp, path);
   } catch (e) {
     await Deno.remove(tmp).catch(() => {});
@@ -47,4 +62,19 @@ async function syncDirectory(path: string): Promise<void> {
       d.close();
     }
   } catch { /* the file is written; only its durability across a power cut is less certain */ }
+}
+
+/**
+ * The text of `path`, or undefined when there is no such file (a first start). Any other failure (no
+ * permission, a directory in its place) is thrown: a file that exists but cannot be read is never taken for
+ * a missing one.
+ * @example const text = await readTextIfExists(`${dataDir}/bans.json`); // undefined on a first start
+ */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
 }

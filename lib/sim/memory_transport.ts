@@ -4,7 +4,7 @@
  * sent.
  *
  * The model: every write is one message that arrives after a base latency (uniform in [min, max], seeded)
- * plus its size at the sender's link speed, and a host sends one message after another (a hub sending a
+ * plus its size at the sender's link speed, and a host sends one message after another (a SuperPeer sending a
  * block to 1,000 peers waits for its own wire). Each direction of a stream delivers in order. There is no
  * backpressure: writes complete at once and the bytes are counted.
  *

@@ -45,13 +45,3 @@ export function seededRandom(seed: number, label = ""): Random {
 export function randomInt(random: Random, n: number): number {
   return Math.floor(random() * n);
 }
-
-/** `k` distinct items of `xs` (all when k ≥ length), chosen with `random` (partial Fisher–Yates on a copy). */
-export function sample<T>(random: Random, xs: readonly T[], k: number): T[] {
-  const a = [...xs], n = Math.min(k, a.length);
-  for (let i = 0; i < n; i++) {
-    const j = i + randomInt(random, a.length - i);
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a.slice(0, n);
-}

@@ -3,7 +3,9 @@
  * microseconds: regtest accepts half of all hashes), kept once in a `BlockStore` shared by every node, and
  * per node only the set of blocks it has, its tip (the highest block: every block carries the same work
  * here), its active chain and orphans waiting for a parent. The store records when each node connected each
- * block and from which node, which is how the world measures spread and hops. No transactions.
+ * block and from which node, which is how the world measures spread and hops. Transactions are opaque bytes
+ * (id: their double SHA-256), taken once each and never mined, so that relaying one is seen as relaying one
+ * (`SIM_TX_MAX` at most per node).
  * @module
  */
 import { toHexReversed } from "../crypto/hex.ts";
@@ -177,6 +179,14 @@ export function hashOf(bytes: Uint8Array): string {
   return toHexReversed(sha256dSync(bytes.subarray(0, HEADER_SIZE)));
 }
 
+/** Transactions one simulated ledger keeps at most (the oldest forgotten first). */
+export const SIM_TX_MAX = 1_000;
+
+/** A simulated transaction's id: the double SHA-256 of its bytes, display order. */
+function txIdOf(bytes: Uint8Array): string {
+  return toHexReversed(sha256dSync(bytes));
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -199,6 +209,8 @@ export class SimLedger implements LedgerPort {
   #active: SimBlock[];
   #orphans = new Map<string, { bytes: Uint8Array; from: string | undefined }[]>();
   #orphanCount = 0;
+  /** Transactions taken, by id, oldest first. */
+  #txs = new Map<string, Uint8Array>();
 
   /** A ledger that knows only genesis. */
   constructor(store: BlockStore, nodeId: string, clock: LedgerClock) {
@@ -251,24 +263,42 @@ export class SimLedger implements LedgerPort {
     return this.#known.has(hash) ? this.#store.get(hash)?.bytes : undefined;
   }
 
-  txBytes(): Uint8Array | undefined {
-    return undefined;
+  txBytes(id: string): Uint8Array | undefined {
+    return this.#txs.get(id);
   }
 
   has(kind: "block" | "tx", id: string): boolean {
-    return kind === "block" && this.#known.has(id);
+    return kind === "block" ? this.#known.has(id) : this.#txs.has(id);
   }
 
   receiveBlock(bytes: Uint8Array, from?: string): Promise<Verdict> {
     return Promise.resolve(this.#receive(bytes, from));
   }
 
-  receiveTx(): Promise<Verdict> {
-    return Promise.resolve({ kind: "rejected", code: "sim", reason: "no transactions here", score: 0 });
+  receiveTx(bytes: Uint8Array): Promise<Verdict> {
+    return Promise.resolve(this.takeTx(bytes));
+  }
+
+  /** Takes a transaction (any bytes but none): accepted the first time, known after. */
+  takeTx(bytes: Uint8Array): Verdict {
+    if (bytes.length === 0) {
+      return { kind: "rejected", code: "sim", reason: "an empty transaction", score: 0 };
+    }
+    const id = txIdOf(bytes);
+    if (this.#txs.has(id)) return { kind: "known", id };
+    this.#txs.set(id, bytes.slice());
+    if (this.#txs.size > SIM_TX_MAX) this.#txs.delete(this.#txs.keys().next().value!);
+    return { kind: "accepted", id };
   }
 
   pendingTxids(): string[] {
     return [];
+  }
+
+  idOf(kind: "block" | "tx", bytes: Uint8Array): string | undefined {
+    // A block is named by its header's hash, as #receive names it; a transaction as takeTx names it.
+    if (kind === "tx") return bytes.length ? txIdOf(bytes) : undefined;
+    return bytes.length >= HEADER_SIZE ? hashOf(bytes) : undefined;
   }
 
   /** Mines a block on this node's tip and connects it here; the caller relays `bytes`. */

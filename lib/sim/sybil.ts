@@ -28,7 +28,8 @@ import { type Link, LinkSet } from "../net/link.ts";
 import type { HelloMessage, Message, SuperPeerEntry } from "../net/messages.ts";
 import type { Clock, Transport } from "../net/transport.ts";
 import { toHex } from "../crypto/hex.ts";
-import { type Random, randomInt, sample } from "./random.ts";
+import { type Random, randomInt } from "./random.ts";
+import { sample } from "../net/overlay.ts";
 
 /** The capacity every Sybil claims. */
 export const SYBIL_CAPACITY = 10_000;
@@ -128,7 +129,7 @@ export class SybilBand {
 
   /** Up to `n` other Sybils' addresses, at random. */
   others(self: Sybil, n: number, random: Random): string[] {
-    return sample(random, this.members.filter((s) => s !== self && s.running), n).map((s) => s.listen);
+    return sample(this.members.filter((s) => s !== self && s.running), n, random).map((s) => s.listen);
   }
 
   /** Counters summed over the band. */

@@ -6,30 +6,38 @@
  * long joining took, how far and fast a block spread, how many frames that cost, how many links a node holds.
  *
  * It uses only the network's public surface (constructor options, `start`, `stop`, `relayBlock`, `role`,
- * `hub`, `linkCount`, `onEvent`'s `role` events); links and traffic are read from the transport, blocks from
+ * `primary`, `linkCount`, `onEvent`'s `role` events); links and traffic are read from the transport, blocks from
  * the ledgers, so the world keeps working when the network's insides change.
  * @module
  */
 import { BanList } from "../net/ban.ts";
-import { Network, type NetworkEvent, type NetworkOptions, type Role } from "../net/network.ts";
+import type { NetworkTimings } from "../net/config.ts";
+import { Network, type NetworkEvent, type Role } from "../net/network.ts";
 import type { HostPort } from "../net/messages.ts";
 import type { TrackerContents, TrackerFile } from "../net/tracker.ts";
 import { type LanModel, MemoryNet, SIM_PORT } from "./memory_transport.ts";
 import { SimKeys } from "./sim_keys.ts";
 import { type SybilAnswers, SybilBand, type SybilFlood } from "./sybil.ts";
-import { type Random, randomInt, sample, seededRandom } from "./random.ts";
+import { type Random, randomInt, seededRandom } from "./random.ts";
+import { sample } from "../net/overlay.ts";
 import { BlockStore, type SimBlock, SimLedger } from "./sim_ledger.ts";
 import { type NodeClock, VirtualClock } from "./virtual_clock.ts";
+
+/**
+ * What a world may choose of every node's `Network`: its timings and the Peers a SuperPeer serves. The world
+ * sets node id, address, tracker, transport, clock, bans, random and events itself.
+ */
+export interface WorldNetworkOptions extends Partial<NetworkTimings> {
+  /** Peers a SuperPeer serves at most (default `DEFAULT_MAX_PEERS`). */
+  maxPeers?: number;
+}
 
 /** Settings of a world. */
 export interface WorldOptions {
   /** Seeds every random choice: node ids, latencies, churn, each network's `random`. */
   seed: number;
-  /**
-   * Options given to every node's `Network` (timings, and whatever a later network version adds, such as
-   * `maxPeers`); the world sets node id, address, tracker, transport, clock, bans, random and events itself.
-   */
-  network?: Partial<NetworkOptions> & Record<string, unknown>;
+  /** What every node's `Network` is given besides what the world sets itself (`WorldNetworkOptions`). */
+  network?: WorldNetworkOptions;
   /** The LAN model (default `GIGABIT_LAN`). */
   lan?: Partial<LanModel>;
   /** The clock's step quantum in ms (default `DEFAULT_QUANTUM_MS`). */
@@ -304,10 +312,13 @@ export class World {
     return { honest, captured, alone };
   }
 
-  /** Creates a node (not started): the next address, a fresh id, its own tracker copy, ledger and clock. */
-  addNode(): SimNode {
+  /**
+   * Creates a node (not started): the next address, a fresh id, its own tracker copy, ledger and clock. `at`
+   * puts it on a given host and port instead (several nodes on one machine), with options of its own.
+   */
+  addNode(at: { host?: string; port?: number; network?: WorldNetworkOptions } = {}): SimNode {
     const index = this.nodes.length;
-    const host = hostOf(index);
+    const host = at.host ?? hostOf(index), port = at.port ?? SIM_PORT;
     let id = "";
     do {
       id = "";
@@ -319,7 +330,7 @@ export class World {
       index,
       id,
       host,
-      listen: `${host}:${SIM_PORT}`,
+      listen: `${host}:${port}`,
       ledger,
       clock,
       net: undefined,
@@ -328,9 +339,10 @@ export class World {
     };
     node.net = new Network(ledger, {
       ...this.#opts.network,
+      ...at.network,
       identity: this.keys.identity(id, randomInt(this.#secrets, 0x100000000)),
       checkSignature: this.keys.check,
-      bind: { hostname: host, port: SIM_PORT },
+      bind: { hostname: host, port },
       tracker: memoryTracker(this.#tracker),
       transport: this.lan.transport(host, clock),
       clock,
@@ -367,10 +379,7 @@ export class World {
   kill(node: SimNode): void {
     if (!isLive(node) && node.state !== "stopping") return;
     if (isLive(node)) this.#live--;
-    node.clock.kill();
-    this.lan.kill(node.host);
-    node.state = "killed";
-    this.#gone(node);
+    this.#gone(node, "killed");
   }
 
   /** A graceful stop (`Network.stop()`); the machine goes away once it has finished. */
@@ -380,11 +389,7 @@ export class World {
     this.#live--;
     const net = node.net!;
     net.stop().catch((e) => this.#error(node, "stop", e)).finally(() => {
-      if (node.state !== "stopping") return;
-      node.clock.kill();
-      this.lan.kill(node.host);
-      node.state = "stopped";
-      this.#gone(node);
+      if (node.state === "stopping") this.#gone(node, "stopped");
     });
   }
 
@@ -461,14 +466,14 @@ export class World {
       if (sp) chosen.push(sp);
     }
     const rest = this.running().filter((n) => !chosen.includes(n));
-    chosen.push(...sample(this.#pick, rest, count - chosen.length));
+    chosen.push(...sample(rest, count - chosen.length, this.#pick));
     for (const n of chosen) this.freeze(n);
     return chosen;
   }
 
   /** Splits the live nodes at random into `groups` groups of about equal size and partitions the LAN so. */
   partitionAtRandom(groups: number): SimNode[][] {
-    const shuffled = sample(this.#pick, this.live(), this.#live);
+    const shuffled = sample(this.live(), this.#live, this.#pick);
     const out: SimNode[][] = Array.from({ length: groups }, () => []);
     shuffled.forEach((n, i) => out[i % groups].push(n));
     this.partition(out);
@@ -634,7 +639,11 @@ export class World {
     this.events.errors.push(`${node.host} ${what}: ${e instanceof Error ? e.message : String(e)}`);
   }
 
-  #gone(node: SimNode): void {
+  /** The machine goes away: its timers stop, its address refuses dials, its network is dropped. */
+  #gone(node: SimNode, state: "killed" | "stopped"): void {
+    node.clock.kill();
+    this.lan.kill(node.host);
+    node.state = state;
     node.net = undefined;
   }
 

@@ -60,7 +60,7 @@ export interface DiscoveryOfferHost {
   readonly net: {
     readonly role: string;
     readonly linkCount: number;
-    readonly hub: { readonly listen: string } | null;
+    readonly primary: { readonly listen: string } | null;
   };
   /** Turns discovery on, searches the LAN and joins what it found; resolves with the SuperPeers that answered. */
   discover(): Promise<string[]>;
@@ -105,9 +105,9 @@ export async function offerDiscovery(
   const head = `Found ${found.length} SuperPeer${found.length > 1 ? "s" : ""} on this LAN: ${
     found.join(", ")
   }.`;
-  const { role, hub, linkCount } = node.net;
-  if (role === "peer" && hub) {
-    return [p.green(head), `Joined SuperPeer ${hub.listen}: this node is part of its network now.`];
+  const { role, primary, linkCount } = node.net;
+  if (role === "peer" && primary) {
+    return [p.green(head), `Joined SuperPeer ${primary.listen}: this node is part of its network now.`];
   }
   return [
     p.green(head),
@@ -147,7 +147,7 @@ export async function runMenu(node: Node, opts: MenuOptions = {}): Promise<void>
     "Choose Mine block to earn coins, New transaction to pay someone; Ctrl-C here quits.",
   ];
   news.push(
-    `${p.dim(clock())} started as a ${node.net.role}, SuperPeer ${node.net.hub?.listen ?? "none yet"}`,
+    `${p.dim(clock())} started as a ${node.net.role}, SuperPeer ${node.net.primary?.listen ?? "none yet"}`,
   );
   let current: AbortController | undefined;
   let redrawTimer: ReturnType<typeof setTimeout> | undefined;

@@ -184,6 +184,11 @@ export class Keyring {
     );
   }
 
+  /** Keys of `chain` handed out or seen used: the index of the next one `peek` gives. */
+  handedOut(chain: "receive" | "change"): number {
+    return this.#chains[chain].used;
+  }
+
   /** Keys of `chain` derived past its used mark: how many it can still hand out without deriving. */
   poolLeft(chain: "receive" | "change"): number {
     const c = this.#chains[chain];

@@ -4,7 +4,8 @@
  * @module
  */
 import type { Coin, OwnedCoin } from "../chain/coins.ts";
-import { MAX_STANDARD_TX_SIZE } from "../chain/mempool.ts";
+import type { Chain } from "../chain/chain.ts";
+import { MAX_STANDARD_TX_SIZE, type Mempool } from "../chain/mempool.ts";
 import { isMature } from "../chain/tx_rules.ts";
 import { COIN, formatAmount, MAX_MONEY } from "../consensus/amount.ts";
 import {
@@ -34,6 +35,20 @@ export interface WalletView {
    * O(own unconfirmed coins x chain length) under load.
    */
   canSpend?(outpoint: OutPoint): boolean;
+}
+
+/**
+ * What `chain` and `mempool` show a wallet now (the tip's height is read once, here): the view a node gives
+ * its wallet (`Node.walletView`), and tests and benchmarks theirs.
+ */
+export function walletViewOf(chain: Chain, mempool: Mempool): WalletView {
+  return {
+    height: chain.height,
+    coinbaseMaturity: chain.params.coinbaseMaturity,
+    coinsOf: (pkhs) => chain.coinsOf(pkhs),
+    mempoolCoinsOf: (pkhs) => mempool.coinsOf(pkhs),
+    isSpentInMempool: (o) => mempool.isSpent(o),
+  };
 }
 
 /** Balances in base units. */

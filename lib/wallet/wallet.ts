@@ -21,8 +21,27 @@ import { generateMnemonic } from "./seed.ts";
 import { readWalletFile, restrictToOwner, writeWalletFile } from "./wallet_file.ts";
 
 export { DEFAULT_FEE_RATE, InsufficientFunds, WalletError, WalletLocked, WrongPassphrase };
-export { type Balance, isMatureForNextBlock, MAX_WALLET_TX_SIZE, type WalletView } from "./payment.ts";
+export {
+  type Balance,
+  isMatureForNextBlock,
+  MAX_WALLET_TX_SIZE,
+  type WalletView,
+  walletViewOf,
+} from "./payment.ts";
 export type { DatedEntry, HistoryEntry };
+
+/**
+ * Blocks a rescan scans between two turns of the event loop: with 10,000 blocks a rescan takes 100-400 ms, and
+ * a node runs it beside its peers and RPC (about 5 ms of blocks per turn).
+ */
+export const RESCAN_BLOCKS_PER_TURN = 250;
+
+/**
+ * How long used marks may wait before `saveSoon` writes them: a node paying 40 times a second wrote the whole
+ * file (every key derived so far) 40 times a second. A crash loses at most this much of marks, which the
+ * next start's rescan finds again; a change key itself is always on disk before a payment pays it.
+ */
+export const MARK_SAVE_DELAY_MS = 1000;
 
 /** What a rescan reads of the chain (a `Chain` is one). */
 export interface ChainReader {
@@ -32,6 +51,8 @@ export interface ChainReader {
   entryAt(height: number): { hash: string } | undefined;
   /** A stored block. */
   getBlock(hash: string): Block | undefined;
+  /** The active chain's blocks from `from` to `to`, in order, read in pages (a `Chain` has it; optional). */
+  activeBlocks?(from: number, to: number): Iterable<{ height: number; block: Block }>;
 }
 
 /** Options of `Wallet.open`. */
@@ -80,12 +101,17 @@ export class Wallet {
   /** Saves run one at a time, so two `newAddress` calls cannot each write a file missing the other's key. */
   #saving = new SerialQueue();
   #dirty = false;
+  /** Change keys in the file as last written: a payment's change key must be one of them. */
+  #changeOnDisk: number;
+  /** The save `saveSoon` scheduled, if any. */
+  #soon: ReturnType<typeof setTimeout> | undefined;
   #scrypt: number | undefined;
 
   private constructor(params: NetworkParams, path: string | null, keys: Keyring, opts: WalletOptions = {}) {
     this.params = params;
     this.#path = path;
     this.#keys = keys;
+    this.#changeOnDisk = path === null ? Infinity : keys.toFile().change.keys.length;
     this.#scrypt = opts.scryptN;
   }
 
@@ -289,19 +315,37 @@ export class Wallet {
   }
 
   /**
-   * The rescan: `scanBlock` for every block of the active chain from `from` (default 1) to its tip, deriving
-   * keys past used ones as it goes, then saves the file if the used marks moved. Returns how many
-   * transactions concerned the wallet.
+   * The rescan: `scanBlock` for every block of the active chain from `from` (default 1) to its tip (or to
+   * `opts.to`, when the chain is that long), deriving keys past used ones as it goes, then saves the file if
+   * the used marks moved. It lets other work run every `RESCAN_BLOCKS_PER_TURN` blocks, so a node can run it
+   * in the background; `opts.signal` stops it there (nothing saved). Returns how many transactions concerned
+   * the wallet.
    */
-  async scanChain(chain: ChainReader, from = 1): Promise<number> {
+  async scanChain(
+    chain: ChainReader,
+    from = 1,
+    opts: { to?: number; signal?: AbortSignal } = {},
+  ): Promise<number> {
     let found = 0;
-    for (let h = from; h <= chain.height; h++) {
-      const block = chain.getBlock(chain.entryAt(h)!.hash);
-      if (!block) throw new WalletError(`block ${h} of the active chain is missing from the store`);
-      found += this.scanBlock(block, h);
-      if (this.#keys.needsTopUp) await this.#keys.topUp();
+    const pages = chain.activeBlocks?.bind(chain) ?? function* (a: number, b: number) {
+      for (let height = a; height <= b; height++) {
+        const block = chain.getBlock(chain.entryAt(height)!.hash);
+        if (block) yield { height, block };
+      }
+    };
+    for (let h = from; h <= Math.min(opts.to ?? Infinity, chain.height); h += RESCAN_BLOCKS_PER_TURN) {
+      const last = Math.min(h + RESCAN_BLOCKS_PER_TURN - 1, opts.to ?? Infinity, chain.height);
+      let next = h;
+      for (const { height, block } of pages(h, last)) {
+        if (height !== next) break;
+        found += this.scanBlock(block, height);
+        next++;
+        if (this.#keys.needsTopUp) await this.#keys.topUp();
+      }
+      if (next <= last) throw new WalletError(`block ${next} of the active chain is missing from the store`);
       // Let other work (a node's peers, its RPC) run during a long rescan.
-      if (h % 1000 === 0) await new Promise((r) => setTimeout(r, 0));
+      await new Promise((r) => setTimeout(r, 0));
+      if (opts.signal?.aborted) return found;
     }
     await this.flush();
     return found;
@@ -312,8 +356,27 @@ export class Wallet {
    * new keys were derived, so blocks scanned before should be scanned again (`rescanNeeded`).
    */
   async flush(): Promise<boolean> {
+    if (this.#soon !== undefined) clearTimeout(this.#soon);
+    this.#soon = undefined;
     if (!this.#dirty) return false;
-    return await this.#saveWith(() => this.#keys.topUp());
+    return await this.#saving.run(async () => {
+      if (!this.#dirty) return false; // a save queued before this one wrote the marks already
+      const added = await this.#keys.topUp();
+      await this.#write();
+      return added;
+    });
+  }
+
+  /**
+   * `flush` within `MARK_SAVE_DELAY_MS`, once for every mark made in between (a node calls it after each
+   * payment, so a payment waits for no file and many payments cost one write). `flush` or `settled` after.
+   */
+  saveSoon(): void {
+    if (!this.#dirty || this.#soon !== undefined) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = undefined;
+      this.flush().catch(() => {}); // the marks stay dirty: the next save or the next rescan has them
+    }, MARK_SAVE_DELAY_MS);
   }
 
   /** Resolves once every save asked for so far has finished (or failed). */
@@ -410,7 +473,9 @@ export class Wallet {
     const to = this.parseAddress(toAddress);
     // Change goes to a fresh address of the change chain, handed out once the payment is accepted. Its key is
     // on disk before any coin is sent to it: a pool used up is topped up and saved first.
-    if (this.#keys.poolLeft("change") === 0) await this.#saveWith(() => this.#keys.topUp());
+    if (this.#keys.poolLeft("change") === 0 || this.#keys.handedOut("change") >= this.#changeOnDisk) {
+      await this.#saveWith(() => this.#keys.topUp());
+    }
     const change = await this.#keys.peek("change");
     const draft = buildPayment(view, {
       mine: this.pubKeyHashes,
@@ -454,7 +519,15 @@ export class Wallet {
   async #write(): Promise<void> {
     this.#dirty = false;
     if (this.#path === null) return;
-    await writeWalletFile(this.#path, this.#keys.toFile());
+    const file = this.#keys.toFile();
+    try {
+      await writeWalletFile(this.#path, file);
+    } catch (e) {
+      // Memory holds what the file does not (a key handed out, or marked used): the next flush writes it.
+      this.#dirty = true;
+      throw e;
+    }
+    this.#changeOnDisk = file.change.keys.length;
   }
 }
 

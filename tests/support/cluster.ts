@@ -356,7 +356,7 @@ export async function chainTxids(
 /** How `onePrimary` judges a star. */
 export interface StarOptions {
   /**
-   * Also require every node to count the network as `nodes.length` (default true). Off where hubs die in quick
+   * Also require every node to count the network as `nodes.length` (default true). Off where SuperPeers die in quick
    * succession: a Peer's count of the network can lag behind its links there, and the links are what counts.
    */
   countSize?: boolean;
@@ -378,15 +378,15 @@ export async function onePrimary<N extends RpcNode>(
   }
   const h = nodes.findIndex((n) => n.listen === infos[0].primary?.listen);
   if (h < 0) return null;
-  const hub = nodes[h];
+  const primary = nodes[h];
   const members = infos[h].links.filter((l) => l.kind === "member").map((l) => l.listen).sort();
-  const others = nodes.filter((n) => n !== hub).map((n) => n.listen).sort();
+  const others = nodes.filter((n) => n !== primary).map((n) => n.listen).sort();
   if (members.join() !== others.join()) return null;
   const agree = infos.every((info, i) =>
-    info.primary?.listen === hub.listen && info.role === (i === h ? "superpeer" : "peer") &&
+    info.primary?.listen === primary.listen && info.role === (i === h ? "superpeer" : "peer") &&
     (opts.countSize === false || info.networkSize === nodes.length)
   );
-  return agree ? hub : null;
+  return agree ? primary : null;
 }
 
 /**
@@ -443,10 +443,10 @@ export async function waitForOnePrimary<N extends RpcNode>(
   what: string,
   opts: WaitOptions & StarOptions & { logLines?: number } = {},
 ): Promise<N> {
-  let hub: N | null = null;
-  const found = async () => (hub = await onePrimary(nodes, opts)) !== null;
+  let primary: N | null = null;
+  const found = async () => (primary = await onePrimary(nodes, opts)) !== null;
   await waitFor(found, timeoutMs, withViews(nodes, what, opts.logLines), opts);
-  return hub!;
+  return primary!;
 }
 
 /** Waits until every node's tip is `tip`. */
@@ -483,4 +483,25 @@ export async function describeNodes(nodes: readonly RpcNode[], logLines = 15): P
     out.push(`--- ${n.name} ${n.listen} alive=${n.alive}: ${view}`, ...n.log.slice(-logLines));
   }
   return out.join("\n");
+}
+
+/**
+ * Runs `fn` with a fresh cluster (its folder named with `prefix`) and cleans it up afterwards, also when `fn`
+ * fails: every node killed, the folder removed.
+ */
+export async function withCluster<T>(fn: (cluster: Cluster) => Promise<T>, prefix?: string): Promise<T> {
+  const cluster = await Cluster.create(prefix);
+  try {
+    return await fn(cluster);
+  } finally {
+    await cluster.cleanup();
+  }
+}
+
+/** A SuperPeer `sp` and a Peer `b` it serves, started one after the other in `cluster`. */
+export async function startSuperPeerAndPeer(cluster: Cluster): Promise<{ sp: TestNode; b: TestNode }> {
+  const sp = await cluster.start("sp");
+  const b = await cluster.start("b");
+  await waitForOnePrimary([sp, b], 10_000, "a SuperPeer and a Peer");
+  return { sp, b };
 }

@@ -69,10 +69,13 @@ export interface ChildRun {
   kill(): Promise<Deno.CommandStatus>;
 }
 
-/** Starts this file as a child process: `deno run --allow-read --allow-write crash_child.ts ...args`. */
-export function spawnChild(args: string[]): ChildRun {
+/**
+ * Starts `script` (default this file) as a child process, `deno run --allow-read --allow-write script ...args`,
+ * reading its stdout line by line.
+ */
+export function spawnChild(args: string[], script = CHILD_PATH): ChildRun {
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", CHILD_PATH, ...args],
+    args: ["run", "--allow-read", "--allow-write", script, ...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -11,6 +11,7 @@ import { blockHashSync } from "../../lib/primitives/header.ts";
 import { encodeTransaction, type Transaction } from "../../lib/primitives/transaction.ts";
 import { solveSync } from "../../lib/mining/template.ts";
 import { encodeFrame } from "../../lib/net/frame.ts";
+import { waitFor, type WaitOptions } from "./wait.ts";
 import { PROTOCOL_VERSION } from "../../lib/net/messages.ts";
 import { freshNonce, generateIdentity, type NodeIdentity, proofMessage } from "../../lib/net/identity.ts";
 
@@ -270,4 +271,32 @@ export async function storeBytes(node: { dataDir: string }): Promise<number> {
     total += await Deno.stat(`${node.dataDir}/${name}`).then((s) => s.size, () => 0);
   }
   return total;
+}
+
+/**
+ * Pushes `node` (which has mined block 1) a competitor of block 1 of about `bytes` bytes and equal work, from a
+ * raw peer, and waits until it keeps it: off the best chain, never relayed, a target for `getdata` attacks.
+ * Its time is 10 minutes ahead, past blocks mined in a burst. Returns its hash.
+ */
+export async function pushSideBlock(
+  node: { port: number; rpc(method: string, params?: unknown[]): Promise<unknown> },
+  bytes: number,
+  timeoutMs: number,
+  wait: WaitOptions = {},
+): Promise<string> {
+  const side = bigBlock(REGTEST.genesisHash, 1, Math.floor(Date.now() / 1000) + 600, bytes, 1);
+  const hash = blockHashSync(side.header);
+  const pusher = await Attacker.open(node.port);
+  try {
+    await pusher.send(encodeFrame({ type: "block", data: encodeBlock(side).toHex() }));
+    await waitFor(
+      () => node.rpc("block", [hash]).then(() => true, () => false),
+      timeoutMs,
+      "the node to keep the side block",
+      wait,
+    );
+  } finally {
+    await pusher.close();
+  }
+  return hash;
 }

@@ -123,3 +123,26 @@ export async function mineAt(chain: Chain, payTo: string, time: number): Promise
   await chain.processBlock(solved);
   return solved;
 }
+
+/**
+ * A fresh in-memory ledger with coins to spend: 11 blocks mined to a new key, then a transaction `fan` that
+ * splits the first coinbase into `outputs` coins of 8 coins each for that key, confirmed in block 12.
+ */
+export async function fannedLedger(outputs = 6): Promise<{
+  key: TestKey;
+  ledger: ReturnType<typeof newLedger>;
+  history: Block[];
+  fan: Transaction;
+}> {
+  const key = await newKey();
+  const ledger = newLedger();
+  const history = await mine(ledger.chain, ledger.mempool, key.pkh, 11);
+  const fan = await spend(
+    key,
+    [coinbaseOut(history[0])],
+    Array.from({ length: outputs }, () => ({ amount: 8e8, pubKeyHash: key.pkh })),
+  );
+  await ledger.mempool.accept(fan);
+  history.push(...await mine(ledger.chain, ledger.mempool, key.pkh, 1));
+  return { key, ledger, history, fan };
+}

@@ -89,3 +89,27 @@ export async function rawPeer(
   conn.send(h as unknown as Message);
   return { conn, got };
 }
+
+/**
+ * A node of the previous protocol (2), in process: it dials 127.0.0.1:`port`, sends a protocol-2 hello (no
+ * nonce, a node id it does not prove: `over` may change any field), and once the far end's hello came sends
+ * `then` (a `join`, say), as a protocol-2 node did; it answers pings until closed.
+ */
+export async function legacyPeer(
+  port: number,
+  nodeId: string,
+  over: Record<string, unknown> = {},
+  then: Message[] = [],
+): Promise<RawPeer> {
+  const got: Message[] = [];
+  const stream = await tcpTransport.dial({ hostname: "127.0.0.1", port }, 2000);
+  const conn: Connection = new Connection(stream, {
+    onMessage: (m) => {
+      got.push(m);
+      if (m.type === "hello") { for (const x of then) conn.send(x); }
+    },
+    pingIntervalMs: 1000,
+  });
+  conn.send(helloMessage(nodeId, { protocol: 2, ...over }));
+  return { conn, got };
+}

@@ -12,3 +12,8 @@ export async function withTempDir<T>(
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** The names of what `dir` holds, sorted: to check that nothing was left behind or made. */
+export async function namesIn(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
+}
