@@ -1,6 +1,7 @@
 /**
  * `deno task sim [--scenario all|main|sybil] [--nodes N] [--sybils K] [--seed S] [--quick]`: the network
- * simulation of issue 10, and the Sybil scenario of issue 19 (bench/sim_sybil.ts). The real `Network`
+ * simulation of issue 10, and the Sybil scenario of issue 19 (bench/sim_sybil.ts), written to
+ * bench/sim-results.md and bench/sim-sybil-results.md. The real `Network`
  * code runs as N in-process nodes (lib/sim) over a modelled gigabit LAN and a virtual clock; the scenario
  * starts them, churns them (10 % of N joining and as many leaving per minute, half SIGKILLed, half stopped),
  * SIGKILLs the busiest SuperPeers, freezes a SuperPeer and some nodes, partitions the LAN in two and heals
@@ -331,6 +332,15 @@ const ppm = (xs: number[], digits = 0) =>
     fmt(xs.length ? Math.max(...xs) : NaN, digits)
   }`;
 
+/** Directory gossip's and welcomes' share of all bytes written (issue 19's goal: gossip at most 25 %). */
+export function directoryShare(frames: FrameTotals): string {
+  const bytes = (t: string) => frames[t]?.bytes ?? 0;
+  const all = sum(Object.values(frames).map((t) => t.bytes));
+  const gossip = bytes("superpeers") + bytes("ihave") + bytes("iwant");
+  const pct = (x: number) => `${all ? (100 * x / all).toFixed(1) : "–"} %`;
+  return `${pct(gossip)} / ${pct(bytes("welcome"))}`;
+}
+
 /** The figures as `name value` rows, for the console and the results file. */
 export function figureRows(r: SimReport): [string, string][] {
   const f = r.figures, c = r.cost;
@@ -366,6 +376,10 @@ export function figureRows(r: SimReport): [string, string][] {
       Object.entries(f.frames).sort((a, b) => b[1].frames - a[1].frames).map(([k, t]) =>
         `${k} ${t.frames} (${fmt(t.bytes / 1e6, 1)})`
       ).join(", "),
+    ],
+    [
+      "directory bytes: gossip (superpeers, ihave, iwant) / welcomes, share of all bytes",
+      directoryShare(f.frames),
     ],
     [
       "frames written: all types",
@@ -602,9 +616,17 @@ if (import.meta.main) {
         `${Deno.build.os}-${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno}`,
       load: `${loadBefore} / ${loadAverage()}`,
     };
-    const path = new URL("./sim-results.md", import.meta.url);
-    await Deno.writeTextFile(path, renderResults(report, meta, sybil));
-    console.log(`\nwrote ${path.pathname}`);
+    // Each scenario its own file, so one can be rerun without the other.
+    if (report) {
+      const path = new URL("./sim-results.md", import.meta.url);
+      await Deno.writeTextFile(path, renderResults(report, meta));
+      console.log(`\nwrote ${path.pathname}`);
+    }
+    if (sybil.length) {
+      const path = new URL("./sim-sybil-results.md", import.meta.url);
+      await Deno.writeTextFile(path, renderResults(undefined, meta, sybil));
+      console.log(`\nwrote ${path.pathname}`);
+    }
   }
   // Killed nodes leave promises that never settle, as a killed process would: exit rather than wait on them.
   Deno.exit(0);

@@ -14,6 +14,7 @@ import { AddressBook } from "../lib/net/address_book.ts";
 import { BanList } from "../lib/net/ban.ts";
 import * as config from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
+import { entryBytes, GossipBudget, WantList } from "../lib/net/dir_gossip.ts";
 import { CompactRelay, MAX_WAITING_COMPACT, MAX_WAITING_COMPACT_BYTES } from "../lib/net/compact_relay.ts";
 import { BlockSync, SYNC_PER_LINK, SYNC_WINDOW, SYNC_WINDOW_BYTES } from "../lib/net/block_sync.ts";
 import type { LedgerPort } from "../lib/net/ledger_port.ts";
@@ -436,7 +437,45 @@ function streamsOpened(host: string, n: number): number {
   return opened;
 }
 
+/** `n` directory items of exactly `bytes` each as a gossip budget counts them (`entryBytes`). */
+function gossipItems(n: number, bytes: number) {
+  const base = { nodeId: "n".repeat(64), listen: "10.0.0.1:1", peers: 0, load: 0, capacity: 8, seq: 1 };
+  const sig = "a".repeat(bytes - entryBytes({ ...base, sig: "" }));
+  return Array.from({ length: n }, () => ({ ...base, sig }));
+}
+
+/** Bytes of one item in the byte-budget rows: the burst in whole items, fewer than the entry budget's burst. */
+const BUDGET_ITEM_BYTES = 1024;
+
 const BOUNDS: Bound[] = [
+  {
+    name: "DIR_LINK_BUDGET (entries)",
+    what: "directory items one link may make this node read at once",
+    dimension: "count",
+    limit: config.DIR_LINK_BUDGET.burst,
+    probe: (n) => new GossipBudget(0).charge(gossipItems(n, 256), 0),
+  },
+  {
+    name: "DIR_LINK_BYTES (bytes)",
+    what: "bytes of directory gossip one link may make this node read at once",
+    dimension: "bytes",
+    limit: config.DIR_LINK_BYTES.burst,
+    step: BUDGET_ITEM_BYTES,
+    probe: (n) =>
+      new GossipBudget(0).charge(gossipItems(n / BUDGET_ITEM_BYTES, BUDGET_ITEM_BYTES), 0) *
+      BUDGET_ITEM_BYTES,
+  },
+  {
+    name: "DIR_WANT_MAX",
+    what: "directory entries asked for and not yet received",
+    dimension: "count",
+    limit: config.DIR_WANT_MAX,
+    probe(n) {
+      const wants = new WantList();
+      wants.pick(Array.from({ length: n }, (_, i) => ({ nodeId: `sp${i}`, seq: 1 })), () => undefined, 0);
+      return wants.size;
+    },
+  },
   {
     name: "SYNC_WINDOW",
     what: "blocks a sync asks ahead of the next one to connect",

@@ -17,6 +17,18 @@ Deno.test("the network's limits keep their relations", () => {
   );
   assert.ok(c.DIR_HEARTBEAT_MS < c.DIR_TTL_MS, "an entry is refreshed before it expires");
   assert.ok(
+    c.DIR_HEARTBEAT_MS <= c.DIR_REFRESH_MS && 2 * c.DIR_REFRESH_MS <= c.DIR_TTL_MS,
+    "a distant entry is refreshed twice before it expires, even with one refresh lost",
+  );
+  assert.ok(
+    c.DIR_LINK_BYTES.burst >= 630 * 400 &&
+      c.DIR_LINK_BYTES.perSecond * c.DIR_HEARTBEAT_MS / 1000 >= 630 * 130,
+    "a 10,000-node LAN's ~630 signed entries (~400 bytes each) fit a link's byte burst, a digest of all of them per heartbeat its rate",
+  );
+  assert.ok(c.DIR_OVER_BUDGET_SCORE > 0, "a link over its budget is scored");
+  assert.ok(c.DIR_WANT_MAX >= c.LIST_PAGE && c.DIR_WANT_MAX <= c.DIR_MAX, "a page of digests can be pulled");
+  assert.ok(c.DIR_PEER_REFRESH <= c.DIR_PEER_SAMPLE && c.DIR_PEER_SAMPLE >= c.FAILOVER_MAX_DIALS);
+  assert.ok(
     630 <= c.DIR_MAX_PER_SOURCE && c.DIR_LINK_BUDGET.burst <= c.DIR_MAX_PER_SOURCE &&
       2 * c.DIR_MAX_PER_SOURCE <= c.DIR_MAX,
     "one link brings a 10,000-node LAN's directory and its burst, and two links cannot fill the directory",

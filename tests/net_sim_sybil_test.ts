@@ -4,6 +4,8 @@
  * version of `deno task sim`'s Sybil scenario: what the Sybils cannot do, whatever they claim.
  */
 import assert from "node:assert/strict";
+import { BAN_THRESHOLD } from "../lib/net/ban.ts";
+import { DIR_LINK_BUDGET, DIR_OVER_BUDGET_SCORE } from "../lib/net/config.ts";
 import { World } from "../lib/sim/world.ts";
 import { runSybilScenario, sybilScenario } from "../bench/sim_sybil.ts";
 
@@ -71,4 +73,42 @@ Deno.test("the Sybil scenario reports the capture share and the blocks' reach am
   // is known, and a full SuperPeer names one SuperPeer per host (10 of 60 captured at every step before).
   assert.deepEqual(r.capture.map((c) => c.capture.captured), [0, 0, 0], "honest nodes captured");
   for (const b of r.blocks) assert.equal(b.reached, b.live, `block ${b.height} (${b.step})`);
+});
+
+Deno.test("gossip flood (issue 19): pages of 500 fresh, validly signed entries on one mesh link are read only within the link's budget, forwarded no further than that, and the flooder is scored and cut off at the ban", async () => {
+  const scores: { at: string; score: number; reason: string }[] = [];
+  const w = new World({
+    seed: 4,
+    network: { maxPeers: 4 },
+    onEvent: (n, e) => {
+      if (e.type === "misbehaviour" && e.host.startsWith("10.253.")) scores.push({ at: n.host, ...e });
+    },
+  });
+  w.startNodes(24, 3_000);
+  await w.clock.advance(8_000);
+  const pages = 20, perPage = 500;
+  const band = w.addSybils(1, {
+    oneHost: false,
+    meshTarget: 1,
+    flood: { pages, perPage, everyMs: 50 },
+  });
+  const t0 = w.clock.elapsed;
+  await w.clock.advance(4_000);
+  const seconds = (w.clock.elapsed - t0) / 1000;
+  const bound = DIR_LINK_BUDGET.burst + DIR_LINK_BUDGET.perSecond * seconds;
+  assert.ok(band.totals().flooded >= 4 * DIR_LINK_BUDGET.burst, "the flood is larger than any budget");
+  const held = w.live().map((n) => n.net!.directory().filter((e) => e.nodeId.startsWith("flood-")).length);
+  assert.ok(Math.max(...held) > 0, "the flood got in as far as the budget let it");
+  assert.ok(Math.max(...held) <= bound, `flooded entries held: ${Math.max(...held)} > ${bound}`);
+  assert.ok(scores.some((s) => s.score > 0 && /budget/.test(s.reason)), JSON.stringify(scores.slice(0, 3)));
+  // Each SuperPeer it flooded read a few pages, scored the rest and cut it off at the ban: it kept no link
+  // long enough to send all its pages anywhere.
+  const reports = new Map<string, number>();
+  for (const s of scores) if (/budget/.test(s.reason)) reports.set(s.at, (reports.get(s.at) ?? 0) + 1);
+  const most = Math.max(...reports.values());
+  assert.equal(
+    most,
+    BAN_THRESHOLD / DIR_OVER_BUDGET_SCORE,
+    `over-budget reports per SuperPeer: ${[...reports]}`,
+  );
 });

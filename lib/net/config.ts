@@ -170,8 +170,16 @@ export const DIR_PUBLISH_MIN_MS = 2000;
 export const DIR_PUBLISH_STEP = 8;
 /** A SuperPeer republishes its own entry at least this often, in ms (and when its load changes). */
 export const DIR_HEARTBEAT_MS = 20_000;
-/** An entry not refreshed for this long is dropped, in ms. */
-export const DIR_TTL_MS = 75_000;
+/**
+ * A heartbeat (an entry whose claims did not change) refreshes the neighbours' copies only; it travels on as
+ * news once this long after the version last passed on, so distant SuperPeers keep the entry alive, in ms.
+ */
+export const DIR_REFRESH_MS = 3 * 60_000;
+/**
+ * An entry not refreshed for this long is dropped, in ms: a distant entry is refreshed every `DIR_REFRESH_MS`
+ * (and a neighbour's by each heartbeat and by its live link); a death seen is dropped at once where seen.
+ */
+export const DIR_TTL_MS = 8 * 60_000;
 /** A SuperPeer tells its Peers about load changes of other SuperPeers at most this often, in ms. */
 export const DIR_MEMBER_REFRESH_MS = 15_000;
 /** Entries a directory holds at most (a 10,000-node LAN needs about 630). */
@@ -192,6 +200,25 @@ export const DIR_LINK_BUDGET = { burst: 1000, perSecond: 100 } as const;
  * bounded by that SuperPeer's capacity (ours is a fair guess of it), a longer one is a lie not worth memory.
  */
 export const ROSTER_BOUND = { perCapacity: 4, slack: 100 } as const;
+/**
+ * Bytes of directory gossip (entries, digests, wants) one link may make this node read, at once (a welcome of a
+ * 10,000-node LAN's ~630 signed entries, ~400 bytes each, fits) and then per second (every SuperPeer's heartbeat
+ * digest, 630 / 20 s at ~130 bytes, fits many times): past that the rest is dropped unread and the link scored.
+ */
+export const DIR_LINK_BYTES = { burst: 512 * 1024, perSecond: 32 * 1024 } as const;
+/** Misbehaviour score of a directory message over its link's budget (the tenth bans the host). */
+export const DIR_OVER_BUDGET_SCORE = 10;
+/** Entries this node has asked for (`iwant`) and not received yet, at most. */
+export const DIR_WANT_MAX = 4096;
+/** An entry asked for and not received within this is asked again of the next neighbour announcing it, in ms. */
+export const DIR_WANT_MS = 2000;
+/**
+ * Past a full mesh, a Peer is told our own entry and a random sample of this many others when it joins (all of
+ * them while SuperPeers are few): enough to choose a second and to fail over, at a cost that does not grow.
+ */
+export const DIR_PEER_SAMPLE = 16;
+/** ... and a fresh sample of this many every `DIR_MEMBER_REFRESH_MS` (its view keeps what was told recently). */
+export const DIR_PEER_REFRESH = 2;
 /** Entries in one `superpeers` or `members` message at most. */
 export const LIST_PAGE = 500;
 /** A sequence number further than this ahead of our clock is refused, in ms: it would pin an entry. */

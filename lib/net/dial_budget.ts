@@ -67,10 +67,15 @@ export class TokenBucket {
 
   /** True (and one token spent) when one is left at `now` (ms). */
   take(now: number): boolean {
+    return this.takeMany(1, now);
+  }
+
+  /** True (and `n` tokens spent) when `n` are left at `now` (ms); else nothing is spent. */
+  takeMany(n: number, now: number): boolean {
     this.#tokens = Math.min(this.#burst, this.#tokens + Math.max(0, now - this.#at) * this.#perSecond / 1000);
     this.#at = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens--;
+    if (this.#tokens < n) return false;
+    this.#tokens -= n;
     return true;
   }
 }

@@ -8,7 +8,14 @@
  * whom to dial, never whom to trust, and a dial checks it.
  * @module
  */
-import { DIR_MAX, DIR_MAX_PER_SOURCE, DIR_MAX_SEQ_AHEAD_MS, DIR_TTL_MS } from "./config.ts";
+import {
+  DIR_MAX,
+  DIR_MAX_PER_SOURCE,
+  DIR_MAX_SEQ_AHEAD_MS,
+  DIR_REFRESH_MS,
+  DIR_TTL_MS,
+  MESH_FULL_UP_TO,
+} from "./config.ts";
 import type { SuperPeerEntry } from "./messages.ts";
 
 /** What a merge did: a SuperPeer not known before, a newer entry of a known one, or nothing. */
@@ -19,6 +26,8 @@ interface Slot {
   expiresAt: number;
   /** The link (or other source) it came from, so gossip does not send it straight back. */
   from: unknown;
+  /** The sequence number of the version last put out as news. */
+  announced: number;
 }
 
 /** Changes waiting to be gossiped, with where each came from. */
@@ -87,9 +96,15 @@ export class Directory {
     if (old) this.#count(old.from, -1);
     // Its source at its bound: that source's stalest entry gives way.
     if (this.heldFrom(from) >= this.#maxPerSource) this.#dropStalestOf(from);
-    this.#slots.set(entry.nodeId, { entry, expiresAt: now + DIR_TTL_MS, from });
+    // While SuperPeers are few every change is news. Past that, a heartbeat or a load change that leaves room
+    // as it was is news only every `DIR_REFRESH_MS`: it refreshes this node's copy and goes no further, so
+    // heartbeats and loads stay local and cost no SuperPeer a message per SuperPeer.
+    const news = !old || this.#slots.size <= MESH_FULL_UP_TO || changedClaims(old.entry, entry) ||
+      entry.seq - old.announced >= DIR_REFRESH_MS;
+    const announced = news ? entry.seq : old.announced;
+    this.#slots.set(entry.nodeId, { entry, expiresAt: now + DIR_TTL_MS, from, announced });
     this.#count(from, 1);
-    this.#outbox.set(entry.nodeId, { entry, seq: entry.seq, from });
+    if (news) this.#outbox.set(entry.nodeId, { entry, seq: entry.seq, from });
     if (!old) this.#evict();
     return old ? "newer" : "new";
   }
@@ -176,4 +191,13 @@ export class Directory {
     if (n > 0) this.#perSource.set(from, n);
     else this.#perSource.delete(from);
   }
+}
+
+/**
+ * True when `b` says what joiners and SuperPeers go by differently from `a`: its address, its capacity, whether it
+ * has room, or whether it serves anyone (an idle SuperPeer may step down; joiners are better sent there).
+ */
+function changedClaims(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
+  return a.listen !== b.listen || a.capacity !== b.capacity ||
+    (a.load < a.capacity) !== (b.load < b.capacity) || (a.load === 0) !== (b.load === 0);
 }

@@ -1,6 +1,9 @@
 /**
  * Directory gossip: merging the signed entries and withdrawals a link sends, batching this node's directory
- * changes for its mesh neighbours and its Peers. `Network` owns the links and the role; this class owns the
+ * changes for its mesh neighbours and its Peers. Past a full mesh, news reaches mesh neighbours as digests they
+ * pull from (`ihave`/`iwant`, lib/net/dir_gossip.ts) and each Peer hears a sample of the directory, so what one
+ * SuperPeer sends per change does not grow with the number of SuperPeers; every link's gossip is read within a
+ * budget of entries and bytes. `Network` owns the links and the role; this class owns the
  * directory a SuperPeer keeps and what is still to be sent from it, and reaches the rest only through
  * `GossipHooks`.
  * @module
@@ -8,18 +11,20 @@
 import {
   DIR_GOSSIP_LARGE_MS,
   DIR_GOSSIP_MS,
-  DIR_LINK_BUDGET,
   DIR_MAX_SEQ_AHEAD_MS,
   DIR_MEMBER_REFRESH_MS,
+  DIR_OVER_BUDGET_SCORE,
+  DIR_PEER_REFRESH,
   LIST_PAGE,
   MESH_FULL_UP_TO,
 } from "./config.ts";
 import { MALFORMED_SCORE } from "./ban.ts";
-import { TokenBucket } from "./dial_budget.ts";
+import { GossipBudget, WantList } from "./dir_gossip.ts";
 import { Directory } from "./directory.ts";
+import { sample } from "./overlay.ts";
 import { entryMessage, removalMessage } from "./identity.ts";
 import type { Link } from "./link.ts";
-import type { Removal, SuperPeerEntry } from "./messages.ts";
+import type { Digest, Removal, SuperPeerEntry } from "./messages.ts";
 import type { Clock } from "./transport.ts";
 
 /** What directory gossip needs of the network: the role, the links by kind, signature checks, scoring. */
@@ -28,12 +33,16 @@ export interface GossipHooks {
   readonly nodeId: string;
   /** Time and timers. */
   readonly clock: Clock;
+  /** Random numbers in [0, 1) (the samples Peers hear). */
+  readonly random: () => number;
   /** True while this node is a SuperPeer (only a SuperPeer forwards what it merges). */
   isSuperPeer(): boolean;
   /** The directory a Peer keeps of what its SuperPeer on `link` says, or undefined when `link` is none. */
   viewOf(link: Link): Directory | undefined;
   /** True when `link` is a Peer this node serves (a Peer may not send directory entries). */
   isMember(link: Link): boolean;
+  /** True when `link` is one of this SuperPeer's mesh links (digests and wants travel only there). */
+  isMesh(link: Link): boolean;
   /** This SuperPeer's mesh links. */
   meshLinks(): Link[];
   /** The links of the Peers this SuperPeer serves. */
@@ -52,12 +61,13 @@ export class DirectoryGossip {
   /** The directory a SuperPeer keeps and gossips; a Peer's view is what its own SuperPeers tell it. */
   #dir = new Directory();
   #gossipTimer: unknown;
-  /** Directory changes our Peers have not heard of yet (past a full mesh they hear them in batches). */
-  #memberRefresh = new Set<string>();
+  /** Withdrawals our Peers have not heard of yet (past a full mesh they hear them in batches). */
   #memberRemovals = new Map<string, Removal>();
   #lastMemberRefresh = 0;
-  /** Each link's budget of directory entries to check. */
-  #entryBudgets = new WeakMap<Link, TokenBucket>();
+  /** Each link's budget of directory gossip to read (entries and bytes). */
+  #budgets = new WeakMap<Link, GossipBudget>();
+  /** Entries asked of mesh neighbours (`iwant`) and not received yet. */
+  #wants = new WantList();
 
   /** Gossip for the network behind `hooks`. */
   constructor(hooks: GossipHooks) {
@@ -115,17 +125,13 @@ export class DirectoryGossip {
   async mergeEntries(entries: readonly SuperPeerEntry[], from: Link): Promise<void> {
     // A Peer keeps what each of its SuperPeers says apart; a SuperPeer merges into the directory it gossips.
     const dir = this.#hooks.viewOf(from) ?? this.#dir;
-    let changed = false, fresh = false, forged = 0, over = 0;
-    const budget = this.#entryBudget(from);
-    for (const e of entries) {
+    let changed = false, fresh = false, forged = 0;
+    for (const e of this.#charge(from, entries, "entries")) {
+      this.#wants.done(e.nodeId);
       // Our own entry is ours alone to write; a forged one is refused.
       if (e.nodeId === this.#hooks.nodeId) continue;
       const now = this.#hooks.clock.now();
       if (e.seq > now + DIR_MAX_SEQ_AHEAD_MS || (dir.get(e.nodeId)?.seq ?? -1) >= e.seq) continue;
-      if (!budget.take(now)) {
-        over++;
-        continue;
-      }
       if (!e.sig || !await this.#checkSig(e.nodeId, e.sig, entryMessage(e))) {
         forged++;
         continue;
@@ -136,9 +142,6 @@ export class DirectoryGossip {
     }
     if (forged) {
       this.#hooks.misbehaved(from, MALFORMED_SCORE, `${forged} directory entries not signed by their node`);
-    }
-    if (over) {
-      this.#hooks.misbehaved(from, 0, `${over} directory entries over the link's budget, dropped unread`);
     }
     if (dir !== this.#dir) dir.takeChanges(); // a Peer forwards nothing
     else if (changed) this.schedule();
@@ -155,13 +158,15 @@ export class DirectoryGossip {
   }
 
   /**
-   * Sends the directory's changes: every change to mesh neighbours (not back where it came from); to our
-   * Peers only SuperPeers new to them and removals at once, load updates every `DIR_MEMBER_REFRESH_MS`.
-   * A Peer forwards nothing.
+   * Sends the directory's changes to mesh neighbours (not back where they came from): in full while SuperPeers
+   * are few, past that as a digest the neighbour pulls from, so each entry crosses to a SuperPeer once rather
+   * than once per neighbour. Our Peers hear every change at once while SuperPeers are few; past that
+   * withdrawals and a sample every `DIR_MEMBER_REFRESH_MS`. A Peer forwards nothing.
    */
   flush(): void {
     const changes = this.#dir.takeChanges();
     if (!this.#hooks.isSuperPeer()) return;
+    const small = this.#dir.size <= MESH_FULL_UP_TO;
     for (const link of this.#hooks.meshLinks()) {
       const add = changes.add.filter((c) => c.from !== link).map((c) => c.entry);
       const remove = changes.remove.filter((c) => c.from !== link && c.sig).map(({ nodeId, seq, sig }) => ({
@@ -169,28 +174,88 @@ export class DirectoryGossip {
         seq,
         sig,
       }));
-      sendPaged(link, add, remove);
+      if (small) sendPaged(link, add, remove);
+      else {
+        sendDigest(link, add);
+        sendPaged(link, [], remove);
+      }
     }
     // While SuperPeers are few, our Peers hear every change at once. Past that, every SuperPeer's Peers would
     // hear of every promotion and load change in the network, which grows with the network times the
-    // SuperPeers: they hear it in one batch every `DIR_MEMBER_REFRESH_MS` instead (their dials check it).
+    // SuperPeers: they hear withdrawals in one batch, with a sample of the directory, every
+    // `DIR_MEMBER_REFRESH_MS` instead (their dials check what they hear).
     const add = changes.add.map((c) => c.entry);
     // Only withdrawals signed by their SuperPeer travel; our own observations of a death stay ours.
     const remove = changes.remove.filter((c) => c.sig).map(({ nodeId, seq, sig }) => ({ nodeId, seq, sig }));
-    if (this.#dir.size <= MESH_FULL_UP_TO) {
+    if (small) {
       if (add.length || remove.length) {
         for (const l of this.#hooks.memberLinks()) sendPaged(l, add, remove);
       }
       return;
     }
-    for (const e of add) {
-      this.#memberRefresh.add(e.nodeId);
-      this.#memberRemovals.delete(e.nodeId);
+    for (const e of add) this.#memberRemovals.delete(e.nodeId);
+    for (const r of remove) this.#memberRemovals.set(r.nodeId, r);
+  }
+
+  /**
+   * What a Peer is told of the directory: while SuperPeers are few, all of it; past that our own entry and a
+   * random sample of `n` others (a Peer needs a few live SuperPeers to choose a second from and to fail over
+   * to, not all of them: what it costs does not grow with the number of SuperPeers).
+   */
+  peerView(n: number): SuperPeerEntry[] {
+    const all = this.#dir.entries();
+    if (all.length <= MESH_FULL_UP_TO) return all;
+    const own = this.#dir.get(this.#hooks.nodeId);
+    const others = all.filter((e) => e.nodeId !== this.#hooks.nodeId);
+    return [...(own ? [own] : []), ...sample(others, n, this.#hooks.random)];
+  }
+
+  /**
+   * A digest on `link` (`ihave`): asks for the entries it names that this node lacks or holds older, each of
+   * one neighbour at a time. Only mesh neighbours send digests.
+   */
+  onIHave(link: Link, entries: readonly Digest[]): void {
+    if (!this.#hooks.isMesh(link)) {
+      if (this.#hooks.isMember(link)) this.#hooks.misbehaved(link, MALFORMED_SCORE, "a Peer sent a digest");
+      return;
     }
-    for (const r of remove) {
-      this.#memberRefresh.delete(r.nodeId);
-      this.#memberRemovals.set(r.nodeId, r);
+    const now = this.#hooks.clock.now();
+    const offered = this.#charge(link, entries, "digests")
+      .filter((d) => d.nodeId !== this.#hooks.nodeId && d.seq <= now + DIR_MAX_SEQ_AHEAD_MS);
+    const ids = this.#wants.pick(offered, (id) => this.#dir.get(id)?.seq, now);
+    for (let i = 0; i < ids.length; i += LIST_PAGE) {
+      link.conn.send({ type: "iwant", ids: ids.slice(i, i + LIST_PAGE) });
     }
+  }
+
+  /** A mesh neighbour's `iwant`: the entries it names that this node holds, within its budget. */
+  onIWant(link: Link, ids: readonly string[]): void {
+    if (!this.#hooks.isMesh(link)) {
+      if (this.#hooks.isMember(link)) {
+        this.#hooks.misbehaved(link, MALFORMED_SCORE, "a Peer asked for entries");
+      }
+      return;
+    }
+    const asked = this.#charge(link, ids.map((nodeId) => ({ nodeId, seq: 0 })), "wants");
+    sendPaged(link, asked.map((d) => this.#dir.get(d.nodeId)).filter((e) => e !== undefined), []);
+  }
+
+  /**
+   * Charges `items` of a directory message from `link` to its budget (`GossipBudget`, made on first use): the
+   * prefix that fits is read; the rest is dropped unread and the link scored.
+   */
+  #charge<T extends SuperPeerEntry | Digest>(link: Link, items: readonly T[], what: string): readonly T[] {
+    const now = this.#hooks.clock.now();
+    let b = this.#budgets.get(link);
+    if (!b) this.#budgets.set(link, b = new GossipBudget(now));
+    const n = b.charge(items, now);
+    if (n === items.length) return items;
+    this.#hooks.misbehaved(
+      link,
+      DIR_OVER_BUDGET_SCORE,
+      `${items.length - n} directory ${what} over the link's budget, dropped unread`,
+    );
+    return items.slice(0, n);
   }
 
   /** Past a full mesh: our Peers hear the batched changes once `DIR_MEMBER_REFRESH_MS` has passed. */
@@ -200,25 +265,26 @@ export class DirectoryGossip {
 
   #refreshMembers(now: number): void {
     this.#lastMemberRefresh = now;
-    const add = [...this.#memberRefresh].map((id) => this.#dir.get(id)).filter((e) => e !== undefined);
+    // While SuperPeers are few our Peers heard every change at once.
+    if (this.#dir.size <= MESH_FULL_UP_TO) return;
     const remove = [...this.#memberRemovals.values()];
-    this.#memberRefresh.clear();
     this.#memberRemovals.clear();
-    if (add.length || remove.length) { for (const l of this.#hooks.memberLinks()) sendPaged(l, add, remove); }
-  }
-
-  /** The directory entry budget of `link` (`DIR_LINK_BUDGET`), made on first use. */
-  #entryBudget(link: Link): TokenBucket {
-    let b = this.#entryBudgets.get(link);
-    if (!b) {
-      b = new TokenBucket(DIR_LINK_BUDGET.burst, DIR_LINK_BUDGET.perSecond, this.#hooks.clock.now());
-      this.#entryBudgets.set(link, b);
-    }
-    return b;
+    // Each Peer a sample of its own: together they know the whole directory, each at a cost that does not grow.
+    for (const l of this.#hooks.memberLinks()) sendPaged(l, this.peerView(DIR_PEER_REFRESH), remove);
   }
 
   #checkSig(nodeId: string, sig: string, message: Uint8Array<ArrayBuffer>): Promise<boolean> {
     return this.#hooks.checkSig(nodeId, sig, message);
+  }
+}
+
+/** Announces entries as a digest (ids and sequence numbers), in pages. */
+export function sendDigest(link: Link, entries: readonly SuperPeerEntry[]): void {
+  for (let i = 0; i < entries.length; i += LIST_PAGE) {
+    link.conn.send({
+      type: "ihave",
+      entries: entries.slice(i, i + LIST_PAGE).map(({ nodeId, seq }) => ({ nodeId, seq })),
+    });
   }
 }
 

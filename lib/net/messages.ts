@@ -152,6 +152,13 @@ export interface SuperPeerEntry extends PeerEntry {
    */
   readonly sig?: string;
 }
+/** An entry named by its id and sequence number only: what a digest (`ihave`) announces. */
+export interface Digest {
+  /** The SuperPeer's node id. */
+  readonly nodeId: string;
+  /** The sequence number of the entry the sender holds. */
+  readonly seq: number;
+}
 /** A SuperPeer withdrawing its own entry as of its `seq`, signed by it (`removalMessage`). */
 export interface Removal {
   /** The SuperPeer's node id. */
@@ -216,6 +223,23 @@ export interface SuperPeersMessage {
   readonly add: readonly SuperPeerEntry[];
   /** Entries to drop, unless a newer one is known: each withdrawn by its own SuperPeer. */
   readonly remove: readonly Removal[];
+}
+/**
+ * Directory news as a digest (gossipsub's IHAVE): the entries the sender holds that changed, by id and sequence;
+ * the receiver asks (`iwant`) for those it lacks or holds older.
+ */
+export interface IHaveMessage {
+  /** Always "ihave". */
+  readonly type: "ihave";
+  /** Entries the sender holds. */
+  readonly entries: readonly Digest[];
+}
+/** Asks for entries a digest announced (gossipsub's IWANT); the answer is a `superpeers` message. */
+export interface IWantMessage {
+  /** Always "iwant". */
+  readonly type: "iwant";
+  /** Node ids whose entries are wanted. */
+  readonly ids: readonly string[];
 }
 /** A SuperPeer's roster changes, sent to its Peers (who walk it in order if they lose their only SuperPeer). */
 export interface MembersMessage {
@@ -326,6 +350,8 @@ export type Message =
   | FullMessage
   | RedirectMessage
   | SuperPeersMessage
+  | IHaveMessage
+  | IWantMessage
   | MembersMessage
   | PrimaryMessage
   | InvLikeMessage<"inv">
@@ -513,6 +539,17 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
       };
     }),
   }),
+  ihave: (o) => ({
+    type: "ihave",
+    entries: arr(field(o, "entries"), "ihave.entries", MAX_LIST, (x, at) => {
+      const d = obj(x, at);
+      return {
+        nodeId: nodeId(field(d, "nodeId"), `${at}.nodeId`),
+        seq: int(field(d, "seq"), `${at}.seq`, 0),
+      };
+    }),
+  }),
+  iwant: (o) => ({ type: "iwant", ids: arr(field(o, "ids"), "iwant.ids", MAX_LIST, nodeId) }),
   members: (o) => ({
     type: "members",
     ...(field(o, "reset") === undefined ? {} : { reset: bool(field(o, "reset"), "members.reset") }),

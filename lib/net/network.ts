@@ -187,12 +187,14 @@ export class Network {
     this.#gossip = new DirectoryGossip({
       nodeId: this.nodeId,
       clock: this.#clock,
+      random: this.#random,
       isSuperPeer: () => this.#role.kind === "superpeer",
       viewOf: (link) => {
         const s = this.#state.get(link);
         return s?.kind === "superpeer" ? s.dir : undefined;
       },
       isMember: (link) => this.#state.get(link)?.kind === "member",
+      isMesh: (link) => this.#state.get(link)?.kind === "mesh",
       meshLinks: () => this.#meshLinks(),
       memberLinks: () => this.#members().map(([l]) => l),
       checkSig: (nodeId, sig, message) => checkSignature(nodeId, fromHex(sig), message),
@@ -602,6 +604,10 @@ export class Network {
     switch (msg.type) {
       case "superpeers":
         return await this.#gossip.onSuperpeers(link, msg.add, msg.remove);
+      case "ihave":
+        return this.#gossip.onIHave(link, msg.entries);
+      case "iwant":
+        return this.#gossip.onIWant(link, msg.ids);
       case "members": {
         if (s.kind !== "superpeer") return;
         if (msg.reset) s.roster = [];

@@ -10,6 +10,7 @@ import type { AddressBook } from "./address_book.ts";
 import { normalizeAddress } from "./address_book.ts";
 import {
   DIR_HEARTBEAT_MS,
+  DIR_PEER_SAMPLE,
   DIR_PUBLISH_MIN_MS,
   DIR_PUBLISH_STEP,
   LIST_PAGE,
@@ -19,7 +20,7 @@ import {
   OWN_BOOK_SAMPLE,
 } from "./config.ts";
 import { DialBudget } from "./dial_budget.ts";
-import { type DirectoryGossip, sendPaged } from "./gossip.ts";
+import { type DirectoryGossip, sendDigest, sendPaged } from "./gossip.ts";
 import { entryMessage, type NodeIdentity } from "./identity.ts";
 import { isLegacy, type Link } from "./link.ts";
 import { type AskResult, entryOf, type Intent, type LinkState } from "./link_state.ts";
@@ -220,26 +221,32 @@ export class SuperPeerDuties {
     return keep === link;
   }
 
-  /** Sends `welcome` with the first pages of the directory and `roster`, then the rest as pages. */
+  /**
+   * Sends `welcome` with the directory and the first page of `roster`, then the rest as pages. While
+   * SuperPeers are few, all of the directory. Past that a Peer gets a sample (`DIR_PEER_SAMPLE`), and a mesh
+   * neighbour our own entry and a digest of the rest, from which it pulls what it lacks (usually little).
+   */
   #sendWelcome(link: Link, roster: PeerEntry[]): void {
-    const dir = this.#dir.entries();
+    const small = this.#dir.size <= MESH_FULL_UP_TO;
+    const mesh = !small && roster.length === 0 && this.#h.meshLinks().includes(link);
+    const own = this.#dir.get(this.#h.nodeId);
+    const dir = mesh ? (own ? [own] : []) : this.#h.gossip.peerView(DIR_PEER_SAMPLE);
     const welcome: WelcomeMessage = {
       type: "welcome",
       superpeers: dir.slice(0, LIST_PAGE),
       members: roster.slice(0, LIST_PAGE),
     };
     link.conn.send(welcome);
-    for (let i = LIST_PAGE; i < dir.length; i += LIST_PAGE) {
-      link.conn.send({ type: "superpeers", add: dir.slice(i, i + LIST_PAGE), remove: [] });
-    }
+    if (mesh) sendDigest(link, this.#dir.entries());
     for (let i = LIST_PAGE; i < roster.length; i += LIST_PAGE) {
       link.conn.send({ type: "members", add: roster.slice(i, i + LIST_PAGE), remove: [] });
     }
   }
 
   /**
-   * A mesh link is up. Each side's directory crosses it in full once (the other may come from a partition
-   * that knew none): the side that accepted sent its own with `welcome`, the side that dialled sends it now.
+   * A mesh link is up. Each side's directory crosses it once (the other may come from a partition that knew
+   * none): the side that accepted sent its own with `welcome`, the side that dialled sends it now; past a full
+   * mesh as a digest, from which the other pulls what it lacks.
    */
   #meshUp(link: Link, dialled: boolean): void {
     const peer = entryOf(link);
@@ -247,7 +254,8 @@ export class SuperPeerDuties {
     this.#h.writeTracker();
     this.#h.emit({ type: "mesh-linked", peer });
     this.#h.relayReady(link);
-    if (dialled) sendPaged(link, this.#dir.entries(), []);
+    if (dialled && this.#dir.size > MESH_FULL_UP_TO) sendDigest(link, this.#dir.entries());
+    else if (dialled) sendPaged(link, this.#dir.entries(), []);
   }
 
   /**
