@@ -355,45 +355,50 @@ function spawnPeer(port: number): Deno.ChildProcess {
   }).spawn();
 }
 
-async function acceptPeer(listener: Deno.TcpListener, opts: ConnectionOptions) {
-  const got: Message[] = [];
-  const conn = new Connection(tcpStream(await listener.accept()), {
-    ...opts,
-    onMessage: (m) => void got.push(m),
-  });
-  await waitFor(() => got.length > 0, 10_000, "child hello", IN_PROCESS);
-  return conn;
-}
-
-Deno.test("writing to a killed peer closes cleanly", async () => {
+/**
+ * Runs `fn` on a connection made with `opts` to a real peer process, once its first message has come; kills
+ * the process afterwards (waking it first, should `fn` have stopped it) and closes all, also when `fn` fails.
+ */
+async function withSpawnedPeer(
+  opts: ConnectionOptions,
+  fn: (conn: Connection, child: Deno.ChildProcess) => Promise<void>,
+): Promise<void> {
   const listener = Deno.listen({ hostname: HOST, port: 0 });
   const child = spawnPeer(listener.addr.port);
   let conn: Connection | undefined;
   try {
-    conn = await acceptPeer(listener, {});
-    child.kill("SIGKILL");
-    await child.status;
-    const data = "00".repeat(100_000);
-    for (let i = 0; i < 100 && conn.send({ type: "block", data }); i++) await conn.flush(20);
-    const why = await within(conn.closed, 10_000, "close after kill");
-    assert.match(why, /^(eof|reset|broken-pipe)$/);
+    const got: Message[] = [];
+    conn = new Connection(tcpStream(await listener.accept()), {
+      ...opts,
+      onMessage: (m) => void got.push(m),
+    });
+    await waitFor(() => got.length > 0, 10_000, "child hello", IN_PROCESS);
+    await fn(conn, child);
   } finally {
     try {
+      child.kill("SIGCONT");
       child.kill("SIGKILL");
     } catch { /* already dead */ }
     await child.status;
     await conn?.close("x");
     listener.close();
   }
+}
+
+Deno.test("writing to a killed peer closes cleanly", async () => {
+  await withSpawnedPeer({}, async (conn, child) => {
+    child.kill("SIGKILL");
+    await child.status;
+    const data = "00".repeat(100_000);
+    for (let i = 0; i < 100 && conn.send({ type: "block", data }); i++) await conn.flush(20);
+    const why = await within(conn.closed, 10_000, "close after kill");
+    assert.match(why, /^(eof|reset|broken-pipe)$/);
+  });
 });
 
 Deno.test("a SIGSTOPped peer is detected by the ping deadline", async () => {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const child = spawnPeer(listener.addr.port);
   const clock = manualClock();
-  let conn: Connection | undefined;
-  try {
-    conn = await acceptPeer(listener, { pingIntervalMs: 50, deadAfterMs: 300, clock });
+  await withSpawnedPeer({ pingIntervalMs: 50, deadAfterMs: 300, clock }, async (conn, child) => {
     // Alive first: 500 ms of the connection's time, each ping answered, and the deadline never fires.
     await pingRounds(conn, clock, 50, 10);
     child.kill("SIGSTOP");
@@ -407,15 +412,7 @@ Deno.test("a SIGSTOPped peer is detected by the ping deadline", async () => {
     }
     assert.equal(await within(conn.closed, 10_000, "deadline"), "timeout");
     assert.ok(steps >= 7, `closed after ${steps} steps of 50 ms`);
-  } finally {
-    try {
-      child.kill("SIGCONT");
-      child.kill("SIGKILL");
-    } catch { /* already dead */ }
-    await child.status;
-    await conn?.close("x");
-    listener.close();
-  }
+  });
 });
 
 Deno.test("a peer trickling a partial frame is not alive, and a throwing callback still closes", async () => {
