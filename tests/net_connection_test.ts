@@ -186,22 +186,32 @@ Deno.test("a peer that sends garbage is closed with a misbehaviour score", async
   }
 });
 
-Deno.test("a silent peer is detected by the ping deadline: not at 300 ms of silence, at 301", async () => {
+/**
+ * Runs `fn` on a connection (pings every 100 ms, dead after 300 ms of silence, on `clock`) to a peer that
+ * accepts and reads (so the pings can be counted) but never writes; closes both afterwards, also on failure.
+ */
+async function withSilentPeer(
+  clock: ReturnType<typeof manualClock>,
+  fn: (conn: Connection, pings: ReturnType<typeof countFrames>) => Promise<void>,
+): Promise<void> {
   const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const clock = manualClock();
   let conn: Connection | undefined, peer: Deno.Conn | undefined;
   try {
-    // The peer accepts and reads (so the pings can be counted) but never writes.
     [conn, peer] = await Promise.all([
-      connect(HOST, listener.addr.port, {
-        timeoutMs: 10_000,
-        pingIntervalMs: 100,
-        deadAfterMs: 300,
-        clock,
-      }),
+      connect(HOST, listener.addr.port, { timeoutMs: 10_000, pingIntervalMs: 100, deadAfterMs: 300, clock }),
       listener.accept(),
     ]);
-    const pings = countFrames(peer);
+    await fn(conn, countFrames(peer));
+  } finally {
+    await conn?.close("x");
+    if (peer) closeQuietly(peer);
+    listener.close();
+  }
+}
+
+Deno.test("a silent peer is detected by the ping deadline: not at 300 ms of silence, at 301", async () => {
+  const clock = manualClock();
+  await withSilentPeer(clock, async (conn, pings) => {
     clock.advance(100);
     await waitFor(() => pings.count() === 1, 10_000, "the first ping", IN_PROCESS);
     clock.advance(200); // exactly the deadline: still alive
@@ -210,23 +220,12 @@ Deno.test("a silent peer is detected by the ping deadline: not at 300 ms of sile
     clock.advance(1);
     assert.equal(await within(conn.closed, 10_000, "ping deadline"), "timeout");
     assert.equal(pings.count(), 2);
-  } finally {
-    await conn?.close("x");
-    if (peer) closeQuietly(peer);
-    listener.close();
-  }
+  });
 });
 
 Deno.test("a stall of this process is not the peer's silence: after it the deadline counts from the stall's end", async () => {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
   const clock = manualClock();
-  let conn: Connection | undefined, peer: Deno.Conn | undefined;
-  try {
-    [conn, peer] = await Promise.all([
-      connect(HOST, listener.addr.port, { timeoutMs: 10_000, pingIntervalMs: 100, deadAfterMs: 300, clock }),
-      listener.accept(),
-    ]);
-    const pings = countFrames(peer);
+  await withSilentPeer(clock, async (conn, pings) => {
     clock.advance(1_000); // one tick 1,000 ms late: the event loop was blocked
     await waitFor(() => pings.count() === 1, 10_000, "a ping after the stall", IN_PROCESS);
     assert.equal(conn.isClosed, false, "not closed for the time this process was stalled");
@@ -235,11 +234,7 @@ Deno.test("a stall of this process is not the peer's silence: after it the deadl
     assert.equal(conn.isClosed, false);
     clock.advance(51); // 301 ms of silence in time this process was awake
     assert.equal(await within(conn.closed, 10_000, "ping deadline"), "timeout");
-  } finally {
-    await conn?.close("x");
-    if (peer) closeQuietly(peer);
-    listener.close();
-  }
+  });
 });
 
 /** Advances `clock` by `ms` `steps` times, each time waiting until `a` receives the pong to its new ping. */
