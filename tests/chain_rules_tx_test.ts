@@ -10,6 +10,7 @@ import { makeBlock, mine, newKey, spend, type TestKey } from "./support/ledger.t
 import {
   assertRefused,
   COIN_AMOUNT,
+  type FundedLedger,
   fundedLedger,
   hashOf,
   refuseInBlock,
@@ -152,11 +153,17 @@ async function atRate(key: TestKey, coin: { txid: string; index: number }, amoun
   return spend(key, [coin], [{ amount: amount - Math.round(rate * size), pubKeyHash: key.pkh }]);
 }
 
+/** A payment of coin 0 at 2 units per byte and its child, spending the payment's output at `childRate`. */
+async function parentAndChild(l: FundedLedger, childRate: number) {
+  const parent = await atRate(l.key, l.coins[0], COIN_AMOUNT, 2);
+  const child = await atRate(l.key, { txid: txid(parent), index: 0 }, parent.outputs[0].amount, childRate);
+  return { parent, child };
+}
+
 Deno.test("mempool-full: a low fee rate is refused; a higher one evicts the lowest entry and its descendants", async () => {
   const l = await fundedLedger();
   const k = l.key;
-  const parent = await atRate(k, l.coins[0], COIN_AMOUNT, 2);
-  const child = await atRate(k, { txid: txid(parent), index: 0 }, parent.outputs[0].amount, 5);
+  const { parent, child } = await parentAndChild(l, 5);
   const other = await atRate(k, l.coins[1], COIN_AMOUNT, 10);
   const size = txSize(parent);
   const pool = new Mempool(l.chain, { maxBytes: 3 * size });
@@ -191,8 +198,7 @@ Deno.test("mempool: chained spends of unconfirmed outputs are accepted and mined
 Deno.test("selectForBlock: highest fee rate first, parents before their children", async () => {
   const l = await fundedLedger();
   const k = l.key;
-  const parent = await atRate(k, l.coins[0], COIN_AMOUNT, 2);
-  const child = await atRate(k, { txid: txid(parent), index: 0 }, parent.outputs[0].amount, 50);
+  const { parent, child } = await parentAndChild(l, 50);
   const mid = await atRate(k, l.coins[1], COIN_AMOUNT, 10);
   const high = await atRate(k, l.coins[2], COIN_AMOUNT, 30);
   for (const tx of [parent, child, mid, high]) await l.mempool.accept(tx);
@@ -212,11 +218,10 @@ Deno.test({
   name: "mempool-full never evicts a parent of the transaction it makes room for",
   fn: async () => {
     const l = await fundedLedger();
-    const parent = await atRate(l.key, l.coins[0], COIN_AMOUNT, 2);
+    const { parent, child } = await parentAndChild(l, 50);
     const other = await atRate(l.key, l.coins[1], COIN_AMOUNT, 10);
     const pool = new Mempool(l.chain, { maxBytes: 2 * txSize(parent) });
     for (const tx of [parent, other]) await pool.accept(tx);
-    const child = await atRate(l.key, { txid: txid(parent), index: 0 }, parent.outputs[0].amount, 50);
     // Room must come from `other`, the only entry the child does not depend on.
     await pool.accept(child);
     assert.deepEqual(new Set(pool.entries().map((e) => e.txid)), new Set([parent, child].map(txid)));

@@ -99,28 +99,23 @@ Deno.test("a victim's coin as input 2 under the victim's public key with a junk 
   assert.equal(l.chain.getCoin(victimCoin)?.pubKeyHash, victim.pkh);
 
   const total = 2 * COIN_AMOUNT + (COIN_AMOUNT - 10_000) - 20_000;
+  /** Mallory's coins 0 and 1 and the victim's coin as input 2 under `victimCoinKey`, all paid to Mallory. */
+  const spendWithVictimCoin = (victimCoinKey: typeof victim) =>
+    signEach(
+      [
+        { prevout: l.coins[0], key: mallory },
+        { prevout: l.coins[1], key: mallory },
+        { prevout: victimCoin, key: victimCoinKey },
+      ],
+      total,
+      mallory.pkh,
+    );
   // Mallory's own key on the victim's coin is refused for the key (bad-pubkey-address)...
-  const theft = await signEach(
-    [
-      { prevout: l.coins[0], key: mallory },
-      { prevout: l.coins[1], key: mallory },
-      { prevout: victimCoin, key: mallory },
-    ],
-    total,
-    mallory.pkh,
-  );
+  const theft = await spendWithVictimCoin(mallory);
   await refuseInPool(l, "bad-pubkey-address", theft, BAN);
   await refuseInBlock(l, "bad-pubkey-address", [theft], BAN);
   // ...so she names the victim's public key, which passes that check, and signs input 2 with junk.
-  const genuine = await signEach(
-    [
-      { prevout: l.coins[0], key: mallory },
-      { prevout: l.coins[1], key: mallory },
-      { prevout: victimCoin, key: victim },
-    ],
-    total,
-    mallory.pkh,
-  );
+  const genuine = await spendWithVictimCoin(victim);
   // The txid covers the public keys: Mallory's signature of this txid is valid on her inputs, and junk on input 2.
   const mallorySig = await sign(mallory.privateKey, sigHash(genuine));
   const junk: [string, Uint8Array<ArrayBuffer>][] = [

@@ -3,8 +3,10 @@ import assert from "node:assert/strict";
 import { type VerifyItem, VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { generateKeyPair, sign } from "../lib/crypto/ed25519.ts";
 
-/** A check that settles when the test says so; records which items started, in order. */
-function manual() {
+/**
+ * A queue of `max` over a check that settles when the test says so; records which items started, in order.
+ */
+function manual(max: number) {
   const started: VerifyItem[] = [];
   const pending: ((ok: boolean) => void)[] = [];
   const check = (item: VerifyItem) => {
@@ -16,7 +18,11 @@ function manual() {
     pending.shift()!(ok);
     for (let i = 0; i < 5; i++) await Promise.resolve();
   };
-  return { started, pending, check, settle };
+  /** Settles every check still running or queued as valid. */
+  const drain = async () => {
+    while (pending.length) await settle(true);
+  };
+  return { started, pending, settle, drain, queue: new VerifyQueue(max, check) };
 }
 
 const item = (tag: number): VerifyItem => ({
@@ -27,8 +33,7 @@ const item = (tag: number): VerifyItem => ({
 const items = (from: number, n: number) => Array.from({ length: n }, (_, i) => item(from + i));
 
 Deno.test("no more than `max` checks run at once, however many are queued", async () => {
-  const m = manual();
-  const q = new VerifyQueue(3, m.check);
+  const m = manual(3), q = m.queue;
   const done = q.verifyAll(items(0, 50));
   assert.equal(m.started.length, 3);
   assert.equal(q.inFlight, 3);
@@ -42,38 +47,35 @@ Deno.test("no more than `max` checks run at once, however many are queued", asyn
 });
 
 Deno.test("transactions take turns: a one-input payment queued behind a 100-input transaction starts next", async () => {
-  const m = manual();
-  const q = new VerifyQueue(2, m.check);
+  const m = manual(2), q = m.queue;
   const big = q.verifyAll(items(0, 100));
   const small = q.verifyAll([item(200)]);
   await m.settle(true);
   // The first free slot goes to the small one, not to the big one's third input.
   assert.equal(m.started[2].publicKey[0], 200);
-  while (m.pending.length) await m.settle(true);
+  await m.drain();
   assert.equal(await small, -1);
   assert.equal(await big, -1);
 });
 
 Deno.test("urgent checks (a block, our own payment) start before queued network ones", async () => {
-  const m = manual();
-  const q = new VerifyQueue(1, m.check);
+  const m = manual(1), q = m.queue;
   const net = q.verifyAll(items(0, 10));
   const urgent = q.verifyAll([item(100), item(101)], { urgent: true });
   await m.settle(true);
   await m.settle(true);
   assert.deepEqual(m.started.slice(1, 3).map((i) => i.publicKey[0]), [100, 101]);
-  while (m.pending.length) await m.settle(true);
+  await m.drain();
   assert.equal(await urgent, -1);
   assert.equal(await net, -1);
 });
 
 Deno.test("a bad signature cancels its transaction's checks not yet started; the others go on", async () => {
-  const m = manual();
-  const q = new VerifyQueue(2, m.check);
+  const m = manual(2), q = m.queue;
   const bad = q.verifyAll(items(0, 40));
   const other = q.verifyAll(items(100, 3));
   await m.settle(false); // item 0 fails
-  while (m.pending.length) await m.settle(true);
+  await m.drain();
   assert.equal(await bad, 0);
   assert.equal(await other, -1);
   const ofBad = m.started.filter((i) => i.publicKey[0] < 100).length;

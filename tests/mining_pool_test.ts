@@ -64,10 +64,22 @@ function anyHitFrom(h: BlockHeader, from: number): boolean {
   return false;
 }
 
+/** Runs `fn` with a new pool of `options` and closes the pool afterwards, also when `fn` fails. */
+async function withPool(
+  options: ConstructorParameters<typeof MinerPool>[0],
+  fn: (pool: MinerPool) => Promise<void>,
+): Promise<void> {
+  const pool = new MinerPool(options);
+  try {
+    await fn(pool);
+  } finally {
+    pool.close();
+  }
+}
+
 Deno.test("pool finds valid blocks for easy and moderate bits, with both kernels", async () => {
   for (const kernel of ["auto", "ts"] as const) {
-    const pool = new MinerPool({ threads: 2, kernel });
-    try {
+    await withPool({ threads: 2, kernel }, async (pool) => {
       assert.equal(await pool.ready(), kernel === "ts" ? "ts" : "wasm-simd");
       for (const bits of [0x207fffff, 0x1f00ffff]) {
         const r = await pool.search({ ...BASE, bits });
@@ -78,15 +90,12 @@ Deno.test("pool finds valid blocks for easy and moderate bits, with both kernels
       }
       assert.equal(pool.hashrate, 0, "idle after a search");
       await untilIdle(pool);
-    } finally {
-      pool.close();
-    }
+    });
   }
 });
 
 Deno.test("abort stops all workers mid-search and resolves null; hashrate is reported while mining", async () => {
-  const pool = new MinerPool({ threads: 2 });
-  try {
+  await withPool({ threads: 2 }, async (pool) => {
     await pool.ready();
     const ac = new AbortController();
     const progress: number[] = [];
@@ -108,14 +117,11 @@ Deno.test("abort stops all workers mid-search and resolves null; hashrate is rep
     const r = await pool.search({ ...BASE, bits: 0x1f00ffff });
     assert.ok(r);
     await assertValid(r.header, r.hash);
-  } finally {
-    pool.close();
-  }
+  });
 });
 
 Deno.test("a new search supersedes the running one, which resolves null", async () => {
-  const pool = new MinerPool({ threads: 1 });
-  try {
+  await withPool({ threads: 1 }, async (pool) => {
     await pool.ready();
     const first = pool.search({ ...BASE, bits: 0x1b00ffff });
     await new Promise((r) => setTimeout(r, 50));
@@ -124,9 +130,7 @@ Deno.test("a new search supersedes the running one, which resolves null", async 
     const r = await second;
     assert.ok(r);
     await assertValid(r.header, r.hash);
-  } finally {
-    pool.close();
-  }
+  });
 });
 
 Deno.test("exhausting the nonces rolls the time by one second", async () => {
@@ -134,21 +138,17 @@ Deno.test("exhausting the nonces rolls the time by one second", async () => {
   // A header for which none of the last 16 nonces meets the bits, so the search must roll the time.
   let h: BlockHeader = { ...BASE, bits: 0x1f00ffff };
   while (anyHitFrom(h, start)) h = { ...h, time: h.time + 10 };
-  const pool = new MinerPool({ threads: 2 });
-  try {
+  await withPool({ threads: 2 }, async (pool) => {
     const r = await pool.search(h, { startNonce: start });
     assert.ok(r);
     assert.equal(r.header.time, h.time + 1);
     await assertValid(r.header, r.hash);
     assert.ok(r.hashes >= 16, `counted ${r.hashes} hashes`);
-  } finally {
-    pool.close();
-  }
+  });
 });
 
 Deno.test("reaching maxTime resolves null; a header already past it too", async () => {
-  const pool = new MinerPool({ threads: 2 });
-  try {
+  await withPool({ threads: 2 }, async (pool) => {
     // About 2^56 hashes per block: nothing is found here, so only maxTime (or the abort) can end a search.
     const h = { ...BASE, bits: 0x1a00ffff };
     const end = pool.search(h, { startNonce: 0x1_0000_0000 - 64, maxTime: h.time });
@@ -161,22 +161,17 @@ Deno.test("reaching maxTime resolves null; a header already past it too", async 
     ac.abort();
     assert.equal(await within(pool.search(h, { signal: ac.signal }), 30_000, "an aborted search"), null);
     await untilIdle(pool);
-  } finally {
-    pool.close();
-  }
+  });
 });
 
 Deno.test("the pool finds a real Bitcoin nonce from 1000 below it", async () => {
   const real = decodeHeader(loadHeaderFile("headers_822528_824544.txt")[7]);
-  const pool = new MinerPool({ threads: 2 });
-  try {
+  await withPool({ threads: 2 }, async (pool) => {
     const r = await pool.search({ ...real, nonce: 0 }, { startNonce: Math.max(0, real.nonce - 1000) });
     assert.ok(r);
     assert.deepEqual(r.header, real);
     await assertValid(r.header, r.hash);
-  } finally {
-    pool.close();
-  }
+  });
 });
 
 Deno.test("a closed pool refuses to search; invalid bits and options are errors", async () => {

@@ -186,22 +186,32 @@ Deno.test("a peer that sends garbage is closed with a misbehaviour score", async
   }
 });
 
-Deno.test("a silent peer is detected by the ping deadline: not at 300 ms of silence, at 301", async () => {
+/**
+ * Runs `fn` on a connection (pings every 100 ms, dead after 300 ms of silence, on `clock`) to a peer that
+ * accepts and reads (so the pings can be counted) but never writes; closes both afterwards, also on failure.
+ */
+async function withSilentPeer(
+  clock: ReturnType<typeof manualClock>,
+  fn: (conn: Connection, pings: ReturnType<typeof countFrames>) => Promise<void>,
+): Promise<void> {
   const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const clock = manualClock();
   let conn: Connection | undefined, peer: Deno.Conn | undefined;
   try {
-    // The peer accepts and reads (so the pings can be counted) but never writes.
     [conn, peer] = await Promise.all([
-      connect(HOST, listener.addr.port, {
-        timeoutMs: 10_000,
-        pingIntervalMs: 100,
-        deadAfterMs: 300,
-        clock,
-      }),
+      connect(HOST, listener.addr.port, { timeoutMs: 10_000, pingIntervalMs: 100, deadAfterMs: 300, clock }),
       listener.accept(),
     ]);
-    const pings = countFrames(peer);
+    await fn(conn, countFrames(peer));
+  } finally {
+    await conn?.close("x");
+    if (peer) closeQuietly(peer);
+    listener.close();
+  }
+}
+
+Deno.test("a silent peer is detected by the ping deadline: not at 300 ms of silence, at 301", async () => {
+  const clock = manualClock();
+  await withSilentPeer(clock, async (conn, pings) => {
     clock.advance(100);
     await waitFor(() => pings.count() === 1, 10_000, "the first ping", IN_PROCESS);
     clock.advance(200); // exactly the deadline: still alive
@@ -210,23 +220,12 @@ Deno.test("a silent peer is detected by the ping deadline: not at 300 ms of sile
     clock.advance(1);
     assert.equal(await within(conn.closed, 10_000, "ping deadline"), "timeout");
     assert.equal(pings.count(), 2);
-  } finally {
-    await conn?.close("x");
-    if (peer) closeQuietly(peer);
-    listener.close();
-  }
+  });
 });
 
 Deno.test("a stall of this process is not the peer's silence: after it the deadline counts from the stall's end", async () => {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
   const clock = manualClock();
-  let conn: Connection | undefined, peer: Deno.Conn | undefined;
-  try {
-    [conn, peer] = await Promise.all([
-      connect(HOST, listener.addr.port, { timeoutMs: 10_000, pingIntervalMs: 100, deadAfterMs: 300, clock }),
-      listener.accept(),
-    ]);
-    const pings = countFrames(peer);
+  await withSilentPeer(clock, async (conn, pings) => {
     clock.advance(1_000); // one tick 1,000 ms late: the event loop was blocked
     await waitFor(() => pings.count() === 1, 10_000, "a ping after the stall", IN_PROCESS);
     assert.equal(conn.isClosed, false, "not closed for the time this process was stalled");
@@ -235,11 +234,7 @@ Deno.test("a stall of this process is not the peer's silence: after it the deadl
     assert.equal(conn.isClosed, false);
     clock.advance(51); // 301 ms of silence in time this process was awake
     assert.equal(await within(conn.closed, 10_000, "ping deadline"), "timeout");
-  } finally {
-    await conn?.close("x");
-    if (peer) closeQuietly(peer);
-    listener.close();
-  }
+  });
 });
 
 /** Advances `clock` by `ms` `steps` times, each time waiting until `a` receives the pong to its new ping. */
@@ -355,45 +350,50 @@ function spawnPeer(port: number): Deno.ChildProcess {
   }).spawn();
 }
 
-async function acceptPeer(listener: Deno.TcpListener, opts: ConnectionOptions) {
-  const got: Message[] = [];
-  const conn = new Connection(tcpStream(await listener.accept()), {
-    ...opts,
-    onMessage: (m) => void got.push(m),
-  });
-  await waitFor(() => got.length > 0, 10_000, "child hello", IN_PROCESS);
-  return conn;
-}
-
-Deno.test("writing to a killed peer closes cleanly", async () => {
+/**
+ * Runs `fn` on a connection made with `opts` to a real peer process, once its first message has come; kills
+ * the process afterwards (waking it first, should `fn` have stopped it) and closes all, also when `fn` fails.
+ */
+async function withSpawnedPeer(
+  opts: ConnectionOptions,
+  fn: (conn: Connection, child: Deno.ChildProcess) => Promise<void>,
+): Promise<void> {
   const listener = Deno.listen({ hostname: HOST, port: 0 });
   const child = spawnPeer(listener.addr.port);
   let conn: Connection | undefined;
   try {
-    conn = await acceptPeer(listener, {});
-    child.kill("SIGKILL");
-    await child.status;
-    const data = "00".repeat(100_000);
-    for (let i = 0; i < 100 && conn.send({ type: "block", data }); i++) await conn.flush(20);
-    const why = await within(conn.closed, 10_000, "close after kill");
-    assert.match(why, /^(eof|reset|broken-pipe)$/);
+    const got: Message[] = [];
+    conn = new Connection(tcpStream(await listener.accept()), {
+      ...opts,
+      onMessage: (m) => void got.push(m),
+    });
+    await waitFor(() => got.length > 0, 10_000, "child hello", IN_PROCESS);
+    await fn(conn, child);
   } finally {
     try {
+      child.kill("SIGCONT");
       child.kill("SIGKILL");
     } catch { /* already dead */ }
     await child.status;
     await conn?.close("x");
     listener.close();
   }
+}
+
+Deno.test("writing to a killed peer closes cleanly", async () => {
+  await withSpawnedPeer({}, async (conn, child) => {
+    child.kill("SIGKILL");
+    await child.status;
+    const data = "00".repeat(100_000);
+    for (let i = 0; i < 100 && conn.send({ type: "block", data }); i++) await conn.flush(20);
+    const why = await within(conn.closed, 10_000, "close after kill");
+    assert.match(why, /^(eof|reset|broken-pipe)$/);
+  });
 });
 
 Deno.test("a SIGSTOPped peer is detected by the ping deadline", async () => {
-  const listener = Deno.listen({ hostname: HOST, port: 0 });
-  const child = spawnPeer(listener.addr.port);
   const clock = manualClock();
-  let conn: Connection | undefined;
-  try {
-    conn = await acceptPeer(listener, { pingIntervalMs: 50, deadAfterMs: 300, clock });
+  await withSpawnedPeer({ pingIntervalMs: 50, deadAfterMs: 300, clock }, async (conn, child) => {
     // Alive first: 500 ms of the connection's time, each ping answered, and the deadline never fires.
     await pingRounds(conn, clock, 50, 10);
     child.kill("SIGSTOP");
@@ -407,15 +407,7 @@ Deno.test("a SIGSTOPped peer is detected by the ping deadline", async () => {
     }
     assert.equal(await within(conn.closed, 10_000, "deadline"), "timeout");
     assert.ok(steps >= 7, `closed after ${steps} steps of 50 ms`);
-  } finally {
-    try {
-      child.kill("SIGCONT");
-      child.kill("SIGKILL");
-    } catch { /* already dead */ }
-    await child.status;
-    await conn?.close("x");
-    listener.close();
-  }
+  });
 });
 
 Deno.test("a peer trickling a partial frame is not alive, and a throwing callback still closes", async () => {

@@ -108,6 +108,15 @@ async function withLan(
   }
 }
 
+/** `withLan` with all hosts started and host 1 (first in the tracker) seen as the one SuperPeer. */
+function withStartedLan(body: (lan: Lan, h: (n: number) => LanHost) => Promise<void>): Promise<void> {
+  return withLan(async (lan, h) => {
+    await lan.startAll();
+    assert.equal(await waitForOnePrimary(lan.hosts, 15_000, "one network"), h(1));
+    await body(lan, h);
+  });
+}
+
 Deno.test({
   name: "LAN: four hosts form one network and a payment made on host 4 is confirmed on host 1",
   ignore: !!skip,
@@ -147,9 +156,7 @@ Deno.test({
     "LAN: cable pull: the SuperPeer's link goes down, the three others settle on a successor; back up, the old one links to it, takes nobody back and catches up",
   ignore: !!skip,
   fn: () =>
-    withLan(async (lan, h) => {
-      await lan.startAll();
-      assert.equal(await waitForOnePrimary(lan.hosts, 15_000, "one network"), h(1));
+    withStartedLan(async (lan, h) => {
       await mine(h(2), 2, lan.hosts);
       const others = [h(2), h(3), h(4)];
       const tDown = performance.now();
@@ -184,9 +191,7 @@ Deno.test({
   name: "LAN: the SuperPeer SIGKILLed while two hosts send payments: every accepted transaction survives",
   ignore: !!skip,
   fn: () =>
-    withLan(async (lan, h) => {
-      await lan.startAll();
-      assert.equal(await waitForOnePrimary(lan.hosts, 15_000, "one network"), h(1));
+    withStartedLan(async (lan, h) => {
       await mine(h(3), 4, lan.hosts);
       await mine(h(4), 4, lan.hosts);
       await mine(h(2), 10, lan.hosts);

@@ -40,47 +40,53 @@ function snapshot(node: Node) {
   };
 }
 
-/** A node in `dir` over a store whose writes fail on demand. */
-async function failingNode(dir: string): Promise<{ node: Node; store: () => FailingStore }> {
-  let failing: FailingStore | undefined;
-  const node = await startLocalNode(dir, {
-    openStore: (path) => (failing = openFailingStore(path)).store,
-  });
-  return { node, store: () => failing! };
-}
-
-Deno.test("Node: a block whose store write fails, at each write in turn, leaves tip, height, balances and mempool as they were; the node goes on", async () => {
+/**
+ * Runs `body` on a node in a fresh directory over a store whose writes fail on demand, after `blocks` mined
+ * blocks, with a new address `to` of its wallet to pay; stops the node after, also when `body` fails.
+ */
+async function withFailingNode(
+  blocks: number,
+  body: (node: Node, store: () => FailingStore, to: string) => Promise<void>,
+): Promise<void> {
   await withTempDir(async (dir) => {
-    const { node, store } = await failingNode(dir);
+    let failing: FailingStore | undefined;
+    const node = await startLocalNode(dir, {
+      openStore: (path) => (failing = openFailingStore(path)).store,
+    });
     try {
-      for (let i = 0; i < 11; i++) await node.submitBlock(nextBlock(node));
-      const to = await node.wallet.newAddress();
-      const paid = await node.send(to, 1e8);
-      const block = nextBlock(node);
-      assert.ok(block.txs.some((t) => txid(t) === paid.txid), "the block confirms the payment");
-      const before = snapshot(node);
-      assert.deepEqual(before.mempool, [paid.txid]);
-      let k = 1;
-      for (; k < 100; k++) {
-        store().failAt(k);
-        const failed = await node.submitBlock(block).then(() => false, () => true);
-        store().heal();
-        if (!failed) break;
-        assert.deepEqual(snapshot(node), before, `write ${k} failed`);
-      }
-      assert.ok(k > 3 && k < 100, `the block took ${k - 1} writes`);
-      assert.equal(node.chain.height, before.height + 1);
-      assert.deepEqual(node.mempool.entries(), []);
-      assert.notDeepEqual(node.balances(), before.balances);
-      // It goes on: another payment, another block.
-      const again = await node.send(to, 1e8);
-      await node.submitBlock(nextBlock(node));
-      assert.equal(node.chain.height, before.height + 2);
-      assert.ok(!node.mempool.has(again.txid));
+      for (let i = 0; i < blocks; i++) await node.submitBlock(nextBlock(node));
+      await body(node, () => failing!, await node.wallet.newAddress());
     } finally {
       await node.stop();
     }
   }, "peerchain-node-store-");
+}
+
+Deno.test("Node: a block whose store write fails, at each write in turn, leaves tip, height, balances and mempool as they were; the node goes on", async () => {
+  await withFailingNode(11, async (node, store, to) => {
+    const paid = await node.send(to, 1e8);
+    const block = nextBlock(node);
+    assert.ok(block.txs.some((t) => txid(t) === paid.txid), "the block confirms the payment");
+    const before = snapshot(node);
+    assert.deepEqual(before.mempool, [paid.txid]);
+    let k = 1;
+    for (; k < 100; k++) {
+      store().failAt(k);
+      const failed = await node.submitBlock(block).then(() => false, () => true);
+      store().heal();
+      if (!failed) break;
+      assert.deepEqual(snapshot(node), before, `write ${k} failed`);
+    }
+    assert.ok(k > 3 && k < 100, `the block took ${k - 1} writes`);
+    assert.equal(node.chain.height, before.height + 1);
+    assert.deepEqual(node.mempool.entries(), []);
+    assert.notDeepEqual(node.balances(), before.balances);
+    // It goes on: another payment, another block.
+    const again = await node.send(to, 1e8);
+    await node.submitBlock(nextBlock(node));
+    assert.equal(node.chain.height, before.height + 2);
+    assert.ok(!node.mempool.has(again.txid));
+  });
 });
 
 /** A solved block on `parentHash` at `height` paying `payTo`, holding `txs` after its coinbase. */
@@ -100,58 +106,51 @@ function blockOn(
 }
 
 Deno.test("Node: a reorg whose store write fails, at writes spread over it, leaves the mempool holding exactly what the chain it kept leaves unconfirmed; resent, the blocks win", async () => {
-  await withTempDir(async (dir) => {
-    const { node, store } = await failingNode(dir);
-    try {
-      for (let i = 0; i < 14; i++) await node.submitBlock(nextBlock(node));
-      const to = await node.wallet.newAddress();
-      const other = "bb".repeat(20);
-      /**
-       * One round: a payment confirmed by a new tip T; a branch of two blocks (paying someone else) on T's
-       * parent takes over, disconnecting T and connecting two, its k-th store write failing (none for 0).
-       * Returns the writes the reorg took.
-       */
-      const round = async (k: number): Promise<number> => {
-        const pay = await node.send(to, 1e6);
-        const t = nextBlock(node);
-        await node.submitBlock(t);
-        const tHash = blockHashSync(t.header), confirmed = t.txs.slice(1).map(txid);
-        assert.ok(confirmed.includes(pay.txid));
-        const s1 = blockOn(node, t.header.prevHash, node.chain.height, other);
-        const s2 = blockOn(node, blockHashSync(s1.header), node.chain.height + 1, other);
-        await node.submitBlock(s1); // equal work: a side block
-        const consistent = (what: string) => {
-          const tActive = node.chain.isActive(node.chain.entry(tHash)!);
-          for (const id of confirmed) {
-            assert.equal(
-              node.mempool.has(id),
-              !tActive,
-              `${what}: ${id} is in the mempool iff T is not active`,
-            );
-          }
-          assert.equal(node.status().height, node.chain.height, what);
-        };
-        const before = store().writes;
-        if (k) store().failAt(k);
-        const failed = await node.submitBlock(s2).then(() => false, () => true);
-        store().heal();
-        assert.equal(failed, k > 0, `write ${k}`);
-        if (failed) {
-          consistent(`write ${k} of the reorg failed`);
-          for (const b of [s1, s2]) await node.submitBlock(b).catch(() => {}); // a peer sends them again
+  await withFailingNode(14, async (node, store, to) => {
+    const other = "bb".repeat(20);
+    /**
+     * One round: a payment confirmed by a new tip T; a branch of two blocks (paying someone else) on T's
+     * parent takes over, disconnecting T and connecting two, its k-th store write failing (none for 0).
+     * Returns the writes the reorg took.
+     */
+    const round = async (k: number): Promise<number> => {
+      const pay = await node.send(to, 1e6);
+      const t = nextBlock(node);
+      await node.submitBlock(t);
+      const tHash = blockHashSync(t.header), confirmed = t.txs.slice(1).map(txid);
+      assert.ok(confirmed.includes(pay.txid));
+      const s1 = blockOn(node, t.header.prevHash, node.chain.height, other);
+      const s2 = blockOn(node, blockHashSync(s1.header), node.chain.height + 1, other);
+      await node.submitBlock(s1); // equal work: a side block
+      const consistent = (what: string) => {
+        const tActive = node.chain.isActive(node.chain.entry(tHash)!);
+        for (const id of confirmed) {
+          assert.equal(
+            node.mempool.has(id),
+            !tActive,
+            `${what}: ${id} is in the mempool iff T is not active`,
+          );
         }
-        assert.equal(node.chain.tip.hash, blockHashSync(s2.header), `write ${k}: the longer branch wins`);
-        consistent(`write ${k}: the reorg done`);
-        // The reorg put T's payments back: dropped, so every round's T is the same size.
-        for (const id of confirmed) node.mempool.removeWithDescendants(id);
-        return store().writes - before;
+        assert.equal(node.status().height, node.chain.height, what);
       };
-      const total = await round(0);
-      assert.ok(total > 10, `the reorg took ${total} writes`);
-      const ks = [1, 2, 3, ...Array.from({ length: 8 }, (_, j) => Math.round(total * (j + 1) / 9)), total];
-      for (const k of ks) await round(k);
-    } finally {
-      await node.stop();
-    }
-  }, "peerchain-node-store-");
+      const before = store().writes;
+      if (k) store().failAt(k);
+      const failed = await node.submitBlock(s2).then(() => false, () => true);
+      store().heal();
+      assert.equal(failed, k > 0, `write ${k}`);
+      if (failed) {
+        consistent(`write ${k} of the reorg failed`);
+        for (const b of [s1, s2]) await node.submitBlock(b).catch(() => {}); // a peer sends them again
+      }
+      assert.equal(node.chain.tip.hash, blockHashSync(s2.header), `write ${k}: the longer branch wins`);
+      consistent(`write ${k}: the reorg done`);
+      // The reorg put T's payments back: dropped, so every round's T is the same size.
+      for (const id of confirmed) node.mempool.removeWithDescendants(id);
+      return store().writes - before;
+    };
+    const total = await round(0);
+    assert.ok(total > 10, `the reorg took ${total} writes`);
+    const ks = [1, 2, 3, ...Array.from({ length: 8 }, (_, j) => Math.round(total * (j + 1) / 9)), total];
+    for (const k of ks) await round(k);
+  });
 });

@@ -31,12 +31,18 @@ const snapshot = (chain: Chain) => ({
   coins: new Map(chain.coins()),
 });
 
+/** A ledger over a store at `path` with `n` blocks mined to a new key: the ledger, the key, the blocks, the tip. */
+async function minedLedger(path: string, n: number) {
+  const key = await newKey();
+  const a = newLedger({ path });
+  const blocks: Block[] = await mine(a.chain, a.mempool, key.pkh, n);
+  return { a, key, blocks, tip: a.chain.tip.hash };
+}
+
 Deno.test("a restart keeps tip, height, chainwork and coins, and mining goes on from there", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/chain.sqlite`;
-    const key = await newKey();
-    const a = newLedger({ path });
-    const base = await mine(a.chain, a.mempool, key.pkh, 11);
+    const { a, key, blocks: base } = await minedLedger(path, 11);
     const pay = await spend(key, [coinbaseOut(base[0])], [
       { amount: 20e8, pubKeyHash: key.pkh },
       { amount: 30e8 - 1000, pubKeyHash: key.pkh },
@@ -109,10 +115,7 @@ Deno.test("the lock holds across processes and a SIGKILLed holder frees it", asy
 Deno.test("a store of another network is refused with a StoreError and left as it was", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/chain.sqlite`;
-    const key = await newKey();
-    const a = newLedger({ path });
-    await mine(a.chain, a.mempool, key.pkh, 3);
-    const tip = a.chain.tip.hash;
+    const { a, tip } = await minedLedger(path, 3);
     a.store.close();
 
     const store = openStore(path);
@@ -213,10 +216,7 @@ Deno.test("a reorg after a restart disconnects with undo data read from disk", a
 Deno.test("start-up reads the index and coins but no block bodies or undo data", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/chain.sqlite`;
-    const key = await newKey();
-    const a = newLedger({ path });
-    const blocks: Block[] = await mine(a.chain, a.mempool, key.pkh, 2000);
-    const tip = a.chain.tip.hash;
+    const { a, blocks, tip } = await minedLedger(path, 2000);
     a.store.close();
 
     const store = openStore(path);
@@ -246,10 +246,7 @@ Deno.test("start-up reads the index and coins but no block bodies or undo data",
 Deno.test("a store write that fails part-way changes nothing: the coins it deleted are back, the tip is the old one", async () => {
   await withTempDir(async (dir) => {
     const path = `${dir}/chain.sqlite`;
-    const key = await newKey();
-    const a = newLedger({ path });
-    const [first] = await mine(a.chain, a.mempool, key.pkh, 2);
-    const tip = a.chain.tip.hash;
+    const { a, blocks: [first], tip } = await minedLedger(path, 2);
     const spent = `${txid(first.txs[0])}:0`;
     assert.ok(a.chain.getCoin(coinbaseOut(first)));
     // The deletion runs first; the insertion then breaks the NOT NULL constraint on the key hash.

@@ -13,17 +13,22 @@ import { Wallet, WalletError } from "../lib/wallet/wallet.ts";
 import { assertRefusal } from "./support/cli.ts";
 import { Cluster } from "./support/cluster.ts";
 import { startLocalNode } from "./support/local_node.ts";
+import { withTempDir } from "./support/temp_dir.ts";
 
 const FIXTURE = new URL("./fixtures/store-v0/", import.meta.url).pathname;
 const expected = JSON.parse(await Deno.readTextFile(`${FIXTURE}expected.json`));
 
-/** A copy of the fixture's data directory in a fresh temporary folder. */
-async function fixtureCopy(): Promise<{ root: string; dataDir: string }> {
-  const root = await Deno.makeTempDir({ prefix: "peerchain-upgrade-" });
-  const dataDir = `${root}/data`;
-  await Deno.mkdir(dataDir);
-  for (const f of ["chain.sqlite", "wallet.json"]) await Deno.copyFile(`${FIXTURE}${f}`, `${dataDir}/${f}`);
-  return { root, dataDir };
+/**
+ * Runs `fn` with a copy of the fixture's data directory (`dataDir`, inside the fresh temporary folder `root`)
+ * and removes the folder afterwards, also when `fn` fails.
+ */
+function withFixtureCopy(fn: (root: string, dataDir: string) => Promise<void>): Promise<void> {
+  return withTempDir(async (root) => {
+    const dataDir = `${root}/data`;
+    await Deno.mkdir(dataDir);
+    for (const f of ["chain.sqlite", "wallet.json"]) await Deno.copyFile(`${FIXTURE}${f}`, `${dataDir}/${f}`);
+    await fn(root, dataDir);
+  }, "peerchain-upgrade-");
 }
 
 function userVersion(path: string): number {
@@ -57,8 +62,7 @@ Deno.test("the fixture is the old format: no version and no height index", () =>
 });
 
 Deno.test("a store from before format versions opens migrated, with the same tip, blocks, coins and wallet", async () => {
-  const { root, dataDir } = await fixtureCopy();
-  try {
+  await withFixtureCopy(async (root, dataDir) => {
     const node = await startLocalNode(root, { dataDir });
     try {
       assert.equal(node.chain.height, expected.height);
@@ -100,28 +104,22 @@ Deno.test("a store from before format versions opens migrated, with the same tip
     ).all().map((r) => String((r as { detail: string }).detail));
     db.close();
     assert.deepEqual(plan, ["SCAN blocks USING INDEX blocks_by_height"], "start-up reads the index unsorted");
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a new store starts at the current format version", async () => {
-  const root = await Deno.makeTempDir({ prefix: "peerchain-upgrade-" });
-  try {
+  await withTempDir(async (root) => {
     openStore(`${root}/chain.sqlite`).close();
     assert.equal(userVersion(`${root}/chain.sqlite`), STORE_VERSION);
     // Reopening a current store writes nothing.
     const before = await Deno.readFile(`${root}/chain.sqlite`);
     openStore(`${root}/chain.sqlite`).close();
     assert.deepEqual(await Deno.readFile(`${root}/chain.sqlite`), before);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  }, "peerchain-upgrade-");
 });
 
 Deno.test("a migration that fails part-way changes nothing: the store keeps its old format and version", async () => {
-  const { root, dataDir } = await fixtureCopy();
-  try {
+  await withFixtureCopy(async (_root, dataDir) => {
     const path = `${dataDir}/chain.sqlite`;
     // A table with the name the migration gives its index makes the migration's step fail.
     const db = new DatabaseSync(path);
@@ -134,14 +132,11 @@ Deno.test("a migration that fails part-way changes nothing: the store keeps its 
     );
     assert.deepEqual(await snapshot(dataDir), before);
     assert.equal(userVersion(path), 0);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a store newer than this program is refused with a clear message and left untouched", async () => {
-  const { root, dataDir } = await fixtureCopy();
-  try {
+  await withFixtureCopy(async (root, dataDir) => {
     const path = `${dataDir}/chain.sqlite`;
     openStore(path).close();
     setUserVersion(path, STORE_VERSION + 1);
@@ -174,14 +169,11 @@ Deno.test("a store newer than this program is refused with a clear message and l
       await cluster.cleanup();
     }
     assert.deepEqual(await snapshot(dataDir), before);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a wallet newer than this program is refused before the old store is migrated", async () => {
-  const { root, dataDir } = await fixtureCopy();
-  try {
+  await withFixtureCopy(async (root, dataDir) => {
     const walletPath = `${dataDir}/wallet.json`;
     const file = JSON.parse(await Deno.readTextFile(walletPath));
     await Deno.writeTextFile(walletPath, JSON.stringify({ ...file, version: WALLET_FILE_VERSION + 1 }));
@@ -194,7 +186,5 @@ Deno.test("a wallet newer than this program is refused before the old store is m
     assert.equal(userVersion(`${dataDir}/chain.sqlite`), 0);
     // The wallet itself refuses the same way when opened alone.
     await assert.rejects(Wallet.open(walletPath, NETWORKS.regtest), WalletError);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });

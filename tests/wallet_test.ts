@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { fc } from "./support/test_deps.ts";
 import type { OwnedCoin } from "../lib/chain/coins.ts";
+import type { Chain } from "../lib/chain/chain.ts";
 import type { Mempool } from "../lib/chain/mempool.ts";
 import { isMature } from "../lib/chain/tx_rules.ts";
 import { COIN, formatAmount, MAX_MONEY } from "../lib/consensus/amount.ts";
@@ -318,10 +319,20 @@ async function assertPaymentOnChain(
   return inputs;
 }
 
-Deno.test("balance: coinbases split into confirmed and immature exactly at the maturity depth", async () => {
+/** Runs `fn` with a new in-memory wallet and a new ledger, closing the ledger's store afterwards, also on failure. */
+async function withWalletLedger(
+  fn: (w: Wallet, chain: Chain, mempool: Mempool) => Promise<void>,
+): Promise<void> {
   const { chain, mempool, store } = newLedger();
   try {
-    const w = await Wallet.createInMemory(params);
+    await fn(await Wallet.createInMemory(params), chain, mempool);
+  } finally {
+    store.close();
+  }
+}
+
+Deno.test("balance: coinbases split into confirmed and immature exactly at the maturity depth", async () => {
+  await withWalletLedger(async (w, chain, mempool) => {
     for (let t = 1; t <= 12; t++) {
       await mine(chain, mempool, w.pubKeyHash);
       const mature = Math.max(0, t + 1 - params.coinbaseMaturity); // heights h with t + 1 − h ≥ maturity
@@ -330,9 +341,7 @@ Deno.test("balance: coinbases split into confirmed and immature exactly at the m
     }
     assert.deepEqual(w.balance(walletViewOf(chain, mempool)), balance(3 * SUBSIDY, 9 * SUBSIDY, 0));
     assert.ok(w.spendable(walletViewOf(chain, mempool)).every((c) => c.coin.height <= 3));
-  } finally {
-    store.close();
-  }
+  });
 });
 
 Deno.test("payments from keys read back from disk are accepted; change is spendable before it confirms", async () => {
@@ -387,9 +396,7 @@ Deno.test("payments from keys read back from disk are accepted; change is spenda
 });
 
 Deno.test("inputs of several keys are each signed by their own key and accepted", async () => {
-  const { chain, mempool, store } = newLedger();
-  try {
-    const w = await Wallet.createInMemory(params);
+  await withWalletLedger(async (w, chain, mempool) => {
     const second = w.parseAddress(await w.newAddress());
     for (let h = 1; h <= 12; h++) await mine(chain, mempool, h % 2 ? w.pubKeyHash : second);
     const view = walletViewOf(chain, mempool), bob = await newKey();
@@ -401,15 +408,11 @@ Deno.test("inputs of several keys are each signed by their own key and accepted"
       new Set([w.pubKeyHash, second]),
     );
     await mempool.accept(p.tx);
-  } finally {
-    store.close();
-  }
+  });
 });
 
 Deno.test("insufficient funds: refused with both amounts; the whole balance less its fee is payable", async () => {
-  const { chain, mempool, store } = newLedger();
-  try {
-    const w = await Wallet.createInMemory(params);
+  await withWalletLedger(async (w, chain, mempool) => {
     await mine(chain, mempool, w.pubKeyHash, 12);
     const view = walletViewOf(chain, mempool), to = encodeAddress((await newKey()).pkh, "pcrt");
     for (const amount of [3 * SUBSIDY, 3 * SUBSIDY + 1, 151 * COIN, MAX_MONEY]) {
@@ -431,15 +434,11 @@ Deno.test("insufficient funds: refused with both amounts; the whole balance less
     assert.equal(p.tx.outputs.length, 1);
     await mempool.accept(p.tx);
     assert.deepEqual(w.balance(walletViewOf(chain, mempool)), balance(0, 9 * SUBSIDY, 0));
-  } finally {
-    store.close();
-  }
+  });
 });
 
 Deno.test("immature coinbases are never spent, even when they alone could pay", async () => {
-  const { chain, mempool, store } = newLedger();
-  try {
-    const w = await Wallet.createInMemory(params);
+  await withWalletLedger(async (w, chain, mempool) => {
     const to = encodeAddress((await newKey()).pkh, "pcrt");
     await mine(chain, mempool, w.pubKeyHash, params.coinbaseMaturity - 1);
     const e = await w.createTransaction(walletViewOf(chain, mempool), to, COIN).catch((e) => e);
@@ -460,15 +459,11 @@ Deno.test("immature coinbases are never spent, even when they alone could pay", 
     const p2 = await w.createTransaction(walletViewOf(chain, mempool), to, change - 10_000);
     assert.deepEqual(p2.tx.inputs.map((i) => i.prevout), [{ txid: txid(p.tx), index: 1 }]);
     await mempool.accept(p2.tx);
-  } finally {
-    store.close();
-  }
+  });
 });
 
 Deno.test("bad amounts and fee rates are WalletErrors, bad addresses AddressErrors, even with funds", async () => {
-  const { chain, mempool, store } = newLedger();
-  try {
-    const w = await Wallet.createInMemory(params);
+  await withWalletLedger(async (w, chain, mempool) => {
     await mine(chain, mempool, w.pubKeyHash, 12);
     const view = walletViewOf(chain, mempool), to = encodeAddress((await newKey()).pkh, "pcrt");
     const bad = [
@@ -507,15 +502,11 @@ Deno.test("bad amounts and fee rates are WalletErrors, bad addresses AddressErro
     const p = await w.createTransaction(view, to, COIN, { feeRate: 25 });
     assert.equal(p.fee, 25 * txSize(p.tx));
     await mempool.accept(p.tx);
-  } finally {
-    store.close();
-  }
+  });
 });
 
 Deno.test("change: a remainder too small to pay for its output goes to the fee, one unit more makes change", async () => {
-  const { chain, mempool, store } = newLedger();
-  try {
-    const w = await Wallet.createInMemory(params);
+  await withWalletLedger(async (w, chain, mempool) => {
     await mine(chain, mempool, w.pubKeyHash, 12);
     const view = walletViewOf(chain, mempool), bob = await newKey(), to = encodeAddress(bob.pkh, "pcrt");
     const oneOut = DEFAULT_FEE_RATE * (4 + 1 + 132 + 1 + 28 + 4), twoOut = oneOut + DEFAULT_FEE_RATE * 28;
@@ -536,7 +527,5 @@ Deno.test("change: a remainder too small to pay for its output goes to the fee, 
     assert.equal(p.tx.inputs.length, 2);
     await assertPaymentOnChain(w, mempool, view, p, bob.pkh, SUBSIDY - oneOut + 1);
     await mempool.accept(p.tx);
-  } finally {
-    store.close();
-  }
+  });
 });

@@ -415,7 +415,7 @@ export class BoundedServer {
         ? host
         : "localhost";
       const body = req.bodyBytes > 0 && req.method !== "GET" && req.method !== "HEAD"
-        ? concat(req.body)
+        ? concatBytes(req.body)
         : null;
       request = new Request(`http://${base}${req.url}`, { method: req.method, headers: req.headers, body });
     } catch (e) {
@@ -453,7 +453,7 @@ export class BoundedServer {
     head += `content-length: ${body.length}\r\n${keep ? "" : "connection: close\r\n"}\r\n`;
     const headBytes = enc.encode(head);
     if (req.method === "HEAD") await this.#write(c, headBytes);
-    else await this.#write(c, concat([headBytes, body]));
+    else await this.#write(c, concatBytes([headBytes, body]));
     return keep;
   }
 
@@ -497,7 +497,7 @@ export class BoundedServer {
 function plain(status: number, message: string, headers: Record<string, string> = {}): Uint8Array {
   const body = enc.encode(message + "\n");
   const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join("");
-  return concat([
+  return concatBytes([
     enc.encode(
       `HTTP/1.1 ${status} ${REASONS[status] ?? ""}\r\n${extra}content-type: text/plain; charset=utf-8\r\n` +
         `content-length: ${body.length}\r\nconnection: close\r\n\r\n`,
@@ -506,7 +506,8 @@ function plain(status: number, message: string, headers: Record<string, string> 
   ]);
 }
 
-function concat(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
+/** The bytes of `parts`, one after another, in one new array (a response's head and body, a body's chunks). */
+export function concatBytes(parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let at = 0;
   for (const p of parts) {

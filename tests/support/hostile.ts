@@ -12,6 +12,7 @@ import { encodeTransaction, type Transaction } from "../../lib/primitives/transa
 import { solveSync } from "../../lib/mining/template.ts";
 import { encodeFrame } from "../../lib/net/frame.ts";
 import { waitFor, type WaitOptions } from "./wait.ts";
+import { concatBytes } from "../../lib/http/bounded_server.ts";
 import { PROTOCOL_VERSION } from "../../lib/net/messages.ts";
 import { freshNonce, generateIdentity, type NodeIdentity, proofMessage } from "../../lib/net/identity.ts";
 
@@ -19,13 +20,7 @@ const REGTEST = NETWORKS.regtest;
 
 /** The bytes of `parts`, one after another: frames and pieces of frames, as a socket writes them. */
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** A frame around arbitrary body bytes, with a correct length prefix (the body need not be JSON). */
