@@ -34,6 +34,27 @@ Deno.test("a frozen primary is swapped with the backup that still answers, well 
   assert.ok(peer.net!.superpeers.some((s) => s.listen === primary.listen), "the frozen one stays, as backup");
 });
 
+Deno.test("a swap waits for the backup to answer now: a backup that froze just after the primary is not made primary", async () => {
+  for (const seed of [5, 6, 7, 8, 9]) {
+    const w = await settled(16, seed);
+    const peer = peersWithTwo(w)[0];
+    assert.ok(peer, `seed ${seed}: a Peer holding two SuperPeers`);
+    const primary = w.live().find((n) => n.listen === peer.net!.hub!.listen)!;
+    const backup = w.live().find((n) =>
+      n.listen !== primary.listen &&
+      n.listen === peer.net!.superpeers.find((s) => s.listen !== primary.listen)?.listen
+    )!;
+    assert.ok(backup, `seed ${seed}: the backup is a node of the world`);
+    // The primary freezes, and the backup a moment later: when the primary has been silent long enough, a
+    // frame heard from the backup is still recent, though the backup answers nothing any more.
+    w.freeze(primary);
+    await w.clock.advance(200);
+    w.freeze(backup);
+    const wrong = await w.clock.until(() => peer.net!.hub?.listen === backup.listen, 3_000);
+    assert.ok(!wrong, `seed ${seed}: the Peer made its frozen backup its primary`);
+  }
+});
+
 Deno.test("busy honest SuperPeers are never swapped or replaced: a block every second for a minute", async () => {
   const w = await settled(16, 6);
   const hubs = new Map(w.live().map((n) => [n, n.net!.hub?.listen]));

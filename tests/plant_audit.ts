@@ -974,6 +974,14 @@ export const PLANTS: Plant[] = [
     tests: ["tests/net_overlay_rules_test.ts", "tests/net_delivery_test.ts"],
   },
   {
+    id: "swap-confirmed",
+    rule: "a frozen primary swaps only once the backup answered a ping sent after the judgement",
+    file: "lib/net/delivery.ts",
+    from: '    if (verdict === "swap") return this.#confirmSwap(p.backup, now);\n',
+    to: '    if (verdict === "swap") return "swap";\n',
+    tests: ["tests/net_delivery_test.ts"],
+  },
+  {
     id: "stale-tip-check",
     rule: "a Peer with no new block for STALE_TIP_MS tries another SuperPeer of its own book",
     file: "lib/net/delivery.ts",

@@ -42,6 +42,8 @@ export class DeliveryWatch {
   /** When this node last accepted a new block (or started), and last ran the stale-tip check. */
   #lastNewBlock: number;
   #lastStaleTry = -Infinity;
+  /** The ping that must be answered before a swap: to which backup, when, and what it had received then. */
+  #swapProbe?: { link: Link; at: number; received: number };
 
   /** A watch for the Peer behind `hooks`. */
   constructor(hooks: DeliveryHooks) {
@@ -99,7 +101,28 @@ export class DeliveryWatch {
     };
     const primary = view(p.primary);
     if (!p.backup) return "keep";
-    return judgeSuperPeers(primary, view(p.backup));
+    const verdict = judgeSuperPeers(primary, view(p.backup));
+    if (verdict === "swap") return this.#confirmSwap(p.backup, now);
+    this.#swapProbe = undefined;
+    return verdict;
+  }
+
+  /**
+   * A swap goes ahead only once the backup has answered a ping sent after the primary was judged frozen: a
+   * frame heard from it shortly before proves nothing of now (it may have frozen since, or this node may have
+   * stalled with both answers still unread). So the first "swap" pings the backup and waits; the backup's
+   * answer within `PROBE_AFTER_MS` confirms it, silence withdraws it (the ping deadline will tell).
+   */
+  #confirmSwap(backup: Link, now: number): SuperPeerVerdict {
+    const probe = this.#swapProbe;
+    if (probe?.link === backup && now - probe.at <= PROBE_AFTER_MS) {
+      if (backup.conn.received === probe.received) return "keep";
+      this.#swapProbe = undefined;
+      return "swap";
+    }
+    this.#swapProbe = { link: backup, at: now, received: backup.conn.received };
+    backup.conn.send({ type: "ping", nonce: Math.floor(this.#h.random() * 2 ** 32) });
+    return "keep";
   }
 
   /**
