@@ -1726,6 +1726,15 @@ export const PLANTS: Plant[] = [
     tests: WIRING_TESTS,
   },
   {
+    id: "backup-entered-dead-addr",
+    rule:
+      "a Peer seeking a backup takes a directory entry at an own-book address asked while nothing answered there",
+    file: "lib/net/joining.ts",
+    from: "...[...this.#deadAddrs.keys()].filter((a) => !entered.has(a)),",
+    to: "...this.#deadAddrs.keys(),",
+    tests: WIRING_TESTS,
+  },
+  {
     id: "wired-peer-view-newer",
     rule: "directory: a Peer's view of two SuperPeers' copies of an entry keeps the newer",
     file: "lib/net/network.ts",

@@ -238,14 +238,21 @@ export class Joining {
         // Chosen here by `chooseSecond` (which weighed the hosts), not named in another node's answer.
         const chosen = !addr;
         if (!addr) {
+          // An address of its own book asked lately is not asked again, unless nothing answered there then and a
+          // directory entry names it now (a SuperPeer that came up since: a candidate like any other).
+          const dir = this.#h.directory();
+          const entered = new Set(
+            dir.filter((e) => !this.#h.book.wasGreeted(e.listen)).map((e) =>
+              normalizeAddress(e.listen) ?? e.listen
+            ),
+          );
           const exclude = new Set([
             primary.nodeId,
             ...this.#dead.keys(),
-            ...[primary.listen, this.#h.advertise(), ...this.#deadAddrs.keys()].map((a) =>
-              normalizeAddress(a) ?? a
-            ),
+            ...[primary.listen, this.#h.advertise()].map((a) => normalizeAddress(a) ?? a),
+            ...[...this.#deadAddrs.keys()].filter((a) => !entered.has(a)),
           ]);
-          const pick = chooseSecond(this.#h.directory(), exclude, this.#h.random, {
+          const pick = chooseSecond(dir, exclude, this.#h.random, {
             greeted: (a) => this.#h.book.wasGreeted(a),
             served: (a) => this.#h.book.wasServed(a),
             primaryHost: r.primary.conn.remote.hostname,
