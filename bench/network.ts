@@ -55,6 +55,11 @@ function stamp(line: string): number {
   return Date.parse(line.slice(0, line.indexOf(" ")));
 }
 
+/** Waits (at most a minute) until every node of `nodes` logged a line matching `re` at or after `after`. */
+function waitForLines(nodes: TestNode[], re: RegExp, after: number, what: string): Promise<void> {
+  return waitFor(() => nodes.every((n) => logTime(n, re, after) !== undefined), 60_000, what);
+}
+
 /** The time of the first log line of `node` matching `re` (at or after `after` ms), or undefined. */
 function logTime(node: TestNode, re: RegExp, after = 0): number | undefined {
   for (const line of node.log) {
@@ -423,13 +428,15 @@ export async function failoverBackup(
       if (mode.signal === "SIGSTOP") {
         // Another SuperPeer made primary: swapped on evidence, or the frozen one found dead at its deadline.
         const moved = new RegExp(`superpeer-linked (?!${esc} )\\S+ primary|superpeer-lost ${esc} primary`);
-        await waitFor(
-          () => orphans.every((n) => logTime(n, moved, killedAt) !== undefined),
-          60_000,
+        await waitForLines(
+          orphans,
+          moved,
+          killedAt,
           "every Peer of the frozen SuperPeer to make another its primary",
-        ).catch(async (e) => {
-          throw new Error(`round ${k + 1}: ${e.message}\n${await describeNodes(cluster.alive, 20)}`);
-        });
+        )
+          .catch(async (e) => {
+            throw new Error(`round ${k + 1}: ${e.message}\n${await describeNodes(cluster.alive, 20)}`);
+          });
         for (const n of orphans) {
           out.push({ primaryMs: logTime(n, moved, killedAt)! - killedAt, secondMs: 0 });
         }
@@ -437,13 +444,15 @@ export async function failoverBackup(
         continue;
       }
       const whole = /superpeer-linked \S+ backup|promoted to SuperPeer/;
-      await waitFor(
-        () => orphans.every((n) => logTime(n, whole, killedAt) !== undefined),
-        60_000,
+      await waitForLines(
+        orphans,
+        whole,
+        killedAt,
         "every orphaned Peer to link a new second SuperPeer (or become one)",
-      ).catch(async (e) => {
-        throw new Error(`round ${k + 1}: ${e.message}\n${await describeNodes(cluster.alive, 20)}`);
-      });
+      )
+        .catch(async (e) => {
+          throw new Error(`round ${k + 1}: ${e.message}\n${await describeNodes(cluster.alive, 20)}`);
+        });
       for (const n of orphans) {
         out.push({
           primaryMs: logTime(n, new RegExp(`superpeer-lost ${esc} primary`), killedAt)! - killedAt,

@@ -31,6 +31,7 @@ import { blockHashSync } from "../lib/primitives/header.ts";
 import { encodeTransaction, type Transaction, txid, wtxid } from "../lib/primitives/transaction.ts";
 import { makeBlock, spend } from "./support/ledger.ts";
 import { COIN_AMOUNT, FAN_OUT, type FundedLedger, fundedLedger } from "./support/rules.ts";
+import { recordingLink } from "./support/recording_link.ts";
 
 /** The node's port over a test ledger: the same compact side (`compactLedger`), a plain receive. */
 function portOf(chain: Chain, mempool: Mempool): LedgerPort {
@@ -69,21 +70,6 @@ function portOf(chain: Chain, mempool: Mempool): LedgerPort {
   };
 }
 
-/** A link whose sent messages are kept (as they would be read: through JSON and the parser). */
-function link(name: string): Link & { sent: Message[] } {
-  const sent: Message[] = [];
-  return {
-    sent,
-    inbound: false,
-    openedAt: 0,
-    hello: { nodeId: name } as HelloMessage,
-    conn: {
-      send: (m: Message) => sent.push(parseMessage(JSON.parse(JSON.stringify(m)))) > 0,
-      isClosed: false,
-    } as unknown as Link["conn"],
-  };
-}
-
 /** Two relays over two ledgers, linked: `a` sends on `ab` (read by `b` from `ba`) and back. */
 interface Pair {
   a: FundedLedger;
@@ -108,7 +94,7 @@ async function pair(): Promise<Pair> {
   const rb = new Relay(portOf(b.chain, b.mempool), {
     misbehaved: (l, _s, why) => scored.push(`${l.hello?.nodeId}:${why}`),
   });
-  return { a, b, ra, rb, ab: link("a"), ba: link("b"), scored, trace: [], crossed: [] };
+  return { a, b, ra, rb, ab: recordingLink("a"), ba: recordingLink("b"), scored, trace: [], crossed: [] };
 }
 
 /** Delivers what the two sides sent each other until neither has more. */
@@ -227,7 +213,7 @@ Deno.test("compact relay: a hostile sender's garbage, forged coinbase, unasked a
   for (const tx of txs.slice(0, 2)) await p.b.mempool.accept(tx);
   const block = await mineOnA(p, txs);
   const hash = blockHashSync(block.header);
-  const h = link("h");
+  const h = recordingLink("h");
   const fromH = async (m: Message) =>
     await p.rb.handle(h, parseMessage(JSON.parse(JSON.stringify(m))), () => []);
 
@@ -288,7 +274,7 @@ Deno.test("compact relay: a protocol-2 Peer (it knows no cmpctblock) gets the bl
   const p = await pair();
   const txs = await payments(p.a, 2);
   const block = await mineOnA(p, txs);
-  const legacy = link("old");
+  const legacy = recordingLink("old");
   (legacy as { hello: HelloMessage }).hello = {
     nodeId: "old",
     protocol: LEGACY_PROTOCOL_VERSION,

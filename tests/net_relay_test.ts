@@ -5,23 +5,11 @@
 import assert from "node:assert/strict";
 import { fromHex, toHex } from "../lib/crypto/hex.ts";
 import type { LedgerPort, Verdict } from "../lib/net/ledger_port.ts";
-import type { Link } from "../lib/net/link.ts";
-import type { HelloMessage, Message } from "../lib/net/messages.ts";
+import type { HelloMessage } from "../lib/net/messages.ts";
 import { Relay } from "../lib/net/relay.ts";
 import { encodeTransaction, type Transaction, txid } from "../lib/primitives/transaction.ts";
 import { idOf } from "../lib/node/compact.ts";
-
-/** A link that records what is sent on it. */
-function fakeLink(name: string): Link & { sent: Message[] } {
-  const sent: Message[] = [];
-  return {
-    sent,
-    inbound: false,
-    openedAt: 0,
-    hello: { nodeId: name } as HelloMessage,
-    conn: { send: (m: Message) => sent.push(m) > 0, isClosed: false } as unknown as Link["conn"],
-  };
-}
+import { recordingLink } from "./support/recording_link.ts";
 
 /** A ledger at height 0 whose peers are ahead; it records the transactions it was asked to judge. */
 function fakeLedger(): LedgerPort & { judged: string[]; pool: Set<string> } {
@@ -65,7 +53,7 @@ const BLOCK_HEX = "00".repeat(81);
 Deno.test("relay: a node that is behind follows one link's hashes at a time, however many offer blocks", async () => {
   const ledger = fakeLedger();
   const relay = new Relay(ledger, { misbehaved: () => {} });
-  const [a, b] = [fakeLink("a"), fakeLink("b")];
+  const [a, b] = [recordingLink("a"), recordingLink("b")];
   relay.afterHandshake(a, aheadHello);
   relay.afterHandshake(b, aheadHello);
   await relay.handle(b, { type: "block", data: "00" }, () => []); // an orphan from b during a's download
@@ -81,7 +69,7 @@ const BLOCKS_HEX = [BLOCK_HEX, "01" + "00".repeat(80)];
 Deno.test("relay: transactions offered or pushed during a download are fetched after it, not judged half-synced", async () => {
   const ledger = fakeLedger();
   const relay = new Relay(ledger, { misbehaved: () => {} });
-  const sp = fakeLink("sp");
+  const sp = recordingLink("sp");
   relay.afterHandshake(sp, aheadHello); // behind: the download starts
   const ids = BLOCKS_HEX.map((h) => idOf("block", fromHex(h))!);
   await relay.handle(sp, { type: "hashes", ids }, () => []);
@@ -104,7 +92,7 @@ Deno.test("relay: transactions offered or pushed during a download are fetched a
 Deno.test("relay: a hello that claims more work holds back no payment until blocks actually come", async () => {
   const ledger = fakeLedger();
   const relay = new Relay(ledger, { misbehaved: () => {} });
-  const liar = fakeLink("liar"), honest = fakeLink("honest");
+  const liar = recordingLink("liar"), honest = recordingLink("honest");
   relay.afterHandshake(liar, aheadHello); // it says it is ahead, then never answers our getblocks
   await relay.handle(honest, { type: "tx", data: toHex(encodeTransaction(tx(7))) }, () => []);
   assert.equal(ledger.judged.length, 1, "the payment is judged at once");

@@ -9,16 +9,11 @@ import { toHex } from "../lib/crypto/hex.ts";
 import { SYNC_LIE_SCORE, SYNC_PER_LINK, SYNC_SLOW_MS, SYNC_WINDOW } from "../lib/net/block_sync.ts";
 import type { LedgerPort, Verdict } from "../lib/net/ledger_port.ts";
 import type { Link } from "../lib/net/link.ts";
-import {
-  type HelloMessage,
-  LEGACY_PROTOCOL_VERSION,
-  MAX_HASHES,
-  type Message,
-  parseMessage,
-} from "../lib/net/messages.ts";
+import { type HelloMessage, LEGACY_PROTOCOL_VERSION, MAX_HASHES } from "../lib/net/messages.ts";
 import { Relay } from "../lib/net/relay.ts";
 import { idOf } from "../lib/node/compact.ts";
 import { encodeHeader } from "../lib/primitives/header.ts";
+import { recordingLink } from "./support/recording_link.ts";
 
 const GENESIS = "00".repeat(32);
 
@@ -81,17 +76,8 @@ type Behaviour = "honest" | "notfound" | "bad-bodies" | "silent";
 
 /** A scripted link serving `blocks` as `behaviour` says; it answers the lead's gethashes with `ids`. */
 function source(name: string, behaviour: Behaviour) {
-  const sent: Message[] = [];
-  const link = {
-    inbound: false,
-    openedAt: 0,
-    hello: { nodeId: name } as HelloMessage,
-    conn: {
-      send: (m: Message) => sent.push(parseMessage(JSON.parse(JSON.stringify(m)))) > 0,
-      isClosed: false,
-    },
-  } as unknown as Link;
-  return { name, link, sent, behaviour, asked: [] as string[] };
+  const link = recordingLink(name);
+  return { name, link: link as Link, sent: link.sent, behaviour, asked: [] as string[] };
 }
 type Source = ReturnType<typeof source>;
 
