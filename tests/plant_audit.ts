@@ -1042,9 +1042,13 @@ export const PLANTS: Plant[] = [
     id: "entry-budget",
     rule: "a link's directory entries are checked within its budget; the surplus is dropped unread",
     file: "lib/net/gossip.ts",
-    from: "      if (!budget.take(now)) {",
-    to: "      if (false) {",
-    tests: ["tests/net_flood_failover_test.ts"],
+    from: "    const n = b.charge(items, now);\n",
+    to: "    const n = items.length;\n",
+    tests: [
+      "tests/net_flood_failover_test.ts",
+      "tests/net_dir_gossip_test.ts",
+      "tests/net_sim_sybil_test.ts",
+    ],
   },
   {
     id: "mesh-evictable",
@@ -1607,8 +1611,10 @@ export const PLANTS: Plant[] = [
     id: "wired-backup-excludes-primary",
     rule: "a Peer's second SuperPeer is never its primary",
     file: "lib/net/joining.ts",
-    from: "const exclude = new Set([primary.nodeId, ...this.#dead.keys()]);",
-    to: "const exclude = new Set([...this.#dead.keys()]);",
+    // The primary is left out by id and by address (and chooseSecond avoids its host): the plant drops both.
+    from:
+      "            primary.nodeId,\n            ...this.#dead.keys(),\n            ...[primary.listen, this.#h.advertise()]",
+    to: "            ...this.#dead.keys(),\n            ...[this.#h.advertise()]",
     tests: WIRING_TESTS,
   },
   {
@@ -1773,8 +1779,8 @@ export const PLANTS: Plant[] = [
     id: "relay-compact-push",
     rule: "compact relay: a block is pushed compact",
     file: "lib/net/relay.ts",
-    from: "const msg = this.#compact.message(bytes) ?? ",
-    to: "const msg = ",
+    from: "const compact = targets.some((t) => !isLegacy(t)) ? this.#compact.message(bytes) : undefined;",
+    to: "const compact = targets.some(() => false) ? this.#compact.message(bytes) : undefined;",
     tests: RELAY_TESTS,
   },
   {
