@@ -89,6 +89,22 @@ Deno.test("relay: transactions offered or pushed during a download are fetched a
   assert.equal(ledger.judged.length, 1);
 });
 
+Deno.test("relay: once the lead names blocks we lack, payments wait for them (a mempool of children is not judged before its parents' blocks)", async () => {
+  const ledger = fakeLedger();
+  const relay = new Relay(ledger, { misbehaved: () => {} });
+  const sp = recordingLink("sp");
+  relay.afterHandshake(sp, aheadHello);
+  const ids = BLOCKS_HEX.map((h) => idOf("block", fromHex(h))!);
+  await relay.handle(sp, { type: "hashes", ids }, () => []); // named: no block has come yet
+  const t1 = tx(1);
+  await relay.handle(sp, { type: "tx", data: toHex(encodeTransaction(t1)) }, () => []);
+  assert.deepEqual(ledger.judged, [], "a payment is not judged before the blocks it may spend");
+  for (const h of BLOCKS_HEX) await relay.handle(sp, { type: "block", data: h }, () => []);
+  const asked = sp.sent.filter((m) => m.type === "getdata" && m.kind === "tx")
+    .flatMap((m) => m.type === "getdata" ? m.ids : []);
+  assert.deepEqual(asked, [txid(t1)], "asked again once the download is over");
+});
+
 Deno.test("relay: a hello that claims more work holds back no payment until blocks actually come", async () => {
   const ledger = fakeLedger();
   const relay = new Relay(ledger, { misbehaved: () => {} });

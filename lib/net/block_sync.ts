@@ -68,6 +68,8 @@ export class BlockSync {
   #dropped = new Set<Link>();
   #draining = false;
   #progressed = false;
+  /** The lead's answer named blocks we lack (evidence of a download, not a claim). */
+  #named = false;
   /** A link that announced blocks we lack while another sync ran: synced from next. */
   #again?: Link;
 
@@ -81,9 +83,14 @@ export class BlockSync {
     return this.#lead !== undefined;
   }
 
-  /** True once this download connected (or stored) a block: transactions wait for its end from then on. */
+  /**
+   * True once this download connected (or stored) a block, or its lead answered naming blocks we lack:
+   * transactions wait for its end from then on (their inputs may be in those blocks; judged now, a pool of
+   * payments would overflow the orphan pool and be lost). A hello that only claims more work holds back
+   * nothing: a lead that never answers is dropped after `SYNC_SLOW_MS`.
+   */
   get progressed(): boolean {
-    return this.active && this.#progressed;
+    return this.active && (this.#progressed || this.#named);
   }
 
   /** What the window holds: blocks in flight, arrived, and their bytes (for tests and bounds). */
@@ -115,6 +122,7 @@ export class BlockSync {
     this.#dropped.clear();
     this.#lead = link;
     this.#progressed = false;
+    this.#named = false;
     this.#askHashes(this.#ledger.locator().slice(0, MAX_LOCATOR));
   }
 
@@ -132,6 +140,7 @@ export class BlockSync {
     const wanted = new Set(this.#want);
     const fresh = ids.filter((id) => !wanted.has(id) && !this.#ledger.has("block", id));
     this.#want.push(...fresh);
+    if (fresh.length) this.#named = true;
     // A full answer may have more after it; an answer of blocks we all hold, or none, is the end.
     this.#moreAfter = ids.length === MAX_HASHES && fresh.length ? ids[ids.length - 1] : undefined;
     this.#fill();
