@@ -1784,6 +1784,15 @@ export const PLANTS: Plant[] = [
     tests: RELAY_TESTS,
   },
   {
+    id: "sync-named-defers",
+    rule:
+      "payments wait for a download once its lead named blocks we lack (not before any block connected only)",
+    file: "lib/net/block_sync.ts",
+    from: "    if (fresh.length) this.#named = true;\n",
+    to: "",
+    tests: ["tests/net_relay_test.ts", ...RELAY_TESTS],
+  },
+  {
     id: "sync-window",
     rule: "pipelined sync: no more than SYNC_WINDOW blocks are asked ahead",
     file: "lib/net/block_sync.ts",
