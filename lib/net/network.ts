@@ -11,7 +11,9 @@
  * itself: roles in hellos only choose what to ask, the tracker lists only SuperPeers this node greeted, and
  * two SuperPeers that meet simply link up. The network moves blocks and transactions and asks the ledger
  * (a `LedgerPort`) what they are worth; it never decides consensus. The rules themselves are plain
- * functions in `overlay.ts`; this class keeps the state and does the talking.
+ * functions in `overlay.ts`. This class keeps the state (links, their states, the role), makes the role
+ * changes and dispatches messages; the parts that carry the overlay (`joining.ts`, `superpeer.ts`,
+ * `peer_side.ts`, `handshake.ts`, `gossip.ts`, `relay.ts`) are wired to it in `wiring.ts`.
  * @module
  */
 import { AddressBook, type TrackerLead } from "./address_book.ts";
@@ -20,20 +22,19 @@ import {
   JITTER_SHARE,
   MESH_CHECK_DELAY_MS,
   MESH_TICK_MS,
-  type NetworkConfig,
   type NetworkTimings,
   resolveNetworkConfig,
   WATCH_TICK_MS,
 } from "./config.ts";
 import { Directory } from "./directory.ts";
-import { DirectoryGossip } from "./gossip.ts";
-import { Joining } from "./joining.ts";
-import { Handshake } from "./handshake.ts";
-import { SuperPeerDuties } from "./superpeer.ts";
+import type { DirectoryGossip } from "./gossip.ts";
+import type { Joining } from "./joining.ts";
+import type { Handshake } from "./handshake.ts";
+import type { SuperPeerDuties } from "./superpeer.ts";
 import { entryOf, type LinkState, type RoleState } from "./link_state.ts";
 import type { Discover } from "./discovery.ts";
 import type { LedgerPort } from "./ledger_port.ts";
-import { type Link, LinkSet } from "./link.ts";
+import type { Link, LinkSet } from "./link.ts";
 import {
   formatHostPort,
   type HostPort,
@@ -43,13 +44,14 @@ import {
   type SuperPeerEntry,
 } from "./messages.ts";
 import { isLoopback } from "./overlay.ts";
-import { PeerSide } from "./peer_side.ts";
-import { Relay } from "./relay.ts";
+import type { PeerSide } from "./peer_side.ts";
+import type { Relay } from "./relay.ts";
 import type { TrackerFile } from "./tracker.ts";
 import { type Clock, every, type Listener, systemClock, tcpTransport, type Transport } from "./transport.ts";
 import { normalizeAddress } from "./address_book.ts";
-import { ed25519Check, type NodeIdentity, removalMessage, type SignatureCheck } from "./identity.ts";
-import { fromHex, toHex } from "../crypto/hex.ts";
+import { type NodeIdentity, removalMessage, type SignatureCheck } from "./identity.ts";
+import { type ResolvedOptions, wireNetwork } from "./wiring.ts";
+import { toHex } from "../crypto/hex.ts";
 
 /** A node's role in the overlay. */
 export type Role = "peer" | "superpeer";
@@ -114,9 +116,6 @@ export interface NetworkOptions extends Partial<NetworkTimings> {
   discover?: Discover;
 }
 
-/** `NetworkOptions` once resolved: the timings and the capacity always set (`NetworkConfig`). */
-type ResolvedOptions = Omit<NetworkOptions, keyof NetworkTimings | "maxPeers"> & NetworkConfig;
-
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
 export class Network {
   /** This node's id, as sent in `hello` and proven there: its public key. */
@@ -127,26 +126,22 @@ export class Network {
   #random: () => number;
   #transport: Transport;
   #ledger: LedgerPort;
-  #links: LinkSet;
   #state = new Map<Link, LinkState>();
-  #relay: Relay;
   #bans: BanList;
   #book: AddressBook;
-  /** The directory a SuperPeer keeps and gossips, and the gossip of its changes. */
-  #gossip: DirectoryGossip;
   #listener?: Listener;
   #advertise = "";
   #role: RoleState = { kind: "joining" };
   #stopping = false;
-  /** Joining, the second SuperPeer, failover. */
-  #joiner: Joining;
-  /** A SuperPeer's duties: admitting, the mesh, publishing. */
-  #sp: SuperPeerDuties;
-  /** Hellos, inbound sockets, asking. */
-  #handshake: Handshake;
   #timers: (() => void)[] = [];
-  /** A Peer's dealings with its SuperPeers: primary and backup, rosters, the watch, losing one. */
+  /** The parts that carry the overlay, wired to this network by `wireNetwork` (what each does: `NetworkParts`). */
+  #links: LinkSet;
+  #relay: Relay;
+  #gossip: DirectoryGossip;
+  #joiner: Joining;
+  #sp: SuperPeerDuties;
   #peer: PeerSide;
+  #handshake: Handshake;
 
   /**
    * A network for `ledger`; nothing happens until `start()`.
@@ -161,136 +156,38 @@ export class Network {
     this.#transport = opts.transport ?? tcpTransport;
     this.#bans = opts.bans ?? new BanList();
     this.#book = new AddressBook(opts.tracker, this.#clock);
-    this.#links = new LinkSet({
-      pingIntervalMs: this.#opts.pingIntervalMs,
-      deadAfterMs: this.#opts.deadAfterMs,
+    const parts = wireNetwork({
+      nodeId: this.nodeId,
+      opts: this.#opts,
+      clock: this.#clock,
+      random: this.#random,
       transport: this.#transport,
-      clock: this.#clock,
-      random: this.#random,
-      onMessage: (link, msg) => this.#onMessage(link, msg),
-      onMisbehaviour: (link, score, reason) => this.#misbehaved(link, score, reason),
-      onClose: (link) => this.#onClose(link),
-      myHello: () => this.#handshake.hello(),
-      checkHello: (hello) => this.#handshake.checkHello(hello),
-      identity: opts.identity,
-      checkSignature: opts.checkSignature ?? ed25519Check,
-    });
-    this.#relay = new Relay(ledger, {
-      misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
-      news: (link, kind) => this.#news(link, kind),
-      now: () => this.#clock.now(),
-    });
-    const checkSignature = opts.checkSignature ?? ed25519Check;
-    this.#gossip = new DirectoryGossip({
-      nodeId: this.nodeId,
-      clock: this.#clock,
-      random: this.#random,
-      isSuperPeer: () => this.#role.kind === "superpeer",
-      viewOf: (link) => {
-        const s = this.#state.get(link);
-        return s?.kind === "superpeer" ? s.dir : undefined;
-      },
-      isMember: (link) => this.#state.get(link)?.kind === "member",
-      isMesh: (link) => this.#state.get(link)?.kind === "mesh",
-      meshLinks: () => this.#meshLinks(),
-      memberLinks: () => this.#members().map(([l]) => l),
-      checkSig: (nodeId, sig, message) => checkSignature(nodeId, fromHex(sig), message),
-      misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
-      heardNew: () => {
-        if (this.#role.kind === "superpeer") this.#sp.maintainMesh();
-        if (this.#role.kind === "peer" && !this.#role.backup) this.#peer.seekSecond();
-      },
-    });
-    this.#joiner = new Joining({
-      nodeId: this.nodeId,
-      clock: this.#clock,
-      random: this.#random,
-      book: this.#book,
-      discover: opts.discover,
-      deadAfterMs: this.#opts.deadAfterMs,
-      advertise: () => this.#advertise,
-      stopping: () => this.#stopping,
-      role: () => this.#role,
-      ask: (addr, intent) => this.#handshake.ask(addr, intent),
-      took: (link, reason, anyHost) => this.#peer.tookSuperPeer(link, reason, anyHost),
-      extra: (link) => this.#peer.extraSuperPeer(link),
-      tipHeight: () => this.#ledger.tip().height,
-      release: (link, reason) => {
-        this.#state.delete(link);
-        link.conn.close(reason);
-      },
-      directory: () => this.directory(),
-      promote: (reason) => this.#promote(reason),
-      dialMesh: (addr) => void this.#sp.dialMesh(addr),
-      jitter: (ms) => this.#jitter(ms),
-    });
-    this.#sp = new SuperPeerDuties({
-      nodeId: this.nodeId,
-      clock: this.#clock,
-      random: this.#random,
-      book: this.#book,
-      gossip: this.#gossip,
-      identity: opts.identity,
-      capacity: this.#opts.capacity,
-      fixedAddresses: opts.connect !== undefined,
-      advertise: () => this.#advertise,
-      stopping: () => this.#stopping,
-      isSuperPeer: () => this.#role.kind === "superpeer",
-      links: () => this.#links.all(),
-      members: () => this.#members(),
-      meshLinks: () => this.#meshLinks(),
-      meshDelivered: () => {
-        const ids = new Set<string>();
-        for (const [l, st] of this.#state) {
-          if (st.kind === "mesh" && st.lastBlock > 0) ids.add(entryOf(l).nodeId);
-        }
-        return ids;
-      },
-      setState: (link, state) => void this.#state.set(link, state),
-      forget: (link) => void this.#state.delete(link),
-      ask: (addr, intent) => this.#handshake.ask(addr, intent),
-      relayReady: (link) => this.#relay.afterHandshake(link, link.hello!),
-      writeTracker: () => this.#book.scheduleWrite(this.#trackerLead()),
-      demote: (reason) => void this.#demote(reason),
-      emit: (e) => this.#emit(e),
-    });
-    this.#peer = new PeerSide({
-      clock: this.#clock,
-      random: this.#random,
-      book: this.#book,
-      capacity: this.#opts.capacity,
-      joining: this.#joiner,
-      stopping: () => this.#stopping,
-      role: () => this.#role,
-      setRole: (role) => void (this.#role = role),
-      states: () => this.#state,
-      forget: (link) => void this.#state.delete(link),
-      tipHeight: () => this.#ledger.tip().height,
-      relayReady: (link) => this.#relay.afterHandshake(link, link.hello!),
-      writeTracker: () => this.#book.scheduleWrite(this.#trackerLead()),
-      emit: (e) => this.#emit(e),
-    });
-    this.#handshake = new Handshake({
-      nodeId: this.nodeId,
-      clock: this.#clock,
-      random: this.#random,
       ledger,
       bans: this.#bans,
       book: this.#book,
-      links: this.#links,
-      capacity: this.#opts.capacity,
-      connectTimeoutMs: this.#opts.connectTimeoutMs,
+      state: this.#state,
+      role: () => this.#role,
+      setRole: (role) => void (this.#role = role),
       advertise: () => this.#advertise,
       stopping: () => this.#stopping,
-      role: () => this.#role,
-      states: () => this.#state,
-      setState: (link, state) => void this.#state.set(link, state),
-      others: () => this.#sp.others(),
-      admit: (link, primary, holds) => this.#sp.admit(link, primary, holds),
-      acceptMesh: (link) => this.#sp.acceptMesh(link),
-      mergeEntries: (entries, from) => this.#gossip.mergeEntries(entries, from),
+      onMessage: (link, msg) => this.#onMessage(link, msg),
+      onClose: (link) => this.#onClose(link),
       misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
+      news: (link, kind) => this.#news(link, kind),
+      promote: (reason) => this.#promote(reason),
+      demote: (reason) => this.#demote(reason),
+      emit: (e) => this.#emit(e),
+      trackerLead: () => this.#trackerLead(),
+      jitter: (ms) => this.#jitter(ms),
+      directory: () => this.directory(),
     });
+    this.#links = parts.links;
+    this.#relay = parts.relay;
+    this.#gossip = parts.gossip;
+    this.#joiner = parts.joiner;
+    this.#sp = parts.sp;
+    this.#peer = parts.peer;
+    this.#handshake = parts.handshake;
   }
 
   /** The directory this node keeps while a SuperPeer (`DirectoryGossip` holds it). */
@@ -431,7 +328,7 @@ export class Network {
    */
   async joinFound(addrs: string[]): Promise<void> {
     if (this.#role.kind !== "superpeer" || !addrs.length || this.#stopping) return;
-    if (this.#members().length) return this.#sp.meetFound(addrs);
+    if ([...this.#state.values()].some((s) => s.kind === "member")) return this.#sp.meetFound(addrs);
     for (const a of addrs) this.#book.add(a, "heard");
     await this.#demote("found SuperPeers on this LAN");
   }
@@ -572,18 +469,6 @@ export class Network {
   }
 
   // ---- small helpers ----
-
-  #members(): [Link, Extract<LinkState, { kind: "member" }>][] {
-    const out: [Link, Extract<LinkState, { kind: "member" }>][] = [];
-    for (const [l, s] of this.#state) if (s.kind === "member") out.push([l, s]);
-    return out;
-  }
-
-  #meshLinks(): Link[] {
-    const out: Link[] = [];
-    for (const [l, s] of this.#state) if (s.kind === "mesh") out.push(l);
-    return out;
-  }
 
   /** What leads the tracker file: this node when it is a SuperPeer, else its primary (once that served it). */
   #trackerLead(): TrackerLead {
