@@ -1590,7 +1590,7 @@ export const PLANTS: Plant[] = [
     tests: BOUND_TESTS,
   },
   // ---- the overlay's rules as Network wires them (network.ts and the modules split from it: superpeer.ts,
-  // joining.ts, handshake.ts, gossip.ts) ----
+  // joining.ts, handshake.ts, gossip.ts, peer_side.ts) ----
   {
     id: "wired-eviction-lastblock",
     rule: "a full SuperPeer's eviction is fed when each member last relayed a block",
@@ -1636,8 +1636,8 @@ export const PLANTS: Plant[] = [
   {
     id: "wired-peer-dir-expire",
     rule: "directory: a Peer's view of each SuperPeer's directory expires too",
-    file: "lib/net/network.ts",
-    from: "        s.dir.expire(now);\n",
+    file: "lib/net/peer_side.ts",
+    from: "      s.dir.expire(now);\n",
     to: "",
     tests: WIRING_TESTS,
   },
@@ -1743,7 +1743,7 @@ export const PLANTS: Plant[] = [
   {
     id: "wired-peer-view-newer",
     rule: "directory: a Peer's view of two SuperPeers' copies of an entry keeps the newer",
-    file: "lib/net/network.ts",
+    file: "lib/net/peer_side.ts",
     from: "if (!old || old.seq < e.seq) view.set(e.nodeId, e);",
     to: "if (!old || old.seq > e.seq) view.set(e.nodeId, e);",
     tests: WIRING_TESTS,

@@ -50,7 +50,7 @@ Deno.test("every function, method and class docs/walkthrough.md names is declare
   const sources = (await libSources()).join("\n");
   const named = namedInDoc(DOC);
   assert.ok(named.length > 50, `found ${named.length} names`);
-  for (const n of ["#superPeerGone", "#seekSecond", "#tookSuperPeer", "answerJoin", "chooseSecond"]) {
+  for (const n of ["superPeerGone", "seekSecond", "tookSuperPeer", "answerJoin", "chooseSecond"]) {
     assert.ok(named.some(([, name]) => name === n), `the overlay's journey names ${n}`);
   }
   assert.deepEqual(missing(named, sources), []);

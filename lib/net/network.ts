@@ -11,7 +11,9 @@
  * itself: roles in hellos only choose what to ask, the tracker lists only SuperPeers this node greeted, and
  * two SuperPeers that meet simply link up. The network moves blocks and transactions and asks the ledger
  * (a `LedgerPort`) what they are worth; it never decides consensus. The rules themselves are plain
- * functions in `overlay.ts`; this class keeps the state and does the talking.
+ * functions in `overlay.ts`. This class keeps the state (links, their states, the role), makes the role
+ * changes and dispatches messages; the parts that carry the overlay (`joining.ts`, `superpeer.ts`,
+ * `peer_side.ts`, `handshake.ts`, `gossip.ts`, `relay.ts`) are wired to it in `wiring.ts`.
  * @module
  */
 import { AddressBook, type TrackerLead } from "./address_book.ts";
@@ -20,22 +22,19 @@ import {
   JITTER_SHARE,
   MESH_CHECK_DELAY_MS,
   MESH_TICK_MS,
-  type NetworkConfig,
   type NetworkTimings,
   resolveNetworkConfig,
-  ROSTER_BOUND,
   WATCH_TICK_MS,
 } from "./config.ts";
-import { DeliveryWatch } from "./delivery.ts";
 import { Directory } from "./directory.ts";
-import { DirectoryGossip } from "./gossip.ts";
-import { Joining } from "./joining.ts";
-import { Handshake } from "./handshake.ts";
-import { SuperPeerDuties } from "./superpeer.ts";
+import type { DirectoryGossip } from "./gossip.ts";
+import type { Joining } from "./joining.ts";
+import type { Handshake } from "./handshake.ts";
+import type { SuperPeerDuties } from "./superpeer.ts";
 import { entryOf, type LinkState, type RoleState } from "./link_state.ts";
 import type { Discover } from "./discovery.ts";
 import type { LedgerPort } from "./ledger_port.ts";
-import { type Link, LinkSet } from "./link.ts";
+import type { Link, LinkSet } from "./link.ts";
 import {
   formatHostPort,
   type HostPort,
@@ -44,16 +43,16 @@ import {
   PROTOCOL_VERSION,
   type SuperPeerEntry,
 } from "./messages.ts";
-import { hostGroup, isLoopback } from "./overlay.ts";
-import { Relay } from "./relay.ts";
+import { isLoopback } from "./overlay.ts";
+import type { PeerSide } from "./peer_side.ts";
+import type { Relay } from "./relay.ts";
 import type { TrackerFile } from "./tracker.ts";
 import { type Clock, every, type Listener, systemClock, tcpTransport, type Transport } from "./transport.ts";
 import { normalizeAddress } from "./address_book.ts";
-import { ed25519Check, type NodeIdentity, removalMessage, type SignatureCheck } from "./identity.ts";
-import { fromHex, toHex } from "../crypto/hex.ts";
+import { type NodeIdentity, removalMessage, type SignatureCheck } from "./identity.ts";
+import { type ResolvedOptions, wireNetwork } from "./wiring.ts";
+import { toHex } from "../crypto/hex.ts";
 
-/** The messages that carry a block: a SuperPeer sending any of them is delivering (`DeliveryWatch`). */
-const BLOCK_FRAMES: ReadonlySet<string> = new Set(["block", "blocks", "cmpctblock", "blocktxn"]);
 /** A node's role in the overlay. */
 export type Role = "peer" | "superpeer";
 
@@ -117,9 +116,6 @@ export interface NetworkOptions extends Partial<NetworkTimings> {
   discover?: Discover;
 }
 
-/** `NetworkOptions` once resolved: the timings and the capacity always set (`NetworkConfig`). */
-type ResolvedOptions = Omit<NetworkOptions, keyof NetworkTimings | "maxPeers"> & NetworkConfig;
-
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
 export class Network {
   /** This node's id, as sent in `hello` and proven there: its public key. */
@@ -130,26 +126,22 @@ export class Network {
   #random: () => number;
   #transport: Transport;
   #ledger: LedgerPort;
-  #links: LinkSet;
   #state = new Map<Link, LinkState>();
-  #relay: Relay;
   #bans: BanList;
   #book: AddressBook;
-  /** The directory a SuperPeer keeps and gossips, and the gossip of its changes. */
-  #gossip: DirectoryGossip;
   #listener?: Listener;
   #advertise = "";
   #role: RoleState = { kind: "joining" };
   #stopping = false;
-  /** Joining, the second SuperPeer, failover. */
-  #joiner: Joining;
-  /** A SuperPeer's duties: admitting, the mesh, publishing. */
-  #sp: SuperPeerDuties;
-  /** Hellos, inbound sockets, asking. */
-  #handshake: Handshake;
   #timers: (() => void)[] = [];
-  /** A Peer's watch over its two SuperPeers: frozen, not delivering, stale tip. */
-  #watch: DeliveryWatch;
+  /** The parts that carry the overlay, wired to this network by `wireNetwork` (what each does: `NetworkParts`). */
+  #links: LinkSet;
+  #relay: Relay;
+  #gossip: DirectoryGossip;
+  #joiner: Joining;
+  #sp: SuperPeerDuties;
+  #peer: PeerSide;
+  #handshake: Handshake;
 
   /**
    * A network for `ledger`; nothing happens until `start()`.
@@ -164,125 +156,38 @@ export class Network {
     this.#transport = opts.transport ?? tcpTransport;
     this.#bans = opts.bans ?? new BanList();
     this.#book = new AddressBook(opts.tracker, this.#clock);
-    this.#links = new LinkSet({
-      pingIntervalMs: this.#opts.pingIntervalMs,
-      deadAfterMs: this.#opts.deadAfterMs,
+    const parts = wireNetwork({
+      nodeId: this.nodeId,
+      opts: this.#opts,
+      clock: this.#clock,
+      random: this.#random,
       transport: this.#transport,
-      clock: this.#clock,
-      random: this.#random,
-      onMessage: (link, msg) => this.#onMessage(link, msg),
-      onMisbehaviour: (link, score, reason) => this.#misbehaved(link, score, reason),
-      onClose: (link) => this.#onClose(link),
-      myHello: () => this.#handshake.hello(),
-      checkHello: (hello) => this.#handshake.checkHello(hello),
-      identity: opts.identity,
-      checkSignature: opts.checkSignature ?? ed25519Check,
-    });
-    this.#relay = new Relay(ledger, {
-      misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
-      news: (link, kind) => this.#news(link, kind),
-      now: () => this.#clock.now(),
-    });
-    const checkSignature = opts.checkSignature ?? ed25519Check;
-    this.#gossip = new DirectoryGossip({
-      nodeId: this.nodeId,
-      clock: this.#clock,
-      random: this.#random,
-      isSuperPeer: () => this.#role.kind === "superpeer",
-      viewOf: (link) => {
-        const s = this.#state.get(link);
-        return s?.kind === "superpeer" ? s.dir : undefined;
-      },
-      isMember: (link) => this.#state.get(link)?.kind === "member",
-      isMesh: (link) => this.#state.get(link)?.kind === "mesh",
-      meshLinks: () => this.#meshLinks(),
-      memberLinks: () => this.#members().map(([l]) => l),
-      checkSig: (nodeId, sig, message) => checkSignature(nodeId, fromHex(sig), message),
-      misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
-      heardNew: () => {
-        if (this.#role.kind === "superpeer") this.#sp.maintainMesh();
-        if (this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
-      },
-    });
-    this.#joiner = new Joining({
-      nodeId: this.nodeId,
-      clock: this.#clock,
-      random: this.#random,
-      book: this.#book,
-      discover: opts.discover,
-      deadAfterMs: this.#opts.deadAfterMs,
-      advertise: () => this.#advertise,
-      stopping: () => this.#stopping,
-      role: () => this.#role,
-      ask: (addr, intent) => this.#handshake.ask(addr, intent),
-      took: (link, reason, anyHost) => this.#tookSuperPeer(link, reason, anyHost),
-      extra: (link) => this.#extraSuperPeer(link),
-      tipHeight: () => this.#ledger.tip().height,
-      release: (link, reason) => {
-        this.#state.delete(link);
-        link.conn.close(reason);
-      },
-      directory: () => this.directory(),
-      promote: (reason) => this.#promote(reason),
-      dialMesh: (addr) => void this.#sp.dialMesh(addr),
-      jitter: (ms) => this.#jitter(ms),
-    });
-    this.#sp = new SuperPeerDuties({
-      nodeId: this.nodeId,
-      clock: this.#clock,
-      random: this.#random,
-      book: this.#book,
-      gossip: this.#gossip,
-      identity: opts.identity,
-      capacity: this.#opts.capacity,
-      fixedAddresses: opts.connect !== undefined,
-      advertise: () => this.#advertise,
-      stopping: () => this.#stopping,
-      isSuperPeer: () => this.#role.kind === "superpeer",
-      links: () => this.#links.all(),
-      members: () => this.#members(),
-      meshLinks: () => this.#meshLinks(),
-      meshDelivered: () => {
-        const ids = new Set<string>();
-        for (const [l, st] of this.#state) {
-          if (st.kind === "mesh" && st.lastBlock > 0) ids.add(entryOf(l).nodeId);
-        }
-        return ids;
-      },
-      setState: (link, state) => void this.#state.set(link, state),
-      forget: (link) => void this.#state.delete(link),
-      ask: (addr, intent) => this.#handshake.ask(addr, intent),
-      relayReady: (link) => this.#relay.afterHandshake(link, link.hello!),
-      writeTracker: () => this.#book.scheduleWrite(this.#trackerLead()),
-      demote: (reason) => void this.#demote(reason),
-      emit: (e) => this.#emit(e),
-    });
-    this.#watch = new DeliveryWatch({
-      clock: this.#clock,
-      random: this.#random,
-      pair: () => this.#role.kind === "peer" ? this.#role : undefined,
-    });
-    this.#handshake = new Handshake({
-      nodeId: this.nodeId,
-      clock: this.#clock,
-      random: this.#random,
       ledger,
       bans: this.#bans,
       book: this.#book,
-      links: this.#links,
-      capacity: this.#opts.capacity,
-      connectTimeoutMs: this.#opts.connectTimeoutMs,
+      state: this.#state,
+      role: () => this.#role,
+      setRole: (role) => void (this.#role = role),
       advertise: () => this.#advertise,
       stopping: () => this.#stopping,
-      role: () => this.#role,
-      states: () => this.#state,
-      setState: (link, state) => void this.#state.set(link, state),
-      others: () => this.#sp.others(),
-      admit: (link, primary, holds) => this.#sp.admit(link, primary, holds),
-      acceptMesh: (link) => this.#sp.acceptMesh(link),
-      mergeEntries: (entries, from) => this.#gossip.mergeEntries(entries, from),
+      onMessage: (link, msg) => this.#onMessage(link, msg),
+      onClose: (link) => this.#onClose(link),
       misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
+      news: (link, kind) => this.#news(link, kind),
+      promote: (reason) => this.#promote(reason),
+      demote: (reason) => this.#demote(reason),
+      emit: (e) => this.#emit(e),
+      trackerLead: () => this.#trackerLead(),
+      jitter: (ms) => this.#jitter(ms),
+      directory: () => this.directory(),
     });
+    this.#links = parts.links;
+    this.#relay = parts.relay;
+    this.#gossip = parts.gossip;
+    this.#joiner = parts.joiner;
+    this.#sp = parts.sp;
+    this.#peer = parts.peer;
+    this.#handshake = parts.handshake;
   }
 
   /** The directory this node keeps while a SuperPeer (`DirectoryGossip` holds it). */
@@ -349,16 +254,7 @@ export class Network {
    * what its SuperPeers tell it, so it forgets what a SuperPeer it no longer holds told it.
    */
   directory(): SuperPeerEntry[] {
-    if (this.#role.kind === "superpeer") return this.#dir.entries();
-    const view = new Map<string, SuperPeerEntry>();
-    for (const s of this.#state.values()) {
-      if (s.kind !== "superpeer") continue;
-      for (const e of s.dir.entries()) {
-        const old = view.get(e.nodeId);
-        if (!old || old.seq < e.seq) view.set(e.nodeId, e);
-      }
-    }
-    return [...view.values()];
+    return this.#role.kind === "superpeer" ? this.#dir.entries() : this.#peer.directory();
   }
 
   /** Nodes this node knows of: every SuperPeer and the Peers each counts as its own. */
@@ -386,7 +282,7 @@ export class Network {
     this.#timers.push(
       every(this.#clock, MESH_TICK_MS, () => this.#tick()),
       every(this.#clock, this.#opts.probeIntervalMs, () => this.#sp.probe()),
-      every(this.#clock, WATCH_TICK_MS, () => this.#watchTick()),
+      every(this.#clock, WATCH_TICK_MS, () => this.#peer.watchTick()),
     );
     await this.#joiner.join("start");
   }
@@ -432,103 +328,9 @@ export class Network {
    */
   async joinFound(addrs: string[]): Promise<void> {
     if (this.#role.kind !== "superpeer" || !addrs.length || this.#stopping) return;
-    if (this.#members().length) return this.#sp.meetFound(addrs);
+    if ([...this.#state.values()].some((s) => s.kind === "member")) return this.#sp.meetFound(addrs);
     for (const a of addrs) this.#book.add(a, "heard");
     await this.#demote("found SuperPeers on this LAN");
-  }
-
-  /** A SuperPeer took us (`link` welcomed our join): it becomes our primary, our backup, or one too many. */
-  #tookSuperPeer(link: Link, reason: string, anyHost = false): void {
-    const s = this.#state.get(link);
-    if (s?.kind !== "superpeer") return;
-    const r = this.#role;
-    if (r.kind === "joining") {
-      this.#role = { kind: "peer", primary: link, backup: null };
-      if (!s.primary) this.#setPrimary(link, true);
-      this.#emit({ type: "role", role: "peer", reason });
-    } else if (
-      r.kind === "peer" && !r.backup && entryOf(r.primary).nodeId !== entryOf(link).nodeId &&
-      (anyHost || !sameHost(r.primary, link))
-    ) {
-      r.backup = link;
-      if (s.primary) this.#setPrimary(link, false);
-    } else {
-      // One too many, or a second on the primary's machine: one machine's many keys must not hold both of a
-      // Peer's SuperPeers; `seekSecond` looks elsewhere first and comes back to that host only if none other.
-      this.#state.delete(link);
-      link.conn.close("not needed");
-      if (r.kind === "peer" && !r.backup) this.#seekSecond();
-      return;
-    }
-    this.#emit({ type: "superpeer-linked", peer: entryOf(link), primary: this.#isPrimary(link) });
-    this.#relay.afterHandshake(link, link.hello!);
-    this.#book.scheduleWrite(this.#trackerLead());
-    this.#seekSecond();
-  }
-
-  /**
-   * The stale-tip check's extra SuperPeer took us: it says it has blocks we lack (a claim, tested at once: it
-   * must now deliver them or `judgeSuperPeers` replaces it), so it takes the backup's place; else it is let go.
-   */
-  #extraSuperPeer(link: Link): boolean {
-    const r = this.#role;
-    const s = this.#state.get(link);
-    if (r.kind !== "peer" || s?.kind !== "superpeer" || !link.hello) return false;
-    if (link.hello.tip.height <= this.#ledger.tip().height) return false;
-    if (r.backup) {
-      const old = r.backup;
-      r.backup = null;
-      this.#state.delete(old);
-      old.conn.close("stale tip: another SuperPeer has newer blocks");
-      this.#emit({ type: "superpeer-lost", peer: entryOf(old), primary: false });
-    }
-    this.#tookSuperPeer(link, "stale tip", true);
-    return true;
-  }
-
-  /** A Peer with one SuperPeer takes a second when another exists (`Joining.seekSecond`). */
-  #seekSecond(): void {
-    void this.#joiner.seekSecond();
-  }
-
-  #isPrimary(link: Link): boolean {
-    const r = this.#role;
-    return r.kind === "peer" && r.primary === link;
-  }
-
-  /** Tells a SuperPeer of ours whether it is now our primary. */
-  #setPrimary(link: Link, primary: boolean): void {
-    const s = this.#state.get(link);
-    if (s?.kind !== "superpeer") return;
-    s.primary = primary;
-    link.conn.send({ type: "primary", primary });
-  }
-
-  /**
-   * What a Peer saw of its two SuperPeers decides (`judgeSuperPeers`): a frozen primary swaps with the backup
-   * at once, one that delivers none of the blocks the other delivers is replaced; with no new block for
-   * `STALE_TIP_MS`, one more SuperPeer of its own book is tried.
-   */
-  #watchTick(): void {
-    const r = this.#role;
-    if (r.kind !== "peer" || this.#stopping) return;
-    const verdict = this.#watch.tick();
-    if (verdict === "swap" && r.backup) {
-      const [old, next] = [r.primary, r.backup];
-      r.primary = next;
-      r.backup = old;
-      this.#watch.reset(old);
-      this.#watch.reset(next);
-      this.#setPrimary(next, true);
-      this.#setPrimary(old, false);
-      this.#emit({ type: "superpeer-linked", peer: entryOf(next), primary: true });
-      this.#book.scheduleWrite(this.#trackerLead());
-    } else if (verdict === "replace-primary" || verdict === "replace-backup") {
-      const link = verdict === "replace-primary" ? r.primary : r.backup!;
-      link.conn.close("delivered none of the blocks the other SuperPeer delivered");
-    } else if (this.#watch.stale()) {
-      void this.#joiner.staleTip();
-    }
   }
 
   // ---- SuperPeer life ----
@@ -581,17 +383,9 @@ export class Network {
     this.#relay.tick(); // a stalled block download's share goes to other links
     const now = this.#clock.now();
     this.#joiner.expireDead(now);
-    if (this.#role.kind === "peer" && !this.#role.backup) this.#seekSecond();
-    if (this.#role.kind !== "superpeer") {
-      // A SuperPeer's view, as its Peer keeps it, expires too: deaths are no longer gossiped unsigned.
-      for (const s of this.#state.values()) {
-        if (s.kind !== "superpeer") continue;
-        s.dir.expire(now);
-        s.dir.takeChanges(); // a Peer forwards nothing
-      }
-      return;
-    }
-    this.#sp.tick(now);
+    if (this.#role.kind === "peer" && !this.#role.backup) this.#peer.seekSecond();
+    if (this.#role.kind === "superpeer") this.#sp.tick(now);
+    else this.#peer.expireViews(now);
   }
 
   // ---- messages ----
@@ -608,20 +402,8 @@ export class Network {
         return this.#gossip.onIHave(link, msg.entries);
       case "iwant":
         return this.#gossip.onIWant(link, msg.ids);
-      case "members": {
-        if (s.kind !== "superpeer") return;
-        if (msg.reset) s.roster = [];
-        for (const p of msg.add) {
-          if (s.roster.some((x) => x.nodeId === p.nodeId)) continue;
-          s.roster.push(p);
-          this.#book.add(p.listen, "heard");
-        }
-        if (msg.remove.length) s.roster = s.roster.filter((p) => !msg.remove.includes(p.nodeId));
-        // A roster is bounded by the SuperPeer's capacity; a longer one is a lie we need not keep.
-        const kept = ROSTER_BOUND.perCapacity * this.#opts.capacity + ROSTER_BOUND.slack;
-        if (s.roster.length > kept) s.roster.length = kept;
-        return;
-      }
+      case "members":
+        return this.#peer.onMembers(s, msg);
       case "primary":
         if (s.kind === "member" && s.primary !== msg.primary) {
           s.primary = msg.primary;
@@ -639,10 +421,7 @@ export class Network {
         link.rejectCode = msg.code; // "prune": a neighbour letting go of a mesh link, alive
         return;
       default:
-        // A block frame in any form: whole, a batch, or compact (its header, then the transactions it lacked).
-        if (s.kind === "superpeer" && BLOCK_FRAMES.has(msg.type)) {
-          this.#watch.blockFrame(link);
-        }
+        this.#peer.sawFrame(link, s, msg.type);
         await this.#relay.handle(link, msg, () => this.#targets(link));
     }
   }
@@ -656,7 +435,7 @@ export class Network {
     if ((s?.kind === "superpeer" || s?.kind === "mesh") && s.addr !== undefined) {
       if (this.#book.served(s.addr)) this.#book.scheduleWrite(this.#trackerLead());
     }
-    if (s?.kind === "superpeer" && kind === "block") this.#watch.newBlock(link);
+    if (s?.kind === "superpeer" && kind === "block") this.#peer.newBlock(link);
     if (s?.kind !== "member" && s?.kind !== "mesh") return;
     if (kind === "block") s.lastBlock = this.#clock.now();
     else s.lastTx = this.#clock.now();
@@ -675,29 +454,7 @@ export class Network {
       }
       return;
     }
-    if (s.kind === "superpeer") this.#superPeerGone(link, s);
-  }
-
-  /** One of our SuperPeers is gone: the backup becomes primary and we look for a new second at once. */
-  #superPeerGone(link: Link, s: Extract<LinkState, { kind: "superpeer" }>): void {
-    const r = this.#role;
-    if (r.kind !== "peer") return;
-    const dead = entryOf(link);
-    this.#joiner.markDead(dead.nodeId);
-    this.#emit({ type: "superpeer-lost", peer: dead, primary: r.primary === link });
-    if (r.backup === link) r.backup = null;
-    else if (r.primary === link) {
-      if (!r.backup) {
-        this.#role = { kind: "joining" };
-        this.#joiner.lostAll(dead, s.roster, s.dir.entries());
-        return;
-      }
-      r.primary = r.backup;
-      r.backup = null;
-      this.#setPrimary(r.primary, true);
-    }
-    this.#book.scheduleWrite(this.#trackerLead());
-    this.#seekSecond();
+    if (s.kind === "superpeer") this.#peer.superPeerGone(link, s);
   }
 
   #misbehaved(link: Link, score: number, reason: string): void {
@@ -712,23 +469,6 @@ export class Network {
   }
 
   // ---- small helpers ----
-
-  #members(): [Link, Extract<LinkState, { kind: "member" }>][] {
-    const out: [Link, Extract<LinkState, { kind: "member" }>][] = [];
-    for (const [l, s] of this.#state) if (s.kind === "member") out.push([l, s]);
-    return out;
-  }
-
-  #meshLinks(): Link[] {
-    const out: Link[] = [];
-    for (const [l, s] of this.#state) if (s.kind === "mesh") out.push(l);
-    return out;
-  }
-
-  /** Directory entries other than our own. */
-  #others(): SuperPeerEntry[] {
-    return this.#dir.entries().filter((e) => e.nodeId !== this.nodeId);
-  }
 
   /** What leads the tracker file: this node when it is a SuperPeer, else its primary (once that served it). */
   #trackerLead(): TrackerLead {
@@ -747,12 +487,6 @@ export class Network {
       this.#opts.onEvent?.(e);
     } catch { /* an observer's bug must not break the network */ }
   }
-}
-
-/** True when two links' far ends share a host group (an IPv4 address or an IPv6 /64) other than loopback. */
-function sameHost(a: Link, b: Link): boolean {
-  const h = a.conn.remote.hostname;
-  return !isLoopback(h) && hostGroup(h) === hostGroup(b.conn.remote.hostname);
 }
 
 /**
