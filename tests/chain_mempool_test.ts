@@ -161,7 +161,10 @@ Deno.test("orphans whose parent a block confirms come in through chainUpdated", 
   await other.accept(parent);
   const [block] = await mine(l.chain, other, k.pkh, 1);
   assert.ok(block.txs.some((t) => txid(t) === txid(parent)));
-  const r = await l.mempool.chainUpdated({ disconnected: [], connected: [{ hash: "", height: 0, block }] });
+  const r = await l.mempool.chainUpdated({
+    disconnected: [],
+    connected: [{ hash: "", height: 0, block, txids: block.txs.map(txid) }],
+  });
   assert.deepEqual(r.unlocked.map((e) => e.txid), [txid(child)]);
   assert.ok(l.mempool.has(txid(child)));
 });
@@ -343,7 +346,10 @@ Deno.test("package counts follow confirmations: a confirmed parent no longer cou
   const other = new Mempool(l.chain);
   await other.accept(a);
   const [block] = await mine(l.chain, other, l.key.pkh, 1);
-  await l.mempool.chainUpdated({ disconnected: [], connected: [{ hash: "", height: 0, block }] });
+  await l.mempool.chainUpdated({
+    disconnected: [],
+    connected: [{ hash: "", height: 0, block, txids: block.txs.map(txid) }],
+  });
   assert.equal(l.mempool.has(txid(a)), false);
   assert.equal(l.mempool.get(txid(b))!.ancestorCount, 1);
   assert.equal(l.mempool.get(txid(c))!.ancestorCount, 2);

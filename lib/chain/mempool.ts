@@ -712,10 +712,10 @@ export class Mempool implements CoinView {
    */
   async chainUpdated(update: ChainUpdate): Promise<ChainFollowUp> {
     const confirmedParents: string[] = [];
-    for (const { block } of update.connected) {
+    for (const { block, txids } of update.connected) {
       if (this.#entries.size === 0 && this.#orphans.size === 0) break;
-      for (const tx of block.txs) {
-        const id = txid(tx);
+      for (const [t, tx] of block.txs.entries()) {
+        const id = txids[t];
         const e = this.#entries.get(id);
         if (e) this.#removeSet(new Set([e]));
         for (const i of tx.inputs) {

@@ -35,6 +35,17 @@ interface Group {
   done: (bad: number) => void;
 }
 
+/** How `VerifyQueue.verifyAll` runs a group. */
+export interface VerifyAllOptions {
+  /** Ahead of the others (a block being connected, our own payment). */
+  urgent?: boolean;
+  /**
+   * Aborted: none of the group's checks starts any more, and it settles once those running have, answering an
+   * index at or past the last started (its caller has given up on the group).
+   */
+  signal?: AbortSignal;
+}
+
 /** A queue of signature checks with at most `max` in flight. */
 export class VerifyQueue {
   #inFlight = 0;
@@ -86,11 +97,17 @@ export class VerifyQueue {
    * assert.equal(await queue.verifyAll([{ publicKey, signature, message }, { publicKey, signature: forged, message }]), 1);
    * ```
    */
-  verifyAll(items: VerifyItem[], opts: { urgent?: boolean } = {}): Promise<number> {
+  verifyAll(items: VerifyItem[], opts: VerifyAllOptions = {}): Promise<number> {
     if (items.length === 0) return Promise.resolve(-1);
     return new Promise((done) => {
-      (opts.urgent ? this.#urgent : this.#normal).push({ items, next: 0, running: 0, bad: -1, done });
+      const group: Group = { items, next: 0, running: 0, bad: -1, done };
+      (opts.urgent ? this.#urgent : this.#normal).push(group);
       this.#waiting += items.length;
+      opts.signal?.addEventListener("abort", () => {
+        // As if the next item failed: nothing more starts, and the answer names no item that was checked.
+        if (group.bad < 0) group.bad = group.next;
+        this.#settle(group);
+      }, { once: true });
       this.#pump();
     });
   }
