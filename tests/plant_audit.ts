@@ -515,6 +515,14 @@ export const PLANTS: Plant[] = [
     tests: ["tests/crypto_verify_queue_test.ts"],
   },
   {
+    id: "verify-failed-dropped",
+    rule: "a transaction whose signature failed starts no more checks (its group is dropped from the queue)",
+    file: "lib/crypto/verify_queue.ts",
+    from: "          group.bad = index;\n          this.#failed = true;",
+    to: "          group.bad = index;",
+    tests: ["tests/crypto_verify_queue_test.ts", "tests/crypto_verify_pool_test.ts"],
+  },
+  {
     id: "undo-spent",
     rule: "undo data holds every coin a block spent",
     file: "lib/chain/chain.ts",

@@ -54,6 +54,8 @@ export class VerifyQueue {
   #urgent: Group[] = [];
   #normal: Group[] = [];
   #turn = 0;
+  /** A queued group may have failed since the last `#drop`: only then are the lists scanned. */
+  #failed = false;
 
   #verify: (item: VerifyItem) => Promise<boolean>;
 
@@ -106,6 +108,7 @@ export class VerifyQueue {
       opts.signal?.addEventListener("abort", () => {
         // As if the next item failed: nothing more starts, and the answer names no item that was checked.
         if (group.bad < 0) group.bad = group.next;
+        this.#failed = true;
         this.#settle(group);
       }, { once: true });
       this.#pump();
@@ -127,7 +130,10 @@ export class VerifyQueue {
         group.running--;
         // The lowest bad index, whatever order checks settle in (a pool answers out of order): every index
         // below a started one was started before it, so once none runs, no lower one can still fail.
-        if (!ok && (group.bad < 0 || index < group.bad)) group.bad = index;
+        if (!ok && (group.bad < 0 || index < group.bad)) {
+          group.bad = index;
+          this.#failed = true;
+        }
         this.#settle(group);
         this.#pump();
       };
@@ -137,9 +143,13 @@ export class VerifyQueue {
 
   /** The group whose turn it is: urgent ones first (in order), then the others in rotation. */
   #pick(): Group | undefined {
-    this.#drop(this.#urgent);
+    if (this.#failed) {
+      // Scanned only after a failure: a burst of thousands of payments must not cost a scan per check.
+      this.#failed = false;
+      this.#drop(this.#urgent);
+      this.#drop(this.#normal);
+    }
     if (this.#urgent.length) return this.#take(this.#urgent, 0);
-    this.#drop(this.#normal);
     if (!this.#normal.length) return undefined;
     this.#turn %= this.#normal.length;
     const g = this.#take(this.#normal, this.#turn);
