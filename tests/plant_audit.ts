@@ -523,6 +523,22 @@ export const PLANTS: Plant[] = [
     tests: ["tests/crypto_verify_queue_test.ts", "tests/crypto_verify_pool_test.ts"],
   },
   {
+    id: "coin-batch-written",
+    rule: "a block's coins written a batch per statement are all written",
+    file: "lib/store/store.ts",
+    from: "this.#q.addCoins.run(...created.slice(j, j + COIN_BATCH).flatMap(row));",
+    to: "",
+    tests: ["tests/store_test.ts"],
+  },
+  {
+    id: "coin-batch-rest-deleted",
+    rule: "a block's spent coins past the last full batch are deleted too",
+    file: "lib/store/store.ts",
+    from: "for (; i < spent.length; i++) this.#q.delCoin.run(spent[i]);",
+    to: "",
+    tests: ["tests/store_test.ts"],
+  },
+  {
     id: "undo-spent",
     rule: "undo data holds every coin a block spent",
     file: "lib/chain/chain.ts",
