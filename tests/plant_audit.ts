@@ -539,6 +539,21 @@ export const PLANTS: Plant[] = [
     tests: ["tests/store_test.ts"],
   },
   {
+    id: "txids-carried-mempool",
+    rule: "the mempool drops a confirmed transaction by the id the chain carried for it",
+    file: "lib/chain/mempool.ts",
+    from: "const id = txids[t];",
+    to: "const id = txids[0];",
+    tests: ["tests/chain_mempool_test.ts"],
+  },
+  {
+    id: "txids-carried-disconnect",
+    rule: "disconnecting a block removes the outputs of each of its transactions, by its carried id",
+    file: "lib/chain/chain.ts",
+    from: "removed.push(`${txids[i]}:${j}`)",
+    to: "removed.push(`${txids[0]}:${j}`)",
+  },
+  {
     id: "undo-spent",
     rule: "undo data holds every coin a block spent",
     file: "lib/chain/chain.ts",
