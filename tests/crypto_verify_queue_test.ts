@@ -124,4 +124,7 @@ Deno.test("an aborted group starts no more checks and settles once its running o
   assert.equal(await busy, -1);
   assert.equal(m.started.filter((i) => i.publicKey[0] >= 300).length, 0);
   assert.equal(q.waiting, 0);
+  // Aborted before it was queued: nothing starts.
+  assert.equal(await q.verifyAll(items(400, 3), { signal: AbortSignal.abort() }), 0);
+  assert.equal(m.started.filter((i) => i.publicKey[0] >= 400).length, 0);
 });

@@ -101,6 +101,7 @@ export class VerifyQueue {
    */
   verifyAll(items: VerifyItem[], opts: VerifyAllOptions = {}): Promise<number> {
     if (items.length === 0) return Promise.resolve(-1);
+    if (opts.signal?.aborted) return Promise.resolve(0); // given up before anything started
     return new Promise((done) => {
       const group: Group = { items, next: 0, running: 0, bad: -1, done };
       (opts.urgent ? this.#urgent : this.#normal).push(group);
