@@ -691,6 +691,14 @@ export const PLANTS: Plant[] = [
     to: "if (false) {",
   },
   {
+    id: "mp-recheck-removal",
+    rule: "mempool: a removal during the signature check makes the inputs be checked again",
+    file: "lib/chain/mempool.ts",
+    from: "    this.#removals++;\n",
+    to: "",
+    tests: ["tests/chain_mempool_test.ts"],
+  },
+  {
     id: "mp-confirmed",
     rule: "mempool: a confirmed transaction leaves the pool alone, its children stay",
     file: "lib/chain/mempool.ts",
