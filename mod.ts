@@ -83,7 +83,12 @@ export {
   type MempoolOptions,
 } from "./lib/chain/mempool.ts";
 export type { OrphanTxsOptions } from "./lib/chain/orphan_txs.ts";
-export { type VerifyItem, VerifyQueue, verifyQueue } from "./lib/crypto/verify_queue.ts";
+export {
+  type VerifyAllOptions,
+  type VerifyItem,
+  VerifyQueue,
+  verifyQueue,
+} from "./lib/crypto/verify_queue.ts";
 export { VerifyPool, type VerifyPoolOptions } from "./lib/crypto/verify_pool.ts";
 export { ValidationError } from "./lib/chain/errors.ts";
 export type { IndexedHeader } from "./lib/chain/block_rules.ts";

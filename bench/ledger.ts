@@ -111,7 +111,7 @@ async function connectRun(
   setup: Block[],
   full: Block[],
   opts: ConnectOptions,
-): Promise<{ rate: number; hitRate: number }> {
+): Promise<{ rate: number; hitRate: number; mainMs: number; processMs: number }> {
   const dir = await Deno.makeTempDir({ prefix: "peerchain-bench-" });
   const store = openStore(`${dir}/chain.sqlite`);
   try {
@@ -119,6 +119,7 @@ async function connectRun(
     const pool = new Mempool(chain, { maxBytes: 50_000_000, verifier: opts.verifier });
     for (const b of setup) await pool.chainUpdated((await chain.processBlock(b)).update);
     const before = chain.sigCacheStats;
+    const mainBefore = await cpuMs(Deno.pid, Deno.pid), processBefore = await cpuMs(Deno.pid);
     let ms = 0;
     for (const b of full) {
       if (opts.warm) await Promise.all(b.txs.slice(1).map((tx) => pool.accept(tx)));
@@ -129,10 +130,17 @@ async function connectRun(
       ms += performance.now() - t;
       if (opts.warm) await pool.chainUpdated(r.update);
     }
+    const mainMs = (await cpuMs(Deno.pid, Deno.pid) - mainBefore) / full.length;
+    const processMs = (await cpuMs(Deno.pid) - processBefore) / full.length;
     if (chain.height !== setup.length + full.length) throw new Error("bench: blocks were not connected");
     const after = chain.sigCacheStats;
     const lookups = after.lookups - before.lookups;
-    return { rate: full.length / (ms / 1000), hitRate: lookups ? (after.hits - before.hits) / lookups : 0 };
+    return {
+      rate: full.length / (ms / 1000),
+      hitRate: lookups ? (after.hits - before.hits) / lookups : 0,
+      mainMs,
+      processMs,
+    };
   } finally {
     store.close();
     await Deno.remove(dir, { recursive: true });
@@ -214,6 +222,17 @@ async function rawParallel(item: Omit<RawVerifyJob, "count" | "lanes">, threads:
   } finally {
     for (const w of workers) w.terminate();
   }
+}
+
+/**
+ * CPU time per item (µs) that `fn` costs this thread and the whole process (every thread: workers, and the
+ * blocking threads where Deno runs WebCrypto's Ed25519), with its rate per second.
+ */
+async function costed(n: number, fn: () => Promise<void>) {
+  const main = await cpuMs(Deno.pid, Deno.pid), all = await cpuMs(Deno.pid);
+  const rate = await timed(n, fn);
+  const us = async (before: number, thread?: number) => ((await cpuMs(Deno.pid, thread)) - before) * 1000 / n;
+  return { rate, mainUs: await us(main, Deno.pid), processUs: await us(all) };
 }
 
 async function timed(n: number, fn: () => Promise<void>): Promise<number> {
@@ -301,6 +320,17 @@ export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Recor
   const rawLoop = async (count: number) => {
     for (let i = 0; i < count; i++) await verify(kp.publicKey, sig, msg);
   };
+  /** Raw verifies in this thread with `lanes` pending at once, as each raw worker runs them. */
+  const rawLanes = async (count: number, lanes: number) => {
+    let started = 0;
+    const lane = async () => {
+      while (started < count) {
+        started++;
+        await verify(kp.publicKey, sig, msg);
+      }
+    };
+    await Promise.all(Array.from({ length: lanes }, lane));
+  };
 
   // Mempool acceptance, one transaction at a time, from 200 different senders, against the plain verify loop,
   // in rounds that alternate the two (the machine's speed drifts; alternating compares like with like). Each
@@ -339,21 +369,37 @@ export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Recor
   try {
     const parallelPool = new Mempool(a.chain, { maxBytes: 50_000_000, verifier });
     const burst = async (pool: Mempool) => {
-      const rate = await timed(n, async () => {
+      const cost = await costed(n, async () => {
         await Promise.all(a.txs.map((tx) => pool.accept(tx)));
       });
       if (pool.size !== n) throw new Error("bench: not every transaction was accepted");
       for (const tx of a.txs) pool.removeWithDescendants(txid(tx));
-      return rate;
+      return cost;
     };
     await burst(parallelPool); // starts the workers
-    const rawPars: number[] = [], valPars: number[] = [], valPar1s: number[] = [];
+    const rawPars: number[] = [],
+      valPars: number[] = [],
+      valPar1s: number[] = [],
+      rawLaneRates: number[] = [];
+    const cpu = {
+      raw: [] as number[],
+      rawMain: [] as number[],
+      val: [] as number[],
+      valMain: [] as number[],
+    };
     for (let r = 0; r < 3; r++) {
       rawPars.push(
         await rawParallel({ publicKey: kp.publicKey, signature: sig, message: msg }, verifierPool.threads, n),
       );
-      valPars.push(await burst(parallelPool));
-      valPar1s.push(await burst(a.mempool));
+      const lanes = await costed(n, () => rawLanes(n, 16));
+      rawLaneRates.push(lanes.rate);
+      cpu.raw.push(lanes.processUs);
+      cpu.rawMain.push(lanes.mainUs);
+      const pooled = await burst(parallelPool);
+      valPars.push(pooled.rate);
+      cpu.val.push(pooled.processUs);
+      cpu.valMain.push(pooled.mainUs);
+      valPar1s.push((await burst(a.mempool)).rate);
     }
     await noteLoad();
 
@@ -362,9 +408,17 @@ export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Recor
     // alternation. Then warm: each block's transactions reached the node's mempool first.
     const { setup, full } = await buildFullChain(n / FULL_BLOCK_TXS);
     const singles: number[] = [], connects: number[] = [], warms: number[] = [], hitRates: number[] = [];
+    const blockCpu = { single: [] as string[], pool: [] as string[], singleMain: [] as number[] };
+    const cpuOf = (r: { mainMs: number; processMs: number }) =>
+      `${r.mainMs.toFixed(1)} main / ${r.processMs.toFixed(1)} process`;
     for (let i = 0; i < 3; i++) {
-      singles.push(await connectRate(setup, full));
-      connects.push(await connectRate(setup, full, { verifier }));
+      const single = await connectRun(setup, full, {});
+      singles.push(single.rate);
+      blockCpu.single.push(cpuOf(single));
+      blockCpu.singleMain.push(single.mainMs);
+      const pooled = await connectRun(setup, full, { verifier });
+      connects.push(pooled.rate);
+      blockCpu.pool.push(cpuOf(pooled));
       const warm = await connectRun(setup, full, { verifier, warm: true });
       warms.push(warm.rate);
       hitRates.push(warm.hitRate);
@@ -401,6 +455,18 @@ export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Recor
       validate_tx_parallel_per_s: Math.round(valPar),
       validate_tx_parallel_spread: spread(valPars, `3 bursts of ${n} through the verifier pool`, 0),
       validate_tx_parallel_single_thread_per_s: Math.round(median(valPar1s)),
+      // WebCrypto's Ed25519 runs on Deno's blocking threads, not the calling one: in one thread with 16 pending,
+      // raw verifies already use every core. What a payment costs beyond its verify is CPU on some core.
+      verify_raw_in_thread_16_pending_per_s: Math.round(median(rawLaneRates)),
+      cpu_us_per_raw_verify_process: +median(cpu.raw).toFixed(1),
+      cpu_us_per_raw_verify_main_thread: +median(cpu.rawMain).toFixed(1),
+      cpu_us_per_validate_tx_parallel_process: +median(cpu.val).toFixed(1),
+      cpu_us_per_validate_tx_parallel_main_thread: +median(cpu.valMain).toFixed(1),
+      cpu_us_spread: `raw verify in thread (16 pending) process ${
+        cpu.raw.map((x) => x.toFixed(0)).join(" / ")
+      }, main ${cpu.rawMain.map((x) => x.toFixed(0)).join(" / ")}; payment burst through the pool process ${
+        cpu.val.map((x) => x.toFixed(0)).join(" / ")
+      }, main ${cpu.valMain.map((x) => x.toFixed(0)).join(" / ")} (3 runs of ${n}; CPU ticks are 10 ms)`,
       validate_parallel_over_raw_parallel: +(valPar / rawPar).toFixed(3),
       validate_parallel_over_validate: +(valPar / validate).toFixed(3),
       connect_blocks_per_s: +connect.toFixed(1),
@@ -412,6 +478,10 @@ export async function benchLedger(opts: { quick?: boolean } = {}): Promise<Recor
       connect_single_thread_blocks_per_s: +single.toFixed(1),
       connect_single_thread_spread: spread(singles, `3 fresh stores, the same blocks`, 1),
       connect_over_single_thread: +(connect / single).toFixed(3),
+      cpu_ms_per_block_connect_single_thread_main: +median(blockCpu.singleMain).toFixed(1),
+      cpu_ms_per_block_connect_spread: `in thread ${blockCpu.single.join(", ")}; pool ${
+        blockCpu.pool.join(", ")
+      } (ms of CPU per block while connecting, 3 runs)`,
       connect_tx_per_s: Math.round(connect * FULL_BLOCK_TXS),
       connect_warm_blocks_per_s: +median(warms).toFixed(1),
       sigcache_hit_rate: +median(hitRates).toFixed(3),

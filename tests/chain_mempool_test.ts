@@ -161,7 +161,10 @@ Deno.test("orphans whose parent a block confirms come in through chainUpdated", 
   await other.accept(parent);
   const [block] = await mine(l.chain, other, k.pkh, 1);
   assert.ok(block.txs.some((t) => txid(t) === txid(parent)));
-  const r = await l.mempool.chainUpdated({ disconnected: [], connected: [{ hash: "", height: 0, block }] });
+  const r = await l.mempool.chainUpdated({
+    disconnected: [],
+    connected: [{ hash: "", height: 0, block, txids: block.txs.map(txid) }],
+  });
   assert.deepEqual(r.unlocked.map((e) => e.txid), [txid(child)]);
   assert.ok(l.mempool.has(txid(child)));
 });
@@ -343,7 +346,10 @@ Deno.test("package counts follow confirmations: a confirmed parent no longer cou
   const other = new Mempool(l.chain);
   await other.accept(a);
   const [block] = await mine(l.chain, other, l.key.pkh, 1);
-  await l.mempool.chainUpdated({ disconnected: [], connected: [{ hash: "", height: 0, block }] });
+  await l.mempool.chainUpdated({
+    disconnected: [],
+    connected: [{ hash: "", height: 0, block, txids: block.txs.map(txid) }],
+  });
   assert.equal(l.mempool.has(txid(a)), false);
   assert.equal(l.mempool.get(txid(b))!.ancestorCount, 1);
   assert.equal(l.mempool.get(txid(c))!.ancestorCount, 2);
@@ -422,4 +428,37 @@ Deno.test("coinsOf finds a key's pool outputs through its index, oldest first, a
   assert.equal(mempool.size, 2);
   check("after a block");
   assert.deepEqual(mempool.coinsOf(new Set([pkhs[0]])), []);
+});
+
+Deno.test("while a payment's signature is checked: a double spend added meanwhile is refused; a parent removed meanwhile makes it wait", async () => {
+  const l = await fundedLedger();
+  const k = l.key;
+  const pending: ((ok: boolean) => void)[] = [];
+  const queue = new VerifyQueue(16, () => new Promise<boolean>((r) => pending.push(r)));
+  const pool = new Mempool(l.chain, { verifier: queue });
+  const settleAll = () => pending.splice(0).forEach((r) => r(true));
+  // Two spends of one coin, both past their plans before either's check ends: the later one re-checks its
+  // conflicts after the first joined (an addition only: its inputs and fee stand) and is refused.
+  const a = pool.accept(await spend(k, [l.coins[0]], split(k.pkh, COIN_AMOUNT, 1)));
+  const b = pool.accept(await spend(k, [l.coins[0]], split(k.pkh, COIN_AMOUNT, 1, 3_000)));
+  assert.equal(pending.length, 2);
+  settleAll();
+  assert.equal((await a).length, 1);
+  await assertRefused(b, "txn-mempool-conflict", NO_BLAME);
+  // A child of a pool payment, whose parent leaves the pool while the child's check runs: its input is gone,
+  // so its inputs are checked again and it waits for the parent (an orphan), not accepted without it.
+  const parent = await spend(k, [l.coins[1]], split(k.pkh, COIN_AMOUNT, 1));
+  const p = pool.accept(parent);
+  settleAll();
+  assert.equal((await p).length, 1);
+  const child = pool.accept(
+    await spend(k, [{ txid: txid(parent), index: 0 }], split(k.pkh, parent.outputs[0].amount, 1)),
+    { allowOrphan: true },
+  );
+  assert.equal(pending.length, 1);
+  pool.removeWithDescendants(txid(parent));
+  settleAll();
+  assert.deepEqual(await child, []);
+  assert.equal(pool.size, 1, "only the first spend of coin 0");
+  assert.equal(pool.orphanCount, 1, "the child waits for its parent");
 });

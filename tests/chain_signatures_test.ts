@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { BAN } from "../lib/chain/errors.ts";
-import { sign } from "../lib/crypto/ed25519.ts";
+import { sign, verify } from "../lib/crypto/ed25519.ts";
+import { type VerifyItem, VerifyQueue } from "../lib/crypto/verify_queue.ts";
 import { type OutPoint, sigHash, type Transaction, txid } from "../lib/primitives/transaction.ts";
-import { makeBlock, mine, newKey, type TestKey } from "./support/ledger.ts";
+import { makeBlock, mine, newKey, spend, type TestKey } from "./support/ledger.ts";
 import { seededBytes } from "./support/random.ts";
 import {
   assertRefused,
@@ -15,6 +16,7 @@ import {
   type FundedLedger,
   fundedLedger,
   hashOf,
+  ledgerState,
   refuseInBlock,
   refuseInPool,
   withTxs,
@@ -149,4 +151,35 @@ Deno.test("the signature cache covers every input: a cached transaction with ano
   assert.equal(block.txs.length, 2);
   assert.equal((await l.chain.processBlock(block)).status, "connected");
   assert.equal(l.chain.tip.hash, hashOf(block));
+});
+
+Deno.test("a block refused by its inputs stops its signature checks: those not started never start", async () => {
+  // Checks pass through at first (the ledger's history), then wait until the test lets them settle.
+  const gate = { closed: false, waiting: [] as ((ok: boolean) => void)[] };
+  let started = 0;
+  const check = (i: VerifyItem) => {
+    started++;
+    return gate.closed
+      ? new Promise<boolean>((r) => gate.waiting.push(r))
+      : verify(i.publicKey, i.signature, i.message);
+  };
+  const l = await fundedLedger({ verifier: new VerifyQueue(2, check) });
+  const pay = (prevout: OutPoint) =>
+    spend(l.key, [prevout], [{ amount: COIN_AMOUNT - 1_000, pubKeyHash: l.key.pkh }]);
+  const txs: Transaction[] = [];
+  for (const coin of l.coins.slice(0, 7)) txs.push(await pay(coin));
+  txs.push(await pay({ txid: "ab".repeat(32), index: 0 })); // the last one spends nothing that exists
+  gate.closed = true;
+  started = 0;
+  const before = ledgerState(l.chain);
+  const block = makeBlock(l.chain, undefined, l.key.pkh, withTxs(...txs));
+  await assertRefused(l.chain.processBlock(block), "bad-txns-inputs-missingorspent", BAN);
+  assert.equal(started, 2, "the block's first checks started at once, as many as the queue runs");
+  while (gate.waiting.length) {
+    gate.waiting.shift()!(true);
+    for (let i = 0; i < 5; i++) await Promise.resolve();
+  }
+  assert.equal(started, 2, "none of its other 6 checks started after the refusal");
+  assert.deepEqual(ledgerState(l.chain), before);
+  l.store.close();
 });

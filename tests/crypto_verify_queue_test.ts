@@ -95,3 +95,36 @@ Deno.test("the real verifier through the queue: valid and invalid Ed25519 signat
   const malformed = { ...good, publicKey: new Uint8Array(5) };
   assert.equal(await q.verifyAll([malformed]), 0);
 });
+
+Deno.test("an aborted group starts no more checks and settles once its running ones have; others go on", async () => {
+  const m = manual(2), q = m.queue;
+  const stop = new AbortController();
+  const group = q.verifyAll(items(0, 10), { urgent: true, signal: stop.signal });
+  const other = q.verifyAll(items(100, 3));
+  assert.equal(m.started.length, 2);
+  stop.abort();
+  let answer: number | undefined;
+  group.then((bad) => answer = bad);
+  await m.settle(true);
+  assert.equal(answer, undefined, "one of its checks still runs");
+  await m.settle(true);
+  assert.ok(answer !== undefined && answer >= 2, "settled, naming no item it checked");
+  await m.drain();
+  assert.equal(await other, -1);
+  assert.deepEqual(m.started.map((i) => i.publicKey[0]), [0, 1, 100, 101, 102]);
+  assert.equal(q.waiting, 0);
+  assert.equal(q.inFlight, 0);
+  // Aborted while queued behind a full queue: it settles at once, having started nothing.
+  const busy = q.verifyAll(items(200, 2));
+  const queued = new AbortController();
+  const late = q.verifyAll(items(300, 5), { signal: queued.signal });
+  queued.abort();
+  assert.equal(await late, 0);
+  await m.drain();
+  assert.equal(await busy, -1);
+  assert.equal(m.started.filter((i) => i.publicKey[0] >= 300).length, 0);
+  assert.equal(q.waiting, 0);
+  // Aborted before it was queued: nothing starts.
+  assert.equal(await q.verifyAll(items(400, 3), { signal: AbortSignal.abort() }), 0);
+  assert.equal(m.started.filter((i) => i.publicKey[0] >= 400).length, 0);
+});

@@ -273,3 +273,40 @@ Deno.test("a store write that fails part-way changes nothing: the coins it delet
     }
   });
 });
+
+Deno.test("a block's coins are written and deleted in batches: every one, across the batches' edges", () => {
+  const store = openStore(":memory:");
+  try {
+    const key = (i: number) => `${i.toString(16).padStart(64, "0")}:${i % 3}`;
+    const coin = (i: number) => ({
+      amount: 1_000 + i,
+      pubKeyHash: "ab".repeat(20),
+      height: i,
+      coinbase: i % 2 === 0,
+    });
+    const hash = (i: number) => i.toString(16).padStart(64, "0");
+    // Counts around the batch of 32: below, at, above, and several batches with a remainder.
+    let next = 0;
+    const live = new Map<string, ReturnType<typeof coin>>();
+    for (
+      const [spend, create] of [[0, 31], [0, 32], [0, 33], [31, 65], [32, 100], [33, 7], [64, 1], [1, 0]]
+    ) {
+      const spent = [...live.keys()].slice(0, spend);
+      const created = Array.from({ length: create }, () => next++).map((i) => [key(i), coin(i)] as const);
+      store.applyBlock({
+        hash: hash(next),
+        spent,
+        created: created.map(([k, c]) => [k, c]),
+        undo: null,
+        tip: hash(next),
+      });
+      for (const k of spent) live.delete(k);
+      for (const [k, c] of created) live.set(k, c);
+      const stored = new Map(store.loadCoins());
+      assert.equal(stored.size, live.size, `after spending ${spend} and creating ${create}`);
+      for (const [k, c] of live) assert.deepEqual(stored.get(k), c, k);
+    }
+  } finally {
+    store.close();
+  }
+});

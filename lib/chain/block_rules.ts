@@ -22,8 +22,11 @@ export interface IndexedHeader {
   parent?: IndexedHeader;
 }
 
-/** Checks that need only the block and its hash. */
-export function checkBlock(block: Block, hash: string, params: NetworkParams): void {
+/**
+ * Checks that need only the block and its hash. Returns the transactions' ids, which it hashed anyway, so a
+ * caller need not hash them again.
+ */
+export function checkBlock(block: Block, hash: string, params: NetworkParams): string[] {
   ensure(
     checkProofOfWork(hash, block.header.bits, params.powLimit),
     "high-hash",
@@ -36,10 +39,11 @@ export function checkBlock(block: Block, hash: string, params: NetworkParams): v
   for (let i = 1; i < block.txs.length; i++) {
     ensure(!isCoinbase(block.txs[i]), "bad-cb-multiple", () => `transaction ${i} is a second coinbase`);
   }
-  const ids = new Set(block.txs.map(txid));
-  ensure(ids.size === block.txs.length, "bad-txns-duplicate", "a transaction appears twice");
+  const ids = block.txs.map(txid);
+  ensure(new Set(ids).size === block.txs.length, "bad-txns-duplicate", "a transaction appears twice");
   ensure(blockMerkleRoot(block.txs) === block.header.merkleRoot, "bad-txnmrklroot", "merkle root mismatch");
   for (const tx of block.txs) checkTransaction(tx);
+  return ids;
 }
 
 /** The ancestor of `entry` at `height` (which must not exceed `entry.height`). */

@@ -63,6 +63,8 @@ export interface ChangedBlock {
   height: number;
   /** The block. */
   block: Block;
+  /** Its transactions' ids, in block order (hashed once by the chain: callers need not hash them again). */
+  txids: string[];
 }
 
 /** What a call changed on the active chain: blocks disconnected (tip first), then blocks connected (in order). */
@@ -144,6 +146,7 @@ export function partialUpdate(error: unknown): ChainUpdate | undefined {
 }
 
 const SIG_CACHE_MAX = 100_000;
+const ignore = () => {};
 /** Hashes marked invalid kept at most; past that the set starts over. */
 const MAX_INVALID = 10_000;
 
@@ -175,6 +178,8 @@ export class Chain {
   #maxOrphans: number;
   #maxOrphanBytes: number;
   #invalid = new Set<string>();
+  /** The txids `checkBlock` computed for a block, carried to its connection instead of hashed again. */
+  #txids = new WeakMap<Block, string[]>();
   #sigCache = new Set<string>();
   #sigStats: SigCacheStats = { lookups: 0, hits: 0 };
   #verifier: VerifyQueue | undefined;
@@ -429,7 +434,7 @@ export class Chain {
     ensure(!known && !this.#orphans.has(hash), "duplicate", "block already known", NO_BLAME);
     // The header first: a block refused for its work or its time costs no look at its transactions.
     const parent = this.#checkHeader(block.header, hash, requested);
-    checkBlock(block, hash, this.params);
+    this.#txids.set(block, checkBlock(block, hash, this.params));
     const update: ChainUpdate = { disconnected: [], connected: [] };
     if (!parent) {
       this.#addOrphan(hash, block.header.prevHash, bytes ?? encodeBlock(block));
@@ -629,7 +634,7 @@ export class Chain {
         try {
           // Pushed unasked (or it would not have been an orphan): it must now build a chain worth the tip's.
           const parent = this.#checkHeader(block.header, hash, false)!;
-          checkBlock(block, hash, this.params);
+          this.#txids.set(block, checkBlock(block, hash, this.params));
           const entry = this.#accept(hash, block, parent, orphan.bytes);
           await this.#activateIfBetter(entry, update);
           ready.push(hash);
@@ -666,8 +671,8 @@ export class Chain {
       for (const e of path) {
         const block = this.getBlock(e.hash)!;
         try {
-          await this.#connect(e, block);
-          update.connected.push({ hash: e.hash, height: e.height, block });
+          const txids = await this.#connect(e, block);
+          update.connected.push({ hash: e.hash, height: e.height, block, txids });
         } catch (err) {
           if (!(err instanceof ValidationError)) throw err;
           failure = err;
@@ -714,9 +719,35 @@ export class Chain {
     return best;
   }
 
-  /** Validates `block` against the UTXO set and makes it the tip, in one store transaction. */
-  async #connect(entry: BlockEntry, block: Block): Promise<void> {
+  /** The block's txids: those `checkBlock` computed when it arrived, else hashed now (a block read back). */
+  #txidsOf(block: Block): string[] {
+    let ids = this.#txids.get(block);
+    if (!ids) this.#txids.set(block, ids = block.txs.map(txid));
+    return ids;
+  }
+
+  /**
+   * Validates `block` against the UTXO set and makes it the tip, in one store transaction; returns its txids.
+   * The signature checks start first, on other threads (the verifier pool's workers, or WebCrypto's), while
+   * this thread checks the inputs against the UTXO set; a refusal there stops the checks not yet started.
+   */
+  async #connect(entry: BlockEntry, block: Block): Promise<string[]> {
     const height = entry.height, params = this.params;
+    const ids = this.#txidsOf(block);
+    const unverified: { tx: Transaction; id: string }[] = [];
+    const verified: string[] = [];
+    for (let i = 1; i < block.txs.length; i++) {
+      const w = signatureKey(block.txs[i], ids[i]);
+      this.#sigStats.lookups++;
+      if (this.#sigCache.has(w)) this.#sigStats.hits++;
+      else {
+        unverified.push({ tx: block.txs[i], id: ids[i] });
+        verified.push(w);
+      }
+    }
+    const stop = new AbortController();
+    const signatures = checkBlockSignatures(unverified, this.#verifier, stop.signal);
+    signatures.catch(ignore); // awaited below, unless the inputs refuse the block first
     const created = new Map<string, Coin>();
     const spentHere = new Set<string>();
     const undo: CoinEntry[] = [];
@@ -727,41 +758,38 @@ export class Chain {
       },
     };
     let fees = 0;
-    const unverified: { tx: Transaction; id: string }[] = [];
-    const verified: string[] = [];
-    block.txs.forEach((tx, i) => {
-      const id = txid(tx);
-      if (i > 0) {
-        fees += checkInputs(tx, view, height, params).fee;
-        for (const input of tx.inputs) {
-          const key = outpointKey(input.prevout);
-          const coin = created.get(key);
-          if (coin) created.delete(key);
-          else undo.push([key, this.#coins.get(key)!]);
-          spentHere.add(key);
+    try {
+      block.txs.forEach((tx, i) => {
+        const id = ids[i];
+        if (i > 0) {
+          fees += checkInputs(tx, view, height, params).fee;
+          for (const input of tx.inputs) {
+            const key = outpointKey(input.prevout);
+            const coin = created.get(key);
+            if (coin) created.delete(key);
+            else undo.push([key, this.#coins.get(key)!]);
+            spentHere.add(key);
+          }
         }
-        const w = signatureKey(tx, id);
-        this.#sigStats.lookups++;
-        if (this.#sigCache.has(w)) this.#sigStats.hits++;
-        else {
-          unverified.push({ tx, id });
-          verified.push(w);
-        }
-      }
-      tx.outputs.forEach((o, j) =>
-        created.set(`${id}:${j}`, { amount: o.amount, pubKeyHash: o.pubKeyHash, height, coinbase: i === 0 })
+        tx.outputs.forEach((o, j) =>
+          created.set(`${id}:${j}`, { amount: o.amount, pubKeyHash: o.pubKeyHash, height, coinbase: i === 0 })
+        );
+      });
+      const reward = block.txs[0].outputs.reduce((s, o) => s + o.amount, 0);
+      const allowed = blockSubsidy(height, params) + fees;
+      ensure(
+        reward <= allowed,
+        "bad-cb-amount",
+        () => `coinbase pays ${reward}, more than subsidy and fees ${allowed}`,
       );
-    });
-    const reward = block.txs[0].outputs.reduce((s, o) => s + o.amount, 0);
-    const allowed = blockSubsidy(height, params) + fees;
-    ensure(
-      reward <= allowed,
-      "bad-cb-amount",
-      () => `coinbase pays ${reward}, more than subsidy and fees ${allowed}`,
-    );
-    await checkBlockSignatures(unverified, this.#verifier);
-    for (const w of verified) this.cacheSignatures(w);
+    } catch (e) {
+      stop.abort();
+      throw e;
+    }
     const spent = undo.map(([key]) => key);
+    const undoBytes = encodeUndo(undo);
+    await signatures;
+    for (const w of verified) this.cacheSignatures(w);
     const status = entry.status | BlockStatus.VALID;
     const unstored = this.#unstored.get(entry.hash);
     this.#store.applyBlock({
@@ -769,7 +797,7 @@ export class Chain {
       status,
       spent,
       created: [...created],
-      undo: encodeUndo(undo),
+      undo: undoBytes,
       tip: entry.hash,
       block: unstored && { row: { ...unstored.row, status }, data: unstored.data },
     });
@@ -778,6 +806,7 @@ export class Chain {
     for (const key of spent) this.#coins.delete(key);
     for (const [key, coin] of created) this.#coins.set(key, coin);
     this.#active.push(entry);
+    return ids;
   }
 
   #disconnectTip(): ChangedBlock {
@@ -788,10 +817,8 @@ export class Chain {
     if (!undoBytes) throw new StoreError(`undo data of block ${entry.hash} is missing`);
     const restored = decodeUndo(undoBytes);
     const removed: string[] = [];
-    for (const tx of block.txs) {
-      const id = txid(tx);
-      tx.outputs.forEach((_, j) => removed.push(`${id}:${j}`));
-    }
+    const txids = this.#txidsOf(block);
+    block.txs.forEach((tx, i) => tx.outputs.forEach((_, j) => removed.push(`${txids[i]}:${j}`)));
     this.#store.applyBlock({
       hash: entry.hash,
       spent: removed,
@@ -802,7 +829,7 @@ export class Chain {
     for (const key of removed) this.#coins.delete(key);
     for (const [key, coin] of restored) this.#coins.set(key, coin);
     this.#active.pop();
-    return { hash: entry.hash, height: entry.height, block };
+    return { hash: entry.hash, height: entry.height, block, txids };
   }
 
   /** `error`, with what the call had changed on the active chain, if anything, for `partialUpdate`. */

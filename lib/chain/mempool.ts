@@ -203,6 +203,11 @@ export class Mempool implements CoinView {
   #seq = 0;
   /** Bumped on every change, so `accept` knows whether to re-check after awaiting signatures. */
   #version = 0;
+  /**
+   * Bumped on every removal. While only additions happened (and the tip stayed), a transaction's inputs and
+   * fee still stand: only conflicts, chain limits and room need checking again.
+   */
+  #removals = 0;
   /** Copies being validated now (`signatureKey`): the same copy from another peer is not checked twice. */
   #validating = new Set<string>();
   #orphans: OrphanTxs;
@@ -391,14 +396,15 @@ export class Mempool implements CoinView {
     checkTransaction(tx);
     this.#validating.add(key);
     try {
-      const tip = this.#chain.tip, version = this.#version;
+      const tip = this.#chain.tip, version = this.#version, removals = this.#removals;
       let plan = this.#plan(tx, id, size);
       if (!plan) return this.#wait(tx, id, key, size, opts);
       // Every cheaper check has passed: only now are signatures worth checking.
       await (early ?? checkSignatures(tx, id, { urgent, queue: q }));
       // The chain or the pool may have changed while the signatures were checked.
       if (tip !== this.#chain.tip || version !== this.#version) {
-        plan = this.#plan(tx, id, size);
+        const onlyAdded = tip === this.#chain.tip && removals === this.#removals;
+        plan = this.#plan(tx, id, size, onlyAdded ? plan.fee : undefined);
         if (!plan) return this.#wait(tx, id, key, size, opts);
       }
       if (plan.victims.size) this.#removeSet(this.#withDescendantsOf(plan.victims));
@@ -467,9 +473,10 @@ export class Mempool implements CoinView {
 
   /**
    * The checks that depend on the chain and the pool, cheapest first: conflicts, inputs, fees, chain limits and
-   * room. Undefined when an input is missing (the transaction may be an orphan).
+   * room. Undefined when an input is missing (the transaction may be an orphan). `knownFee`: the inputs were
+   * checked on this tip and the pool has only grown since, so they stand and are not checked again.
    */
-  #plan(tx: Transaction, id: string, size: number): Plan | undefined {
+  #plan(tx: Transaction, id: string, size: number, knownFee?: number): Plan | undefined {
     for (const i of tx.inputs) {
       const other = this.#spentBy.get(outpointKey(i.prevout));
       ensure(
@@ -487,7 +494,7 @@ export class Mempool implements CoinView {
     );
     let fee: number;
     try {
-      fee = checkInputs(tx, this, this.#chain.height + 1, this.#chain.params, NO_BLAME).fee;
+      fee = knownFee ?? checkInputs(tx, this, this.#chain.height + 1, this.#chain.params, NO_BLAME).fee;
     } catch (e) {
       // An input nobody has (yet): perhaps its parent is on its way, so the caller may keep it waiting.
       if (e instanceof ValidationError && e.code === "bad-txns-inputs-missingorspent") return undefined;
@@ -665,6 +672,7 @@ export class Mempool implements CoinView {
       this.#byFeeRate = undefined; // plenty of room again
     }
     this.#version++;
+    this.#removals++;
   }
 
   #withDescendantsOf(entries: Iterable<PoolEntry>): Set<PoolEntry> {
@@ -712,10 +720,10 @@ export class Mempool implements CoinView {
    */
   async chainUpdated(update: ChainUpdate): Promise<ChainFollowUp> {
     const confirmedParents: string[] = [];
-    for (const { block } of update.connected) {
+    for (const { block, txids } of update.connected) {
       if (this.#entries.size === 0 && this.#orphans.size === 0) break;
-      for (const tx of block.txs) {
-        const id = txid(tx);
+      for (const [t, tx] of block.txs.entries()) {
+        const id = txids[t];
         const e = this.#entries.get(id);
         if (e) this.#removeSet(new Set([e]));
         for (const i of tx.inputs) {

@@ -101,6 +101,8 @@ export interface SignatureCheckOptions {
   urgent?: boolean;
   /** The queue to use (default: the process-wide `verifyQueue`). */
   queue?: VerifyQueue;
+  /** Aborted: no more of these checks start (the caller has refused the transactions on other grounds). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -129,12 +131,14 @@ function failIfBad(bad: number): void {
  * Verifies the signatures of several transactions as one urgent group (a block being connected) through `queue`
  * (default: the process-wide `verifyQueue`): the first invalid one cancels the checks not yet started. Throws
  * `bad-sig` naming the first bad transaction and input in block order, however the checks were spread.
+ * Once `signal` is aborted no more checks start.
  */
 export function checkBlockSignatures(
   txs: { tx: Transaction; id: string }[],
   queue?: VerifyQueue,
+  signal?: AbortSignal,
 ): Promise<void> {
-  return checkAllSignatures(txs, { urgent: true, queue });
+  return checkAllSignatures(txs, { urgent: true, queue, signal });
 }
 
 async function checkAllSignatures(
@@ -158,7 +162,8 @@ async function checkAllSignatures(
     });
   });
   const queue = opts.queue ?? verifyQueue;
-  const bad = await queue.verifyAll(items, { urgent: opts.urgent });
+  const bad = await queue.verifyAll(items, { urgent: opts.urgent, signal: opts.signal });
+  opts.signal?.throwIfAborted(); // given up: the answer may name no item
   ensure(bad < 0, "bad-sig", () => {
     const [t, i] = origin[bad];
     return `${txs.length > 1 ? `transaction ${txs[t].id} ` : ""}input ${i} has an invalid signature`;

@@ -35,6 +35,17 @@ interface Group {
   done: (bad: number) => void;
 }
 
+/** How `VerifyQueue.verifyAll` runs a group. */
+export interface VerifyAllOptions {
+  /** Ahead of the others (a block being connected, our own payment). */
+  urgent?: boolean;
+  /**
+   * Aborted: none of the group's checks starts any more, and it settles once those running have, answering an
+   * index at or past the last started (its caller has given up on the group).
+   */
+  signal?: AbortSignal;
+}
+
 /** A queue of signature checks with at most `max` in flight. */
 export class VerifyQueue {
   #inFlight = 0;
@@ -43,6 +54,8 @@ export class VerifyQueue {
   #urgent: Group[] = [];
   #normal: Group[] = [];
   #turn = 0;
+  /** A queued group may have failed since the last `#drop`: only then are the lists scanned. */
+  #failed = false;
 
   #verify: (item: VerifyItem) => Promise<boolean>;
 
@@ -86,11 +99,19 @@ export class VerifyQueue {
    * assert.equal(await queue.verifyAll([{ publicKey, signature, message }, { publicKey, signature: forged, message }]), 1);
    * ```
    */
-  verifyAll(items: VerifyItem[], opts: { urgent?: boolean } = {}): Promise<number> {
+  verifyAll(items: VerifyItem[], opts: VerifyAllOptions = {}): Promise<number> {
     if (items.length === 0) return Promise.resolve(-1);
+    if (opts.signal?.aborted) return Promise.resolve(0); // given up before anything started
     return new Promise((done) => {
-      (opts.urgent ? this.#urgent : this.#normal).push({ items, next: 0, running: 0, bad: -1, done });
+      const group: Group = { items, next: 0, running: 0, bad: -1, done };
+      (opts.urgent ? this.#urgent : this.#normal).push(group);
       this.#waiting += items.length;
+      opts.signal?.addEventListener("abort", () => {
+        // As if the next item failed: nothing more starts, and the answer names no item that was checked.
+        if (group.bad < 0) group.bad = group.next;
+        this.#failed = true;
+        this.#settle(group);
+      }, { once: true });
       this.#pump();
     });
   }
@@ -110,7 +131,10 @@ export class VerifyQueue {
         group.running--;
         // The lowest bad index, whatever order checks settle in (a pool answers out of order): every index
         // below a started one was started before it, so once none runs, no lower one can still fail.
-        if (!ok && (group.bad < 0 || index < group.bad)) group.bad = index;
+        if (!ok && (group.bad < 0 || index < group.bad)) {
+          group.bad = index;
+          this.#failed = true;
+        }
         this.#settle(group);
         this.#pump();
       };
@@ -120,9 +144,13 @@ export class VerifyQueue {
 
   /** The group whose turn it is: urgent ones first (in order), then the others in rotation. */
   #pick(): Group | undefined {
-    this.#drop(this.#urgent);
+    if (this.#failed) {
+      // Scanned only after a failure: a burst of thousands of payments must not cost a scan per check.
+      this.#failed = false;
+      this.#drop(this.#urgent);
+      this.#drop(this.#normal);
+    }
     if (this.#urgent.length) return this.#take(this.#urgent, 0);
-    this.#drop(this.#normal);
     if (!this.#normal.length) return undefined;
     this.#turn %= this.#normal.length;
     const g = this.#take(this.#normal, this.#turn);
