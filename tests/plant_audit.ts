@@ -1325,6 +1325,22 @@ export const PLANTS: Plant[] = [
     tests: ["tests/crypto_verify_pool_test.ts"],
   },
   {
+    id: "compact-rebuilt-same-bytes",
+    rule: "compact relay: a rebuilt block is handed on only to its very bytes (others are decoded)",
+    file: "lib/node/compact.ts",
+    from: "return r?.bytes === bytes ? r.block : undefined;",
+    to: "return r?.block;",
+    tests: ["tests/net_compact_test.ts"],
+  },
+  {
+    id: "compact-merkle-memo",
+    rule: "compact relay: the rebuilt block's merkle check hashes through the mempool's wtxid memo",
+    file: "lib/primitives/compact_block.ts",
+    from: "merkleRootSync(txs.map(wtxidOf))",
+    to: "merkleRootSync(txs.map(wtxid))",
+    tests: ["tests/primitives_compact_block_test.ts"],
+  },
+  {
     id: "index-pause-kept",
     rule: "explorer: the index waits its pause between slices (a syncing node's blocks go first)",
     file: "lib/explorer/chain_index.ts",
