@@ -98,7 +98,10 @@ export const INDEX_SLICE_MS = 8;
  * output and address touched), so an index at full speed made a syncing node 2-3 times slower.
  */
 export const INDEX_BUSY_SHARE = 0.05;
-/** Blocks less than this far apart (ms) are a burst: the index goes at `INDEX_BUSY_SHARE`. */
+/**
+ * Within this long (ms) of the last block, the index goes at `INDEX_BUSY_SHARE`: in a sync or a burst the next
+ * block is on its way. (A lone full block is then indexed over a few hundred ms instead of at once.)
+ */
 export const INDEX_QUIET_MS = 1_000;
 /** The pause between two slices during a burst, ms: what keeps the index at its share. */
 export const INDEX_BUSY_PAUSE_MS = Math.round(INDEX_SLICE_MS * (1 / INDEX_BUSY_SHARE - 1));
