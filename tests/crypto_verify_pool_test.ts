@@ -96,6 +96,7 @@ Deno.test("the workers hold at most their bound; the rest waits in the pool, and
   const pool = new VerifyPool({ threads: 2, maxPerWorker: 3 });
   try {
     const items = await signedItems(200, 3, 300);
+    assert.ok(await pool.check(items[0])); // a worker has started: checks no longer run here meanwhile
     let most = 0;
     const all = items.map((it) =>
       pool.check(it).then((ok) => {
@@ -103,8 +104,7 @@ Deno.test("the workers hold at most their bound; the rest waits in the pool, and
         return ok;
       })
     );
-    await Promise.resolve(); // the first batches go out at the end of this task
-    await new Promise((r) => setTimeout(r, 0));
+    await Promise.resolve(); // the first batches go out at the end of this task (answers come in later tasks)
     assert.ok(pool.inFlight <= pool.capacity, `${pool.inFlight} in flight`);
     assert.equal(pool.capacity, 6);
     assert.ok(pool.waiting >= 200 - pool.capacity, `${pool.waiting} waiting`);
@@ -122,14 +122,37 @@ Deno.test("checks that arrive one at a time while the workers are busy travel to
   const pool = new VerifyPool({ threads: 2 });
   try {
     const items = await signedItems(400, 4, 700);
+    assert.ok(await pool.check(items[0])); // a worker has started: checks no longer run here meanwhile
     const all: Promise<boolean>[] = [];
     for (const it of items) {
       all.push(pool.check(it));
       await Promise.resolve(); // each check at its own turn, as a burst of payments arrives
     }
     assert.ok((await Promise.all(all)).every((ok) => ok));
-    assert.equal(pool.answered, 400);
-    assert.ok(pool.batches <= 400 / 8, `${pool.batches} messages for 400 checks`);
+    assert.equal(pool.answered, 401);
+    assert.equal(pool.startedInThread, 0);
+    assert.ok(pool.batches <= 1 + 400 / 8, `${pool.batches} messages for 400 checks`);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("while the workers start, each holds one batch and the other checks run here, verdicts the same", async () => {
+  const pool = new VerifyPool({ threads: 1 });
+  try {
+    const items = await signedItems(100, 4, 900);
+    const checked = items.map((it, i) => i % 9 === 4 ? forged(it) : it);
+    // A syncing node's first block: its checks must not wait for a worker still loading its module.
+    const verdicts = await Promise.all(checked.map((it) => pool.check(it)));
+    assert.deepEqual(verdicts, checked.map((_, i) => i % 9 !== 4));
+    assert.equal(pool.batches, 1, "one batch went to the starting worker");
+    assert.equal(pool.answered, MAX_BATCH);
+    assert.equal(pool.startedInThread, 100 - MAX_BATCH, "the rest were checked here meanwhile");
+    // Once the worker answered, checks go to it again.
+    const again = await Promise.all(checked.map((it) => pool.check(it)));
+    assert.deepEqual(again, verdicts);
+    assert.equal(pool.startedInThread, 100 - MAX_BATCH);
+    assert.equal(pool.answered, MAX_BATCH + 100);
   } finally {
     pool.close();
   }

@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { escapeHtml, html, raw } from "../lib/explorer/html.ts";
 import { EventStreams, sseMessage } from "../lib/explorer/events.ts";
-import { ChainIndex } from "../lib/explorer/chain_index.ts";
+import {
+  ChainIndex,
+  type ChainSource,
+  INDEX_BUSY_PAUSE_MS,
+  INDEX_QUIET_MS,
+  indexPause,
+} from "../lib/explorer/chain_index.ts";
 import { layoutNetwork, renderNetworkMap } from "../lib/explorer/network_map.ts";
 import type { NetworkView } from "../lib/explorer/network_view.ts";
 import { hostAllowed, startExplorer } from "../lib/explorer/server.ts";
@@ -108,6 +114,61 @@ Deno.test("index: a reorg takes the old branch's transactions, spends and totals
   assert.equal(index.totals(other.pkh).received, 2 * 50e8);
   assert.equal(index.history(other.pkh).length, 2);
   index.close();
+});
+
+Deno.test("index: waits between slices as told, and only while blocks keep coming (a sync goes first)", async () => {
+  // The pace: a burst of blocks (less than INDEX_QUIET_MS apart) slows the index; a quiet spell does not.
+  assert.equal(indexPause(50_000, 50_000 - INDEX_QUIET_MS + 1), INDEX_BUSY_PAUSE_MS);
+  assert.equal(indexPause(50_000, 50_000 - INDEX_QUIET_MS), 0);
+  assert.equal(indexPause(50_000, -Infinity), 0, "no block yet: the start-up catch-up goes at full speed");
+  assert.ok(INDEX_BUSY_PAUSE_MS > 0);
+
+  const { chain, mempool } = newLedger();
+  const miner = await newKey();
+  for (let i = 0; i < 8; i++) await chain.processBlock(makeBlock(chain, mempool, miner.pkh));
+  // Each block read costs 3 ms, so a slice (INDEX_SLICE_MS) indexes a few and the catch-up takes several.
+  const slow: ChainSource = {
+    get height() {
+      return chain.height;
+    },
+    entryAt: (h) => chain.entryAt(h),
+    getBlock: (hash) => {
+      const end = performance.now() + 3;
+      while (performance.now() < end) { /* a slow read */ }
+      return chain.getBlock(hash);
+    },
+  };
+  const index = ChainIndex.open(":memory:", slow);
+  const asked: number[] = [];
+  const t0 = performance.now();
+  await index.sync(() => {
+    asked.push(performance.now());
+    return 30;
+  });
+  assert.ok(index.synced);
+  assert.equal(index.height, 8);
+  assert.ok(asked.length >= 2, `the catch-up paused between its slices (${asked.length} pauses)`);
+  assert.ok(performance.now() - t0 >= 30 * asked.length, "each pause was waited out");
+  index.close();
+});
+
+Deno.test("live: a new block is indexed a moment later, not in the block's own turns (its relay goes first)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "peerchain-explorer-" });
+  const node = await startLocalNode(dir);
+  const explorer = await startExplorer(node, { hostname: "127.0.0.1", port: 0 });
+  try {
+    await waitFor(() => explorer.data.index.synced, 10_000, "the start-up catch-up");
+    const before = explorer.data.index.height;
+    await node.miner.mineBlocks(1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(explorer.data.index.height, before, "not indexed 20 ms after the block");
+    await waitFor(() => explorer.data.index.synced, 10_000, "the index to catch up");
+    assert.equal(explorer.data.index.height, before + 1);
+  } finally {
+    await explorer.close();
+    await node.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("map: many SuperPeers on a ring, their Peers around them, this Peer linked to two, a lost one crossed out", () => {

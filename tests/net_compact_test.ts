@@ -259,6 +259,35 @@ Deno.test("compact relay: a hostile sender's garbage, forged coinbase, unasked a
   assert.ok(p.scored.every((s) => s.startsWith("h:")), `only h is scored: ${p.scored.join("; ")}`);
 });
 
+Deno.test("compact relay: the rebuilt block is handed on once, to its very bytes, of the mempool's own transactions", async () => {
+  const p = await pair();
+  const txs = await payments(p.a, 3);
+  for (const tx of txs) await p.b.mempool.accept(tx);
+  const block = await mineOnA(p, txs);
+  const sender = compactLedger(p.a.chain, p.a.mempool);
+  const side = compactLedger(p.b.chain, p.b.mempool);
+  for (const tx of txs) side.noteTx(tx);
+  const compact = sender.compactBlock(encodeBlock(block), 5n)!;
+  const first = side.rebuildCompact(compact);
+  assert.equal(first.kind, "rebuilt");
+  if (first.kind !== "rebuilt") return;
+  // Other bytes (a copy, or any block pushed whole) are decoded as always: nothing is handed to them.
+  assert.equal(side.takeRebuilt(first.block.slice()), undefined);
+  const again = side.rebuildCompact(compact);
+  if (again.kind !== "rebuilt") throw new Error(again.kind);
+  const taken = side.takeRebuilt(again.block);
+  assert.ok(taken, "the block just rebuilt");
+  assert.deepEqual(encodeBlock(taken), again.block, "its bytes are its encoding");
+  assert.equal(taken.txs[1], p.b.mempool.entryOf(txs[0])?.tx, "made of the mempool's objects");
+  assert.equal(side.takeRebuilt(again.block), undefined, "taken once");
+  // The mempool finds its entries by those objects, and by their txid for any other copy.
+  assert.equal(p.b.mempool.entryOf(decodeBlock(again.block).txs[1])?.txid, txid(txs[0]));
+  const r = await p.b.chain.processBlock(taken, again.block);
+  await p.b.mempool.chainUpdated(r.update);
+  assert.equal(p.b.mempool.size, 0, "the block's transactions left the mempool");
+  assert.equal(p.b.mempool.entryOf(txs[0]), undefined);
+});
+
 Deno.test("compact relay: the ledger side never throws on bytes that are not a compact block", () => {
   const { rebuildCompact } = compactLedger(
     {} as Chain,

@@ -1379,6 +1379,55 @@ export const PLANTS: Plant[] = [
     tests: BOUND_TESTS,
   },
   {
+    id: "verify-start-in-thread",
+    rule:
+      "verify pool: while no worker has started, checks past each worker's first batch run in this thread",
+    file: "lib/crypto/verify_pool.ts",
+    from: "if (this.#answered === 0 && this.#slots.every((s) => s.held > 0)) {",
+    to: "if (this.#answered < 0 && this.#slots.every((s) => s.held > 0)) {",
+    tests: ["tests/crypto_verify_pool_test.ts"],
+  },
+  {
+    id: "compact-rebuilt-same-bytes",
+    rule: "compact relay: a rebuilt block is handed on only to its very bytes (others are decoded)",
+    file: "lib/node/compact.ts",
+    from: "return r?.bytes === bytes ? r.block : undefined;",
+    to: "return r?.block;",
+    tests: ["tests/net_compact_test.ts"],
+  },
+  {
+    id: "compact-merkle-memo",
+    rule: "compact relay: the rebuilt block's merkle check hashes through the mempool's wtxid memo",
+    file: "lib/primitives/compact_block.ts",
+    from: "merkleRootSync(txs.map(wtxidOf))",
+    to: "merkleRootSync(txs.map(wtxid))",
+    tests: ["tests/primitives_compact_block_test.ts"],
+  },
+  {
+    id: "index-pause-kept",
+    rule: "explorer: the index waits its pause between slices (a syncing node's blocks go first)",
+    file: "lib/explorer/chain_index.ts",
+    from: "await this.#wait(pause());",
+    to: "await this.#wait(0);",
+    tests: ["tests/explorer_test.ts"],
+  },
+  {
+    id: "index-pause-busy",
+    rule: "explorer: the index slows down while blocks come less than INDEX_QUIET_MS apart",
+    file: "lib/explorer/chain_index.ts",
+    from: "now - lastBlockAt < INDEX_QUIET_MS ? INDEX_BUSY_PAUSE_MS : 0",
+    to: "0",
+    tests: ["tests/explorer_test.ts"],
+  },
+  {
+    id: "index-after-block",
+    rule: "explorer: a new block is indexed INDEX_DELAY_MS later, not in the block's own turns",
+    file: "lib/explorer/live.ts",
+    from: "const INDEX_DELAY_MS = 250;",
+    to: "const INDEX_DELAY_MS = 0;",
+    tests: ["tests/explorer_test.ts"],
+  },
+  {
     id: "bound-sse-clients",
     rule: "explorer: at most maxClients event streams",
     file: "lib/explorer/events.ts",
@@ -1817,9 +1866,8 @@ export const PLANTS: Plant[] = [
     rule:
       "compact relay: a rebuilt block whose merkle root differs (a short-id collision) falls back to the full block",
     file: "lib/primitives/compact_block.ts",
-    from:
-      'if (blockMerkleRoot(txs) !== header.merkleRoot) return { status: "failed", reason: "merkle-mismatch" };',
-    to: 'if (false) return { status: "failed", reason: "merkle-mismatch" };',
+    from: "if (merkleRootSync(txs.map(wtxidOf)) !== header.merkleRoot) {",
+    to: "if (false) {",
     tests: RELAY_TESTS,
   },
   {

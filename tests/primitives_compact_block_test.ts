@@ -106,6 +106,17 @@ Deno.test("a compact block rebuilds from a mempool holding its transactions (and
   assert.deepEqual(r.status === "rebuilt" && r.block, b);
 });
 
+Deno.test("the merkle check of a rebuilt block hashes through the memo it is given (the mempool's wtxids)", () => {
+  const b = block(12);
+  const cb = compactBlock(b, 9n);
+  const index = shortIdIndex(shortIdKey(cb.header, cb.nonce), b.txs.slice(1));
+  let asked = 0;
+  const memo = (t: Transaction) => (asked++, wtxid(t));
+  const r = rebuildBlock(cb.header, cb.coinbase, cb.shortIds, (id) => index.get(id), new Map(), memo);
+  assert.deepEqual(r.status === "rebuilt" && r.block, b);
+  assert.equal(asked, b.txs.length, "every transaction's wtxid came from the memo");
+});
+
 Deno.test("a missing transaction: its position is named; once received, the block rebuilds", () => {
   const b = block(10);
   const cb = compactBlock(b, 5n);

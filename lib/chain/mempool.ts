@@ -186,6 +186,11 @@ export class Mempool implements CoinView {
   readonly minFeeRate: number;
   #chain: Chain;
   #entries = new Map<string, PoolEntry>();
+  /**
+   * Entries by their transaction object: a block rebuilt from this pool (compact relay, our own template)
+   * holds the very objects, so following it finds them without hashing each again.
+   */
+  #byTx = new WeakMap<Transaction, PoolEntry>();
   #spentBy = new Map<string, PoolEntry>();
   /**
    * Entries by the key hashes their outputs pay: a wallet's coins in the pool are found without a walk over
@@ -611,6 +616,7 @@ export class Mempool implements CoinView {
     };
     for (const p of plan.parents) p.children.add(e);
     this.#entries.set(id, e);
+    this.#byTx.set(e.tx, e);
     for (const i of tx.inputs) this.#spentBy.set(outpointKey(i.prevout), e);
     for (const o of tx.outputs) {
       const set = this.#byPkh.get(o.pubKeyHash);
@@ -656,6 +662,7 @@ export class Mempool implements CoinView {
       for (const p of x.parents) p.children.delete(x);
       for (const c of x.children) c.parents.delete(x);
       this.#entries.delete(x.txid);
+      this.#byTx.delete(x.tx);
       for (const o of x.tx.outputs) {
         const set = this.#byPkh.get(o.pubKeyHash);
         if (set?.delete(x) && set.size === 0) this.#byPkh.delete(o.pubKeyHash);
@@ -711,6 +718,16 @@ export class Mempool implements CoinView {
       }
     }
     return chosen;
+  }
+
+  /** The txid of `tx`: not hashed again when the pool holds this very object. */
+  #idOf(tx: Transaction): string {
+    return this.#byTx.get(tx)?.txid ?? txid(tx);
+  }
+
+  /** The pool's entry of `tx`, if it holds it (found without hashing when it is the pool's own object). */
+  entryOf(tx: Transaction): MempoolEntry | undefined {
+    return this.#entries.get(this.#idOf(tx));
   }
 
   /**

@@ -6,7 +6,9 @@
  * the current task ends), so a block's hundred signatures cost a message or two per worker, not a hundred.
  * Each worker holds at most `maxPerWorker` checks; past that, checks wait here (the queue in front bounds how
  * many can). Once the pool is closed, or a worker fails, checks run in this thread: those a worker held and
- * had not answered are verified here, so a check never gets a verdict nobody computed.
+ * had not answered are verified here, so a check never gets a verdict nobody computed. While the workers
+ * start (until one answered its first batch), each holds one batch and the other checks run in this thread:
+ * a worker takes 0.5-1 s to load on a busy machine, and a syncing node sat idle that long waiting for them.
  * @module
  */
 import { packBatch, type VerifyBatch, type VerifyVerdicts } from "./verify_batch.ts";
@@ -75,6 +77,8 @@ export class VerifyPool {
   #flushQueued = false;
   #closed = false;
   #answered = 0;
+  /** Checks verified in this thread while the workers started. */
+  #startedInThread = 0;
 
   /** Starts the workers. */
   constructor(opts: VerifyPoolOptions = {}) {
@@ -124,6 +128,11 @@ export class VerifyPool {
     return this.#answered;
   }
 
+  /** Checks verified in this thread because no worker had started yet. */
+  get startedInThread(): number {
+    return this.#startedInThread;
+  }
+
   /** True once `close` ran. */
   get closed(): boolean {
     return this.#closed;
@@ -162,6 +171,13 @@ export class VerifyPool {
     if (this.#closed) return;
     if (!this.#slots.length) this.#start();
     while (this.#waiting.length) {
+      // No worker has answered yet (they are still loading): each holds its first batch, the rest run here.
+      if (this.#answered === 0 && this.#slots.every((s) => s.held > 0)) {
+        const now = this.#waiting.splice(0);
+        this.#startedInThread += now.length;
+        for (const p of now) inThread(p.item).then(p.done);
+        return;
+      }
       let slot: Slot | undefined;
       for (const s of this.#slots) if (s.held < this.#maxPerWorker && (!slot || s.held < slot.held)) slot = s;
       if (!slot) return;

@@ -91,7 +91,32 @@ CREATE TABLE IF NOT EXISTS addresses (
 `;
 
 /** Catching up works for at most this long before it yields to the node. */
-const SLICE_MS = 8;
+export const INDEX_SLICE_MS = 8;
+/**
+ * While blocks keep coming (a sync, a burst), the index takes at most this share of the thread and catches up
+ * once they stop: indexing a full block costs about 2.5 times connecting it (one SQL statement per input,
+ * output and address touched), so an index at full speed made a syncing node 2-3 times slower.
+ */
+export const INDEX_BUSY_SHARE = 0.05;
+/**
+ * Within this long (ms) of the last block, the index goes at `INDEX_BUSY_SHARE`: in a sync or a burst the next
+ * block is on its way. (A lone full block is then indexed over a few hundred ms instead of at once.)
+ */
+export const INDEX_QUIET_MS = 1_000;
+/** The pause between two slices during a burst, ms: what keeps the index at its share. */
+export const INDEX_BUSY_PAUSE_MS = Math.round(INDEX_SLICE_MS * (1 / INDEX_BUSY_SHARE - 1));
+
+if (INDEX_BUSY_PAUSE_MS * INDEX_BUSY_SHARE < INDEX_SLICE_MS * (1 - INDEX_BUSY_SHARE) - 1) {
+  throw new Error("the busy pause keeps the index within its share");
+}
+
+/**
+ * How long the index waits before its next slice (ms; 0 is the next turn of the event loop), given when the
+ * last block came (`lastBlockAt`, ms on the clock of `now`): in a burst, `INDEX_BUSY_PAUSE_MS`.
+ */
+export function indexPause(now: number, lastBlockAt: number): number {
+  return now - lastBlockAt < INDEX_QUIET_MS ? INDEX_BUSY_PAUSE_MS : 0;
+}
 
 /** The index over one chain. Open with `ChainIndex.open`; call `sync()` whenever the chain changed. */
 export class ChainIndex {
@@ -102,6 +127,8 @@ export class ChainIndex {
   #running?: Promise<void>;
   #again = false;
   #closed = false;
+  /** Ends the wait between two slices (set while one runs). */
+  #wake?: () => void;
 
   private constructor(db: DatabaseSync, chain: ChainSource) {
     this.#db = db;
@@ -115,7 +142,9 @@ export class ChainIndex {
       addOutput: p(
         "INSERT OR REPLACE INTO outputs (txid, n, pkh, amount, height, coinbase) VALUES (?, ?, ?, ?, ?, ?)",
       ),
-      spend: p("UPDATE outputs SET spent_txid = ?, spent_height = ? WHERE txid = ? AND n = ?"),
+      spend: p(
+        "UPDATE outputs SET spent_txid = ?, spent_height = ? WHERE txid = ? AND n = ? RETURNING pkh, amount",
+      ),
       output: p("SELECT pkh, amount, height, coinbase, spent_txid FROM outputs WHERE txid = ? AND n = ?"),
       addHistory: p("INSERT INTO history (pkh, txid, height, received, sent) VALUES (?, ?, ?, ?, ?)"),
       addTotals: p(
@@ -184,9 +213,10 @@ export class ChainIndex {
 
   /**
    * Brings the index to the chain's tip, rolling back first if the chain left the indexed branch. One run at
-   * a time: a call during a run makes that run go round once more, and returns its promise.
+   * a time: a call during a run makes that run go round once more, and returns its promise. Between slices it
+   * waits `pause()` ms (see `indexPause`; by default the next turn of the event loop).
    */
-  sync(): Promise<void> {
+  sync(pause: () => number = () => 0): Promise<void> {
     if (this.#running) {
       this.#again = true;
       return this.#running;
@@ -194,7 +224,7 @@ export class ChainIndex {
     const run = (async () => {
       do {
         this.#again = false;
-        while (!this.#closed && !this.#step()) await new Promise((r) => setTimeout(r, 0));
+        while (!this.#closed && !this.#step()) await this.#wait(pause());
       } while (this.#again && !this.#closed);
     })();
     // Cleared only after the assignment: a run that finishes at once must not leave itself behind.
@@ -206,6 +236,20 @@ export class ChainIndex {
     return run;
   }
 
+  /** Resolves after `ms`, or at once when the index closes (no timer outlives it). */
+  #wait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /** One slice of work; true when the index is at the tip. */
   #step(): boolean {
     const chain = this.#chain;
@@ -215,7 +259,7 @@ export class ChainIndex {
     this.#db.exec("BEGIN");
     try {
       if (h < this.#top) this.#rollback(h);
-      while (h < chain.height && performance.now() - t0 < SLICE_MS) {
+      while (h < chain.height && performance.now() - t0 < INDEX_SLICE_MS) {
         const entry = chain.entryAt(h + 1)!;
         const block = chain.getBlock(entry.hash);
         // Gone (a reorg under our feet) or not on the indexed branch: the next slice finds the fork again.
@@ -262,10 +306,10 @@ export class ChainIndex {
         return t;
       };
       for (const input of tx.inputs) {
-        const spent = q.output.get(input.prevout.txid, input.prevout.index) as
+        // One statement marks the output spent and reads what it paid.
+        const spent = q.spend.get(id, height, input.prevout.txid, input.prevout.index) as
           | { pkh: string; amount: number }
           | undefined;
-        q.spend.run(id, height, input.prevout.txid, input.prevout.index);
         // The chain validated the spend, so the output is indexed; the key names the address all the same.
         touch(spent?.pkh ?? pubKeyHash(input.publicKey)).sent += spent?.amount ?? 0;
       }
@@ -329,6 +373,7 @@ export class ChainIndex {
   /** Stops catching up and closes the file. */
   close(): void {
     this.#closed = true;
+    this.#wake?.();
     if (this.#db.isOpen) this.#db.close();
   }
 }

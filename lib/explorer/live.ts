@@ -11,6 +11,7 @@ import { type EventStreams, type SseMessage, sseMessage } from "./events.ts";
 import type { LostNode } from "./network_map.ts";
 import type { NetworkView, ViewRole } from "./network_view.ts";
 import { type NewsItem, renderSection, type SectionId } from "./pages.ts";
+import { indexPause } from "./chain_index.ts";
 
 /** Updates go out at most this often (the first of a quiet spell at once). */
 const FLUSH_MS = 100;
@@ -21,6 +22,11 @@ const LOST_MS = 20_000;
 const NEWS_KEPT = 30;
 /** Transaction events sent per flush at most; the mempool event counts the rest. */
 const MAX_TX_EVENTS = 50;
+/**
+ * After a block, the index starts catching up this much later (ms): the block's relay, and on one machine the
+ * other nodes' checks of it, go first (each full block indexed at once held 9 nodes on 2 cores ~40 ms each).
+ */
+const INDEX_DELAY_MS = 250;
 /** Ledger events kept for one flush at most. */
 const MAX_JSON_EVENTS = 256;
 /** Events that are about the ledger; every other kind is about the network and re-reads its view. */
@@ -52,7 +58,9 @@ export class Live {
   #lost: LostNode[] = [];
   #expiry?: ReturnType<typeof setTimeout>;
   #unsubscribe: () => void;
-  #indexing = false;
+  #indexing?: ReturnType<typeof setTimeout>;
+  /** When the last block or reorg event came (ms, `performance.now`): the index's pace follows it. */
+  #lastBlockAt = -Infinity;
   #closed = false;
 
   constructor(node: Node, data: ExplorerData, streams: EventStreams) {
@@ -62,7 +70,7 @@ export class Live {
     this.#view = data.network().view;
     this.#viewKey = JSON.stringify(this.#view);
     this.#unsubscribe = node.subscribe((e) => this.#onEvent(e));
-    this.#syncIndex();
+    this.#syncIndex(0);
   }
 
   #onEvent(e: NodeEvent): void {
@@ -77,6 +85,7 @@ export class Live {
         );
         this.#mark("status", "blocks", "mempool");
         this.#chartsDirty = true;
+        this.#lastBlockAt = performance.now();
         this.#syncIndex();
         break;
       }
@@ -89,6 +98,7 @@ export class Live {
         this.#say(`reorg: ${e.disconnected} block(s) out, ${e.connected} in`, "warn");
         this.#mark("forks", "status", "blocks", "mempool");
         this.#chartsDirty = true;
+        this.#lastBlockAt = performance.now();
         this.#syncIndex();
         break;
       case "side":
@@ -181,17 +191,19 @@ export class Live {
     this.#schedule();
   }
 
-  #syncIndex(): void {
-    if (this.#indexing || this.#closed) return;
-    this.#indexing = true;
-    // Later, in slices: never inside the node's own call.
-    setTimeout(() => {
-      this.#indexing = false;
+  /**
+   * Catches the index up `delayMs` later, in slices: never inside the node's own call, and in the background
+   * while blocks keep coming (a sync), at `INDEX_BUSY_SHARE` of the thread (`indexPause`).
+   */
+  #syncIndex(delayMs = INDEX_DELAY_MS): void {
+    if (this.#indexing !== undefined || this.#closed) return;
+    this.#indexing = setTimeout(() => {
+      this.#indexing = undefined;
       if (this.#closed) return;
-      this.#data.index.sync().then(() => this.#mark("status")).catch((e) =>
-        console.error(`explorer index: ${e}`)
-      );
-    }, 0);
+      this.#data.index.sync(() => indexPause(performance.now(), this.#lastBlockAt)).then(() =>
+        this.#mark("status")
+      ).catch((e) => console.error(`explorer index: ${e}`));
+    }, delayMs);
   }
 
   #schedule(): void {
@@ -256,6 +268,7 @@ export class Live {
     this.#flushes.cancel();
     this.#netReads.cancel();
     clearTimeout(this.#expiry);
+    clearTimeout(this.#indexing);
   }
 }
 

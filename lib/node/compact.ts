@@ -6,7 +6,7 @@
 import type { Chain } from "../chain/chain.ts";
 import type { Mempool } from "../chain/mempool.ts";
 import type { CompactOutcome } from "../net/ledger_port.ts";
-import { decodeBlock, encodeBlock } from "../primitives/block.ts";
+import { type Block, decodeBlock, encodeBlock } from "../primitives/block.ts";
 import { DecodeError } from "../primitives/bytes.ts";
 import {
   compactBlock,
@@ -53,8 +53,22 @@ export function idOf(kind: "block" | "tx", bytes: Uint8Array): string | undefine
   }
 }
 
+/** The node's side of `compactLedger`: what keeps a warm block's hop from hashing and decoding twice. */
+export interface CompactSide extends CompactLedger {
+  /**
+   * A transaction entered the mempool: its wtxid is hashed now, while payments trickle in, so the block that
+   * confirms it rebuilds (short ids, merkle root) without hashing it on the block's own path.
+   */
+  noteTx(tx: Transaction): void;
+  /**
+   * The block the last `rebuildCompact` made of these very bytes (the same array), taken (kept once only), or
+   * undefined: the receiver then need not decode what it has just encoded.
+   */
+  takeRebuilt(bytes: Uint8Array): Block | undefined;
+}
+
 /** The compact relay over `chain` and `mempool`. */
-export function compactLedger(chain: Chain, mempool: Mempool): CompactLedger {
+export function compactLedger(chain: Chain, mempool: Mempool): CompactSide {
   // A mempool transaction's wtxid, hashed once (the pool is indexed again for every compact block); entries
   // go with their transactions.
   const wtxids = new WeakMap<Transaction, string>();
@@ -63,8 +77,15 @@ export function compactLedger(chain: Chain, mempool: Mempool): CompactLedger {
     if (w === undefined) wtxids.set(tx, w = wtxid(tx));
     return w;
   };
+  let last: { bytes: Uint8Array; block: Block } | undefined;
   return {
     idOf,
+    noteTx: (tx) => void wtxidOf(tx),
+    takeRebuilt(bytes) {
+      const r = last;
+      last = undefined;
+      return r?.bytes === bytes ? r.block : undefined;
+    },
     compactBlock(bytes, nonce) {
       try {
         return encodeCompactBlock(compactBlock(decodeBlock(bytes), nonce));
@@ -123,10 +144,12 @@ export function compactLedger(chain: Chain, mempool: Mempool): CompactLedger {
         mempool.entries().map((e) => e.tx),
         wtxidOf,
       );
-      const r = rebuildBlock(cb.header, cb.coinbase, cb.shortIds, (s) => index.get(s), received);
+      const r = rebuildBlock(cb.header, cb.coinbase, cb.shortIds, (s) => index.get(s), received, wtxidOf);
       if (r.status === "missing") return { kind: "missing", id, missing: r.missing };
       if (r.status === "failed") return { kind: "failed", id, reason: r.reason };
-      return { kind: "rebuilt", id, block: encodeBlock(r.block) };
+      const block = encodeBlock(r.block);
+      last = { bytes: block, block: r.block };
+      return { kind: "rebuilt", id, block };
     },
   };
 }

@@ -11,7 +11,8 @@
 import siphash from "./vendor/siphash.ts";
 import { fromHexReversed } from "../crypto/hex.ts";
 import { sha256Sync } from "../crypto/sha256.ts";
-import { type Block, blockMerkleRoot, MAX_BLOCK_SIZE } from "./block.ts";
+import { type Block, MAX_BLOCK_SIZE } from "./block.ts";
+import { merkleRootSync } from "./merkle.ts";
 import { Reader, Writer } from "./bytes.ts";
 import { type BlockHeader, encodeHeader, readHeader } from "./header.ts";
 import {
@@ -127,7 +128,8 @@ export type RebuildResult =
  * Rebuilds a block from its compact form: the coinbase, then for each short id the transaction `lookup` gives
  * (null or undefined when it holds none, or several), or the one in `received` at that position (transactions
  * asked for after a first "missing" answer). Pure: the caller checks the block as any other; a block that
- * rebuilds has the header's merkle root, so its transactions are the ones the header commits to.
+ * rebuilds has the header's merkle root, so its transactions are the ones the header commits to. `wtxidOf` may
+ * be a memo of `wtxid` (the one `shortIdIndex` used: the mempool's transactions are then not hashed again).
  * @example
  * const key = shortIdKey(cb.header, cb.nonce), index = shortIdIndex(key, mempoolTxs);
  * const r = rebuildBlock(cb.header, cb.coinbase, cb.shortIds, (id) => index.get(id));
@@ -138,6 +140,7 @@ export function rebuildBlock(
   shortIds: readonly number[],
   lookup: (shortId: number) => Transaction | null | undefined,
   received: ReadonlyMap<number, Transaction> = new Map(),
+  wtxidOf: (tx: Transaction) => string = wtxid,
 ): RebuildResult {
   // Cheap checks first: a hostile sender's list is bounded before anything is looked up.
   if (shortIds.length > MAX_SHORT_IDS) return { status: "failed", reason: "too-many-short-ids" };
@@ -150,7 +153,9 @@ export function rebuildBlock(
     else missing.push(i + 1);
   });
   if (missing.length) return { status: "missing", missing };
-  if (blockMerkleRoot(txs) !== header.merkleRoot) return { status: "failed", reason: "merkle-mismatch" };
+  if (merkleRootSync(txs.map(wtxidOf)) !== header.merkleRoot) {
+    return { status: "failed", reason: "merkle-mismatch" };
+  }
   return { status: "rebuilt", block: { header, txs } };
 }
 
