@@ -90,6 +90,7 @@ export type { IndexedHeader } from "./lib/chain/block_rules.ts";
 export type { Coin, CoinView, OwnedCoin } from "./lib/primitives/coin.ts";
 export {
   type CoinEntry,
+  type CoinPage,
   type IndexRow,
   openStore,
   Store,

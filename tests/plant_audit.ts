@@ -601,6 +601,23 @@ export const PLANTS: Plant[] = [
     to: "created: [],",
     tests: STORE_TESTS,
   },
+  // lib/chain/coin_set.ts
+  {
+    id: "coins-store-fallback",
+    rule: "until the UTXO set is in memory, a coin the map lacks is asked of the store",
+    file: "lib/chain/coin_set.ts",
+    from: "if (coin !== undefined || this.#next === null) return coin;",
+    to: "return coin;",
+    tests: ["tests/store_coins_background_test.ts"],
+  },
+  {
+    id: "coins-paying-before-load",
+    rule: "until the UTXO set is in memory, a wallet's coins are asked of the store",
+    file: "lib/chain/coin_set.ts",
+    from: "if (this.#next !== null) return this.#source.coinsPaying(pubKeyHashes);",
+    to: "",
+    tests: ["tests/store_coins_background_test.ts"],
+  },
   // lib/chain/mempool.ts
   {
     id: "mp-coinbase",
