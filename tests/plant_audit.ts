@@ -601,6 +601,15 @@ export const PLANTS: Plant[] = [
     to: "created: [],",
     tests: STORE_TESTS,
   },
+  // lib/runtime/background.ts
+  {
+    id: "background-one-per-turn",
+    rule: "background jobs (rescan, UTXO load, explorer index) take one slice per turn of the event loop",
+    file: "lib/runtime/background.ts",
+    from: "this.#waiting.shift()?.();",
+    to: "for (const go of this.#waiting.splice(0)) go();",
+    tests: ["tests/runtime_background_test.ts"],
+  },
   // lib/chain/coin_set.ts
   {
     id: "coins-store-fallback",

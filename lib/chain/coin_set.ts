@@ -8,6 +8,7 @@
  */
 import type { Coin } from "../primitives/coin.ts";
 import type { CoinEntry, CoinPage } from "../store/store.ts";
+import { background } from "../runtime/background.ts";
 
 /** What the set reads of the store (a `Store` is one). */
 export interface CoinSource {
@@ -89,7 +90,7 @@ export class CoinSet {
   async loadInBackground(signal?: AbortSignal): Promise<void> {
     while (this.#next !== null && !signal?.aborted) {
       this.#loadPage();
-      await new Promise((r) => setTimeout(r, 0));
+      await background.turn();
     }
   }
 

@@ -19,6 +19,7 @@ import { Keyring, WalletLocked, WrongPassphrase } from "./keyring.ts";
 import { type Balance, balanceOf, buildPayment, spendableCoins, type WalletView } from "./payment.ts";
 import { generateMnemonic } from "./seed.ts";
 import { readWalletFile, restrictToOwner, writeWalletFile } from "./wallet_file.ts";
+import { background } from "../runtime/background.ts";
 
 export { DEFAULT_FEE_RATE, InsufficientFunds, WalletError, WalletLocked, WrongPassphrase };
 export {
@@ -343,8 +344,8 @@ export class Wallet {
         if (this.#keys.needsTopUp) await this.#keys.topUp();
       }
       if (next <= last) throw new WalletError(`block ${next} of the active chain is missing from the store`);
-      // Let other work (a node's peers, its RPC) run during a long rescan.
-      await new Promise((r) => setTimeout(r, 0));
+      // Let other work (a node's peers, its RPC) run during a long rescan, and one background job per turn.
+      await background.turn();
       if (opts.signal?.aborted) return found;
     }
     await this.flush();
