@@ -601,6 +601,15 @@ export const PLANTS: Plant[] = [
     to: "created: [],",
     tests: STORE_TESTS,
   },
+  // lib/net/discovery.ts
+  {
+    id: "dgram-at-start",
+    rule: "a node loads node:dgram only when LAN discovery runs, not at every start",
+    file: "lib/net/discovery.ts",
+    from: 'import type dgram from "node:dgram";',
+    to: 'import dgram from "node:dgram";',
+    tests: ["tests/exports_test.ts"],
+  },
   // lib/runtime/background.ts
   {
     id: "background-one-per-turn",
