@@ -101,6 +101,7 @@ export { DataDirLocked, type DirLock, lockDataDir } from "./lib/store/lock.ts";
 export {
   type Balance,
   type ChainReader,
+  type CheckedWallet,
   type DatedEntry,
   DEFAULT_FEE_RATE,
   type HistoryEntry,

@@ -318,13 +318,13 @@ export class Node {
       const params = NETWORKS[config.network];
       // Read the wallet before the store may be created or migrated: a wallet this program refuses (newer,
       // corrupt, another network's) must leave the whole data directory as it was.
-      await Wallet.check(`${config.dataDir}/wallet.json`, params);
+      const checked = await Wallet.check(`${config.dataDir}/wallet.json`, params);
       store = config.openStore(`${config.dataDir}/chain.sqlite`);
       const verifier = new VerifyQueue(pool.capacity, pool.check);
       // The UTXO set is read into memory after the start (a third of opening 10,000 blocks); until then the
       // store answers for it, with the same answers.
       const chain = Chain.open(store, params, { verifier, coinsInBackground: true });
-      const wallet = await Wallet.open(`${config.dataDir}/wallet.json`, params);
+      const wallet = await Wallet.open(`${config.dataDir}/wallet.json`, params, { checked });
       const bans = await BanList.open(`${config.dataDir}/bans.json`);
       // The node key (node_key, 0600): its public key is this node's id, kept across restarts.
       const identity = await loadOrCreateIdentity(config.dataDir);

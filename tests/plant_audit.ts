@@ -610,6 +610,15 @@ export const PLANTS: Plant[] = [
     to: 'import dgram from "node:dgram";',
     tests: ["tests/exports_test.ts"],
   },
+  // lib/wallet/wallet.ts
+  {
+    id: "checked-wallet-same-file",
+    rule: "open reuses the keys Wallet.check derived only for the file it checked",
+    file: "lib/wallet/wallet.ts",
+    from: "const checked = opts.checked?.path === path ? checkedKeys.get(opts.checked) : undefined;",
+    to: "const checked = opts.checked ? checkedKeys.get(opts.checked) : undefined;",
+    tests: ["tests/wallet_checked_test.ts"],
+  },
   // lib/runtime/background.ts
   {
     id: "background-one-per-turn",
