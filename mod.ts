@@ -95,6 +95,7 @@ export type { IndexedHeader } from "./lib/chain/block_rules.ts";
 export type { Coin, CoinView, OwnedCoin } from "./lib/primitives/coin.ts";
 export {
   type CoinEntry,
+  type CoinPage,
   type IndexRow,
   openStore,
   Store,
@@ -105,6 +106,7 @@ export { DataDirLocked, type DirLock, lockDataDir } from "./lib/store/lock.ts";
 export {
   type Balance,
   type ChainReader,
+  type CheckedWallet,
   type DatedEntry,
   DEFAULT_FEE_RATE,
   type HistoryEntry,

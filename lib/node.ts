@@ -225,6 +225,8 @@ export class Node {
   #walletScans = new SerialQueue();
   #walletScansQueued = 0;
   #stopping = new AbortController();
+  /** The UTXO set being read into memory after the start (the store answers for it meanwhile). */
+  #coinsLoading: Promise<void> = Promise.resolve();
   #clock = new ClockSkew();
   #clockWarning: string | null = null;
   /** The ledger's side of compact relay, with the memos that keep a warm block's hop short. */
@@ -319,11 +321,13 @@ export class Node {
       const params = NETWORKS[config.network];
       // Read the wallet before the store may be created or migrated: a wallet this program refuses (newer,
       // corrupt, another network's) must leave the whole data directory as it was.
-      await Wallet.check(`${config.dataDir}/wallet.json`, params);
+      const checked = await Wallet.check(`${config.dataDir}/wallet.json`, params);
       store = config.openStore(`${config.dataDir}/chain.sqlite`);
       const verifier = new VerifyQueue(pool.capacity, pool.check);
-      const chain = Chain.open(store, params, { verifier });
-      const wallet = await Wallet.open(`${config.dataDir}/wallet.json`, params);
+      // The UTXO set is read into memory after the start (a third of opening 10,000 blocks); until then the
+      // store answers for it, with the same answers.
+      const chain = Chain.open(store, params, { verifier, coinsInBackground: true });
+      const wallet = await Wallet.open(`${config.dataDir}/wallet.json`, params, { checked });
       const bans = await BanList.open(`${config.dataDir}/bans.json`);
       // The node key (node_key, 0600): its public key is this node's id, kept across restarts.
       const identity = await loadOrCreateIdentity(config.dataDir);
@@ -347,6 +351,7 @@ export class Node {
       await node.#afterChainUpdate(await chain.resume(), "local");
       node.#knewNobody = !config.connect && known.addrs.length === 0;
       await node.net.start();
+      node.#coinsLoading = chain.loadCoins(node.#stopping.signal).catch(() => {});
       return node;
     } catch (e) {
       pool.close();
@@ -763,6 +768,7 @@ export class Node {
     this.#discovery.close();
     await this.#bans.flush().catch(() => {}); // a ban that could not be written still held while we ran
     await this.#walletScans.idle(); // a rescan stops at its next turn
+    await this.#coinsLoading; // and so does the UTXO set's load
     await this.wallet.flush().catch(() => {}); // and a used mark not yet saved (the next rescan finds it too)
     await this.wallet.settled();
     // Checks still running finish in this thread (nothing is left unverified), then the store closes.

@@ -12,15 +12,15 @@ const dec = new TextDecoder();
 interface Info {
   roots: string[];
   redirects: Record<string, string>;
-  modules: { specifier: string; dependencies?: { code?: { specifier: string } }[] }[];
+  modules: { specifier: string; dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[] }[];
 }
 
 /**
  * The local files (relative to the repository) and other specifiers in the module graph of `entry`: with
  * `codeOnly`, only what runs (type-only imports are erased and load nothing), else everything a type check
- * reads too.
+ * reads too; with `atStart`, only what is loaded before the first line runs (no dynamic imports).
  */
-async function graph(entry: string, { codeOnly = false } = {}): Promise<string[]> {
+async function graph(entry: string, { codeOnly = false, atStart = false } = {}): Promise<string[]> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["info", "--json", entry],
     cwd: ROOT.pathname,
@@ -29,14 +29,16 @@ async function graph(entry: string, { codeOnly = false } = {}): Promise<string[]
   assert.equal(out.code, 0, dec.decode(out.stderr));
   const info = JSON.parse(dec.decode(out.stdout)) as Info;
   let specifiers = info.modules.map((m) => m.specifier);
-  if (codeOnly) {
+  if (codeOnly || atStart) {
     const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
     const seen = new Set<string>();
     const walk = (s: string) => {
       const spec = info.redirects[s] ?? s;
       if (seen.has(spec)) return;
       seen.add(spec);
-      for (const d of bySpecifier.get(spec)?.dependencies ?? []) if (d.code) walk(d.code.specifier);
+      for (const d of bySpecifier.get(spec)?.dependencies ?? []) {
+        if (d.code && !(atStart && d.isDynamic)) walk(d.code.specifier);
+      }
     };
     info.roots.forEach(walk);
     specifiers = [...seen];
@@ -90,6 +92,14 @@ Deno.test("the executable's start-up graph has no npm package: only the menu, lo
     (await graph("lib/ui/menu.ts")).some((m) => /^npm:\/?@inquirer\/prompts@/.test(m)),
     "the menu has it",
   );
+});
+
+Deno.test("the executable loads node:dgram (Node's sockets, 10 ms of CPU) only when LAN discovery runs", async () => {
+  const atStart = await graph("cli.ts", { atStart: true });
+  assert.ok(atStart.includes("lib/net/discovery.ts"));
+  assert.ok(atStart.includes("node:sqlite"), "the walk sees node: modules");
+  assert.equal(atStart.includes("node:dgram"), false);
+  assert.ok((await graph("cli.ts", { codeOnly: true })).includes("node:dgram"), "discovery still has it");
 });
 
 Deno.test("at least ten fenced examples in the library's documentation", async () => {

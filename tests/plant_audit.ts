@@ -656,6 +656,50 @@ export const PLANTS: Plant[] = [
     to: "created: [],",
     tests: STORE_TESTS,
   },
+  // lib/net/discovery.ts
+  {
+    id: "dgram-at-start",
+    rule: "a node loads node:dgram only when LAN discovery runs, not at every start",
+    file: "lib/net/discovery.ts",
+    from: 'import type dgram from "node:dgram";',
+    to: 'import dgram from "node:dgram";',
+    tests: ["tests/exports_test.ts"],
+  },
+  // lib/wallet/wallet.ts
+  {
+    id: "checked-wallet-same-file",
+    rule: "open reuses the keys Wallet.check derived only for the file it checked",
+    file: "lib/wallet/wallet.ts",
+    from: "const checked = opts.checked?.path === path ? checkedKeys.get(opts.checked) : undefined;",
+    to: "const checked = opts.checked ? checkedKeys.get(opts.checked) : undefined;",
+    tests: ["tests/wallet_checked_test.ts"],
+  },
+  // lib/runtime/background.ts
+  {
+    id: "background-one-per-turn",
+    rule: "background jobs (rescan, UTXO load, explorer index) take one slice per turn of the event loop",
+    file: "lib/runtime/background.ts",
+    from: "this.#waiting.shift()?.();",
+    to: "for (const go of this.#waiting.splice(0)) go();",
+    tests: ["tests/runtime_background_test.ts"],
+  },
+  // lib/chain/coin_set.ts
+  {
+    id: "coins-store-fallback",
+    rule: "until the UTXO set is in memory, a coin the map lacks is asked of the store",
+    file: "lib/chain/coin_set.ts",
+    from: "if (coin !== undefined || this.#next === null) return coin;",
+    to: "return coin;",
+    tests: ["tests/store_coins_background_test.ts"],
+  },
+  {
+    id: "coins-paying-before-load",
+    rule: "until the UTXO set is in memory, a wallet's coins are asked of the store",
+    file: "lib/chain/coin_set.ts",
+    from: "if (this.#next !== null) return this.#source.coinsPaying(pubKeyHashes);",
+    to: "",
+    tests: ["tests/store_coins_background_test.ts"],
+  },
   // lib/chain/mempool.ts
   {
     id: "mp-coinbase",
@@ -1407,8 +1451,8 @@ export const PLANTS: Plant[] = [
     id: "index-pause-kept",
     rule: "explorer: the index waits its pause between slices (a syncing node's blocks go first)",
     file: "lib/explorer/chain_index.ts",
-    from: "await this.#wait(pause());",
-    to: "await this.#wait(0);",
+    from: "const ms = pause();",
+    to: "const ms = 0;",
     tests: ["tests/explorer_test.ts"],
   },
   {

@@ -36,6 +36,7 @@ import { checkBlockSignatures, checkInputs, signatureKey } from "./tx_rules.ts";
 import { decodeUndo, encodeUndo } from "./undo.ts";
 import { prevHashOf, StoredEntry } from "./stored_entry.ts";
 import { SerialQueue } from "../runtime/serial_queue.ts";
+import { CoinSet } from "./coin_set.ts";
 import type { VerifyQueue } from "../crypto/verify_queue.ts";
 
 /** Status flags of a stored block. */
@@ -93,6 +94,11 @@ export interface ChainOptions {
    * thread); a node passes one over its `VerifyPool` to check them on every core.
    */
   verifier?: VerifyQueue;
+  /**
+   * True to leave the UTXO set on disk at opening: `loadCoins` then reads it into memory in the background,
+   * and meanwhile the store answers for it (the same answers). By default `open` reads it all.
+   */
+  coinsInBackground?: boolean;
 }
 
 /** How often connecting a block found a transaction's signatures already checked (`Chain.sigCacheStats`). */
@@ -172,7 +178,7 @@ export class Chain {
   #store: Store;
   #index = new Map<string, BlockEntry>();
   #active: BlockEntry[] = [];
-  #coins = new Map<string, Coin>();
+  #coins: CoinSet;
   #orphans = new Map<string, Orphan>();
   #orphanBytes = 0;
   #maxOrphans: number;
@@ -202,6 +208,7 @@ export class Chain {
     this.#maxOrphans = opts.maxOrphans ?? MAX_ORPHAN_BLOCKS;
     this.#maxOrphanBytes = opts.maxOrphanBytes ?? MAX_ORPHAN_BLOCK_BYTES;
     this.#verifier = opts.verifier;
+    this.#coins = new CoinSet(store);
   }
 
   /**
@@ -219,11 +226,11 @@ export class Chain {
    */
   static open(store: Store, params: NetworkParams, opts: ChainOptions = {}): Chain {
     const chain = new Chain(store, params, opts);
-    chain.#load();
+    chain.#load(opts.coinsInBackground ?? false);
     return chain;
   }
 
-  #load(): void {
+  #load(coinsInBackground: boolean): void {
     const genesisHash = this.params.genesisHash;
     if (this.#store.getMeta("tip") === undefined) {
       const g = this.params.genesis;
@@ -255,7 +262,15 @@ export class Chain {
       throw new StoreError("the store's tip or genesis block is missing");
     }
     for (let e: BlockEntry | undefined = tip; e; e = e.parent) this.#active[e.height] = e;
-    for (const [key, coin] of this.#store.loadCoins()) this.#coins.set(key, coin);
+    if (!coinsInBackground) this.#coins.loadAll();
+  }
+
+  /**
+   * Reads the UTXO set into memory a page per turn of the event loop (for a chain opened with
+   * `coinsInBackground`; at once done otherwise). Stops early when `signal` aborts: the store keeps answering.
+   */
+  loadCoins(signal?: AbortSignal): Promise<void> {
+    return this.#coins.loadInBackground(signal);
   }
 
   /** The last block of the active chain. */
@@ -322,14 +337,13 @@ export class Chain {
 
   /** Every unspent output (for consistency checks and tools). */
   *coins(): IterableIterator<CoinEntry> {
-    yield* this.#coins;
+    yield* this.#coins.entries();
   }
 
   /** Unspent outputs paying any of `pubKeyHashes`. */
   coinsOf(pubKeyHashes: ReadonlySet<string>): OwnedCoin[] {
     const out: OwnedCoin[] = [];
-    for (const [key, coin] of this.#coins) {
-      if (!pubKeyHashes.has(coin.pubKeyHash)) continue;
+    for (const [key, coin] of this.#coins.paying(pubKeyHashes)) {
       const [id, index] = key.split(":");
       out.push({ outpoint: { txid: id, index: Number(index) }, coin });
     }

@@ -19,6 +19,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Block } from "../primitives/block.ts";
 import { txid } from "../primitives/transaction.ts";
 import { pubKeyHash } from "../crypto/key_hash.ts";
+import { background } from "../runtime/background.ts";
 
 /** What the index reads of the chain (a `Chain` is one). */
 export interface ChainSource {
@@ -224,7 +225,11 @@ export class ChainIndex {
     const run = (async () => {
       do {
         this.#again = false;
-        while (!this.#closed && !this.#step()) await this.#wait(pause());
+        while (!this.#closed && !this.#step()) {
+          const ms = pause();
+          // No pause: one background job's slice per turn of the event loop (lib/runtime/background.ts).
+          await (ms > 0 ? this.#wait(ms) : background.turn());
+        }
       } while (this.#again && !this.#closed);
     })();
     // Cleared only after the assignment: a run that finishes at once must not leave itself behind.

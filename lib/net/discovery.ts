@@ -13,7 +13,7 @@
  * @module
  */
 import { hostOf, isLoopback } from "./address.ts";
-import dgram from "node:dgram";
+import type dgram from "node:dgram";
 
 /** First word of every beacon: the format's name and version. */
 const MAGIC = "PCD1";
@@ -248,6 +248,14 @@ export interface LanDiscoveryOptions {
   now?: () => number;
 }
 
+/**
+ * node:dgram, loaded by the first search or the first answering socket, never at start-up: it brings Deno's
+ * Node compatibility layer for sockets, about 10 ms of CPU at every start, and a node searches only with
+ * `--discover` or the menu's "yes".
+ */
+let dgramModule: Promise<typeof dgram> | undefined;
+const loadDgram = (): Promise<typeof dgram> => dgramModule ??= import("node:dgram").then((m) => m.default);
+
 /** UDP beacons on the local subnets; see the module doc. `close()` when done. */
 export class LanDiscovery implements Discover {
   #o: LanDiscoveryOptions;
@@ -259,6 +267,8 @@ export class LanDiscovery implements Discover {
   #lastFound: string[] = [];
   #ownNonces: string[] = [];
   #server?: dgram.Socket;
+  /** True once serving started (its socket comes when node:dgram is loaded). */
+  #serving = false;
   #limiter = new AnswerLimiter();
   #pollTimer?: ReturnType<typeof setTimeout>;
   /** While this node is a SuperPeer: when it next looks for others, and the interval after that. */
@@ -354,14 +364,16 @@ export class LanDiscovery implements Discover {
   }
 
   /** Sends a query and gathers answers until `FIND_GRACE_MS` after the first, or `FIND_WINDOW_MS` in all. */
-  #query(): Promise<string[]> {
+  async #query(): Promise<string[]> {
     const targets = this.#o.targets ?? this.#localNet().subnets.map((s) => s.broadcast);
-    if (this.#closed || !targets.length) return Promise.resolve([]);
+    if (this.#closed || !targets.length) return [];
+    const udp = await loadDgram();
+    if (this.#closed) return [];
     const nonce = this.#nonce();
     const query = encodeBeacon({ kind: "query", network: this.#o.network, genesis: this.#o.genesis, nonce });
     const answers: { source: string; port: number }[] = [];
     return new Promise((resolve) => {
-      const socket = dgram.createSocket("udp4");
+      const socket = udp.createSocket("udp4");
       let read = 0, done = false;
       const timers: ReturnType<typeof setTimeout>[] = [];
       const finish = () => {
@@ -407,8 +419,14 @@ export class LanDiscovery implements Discover {
 
   /** Binds the query port (shared with other nodes on this machine) and starts the SuperPeer's searches. */
   #startServing(): void {
-    if (this.#server || this.#closed) return;
-    const server = this.#server = dgram.createSocket({ type: "udp4", reuseAddr: true });
+    if (this.#serving || this.#closed) return;
+    this.#serving = true;
+    loadDgram().then((udp) => this.#listen(udp), () => {/* no UDP here: this node only dials */});
+  }
+
+  #listen(udp: typeof dgram): void {
+    if (this.#closed) return;
+    const server = this.#server = udp.createSocket({ type: "udp4", reuseAddr: true });
     server.on("error", () => {
       // Cannot listen (no permission, port taken without SO_REUSEADDR): this node only searches.
       try {

@@ -68,7 +68,10 @@ export async function startRpc(
   });
   const info: RpcInfo = { port: server.port, cookie, pid: Deno.pid };
   const path = `${node.dataDir}/rpc.json`;
-  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(info) + "\n"), 0o600);
+  // Not flushed to disk: after a power cut it names a process that is gone, which clients already handle.
+  await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(info) + "\n"), 0o600, {
+    durable: false,
+  });
   return {
     info,
     async close() {

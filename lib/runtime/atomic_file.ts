@@ -26,16 +26,24 @@ export function setWriteFault(hook: ((path: string) => void) | undefined): void 
 /**
  * Writes `data` to `path` atomically and durably. With `mode` (e.g. 0o600 for a file that holds secrets) the
  * file has exactly that mode, whatever the umask or the platform's handling of a create mode; without it a new
- * file gets the default permissions.
+ * file gets the default permissions. `durable: false` leaves out the two flushes to disk (readers still see the
+ * old file or the new one, never part of one): for a file that means nothing after a power cut, such as
+ * `rpc.json`, which names a running process (its flushes were 15-50 ms of a node's start on a busy disk).
  * @example await writeFileAtomic(`${dataDir}/bans.json`, new TextEncoder().encode("{}\n"));
  */
-export async function writeFileAtomic(path: string, data: Uint8Array, mode?: number): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array,
+  mode?: number,
+  opts: { durable?: boolean } = {},
+): Promise<void> {
+  const durable = opts.durable ?? true;
   const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
   try {
     const f = await Deno.open(tmp, { write: true, createNew: true, mode });
     try {
       for (let n = 0; n < data.length;) n += await f.write(data.subarray(n));
-      await f.sync(); // on disk before the rename makes it the file
+      if (durable) await f.sync(); // on disk before the rename makes it the file
     } finally {
       f.close();
     }
@@ -46,7 +54,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array, mode?: num
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
-  await syncDirectory(path);
+  if (durable) await syncDirectory(path);
 }
 
 /** Flushes the directory entry of `path` so a rename survives a power cut; best effort. */

@@ -46,6 +46,19 @@ type RawIndexRow = [string, number, Uint8Array, string, number, number];
 /** A coin row as `setReturnArrays` gives it: rowid, outpoint, amount, pkh, height, coinbase. */
 type RawCoinRow = [number, string, number, string, number, number];
 
+/** A page of the UTXO set (`Store.coinPage`). */
+export interface CoinPage {
+  /** The page's coins. */
+  coins: CoinEntry[];
+  /** Where the next page starts, or null when this was the last. */
+  next: number | null;
+}
+
+const coinEntry = (r: RawCoinRow): CoinEntry => [
+  r[1],
+  { amount: r[2], pubKeyHash: r[3], height: r[4], coinbase: r[5] === 1 },
+];
+
 /** Raised when the store cannot be opened or written. */
 export class StoreError extends Error {
   /** The error's name, for logs. */
@@ -119,6 +132,13 @@ export class Store {
         `SELECT rowid, outpoint, amount, pkh, height, coinbase FROM coins WHERE rowid > ? ORDER BY rowid
          LIMIT ${PAGE_ROWS}`,
       )),
+      getCoin: rows(p("SELECT rowid, outpoint, amount, pkh, height, coinbase FROM coins WHERE outpoint = ?")),
+      // One pass over the table in SQLite, no index on pkh: a scan in C costs a few ms per 100,000 coins, and
+      // an index would slow every block's writes for a query that runs only until the set is in memory.
+      coinsPaying: rows(p(
+        `SELECT rowid, outpoint, amount, pkh, height, coinbase FROM coins
+         WHERE pkh IN (SELECT value FROM json_each(?)) ORDER BY rowid`,
+      )),
       addCoin: p(
         "INSERT OR REPLACE INTO coins (outpoint, amount, pkh, height, coinbase) VALUES (?, ?, ?, ?, ?)",
       ),
@@ -164,15 +184,35 @@ export class Store {
 
   /** Every unspent output, a page at a time. */
   *loadCoins(): IterableIterator<CoinEntry> {
-    let rowid = -1;
-    for (;;) {
-      const page = this.#q.coins.all(rowid) as unknown as RawCoinRow[];
-      for (const r of page) {
-        yield [r[1], { amount: r[2], pubKeyHash: r[3], height: r[4], coinbase: r[5] === 1 }];
-      }
-      if (page.length < PAGE_ROWS) return;
-      rowid = page[page.length - 1][0];
+    for (let after: number | null = -1; after !== null;) {
+      const page: CoinPage = this.coinPage(after);
+      yield* page.coins;
+      after = page.next;
     }
+  }
+
+  /**
+   * Up to `PAGE_ROWS` unspent outputs stored after the position `after` (-1: from the first), and the position
+   * to ask from next, null after the last page. A coin written after a page was read comes in a later page.
+   */
+  coinPage(after: number): CoinPage {
+    const page = this.#q.coins.all(after) as unknown as RawCoinRow[];
+    return {
+      coins: page.map(coinEntry),
+      next: page.length < PAGE_ROWS ? null : page[page.length - 1][0],
+    };
+  }
+
+  /** The unspent output at `key` (`"txid:index"`), or undefined. */
+  getCoin(key: string): Coin | undefined {
+    const row = this.#q.getCoin.get(key) as unknown as RawCoinRow | undefined;
+    return row && coinEntry(row)[1];
+  }
+
+  /** Every unspent output paying one of `pubKeyHashes`, in the order they were stored. */
+  coinsPaying(pubKeyHashes: Iterable<string>): CoinEntry[] {
+    const rows = this.#q.coinsPaying.all(JSON.stringify([...pubKeyHashes])) as unknown as RawCoinRow[];
+    return rows.map(coinEntry);
   }
 
   /** Stores a block and its index row (a no-op if already stored). */

@@ -19,6 +19,7 @@ import { Keyring, WalletLocked, WrongPassphrase } from "./keyring.ts";
 import { type Balance, balanceOf, buildPayment, spendableCoins, type WalletView } from "./payment.ts";
 import { generateMnemonic } from "./seed.ts";
 import { readWalletFile, restrictToOwner, writeWalletFile } from "./wallet_file.ts";
+import { background } from "../runtime/background.ts";
 
 export { DEFAULT_FEE_RATE, InsufficientFunds, WalletError, WalletLocked, WrongPassphrase };
 export {
@@ -59,7 +60,21 @@ export interface ChainReader {
 export interface WalletOptions {
   /** scrypt's cost N when encrypting (default `SCRYPT_N`; tests choose a small one). */
   scryptN?: number;
+  /**
+   * What `Wallet.check` read of the same file just before: its keys are not derived again (the seed and
+   * every stored key's hash were a tenth of a node's start).
+   */
+  checked?: CheckedWallet;
 }
+
+/** A wallet file as `Wallet.check` read and accepted it, for `Wallet.open` to reuse (`WalletOptions.checked`). */
+export interface CheckedWallet {
+  /** The file. */
+  readonly path: string;
+}
+
+/** The keyring `Wallet.check` derived for each result it gave (a format-2 file's; none for the others). */
+const checkedKeys = new WeakMap<CheckedWallet, Keyring>();
 
 /**
  * A set of keys and what they can spend. Open with `Wallet.open` or `Wallet.createInMemory`.
@@ -142,7 +157,8 @@ export class Wallet {
     }
     let keys: Keyring;
     try {
-      keys = await Keyring.fromFile(stored.file);
+      const checked = opts.checked?.path === path ? checkedKeys.get(opts.checked) : undefined;
+      keys = checked ?? await Keyring.fromFile(stored.file);
     } catch (e) {
       throw new WalletError(`the wallet file ${path}: ${(e as Error).message}; it was left untouched`);
     }
@@ -156,13 +172,16 @@ export class Wallet {
   /**
    * Checks the wallet at `path` as `open` would (format, network, keys, that the words give the first key)
    * without writing anything: a node checks it before it opens or migrates its store, so a wallet it refuses
-   * leaves the whole data directory as it was. Throws `WalletError` naming the file.
+   * leaves the whole data directory as it was. Throws `WalletError` naming the file. Pass what it returns to
+   * `open` (`WalletOptions.checked`) so the keys are not derived twice.
    */
-  static async check(path: string, params: NetworkParams): Promise<void> {
+  static async check(path: string, params: NetworkParams): Promise<CheckedWallet> {
     const stored = await readWalletFile(path, params.name);
     try {
       if (stored?.version === 1) await Keyring.checkImported(stored.keys);
-      else if (stored) await Keyring.fromFile(stored.file);
+      const checked: CheckedWallet = { path };
+      if (stored && stored.version !== 1) checkedKeys.set(checked, await Keyring.fromFile(stored.file));
+      return checked;
     } catch (e) {
       throw new WalletError(`the wallet file ${path}: ${(e as Error).message}; it was left untouched`);
     }
@@ -343,8 +362,8 @@ export class Wallet {
         if (this.#keys.needsTopUp) await this.#keys.topUp();
       }
       if (next <= last) throw new WalletError(`block ${next} of the active chain is missing from the store`);
-      // Let other work (a node's peers, its RPC) run during a long rescan.
-      await new Promise((r) => setTimeout(r, 0));
+      // Let other work (a node's peers, its RPC) run during a long rescan, and one background job per turn.
+      await background.turn();
       if (opts.signal?.aborted) return found;
     }
     await this.flush();
