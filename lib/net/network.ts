@@ -181,6 +181,13 @@ export class Network {
     this.#relay = new Relay(ledger, {
       misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
       news: (link, kind) => this.#news(link, kind),
+      delivered: (link) => {
+        const s = this.#state.get(link);
+        if ((s?.kind === "superpeer" || s?.kind === "mesh") && s.addr !== undefined) {
+          this.#book.delivered(s.addr);
+        }
+        this.#watch.delivered(link);
+      },
       now: () => this.#clock.now(),
     });
     const checkSignature = opts.checkSignature ?? ed25519Check;
@@ -218,6 +225,7 @@ export class Network {
       took: (link, reason, anyHost) => this.#tookSuperPeer(link, reason, anyHost),
       extra: (link) => this.#extraSuperPeer(link),
       tipHeight: () => this.#ledger.tip().height,
+      starved: () => this.#watch.starved(),
       release: (link, reason) => {
         this.#state.delete(link);
         link.conn.close(reason);
@@ -322,11 +330,13 @@ export class Network {
     return this.linkInfo().length;
   }
 
-  /** This node's links that carry blocks: its Peers, its SuperPeers, its mesh links. */
+  /** This node's links that carry blocks: its Peers, its SuperPeers (not one on trial), its mesh links. */
   linkInfo(): LinkInfo[] {
     const out: LinkInfo[] = [];
+    const r = this.#role;
     for (const [link, s] of this.#state) {
       if (s.kind !== "member" && s.kind !== "superpeer" && s.kind !== "mesh") continue;
+      if (s.kind === "superpeer" && r.kind === "peer" && link !== r.primary && link !== r.backup) continue;
       out.push({
         ...entryOf(link),
         kind: s.kind,
@@ -467,14 +477,19 @@ export class Network {
   }
 
   /**
-   * The stale-tip check's extra SuperPeer took us: it says it has blocks we lack (a claim, tested at once: it
-   * must now deliver them or `judgeSuperPeers` replaces it), so it takes the backup's place; else it is let go.
+   * The stale-tip check's extra SuperPeer took us: on trial. Its hello's claim of more work only lets the
+   * download from it begin; once it delivered a block we lacked (`DeliveryWatch.trial`) it takes the backup's
+   * place, else it is let go.
    */
-  #extraSuperPeer(link: Link): boolean {
+  async #extraSuperPeer(link: Link): Promise<boolean> {
+    if (this.#role.kind !== "peer" || this.#state.get(link)?.kind !== "superpeer" || !link.hello) {
+      return false;
+    }
+    if (BigInt("0x" + link.hello.tip.work) <= this.#ledger.tip().work) return false;
+    this.#relay.afterHandshake(link, link.hello);
+    if (!(await this.#watch.trial(link))) return false;
     const r = this.#role;
-    const s = this.#state.get(link);
-    if (r.kind !== "peer" || s?.kind !== "superpeer" || !link.hello) return false;
-    if (link.hello.tip.height <= this.#ledger.tip().height) return false;
+    if (r.kind !== "peer" || this.#state.get(link)?.kind !== "superpeer") return false;
     if (r.backup) {
       const old = r.backup;
       r.backup = null;
@@ -684,6 +699,7 @@ export class Network {
     if (r.kind !== "peer") return;
     const dead = entryOf(link);
     this.#joiner.markDead(dead.nodeId);
+    if (r.primary !== link && r.backup !== link) return; // one on trial, or one too many: never ours
     this.#emit({ type: "superpeer-lost", peer: dead, primary: r.primary === link });
     if (r.backup === link) r.backup = null;
     else if (r.primary === link) {
