@@ -385,3 +385,20 @@ Deno.test("failover as wired: a Peer that lost its only SuperPeer dials the Supe
   assert.equal(peer.net!.hub?.nodeId, other.id);
   assert.deepEqual(w.superPeers(), [other]);
 });
+
+Deno.test("a Peer left with one SuperPeer asks another full one after a refusal, not the same again: refusals by two keys make it add capacity (it stalled with one for 90 s before)", async () => {
+  // Small SuperPeers (2 Peers each), the busiest SIGKILLed twice: the Peers that lost one find every other full.
+  for (const seed of [1, 3, 4, 6]) {
+    const w = new World({ seed, network: { maxPeers: 2 } });
+    w.startNodes(9, 2_000);
+    await w.clock.advance(15_000);
+    const lacking = () => w.live().filter((n) => n.net!.role === "peer" && n.net!.superpeers.length < 2);
+    assert.deepEqual(lacking().map((n) => n.host), [], `seed ${seed}: every Peer holds two once settled`);
+    for (let k = 0; k < 2; k++) {
+      w.kill(w.busiest(w.superPeers())[0]);
+      await w.clock.advance(3_000);
+    }
+    await w.clock.until(() => !lacking().length, 20_000);
+    assert.deepEqual(lacking().map((n) => n.host), [], `seed ${seed}: Peers with one SuperPeer 23 s after`);
+  }
+});

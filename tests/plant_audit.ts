@@ -1024,6 +1024,15 @@ export const PLANTS: Plant[] = [
     tests: ["tests/net_overlay_rules_test.ts"],
   },
   {
+    id: "second-refusers-excluded",
+    rule:
+      "a Peer seeking its second asks another SuperPeer after a refusal, so refusals come from distinct keys",
+    file: "lib/net/joining.ts",
+    from: "            ...refusals.map((x) => x.nodeId),\n",
+    to: "",
+    tests: ["tests/net_wiring_test.ts"],
+  },
+  {
     id: "join-dial-budget",
     rule:
       "a joining node dials addresses named in answers within the dial budget (no redirect storm, no reflector)",

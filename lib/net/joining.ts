@@ -261,8 +261,11 @@ export class Joining {
               normalizeAddress(e.listen) ?? e.listen
             ),
           );
+          // Nor is a SuperPeer that turned us away in this search: the next pick is another, so refusals come
+          // from distinct keys (asking the best-ranked full one again and again never adds capacity).
           const exclude = new Set([
             primary.nodeId,
+            ...refusals.map((x) => x.nodeId),
             ...this.#dead.keys(),
             ...[primary.listen, this.#h.advertise()].map((a) => normalizeAddress(a) ?? a),
             ...[...this.#deadAddrs.keys()].filter((a) => !entered.has(a)),
