@@ -34,7 +34,7 @@ Deno.test("a joining node whose every answer redirects to fresh addresses dials 
       return Promise.resolve({ kind: "redirect", to, superpeer: true });
     },
     took: () => {},
-    extra: () => Promise.resolve(false),
+    extra: () => Promise.resolve("level"),
     tipHeight: () => 0,
     starved: () => false,
     release: () => {},

@@ -993,7 +993,7 @@ export const PLANTS: Plant[] = [
     id: "stale-tip-trial",
     rule: "a SuperPeer the stale-tip check tried is kept only once it delivered a block this node lacked",
     file: "lib/net/network.ts",
-    from: "    if (!(await this.#watch.trial(link))) return false;\n",
+    from: '    if (!(await this.#watch.trial(link))) return "failed";\n',
     to: "",
     tests: ["tests/net_stale_tip_test.ts"],
   },
@@ -1656,8 +1656,9 @@ export const PLANTS: Plant[] = [
     file: "lib/net/joining.ts",
     // The primary is left out by id and by address (and chooseSecond avoids its host): the plant drops both.
     from:
-      "            primary.nodeId,\n            ...this.#dead.keys(),\n            ...[primary.listen, this.#h.advertise()]",
-    to: "            ...this.#dead.keys(),\n            ...[this.#h.advertise()]",
+      "            primary.nodeId,\n            ...refusals.map((x) => x.nodeId),\n            ...this.#dead.keys(),\n            ...[primary.listen, this.#h.advertise()]",
+    to:
+      "            ...refusals.map((x) => x.nodeId),\n            ...this.#dead.keys(),\n            ...[this.#h.advertise()]",
     tests: WIRING_TESTS,
   },
   {

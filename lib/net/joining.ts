@@ -22,6 +22,7 @@ import {
   OWN_BOOK_SAMPLE,
   SELF_PROMOTE_MIN_MS,
   STALE_TIP_ASKS,
+  STALE_TIP_MS,
   SUCCESSOR_RETRY_MS,
   SUCCESSOR_WAIT_MS,
 } from "./config.ts";
@@ -69,9 +70,10 @@ export interface JoiningHooks {
   took(link: Link, reason: string, anyHost?: boolean): void;
   /**
    * The stale-tip check's extra SuperPeer took us on `link`: kept (in place of a backup) only once it
-   * delivered a block this node lacked; resolves true when kept.
+   * delivered a block this node lacked ("kept"); "level" when its hello claims no more work than ours (nothing
+   * to try), "failed" when it claimed more and delivered nothing.
    */
-  extra(link: Link): Promise<boolean>;
+  extra(link: Link): Promise<"kept" | "level" | "failed">;
   /** This node's tip height. */
   tipHeight(): number;
   /** True when neither of this Peer's SuperPeers has sent it a block since it took them (it has no deliverer). */
@@ -99,8 +101,10 @@ export class Joining {
    */
   #deadAddrs = new Map<string, number>();
   /**
-   * Addresses the stale-tip check tried that delivered nothing (address → when): not tried again for
-   * `DEAD_FORGET_MS`, so each check looks elsewhere (a few per check, so they stay few).
+   * Addresses the stale-tip check asked (address → until when it is not asked again), so the next check looks
+   * elsewhere: `DEAD_FORGET_MS` for one found dead or that claimed blocks we lack and delivered none, half of
+   * `STALE_TIP_MS` for the others (one level with us may have blocks by the check after next). At most
+   * `STALE_TIP_ASKS` a check.
    */
   #fruitless = new Map<string, number>();
   #busyJoining = false;
@@ -131,7 +135,7 @@ export class Joining {
   expireDead(now: number): void {
     for (const [id, at] of this.#dead) if (now - at > DEAD_FORGET_MS) this.#dead.delete(id);
     for (const [a, at] of this.#deadAddrs) if (now - at > DEAD_FORGET_MS) this.#deadAddrs.delete(a);
-    for (const [a, at] of this.#fruitless) if (now - at > DEAD_FORGET_MS) this.#fruitless.delete(a);
+    for (const [a, until] of this.#fruitless) if (now >= until) this.#fruitless.delete(a);
   }
 
   /**
@@ -371,14 +375,19 @@ export class Joining {
       for (let asked = 0; queue.length && asked < STALE_TIP_ASKS && !this.#h.stopping(); asked++) {
         const addr = queue.shift()!;
         exclude.add(norm(addr));
-        this.#fruitless.set(norm(addr), this.#h.clock.now());
         const a = await this.#h.ask(addr, { kind: "join", primary: false, holds: entryOf(r.primary).nodeId });
-        if (a.kind === "linked") {
+        // Dead, or claimed blocks we lack and delivered none: not asked again for a while; any other, for less
+        // (before the network's first block every SuperPeer is level with us, and may not be by the next checks).
+        const rest = (long: boolean) =>
+          this.#fruitless.set(norm(addr), this.#h.clock.now() + (long ? DEAD_FORGET_MS : STALE_TIP_MS / 2));
+        if (a.kind !== "linked") rest(a.kind === "dead");
+        else {
           const id = entryOf(a.link).nodeId;
-          if (!exclude.has(id) && this.#h.role().kind === "peer" && await this.#h.extra(a.link)) {
-            this.#fruitless.delete(norm(addr));
-            return;
-          }
+          const tried = !exclude.has(id) && this.#h.role().kind === "peer"
+            ? await this.#h.extra(a.link)
+            : "level";
+          if (tried === "kept") return;
+          rest(tried === "failed");
           this.#h.release(a.link, "stale tip: it delivered no block we lacked");
           exclude.add(id);
         }

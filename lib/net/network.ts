@@ -481,15 +481,15 @@ export class Network {
    * download from it begin; once it delivered a block we lacked (`DeliveryWatch.trial`) it takes the backup's
    * place, else it is let go.
    */
-  async #extraSuperPeer(link: Link): Promise<boolean> {
+  async #extraSuperPeer(link: Link): Promise<"kept" | "level" | "failed"> {
     if (this.#role.kind !== "peer" || this.#state.get(link)?.kind !== "superpeer" || !link.hello) {
-      return false;
+      return "level";
     }
-    if (BigInt("0x" + link.hello.tip.work) <= this.#ledger.tip().work) return false;
+    if (BigInt("0x" + link.hello.tip.work) <= this.#ledger.tip().work) return "level";
     this.#relay.afterHandshake(link, link.hello);
-    if (!(await this.#watch.trial(link))) return false;
+    if (!(await this.#watch.trial(link))) return "failed";
     const r = this.#role;
-    if (r.kind !== "peer" || this.#state.get(link)?.kind !== "superpeer") return false;
+    if (r.kind !== "peer" || this.#state.get(link)?.kind !== "superpeer") return "level";
     if (r.backup) {
       const old = r.backup;
       r.backup = null;
@@ -498,7 +498,7 @@ export class Network {
       this.#emit({ type: "superpeer-lost", peer: entryOf(old), primary: false });
     }
     this.#tookSuperPeer(link, "stale tip", true);
-    return true;
+    return "kept";
   }
 
   /** A Peer with one SuperPeer takes a second when another exists (`Joining.seekSecond`). */
