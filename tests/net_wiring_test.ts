@@ -234,9 +234,7 @@ Deno.test("step-down is fed each mesh link's own host: two SuperPeers on one mac
   const w = new World({ seed: 5, trackerSeeds: 1, network: { maxPeers: 1, ...NO_PINGS } });
   // x serves nobody (capacity 0): it stays idle. Two SuperPeers share the machine 10.0.9.1, one sits on
   // 10.0.9.2; two Peers fill both of the first machine's meanwhile (one each: a Peer takes no backup on its
-  // primary's host while x is known elsewhere), so the third has to promote too. A Peer turned away by x and by
-  // the other SuperPeer of the first machine (two keys, two hosts) may add capacity itself: it leaves with the
-  // Peers, so its link to x is gone before x is idle.
+  // primary's host while x is known elsewhere), so the third has to promote too.
   const x = w.addNode({ network: { maxPeers: 0 } });
   const [sameA, sameB] = [9001, 9002].map((port) => w.addNode({ host: "10.0.9.1", port }));
   const apart = w.addNode({ host: "10.0.9.2", port: 9001 });
@@ -248,11 +246,7 @@ Deno.test("step-down is fed each mesh link's own host: two SuperPeers on one mac
   await w.clock.advance(14_000);
   w.start(apart);
   await w.clock.advance(3_000);
-  const hosts = () =>
-    x.net!.linkInfo().filter((l) => !peers.some((p) => p.listen === l.listen)).map((l) =>
-      `${l.kind} ${l.listen}`
-    )
-      .sort();
+  const hosts = () => x.net!.linkInfo().map((l) => `${l.kind} ${l.listen}`).sort();
   assert.deepEqual(hosts(), ["mesh 10.0.9.1:9001", "mesh 10.0.9.1:9002", "mesh 10.0.9.2:9001"]);
   const apartLinked = apart.firstRole!.at;
   // The Peers leave (both SuperPeers of the first machine have room again, and say so), then the three stop
@@ -390,21 +384,4 @@ Deno.test("failover as wired: a Peer that lost its only SuperPeer dials the Supe
   assert.equal(peer.net!.role, "peer", "it joined the SuperPeer it greeted instead of promoting itself");
   assert.equal(peer.net!.hub?.nodeId, other.id);
   assert.deepEqual(w.superPeers(), [other]);
-});
-
-Deno.test("a Peer left with one SuperPeer asks another full one after a refusal, not the same again: refusals by two keys make it add capacity (it stalled with one for 90 s before)", async () => {
-  // Small SuperPeers (2 Peers each), the busiest SIGKILLed twice: the Peers that lost one find every other full.
-  for (const seed of [1, 3, 4, 6]) {
-    const w = new World({ seed, network: { maxPeers: 2 } });
-    w.startNodes(9, 2_000);
-    await w.clock.advance(15_000);
-    const lacking = () => w.live().filter((n) => n.net!.role === "peer" && n.net!.superpeers.length < 2);
-    assert.deepEqual(lacking().map((n) => n.host), [], `seed ${seed}: every Peer holds two once settled`);
-    for (let k = 0; k < 2; k++) {
-      w.kill(w.busiest(w.superPeers())[0]);
-      await w.clock.advance(3_000);
-    }
-    await w.clock.until(() => !lacking().length, 20_000);
-    assert.deepEqual(lacking().map((n) => n.host), [], `seed ${seed}: Peers with one SuperPeer 23 s after`);
-  }
 });

@@ -1002,18 +1002,27 @@ export const PLANTS: Plant[] = [
     rule:
       "a full SuperPeer's refusal counts for a stale-tip promotion only if it delivered blocks to this node",
     file: "lib/net/joining.ts",
-    from: 'a.kind === "full" && (this.#h.book.hasDelivered(addr) || starved) &&',
+    from: 'a.kind === "full" && (this.#h.book.hasDelivered(addr) || (starved && vouched)) &&',
     to: 'a.kind === "full" &&',
     tests: ["tests/net_stale_tip_test.ts"],
   },
   {
     id: "stale-starved-counts",
     rule:
-      "a Peer no SuperPeer ever delivered to counts full claimants of a higher tip (captured from its start)",
+      "a Peer no SuperPeer ever delivered to counts full claimants of a higher tip its tracker file vouches for",
     file: "lib/net/joining.ts",
-    from: "(this.#h.book.hasDelivered(addr) || starved)",
+    from: "(this.#h.book.hasDelivered(addr) || (starved && vouched))",
     to: "this.#h.book.hasDelivered(addr)",
     tests: ["tests/net_delivery_test.ts"],
+  },
+  {
+    id: "stale-starved-vouched",
+    rule:
+      "a starved Peer counts only refusals its tracker file vouches for, not liars found in the directory",
+    file: "lib/net/joining.ts",
+    from: "(starved && vouched)",
+    to: "starved",
+    tests: ["tests/net_evidence_test.ts"],
   },
   {
     id: "stale-tip-order",
@@ -1022,15 +1031,6 @@ export const PLANTS: Plant[] = [
     from: "(evidence.delivered(a) ? 0 : own.has(a) ? 1 : 2)",
     to: "0",
     tests: ["tests/net_overlay_rules_test.ts"],
-  },
-  {
-    id: "second-refusers-excluded",
-    rule:
-      "a Peer seeking its second asks another SuperPeer after a refusal, so refusals come from distinct keys",
-    file: "lib/net/joining.ts",
-    from: "            ...refusals.map((x) => x.nodeId),\n",
-    to: "",
-    tests: ["tests/net_wiring_test.ts"],
   },
   {
     id: "join-dial-budget",
@@ -1656,9 +1656,8 @@ export const PLANTS: Plant[] = [
     file: "lib/net/joining.ts",
     // The primary is left out by id and by address (and chooseSecond avoids its host): the plant drops both.
     from:
-      "            primary.nodeId,\n            ...refusals.map((x) => x.nodeId),\n            ...this.#dead.keys(),\n            ...[primary.listen, this.#h.advertise()]",
-    to:
-      "            ...refusals.map((x) => x.nodeId),\n            ...this.#dead.keys(),\n            ...[this.#h.advertise()]",
+      "            primary.nodeId,\n            ...this.#dead.keys(),\n            ...[primary.listen, this.#h.advertise()]",
+    to: "            ...this.#dead.keys(),\n            ...[this.#h.advertise()]",
     tests: WIRING_TESTS,
   },
   {
