@@ -1002,27 +1002,18 @@ export const PLANTS: Plant[] = [
     rule:
       "a full SuperPeer's refusal counts for a stale-tip promotion only if it delivered blocks to this node",
     file: "lib/net/joining.ts",
-    from: 'a.kind === "full" && (this.#h.book.hasDelivered(addr) || (starved && vouched)) &&',
+    from: 'a.kind === "full" && (this.#h.book.hasDelivered(addr) || starved) &&',
     to: 'a.kind === "full" &&',
     tests: ["tests/net_stale_tip_test.ts"],
   },
   {
     id: "stale-starved-counts",
     rule:
-      "a Peer no SuperPeer ever delivered to counts full claimants of a higher tip its tracker file vouches for",
+      "a Peer no SuperPeer ever delivered to counts full claimants of a higher tip (captured from its start)",
     file: "lib/net/joining.ts",
-    from: "(this.#h.book.hasDelivered(addr) || (starved && vouched))",
+    from: "(this.#h.book.hasDelivered(addr) || starved)",
     to: "this.#h.book.hasDelivered(addr)",
     tests: ["tests/net_delivery_test.ts"],
-  },
-  {
-    id: "stale-starved-vouched",
-    rule:
-      "a starved Peer counts only refusals its tracker file vouches for, not liars found in the directory",
-    file: "lib/net/joining.ts",
-    from: "(starved && vouched)",
-    to: "starved",
-    tests: ["tests/net_evidence_test.ts"],
   },
   {
     id: "stale-tip-order",

@@ -189,13 +189,6 @@ export class AddressBook {
     }).slice(0, max);
   }
 
-  /** True when `addr` is a line of the tracker file or a `--connect` address: the person's word, not a peer's. */
-  listed(addr: string): boolean {
-    const a = normalizeAddress(addr);
-    const e = a ? this.#entries.get(a) : undefined;
-    return e !== undefined && e.source !== "heard";
-  }
-
   /** True when a SuperPeer we welcomed at `addr` relayed a block or transaction to us there. */
   wasServed(addr: string): boolean {
     const a = normalizeAddress(addr);

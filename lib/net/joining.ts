@@ -368,7 +368,7 @@ export class Joining {
       // Addresses an answer named: followed at once, one hop (the SuperPeers of a node of its own book that is a
       // Peer now are the likeliest to deliver), but what those name in turn is not: a band's redirects cannot
       // take every ask.
-      const named = new Set<string>(), listedNamed = new Set<string>();
+      const named = new Set<string>();
       for (let asked = 0; queue.length && asked < STALE_TIP_ASKS && !this.#h.stopping(); asked++) {
         const addr = queue.shift()!;
         exclude.add(norm(addr));
@@ -390,13 +390,10 @@ export class Joining {
         }
         if (this.#h.role().kind !== "peer") return;
         // A full SuperPeer counts as a refusal only if it delivered blocks to this node before (evidence it relays
-        // them), or, while no SuperPeer ever delivered one to this Peer (captured from its start: nothing better
-        // to go by), if the tracker file or a --connect line names it or the answer of one it names did (the
-        // person's word, one hop: a liar found in the directory, or greeted on an earlier check, does not count);
-        // its claim of a higher tip only narrows that.
-        const vouched = this.#h.book.listed(addr) || listedNamed.has(addr);
+        // them), or while no SuperPeer ever delivered one to this Peer (nothing better to go by: captured from its
+        // start); its claim of a higher tip only narrows that.
         if (
-          a.kind === "full" && (this.#h.book.hasDelivered(addr) || (starved && vouched)) &&
+          a.kind === "full" && (this.#h.book.hasDelivered(addr) || starved) &&
           (a.by.height ?? 0) > this.#h.tipHeight()
         ) {
           (refusals.push(a.by), reached.push(addr));
@@ -405,7 +402,6 @@ export class Joining {
         const next = (a.kind === "full" ? a.try : a.kind === "redirect" ? a.to : []).slice(0, JOIN_TRY);
         const fresh = this.#budgeted(next.filter((t) => !exclude.has(norm(t)) && !queue.includes(t)));
         for (const t of fresh) named.add(t);
-        if (this.#h.book.listed(addr)) { for (const t of fresh) listedNamed.add(t); }
         queue.unshift(...fresh);
       }
       // Every SuperPeer reached that delivered blocks before and says it has more turned us away (one that took
