@@ -34,8 +34,9 @@ Deno.test("a joining node whose every answer redirects to fresh addresses dials 
       return Promise.resolve({ kind: "redirect", to, superpeer: true });
     },
     took: () => {},
-    extra: () => false,
+    extra: () => Promise.resolve("level"),
     tipHeight: () => 0,
+    starved: () => false,
     release: () => {},
     directory: () => [],
     promote: () => void (role = { kind: "superpeer", since: clock.now() }),

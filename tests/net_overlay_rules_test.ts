@@ -33,6 +33,7 @@ import {
   overHostLimit,
   planMesh,
   shouldDemote,
+  staleTipOrder,
   successor,
   turnedAwayEnough,
 } from "../lib/net/overlay.ts";
@@ -243,6 +244,27 @@ Deno.test("a Peer's second SuperPeer: one with room, never its first or a dead o
     "sp9",
     "with no evidence, room breaks the tie",
   );
+});
+
+Deno.test("the stale-tip check looks first where blocks came from, then its own book, then signed entries; the held SuperPeers' hosts last", () => {
+  const random = seededRandom(12);
+  // Held: two SuperPeers on 10.9.9.9 that brought no block. Its own book: one that delivered before, a tracker
+  // line, a greeted address on the held host. Its directory: two entries (one also in the book), one excluded.
+  const delivered = "10.0.0.1:8765", tracker = "10.0.0.2:8765", heldHostOwn = "10.9.9.9:8001";
+  const own = [tracker, heldHostOwn, delivered];
+  const entries = [sp(3), sp(4), sp(5, { listen: tracker }), sp(6, { listen: "10.9.9.9:8002" })];
+  const evidence = { delivered: (a: string) => a === delivered, heldHosts: ["10.9.9.9", "10.9.9.9"] };
+  for (let i = 0; i < 10; i++) {
+    const order = staleTipOrder(own, entries, new Set(["sp4"]), evidence, 10, random);
+    assert.equal(order[0], delivered, "the SuperPeer that delivered before comes first");
+    assert.equal(order[1], tracker, "then the own book");
+    assert.deepEqual(order.slice(2, 3), [sp(3).listen], "then the signed entries");
+    assert.deepEqual(new Set(order.slice(3)), new Set([heldHostOwn, "10.9.9.9:8002"]), "the held host last");
+    assert.ok(!order.includes(sp(4).listen), "an excluded id is never asked");
+    assert.equal(new Set(order).size, order.length, "each address once");
+  }
+  assert.equal(staleTipOrder(own, entries, new Set(), evidence, 2, random).length, 2, "at most max");
+  assert.deepEqual(staleTipOrder(own, [], new Set(own), evidence, 6, random), [], "excluded addresses");
 });
 
 Deno.test("a Peer's second SuperPeer: never on its primary's host while another host is known, its own book before its primary's word, delivery before greeting", () => {

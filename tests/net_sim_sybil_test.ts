@@ -112,3 +112,28 @@ Deno.test("gossip flood (issue 19): pages of 500 fresh, validly signed entries o
     `over-budget reports per SuperPeer: ${[...reports]}`,
   );
 });
+
+Deno.test("Sybils on K hosts: once blocks flow, no honest node stays captured (the stale-tip check keeps the SuperPeers that deliver)", async () => {
+  // Before the first block nothing tells a Sybil on a host of its own from an honest SuperPeer (a few nodes are
+  // captured then); the blocks are the evidence. On the code before (c1a9ba8) seed 1 kept one node captured after
+  // the blocks and after the kill, and the last blocks missed it.
+  const r = await runSybilScenario({
+    ...sybilScenario(false, 60, 4, 1),
+    startSpreadMs: 3_000,
+    settleMs: 5_000,
+    blocks: 5,
+    blockEveryMs: 10_000,
+    superPeerKills: 1,
+    afterKillsMs: 5_000,
+    spreadWaitMs: 2_000,
+    network: { maxPeers: 8 },
+  });
+  assert.deepEqual(r.errors, []);
+  assert.ok(r.capture[0].capture.captured > 0, "some nodes are captured before any block (no evidence yet)");
+  assert.deepEqual(
+    r.capture.slice(1).map((c) => c.capture.captured),
+    [0, 0],
+    "captured after blocks, after kills",
+  );
+  for (const b of r.blocks.slice(-2)) assert.equal(b.reached, b.live, `block ${b.height} (${b.step})`);
+});

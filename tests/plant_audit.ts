@@ -1097,6 +1097,40 @@ export const PLANTS: Plant[] = [
     tests: ["tests/net_delivery_test.ts"],
   },
   {
+    id: "stale-tip-trial",
+    rule: "a SuperPeer the stale-tip check tried is kept only once it delivered a block this node lacked",
+    file: "lib/net/peer_side.ts",
+    from: '    if (!(await this.#watch.trial(link))) return "failed";\n',
+    to: "",
+    tests: ["tests/net_stale_tip_test.ts"],
+  },
+  {
+    id: "stale-refusal-delivered",
+    rule:
+      "a full SuperPeer's refusal counts for a stale-tip promotion only if it delivered blocks to this node",
+    file: "lib/net/joining.ts",
+    from: 'a.kind === "full" && (this.#h.book.hasDelivered(addr) || starved) &&',
+    to: 'a.kind === "full" &&',
+    tests: ["tests/net_stale_tip_test.ts"],
+  },
+  {
+    id: "stale-starved-counts",
+    rule:
+      "a Peer no SuperPeer ever delivered to counts full claimants of a higher tip (captured from its start)",
+    file: "lib/net/joining.ts",
+    from: "(this.#h.book.hasDelivered(addr) || starved)",
+    to: "this.#h.book.hasDelivered(addr)",
+    tests: ["tests/net_delivery_test.ts"],
+  },
+  {
+    id: "stale-tip-order",
+    rule: "the stale-tip check asks where blocks came from first, then its own book, then signed entries",
+    file: "lib/net/overlay.ts",
+    from: "(evidence.delivered(a) ? 0 : own.has(a) ? 1 : 2)",
+    to: "0",
+    tests: ["tests/net_overlay_rules_test.ts"],
+  },
+  {
     id: "join-dial-budget",
     rule:
       "a joining node dials addresses named in answers within the dial budget (no redirect storm, no reflector)",

@@ -25,6 +25,8 @@ interface Entry {
   welcomedAt?: number;
   /** When it last relayed a block or transaction to us on such a link (undefined: never). */
   servedAt?: number;
+  /** When it last delivered a block new to us on such a link, pushed or downloaded (undefined: never). */
+  deliveredAt?: number;
   /** Failed dials since it last answered. */
   failures: number;
   /** Insertion order, for stable ordering. */
@@ -133,6 +135,19 @@ export class AddressBook {
     const first = e.servedAt === undefined;
     e.servedAt = this.#clock.now();
     return first;
+  }
+
+  /** A SuperPeer we `welcomed` at `addr` delivered a block new to us on that link (pushed or downloaded). */
+  delivered(addr: string): void {
+    const a = normalizeAddress(addr);
+    const e = a && this.#entries.get(a);
+    if (e && e.welcomedAt !== undefined) e.deliveredAt = this.#clock.now();
+  }
+
+  /** True when a SuperPeer we welcomed at `addr` delivered a block new to us there (evidence it has blocks). */
+  hasDelivered(addr: string): boolean {
+    const a = normalizeAddress(addr);
+    return !!a && this.#entries.get(a)?.deliveredAt !== undefined;
   }
 
   /** A dial to `addr` failed, or it was no SuperPeer. */

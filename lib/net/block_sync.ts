@@ -37,6 +37,8 @@ export interface SyncHooks {
   now(): number;
   /** The sync ended (level with the lead, or given up). */
   finished(): void;
+  /** A block `link` sent connected, new to this node. */
+  connected?(link: Link): void;
 }
 
 /** A link the sync may ask for bodies. */
@@ -211,6 +213,7 @@ export class BlockSync {
           this.#fill();
           continue;
         }
+        if (v.kind === "accepted") this.#hooks.connected?.(link);
         this.#want.shift();
         this.#attempts.delete(id);
         this.#progressed = true;

@@ -121,8 +121,13 @@ export const DELIVERY_BOUND_MS = 1000;
 export const REPLACE_AFTER_MISSES = 2;
 /** A Peer that accepted no new block for this long (three 10 s target spacings) tries another SuperPeer, in ms. */
 export const STALE_TIP_MS = 30_000;
-/** ... and asks at most this many SuperPeers each time (its own book's pick, then those the answers name). */
+/** ... and asks at most this many SuperPeers each time (its own book, its directory, then those the answers name). */
 export const STALE_TIP_ASKS = 6;
+/**
+ * ... and keeps one that took it only once it delivered a block this node lacked within this, in ms (a claim of
+ * more work in its hello starts the download at once, and a LAN delivers the first block in milliseconds).
+ */
+export const STALE_TRIAL_MS = 3_000;
 /** A Peer that found no second SuperPeer waits at most this long before it looks again, in ms. */
 export const BACKUP_RETRY_MAX_MS = 30_000;
 /** Dials a joining node runs at once. */

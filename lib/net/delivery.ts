@@ -2,11 +2,12 @@
  * A Peer watches its two SuperPeers (issues 19 and 22): which of them delivers the blocks, and whether each
  * still answers. It probes a quiet one with its own ping, counts the blocks one delivered that the other did
  * not send within `DELIVERY_BOUND_MS`, and asks `judgeSuperPeers` what to do: swap a frozen primary at once
- * (rather than after the ping deadline), or replace a SuperPeer that relays nothing. It also runs the stale-tip
- * check: with no new block for `STALE_TIP_MS`, it tries one more SuperPeer of its own book.
+ * (rather than after the ping deadline), or replace a SuperPeer that relays nothing. It also times the stale-tip
+ * check (no new block for `STALE_TIP_MS`: other SuperPeers are tried) and judges its trials: a SuperPeer tried
+ * is kept only once it delivered a block this node lacked.
  * @module
  */
-import { DELIVERY_BOUND_MS, PROBE_AFTER_MS, STALE_TIP_MS } from "./config.ts";
+import { DELIVERY_BOUND_MS, PROBE_AFTER_MS, STALE_TIP_MS, STALE_TRIAL_MS } from "./config.ts";
 import type { Link } from "./link.ts";
 import { judgeSuperPeers, type SuperPeerVerdict } from "./overlay.ts";
 import type { Clock } from "./transport.ts";
@@ -44,6 +45,8 @@ export class DeliveryWatch {
   #lastStaleTry = -Infinity;
   /** The ping that must be answered before a swap: to which backup, when, and what it had received then. */
   #swapProbe?: { link: Link; at: number; received: number };
+  /** Links on trial (the stale-tip check tries one at a time), each with what ends its trial. */
+  #trials = new Map<Link, (delivered: boolean) => void>();
 
   /** A watch for the Peer behind `hooks`. */
   constructor(hooks: DeliveryHooks) {
@@ -134,6 +137,38 @@ export class DeliveryWatch {
     if (now - this.#lastNewBlock < STALE_TIP_MS || now - this.#lastStaleTry < STALE_TIP_MS / 3) return false;
     this.#lastStaleTry = now;
     return true;
+  }
+
+  /**
+   * Puts `link` (a SuperPeer the stale-tip check tried) on trial: true once it delivers a block new to this
+   * node within `STALE_TRIAL_MS`, false when that time passes or the link closes first. What it claims of its
+   * tip does not count: only a block this node lacked and accepted.
+   */
+  trial(link: Link): Promise<boolean> {
+    return new Promise((resolve) => {
+      const end = (delivered: boolean) => {
+        if (this.#trials.get(link) !== end) return;
+        this.#trials.delete(link);
+        this.#h.clock.clearTimeout(timer);
+        resolve(delivered);
+      };
+      const timer = this.#h.clock.setTimeout(() => end(false), STALE_TRIAL_MS);
+      this.#trials.set(link, end);
+      link.conn.closed.then(() => end(false));
+    });
+  }
+
+  /** `link` delivered a block new to this node (pushed or downloaded): its trial, if any, succeeds. */
+  delivered(link: Link): void {
+    this.#trials.get(link)?.(true);
+  }
+
+  /** True when neither of the Peer's SuperPeers has sent a block frame since it took them. */
+  starved(): boolean {
+    const p = this.#h.pair();
+    if (!p) return false;
+    const now = this.#h.clock.now();
+    return [p.primary, p.backup].every((l) => !l || this.#of(l, now).blockAt === 0);
   }
 
   /** Forgets what it saw of `link` (swapped or replaced: its count starts again). */

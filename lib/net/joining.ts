@@ -22,6 +22,7 @@ import {
   OWN_BOOK_SAMPLE,
   SELF_PROMOTE_MIN_MS,
   STALE_TIP_ASKS,
+  STALE_TIP_MS,
   SUCCESSOR_RETRY_MS,
   SUCCESSOR_WAIT_MS,
 } from "./config.ts";
@@ -30,7 +31,14 @@ import type { Discover } from "./discovery.ts";
 import type { Link } from "./link.ts";
 import { type AskResult, entryOf, type Intent, type RoleState } from "./link_state.ts";
 import type { PeerEntry, SuperPeerEntry } from "./messages.ts";
-import { chooseSecond, failoverOrder, type Refusal, successor, turnedAwayEnough } from "./overlay.ts";
+import {
+  chooseSecond,
+  failoverOrder,
+  type Refusal,
+  staleTipOrder,
+  successor,
+  turnedAwayEnough,
+} from "./overlay.ts";
 import { type Clock, sleep } from "./transport.ts";
 
 /** What joining needs of the network: its role, asking an address, and the role changes `Network` makes. */
@@ -61,12 +69,15 @@ export interface JoiningHooks {
    */
   took(link: Link, reason: string, anyHost?: boolean): void;
   /**
-   * The stale-tip check's extra SuperPeer took us on `link`: kept (in place of a backup) only if it has
-   * blocks this node lacks; true when kept.
+   * The stale-tip check's extra SuperPeer took us on `link`: kept (in place of a backup) only once it
+   * delivered a block this node lacked ("kept"); "level" when its hello claims no more work than ours (nothing
+   * to try), "failed" when it claimed more and delivered nothing.
    */
-  extra(link: Link): boolean;
+  extra(link: Link): Promise<"kept" | "level" | "failed">;
   /** This node's tip height. */
   tipHeight(): number;
+  /** True when neither of this Peer's SuperPeers has sent it a block since it took them (it has no deliverer). */
+  starved(): boolean;
   /** Lets go of a link we asked on and do not want. */
   release(link: Link, reason: string): void;
   /** The SuperPeer directory as this node knows it. */
@@ -89,6 +100,13 @@ export class Joining {
    * tracker SuperPeer is not asked again and again while the others it points to are tried.
    */
   #deadAddrs = new Map<string, number>();
+  /**
+   * Addresses the stale-tip check asked (address → until when it is not asked again), so the next check looks
+   * elsewhere: `DEAD_FORGET_MS` for one found dead or that claimed blocks we lack and delivered none, half of
+   * `STALE_TIP_MS` for the others (one level with us may have blocks by the check after next). At most
+   * `STALE_TIP_ASKS` a check.
+   */
+  #fruitless = new Map<string, number>();
   #busyJoining = false;
   #seeking = false;
   /** How long a Peer without a second SuperPeer waits before it looks again (doubles while all are full). */
@@ -117,6 +135,7 @@ export class Joining {
   expireDead(now: number): void {
     for (const [id, at] of this.#dead) if (now - at > DEAD_FORGET_MS) this.#dead.delete(id);
     for (const [a, at] of this.#deadAddrs) if (now - at > DEAD_FORGET_MS) this.#deadAddrs.delete(a);
+    for (const [a, until] of this.#fruitless) if (now >= until) this.#fruitless.delete(a);
   }
 
   /**
@@ -312,53 +331,83 @@ export class Joining {
   }
 
   /**
-   * Bitcoin Core's stale-tip check: no new block for `STALE_TIP_MS`, so one more SuperPeer is tried, chosen as a
-   * second is (its own book first, not on its primary's host), following one `full` or `redirect` answer. Two
-   * SuperPeers that relay nothing cannot keep a Peer from the blocks of the network.
+   * Bitcoin Core's stale-tip check: no new block for `STALE_TIP_MS`, so other SuperPeers are tried, up to
+   * `STALE_TIP_ASKS` (`staleTipOrder`: those of its own book that delivered before, the rest of its own book,
+   * its directory's signed entries; then what the answers name). One that takes us is kept only once it
+   * delivers a block this node lacked (`extra`), in place of the backup; its claim of a higher tip only lets the
+   * trial begin. Each tried address is not tried again for `DEAD_FORGET_MS` unless kept, so the next check
+   * looks elsewhere. Two SuperPeers that relay nothing cannot keep a Peer from the blocks of the network.
    */
   async staleTip(): Promise<void> {
     const r = this.#h.role();
     if (r.kind !== "peer" || this.#seeking) return;
     this.#seeking = true;
     try {
-      const held = [r.primary, ...(r.backup ? [r.backup] : [])].map(entryOf);
+      const held = [r.primary, ...(r.backup ? [r.backup] : [])];
+      const norm = (a: string) => normalizeAddress(a) ?? a;
       const exclude = new Set([
-        ...held.map((e) => e.nodeId),
-        ...held.map((e) => normalizeAddress(e.listen) ?? e.listen),
-        normalizeAddress(this.#h.advertise()) ?? this.#h.advertise(),
+        ...held.map((l) => entryOf(l).nodeId),
+        ...held.map((l) => norm(entryOf(l).listen)),
+        norm(this.#h.advertise()),
         ...this.#dead.keys(),
+        ...this.#fruitless.keys(),
       ]);
-      // The SuperPeers we hold told us of the others, and brought no block: its own book only (tracker
-      // lines, SuperPeers greeted and served), then what those answer.
-      const pick = chooseSecond([], exclude, this.#h.random, {
-        greeted: (a) => this.#h.book.wasGreeted(a),
-        served: (a) => this.#h.book.wasServed(a),
-        primaryHost: r.primary.conn.remote.hostname,
-        ownBook: this.#h.book.own(OWN_BOOK_SAMPLE),
-      });
-      const queue = pick ? [pick.listen] : [];
+      const queue = staleTipOrder(
+        this.#h.book.own(OWN_BOOK_SAMPLE),
+        this.#h.directory().map((e) => ({ ...e, listen: norm(e.listen) })),
+        exclude,
+        {
+          delivered: (a) => this.#h.book.hasDelivered(a),
+          heldHosts: held.map((l) => l.conn.remote.hostname),
+        },
+        STALE_TIP_ASKS,
+        this.#h.random,
+      );
       const refusals: Refusal[] = [], reached: string[] = [];
+      const starved = this.#h.starved();
+      // Addresses an answer named: followed at once, one hop (the SuperPeers of a node of its own book that is a
+      // Peer now are the likeliest to deliver), but what those name in turn is not: a band's redirects cannot
+      // take every ask.
+      const named = new Set<string>();
       for (let asked = 0; queue.length && asked < STALE_TIP_ASKS && !this.#h.stopping(); asked++) {
         const addr = queue.shift()!;
-        exclude.add(normalizeAddress(addr) ?? addr);
+        exclude.add(norm(addr));
         const a = await this.#h.ask(addr, { kind: "join", primary: false, holds: entryOf(r.primary).nodeId });
-        if (this.#h.role().kind !== "peer") return;
-        if (a.kind === "linked") {
+        // Dead, or claimed blocks we lack and delivered none: not asked again for a while; any other, for less
+        // (before the network's first block every SuperPeer is level with us, and may not be by the next checks).
+        const rest = (long: boolean) =>
+          this.#fruitless.set(norm(addr), this.#h.clock.now() + (long ? DEAD_FORGET_MS : STALE_TIP_MS / 2));
+        if (a.kind !== "linked") rest(a.kind === "dead");
+        else {
           const id = entryOf(a.link).nodeId;
-          if (!exclude.has(id) && this.#h.extra(a.link)) return;
-          this.#h.release(a.link, "stale tip: no newer blocks there");
+          const tried = !exclude.has(id) && this.#h.role().kind === "peer"
+            ? await this.#h.extra(a.link)
+            : "level";
+          if (tried === "kept") return;
+          rest(tried === "failed");
+          this.#h.release(a.link, "stale tip: it delivered no block we lacked");
           exclude.add(id);
-          continue;
         }
-        if (a.kind === "full" && (a.by.height ?? 0) > this.#h.tipHeight()) {
+        if (this.#h.role().kind !== "peer") return;
+        // A full SuperPeer counts as a refusal only if it delivered blocks to this node before (evidence it relays
+        // them), or while no SuperPeer ever delivered one to this Peer (nothing better to go by: captured from its
+        // start); its claim of a higher tip only narrows that.
+        if (
+          a.kind === "full" && (this.#h.book.hasDelivered(addr) || starved) &&
+          (a.by.height ?? 0) > this.#h.tipHeight()
+        ) {
           (refusals.push(a.by), reached.push(addr));
         }
-        const named = a.kind === "full" ? a.try : a.kind === "redirect" ? a.to : [];
-        queue.push(...this.#budgeted(named.filter((t) => !exclude.has(normalizeAddress(t) ?? t))));
+        if (named.has(addr)) continue;
+        const next = (a.kind === "full" ? a.try : a.kind === "redirect" ? a.to : []).slice(0, JOIN_TRY);
+        const fresh = this.#budgeted(next.filter((t) => !exclude.has(norm(t)) && !queue.includes(t)));
+        for (const t of fresh) named.add(t);
+        queue.unshift(...fresh);
       }
-      // Every SuperPeer reached that says it has blocks we lack turned us away (one that took us would have been
-      // kept), while ours bring none: capacity with the blocks is short, so this node adds some, linked to them
-      // (a SuperPeer takes mesh links). At most once per `SELF_PROMOTE_MIN_MS`, like every self-promotion.
+      // Every SuperPeer reached that delivered blocks before and says it has more turned us away (one that took
+      // us and delivered would have been kept), while ours bring none: capacity with the blocks is short, so this
+      // node adds some, linked to them (a SuperPeer takes mesh links). At most once per `SELF_PROMOTE_MIN_MS`,
+      // like every self-promotion.
       if (refusals.length && this.#h.role().kind === "peer") {
         await this.#promotionRate();
         if (this.#h.role().kind !== "peer" || this.#h.stopping()) return;

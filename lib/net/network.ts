@@ -227,11 +227,13 @@ export class Network {
     return this.linkInfo().length;
   }
 
-  /** This node's links that carry blocks: its Peers, its SuperPeers, its mesh links. */
+  /** This node's links that carry blocks: its Peers, its SuperPeers (not one on trial), its mesh links. */
   linkInfo(): LinkInfo[] {
     const out: LinkInfo[] = [];
+    const r = this.#role;
     for (const [link, s] of this.#state) {
       if (s.kind !== "member" && s.kind !== "superpeer" && s.kind !== "mesh") continue;
+      if (s.kind === "superpeer" && r.kind === "peer" && link !== r.primary && link !== r.backup) continue;
       out.push({
         ...entryOf(link),
         kind: s.kind,

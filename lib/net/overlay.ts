@@ -331,6 +331,34 @@ export function turnedAwayEnough(refusals: readonly Refusal[], reachedHosts: rea
 }
 
 /**
+ * Where a Peer's stale-tip check looks for blocks, best first, at most `max` addresses, never one in `exclude`
+ * (node ids or addresses): the SuperPeers of its own book that delivered a block to it before (`delivered`),
+ * then the rest of its own book (`ownBook`: tracker lines and SuperPeers it greeted, known without its
+ * SuperPeers' word), then its directory's signed entries; within each, at random. Those on the hosts of the
+ * SuperPeers it holds (`heldHosts`, which brought it no block) come after all others: one machine's many keys
+ * are one source. Nothing here is believed: each must deliver a block before it is kept.
+ */
+export function staleTipOrder(
+  ownBook: readonly string[],
+  entries: readonly SuperPeerEntry[],
+  exclude: ReadonlySet<string>,
+  evidence: { delivered: (listen: string) => boolean; heldHosts: readonly string[] },
+  max: number,
+  random: () => number,
+): string[] {
+  const own = new Set(ownBook);
+  const fromEntries = entries.filter((e) => !exclude.has(e.nodeId) && !own.has(e.listen)).map((e) =>
+    e.listen
+  );
+  const all = [...new Set([...ownBook, ...fromEntries])].filter((a) => !exclude.has(a));
+  const held = new Set(evidence.heldHosts.filter((h) => !isLoopback(h)).map(hostGroup));
+  const rank = (a: string) =>
+    (held.has(hostGroup(hostOf(a))) ? 4 : 0) +
+    (evidence.delivered(a) ? 0 : own.has(a) ? 1 : 2);
+  return sample(all, all.length, random).sort((a, b) => rank(a) - rank(b)).slice(0, max);
+}
+
+/**
  * Whom a Peer that lost its only SuperPeer dials, in order: the SuperPeers it greeted before (`greeted`: proven
  * to exist), then a random sample of the other entries, `max` addresses in all. Entries are hearsay: however
  * many there are, the dials stay bounded.

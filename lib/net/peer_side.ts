@@ -45,8 +45,8 @@ export interface PeerSideHooks {
   states(): ReadonlyMap<Link, LinkState>;
   /** Forgets `link` (it is being closed; its close is not mourned). */
   forget(link: Link): void;
-  /** This node's tip height. */
-  tipHeight(): number;
+  /** This node's tip's chain work. */
+  tipWork(): bigint;
   /** `link` is up and greeted: relay may start on it. */
   relayReady(link: Link): void;
   /** Rewrites the tracker file's lead soon. */
@@ -104,14 +104,19 @@ export class PeerSide {
   }
 
   /**
-   * The stale-tip check's extra SuperPeer took us: it says it has blocks we lack (a claim, tested at once: it
-   * must now deliver them or `judgeSuperPeers` replaces it), so it takes the backup's place; else it is let go.
+   * The stale-tip check's extra SuperPeer took us: on trial. Its hello's claim of more work only lets the
+   * download from it begin; once it delivered a block we lacked (`DeliveryWatch.trial`) it takes the backup's
+   * place, else it is let go.
    */
-  extraSuperPeer(link: Link): boolean {
+  async extraSuperPeer(link: Link): Promise<"kept" | "level" | "failed"> {
+    if (this.#h.role().kind !== "peer" || this.#h.states().get(link)?.kind !== "superpeer" || !link.hello) {
+      return "level";
+    }
+    if (BigInt("0x" + link.hello.tip.work) <= this.#h.tipWork()) return "level";
+    this.#h.relayReady(link);
+    if (!(await this.#watch.trial(link))) return "failed";
     const r = this.#h.role();
-    const s = this.#h.states().get(link);
-    if (r.kind !== "peer" || s?.kind !== "superpeer" || !link.hello) return false;
-    if (link.hello.tip.height <= this.#h.tipHeight()) return false;
+    if (r.kind !== "peer" || this.#h.states().get(link)?.kind !== "superpeer") return "level";
     if (r.backup) {
       const old = r.backup;
       r.backup = null;
@@ -120,7 +125,17 @@ export class PeerSide {
       this.#h.emit({ type: "superpeer-lost", peer: entryOf(old), primary: false });
     }
     this.tookSuperPeer(link, "stale tip", true);
-    return true;
+    return "kept";
+  }
+
+  /** A block new to us came from `link`, pushed or downloaded: it ends a trial (`DeliveryWatch.delivered`). */
+  delivered(link: Link): void {
+    this.#watch.delivered(link);
+  }
+
+  /** True while no SuperPeer of ours has delivered a block yet (`DeliveryWatch.starved`). */
+  starved(): boolean {
+    return this.#watch.starved();
   }
 
   /** A Peer with one SuperPeer takes a second when another exists (`Joining.seekSecond`). */
@@ -227,6 +242,7 @@ export class PeerSide {
     if (r.kind !== "peer") return;
     const dead = entryOf(link);
     this.#h.joining.markDead(dead.nodeId);
+    if (r.primary !== link && r.backup !== link) return; // one on trial, or one too many: never ours
     this.#h.emit({ type: "superpeer-lost", peer: dead, primary: r.primary === link });
     if (r.backup === link) r.backup = null;
     else if (r.primary === link) {

@@ -23,6 +23,8 @@ export interface RelayHooks {
   misbehaved(link: Link, score: number, reason: string): void;
   /** A link relayed a block or transaction new to us (useful links are kept when slots run out). */
   news?(link: Link, kind: "block" | "tx"): void;
+  /** A block new to us came from `link`, pushed or downloaded (what it delivered, as evidence). */
+  delivered?(link: Link): void;
   /** The clock in ms (default `Date.now`). */
   now?(): number;
 }
@@ -63,6 +65,7 @@ export class Relay {
       misbehaved: (link, score, reason) => hooks.misbehaved(link, score, reason),
       now: () => this.#now(),
       finished: () => this.#synced(),
+      connected: (link) => hooks.delivered?.(link),
     });
   }
 
@@ -259,6 +262,7 @@ export class Relay {
     const v = await this.#ledger.receiveBlock(bytes, link.hello?.nodeId, false);
     if (v.kind === "accepted") {
       this.#hooks.news?.(link, "block");
+      this.#hooks.delivered?.(link);
       this.pushBlock(bytes, others());
     } else if (v.kind === "orphan") {
       this.#syncOthers = others;

@@ -125,6 +125,11 @@ export function wireNetwork(core: NetworkCore): NetworkParts {
   const relay: Relay = new Relay(core.ledger, {
     misbehaved: (link, score, reason) => core.misbehaved(link, score, reason),
     news: (link, kind) => core.news(link, kind),
+    delivered: (link) => {
+      const s = state.get(link);
+      if ((s?.kind === "superpeer" || s?.kind === "mesh") && s.addr !== undefined) book.delivered(s.addr);
+      peer.delivered(link);
+    },
     now: () => clock.now(),
   });
   const gossip: DirectoryGossip = new DirectoryGossip({
@@ -162,6 +167,7 @@ export function wireNetwork(core: NetworkCore): NetworkParts {
     took: (link, reason, anyHost) => peer.tookSuperPeer(link, reason, anyHost),
     extra: (link) => peer.extraSuperPeer(link),
     tipHeight: () => core.ledger.tip().height,
+    starved: () => peer.starved(),
     release: (link, reason) => {
       state.delete(link);
       link.conn.close(reason);
@@ -212,7 +218,7 @@ export function wireNetwork(core: NetworkCore): NetworkParts {
     setRole: (role) => core.setRole(role),
     states: () => state,
     forget: (link) => void state.delete(link),
-    tipHeight: () => core.ledger.tip().height,
+    tipWork: () => core.ledger.tip().work,
     relayReady: (link) => relay.afterHandshake(link, link.hello!),
     writeTracker: () => book.scheduleWrite(core.trackerLead()),
     emit: (e) => core.emit(e),

@@ -255,6 +255,8 @@ export class World {
       meshTarget?: number;
       hijack?: boolean;
       flood?: SybilFlood;
+      /** The tip every Sybil's hello claims (default the genesis block's: a claim of nothing). */
+      claimTip?: { hash: string; height: number; work: string };
     },
   ): SybilBand {
     const band = new SybilBand(opts);
@@ -262,7 +264,7 @@ export class World {
     const chain = {
       network: "regtest" as const,
       genesis: genesis.hash,
-      tip: { hash: genesis.hash, height: 0, work: "1" },
+      tip: opts.claimTip ?? { hash: genesis.hash, height: 0, work: "1" },
     };
     const seeds = this.#tracker.map((a) => `${a.hostname}:${a.port}`);
     let minted = 0;
