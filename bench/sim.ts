@@ -336,7 +336,7 @@ const ppm = (xs: number[], digits = 0) =>
 export function directoryShare(frames: FrameTotals): string {
   const bytes = (t: string) => frames[t]?.bytes ?? 0;
   const all = sum(Object.values(frames).map((t) => t.bytes));
-  const gossip = bytes("superpeers") + bytes("ihave") + bytes("iwant");
+  const gossip = bytes("superpeers") + bytes("ihave") + bytes("iwant") + bytes("dirsum");
   const pct = (x: number) => `${all ? (100 * x / all).toFixed(1) : "–"} %`;
   return `${pct(gossip)} / ${pct(bytes("welcome"))}`;
 }
@@ -378,7 +378,7 @@ export function figureRows(r: SimReport): [string, string][] {
       ).join(", "),
     ],
     [
-      "directory bytes: gossip (superpeers, ihave, iwant) / welcomes, share of all bytes",
+      "directory bytes: gossip (superpeers, ihave, iwant, dirsum) / welcomes, share of all bytes",
       directoryShare(f.frames),
     ],
     [

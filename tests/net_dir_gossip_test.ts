@@ -4,8 +4,9 @@
  * from one neighbour at a time, and a heartbeat travels no further than the neighbours.
  */
 import assert from "node:assert/strict";
-import { DIR_REFRESH_MS, MESH_FULL_UP_TO } from "../lib/net/config.ts";
-import { DirectoryGossip } from "../lib/net/gossip.ts";
+import { DIR_REFRESH_MS, DIR_SUM_BUCKETS, DIR_SYNC_GAP_MS, MESH_FULL_UP_TO } from "../lib/net/config.ts";
+import { bucketOf, Directory } from "../lib/net/directory.ts";
+import { DirectoryGossip, sampleExcept } from "../lib/net/gossip.ts";
 import type { Link } from "../lib/net/link.ts";
 import type { Message, SuperPeerEntry } from "../lib/net/messages.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
@@ -13,9 +14,11 @@ import { VirtualClock } from "../lib/sim/virtual_clock.ts";
 /** A link that records what is sent on it. */
 function fakeLink(name: string): Link & { sent: Message[] } {
   const sent: Message[] = [];
-  return { sent, name, conn: { send: (m: Message) => (sent.push(m), true) } } as unknown as Link & {
-    sent: Message[];
-  };
+  return { sent, name, conn: { send: (m: Message) => (sent.push(m), true), isClosed: false } } as unknown as
+    & Link
+    & {
+      sent: Message[];
+    };
 }
 
 function entry(i: number, seq = 1_000): SuperPeerEntry {
@@ -89,4 +92,74 @@ Deno.test("past a full mesh, a heartbeat (only the sequence moved) refreshes thi
   await gossip.mergeEntries([{ ...entry(1, now + 30_000 + DIR_REFRESH_MS), load: 32 }], a);
   gossip.flush();
   assert.deepEqual(types(b), ["ihave"], "and so is a refresh every DIR_REFRESH_MS");
+});
+
+Deno.test("a new mesh link's summary is answered with a digest of only the buckets that differ, once per link", async () => {
+  const { clock, gossip, a, b } = setup();
+  const now = clock.now();
+  const n = 200; // many more entries than buckets: a bucket holds a few
+  const all = Array.from({ length: n }, (_, i) => entry(i, now));
+  await gossip.mergeEntries(all, a);
+  gossip.flush();
+  b.sent.length = 0;
+  // The far end holds the same claims at other sequences (heartbeats stay local), lacks sp7, and holds sp9
+  // before its room ran out.
+  const far = new Directory();
+  for (const e of all) {
+    if (e.nodeId === "sp7") continue;
+    far.merge(e.nodeId === "sp9" ? { ...e, seq: now - 5 } : { ...e, seq: now - 1 }, now);
+  }
+  gossip.dir.merge({ ...entry(9, now + 1), load: 32 }, now);
+  const differ = new Set([bucketOf("sp7"), bucketOf("sp9")]);
+  gossip.onDirSum(b, far.summary());
+  const offered = b.sent.flatMap((m) => m.type === "ihave" ? m.entries.map((d) => d.nodeId) : []);
+  assert.ok(offered.includes("sp7") && offered.includes("sp9"), "what the far end lacks or holds otherwise");
+  assert.deepEqual(
+    offered.sort(),
+    all.filter((e) => differ.has(bucketOf(e.nodeId))).map((e) => e.nodeId).sort(),
+    "only the entries of the buckets that differ",
+  );
+  assert.ok(offered.length < n / 4, `${offered.length} of ${n} offered`);
+  b.sent.length = 0;
+  gossip.onDirSum(b, far.summary());
+  assert.deepEqual(b.sent, [], "a link's summary is answered once");
+  // A directory that agrees on every claim is offered nothing.
+  far.merge(gossip.dir.get("sp7")!, now);
+  far.merge({ ...gossip.dir.get("sp9")!, seq: now + 2 }, now);
+  gossip.onDirSum(a, far.summary());
+  assert.equal(far.summary().length, 8 * DIR_SUM_BUCKETS);
+  assert.deepEqual(a.sent.filter((m) => m.type === "ihave"), [], "nothing differs, nothing offered");
+});
+
+Deno.test("new mesh links get this node's summary one at a time, DIR_SYNC_GAP_MS apart", async () => {
+  const { clock, gossip, a, b, c } = setup();
+  gossip.syncWith(a);
+  gossip.syncWith(b);
+  gossip.syncWith(c);
+  gossip.syncWith(a);
+  assert.deepEqual([types(a), types(b), types(c)], [["dirsum"], [], []], "the first at once");
+  await clock.advance(DIR_SYNC_GAP_MS - 1);
+  assert.deepEqual(types(b), [], "the next not before the gap");
+  await clock.advance(1);
+  assert.deepEqual([types(a), types(b), types(c)], [["dirsum"], ["dirsum"], []]);
+  await clock.advance(DIR_SYNC_GAP_MS);
+  assert.deepEqual([types(a), types(b), types(c)], [["dirsum"], ["dirsum"], ["dirsum"]], "each link once");
+  gossip.stop();
+});
+
+Deno.test("a Peer's sample of the directory: distinct entries drawn at random, never the SuperPeer's own", () => {
+  const all = Array.from({ length: 50 }, (_, i) => entry(i));
+  let seed = 7;
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  for (let round = 0; round < 20; round++) {
+    const got = sampleExcept(all, 16, "sp3", random).map((e) => e.nodeId);
+    assert.equal(new Set(got).size, 16, "distinct");
+    assert.ok(!got.includes("sp3"), "not the skipped one");
+  }
+  assert.deepEqual(sampleExcept(all.slice(0, 5), 16, "sp3", random).map((e) => e.nodeId).sort(), [
+    "sp0",
+    "sp1",
+    "sp2",
+    "sp4",
+  ]);
 });

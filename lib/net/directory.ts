@@ -13,6 +13,7 @@ import {
   DIR_MAX_PER_SOURCE,
   DIR_MAX_SEQ_AHEAD_MS,
   DIR_REFRESH_MS,
+  DIR_SUM_BUCKETS,
   DIR_TTL_MS,
   MESH_FULL_UP_TO,
 } from "./config.ts";
@@ -56,6 +57,11 @@ export class Directory {
    * again (only the SuperPeer's next entry is). At most `max`, the oldest forgotten first.
    */
   #gone = new Map<string, number>();
+  /** Every entry, made on first use after a change (`all`). */
+  #all: readonly SuperPeerEntry[] | undefined;
+  #version = 0;
+  /** Per bucket (`bucketOf`), the XOR of `claimsHash` over its entries: kept as entries come and go. */
+  #sums = new Uint32Array(DIR_SUM_BUCKETS);
 
   /** An empty directory holding at most `max` entries, and at most `maxPerSource` from one source. */
   constructor(max = DIR_MAX, maxPerSource = Math.min(DIR_MAX_PER_SOURCE, max)) {
@@ -80,7 +86,44 @@ export class Directory {
 
   /** Every entry. */
   entries(): SuperPeerEntry[] {
-    return [...this.#slots.values()].map((s) => s.entry);
+    return [...this.all()];
+  }
+
+  /** Every entry, as one array shared until the next change (not to be changed by the caller). */
+  all(): readonly SuperPeerEntry[] {
+    return this.#all ??= [...this.#slots.values()].map((s) => s.entry);
+  }
+
+  /** Counts the changes to the entries held: equal versions, equal entries. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /**
+   * The directory's summary: per bucket of node ids, a hash of what its entries claim (ids, addresses,
+   * capacities, room), as `DIR_SUM_BUCKETS` × 8 hex digits. Sequence numbers are left out: heartbeats stay with
+   * the neighbours (`DIR_REFRESH_MS`), so two SuperPeers that agree on every claim hold different sequences.
+   */
+  summary(): string {
+    let out = "";
+    for (const h of this.#sums) out += h.toString(16).padStart(8, "0");
+    return out;
+  }
+
+  /** The buckets whose hash differs between this directory's summary and `other` (a valid summary). */
+  differing(other: string): Set<number> {
+    const out = new Set<number>();
+    for (let b = 0; b < DIR_SUM_BUCKETS; b++) {
+      if (parseInt(other.slice(8 * b, 8 * b + 8), 16) !== this.#sums[b]) out.add(b);
+    }
+    return out;
+  }
+
+  /** The entries whose node id falls in one of `buckets`. */
+  inBuckets(buckets: ReadonlySet<number>): SuperPeerEntry[] {
+    const out: SuperPeerEntry[] = [];
+    for (const [id, s] of this.#slots) if (buckets.has(bucketOf(id))) out.push(s.entry);
+    return out;
   }
 
   /**
@@ -102,7 +145,11 @@ export class Directory {
     const news = !old || this.#slots.size <= MESH_FULL_UP_TO || changedClaims(old.entry, entry) ||
       entry.seq - old.announced >= DIR_REFRESH_MS;
     const announced = news ? entry.seq : old.announced;
+    const held = this.#slots.get(entry.nodeId);
+    if (held) this.#sum(held.entry);
     this.#slots.set(entry.nodeId, { entry, expiresAt: now + DIR_TTL_MS, from, announced });
+    this.#sum(entry);
+    this.#changed();
     this.#count(from, 1);
     if (news) this.#outbox.set(entry.nodeId, { entry, seq: entry.seq, from });
     if (!old) this.#evict();
@@ -182,8 +229,20 @@ export class Directory {
   #delete(nodeId: string): void {
     const s = this.#slots.get(nodeId);
     if (!s) return;
+    this.#sum(s.entry);
     this.#slots.delete(nodeId);
+    this.#changed();
     this.#count(s.from, -1);
+  }
+
+  #changed(): void {
+    this.#all = undefined;
+    this.#version++;
+  }
+
+  /** Adds `e` to its bucket's hash, or takes it out (XOR both ways). */
+  #sum(e: SuperPeerEntry): void {
+    this.#sums[bucketOf(e.nodeId)] ^= claimsHash(e);
   }
 
   #count(from: unknown, by: number): void {
@@ -200,4 +259,21 @@ export class Directory {
 function changedClaims(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
   return a.listen !== b.listen || a.capacity !== b.capacity ||
     (a.load < a.capacity) !== (b.load < b.capacity) || (a.load === 0) !== (b.load === 0);
+}
+
+/** 32-bit FNV-1a of a string's UTF-16 code units. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** The summary bucket of a node id: in [0, `DIR_SUM_BUCKETS`). */
+export function bucketOf(nodeId: string): number {
+  return fnv1a(nodeId) & (DIR_SUM_BUCKETS - 1);
+}
+
+/** What a summary sums of an entry: the claims `changedClaims` compares, and its id. */
+function claimsHash(e: SuperPeerEntry): number {
+  return fnv1a(`${e.nodeId} ${e.listen} ${e.capacity} ${e.load < e.capacity} ${e.load === 0}`);
 }

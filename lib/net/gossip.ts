@@ -15,6 +15,8 @@ import {
   DIR_MEMBER_REFRESH_MS,
   DIR_OVER_BUDGET_SCORE,
   DIR_PEER_REFRESH,
+  DIR_SUM_BUCKETS,
+  DIR_SYNC_GAP_MS,
   LIST_PAGE,
   MESH_FULL_UP_TO,
 } from "./config.ts";
@@ -68,6 +70,14 @@ export class DirectoryGossip {
   #budgets = new WeakMap<Link, GossipBudget>();
   /** Entries asked of mesh neighbours (`iwant`) and not received yet. */
   #wants = new WantList();
+  /** New mesh links still to be sent our summary, one every `DIR_SYNC_GAP_MS`, and when the next may go. */
+  #syncQueue: Link[] = [];
+  #syncAt = -Infinity;
+  #syncTimer: unknown;
+  /** Mesh links whose summary was answered: each is answered once. */
+  #summaryAnswered = new WeakSet<Link>();
+  /** Mesh links our summary went to, or is queued for: each gets one. */
+  #summarySent = new WeakSet<Link>();
 
   /** Gossip for the network behind `hooks`. */
   constructor(hooks: GossipHooks) {
@@ -84,9 +94,11 @@ export class DirectoryGossip {
     this.#dir = dir;
   }
 
-  /** Stops the batch timer. */
+  /** Stops the batch and sync timers. */
   stop(): void {
     this.#hooks.clock.clearTimeout(this.#gossipTimer);
+    this.#hooks.clock.clearTimeout(this.#syncTimer);
+    this.#syncQueue = [];
   }
 
   /** Drops `nodeId`'s entry (observed dead or gone elsewhere) and tells the others. */
@@ -203,11 +215,10 @@ export class DirectoryGossip {
    * to, not all of them: what it costs does not grow with the number of SuperPeers).
    */
   peerView(n: number): SuperPeerEntry[] {
-    const all = this.#dir.entries();
-    if (all.length <= MESH_FULL_UP_TO) return all;
+    const all = this.#dir.all();
+    if (all.length <= MESH_FULL_UP_TO) return [...all];
     const own = this.#dir.get(this.#hooks.nodeId);
-    const others = all.filter((e) => e.nodeId !== this.#hooks.nodeId);
-    return [...(own ? [own] : []), ...sample(others, n, this.#hooks.random)];
+    return [...(own ? [own] : []), ...sampleExcept(all, n, this.#hooks.nodeId, this.#hooks.random)];
   }
 
   /**
@@ -226,6 +237,54 @@ export class DirectoryGossip {
     for (let i = 0; i < ids.length; i += LIST_PAGE) {
       link.conn.send({ type: "iwant", ids: ids.slice(i, i + LIST_PAGE) });
     }
+  }
+
+  /**
+   * A mesh link formed past a full mesh: this node's summary (`dirsum`) goes to the far end, which offers what
+   * differs. Summaries leave one link at a time, `DIR_SYNC_GAP_MS` apart: a SuperPeer that has just promoted
+   * (its directory a sample) forms all its mesh links at once, and its first neighbour's offer fills it in before
+   * the next neighbour compares, so the whole directory is offered to it about once, not once per link.
+   */
+  syncWith(link: Link): void {
+    if (this.#summarySent.has(link)) return;
+    this.#summarySent.add(link);
+    this.#syncQueue.push(link);
+    this.#pumpSync();
+  }
+
+  #pumpSync(): void {
+    if (this.#syncTimer !== undefined) return;
+    const now = this.#hooks.clock.now();
+    while (this.#syncQueue.length && now >= this.#syncAt) {
+      const link = this.#syncQueue.shift()!;
+      if (link.conn.isClosed || !this.#hooks.isMesh(link)) continue;
+      link.conn.send({ type: "dirsum", buckets: this.#dir.summary() });
+      this.#syncAt = now + DIR_SYNC_GAP_MS;
+    }
+    if (!this.#syncQueue.length) return;
+    this.#syncTimer = this.#hooks.clock.setTimeout(() => {
+      this.#syncTimer = undefined;
+      this.#pumpSync();
+    }, this.#syncAt - now);
+  }
+
+  /**
+   * A mesh neighbour's summary (`dirsum`): a digest of our entries in the buckets where its summary differs
+   * from ours, from which it pulls what it lacks. Answered once per link (a link forms once), and charged to the
+   * link's budget as one digest per bucket. A node whose directory is still small sent its entries in full, not a
+   * summary: it sends one now, so the far end (past a full mesh) offers it what it lacks too.
+   */
+  onDirSum(link: Link, buckets: string): void {
+    if (!this.#hooks.isMesh(link)) {
+      if (this.#hooks.isMember(link)) this.#hooks.misbehaved(link, MALFORMED_SCORE, "a Peer sent a summary");
+      return;
+    }
+    if (this.#summaryAnswered.has(link)) return;
+    this.#summaryAnswered.add(link);
+    const cost = Array.from({ length: DIR_SUM_BUCKETS }, () => ({ nodeId: "", seq: 0 }));
+    if (this.#charge(link, cost, "summary buckets").length < cost.length) return;
+    sendDigest(link, this.#dir.inBuckets(this.#dir.differing(buckets)));
+    this.syncWith(link);
   }
 
   /** A mesh neighbour's `iwant`: the entries it names that this node holds, within its budget. */
@@ -276,6 +335,29 @@ export class DirectoryGossip {
   #checkSig(nodeId: string, sig: string, message: Uint8Array<ArrayBuffer>): Promise<boolean> {
     return this.#hooks.checkSig(nodeId, sig, message);
   }
+}
+
+/**
+ * `n` distinct entries of `all` drawn at random, none of them `skip`'s: a few draws, without copying `all` (a
+ * SuperPeer draws a sample for every Peer it welcomes and refreshes, from a directory of hundreds).
+ */
+export function sampleExcept(
+  all: readonly SuperPeerEntry[],
+  n: number,
+  skip: string,
+  random: () => number,
+): SuperPeerEntry[] {
+  const eligible = all.length - (all.some((e) => e.nodeId === skip) ? 1 : 0);
+  if (n >= eligible) return sample(all.filter((e) => e.nodeId !== skip), n, random);
+  const picked = new Set<number>();
+  const out: SuperPeerEntry[] = [];
+  while (out.length < n) {
+    const i = Math.floor(random() * all.length);
+    if (picked.has(i) || all[i].nodeId === skip) continue;
+    picked.add(i);
+    out.push(all[i]);
+  }
+  return out;
 }
 
 /** Announces entries as a digest (ids and sequence numbers), in pages. */

@@ -608,6 +608,8 @@ export class Network {
         return this.#gossip.onIHave(link, msg.entries);
       case "iwant":
         return this.#gossip.onIWant(link, msg.ids);
+      case "dirsum":
+        return this.#gossip.onDirSum(link, msg.buckets);
       case "members": {
         if (s.kind !== "superpeer") return;
         if (msg.reset) s.roster = [];
