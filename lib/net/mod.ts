@@ -45,7 +45,7 @@ export {
 } from "./identity.ts";
 export type { Discover, DiscoverHost } from "./discovery.ts";
 export type { Ban, BanList } from "./ban.ts";
-export type { Clock, Listener, Stream, TimerId, Transport } from "./transport.ts";
+export type { Clock, FrameChannel, Listener, Stream, TimerId, Transport } from "./transport.ts";
 export type { CompactOutcome, LedgerPort, TipInfo, Verdict } from "./ledger_port.ts";
 export type { Link } from "./link.ts";
 export type { Connection } from "./connection.ts";
