@@ -404,11 +404,15 @@ export function figureRows(r: SimReport): [string, string][] {
   ];
 }
 
-/** The results file. */
+/**
+ * The results file. `previous` (the file as it was) keeps its sections of other node counts: each run of
+ * `--nodes N` replaces only its own, so the 1,000- and 10,000-node figures stand side by side.
+ */
 export function renderResults(
   r: SimReport | undefined,
   meta: { date: string; commit: string; machine: string; load: string },
   sybil: SybilReport[] = [],
+  previous = "",
 ): string {
   const head = `# Simulation results
 
@@ -416,7 +420,32 @@ export function renderResults(
 - commit: ${meta.commit}
 - machine: ${meta.machine}; load average before / after: ${meta.load}
 `;
-  return (r ? renderMain(r, meta) : head) + renderSybil(sybil);
+  if (!r) return head + renderSybil(sybil);
+  const sections = resultSections(previous);
+  sections.set(r.scenario.nodes, renderMain(r, meta));
+  const body = [...sections].sort((a, b) => b[0] - a[0]).map(([, text]) => text).join("\n");
+  return `# Simulation results
+
+Written by \`deno task sim\` (bench/sim.ts): the real \`Network\` code (lib/net) as in-process nodes over the memory
+transport and the virtual clock (lib/sim). A modelled gigabit LAN: 0.2–0.5 ms per message plus its size at 1 Gbit/s
+per sending host. Times are virtual; hops follow each node's sender back to the miner. Frames travel the memory
+transport as their JSON text: every message is serialised, parsed and schema-checked as on TCP and counted at its
+size on the wire, only the UTF-8 and length-prefix layer is skipped. A 200-node version runs in \`deno task test\`
+(tests/net_sim_test.ts). One section per node count: \`--nodes N\` replaces its own and keeps the others.
+
+${body}${renderSybil(sybil)}`;
+}
+
+const SECTION_RE = /^<!-- sim (\d+) nodes -->$/m;
+
+/** The sections of a results file by node count (none in a file from before sections). */
+export function resultSections(text: string): Map<number, string> {
+  const out = new Map<number, string>();
+  const parts = text.split(SECTION_RE);
+  for (let i = 1; i + 1 < parts.length; i += 2) {
+    out.set(Number(parts[i]), `<!-- sim ${parts[i]} nodes -->${parts[i + 1].replace(/\n+$/, "\n")}`);
+  }
+  return out;
 }
 
 function renderSybil(reports: SybilReport[]): string {
@@ -461,19 +490,15 @@ function renderMain(
 ): string {
   const rows = figureRows(r).map(([k, v]) => `| ${k} | ${v.replaceAll("|", "\\|")} |`).join("\n");
   const samples = r.figures.events.misbehaviourSamples.concat(r.figures.events.errors);
-  return `# Simulation results
-
-Written by \`deno task sim\` (bench/sim.ts): the real \`Network\` code (lib/net) as ${r.scenario.nodes} in-process
-nodes over the memory transport and the virtual clock (lib/sim). A modelled gigabit LAN: 0.2–0.5 ms per message
-plus its size at 1 Gbit/s per sending host. Times are virtual; hops follow each node's sender back to the miner.
-A 200-node version runs in \`deno task test\` (tests/net_sim_test.ts).
+  return `<!-- sim ${r.scenario.nodes} nodes -->
+## ${r.scenario.nodes.toLocaleString("en")} nodes
 
 - date: ${meta.date}
 - commit: ${meta.commit}
 - seed: ${r.scenario.seed}
 - machine: ${meta.machine}; load average before / after: ${meta.load}
 
-## Figures
+### Figures
 
 | figure | value |
 | --- | --- |
@@ -483,7 +508,7 @@ ${
       ? `\nFirst misbehaviour reports and errors:\n\n${samples.map((x) => `- ${x}`).join("\n")}\n`
       : ""
   }
-## Scenario
+### Scenario
 
 \`\`\`json
 ${JSON.stringify(r.scenario, null, 2)}
@@ -619,7 +644,8 @@ if (import.meta.main) {
     // Each scenario its own file, so one can be rerun without the other.
     if (report) {
       const path = new URL("./sim-results.md", import.meta.url);
-      await Deno.writeTextFile(path, renderResults(report, meta));
+      const previous = await Deno.readTextFile(path).catch(() => "");
+      await Deno.writeTextFile(path, renderResults(report, meta, [], previous));
       console.log(`\nwrote ${path.pathname}`);
     }
     if (sybil.length) {

@@ -4,7 +4,14 @@
  * from one neighbour at a time, and a heartbeat travels no further than the neighbours.
  */
 import assert from "node:assert/strict";
-import { DIR_REFRESH_MS, DIR_SUM_BUCKETS, DIR_SYNC_GAP_MS, MESH_FULL_UP_TO } from "../lib/net/config.ts";
+import {
+  DIR_MEMBER_REFRESH_MS,
+  DIR_PEER_REFRESH,
+  DIR_REFRESH_MS,
+  DIR_SUM_BUCKETS,
+  DIR_SYNC_GAP_MS,
+  MESH_FULL_UP_TO,
+} from "../lib/net/config.ts";
 import { bucketOf, Directory } from "../lib/net/directory.ts";
 import { DirectoryGossip, sampleExcept } from "../lib/net/gossip.ts";
 import type { Link } from "../lib/net/link.ts";
@@ -28,6 +35,7 @@ function entry(i: number, seq = 1_000): SuperPeerEntry {
 function setup() {
   const clock = new VirtualClock();
   const a = fakeLink("a"), b = fakeLink("b"), c = fakeLink("c");
+  const primary = fakeLink("primary"), backup = fakeLink("backup");
   const scores: string[] = [];
   const gossip = new DirectoryGossip({
     nodeId: "me",
@@ -38,12 +46,12 @@ function setup() {
     isMember: () => false,
     isMesh: () => true,
     meshLinks: () => [a, b, c],
-    memberLinks: () => [],
+    memberLinks: () => [primary, backup],
     checkSig: () => Promise.resolve(true),
     misbehaved: (_, score, reason) => void scores.push(`${score} ${reason}`),
     heardNew: () => {},
   });
-  return { clock, gossip, a, b, c, scores };
+  return { clock, gossip, a, b, c, scores, primary, backup };
 }
 
 const types = (l: { sent: Message[] }) => l.sent.map((m) => m.type);
@@ -75,7 +83,7 @@ Deno.test("past a full mesh, news goes out as a digest; a neighbour pulls it onc
   assert.deepEqual((a.sent[0] as Extract<Message, { type: "superpeers" }>).add.map((e) => e.nodeId), ["sp3"]);
 });
 
-Deno.test("past a full mesh, a heartbeat (only the sequence moved) refreshes this node's copy and goes no further until DIR_REFRESH_MS", async () => {
+Deno.test("past a full mesh, a heartbeat (only the sequence moved) or another SuperPeer's room refreshes this node's copy and goes no further until DIR_REFRESH_MS", async () => {
   const { clock, gossip, a, b } = setup();
   const now = clock.now();
   await gossip.mergeEntries(Array.from({ length: MESH_FULL_UP_TO + 2 }, (_, i) => entry(i, now)), a);
@@ -87,9 +95,20 @@ Deno.test("past a full mesh, a heartbeat (only the sequence moved) refreshes thi
   assert.deepEqual(types(b), [], "a heartbeat stays local");
   await gossip.mergeEntries([{ ...entry(1, now + 30_000), load: 32 }], a);
   gossip.flush();
-  assert.deepEqual(types(b), ["ihave"], "room running out is news");
+  assert.equal(gossip.dir.get("sp1")?.load, 32, "another SuperPeer's room running out is kept");
+  assert.deepEqual(types(b), [], "and goes no further: it travels one hop");
+  gossip.dir.merge({ ...entry(99, now), nodeId: "me" }, now, "own", true);
+  gossip.flush();
   b.sent.length = 0;
-  await gossip.mergeEntries([{ ...entry(1, now + 30_000 + DIR_REFRESH_MS), load: 32 }], a);
+  gossip.dir.merge({ ...entry(99, now + 1), nodeId: "me", load: 32 }, now, "own", true);
+  gossip.flush();
+  assert.deepEqual(types(b), ["ihave"], "our own room running out is news to our neighbours");
+  b.sent.length = 0;
+  await gossip.mergeEntries([{ ...entry(1, now + 30_000), listen: "10.0.9.9:8765", seq: now + 30_001 }], a);
+  gossip.flush();
+  assert.deepEqual(types(b), ["ihave"], "a new address is news for every SuperPeer");
+  b.sent.length = 0;
+  await gossip.mergeEntries([{ ...entry(1, now + 30_001 + DIR_REFRESH_MS), listen: "10.0.9.9:8765" }], a);
   gossip.flush();
   assert.deepEqual(types(b), ["ihave"], "and so is a refresh every DIR_REFRESH_MS");
 });
@@ -156,10 +175,34 @@ Deno.test("a Peer's sample of the directory: distinct entries drawn at random, n
     assert.equal(new Set(got).size, 16, "distinct");
     assert.ok(!got.includes("sp3"), "not the skipped one");
   }
+  const stuck = sampleExcept(all, 16, "sp3", () => 0.999).map((e) => e.nodeId);
+  assert.equal(new Set(stuck).size, 16, "a random source stuck on one value still gives distinct entries");
+  assert.ok(!stuck.includes("sp3"));
   assert.deepEqual(sampleExcept(all.slice(0, 5), 16, "sp3", random).map((e) => e.nodeId).sort(), [
     "sp0",
     "sp1",
     "sp2",
     "sp4",
   ]);
+});
+
+Deno.test("past a full mesh, a Peer hears a fresh sample every DIR_MEMBER_REFRESH_MS, and its SuperPeer's own entry every DIR_REFRESH_MS", async () => {
+  const { clock, gossip, a, primary, backup } = setup();
+  const now = clock.now();
+  await gossip.mergeEntries(Array.from({ length: MESH_FULL_UP_TO + 10 }, (_, i) => entry(i, now)), a);
+  gossip.dir.merge({ ...entry(99, now), nodeId: "me" }, now, "own", true);
+  gossip.flush();
+  const heard = (l: { sent: Message[] }) =>
+    l.sent.flatMap((m) => m.type === "superpeers" ? m.add.map((e) => e.nodeId) : []);
+  gossip.refreshMembersIfDue(now + DIR_MEMBER_REFRESH_MS);
+  assert.equal(heard(primary).length, 1 + DIR_PEER_REFRESH, "our own entry and a sample");
+  assert.ok(heard(primary).includes("me"));
+  assert.equal(heard(backup).length, 1 + DIR_PEER_REFRESH, "each Peer its own sample");
+  primary.sent.length = 0;
+  gossip.refreshMembersIfDue(now + 2 * DIR_MEMBER_REFRESH_MS);
+  assert.equal(heard(primary).length, DIR_PEER_REFRESH, "a sample, without our own entry");
+  assert.ok(!heard(primary).includes("me"));
+  primary.sent.length = 0;
+  gossip.refreshMembersIfDue(now + DIR_MEMBER_REFRESH_MS + DIR_REFRESH_MS);
+  assert.ok(heard(primary).includes("me"), "our own entry again once DIR_REFRESH_MS has passed");
 });

@@ -1047,6 +1047,22 @@ export const PLANTS: Plant[] = [
     tests: ["tests/net_dir_gossip_test.ts"],
   },
   {
+    id: "room-one-hop",
+    rule: "another SuperPeer's room appearing or running out is kept, not forwarded: it travels one hop",
+    file: "lib/net/directory.ts",
+    from: "(own ? changedClaims(old.entry, entry) : changedPlace(old.entry, entry))",
+    to: "changedClaims(old.entry, entry)",
+    tests: ["tests/net_dir_gossip_test.ts"],
+  },
+  {
+    id: "member-refresh-own",
+    rule: "a Peer hears its SuperPeer's own entry with a refresh only every DIR_REFRESH_MS",
+    file: "lib/net/gossip.ts",
+    from: "const own = now - this.#ownToMembersAt >= DIR_REFRESH_MS ?",
+    to: "const own = true ?",
+    tests: ["tests/net_dir_gossip_test.ts"],
+  },
+  {
     id: "removal-signed",
     rule: "only a SuperPeer can withdraw its own directory entry",
     file: "lib/net/gossip.ts",

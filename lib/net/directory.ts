@@ -128,9 +128,10 @@ export class Directory {
 
   /**
    * Takes `entry` if it is new or newer than ours; `now` bounds how far ahead its sequence may be, so a
-   * forged entry cannot pin a SuperPeer's slot for long. `from` is remembered for gossip.
+   * forged entry cannot pin a SuperPeer's slot for long. `from` is remembered for gossip. `own`: the entry is
+   * this node's own (its room and load are news to its neighbours; another SuperPeer's are not, see below).
    */
-  merge(entry: SuperPeerEntry, now: number, from?: unknown): MergeResult {
+  merge(entry: SuperPeerEntry, now: number, from?: unknown, own = false): MergeResult {
     if (entry.seq > now + DIR_MAX_SEQ_AHEAD_MS) return undefined;
     if ((this.#gone.get(entry.nodeId) ?? -1) >= entry.seq) return undefined; // expired or removed: not again
     this.#gone.delete(entry.nodeId);
@@ -141,8 +142,13 @@ export class Directory {
     if (this.heldFrom(from) >= this.#maxPerSource) this.#dropStalestOf(from);
     // While SuperPeers are few every change is news. Past that, a heartbeat or a load change that leaves room
     // as it was is news only every `DIR_REFRESH_MS`: it refreshes this node's copy and goes no further, so
-    // heartbeats and loads stay local and cost no SuperPeer a message per SuperPeer.
-    const news = !old || this.#slots.size <= MESH_FULL_UP_TO || changedClaims(old.entry, entry) ||
+    // heartbeats and loads stay local and cost no SuperPeer a message per SuperPeer. Room appearing or running
+    // out travels one hop: our own is news to our neighbours (who point joiners to the neighbours that have
+    // room), another SuperPeer's stays here. Only a new SuperPeer, a new address or capacity, a withdrawal and
+    // the refresh cross the whole mesh: room flips with every join, and flooding it would cost each SuperPeer
+    // a message for every join anywhere.
+    const news = !old || this.#slots.size <= MESH_FULL_UP_TO ||
+      (own ? changedClaims(old.entry, entry) : changedPlace(old.entry, entry)) ||
       entry.seq - old.announced >= DIR_REFRESH_MS;
     const announced = news ? entry.seq : old.announced;
     const held = this.#slots.get(entry.nodeId);
@@ -257,8 +263,13 @@ export class Directory {
  * has room, or whether it serves anyone (an idle SuperPeer may step down; joiners are better sent there).
  */
 function changedClaims(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
-  return a.listen !== b.listen || a.capacity !== b.capacity ||
-    (a.load < a.capacity) !== (b.load < b.capacity) || (a.load === 0) !== (b.load === 0);
+  return changedPlace(a, b) || (a.load < a.capacity) !== (b.load < b.capacity) ||
+    (a.load === 0) !== (b.load === 0);
+}
+
+/** True when `b` gives another address or capacity than `a`: news for every SuperPeer. */
+function changedPlace(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
+  return a.listen !== b.listen || a.capacity !== b.capacity;
 }
 
 /** 32-bit FNV-1a of a string's UTF-16 code units. */

@@ -15,6 +15,7 @@ import {
   DIR_MEMBER_REFRESH_MS,
   DIR_OVER_BUDGET_SCORE,
   DIR_PEER_REFRESH,
+  DIR_REFRESH_MS,
   DIR_SUM_BUCKETS,
   DIR_SYNC_GAP_MS,
   LIST_PAGE,
@@ -66,6 +67,8 @@ export class DirectoryGossip {
   /** Withdrawals our Peers have not heard of yet (past a full mesh they hear them in batches). */
   #memberRemovals = new Map<string, Removal>();
   #lastMemberRefresh = 0;
+  /** When our own entry last went to our Peers with a refresh. */
+  #ownToMembersAt = -Infinity;
   /** Each link's budget of directory gossip to read (entries and bytes). */
   #budgets = new WeakMap<Link, GossipBudget>();
   /** Entries asked of mesh neighbours (`iwant`) and not received yet. */
@@ -329,7 +332,14 @@ export class DirectoryGossip {
     const remove = [...this.#memberRemovals.values()];
     this.#memberRemovals.clear();
     // Each Peer a sample of its own: together they know the whole directory, each at a cost that does not grow.
-    for (const l of this.#hooks.memberLinks()) sendPaged(l, this.peerView(DIR_PEER_REFRESH), remove);
+    // Our own entry goes with it only every `DIR_REFRESH_MS`, to keep it from expiring (the live link says more
+    // of us than the entry does).
+    const own = now - this.#ownToMembersAt >= DIR_REFRESH_MS ? this.#dir.get(this.#hooks.nodeId) : undefined;
+    if (own) this.#ownToMembersAt = now;
+    for (const l of this.#hooks.memberLinks()) {
+      const others = sampleExcept(this.#dir.all(), DIR_PEER_REFRESH, this.#hooks.nodeId, this.#hooks.random);
+      sendPaged(l, own ? [own, ...others] : others, remove);
+    }
   }
 
   #checkSig(nodeId: string, sig: string, message: Uint8Array<ArrayBuffer>): Promise<boolean> {
@@ -338,7 +348,7 @@ export class DirectoryGossip {
 }
 
 /**
- * `n` distinct entries of `all` drawn at random, none of them `skip`'s: a few draws, without copying `all` (a
+ * `n` distinct entries of `all` drawn at random, none of them `skip`'s: `n` draws, without copying `all` (a
  * SuperPeer draws a sample for every Peer it welcomes and refreshes, from a directory of hundreds).
  */
 export function sampleExcept(
@@ -352,8 +362,9 @@ export function sampleExcept(
   const picked = new Set<number>();
   const out: SuperPeerEntry[] = [];
   while (out.length < n) {
-    const i = Math.floor(random() * all.length);
-    if (picked.has(i) || all[i].nodeId === skip) continue;
+    // A taken draw moves on to the next free entry: n draws in all, whatever `random` returns.
+    let i = Math.min(all.length - 1, Math.floor(random() * all.length));
+    while (picked.has(i) || all[i].nodeId === skip) i = (i + 1) % all.length;
     picked.add(i);
     out.push(all[i]);
   }

@@ -94,6 +94,8 @@ export class SuperPeerDuties {
   #meshDialing = new Set<string>();
   /** The directory's addresses, normalised, as of a directory version (the probe asks every few seconds). */
   #listens: { dir?: Directory; version: number; addrs: Set<string> } = { version: -1, addrs: new Set() };
+  /** Each entry's address, normalised once ("" when it is none). */
+  #normalized = new WeakMap<SuperPeerEntry, string>();
   /** Mesh dials: a global rate, and no address dialled again within `MESH_REDIAL_MS`. */
   #meshDialBudget = new DialBudget();
   /** A SuperPeer's Peers in the order it admitted them: sent to each, who walk it if this one dies. */
@@ -320,7 +322,8 @@ export class SuperPeerDuties {
     if (this.#listens.dir !== dir || this.#listens.version !== dir.version) {
       const addrs = new Set<string>();
       for (const e of dir.all()) {
-        const a = normalizeAddress(e.listen);
+        let a = this.#normalized.get(e);
+        if (a === undefined) this.#normalized.set(e, a = normalizeAddress(e.listen) ?? "");
         if (a) addrs.add(a);
       }
       this.#listens = { dir, version: dir.version, addrs };
@@ -414,7 +417,7 @@ export class SuperPeerDuties {
     // Signed by us, as every node checks: an entry about us counts only with our signature.
     this.#h.identity.sign(entryMessage(signed)).then((sig) => {
       if (!this.#h.isSuperPeer() || this.#h.stopping()) return;
-      this.#dir.merge({ ...signed, sig: toHex(sig) }, this.#h.clock.now(), this);
+      this.#dir.merge({ ...signed, sig: toHex(sig) }, this.#h.clock.now(), this, true);
       this.#h.gossip.schedule();
     });
   }
