@@ -10,6 +10,7 @@ import {
   DIR_REFRESH_MS,
   DIR_SUM_BUCKETS,
   DIR_SYNC_GAP_MS,
+  DIR_TTL_MS,
   MESH_FULL_UP_TO,
 } from "../lib/net/config.ts";
 import { bucketOf, Directory } from "../lib/net/directory.ts";
@@ -205,4 +206,21 @@ Deno.test("past a full mesh, a Peer hears a fresh sample every DIR_MEMBER_REFRES
   primary.sent.length = 0;
   gossip.refreshMembersIfDue(now + DIR_MEMBER_REFRESH_MS + DIR_REFRESH_MS);
   assert.ok(heard(primary).includes("me"), "our own entry again once DIR_REFRESH_MS has passed");
+});
+
+Deno.test("entries expire DIR_TTL_MS after they were last refreshed, each at its own time, the kept one never", () => {
+  const d = new Directory();
+  const t = 1_000_000;
+  d.merge(entry(1, t), t);
+  d.merge(entry(2, t), t + 1000);
+  d.merge(entry(3, t), t + 2000);
+  d.merge({ ...entry(9, t), nodeId: "me" }, t);
+  assert.deepEqual(d.expire(t + DIR_TTL_MS - 1, "me"), []);
+  d.touch("sp2", t + 5000);
+  assert.deepEqual(d.expire(t + DIR_TTL_MS, "me"), ["sp1"]);
+  assert.deepEqual(d.expire(t + DIR_TTL_MS + 2000, "me"), ["sp3"], "sp2 was refreshed");
+  d.merge(entry(4, t), t + 3000); // a later entry that expires before sp2
+  assert.deepEqual(d.expire(t + 3000 + DIR_TTL_MS, "me"), ["sp4"]);
+  assert.deepEqual(d.expire(t + 5000 + DIR_TTL_MS, "me"), ["sp2"]);
+  assert.deepEqual(d.entries().map((e) => e.nodeId), ["me"]);
 });

@@ -1063,6 +1063,14 @@ export const PLANTS: Plant[] = [
     tests: ["tests/net_dir_gossip_test.ts"],
   },
   {
+    id: "dir-expiry-bound",
+    rule: "an entry merged after the last expiry scan still expires DIR_TTL_MS after its refresh",
+    file: "lib/net/directory.ts",
+    from: "this.#nextExpiry = Math.min(this.#nextExpiry, now + DIR_TTL_MS);",
+    to: "",
+    tests: ["tests/net_dir_gossip_test.ts"],
+  },
+  {
     id: "removal-signed",
     rule: "only a SuperPeer can withdraw its own directory entry",
     file: "lib/net/gossip.ts",

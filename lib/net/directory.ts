@@ -60,6 +60,8 @@ export class Directory {
   /** Every entry, made on first use after a change (`all`). */
   #all: readonly SuperPeerEntry[] | undefined;
   #version = 0;
+  /** No entry (but the one `expire` keeps) expires before this: a lower bound, made exact by each scan. */
+  #nextExpiry = Infinity;
   /** Per bucket (`bucketOf`), the XOR of `claimsHash` over its entries: kept as entries come and go. */
   #sums = new Uint32Array(DIR_SUM_BUCKETS);
 
@@ -154,6 +156,7 @@ export class Directory {
     const held = this.#slots.get(entry.nodeId);
     if (held) this.#sum(held.entry);
     this.#slots.set(entry.nodeId, { entry, expiresAt: now + DIR_TTL_MS, from, announced });
+    this.#nextExpiry = Math.min(this.#nextExpiry, now + DIR_TTL_MS);
     this.#sum(entry);
     this.#changed();
     this.#count(from, 1);
@@ -178,14 +181,20 @@ export class Directory {
   /** Drops entries not refreshed in time (never `keep`, our own), as removals to gossip; returns their ids. */
   expire(now: number, keep?: string): string[] {
     const gone: string[] = [];
+    // Nothing can have expired before the earliest expiry seen at the last scan (expiries only move later, and
+    // a new entry's is noted): most calls, once a second on every SuperPeer, need no scan of the directory.
+    if (now < this.#nextExpiry) return gone;
+    let next = Infinity;
     for (const [id, s] of this.#slots) {
-      if (s.expiresAt <= now && id !== keep) {
+      if (id === keep) continue;
+      if (s.expiresAt <= now) {
         this.#delete(id);
         this.#bury(id, s.entry.seq);
         this.#outbox.set(id, { seq: s.entry.seq, from: undefined });
         gone.push(id);
-      }
+      } else if (s.expiresAt < next) next = s.expiresAt;
     }
+    this.#nextExpiry = next;
     return gone;
   }
 
