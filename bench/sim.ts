@@ -10,6 +10,7 @@
  * `tests/net_sim_test.ts` runs a 200-node version.
  * @module
  */
+import process from "node:process";
 import { percentile } from "./stats.ts";
 import type { BlockSpread, Components, EventCounts, WorldNetworkOptions } from "../lib/sim/world.ts";
 import type { SimBlock } from "../lib/sim/sim_ledger.ts";
@@ -157,6 +158,13 @@ export interface SimCost {
   wallMs: number;
   /** Wall ms per step. */
   stepWallMs: Record<string, number>;
+  /**
+   * CPU ms (user + system) of the whole run, and per step: what the run cost whatever else the machine ran (on a
+   * shared machine the wall time is this divided by the share of a core the process got).
+   */
+  cpuMs: number;
+  /** CPU ms per step. */
+  stepCpuMs: Record<string, number>;
   /** JS heap used after setup minus before, per node started, KiB. */
   heapPerNodeKiB: number;
   /** JS heap used after setup, MiB. */
@@ -187,11 +195,18 @@ function heapUsed(): { bytes: number; forced: boolean } {
 export async function runScenario(
   s: SimScenario,
   log: (line: string) => void = () => {},
+  progressEveryMs = 0,
 ): Promise<SimReport> {
   const wall0 = performance.now();
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const cpu0 = cpu();
   const heap0 = heapUsed();
   const world = new World({ seed: s.seed, network: s.network, quantumMs: s.quantumMs });
   const stepWallMs: Record<string, number> = {};
+  const stepCpuMs: Record<string, number> = {};
   const blocks: BlockResult[] = [];
   const mined: SimBlock[] = [];
   let mostLinks = { streams: 0, greeted: 0 };
@@ -202,16 +217,20 @@ export async function runScenario(
       greeted: Math.max(mostLinks.greeted, m.greeted),
     };
   };
-  let stepStart = performance.now();
+  let stepStart = performance.now(), stepCpu = cpu0;
   const step = (name: string) => {
-    const now = performance.now();
+    const now = performance.now(), used = cpu();
     stepWallMs[name] = Math.round(now - stepStart);
+    stepCpuMs[name] = Math.round(used - stepCpu);
     stepStart = now;
+    stepCpu = used;
     noteLinks();
     const c = world.components();
     log(
       `${name.padEnd(18)} virtual ${(world.clock.elapsed / 1000).toFixed(1).padStart(6)} s, wall ${
         (stepWallMs[name] / 1000).toFixed(1).padStart(6)
+      } s, CPU ${
+        (stepCpuMs[name] / 1000).toFixed(1).padStart(6)
       } s: ${world.liveCount} live, ${world.superPeers().length} SuperPeers, ${c.count} networks (largest ${c.largest})`,
     );
   };
@@ -223,6 +242,24 @@ export async function runScenario(
     blocks.push({ step: name, complete: spread.reached === spread.live, spread });
     log(`  block ${spread.height} (${name}): ${spread.reached} of ${spread.live} nodes`);
   };
+
+  // Progress every `progressEveryMs` of virtual time (the command line's, for long runs): what a run that
+  // does not finish has shown so far.
+  if (progressEveryMs > 0) {
+    const progress = () => {
+      const f = world.lan.totals();
+      const all = sum(Object.values(f).map((t) => t.bytes));
+      log(
+        `  virtual ${(world.clock.elapsed / 1000).toFixed(0)} s, wall ${
+          ((performance.now() - wall0) / 1000).toFixed(1)
+        } s, CPU ${((cpu() - cpu0) / 1000).toFixed(1)} s: ${world.liveCount} live; ${
+          (all / 1e6).toFixed(1)
+        } MB written; directory gossip / welcomes ${directoryShare(f)}`,
+      );
+      world.clock.setTimeout(progress, progressEveryMs);
+    };
+    world.clock.setTimeout(progress, progressEveryMs);
+  }
 
   // 1. Start every node, staggered, and let them settle.
   world.startNodes(s.nodes, s.startSpreadMs);
@@ -317,6 +354,8 @@ export async function runScenario(
     cost: {
       wallMs: Math.round(performance.now() - wall0),
       stepWallMs,
+      cpuMs: Math.round(cpu() - cpu0),
+      stepCpuMs,
       heapPerNodeKiB: Math.round((heap1.bytes - heap0.bytes) / s.nodes / 1024 * 10) / 10,
       heapAfterSetupMiB: Math.round(heap1.bytes / 2 ** 20),
       rssEndMiB: Math.round(mem.rss / 2 ** 20),
@@ -393,6 +432,12 @@ export function figureRows(r: SimReport): [string, string][] {
       "wall time",
       `${fmt(c.wallMs / 1000, 1)} s (${
         Object.entries(c.stepWallMs).map(([k, v]) => `${k} ${fmt(v / 1000, 1)}`).join(", ")
+      })`,
+    ],
+    [
+      "CPU time, user + system",
+      `${fmt(c.cpuMs / 1000, 1)} s (${
+        Object.entries(c.stepCpuMs).map(([k, v]) => `${k} ${fmt(v / 1000, 1)}`).join(", ")
       })`,
     ],
     [
@@ -614,7 +659,7 @@ if (import.meta.main) {
       ? shortScenario(args.nodes ?? 1_000, args.seed)
       : fullScenario(args.nodes, args.seed);
     console.log(`simulating ${scenario.nodes} nodes, seed ${scenario.seed}${args.quick ? " (quick)" : ""}`);
-    report = await runScenario(scenario, (line) => console.log(`  ${line}`));
+    report = await runScenario(scenario, (line) => console.log(`  ${line}`), 10_000);
     console.log();
     for (const [k, v] of figureRows(report)) console.log(`${k.padEnd(42)} ${v}`);
   }
