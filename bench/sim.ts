@@ -10,6 +10,7 @@
  * `tests/net_sim_test.ts` runs a 200-node version.
  * @module
  */
+import process from "node:process";
 import { percentile } from "./stats.ts";
 import type { BlockSpread, Components, EventCounts, WorldNetworkOptions } from "../lib/sim/world.ts";
 import type { SimBlock } from "../lib/sim/sim_ledger.ts";
@@ -157,6 +158,13 @@ export interface SimCost {
   wallMs: number;
   /** Wall ms per step. */
   stepWallMs: Record<string, number>;
+  /**
+   * CPU ms (user + system) of the whole run, and per step: what the run cost whatever else the machine ran (on a
+   * shared machine the wall time is this divided by the share of a core the process got).
+   */
+  cpuMs: number;
+  /** CPU ms per step. */
+  stepCpuMs: Record<string, number>;
   /** JS heap used after setup minus before, per node started, KiB. */
   heapPerNodeKiB: number;
   /** JS heap used after setup, MiB. */
@@ -187,11 +195,18 @@ function heapUsed(): { bytes: number; forced: boolean } {
 export async function runScenario(
   s: SimScenario,
   log: (line: string) => void = () => {},
+  progressEveryMs = 0,
 ): Promise<SimReport> {
   const wall0 = performance.now();
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const cpu0 = cpu();
   const heap0 = heapUsed();
   const world = new World({ seed: s.seed, network: s.network, quantumMs: s.quantumMs });
   const stepWallMs: Record<string, number> = {};
+  const stepCpuMs: Record<string, number> = {};
   const blocks: BlockResult[] = [];
   const mined: SimBlock[] = [];
   let mostLinks = { streams: 0, greeted: 0 };
@@ -202,16 +217,20 @@ export async function runScenario(
       greeted: Math.max(mostLinks.greeted, m.greeted),
     };
   };
-  let stepStart = performance.now();
+  let stepStart = performance.now(), stepCpu = cpu0;
   const step = (name: string) => {
-    const now = performance.now();
+    const now = performance.now(), used = cpu();
     stepWallMs[name] = Math.round(now - stepStart);
+    stepCpuMs[name] = Math.round(used - stepCpu);
     stepStart = now;
+    stepCpu = used;
     noteLinks();
     const c = world.components();
     log(
       `${name.padEnd(18)} virtual ${(world.clock.elapsed / 1000).toFixed(1).padStart(6)} s, wall ${
         (stepWallMs[name] / 1000).toFixed(1).padStart(6)
+      } s, CPU ${
+        (stepCpuMs[name] / 1000).toFixed(1).padStart(6)
       } s: ${world.liveCount} live, ${world.superPeers().length} SuperPeers, ${c.count} networks (largest ${c.largest})`,
     );
   };
@@ -223,6 +242,24 @@ export async function runScenario(
     blocks.push({ step: name, complete: spread.reached === spread.live, spread });
     log(`  block ${spread.height} (${name}): ${spread.reached} of ${spread.live} nodes`);
   };
+
+  // Progress every `progressEveryMs` of virtual time (the command line's, for long runs): what a run that
+  // does not finish has shown so far.
+  if (progressEveryMs > 0) {
+    const progress = () => {
+      const f = world.lan.totals();
+      const all = sum(Object.values(f).map((t) => t.bytes));
+      log(
+        `  virtual ${(world.clock.elapsed / 1000).toFixed(0)} s, wall ${
+          ((performance.now() - wall0) / 1000).toFixed(1)
+        } s, CPU ${((cpu() - cpu0) / 1000).toFixed(1)} s: ${world.liveCount} live; ${
+          (all / 1e6).toFixed(1)
+        } MB written; directory gossip / welcomes ${directoryShare(f)}`,
+      );
+      world.clock.setTimeout(progress, progressEveryMs);
+    };
+    world.clock.setTimeout(progress, progressEveryMs);
+  }
 
   // 1. Start every node, staggered, and let them settle.
   world.startNodes(s.nodes, s.startSpreadMs);
@@ -317,6 +354,8 @@ export async function runScenario(
     cost: {
       wallMs: Math.round(performance.now() - wall0),
       stepWallMs,
+      cpuMs: Math.round(cpu() - cpu0),
+      stepCpuMs,
       heapPerNodeKiB: Math.round((heap1.bytes - heap0.bytes) / s.nodes / 1024 * 10) / 10,
       heapAfterSetupMiB: Math.round(heap1.bytes / 2 ** 20),
       rssEndMiB: Math.round(mem.rss / 2 ** 20),
@@ -336,7 +375,7 @@ const ppm = (xs: number[], digits = 0) =>
 export function directoryShare(frames: FrameTotals): string {
   const bytes = (t: string) => frames[t]?.bytes ?? 0;
   const all = sum(Object.values(frames).map((t) => t.bytes));
-  const gossip = bytes("superpeers") + bytes("ihave") + bytes("iwant");
+  const gossip = bytes("superpeers") + bytes("ihave") + bytes("iwant") + bytes("dirsum");
   const pct = (x: number) => `${all ? (100 * x / all).toFixed(1) : "–"} %`;
   return `${pct(gossip)} / ${pct(bytes("welcome"))}`;
 }
@@ -378,7 +417,7 @@ export function figureRows(r: SimReport): [string, string][] {
       ).join(", "),
     ],
     [
-      "directory bytes: gossip (superpeers, ihave, iwant) / welcomes, share of all bytes",
+      "directory bytes: gossip (superpeers, ihave, iwant, dirsum) / welcomes, share of all bytes",
       directoryShare(f.frames),
     ],
     [
@@ -396,6 +435,12 @@ export function figureRows(r: SimReport): [string, string][] {
       })`,
     ],
     [
+      "CPU time, user + system",
+      `${fmt(c.cpuMs / 1000, 1)} s (${
+        Object.entries(c.stepCpuMs).map(([k, v]) => `${k} ${fmt(v / 1000, 1)}`).join(", ")
+      })`,
+    ],
+    [
       "memory per node (JS heap after setup)",
       `${c.heapPerNodeKiB} KiB (heap ${c.heapAfterSetupMiB} MiB${
         c.gcForced ? ", after GC" : ""
@@ -404,11 +449,15 @@ export function figureRows(r: SimReport): [string, string][] {
   ];
 }
 
-/** The results file. */
+/**
+ * The results file. `previous` (the file as it was) keeps its sections of other node counts: each run of
+ * `--nodes N` replaces only its own, so the 1,000- and 10,000-node figures stand side by side.
+ */
 export function renderResults(
   r: SimReport | undefined,
   meta: { date: string; commit: string; machine: string; load: string },
   sybil: SybilReport[] = [],
+  previous = "",
 ): string {
   const head = `# Simulation results
 
@@ -416,7 +465,32 @@ export function renderResults(
 - commit: ${meta.commit}
 - machine: ${meta.machine}; load average before / after: ${meta.load}
 `;
-  return (r ? renderMain(r, meta) : head) + renderSybil(sybil);
+  if (!r) return head + renderSybil(sybil);
+  const sections = resultSections(previous);
+  sections.set(r.scenario.nodes, renderMain(r, meta));
+  const body = [...sections].sort((a, b) => b[0] - a[0]).map(([, text]) => text).join("\n");
+  return `# Simulation results
+
+Written by \`deno task sim\` (bench/sim.ts): the real \`Network\` code (lib/net) as in-process nodes over the memory
+transport and the virtual clock (lib/sim). A modelled gigabit LAN: 0.2–0.5 ms per message plus its size at 1 Gbit/s
+per sending host. Times are virtual; hops follow each node's sender back to the miner. Frames travel the memory
+transport as their JSON text: every message is serialised, parsed and schema-checked as on TCP and counted at its
+size on the wire, only the UTF-8 and length-prefix layer is skipped. A 200-node version runs in \`deno task test\`
+(tests/net_sim_test.ts). One section per node count: \`--nodes N\` replaces its own and keeps the others.
+
+${body}${renderSybil(sybil)}`;
+}
+
+const SECTION_RE = /^<!-- sim (\d+) nodes -->$/m;
+
+/** The sections of a results file by node count (none in a file from before sections). */
+export function resultSections(text: string): Map<number, string> {
+  const out = new Map<number, string>();
+  const parts = text.split(SECTION_RE);
+  for (let i = 1; i + 1 < parts.length; i += 2) {
+    out.set(Number(parts[i]), `<!-- sim ${parts[i]} nodes -->${parts[i + 1].replace(/\n+$/, "\n")}`);
+  }
+  return out;
 }
 
 function renderSybil(reports: SybilReport[]): string {
@@ -461,19 +535,15 @@ function renderMain(
 ): string {
   const rows = figureRows(r).map(([k, v]) => `| ${k} | ${v.replaceAll("|", "\\|")} |`).join("\n");
   const samples = r.figures.events.misbehaviourSamples.concat(r.figures.events.errors);
-  return `# Simulation results
-
-Written by \`deno task sim\` (bench/sim.ts): the real \`Network\` code (lib/net) as ${r.scenario.nodes} in-process
-nodes over the memory transport and the virtual clock (lib/sim). A modelled gigabit LAN: 0.2–0.5 ms per message
-plus its size at 1 Gbit/s per sending host. Times are virtual; hops follow each node's sender back to the miner.
-A 200-node version runs in \`deno task test\` (tests/net_sim_test.ts).
+  return `<!-- sim ${r.scenario.nodes} nodes -->
+## ${r.scenario.nodes.toLocaleString("en")} nodes
 
 - date: ${meta.date}
 - commit: ${meta.commit}
 - seed: ${r.scenario.seed}
 - machine: ${meta.machine}; load average before / after: ${meta.load}
 
-## Figures
+### Figures
 
 | figure | value |
 | --- | --- |
@@ -483,7 +553,7 @@ ${
       ? `\nFirst misbehaviour reports and errors:\n\n${samples.map((x) => `- ${x}`).join("\n")}\n`
       : ""
   }
-## Scenario
+### Scenario
 
 \`\`\`json
 ${JSON.stringify(r.scenario, null, 2)}
@@ -589,7 +659,7 @@ if (import.meta.main) {
       ? shortScenario(args.nodes ?? 1_000, args.seed)
       : fullScenario(args.nodes, args.seed);
     console.log(`simulating ${scenario.nodes} nodes, seed ${scenario.seed}${args.quick ? " (quick)" : ""}`);
-    report = await runScenario(scenario, (line) => console.log(`  ${line}`));
+    report = await runScenario(scenario, (line) => console.log(`  ${line}`), 10_000);
     console.log();
     for (const [k, v] of figureRows(report)) console.log(`${k.padEnd(42)} ${v}`);
   }
@@ -619,7 +689,8 @@ if (import.meta.main) {
     // Each scenario its own file, so one can be rerun without the other.
     if (report) {
       const path = new URL("./sim-results.md", import.meta.url);
-      await Deno.writeTextFile(path, renderResults(report, meta));
+      const previous = await Deno.readTextFile(path).catch(() => "");
+      await Deno.writeTextFile(path, renderResults(report, meta, [], previous));
       console.log(`\nwrote ${path.pathname}`);
     }
     if (sybil.length) {

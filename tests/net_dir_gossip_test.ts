@@ -4,8 +4,17 @@
  * from one neighbour at a time, and a heartbeat travels no further than the neighbours.
  */
 import assert from "node:assert/strict";
-import { DIR_REFRESH_MS, MESH_FULL_UP_TO } from "../lib/net/config.ts";
-import { DirectoryGossip } from "../lib/net/gossip.ts";
+import {
+  DIR_MEMBER_REFRESH_MS,
+  DIR_PEER_REFRESH,
+  DIR_REFRESH_MS,
+  DIR_SUM_BUCKETS,
+  DIR_SYNC_GAP_MS,
+  DIR_TTL_MS,
+  MESH_FULL_UP_TO,
+} from "../lib/net/config.ts";
+import { bucketOf, Directory } from "../lib/net/directory.ts";
+import { DirectoryGossip, sampleExcept } from "../lib/net/gossip.ts";
 import type { Link } from "../lib/net/link.ts";
 import type { Message, SuperPeerEntry } from "../lib/net/messages.ts";
 import { VirtualClock } from "../lib/sim/virtual_clock.ts";
@@ -13,9 +22,11 @@ import { VirtualClock } from "../lib/sim/virtual_clock.ts";
 /** A link that records what is sent on it. */
 function fakeLink(name: string): Link & { sent: Message[] } {
   const sent: Message[] = [];
-  return { sent, name, conn: { send: (m: Message) => (sent.push(m), true) } } as unknown as Link & {
-    sent: Message[];
-  };
+  return { sent, name, conn: { send: (m: Message) => (sent.push(m), true), isClosed: false } } as unknown as
+    & Link
+    & {
+      sent: Message[];
+    };
 }
 
 function entry(i: number, seq = 1_000): SuperPeerEntry {
@@ -25,6 +36,7 @@ function entry(i: number, seq = 1_000): SuperPeerEntry {
 function setup() {
   const clock = new VirtualClock();
   const a = fakeLink("a"), b = fakeLink("b"), c = fakeLink("c");
+  const primary = fakeLink("primary"), backup = fakeLink("backup");
   const scores: string[] = [];
   const gossip = new DirectoryGossip({
     nodeId: "me",
@@ -35,12 +47,12 @@ function setup() {
     isMember: () => false,
     isMesh: () => true,
     meshLinks: () => [a, b, c],
-    memberLinks: () => [],
+    memberLinks: () => [primary, backup],
     checkSig: () => Promise.resolve(true),
     misbehaved: (_, score, reason) => void scores.push(`${score} ${reason}`),
     heardNew: () => {},
   });
-  return { clock, gossip, a, b, c, scores };
+  return { clock, gossip, a, b, c, scores, primary, backup };
 }
 
 const types = (l: { sent: Message[] }) => l.sent.map((m) => m.type);
@@ -72,7 +84,7 @@ Deno.test("past a full mesh, news goes out as a digest; a neighbour pulls it onc
   assert.deepEqual((a.sent[0] as Extract<Message, { type: "superpeers" }>).add.map((e) => e.nodeId), ["sp3"]);
 });
 
-Deno.test("past a full mesh, a heartbeat (only the sequence moved) refreshes this node's copy and goes no further until DIR_REFRESH_MS", async () => {
+Deno.test("past a full mesh, a heartbeat (only the sequence moved) or another SuperPeer's room refreshes this node's copy and goes no further until DIR_REFRESH_MS", async () => {
   const { clock, gossip, a, b } = setup();
   const now = clock.now();
   await gossip.mergeEntries(Array.from({ length: MESH_FULL_UP_TO + 2 }, (_, i) => entry(i, now)), a);
@@ -84,9 +96,131 @@ Deno.test("past a full mesh, a heartbeat (only the sequence moved) refreshes thi
   assert.deepEqual(types(b), [], "a heartbeat stays local");
   await gossip.mergeEntries([{ ...entry(1, now + 30_000), load: 32 }], a);
   gossip.flush();
-  assert.deepEqual(types(b), ["ihave"], "room running out is news");
+  assert.equal(gossip.dir.get("sp1")?.load, 32, "another SuperPeer's room running out is kept");
+  assert.deepEqual(types(b), [], "and goes no further: it travels one hop");
+  gossip.dir.merge({ ...entry(99, now), nodeId: "me" }, now, "own", true);
+  gossip.flush();
   b.sent.length = 0;
-  await gossip.mergeEntries([{ ...entry(1, now + 30_000 + DIR_REFRESH_MS), load: 32 }], a);
+  gossip.dir.merge({ ...entry(99, now + 1), nodeId: "me", load: 32 }, now, "own", true);
+  gossip.flush();
+  assert.deepEqual(types(b), ["ihave"], "our own room running out is news to our neighbours");
+  b.sent.length = 0;
+  await gossip.mergeEntries([{ ...entry(1, now + 30_000), listen: "10.0.9.9:8765", seq: now + 30_001 }], a);
+  gossip.flush();
+  assert.deepEqual(types(b), ["ihave"], "a new address is news for every SuperPeer");
+  b.sent.length = 0;
+  await gossip.mergeEntries([{ ...entry(1, now + 30_001 + DIR_REFRESH_MS), listen: "10.0.9.9:8765" }], a);
   gossip.flush();
   assert.deepEqual(types(b), ["ihave"], "and so is a refresh every DIR_REFRESH_MS");
+});
+
+Deno.test("a new mesh link's summary is answered with a digest of only the buckets that differ, once per link", async () => {
+  const { clock, gossip, a, b } = setup();
+  const now = clock.now();
+  const n = 200; // many more entries than buckets: a bucket holds a few
+  const all = Array.from({ length: n }, (_, i) => entry(i, now));
+  await gossip.mergeEntries(all, a);
+  gossip.flush();
+  b.sent.length = 0;
+  // The far end holds the same claims at other sequences (heartbeats stay local), lacks sp7, and holds sp9
+  // before its room ran out.
+  const far = new Directory();
+  for (const e of all) {
+    if (e.nodeId === "sp7") continue;
+    far.merge(e.nodeId === "sp9" ? { ...e, seq: now - 5 } : { ...e, seq: now - 1 }, now);
+  }
+  gossip.dir.merge({ ...entry(9, now + 1), load: 32 }, now);
+  const differ = new Set([bucketOf("sp7"), bucketOf("sp9")]);
+  gossip.onDirSum(b, far.summary());
+  const offered = b.sent.flatMap((m) => m.type === "ihave" ? m.entries.map((d) => d.nodeId) : []);
+  assert.ok(offered.includes("sp7") && offered.includes("sp9"), "what the far end lacks or holds otherwise");
+  assert.deepEqual(
+    offered.sort(),
+    all.filter((e) => differ.has(bucketOf(e.nodeId))).map((e) => e.nodeId).sort(),
+    "only the entries of the buckets that differ",
+  );
+  assert.ok(offered.length < n / 4, `${offered.length} of ${n} offered`);
+  b.sent.length = 0;
+  gossip.onDirSum(b, far.summary());
+  assert.deepEqual(b.sent, [], "a link's summary is answered once");
+  // A directory that agrees on every claim is offered nothing.
+  far.merge(gossip.dir.get("sp7")!, now);
+  far.merge({ ...gossip.dir.get("sp9")!, seq: now + 2 }, now);
+  gossip.onDirSum(a, far.summary());
+  assert.equal(far.summary().length, 8 * DIR_SUM_BUCKETS);
+  assert.deepEqual(a.sent.filter((m) => m.type === "ihave"), [], "nothing differs, nothing offered");
+});
+
+Deno.test("new mesh links get this node's summary one at a time, DIR_SYNC_GAP_MS apart", async () => {
+  const { clock, gossip, a, b, c } = setup();
+  gossip.syncWith(a);
+  gossip.syncWith(b);
+  gossip.syncWith(c);
+  gossip.syncWith(a);
+  assert.deepEqual([types(a), types(b), types(c)], [["dirsum"], [], []], "the first at once");
+  await clock.advance(DIR_SYNC_GAP_MS - 1);
+  assert.deepEqual(types(b), [], "the next not before the gap");
+  await clock.advance(1);
+  assert.deepEqual([types(a), types(b), types(c)], [["dirsum"], ["dirsum"], []]);
+  await clock.advance(DIR_SYNC_GAP_MS);
+  assert.deepEqual([types(a), types(b), types(c)], [["dirsum"], ["dirsum"], ["dirsum"]], "each link once");
+  gossip.stop();
+});
+
+Deno.test("a Peer's sample of the directory: distinct entries drawn at random, never the SuperPeer's own", () => {
+  const all = Array.from({ length: 50 }, (_, i) => entry(i));
+  let seed = 7;
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  for (let round = 0; round < 20; round++) {
+    const got = sampleExcept(all, 16, "sp3", random).map((e) => e.nodeId);
+    assert.equal(new Set(got).size, 16, "distinct");
+    assert.ok(!got.includes("sp3"), "not the skipped one");
+  }
+  const stuck = sampleExcept(all, 16, "sp3", () => 0.999).map((e) => e.nodeId);
+  assert.equal(new Set(stuck).size, 16, "a random source stuck on one value still gives distinct entries");
+  assert.ok(!stuck.includes("sp3"));
+  assert.deepEqual(sampleExcept(all.slice(0, 5), 16, "sp3", random).map((e) => e.nodeId).sort(), [
+    "sp0",
+    "sp1",
+    "sp2",
+    "sp4",
+  ]);
+});
+
+Deno.test("past a full mesh, a Peer hears a fresh sample every DIR_MEMBER_REFRESH_MS, and its SuperPeer's own entry every DIR_REFRESH_MS", async () => {
+  const { clock, gossip, a, primary, backup } = setup();
+  const now = clock.now();
+  await gossip.mergeEntries(Array.from({ length: MESH_FULL_UP_TO + 10 }, (_, i) => entry(i, now)), a);
+  gossip.dir.merge({ ...entry(99, now), nodeId: "me" }, now, "own", true);
+  gossip.flush();
+  const heard = (l: { sent: Message[] }) =>
+    l.sent.flatMap((m) => m.type === "superpeers" ? m.add.map((e) => e.nodeId) : []);
+  gossip.refreshMembersIfDue(now + DIR_MEMBER_REFRESH_MS);
+  assert.equal(heard(primary).length, 1 + DIR_PEER_REFRESH, "our own entry and a sample");
+  assert.ok(heard(primary).includes("me"));
+  assert.equal(heard(backup).length, 1 + DIR_PEER_REFRESH, "each Peer its own sample");
+  primary.sent.length = 0;
+  gossip.refreshMembersIfDue(now + 2 * DIR_MEMBER_REFRESH_MS);
+  assert.equal(heard(primary).length, DIR_PEER_REFRESH, "a sample, without our own entry");
+  assert.ok(!heard(primary).includes("me"));
+  primary.sent.length = 0;
+  gossip.refreshMembersIfDue(now + DIR_MEMBER_REFRESH_MS + DIR_REFRESH_MS);
+  assert.ok(heard(primary).includes("me"), "our own entry again once DIR_REFRESH_MS has passed");
+});
+
+Deno.test("entries expire DIR_TTL_MS after they were last refreshed, each at its own time, the kept one never", () => {
+  const d = new Directory();
+  const t = 1_000_000;
+  d.merge(entry(1, t), t);
+  d.merge(entry(2, t), t + 1000);
+  d.merge(entry(3, t), t + 2000);
+  d.merge({ ...entry(9, t), nodeId: "me" }, t);
+  assert.deepEqual(d.expire(t + DIR_TTL_MS - 1, "me"), []);
+  d.touch("sp2", t + 5000);
+  assert.deepEqual(d.expire(t + DIR_TTL_MS, "me"), ["sp1"]);
+  assert.deepEqual(d.expire(t + DIR_TTL_MS + 2000, "me"), ["sp3"], "sp2 was refreshed");
+  d.merge(entry(4, t), t + 3000); // a later entry that expires before sp2
+  assert.deepEqual(d.expire(t + 3000 + DIR_TTL_MS, "me"), ["sp4"]);
+  assert.deepEqual(d.expire(t + 5000 + DIR_TTL_MS, "me"), ["sp2"]);
+  assert.deepEqual(d.entries().map((e) => e.nodeId), ["me"]);
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { fc } from "./support/test_deps.ts";
+import { DIR_SUM_BUCKETS } from "../lib/net/config.ts";
 import {
   AddressFormatError,
   formatHostPort,
@@ -52,6 +53,7 @@ const VALID: Record<Message["type"], Record<string, unknown>> = {
   },
   ihave: { type: "ihave", entries: [{ nodeId: "a", seq: 17 }, { nodeId: "b", seq: 0 }] },
   iwant: { type: "iwant", ids: ["a", "b"] },
+  dirsum: { type: "dirsum", buckets: "0123abcd".repeat(DIR_SUM_BUCKETS) },
   members: { type: "members", add: [{ nodeId: "b", listen: "h.local:1" }], remove: ["c"] },
   primary: { type: "primary", primary: false },
   inv: { type: "inv", kind: "block", ids: [H, H2] },
@@ -129,6 +131,10 @@ const INVALID: Record<Message["type"], [string, unknown][]> = {
     ["entries", { nodeId: "a", seq: 1 }],
   ],
   iwant: [["ids", [""]], ["ids", ["x".repeat(65)]], ["ids", Array(501).fill("a")], ["ids", "a"]],
+  dirsum: [["buckets", "0"], ["buckets", "0123ABCD".repeat(DIR_SUM_BUCKETS)], [
+    "buckets",
+    "0".repeat(8 * DIR_SUM_BUCKETS + 8),
+  ], ["buckets", 7]],
   members: [["add", [{ listen: "h:1" }]], ["remove", [""]], ["reset", "yes"]],
   primary: [["primary", "true"]],
   inv: [["kind", "header"], ["ids", [H, "x"]], ["ids", Array(1001).fill(H)], ["ids", H]],

@@ -229,3 +229,29 @@ Deno.test("two real Connections ping each other in virtual time, and one notices
   assert.ok(cb.isClosed, "closed on thaw");
   assert.match(await cb.closed, /^(timeout|eof)$/);
 });
+
+Deno.test("a Connection sends whole frames as text: a raw reader gets their exact bytes, the counters their sizes; raw garbage still reaches the parser", async () => {
+  const { clock, lan, a, b } = await lanWithPair();
+  assert.ok(a.frames, "the memory transport carries frames as text");
+  const got = collect(b, clock);
+  const conn = new Connection(a, { clock });
+  const msg = { type: "getaddr" } as const;
+  conn.send(msg);
+  conn.send({ type: "reject", code: "x", reason: "é" }); // not ASCII: its size is its UTF-8
+  await clock.advance(5);
+  const want = [encodeFrame(msg), encodeFrame({ type: "reject", code: "x", reason: "é" })];
+  assert.deepEqual(got.filter((c) => c.bytes).map((c) => [...c.bytes!]), want.map((f) => [...f]));
+  const tx = lan.stats(A)!.tx, types = lan.frameTypes;
+  assert.equal(tx.bytes[types.indexOf("getaddr")], want[0].length);
+  assert.equal(tx.bytes[types.indexOf("reject")], want[1].length);
+  // Bytes written raw to a Connection's stream go through the byte decoder: garbage is a frame error.
+  const scores: string[] = [];
+  const far = new Connection(b, { clock, onMisbehaviour: (_, reason) => scores.push(reason) });
+  await a.write(new Uint8Array([0, 0, 0, 3, 0x7b, 0x7b, 0x7b]));
+  await clock.advance(5);
+  assert.equal(scores.length, 1);
+  assert.match(scores[0], /^frame: /);
+  conn.close("done");
+  far.close("done");
+  await clock.advance(5);
+});

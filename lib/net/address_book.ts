@@ -279,16 +279,18 @@ export class AddressBook {
 
   #evict(): void {
     if (this.#entries.size <= this.#max) return;
-    // Forget the hearsay that failed most, then the oldest hearsay; never a greeted SuperPeer first.
+    // Forget the hearsay that failed most, then the oldest hearsay; never a greeted SuperPeer first. One scan
+    // per address forgotten (a full book forgets one per address added), not a sort of the whole book.
     const greeted = (e: Entry) => e.greetedAt === undefined ? 0 : 1;
-    const victims = [...this.#entries.values()].sort((a, b) =>
-      greeted(a) - greeted(b) ||
-      (a.source === "heard" ? 0 : 1) - (b.source === "heard" ? 0 : 1) ||
-      b.failures - a.failures || a.seq - b.seq
-    );
-    for (const v of victims) {
+    const before = (a: Entry, b: Entry) =>
+      (greeted(a) - greeted(b) ||
+        (a.source === "heard" ? 0 : 1) - (b.source === "heard" ? 0 : 1) ||
+        b.failures - a.failures || a.seq - b.seq) < 0;
+    for (;;) {
       if (this.#entries.size <= this.#max) return;
-      this.#entries.delete(v.addr);
+      let victim: Entry | undefined;
+      for (const e of this.#entries.values()) if (!victim || before(e, victim)) victim = e;
+      this.#entries.delete(victim!.addr);
     }
   }
 }

@@ -185,8 +185,12 @@ export const DIR_REFRESH_MS = 3 * 60_000;
  * (and a neighbour's by each heartbeat and by its live link); a death seen is dropped at once where seen.
  */
 export const DIR_TTL_MS = 8 * 60_000;
-/** A SuperPeer tells its Peers about load changes of other SuperPeers at most this often, in ms. */
-export const DIR_MEMBER_REFRESH_MS = 15_000;
+/**
+ * Past a full mesh, a SuperPeer sends its Peers a fresh sample of the directory (and the withdrawals) this often,
+ * in ms: each Peer hears of DIR_PEER_REFRESH more SuperPeers per period from each of its two SuperPeers, and keeps
+ * what it heard for DIR_TTL_MS. At 15 s this sample was about a quarter of all directory bytes of a 1,000-node LAN.
+ */
+export const DIR_MEMBER_REFRESH_MS = 30_000;
 /** Entries a directory holds at most (a 10,000-node LAN needs about 630). */
 export const DIR_MAX = 4096;
 /**
@@ -224,6 +228,19 @@ export const DIR_WANT_MS = 2000;
 export const DIR_PEER_SAMPLE = 16;
 /** ... and a fresh sample of this many every `DIR_MEMBER_REFRESH_MS` (its view keeps what was told recently). */
 export const DIR_PEER_REFRESH = 2;
+/**
+ * A directory's summary (`dirsum`, sent when a mesh link forms past a full mesh) splits its entries into this
+ * many buckets by node id, each summed as a 32-bit hash of what its entries claim: the far end offers a digest of
+ * only the buckets that differ, so a link that forms between SuperPeers that agree costs the same whatever the
+ * number of SuperPeers. A power of two.
+ */
+export const DIR_SUM_BUCKETS = 32;
+/**
+ * A SuperPeer sends its summary on one new mesh link at a time, this far apart, in ms: a node that has just
+ * promoted (its directory a sample) is offered what it lacks by its first neighbour, and its later summaries
+ * then differ from its other neighbours' in little, so they do not all offer it the whole directory at once.
+ */
+export const DIR_SYNC_GAP_MS = 300;
 /** Entries in one `superpeers` or `members` message at most. */
 export const LIST_PAGE = 500;
 /** A sequence number further than this ahead of our clock is refused, in ms: it would pin an entry. */

@@ -7,12 +7,20 @@
 
 import { MALFORMED_SCORE } from "./ban.ts";
 import { CONNECT_TOOL_TIMEOUT_MS, DEFAULT_TIMINGS } from "./config.ts";
-import { encodeFrame, FrameDecoder, FrameError } from "./frame.ts";
+import {
+  decodeFrameText,
+  encodeFrame,
+  encodeFrameText,
+  FrameDecoder,
+  FrameError,
+  type FrameObject,
+} from "./frame.ts";
 import { countFrame } from "../runtime/metrics.ts";
 import { type HostPort, type Message, MessageError, parseMessage } from "./messages.ts";
 import {
   type Clock,
   ConnectError,
+  type FrameChannel,
   type Stream,
   systemClock,
   tcpTransport,
@@ -65,6 +73,8 @@ export class Connection {
   received = 0;
 
   readonly #conn: Stream;
+  /** The stream's frames as text, when it carries them so (the simulation): no write queue, no byte codec. */
+  readonly #text: FrameChannel | undefined;
   readonly #opts: Required<Omit<ConnectionOptions, "onMessage" | "onMisbehaviour">>;
   readonly #onMessage: ConnectionOptions["onMessage"];
   readonly #onMisbehaviour: ConnectionOptions["onMisbehaviour"];
@@ -94,6 +104,7 @@ export class Connection {
   /** Wraps `conn` and starts its read loop and liveness timer. */
   constructor(conn: Stream, options: ConnectionOptions = {}) {
     this.#conn = conn;
+    this.#text = conn.frames;
     this.#onMessage = options.onMessage;
     this.#onMisbehaviour = options.onMisbehaviour;
     this.#opts = {
@@ -137,6 +148,13 @@ export class Connection {
    */
   send(msg: Message): boolean {
     if (this.#reason !== undefined) return false;
+    if (this.#text) {
+      // The stream takes whole frames at once: nothing queues here.
+      const f = encodeFrameText(msg);
+      countFrame("sent", msg.type, f.bytes);
+      this.#text.writeFrame(f, msg.type);
+      return true;
+    }
     const frame = encodeFrame(msg);
     countFrame("sent", msg.type, frame.length);
     this.#queue.push(frame);
@@ -202,8 +220,12 @@ export class Connection {
   async #readLoop(): Promise<void> {
     try {
       while (this.#reason === undefined) {
-        const chunk = await this.#conn.read();
+        const chunk = this.#text ? await this.#text.readFrame() : await this.#conn.read();
         if (chunk === null) return void this.close("eof");
+        if (!(chunk instanceof Uint8Array)) {
+          if (!await this.#onFrame(decodeFrameText(chunk.json), chunk.bytes)) return;
+          continue;
+        }
         this.#decoder.push(chunk);
         for (;;) {
           // Parsing a large frame takes milliseconds: on the real clock it waits for a turn of the event loop
@@ -213,13 +235,7 @@ export class Connection {
           }
           const f = this.#decoder.next();
           if (f === undefined) break;
-          if (this.#reason !== undefined) return;
-          // Only whole frames prove liveness: a peer trickling one byte at a time is not alive.
-          this.#lastRx = this.#now();
-          if (!this.#takeToken()) return this.#misbehaved(MISBEHAVIOUR.rate, "rate");
-          const msg = parseMessage(f);
-          countFrame("received", msg.type, this.#decoder.lastFrameBytes);
-          await this.#deliver(msg);
+          if (!await this.#onFrame(f, this.#decoder.lastFrameBytes)) return;
         }
       }
     } catch (e) {
@@ -227,6 +243,21 @@ export class Connection {
       else if (e instanceof MessageError) this.#misbehaved(MISBEHAVIOUR.message, `message: ${e.message}`);
       else this.close(this.#reason ?? closeReason(e));
     }
+  }
+
+  /** One whole frame of `bytes` arrived: checked against its schema and delivered; false once reading stops. */
+  async #onFrame(f: FrameObject, bytes: number): Promise<boolean> {
+    if (this.#reason !== undefined) return false;
+    // Only whole frames prove liveness: a peer trickling one byte at a time is not alive.
+    this.#lastRx = this.#now();
+    if (!this.#takeToken()) {
+      this.#misbehaved(MISBEHAVIOUR.rate, "rate");
+      return false;
+    }
+    const msg = parseMessage(f);
+    countFrame("received", msg.type, bytes);
+    await this.#deliver(msg);
+    return true;
   }
 
   /** Waits for a turn to parse a large frame; the wait is ours, not the peer's silence. */

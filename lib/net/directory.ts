@@ -13,6 +13,7 @@ import {
   DIR_MAX_PER_SOURCE,
   DIR_MAX_SEQ_AHEAD_MS,
   DIR_REFRESH_MS,
+  DIR_SUM_BUCKETS,
   DIR_TTL_MS,
   MESH_FULL_UP_TO,
 } from "./config.ts";
@@ -56,6 +57,13 @@ export class Directory {
    * again (only the SuperPeer's next entry is). At most `max`, the oldest forgotten first.
    */
   #gone = new Map<string, number>();
+  /** Every entry, made on first use after a change (`all`). */
+  #all: readonly SuperPeerEntry[] | undefined;
+  #version = 0;
+  /** No entry (but the one `expire` keeps) expires before this: a lower bound, made exact by each scan. */
+  #nextExpiry = Infinity;
+  /** Per bucket (`bucketOf`), the XOR of `claimsHash` over its entries: kept as entries come and go. */
+  #sums = new Uint32Array(DIR_SUM_BUCKETS);
 
   /** An empty directory holding at most `max` entries, and at most `maxPerSource` from one source. */
   constructor(max = DIR_MAX, maxPerSource = Math.min(DIR_MAX_PER_SOURCE, max)) {
@@ -80,14 +88,52 @@ export class Directory {
 
   /** Every entry. */
   entries(): SuperPeerEntry[] {
-    return [...this.#slots.values()].map((s) => s.entry);
+    return [...this.all()];
+  }
+
+  /** Every entry, as one array shared until the next change (not to be changed by the caller). */
+  all(): readonly SuperPeerEntry[] {
+    return this.#all ??= [...this.#slots.values()].map((s) => s.entry);
+  }
+
+  /** Counts the changes to the entries held: equal versions, equal entries. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /**
+   * The directory's summary: per bucket of node ids, a hash of what its entries claim (ids, addresses,
+   * capacities, room), as `DIR_SUM_BUCKETS` × 8 hex digits. Sequence numbers are left out: heartbeats stay with
+   * the neighbours (`DIR_REFRESH_MS`), so two SuperPeers that agree on every claim hold different sequences.
+   */
+  summary(): string {
+    let out = "";
+    for (const h of this.#sums) out += h.toString(16).padStart(8, "0");
+    return out;
+  }
+
+  /** The buckets whose hash differs between this directory's summary and `other` (a valid summary). */
+  differing(other: string): Set<number> {
+    const out = new Set<number>();
+    for (let b = 0; b < DIR_SUM_BUCKETS; b++) {
+      if (parseInt(other.slice(8 * b, 8 * b + 8), 16) !== this.#sums[b]) out.add(b);
+    }
+    return out;
+  }
+
+  /** The entries whose node id falls in one of `buckets`. */
+  inBuckets(buckets: ReadonlySet<number>): SuperPeerEntry[] {
+    const out: SuperPeerEntry[] = [];
+    for (const [id, s] of this.#slots) if (buckets.has(bucketOf(id))) out.push(s.entry);
+    return out;
   }
 
   /**
    * Takes `entry` if it is new or newer than ours; `now` bounds how far ahead its sequence may be, so a
-   * forged entry cannot pin a SuperPeer's slot for long. `from` is remembered for gossip.
+   * forged entry cannot pin a SuperPeer's slot for long. `from` is remembered for gossip. `own`: the entry is
+   * this node's own (its room and load are news to its neighbours; another SuperPeer's are not, see below).
    */
-  merge(entry: SuperPeerEntry, now: number, from?: unknown): MergeResult {
+  merge(entry: SuperPeerEntry, now: number, from?: unknown, own = false): MergeResult {
     if (entry.seq > now + DIR_MAX_SEQ_AHEAD_MS) return undefined;
     if ((this.#gone.get(entry.nodeId) ?? -1) >= entry.seq) return undefined; // expired or removed: not again
     this.#gone.delete(entry.nodeId);
@@ -98,11 +144,21 @@ export class Directory {
     if (this.heldFrom(from) >= this.#maxPerSource) this.#dropStalestOf(from);
     // While SuperPeers are few every change is news. Past that, a heartbeat or a load change that leaves room
     // as it was is news only every `DIR_REFRESH_MS`: it refreshes this node's copy and goes no further, so
-    // heartbeats and loads stay local and cost no SuperPeer a message per SuperPeer.
-    const news = !old || this.#slots.size <= MESH_FULL_UP_TO || changedClaims(old.entry, entry) ||
+    // heartbeats and loads stay local and cost no SuperPeer a message per SuperPeer. Room appearing or running
+    // out travels one hop: our own is news to our neighbours (who point joiners to the neighbours that have
+    // room), another SuperPeer's stays here. Only a new SuperPeer, a new address or capacity, a withdrawal and
+    // the refresh cross the whole mesh: room flips with every join, and flooding it would cost each SuperPeer
+    // a message for every join anywhere.
+    const news = !old || this.#slots.size <= MESH_FULL_UP_TO ||
+      (own ? changedClaims(old.entry, entry) : changedPlace(old.entry, entry)) ||
       entry.seq - old.announced >= DIR_REFRESH_MS;
     const announced = news ? entry.seq : old.announced;
+    const held = this.#slots.get(entry.nodeId);
+    if (held) this.#sum(held.entry);
     this.#slots.set(entry.nodeId, { entry, expiresAt: now + DIR_TTL_MS, from, announced });
+    this.#nextExpiry = Math.min(this.#nextExpiry, now + DIR_TTL_MS);
+    this.#sum(entry);
+    this.#changed();
     this.#count(from, 1);
     if (news) this.#outbox.set(entry.nodeId, { entry, seq: entry.seq, from });
     if (!old) this.#evict();
@@ -125,14 +181,20 @@ export class Directory {
   /** Drops entries not refreshed in time (never `keep`, our own), as removals to gossip; returns their ids. */
   expire(now: number, keep?: string): string[] {
     const gone: string[] = [];
+    // Nothing can have expired before the earliest expiry seen at the last scan (expiries only move later, and
+    // a new entry's is noted): most calls, once a second on every SuperPeer, need no scan of the directory.
+    if (now < this.#nextExpiry) return gone;
+    let next = Infinity;
     for (const [id, s] of this.#slots) {
-      if (s.expiresAt <= now && id !== keep) {
+      if (id === keep) continue;
+      if (s.expiresAt <= now) {
         this.#delete(id);
         this.#bury(id, s.entry.seq);
         this.#outbox.set(id, { seq: s.entry.seq, from: undefined });
         gone.push(id);
-      }
+      } else if (s.expiresAt < next) next = s.expiresAt;
     }
+    this.#nextExpiry = next;
     return gone;
   }
 
@@ -182,8 +244,20 @@ export class Directory {
   #delete(nodeId: string): void {
     const s = this.#slots.get(nodeId);
     if (!s) return;
+    this.#sum(s.entry);
     this.#slots.delete(nodeId);
+    this.#changed();
     this.#count(s.from, -1);
+  }
+
+  #changed(): void {
+    this.#all = undefined;
+    this.#version++;
+  }
+
+  /** Adds `e` to its bucket's hash, or takes it out (XOR both ways). */
+  #sum(e: SuperPeerEntry): void {
+    this.#sums[bucketOf(e.nodeId)] ^= claimsHash(e);
   }
 
   #count(from: unknown, by: number): void {
@@ -198,6 +272,28 @@ export class Directory {
  * has room, or whether it serves anyone (an idle SuperPeer may step down; joiners are better sent there).
  */
 function changedClaims(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
-  return a.listen !== b.listen || a.capacity !== b.capacity ||
-    (a.load < a.capacity) !== (b.load < b.capacity) || (a.load === 0) !== (b.load === 0);
+  return changedPlace(a, b) || (a.load < a.capacity) !== (b.load < b.capacity) ||
+    (a.load === 0) !== (b.load === 0);
+}
+
+/** True when `b` gives another address or capacity than `a`: news for every SuperPeer. */
+function changedPlace(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
+  return a.listen !== b.listen || a.capacity !== b.capacity;
+}
+
+/** 32-bit FNV-1a of a string's UTF-16 code units. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** The summary bucket of a node id: in [0, `DIR_SUM_BUCKETS`). */
+export function bucketOf(nodeId: string): number {
+  return fnv1a(nodeId) & (DIR_SUM_BUCKETS - 1);
+}
+
+/** What a summary sums of an entry: the claims `changedClaims` compares, and its id. */
+function claimsHash(e: SuperPeerEntry): number {
+  return fnv1a(`${e.nodeId} ${e.listen} ${e.capacity} ${e.load < e.capacity} ${e.load === 0}`);
 }

@@ -30,8 +30,22 @@ const encoder = new TextEncoder();
  */
 const SHRINK_ABOVE = 4 * 1024;
 
-/** Encodes `msg` as one frame; throws `FrameError` if it cannot be serialised or exceeds `MAX_FRAME`. */
-export function encodeFrame(msg: object): Uint8Array<ArrayBuffer> {
+/** One frame as its JSON text, and its size on the wire (length prefix included). */
+export interface TextFrame {
+  /** The frame body: the message as JSON. */
+  readonly json: string;
+  /** Bytes on the wire: the 4-byte prefix and the body's UTF-8. */
+  readonly bytes: number;
+}
+
+// deno-lint-ignore no-control-regex -- ASCII is the point: its UTF-8 is one byte per character
+const ASCII_RE = /^[\x00-\x7f]*$/;
+
+/**
+ * Serialises `msg` as a frame's JSON text, with its size on the wire; throws `FrameError` if it cannot be
+ * serialised or exceeds `MAX_FRAME`. `encodeFrame` is this, as bytes.
+ */
+export function encodeFrameText(msg: object): TextFrame {
   let json: string;
   try {
     json = JSON.stringify(msg);
@@ -39,25 +53,48 @@ export function encodeFrame(msg: object): Uint8Array<ArrayBuffer> {
     throw new FrameError(`message cannot be serialised: ${(e as Error).message}`, { cause: e });
   }
   if (typeof json !== "string") throw new FrameError("message cannot be serialised");
-  // A JS string of n UTF-16 units never needs more than 3n UTF-8 bytes: check before encoding.
+  // A JS string of n UTF-16 units never needs more than 3n UTF-8 bytes: check before measuring.
   if (json.length > MAX_FRAME) {
     throw new FrameError(`frame of at least ${json.length} bytes exceeds ${MAX_FRAME}`);
   }
-  const out = new Uint8Array(FRAME_HEADER + json.length * 3);
-  const { written } = encoder.encodeInto(json, out.subarray(FRAME_HEADER));
-  if (written > MAX_FRAME) throw new FrameError(`frame of ${written} bytes exceeds ${MAX_FRAME}`);
-  new DataView(out.buffer).setUint32(0, written, false);
-  return out.slice(0, FRAME_HEADER + written);
+  const body = ASCII_RE.test(json) ? json.length : encoder.encode(json).length;
+  if (body > MAX_FRAME) throw new FrameError(`frame of ${body} bytes exceeds ${MAX_FRAME}`);
+  return { json, bytes: FRAME_HEADER + body };
 }
+
+/** Encodes `msg` as one frame; throws `FrameError` if it cannot be serialised or exceeds `MAX_FRAME`. */
+export function encodeFrame(msg: object): Uint8Array<ArrayBuffer> {
+  return textToFrame(encodeFrameText(msg));
+}
+
+/** The bytes of a frame given as text (`encodeFrameText`): the length prefix, then the UTF-8 body. */
+export function textToFrame(f: TextFrame): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(f.bytes);
+  const n = f.bytes - FRAME_HEADER;
+  encoder.encodeInto(f.json, out.subarray(FRAME_HEADER));
+  out[0] = n >>> 24;
+  out[1] = (n >>> 16) & 0xff;
+  out[2] = (n >>> 8) & 0xff;
+  out[3] = n & 0xff;
+  return out;
+}
+
+/** One decoder for every frame: a fatal decoder keeps no state between whole inputs. */
+const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** Parses one frame body (without its length prefix) into a typed JSON object, or throws `FrameError`. */
 export function decodeFrameBody(body: Uint8Array): FrameObject {
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body);
+    text = decoder.decode(body);
   } catch (e) {
     throw new FrameError("frame is not valid UTF-8", { cause: e });
   }
+  return decodeFrameText(text);
+}
+
+/** Parses a frame body given as text into a typed JSON object, or throws `FrameError`. */
+export function decodeFrameText(text: string): FrameObject {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -15,6 +15,9 @@ import {
   DIR_MEMBER_REFRESH_MS,
   DIR_OVER_BUDGET_SCORE,
   DIR_PEER_REFRESH,
+  DIR_REFRESH_MS,
+  DIR_SUM_BUCKETS,
+  DIR_SYNC_GAP_MS,
   LIST_PAGE,
   MESH_FULL_UP_TO,
 } from "./config.ts";
@@ -64,10 +67,20 @@ export class DirectoryGossip {
   /** Withdrawals our Peers have not heard of yet (past a full mesh they hear them in batches). */
   #memberRemovals = new Map<string, Removal>();
   #lastMemberRefresh = 0;
+  /** When our own entry last went to our Peers with a refresh. */
+  #ownToMembersAt = -Infinity;
   /** Each link's budget of directory gossip to read (entries and bytes). */
   #budgets = new WeakMap<Link, GossipBudget>();
   /** Entries asked of mesh neighbours (`iwant`) and not received yet. */
   #wants = new WantList();
+  /** New mesh links still to be sent our summary, one every `DIR_SYNC_GAP_MS`, and when the next may go. */
+  #syncQueue: Link[] = [];
+  #syncAt = -Infinity;
+  #syncTimer: unknown;
+  /** Mesh links whose summary was answered: each is answered once. */
+  #summaryAnswered = new WeakSet<Link>();
+  /** Mesh links our summary went to, or is queued for: each gets one. */
+  #summarySent = new WeakSet<Link>();
 
   /** Gossip for the network behind `hooks`. */
   constructor(hooks: GossipHooks) {
@@ -84,9 +97,11 @@ export class DirectoryGossip {
     this.#dir = dir;
   }
 
-  /** Stops the batch timer. */
+  /** Stops the batch and sync timers. */
   stop(): void {
     this.#hooks.clock.clearTimeout(this.#gossipTimer);
+    this.#hooks.clock.clearTimeout(this.#syncTimer);
+    this.#syncQueue = [];
   }
 
   /** Drops `nodeId`'s entry (observed dead or gone elsewhere) and tells the others. */
@@ -203,11 +218,10 @@ export class DirectoryGossip {
    * to, not all of them: what it costs does not grow with the number of SuperPeers).
    */
   peerView(n: number): SuperPeerEntry[] {
-    const all = this.#dir.entries();
-    if (all.length <= MESH_FULL_UP_TO) return all;
+    const all = this.#dir.all();
+    if (all.length <= MESH_FULL_UP_TO) return [...all];
     const own = this.#dir.get(this.#hooks.nodeId);
-    const others = all.filter((e) => e.nodeId !== this.#hooks.nodeId);
-    return [...(own ? [own] : []), ...sample(others, n, this.#hooks.random)];
+    return [...(own ? [own] : []), ...sampleExcept(all, n, this.#hooks.nodeId, this.#hooks.random)];
   }
 
   /**
@@ -226,6 +240,54 @@ export class DirectoryGossip {
     for (let i = 0; i < ids.length; i += LIST_PAGE) {
       link.conn.send({ type: "iwant", ids: ids.slice(i, i + LIST_PAGE) });
     }
+  }
+
+  /**
+   * A mesh link formed past a full mesh: this node's summary (`dirsum`) goes to the far end, which offers what
+   * differs. Summaries leave one link at a time, `DIR_SYNC_GAP_MS` apart: a SuperPeer that has just promoted
+   * (its directory a sample) forms all its mesh links at once, and its first neighbour's offer fills it in before
+   * the next neighbour compares, so the whole directory is offered to it about once, not once per link.
+   */
+  syncWith(link: Link): void {
+    if (this.#summarySent.has(link)) return;
+    this.#summarySent.add(link);
+    this.#syncQueue.push(link);
+    this.#pumpSync();
+  }
+
+  #pumpSync(): void {
+    if (this.#syncTimer !== undefined) return;
+    const now = this.#hooks.clock.now();
+    while (this.#syncQueue.length && now >= this.#syncAt) {
+      const link = this.#syncQueue.shift()!;
+      if (link.conn.isClosed || !this.#hooks.isMesh(link)) continue;
+      link.conn.send({ type: "dirsum", buckets: this.#dir.summary() });
+      this.#syncAt = now + DIR_SYNC_GAP_MS;
+    }
+    if (!this.#syncQueue.length) return;
+    this.#syncTimer = this.#hooks.clock.setTimeout(() => {
+      this.#syncTimer = undefined;
+      this.#pumpSync();
+    }, this.#syncAt - now);
+  }
+
+  /**
+   * A mesh neighbour's summary (`dirsum`): a digest of our entries in the buckets where its summary differs
+   * from ours, from which it pulls what it lacks. Answered once per link (a link forms once), and charged to the
+   * link's budget as one digest per bucket. A node whose directory is still small sent its entries in full, not a
+   * summary: it sends one now, so the far end (past a full mesh) offers it what it lacks too.
+   */
+  onDirSum(link: Link, buckets: string): void {
+    if (!this.#hooks.isMesh(link)) {
+      if (this.#hooks.isMember(link)) this.#hooks.misbehaved(link, MALFORMED_SCORE, "a Peer sent a summary");
+      return;
+    }
+    if (this.#summaryAnswered.has(link)) return;
+    this.#summaryAnswered.add(link);
+    const cost = Array.from({ length: DIR_SUM_BUCKETS }, () => ({ nodeId: "", seq: 0 }));
+    if (this.#charge(link, cost, "summary buckets").length < cost.length) return;
+    sendDigest(link, this.#dir.inBuckets(this.#dir.differing(buckets)));
+    this.syncWith(link);
   }
 
   /** A mesh neighbour's `iwant`: the entries it names that this node holds, within its budget. */
@@ -270,12 +332,43 @@ export class DirectoryGossip {
     const remove = [...this.#memberRemovals.values()];
     this.#memberRemovals.clear();
     // Each Peer a sample of its own: together they know the whole directory, each at a cost that does not grow.
-    for (const l of this.#hooks.memberLinks()) sendPaged(l, this.peerView(DIR_PEER_REFRESH), remove);
+    // Our own entry goes with it only every `DIR_REFRESH_MS`, to keep it from expiring (the live link says more
+    // of us than the entry does).
+    const own = now - this.#ownToMembersAt >= DIR_REFRESH_MS ? this.#dir.get(this.#hooks.nodeId) : undefined;
+    if (own) this.#ownToMembersAt = now;
+    for (const l of this.#hooks.memberLinks()) {
+      const others = sampleExcept(this.#dir.all(), DIR_PEER_REFRESH, this.#hooks.nodeId, this.#hooks.random);
+      sendPaged(l, own ? [own, ...others] : others, remove);
+    }
   }
 
   #checkSig(nodeId: string, sig: string, message: Uint8Array<ArrayBuffer>): Promise<boolean> {
     return this.#hooks.checkSig(nodeId, sig, message);
   }
+}
+
+/**
+ * `n` distinct entries of `all` drawn at random, none of them `skip`'s: `n` draws, without copying `all` (a
+ * SuperPeer draws a sample for every Peer it welcomes and refreshes, from a directory of hundreds).
+ */
+export function sampleExcept(
+  all: readonly SuperPeerEntry[],
+  n: number,
+  skip: string,
+  random: () => number,
+): SuperPeerEntry[] {
+  const eligible = all.length - (all.some((e) => e.nodeId === skip) ? 1 : 0);
+  if (n >= eligible) return sample(all.filter((e) => e.nodeId !== skip), n, random);
+  const picked = new Set<number>();
+  const out: SuperPeerEntry[] = [];
+  while (out.length < n) {
+    // A taken draw moves on to the next free entry: n draws in all, whatever `random` returns.
+    let i = Math.min(all.length - 1, Math.floor(random() * all.length));
+    while (picked.has(i) || all[i].nodeId === skip) i = (i + 1) % all.length;
+    picked.add(i);
+    out.push(all[i]);
+  }
+  return out;
 }
 
 /** Announces entries as a digest (ids and sequence numbers), in pages. */

@@ -6,6 +6,7 @@
  */
 import type { NetworkName } from "../consensus/params.ts";
 import { MAX_STANDARD_TX_SIZE } from "../consensus/policy.ts";
+import { DIR_SUM_BUCKETS } from "./config.ts";
 
 /**
  * Protocol version sent in `hello`: 3 proves node ids (a nonce in `hello`, then a `proof`); 2 was the
@@ -234,6 +235,17 @@ export interface IHaveMessage {
   /** Entries the sender holds. */
   readonly entries: readonly Digest[];
 }
+/**
+ * A directory's summary, sent when a mesh link forms (issue 19): per bucket of node ids, a hash of what its
+ * entries claim (`Directory.summary`). The receiver answers with a digest (`ihave`) of its entries in the
+ * buckets that differ, once per link.
+ */
+export interface DirSumMessage {
+  /** Always "dirsum". */
+  readonly type: "dirsum";
+  /** `DIR_SUM_BUCKETS` hashes of 8 lowercase hex digits each. */
+  readonly buckets: string;
+}
 /** Asks for entries a digest announced (gossipsub's IWANT); the answer is a `superpeers` message. */
 export interface IWantMessage {
   /** Always "iwant". */
@@ -351,6 +363,7 @@ export type Message =
   | RedirectMessage
   | SuperPeersMessage
   | IHaveMessage
+  | DirSumMessage
   | IWantMessage
   | MembersMessage
   | PrimaryMessage
@@ -375,6 +388,9 @@ type Obj = Record<string, unknown>;
 const HASH_RE = /^[0-9a-f]{64}$/;
 const WORK_RE = /^[0-9a-f]{1,64}$/;
 const HEX_RE = /^(?:[0-9a-f]{2})*$/;
+/** A directory summary: `DIR_SUM_BUCKETS` hashes of 8 hex digits. */
+const DIR_SUM_HEX = 8 * DIR_SUM_BUCKETS;
+const DIR_SUM_RE = new RegExp(`^[0-9a-f]{${DIR_SUM_HEX}}$`);
 // Printable ASCII without spaces: ids end up in logs and menus, so no control characters.
 const NONCE_RE = /^[0-9a-f]{64}$/;
 const NODE_ID_RE = /^[\x21-\x7e]{1,64}$/;
@@ -550,6 +566,10 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
     }),
   }),
   iwant: (o) => ({ type: "iwant", ids: arr(field(o, "ids"), "iwant.ids", MAX_LIST, nodeId) }),
+  dirsum: (o) => ({
+    type: "dirsum",
+    buckets: str(field(o, "buckets"), "dirsum.buckets", DIR_SUM_HEX, DIR_SUM_RE),
+  }),
   members: (o) => ({
     type: "members",
     ...(field(o, "reset") === undefined ? {} : { reset: bool(field(o, "reset"), "members.reset") }),

@@ -45,11 +45,18 @@ export {
 } from "./identity.ts";
 export type { Discover, DiscoverHost } from "./discovery.ts";
 export type { Ban, BanList } from "./ban.ts";
-export type { Clock, Listener, Stream, TimerId, Transport } from "./transport.ts";
+export type { Clock, FrameChannel, Listener, Stream, TimerId, Transport } from "./transport.ts";
 export type { CompactOutcome, LedgerPort, TipInfo, Verdict } from "./ledger_port.ts";
 export type { Link } from "./link.ts";
 export type { Connection } from "./connection.ts";
-export { encodeFrame, FrameDecoder, FrameError, type FrameObject, MAX_FRAME } from "./frame.ts";
+export {
+  encodeFrame,
+  FrameDecoder,
+  FrameError,
+  type FrameObject,
+  MAX_FRAME,
+  type TextFrame,
+} from "./frame.ts";
 export {
   formatTracker,
   parseTracker,
@@ -65,6 +72,7 @@ export {
   type CompactBlockMessage,
   type DataMessage,
   type Digest,
+  type DirSumMessage,
   type FullMessage,
   type GetAddrMessage,
   type GetBlocksMessage,

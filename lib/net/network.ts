@@ -404,6 +404,8 @@ export class Network {
         return this.#gossip.onIHave(link, msg.entries);
       case "iwant":
         return this.#gossip.onIWant(link, msg.ids);
+      case "dirsum":
+        return this.#gossip.onDirSum(link, msg.buckets);
       case "members":
         return this.#peer.onMembers(s, msg);
       case "primary":

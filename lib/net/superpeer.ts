@@ -20,7 +20,8 @@ import {
   OWN_BOOK_SAMPLE,
 } from "./config.ts";
 import { DialBudget } from "./dial_budget.ts";
-import { type DirectoryGossip, sendDigest, sendPaged } from "./gossip.ts";
+import type { Directory } from "./directory.ts";
+import { type DirectoryGossip, sendPaged } from "./gossip.ts";
 import { entryMessage, type NodeIdentity } from "./identity.ts";
 import { isLegacy, type Link } from "./link.ts";
 import { type AskResult, entryOf, type Intent, type LinkState } from "./link_state.ts";
@@ -91,6 +92,10 @@ export class SuperPeerDuties {
   #ownSeq = 0;
   #ownPublished = { load: -1, peers: -1, at: -Infinity };
   #meshDialing = new Set<string>();
+  /** The directory's addresses, normalised, as of a directory version (the probe asks every few seconds). */
+  #listens: { dir?: Directory; version: number; addrs: Set<string> } = { version: -1, addrs: new Set() };
+  /** Each entry's address, normalised once ("" when it is none). */
+  #normalized = new WeakMap<SuperPeerEntry, string>();
   /** Mesh dials: a global rate, and no address dialled again within `MESH_REDIAL_MS`. */
   #meshDialBudget = new DialBudget();
   /** A SuperPeer's Peers in the order it admitted them: sent to each, who walk it if this one dies. */
@@ -237,7 +242,7 @@ export class SuperPeerDuties {
       members: roster.slice(0, LIST_PAGE),
     };
     link.conn.send(welcome);
-    if (mesh) sendDigest(link, this.#dir.entries());
+    if (mesh) this.#h.gossip.syncWith(link);
     for (let i = LIST_PAGE; i < roster.length; i += LIST_PAGE) {
       link.conn.send({ type: "members", add: roster.slice(i, i + LIST_PAGE), remove: [] });
     }
@@ -254,7 +259,7 @@ export class SuperPeerDuties {
     this.#h.writeTracker();
     this.#h.emit({ type: "mesh-linked", peer });
     this.#h.relayReady(link);
-    if (dialled && this.#dir.size > MESH_FULL_UP_TO) sendDigest(link, this.#dir.entries());
+    if (dialled && this.#dir.size > MESH_FULL_UP_TO) this.#h.gossip.syncWith(link);
     else if (dialled) sendPaged(link, this.#dir.entries(), []);
   }
 
@@ -283,7 +288,7 @@ export class SuperPeerDuties {
    */
   meetFound(addrs: string[]): void {
     if (!this.#h.isSuperPeer() || this.#h.stopping()) return;
-    const known = new Set(this.#dir.entries().map((e) => normalizeAddress(e.listen)));
+    const known = new Set<string | undefined>(this.#dirListens());
     for (const l of this.#h.links()) if (l.hello?.listen) known.add(normalizeAddress(l.hello.listen));
     for (const found of addrs) {
       const a = normalizeAddress(found);
@@ -309,6 +314,21 @@ export class SuperPeerDuties {
       }
     }
     this.#rosterShared = sole;
+  }
+
+  /** The directory's addresses, normalised (made again only after the directory changed). */
+  #dirListens(): ReadonlySet<string> {
+    const dir = this.#dir;
+    if (this.#listens.dir !== dir || this.#listens.version !== dir.version) {
+      const addrs = new Set<string>();
+      for (const e of dir.all()) {
+        let a = this.#normalized.get(e);
+        if (a === undefined) this.#normalized.set(e, a = normalizeAddress(e.listen) ?? "");
+        if (a) addrs.add(a);
+      }
+      this.#listens = { dir, version: dir.version, addrs };
+    }
+    return this.#listens.addrs;
   }
 
   /** Keeps the mesh degree (`planMesh`): dials what is missing, prunes what is too much. */
@@ -362,10 +382,7 @@ export class SuperPeerDuties {
    */
   async probe(): Promise<void> {
     if (!this.#h.isSuperPeer() || this.#h.stopping()) return;
-    const known = new Set([
-      this.#h.advertise(),
-      ...this.#dir.entries().map((e) => normalizeAddress(e.listen)!),
-    ]);
+    const known = new Set([this.#h.advertise(), ...this.#dirListens()]);
     for (const l of this.#h.links()) if (l.hello?.listen) known.add(normalizeAddress(l.hello.listen)!);
     let addr = this.#h.book.pick(known, this.#h.random);
     if (!addr && !this.#h.fixedAddresses) {
@@ -400,7 +417,7 @@ export class SuperPeerDuties {
     // Signed by us, as every node checks: an entry about us counts only with our signature.
     this.#h.identity.sign(entryMessage(signed)).then((sig) => {
       if (!this.#h.isSuperPeer() || this.#h.stopping()) return;
-      this.#dir.merge({ ...signed, sig: toHex(sig) }, this.#h.clock.now(), this);
+      this.#dir.merge({ ...signed, sig: toHex(sig) }, this.#h.clock.now(), this, true);
       this.#h.gossip.schedule();
     });
   }

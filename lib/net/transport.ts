@@ -4,6 +4,7 @@
  * give the same `Network` code an in-memory transport, a virtual clock and a seeded random source.
  * @module
  */
+import type { TextFrame } from "./frame.ts";
 import type { HostPort } from "./messages.ts";
 
 /** A byte stream to another node: what a `Connection` needs of a socket. */
@@ -19,6 +20,23 @@ export interface Stream {
   write(bytes: Uint8Array): Promise<number>;
   /** Closes both directions; a pending `read` ends. Idempotent. */
   close(): void;
+  /**
+   * Present on a stream that can carry whole frames as their JSON text (the simulation's memory transport): a
+   * `Connection` then skips the byte layer of the codec (UTF-8, length prefixes, reassembly), which the
+   * simulation does not measure, and still parses and checks every message as it arrives. Absent on TCP.
+   */
+  readonly frames?: FrameChannel;
+}
+
+/** Whole frames as text on a stream (`Stream.frames`). */
+export interface FrameChannel {
+  /** Sends one frame (its message `type` is for the transport's counters); dropped once the stream is closed. */
+  writeFrame(frame: TextFrame, type: string): void;
+  /**
+   * The next thing the far end sent: a whole frame as text, bytes it wrote raw (to be decoded as a byte
+   * stream), or null at the end of the stream.
+   */
+  readFrame(): Promise<TextFrame | Uint8Array | null>;
 }
 
 /** Incoming streams on a bound address. */

@@ -17,8 +17,16 @@
  * - a partition into groups stalls traffic between groups the same way (dials across it time out) until healed.
  * @module
  */
+import { type TextFrame, textToFrame } from "../net/frame.ts";
 import type { HostPort } from "../net/messages.ts";
-import { type Clock, ConnectError, type Listener, type Stream, type Transport } from "../net/transport.ts";
+import {
+  type Clock,
+  ConnectError,
+  type FrameChannel,
+  type Listener,
+  type Stream,
+  type Transport,
+} from "../net/transport.ts";
 import type { Random } from "./random.ts";
 import type { VirtualClock } from "./virtual_clock.ts";
 
@@ -79,8 +87,18 @@ interface Host {
   stats: HostStats;
 }
 
-/** A chunk in flight, or null for end-of-stream. */
-type Item = Uint8Array | null;
+/** A whole frame as text (`Stream.frames`), with its message type for the counters. */
+interface TextItem extends TextFrame {
+  readonly type: string;
+}
+
+/** A chunk in flight (raw bytes, or a whole frame as text), or null for end-of-stream. */
+type Item = Uint8Array | TextItem | null;
+
+/** What a raw reader (`read`) gets of an item: a frame sent as text comes out as its bytes. */
+function asBytes(item: Item): Uint8Array | null {
+  return item === null || item instanceof Uint8Array ? item : textToFrame(item);
+}
 
 /** Called once per frame with its type and size (length prefix included). */
 type CountFrame = (type: string, bytes: number) => void;
@@ -143,14 +161,18 @@ class FrameCounter {
 
 const TYPE_PREFIX = new TextEncoder().encode('{"type":"');
 
-/** One end of an in-memory stream. */
-class Endpoint implements Stream {
+/**
+ * One end of an in-memory stream. It carries raw bytes (`read`/`write`) and whole frames as text (`frames`, what
+ * a `Connection` uses): a frame's bytes are never made unless a raw reader asks for them, but each frame is
+ * counted and occupies the wire for its full size on the wire.
+ */
+class Endpoint implements Stream, FrameChannel {
   readonly remote: HostPort;
   readonly host: Host;
   peer!: Endpoint;
   readonly #net: MemoryNet;
   #inbox: Item[] = [];
-  #reader: ((v: Uint8Array | null) => void) | undefined;
+  #reader: ((v: Item) => void) | undefined;
   /** Closed by its own side (`close()` or the host's death). */
   closed = false;
   /** End-of-stream has been read: later reads return null too. */
@@ -178,7 +200,16 @@ class Endpoint implements Stream {
     this.rxCounter = new FrameCounter((type, bytes) => net.count(host.stats.rx, type, bytes));
   }
 
+  /** Frames as text on this stream (what a `Connection` uses). */
+  get frames(): FrameChannel {
+    return this;
+  }
+
   read(): Promise<Uint8Array | null> {
+    return this.readFrame().then(asBytes);
+  }
+
+  readFrame(): Promise<Item> {
     if (this.#inbox.length > 0) return Promise.resolve(this.#take());
     if (this.closed && this.host.state !== "dead") return Promise.resolve(null);
     if (this.#eof) return Promise.resolve(null);
@@ -193,6 +224,10 @@ class Endpoint implements Stream {
     }
     this.#net.send(this, bytes.slice());
     return Promise.resolve(bytes.length);
+  }
+
+  writeFrame(frame: TextFrame, type: string): void {
+    if (!this.closed) this.#net.send(this, { json: frame.json, bytes: frame.bytes, type });
   }
 
   close(): void {
@@ -219,7 +254,7 @@ class Endpoint implements Stream {
     } else this.#inbox.push(item);
   }
 
-  #take(): Uint8Array | null {
+  #take(): Item {
     const item = this.#inbox.shift()!;
     if (item === null) {
       this.#eof = true;
@@ -470,8 +505,9 @@ export class MemoryNet {
   /** Internal: queues `item` from `from` to its peer, after the modelled latency and behind earlier items. */
   send(from: Endpoint, item: Item): void {
     const host = from.host;
-    const size = item === null ? HANDSHAKE_BYTES : item.length;
-    if (item !== null) from.txCounter.push(item);
+    let size = HANDSHAKE_BYTES;
+    if (item instanceof Uint8Array) (size = item.length, from.txCounter.push(item));
+    else if (item !== null) (size = item.bytes, this.count(host.stats.tx, item.type, item.bytes));
     const now = this.#clock.elapsed;
     const wire = (size * 8 * 1000) / this.lan.bitsPerSecond;
     host.wireFreeAt = Math.max(now, host.wireFreeAt) + wire;
@@ -494,7 +530,8 @@ export class MemoryNet {
 
   #arrive(to: Endpoint, item: Item): void {
     if (to.closed || to.host.state === "dead") return;
-    if (item !== null) to.rxCounter.push(item);
+    if (item instanceof Uint8Array) to.rxCounter.push(item);
+    else if (item !== null) this.count(to.host.stats.rx, item.type, item.bytes);
     to.receive(item);
   }
 
