@@ -11,28 +11,27 @@
  * itself: roles in hellos only choose what to ask, the tracker lists only SuperPeers this node greeted, and
  * two SuperPeers that meet simply link up. The network moves blocks and transactions and asks the ledger
  * (a `LedgerPort`) what they are worth; it never decides consensus. The rules themselves are plain
- * functions in `overlay.ts`. This class keeps the state (links, their states, the role), makes the role
- * changes and dispatches messages; the parts that carry the overlay (`joining.ts`, `superpeer.ts`,
- * `peer_side.ts`, `handshake.ts`, `gossip.ts`, `relay.ts`) are wired to it in `wiring.ts`.
+ * functions in `overlay.ts`. This class keeps the state (links, their states, the role) and dispatches
+ * messages; the parts that carry the overlay (`joining.ts`, `superpeer.ts`, `peer_side.ts`, `role_change.ts`,
+ * `handshake.ts`, `gossip.ts`, `relay.ts`) are wired to it in `wiring.ts`. The types its owner gives and sees
+ * are in `network_types.ts`.
  * @module
  */
-import { AddressBook, type TrackerLead } from "./address_book.ts";
+import { AddressBook, normalizeAddress, type TrackerLead } from "./address_book.ts";
+import { isLoopback } from "./address.ts";
 import { BAN_THRESHOLD, BanList } from "./ban.ts";
 import {
   JITTER_SHARE,
   MESH_CHECK_DELAY_MS,
   MESH_TICK_MS,
-  type NetworkTimings,
   resolveNetworkConfig,
   WATCH_TICK_MS,
 } from "./config.ts";
-import { Directory } from "./directory.ts";
 import type { DirectoryGossip } from "./gossip.ts";
 import type { Joining } from "./joining.ts";
 import type { Handshake } from "./handshake.ts";
 import type { SuperPeerDuties } from "./superpeer.ts";
 import { entryOf, type LinkState, type RoleState } from "./link_state.ts";
-import type { Discover } from "./discovery.ts";
 import type { LedgerPort } from "./ledger_port.ts";
 import type { Link, LinkSet } from "./link.ts";
 import {
@@ -43,78 +42,13 @@ import {
   PROTOCOL_VERSION,
   type SuperPeerEntry,
 } from "./messages.ts";
-import { isLoopback } from "./overlay.ts";
 import type { PeerSide } from "./peer_side.ts";
 import type { Relay } from "./relay.ts";
-import type { TrackerFile } from "./tracker.ts";
+import type { RoleChange } from "./role_change.ts";
 import { type Clock, every, type Listener, systemClock, tcpTransport, type Transport } from "./transport.ts";
-import { normalizeAddress } from "./address_book.ts";
-import { type NodeIdentity, removalMessage, type SignatureCheck } from "./identity.ts";
 import { type ResolvedOptions, wireNetwork } from "./wiring.ts";
-import { toHex } from "../crypto/hex.ts";
-
-/** A node's role in the overlay. */
-export type Role = "peer" | "superpeer";
-
-/** What the network tells its owner. */
-export type NetworkEvent =
-  | { type: "role"; role: Role; reason: string }
-  | { type: "superpeer-linked" | "superpeer-lost"; peer: PeerEntry; primary: boolean }
-  | { type: "peer-joined" | "peer-left"; peer: PeerEntry }
-  | { type: "mesh-linked" | "mesh-lost"; peer: PeerEntry }
-  | { type: "misbehaviour"; host: string; score: number; reason: string };
-
-/** One of this node's links as the status and the menu show it. */
-export interface LinkInfo extends PeerEntry {
-  /** What the link is: a Peer we serve, one of our SuperPeers, or a SuperPeer mesh link. */
-  kind: "member" | "superpeer" | "mesh";
-  /** Primary (true) or backup (false) for member and superpeer links. */
-  primary: boolean;
-  /** True when the far end dialled us. */
-  inbound: boolean;
-  /** Last ping round trip in ms, if measured. */
-  pingMs?: number;
-  /**
-   * The far end's protocol: `LEGACY_PROTOCOL_VERSION` (2) for a Peer of the previous release, served during a
-   * rolling upgrade though it proved no node id; `PROTOCOL_VERSION` otherwise.
-   */
-  protocol: number;
-}
-
-/** Settings of a `Network`. */
-export interface NetworkOptions extends Partial<NetworkTimings> {
-  /** This node's key: its node id, proven in every handshake (`loadOrCreateIdentity`, `generateIdentity`). */
-  identity: NodeIdentity;
-  /** Checks other nodes' proofs (default Ed25519, ids being public keys; the simulation brings its own). */
-  checkSignature?: SignatureCheck;
-  /** Where to listen. Port 0 picks a free one. */
-  bind: HostPort;
-  /** The `host:port` others should dial; defaults to `advertiseHost` (or the bound host) and the bound port. */
-  advertise?: string;
-  /** The host others should dial when binding all interfaces. */
-  advertiseHost?: string;
-  /** The tracker list: read at start, rewritten from the SuperPeers this node greeted. */
-  tracker: TrackerFile;
-  /** Addresses to try instead of the tracker's. */
-  connect?: string[];
-  /** Peers this node serves at most as a SuperPeer (default `DEFAULT_MAX_PEERS`). */
-  maxPeers?: number;
-  /** Misbehaviour scores and bans (default: a fresh in-memory list). */
-  bans?: BanList;
-  /** Streams and listeners (default TCP). */
-  transport?: Transport;
-  /** Time and timers (default the system clock). */
-  clock?: Clock;
-  /** Random numbers in [0, 1) (default `Math.random`); seeded in the simulation. */
-  random?: () => number;
-  /** Receives events; must not throw. */
-  onEvent?: (e: NetworkEvent) => void;
-  /**
-   * LAN discovery (`run --discover`): asked when no remembered address took us, before promoting; answers
-   * for us while we are a SuperPeer. Off when absent.
-   */
-  discover?: Discover;
-}
+import type { LinkInfo, NetworkEvent, NetworkOptions, Role } from "./network_types.ts";
+export type { LinkInfo, NetworkEvent, NetworkOptions, Role };
 
 /** A node's place in the network. Create, then `start()`; `stop()` when done. */
 export class Network {
@@ -142,6 +76,7 @@ export class Network {
   #sp: SuperPeerDuties;
   #peer: PeerSide;
   #handshake: Handshake;
+  #roles: RoleChange;
 
   /**
    * A network for `ledger`; nothing happens until `start()`.
@@ -174,8 +109,6 @@ export class Network {
       onClose: (link) => this.#onClose(link),
       misbehaved: (link, score, reason) => this.#misbehaved(link, score, reason),
       news: (link, kind) => this.#news(link, kind),
-      promote: (reason) => this.#promote(reason),
-      demote: (reason) => this.#demote(reason),
       emit: (e) => this.#emit(e),
       trackerLead: () => this.#trackerLead(),
       jitter: (ms) => this.#jitter(ms),
@@ -188,11 +121,7 @@ export class Network {
     this.#sp = parts.sp;
     this.#peer = parts.peer;
     this.#handshake = parts.handshake;
-  }
-
-  /** The directory this node keeps while a SuperPeer (`DirectoryGossip` holds it). */
-  get #dir(): Directory {
-    return this.#gossip.dir;
+    this.#roles = parts.roles;
   }
 
   // ---- what others read ----
@@ -256,7 +185,7 @@ export class Network {
    * what its SuperPeers tell it, so it forgets what a SuperPeer it no longer holds told it.
    */
   directory(): SuperPeerEntry[] {
-    return this.#role.kind === "superpeer" ? this.#dir.entries() : this.#peer.directory();
+    return this.#role.kind === "superpeer" ? this.#gossip.dir.entries() : this.#peer.directory();
   }
 
   /** Nodes this node knows of: every SuperPeer and the Peers each counts as its own. */
@@ -325,59 +254,11 @@ export class Network {
 
   /**
    * SuperPeers found on the LAN at the person's request (the menu): a SuperPeer that serves no Peer steps
-   * down and joins them as a Peer (it greets them, so its tracker file names them); one that serves Peers
-   * links to them instead. Resolves once the join is settled.
+   * down and joins them as a Peer; one that serves Peers links to them instead (`RoleChange.joinFound`).
+   * Resolves once the join is settled.
    */
-  async joinFound(addrs: string[]): Promise<void> {
-    if (this.#role.kind !== "superpeer" || !addrs.length || this.#stopping) return;
-    if ([...this.#state.values()].some((s) => s.kind === "member")) return this.#sp.meetFound(addrs);
-    for (const a of addrs) this.#book.add(a, "heard");
-    await this.#demote("found SuperPeers on this LAN");
-  }
-
-  // ---- SuperPeer life ----
-
-  #promote(reason: string): void {
-    if (this.#stopping || this.#role.kind === "superpeer") return;
-    const old = this.#role;
-    // What our SuperPeers told us seeds the directory we now keep ourselves.
-    const seed = new Directory();
-    const now = this.#clock.now();
-    for (const e of this.directory()) seed.merge(e, now);
-    this.#gossip.reset(seed);
-    this.#role = { kind: "superpeer", since: now };
-    this.#joiner.promoted(now);
-    if (old.kind === "peer") {
-      // Our SuperPeers still count us as their Peer: close and dial again as a SuperPeer.
-      for (const l of [old.primary, old.backup]) {
-        if (!l) continue;
-        const listen = entryOf(l).listen;
-        this.#state.delete(l);
-        l.conn.close("promoted");
-        this.#sp.dialMesh(listen);
-      }
-    }
-    this.#emit({ type: "role", role: "superpeer", reason });
-    this.#sp.promoted();
-  }
-
-  /** Steps down: tells the mesh, lets its Peers go (each keeps its other SuperPeer) and joins as a Peer. */
-  async #demote(reason: string): Promise<void> {
-    if (this.#role.kind !== "superpeer") return;
-    const seq = this.#sp.nextSeq();
-    const sig = toHex(await this.#opts.identity.sign(removalMessage(this.nodeId, seq)));
-    if (this.#role.kind !== "superpeer") return;
-    this.#dir.remove(this.nodeId, seq, undefined, sig);
-    this.#gossip.flush();
-    const links = [...this.#state].filter(([, s]) => s.kind === "member" || s.kind === "mesh").map(([l]) =>
-      l
-    );
-    const others = this.#sp.others().map((e) => e.listen);
-    this.#gossip.reset();
-    this.#role = { kind: "joining" };
-    for (const l of links) this.#state.delete(l);
-    await Promise.all(links.map((l) => l.conn.close("stepping down", { flush: true })));
-    await this.#joiner.join(reason, others); // joining says "became a Peer" once, with the reason
+  joinFound(addrs: string[]): Promise<void> {
+    return this.#roles.joinFound(addrs);
   }
 
   /** Once a second: expire the directory, republish our entry, keep the mesh degree, consider stepping down. */

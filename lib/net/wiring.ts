@@ -1,8 +1,8 @@
 /**
  * How a `Network` is put together: the parts that carry the overlay (`LinkSet`, `Relay`, `DirectoryGossip`,
- * `Joining`, `SuperPeerDuties`, `PeerSide`, `Handshake`), each given its narrow hooks over one `NetworkCore`,
- * what the network shares of itself. `Network` keeps the state (links, their states, the role), makes the role
- * changes and dispatches messages; this module only connects the parts to it and to each other.
+ * `Joining`, `SuperPeerDuties`, `PeerSide`, `Handshake`, `RoleChange`), each given its narrow hooks over one
+ * `NetworkCore`, what the network shares of itself. `Network` keeps the state (links, their states, the role)
+ * and dispatches messages; this module only connects the parts to it and to each other.
  * @module
  */
 import type { AddressBook, TrackerLead } from "./address_book.ts";
@@ -16,9 +16,10 @@ import type { LedgerPort } from "./ledger_port.ts";
 import { type Link, LinkSet } from "./link.ts";
 import { entryOf, type LinkState, type RoleState } from "./link_state.ts";
 import type { Message, SuperPeerEntry } from "./messages.ts";
-import type { NetworkEvent, NetworkOptions } from "./network.ts";
+import type { NetworkEvent, NetworkOptions } from "./network_types.ts";
 import { PeerSide } from "./peer_side.ts";
 import { Relay } from "./relay.ts";
+import { RoleChange } from "./role_change.ts";
 import { type Member, SuperPeerDuties } from "./superpeer.ts";
 import type { Clock, Transport } from "./transport.ts";
 import { fromHex } from "../crypto/hex.ts";
@@ -62,10 +63,6 @@ export interface NetworkCore {
   misbehaved(link: Link, score: number, reason: string): void;
   /** A link relayed something new to us. */
   news(link: Link, kind: "block" | "tx"): void;
-  /** Makes this node a SuperPeer. */
-  promote(reason: string): void;
-  /** Steps down to a Peer. */
-  demote(reason: string): Promise<void>;
   /** Tells the owner. */
   emit(e: NetworkEvent): void;
   /** What leads the tracker file now. */
@@ -92,6 +89,8 @@ export interface NetworkParts {
   readonly peer: PeerSide;
   /** Hellos, inbound sockets, asking. */
   readonly handshake: Handshake;
+  /** Promotion, stepping down, SuperPeers found on the LAN. */
+  readonly roles: RoleChange;
 }
 
 /** The parts of the network behind `core`, each given its hooks; nothing starts until the network does. */
@@ -173,7 +172,7 @@ export function wireNetwork(core: NetworkCore): NetworkParts {
       link.conn.close(reason);
     },
     directory: () => core.directory(),
-    promote: (reason) => core.promote(reason),
+    promote: (reason) => roles.promote(reason),
     dialMesh: (addr) => void sp.dialMesh(addr),
     jitter: (ms) => core.jitter(ms),
   });
@@ -204,7 +203,7 @@ export function wireNetwork(core: NetworkCore): NetworkParts {
     ask: (addr, intent) => handshake.ask(addr, intent),
     relayReady: (link) => relay.afterHandshake(link, link.hello!),
     writeTracker: () => book.scheduleWrite(core.trackerLead()),
-    demote: (reason) => void core.demote(reason),
+    demote: (reason) => void roles.demote(reason),
     emit: (e) => core.emit(e),
   });
   const peer: PeerSide = new PeerSide({
@@ -244,5 +243,21 @@ export function wireNetwork(core: NetworkCore): NetworkParts {
     mergeEntries: (entries, from) => gossip.mergeEntries(entries, from),
     misbehaved: (link, score, reason) => core.misbehaved(link, score, reason),
   });
-  return { links, relay, gossip, joiner, sp, peer, handshake };
+  const roles: RoleChange = new RoleChange({
+    nodeId,
+    clock,
+    identity: opts.identity,
+    book,
+    gossip,
+    joining: joiner,
+    duties: sp,
+    stopping: () => core.stopping(),
+    role: () => core.role(),
+    setRole: (role) => core.setRole(role),
+    states: () => state,
+    forget: (link) => void state.delete(link),
+    directory: () => core.directory(),
+    emit: (e) => core.emit(e),
+  });
+  return { links, relay, gossip, joiner, sp, peer, handshake, roles };
 }
