@@ -13,6 +13,7 @@ import * as policy from "../lib/consensus/policy.ts";
 import { AddressBook } from "../lib/net/address_book.ts";
 import { BanList } from "../lib/net/ban.ts";
 import * as config from "../lib/net/config.ts";
+import { foundAddresses, localSubnets } from "../lib/net/beacon.ts";
 import { Directory } from "../lib/net/directory.ts";
 import { entryBytes, GossipBudget, WantList } from "../lib/net/dir_gossip.ts";
 import { CompactRelay, MAX_WAITING_COMPACT, MAX_WAITING_COMPACT_BYTES } from "../lib/net/compact_relay.ts";
@@ -449,6 +450,30 @@ const BUDGET_ITEM_BYTES = 1024;
 
 const BOUNDS: Bound[] = [
   {
+    name: "MAX_FOUND",
+    what: "addresses one LAN search returns (one per answering host)",
+    dimension: "count",
+    limit: config.MAX_FOUND,
+    probe: (n) =>
+      foundAddresses(
+        Array.from({ length: n }, (_, i) => ({ source: `10.0.${i >> 8}.${i & 255}`, port: 8765 })),
+      )
+        .length,
+  },
+  {
+    name: "BEACON_MAX_TARGETS",
+    what: "subnets one LAN query is broadcast on",
+    dimension: "count",
+    limit: config.BEACON_MAX_TARGETS,
+    probe: (n) =>
+      localSubnets(
+        Array.from(
+          { length: n },
+          (_, i) => ({ family: "IPv4", address: `10.${i + 1}.0.1`, netmask: "255.255.0.0" }),
+        ),
+      ).length,
+  },
+  {
     name: "DIR_LINK_BUDGET (entries)",
     what: "directory items one link may make this node read at once",
     dimension: "count",
@@ -864,6 +889,10 @@ const NO_ROW: Record<string, string> = {
   TRACKER_MAX: "the lines of the tracker file the address book writes; not a pool",
   FAILOVER_MAX_DIALS:
     "dials of one failover, not a pool: failoverOrder's bound, tested in net_overlay_rules_test",
+  MAX_BEACON_BYTES:
+    "one datagram's size, not a pool: net_discovery_test decodes the longest beacon and drops one of N+1 unread",
+  MAX_DATAGRAMS_PER_FIND:
+    "datagrams one search reads inside LanDiscovery's UDP socket, not a pool; a search returns at most MAX_FOUND",
 };
 
 Deno.test("a getblocktxn or blocktxn can name every transaction of the largest block after its coinbase", () => {

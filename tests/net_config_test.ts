@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import * as c from "../lib/net/config.ts";
 import { MAX_ADDRS } from "../lib/net/messages.ts";
+import { encodeBeacon, NONCE_DIGITS } from "../lib/net/beacon.ts";
 
 Deno.test("the network's limits keep their relations", () => {
   const d = c.MESH_DEGREE;
@@ -80,4 +81,41 @@ Deno.test("a network's numbers are resolved once: defaults for what is absent or
   assert.equal(r.deadAfterMs, 300);
   assert.equal(r.capacity, 8);
   assert.ok(Object.isFrozen(r));
+});
+
+Deno.test("LAN discovery's limits keep their relations", () => {
+  assert.ok(c.FIND_GRACE_MS < c.FIND_WINDOW_MS, "the first answer's grace ends within a search's window");
+  assert.ok(
+    c.QUERY_REPEAT_MS < c.FIND_WINDOW_MS,
+    "a lost query is sent again while the search still listens",
+  );
+  assert.ok(
+    c.FIND_WINDOW_MS <= c.MIN_QUERY_GAP_MS,
+    "one search at a time: the next starts after the last ended",
+  );
+  assert.ok(c.FIND_WINDOW_MS <= c.FOUND_WAIT_MS, "a search ends before a joining node stops waiting for it");
+  assert.ok(c.MAX_FOUND <= c.MAX_DATAGRAMS_PER_FIND, "a search can read as many answers as it returns");
+  assert.ok(
+    c.ANSWERS_PER_SOURCE <= c.ANSWERS_PER_SECOND && c.ANSWERS_PER_SECOND <= c.ANSWER_SOURCES_COUNTED,
+    "answers: per source ≤ in all ≤ sources counted",
+  );
+  assert.ok(c.ANSWER_WINDOW_MS === 1000, "the answer budgets are per second, as named");
+  assert.ok(
+    c.SERVE_POLL_MS <= c.SERVE_FIRST_QUERY_MS && c.SERVE_FIRST_QUERY_MS <= c.SERVE_MAX_QUERY_MS,
+    "a new SuperPeer's first search: polled in time, first interval ≤ the longest",
+  );
+  assert.ok(
+    0 < c.SEARCH_JITTER_SHARE && c.SEARCH_JITTER_SHARE < 1,
+    "a SuperPeer's search jitter: low (1 − share) > 0, and ≤ target ≤ high",
+  );
+  const longest = encodeBeacon({
+    kind: "answer",
+    network: "n".repeat(16),
+    genesis: "0".repeat(64),
+    nonce: "0".repeat(NONCE_DIGITS),
+    port: 65535,
+  });
+  assert.ok(longest.length <= c.MAX_BEACON_BYTES, "the longest beacon is read");
+  assert.ok(c.OWN_NONCES_KEPT >= 1 && c.BEACON_MAX_TARGETS >= 1);
+  assert.ok(c.INTERFACES_REREAD_MS >= c.MIN_QUERY_GAP_MS, "interfaces are not read again for every search");
 });

@@ -12,23 +12,23 @@ import { fc } from "./support/test_deps.ts";
 import { NETWORKS } from "../lib/consensus/params.ts";
 import {
   AnswerLimiter,
-  ANSWERS_PER_SECOND,
-  ANSWERS_PER_SOURCE,
   type Beacon,
   decodeBeacon,
-  type DiscoverHost,
   encodeBeacon,
   foundAddresses,
   type InterfaceAddress,
   isNeighbour,
-  LanDiscovery,
   localSubnets,
+} from "../lib/net/beacon.ts";
+import {
+  ANSWERS_PER_SECOND,
+  ANSWERS_PER_SOURCE,
   MAX_BEACON_BYTES,
   MAX_FOUND,
-  nextSearchInterval,
   SERVE_FIRST_QUERY_MS,
   SERVE_MAX_QUERY_MS,
-} from "../lib/net/discovery.ts";
+} from "../lib/net/config.ts";
+import { type DiscoverHost, LanDiscovery, nextSearchInterval } from "../lib/net/discovery.ts";
 import type { LedgerPort } from "../lib/net/ledger_port.ts";
 import { Network } from "../lib/net/network.ts";
 import type { TrackerFile } from "../lib/net/tracker.ts";

@@ -1646,10 +1646,26 @@ export const PLANTS: Plant[] = [
     id: "bound-answers-per-source",
     rule:
       "LAN discovery: at most ANSWERS_PER_SOURCE answers a second to one source (frozen clock, no time window)",
-    file: "lib/net/discovery.ts",
+    file: "lib/net/beacon.ts",
     from: "(c ?? 0) >= this.#perSource",
     to: "(c ?? 0) > this.#perSource",
     tests: ["tests/net_discovery_test.ts"],
+  },
+  {
+    id: "bound-beacon-targets",
+    rule: "LAN discovery: a query is broadcast on at most BEACON_MAX_TARGETS subnets",
+    file: "lib/net/beacon.ts",
+    from: "if (out.length >= BEACON_MAX_TARGETS) break;",
+    to: "if (out.length > BEACON_MAX_TARGETS) break;",
+    tests: BOUND_TESTS,
+  },
+  {
+    id: "config-discovery-relations",
+    rule: "LAN discovery's limits keep their relations (a search's grace ends within its window)",
+    file: "lib/net/config.ts",
+    from: "export const FIND_GRACE_MS = 120;",
+    to: "export const FIND_GRACE_MS = 600;",
+    tests: ["tests/net_config_test.ts"],
   },
   // Tie-breaks of the fork choice.
   {

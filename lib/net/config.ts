@@ -272,3 +272,45 @@ export const EVICTION_PROTECT = { blocks: 4, txs: 4, ping: 8 } as const;
  * One that is slower is met again by this node's own beacons once it is a SuperPeer.
  */
 export const FOUND_WAIT_MS = 1000;
+
+// ---- LAN discovery (`discovery.ts`, `beacon.ts`) ----
+
+/** Bytes a beacon may have at most; longer datagrams are dropped unread. */
+export const MAX_BEACON_BYTES = 160;
+/** With nobody answering, a search ends after this, in ms. */
+export const FIND_WINDOW_MS = 600;
+/** After the first answer a search waits this much longer for the others, in ms. */
+export const FIND_GRACE_MS = 120;
+/** A query is sent again this long after the first while nobody answered (a datagram may be lost), in ms. */
+export const QUERY_REPEAT_MS = 200;
+/** A search within this long of the last one reuses its answers instead of sending again, in ms. */
+export const MIN_QUERY_GAP_MS = 1000;
+/**
+ * Addresses a search returns at most: one per answering host, drawn at random when more answered, so a host
+ * with many source addresses cannot push the honest answers out by answering first.
+ */
+export const MAX_FOUND = 16;
+/** Datagrams a search reads at most; the rest of a flood is dropped unread. */
+export const MAX_DATAGRAMS_PER_FIND = 64;
+/** Broadcast addresses (subnets) a query goes to at most. */
+export const BEACON_MAX_TARGETS = 8;
+/** A SuperPeer's answer budget counts in windows of this, in ms (the budgets below are per window). */
+export const ANSWER_WINDOW_MS = 1000;
+/** Answers a SuperPeer gives one source per second at most. */
+export const ANSWERS_PER_SOURCE = 3;
+/** Answers a SuperPeer gives per second at most, all sources together. */
+export const ANSWERS_PER_SECOND = 64;
+/** Sources a SuperPeer counts per second at most; further ones wait for the next second. */
+export const ANSWER_SOURCES_COUNTED = 1024;
+/** A new SuperPeer looks for others this long after it became one (then twice as long each time), in ms. */
+export const SERVE_FIRST_QUERY_MS = 300;
+/** ... up to this interval, in ms. */
+export const SERVE_MAX_QUERY_MS = 60_000;
+/** A SuperPeer's searches are spread by this share either way (±50 %), so SuperPeers do not search in step. */
+export const SEARCH_JITTER_SHARE = 0.5;
+/** How often the serving side checks whether this node is a SuperPeer (no traffic), in ms. */
+export const SERVE_POLL_MS = 250;
+/** The own queries remembered, so a SuperPeer does not answer itself. */
+export const OWN_NONCES_KEPT = 8;
+/** This machine's interfaces (its subnets and own addresses) are read again at most this often, in ms. */
+export const INTERFACES_REREAD_MS = 10_000;

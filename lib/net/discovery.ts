@@ -5,51 +5,39 @@
  * answers the sender alone with its listen port. The node dials the port at the address the answer came from,
  * so a forged answer can only point at its own sender, and the overlay greets it like any other address.
  *
- * Beacons are one short ASCII line, size-checked before anything reads them; the decoder never throws. Both
- * sides are rate-limited: a query goes out at most once a second (later calls reuse its answers) and a
+ * This module has the sockets and timers; the beacons' wire form and the rules as pure functions are in
+ * `beacon.ts`, the limits in `config.ts`. Both sides are rate-limited: a query goes out at most once a second (later calls reuse its answers) and a
  * SuperPeer's own search backs off to once a minute; a SuperPeer answers only neighbours on its own subnets,
  * each at most a few times a second and everyone together at most `ANSWERS_PER_SECOND`. Nothing is sent or
  * bound until discovery is enabled.
  * @module
  */
 import { hostOf, isLoopback } from "./address.ts";
+import {
+  AnswerLimiter,
+  decodeBeacon,
+  encodeBeacon,
+  foundAddresses,
+  type InterfaceAddress,
+  isNeighbour,
+  localSubnets,
+  NONCE_DIGITS,
+  type Subnet,
+} from "./beacon.ts";
+import {
+  FIND_GRACE_MS,
+  FIND_WINDOW_MS,
+  INTERFACES_REREAD_MS,
+  MAX_DATAGRAMS_PER_FIND,
+  MIN_QUERY_GAP_MS,
+  OWN_NONCES_KEPT,
+  QUERY_REPEAT_MS,
+  SEARCH_JITTER_SHARE,
+  SERVE_FIRST_QUERY_MS,
+  SERVE_MAX_QUERY_MS,
+  SERVE_POLL_MS,
+} from "./config.ts";
 import type dgram from "node:dgram";
-
-/** First word of every beacon: the format's name and version. */
-const MAGIC = "PCD1";
-/** Bytes a beacon may have at most; longer datagrams are dropped unread. */
-export const MAX_BEACON_BYTES = 160;
-/** With nobody answering, a search ends after this, in ms. */
-const FIND_WINDOW_MS = 600;
-/** After the first answer a search waits this much longer for the others, in ms. */
-const FIND_GRACE_MS = 120;
-/** A query is sent again this long after the first while nobody answered (a datagram may be lost), in ms. */
-const QUERY_REPEAT_MS = 200;
-/** A search within this long of the last one reuses its answers instead of sending again, in ms. */
-const MIN_QUERY_GAP_MS = 1000;
-/**
- * Addresses a search returns at most: one per answering host, drawn at random when more answered, so a host
- * with many source addresses cannot push the honest answers out by answering first.
- */
-export const MAX_FOUND = 16;
-/** Datagrams a search reads at most; the rest of a flood is dropped unread. */
-const MAX_DATAGRAMS_PER_FIND = 64;
-/** Broadcast addresses (subnets) a query goes to at most. */
-const MAX_TARGETS = 8;
-/** Answers a SuperPeer gives one source per second at most. */
-export const ANSWERS_PER_SOURCE = 3;
-/** Answers a SuperPeer gives per second at most, all sources together. */
-export const ANSWERS_PER_SECOND = 64;
-/** Sources a SuperPeer counts per second at most; further ones wait for the next second. */
-const SOURCES_COUNTED = 1024;
-/** A new SuperPeer looks for others this long after it became one (then twice as long each time), in ms. */
-export const SERVE_FIRST_QUERY_MS = 300;
-/** ... up to this interval, in ms. */
-export const SERVE_MAX_QUERY_MS = 60_000;
-/** How often the serving side checks whether this node is a SuperPeer (no traffic), in ms. */
-const SERVE_POLL_MS = 250;
-/** The own queries remembered, so a SuperPeer does not answer itself. */
-const OWN_NONCES_KEPT = 8;
 
 /** What the network asks of LAN discovery (`NetworkOptions.discover`). */
 export interface Discover {
@@ -65,163 +53,6 @@ export interface DiscoverHost {
   listen(): string | undefined;
   /** SuperPeers found on the LAN while this node is one (it links to those it does not know). */
   found(addrs: string[]): void;
-}
-
-/** A beacon: a query for SuperPeers, or a SuperPeer's answer to one. */
-export type Beacon =
-  | { kind: "query"; network: string; genesis: string; nonce: string }
-  | { kind: "answer"; network: string; genesis: string; nonce: string; port: number };
-
-const NETWORK_RE = /^[a-z0-9-]{1,16}$/;
-const GENESIS_RE = /^[0-9a-f]{64}$/;
-const NONCE_RE = /^[0-9a-f]{16}$/;
-const PORT_RE = /^[1-9][0-9]{0,4}$/;
-
-/** The wire form: `PCD1 Q network genesis nonce` or `PCD1 A network genesis nonce port`. */
-export function encodeBeacon(b: Beacon): Uint8Array {
-  const words = [MAGIC, b.kind === "query" ? "Q" : "A", b.network, b.genesis, b.nonce];
-  if (b.kind === "answer") words.push(String(b.port));
-  return new TextEncoder().encode(words.join(" "));
-}
-
-/** Reads a datagram; undefined for anything that is not exactly a beacon. Never throws. */
-export function decodeBeacon(bytes: Uint8Array): Beacon | undefined {
-  if (bytes.length > MAX_BEACON_BYTES) return undefined;
-  let text = "";
-  for (const c of bytes) {
-    if (c < 0x20 || c > 0x7e) return undefined; // printable ASCII only
-    text += String.fromCharCode(c);
-  }
-  const w = text.split(" ");
-  if (w[0] !== MAGIC || !NETWORK_RE.test(w[2] ?? "") || !GENESIS_RE.test(w[3] ?? "")) return undefined;
-  if (!NONCE_RE.test(w[4] ?? "")) return undefined;
-  const [, kind, network, genesis, nonce] = w;
-  if (kind === "Q" && w.length === 5) return { kind: "query", network, genesis, nonce };
-  if (kind === "A" && w.length === 6 && PORT_RE.test(w[5]) && Number(w[5]) <= 65535) {
-    return { kind: "answer", network, genesis, nonce, port: Number(w[5]) };
-  }
-  return undefined;
-}
-
-/** An interface address as `Deno.networkInterfaces()` lists it. */
-export interface InterfaceAddress {
-  family: string;
-  address: string;
-  netmask: string;
-}
-
-/** An IPv4 subnet of this machine. */
-export interface Subnet {
-  /** This machine's address on it. */
-  address: string;
-  /** Its directed broadcast address (the subnet's last address). */
-  broadcast: string;
-  /** Network number and mask, as unsigned 32-bit integers. */
-  network: number;
-  mask: number;
-}
-
-/** A dotted IPv4 address as an unsigned 32-bit integer, or undefined. */
-function ipv4ToInt(ip: string): number | undefined {
-  const parts = ip.split(".");
-  if (parts.length !== 4 || !parts.every((p) => /^(0|[1-9][0-9]{0,2})$/.test(p) && Number(p) <= 255)) {
-    return undefined;
-  }
-  return parts.reduce((n, p) => n * 256 + Number(p), 0);
-}
-
-function intToIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join(".");
-}
-
-/**
- * The IPv4 subnets a query may be broadcast on: every interface address with a mask of /8 to /30, except
- * loopback. A /31, /32 or a mask shorter than /8 has no broadcast address worth using; 255.255.255.255 is
- * never produced. At most `MAX_TARGETS`, one per broadcast address.
- */
-export function localSubnets(interfaces: readonly InterfaceAddress[]): Subnet[] {
-  const out: Subnet[] = [];
-  for (const i of interfaces) {
-    if (i.family !== "IPv4") continue;
-    const addr = ipv4ToInt(i.address), mask = ipv4ToInt(i.netmask);
-    if (addr === undefined || mask === undefined) continue;
-    const prefix = 32 - Math.log2(2 ** 32 - mask);
-    // A mask is contiguous ones: its complement plus one is a power of two.
-    if (!Number.isInteger(prefix) || prefix < 8 || prefix > 30) continue;
-    if (addr >>> 24 === 127 || addr >>> 24 === 0) continue;
-    const network = (addr & mask) >>> 0;
-    const broadcast = intToIpv4((network | (~mask >>> 0)) >>> 0);
-    if (addr === network || intToIpv4(addr) === broadcast) continue;
-    if (out.some((s) => s.broadcast === broadcast)) continue;
-    out.push({ address: intToIpv4(addr), broadcast, network, mask });
-    if (out.length >= MAX_TARGETS) break;
-  }
-  return out;
-}
-
-/** True when `ip` is on one of `subnets` or is one of `own` addresses (this machine, loopback included). */
-export function isNeighbour(ip: string, subnets: readonly Subnet[], own: ReadonlySet<string>): boolean {
-  if (own.has(ip)) return true;
-  const n = ipv4ToInt(ip);
-  return n !== undefined && subnets.some((s) => ((n & s.mask) >>> 0) === s.network);
-}
-
-/**
- * A SuperPeer's answer budget: each source at most `perSource` answers a second, all together at most
- * `total`, and at most `maxSources` sources counted a second (a flood from many forged sources is ignored
- * until the next second). Fixed one-second windows on the caller's clock.
- */
-export class AnswerLimiter {
-  #perSource: number;
-  #total: number;
-  #maxSources: number;
-  #windowStart = -Infinity;
-  #counts = new Map<string, number>();
-  #given = 0;
-
-  /** A fresh budget. */
-  constructor(perSource = ANSWERS_PER_SOURCE, total = ANSWERS_PER_SECOND, maxSources = SOURCES_COUNTED) {
-    this.#perSource = perSource;
-    this.#total = total;
-    this.#maxSources = maxSources;
-  }
-
-  /** True (and counted) when `source` may be answered at `now` (ms). */
-  allow(source: string, now: number): boolean {
-    if (now - this.#windowStart >= 1000 || now < this.#windowStart) {
-      this.#windowStart = now;
-      this.#counts.clear();
-      this.#given = 0;
-    }
-    const c = this.#counts.get(source);
-    if (this.#given >= this.#total || (c ?? 0) >= this.#perSource) return false;
-    if (c === undefined && this.#counts.size >= this.#maxSources) return false;
-    this.#counts.set(source, (c ?? 0) + 1);
-    this.#given++;
-    return true;
-  }
-}
-
-/**
- * Turns answers into addresses to dial: the address each answer came from with the port it named, one per
- * answering host (its first answer); past `MAX_FOUND` hosts, a random `MAX_FOUND` of them.
- */
-export function foundAddresses(
-  answers: readonly { source: string; port: number }[],
-  random: () => number = Math.random,
-): string[] {
-  const out: string[] = [], seen = new Set<string>();
-  for (const a of answers) {
-    if (seen.has(a.source) || ipv4ToInt(a.source) === undefined) continue;
-    seen.add(a.source);
-    out.push(`${a.source}:${a.port}`);
-  }
-  // A partial Fisher-Yates shuffle draws the sample.
-  for (let i = 0; i < Math.min(MAX_FOUND, out.length); i++) {
-    const j = i + Math.floor(random() * (out.length - i));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out.slice(0, MAX_FOUND);
 }
 
 /** Settings of a `LanDiscovery`. */
@@ -338,10 +169,10 @@ export class LanDiscovery implements Discover {
     return this.#inFlight;
   }
 
-  /** This machine's subnets and own addresses, read at most every 10 s (interfaces come and go). */
+  /** This machine's subnets and own addresses, read at most every `INTERFACES_REREAD_MS` (interfaces come and go). */
   #localNet(): { subnets: Subnet[]; own: Set<string> } {
     const now = this.#now();
-    if (this.#net && now - this.#net.at < 10_000) return this.#net;
+    if (this.#net && now - this.#net.at < INTERFACES_REREAD_MS) return this.#net;
     let list: InterfaceAddress[] = [];
     try {
       list = this.#o.interfaces ? this.#o.interfaces() : Deno.networkInterfaces();
@@ -357,7 +188,7 @@ export class LanDiscovery implements Discover {
   #nonce(): string {
     const random = this.#o.random ?? Math.random;
     let s = "";
-    for (let i = 0; i < 16; i++) s += Math.floor(random() * 16).toString(16);
+    for (let i = 0; i < NONCE_DIGITS; i++) s += Math.floor(random() * 16).toString(16);
     this.#ownNonces.push(s);
     if (this.#ownNonces.length > OWN_NONCES_KEPT) this.#ownNonces.shift();
     return s;
@@ -451,7 +282,7 @@ export class LanDiscovery implements Discover {
     const { subnets, own } = this.#localNet();
     if (!isNeighbour(rinfo.address, subnets, own)) return;
     // A node listening on loopback only can be dialled from this machine alone.
-    if (isLoopbackHost(listen!) && !own.has(rinfo.address)) return;
+    if (isLoopback(hostOf(listen!)) && !own.has(rinfo.address)) return;
     if (!this.#limiter.allow(rinfo.address, this.#now())) return;
     const answer = encodeBeacon({ ...b, kind: "answer", port });
     try {
@@ -483,7 +314,9 @@ export class LanDiscovery implements Discover {
   }
 
   #jitter(ms: number): number {
-    return Math.round(ms * (0.5 + (this.#o.random ?? Math.random)()));
+    return Math.round(
+      ms * (1 - SEARCH_JITTER_SHARE + 2 * SEARCH_JITTER_SHARE * (this.#o.random ?? Math.random)()),
+    );
   }
 }
 
@@ -497,8 +330,4 @@ function listenPort(addr: string): number | undefined {
   const m = /:(\d{1,5})$/.exec(addr);
   const port = m ? Number(m[1]) : NaN;
   return port >= 1 && port <= 65535 ? port : undefined;
-}
-
-function isLoopbackHost(addr: string): boolean {
-  return isLoopback(hostOf(addr));
 }

@@ -16,7 +16,7 @@
  */
 import dgram from "node:dgram";
 import { NETWORKS } from "../../lib/consensus/params.ts";
-import { decodeBeacon, encodeBeacon } from "../../lib/net/discovery.ts";
+import { decodeBeacon, encodeBeacon } from "../../lib/net/beacon.ts";
 
 const [mode, ownIp, dir, deadArg, tarpitArg] = Deno.args;
 const dead = deadArg ? deadArg.split(",").filter(Boolean) : [];
