@@ -889,6 +889,9 @@ const NO_ROW: Record<string, string> = {
   TRACKER_MAX: "the lines of the tracker file the address book writes; not a pool",
   FAILOVER_MAX_DIALS:
     "dials of one failover, not a pool: failoverOrder's bound, tested in net_overlay_rules_test",
+  LINK_MAX_QUEUED_BYTES:
+    "a link's send queue, which closes the link past it rather than holding N: net_connection_test passes a " +
+    "256 KiB bound with a reader that never reads and sees the close",
   MAX_BEACON_BYTES:
     "one datagram's size, not a pool: net_discovery_test decodes the longest beacon and drops one of N+1 unread",
   MAX_DATAGRAMS_PER_FIND:

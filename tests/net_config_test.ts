@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import * as c from "../lib/net/config.ts";
 import { MAX_ADDRS } from "../lib/net/messages.ts";
+import { MAX_FRAME } from "../lib/net/frame.ts";
+import { SEND_QUEUE_LIMIT } from "../lib/net/serve.ts";
 import { encodeBeacon, NONCE_DIGITS } from "../lib/net/beacon.ts";
 
 Deno.test("the network's limits keep their relations", () => {
@@ -118,4 +120,24 @@ Deno.test("LAN discovery's limits keep their relations", () => {
   assert.ok(longest.length <= c.MAX_BEACON_BYTES, "the longest beacon is read");
   assert.ok(c.OWN_NONCES_KEPT >= 1 && c.BEACON_MAX_TARGETS >= 1);
   assert.ok(c.INTERFACES_REREAD_MS >= c.MIN_QUERY_GAP_MS, "interfaces are not read again for every search");
+});
+
+Deno.test("a link's limits keep their relations", () => {
+  assert.ok(
+    SEND_QUEUE_LIMIT + MAX_FRAME <= c.LINK_MAX_QUEUED_BYTES,
+    "serving stops adding to a link before one more frame could get it closed as slow",
+  );
+  assert.ok(c.LINK_RATE.perSecond <= c.LINK_RATE.burst, "a link's rate: refill ≤ burst");
+  assert.ok(
+    c.LINK_FLUSH_MS < c.DEFAULT_TIMINGS.deadAfterMs,
+    "a closing link's last frames leave before it is dead",
+  );
+  assert.ok(
+    c.ACCEPT_RETRY_MS < c.DEFAULT_TIMINGS.connectTimeoutMs,
+    "a listener out of sockets accepts again within a dialler's timeout",
+  );
+  assert.ok(
+    c.STALE_TRIAL_MS < c.STALE_TIP_RETRY_MS && c.STALE_TIP_RETRY_MS <= c.STALE_TIP_MS,
+    "the stale-tip check: a trial ends before the next try, and tries no more often than it waits for a block",
+  );
 });

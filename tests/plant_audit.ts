@@ -1660,6 +1660,22 @@ export const PLANTS: Plant[] = [
     tests: BOUND_TESTS,
   },
   {
+    id: "config-link-queue",
+    rule: "serving stops adding to a link (SEND_QUEUE_LIMIT) a frame below where the link is closed as slow",
+    file: "lib/net/config.ts",
+    from: "export const LINK_MAX_QUEUED_BYTES = 16 * 1024 * 1024;",
+    to: "export const LINK_MAX_QUEUED_BYTES = 8 * 1024 * 1024;",
+    tests: ["tests/net_config_test.ts"],
+  },
+  {
+    id: "config-stale-retry",
+    rule: "the stale-tip check's trial ends before its next try",
+    file: "lib/net/config.ts",
+    from: "export const STALE_TIP_RETRY_MS = STALE_TIP_MS / 3;",
+    to: "export const STALE_TIP_RETRY_MS = 2_000;",
+    tests: ["tests/net_config_test.ts"],
+  },
+  {
     id: "config-discovery-relations",
     rule: "LAN discovery's limits keep their relations (a search's grace ends within its window)",
     file: "lib/net/config.ts",

@@ -26,6 +26,8 @@ const BAN_DURATION_MS = 24 * 60 * 60 * 1000;
 export const HOST_BAN_MS = 10 * 60 * 1000;
 /** The longest node key a bans file may name (an Ed25519 public key is 64 hex digits). */
 const MAX_KEY_CHARS = 128;
+/** The longest host a bans file may name (as long as a wire address may be, `host:port` included). */
+const MAX_HOST_CHARS = 300;
 
 /** Tunables of a `BanList`. */
 export interface BanListOptions {
@@ -276,7 +278,7 @@ function parseBans(text: string): Ban[] | undefined {
   if (typeof f !== "object" || f === null || f.version !== 1 || !Array.isArray(f.bans)) return undefined;
   return f.bans.filter((b): b is Ban =>
     typeof b === "object" && b !== null && typeof b.host === "string" && b.host.length > 0 &&
-    b.host.length <= 300 && Number.isSafeInteger(b.until) &&
+    b.host.length <= MAX_HOST_CHARS && Number.isSafeInteger(b.until) &&
     (b.nodeId === undefined ||
       (typeof b.nodeId === "string" && b.nodeId.length > 0 && b.nodeId.length <= MAX_KEY_CHARS))
   );

@@ -34,6 +34,18 @@ export const DEFAULT_TIMINGS: Readonly<NetworkTimings> = {
  */
 export const CONNECT_TOOL_TIMEOUT_MS = 5000;
 
+/**
+ * A link whose unsent bytes pass this is closed: the far end reads too slowly (a `Connection`'s default
+ * `maxQueuedBytes`). Serving stops adding to a link at `SEND_QUEUE_LIMIT` (serve.ts), well below it.
+ */
+export const LINK_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+/** Messages a link may send us: `burst` at once, then `perSecond` on average (a `Connection`'s token bucket). */
+export const LINK_RATE = { burst: 2000, perSecond: 500 } as const;
+/** A link closed with `flush` gives its queued frames (a `reject`, a withdrawal) this long to leave, in ms. */
+export const LINK_FLUSH_MS = 1000;
+/** After a failed accept (out of file descriptors, a reset), the listener waits this long to accept again, in ms. */
+export const ACCEPT_RETRY_MS = 100;
+
 /** A `Network`'s numbers once resolved: every timing with its default applied, and the capacity. */
 export interface NetworkConfig extends NetworkTimings {
   /** Peers this node serves at most as a SuperPeer (the `maxPeers` option, `--max-peers`). */
@@ -123,6 +135,8 @@ export const REPLACE_AFTER_MISSES = 2;
 export const STALE_TIP_MS = 30_000;
 /** ... and asks at most this many SuperPeers each time (its own book, its directory, then those the answers name). */
 export const STALE_TIP_ASKS = 6;
+/** ... and, while no new block comes, tries again this often, in ms (a third of `STALE_TIP_MS`). */
+export const STALE_TIP_RETRY_MS = STALE_TIP_MS / 3;
 /**
  * ... and keeps one that took it only once it delivered a block this node lacked within this, in ms (a claim of
  * more work in its hello starts the download at once, and a LAN delivers the first block in milliseconds).

@@ -6,7 +6,13 @@
  */
 
 import { MALFORMED_SCORE } from "./ban.ts";
-import { CONNECT_TOOL_TIMEOUT_MS, DEFAULT_TIMINGS } from "./config.ts";
+import {
+  CONNECT_TOOL_TIMEOUT_MS,
+  DEFAULT_TIMINGS,
+  LINK_FLUSH_MS,
+  LINK_MAX_QUEUED_BYTES,
+  LINK_RATE,
+} from "./config.ts";
 import {
   decodeFrameText,
   encodeFrame,
@@ -44,11 +50,11 @@ export interface ConnectionOptions {
   pingIntervalMs?: number;
   /** Close when no frame has arrived for this long, in ms (default `DEFAULT_TIMINGS.deadAfterMs`). */
   deadAfterMs?: number;
-  /** Close when unsent bytes exceed this: the peer reads too slowly (default 16 MiB). */
+  /** Close when unsent bytes exceed this: the peer reads too slowly (default `LINK_MAX_QUEUED_BYTES`, 16 MiB). */
   maxQueuedBytes?: number;
-  /** Token bucket size: messages accepted in a burst (default 2000). */
+  /** Token bucket size: messages accepted in a burst (default `LINK_RATE.burst`, 2000). */
   rateBurst?: number;
-  /** Token bucket refill in messages per second (default 500). */
+  /** Token bucket refill in messages per second (default `LINK_RATE.perSecond`, 500). */
   ratePerSecond?: number;
   /** Time and timers (default the system clock). */
   clock?: Clock;
@@ -110,9 +116,9 @@ export class Connection {
     this.#opts = {
       pingIntervalMs: options.pingIntervalMs ?? DEFAULT_TIMINGS.pingIntervalMs,
       deadAfterMs: options.deadAfterMs ?? DEFAULT_TIMINGS.deadAfterMs,
-      maxQueuedBytes: options.maxQueuedBytes ?? 16 * 1024 * 1024,
-      rateBurst: options.rateBurst ?? 2000,
-      ratePerSecond: options.ratePerSecond ?? 500,
+      maxQueuedBytes: options.maxQueuedBytes ?? LINK_MAX_QUEUED_BYTES,
+      rateBurst: options.rateBurst ?? LINK_RATE.burst,
+      ratePerSecond: options.ratePerSecond ?? LINK_RATE.perSecond,
       clock: options.clock ?? systemClock,
       random: options.random ?? Math.random,
     };
@@ -168,7 +174,7 @@ export class Connection {
   }
 
   /** Resolves once everything queued so far is written, or the link closes, or `timeoutMs` passes. */
-  flush(timeoutMs = 1000): Promise<void> {
+  flush(timeoutMs = LINK_FLUSH_MS): Promise<void> {
     if (this.#queuedBytes === 0 && !this.#writing) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(resolve, timeoutMs);
@@ -188,7 +194,7 @@ export class Connection {
     this.#reason = reason;
     this.#opts.clock.clearTimeout(this.#timer);
     if (options.flush && this.#queuedBytes > 0) {
-      this.flush(options.flushMs ?? 1000).then(() => this.#shutdown(reason));
+      this.flush(options.flushMs ?? LINK_FLUSH_MS).then(() => this.#shutdown(reason));
     } else {
       this.#shutdown(reason);
     }

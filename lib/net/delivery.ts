@@ -7,7 +7,13 @@
  * is kept only once it delivered a block this node lacked.
  * @module
  */
-import { DELIVERY_BOUND_MS, PROBE_AFTER_MS, STALE_TIP_MS, STALE_TRIAL_MS } from "./config.ts";
+import {
+  DELIVERY_BOUND_MS,
+  PROBE_AFTER_MS,
+  STALE_TIP_MS,
+  STALE_TIP_RETRY_MS,
+  STALE_TRIAL_MS,
+} from "./config.ts";
 import type { Link } from "./link.ts";
 import { judgeSuperPeers, type SuperPeerVerdict } from "./overlay.ts";
 import type { Clock } from "./transport.ts";
@@ -129,12 +135,14 @@ export class DeliveryWatch {
   }
 
   /**
-   * True when no new block came for `STALE_TIP_MS`: time to try another SuperPeer (again every third of that
-   * while it lasts).
+   * True when no new block came for `STALE_TIP_MS`: time to try another SuperPeer (again every
+   * `STALE_TIP_RETRY_MS` while it lasts).
    */
   stale(): boolean {
     const now = this.#h.clock.now();
-    if (now - this.#lastNewBlock < STALE_TIP_MS || now - this.#lastStaleTry < STALE_TIP_MS / 3) return false;
+    if (now - this.#lastNewBlock < STALE_TIP_MS || now - this.#lastStaleTry < STALE_TIP_RETRY_MS) {
+      return false;
+    }
     this.#lastStaleTry = now;
     return true;
   }

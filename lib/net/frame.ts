@@ -203,8 +203,9 @@ export class FrameDecoder {
     if (live + extra <= this.#buf.length && this.#start > 0) {
       this.#buf.copyWithin(0, this.#start, this.#end);
     } else {
+      // At least the size an idle decoder keeps (`SHRINK_ABOVE`), at most twice the largest frame.
       const grown = new Uint8Array(
-        Math.max(live + extra, Math.min(this.#buf.length * 2, 2 * MAX_FRAME), 4096),
+        Math.max(live + extra, Math.min(this.#buf.length * 2, 2 * MAX_FRAME), SHRINK_ABOVE),
       );
       grown.set(this.#buf.subarray(this.#start, this.#end));
       this.#buf = grown;

@@ -20,10 +20,12 @@ export const SERVE_LINK_BURST = 16_000_000;
  * allocations (hex, JSON, frame) and the collections that follow: forty links asking at once must not add up.
  */
 export const SERVE_TOTAL_BYTES_PER_S = 16_000_000, SERVE_TOTAL_BURST = 24_000_000;
-/** A link with more than this queued for sending gets nothing more until it reads (it is closed at 16 MiB). */
+/** A link with more than this queued for sending gets nothing more until it reads (closed at `LINK_MAX_QUEUED_BYTES`). */
 export const SEND_QUEUE_LIMIT = 8 * 1024 * 1024;
 /** How long a reply that must not be dropped (a `blocks` batch) waits for a slow link to drain, in ms. */
 const DRAIN_WAIT_MS = 10_000;
+/** ... checking the link's send queue this often, in ms. */
+const DRAIN_POLL_MS = 50;
 /** Longest run of serving before the turn passes on, in ms. */
 const SERVE_SLICE_MS = 4;
 
@@ -100,7 +102,7 @@ export class ServeQueue {
       const end = Date.now() + DRAIN_WAIT_MS;
       this.#behind(link) && !link.conn.isClosed && Date.now() < end;
     ) {
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
     }
     await this.#withinBudget(link);
     if (!this.#turns.free()) await this.#turns.next(SERVE_REQUEST_BYTES); // the large lane

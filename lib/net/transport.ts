@@ -4,6 +4,7 @@
  * give the same `Network` code an in-memory transport, a virtual clock and a seeded random source.
  * @module
  */
+import { ACCEPT_RETRY_MS } from "./config.ts";
 import type { TextFrame } from "./frame.ts";
 import type { HostPort } from "./messages.ts";
 
@@ -164,7 +165,7 @@ export const tcpTransport: Transport = {
           } catch (e) {
             if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
             // Out of file descriptors or a reset during accept: keep listening, after a breath.
-            await new Promise((r) => setTimeout(r, 100));
+            await new Promise((r) => setTimeout(r, ACCEPT_RETRY_MS));
             continue;
           }
           yield tcpStream(conn);
