@@ -143,6 +143,28 @@ Deno.test("one machine holds at most MAX_LINKS_PER_HOST links to a SuperPeer wit
   assert.ok(membersOf(sp).includes(other.id));
 });
 
+Deno.test("one IPv6 /64 is one host: a machine's many addresses of its /64 hold at most MAX_LINKS_PER_HOST links, another /64 is not affected", async () => {
+  const w = new World({ seed: 9, trackerSeeds: 1, network: { maxPeers: 16, ...NO_PINGS } });
+  const sp = w.addNode();
+  w.start(sp);
+  await w.clock.advance(3_000);
+  assert.equal(sp.net!.role, "superpeer");
+  const crowd = Array.from(
+    { length: MAX_LINKS_PER_HOST + 2 },
+    (_, i) => w.addNode({ host: `fd00:0:0:9::${i + 1}`, port: 9001 }),
+  );
+  const fromCrowd = () => sp.net!.linkInfo().filter((l) => l.listen.startsWith("[fd00:0:0:9::")).length;
+  for (const [i, n] of crowd.entries()) {
+    w.start(n);
+    await w.clock.advance(1_000);
+    assert.equal(fromCrowd(), Math.min(i + 1, MAX_LINKS_PER_HOST), `${i + 1} addresses of one /64 started`);
+  }
+  const other = w.addNode({ host: "fd00:0:0:a::1", port: 9001 });
+  w.start(other);
+  await w.clock.advance(1_000);
+  assert.ok(membersOf(sp).includes(other.id), "another /64 joins");
+});
+
 Deno.test("step-down is fed the age of the mesh links: idle SuperPeers whose links were cut and re-formed wait DEMOTE_AFTER_MS from the new links, then one steps down", async () => {
   const changes: { at: number; host: string }[] = [];
   const w = new World({

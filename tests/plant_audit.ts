@@ -1993,6 +1993,14 @@ export const PLANTS: Plant[] = [
     tests: WIRING_TESTS,
   },
   {
+    id: "host-limit-by-group",
+    rule: "the per-host link cap counts an IPv6 /64 as one host (LinkSet.fromHost groups by hostGroup)",
+    file: "lib/net/link.ts",
+    from: "if (hostGroup(l.conn.remote.hostname) === group) n++;",
+    to: "if (l.conn.remote.hostname === host) n++;",
+    tests: WIRING_TESTS,
+  },
+  {
     id: "wired-join-answer-others",
     rule: "a full SuperPeer's join answer is fed its directory (it points newcomers to SuperPeers with room)",
     file: "lib/net/superpeer.ts",

@@ -14,6 +14,7 @@ import { DataDirLocked } from "../store/lock.ts";
 import { StoreError } from "../store/store.ts";
 import { WalletError } from "../wallet/errors.ts";
 import type { Explorer } from "../explorer/server.ts";
+import { isLoopback } from "../net/address.ts";
 import { parseHostPort } from "../net/messages.ts";
 
 /**
@@ -44,7 +45,7 @@ export class RunRefused extends Error {
 /** The first non-loopback IPv4 address: what LAN peers can dial when we listen on all interfaces. */
 function lanAddress(): string | undefined {
   try {
-    return Deno.networkInterfaces().find((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+    return Deno.networkInterfaces().find((i) => i.family === "IPv4" && !isLoopback(i.address))
       ?.address;
   } catch {
     return undefined;

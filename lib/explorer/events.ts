@@ -7,7 +7,7 @@
  * `stallMs` is closed. The number of clients is bounded, in all and per remote host.
  * @module
  */
-import { isLoopback as isNetLoopback } from "../net/address.ts";
+import { isLoopback } from "../net/address.ts";
 
 /** Who gets a message: API clients (JSON events) or dashboards (page sections). */
 export type Audience = "json" | "html";
@@ -232,7 +232,5 @@ export class EventStreams {
   }
 }
 
-/** True for a loopback address (the bench and local dashboards share one). */
-export function isLoopback(host: string): boolean {
-  return isNetLoopback(host);
-}
+/** True for a loopback address (the bench and local dashboards share one): the overlay's one rule. */
+export { isLoopback };

@@ -85,7 +85,7 @@ export const MESH_DEGREE = { low: 6, target: 8, high: 12 } as const;
 
 /** Links that have not said hello yet, at most: an honest node says it within milliseconds. */
 export const MAX_WAITING_LINKS = 16;
-/** Links one non-loopback address may hold open to a node: a LAN machine may run a few nodes. */
+/** Links one non-loopback host (an IPv4 address, an IPv6 /64) may hold open to a node: a LAN machine may run a few nodes. */
 export const MAX_LINKS_PER_HOST = 4;
 /** After hello, the dialer must say what it wants (`join`, `mesh`, `getaddr`) within this, in ms. */
 export const HANDSHAKE_TIMEOUT_MS = 3000;

@@ -6,6 +6,7 @@
  * by the network in a map of its own.
  * @module
  */
+import { hostGroup } from "./address.ts";
 import type { Connection, ConnectionOptions } from "./connection.ts";
 import { Connection as Conn, MISBEHAVIOUR } from "./connection.ts";
 import {
@@ -120,10 +121,11 @@ export class LinkSet {
     return this.all().filter((l) => !l.hello);
   }
 
-  /** Open links whose far end is `host`. */
+  /** Open links whose far end is the host `host` is on: its IPv4 address, or its IPv6 /64 (`hostGroup`). */
   fromHost(host: string): number {
+    const group = hostGroup(host);
     let n = 0;
-    for (const l of this.#byConn.values()) if (l.conn.remote.hostname === host) n++;
+    for (const l of this.#byConn.values()) if (hostGroup(l.conn.remote.hostname) === group) n++;
     return n;
   }
 
