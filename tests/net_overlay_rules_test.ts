@@ -212,6 +212,16 @@ Deno.test("hosts group by IPv4 address and IPv6 /64, never by a LAN's shared /16
   assert.equal(hostGroup("[2001:DB8:1:2::9]"), "2001:db8:1:2::/64");
   assert.equal(hostGroup("::ffff:10.1.2.3"), "10.1.2.3");
   assert.equal(hostGroup("fe80::1"), "fe80:0:0:0::/64");
+  assert.equal(
+    hostGroup("2001:db8:1:2::/64"),
+    "2001:db8:1:2::/64",
+    "a group is its own group (bans list it)",
+  );
+  assert.equal(
+    hostGroup("1:2:3:4:5:6:7:8::9"),
+    "1:2:3:4:5:6:7:8::9",
+    "no IPv6 address: as written, never a throw",
+  );
 });
 
 Deno.test("a Peer's second SuperPeer: one with room, never its first or a dead one", () => {

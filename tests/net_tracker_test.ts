@@ -176,6 +176,26 @@ Deno.test("ban list: hosts are normalised, manual ban and unban, bounded memory"
   assert.equal(bans.isBanned("::1"), false);
 });
 
+Deno.test("ban list: a host is an IPv4 address or an IPv6 /64, so a banned machine cannot walk its /64 to get back in", () => {
+  const now = 1_000_000;
+  const bans = new BanList({ now: () => now });
+  assert.equal(bans.add("2001:db8:1:2::1", 100), true);
+  for (const h of ["2001:db8:1:2::1", "2001:db8:1:2::77", "[2001:DB8:1:2:ffff::9]"]) {
+    assert.equal(bans.isBanned(h), true, h);
+  }
+  assert.equal(bans.isBanned("2001:db8:1:3::1"), false, "the next /64 is another host");
+  assert.equal(bans.isBanned("10.0.0.1"), false);
+  assert.deepEqual(bans.banned().map((b) => b.host), ["2001:db8:1:2::/64"]);
+  assert.ok(
+    bans.isListed("2001:db8:1:2::5") && bans.isListed("2001:db8:1:2::/64"),
+    "listed by any address or the /64",
+  );
+  bans.unban("2001:db8:1:2::/64");
+  assert.equal(bans.isBanned("2001:db8:1:2::77"), false, "unban of the listed /64 lifts it");
+  assert.equal(bans.add("10.0.0.1", 100), true);
+  assert.equal(bans.isBanned("10.0.0.2"), false, "IPv4: one address, never a LAN's /24 or /16");
+});
+
 Deno.test("ban list: a ban names the proven key for 24 h and the host only briefly, so a reused address with another key gets in", () => {
   let now = 1_000_000;
   const day = 24 * 3600 * 1000;

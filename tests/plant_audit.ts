@@ -2001,6 +2001,15 @@ export const PLANTS: Plant[] = [
     tests: WIRING_TESTS,
   },
   {
+    id: "ban-by-host-group",
+    rule: "a ban holds a host: an IPv4 address or a whole IPv6 /64 (a machine cannot walk its /64 back in)",
+    file: "lib/net/ban.ts",
+    from: "  return hostGroup(host.trim());",
+    to:
+      '  const h = host.trim().toLowerCase();\n  return h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;',
+    tests: ["tests/net_tracker_test.ts"],
+  },
+  {
     id: "wired-join-answer-others",
     rule: "a full SuperPeer's join answer is fed its directory (it points newcomers to SuperPeers with room)",
     file: "lib/net/superpeer.ts",

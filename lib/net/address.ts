@@ -30,9 +30,9 @@ export function hostGroup(host: string): string {
   const [head, tail = ""] = h.split("::");
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
-  const words = h.includes("::")
-    ? [...left, ...Array(8 - left.length - right.length).fill("0"), ...right]
-    : left;
+  const fill = 8 - left.length - right.length;
+  if (fill < 0) return h; // no IPv6 address: as written
+  const words = h.includes("::") ? [...left, ...Array(fill).fill("0"), ...right] : left;
   return `${words.slice(0, 4).map((w) => parseInt(w || "0", 16).toString(16)).join(":")}::/64`;
 }
 

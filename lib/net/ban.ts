@@ -7,6 +7,7 @@
  * rewritten atomically whenever one starts or is lifted, so a restart does not set a hostile host free.
  * @module
  */
+import { hostGroup } from "./address.ts";
 import { readTextIfExists, writeFileAtomic } from "../runtime/atomic_file.ts";
 import { BAN } from "../consensus/policy.ts";
 import { SerialQueue } from "../runtime/serial_queue.ts";
@@ -48,10 +49,9 @@ interface Entry {
   bannedUntil: number;
 }
 
-/** Lowercases and strips IPv6 brackets so one host has one key. */
+/** One host, one key: an IPv4 address, an IPv6 /64 (`hostGroup`: lowercased, brackets stripped), a name. */
 function key(host: string): string {
-  const h = host.trim().toLowerCase();
-  return h.startsWith("[") && h.endsWith("]") ? h.slice(1, -1) : h;
+  return hostGroup(host.trim());
 }
 
 /**
@@ -59,7 +59,7 @@ function key(host: string): string {
  * the epoch, per the list's clock).
  */
 export interface Ban {
-  /** The host (lowercase, no brackets). */
+  /** The host: an IPv4 address or an IPv6 /64 (`hostGroup`: lowercase, no brackets), or a name as written. */
   host: string;
   /** The proven node key banned, when the ban is of a key. */
   nodeId?: string;
