@@ -2010,6 +2010,14 @@ export const PLANTS: Plant[] = [
     tests: ["tests/net_tracker_test.ts"],
   },
   {
+    id: "role-demote-withdraws",
+    rule: "a SuperPeer stepping down withdraws its own entry, signed, and tells the mesh (RoleChange.demote)",
+    file: "lib/net/role_change.ts",
+    from: "    this.#h.gossip.dir.remove(this.#h.nodeId, seq, undefined, sig);\n",
+    to: "",
+    tests: [...WIRING_TESTS, ...OVERLAY_TESTS],
+  },
+  {
     id: "wired-join-answer-others",
     rule: "a full SuperPeer's join answer is fed its directory (it points newcomers to SuperPeers with room)",
     file: "lib/net/superpeer.ts",

@@ -110,9 +110,8 @@ export class RoleChange {
     if (this.#h.role().kind !== "superpeer") return;
     this.#h.gossip.dir.remove(this.#h.nodeId, seq, undefined, sig);
     this.#h.gossip.flush();
-    const links = [...this.#h.states()].filter(([, s]) => s.kind === "member" || s.kind === "mesh").map((
-      [l],
-    ) => l);
+    const links: Link[] = [];
+    for (const [l, s] of this.#h.states()) if (s.kind === "member" || s.kind === "mesh") links.push(l);
     const others = this.#h.duties.others().map((e) => e.listen);
     this.#h.gossip.reset();
     this.#h.setRole({ kind: "joining" });
