@@ -699,6 +699,16 @@ export const PLANTS: Plant[] = [
     to: "",
     tests: ["tests/runtime_background_test.ts"],
   },
+  {
+    id: "coins-first-page-in-turn",
+    rule: "the UTXO set's background load reads its first page in a turn of its own, not inside the start",
+    file: "lib/chain/coin_set.ts",
+    from:
+      "      await background.turn();\n      if (this.#next === null || signal?.aborted) return;\n      this.#loadPage();",
+    to:
+      "      if (this.#next === null || signal?.aborted) return;\n      this.#loadPage();\n      await background.turn();",
+    tests: ["tests/store_coins_background_test.ts"],
+  },
   // lib/store/store.ts: the block index snapshot
   {
     id: "index-snapshot-hashes-checked",
