@@ -1817,8 +1817,7 @@ export const PLANTS: Plant[] = [
     id: "startup-rescan",
     rule: "a node rescans the chain for its wallet at start (history, used addresses)",
     file: "lib/node.ts",
-    from:
-      "      node.#scanWallet(() => wallet.scanChain(chain, 1, { to: chain.height, signal: node.#stopping.signal }));\n",
+    from: "        return await wallet.scanChain(chain, 1, { to, signal: node.#stopping.signal });\n",
     to: "",
     tests: ["tests/wallet_cli_test.ts"],
   },
