@@ -32,6 +32,7 @@ import { BanList } from "./net/ban.ts";
 import { StallMonitor } from "./runtime/stall_monitor.ts";
 import { turns } from "./runtime/turns.ts";
 import { SerialQueue } from "./runtime/serial_queue.ts";
+import { background } from "./runtime/background.ts";
 import { Network, type Role } from "./net/network.ts";
 import { LEGACY_PROTOCOL_VERSION } from "./net/messages.ts";
 import { type TrackerFile, trackerFile } from "./net/tracker.ts";
@@ -47,6 +48,11 @@ export { syncLine, type SyncProgress } from "./node/sync_progress.ts";
 export { type NodeConfig, type NodeEvent, type NodeOptions, resolveNodeOptions } from "./node/config.ts";
 export type { NetworkConfig } from "./net/config.ts";
 
+/**
+ * Rows of the block index a start may read one by one (no snapshot, or one older than that many blocks) before
+ * it saves a new snapshot in the background; below it the snapshot saved at the next stop is enough.
+ */
+export const INDEX_SNAPSHOT_ROWS = 1000;
 /** What `Node.start` opens before the node exists, handed to its constructor in one piece. */
 interface NodeParts {
   /** The resolved configuration. */
@@ -346,12 +352,22 @@ export class Node {
       // The rescan: the wallet's history and used addresses come from the chain itself. It runs in the
       // background (with 10,000 blocks it took 230-380 ms of a 430-640 ms start); blocks connected meanwhile
       // are scanned after it, in order. `walletScanned` waits for it.
-      node.#scanWallet(() => wallet.scanChain(chain, 1, { to: chain.height, signal: node.#stopping.signal }));
+      // Its first slice waits for a background turn too, so none of it runs inside the start.
+      const to = chain.height;
+      node.#scanWallet(async () => {
+        await background.turn();
+        return await wallet.scanChain(chain, 1, { to, signal: node.#stopping.signal });
+      });
       // A crash between storing a block and connecting it leaves it unconnected: finish the job first.
       await node.#afterChainUpdate(await chain.resume(), "local");
       node.#knewNobody = !config.connect && known.addrs.length === 0;
       await node.net.start();
       node.#coinsLoading = chain.loadCoins(node.#stopping.signal).catch(() => {});
+      // A start that read many rows of the block index one by one (no snapshot, or an old one after a crash)
+      // saves a snapshot in a background turn, not only at the next stop.
+      if (store.indexRowsRead >= INDEX_SNAPSHOT_ROWS) {
+        background.turn().then(() => !node.#stopped && chain.saveIndexSnapshot()).catch(() => {});
+      }
       return node;
     } catch (e) {
       pool.close();
@@ -773,6 +789,10 @@ export class Node {
     await this.wallet.settled();
     // Checks still running finish in this thread (nothing is left unverified), then the store closes.
     this.#verifyPool.close();
+    try {
+      // The next start reads the block index from it (10-25 ms less of its CPU with 10,000 blocks).
+      this.chain.saveIndexSnapshot();
+    } catch { /* only a cache: the next start reads the index row by row */ }
     this.#store.close();
     this.#lock.release();
   }

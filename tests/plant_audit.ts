@@ -683,6 +683,66 @@ export const PLANTS: Plant[] = [
     to: "for (const go of this.#waiting.splice(0)) go();",
     tests: ["tests/runtime_background_test.ts"],
   },
+  {
+    id: "background-held",
+    rule: "a held Background gives no turn, also one asked for before the hold (a node's start holds them)",
+    file: "lib/runtime/background.ts",
+    from: "if (this.#holds > 0) return; // held after this turn was asked for: the release asks again",
+    to: "",
+    tests: ["tests/runtime_background_test.ts"],
+  },
+  {
+    id: "background-release-once",
+    rule: "each hold of a Background is released once: a second call does not lift another hold",
+    file: "lib/runtime/background.ts",
+    from: "if (released) return;",
+    to: "",
+    tests: ["tests/runtime_background_test.ts"],
+  },
+  {
+    id: "coins-first-page-in-turn",
+    rule: "the UTXO set's background load reads its first page in a turn of its own, not inside the start",
+    file: "lib/chain/coin_set.ts",
+    from:
+      "      await background.turn();\n      if (this.#next === null || signal?.aborted) return;\n      this.#loadPage();",
+    to:
+      "      if (this.#next === null || signal?.aborted) return;\n      this.#loadPage();\n      await background.turn();",
+    tests: ["tests/store_coins_background_test.ts"],
+  },
+  // lib/store/store.ts: the block index snapshot
+  {
+    id: "index-snapshot-hashes-checked",
+    rule: "an index snapshot is used only when it holds the table's hashes, in rowid order",
+    file: "lib/store/store.ts",
+    from: "if (table.n !== s.count || table.hashes !== s.hashes) return undefined;",
+    to: "if (table.n !== s.count) return undefined;",
+    tests: ["tests/store_index_snapshot_test.ts"],
+  },
+  {
+    id: "index-snapshot-tail-order",
+    rule: "rows stored after the index snapshot are read in their place (height, then rowid), not after it",
+    file: "lib/store/store.ts",
+    from:
+      "for (; !next.done && (next.value[1] < height || (next.value[1] === height && next.value[5] < rowid));) {",
+    to: "for (; !next.done && next.value[1] < 0;) {",
+    tests: ["tests/store_index_snapshot_test.ts"],
+  },
+  {
+    id: "index-snapshot-at-stop",
+    rule: "a node saves the block index snapshot at its stop",
+    file: "lib/node.ts",
+    from: "      this.chain.saveIndexSnapshot();",
+    to: "",
+    tests: ["tests/store_index_snapshot_test.ts"],
+  },
+  {
+    id: "index-snapshot-after-start",
+    rule: "a start that read many index rows one by one saves a snapshot in the background",
+    file: "lib/node.ts",
+    from: "if (store.indexRowsRead >= INDEX_SNAPSHOT_ROWS) {",
+    to: "if (store.indexRowsRead < 0) {",
+    tests: ["tests/store_index_snapshot_test.ts"],
+  },
   // lib/chain/coin_set.ts
   {
     id: "coins-store-fallback",
@@ -1789,8 +1849,7 @@ export const PLANTS: Plant[] = [
     id: "startup-rescan",
     rule: "a node rescans the chain for its wallet at start (history, used addresses)",
     file: "lib/node.ts",
-    from:
-      "      node.#scanWallet(() => wallet.scanChain(chain, 1, { to: chain.height, signal: node.#stopping.signal }));\n",
+    from: "        return await wallet.scanChain(chain, 1, { to, signal: node.#stopping.signal });\n",
     to: "",
     tests: ["tests/wallet_cli_test.ts"],
   },

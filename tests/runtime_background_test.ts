@@ -55,3 +55,34 @@ Deno.test("the default turns are timers of the event loop: other timers run betw
   const after = seen.slice(3).join("");
   assert.doesNotMatch(after, /[ab][ab]/, seen.join(""));
 });
+
+Deno.test("a held Background gives no turn until every hold is released, then goes on in order", async () => {
+  const turns: (() => void)[] = [];
+  const bg = new Background((run) => turns.push(run));
+  const slices: string[] = [];
+  const job = async (name: string) => {
+    for (let i = 0; i < 2; i++) {
+      await bg.turn();
+      slices.push(`${name}${i}`);
+    }
+  };
+  const asked = bg.turn(); // asked for before the hold: its timer is already set
+  const release = bg.hold();
+  const again = bg.hold();
+  const jobs = Promise.all([asked.then(() => slices.push("x")), job("a"), job("b")]);
+  while (turns.length > 0) {
+    turns.shift()!();
+    await settle();
+  }
+  assert.deepEqual(slices, [], "no slice while held");
+  release();
+  release(); // a second call of one release does not undo the other hold
+  assert.equal(turns.length, 0, "one hold is still on");
+  again();
+  while (turns.length > 0) {
+    turns.shift()!();
+    await settle();
+  }
+  await jobs;
+  assert.deepEqual(slices, ["x", "a0", "b0", "a1", "b1"]);
+});

@@ -252,7 +252,7 @@ export class Chain {
     }
     for (const r of this.#store.loadIndex()) {
       // Headers are decoded when read (StoredEntry): the link to the parent needs only its hash.
-      const parent = r.height > 0 ? this.#index.get(prevHashOf(r.header)) : undefined;
+      const parent = r.height > 0 ? this.#index.get(r.prevHash ?? prevHashOf(r.header)) : undefined;
       if (r.height > 0 && !parent) continue; // unreachable row: ignore rather than refuse to start
       const entry = new StoredEntry(r.hash, r.height, r.header, parent, r.chainWork, r.status, this.#seq++);
       this.#index.set(r.hash, entry);
@@ -263,6 +263,14 @@ export class Chain {
     }
     for (let e: BlockEntry | undefined = tip; e; e = e.parent) this.#active[e.height] = e;
     if (!coinsInBackground) this.#coins.loadAll();
+  }
+
+  /**
+   * Saves a snapshot of the block index in the store, which the next `open` reads instead of every row (see
+   * lib/store/index_snapshot.ts). Only a cache: a snapshot the store no longer matches is not used.
+   */
+  saveIndexSnapshot(): void {
+    this.#store.saveIndexSnapshot(prevHashOf);
   }
 
   /**

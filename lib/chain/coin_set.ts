@@ -84,13 +84,16 @@ export class CoinSet {
   }
 
   /**
-   * Reads the set into memory a page per turn of the event loop, so the node answers meanwhile; stops early
+   * Reads the set into memory a page per turn of the event loop, from the next turn on, so the node answers
+   * meanwhile (and its start is not one page longer); stops early
    * when `signal` aborts (what is not loaded is still read from the store). Resolves when done or stopped.
    */
   async loadInBackground(signal?: AbortSignal): Promise<void> {
-    while (this.#next !== null && !signal?.aborted) {
-      this.#loadPage();
+    for (;;) {
+      // Each page in a turn of its own, the first too: none of it runs inside the caller (a node's start).
       await background.turn();
+      if (this.#next === null || signal?.aborted) return;
+      this.#loadPage();
     }
   }
 

@@ -16,6 +16,7 @@ import { WalletError } from "../wallet/errors.ts";
 import type { Explorer } from "../explorer/server.ts";
 import { isLoopback } from "../net/address.ts";
 import { parseHostPort } from "../net/messages.ts";
+import { background } from "../runtime/background.ts";
 
 /**
  * The menu module, named through a variable so that it is not part of the module graph Deno resolves at
@@ -154,6 +155,35 @@ export async function runNode(args: Args): Promise<void> {
     return m;
   });
   await menu;
+  // Catch-up work (the wallet's rescan, the UTXO set's load) waits until the RPC answers: with a slice of it at
+  // each await of the start, the start took as long again.
+  const release = background.hold();
+  let served: Served;
+  try {
+    served = await serve(args, release);
+  } finally {
+    release();
+  }
+  if (args.mine) served.node.miner.start();
+  if (!args.headless) {
+    const { runMenu } = await menu!;
+    await runMenu(served.node);
+    if (!served.stopping()) await served.shutdown(); // a signal or RPC `stop` may have started it meanwhile
+  }
+}
+
+/** A node that serves: its stop, and whether that began. */
+interface Served {
+  node: Node;
+  shutdown: () => Promise<void>;
+  stopping: () => boolean;
+}
+
+/**
+ * Starts the node, its explorer and its RPC, and logs where they listen. `release` lets background work run
+ * (a node stopping waits for its rescan's next turn).
+ */
+async function serve(args: Args, release: () => void): Promise<Served> {
   const started: { node?: Node } = {};
   // Headless: one line per event from the very start (the first join or promotion included). In menu mode
   // events go to the menu's news area instead: lines on stderr would corrupt the prompt.
@@ -175,6 +205,7 @@ export async function runNode(args: Args): Promise<void> {
   try {
     explorer = await openExplorer(node, args, port || parseHostPort(node.net.listen).port);
   } catch (e) {
+    release();
     await node.stop();
     throw e;
   }
@@ -193,10 +224,5 @@ export async function runNode(args: Args): Promise<void> {
       node.net.primary?.listen ?? "none"
     }, height ${node.chain.height}, address ${node.wallet.address}`,
   );
-  if (args.mine) node.miner.start();
-  if (!args.headless) {
-    const { runMenu } = await menu!;
-    await runMenu(node);
-    if (!stopping) await shutdown(); // a signal or RPC `stop` may have started it while the menu was open
-  }
+  return { node, shutdown, stopping: () => stopping };
 }

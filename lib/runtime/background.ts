@@ -12,6 +12,7 @@
 export class Background {
   #waiting: (() => void)[] = [];
   #scheduled = false;
+  #holds = 0;
   #later: (run: () => void) => void;
 
   /**
@@ -39,13 +40,31 @@ export class Background {
     });
   }
 
+  /**
+   * Gives no turn until the returned function is called (each hold released once; nested holds stack): a
+   * process's start-up holds them, so catch-up work started on the way (the wallet's rescan, the UTXO set's
+   * load) waits until the node serves instead of taking a slice at every await of the start.
+   * @example const release = background.hold(); try { await start(); } finally { release(); }
+   */
+  hold(): () => void {
+    this.#holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holds--;
+      this.#schedule();
+    };
+  }
+
   #schedule(): void {
-    if (this.#scheduled) return;
+    if (this.#scheduled || this.#holds > 0 || this.#waiting.length === 0) return;
     this.#scheduled = true;
     this.#later(() => {
       this.#scheduled = false;
+      if (this.#holds > 0) return; // held after this turn was asked for: the release asks again
       this.#waiting.shift()?.();
-      if (this.#waiting.length) this.#schedule();
+      this.#schedule();
     });
   }
 }
