@@ -887,6 +887,10 @@ const NO_ROW: Record<string, string> = {
     "and 4 need scripted redirectors; lib/sim's Sybils only redirect into loops among themselves, which the " +
     "join's `tried` set cuts before the bound does. No row until the simulated LAN has such a responder",
   TRACKER_MAX: "the lines of the tracker file the address book writes; not a pool",
+  DIR_SUM_BUCKETS_MAX:
+    "the hashes of a directory summary, a power of two, not a pool: N−1 and N+1 are not valid " +
+    "counts at all; the parser's bounds (the least and the most accepted, twice the most refused) are tested in " +
+    "net_messages_test and the counts by size in net_dir_gossip_test",
   FAILOVER_MAX_DIALS:
     "dials of one failover, not a pool: failoverOrder's bound, tested in net_overlay_rules_test",
   LINK_MAX_QUEUED_BYTES:

@@ -9,11 +9,12 @@ import {
   DIR_PEER_REFRESH,
   DIR_REFRESH_MS,
   DIR_SUM_BUCKETS,
+  DIR_SUM_BUCKETS_MAX,
   DIR_SYNC_GAP_MS,
   DIR_TTL_MS,
   MESH_FULL_UP_TO,
 } from "../lib/net/config.ts";
-import { bucketOf, Directory } from "../lib/net/directory.ts";
+import { bucketOf, Directory, summaryBuckets } from "../lib/net/directory.ts";
 import { DirectoryGossip, sampleExcept } from "../lib/net/gossip.ts";
 import type { Link } from "../lib/net/link.ts";
 import type { Message, SuperPeerEntry } from "../lib/net/messages.ts";
@@ -30,7 +31,7 @@ function fakeLink(name: string): Link & { sent: Message[] } {
 }
 
 function entry(i: number, seq = 1_000): SuperPeerEntry {
-  return { nodeId: `sp${i}`, listen: `10.0.0.${i}:8765`, peers: 0, load: 0, capacity: 32, seq, sig: "00" };
+  return { nodeId: `sp${i}`, listen: `10.0.0.${i}:8765`, peers: 1, load: 1, capacity: 32, seq, sig: "00" };
 }
 
 function setup() {
@@ -130,16 +131,19 @@ Deno.test("a new mesh link's summary is answered with a digest of only the bucke
     far.merge(e.nodeId === "sp9" ? { ...e, seq: now - 5 } : { ...e, seq: now - 1 }, now);
   }
   gossip.dir.merge({ ...entry(9, now + 1), load: 32 }, now);
-  const differ = new Set([bucketOf("sp7"), bucketOf("sp9")]);
+  const count = far.summary().length / 8;
+  assert.equal(count, summaryBuckets(far.size), "the sender's count of buckets, by its directory's size");
+  assert.equal(count, 128, "one bucket per two entries, a power of two");
+  const differ = new Set([bucketOf("sp7", count), bucketOf("sp9", count)]);
   gossip.onDirSum(b, far.summary());
   const offered = b.sent.flatMap((m) => m.type === "ihave" ? m.entries.map((d) => d.nodeId) : []);
   assert.ok(offered.includes("sp7") && offered.includes("sp9"), "what the far end lacks or holds otherwise");
   assert.deepEqual(
     offered.sort(),
-    all.filter((e) => differ.has(bucketOf(e.nodeId))).map((e) => e.nodeId).sort(),
+    all.filter((e) => differ.has(bucketOf(e.nodeId, count))).map((e) => e.nodeId).sort(),
     "only the entries of the buckets that differ",
   );
-  assert.ok(offered.length < n / 4, `${offered.length} of ${n} offered`);
+  assert.ok(offered.length <= 8, `${offered.length} of ${n} offered`);
   b.sent.length = 0;
   gossip.onDirSum(b, far.summary());
   assert.deepEqual(b.sent, [], "a link's summary is answered once");
@@ -147,7 +151,7 @@ Deno.test("a new mesh link's summary is answered with a digest of only the bucke
   far.merge(gossip.dir.get("sp7")!, now);
   far.merge({ ...gossip.dir.get("sp9")!, seq: now + 2 }, now);
   gossip.onDirSum(a, far.summary());
-  assert.equal(far.summary().length, 8 * DIR_SUM_BUCKETS);
+  assert.equal(far.summary(DIR_SUM_BUCKETS).length, 8 * DIR_SUM_BUCKETS);
   assert.deepEqual(a.sent.filter((m) => m.type === "ihave"), [], "nothing differs, nothing offered");
 });
 
@@ -223,4 +227,120 @@ Deno.test("entries expire DIR_TTL_MS after they were last refreshed, each at its
   assert.deepEqual(d.expire(t + 3000 + DIR_TTL_MS, "me"), ["sp4"]);
   assert.deepEqual(d.expire(t + 5000 + DIR_TTL_MS, "me"), ["sp2"]);
   assert.deepEqual(d.entries().map((e) => e.nodeId), ["me"]);
+});
+
+Deno.test("a summary has one bucket per two entries, a power of two within its bounds, and folds to fewer buckets", () => {
+  assert.deepEqual([0, 64, 65, 128, 129, 200, 512, 513, 4096].map(summaryBuckets), [
+    DIR_SUM_BUCKETS,
+    DIR_SUM_BUCKETS,
+    64,
+    64,
+    128,
+    128,
+    256,
+    DIR_SUM_BUCKETS_MAX,
+    DIR_SUM_BUCKETS_MAX,
+  ]);
+  assert.ok(
+    DIR_SUM_BUCKETS <= DIR_SUM_BUCKETS_MAX && (DIR_SUM_BUCKETS_MAX & (DIR_SUM_BUCKETS_MAX - 1)) === 0,
+  );
+  const a = new Directory(), b = new Directory();
+  for (let i = 0; i < 40; i++) a.merge(entry(i), 0), b.merge(entry(i), 0);
+  b.merge({ ...entry(5, 2_000), load: 32 }, 0);
+  for (const count of [DIR_SUM_BUCKETS, 64, 128, DIR_SUM_BUCKETS_MAX]) {
+    // Each side folds its own sums to the sender's count: they differ in exactly the bucket of the changed entry.
+    assert.deepEqual([...a.differing(b.summary(count))], [bucketOf("sp5", count)], `${count} buckets`);
+    assert.deepEqual(
+      a.inBuckets(a.differing(b.summary(count)), count).map((e) => e.nodeId).includes("sp5"),
+      true,
+    );
+  }
+});
+
+Deno.test("past a full mesh, an entry version is announced on a link once, and never back to a link that announced it", async () => {
+  const { clock, gossip, a, b, c } = setup();
+  const now = clock.now();
+  await gossip.mergeEntries(Array.from({ length: MESH_FULL_UP_TO + 2 }, (_, i) => entry(i, now)), a);
+  gossip.flush();
+  b.sent.length = c.sent.length = 0;
+  // A new SuperPeer announced by b and c: pulled from b, then announced to a only (c said it holds it).
+  gossip.onIHave(b, [{ nodeId: "sp50", seq: now }]);
+  gossip.onIHave(c, [{ nodeId: "sp50", seq: now }]);
+  assert.deepEqual(b.sent, [{ type: "iwant", ids: ["sp50"] }]);
+  await gossip.mergeEntries([entry(50, now)], b);
+  a.sent.length = b.sent.length = c.sent.length = 0;
+  gossip.flush();
+  assert.deepEqual(
+    [types(a), types(b), types(c)],
+    [["ihave"], [], []],
+    "only to the link that did not announce it",
+  );
+  // The same version heard again from a (who was offered it) is not offered to anyone a second time.
+  gossip.dir.remove("sp50", now);
+  gossip.dir.takeChanges();
+  a.sent.length = 0;
+  await gossip.mergeEntries([entry(50, now + 1)], c);
+  gossip.flush();
+  assert.deepEqual(
+    [types(a), types(b), types(c)],
+    [["ihave"], ["ihave"], []],
+    "a newer version is news again",
+  );
+  a.sent.length = b.sent.length = 0;
+  gossip.onIHave(a, [{ nodeId: "sp50", seq: now + 1 }]);
+  gossip.flush();
+  assert.deepEqual([types(a), types(b), types(c)], [[], [], []]);
+});
+
+Deno.test("what a node pulls from a summary's answer is what it missed, not news: past a full mesh it goes no further", async () => {
+  const { clock, gossip, a, b, c } = setup();
+  const now = clock.now();
+  await gossip.mergeEntries(Array.from({ length: MESH_FULL_UP_TO + 2 }, (_, i) => entry(i, now)), a);
+  gossip.flush();
+  b.sent.length = c.sent.length = 0;
+  // a answers our summary with what we lack (sync); b announces news as it happens.
+  gossip.onIHave(a, [{ nodeId: "sp60", seq: now - 60_000 }], true);
+  gossip.onIHave(b, [{ nodeId: "sp61", seq: now }]);
+  await gossip.mergeEntries([entry(60, now - 60_000)], a);
+  await gossip.mergeEntries([entry(61, now)], b);
+  assert.ok(gossip.dir.get("sp60") && gossip.dir.get("sp61"), "both are taken");
+  a.sent.length = b.sent.length = c.sent.length = 0;
+  gossip.flush();
+  const offered = (l: { sent: Message[] }) =>
+    l.sent.flatMap((m) => m.type === "ihave" ? m.entries.map((d) => d.nodeId) : []);
+  assert.deepEqual(offered(c), ["sp61"], "the news goes on, the caught-up entry does not");
+  assert.deepEqual(offered(a), ["sp61"]);
+  // Our own answer to a summary says it is one.
+  gossip.onDirSum(c, new Directory().summary());
+  assert.ok(c.sent.some((m) => m.type === "ihave" && m.sync === true));
+});
+
+Deno.test("past a full mesh, a new SuperPeer that serves no Peer is news to its neighbours only, until it serves or its refresh is due", async () => {
+  const { clock, gossip, a, b } = setup();
+  const now = clock.now();
+  await gossip.mergeEntries(Array.from({ length: MESH_FULL_UP_TO + 2 }, (_, i) => entry(i, now)), a);
+  gossip.flush();
+  b.sent.length = 0;
+  const idle = { ...entry(70, now), peers: 0, load: 0 };
+  await gossip.mergeEntries([idle], a);
+  gossip.flush();
+  assert.ok(gossip.dir.get("sp70"), "kept");
+  assert.deepEqual(types(b), [], "not forwarded while it serves none");
+  await gossip.mergeEntries([{ ...idle, seq: now + 20_000 }], a);
+  gossip.flush();
+  assert.deepEqual(types(b), [], "nor its heartbeat");
+  await gossip.mergeEntries([{ ...idle, seq: now + 40_000, peers: 1, load: 1 }], a);
+  gossip.flush();
+  assert.deepEqual(types(b), ["ihave"], "once it serves a Peer, every SuperPeer hears of it");
+  b.sent.length = 0;
+  const other = { ...entry(71, now), peers: 0, load: 0 };
+  await gossip.mergeEntries([other], a);
+  await gossip.mergeEntries([{ ...other, seq: now + DIR_REFRESH_MS }], a);
+  gossip.flush();
+  assert.deepEqual(types(b), ["ihave"], "an idle one's refresh still crosses the mesh every DIR_REFRESH_MS");
+  // Our own new entry is news to our neighbours, idle or not.
+  b.sent.length = 0;
+  gossip.dir.merge({ ...idle, nodeId: "me" }, now, "own", true);
+  gossip.flush();
+  assert.deepEqual(types(b), ["ihave"]);
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fc } from "./support/test_deps.ts";
-import { DIR_SUM_BUCKETS } from "../lib/net/config.ts";
+import { DIR_SUM_BUCKETS, DIR_SUM_BUCKETS_MAX } from "../lib/net/config.ts";
 import {
   AddressFormatError,
   formatHostPort,
@@ -129,12 +129,24 @@ const INVALID: Record<Message["type"], [string, unknown][]> = {
     ["entries", [{ nodeId: "a", seq: -1 }]],
     ["entries", Array.from({ length: 501 }, (_, i) => ({ nodeId: `n${i}`, seq: 1 }))],
     ["entries", { nodeId: "a", seq: 1 }],
+    ["sync", "yes"],
   ],
   iwant: [["ids", [""]], ["ids", ["x".repeat(65)]], ["ids", Array(501).fill("a")], ["ids", "a"]],
-  dirsum: [["buckets", "0"], ["buckets", "0123ABCD".repeat(DIR_SUM_BUCKETS)], [
-    "buckets",
-    "0".repeat(8 * DIR_SUM_BUCKETS + 8),
-  ], ["buckets", 7]],
+  dirsum: [
+    ["buckets", "0"],
+    ["buckets", "0123ABCD".repeat(DIR_SUM_BUCKETS)],
+    [
+      "buckets",
+      "0".repeat(8 * DIR_SUM_BUCKETS + 8),
+    ],
+    ["buckets", "0".repeat(8 * DIR_SUM_BUCKETS / 2)],
+    ["buckets", "0".repeat(16 * DIR_SUM_BUCKETS_MAX)],
+    [
+      "buckets",
+      "0".repeat(8 * 3 * DIR_SUM_BUCKETS),
+    ],
+    ["buckets", 7],
+  ],
   members: [["add", [{ listen: "h:1" }]], ["remove", [""]], ["reset", "yes"]],
   primary: [["primary", "true"]],
   inv: [["kind", "header"], ["ids", [H, "x"]], ["ids", Array(1001).fill(H)], ["ids", H]],
@@ -189,6 +201,13 @@ Deno.test("every message type is accepted when valid, and unknown fields are dro
   }
   assert.equal(parseMessage({ type: "tx", data: "00".repeat(MAX_TX_DATA_BYTES) }).type, "tx");
   assert.equal(parseMessage({ type: "block", data: "00".repeat(MAX_DATA_BYTES) }).type, "block");
+  // A summary of any power of two of buckets within its bounds; a digest answering one says so.
+  for (const n of [DIR_SUM_BUCKETS, 2 * DIR_SUM_BUCKETS, DIR_SUM_BUCKETS_MAX]) {
+    const buckets = "0123abcd".repeat(n);
+    assert.deepEqual(parseMessage({ type: "dirsum", buckets }), { type: "dirsum", buckets }, `${n} buckets`);
+  }
+  const sync = { type: "ihave", entries: [{ nodeId: "a", seq: 1 }], sync: true };
+  assert.deepEqual(parseMessage(sync), sync);
 });
 
 /** Fields a message may leave out. */

@@ -243,12 +243,19 @@ export const DIR_PEER_SAMPLE = 16;
 /** ... and a fresh sample of this many every `DIR_MEMBER_REFRESH_MS` (its view keeps what was told recently). */
 export const DIR_PEER_REFRESH = 2;
 /**
- * A directory's summary (`dirsum`, sent when a mesh link forms past a full mesh) splits its entries into this
- * many buckets by node id, each summed as a 32-bit hash of what its entries claim: the far end offers a digest of
+ * A directory's summary (`dirsum`, sent when a mesh link forms past a full mesh) splits its entries into at least
+ * this many buckets by node id, each summed as a 32-bit hash of what its entries claim: the far end offers a digest of
  * only the buckets that differ, so a link that forms between SuperPeers that agree costs the same whatever the
  * number of SuperPeers. A power of two.
  */
 export const DIR_SUM_BUCKETS = 32;
+/**
+ * ... and at most this many: a summary has about one bucket per two entries, a power of two between
+ * `DIR_SUM_BUCKETS` and this (`summaryBuckets`), so a difference in a few entries offers a few entries, not a
+ * twentieth of a large directory each (a 10,000-node LAN's ~650 entries: 2 KiB of summary rather than 36 KiB
+ * of digest per new mesh link).
+ */
+export const DIR_SUM_BUCKETS_MAX = 256;
 /**
  * A SuperPeer sends its summary on one new mesh link at a time, this far apart, in ms: a node that has just
  * promoted (its directory a sample) is offered what it lacks by its first neighbour, and its later summaries

@@ -7,7 +7,7 @@
  * throttled (the rest of its message is dropped unread) and scored.
  * @module
  */
-import { DIR_LINK_BUDGET, DIR_LINK_BYTES, DIR_WANT_MAX, DIR_WANT_MS } from "./config.ts";
+import { DIR_LINK_BUDGET, DIR_LINK_BYTES, DIR_MAX, DIR_WANT_MAX, DIR_WANT_MS } from "./config.ts";
 import { TokenBucket } from "./dial_budget.ts";
 import type { Digest, SuperPeerEntry } from "./messages.ts";
 
@@ -52,7 +52,7 @@ export class GossipBudget {
  * again from another only after `DIR_WANT_MS`; at most `DIR_WANT_MAX` at once (a flood of digests cannot grow it).
  */
 export class WantList {
-  #wanted = new Map<string, { seq: number; at: number }>();
+  #wanted = new Map<string, { seq: number; at: number; sync: boolean }>();
 
   /** Ids wanted now. */
   get size(): number {
@@ -62,9 +62,15 @@ export class WantList {
   /**
    * Of the entries a neighbour announced (`offered`), those to pull from it now: newer than what this node holds
    * (`held`: the sequence it holds, if any), and not wanted from another link in the last `DIR_WANT_MS` unless
-   * this offer is newer still. Those are remembered as wanted.
+   * this offer is newer still. Those are remembered as wanted, with `sync`: the offer answered a summary (what
+   * this node missed, not news).
    */
-  pick(offered: readonly Digest[], held: (nodeId: string) => number | undefined, now: number): string[] {
+  pick(
+    offered: readonly Digest[],
+    held: (nodeId: string) => number | undefined,
+    now: number,
+    sync = false,
+  ): string[] {
     const out: string[] = [];
     for (const d of offered) {
       if ((held(d.nodeId) ?? -1) >= d.seq) continue;
@@ -73,15 +79,17 @@ export class WantList {
       if (!w && this.#wanted.size >= DIR_WANT_MAX) this.#expire(now);
       if (!w && this.#wanted.size >= DIR_WANT_MAX) break;
       this.#wanted.delete(d.nodeId); // re-inserted last: the map stays in order of asking
-      this.#wanted.set(d.nodeId, { seq: d.seq, at: now });
+      this.#wanted.set(d.nodeId, { seq: d.seq, at: now, sync });
       out.push(d.nodeId);
     }
     return out;
   }
 
-  /** An entry arrived: no longer wanted. */
-  done(nodeId: string): void {
+  /** An entry arrived: no longer wanted. True when it was pulled from a summary's answer (not news). */
+  done(nodeId: string): boolean {
+    const w = this.#wanted.get(nodeId);
     this.#wanted.delete(nodeId);
+    return w?.sync ?? false;
   }
 
   /** Forgets wants older than `DIR_WANT_MS` (the oldest come first). */
@@ -90,5 +98,30 @@ export class WantList {
       if (now - w.at < DIR_WANT_MS) return;
       this.#wanted.delete(id);
     }
+  }
+}
+
+/**
+ * Which version of each entry each link is known to hold: it announced or sent it to this node, or this node
+ * announced or sent it there. An entry version is announced on a link at most once, and never back to a link
+ * that announced it: news crosses each link once, not once per direction and per batch. At most `DIR_MAX` ids
+ * per link (the oldest noted forgotten first); forgetting only costs a digest sent again.
+ */
+export class LinkKnowledge {
+  #held = new WeakMap<object, Map<string, number>>();
+
+  /** True when `link` is known to hold `nodeId`'s entry at `seq` or newer. */
+  knows(link: object, nodeId: string, seq: number): boolean {
+    return (this.#held.get(link)?.get(nodeId) ?? -1) >= seq;
+  }
+
+  /** Notes that `link` holds `nodeId`'s entry at `seq` (or will have been offered it). */
+  note(link: object, nodeId: string, seq: number): void {
+    let m = this.#held.get(link);
+    if (!m) this.#held.set(link, m = new Map());
+    if ((m.get(nodeId) ?? -1) >= seq) return;
+    m.delete(nodeId); // re-inserted last: the map stays in order of noting
+    m.set(nodeId, seq);
+    if (m.size > DIR_MAX) m.delete(m.keys().next().value!);
   }
 }

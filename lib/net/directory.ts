@@ -14,6 +14,7 @@ import {
   DIR_MAX_SEQ_AHEAD_MS,
   DIR_REFRESH_MS,
   DIR_SUM_BUCKETS,
+  DIR_SUM_BUCKETS_MAX,
   DIR_TTL_MS,
   MESH_FULL_UP_TO,
 } from "./config.ts";
@@ -62,8 +63,11 @@ export class Directory {
   #version = 0;
   /** No entry (but the one `expire` keeps) expires before this: a lower bound, made exact by each scan. */
   #nextExpiry = Infinity;
-  /** Per bucket (`bucketOf`), the XOR of `claimsHash` over its entries: kept as entries come and go. */
-  #sums = new Uint32Array(DIR_SUM_BUCKETS);
+  /**
+   * Per bucket of `DIR_SUM_BUCKETS_MAX` (`bucketOf`), the XOR of `claimsHash` over its entries: kept as entries
+   * come and go, and folded for a summary of fewer buckets.
+   */
+  #sums = new Uint32Array(DIR_SUM_BUCKETS_MAX);
 
   /** An empty directory holding at most `max` entries, and at most `maxPerSource` from one source. */
   constructor(max = DIR_MAX, maxPerSource = Math.min(DIR_MAX_PER_SOURCE, max)) {
@@ -103,28 +107,41 @@ export class Directory {
 
   /**
    * The directory's summary: per bucket of node ids, a hash of what its entries claim (ids, addresses,
-   * capacities, room), as `DIR_SUM_BUCKETS` × 8 hex digits. Sequence numbers are left out: heartbeats stay with
-   * the neighbours (`DIR_REFRESH_MS`), so two SuperPeers that agree on every claim hold different sequences.
+   * capacities, room), as `buckets` × 8 hex digits (`summaryBuckets` unless given). Sequence numbers are left
+   * out: heartbeats stay with the neighbours (`DIR_REFRESH_MS`), so two SuperPeers that agree on every claim hold
+   * different sequences.
    */
-  summary(): string {
+  summary(buckets: number = summaryBuckets(this.size)): string {
     let out = "";
-    for (const h of this.#sums) out += h.toString(16).padStart(8, "0");
+    for (const h of this.#folded(buckets)) out += h.toString(16).padStart(8, "0");
     return out;
   }
 
-  /** The buckets whose hash differs between this directory's summary and `other` (a valid summary). */
+  /**
+   * The buckets whose hash differs between this directory's summary and `other` (a valid summary, of
+   * `other.length / 8` buckets: the sender's count, which `inBuckets` is then given).
+   */
   differing(other: string): Set<number> {
     const out = new Set<number>();
-    for (let b = 0; b < DIR_SUM_BUCKETS; b++) {
-      if (parseInt(other.slice(8 * b, 8 * b + 8), 16) !== this.#sums[b]) out.add(b);
+    const mine = this.#folded(other.length / 8);
+    for (let b = 0; b < mine.length; b++) {
+      if (parseInt(other.slice(8 * b, 8 * b + 8), 16) !== mine[b]) out.add(b);
     }
     return out;
   }
 
-  /** The entries whose node id falls in one of `buckets`. */
-  inBuckets(buckets: ReadonlySet<number>): SuperPeerEntry[] {
+  /** The entries whose node id falls in one of `buckets` of a summary of `count` buckets. */
+  inBuckets(buckets: ReadonlySet<number>, count = DIR_SUM_BUCKETS): SuperPeerEntry[] {
     const out: SuperPeerEntry[] = [];
-    for (const [id, s] of this.#slots) if (buckets.has(bucketOf(id))) out.push(s.entry);
+    for (const [id, s] of this.#slots) if (buckets.has(bucketOf(id, count))) out.push(s.entry);
+    return out;
+  }
+
+  /** The bucket sums for a summary of `count` buckets (a power of two up to `DIR_SUM_BUCKETS_MAX`). */
+  #folded(count: number): Uint32Array {
+    if (count === DIR_SUM_BUCKETS_MAX) return this.#sums;
+    const out = new Uint32Array(count);
+    for (let b = 0; b < DIR_SUM_BUCKETS_MAX; b++) out[b & (count - 1)] ^= this.#sums[b];
     return out;
   }
 
@@ -132,8 +149,10 @@ export class Directory {
    * Takes `entry` if it is new or newer than ours; `now` bounds how far ahead its sequence may be, so a
    * forged entry cannot pin a SuperPeer's slot for long. `from` is remembered for gossip. `own`: the entry is
    * this node's own (its room and load are news to its neighbours; another SuperPeer's are not, see below).
+   * `caughtUp`: pulled from a summary's answer, so what this node missed rather than a change, and (past a full
+   * mesh) not news: the mesh heard it when it changed, and a node catching up does not flood it again.
    */
-  merge(entry: SuperPeerEntry, now: number, from?: unknown, own = false): MergeResult {
+  merge(entry: SuperPeerEntry, now: number, from?: unknown, own = false, caughtUp = false): MergeResult {
     if (entry.seq > now + DIR_MAX_SEQ_AHEAD_MS) return undefined;
     if ((this.#gone.get(entry.nodeId) ?? -1) >= entry.seq) return undefined; // expired or removed: not again
     this.#gone.delete(entry.nodeId);
@@ -148,11 +167,18 @@ export class Directory {
     // out travels one hop: our own is news to our neighbours (who point joiners to the neighbours that have
     // room), another SuperPeer's stays here. Only a new SuperPeer, a new address or capacity, a withdrawal and
     // the refresh cross the whole mesh: room flips with every join, and flooding it would cost each SuperPeer
-    // a message for every join anywhere.
-    const news = !old || this.#slots.size <= MESH_FULL_UP_TO ||
-      (own ? changedClaims(old.entry, entry) : changedPlace(old.entry, entry)) ||
-      entry.seq - old.announced >= DIR_REFRESH_MS;
-    const announced = news ? entry.seq : old.announced;
+    // a message for every join anywhere. A new SuperPeer crosses the mesh once it serves a Peer: one that serves
+    // none (most promote for a moment while joiners find room, then step down) is news to its neighbours only,
+    // until it serves or its refresh is due, so SuperPeers that come and go idle do not flood every SuperPeer.
+    const news = this.#slots.size <= MESH_FULL_UP_TO || (!caughtUp && (
+      (old
+        ? own
+          ? changedClaims(old.entry, entry)
+          : changedPlace(old.entry, entry) || startsServing(old.entry, entry)
+        : own || entry.load > 0) ||
+      entry.seq - (old?.announced ?? entry.seq) >= DIR_REFRESH_MS
+    ));
+    const announced = news || !old ? entry.seq : old.announced;
     const held = this.#slots.get(entry.nodeId);
     if (held) this.#sum(held.entry);
     this.#slots.set(entry.nodeId, { entry, expiresAt: now + DIR_TTL_MS, from, announced });
@@ -276,6 +302,11 @@ function changedClaims(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
     (a.load === 0) !== (b.load === 0);
 }
 
+/** True when `b` serves Peers and `a` served none: a SuperPeer idle until now is news for every SuperPeer. */
+function startsServing(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
+  return a.load === 0 && b.load > 0;
+}
+
 /** True when `b` gives another address or capacity than `a`: news for every SuperPeer. */
 function changedPlace(a: SuperPeerEntry, b: SuperPeerEntry): boolean {
   return a.listen !== b.listen || a.capacity !== b.capacity;
@@ -288,9 +319,25 @@ function fnv1a(s: string): number {
   return h >>> 0;
 }
 
-/** The summary bucket of a node id: in [0, `DIR_SUM_BUCKETS`). */
-export function bucketOf(nodeId: string): number {
-  return fnv1a(nodeId) & (DIR_SUM_BUCKETS - 1);
+/** The summary bucket of a node id in a summary of `count` buckets (a power of two): in [0, `count`). */
+export function bucketOf(nodeId: string, count: number = DIR_SUM_BUCKETS_MAX): number {
+  return fnv1a(nodeId) & (count - 1);
+}
+
+/**
+ * How many buckets a summary of a directory of `size` entries has: the least power of two of at least one per
+ * two entries, within [`DIR_SUM_BUCKETS`, `DIR_SUM_BUCKETS_MAX`].
+ */
+export function summaryBuckets(size: number): number {
+  let b = DIR_SUM_BUCKETS;
+  while (b < DIR_SUM_BUCKETS_MAX && 2 * b < size) b *= 2;
+  return b;
+}
+
+/** True when `count` is a summary's bucket count: a power of two within [`DIR_SUM_BUCKETS`, `DIR_SUM_BUCKETS_MAX`]. */
+export function isSummaryBuckets(count: number): boolean {
+  return Number.isInteger(count) && count >= DIR_SUM_BUCKETS && count <= DIR_SUM_BUCKETS_MAX &&
+    (count & (count - 1)) === 0;
 }
 
 /** What a summary sums of an entry: the claims `changedClaims` compares, and its id. */

@@ -16,13 +16,12 @@ import {
   DIR_OVER_BUDGET_SCORE,
   DIR_PEER_REFRESH,
   DIR_REFRESH_MS,
-  DIR_SUM_BUCKETS,
   DIR_SYNC_GAP_MS,
   LIST_PAGE,
   MESH_FULL_UP_TO,
 } from "./config.ts";
 import { MALFORMED_SCORE } from "./ban.ts";
-import { GossipBudget, WantList } from "./dir_gossip.ts";
+import { GossipBudget, LinkKnowledge, WantList } from "./dir_gossip.ts";
 import { Directory } from "./directory.ts";
 import { sample } from "./overlay.ts";
 import { entryMessage, removalMessage } from "./identity.ts";
@@ -73,6 +72,8 @@ export class DirectoryGossip {
   #budgets = new WeakMap<Link, GossipBudget>();
   /** Entries asked of mesh neighbours (`iwant`) and not received yet. */
   #wants = new WantList();
+  /** Which entry versions each link holds or was offered: each is announced on a link once. */
+  #known = new LinkKnowledge();
   /** New mesh links still to be sent our summary, one every `DIR_SYNC_GAP_MS`, and when the next may go. */
   #syncQueue: Link[] = [];
   #syncAt = -Infinity;
@@ -142,7 +143,8 @@ export class DirectoryGossip {
     const dir = this.#hooks.viewOf(from) ?? this.#dir;
     let changed = false, fresh = false, forged = 0;
     for (const e of this.#charge(from, entries, "entries")) {
-      this.#wants.done(e.nodeId);
+      const caughtUp = this.#wants.done(e.nodeId);
+      this.#known.note(from, e.nodeId, e.seq);
       // Our own entry is ours alone to write; a forged one is refused.
       if (e.nodeId === this.#hooks.nodeId) continue;
       const now = this.#hooks.clock.now();
@@ -151,7 +153,7 @@ export class DirectoryGossip {
         forged++;
         continue;
       }
-      const r = dir.merge(e, this.#hooks.clock.now(), from);
+      const r = dir.merge(e, this.#hooks.clock.now(), from, false, caughtUp);
       if (r) changed = true;
       if (r === "new") fresh = true;
     }
@@ -175,7 +177,8 @@ export class DirectoryGossip {
   /**
    * Sends the directory's changes to mesh neighbours (not back where they came from): in full while SuperPeers
    * are few, past that as a digest the neighbour pulls from, so each entry crosses to a SuperPeer once rather
-   * than once per neighbour. Our Peers hear every change at once while SuperPeers are few; past that
+   * than once per neighbour; and each version is announced on a link once, never to a link that announced it
+   * to us (`LinkKnowledge`), so a link carries a digest of it once, not once each way. Our Peers hear every change at once while SuperPeers are few; past that
    * withdrawals and a sample every `DIR_MEMBER_REFRESH_MS`. A Peer forwards nothing.
    */
   flush(): void {
@@ -183,7 +186,8 @@ export class DirectoryGossip {
     if (!this.#hooks.isSuperPeer()) return;
     const small = this.#dir.size <= MESH_FULL_UP_TO;
     for (const link of this.#hooks.meshLinks()) {
-      const add = changes.add.filter((c) => c.from !== link).map((c) => c.entry);
+      const add = changes.add.filter((c) => c.from !== link).map((c) => c.entry)
+        .filter((e) => small || this.#offer(link, e));
       const remove = changes.remove.filter((c) => c.from !== link && c.sig).map(({ nodeId, seq, sig }) => ({
         nodeId,
         seq,
@@ -228,7 +232,7 @@ export class DirectoryGossip {
    * A digest on `link` (`ihave`): asks for the entries it names that this node lacks or holds older, each of
    * one neighbour at a time. Only mesh neighbours send digests.
    */
-  onIHave(link: Link, entries: readonly Digest[]): void {
+  onIHave(link: Link, entries: readonly Digest[], sync = false): void {
     if (!this.#hooks.isMesh(link)) {
       if (this.#hooks.isMember(link)) this.#hooks.misbehaved(link, MALFORMED_SCORE, "a Peer sent a digest");
       return;
@@ -236,7 +240,8 @@ export class DirectoryGossip {
     const now = this.#hooks.clock.now();
     const offered = this.#charge(link, entries, "digests")
       .filter((d) => d.nodeId !== this.#hooks.nodeId && d.seq <= now + DIR_MAX_SEQ_AHEAD_MS);
-    const ids = this.#wants.pick(offered, (id) => this.#dir.get(id)?.seq, now);
+    for (const d of offered) this.#known.note(link, d.nodeId, d.seq);
+    const ids = this.#wants.pick(offered, (id) => this.#dir.get(id)?.seq, now, sync);
     for (let i = 0; i < ids.length; i += LIST_PAGE) {
       link.conn.send({ type: "iwant", ids: ids.slice(i, i + LIST_PAGE) });
     }
@@ -284,9 +289,13 @@ export class DirectoryGossip {
     }
     if (this.#summaryAnswered.has(link)) return;
     this.#summaryAnswered.add(link);
-    const cost = Array.from({ length: DIR_SUM_BUCKETS }, () => ({ nodeId: "", seq: 0 }));
+    const count = buckets.length / 8;
+    const cost = Array.from({ length: count }, () => ({ nodeId: "", seq: 0 }));
     if (this.#charge(link, cost, "summary buckets").length < cost.length) return;
-    sendDigest(link, this.#dir.inBuckets(this.#dir.differing(buckets)));
+    // All of what differs, even what went to this link before: a summary is how a link repairs what it missed.
+    const differing = this.#dir.inBuckets(this.#dir.differing(buckets), count);
+    for (const e of differing) this.#known.note(link, e.nodeId, e.seq);
+    sendDigest(link, differing, true);
     this.syncWith(link);
   }
 
@@ -299,7 +308,9 @@ export class DirectoryGossip {
       return;
     }
     const asked = this.#charge(link, ids.map((nodeId) => ({ nodeId, seq: 0 })), "wants");
-    sendPaged(link, asked.map((d) => this.#dir.get(d.nodeId)).filter((e) => e !== undefined), []);
+    const held = asked.map((d) => this.#dir.get(d.nodeId)).filter((e) => e !== undefined);
+    for (const e of held) this.#known.note(link, e.nodeId, e.seq);
+    sendPaged(link, held, []);
   }
 
   /**
@@ -318,6 +329,13 @@ export class DirectoryGossip {
       `${items.length - n} directory ${what} over the link's budget, dropped unread`,
     );
     return items.slice(0, n);
+  }
+
+  /** True (and noted) when `link` is not known to hold `e` or newer: an entry version is offered on a link once. */
+  #offer(link: Link, e: SuperPeerEntry): boolean {
+    if (this.#known.knows(link, e.nodeId, e.seq)) return false;
+    this.#known.note(link, e.nodeId, e.seq);
+    return true;
   }
 
   /** Past a full mesh: our Peers hear the batched changes once `DIR_MEMBER_REFRESH_MS` has passed. */
@@ -371,12 +389,13 @@ export function sampleExcept(
   return out;
 }
 
-/** Announces entries as a digest (ids and sequence numbers), in pages. */
-export function sendDigest(link: Link, entries: readonly SuperPeerEntry[]): void {
+/** Announces entries as a digest (ids and sequence numbers), in pages; `sync`: the answer to a summary. */
+export function sendDigest(link: Link, entries: readonly SuperPeerEntry[], sync = false): void {
   for (let i = 0; i < entries.length; i += LIST_PAGE) {
     link.conn.send({
       type: "ihave",
       entries: entries.slice(i, i + LIST_PAGE).map(({ nodeId, seq }) => ({ nodeId, seq })),
+      ...(sync ? { sync } : {}),
     });
   }
 }

@@ -6,7 +6,7 @@
  */
 import type { NetworkName } from "../consensus/params.ts";
 import { MAX_STANDARD_TX_SIZE } from "../consensus/policy.ts";
-import { DIR_SUM_BUCKETS } from "./config.ts";
+import { DIR_SUM_BUCKETS, DIR_SUM_BUCKETS_MAX } from "./config.ts";
 
 /**
  * Protocol version sent in `hello`: 3 proves node ids (a nonce in `hello`, then a `proof`); 2 was the
@@ -234,6 +234,11 @@ export interface IHaveMessage {
   readonly type: "ihave";
   /** Entries the sender holds. */
   readonly entries: readonly Digest[];
+  /**
+   * True when this digest answers a summary (`dirsum`): what it offers is what the receiver missed, not news, and
+   * what the receiver pulls from it goes no further.
+   */
+  readonly sync?: boolean;
 }
 /**
  * A directory's summary, sent when a mesh link forms (issue 19): per bucket of node ids, a hash of what its
@@ -243,7 +248,7 @@ export interface IHaveMessage {
 export interface DirSumMessage {
   /** Always "dirsum". */
   readonly type: "dirsum";
-  /** `DIR_SUM_BUCKETS` hashes of 8 lowercase hex digits each. */
+  /** Hashes of 8 lowercase hex digits each, a power of two of them in [`DIR_SUM_BUCKETS`, `DIR_SUM_BUCKETS_MAX`]. */
   readonly buckets: string;
 }
 /** Asks for entries a digest announced (gossipsub's IWANT); the answer is a `superpeers` message. */
@@ -388,9 +393,21 @@ type Obj = Record<string, unknown>;
 const HASH_RE = /^[0-9a-f]{64}$/;
 const WORK_RE = /^[0-9a-f]{1,64}$/;
 const HEX_RE = /^(?:[0-9a-f]{2})*$/;
-/** A directory summary: `DIR_SUM_BUCKETS` hashes of 8 hex digits. */
-const DIR_SUM_HEX = 8 * DIR_SUM_BUCKETS;
-const DIR_SUM_RE = new RegExp(`^[0-9a-f]{${DIR_SUM_HEX}}$`);
+/**
+ * A directory summary: hashes of 8 hex digits, as many as a power of two within [`DIR_SUM_BUCKETS`,
+ * `DIR_SUM_BUCKETS_MAX`] (the sender's choice, by the size of its directory).
+ */
+const DIR_SUM_HEX = 8 * DIR_SUM_BUCKETS_MAX;
+const DIR_SUM_RE = new RegExp(`^(?:[0-9a-f]{8}){${DIR_SUM_BUCKETS},${DIR_SUM_BUCKETS_MAX}}$`);
+
+function summaryHex(v: unknown, at: string): string {
+  const s = str(v, at, DIR_SUM_HEX, DIR_SUM_RE);
+  const n = s.length / 8;
+  if ((n & (n - 1)) !== 0) {
+    throw new MessageError(`${at}: expected a power of two of 8-digit hashes, got ${n}`);
+  }
+  return s;
+}
 // Printable ASCII without spaces: ids end up in logs and menus, so no control characters.
 const NONCE_RE = /^[0-9a-f]{64}$/;
 const NODE_ID_RE = /^[\x21-\x7e]{1,64}$/;
@@ -564,11 +581,12 @@ const PARSERS: { readonly [K in MessageType]: (o: Obj) => Extract<Message, { typ
         seq: int(field(d, "seq"), `${at}.seq`, 0),
       };
     }),
+    ...(field(o, "sync") === undefined ? {} : { sync: bool(field(o, "sync"), "ihave.sync") }),
   }),
   iwant: (o) => ({ type: "iwant", ids: arr(field(o, "ids"), "iwant.ids", MAX_LIST, nodeId) }),
   dirsum: (o) => ({
     type: "dirsum",
-    buckets: str(field(o, "buckets"), "dirsum.buckets", DIR_SUM_HEX, DIR_SUM_RE),
+    buckets: summaryHex(field(o, "buckets"), "dirsum.buckets"),
   }),
   members: (o) => ({
     type: "members",

@@ -282,7 +282,7 @@ export class Network {
       case "superpeers":
         return await this.#gossip.onSuperpeers(link, msg.add, msg.remove);
       case "ihave":
-        return this.#gossip.onIHave(link, msg.entries);
+        return this.#gossip.onIHave(link, msg.entries, msg.sync);
       case "iwant":
         return this.#gossip.onIWant(link, msg.ids);
       case "dirsum":
