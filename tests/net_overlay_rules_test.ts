@@ -28,10 +28,12 @@ import {
   failoverOrder,
   hostGroup,
   judgeSuperPeers,
+  mayAddCapacity,
   type MeshCandidate,
   meshEvictionVictim,
   overHostLimit,
   planMesh,
+  refusalCounts,
   shouldDemote,
   staleTipOrder,
   successor,
@@ -657,4 +659,39 @@ Deno.test("a Peer's two SuperPeers are judged on what it saw: a silent primary s
   // Both missing: neither delivered what the other did; nothing to tell them apart (the stale-tip check acts).
   const bad = { silentMs: 100, misses: REPLACE_AFTER_MISSES };
   assert.equal(judgeSuperPeers(bad, bad), "keep");
+});
+
+Deno.test("a refusal counts towards a Peer adding capacity unless the refuser's own signed entry says it has room", () => {
+  assert.equal(refusalCounts(sp(1, { load: 2, capacity: 2 })), true, "full, and its entry says so");
+  assert.equal(refusalCounts(sp(1, { load: 3, capacity: 2 })), true, "over full");
+  assert.equal(
+    refusalCounts(sp(1, { load: 0, capacity: 10_000 })),
+    false,
+    "a liar claiming room that turns everyone away",
+  );
+  assert.equal(refusalCounts(sp(1, { load: 1, capacity: 2 })), false, "one place left, by its own word");
+  assert.equal(refusalCounts(undefined), true, "no entry here: its proven refusal is all there is");
+});
+
+Deno.test("a Peer seeking its second adds capacity only with a promote hint and refusals that count from distinct keys (hosts where two answered)", () => {
+  const r = (nodeId: string, host: string) => ({ nodeId, host });
+  const two = [r("a", "10.0.0.1"), r("b", "10.0.0.2")];
+  const hosts = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
+  assert.equal(mayAddCapacity({ counted: two, hinted: true, reachedHosts: hosts }), true);
+  assert.equal(
+    mayAddCapacity({ counted: two, hinted: false, reachedHosts: hosts }),
+    false,
+    "nobody hands it out",
+  );
+  assert.equal(
+    mayAddCapacity({ counted: [r("a", "10.0.0.1")], hinted: true, reachedHosts: hosts }),
+    false,
+    "one SuperPeer's word",
+  );
+  assert.equal(
+    mayAddCapacity({ counted: [r("a", "10.0.0.1"), r("b", "10.0.0.1")], hinted: true, reachedHosts: hosts }),
+    false,
+    "one machine's two keys where others answered",
+  );
+  assert.equal(mayAddCapacity({ counted: [], hinted: true, reachedHosts: hosts }), false, "a hint alone");
 });

@@ -331,6 +331,34 @@ export function turnedAwayEnough(refusals: readonly Refusal[], reachedHosts: rea
 }
 
 /**
+ * True when a SuperPeer's refusal (`full` in a proven handshake, nowhere else to point) counts towards a Peer
+ * adding capacity: unless its own newest signed entry this node holds (`entry`) says it has room. A refusal its
+ * own entry contradicts (a liar that claims room and turns everyone away, to talk Peers into promoting, issue
+ * 19's forced promotion and eclipse) does not count. Its claim can only withhold the count, never grant one: a
+ * SuperPeer this node holds no entry of (an honest one past a full mesh, or all of them for a Peer whose
+ * primary names only its accomplices) counts as its proven refusal says.
+ */
+export function refusalCounts(entry: SuperPeerEntry | undefined): boolean {
+  return entry === undefined || !hasRoom(entry);
+}
+
+/**
+ * True when a Peer seeking its second SuperPeer may add capacity itself, never on a `promote` answer alone: one
+ * came this round (`hinted`: a SuperPeer handing out a promotion at its own rate, so the Peers of one full
+ * network do not all promote at once), and the refusals that count (`counted`, see `refusalCounts`) are
+ * `turnedAwayEnough`: distinct proven keys, on distinct hosts where the SuperPeers it reached
+ * (`reachedHosts`, its primary's included) sit on two or more. With one other SuperPeer, full, it keeps the
+ * one it holds: in a network that small, a promotion would only make an idle SuperPeer that steps down again.
+ */
+export function mayAddCapacity(s: {
+  counted: readonly Refusal[];
+  hinted: boolean;
+  reachedHosts: readonly string[];
+}): boolean {
+  return s.hinted && turnedAwayEnough(s.counted, s.reachedHosts);
+}
+
+/**
  * Where a Peer's stale-tip check looks for blocks, best first, at most `max` addresses, never one in `exclude`
  * (node ids or addresses): the SuperPeers of its own book that delivered a block to it before (`delivered`),
  * then the rest of its own book (`ownBook`: tracker lines and SuperPeers it greeted, known without its
