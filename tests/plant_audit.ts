@@ -1900,6 +1900,15 @@ export const PLANTS: Plant[] = [
     tests: ["tests/net_overlay_rules_test.ts"],
   },
   {
+    id: "stale-extra-ready-once",
+    rule:
+      "a SuperPeer kept by the stale-tip trial is made ready for relay once (our inventory is not sent twice)",
+    file: "lib/net/peer_side.ts",
+    from: "    if (this.#ready.has(link)) return;\n",
+    to: "",
+    tests: ["tests/net_peer_side_test.ts"],
+  },
+  {
     id: "wired-mesh-linked",
     rule: "mesh planning is fed the mesh links this SuperPeer holds",
     file: "lib/net/superpeer.ts",
