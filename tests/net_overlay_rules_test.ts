@@ -15,6 +15,7 @@ import {
   MESH_DEGREE,
   PROMOTE_COOLDOWN_MS,
   REPLACE_AFTER_MISSES,
+  SECOND_STALL_MS,
 } from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
 import { DialBudget, TokenBucket } from "../lib/net/dial_budget.ts";
@@ -694,4 +695,24 @@ Deno.test("a Peer seeking its second adds capacity only with a promote hint and 
     "one machine's two keys where others answered",
   );
   assert.equal(mayAddCapacity({ counted: [], hinted: true, reachedHosts: hosts }), false, "a hint alone");
+  // Every SuperPeer it could pick turned it away: one refusal is every refusal there is, once it sought a second
+  // for SECOND_STALL_MS while its own primary's entry says it is full too.
+  const one = [r("a", "10.0.0.1")];
+  const full = sp(9, { load: 2, capacity: 2 }), roomy = sp(9, { load: 1, capacity: 2 });
+  const long = SECOND_STALL_MS;
+  const all = {
+    counted: one,
+    hinted: true,
+    reachedHosts: hosts,
+    exhausted: true,
+    primary: full,
+    seekingMs: long,
+  };
+  assert.equal(mayAddCapacity(all), true);
+  assert.equal(mayAddCapacity({ ...all, seekingMs: long - 1 }), false, "not sought long enough");
+  assert.equal(mayAddCapacity({ ...all, primary: roomy }), false, "its primary has room: no shortage");
+  assert.equal(mayAddCapacity({ ...all, primary: undefined }), false, "its primary's entry unknown");
+  assert.equal(mayAddCapacity({ ...all, exhausted: false }), false, "others not asked yet");
+  assert.equal(mayAddCapacity({ ...all, hinted: false }), false, "nobody hands it out");
+  assert.equal(mayAddCapacity({ ...all, counted: [] }), false, "no refusal that counts");
 });

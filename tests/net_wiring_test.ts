@@ -16,6 +16,7 @@ import {
   MAX_LINKS_PER_HOST,
   MESH_DEGREE,
   MESH_FULL_UP_TO,
+  SECOND_STALL_MS,
 } from "../lib/net/config.ts";
 import { type SimNode, World } from "../lib/sim/world.ts";
 
@@ -236,7 +237,9 @@ Deno.test("step-down is fed each mesh link's own host: two SuperPeers on one mac
   const w = new World({ seed: 5, trackerSeeds: 1, network: { maxPeers: 1, ...NO_PINGS } });
   // x serves nobody (capacity 0): it stays idle. Two SuperPeers share the machine 10.0.9.1, one sits on
   // 10.0.9.2; two Peers fill both of the first machine's meanwhile (one each: a Peer takes no backup on its
-  // primary's host while x is known elsewhere), so the third has to promote too.
+  // primary's host while x is known elsewhere), so the third has to promote too. A Peer turned away by x, the
+  // only other SuperPeer it may pick, for SECOND_STALL_MS while its primary is full too, adds capacity itself:
+  // it leaves with the Peers, so its link to x is gone before x is idle.
   const x = w.addNode({ network: { maxPeers: 0 } });
   const [sameA, sameB] = [9001, 9002].map((port) => w.addNode({ host: "10.0.9.1", port }));
   const apart = w.addNode({ host: "10.0.9.2", port: 9001 });
@@ -248,7 +251,10 @@ Deno.test("step-down is fed each mesh link's own host: two SuperPeers on one mac
   await w.clock.advance(14_000);
   w.start(apart);
   await w.clock.advance(3_000);
-  const hosts = () => x.net!.linkInfo().map((l) => `${l.kind} ${l.listen}`).sort();
+  const hosts = () =>
+    x.net!.linkInfo().filter((l) => !peers.some((p) => p.listen === l.listen)).map((l) =>
+      `${l.kind} ${l.listen}`
+    ).sort();
   assert.deepEqual(hosts(), ["mesh 10.0.9.1:9001", "mesh 10.0.9.1:9002", "mesh 10.0.9.2:9001"]);
   const apartLinked = apart.firstRole!.at;
   // The Peers leave (both SuperPeers of the first machine have room again, and say so), then the three stop
@@ -405,5 +411,29 @@ Deno.test("a Peer left with one SuperPeer while every other is full asks them in
     // Capacity grew by what was short, not by a stampede: 7 nodes, each Peer holding two of 2 slots each.
     const sps = w.superPeers().length;
     assert.ok(sps <= 4, `seed ${seed}: ${sps} SuperPeers for 7 nodes`);
+  }
+});
+
+Deno.test("a Peer turned away by the only other SuperPeer while its own primary is full too adds capacity once it sought a second for SECOND_STALL_MS; while its primary has room it keeps the one it holds", async () => {
+  for (const primaryRoom of [false, true]) {
+    const w = new World({ seed: 21, trackerSeeds: 2, network: NO_PINGS });
+    // x serves nobody (capacity 0) and says so in its signed entry; sp serves one Peer, or two.
+    const x = w.addNode({ network: { maxPeers: 0, ...NO_PINGS } });
+    const sp = w.addNode({ network: { maxPeers: primaryRoom ? 2 : 1, ...NO_PINGS } });
+    const peer = w.addNode();
+    for (const n of [x, sp, peer]) {
+      w.start(n);
+      await w.clock.advance(2_000);
+    }
+    assert.deepEqual(w.superPeers(), [x, sp], "sp, turned away by x alone, added capacity");
+    assert.equal(peer.net!.hub?.nodeId, sp.id);
+    const promoted = await w.clock.until(() => peer.net!.role === "superpeer", 2 * SECOND_STALL_MS);
+    if (primaryRoom) {
+      assert.ok(!promoted, "its primary has room: no shortage of capacity, it keeps the one it holds");
+      assert.deepEqual(peer.net!.superpeers.map((s) => s.nodeId), [sp.id]);
+    } else {
+      assert.ok(promoted, "every SuperPeer it knows is full: it adds capacity");
+      assert.ok(peer.firstRole!.at + SECOND_STALL_MS <= w.clock.elapsed, "not before SECOND_STALL_MS");
+    }
   }
 });

@@ -1895,9 +1895,27 @@ export const PLANTS: Plant[] = [
     rule:
       "a Peer seeking its second adds capacity only with a promote hint this round (one at a time, no stampede)",
     file: "lib/net/overlay.ts",
-    from: "return s.hinted && turnedAwayEnough(s.counted, s.reachedHosts);",
-    to: "return turnedAwayEnough(s.counted, s.reachedHosts);",
+    from: "if (!s.hinted || !s.counted.length) return false;",
+    to: "if (!s.counted.length) return false;",
     tests: ["tests/net_overlay_rules_test.ts"],
+  },
+  {
+    id: "second-all-full-stall",
+    rule:
+      "a Peer turned away by every SuperPeer it could pick, its primary full too, adds capacity after SECOND_STALL_MS",
+    file: "lib/net/overlay.ts",
+    from:
+      "s.exhausted && s.primary !== undefined && !hasRoom(s.primary) && (s.seekingMs ?? 0) >= SECOND_STALL_MS",
+    to: "false",
+    tests: ["tests/net_overlay_rules_test.ts", ...WIRING_TESTS],
+  },
+  {
+    id: "second-all-full-primary",
+    rule: "a Peer whose primary has room keeps the one SuperPeer it holds when the only other is full",
+    file: "lib/net/overlay.ts",
+    from: "s.exhausted && s.primary !== undefined && !hasRoom(s.primary) &&",
+    to: "s.exhausted &&",
+    tests: ["tests/net_overlay_rules_test.ts", ...WIRING_TESTS],
   },
   {
     id: "stale-extra-ready-once",

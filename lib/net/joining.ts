@@ -248,8 +248,9 @@ export class Joining {
    * A Peer with one SuperPeer takes a second when another exists, retrying until it has one. It asks the
    * SuperPeers it knows in turn (`chooseSecond`, evidence first), each proven key once per round, so a full one
    * is not asked again and again while others were never asked. Turned away (`mayAddCapacity`) by distinct
-   * SuperPeers whose refusals count (`refusalCounts`: their own signed entries say they are full), it adds
-   * capacity itself, at the rate every self-promotion keeps.
+   * SuperPeers whose refusals count (`refusalCounts`: their own signed entries say they are full), or for
+   * `SECOND_STALL_MS` by every one it could pick while its primary is full too, it adds capacity itself, at the
+   * rate every self-promotion keeps.
    */
   async seekSecond(): Promise<void> {
     if (this.#seeking) return;
@@ -262,6 +263,7 @@ export class Joining {
       const round = new Set<string>();
       const counted = new Map<string, Refusal>();
       let hinted = false;
+      const since = this.#h.clock.now();
       while (!this.#h.stopping()) {
         const r = this.#h.role();
         if (r.kind !== "peer" || r.backup) return;
@@ -273,7 +275,8 @@ export class Joining {
         if (!addr) {
           let pick = this.#pickSecond(r, round);
           if (!pick && round.size) {
-            // Every SuperPeer it could pick turned it away this round, not enough to add capacity: a new round.
+            // Every SuperPeer it could pick turned it away this round: capacity is short, or a new round.
+            if (await this.#addCapacity([...counted.values()], hinted, since)) return;
             round.clear();
             counted.clear();
             hinted = false;
@@ -369,14 +372,24 @@ export class Joining {
 
   /**
    * Promotes this Peer, still without a second, when `mayAddCapacity` says the refusals that count (`counted`)
-   * are evidence enough (`hinted`: a `promote` hint came this round). Waits for the promotion rate first; true
-   * when it promoted or needs to no longer.
+   * are evidence enough (`hinted`: a `promote` hint came this round; `exhaustedSince`: every SuperPeer it could
+   * pick turned it away, and it has sought a second since then, weighed with its primary's own entry). Waits for
+   * the promotion rate first; true when it promoted or needs to no longer.
    */
-  async #addCapacity(counted: Refusal[], hinted: boolean): Promise<boolean> {
+  async #addCapacity(counted: Refusal[], hinted: boolean, exhaustedSince?: number): Promise<boolean> {
     const r = this.#h.role();
     if (r.kind !== "peer" || r.backup) return true;
     const reachedHosts = [...counted.map((x) => x.host), r.primary.conn.remote.hostname];
-    if (!mayAddCapacity({ counted, hinted, reachedHosts })) return false;
+    const id = entryOf(r.primary).nodeId;
+    const ok = mayAddCapacity({
+      counted,
+      hinted,
+      reachedHosts,
+      exhausted: exhaustedSince !== undefined,
+      primary: this.#h.directory().find((e) => e.nodeId === id),
+      seekingMs: exhaustedSince === undefined ? 0 : this.#h.clock.now() - exhaustedSince,
+    });
+    if (!ok) return false;
     await this.#promotionRate();
     const now = this.#h.role();
     if (now.kind === "peer" && !now.backup && !this.#h.stopping()) {

@@ -17,6 +17,7 @@ import {
   MESH_PROTECT_OLDEST,
   PROMOTE_COOLDOWN_MS,
   REPLACE_AFTER_MISSES,
+  SECOND_STALL_MS,
   TURNED_AWAY_AFTER,
 } from "./config.ts";
 import type { SuperPeerEntry } from "./messages.ts";
@@ -346,16 +347,27 @@ export function refusalCounts(entry: SuperPeerEntry | undefined): boolean {
  * True when a Peer seeking its second SuperPeer may add capacity itself, never on a `promote` answer alone: one
  * came this round (`hinted`: a SuperPeer handing out a promotion at its own rate, so the Peers of one full
  * network do not all promote at once), and the refusals that count (`counted`, see `refusalCounts`) are
- * `turnedAwayEnough`: distinct proven keys, on distinct hosts where the SuperPeers it reached
- * (`reachedHosts`, its primary's included) sit on two or more. With one other SuperPeer, full, it keeps the
- * one it holds: in a network that small, a promotion would only make an idle SuperPeer that steps down again.
+ * `turnedAwayEnough` (distinct proven keys, on distinct hosts where the SuperPeers it reached, `reachedHosts`,
+ * its primary's included, sit on two or more); or every SuperPeer it could pick turned it away this round
+ * (`exhausted`: with one other SuperPeer known, its refusal is every refusal there is), its own primary's signed
+ * entry says it is full too (`primary`: every SuperPeer it knows is full, as for a lone full SuperPeer's next
+ * joiner), and it has sought a second for `SECOND_STALL_MS` (`seekingMs`). While its primary has room, the
+ * network still has a place for a newcomer, and a promotion would only make an idle SuperPeer that steps down
+ * again.
  */
 export function mayAddCapacity(s: {
   counted: readonly Refusal[];
   hinted: boolean;
   reachedHosts: readonly string[];
+  exhausted?: boolean;
+  primary?: SuperPeerEntry;
+  seekingMs?: number;
 }): boolean {
-  return s.hinted && turnedAwayEnough(s.counted, s.reachedHosts);
+  if (!s.hinted || !s.counted.length) return false;
+  if (
+    s.exhausted && s.primary !== undefined && !hasRoom(s.primary) && (s.seekingMs ?? 0) >= SECOND_STALL_MS
+  ) return true;
+  return turnedAwayEnough(s.counted, s.reachedHosts);
 }
 
 /**
