@@ -45,6 +45,10 @@ Deno.test("the network's limits keep their relations", () => {
   assert.ok(c.TURNED_AWAY_AFTER >= 2, "one node's refusal is never enough to promote");
   assert.ok(c.SELF_PROMOTE_MIN_MS < c.DEMOTE_AFTER_MS, "promotion's rate bound below the step-down delay");
   assert.ok(c.BACKUP_RETRY_MS <= c.BACKUP_RETRY_MAX_MS);
+  assert.ok(
+    7 * c.BACKUP_RETRY_MS <= c.SECOND_STALL_MS && c.SECOND_STALL_MS < c.BACKUP_RETRY_MAX_MS,
+    "a Peer whose every SuperPeer is full asks for three rounds of the backoff before it adds capacity",
+  );
   assert.ok(c.TRACKER_MAX <= c.ADDRESS_BOOK_MAX);
 });
 

@@ -15,6 +15,7 @@ import {
   MESH_DEGREE,
   PROMOTE_COOLDOWN_MS,
   REPLACE_AFTER_MISSES,
+  SECOND_STALL_MS,
 } from "../lib/net/config.ts";
 import { Directory } from "../lib/net/directory.ts";
 import { DialBudget, TokenBucket } from "../lib/net/dial_budget.ts";
@@ -28,10 +29,12 @@ import {
   failoverOrder,
   hostGroup,
   judgeSuperPeers,
+  mayAddCapacity,
   type MeshCandidate,
   meshEvictionVictim,
   overHostLimit,
   planMesh,
+  refusalCounts,
   shouldDemote,
   staleTipOrder,
   successor,
@@ -667,4 +670,59 @@ Deno.test("a Peer's two SuperPeers are judged on what it saw: a silent primary s
   // Both missing: neither delivered what the other did; nothing to tell them apart (the stale-tip check acts).
   const bad = { silentMs: 100, misses: REPLACE_AFTER_MISSES };
   assert.equal(judgeSuperPeers(bad, bad), "keep");
+});
+
+Deno.test("a refusal counts towards a Peer adding capacity unless the refuser's own signed entry says it has room", () => {
+  assert.equal(refusalCounts(sp(1, { load: 2, capacity: 2 })), true, "full, and its entry says so");
+  assert.equal(refusalCounts(sp(1, { load: 3, capacity: 2 })), true, "over full");
+  assert.equal(
+    refusalCounts(sp(1, { load: 0, capacity: 10_000 })),
+    false,
+    "a liar claiming room that turns everyone away",
+  );
+  assert.equal(refusalCounts(sp(1, { load: 1, capacity: 2 })), false, "one place left, by its own word");
+  assert.equal(refusalCounts(undefined), true, "no entry here: its proven refusal is all there is");
+});
+
+Deno.test("a Peer seeking its second adds capacity only with a promote hint and refusals that count from distinct keys (hosts where two answered)", () => {
+  const r = (nodeId: string, host: string) => ({ nodeId, host });
+  const two = [r("a", "10.0.0.1"), r("b", "10.0.0.2")];
+  const hosts = ["10.0.0.1", "10.0.0.2", "10.0.0.3"];
+  assert.equal(mayAddCapacity({ counted: two, hinted: true, reachedHosts: hosts }), true);
+  assert.equal(
+    mayAddCapacity({ counted: two, hinted: false, reachedHosts: hosts }),
+    false,
+    "nobody hands it out",
+  );
+  assert.equal(
+    mayAddCapacity({ counted: [r("a", "10.0.0.1")], hinted: true, reachedHosts: hosts }),
+    false,
+    "one SuperPeer's word",
+  );
+  assert.equal(
+    mayAddCapacity({ counted: [r("a", "10.0.0.1"), r("b", "10.0.0.1")], hinted: true, reachedHosts: hosts }),
+    false,
+    "one machine's two keys where others answered",
+  );
+  assert.equal(mayAddCapacity({ counted: [], hinted: true, reachedHosts: hosts }), false, "a hint alone");
+  // Every SuperPeer it could pick turned it away: one refusal is every refusal there is, once it sought a second
+  // for SECOND_STALL_MS while its own primary's entry says it is full too.
+  const one = [r("a", "10.0.0.1")];
+  const full = sp(9, { load: 2, capacity: 2 }), roomy = sp(9, { load: 1, capacity: 2 });
+  const long = SECOND_STALL_MS;
+  const all = {
+    counted: one,
+    hinted: true,
+    reachedHosts: hosts,
+    exhausted: true,
+    primary: full,
+    seekingMs: long,
+  };
+  assert.equal(mayAddCapacity(all), true);
+  assert.equal(mayAddCapacity({ ...all, seekingMs: long - 1 }), false, "not sought long enough");
+  assert.equal(mayAddCapacity({ ...all, primary: roomy }), false, "its primary has room: no shortage");
+  assert.equal(mayAddCapacity({ ...all, primary: undefined }), false, "its primary's entry unknown");
+  assert.equal(mayAddCapacity({ ...all, exhausted: false }), false, "others not asked yet");
+  assert.equal(mayAddCapacity({ ...all, hinted: false }), false, "nobody hands it out");
+  assert.equal(mayAddCapacity({ ...all, counted: [] }), false, "no refusal that counts");
 });

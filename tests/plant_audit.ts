@@ -2001,9 +2001,72 @@ export const PLANTS: Plant[] = [
     file: "lib/net/joining.ts",
     // The primary is left out by id and by address (and chooseSecond avoids its host): the plant drops both.
     from:
-      "            primary.nodeId,\n            ...this.#dead.keys(),\n            ...[primary.listen, this.#h.advertise()]",
-    to: "            ...this.#dead.keys(),\n            ...[this.#h.advertise()]",
+      "      primary.nodeId,\n      ...round,\n      ...this.#dead.keys(),\n      ...[primary.listen, this.#h.advertise()]",
+    to: "      ...round,\n      ...this.#dead.keys(),\n      ...[this.#h.advertise()]",
     tests: WIRING_TESTS,
+  },
+  {
+    id: "second-round-rotates",
+    rule:
+      "a Peer seeking its second asks each SuperPeer once per round, not the same full one again and again (the seekSecond stall)",
+    file: "lib/net/joining.ts",
+    from: "      primary.nodeId,\n      ...round,\n",
+    to: "      primary.nodeId,\n",
+    tests: WIRING_TESTS,
+  },
+  {
+    id: "second-refusal-counts",
+    rule:
+      "a refusal counts towards adding capacity only when the refuser's own entry, if this node holds one, says it is full",
+    file: "lib/net/overlay.ts",
+    from: "return entry === undefined || !hasRoom(entry);",
+    to: "return true;",
+    tests: ["tests/net_overlay_rules_test.ts"],
+  },
+  {
+    id: "second-refusal-counts-wired",
+    rule:
+      "seekSecond counts only refusals whose refuser's entry says full: two liars claiming room on loopback make no Peer promote (eclipse)",
+    file: "lib/net/joining.ts",
+    from: "if (refusalCounts(entry)) {",
+    to: "if (entry || !entry) {",
+    tests: ["tests/net_evidence_test.ts"],
+  },
+  {
+    id: "second-promote-hinted",
+    rule:
+      "a Peer seeking its second adds capacity only with a promote hint this round (one at a time, no stampede)",
+    file: "lib/net/overlay.ts",
+    from: "if (!s.hinted || !s.counted.length) return false;",
+    to: "if (!s.counted.length) return false;",
+    tests: ["tests/net_overlay_rules_test.ts"],
+  },
+  {
+    id: "second-all-full-stall",
+    rule:
+      "a Peer turned away by every SuperPeer it could pick, its primary full too, adds capacity after SECOND_STALL_MS",
+    file: "lib/net/overlay.ts",
+    from:
+      "s.exhausted && s.primary !== undefined && !hasRoom(s.primary) && (s.seekingMs ?? 0) >= SECOND_STALL_MS",
+    to: "false",
+    tests: ["tests/net_overlay_rules_test.ts", ...WIRING_TESTS],
+  },
+  {
+    id: "second-all-full-primary",
+    rule: "a Peer whose primary has room keeps the one SuperPeer it holds when the only other is full",
+    file: "lib/net/overlay.ts",
+    from: "s.exhausted && s.primary !== undefined && !hasRoom(s.primary) &&",
+    to: "s.exhausted &&",
+    tests: ["tests/net_overlay_rules_test.ts", ...WIRING_TESTS],
+  },
+  {
+    id: "stale-extra-ready-once",
+    rule:
+      "a SuperPeer kept by the stale-tip trial is made ready for relay once (our inventory is not sent twice)",
+    file: "lib/net/peer_side.ts",
+    from: "    if (this.#ready.has(link)) return;\n",
+    to: "",
+    tests: ["tests/net_peer_side_test.ts"],
   },
   {
     id: "wired-mesh-linked",

@@ -144,6 +144,12 @@ export const STALE_TIP_RETRY_MS = STALE_TIP_MS / 3;
 export const STALE_TRIAL_MS = 3_000;
 /** A Peer that found no second SuperPeer waits at most this long before it looks again, in ms. */
 export const BACKUP_RETRY_MAX_MS = 30_000;
+/**
+ * A Peer that has sought its second SuperPeer this long, turned away by every other it could pick while its own
+ * primary is full too (every SuperPeer it knows is full), adds capacity itself, in ms: a few rounds of asking
+ * (1 + 2 + 4 s of `BACKUP_RETRY_MS` doubling), so a SuperPeer that has just filled may free a place first.
+ */
+export const SECOND_STALL_MS = 10_000;
 /** Dials a joining node runs at once. */
 export const JOIN_PARALLEL = 3;
 /** A full SuperPeer hands out at most one promotion per this many ms, so a burst does not mint dozens. */

@@ -34,7 +34,10 @@ import type { PeerEntry, SuperPeerEntry } from "./messages.ts";
 import {
   chooseSecond,
   failoverOrder,
+  mayAddCapacity,
   type Refusal,
+  refusalCounts,
+  type SecondCandidate,
   staleTipOrder,
   successor,
   turnedAwayEnough,
@@ -241,13 +244,26 @@ export class Joining {
     });
   }
 
-  /** A Peer with one SuperPeer takes a second when another exists, retrying until it has one. */
+  /**
+   * A Peer with one SuperPeer takes a second when another exists, retrying until it has one. It asks the
+   * SuperPeers it knows in turn (`chooseSecond`, evidence first), each proven key once per round, so a full one
+   * is not asked again and again while others were never asked. Turned away (`mayAddCapacity`) by distinct
+   * SuperPeers whose refusals count (`refusalCounts`: their own signed entries say they are full), or for
+   * `SECOND_STALL_MS` by every one it could pick while its primary is full too, it adds capacity itself, at the
+   * rate every self-promotion keeps.
+   */
   async seekSecond(): Promise<void> {
     if (this.#seeking) return;
     this.#seeking = true;
     try {
-      let next: string[] = [], quick = 0;
-      const refusals: Refusal[] = [];
+      let next: string[] = [], quick = 0, pause = false;
+      // The keys that turned it away this round (not picked again until every other was asked), and those of
+      // them whose refusal counts (one per proven key). A `promote` hint in any of the round's answers is one
+      // SuperPeer's handing out of a promotion (at its own rate): needed, never enough.
+      const round = new Set<string>();
+      const counted = new Map<string, Refusal>();
+      let hinted = false;
+      const since = this.#h.clock.now();
       while (!this.#h.stopping()) {
         const r = this.#h.role();
         if (r.kind !== "peer" || r.backup) return;
@@ -257,29 +273,28 @@ export class Joining {
         // Chosen here by `chooseSecond` (which weighed the hosts), not named in another node's answer.
         const chosen = !addr;
         if (!addr) {
-          // An address of its own book asked lately is not asked again, unless nothing answered there then and a
-          // directory entry names it now (a SuperPeer that came up since: a candidate like any other).
-          const dir = this.#h.directory();
-          const entered = new Set(
-            dir.filter((e) => !this.#h.book.wasGreeted(e.listen)).map((e) =>
-              normalizeAddress(e.listen) ?? e.listen
-            ),
-          );
-          const exclude = new Set([
-            primary.nodeId,
-            ...this.#dead.keys(),
-            ...[primary.listen, this.#h.advertise()].map((a) => normalizeAddress(a) ?? a),
-            ...[...this.#deadAddrs.keys()].filter((a) => !entered.has(a)),
-          ]);
-          const pick = chooseSecond(dir, exclude, this.#h.random, {
-            greeted: (a) => this.#h.book.wasGreeted(a),
-            served: (a) => this.#h.book.wasServed(a),
-            primaryHost: r.primary.conn.remote.hostname,
-            ownBook: this.#h.book.own(OWN_BOOK_SAMPLE),
-          });
+          let pick = this.#pickSecond(r, round);
+          if (!pick && round.size) {
+            // Every SuperPeer it could pick turned it away this round: capacity is short, or a new round.
+            if (await this.#addCapacity([...counted.values()], hinted, since)) return;
+            round.clear();
+            counted.clear();
+            hinted = false;
+            pick = this.#pickSecond(r, round);
+          }
           if (!pick) return; // one SuperPeer in all: nothing to take; a directory change calls again
           [addr, pickId] = [pick.listen, pick.nodeId];
-          if (pickId === undefined) this.#deadAddrs.set(normalizeAddress(addr) ?? addr, this.#h.clock.now());
+        }
+        if (pause) {
+          // Every SuperPeer full: a second is a luxury, so look again later and later (it resets on success).
+          // Then everything is looked at afresh: the role, the directory, which one to ask.
+          pause = false;
+          await sleep(this.#h.clock, this.#h.jitter(this.#backupWait));
+          this.#backupWait = Math.min(2 * this.#backupWait, BACKUP_RETRY_MAX_MS);
+          continue;
+        }
+        if (chosen && pickId === undefined) {
+          this.#deadAddrs.set(normalizeAddress(addr) ?? addr, this.#h.clock.now());
         }
         const a = await this.#h.ask(addr, { kind: "join", primary: false, holds: primary.nodeId });
         if (a.kind === "linked" && pickId !== undefined && entryOf(a.link).nodeId !== pickId) {
@@ -290,23 +305,21 @@ export class Joining {
           if (++quick <= MAX_REDIRECTS) continue;
         } else if (a.kind === "linked") {
           this.#backupWait = BACKUP_RETRY_MS;
-          refusals.length = 0;
           this.#h.took(a.link, "second SuperPeer", chosen);
-        } else if (
-          a.kind === "full" && (refusals.push(a.by), a.promote) && this.#h.role().kind === "peer" &&
-          turnedAwayEnough(refusals, [...refusals.map((r) => r.host), r.primary.conn.remote.hostname])
-        ) {
-          // Turned away by distinct proven SuperPeers (one says so, the others agree): capacity is short.
-          await this.#promotionRate();
-          if (this.#h.role().kind === "peer" && !(this.#h.role() as { backup: Link | null }).backup) {
-            this.#h.promote("every SuperPeer is full: adding capacity");
+        } else if (a.kind === "full") {
+          round.add(a.by.nodeId);
+          hinted ||= a.promote;
+          const entry = this.#h.directory().find((e) => e.nodeId === a.by.nodeId);
+          if (refusalCounts(entry)) {
+            counted.set(a.by.nodeId, a.by);
           }
-          return;
-        } else if (a.kind === "full" && a.try.length) {
-          // Straight on to the ones it says have room, rather than waiting for the next round.
-          const primaryAt = normalizeAddress(primary.listen);
-          next = this.#budgeted(a.try.filter((t) => normalizeAddress(t) !== primaryAt).slice(0, JOIN_TRY));
-          if (++quick <= MAX_REDIRECTS) continue;
+          if (await this.#addCapacity([...counted.values()], hinted)) return;
+          if (a.try.length) {
+            // Straight on to the ones it says have room, rather than waiting for the next round.
+            const primaryAt = normalizeAddress(primary.listen);
+            next = this.#budgeted(a.try.filter((t) => normalizeAddress(t) !== primaryAt).slice(0, JOIN_TRY));
+            if (++quick <= MAX_REDIRECTS) continue;
+          }
         } else if (a.kind === "redirect" && a.to.length) {
           // A node of our own book that is a Peer now names its SuperPeers: another way in than our primary's
           // word, so they are tried next (within the dial budget).
@@ -319,15 +332,70 @@ export class Joining {
         }
         next = [];
         quick = 0;
-        if (this.#h.role().kind === "peer" && !(this.#h.role() as { backup: Link | null }).backup) {
-          // Every SuperPeer full: a second is a luxury, so look again later and later (it resets on success).
-          await sleep(this.#h.clock, this.#h.jitter(this.#backupWait));
-          this.#backupWait = Math.min(2 * this.#backupWait, BACKUP_RETRY_MAX_MS);
-        }
+        pause = true;
       }
     } finally {
       this.#seeking = false;
     }
+  }
+
+  /**
+   * A second SuperPeer for the Peer `r` (`chooseSecond`), never its primary, one found dead, one of `round`, or
+   * an address of its own book asked lately (unless nothing answered there then and a directory entry names it
+   * now: a SuperPeer that came up since, a candidate like any other).
+   */
+  #pickSecond(
+    r: Extract<RoleState, { kind: "peer" }>,
+    round: ReadonlySet<string>,
+  ): SecondCandidate | undefined {
+    const primary = entryOf(r.primary);
+    const dir = this.#h.directory();
+    const entered = new Set(
+      dir.filter((e) => !this.#h.book.wasGreeted(e.listen)).map((e) =>
+        normalizeAddress(e.listen) ?? e.listen
+      ),
+    );
+    const exclude = new Set([
+      primary.nodeId,
+      ...round,
+      ...this.#dead.keys(),
+      ...[primary.listen, this.#h.advertise()].map((a) => normalizeAddress(a) ?? a),
+      ...[...this.#deadAddrs.keys()].filter((a) => !entered.has(a)),
+    ]);
+    return chooseSecond(dir, exclude, this.#h.random, {
+      greeted: (a) => this.#h.book.wasGreeted(a),
+      served: (a) => this.#h.book.wasServed(a),
+      primaryHost: r.primary.conn.remote.hostname,
+      ownBook: this.#h.book.own(OWN_BOOK_SAMPLE),
+    });
+  }
+
+  /**
+   * Promotes this Peer, still without a second, when `mayAddCapacity` says the refusals that count (`counted`)
+   * are evidence enough (`hinted`: a `promote` hint came this round; `exhaustedSince`: every SuperPeer it could
+   * pick turned it away, and it has sought a second since then, weighed with its primary's own entry). Waits for
+   * the promotion rate first; true when it promoted or needs to no longer.
+   */
+  async #addCapacity(counted: Refusal[], hinted: boolean, exhaustedSince?: number): Promise<boolean> {
+    const r = this.#h.role();
+    if (r.kind !== "peer" || r.backup) return true;
+    const reachedHosts = [...counted.map((x) => x.host), r.primary.conn.remote.hostname];
+    const id = entryOf(r.primary).nodeId;
+    const ok = mayAddCapacity({
+      counted,
+      hinted,
+      reachedHosts,
+      exhausted: exhaustedSince !== undefined,
+      primary: this.#h.directory().find((e) => e.nodeId === id),
+      seekingMs: exhaustedSince === undefined ? 0 : this.#h.clock.now() - exhaustedSince,
+    });
+    if (!ok) return false;
+    await this.#promotionRate();
+    const now = this.#h.role();
+    if (now.kind === "peer" && !now.backup && !this.#h.stopping()) {
+      this.#h.promote("every SuperPeer is full: adding capacity");
+    }
+    return true;
   }
 
   /**

@@ -17,6 +17,7 @@ import {
   MESH_PROTECT_OLDEST,
   PROMOTE_COOLDOWN_MS,
   REPLACE_AFTER_MISSES,
+  SECOND_STALL_MS,
   TURNED_AWAY_AFTER,
 } from "./config.ts";
 import type { SuperPeerEntry } from "./messages.ts";
@@ -328,6 +329,45 @@ export function turnedAwayEnough(refusals: readonly Refusal[], reachedHosts: rea
   if (keys.size < TURNED_AWAY_AFTER) return false;
   if (new Set(reachedHosts.map(hostGroup)).size < 2) return true;
   return new Set(refusals.map((r) => hostGroup(r.host))).size >= TURNED_AWAY_AFTER;
+}
+
+/**
+ * True when a SuperPeer's refusal (`full` in a proven handshake, nowhere else to point) counts towards a Peer
+ * adding capacity: unless its own newest signed entry this node holds (`entry`) says it has room. A refusal its
+ * own entry contradicts (a liar that claims room and turns everyone away, to talk Peers into promoting, issue
+ * 19's forced promotion and eclipse) does not count. Its claim can only withhold the count, never grant one: a
+ * SuperPeer this node holds no entry of (an honest one past a full mesh, or all of them for a Peer whose
+ * primary names only its accomplices) counts as its proven refusal says.
+ */
+export function refusalCounts(entry: SuperPeerEntry | undefined): boolean {
+  return entry === undefined || !hasRoom(entry);
+}
+
+/**
+ * True when a Peer seeking its second SuperPeer may add capacity itself, never on a `promote` answer alone: one
+ * came this round (`hinted`: a SuperPeer handing out a promotion at its own rate, so the Peers of one full
+ * network do not all promote at once), and the refusals that count (`counted`, see `refusalCounts`) are
+ * `turnedAwayEnough` (distinct proven keys, on distinct hosts where the SuperPeers it reached, `reachedHosts`,
+ * its primary's included, sit on two or more); or every SuperPeer it could pick turned it away this round
+ * (`exhausted`: with one other SuperPeer known, its refusal is every refusal there is), its own primary's signed
+ * entry says it is full too (`primary`: every SuperPeer it knows is full, as for a lone full SuperPeer's next
+ * joiner), and it has sought a second for `SECOND_STALL_MS` (`seekingMs`). While its primary has room, the
+ * network still has a place for a newcomer, and a promotion would only make an idle SuperPeer that steps down
+ * again.
+ */
+export function mayAddCapacity(s: {
+  counted: readonly Refusal[];
+  hinted: boolean;
+  reachedHosts: readonly string[];
+  exhausted?: boolean;
+  primary?: SuperPeerEntry;
+  seekingMs?: number;
+}): boolean {
+  if (!s.hinted || !s.counted.length) return false;
+  if (
+    s.exhausted && s.primary !== undefined && !hasRoom(s.primary) && (s.seekingMs ?? 0) >= SECOND_STALL_MS
+  ) return true;
+  return turnedAwayEnough(s.counted, s.reachedHosts);
 }
 
 /**

@@ -60,6 +60,8 @@ export class PeerSide {
   #h: PeerSideHooks;
   /** A Peer's watch over its two SuperPeers: frozen, not delivering, stale tip. */
   #watch: DeliveryWatch;
+  /** Links made ready for relay here (`relayReady` once each: a kept trial's link is not announced to twice). */
+  #ready = new WeakSet<Link>();
 
   /** The Peer's side of the network behind `hooks`. */
   constructor(hooks: PeerSideHooks) {
@@ -98,7 +100,7 @@ export class PeerSide {
       return;
     }
     this.#h.emit({ type: "superpeer-linked", peer: entryOf(link), primary: this.#isPrimary(link) });
-    this.#h.relayReady(link);
+    this.#relayReady(link); // a stale-tip trial's link already is (`extraSuperPeer`): our inventory went once
     this.#h.writeTracker();
     this.seekSecond();
   }
@@ -113,7 +115,7 @@ export class PeerSide {
       return "level";
     }
     if (BigInt("0x" + link.hello.tip.work) <= this.#h.tipWork()) return "level";
-    this.#h.relayReady(link);
+    this.#relayReady(link);
     if (!(await this.#watch.trial(link))) return "failed";
     const r = this.#h.role();
     if (r.kind !== "peer" || this.#h.states().get(link)?.kind !== "superpeer") return "level";
@@ -141,6 +143,13 @@ export class PeerSide {
   /** A Peer with one SuperPeer takes a second when another exists (`Joining.seekSecond`). */
   seekSecond(): void {
     void this.#h.joining.seekSecond();
+  }
+
+  /** Lets relay start on `link` (its download, our pending transactions' inventory), once per link. */
+  #relayReady(link: Link): void {
+    if (this.#ready.has(link)) return;
+    this.#ready.add(link);
+    this.#h.relayReady(link);
   }
 
   #isPrimary(link: Link): boolean {
