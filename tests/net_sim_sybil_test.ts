@@ -137,3 +137,27 @@ Deno.test("Sybils on K hosts: once blocks flow, no honest node stays captured (t
   );
   for (const b of r.blocks.slice(-2)) assert.equal(b.reached, b.live, `block ${b.height} (${b.step})`);
 });
+
+Deno.test("Sybils on K hosts, 100 nodes: no honest node captured after the blocks nor after two SuperPeer kills (evidence: mesh links of its own choice, lagging SuperPeers replaced)", async () => {
+  // On the code before (main at 6336696) one node stayed captured after the kills: a Peer with a Sybil primary
+  // from its start and an honest backup that was killed kept the Sybil and took Sybil backups.
+  const r = await runSybilScenario({
+    ...sybilScenario(false, 100, 5, 3),
+    startSpreadMs: 6_000,
+    settleMs: 6_000,
+    blocks: 3,
+    blockEveryMs: 10_000,
+    superPeerKills: 2,
+    afterKillsMs: 8_000,
+    spreadWaitMs: 3_000,
+    network: { maxPeers: 8 },
+  });
+  assert.deepEqual(r.errors, []);
+  assert.deepEqual(
+    r.capture.slice(1).map((c) => c.capture.captured),
+    [0, 0],
+    "captured after blocks, after kills",
+  );
+  const last = r.blocks.at(-1)!;
+  assert.equal(last.reached, last.live, `block ${last.height} (${last.step})`);
+});

@@ -17,6 +17,7 @@ import {
   MESH_FULL_UP_TO,
   MESH_REDIRECT_DEPTH,
   MESH_REDIRECT_FANOUT,
+  MESH_RELAY_GRACE_MS,
   OWN_BOOK_SAMPLE,
 } from "./config.ts";
 import { DialBudget } from "./dial_budget.ts";
@@ -38,6 +39,8 @@ export type Member = [Link, Extract<LinkState, { kind: "member" }>];
 export interface SuperPeerHooks {
   /** Proven node ids of the mesh links that relayed a new block to this SuperPeer (evidence, not a claim). */
   meshDelivered(): ReadonlySet<string>;
+  /** What `link` is for, when it is a mesh link: what it relayed and when. */
+  meshState(link: Link): Extract<LinkState, { kind: "mesh" }> | undefined;
   /** This node's id. */
   readonly nodeId: string;
   /** Time and timers. */
@@ -98,6 +101,10 @@ export class SuperPeerDuties {
   #normalized = new WeakMap<SuperPeerEntry, string>();
   /** Mesh dials: a global rate, and no address dialled again within `MESH_REDIAL_MS`. */
   #meshDialBudget = new DialBudget();
+  /** True once a block new to this node came over its mesh (`shouldDemote`). */
+  #blocksFlow = false;
+  /** Node ids of the SuperPeers `maintainMesh` chose to dial (its own choice, not another node's word). */
+  #chosen = new Set<string>();
   /** A SuperPeer's Peers in the order it admitted them: sent to each, who walk it if this one dies. */
   #roster: PeerEntry[] = [];
   /**
@@ -132,6 +139,19 @@ export class SuperPeerDuties {
   /** Directory entries other than our own. */
   others(): SuperPeerEntry[] {
     return this.#dir.entries().filter((e) => e.nodeId !== this.#h.nodeId);
+  }
+
+  /**
+   * Where a SuperPeer stepping down asks to join, best first: its mesh neighbours that relayed it a block new
+   * to it, then the SuperPeers that served it before, then the rest of its directory (hearsay: a band of
+   * Sybils claiming room fills it), in directory order within each.
+   */
+  stepDownOrder(): string[] {
+    const delivered = this.#h.meshDelivered(), book = this.#h.book;
+    const rank = (e: SuperPeerEntry) => delivered.has(e.nodeId) ? 0 : book.wasServed(e.listen) ? 1 : 2;
+    // Within a rank, directory order (the longest known first), as before any evidence.
+    return this.others().map((e, i) => ({ e, i, r: rank(e) })).sort((a, b) => a.r - b.r || a.i - b.i)
+      .map(({ e }) => e.listen);
   }
 
   /** A `join` on `link`; `holds`: the SuperPeer a Peer asking for a backup has, not one to point it to. */
@@ -335,8 +355,46 @@ export class SuperPeerDuties {
   maintainMesh(): void {
     if (!this.#h.isSuperPeer()) return;
     const linked = this.#h.meshLinks();
-    const plan = planMesh(linked.map((l) => entryOf(l).nodeId), this.others(), this.#h.random);
-    for (const e of plan.dial) this.dialMesh(e.listen, e.nodeId);
+    const book = this.#h.book;
+    // Those that served it first (relayed a block or transaction; a greeting proves only a key, Sybils greet
+    // too), then the rest at random.
+    const rank = (e: SuperPeerEntry) => book.wasServed(e.listen) ? 0 : 1;
+    // A link relays blocks when it sent a block frame of any kind. One it chose that sent none, though a block
+    // new to this node came over the mesh `MESH_RELAY_GRACE_MS` after it opened, was a wrong choice: it no
+    // longer counts as one (so at most `MESH_OUTBOUND_MIN` more dials per block).
+    let newest = 0;
+    const relayed = new Set<string>(), chosen: Link[] = [];
+    for (const l of linked) {
+      const st = this.#h.meshState(l);
+      newest = Math.max(newest, st?.lastBlock ?? 0);
+      if ((st?.lastBlock ?? 0) > 0) this.#blocksFlow = true;
+      if ((st?.relayedAt ?? 0) > 0 || (st?.lastBlock ?? 0) > 0) relayed.add(entryOf(l).nodeId);
+    }
+    for (const l of linked) {
+      const id = entryOf(l).nodeId;
+      if (l.inbound || !this.#chosen.has(id)) continue;
+      if (!relayed.has(id) && newest > l.openedAt + MESH_RELAY_GRACE_MS) continue;
+      chosen.push(l);
+    }
+    // Before any block came over its mesh nothing tells a link that relays from one that does not: the degree
+    // alone decides then.
+    const plan = planMesh(
+      linked.map((l) => entryOf(l).nodeId),
+      this.others(),
+      this.#h.random,
+      !this.#blocksFlow ? undefined : {
+        chosen: chosen.sort((a, b) => a.openedAt - b.openedAt).map((l) => entryOf(l).nodeId),
+        delivered: relayed,
+        rank,
+      },
+    );
+    // What it chose itself (bounded by the directory): links others named it do not count as its own choice.
+    const ids = new Set(linked.map((l) => entryOf(l).nodeId));
+    for (const id of this.#chosen) if (!ids.has(id)) this.#chosen.delete(id);
+    for (const e of plan.dial) {
+      this.#chosen.add(e.nodeId);
+      this.dialMesh(e.listen, e.nodeId);
+    }
     for (const id of plan.drop) {
       const l = linked.find((x) => entryOf(x).nodeId === id);
       if (l) this.#prune(l, "mesh degree");
@@ -467,8 +525,10 @@ export class SuperPeerDuties {
             host: l.conn.remote.hostname,
             since: l.openedAt,
             roomy: e !== undefined && e.load < e.capacity,
+            relayed: (this.#h.meshState(l)?.relayedAt ?? 0) > 0 || (this.#h.meshState(l)?.lastBlock ?? 0) > 0,
           };
         }),
+        blocksFlow: this.#blocksFlow,
       }, this.#h.random)
     ) this.#h.demote("idle, with SuperPeers of its own: stepping down");
     this.#h.gossip.refreshMembersIfDue(now);
