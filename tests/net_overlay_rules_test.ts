@@ -15,6 +15,7 @@ import {
   MAX_LINKS_PER_HOST,
   MESH_DEGREE,
   MESH_OUTBOUND_MIN,
+  MESH_RELAY_GRACE_MS,
   PROMOTE_COOLDOWN_MS,
   REPLACE_AFTER_MISSES,
 } from "../lib/net/config.ts";
@@ -37,6 +38,7 @@ import {
   planMesh,
   shouldDemote,
   staleTipOrder,
+  stillChosen,
   successor,
   turnedAwayEnough,
 } from "../lib/net/overlay.ts";
@@ -736,15 +738,27 @@ Deno.test("a Peer's SuperPeer that said its tip was behind ours and relays nothi
   );
 });
 
-Deno.test("a Peer's second SuperPeer: its own book's address where an excluded key listens is excluded with it", () => {
-  const random = seededRandom(8);
-  // A liar replaced for delivering nothing (excluded by key) that its own book also names by address.
-  const liar = sp(3);
-  for (let i = 0; i < 20; i++) {
-    const pick = chooseSecond([liar, sp(4, { load: 8 })], new Set(["sp3"]), random, {
-      ownBook: [liar.listen],
-      greeted: (l) => l === liar.listen,
-    });
-    assert.equal(pick?.nodeId, "sp4", "not the excluded key at the address its own book names");
-  }
+Deno.test("a SuperPeer that never sent a block frame since we took it is replaced after one block the other delivered", () => {
+  const ok = { silentMs: 100, misses: 0, relayed: true };
+  assert.equal(judgeSuperPeers({ silentMs: 100, misses: 1, relayed: false }, ok), "replace-primary");
+  assert.equal(judgeSuperPeers(ok, { silentMs: 100, misses: 1, relayed: false }), "replace-backup");
+  assert.equal(
+    judgeSuperPeers({ silentMs: 100, misses: 1, relayed: true }, ok),
+    "keep",
+    "one that relayed before may have been slow once",
+  );
+  assert.equal(judgeSuperPeers({ silentMs: 100, misses: REPLACE_AFTER_MISSES - 1 }, ok), "keep");
+});
+
+Deno.test("a mesh link a SuperPeer chose stops counting as its choice once a block came over the mesh and it relayed none", () => {
+  const g = MESH_RELAY_GRACE_MS;
+  const links = [
+    { nodeId: "young", since: 5_000, relayed: false },
+    { nodeId: "relays", since: 0, relayed: true },
+    { nodeId: "silent", since: 0, relayed: false },
+  ];
+  assert.deepEqual(stillChosen(links, 0), ["relays", "silent", "young"], "no block yet: all, oldest first");
+  assert.deepEqual(stillChosen(links, g), ["relays", "silent", "young"], "within the grace");
+  assert.deepEqual(stillChosen(links, g + 1), ["relays", "young"], "a block came and it relayed none");
+  assert.deepEqual(stillChosen(links, 5_000 + g + 1), ["relays"]);
 });

@@ -372,7 +372,7 @@ export class Network {
     const links = [...this.#state].filter(([, s]) => s.kind === "member" || s.kind === "mesh").map(([l]) =>
       l
     );
-    const others = this.#sp.stepDownOrder();
+    const others = this.#sp.others().map((e) => e.listen);
     this.#gossip.reset();
     this.#role = { kind: "joining" };
     for (const l of links) this.#state.delete(l);

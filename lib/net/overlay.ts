@@ -17,6 +17,7 @@ import {
   MESH_FULL_UP_TO,
   MESH_OUTBOUND_MIN,
   MESH_PROTECT_OLDEST,
+  MESH_RELAY_GRACE_MS,
   PROMOTE_COOLDOWN_MS,
   REPLACE_AFTER_MISSES,
   TURNED_AWAY_AFTER,
@@ -241,6 +242,27 @@ export function planMesh(
   return { dial, drop: [] };
 }
 
+/** A mesh link this SuperPeer chose to dial (`stillChosen`). */
+export interface ChosenLink {
+  /** The far end's proven node id. */
+  nodeId: string;
+  /** When the link opened (ms). */
+  since: number;
+  /** Whether it sent this node a block frame of any kind. */
+  relayed: boolean;
+}
+
+/**
+ * The links a SuperPeer chose that still count as its choice (`MeshEvidence.chosen`), oldest first: one that
+ * relayed no block frame though a block new to this node came over the mesh (`newestBlock`, ms) more than
+ * `MESH_RELAY_GRACE_MS` after it opened was a wrong choice (a Sybil relays nothing), so at most
+ * `MESH_OUTBOUND_MIN` more are dialled per block.
+ */
+export function stillChosen(links: readonly ChosenLink[], newestBlock: number): string[] {
+  return links.filter((l) => l.relayed || newestBlock <= l.since + MESH_RELAY_GRACE_MS)
+    .sort((a, b) => a.since - b.since).map((l) => l.nodeId);
+}
+
 /** A mesh link as the step-down rule sees it: whom it proved to be, from which host, since when. */
 export interface HeldLink {
   /** The far end's proven node id. */
@@ -308,7 +330,6 @@ export interface SecondCandidate {
  *   (even one excluded for now): one machine's many keys (a Sybil band) must not hold both of a Peer's
  *   SuperPeers;
  * - then one that delivered to this node before (`served`), then one it greeted (`greeted`);
- * - never an address of its own book where an entry says an excluded key listens;
  * - the addresses it knows independently of its primary (`ownBook`: its tracker file and the SuperPeers it
  *   greeted, which its primary cannot have chosen for it) stand beside its primary's hearsay (`entries`), so a
  *   primary that names only its accomplices does not choose its backup alone;
@@ -327,16 +348,13 @@ export function chooseSecond(
   } = {},
 ): SecondCandidate | undefined {
   const named = new Set(entries.map((e) => e.listen));
-  // An address of its own book where an excluded key listens (one found dead, or replaced for delivering
-  // nothing) is excluded with it: its own book names no key, so it would bring that SuperPeer straight back.
-  const excludedAt = new Set(entries.filter((e) => exclude.has(e.nodeId)).map((e) => e.listen));
   let open: (SecondCandidate & { room: boolean })[] = [
     ...entries.filter((e) => !exclude.has(e.nodeId) && !exclude.has(e.listen)).map((e) => ({
       listen: e.listen,
       nodeId: e.nodeId,
       room: hasRoom(e),
     })),
-    ...(evidence.ownBook ?? []).filter((a) => !exclude.has(a) && !named.has(a) && !excludedAt.has(a)).map((
+    ...(evidence.ownBook ?? []).filter((a) => !exclude.has(a) && !named.has(a)).map((
       a,
     ) => ({
       listen: a,

@@ -17,7 +17,6 @@ import {
   MESH_FULL_UP_TO,
   MESH_REDIRECT_DEPTH,
   MESH_REDIRECT_FANOUT,
-  MESH_RELAY_GRACE_MS,
   OWN_BOOK_SAMPLE,
 } from "./config.ts";
 import { DialBudget } from "./dial_budget.ts";
@@ -28,7 +27,7 @@ import { isLegacy, type Link } from "./link.ts";
 import { type AskResult, entryOf, type Intent, type LinkState } from "./link_state.ts";
 import type { PeerEntry, SuperPeerEntry, WelcomeMessage } from "./messages.ts";
 import type { NetworkEvent } from "./network.ts";
-import { answerJoin, evictionVictim, planMesh, shouldDemote } from "./overlay.ts";
+import { answerJoin, evictionVictim, planMesh, shouldDemote, stillChosen } from "./overlay.ts";
 import type { Clock } from "./transport.ts";
 import { toHex } from "../crypto/hex.ts";
 
@@ -139,19 +138,6 @@ export class SuperPeerDuties {
   /** Directory entries other than our own. */
   others(): SuperPeerEntry[] {
     return this.#dir.entries().filter((e) => e.nodeId !== this.#h.nodeId);
-  }
-
-  /**
-   * Where a SuperPeer stepping down asks to join, best first: its mesh neighbours that relayed it a block new
-   * to it, then the SuperPeers that served it before, then the rest of its directory (hearsay: a band of
-   * Sybils claiming room fills it), in directory order within each.
-   */
-  stepDownOrder(): string[] {
-    const delivered = this.#h.meshDelivered(), book = this.#h.book;
-    const rank = (e: SuperPeerEntry) => delivered.has(e.nodeId) ? 0 : book.wasServed(e.listen) ? 1 : 2;
-    // Within a rank, directory order (the longest known first), as before any evidence.
-    return this.others().map((e, i) => ({ e, i, r: rank(e) })).sort((a, b) => a.r - b.r || a.i - b.i)
-      .map(({ e }) => e.listen);
   }
 
   /** A `join` on `link`; `holds`: the SuperPeer a Peer asking for a backup has, not one to point it to. */
@@ -359,23 +345,24 @@ export class SuperPeerDuties {
     // Those that served it first (relayed a block or transaction; a greeting proves only a key, Sybils greet
     // too), then the rest at random.
     const rank = (e: SuperPeerEntry) => book.wasServed(e.listen) ? 0 : 1;
-    // A link relays blocks when it sent a block frame of any kind. One it chose that sent none, though a block
-    // new to this node came over the mesh `MESH_RELAY_GRACE_MS` after it opened, was a wrong choice: it no
-    // longer counts as one (so at most `MESH_OUTBOUND_MIN` more dials per block).
+    // A link relays blocks when it sent a block frame of any kind; one it chose that relays none after a block
+    // came over the mesh no longer counts as its choice (`stillChosen`).
     let newest = 0;
-    const relayed = new Set<string>(), chosen: Link[] = [];
+    const relayed = new Set<string>();
     for (const l of linked) {
       const st = this.#h.meshState(l);
       newest = Math.max(newest, st?.lastBlock ?? 0);
       if ((st?.lastBlock ?? 0) > 0) this.#blocksFlow = true;
       if ((st?.relayedAt ?? 0) > 0 || (st?.lastBlock ?? 0) > 0) relayed.add(entryOf(l).nodeId);
     }
-    for (const l of linked) {
-      const id = entryOf(l).nodeId;
-      if (l.inbound || !this.#chosen.has(id)) continue;
-      if (!relayed.has(id) && newest > l.openedAt + MESH_RELAY_GRACE_MS) continue;
-      chosen.push(l);
-    }
+    const chosen = stillChosen(
+      linked.filter((l) => !l.inbound && this.#chosen.has(entryOf(l).nodeId)).map((l) => ({
+        nodeId: entryOf(l).nodeId,
+        since: l.openedAt,
+        relayed: relayed.has(entryOf(l).nodeId),
+      })),
+      newest,
+    );
     // Before any block came over its mesh nothing tells a link that relays from one that does not: the degree
     // alone decides then.
     const plan = planMesh(
@@ -383,7 +370,7 @@ export class SuperPeerDuties {
       this.others(),
       this.#h.random,
       !this.#blocksFlow ? undefined : {
-        chosen: chosen.sort((a, b) => a.openedAt - b.openedAt).map((l) => entryOf(l).nodeId),
+        chosen,
         delivered: relayed,
         rank,
       },
