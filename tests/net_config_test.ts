@@ -38,6 +38,14 @@ Deno.test("the network's limits keep their relations", () => {
   );
   assert.ok(c.DIR_MAX_SEQ_AHEAD_MS >= c.DIR_TTL_MS, "an honest clock's skew within the bound");
   assert.ok(c.MESH_DIAL_BURST >= d.target, "a SuperPeer can dial its whole target mesh at once");
+  assert.ok(
+    1 <= c.MESH_OUTBOUND_MIN && c.MESH_OUTBOUND_MIN < d.low,
+    "links of its own choice are a part of the degree, never all of it",
+  );
+  assert.ok(
+    c.MESH_RELAY_GRACE_MS >= c.MESH_TICK_MS && c.BEHIND_GRACE_MS >= c.DELIVERY_BOUND_MS,
+    "a link gets at least a tick, a SuperPeer at least the delivery bound, to relay a block",
+  );
   assert.ok(c.MESH_REDIAL_MS > c.MESH_TICK_MS, "the mesh tick does not redial an address every tick");
   assert.ok(c.MESH_REDIRECT_FANOUT <= MAX_ADDRS && c.MESH_REDIRECT_DEPTH >= 1);
   assert.ok(c.MESH_PROTECT_OLDEST < c.MAX_WAITING_LINKS + 2 * d.high, "eviction can still find a victim");

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { AddressBook, normalizeAddress } from "../lib/net/address_book.ts";
 import {
+  BEHIND_GRACE_MS,
   DEMOTE_AFTER_MS,
   DIR_MAX,
   DIR_MAX_PER_SOURCE,
@@ -13,6 +14,8 @@ import {
   FROZEN_SILENT_MS,
   MAX_LINKS_PER_HOST,
   MESH_DEGREE,
+  MESH_OUTBOUND_MIN,
+  MESH_RELAY_GRACE_MS,
   PROMOTE_COOLDOWN_MS,
   REPLACE_AFTER_MISSES,
   SECOND_STALL_MS,
@@ -29,6 +32,7 @@ import {
   failoverOrder,
   hostGroup,
   judgeSuperPeers,
+  lagsBehind,
   mayAddCapacity,
   type MeshCandidate,
   meshEvictionVictim,
@@ -37,6 +41,7 @@ import {
   refusalCounts,
   shouldDemote,
   staleTipOrder,
+  stillChosen,
   successor,
   turnedAwayEnough,
 } from "../lib/net/overlay.ts";
@@ -725,4 +730,103 @@ Deno.test("a Peer seeking its second adds capacity only with a promote hint and 
   assert.equal(mayAddCapacity({ ...all, exhausted: false }), false, "others not asked yet");
   assert.equal(mayAddCapacity({ ...all, hinted: false }), false, "nobody hands it out");
   assert.equal(mayAddCapacity({ ...all, counted: [] }), false, "no refusal that counts");
+});
+
+Deno.test("once blocks flow, a SuperPeer keeps links of its own choice or that relay: Sybils that dialled it fill its degree, never its choice", () => {
+  const random = seededRandom(21);
+  const many = Array.from({ length: 40 }, (_, i) => sp(i));
+  // Eight links within the degree's bounds, all opened by others (a band dialling it) and relaying nothing.
+  const inbound = Array.from({ length: 8 }, (_, i) => `sp${i}`);
+  const none = { chosen: [], delivered: new Set<string>() };
+  assert.deepEqual(
+    planMesh(inbound, many, random),
+    { dial: [], drop: [] },
+    "the degree alone: nothing to do",
+  );
+  const plan = planMesh(inbound, many, random, none);
+  assert.equal(plan.dial.length, MESH_OUTBOUND_MIN, "it dials SuperPeers of its own choice");
+  assert.ok(plan.dial.every((e) => !inbound.includes(e.nodeId)));
+  // Links it chose, or that relayed blocks, count; once it has enough, nothing more.
+  assert.deepEqual(
+    planMesh(inbound, many, random, { chosen: ["sp0", "sp1"], delivered: new Set() }).dial,
+    [],
+  );
+  assert.deepEqual(
+    planMesh(inbound, many, random, { chosen: ["sp0"], delivered: new Set(["sp3"]) }).dial,
+    [],
+  );
+  assert.equal(planMesh(inbound, many, random, { chosen: ["sp0"], delivered: new Set() }).dial.length, 1);
+  // Whom it dials: evidence first (rank), at random within.
+  const served = new Set(["sp30", "sp31"]);
+  for (let i = 0; i < 10; i++) {
+    const ranked = planMesh(inbound, many, random, { ...none, rank: (e) => served.has(e.nodeId) ? 0 : 1 });
+    assert.deepEqual(ranked.dial.map((e) => e.nodeId).sort(), ["sp30", "sp31"]);
+  }
+  // The surplus it closes is never one it chose nor one that relayed blocks.
+  const crowded = Array.from({ length: MESH_DEGREE.high + 5 }, (_, i) => `sp${i}`);
+  const kept = { chosen: ["sp0", "sp1"], delivered: new Set(["sp2", "sp3", "sp4"]) };
+  for (let i = 0; i < 10; i++) {
+    const drop = planMesh(crowded, many, random, kept).drop;
+    assert.equal(drop.length, 5, "only the surplus");
+    assert.ok(drop.every((id) => !["sp0", "sp1", "sp2", "sp3", "sp4"].includes(id)), `dropped ${drop}`);
+  }
+});
+
+Deno.test("once blocks came over its mesh, an idle SuperPeer steps down only beside a link that relays them", () => {
+  const random = () => 0;
+  const link = (id: string, host: string, relayed?: boolean) => ({ nodeId: id, host, since: 0, relayed });
+  const base = { load: 0, idleSince: 0, now: DEMOTE_AFTER_MS };
+  const sybils = [link("a", "10.0.0.1", false), link("b", "10.0.0.2", false)];
+  assert.equal(
+    shouldDemote({ ...base, mesh: sybils }, random),
+    true,
+    "before any block: keys and hosts decide",
+  );
+  assert.equal(
+    shouldDemote({ ...base, mesh: sybils, blocksFlow: true }, random),
+    false,
+    "among links that relay nothing it would take its SuperPeers from them",
+  );
+  assert.equal(
+    shouldDemote({ ...base, mesh: [sybils[0], link("b", "10.0.0.2", true)], blocksFlow: true }, random),
+    true,
+  );
+});
+
+Deno.test("a Peer's SuperPeer that said its tip was behind ours and relays nothing lags; a claim never counts for it", () => {
+  const base = { claimedWork: 5n, tipWork: 8n, linkedMs: BEHIND_GRACE_MS, relayed: false };
+  assert.equal(lagsBehind(base), true);
+  assert.equal(lagsBehind({ ...base, linkedMs: BEHIND_GRACE_MS - 1 }), false, "it may still catch up");
+  assert.equal(lagsBehind({ ...base, relayed: true }), false, "it relays blocks: judged on delivery instead");
+  assert.equal(lagsBehind({ ...base, claimedWork: 8n }), false, "level with us");
+  assert.equal(
+    lagsBehind({ ...base, claimedWork: 1n << 80n }),
+    false,
+    "a claim of more is no evidence for or against",
+  );
+});
+
+Deno.test("a SuperPeer that never sent a block frame since we took it is replaced after one block the other delivered", () => {
+  const ok = { silentMs: 100, misses: 0, relayed: true };
+  assert.equal(judgeSuperPeers({ silentMs: 100, misses: 1, relayed: false }, ok), "replace-primary");
+  assert.equal(judgeSuperPeers(ok, { silentMs: 100, misses: 1, relayed: false }), "replace-backup");
+  assert.equal(
+    judgeSuperPeers({ silentMs: 100, misses: 1, relayed: true }, ok),
+    "keep",
+    "one that relayed before may have been slow once",
+  );
+  assert.equal(judgeSuperPeers({ silentMs: 100, misses: REPLACE_AFTER_MISSES - 1 }, ok), "keep");
+});
+
+Deno.test("a mesh link a SuperPeer chose stops counting as its choice once a block came over the mesh and it relayed none", () => {
+  const g = MESH_RELAY_GRACE_MS;
+  const links = [
+    { nodeId: "young", since: 5_000, relayed: false },
+    { nodeId: "relays", since: 0, relayed: true },
+    { nodeId: "silent", since: 0, relayed: false },
+  ];
+  assert.deepEqual(stillChosen(links, 0), ["relays", "silent", "young"], "no block yet: all, oldest first");
+  assert.deepEqual(stillChosen(links, g), ["relays", "silent", "young"], "within the grace");
+  assert.deepEqual(stillChosen(links, g + 1), ["relays", "young"], "a block came and it relayed none");
+  assert.deepEqual(stillChosen(links, 5_000 + g + 1), ["relays"]);
 });

@@ -82,6 +82,22 @@ export const DEFAULT_MAX_PEERS = 32;
 export const MESH_FULL_UP_TO = 12;
 /** Past a full mesh, each SuperPeer keeps between these many SuperPeer links (gossipsub's D_lo, D, D_hi). */
 export const MESH_DEGREE = { low: 6, target: 8, high: 12 } as const;
+/**
+ * Past a full mesh, a SuperPeer keeps at least this many mesh links it dialled itself, whatever dialled it
+ * (gossipsub v1.1's D_out, Bitcoin Core's outbound links): links others opened to it, Sybils' among them,
+ * cannot fill its degree alone. Those are never pruned while it holds no more than this many.
+ */
+export const MESH_OUTBOUND_MIN = 2;
+/**
+ * A Peer's SuperPeer whose hello said its chain has less work than this node's tip now, and that sent no block
+ * frame within this long of its link, lags or relays nothing: it is replaced (`lagsBehind`), in ms.
+ */
+export const BEHIND_GRACE_MS = 3_000;
+/**
+ * A mesh link a SuperPeer chose that sent no block frame, though a block new to it came over the mesh this long
+ * after the link opened, no longer counts as its choice (`MESH_OUTBOUND_MIN`), in ms.
+ */
+export const MESH_RELAY_GRACE_MS = 2_000;
 
 /** Links that have not said hello yet, at most: an honest node says it within milliseconds. */
 export const MAX_WAITING_LINKS = 16;

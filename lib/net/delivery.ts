@@ -76,6 +76,11 @@ export class DeliveryWatch {
     s.misses = 0;
   }
 
+  /** True when `link` has sent a block frame of any kind since we took it. */
+  relayed(link: Link): boolean {
+    return (this.#seen.get(link)?.blockAt ?? 0) > 0;
+  }
+
   /**
    * `link` relayed a block new to us: the other SuperPeer must send it (or any block) within
    * `DELIVERY_BOUND_MS`, or it counts a miss.
@@ -106,7 +111,7 @@ export class DeliveryWatch {
         s.probedAt = now;
         link.conn.send({ type: "ping", nonce: Math.floor(this.#h.random() * 2 ** 32) });
       }
-      return { silentMs: now - s.heardAt, misses: s.misses };
+      return { silentMs: now - s.heardAt, misses: s.misses, relayed: s.blockAt > 0 };
     };
     const primary = view(p.primary);
     if (!p.backup) return "keep";

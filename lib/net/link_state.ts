@@ -33,8 +33,11 @@ export type LinkState =
   | { kind: "asking"; intent: Intent; resolve: (r: AskResult) => void; addr: string }
   | { kind: "member"; primary: boolean; lastBlock: number; lastTx: number }
   | { kind: "superpeer"; primary: boolean; roster: PeerEntry[]; dir: Directory; addr: string }
-  /** `addr`: where we dialled it (undefined when it dialled us). */
-  | { kind: "mesh"; lastBlock: number; lastTx: number; addr?: string };
+  /**
+   * `addr`: where we dialled it (undefined when it dialled us); `relayedAt`: when it last sent a block frame of
+   * any kind, new to us or not (undefined: never), evidence that it relays blocks.
+   */
+  | { kind: "mesh"; lastBlock: number; lastTx: number; addr?: string; relayedAt?: number };
 
 /** A link's far end as an entry: its node id and where it listens (its socket address if it gave none). */
 export function entryOf(link: Link): PeerEntry {

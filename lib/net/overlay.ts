@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  BEHIND_GRACE_MS,
   DEMOTE_AFTER_MS,
   DEMOTE_MIN_OTHERS,
   EVICTION_PROTECT,
@@ -14,7 +15,9 @@ import {
   MAX_LINKS_PER_HOST,
   MESH_DEGREE,
   MESH_FULL_UP_TO,
+  MESH_OUTBOUND_MIN,
   MESH_PROTECT_OLDEST,
+  MESH_RELAY_GRACE_MS,
   PROMOTE_COOLDOWN_MS,
   REPLACE_AFTER_MISSES,
   SECOND_STALL_MS,
@@ -34,6 +37,16 @@ export function sample<T>(items: readonly T[], n: number, random: () => number):
     [a[i], a[j]] = [a[j], a[i]];
   }
   return a.slice(0, k);
+}
+
+/**
+ * `items` best first by `rank` (lower first: what this node saw of each), at random among equals: evidence
+ * orders, chance breaks ties.
+ */
+export function byEvidence<T>(items: readonly T[], rank: (x: T) => number, random: () => number): T[] {
+  const ranks = new Map<T, number>();
+  for (const x of items) ranks.set(x, rank(x));
+  return sample(items, items.length, random).sort((a, b) => ranks.get(a)! - ranks.get(b)!);
 }
 
 /** True when a SuperPeer's entry says it has room for one more Peer. */
@@ -178,28 +191,77 @@ export function overHostLimit(host: string, linksFromHost: number): boolean {
   return !isLoopback(host) && linksFromHost >= MAX_LINKS_PER_HOST;
 }
 
+/** What a SuperPeer itself saw of its mesh links and of the SuperPeers it may dial (`planMesh`). */
+export interface MeshEvidence {
+  /**
+   * Node ids of the mesh links this node dialled by its own choice (`planMesh`'s), oldest first; not those
+   * another node named (a redirect, a `full` answer's list): Sybils name only each other.
+   */
+  chosen: readonly string[];
+  /** Node ids of the mesh links that relayed blocks to this node (a block frame of any kind). */
+  delivered: ReadonlySet<string>;
+  /** Orders SuperPeers to dial, lower first (what this node's book says of each: served it, greeted, hearsay). */
+  rank?: (e: SuperPeerEntry) => number;
+}
+
 /**
  * Which SuperPeers to dial and which mesh links to close: all of them while the SuperPeers number at most
  * `MESH_FULL_UP_TO`; past that, below `MESH_DEGREE.low` random ones up to `target`, above `high` the
- * surplus.
+ * surplus. With `evidence`, links others opened or named do not count alone: below `MESH_OUTBOUND_MIN` links
+ * it chose itself or that delivered a block, it dials more (whatever its degree), choosing by `rank` (evidence
+ * first, at random within), and the surplus it closes is never one of its first `MESH_OUTBOUND_MIN` chosen
+ * nor one that delivered a block. A band of Sybils dialling a SuperPeer, or naming each other to it, can fill
+ * its other slots, never its own choice.
  */
 export function planMesh(
   linked: readonly string[],
   others: readonly SuperPeerEntry[],
   random: () => number,
+  evidence?: MeshEvidence,
 ): { dial: SuperPeerEntry[]; drop: string[] } {
   const linkedSet = new Set(linked);
   const unlinked = others.filter((e) => !linkedSet.has(e.nodeId));
   if (others.length + 1 <= MESH_FULL_UP_TO) return { dial: unlinked, drop: [] };
+  const choose = (n: number) =>
+    evidence?.rank
+      ? byEvidence(unlinked, evidence.rank, random).slice(0, Math.max(0, n))
+      : sample(unlinked, n, random);
+  const chosen = evidence ? evidence.chosen.filter((id) => linkedSet.has(id)) : [];
+  const proven = new Set([...chosen, ...linked.filter((id) => evidence?.delivered.has(id))]);
+  const ownShort = evidence ? MESH_OUTBOUND_MIN - proven.size : 0;
   if (linked.length < MESH_DEGREE.low) {
-    return { dial: sample(unlinked, MESH_DEGREE.target - linked.length, random), drop: [] };
+    return { dial: choose(Math.max(MESH_DEGREE.target - linked.length, ownShort)), drop: [] };
   }
+  const dial = choose(ownShort);
   // Only the surplus goes: pruning all the way down to the target would push the neighbours it leaves
   // below their own low bound, and their dials would push others over theirs.
   if (linked.length > MESH_DEGREE.high) {
-    return { dial: [], drop: sample(linked, linked.length - MESH_DEGREE.high, random) };
+    const kept = new Set([...chosen.slice(0, MESH_OUTBOUND_MIN), ...(evidence?.delivered ?? [])]);
+    const spare = linked.filter((id) => !kept.has(id));
+    return { dial, drop: sample(spare, linked.length - MESH_DEGREE.high, random) };
   }
-  return { dial: [], drop: [] };
+  return { dial, drop: [] };
+}
+
+/** A mesh link this SuperPeer chose to dial (`stillChosen`). */
+export interface ChosenLink {
+  /** The far end's proven node id. */
+  nodeId: string;
+  /** When the link opened (ms). */
+  since: number;
+  /** Whether it sent this node a block frame of any kind. */
+  relayed: boolean;
+}
+
+/**
+ * The links a SuperPeer chose that still count as its choice (`MeshEvidence.chosen`), oldest first: one that
+ * relayed no block frame though a block new to this node came over the mesh (`newestBlock`, ms) more than
+ * `MESH_RELAY_GRACE_MS` after it opened was a wrong choice (a Sybil relays nothing), so at most
+ * `MESH_OUTBOUND_MIN` more are dialled per block.
+ */
+export function stillChosen(links: readonly ChosenLink[], newestBlock: number): string[] {
+  return links.filter((l) => l.relayed || newestBlock <= l.since + MESH_RELAY_GRACE_MS)
+    .sort((a, b) => a.since - b.since).map((l) => l.nodeId);
 }
 
 /** A mesh link as the step-down rule sees it: whom it proved to be, from which host, since when. */
@@ -212,6 +274,8 @@ export interface HeldLink {
   since: number;
   /** Whether its directory entry says it has room: a claim, which can only keep this node in place. */
   roomy?: boolean;
+  /** Whether it sent this node a block frame of any kind (evidence that it relays blocks). */
+  relayed?: boolean;
 }
 
 /**
@@ -223,7 +287,9 @@ export interface HeldLink {
  * hosts where its links come from two or more) for `DEMOTE_AFTER_MS` each: as a Peer it then finds the two it
  * needs, and two fresh links from one attacker's machine cannot talk it down. What the others say of their
  * room may only keep it in place (two of those it held must say they have room, or as a Peer it would be
- * turned away and promote itself again): a claim can veto a step down, never cause one.
+ * turned away and promote itself again): a claim can veto a step down, never cause one. Once blocks came
+ * over its mesh (`blocksFlow`), it steps down only while one of its links relays them: among Sybils that relay
+ * nothing, it would take its SuperPeers from them.
  */
 export function shouldDemote(
   s: {
@@ -231,10 +297,14 @@ export function shouldDemote(
     idleSince: number | undefined;
     now: number;
     mesh: readonly HeldLink[];
+    /** True once blocks came to this node over its mesh: then it steps down only beside one that relays. */
+    blocksFlow?: boolean;
   },
   random: () => number,
 ): boolean {
   if (s.load > 0 || s.idleSince === undefined) return false;
+  // Among links that relay nothing (Sybils all), a Peer would take its SuperPeers from them.
+  if (s.blocksFlow && !s.mesh.some((l) => l.relayed)) return false;
   if (s.now - s.idleSince < DEMOTE_AFTER_MS * (1 + random() / 2)) return false;
   const held = s.mesh.filter((l) => s.now - l.since >= DEMOTE_AFTER_MS);
   const keys = new Set(held.map((l) => l.nodeId));
@@ -285,7 +355,9 @@ export function chooseSecond(
       nodeId: e.nodeId,
       room: hasRoom(e),
     })),
-    ...(evidence.ownBook ?? []).filter((a) => !exclude.has(a) && !named.has(a)).map((a) => ({
+    ...(evidence.ownBook ?? []).filter((a) => !exclude.has(a) && !named.has(a)).map((
+      a,
+    ) => ({
       listen: a,
       room: false,
     })),
@@ -426,12 +498,28 @@ export function successor<T extends { nodeId: string }>(
   return roster.find((p) => !dead.has(p.nodeId));
 }
 
+/**
+ * True when a Peer's SuperPeer lags behind or relays nothing: its hello said its chain had less work
+ * (`claimedWork`) than this node's tip has now (`tipWork`, which this node verified), it has been linked for
+ * `BEHIND_GRACE_MS` (`linkedMs`), and it sent no block frame of any kind since (`relayed`). Its claim only
+ * counts against it (a liar claiming the genesis tip), never for it: one claiming our tip is judged on the
+ * blocks it delivers (`judgeSuperPeers`). An honest SuperPeer a block behind receives that block within the
+ * grace and relays it.
+ */
+export function lagsBehind(
+  v: { claimedWork: bigint; tipWork: bigint; linkedMs: number; relayed: boolean },
+): boolean {
+  return v.claimedWork < v.tipWork && v.linkedMs >= BEHIND_GRACE_MS && !v.relayed;
+}
+
 /** What a Peer itself saw of one of its two SuperPeers. */
 export interface DeliveryView {
   /** ms since any frame came from it (a ping's answer included). */
   silentMs: number;
   /** Blocks in a row the other SuperPeer delivered new to us while this one sent no block within the bound. */
   misses: number;
+  /** False when it has sent no block frame at all since we took it (undefined: not known). */
+  relayed?: boolean;
 }
 
 /** What a Peer does with its two SuperPeers: keep them, swap them, or replace one. */
@@ -442,14 +530,18 @@ export type SuperPeerVerdict = "keep" | "swap" | "replace-primary" | "replace-ba
  * - the primary sent nothing for `FROZEN_SILENT_MS` (its probe unanswered) while the backup was heard within
  *   that time: frozen, so they swap at once (the backup's answer is the evidence; silence alone, which this
  *   node's own stall also produces, never suffices);
- * - one missed `REPLACE_AFTER_MISSES` blocks in a row that the other delivered: it is replaced (a SuperPeer
- *   that answers pings and relays nothing, a Sybil, does not keep its place by answering);
+ * - one missed `REPLACE_AFTER_MISSES` blocks in a row that the other delivered, or one block while it never
+ *   sent a block frame at all since we took it (`relayed` false): it is replaced (a SuperPeer that answers
+ *   pings and relays nothing, a Sybil, does not keep its place by answering);
  * - otherwise both stay. An honest busy primary sends frames all the time and delivers the blocks, so no rule
  *   fires on it.
  */
 export function judgeSuperPeers(primary: DeliveryView, backup: DeliveryView): SuperPeerVerdict {
   if (primary.silentMs >= FROZEN_SILENT_MS && backup.silentMs < FROZEN_SILENT_MS) return "swap";
-  if (primary.misses >= REPLACE_AFTER_MISSES && backup.misses === 0) return "replace-primary";
-  if (backup.misses >= REPLACE_AFTER_MISSES && primary.misses === 0) return "replace-backup";
+  // One that never sent a block frame at all since we took it gets no second chance: an honest SuperPeer sends
+  // every block to its Peers within the bound; one that relayed before may have been slow once.
+  const out = (v: DeliveryView) => v.misses >= (v.relayed === false ? 1 : REPLACE_AFTER_MISSES);
+  if (out(primary) && backup.misses === 0) return "replace-primary";
+  if (out(backup) && primary.misses === 0) return "replace-backup";
   return "keep";
 }

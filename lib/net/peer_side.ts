@@ -7,14 +7,14 @@
  * @module
  */
 import type { AddressBook } from "./address_book.ts";
-import { ROSTER_BOUND } from "./config.ts";
+import { BEHIND_GRACE_MS, ROSTER_BOUND } from "./config.ts";
 import { DeliveryWatch } from "./delivery.ts";
 import type { Joining } from "./joining.ts";
 import type { Link } from "./link.ts";
 import { entryOf, type LinkState, type RoleState } from "./link_state.ts";
 import type { MembersMessage, SuperPeerEntry } from "./messages.ts";
 import type { NetworkEvent } from "./network.ts";
-import { hostGroup, isLoopback } from "./overlay.ts";
+import { hostGroup, isLoopback, lagsBehind } from "./overlay.ts";
 import type { Clock } from "./transport.ts";
 
 /** The messages that carry a block: a SuperPeer sending any of them is delivering (`DeliveryWatch`). */
@@ -62,6 +62,8 @@ export class PeerSide {
   #watch: DeliveryWatch;
   /** Links made ready for relay here (`relayReady` once each: a kept trial's link is not announced to twice). */
   #ready = new WeakSet<Link>();
+  /** Our tip's work when we first watched each of our SuperPeers' links (`#lagging`). */
+  #workAtLink = new WeakMap<Link, bigint>();
 
   /** The Peer's side of the network behind `hooks`. */
   constructor(hooks: PeerSideHooks) {
@@ -173,6 +175,7 @@ export class PeerSide {
   watchTick(): void {
     const r = this.#h.role();
     if (r.kind !== "peer" || this.#h.stopping()) return;
+    for (const l of [r.primary, r.backup]) if (l) this.#workAt(l);
     const verdict = this.#watch.tick();
     if (verdict === "swap" && r.backup) {
       const [old, next] = [r.primary, r.backup];
@@ -187,17 +190,50 @@ export class PeerSide {
     } else if (verdict === "replace-primary" || verdict === "replace-backup") {
       const link = verdict === "replace-primary" ? r.primary : r.backup!;
       link.conn.close("delivered none of the blocks the other SuperPeer delivered");
+    } else if (
+      r.backup && (this.#lagging(r.backup) || (this.#lagging(r.primary) && !this.#lagging(r.backup, 0)))
+    ) {
+      // One lags behind our tip and relays nothing (`lagsBehind`): replaced, the backup first (so the Peer keeps
+      // a SuperPeer); a lagging primary once its backup is level with us or relays (not merely new).
+      const link = this.#lagging(r.backup) ? r.backup : r.primary;
+      link.conn.close("behind our tip, and relayed no block");
     } else if (this.#watch.stale()) {
       void this.#h.joining.staleTip();
     }
   }
 
-  /** A frame came on `link` in state `s`: a block frame in any form from one of our SuperPeers is delivering. */
+  /** Our tip's work when this watch first saw `link` as one of our SuperPeers. */
+  #workAt(link: Link): bigint {
+    let work = this.#workAtLink.get(link);
+    if (work === undefined) this.#workAtLink.set(link, work = this.#h.tipWork());
+    return work;
+  }
+
+  /**
+   * True when our SuperPeer on `link` lagged behind our tip when we took it and relayed nothing since
+   * (`lagsBehind`; with `graceMs` 0, behind whatever its age). Our tip as it was then (first seen here, within a tick of the link): a block we mined or
+   * received later is not one it failed to relay.
+   */
+  #lagging(link: Link, graceMs = BEHIND_GRACE_MS): boolean {
+    if (!link.hello) return false;
+    const work = this.#workAt(link);
+    return lagsBehind({
+      claimedWork: BigInt("0x" + link.hello.tip.work),
+      tipWork: work,
+      linkedMs: this.#h.clock.now() - link.openedAt + BEHIND_GRACE_MS - graceMs,
+      relayed: this.#watch.relayed(link),
+    });
+  }
+
+  /**
+   * A frame came on `link` in state `s`: a block frame in any form from one of our SuperPeers is delivering;
+   * on a mesh link it is noted (`relayedAt`) for the mesh rules (`planMesh`), which this dispatch also feeds.
+   */
   sawFrame(link: Link, s: LinkState, type: string): void {
     // A block frame in any form: whole, a batch, or compact (its header, then the transactions it lacked).
-    if (s.kind === "superpeer" && BLOCK_FRAMES.has(type)) {
-      this.#watch.blockFrame(link);
-    }
+    if (!BLOCK_FRAMES.has(type)) return;
+    if (s.kind === "superpeer") this.#watch.blockFrame(link);
+    else if (s.kind === "mesh") s.relayedAt = this.#h.clock.now();
   }
 
   /** One of our SuperPeers relayed a block new to us. */

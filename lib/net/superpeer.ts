@@ -27,7 +27,7 @@ import { isLegacy, type Link } from "./link.ts";
 import { type AskResult, entryOf, type Intent, type LinkState } from "./link_state.ts";
 import type { PeerEntry, SuperPeerEntry, WelcomeMessage } from "./messages.ts";
 import type { NetworkEvent } from "./network.ts";
-import { answerJoin, evictionVictim, planMesh, shouldDemote } from "./overlay.ts";
+import { answerJoin, evictionVictim, planMesh, shouldDemote, stillChosen } from "./overlay.ts";
 import type { Clock } from "./transport.ts";
 import { toHex } from "../crypto/hex.ts";
 
@@ -38,6 +38,8 @@ export type Member = [Link, Extract<LinkState, { kind: "member" }>];
 export interface SuperPeerHooks {
   /** Proven node ids of the mesh links that relayed a new block to this SuperPeer (evidence, not a claim). */
   meshDelivered(): ReadonlySet<string>;
+  /** What `link` is for, when it is a mesh link: what it relayed and when. */
+  meshState(link: Link): Extract<LinkState, { kind: "mesh" }> | undefined;
   /** This node's id. */
   readonly nodeId: string;
   /** Time and timers. */
@@ -98,6 +100,10 @@ export class SuperPeerDuties {
   #normalized = new WeakMap<SuperPeerEntry, string>();
   /** Mesh dials: a global rate, and no address dialled again within `MESH_REDIAL_MS`. */
   #meshDialBudget = new DialBudget();
+  /** True once a block new to this node came over its mesh (`shouldDemote`). */
+  #blocksFlow = false;
+  /** Node ids of the SuperPeers `maintainMesh` chose to dial (its own choice, not another node's word). */
+  #chosen = new Set<string>();
   /** A SuperPeer's Peers in the order it admitted them: sent to each, who walk it if this one dies. */
   #roster: PeerEntry[] = [];
   /**
@@ -335,8 +341,47 @@ export class SuperPeerDuties {
   maintainMesh(): void {
     if (!this.#h.isSuperPeer()) return;
     const linked = this.#h.meshLinks();
-    const plan = planMesh(linked.map((l) => entryOf(l).nodeId), this.others(), this.#h.random);
-    for (const e of plan.dial) this.dialMesh(e.listen, e.nodeId);
+    const book = this.#h.book;
+    // Those that served it first (relayed a block or transaction; a greeting proves only a key, Sybils greet
+    // too), then the rest at random.
+    const rank = (e: SuperPeerEntry) => book.wasServed(e.listen) ? 0 : 1;
+    // A link relays blocks when it sent a block frame of any kind; one it chose that relays none after a block
+    // came over the mesh no longer counts as its choice (`stillChosen`).
+    let newest = 0;
+    const relayed = new Set<string>();
+    for (const l of linked) {
+      const st = this.#h.meshState(l);
+      newest = Math.max(newest, st?.lastBlock ?? 0);
+      if ((st?.lastBlock ?? 0) > 0) this.#blocksFlow = true;
+      if ((st?.relayedAt ?? 0) > 0 || (st?.lastBlock ?? 0) > 0) relayed.add(entryOf(l).nodeId);
+    }
+    const chosen = stillChosen(
+      linked.filter((l) => !l.inbound && this.#chosen.has(entryOf(l).nodeId)).map((l) => ({
+        nodeId: entryOf(l).nodeId,
+        since: l.openedAt,
+        relayed: relayed.has(entryOf(l).nodeId),
+      })),
+      newest,
+    );
+    // Before any block came over its mesh nothing tells a link that relays from one that does not: the degree
+    // alone decides then.
+    const plan = planMesh(
+      linked.map((l) => entryOf(l).nodeId),
+      this.others(),
+      this.#h.random,
+      !this.#blocksFlow ? undefined : {
+        chosen,
+        delivered: relayed,
+        rank,
+      },
+    );
+    // What it chose itself (bounded by the directory): links others named it do not count as its own choice.
+    const ids = new Set(linked.map((l) => entryOf(l).nodeId));
+    for (const id of this.#chosen) if (!ids.has(id)) this.#chosen.delete(id);
+    for (const e of plan.dial) {
+      this.#chosen.add(e.nodeId);
+      this.dialMesh(e.listen, e.nodeId);
+    }
     for (const id of plan.drop) {
       const l = linked.find((x) => entryOf(x).nodeId === id);
       if (l) this.#prune(l, "mesh degree");
@@ -467,8 +512,10 @@ export class SuperPeerDuties {
             host: l.conn.remote.hostname,
             since: l.openedAt,
             roomy: e !== undefined && e.load < e.capacity,
+            relayed: (this.#h.meshState(l)?.relayedAt ?? 0) > 0 || (this.#h.meshState(l)?.lastBlock ?? 0) > 0,
           };
         }),
+        blocksFlow: this.#blocksFlow,
       }, this.#h.random)
     ) this.#h.demote("idle, with SuperPeers of its own: stepping down");
     this.#h.gossip.refreshMembersIfDue(now);

@@ -191,6 +191,10 @@ export function wireNetwork(core: NetworkCore): NetworkParts {
     links: () => links.all(),
     members,
     meshLinks,
+    meshState: (link) => {
+      const st = state.get(link);
+      return st?.kind === "mesh" ? st : undefined;
+    },
     meshDelivered: () => {
       const ids = new Set<string>();
       for (const [l, st] of state) {

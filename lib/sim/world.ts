@@ -255,16 +255,19 @@ export class World {
       meshTarget?: number;
       hijack?: boolean;
       flood?: SybilFlood;
-      /** The tip every Sybil's hello claims (default the genesis block's: a claim of nothing). */
+      /** The tip every Sybil's hello claims (default the genesis block, with its work). */
       claimTip?: { hash: string; height: number; work: string };
     },
   ): SybilBand {
     const band = new SybilBand(opts);
     const genesis = this.blocks.genesis;
+    // By default each claims the genesis tip with its true work: level with a fresh honest node, so its hello
+    // alone does not give it away before the first block.
+    const level = new SimLedger(this.blocks, "sybil", this.clock).tip();
     const chain = {
       network: "regtest" as const,
       genesis: genesis.hash,
-      tip: opts.claimTip ?? { hash: genesis.hash, height: 0, work: "1" },
+      tip: opts.claimTip ?? { hash: genesis.hash, height: 0, work: level.work.toString(16) },
     };
     const seeds = this.#tracker.map((a) => `${a.hostname}:${a.port}`);
     let minted = 0;
