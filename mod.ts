@@ -94,6 +94,7 @@ export { ValidationError } from "./lib/chain/errors.ts";
 export type { IndexedHeader } from "./lib/chain/block_rules.ts";
 export type { Coin, CoinView, OwnedCoin } from "./lib/primitives/coin.ts";
 export {
+  type BlockChange,
   type CoinEntry,
   type CoinPage,
   type IndexRow,

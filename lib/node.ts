@@ -326,7 +326,14 @@ export class Node {
       const verifier = new VerifyQueue(pool.capacity, pool.check);
       // The UTXO set is read into memory after the start (a third of opening 10,000 blocks); until then the
       // store answers for it, with the same answers.
-      const chain = Chain.open(store, params, { verifier, coinsInBackground: true });
+      // Connected blocks reach the disk a moment after their relay, a few per commit (`writeBehind`): a crash
+      // loses at most those, which the peers that had them first send again.
+      const chain = Chain.open(store, params, {
+        verifier,
+        coinsInBackground: true,
+        writeBehind: config.writeBehind,
+        onFlushError: (e) => console.error(`chain store: ${e}`),
+      });
       const wallet = await Wallet.open(`${config.dataDir}/wallet.json`, params, { checked });
       const bans = await BanList.open(`${config.dataDir}/bans.json`);
       // The node key (node_key, 0600): its public key is this node's id, kept across restarts.
@@ -528,10 +535,22 @@ export class Node {
       await this.#afterPartialUpdate(e, "local");
       throw e;
     });
+    // Ours: no peer may have it yet, so it is on disk before anyone hears of it (received blocks commit
+    // behind their relay: their senders have them).
+    this.#commit();
     await this.#afterChainUpdate(r.update, "local");
     if (r.status === "connected") this.net.relayBlock(bytes);
     if (r.status === "side") this.#emit({ type: "side", hash: r.hash, height: r.height, source: "local" });
     return r.hash;
+  }
+
+  /** Commits the connected blocks that wait for it; a store that refuses keeps them waiting (said on stderr). */
+  #commit(): void {
+    try {
+      this.chain.flush();
+    } catch (e) {
+      console.error(`chain store: ${e}`); // not on disk yet: the next commit retries, a restart refetches
+    }
   }
 
   /** Validates a transaction into the mempool and relays it; throws `ValidationError` when refused. */
@@ -773,6 +792,11 @@ export class Node {
     await this.wallet.settled();
     // Checks still running finish in this thread (nothing is left unverified), then the store closes.
     this.#verifyPool.close();
+    try {
+      this.chain.close(); // the blocks that wait for their commit
+    } catch (e) {
+      console.error(`chain store: ${e}`); // not on disk: the next start fetches them again from peers
+    }
     this.#store.close();
     this.#lock.release();
   }

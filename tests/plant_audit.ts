@@ -868,19 +868,18 @@ export const PLANTS: Plant[] = [
     id: "store-split-commit",
     rule: "a block's store write is one commit (split in two here)",
     file: "lib/store/store.ts",
-    from: "      if (change.undo) this.#q.putUndo.run(change.hash, change.undo);",
-    to: '      this.#db.exec("COMMIT");\n      this.#db.exec("BEGIN IMMEDIATE");\n' +
-      "      if (change.undo) this.#q.putUndo.run(change.hash, change.undo);",
+    from: "    if (change.undo) this.#q.putUndo.run(change.hash, change.undo);",
+    to: '    this.#db.exec("COMMIT");\n    this.#db.exec("BEGIN IMMEDIATE");\n' +
+      "    if (change.undo) this.#q.putUndo.run(change.hash, change.undo);",
     tests: STORE_TESTS,
   },
   {
     id: "store-block-outside",
     rule: "a new tip's block is written in the commit that connects it",
     file: "lib/store/store.ts",
-    from:
-      "    this.#transaction(() => {\n      if (change.block) this.putBlock(change.block.row, change.block.data);",
-    to:
-      "    if (change.block) this.putBlock(change.block.row, change.block.data);\n    this.#transaction(() => {",
+    from: "    this.#transaction(() => {\n      for (const change of changes) this.#apply(change);",
+    to: "    for (const c of changes) if (c.block) this.putBlock(c.block.row, c.block.data);\n" +
+      "    this.#transaction(() => {\n      for (const change of changes) this.#apply(change);",
     tests: STORE_TESTS,
   },
   {
@@ -895,8 +894,8 @@ export const PLANTS: Plant[] = [
     id: "store-tip",
     rule: "the tip is stored with the block that makes it",
     file: "lib/store/store.ts",
-    from: '      this.#q.setMeta.run("tip", change.tip);\n    });\n  }\n\n  /** Writes a new',
-    to: "    });\n  }\n\n  /** Writes a new",
+    from: '    this.#q.setMeta.run("tip", change.tip);\n  }\n\n  /** Writes a new',
+    to: "  }\n\n  /** Writes a new",
     tests: STORE_TESTS,
   },
   {
@@ -906,6 +905,79 @@ export const PLANTS: Plant[] = [
     from: '        this.#db.exec("ROLLBACK");',
     to: '        this.#db.exec("COMMIT");',
     tests: STORE_TESTS,
+  },
+  // Write-behind (issue 22): connected blocks commit behind their relay, several per transaction.
+  {
+    id: "store-batch-one-commit",
+    rule: "blocks committed together are one transaction: a crash leaves all of them or none",
+    file: "lib/store/store.ts",
+    from: "    this.#transaction(() => {\n      for (const change of changes) this.#apply(change);\n    });",
+    to: "    for (const change of changes) this.#transaction(() => this.#apply(change));",
+    tests: ["tests/store_crash_inject_test.ts"],
+  },
+  {
+    id: "write-behind-served",
+    rule: "a connected block waiting for its commit is served as a stored one",
+    file: "lib/chain/chain.ts",
+    from: " ?? this.#unflushedBlocks.get(hash)?.data",
+    to: "",
+    tests: ["tests/chain_write_behind_test.ts"],
+  },
+  {
+    id: "write-behind-timer",
+    rule: "waiting blocks commit within FLUSH_AFTER_MS",
+    file: "lib/chain/chain.ts",
+    from: "    }, FLUSH_AFTER_MS);",
+    to: "    }, 100 * FLUSH_AFTER_MS);",
+    tests: ["tests/chain_write_behind_test.ts"],
+  },
+  {
+    id: "write-behind-bound",
+    rule: "at most MAX_UNFLUSHED_BLOCKS connected blocks wait for their commit",
+    file: "lib/chain/chain.ts",
+    from: "this.#unflushed.length >= MAX_UNFLUSHED_BLOCKS",
+    to: "this.#unflushed.length > MAX_UNFLUSHED_BLOCKS",
+    tests: ["tests/chain_write_behind_test.ts"],
+  },
+  {
+    id: "write-behind-before-disconnect",
+    rule: "a reorg commits the waiting blocks before it reads their undo data",
+    file: "lib/chain/chain.ts",
+    from: "      if (fork !== this.tip) this.flush();",
+    to: "",
+    tests: ["tests/chain_write_behind_test.ts"],
+  },
+  {
+    id: "write-behind-active-blocks",
+    rule: "activeBlocks reads the blocks waiting for their commit too",
+    file: "lib/chain/chain.ts",
+    from: "    this.flush(); // what the store lacks: one commit, then one read path",
+    to: "",
+    tests: ["tests/chain_write_behind_test.ts"],
+  },
+  {
+    id: "write-behind-after-coins-load",
+    rule: "write-behind waits until the UTXO set is in memory (the store answers for it until then)",
+    file: "lib/chain/chain.ts",
+    from: "if (this.#writeBehind && this.#coins.loaded) this.#defer(",
+    to: "if (this.#writeBehind) this.#defer(",
+    tests: ["tests/chain_write_behind_test.ts"],
+  },
+  {
+    id: "write-behind-own-block",
+    rule: "a block the node mined is committed before it is relayed (no peer may have it yet)",
+    file: "lib/node.ts",
+    from: '    this.#commit();\n    await this.#afterChainUpdate(r.update, "local");',
+    to: '    await this.#afterChainUpdate(r.update, "local");',
+    tests: ["tests/node_store_failure_test.ts"],
+  },
+  {
+    id: "write-behind-node-stop",
+    rule: "a node's stop commits the blocks that wait for their commit",
+    file: "lib/node.ts",
+    from: "      this.chain.close(); // the blocks that wait for their commit",
+    to: "",
+    tests: ["tests/node_store_failure_test.ts"],
   },
   // lib/net/overlay.ts and network.ts: the super-peer overlay (issue 10)
   {

@@ -20,7 +20,7 @@ import {
 import { type Block, decodeBlock, encodeBlock } from "../primitives/block.ts";
 import { blockHashSync, type BlockHeader, encodeHeader } from "../primitives/header.ts";
 import { type OutPoint, outpointKey, type Transaction, txid } from "../primitives/transaction.ts";
-import type { CoinEntry, IndexRow, Store } from "../store/store.ts";
+import type { BlockChange, CoinEntry, IndexRow, Store } from "../store/store.ts";
 import { StoreError } from "../store/store.ts";
 import {
   checkBlock,
@@ -99,6 +99,17 @@ export interface ChainOptions {
    * and meanwhile the store answers for it (the same answers). By default `open` reads it all.
    */
   coinsInBackground?: boolean;
+  /**
+   * True to commit connected blocks to the store behind their connection (write-behind, as Bitcoin Core's
+   * coins cache flushes behind it): a block is fully validated and connected in memory, its caller may relay
+   * it at once, and the store gets it with the blocks after it in one transaction (`flush`), at most
+   * `FLUSH_AFTER_MS` later or once `MAX_UNFLUSHED_BLOCKS` / `MAX_UNFLUSHED_BYTES` wait. A crash loses at most
+   * those blocks, never a half of one: the store reopens at the last committed tip and the node fetches them
+   * again from its peers. Off by default: every block is committed before `processBlock` returns.
+   */
+  writeBehind?: boolean;
+  /** With `writeBehind`: told when a timed commit failed (the blocks stay waiting and the next one retries). */
+  onFlushError?: (error: unknown) => void;
 }
 
 /** How often connecting a block found a transaction's signatures already checked (`Chain.sigCacheStats`). */
@@ -152,6 +163,15 @@ export function partialUpdate(error: unknown): ChainUpdate | undefined {
 }
 
 const SIG_CACHE_MAX = 100_000;
+/** With `writeBehind`, connected blocks reach the store at most this long (ms) after the first of them. */
+export const FLUSH_AFTER_MS = 250;
+/**
+ * With `writeBehind`, connected blocks waiting for their commit, at most: the next block to connect commits
+ * them first. A commit of this many full blocks holds the thread about as long as one block's checks do not.
+ */
+export const MAX_UNFLUSHED_BLOCKS = 16;
+/** Their encoded bytes (block and undo data) at most, likewise. */
+export const MAX_UNFLUSHED_BYTES = 8_000_000;
 const ignore = () => {};
 /** Hashes marked invalid kept at most; past that the set starts over. */
 const MAX_INVALID = 10_000;
@@ -197,6 +217,13 @@ export class Chain {
    * work), so the next activation aims at the best valid block, not only at the new one.
    */
   #activationFailed = false;
+  #writeBehind: boolean;
+  #onFlushError: (error: unknown) => void;
+  /** Connected blocks' store changes not yet committed (`writeBehind`), in order, and their blocks' bytes. */
+  #unflushed: BlockChange[] = [];
+  #unflushedBlocks = new Map<string, { block: Block; data: Uint8Array }>();
+  #unflushedBytes = 0;
+  #flushTimer?: ReturnType<typeof setTimeout>;
   /** `processBlock` and `resume` run one at a time. */
   #queue = new SerialQueue();
   #now: () => number;
@@ -209,6 +236,8 @@ export class Chain {
     this.#maxOrphanBytes = opts.maxOrphanBytes ?? MAX_ORPHAN_BLOCK_BYTES;
     this.#verifier = opts.verifier;
     this.#coins = new CoinSet(store);
+    this.#writeBehind = opts.writeBehind ?? false;
+    this.#onFlushError = opts.onFlushError ?? ignore;
   }
 
   /**
@@ -305,7 +334,7 @@ export class Chain {
 
   /** A stored block, decoded, or undefined. */
   getBlock(hash: string): Block | undefined {
-    const pending = this.#unstored.get(hash);
+    const pending = this.#unstored.get(hash) ?? this.#unflushedBlocks.get(hash);
     if (pending) return pending.block;
     const bytes = this.#store.getBlock(hash);
     return bytes && decodeBlock(bytes);
@@ -313,6 +342,7 @@ export class Chain {
 
   /** The active chain's blocks at heights `from` to `to` (within the chain), decoded, a few per store query. */
   *activeBlocks(from: number, to: number): IterableIterator<{ height: number; block: Block }> {
+    this.flush(); // what the store lacks: one commit, then one read path
     for (
       const [height, hash, bytes] of this.#store.blocksBetween(Math.max(from, 0), Math.min(to, this.height))
     ) {
@@ -322,7 +352,8 @@ export class Chain {
 
   /** A stored block's canonical bytes, for relaying without re-encoding. */
   getBlockBytes(hash: string): Uint8Array | undefined {
-    return this.#unstored.get(hash)?.data ?? this.#store.getBlock(hash);
+    return this.#unstored.get(hash)?.data ?? this.#unflushedBlocks.get(hash)?.data ??
+      this.#store.getBlock(hash);
   }
 
   /** The unspent output at `outpoint` on the active chain. */
@@ -679,6 +710,8 @@ export class Chain {
     let failure: ValidationError | undefined;
     while (target !== this.tip) {
       const fork = this.#fork(this.tip, target);
+      // Disconnecting reads undo data from the store: what waits for its commit goes first.
+      if (fork !== this.tip) this.flush();
       while (this.tip !== fork) update.disconnected.push(this.#disconnectTip());
       const path: BlockEntry[] = [];
       for (let e: BlockEntry = target; e !== fork; e = e.parent!) path.unshift(e);
@@ -806,7 +839,7 @@ export class Chain {
     for (const w of verified) this.cacheSignatures(w);
     const status = entry.status | BlockStatus.VALID;
     const unstored = this.#unstored.get(entry.hash);
-    this.#store.applyBlock({
+    const change: BlockChange = {
       hash: entry.hash,
       status,
       spent,
@@ -814,13 +847,69 @@ export class Chain {
       undo: undoBytes,
       tip: entry.hash,
       block: unstored && { row: { ...unstored.row, status }, data: unstored.data },
-    });
+    };
+    // The UTXO set read from the store while it loads must agree with memory: write-behind waits for it.
+    if (this.#writeBehind && this.#coins.loaded) this.#defer(change, unstored?.block ?? block);
+    else this.#store.applyBlock(change);
     this.#unstored.delete(entry.hash);
-    entry.status = status; // only once the store has it
+    entry.status = status; // only once the store has it, or holds it to commit
     for (const key of spent) this.#coins.delete(key);
     for (const [key, coin] of created) this.#coins.set(key, coin);
     this.#active.push(entry);
     return ids;
+  }
+
+  /**
+   * Holds a connected block's store change for the next commit; with the bound already reached, commits what
+   * waits first (a store failure then refuses this block before memory changes).
+   */
+  #defer(change: BlockChange, block: Block): void {
+    const size = (change.block?.data.length ?? 0) + (change.undo?.length ?? 0);
+    if (
+      this.#unflushed.length >= MAX_UNFLUSHED_BLOCKS || this.#unflushedBytes + size > MAX_UNFLUSHED_BYTES
+    ) {
+      this.flush();
+    }
+    this.#unflushed.push(change);
+    this.#unflushedBytes += size;
+    if (change.block) this.#unflushedBlocks.set(change.hash, { block, data: change.block.data });
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      try {
+        this.flush();
+      } catch (e) {
+        this.#onFlushError(e);
+      }
+    }, FLUSH_AFTER_MS);
+  }
+
+  /**
+   * Commits the connected blocks that wait for it (`writeBehind`) in one store transaction, the tip with them.
+   * Throws `StoreError` when the store refuses them: they stay waiting, in memory, and the next commit retries.
+   * Call before closing the store.
+   */
+  flush(): void {
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (!this.#unflushed.length) return;
+    this.#store.applyBlocks(this.#unflushed);
+    this.#unflushed = [];
+    this.#unflushedBlocks.clear();
+    this.#unflushedBytes = 0;
+  }
+
+  /**
+   * Commits what waits (`flush`) and writes every later block before `processBlock` returns: call before
+   * closing the store. Throws `StoreError` as `flush` does.
+   */
+  close(): void {
+    this.#writeBehind = false;
+    this.flush();
+  }
+
+  /** Connected blocks not yet committed to the store (`writeBehind`). */
+  get unflushed(): number {
+    return this.#unflushed.length;
   }
 
   #disconnectTip(): ChangedBlock {
