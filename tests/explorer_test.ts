@@ -116,6 +116,43 @@ Deno.test("index: a reorg takes the old branch's transactions, spends and totals
   index.close();
 });
 
+Deno.test("index: takes each block's txids as the chain computed them, without hashing its transactions again", async () => {
+  const { chain, mempool } = newLedger();
+  const miner = await newKey();
+  const blocks = [];
+  for (let i = 0; i < 3; i++) {
+    const b = makeBlock(chain, mempool, miner.pkh);
+    await chain.processBlock(b);
+    blocks.push(b);
+  }
+  // The chain's ids, marked: an index that hashed the transactions itself would not find them under these.
+  const asked: number[] = [];
+  const source: ChainSource = {
+    get height() {
+      return chain.height;
+    },
+    entryAt: (h) => chain.entryAt(h),
+    getBlock: (hash) => chain.getBlock(hash),
+    txidsOf: (block) => {
+      asked.push(block.txs.length);
+      return chain.txidsOf(block).map((id) => `${id.slice(0, -4)}beef`);
+    },
+  };
+  const index = ChainIndex.open(":memory:", source);
+  await index.sync();
+  assert.equal(asked.length, chain.height + 1, "asked once per block indexed, genesis too");
+  for (const b of blocks) {
+    const id = txid(b.txs[0]);
+    assert.equal(
+      index.tx(`${id.slice(0, -4)}beef`)?.height,
+      blocks.indexOf(b) + 1,
+      "found under the chain's id",
+    );
+    assert.equal(index.tx(id), undefined, "not hashed again");
+  }
+  index.close();
+});
+
 Deno.test("index: waits between slices as told, and only while blocks keep coming (a sync goes first)", async () => {
   // The pace: a burst of blocks (less than INDEX_QUIET_MS apart) slows the index; a quiet spell does not.
   assert.equal(indexPause(50_000, 50_000 - INDEX_QUIET_MS + 1), INDEX_BUSY_PAUSE_MS);

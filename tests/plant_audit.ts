@@ -972,6 +972,15 @@ export const PLANTS: Plant[] = [
     tests: ["tests/node_store_failure_test.ts"],
   },
   {
+    id: "index-txids-carried",
+    rule:
+      "the explorer's index takes a block's txids from the chain instead of hashing its transactions again",
+    file: "lib/explorer/chain_index.ts",
+    from: "const ids = this.#chain.txidsOf?.(block);",
+    to: "const ids = undefined as string[] | undefined;",
+    tests: ["tests/explorer_test.ts"],
+  },
+  {
     id: "write-behind-node-stop",
     rule: "a node's stop commits the blocks that wait for their commit",
     file: "lib/node.ts",

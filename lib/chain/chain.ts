@@ -766,6 +766,14 @@ export class Chain {
     return best;
   }
 
+  /**
+   * The txids of `block`, a block this chain returned (`getBlock`, `activeBlocks`, a `ChangedBlock`), in block
+   * order: those `checkBlock` computed when it arrived, else hashed now and kept with the block.
+   */
+  txidsOf(block: Block): string[] {
+    return this.#txidsOf(block);
+  }
+
   /** The block's txids: those `checkBlock` computed when it arrived, else hashed now (a block read back). */
   #txidsOf(block: Block): string[] {
     let ids = this.#txids.get(block);

@@ -29,6 +29,8 @@ export interface ChainSource {
   entryAt(height: number): { hash: string } | undefined;
   /** A stored block. */
   getBlock(hash: string): Block | undefined;
+  /** Its transactions' ids, in block order, as the chain computed them (else the index hashes them). */
+  txidsOf?(block: Block): string[];
 }
 
 /** An indexed output. */
@@ -301,8 +303,9 @@ export class ChainIndex {
   #indexBlock(height: number, hash: string, block: Block): void {
     const q = this.#q;
     q.addBlock.run(height, hash);
+    const ids = this.#chain.txidsOf?.(block);
     block.txs.forEach((tx, pos) => {
-      const id = txid(tx);
+      const id = ids?.[pos] ?? txid(tx);
       q.addTx.run(id, height, pos);
       const touched = new Map<string, { received: number; sent: number }>();
       const touch = (pkh: string) => {
