@@ -9,7 +9,9 @@ import {
   ChainIndex,
   type ChainSource,
   INDEX_BUSY_PAUSE_MS,
+  INDEX_BUSY_SHARE,
   INDEX_QUIET_MS,
+  INDEX_SLICE_MS,
   indexPause,
 } from "../lib/explorer/chain_index.ts";
 import { layoutNetwork, renderNetworkMap } from "../lib/explorer/network_map.ts";
@@ -159,6 +161,10 @@ Deno.test("index: waits between slices as told, and only while blocks keep comin
   assert.equal(indexPause(50_000, 50_000 - INDEX_QUIET_MS), 0);
   assert.equal(indexPause(50_000, -Infinity), 0, "no block yet: the start-up catch-up goes at full speed");
   assert.ok(INDEX_BUSY_PAUSE_MS > 0);
+  // Kept at its share whatever a slice took: a slice of 40 ms waits 19 times that; a short one the floor.
+  assert.equal(indexPause(50_000, 49_999, 40), Math.ceil(40 * (1 / INDEX_BUSY_SHARE - 1)));
+  assert.equal(indexPause(50_000, 49_999, 40 * INDEX_BUSY_SHARE), INDEX_BUSY_PAUSE_MS);
+  assert.equal(indexPause(50_000, 40_000, 40), 0, "quiet: no pause however long the slice");
 
   const { chain, mempool } = newLedger();
   const miner = await newKey();
@@ -178,10 +184,14 @@ Deno.test("index: waits between slices as told, and only while blocks keep comin
   const index = ChainIndex.open(":memory:", slow);
   const asked: number[] = [];
   const t0 = performance.now();
-  await index.sync(() => {
+  const slices: number[] = [];
+  await index.sync((sliceMs) => {
     asked.push(performance.now());
+    slices.push(sliceMs);
     return 30;
   });
+  // Each slice ran past INDEX_SLICE_MS (a block read costs 3 ms) and said how long it took.
+  assert.ok(slices.every((ms) => ms > INDEX_SLICE_MS), `slices of ${slices.map(Math.round).join(", ")} ms`);
   assert.ok(index.synced);
   assert.equal(index.height, 8);
   assert.ok(asked.length >= 2, `the catch-up paused between its slices (${asked.length} pauses)`);
