@@ -22,6 +22,7 @@ import { compactLedger } from "../lib/node/compact.ts";
 import { malformed, refused } from "../lib/node/verdict.ts";
 import { type Block, decodeBlock, encodeBlock } from "../lib/primitives/block.ts";
 import {
+  compactBlock,
   decodeCompactBlock,
   encodeCompactBlock,
   shortId,
@@ -286,6 +287,34 @@ Deno.test("compact relay: the rebuilt block is handed on once, to its very bytes
   await p.b.mempool.chainUpdated(r.update);
   assert.equal(p.b.mempool.size, 0, "the block's transactions left the mempool");
   assert.equal(p.b.mempool.entryOf(txs[0]), undefined);
+});
+
+Deno.test("compact relay: the sender builds a held block's compact form from the chain's object and the wtxids its checks hashed", async () => {
+  const p = await pair();
+  const txs = await payments(p.a, 3);
+  const block = await mineOnA(p, txs);
+  const held = p.a.chain.getBlock(blockHashSync(block.header))!;
+  assert.deepEqual(p.a.chain.wtxidsOf(held), held.txs.map(wtxid), "the chain's wtxids are the block's");
+  let asked = 0;
+  const chain = {
+    getBlock: (hash: string) => p.a.chain.getBlock(hash),
+    wtxidsOf: (b: Block) => (asked++, p.a.chain.wtxidsOf(b)),
+  } as unknown as Chain;
+  const sender = compactLedger(chain, p.a.mempool);
+  const fresh = encodeCompactBlock(compactBlock(block, 5n));
+  assert.deepEqual(
+    sender.compactBlock(encodeBlock(block), 5n),
+    fresh,
+    "the same compact form as from scratch",
+  );
+  assert.equal(asked, 1, "its wtxids came from the chain, not hashed again");
+  // A block the chain does not hold (a test's, a peer's unchecked) is decoded and hashed as before.
+  const other = await mineOnA(p, []);
+  const unheld = { getBlock: () => undefined, wtxidsOf: () => assert.fail("not held") } as unknown as Chain;
+  assert.deepEqual(
+    compactLedger(unheld, p.a.mempool).compactBlock(encodeBlock(other), 6n),
+    encodeCompactBlock(compactBlock(other, 6n)),
+  );
 });
 
 Deno.test("compact relay: the ledger side never throws on bytes that are not a compact block", () => {

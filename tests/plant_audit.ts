@@ -241,7 +241,7 @@ export const PLANTS: Plant[] = [
     id: "merkle-root",
     rule: "bad-txnmrklroot: the header commits to the transactions",
     file: "lib/chain/block_rules.ts",
-    ...ensureTrue("blockMerkleRoot(block.txs) === block.header.merkleRoot"),
+    ...ensureTrue("blockMerkleRoot(block.txs, wtxids) === block.header.merkleRoot"),
   },
   {
     id: "block-checktx",
@@ -852,9 +852,9 @@ export const PLANTS: Plant[] = [
   {
     id: "merkle-wtxid",
     rule: "the merkle root commits to wtxids (signatures included)",
-    file: "lib/primitives/block.ts",
-    from: "merkleRootSync(txs.map(wtxid))",
-    to: "merkleRootSync(txs.map(txid))",
+    file: "lib/chain/block_rules.ts",
+    from: "const wtxids = block.txs.map(wtxid);",
+    to: "const wtxids = block.txs.map(txid);",
   },
   {
     id: "merkle-odd",
@@ -1601,6 +1601,15 @@ export const PLANTS: Plant[] = [
     from: "if (this.#answered === 0 && this.#slots.every((s) => s.held > 0)) {",
     to: "if (this.#answered < 0 && this.#slots.every((s) => s.held > 0)) {",
     tests: ["tests/crypto_verify_pool_test.ts"],
+  },
+  {
+    id: "compact-sender-held-ids",
+    rule:
+      "compact relay: the sender takes a held block and its checked wtxids from the chain (no decode, no hash)",
+    file: "lib/node/compact.ts",
+    from: "        if (held) return encodeCompactBlock(compactBlock(held, nonce, chain.wtxidsOf(held)));\n",
+    to: "",
+    tests: ["tests/net_compact_test.ts"],
   },
   {
     id: "compact-rebuilt-same-bytes",

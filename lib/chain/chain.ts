@@ -19,10 +19,11 @@ import {
 } from "../consensus/policy.ts";
 import { type Block, decodeBlock, encodeBlock } from "../primitives/block.ts";
 import { blockHashSync, type BlockHeader, encodeHeader } from "../primitives/header.ts";
-import { type OutPoint, outpointKey, type Transaction, txid } from "../primitives/transaction.ts";
+import { type OutPoint, outpointKey, type Transaction, txid, wtxid } from "../primitives/transaction.ts";
 import type { BlockChange, CoinEntry, IndexRow, Store } from "../store/store.ts";
 import { StoreError } from "../store/store.ts";
 import {
+  type BlockIds,
   checkBlock,
   checkHeaderContext,
   checkTxContext,
@@ -206,6 +207,8 @@ export class Chain {
   #invalid = new Set<string>();
   /** The txids `checkBlock` computed for a block, carried to its connection instead of hashed again. */
   #txids = new WeakMap<Block, string[]>();
+  /** Its wtxids likewise, for the compact form the block is relayed in. */
+  #wtxids = new WeakMap<Block, string[]>();
   #sigCache = new Set<string>();
   #sigStats: SigCacheStats = { lookups: 0, hits: 0 };
   #verifier: VerifyQueue | undefined;
@@ -479,7 +482,7 @@ export class Chain {
     ensure(!known && !this.#orphans.has(hash), "duplicate", "block already known", NO_BLAME);
     // The header first: a block refused for its work or its time costs no look at its transactions.
     const parent = this.#checkHeader(block.header, hash, requested);
-    this.#txids.set(block, checkBlock(block, hash, this.params));
+    this.#keepIds(block, checkBlock(block, hash, this.params));
     const update: ChainUpdate = { disconnected: [], connected: [] };
     if (!parent) {
       this.#addOrphan(hash, block.header.prevHash, bytes ?? encodeBlock(block));
@@ -679,7 +682,7 @@ export class Chain {
         try {
           // Pushed unasked (or it would not have been an orphan): it must now build a chain worth the tip's.
           const parent = this.#checkHeader(block.header, hash, false)!;
-          this.#txids.set(block, checkBlock(block, hash, this.params));
+          this.#keepIds(block, checkBlock(block, hash, this.params));
           const entry = this.#accept(hash, block, parent, orphan.bytes);
           await this.#activateIfBetter(entry, update);
           ready.push(hash);
@@ -772,6 +775,21 @@ export class Chain {
    */
   txidsOf(block: Block): string[] {
     return this.#txidsOf(block);
+  }
+
+  /**
+   * The wtxids of `block`, a block this chain returned, in block order: those `checkBlock` computed when it
+   * arrived (the merkle leaves), else hashed now and kept with the block. The compact form's short ids use them.
+   */
+  wtxidsOf(block: Block): string[] {
+    let ids = this.#wtxids.get(block);
+    if (!ids) this.#wtxids.set(block, ids = block.txs.map(wtxid));
+    return ids;
+  }
+
+  #keepIds(block: Block, ids: BlockIds): void {
+    this.#txids.set(block, ids.txids);
+    this.#wtxids.set(block, ids.wtxids);
   }
 
   /** The block's txids: those `checkBlock` computed when it arrived, else hashed now (a block read back). */

@@ -88,6 +88,11 @@ export function compactLedger(chain: Chain, mempool: Mempool): CompactSide {
     },
     compactBlock(bytes, nonce) {
       try {
+        // The chain's own object when it holds the block (just connected: its wtxids came with its checks).
+        const held = bytes.length >= HEADER_SIZE
+          ? chain.getBlock(blockHashSync(decodeHeader(bytes.subarray(0, HEADER_SIZE))))
+          : undefined;
+        if (held) return encodeCompactBlock(compactBlock(held, nonce, chain.wtxidsOf(held)));
         return encodeCompactBlock(compactBlock(decodeBlock(bytes), nonce));
       } catch (e) {
         if (e instanceof DecodeError) return undefined;
