@@ -713,16 +713,18 @@ export class Node {
       return refused(e, hash);
     }
     let block: Block;
+    // A block rebuilt from its compact form a moment ago is not decoded again (its bytes are its encoding), nor
+    // are its transactions hashed again (the mempool's entries and the compact memo hold their ids).
+    const rebuilt = this.#compact.takeRebuilt(bytes);
     try {
-      // A block rebuilt from its compact form a moment ago is not decoded again (its bytes are its encoding).
-      block = this.#compact.takeRebuilt(bytes) ?? decodeBlock(bytes);
+      block = rebuilt?.block ?? decodeBlock(bytes);
     } catch (e) {
       return malformed(e);
     }
     // The miner's search is about to go stale: its cores go to this block's checks meanwhile.
     const release = this.#miner?.hold();
     try {
-      const r = await this.chain.processBlock(block, bytes, { requested });
+      const r = await this.chain.processBlock(block, bytes, { requested, knownIds: rebuilt?.ids });
       release?.();
       await this.#afterChainUpdate(r.update, "network");
       if (r.status === "side") this.#emit({ type: "side", hash, height: r.height, source: "network" });

@@ -276,14 +276,21 @@ Deno.test("compact relay: the rebuilt block is handed on once, to its very bytes
   assert.equal(side.takeRebuilt(first.block.slice()), undefined);
   const again = side.rebuildCompact(compact);
   if (again.kind !== "rebuilt") throw new Error(again.kind);
-  const taken = side.takeRebuilt(again.block);
-  assert.ok(taken, "the block just rebuilt");
+  const rebuilt = side.takeRebuilt(again.block);
+  assert.ok(rebuilt, "the block just rebuilt");
+  const taken = rebuilt.block;
+  // With its ids: the mempool's txids (the very strings), the memo's wtxids, the coinbase hashed.
+  assert.deepEqual(rebuilt.ids.txids, taken.txs.map(txid));
+  assert.deepEqual(rebuilt.ids.wtxids, taken.txs.map(wtxid));
+  assert.equal(rebuilt.ids.txids[1], p.b.mempool.entryOf(txs[0])?.txid);
   assert.deepEqual(encodeBlock(taken), again.block, "its bytes are its encoding");
   assert.equal(taken.txs[1], p.b.mempool.entryOf(txs[0])?.tx, "made of the mempool's objects");
   assert.equal(side.takeRebuilt(again.block), undefined, "taken once");
   // The mempool finds its entries by those objects, and by their txid for any other copy.
   assert.equal(p.b.mempool.entryOf(decodeBlock(again.block).txs[1])?.txid, txid(txs[0]));
-  const r = await p.b.chain.processBlock(taken, again.block);
+  const r = await p.b.chain.processBlock(taken, again.block, { knownIds: rebuilt.ids });
+  assert.equal(p.b.chain.txidsOf(taken), rebuilt.ids.txids, "the chain kept the ids it was given");
+  assert.equal(p.b.chain.wtxidsOf(taken), rebuilt.ids.wtxids);
   await p.b.mempool.chainUpdated(r.update);
   assert.equal(p.b.mempool.size, 0, "the block's transactions left the mempool");
   assert.equal(p.b.mempool.entryOf(txs[0]), undefined);

@@ -32,9 +32,11 @@ export interface BlockIds {
 
 /**
  * Checks that need only the block and its hash. Returns the transactions' ids and wtxids, which it hashed
- * anyway, so a caller need not hash them again.
+ * anyway, so a caller need not hash them again. `known`: the ids of these very transaction objects, when the
+ * caller hashed them already (a block rebuilt from its own mempool): then nothing is hashed, and the merkle
+ * root and duplicate checks run over them.
  */
-export function checkBlock(block: Block, hash: string, params: NetworkParams): BlockIds {
+export function checkBlock(block: Block, hash: string, params: NetworkParams, known?: BlockIds): BlockIds {
   ensure(
     checkProofOfWork(hash, block.header.bits, params.powLimit),
     "high-hash",
@@ -47,9 +49,9 @@ export function checkBlock(block: Block, hash: string, params: NetworkParams): B
   for (let i = 1; i < block.txs.length; i++) {
     ensure(!isCoinbase(block.txs[i]), "bad-cb-multiple", () => `transaction ${i} is a second coinbase`);
   }
-  const ids = block.txs.map(txid);
+  const ids = known?.txids ?? block.txs.map(txid);
   ensure(new Set(ids).size === block.txs.length, "bad-txns-duplicate", "a transaction appears twice");
-  const wtxids = block.txs.map(wtxid);
+  const wtxids = known?.wtxids ?? block.txs.map(wtxid);
   ensure(
     blockMerkleRoot(block.txs, wtxids) === block.header.merkleRoot,
     "bad-txnmrklroot",

@@ -128,6 +128,12 @@ export interface ProcessOptions {
    * at least the tip's work. True (the default) for blocks this node asked for, mined, or loads itself.
    */
   requested?: boolean;
+  /**
+   * The txids and wtxids of these very transaction objects, when the caller hashed them already (a block
+   * rebuilt from the mempool, whose entries carry them): the checks then hash nothing. Only ids computed from
+   * the same objects: the merkle root is checked over them.
+   */
+  knownIds?: BlockIds;
 }
 
 /** A block waiting for its parent: kept as bytes (decoded again when the parent comes). */
@@ -436,7 +442,7 @@ export class Chain {
    * @example const r = await chain.processBlock(block); if (r.status === "orphan") askFor(r.missingParent);
    */
   processBlock(block: Block, bytes?: Uint8Array, opts: ProcessOptions = {}): Promise<ProcessResult> {
-    return this.#queue.run(() => this.#process(block, bytes, opts.requested ?? true));
+    return this.#queue.run(() => this.#process(block, bytes, opts.requested ?? true, opts.knownIds));
   }
 
   /**
@@ -467,7 +473,12 @@ export class Chain {
     if (!this.#orphans.has(hash) && !this.#index.has(hash)) this.#addOrphan(hash, header.prevHash, bytes);
   }
 
-  async #process(block: Block, bytes: Uint8Array | undefined, requested: boolean): Promise<ProcessResult> {
+  async #process(
+    block: Block,
+    bytes: Uint8Array | undefined,
+    requested: boolean,
+    knownIds?: BlockIds,
+  ): Promise<ProcessResult> {
     const hash = blockHashSync(block.header);
     const known = this.#index.get(hash);
     ensure(
@@ -482,7 +493,7 @@ export class Chain {
     ensure(!known && !this.#orphans.has(hash), "duplicate", "block already known", NO_BLAME);
     // The header first: a block refused for its work or its time costs no look at its transactions.
     const parent = this.#checkHeader(block.header, hash, requested);
-    this.#keepIds(block, checkBlock(block, hash, this.params));
+    this.#keepIds(block, checkBlock(block, hash, this.params, knownIds));
     const update: ChainUpdate = { disconnected: [], connected: [] };
     if (!parent) {
       this.#addOrphan(hash, block.header.prevHash, bytes ?? encodeBlock(block));
