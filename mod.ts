@@ -91,9 +91,10 @@ export {
 } from "./lib/crypto/verify_queue.ts";
 export { VerifyPool, type VerifyPoolOptions } from "./lib/crypto/verify_pool.ts";
 export { ValidationError } from "./lib/chain/errors.ts";
-export type { IndexedHeader } from "./lib/chain/block_rules.ts";
+export type { BlockIds, IndexedHeader } from "./lib/chain/block_rules.ts";
 export type { Coin, CoinView, OwnedCoin } from "./lib/primitives/coin.ts";
 export {
+  type BlockChange,
   type CoinEntry,
   type CoinPage,
   type IndexRow,

@@ -1,12 +1,13 @@
 /** One test per block-level reject code of `Chain.processBlock`: each builds the offending block. */
 import assert from "node:assert/strict";
 import { Chain } from "../lib/chain/chain.ts";
-import { BAN, NO_BLAME } from "../lib/chain/errors.ts";
+import { BAN, NO_BLAME, type ValidationError } from "../lib/chain/errors.ts";
 import { MAX_FUTURE_BLOCK_TIME, NETWORKS } from "../lib/consensus/params.ts";
 import { retargetBits } from "../lib/consensus/pow.ts";
 import { createTemplate, solveSync } from "../lib/mining/template.ts";
 import { type Block, blockMerkleRoot, blockSize, MAX_BLOCK_SIZE } from "../lib/primitives/block.ts";
 import { openStore } from "../lib/store/store.ts";
+import { txid, wtxid } from "../lib/primitives/transaction.ts";
 import { makeBlock, mine, mineAt, newKey, newLedger, spend } from "./support/ledger.ts";
 import {
   assertRefused,
@@ -236,4 +237,22 @@ Deno.test("retarget: block 10 must carry the retargeted bits; the old bits are b
   assert.equal(r.status, "connected");
   assert.equal(chain.tip.header.bits, expected);
   assert.equal(chain.height, 10);
+});
+
+Deno.test("bad-txnmrklroot: ids handed in with a block (knownIds) are what its merkle root is checked over", async () => {
+  const key = await newKey();
+  const { chain, mempool } = newLedger();
+  const block = makeBlock(chain, mempool, key.pkh);
+  const ids = { txids: block.txs.map(txid), wtxids: block.txs.map(wtxid) };
+  const wrong = {
+    txids: ids.txids,
+    wtxids: ids.wtxids.map((w) => w.replace(/^./, (c) => c === "0" ? "1" : "0")),
+  };
+  await assert.rejects(
+    chain.processBlock(block, undefined, { knownIds: wrong }),
+    (e: ValidationError) => e.code === "bad-txnmrklroot",
+  );
+  const fresh = newLedger();
+  await fresh.chain.processBlock(block, undefined, { knownIds: ids });
+  assert.equal(fresh.chain.txidsOf(block), ids.txids, "taken, not hashed again");
 });

@@ -9,7 +9,9 @@ import {
   ChainIndex,
   type ChainSource,
   INDEX_BUSY_PAUSE_MS,
+  INDEX_BUSY_SHARE,
   INDEX_QUIET_MS,
+  INDEX_SLICE_MS,
   indexPause,
 } from "../lib/explorer/chain_index.ts";
 import { layoutNetwork, renderNetworkMap } from "../lib/explorer/network_map.ts";
@@ -116,12 +118,53 @@ Deno.test("index: a reorg takes the old branch's transactions, spends and totals
   index.close();
 });
 
+Deno.test("index: takes each block's txids as the chain computed them, without hashing its transactions again", async () => {
+  const { chain, mempool } = newLedger();
+  const miner = await newKey();
+  const blocks = [];
+  for (let i = 0; i < 3; i++) {
+    const b = makeBlock(chain, mempool, miner.pkh);
+    await chain.processBlock(b);
+    blocks.push(b);
+  }
+  // The chain's ids, marked: an index that hashed the transactions itself would not find them under these.
+  const asked: number[] = [];
+  const source: ChainSource = {
+    get height() {
+      return chain.height;
+    },
+    entryAt: (h) => chain.entryAt(h),
+    getBlock: (hash) => chain.getBlock(hash),
+    txidsOf: (block) => {
+      asked.push(block.txs.length);
+      return chain.txidsOf(block).map((id) => `${id.slice(0, -4)}beef`);
+    },
+  };
+  const index = ChainIndex.open(":memory:", source);
+  await index.sync();
+  assert.equal(asked.length, chain.height + 1, "asked once per block indexed, genesis too");
+  for (const b of blocks) {
+    const id = txid(b.txs[0]);
+    assert.equal(
+      index.tx(`${id.slice(0, -4)}beef`)?.height,
+      blocks.indexOf(b) + 1,
+      "found under the chain's id",
+    );
+    assert.equal(index.tx(id), undefined, "not hashed again");
+  }
+  index.close();
+});
+
 Deno.test("index: waits between slices as told, and only while blocks keep coming (a sync goes first)", async () => {
   // The pace: a burst of blocks (less than INDEX_QUIET_MS apart) slows the index; a quiet spell does not.
   assert.equal(indexPause(50_000, 50_000 - INDEX_QUIET_MS + 1), INDEX_BUSY_PAUSE_MS);
   assert.equal(indexPause(50_000, 50_000 - INDEX_QUIET_MS), 0);
   assert.equal(indexPause(50_000, -Infinity), 0, "no block yet: the start-up catch-up goes at full speed");
   assert.ok(INDEX_BUSY_PAUSE_MS > 0);
+  // Kept at its share whatever a slice took: a slice of 40 ms waits 19 times that; a short one the floor.
+  assert.equal(indexPause(50_000, 49_999, 40), Math.ceil(40 * (1 / INDEX_BUSY_SHARE - 1)));
+  assert.equal(indexPause(50_000, 49_999, 40 * INDEX_BUSY_SHARE), INDEX_BUSY_PAUSE_MS);
+  assert.equal(indexPause(50_000, 40_000, 40), 0, "quiet: no pause however long the slice");
 
   const { chain, mempool } = newLedger();
   const miner = await newKey();
@@ -141,10 +184,14 @@ Deno.test("index: waits between slices as told, and only while blocks keep comin
   const index = ChainIndex.open(":memory:", slow);
   const asked: number[] = [];
   const t0 = performance.now();
-  await index.sync(() => {
+  const slices: number[] = [];
+  await index.sync((sliceMs) => {
     asked.push(performance.now());
+    slices.push(sliceMs);
     return 30;
   });
+  // Each slice ran past INDEX_SLICE_MS (a block read costs 3 ms) and said how long it took.
+  assert.ok(slices.every((ms) => ms > INDEX_SLICE_MS), `slices of ${slices.map(Math.round).join(", ")} ms`);
   assert.ok(index.synced);
   assert.equal(index.height, 8);
   assert.ok(asked.length >= 2, `the catch-up paused between its slices (${asked.length} pauses)`);

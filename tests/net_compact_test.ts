@@ -22,6 +22,7 @@ import { compactLedger } from "../lib/node/compact.ts";
 import { malformed, refused } from "../lib/node/verdict.ts";
 import { type Block, decodeBlock, encodeBlock } from "../lib/primitives/block.ts";
 import {
+  compactBlock,
   decodeCompactBlock,
   encodeCompactBlock,
   shortId,
@@ -275,17 +276,52 @@ Deno.test("compact relay: the rebuilt block is handed on once, to its very bytes
   assert.equal(side.takeRebuilt(first.block.slice()), undefined);
   const again = side.rebuildCompact(compact);
   if (again.kind !== "rebuilt") throw new Error(again.kind);
-  const taken = side.takeRebuilt(again.block);
-  assert.ok(taken, "the block just rebuilt");
+  const rebuilt = side.takeRebuilt(again.block);
+  assert.ok(rebuilt, "the block just rebuilt");
+  const taken = rebuilt.block;
+  // With its ids: the mempool's txids (the very strings), the memo's wtxids, the coinbase hashed.
+  assert.deepEqual(rebuilt.ids.txids, taken.txs.map(txid));
+  assert.deepEqual(rebuilt.ids.wtxids, taken.txs.map(wtxid));
+  assert.equal(rebuilt.ids.txids[1], p.b.mempool.entryOf(txs[0])?.txid);
   assert.deepEqual(encodeBlock(taken), again.block, "its bytes are its encoding");
   assert.equal(taken.txs[1], p.b.mempool.entryOf(txs[0])?.tx, "made of the mempool's objects");
   assert.equal(side.takeRebuilt(again.block), undefined, "taken once");
   // The mempool finds its entries by those objects, and by their txid for any other copy.
   assert.equal(p.b.mempool.entryOf(decodeBlock(again.block).txs[1])?.txid, txid(txs[0]));
-  const r = await p.b.chain.processBlock(taken, again.block);
+  const r = await p.b.chain.processBlock(taken, again.block, { knownIds: rebuilt.ids });
+  assert.equal(p.b.chain.txidsOf(taken), rebuilt.ids.txids, "the chain kept the ids it was given");
+  assert.equal(p.b.chain.wtxidsOf(taken), rebuilt.ids.wtxids);
   await p.b.mempool.chainUpdated(r.update);
   assert.equal(p.b.mempool.size, 0, "the block's transactions left the mempool");
   assert.equal(p.b.mempool.entryOf(txs[0]), undefined);
+});
+
+Deno.test("compact relay: the sender builds a held block's compact form from the chain's object and the wtxids its checks hashed", async () => {
+  const p = await pair();
+  const txs = await payments(p.a, 3);
+  const block = await mineOnA(p, txs);
+  const held = p.a.chain.getBlock(blockHashSync(block.header))!;
+  assert.deepEqual(p.a.chain.wtxidsOf(held), held.txs.map(wtxid), "the chain's wtxids are the block's");
+  let asked = 0;
+  const chain = {
+    getBlock: (hash: string) => p.a.chain.getBlock(hash),
+    wtxidsOf: (b: Block) => (asked++, p.a.chain.wtxidsOf(b)),
+  } as unknown as Chain;
+  const sender = compactLedger(chain, p.a.mempool);
+  const fresh = encodeCompactBlock(compactBlock(block, 5n));
+  assert.deepEqual(
+    sender.compactBlock(encodeBlock(block), 5n),
+    fresh,
+    "the same compact form as from scratch",
+  );
+  assert.equal(asked, 1, "its wtxids came from the chain, not hashed again");
+  // A block the chain does not hold (a test's, a peer's unchecked) is decoded and hashed as before.
+  const other = await mineOnA(p, []);
+  const unheld = { getBlock: () => undefined, wtxidsOf: () => assert.fail("not held") } as unknown as Chain;
+  assert.deepEqual(
+    compactLedger(unheld, p.a.mempool).compactBlock(encodeBlock(other), 6n),
+    encodeCompactBlock(compactBlock(other, 6n)),
+  );
 });
 
 Deno.test("compact relay: the ledger side never throws on bytes that are not a compact block", () => {

@@ -3,7 +3,8 @@
  * a block's connection in turn (and in the middle of a reorg). After each failure the node's tip, height,
  * wallet balances and mempool are what they were (or, mid-reorg, what the chain it kept implies: the
  * mempool holds exactly the payment its active chain leaves unconfirmed); once the disk is healed the same
- * block is taken, and the node goes on mining and paying.
+ * block is taken, and the node goes on mining and paying. These run write-through (`writeBehind: false`); the
+ * last test runs as a node does by default, committing blocks behind their relay.
  */
 import assert from "node:assert/strict";
 import { createTemplate, solveSync } from "../lib/mining/template.ts";
@@ -12,6 +13,9 @@ import type { Block } from "../lib/primitives/block.ts";
 import { blockMerkleRoot } from "../lib/primitives/block.ts";
 import { blockHashSync } from "../lib/primitives/header.ts";
 import { txid } from "../lib/primitives/transaction.ts";
+import { Chain } from "../lib/chain/chain.ts";
+import { NETWORKS } from "../lib/consensus/params.ts";
+import { openStore, StoreError } from "../lib/store/store.ts";
 import { type FailingStore, openFailingStore } from "./support/failing_store.ts";
 import { startLocalNode } from "./support/local_node.ts";
 import { withTempDir } from "./support/temp_dir.ts";
@@ -46,16 +50,18 @@ function snapshot(node: Node) {
  */
 async function withFailingNode(
   blocks: number,
-  body: (node: Node, store: () => FailingStore, to: string) => Promise<void>,
+  body: (node: Node, store: () => FailingStore, to: string, dir: string) => Promise<void>,
+  writeBehind = false,
 ): Promise<void> {
   await withTempDir(async (dir) => {
     let failing: FailingStore | undefined;
     const node = await startLocalNode(dir, {
       openStore: (path) => (failing = openFailingStore(path)).store,
+      writeBehind,
     });
     try {
       for (let i = 0; i < blocks; i++) await node.submitBlock(nextBlock(node));
-      await body(node, () => failing!, await node.wallet.newAddress());
+      await body(node, () => failing!, await node.wallet.newAddress(), dir);
     } finally {
       await node.stop();
     }
@@ -153,4 +159,44 @@ Deno.test("Node: a reorg whose store write fails, at writes spread over it, leav
     const ks = [1, 2, 3, ...Array.from({ length: 8 }, (_, j) => Math.round(total * (j + 1) / 9)), total];
     for (const k of ks) await round(k);
   });
+});
+
+Deno.test("Node (write-behind): a commit the disk refuses stops nothing; the node goes on, and its stop commits every block", async () => {
+  await withFailingNode(11, async (node, store, to, dir) => {
+    node.chain.flush(); // the 11 blocks mined so far
+    store().failAt(1, true); // the disk is full from now on
+    const paid = await node.send(to, 1e8);
+    await node.submitBlock(nextBlock(node));
+    await node.submitBlock(nextBlock(node));
+    assert.equal(node.chain.height, 13);
+    assert.ok(!node.mempool.has(paid.txid), "confirmed in memory");
+    assert.throws(() => node.chain.flush(), StoreError);
+    assert.equal(node.chain.unflushed, 2, "the refused commit dropped nothing");
+    store().heal();
+    await node.submitBlock(nextBlock(node));
+    const [tip, height] = [node.chain.tip.hash, node.chain.height];
+    await node.stop();
+    const disk = openStore(`${dir}/data/chain.sqlite`);
+    try {
+      const chain = Chain.open(disk, NETWORKS.regtest);
+      assert.equal(chain.height, height, "every block connected before the stop is on disk");
+      assert.equal(chain.tip.hash, tip);
+    } finally {
+      disk.close();
+    }
+  }, true);
+});
+
+Deno.test("Node (write-behind): a block it mined itself is on disk when submitBlock returns, before anyone hears of it", async () => {
+  await withFailingNode(2, async (node, _store, _to, dir) => {
+    const block = nextBlock(node);
+    await node.submitBlock(block);
+    assert.equal(node.chain.unflushed, 0);
+    const disk = openStore(`${dir}/data/chain.sqlite`); // a second reader sees only what is committed
+    try {
+      assert.equal(Chain.open(disk, NETWORKS.regtest).tip.hash, blockHashSync(block.header));
+    } finally {
+      disk.close();
+    }
+  }, true);
 });

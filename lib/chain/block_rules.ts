@@ -8,7 +8,7 @@ import { MAX_FUTURE_BLOCK_TIME, MEDIAN_TIME_SPAN, type NetworkParams } from "../
 import { checkProofOfWork, retargetBits } from "../consensus/pow.ts";
 import { type Block, blockMerkleRoot, blockSize, MAX_BLOCK_SIZE } from "../primitives/block.ts";
 import type { BlockHeader } from "../primitives/header.ts";
-import { isCoinbase, txid } from "../primitives/transaction.ts";
+import { isCoinbase, txid, wtxid } from "../primitives/transaction.ts";
 import { ensure, NO_BLAME } from "./errors.ts";
 import { checkTransaction } from "./tx_rules.ts";
 
@@ -22,11 +22,21 @@ export interface IndexedHeader {
   parent?: IndexedHeader;
 }
 
+/** A block's transaction ids and witness ids (its merkle leaves), in block order. */
+export interface BlockIds {
+  /** Each transaction's txid. */
+  txids: string[];
+  /** Each transaction's wtxid. */
+  wtxids: string[];
+}
+
 /**
- * Checks that need only the block and its hash. Returns the transactions' ids, which it hashed anyway, so a
- * caller need not hash them again.
+ * Checks that need only the block and its hash. Returns the transactions' ids and wtxids, which it hashed
+ * anyway, so a caller need not hash them again. `known`: the ids of these very transaction objects, when the
+ * caller hashed them already (a block rebuilt from its own mempool): then nothing is hashed, and the merkle
+ * root and duplicate checks run over them.
  */
-export function checkBlock(block: Block, hash: string, params: NetworkParams): string[] {
+export function checkBlock(block: Block, hash: string, params: NetworkParams, known?: BlockIds): BlockIds {
   ensure(
     checkProofOfWork(hash, block.header.bits, params.powLimit),
     "high-hash",
@@ -39,11 +49,16 @@ export function checkBlock(block: Block, hash: string, params: NetworkParams): s
   for (let i = 1; i < block.txs.length; i++) {
     ensure(!isCoinbase(block.txs[i]), "bad-cb-multiple", () => `transaction ${i} is a second coinbase`);
   }
-  const ids = block.txs.map(txid);
+  const ids = known?.txids ?? block.txs.map(txid);
   ensure(new Set(ids).size === block.txs.length, "bad-txns-duplicate", "a transaction appears twice");
-  ensure(blockMerkleRoot(block.txs) === block.header.merkleRoot, "bad-txnmrklroot", "merkle root mismatch");
+  const wtxids = known?.wtxids ?? block.txs.map(wtxid);
+  ensure(
+    blockMerkleRoot(block.txs, wtxids) === block.header.merkleRoot,
+    "bad-txnmrklroot",
+    "merkle root mismatch",
+  );
   for (const tx of block.txs) checkTransaction(tx);
-  return ids;
+  return { txids: ids, wtxids };
 }
 
 /** The ancestor of `entry` at `height` (which must not exceed `entry.height`). */

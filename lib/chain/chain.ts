@@ -19,10 +19,11 @@ import {
 } from "../consensus/policy.ts";
 import { type Block, decodeBlock, encodeBlock } from "../primitives/block.ts";
 import { blockHashSync, type BlockHeader, encodeHeader } from "../primitives/header.ts";
-import { type OutPoint, outpointKey, type Transaction, txid } from "../primitives/transaction.ts";
-import type { CoinEntry, IndexRow, Store } from "../store/store.ts";
+import { type OutPoint, outpointKey, type Transaction, txid, wtxid } from "../primitives/transaction.ts";
+import type { BlockChange, CoinEntry, IndexRow, Store } from "../store/store.ts";
 import { StoreError } from "../store/store.ts";
 import {
+  type BlockIds,
   checkBlock,
   checkHeaderContext,
   checkTxContext,
@@ -99,6 +100,17 @@ export interface ChainOptions {
    * and meanwhile the store answers for it (the same answers). By default `open` reads it all.
    */
   coinsInBackground?: boolean;
+  /**
+   * True to commit connected blocks to the store behind their connection (write-behind, as Bitcoin Core's
+   * coins cache flushes behind it): a block is fully validated and connected in memory, its caller may relay
+   * it at once, and the store gets it with the blocks after it in one transaction (`flush`), at most
+   * `FLUSH_AFTER_MS` later or once `MAX_UNFLUSHED_BLOCKS` / `MAX_UNFLUSHED_BYTES` wait. A crash loses at most
+   * those blocks, never a half of one: the store reopens at the last committed tip and the node fetches them
+   * again from its peers. Off by default: every block is committed before `processBlock` returns.
+   */
+  writeBehind?: boolean;
+  /** With `writeBehind`: told when a timed commit failed (the blocks stay waiting and the next one retries). */
+  onFlushError?: (error: unknown) => void;
 }
 
 /** How often connecting a block found a transaction's signatures already checked (`Chain.sigCacheStats`). */
@@ -116,6 +128,12 @@ export interface ProcessOptions {
    * at least the tip's work. True (the default) for blocks this node asked for, mined, or loads itself.
    */
   requested?: boolean;
+  /**
+   * The txids and wtxids of these very transaction objects, when the caller hashed them already (a block
+   * rebuilt from the mempool, whose entries carry them): the checks then hash nothing. Only ids computed from
+   * the same objects: the merkle root is checked over them.
+   */
+  knownIds?: BlockIds;
 }
 
 /** A block waiting for its parent: kept as bytes (decoded again when the parent comes). */
@@ -152,6 +170,15 @@ export function partialUpdate(error: unknown): ChainUpdate | undefined {
 }
 
 const SIG_CACHE_MAX = 100_000;
+/** With `writeBehind`, connected blocks reach the store at most this long (ms) after the first of them. */
+export const FLUSH_AFTER_MS = 250;
+/**
+ * With `writeBehind`, connected blocks waiting for their commit, at most: the next block to connect commits
+ * them first. A commit of this many full blocks holds the thread about as long as one block's checks do not.
+ */
+export const MAX_UNFLUSHED_BLOCKS = 16;
+/** Their encoded bytes (block and undo data) at most, likewise. */
+export const MAX_UNFLUSHED_BYTES = 8_000_000;
 const ignore = () => {};
 /** Hashes marked invalid kept at most; past that the set starts over. */
 const MAX_INVALID = 10_000;
@@ -186,6 +213,8 @@ export class Chain {
   #invalid = new Set<string>();
   /** The txids `checkBlock` computed for a block, carried to its connection instead of hashed again. */
   #txids = new WeakMap<Block, string[]>();
+  /** Its wtxids likewise, for the compact form the block is relayed in. */
+  #wtxids = new WeakMap<Block, string[]>();
   #sigCache = new Set<string>();
   #sigStats: SigCacheStats = { lookups: 0, hits: 0 };
   #verifier: VerifyQueue | undefined;
@@ -197,6 +226,13 @@ export class Chain {
    * work), so the next activation aims at the best valid block, not only at the new one.
    */
   #activationFailed = false;
+  #writeBehind: boolean;
+  #onFlushError: (error: unknown) => void;
+  /** Connected blocks' store changes not yet committed (`writeBehind`), in order, and their blocks' bytes. */
+  #unflushed: BlockChange[] = [];
+  #unflushedBlocks = new Map<string, { block: Block; data: Uint8Array }>();
+  #unflushedBytes = 0;
+  #flushTimer?: ReturnType<typeof setTimeout>;
   /** `processBlock` and `resume` run one at a time. */
   #queue = new SerialQueue();
   #now: () => number;
@@ -209,6 +245,8 @@ export class Chain {
     this.#maxOrphanBytes = opts.maxOrphanBytes ?? MAX_ORPHAN_BLOCK_BYTES;
     this.#verifier = opts.verifier;
     this.#coins = new CoinSet(store);
+    this.#writeBehind = opts.writeBehind ?? false;
+    this.#onFlushError = opts.onFlushError ?? ignore;
   }
 
   /**
@@ -313,7 +351,7 @@ export class Chain {
 
   /** A stored block, decoded, or undefined. */
   getBlock(hash: string): Block | undefined {
-    const pending = this.#unstored.get(hash);
+    const pending = this.#unstored.get(hash) ?? this.#unflushedBlocks.get(hash);
     if (pending) return pending.block;
     const bytes = this.#store.getBlock(hash);
     return bytes && decodeBlock(bytes);
@@ -321,6 +359,7 @@ export class Chain {
 
   /** The active chain's blocks at heights `from` to `to` (within the chain), decoded, a few per store query. */
   *activeBlocks(from: number, to: number): IterableIterator<{ height: number; block: Block }> {
+    this.flush(); // what the store lacks: one commit, then one read path
     for (
       const [height, hash, bytes] of this.#store.blocksBetween(Math.max(from, 0), Math.min(to, this.height))
     ) {
@@ -330,7 +369,8 @@ export class Chain {
 
   /** A stored block's canonical bytes, for relaying without re-encoding. */
   getBlockBytes(hash: string): Uint8Array | undefined {
-    return this.#unstored.get(hash)?.data ?? this.#store.getBlock(hash);
+    return this.#unstored.get(hash)?.data ?? this.#unflushedBlocks.get(hash)?.data ??
+      this.#store.getBlock(hash);
   }
 
   /** The unspent output at `outpoint` on the active chain. */
@@ -410,7 +450,7 @@ export class Chain {
    * @example const r = await chain.processBlock(block); if (r.status === "orphan") askFor(r.missingParent);
    */
   processBlock(block: Block, bytes?: Uint8Array, opts: ProcessOptions = {}): Promise<ProcessResult> {
-    return this.#queue.run(() => this.#process(block, bytes, opts.requested ?? true));
+    return this.#queue.run(() => this.#process(block, bytes, opts.requested ?? true, opts.knownIds));
   }
 
   /**
@@ -441,7 +481,12 @@ export class Chain {
     if (!this.#orphans.has(hash) && !this.#index.has(hash)) this.#addOrphan(hash, header.prevHash, bytes);
   }
 
-  async #process(block: Block, bytes: Uint8Array | undefined, requested: boolean): Promise<ProcessResult> {
+  async #process(
+    block: Block,
+    bytes: Uint8Array | undefined,
+    requested: boolean,
+    knownIds?: BlockIds,
+  ): Promise<ProcessResult> {
     const hash = blockHashSync(block.header);
     const known = this.#index.get(hash);
     ensure(
@@ -456,7 +501,7 @@ export class Chain {
     ensure(!known && !this.#orphans.has(hash), "duplicate", "block already known", NO_BLAME);
     // The header first: a block refused for its work or its time costs no look at its transactions.
     const parent = this.#checkHeader(block.header, hash, requested);
-    this.#txids.set(block, checkBlock(block, hash, this.params));
+    this.#keepIds(block, checkBlock(block, hash, this.params, knownIds));
     const update: ChainUpdate = { disconnected: [], connected: [] };
     if (!parent) {
       this.#addOrphan(hash, block.header.prevHash, bytes ?? encodeBlock(block));
@@ -656,7 +701,7 @@ export class Chain {
         try {
           // Pushed unasked (or it would not have been an orphan): it must now build a chain worth the tip's.
           const parent = this.#checkHeader(block.header, hash, false)!;
-          this.#txids.set(block, checkBlock(block, hash, this.params));
+          this.#keepIds(block, checkBlock(block, hash, this.params));
           const entry = this.#accept(hash, block, parent, orphan.bytes);
           await this.#activateIfBetter(entry, update);
           ready.push(hash);
@@ -687,6 +732,8 @@ export class Chain {
     let failure: ValidationError | undefined;
     while (target !== this.tip) {
       const fork = this.#fork(this.tip, target);
+      // Disconnecting reads undo data from the store: what waits for its commit goes first.
+      if (fork !== this.tip) this.flush();
       while (this.tip !== fork) update.disconnected.push(this.#disconnectTip());
       const path: BlockEntry[] = [];
       for (let e: BlockEntry = target; e !== fork; e = e.parent!) path.unshift(e);
@@ -739,6 +786,29 @@ export class Chain {
       if (!(e.status & BlockStatus.FAILED) && e.chainWork > best.chainWork) best = e;
     }
     return best;
+  }
+
+  /**
+   * The txids of `block`, a block this chain returned (`getBlock`, `activeBlocks`, a `ChangedBlock`), in block
+   * order: those `checkBlock` computed when it arrived, else hashed now and kept with the block.
+   */
+  txidsOf(block: Block): string[] {
+    return this.#txidsOf(block);
+  }
+
+  /**
+   * The wtxids of `block`, a block this chain returned, in block order: those `checkBlock` computed when it
+   * arrived (the merkle leaves), else hashed now and kept with the block. The compact form's short ids use them.
+   */
+  wtxidsOf(block: Block): string[] {
+    let ids = this.#wtxids.get(block);
+    if (!ids) this.#wtxids.set(block, ids = block.txs.map(wtxid));
+    return ids;
+  }
+
+  #keepIds(block: Block, ids: BlockIds): void {
+    this.#txids.set(block, ids.txids);
+    this.#wtxids.set(block, ids.wtxids);
   }
 
   /** The block's txids: those `checkBlock` computed when it arrived, else hashed now (a block read back). */
@@ -814,7 +884,7 @@ export class Chain {
     for (const w of verified) this.cacheSignatures(w);
     const status = entry.status | BlockStatus.VALID;
     const unstored = this.#unstored.get(entry.hash);
-    this.#store.applyBlock({
+    const change: BlockChange = {
       hash: entry.hash,
       status,
       spent,
@@ -822,13 +892,69 @@ export class Chain {
       undo: undoBytes,
       tip: entry.hash,
       block: unstored && { row: { ...unstored.row, status }, data: unstored.data },
-    });
+    };
+    // The UTXO set read from the store while it loads must agree with memory: write-behind waits for it.
+    if (this.#writeBehind && this.#coins.loaded) this.#defer(change, unstored?.block ?? block);
+    else this.#store.applyBlock(change);
     this.#unstored.delete(entry.hash);
-    entry.status = status; // only once the store has it
+    entry.status = status; // only once the store has it, or holds it to commit
     for (const key of spent) this.#coins.delete(key);
     for (const [key, coin] of created) this.#coins.set(key, coin);
     this.#active.push(entry);
     return ids;
+  }
+
+  /**
+   * Holds a connected block's store change for the next commit; with the bound already reached, commits what
+   * waits first (a store failure then refuses this block before memory changes).
+   */
+  #defer(change: BlockChange, block: Block): void {
+    const size = (change.block?.data.length ?? 0) + (change.undo?.length ?? 0);
+    if (
+      this.#unflushed.length >= MAX_UNFLUSHED_BLOCKS || this.#unflushedBytes + size > MAX_UNFLUSHED_BYTES
+    ) {
+      this.flush();
+    }
+    this.#unflushed.push(change);
+    this.#unflushedBytes += size;
+    if (change.block) this.#unflushedBlocks.set(change.hash, { block, data: change.block.data });
+    this.#flushTimer ??= setTimeout(() => {
+      this.#flushTimer = undefined;
+      try {
+        this.flush();
+      } catch (e) {
+        this.#onFlushError(e);
+      }
+    }, FLUSH_AFTER_MS);
+  }
+
+  /**
+   * Commits the connected blocks that wait for it (`writeBehind`) in one store transaction, the tip with them.
+   * Throws `StoreError` when the store refuses them: they stay waiting, in memory, and the next commit retries.
+   * Call before closing the store.
+   */
+  flush(): void {
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (!this.#unflushed.length) return;
+    this.#store.applyBlocks(this.#unflushed);
+    this.#unflushed = [];
+    this.#unflushedBlocks.clear();
+    this.#unflushedBytes = 0;
+  }
+
+  /**
+   * Commits what waits (`flush`) and writes every later block before `processBlock` returns: call before
+   * closing the store. Throws `StoreError` as `flush` does.
+   */
+  close(): void {
+    this.#writeBehind = false;
+    this.flush();
+  }
+
+  /** Connected blocks not yet committed to the store (`writeBehind`). */
+  get unflushed(): number {
+    return this.#unflushed.length;
   }
 
   #disconnectTip(): ChangedBlock {

@@ -200,7 +200,7 @@ export class Live {
     this.#indexing = setTimeout(() => {
       this.#indexing = undefined;
       if (this.#closed) return;
-      this.#data.index.sync(() => indexPause(performance.now(), this.#lastBlockAt)).then(() =>
+      this.#data.index.sync((sliceMs) => indexPause(performance.now(), this.#lastBlockAt, sliceMs)).then(() =>
         this.#mark("status")
       ).catch((e) => console.error(`explorer index: ${e}`));
     }, delayMs);

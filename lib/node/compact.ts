@@ -26,6 +26,7 @@ import {
   wtxid,
 } from "../primitives/transaction.ts";
 import { refused } from "./verdict.ts";
+import type { BlockIds } from "../chain/block_rules.ts";
 
 /** What the compact relay needs of the ledger: the chain's index and the mempool's transactions. */
 export interface CompactLedger {
@@ -61,10 +62,11 @@ export interface CompactSide extends CompactLedger {
    */
   noteTx(tx: Transaction): void;
   /**
-   * The block the last `rebuildCompact` made of these very bytes (the same array), taken (kept once only), or
-   * undefined: the receiver then need not decode what it has just encoded.
+   * The block the last `rebuildCompact` made of these very bytes (the same array), taken (kept once only), with
+   * its transactions' ids (the mempool's txids, the memo's wtxids), or undefined: the receiver then need not
+   * decode what it has just encoded, nor hash what its mempool hashed.
    */
-  takeRebuilt(bytes: Uint8Array): Block | undefined;
+  takeRebuilt(bytes: Uint8Array): { block: Block; ids: BlockIds } | undefined;
 }
 
 /** The compact relay over `chain` and `mempool`. */
@@ -77,17 +79,22 @@ export function compactLedger(chain: Chain, mempool: Mempool): CompactSide {
     if (w === undefined) wtxids.set(tx, w = wtxid(tx));
     return w;
   };
-  let last: { bytes: Uint8Array; block: Block } | undefined;
+  let last: { bytes: Uint8Array; block: Block; ids: BlockIds } | undefined;
   return {
     idOf,
     noteTx: (tx) => void wtxidOf(tx),
     takeRebuilt(bytes) {
       const r = last;
       last = undefined;
-      return r?.bytes === bytes ? r.block : undefined;
+      return r?.bytes === bytes ? { block: r.block, ids: r.ids } : undefined;
     },
     compactBlock(bytes, nonce) {
       try {
+        // The chain's own object when it holds the block (just connected: its wtxids came with its checks).
+        const held = bytes.length >= HEADER_SIZE
+          ? chain.getBlock(blockHashSync(decodeHeader(bytes.subarray(0, HEADER_SIZE))))
+          : undefined;
+        if (held) return encodeCompactBlock(compactBlock(held, nonce, chain.wtxidsOf(held)));
         return encodeCompactBlock(compactBlock(decodeBlock(bytes), nonce));
       } catch (e) {
         if (e instanceof DecodeError) return undefined;
@@ -148,7 +155,9 @@ export function compactLedger(chain: Chain, mempool: Mempool): CompactSide {
       if (r.status === "missing") return { kind: "missing", id, missing: r.missing };
       if (r.status === "failed") return { kind: "failed", id, reason: r.reason };
       const block = encodeBlock(r.block);
-      last = { bytes: block, block: r.block };
+      // The pool's own objects carry their ids; the coinbase and any transaction sent to fill are hashed.
+      const txids = r.block.txs.map((tx) => mempool.entryOf(tx)?.txid ?? txid(tx));
+      last = { bytes: block, block: r.block, ids: { txids, wtxids: r.block.txs.map(wtxidOf) } };
       return { kind: "rebuilt", id, block };
     },
   };

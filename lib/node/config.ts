@@ -60,6 +60,11 @@ export interface NodeOptions {
   /** Opens the chain store at a path (default `openStore`): a test hands in one whose writes fail on demand. */
   openStore?: (path: string) => Store;
   /**
+   * Commit connected blocks to the store a moment after their relay, a few per commit (default true, see
+   * `ChainOptions.writeBehind`); false commits each before `receiveBlock` returns (the store-failure tests).
+   */
+  writeBehind?: boolean;
+  /**
    * The network's timings (tests run with short ones); one left out, or given as `undefined` (the command
    * line passes the timing flags it was not given), keeps its `DEFAULT_TIMINGS` value.
    */
@@ -92,6 +97,8 @@ export interface NodeConfig {
   readonly discover: boolean;
   /** Opens the chain store at a path. */
   readonly openStore: (path: string) => Store;
+  /** Commit connected blocks behind their relay (`ChainOptions.writeBehind`). */
+  readonly writeBehind: boolean;
   /** The network's numbers, resolved by the network's own `resolveNetworkConfig`: every timing, the capacity. */
   readonly net: Readonly<NetworkConfig>;
 }
@@ -133,6 +140,7 @@ export function resolveNodeOptions(opts: NodeOptions): NodeConfig {
     threads,
     discover: opts.discover ?? false,
     openStore: opts.openStore ?? openStore,
+    writeBehind: opts.writeBehind ?? true,
     net,
   };
 }

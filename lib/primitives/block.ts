@@ -62,7 +62,7 @@ export function blockSize(b: Block): number {
   return HEADER_SIZE + compactSizeLength(b.txs.length) + b.txs.reduce((s, tx) => s + txSize(tx), 0);
 }
 
-/** The merkle root a header must carry for these transactions: over their wtxids. */
-export function blockMerkleRoot(txs: Transaction[]): string {
-  return merkleRootSync(txs.map(wtxid));
+/** The merkle root a header must carry for these transactions: over their wtxids (`wtxids`, when known). */
+export function blockMerkleRoot(txs: Transaction[], wtxids: readonly string[] = txs.map(wtxid)): string {
+  return merkleRootSync([...wtxids]);
 }

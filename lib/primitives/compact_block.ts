@@ -81,15 +81,20 @@ export function shortId(key: ShortIdKey, wtxidHex: string): number {
 
 /**
  * A block's compact form under `nonce` (the sender picks it at random per block and peer, so that nobody
- * can grind transactions whose short ids collide in advance).
+ * can grind transactions whose short ids collide in advance). `wtxids`: its transactions' wtxids in block
+ * order, when already known (hashed otherwise).
  */
-export function compactBlock(block: Block, nonce: bigint): CompactBlock {
+export function compactBlock(
+  block: Block,
+  nonce: bigint,
+  wtxids: readonly string[] = block.txs.map(wtxid),
+): CompactBlock {
   const key = shortIdKey(block.header, nonce);
   return {
     header: block.header,
     nonce,
     coinbase: block.txs[0],
-    shortIds: block.txs.slice(1).map((tx) => shortId(key, wtxid(tx))),
+    shortIds: wtxids.slice(1).map((w) => shortId(key, w)),
   };
 }
 

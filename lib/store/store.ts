@@ -35,6 +35,24 @@ export interface IndexRow {
 /** A coin keyed by its outpoint (`"txid:index"`). */
 export type CoinEntry = [key: string, coin: Coin];
 
+/** One block's effect on the store (`Store.applyBlock`): connected (`undo` set) or disconnected (`undo` null). */
+export interface BlockChange {
+  /** The block's hash, display order. */
+  hash: string;
+  /** Its new status flags, if they change. */
+  status?: number;
+  /** Outpoint keys of the coins it removes. */
+  spent: string[];
+  /** The coins it adds. */
+  created: CoinEntry[];
+  /** Its undo data (connected), or null (disconnected: the undo row is dropped). */
+  undo: Uint8Array | null;
+  /** The tip after it. */
+  tip: string;
+  /** The block itself, when it was not stored yet: written in the same transaction. */
+  block?: { row: IndexRow; data: Uint8Array };
+}
+
 /**
  * Coins one statement writes or deletes when a block is applied (the rest one by one). Its insert binds five
  * values a coin: within SQLite's oldest bound on variables a statement (999).
@@ -362,35 +380,39 @@ export class Store {
    * Applies one block's effect on the UTXO set, its undo data, its status and the new tip, atomically.
    * Used both to connect (`undo` set) and to disconnect (`undo` null: the undo row is dropped).
    */
-  applyBlock(change: {
-    hash: string;
-    status?: number;
-    spent: string[];
-    created: CoinEntry[];
-    undo: Uint8Array | null;
-    tip: string;
-    /** The block itself, when it was not stored yet: written in the same transaction. */
-    block?: { row: IndexRow; data: Uint8Array };
-  }): void {
+  applyBlock(change: BlockChange): void {
+    this.applyBlocks([change]);
+  }
+
+  /**
+   * Applies several blocks' changes (each as `applyBlock` would), in order, in one transaction: a crash
+   * leaves all of them or none, and the tip moves with them. One commit for a batch of blocks instead of one
+   * each (a commit cost about as much as a full block's rows, measured in a syncing node).
+   */
+  applyBlocks(changes: readonly BlockChange[]): void {
     this.#transaction(() => {
-      if (change.block) this.putBlock(change.block.row, change.block.data);
-      const { spent, created } = change;
-      let i = 0;
-      for (; i + COIN_BATCH <= spent.length; i += COIN_BATCH) {
-        this.#q.delCoins.run(...spent.slice(i, i + COIN_BATCH));
-      }
-      for (; i < spent.length; i++) this.#q.delCoin.run(spent[i]);
-      const row = ([key, c]: CoinEntry) => [key, c.amount, c.pubKeyHash, c.height, c.coinbase ? 1 : 0];
-      let j = 0;
-      for (; j + COIN_BATCH <= created.length; j += COIN_BATCH) {
-        this.#q.addCoins.run(...created.slice(j, j + COIN_BATCH).flatMap(row));
-      }
-      for (; j < created.length; j++) this.#q.addCoin.run(...row(created[j]));
-      if (change.undo) this.#q.putUndo.run(change.hash, change.undo);
-      else this.#q.delUndo.run(change.hash);
-      if (change.status !== undefined) this.#q.setStatus.run(change.status, change.hash);
-      this.#q.setMeta.run("tip", change.tip);
+      for (const change of changes) this.#apply(change);
     });
+  }
+
+  #apply(change: BlockChange): void {
+    if (change.block) this.putBlock(change.block.row, change.block.data);
+    const { spent, created } = change;
+    let i = 0;
+    for (; i + COIN_BATCH <= spent.length; i += COIN_BATCH) {
+      this.#q.delCoins.run(...spent.slice(i, i + COIN_BATCH));
+    }
+    for (; i < spent.length; i++) this.#q.delCoin.run(spent[i]);
+    const row = ([key, c]: CoinEntry) => [key, c.amount, c.pubKeyHash, c.height, c.coinbase ? 1 : 0];
+    let j = 0;
+    for (; j + COIN_BATCH <= created.length; j += COIN_BATCH) {
+      this.#q.addCoins.run(...created.slice(j, j + COIN_BATCH).flatMap(row));
+    }
+    for (; j < created.length; j++) this.#q.addCoin.run(...row(created[j]));
+    if (change.undo) this.#q.putUndo.run(change.hash, change.undo);
+    else this.#q.delUndo.run(change.hash);
+    if (change.status !== undefined) this.#q.setStatus.run(change.status, change.hash);
+    this.#q.setMeta.run("tip", change.tip);
   }
 
   /** Writes a new store's genesis block, network and tip in one transaction. */

@@ -12,7 +12,8 @@
  * `... crash_child.ts <datadir> replay <blocksFile> <killAtWrite>` opens the store (no lock), then processes
  * the blocks of `blocksFile` (hex, one a line) in order, printing `processed <hash> <status>` or
  * `refused <code>` after each, and `writes <n>` at the end. With `killAtWrite` 0 it also prints
- * `write <k> <sql>` for each store write, and exits normally.
+ * `write <k> <sql>` for each store write, and exits normally. `replay-behind` does the same over a chain
+ * with `writeBehind`, closed (one commit of every block) before `writes <n>`.
  *
  * With `killAtWrite` k > 0, either mode SIGKILLs itself right after the k-th store write (counted from
  * `ready`, or from the first block): a real crash, as abrupt as the kernel's OOM killer or a `kill -9`. Not
@@ -216,12 +217,12 @@ async function mineForever(dir: string, seed: number, killAt: number): Promise<n
   }
 }
 
-async function replay(dir: string, blocksFile: string, killAt: number): Promise<void> {
+async function replay(dir: string, blocksFile: string, killAt: number, writeBehind = false): Promise<void> {
   const lines: string[] = [];
   const { store, arm, writes } = openCrashingStore(`${dir}/chain.sqlite`, killAt, (k, sql) => {
     if (killAt === 0) lines.push(`write ${k} ${sql.replace(/\s+/g, " ").slice(0, 60)}`);
   });
-  const chain = Chain.open(store, NETWORKS.regtest);
+  const chain = Chain.open(store, NETWORKS.regtest, { writeBehind });
   const blocks = (await Deno.readTextFile(blocksFile)).split("\n").filter((l) => l !== "");
   arm();
   for (const hex of blocks) {
@@ -236,6 +237,7 @@ async function replay(dir: string, blocksFile: string, killAt: number): Promise<
     // Printed before the next block is processed, so every `processed` line precedes any kill after it.
     for (const line of lines.splice(0)) await say(line);
   }
+  chain.close(); // with write-behind: the one commit of every block
   await say(`writes ${writes()}`);
   store.close();
 }
@@ -249,10 +251,11 @@ async function holdLock(dir: string): Promise<void> {
 if (import.meta.main) {
   const [dir, mode = "mine", ...rest] = Deno.args;
   const usage =
-    "usage: crash_child.ts <datadir> [mine [seed] [killAtWrite] | replay <blocksFile> <killAtWrite> | hold]";
+    "usage: crash_child.ts <datadir> [mine [seed] [killAtWrite] | replay[-behind] <blocksFile> <killAtWrite> | hold]";
   if (!dir) throw new Error(usage);
   if (mode === "hold") await holdLock(dir);
   else if (mode === "replay" && rest.length === 2) await replay(dir, rest[0], Number(rest[1]));
+  else if (mode === "replay-behind" && rest.length === 2) await replay(dir, rest[0], Number(rest[1]), true);
   else if (mode === "mine") await mineForever(dir, Number(rest[0] ?? 1), Number(rest[1] ?? 0));
   else throw new Error(usage);
 }
