@@ -20,7 +20,7 @@ import { NETWORKS } from "../lib/consensus/params.ts";
 import { openStore } from "../lib/store/store.ts";
 import { DatabaseSync } from "node:sqlite";
 import { mine, newKey, newLedger } from "../tests/support/ledger.ts";
-import { median, rssMiB, runAlone } from "./stats.ts";
+import { median, procText, rssMiB, runAlone } from "./stats.ts";
 import { CLI } from "../tests/support/cli.ts";
 import { Cluster, NODE_PERMISSIONS } from "../tests/support/cluster.ts";
 
@@ -95,18 +95,8 @@ async function startOnce(
  * JavaScript thread, whatever the machine's load.
  */
 async function mainThreadCpuMs(pid: number): Promise<number | null> {
-  try {
-    const out = await new Deno.Command("cat", {
-      args: [`/proc/${pid}/schedstat`],
-      stdout: "piped",
-      stderr: "null",
-    })
-      .output();
-    const ns = Number(new TextDecoder().decode(out.stdout).split(" ")[0]);
-    return out.success && ns > 0 ? ns / 1e6 : null;
-  } catch {
-    return null;
-  }
+  const ns = Number((await procText(`/proc/${pid}/schedstat`))?.split(" ")[0]);
+  return ns > 0 ? ns / 1e6 : null;
 }
 
 async function nodeFigures(cluster: Cluster, dataDir: string) {

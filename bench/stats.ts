@@ -16,61 +16,48 @@ export function median(xs: number[]): number {
 }
 
 /**
- * VmRSS of process `pid` in MiB, or 0 when it is gone or this is not Linux. Read through `cat`: Deno asks
- * for --allow-all to read /proc directly, while running `cat` needs only --allow-run.
+ * The text of a /proc file (Linux), or null when it cannot be read. Read through `cat`: Deno asks for
+ * --allow-all to read /proc directly, while running `cat` needs only --allow-run.
  */
-export async function rssMiB(pid: number): Promise<number> {
+export async function procText(path: string): Promise<string | null> {
   try {
-    const out = await new Deno.Command("cat", {
-      args: [`/proc/${pid}/status`],
-      stdout: "piped",
-      stderr: "null",
-    })
-      .output();
-    const m = /VmRSS:\s+(\d+) kB/.exec(new TextDecoder().decode(out.stdout));
-    return m ? Number(m[1]) / 1024 : 0;
+    const out = await new Deno.Command("cat", { args: [path], stdout: "piped", stderr: "null" }).output();
+    return out.success ? new TextDecoder().decode(out.stdout) : null;
   } catch {
-    return 0;
+    return null;
   }
+}
+
+/** VmRSS of process `pid` in MiB, or 0 when it is gone or this is not Linux (`procText`). */
+export async function rssMiB(pid: number): Promise<number> {
+  const m = /VmRSS:\s+(\d+) kB/.exec(await procText(`/proc/${pid}/status`) ?? "");
+  return m ? Number(m[1]) / 1024 : 0;
 }
 
 /**
  * CPU time process `pid` has used (user + system, all threads) in ms, or with `thread` only that thread's
- * (a process's main thread has the process's id); NaN when it is gone or this is not Linux. Read through
- * `cat`, as `rssMiB` does.
+ * (a process's main thread has the process's id); NaN when it is gone or this is not Linux (`procText`).
  */
 export async function cpuMs(pid: number, thread?: number): Promise<number> {
-  try {
-    const out = await new Deno.Command("cat", {
-      args: [thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`],
-      stdout: "piped",
-      stderr: "null",
-    })
-      .output();
-    const text = new TextDecoder().decode(out.stdout);
-    // Fields after the command name (which may hold spaces) start at state; utime and stime are 14th and 15th.
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
+  const text = await procText(
+    thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+  );
+  if (text === null) return NaN;
+  // Fields after the command name (which may hold spaces) start at state; utime and stime are 14th and 15th.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 /** Linux's USER_HZ: /proc reports CPU time in these ticks per second. */
 const CLOCK_TICKS = 100;
 
 /**
- * The 1-minute load average, or null when it cannot be read (not Linux). Read through `cat`, as `rssMiB` does.
+ * The 1-minute load average, or null when it cannot be read (not Linux; `procText`).
  * Figures are only comparable at similar loads: print it beside them.
  */
 export async function loadAverage(): Promise<number | null> {
-  try {
-    const out = await new Deno.Command("cat", { args: ["/proc/loadavg"], stdout: "piped", stderr: "null" })
-      .output();
-    return Number(new TextDecoder().decode(out.stdout).split(" ")[0]);
-  } catch {
-    return null;
-  }
+  const text = await procText("/proc/loadavg");
+  return text === null ? null : Number(text.split(" ")[0]);
 }
 
 /**
