@@ -593,9 +593,7 @@ export async function benchNetwork(
     failover_second_p50_ms: median(seconds),
     failover_second_max_ms: seconds.length ? Math.max(...seconds) : null,
     failover_second_stalled: `${backup.length - seconds.length} of ${backup.length} Peers held no second ` +
-      `SuperPeer ${
-        SECOND_WAIT_MS / 1000
-      } s after the SIGKILL (every SuperPeer full: seekSecond asks the same one)`,
+      `SuperPeer ${SECOND_WAIT_MS / 1000} s after the SIGKILL (with every other SuperPeer full)`,
     failover_samples:
       `${backup.length} Peers that lost their primary SuperPeer (SIGKILL) and kept their backup`,
     failover_poisoned_p50_ms: median(poisoned),
